@@ -1,0 +1,74 @@
+"""`tf-migrate`: the command line. Each subcommand lives in `migrate/commands/<name>.py`.
+
+A command module defines `register(subparsers) -> argparse.ArgumentParser` (adds its parser, with
+an example in its epilog, and sets `func=run`) and `run(args) -> int`. Registration must not import
+TensorFlow, so `tf-migrate --help` stays fast; `run` imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from migrate import __version__
+from migrate.exit_codes import BAD_INPUT, INTERRUPTED, CliError
+from migrate.quiet import quiet_tensorflow
+
+# Order shown in `tf-migrate --help`.
+COMMANDS = ("legacy", "port", "inspect", "convert", "parity", "codemod", "demo")
+
+EPILOG = """\
+examples:
+  tf-migrate demo --out demo_out                 # the whole story in a few minutes
+  tf-migrate inspect path/to/model.ckpt-1000     # what is in a TF1 checkpoint
+  tf-migrate convert path/to/ckpt_dir --out model.keras
+  tf-migrate parity --legacy ckpt_dir --keras model.keras
+  tf-migrate codemod src/ --diff
+
+exit codes: 0 ok, 1 check failed / mismatch, 2 unusable input, 130 interrupted.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tf-migrate",
+        description="Move TF1 Seq2Seq models to TensorFlow 2 / Keras 3: convert checkpoints, "
+                    "prove parity, codemod the source.",
+        epilog=EPILOG, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"tf-migrate {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show TensorFlow's own logs and warnings (hidden by default)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"migrate.commands.{name}") is None:
+            continue  # not built yet; every name in COMMANDS ships once its issue lands
+        module = importlib.import_module(f"migrate.commands.{name}")
+        sub = module.register(subparsers)
+        sub.formatter_class = _Formatter
+        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="show TensorFlow's own logs and warnings")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    quiet_tensorflow(verbose="-v" in argv or "--verbose" in argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return BAD_INPUT if argv else 0
+    try:
+        return int(args.func(args) or 0)
+    except CliError as e:
+        print(f"tf-migrate {args.command}: error: {e}", file=sys.stderr)
+        return e.code
+    except KeyboardInterrupt:
+        print(f"tf-migrate {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
