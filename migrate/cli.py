@@ -14,10 +14,11 @@ import sys
 
 from migrate import __version__
 from migrate.exit_codes import BAD_INPUT, INTERRUPTED, CliError
-from migrate.quiet import quiet_tensorflow
+from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
 
 # Order shown in `tf-migrate --help`.
 COMMANDS = ("legacy", "port", "inspect", "convert", "parity", "codemod", "demo")
+COMMANDS_WITHOUT_TENSORFLOW = ("codemod",)  # it never imports the code it rewrites, nor TensorFlow
 
 EPILOG = """\
 examples:
@@ -58,12 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    quiet_tensorflow(verbose="-v" in argv or "--verbose" in argv)
+    verbose = "-v" in argv or "--verbose" in argv
+    quiet_tensorflow(verbose=verbose)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return BAD_INPUT if argv else 0
+    if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
+        import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
     except CliError as e:

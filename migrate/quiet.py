@@ -20,8 +20,34 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(keras|tensorflow|tf_keras|tf_slim)")
+    warnings.filterwarnings("ignore", category=UserWarning, message=r".*(is deprecated|will be removed|deprecated and)")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 pointed at /dev/null.
+
+    TF 2.16+ prints its start-up lines (oneDNN, "Could not find cuda drivers", "All log messages
+    before absl::InitializeLog()") through absl's C++ logging before any Python-side setting
+    applies, so the only way to keep them out is to silence the descriptor during the import.
+    An import error is still raised (and printed) after the descriptor is restored.
+    """
+    import sys  # noqa: PLC0415
+
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401, PLC0415
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    silence_after_import()
 
 
 def silence_after_import() -> None:

@@ -1,0 +1,134 @@
+"""Where the LSTM forget bias comes from. It is in no checkpoint variable, so it is never assumed.
+
+Sources, in order of precedence (the report names the one used):
+
+| source        | where                                                                                     |
+|---------------|-------------------------------------------------------------------------------------------|
+| `--forget-bias` | the user said so                                                                        |
+| hparams       | `forget_bias` in `--hparams FILE` or in the `hparams.json` beside the checkpoint           |
+| .meta graph   | the scalar `Const` added to output 2 (`f`) of the 4-way `Split` of an LSTM cell's gates     |
+|               | (rnn_cell_impl.LSTMCell/BasicLSTMCell: `sigmoid(f + forget_bias)`), or the `forget_bias`   |
+|               | attr of contrib's `LSTMBlockCell` / `BlockLSTM` ops                                        |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from migrate.checkpoint.reader import CheckpointError
+
+_ADD_OPS = ("Add", "AddV2")
+_SPLIT_OPS = {"Split": 1, "SplitV": 0}          # op -> index of its `value` input (Split is (axis, value))
+_BLOCK_OPS = ("LSTMBlockCell", "BlockLSTM", "BlockLSTMV2")  # contrib/rnn/ops/lstm_ops.cc: attr forget_bias
+_F_OUTPUT = 2                                  # i, j, f, o: f is the third output of the split
+
+
+@dataclass(frozen=True)
+class ForgetBias:
+    value: float | None
+    source: str          # "--forget-bias", "hparams (path)", "meta graph (path: node)", "not needed (no LSTM)"
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "source": self.source}
+
+
+def as_written(x: float) -> float:
+    """A float32 constant as its author wrote it: 0.800000011920929 -> 0.8 (7 significant digits)."""
+    return float(f"{x:.7g}")
+
+
+def _node_name(inp: str) -> tuple[str, int]:
+    inp = inp.lstrip("^")
+    parts = inp.split(":")   # "node", "node:2", or inside a function "node:output:2"
+    return parts[0], int(parts[-1]) if len(parts) > 1 and parts[-1].isdigit() else 0
+
+
+def forget_biases_from_meta(meta_path: str) -> dict[str, float]:
+    """{graph node that adds it: value} for every LSTM forget-bias constant found in a `.meta` graph."""
+    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
+    from tensorflow.python.framework import tensor_util  # noqa: PLC0415
+
+    meta = meta_graph_pb2.MetaGraphDef()
+    try:
+        with open(meta_path, "rb") as f:
+            meta.ParseFromString(f.read())
+    except Exception as e:
+        raise CheckpointError(f"{meta_path}: not a readable MetaGraphDef ({type(e).__name__}: {e}); remove it or pass "
+                              f"--forget-bias.") from None
+    nodes = list(meta.graph_def.node)
+    for fn in meta.graph_def.library.function:
+        nodes.extend(fn.node_def)
+    by_name = {n.name: n for n in nodes}
+    found: dict[str, float] = {}
+    for n in nodes:
+        if n.op in _BLOCK_OPS and "forget_bias" in n.attr:
+            found[n.name] = as_written(float(n.attr["forget_bias"].f))
+    splits = {n.name for n in nodes if n.op in _SPLIT_OPS and n.attr["num_split"].i == 4}
+    for n in nodes:
+        if n.op not in _ADD_OPS or len(n.input) < 2:
+            continue
+        ins = [_node_name(i) for i in n.input[:2]]
+        for k, (src, idx) in enumerate(ins):
+            if src in splits and idx == _F_OUTPUT:
+                const = by_name.get(ins[1 - k][0])
+                if const is not None and const.op == "Const":
+                    value = tensor_util.MakeNdarray(const.attr["value"].tensor)
+                    if value.size == 1:
+                        found[n.name] = as_written(float(value.reshape(())))
+    return found
+
+
+def resolve_forget_bias(*, flag: float | None, hparams: dict | None, hparams_path: str | None,
+                        meta_path: str | None, needed: bool) -> tuple[ForgetBias, list[str]]:
+    """Decide the forget bias and say where it came from; returns (ForgetBias, warnings).
+
+    Raises `CheckpointError` when an LSTM is present and no source gives a value, or the `.meta` graph
+    holds several different values and nothing else decides.
+    """
+    warnings: list[str] = []
+    meta_values: dict[str, float] = {}
+    if needed and meta_path and os.path.isfile(meta_path):
+        meta_values = forget_biases_from_meta(meta_path)
+    meta_unique = sorted(set(meta_values.values()))
+
+    def _check(value: float, source: str) -> None:
+        if meta_unique and meta_unique != [value]:
+            warnings.append(f"forget bias {value} from {source} differs from the .meta graph's "
+                            f"{', '.join(map(str, meta_unique))} ({meta_path}); using {value}")
+
+    if not needed:
+        return ForgetBias(None, "not needed (no LSTM cell)"), warnings
+    if flag is not None:
+        _check(float(flag), "--forget-bias")
+        return ForgetBias(float(flag), "--forget-bias"), warnings
+    if hparams is not None and "forget_bias" in hparams:
+        value = float(hparams["forget_bias"])
+        _check(value, f"hparams ({hparams_path})")
+        return ForgetBias(value, f"hparams ({hparams_path})"), warnings
+    if len(meta_unique) == 1:
+        first = sorted(meta_values)[0]
+        return ForgetBias(meta_unique[0], f"meta graph ({meta_path}: {first})"), warnings
+    if len(meta_unique) > 1:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(meta_values.items())[:4])
+        raise CheckpointError(f"{meta_path}: the graph adds different forget biases ({shown}); pass --forget-bias "
+                              f"(or convert the cells one by one with migrate.checkpoint.cell_weights).")
+    where = meta_path or "no .meta file"
+    raise CheckpointError("the LSTM forget bias is not stored in TF1 checkpoints and no source gave it: no "
+                          f"--forget-bias, no forget_bias in hparams, no forget-gate constant in the graph ({where}). "
+                          "Pass --forget-bias F with the value the TF1 code used (TF1's default is 1.0).")
+
+
+def load_hparams_dict(path: str) -> dict:
+    """The raw hparams.json as a dict (raises `CheckpointError` naming the file)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file; expected an hparams.json.") from None
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e}).") from None
+    if not isinstance(d, dict):
+        raise CheckpointError(f"{path}: expected a JSON object of hparams, got {type(d).__name__}.")
+    return d

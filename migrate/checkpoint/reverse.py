@@ -1,0 +1,155 @@
+"""Keras port -> a name-based TF1 checkpoint the legacy graph restores (rollback, serving by old systems).
+
+The variable names are not guessed: the legacy graph (`legacy_tf1.model.Seq2SeqModel`) is built for the
+model's hparams and its own variables are recognised and bound exactly as in the forward direction, then
+every binding's inverse transform (`Binding.to_tf1`) produces the TF1 arrays. TF1 -> Keras -> TF1 is the
+identity (tests/test_convert_roundtrip.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+
+import numpy as np
+
+from migrate.checkpoint.bindings import bind_seq2seq
+from migrate.checkpoint.convert import ADAM_BETA1, ADAM_BETA2, CONVERT_SCHEMA, CONVERT_VERSION, VOCAB_FILES
+from migrate.checkpoint.reader import CheckpointError, MappingError, VariableInfo
+from migrate.checkpoint.recognise import recognise
+
+
+def load_keras_model(path: str, hparams_path: str | None = None):
+    """A `tf2.Seq2Seq` from a `.keras` file, or from `.weights.h5` plus its hparams.json."""
+    import keras  # noqa: PLC0415
+
+    import tf2.seq2seq  # noqa: F401, PLC0415  (registers the serializable classes)
+    from seq2seq_task import HParams, HParamsError  # noqa: PLC0415
+
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such file; expected a .keras or .weights.h5 file written by the port.")
+    try:
+        if path.endswith(".keras"):
+            return keras.saving.load_model(path)
+        if path.endswith(".weights.h5"):
+            if not hparams_path:
+                raise CheckpointError(f"{path}: a .weights.h5 file has no hparams; pass --hparams hparams.json.")
+            model = tf2.seq2seq.Seq2Seq(HParams.load(hparams_path))
+            model.load_weights(path)
+            return model
+    except (HParamsError, ValueError, OSError) as e:
+        raise CheckpointError(f"{path}: cannot load the Keras model ({str(e).splitlines()[0][:200]}).") from None
+    raise CheckpointError(f"{path}: expected a .keras or .weights.h5 file.")
+
+
+def legacy_variables(hp, with_optimizer: bool) -> dict[str, VariableInfo]:
+    """Name -> shape/dtype of every variable the legacy graph creates for `hp` (train mode adds Adam)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from legacy_tf1.model import Seq2SeqModel  # noqa: PLC0415
+
+    g = tf.Graph()
+    with g.as_default(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf_keras's deprecation notes on rnn_cell.*
+        Seq2SeqModel(hp, "train" if with_optimizer else "infer")
+        return {v.op.name: VariableInfo(v.op.name, tuple(v.shape.as_list()), v.dtype.base_dtype.name)
+                for v in tf.compat.v1.global_variables()}
+
+
+def _save_v2_atomic(arrays: dict[str, np.ndarray], prefix: str) -> list[str]:
+    import tensorflow as tf  # noqa: PLC0415
+
+    directory = os.path.dirname(os.path.abspath(prefix)) or "."
+    os.makedirs(directory, exist_ok=True)
+    tmpdir = tempfile.mkdtemp(prefix="." + os.path.basename(prefix) + ".", dir=directory)
+    try:
+        names = sorted(arrays)
+        tf.raw_ops.SaveV2(prefix=os.path.join(tmpdir, "ckpt"), tensor_names=names, shape_and_slices=[""] * len(names),
+                          tensors=[tf.constant(arrays[n]) for n in names])
+        moved = []
+        for f in sorted(os.listdir(tmpdir), key=lambda f: f.endswith(".index")):  # the index last
+            dst = os.path.abspath(prefix) + f[len("ckpt"):]
+            os.replace(os.path.join(tmpdir, f), dst)
+            moved.append(dst)
+        return moved
+    finally:
+        for f in os.listdir(tmpdir):
+            os.unlink(os.path.join(tmpdir, f))
+        os.rmdir(tmpdir)
+
+
+def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None = None,
+                   with_optimizer: bool = False) -> dict:
+    """Write the port's weights as a TF1 checkpoint `out_prefix` (+ `checkpoint` state file, hparams.json).
+
+    With `with_optimizer`, the Keras Adam's m, v and iterations become the `/Adam`, `/Adam_1` slots,
+    `beta1_power`, `beta2_power` and `global_step` a train-mode legacy graph restores.
+    """
+    model = load_keras_model(keras_path, hparams_path)
+    hp = model.hparams
+    variables = legacy_variables(hp, with_optimizer)
+    rec = recognise(variables)
+    plan = bind_seq2seq(model, rec, hp.forget_bias)
+    if plan.missing or plan.mismatched or plan.unexpected:
+        raise MappingError(f"{keras_path}: the legacy graph for these hparams does not match the Keras model: "
+                           + "; ".join(plan.missing + plan.mismatched + plan.unexpected))
+    arrays: dict[str, np.ndarray] = {}
+    for b in plan.bindings:
+        values = [np.asarray(w.numpy()) for w in b.keras_weights]
+        shapes = [variables[n].shape for n in b.tf1_names]
+        for n, a in zip(b.tf1_names, b.to_tf1(values, shapes=shapes)):
+            arrays[n] = a.astype(np.float32)
+    opt = getattr(model, "optimizer", None)
+    step = int(opt.iterations.numpy()) if opt is not None and hasattr(opt, "iterations") else 0
+    opt_report = None
+    if with_optimizer:
+        if opt is None or not getattr(opt, "_momentums", None):
+            raise CheckpointError(f"{keras_path}: --with-optimizer: the file holds no built Adam optimizer "
+                                  f"(convert with --with-optimizer to .keras, or compile and train first).")
+        adam = next(o for o in rec.optimizers if o.optimizer == "Adam")
+        for b in plan.bindings:
+            for role, store in (("m", opt._momentums), ("v", opt._velocities)):
+                values = [np.asarray(store[opt._get_variable_index(w)].numpy()) for w in b.keras_weights]
+                shapes = [variables[n].shape for n in b.tf1_names]
+                for n, a in zip(b.tf1_names, b.to_tf1(values, linear=True, shapes=shapes)):
+                    arrays[adam.slots_of(n)[role]] = a.astype(np.float32)
+        for n in adam.non_slots:
+            base = n.rsplit("/", 1)[-1]
+            beta = ADAM_BETA1 if base.startswith("beta1") else ADAM_BETA2
+            arrays[n] = np.asarray(beta ** (step + 1), np.float32)
+        opt_report = {"optimizer": "Adam", "iterations": step}
+    for n in rec.other_state:
+        arrays[n] = np.asarray(step, np.int64)
+    left = sorted(set(variables) - set(arrays))
+    if left:
+        raise MappingError(f"{keras_path}: no value for legacy variable(s) {', '.join(left[:6])}; nothing written.")
+    files = _save_v2_atomic(arrays, out_prefix)
+    directory = os.path.dirname(os.path.abspath(out_prefix))
+    name = os.path.basename(out_prefix)
+    state = os.path.join(directory, "checkpoint")
+    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+    os.replace(tmp, state)
+    hp.save(os.path.join(directory, "hparams.json"))
+    extra = [os.path.join(directory, "hparams.json")]
+    for vocab in VOCAB_FILES:   # a legacy model directory also holds the vocabularies (contract item 12)
+        src = os.path.join(os.path.dirname(os.path.abspath(keras_path)), vocab)
+        if os.path.isfile(src) and os.path.dirname(src) != directory:
+            fd, tmp = tempfile.mkstemp(prefix="." + vocab + ".", dir=directory)
+            os.close(fd)
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, os.path.join(directory, vocab))
+            extra.append(os.path.join(directory, vocab))
+    return {
+        "schema": CONVERT_SCHEMA, "version": CONVERT_VERSION, "direction": "keras->tf1",
+        "source": keras_path,
+        "output": {"path": out_prefix, "format": "tf1-checkpoint", "files": files + [state] + extra},
+        "forget_bias": {"value": hp.forget_bias, "source": f"{keras_path} hparams (subtracted from the LSTM bias)"},
+        "counts": {"keras_weights": len(model.weights), "tf1_variables": len(arrays)},
+        "bindings": [{"what": b.what, "transform": b.transform, "tf1": list(b.tf1_names),
+                      "keras": list(b.keras_paths)} for b in plan.bindings],
+        "optimizer": opt_report,
+    }

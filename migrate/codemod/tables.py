@@ -1,0 +1,248 @@
+"""What the codemod knows: TensorFlow's own rename tables plus our small, commented corrections.
+
+The bulk comes from `tf_tables.json`, generated from the installed TensorFlow's
+`tensorflow/tools/compatibility` (the tables `tf_upgrade_v2` uses) and from the public API
+of TF 2.21 itself (see `generate_tables.py`). Everything typed by hand lives in the tables below, each
+entry with the reason it exists.
+
+`resolve(name)` is the single decision function: given the TF 1.x dotted name a piece of code refers to
+(`"tf.log"`, `"tf.contrib.rnn.LSTMCell"`, ...), it returns what that name becomes in TF 2.21.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+TABLES_PATH = Path(__file__).with_name("tf_tables.json")
+
+# --------------------------------------------------------------------------------------------------
+# Corrections of TF 2.21's `tf_upgrade_v2` tables (`symbol_renames`), exact names.
+# Each was checked against the TF 2.21 API (`tf_tables.json["api_v2"]`).
+OVERRIDES: dict[str, str] = {
+    # tf_upgrade_v2 maps it to tf.nn.rnn_cell.LSTMStateTuple, which does not exist in TF 2.x.
+    "tf.contrib.rnn.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
+    "tf.nn.rnn_cell.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
+    # TF 1.x summary ops. The 2.21 table leaves `tf.summary.*` as is, but in TF 2 these names are the v2
+    # summary API (a `step` argument, no collections, no-ops without a default writer): same name,
+    # different meaning. `merge`/`merge_all`/`FileWriter` do not exist in TF 2 at all.
+    "tf.summary.scalar": "tf.compat.v1.summary.scalar",
+    "tf.summary.histogram": "tf.compat.v1.summary.histogram",
+    "tf.summary.image": "tf.compat.v1.summary.image",
+    "tf.summary.audio": "tf.compat.v1.summary.audio",
+    "tf.summary.text": "tf.compat.v1.summary.text",
+    "tf.summary.tensor_summary": "tf.compat.v1.summary.tensor_summary",
+    "tf.summary.merge": "tf.compat.v1.summary.merge",
+    "tf.summary.merge_all": "tf.compat.v1.summary.merge_all",
+    "tf.summary.FileWriter": "tf.compat.v1.summary.FileWriter",
+    # TF 1.x layers. The 2.21 table has no `tf.layers.*` entry any more (the module is gone from TF 2);
+    # the only home of the same functions with the same variable names is `tf.compat.v1.layers`
+    # (needs legacy Keras: reported by rule TFM005).
+    "tf.layers": "tf.compat.v1.layers",
+    # Same name in TF 2 with a different meaning; tf_upgrade_v2 rewrites the call with a code transformer
+    # (the `stop_gradient` wrapper that makes it non-idempotent). compat.v1 keeps the TF 1 meaning.
+    "tf.nn.softmax_cross_entropy_with_logits": "tf.compat.v1.nn.softmax_cross_entropy_with_logits",
+    # TF 1 returns a SparseTensor, TF 2 a RaggedTensor.
+    "tf.strings.split": "tf.compat.v1.strings.split",
+    # TF 2's name_scope takes one name (no default_name / values); TF 1's is the variable-scope-aware one.
+    "tf.name_scope": "tf.compat.v1.name_scope",
+}
+
+# TensorFlow's private packages (`from tensorflow.python.ops import lookup_ops`): not public API, not in
+# the rename tables, still importable in TF 2.21. Left as they are, without findings.
+PRIVATE_MODULES: frozenset[str] = frozenset({"python", "core", "compiler", "lite", "tools", "dtensor", "tsl"})
+
+# Names that exist in the TF 2.21 API although `api_v2` cannot list them (set with `setattr` at import).
+EXTRA_API: frozenset[str] = frozenset({
+    "tf.compat.v1.flags", "tf.compat.v1.app.flags",  # tensorflow/_api/v2/compat/v1/__init__.py: setattr
+})
+
+# Prefixes treated as resolvable without enumeration: Keras 3 (tf.keras) and the legacy-Keras
+# compat.v1 Keras, whose contents depend on TF_USE_LEGACY_KERAS.
+OPAQUE_PREFIXES: tuple[str, ...] = ("tf.keras", "tf.compat.v1.keras")
+
+# --------------------------------------------------------------------------------------------------
+# tf.contrib: module-level successors, longest prefix wins. `tf.*` targets are checked against the
+# TF 2.21 API, `tf_slim.*` targets against tf_slim 1.1 (`tf_tables.json["tf_slim"]`).
+CONTRIB_MODULES: dict[str, tuple[str, ...]] = {
+    "tf.contrib.slim": ("tf_slim",),                      # the same library, split out (pip: tf-slim)
+    "tf.contrib.layers": ("tf_slim.layers", "tf_slim"),   # tf_slim.layers is contrib.layers; initializers
+                                                          # (xavier_initializer, ...) are re-exported by tf_slim
+    "tf.contrib.framework": ("tf_slim",),                 # arg_scope, add_arg_scope, get_variables, ...
+    "tf.contrib.rnn": ("tf.compat.v1.nn.rnn_cell",),      # the core cells; contrib-only cells -> finding
+}
+
+# tf.contrib.seq2seq pieces re-implemented in this repository (legacy_tf1/contrib_seq2seq/): same
+# signatures, same variable names. Everything else in contrib.seq2seq (BeamSearchDecoder, ...) is a
+# finding. Adjust here if the package moves.
+SEQ2SEQ_MODULE = "legacy_tf1.contrib_seq2seq"
+SEQ2SEQ_NAMES: frozenset[str] = frozenset({
+    "sequence_loss", "LuongAttention", "BahdanauAttention", "AttentionWrapper", "AttentionWrapperState",
+    "GreedyEmbeddingHelper", "TrainingHelper", "BasicDecoder", "BasicDecoderOutput", "dynamic_decode",
+})
+
+# Suggestions for contrib members without a successor (longest prefix first; "tf.contrib" is the default).
+CONTRIB_HINTS: dict[str, str] = {
+    "tf.contrib.learn.ModeKeys": "tf.estimator is gone in TF 2.16+ too: use the strings 'train' / 'eval' / "
+                                 "'infer' (the values of ModeKeys) or an Enum of your own",
+    "tf.contrib.training.HParams": "use a dataclass or a dict (seq2seq_task.HParams in this repository)",
+    "tf.contrib.seq2seq": "port it by hand (tfa.seq2seq is end-of-life and does not support Keras 3)",
+    "tf.contrib.rnn": "use a tf.compat.v1.nn.rnn_cell cell or a Keras 3 layer (keras.layers.LSTM/GRU)",
+    "tf.contrib.cudnn_rnn": "keras.layers.LSTM/GRU use cuDNN when they can (TF 2 migration guide)",
+    "tf.contrib": "port it to TF 2 / Keras 3 by hand or keep a copy of the TF 1.15 code",
+}
+
+# --------------------------------------------------------------------------------------------------
+# Call rewrites that are more than a rename (the code transformers of tf_upgrade_v2 we re-implement).
+# `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
+CAST_FUNCTIONS: dict[str, str] = {
+    "tf.to_float": "float32", "tf.to_double": "float64", "tf.to_int32": "int32", "tf.to_int64": "int64",
+    "tf.to_bfloat16": "bfloat16", "tf.to_complex64": "complex64", "tf.to_complex128": "complex128",
+}
+# `tf.nn.dropout(x, keep_prob, noise_shape, seed, name)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob,
+# ...)` (TF 2): positional arguments after `x` become keywords (tf_upgrade_v2: _dropout_transformer).
+DROPOUT_TF1_SIGNATURE: tuple[str, ...] = ("x", "keep_prob", "noise_shape", "seed", "name")
+
+# Targets that only work with legacy Keras under TF 2.16+ (tf_keras + TF_USE_LEGACY_KERAS=1).
+LEGACY_KERAS_PREFIXES: tuple[str, ...] = ("tf.compat.v1.layers", "tf.compat.v1.nn.rnn_cell")
+# References that mean "this script is built around graph mode / Session".
+GRAPH_MODE_NAMES: frozenset[str] = frozenset({
+    "tf.compat.v1.Session", "tf.compat.v1.InteractiveSession", "tf.compat.v1.placeholder",
+    "tf.compat.v1.placeholder_with_default",
+})
+# ... unless the file already does one of these.
+GRAPH_MODE_SETUP: frozenset[str] = frozenset({
+    "tf.compat.v1.disable_eager_execution", "tf.compat.v1.disable_v2_behavior", "tf.Graph",
+})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a TF 1.x reference becomes.
+
+    Attributes:
+        target: the new dotted name (`tf.math.log`, `tf_slim.layers.fully_connected`,
+            `legacy_tf1.contrib_seq2seq.sequence_loss`), or None when the reference stays as it is.
+        rule: the rule that decided (`TFM001` rename, `TFM003` contrib).
+        problem: set when no successor is known: a message for the finding (the reference is unchanged).
+    """
+
+    target: str | None = None
+    rule: str = "TFM001"
+    problem: str | None = None
+
+
+class Tables:
+    """The loaded tables (one instance per process; see `tables()`)."""
+
+    def __init__(self, data: dict):
+        self.version = data["tensorflow_version"]
+        self.renames: dict[str, str] = data["symbol_renames"]
+        self.keyword_renames: dict[str, dict[str, str | None]] = data["keyword_renames"]
+        self.reorders: dict[str, list[str | None]] = data["reorders"]
+        self.module_deprecations: dict[str, list[str]] = data["module_deprecations"]
+        self.api = frozenset(data["api_v2"]) | frozenset(data["api_legacy_keras"]) | EXTRA_API
+        self.slim = frozenset(data["tf_slim"]) | {"tf_slim", "tf_slim.layers"}
+
+    # -- existence -------------------------------------------------------------------------------
+    def exists(self, name: str) -> bool:
+        """True when `name` (or a prefix of it that is a class/function) is in the TF 2.21 API."""
+        if "__" in name:  # module dunders: tf.__version__, tf.__file__
+            return True
+        if name.startswith("tf_slim"):
+            return self._prefix_in(name, self.slim)
+        if name.startswith(SEQ2SEQ_MODULE):
+            return name == SEQ2SEQ_MODULE or name.split(".")[-1] in SEQ2SEQ_NAMES
+        if any(name == p or name.startswith(p + ".") for p in OPAQUE_PREFIXES):
+            return True
+        return self._prefix_in(name, self.api)
+
+    @staticmethod
+    def _prefix_in(name: str, known: frozenset[str]) -> bool:
+        parts = name.split(".")
+        for k in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:k])
+            if prefix in known:
+                # A known prefix that is a module (has members listed) must list the next part.
+                return k == len(parts) or not any(n.startswith(prefix + ".") for n in _members(known, prefix))
+        return False
+
+    # -- the decision ----------------------------------------------------------------------------
+    @functools.lru_cache(maxsize=8192)  # noqa: B019  (one Tables per process, lives forever)
+    def resolve(self, name: str) -> Resolution:
+        """What the TF 1.x reference `name` (a `tf.` dotted name) becomes in TF 2.21."""
+        parts = name.split(".")
+        if parts[1:2] and parts[1] in PRIVATE_MODULES:
+            return Resolution(None)
+        if name.startswith("tf.compat.v1.contrib"):  # `import tensorflow.compat.v1 as tf` + tf.contrib
+            return self.resolve("tf." + ".".join(parts[3:]))
+        if parts[:2] == ["tf", "contrib"]:
+            return self._resolve_contrib(name, parts)
+        for k in range(len(parts), 1, -1):
+            prefix, tail = ".".join(parts[:k]), parts[k:]
+            new = OVERRIDES.get(prefix) or self.renames.get(prefix)
+            if new is not None and self.exists(new):
+                return Resolution(_join(new, tail))
+            if prefix in self.api:  # native TF 2 name (tf.compat.v1.* included) or a module of one
+                break
+            compat = "tf.compat.v1." + ".".join(parts[1:k])
+            if not prefix.startswith("tf.compat.") and compat in self.api:
+                return Resolution(_join(compat, tail))
+        if self.exists(name) or len(parts) == 1:
+            return Resolution(None)
+        return Resolution(None, problem=f"`{name}` does not exist in TensorFlow {self.version} and has no known "
+                                         "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
+
+    def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
+        if len(parts) >= 4 and parts[2] == "seq2seq":
+            if parts[3] in SEQ2SEQ_NAMES:
+                return Resolution(_join(f"{SEQ2SEQ_MODULE}.{parts[3]}", parts[4:]), rule="TFM003")
+            return Resolution(None, rule="TFM003", problem=(
+                f"`{name}` has no successor: this repository re-implements only "
+                f"{', '.join(sorted(SEQ2SEQ_NAMES))} (module {SEQ2SEQ_MODULE}); TensorFlow Addons' "
+                "tfa.seq2seq is end-of-life and does not support Keras 3: port it by hand"))
+        for k in range(len(parts), 2, -1):
+            prefix, tail = ".".join(parts[:k]), parts[k:]
+            new = OVERRIDES.get(prefix) or self.renames.get(prefix)
+            if new is not None and self.exists(new):
+                return Resolution(_join(new, tail), rule="TFM003")
+            modules = CONTRIB_MODULES.get(prefix)
+            if modules is not None:
+                for new in (_join(m, tail) for m in modules):
+                    if self.exists(new):
+                        return Resolution(new, rule="TFM003")
+                break
+        if len(parts) == 2:
+            return Resolution(None, rule="TFM003", problem="`tf.contrib` does not exist in TF 2: use its members")
+        hint = next((h for p, h in CONTRIB_HINTS.items() if name == p or name.startswith(p + ".")),
+                    CONTRIB_HINTS["tf.contrib"])
+        return Resolution(None, rule="TFM003", problem=(
+            f"`{name}` has no successor in TensorFlow {self.version}, tf_slim or this repository: {hint}"))
+
+
+_MEMBER_INDEX: dict[int, dict[str, list[str]]] = {}
+
+
+def _members(known: frozenset[str], prefix: str) -> list[str]:
+    """Names directly under `prefix` in `known` (index built once per set)."""
+    index = _MEMBER_INDEX.get(id(known))
+    if index is None:
+        index = {}
+        for n in known:
+            head, _, _ = n.rpartition(".")
+            if head:
+                index.setdefault(head, []).append(n)
+        _MEMBER_INDEX[id(known)] = index
+    return index.get(prefix, [])
+
+
+def _join(base: str, tail: list[str]) -> str:
+    return ".".join([base, *tail]) if tail else base
+
+
+@functools.lru_cache(maxsize=1)
+def tables() -> Tables:
+    """The tables of this process (loaded once: 0.6 MB of JSON, ~20 ms)."""
+    return Tables(json.loads(TABLES_PATH.read_text(encoding="utf-8")))

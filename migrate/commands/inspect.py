@@ -1,0 +1,40 @@
+"""`tf-migrate inspect CKPT [--json]`: the variables of a TF1 checkpoint as a tree, and what was recognised."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EPILOG = """\
+examples:
+  tf-migrate inspect runs/legacy/model.ckpt-1000
+  tf-migrate inspect runs/legacy                 # the directory: its `checkpoint` file names the latest
+  tf-migrate inspect runs/legacy --json | jq '.cells[] | {scope, kind, units}'
+
+CKPT is a prefix, a directory or a .index path. --json prints the versioned schema of docs/checkpoint.md.
+exit codes: 0 ok, 2 unusable input (missing / truncated / corrupt checkpoint).
+"""
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("inspect", help="show what a TF1 checkpoint holds and what was recognised",
+                              description=__doc__, epilog=EPILOG)
+    p.add_argument("checkpoint", metavar="CKPT", help="checkpoint prefix, directory or .index file")
+    p.add_argument("--json", action="store_true", help="print the JSON report (schema tf-migrate/inspect v1)")
+    p.add_argument("--slots", action="store_true", help="also list optimizer slot variables in the tree")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    from migrate.checkpoint.inspection import inspect_json, inspect_text  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    report = inspect_json(Checkpoint.open(args.checkpoint))
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(inspect_text(report, show_slots=args.slots))
+    return 0

@@ -1,0 +1,126 @@
+"""The chunked fast pass (`migrate/codemod/chunks.py`) gives byte-identical output and the same findings
+(line and column) as parsing the whole file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrate.codemod import chunks
+from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
+from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "codemod_fixtures"
+
+EDGES = '''\
+"""Docstring."""
+from __future__ import annotations
+import os
+import tensorflow as tf
+from tensorflow.contrib import rnn
+FLAGS = tf.flags.FLAGS
+
+
+def plain(a):
+    return a + 1
+
+
+@tf.contrib.framework.add_arg_scope
+def header(x,
+           dtype=tf.float32, keep_dims=True):
+    """No TF in here."""
+    y = os.path.join("a", "b")
+    # a comment between statements
+    z = tf.reduce_sum(x, reduction_indices=[1],
+                      keep_dims=keep_dims)
+    return z
+
+
+class Model(tf.layers.Layer):
+    n = 3
+
+    def call(self, x):
+        if x: y = tf.log(x); w = 2
+        a = 1; b = tf.to_float(a); c = max(a, b)
+        with tf.variable_scope("s"):
+            h = tf.contrib.rnn.LSTMCell(8)
+            for i in range(3):
+                h = tf.nn.dropout(h, 0.5)
+        try:
+            v = tf.Session()
+        except tf.errors.OutOfRangeError:
+            v = None
+        if a:
+            pass
+        elif tf.executing_eagerly():
+            v = 2
+        else:
+            v = tf.random_normal([2])
+        return rnn.GRUCell(4), tf.contrib.learn.ModeKeys.TRAIN
+
+
+if __name__ == "__main__":
+\tcell = rnn.BasicLSTMCell(3)
+\tloss = tf.contrib.seq2seq.sequence_loss(
+\t    cell, cell,
+\t    cell)
+\ttf.app.run()'''
+
+
+def whole(source: str):
+    """The whole-file pass (what the chunked pass stands in for)."""
+    return _transform_module(source, None, (TF2Codemod, TF2ScopeCodemod))
+
+
+def sources():
+    out = {p.name: p.read_text() for p in sorted(FIXTURES.glob("*.before.py.txt"))}
+    out["sample"] = (ROOT / "migrate" / "codemod" / "samples" / "legacy_seq2seq.py.txt").read_text()
+    out["edges"] = EDGES
+    out["edges_crlf"] = EDGES.replace("\n", "\r\n")
+    out["edges_trailing_newline"] = EDGES + "\n"
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(sources()))
+def test_chunked_pass_equals_whole_file_pass(name):
+    source = sources()[name]
+    assert transform_source(source) == whole(source)
+
+
+def test_edges_take_the_chunked_path_and_parse_less():
+    plan = chunks.plan(EDGES)
+    assert plan is not None
+    body = plan.source.split(chunks.MARK, 1)[1]
+    assert "def plain" not in plan.source and "y = os.path.join" not in plan.source
+    assert "    pass\n" in body  # `def header(...)` and `with tf.variable_scope` cut out without bodies
+    new, findings, resolver = _transform_chunks(EDGES, None)
+    assert resolver == "fast"
+    for old, after in [("tf.layers.Layer", "tf.compat.v1.layers.Layer"), ("tf.log(x)", "tf.math.log(x)"),
+                       ("reduction_indices=[1]", "axis=[1]"), ("tf.to_float(a)", "tf.cast(a, tf.float32)"),
+                       ("keep_dims=keep_dims", "keepdims=keep_dims"),
+                       ("\tcell = rnn.BasicLSTMCell(3)", "\tcell = tf.compat.v1.nn.rnn_cell.BasicLSTMCell(3)"),
+                       ("tf.contrib.seq2seq.sequence_loss(", "contrib_seq2seq.sequence_loss(")]:
+        assert old in EDGES and after in new, old
+    assert "from tensorflow.contrib import rnn" not in new
+    assert "from legacy_tf1 import contrib_seq2seq\n" in new
+    # The import added at the top moves everything below it by one line: findings say so.
+    mode_keys = next(f for f in findings if "ModeKeys" in f.message)
+    line = EDGES.splitlines().index("        return rnn.GRUCell(4), tf.contrib.learn.ModeKeys.TRAIN")
+    assert mode_keys.line == line + 1 + new.count("\n") - EDGES.count("\n")
+    assert new.splitlines()[mode_keys.line - 1][mode_keys.column - 1:].startswith("tf.contrib.learn.ModeKeys")
+
+
+def test_text_that_looks_like_a_marker_falls_back_to_the_whole_file():
+    source = EDGES.replace('"""No TF in here."""', f'"""\n{chunks.MARK}0\n"""')
+    assert transform_source(source) == whole(source)
+
+
+@pytest.mark.parametrize("source", [
+    "import tensorflow as tf\ndef f():\n    import tensorflow.contrib.slim as slim\n    return slim\n",
+    "from tensorflow import *\nx = placeholder(1)\n",
+    "import tensorflow as tf\ndef f(tf):\n    return tf.log(1)\nx = tf.log(2)\n",
+], ids=["nested-import", "star-import", "shadowed"])
+def test_files_the_planner_declines_still_get_the_same_result(source):
+    assert transform_source(source) == whole(source)

@@ -1,0 +1,102 @@
+"""`migrate.parity.report` (table, JSON, JUnit) and the `tf-migrate parity` parser, without TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from migrate.parity import compare
+from migrate.parity.report import ParityReport
+
+
+def _report(fail: bool) -> ParityReport:
+    e = np.linspace(-1, 1, 24, dtype=np.float32).reshape(2, 3, 4)
+    a = e.copy()
+    if fail:
+        a[1, 2, 3] += 1e-2
+    ids = np.array([[5, 6, 2], [7, 2, 0]])
+    results = [
+        compare(np.float32(0.5), np.float32(0.5), name="weight enc/kernel", time_axis=None),
+        compare(e, a, np.ones((2, 3), bool), name="logits", logits=True),
+        compare(np.array([1.25]), np.array([1.25]), name="loss", time_axis=None),
+        compare(e, e, name="grad enc/kernel", time_axis=None),
+        compare(e, a, name="grad dec/kernel", time_axis=None),
+        compare(ids, ids, name="greedy ids"),
+    ]
+    return ParityReport(results=results, info={"seconds": 1.5})
+
+
+def test_table_has_one_row_per_check_with_worst_numbers():
+    lines = _report(fail=True).table().splitlines()
+    assert lines[0].split() == ["check", "compared", "max", "abs", "max", "rel", "tolerance", "result"]
+    rows = {line.split("  ")[0]: line for line in lines[2:]}
+    assert set(rows) == {"weights (port -> TF1 layout)", "logits at valid positions", "loss (sequence_loss)",
+                         "gradients, one step", "greedy ids"}
+    assert rows["logits at valid positions"].rstrip().endswith("FAIL") and "1.0e-02" in rows["logits at valid positions"]
+    assert rows["gradients, one step"].rstrip().endswith("FAIL (1)")
+    assert "6/6 ids equal" in rows["greedy ids"] and rows["greedy ids"].rstrip().endswith("ok")
+    assert "exact" in rows["greedy ids"]
+
+
+def test_summary_and_failure_message_name_failing_checks():
+    r = _report(fail=True)
+    assert not r.ok
+    assert r.summary_line() == "parity: 2 of 6 checks outside tolerance (gradients, logits) in 1.5s"
+    msg = r.failure_message()
+    assert "Parity check 'logits' failed" in msg and "Parity check 'grad dec/kernel' failed" in msg
+    ok = _report(fail=False)
+    assert ok.ok and ok.summary_line() == "parity: all 6 checks within tolerance in 1.5s"
+
+
+def test_json_and_junit_are_written_atomically_and_complete(tmp_path):
+    r = _report(fail=True)
+    rj, rx = tmp_path / "r.json", tmp_path / "r.xml"
+    r.write_json(str(rj))
+    r.write_junit(str(rx))
+    assert not list(tmp_path.glob("*.tmp"))
+    d = json.loads(rj.read_text())
+    assert d["ok"] is False and len(d["results"]) == 6
+    assert d["results"][1]["max_abs_index"] == [1, 2, 3] and d["results"][1]["message"].startswith("Parity check")
+    suite = ET.parse(rx).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("6", "2")
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["logits", "grad dec/kernel"]
+    assert suite.find("testcase[@name='logits']/failure").get("message").startswith("Mismatched elements: 1 / 24")
+
+
+def test_parser_has_the_documented_options_and_example():
+    from migrate.commands import parity  # noqa: PLC0415
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    p = parity.register(sub)
+    args = p.parse_args(["--legacy", "d", "--keras", "m.keras", "--batches", "3", "--seed", "7", "--rtol", "1e-5",
+                         "--atol", "1e-4", "--json", "r.json", "--junit", "r.xml"])
+    assert (args.legacy, args.keras, args.batches, args.seed, args.rtol, args.atol, args.json, args.junit) == (
+        "d", "m.keras", 3, 7, 1e-5, 1e-4, "r.json", "r.xml")
+    assert args.func is parity.run
+    assert "tf-migrate parity --legacy" in p.epilog and "exit codes: 0" in p.epilog
+
+
+def test_registering_the_command_does_not_import_tensorflow():
+    code = ("import sys, argparse; from migrate.commands import parity; "
+            "parity.register(argparse.ArgumentParser().add_subparsers()); import migrate.parity.pytest_plugin; "
+            "import migrate.parity; print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_rows_and_per_timestep_for_the_demo_report():
+    r = _report(fail=True)
+    rows = {row["check"]: row for row in r.rows()}
+    assert rows["logits at valid positions"]["mismatched"] == "1 / 24" and rows["logits at valid positions"]["ok"] is False
+    assert rows["gradients, one step"]["mismatched"] == "1 / 48"
+    assert rows["greedy ids"]["tolerance"] == "exact" and rows["greedy ids"]["ok"] is True
+    steps = r.per_timestep("logits")
+    assert len(steps) == 3 and steps[0] == 0.0 and steps[2] == pytest.approx(1e-2, rel=1e-3)
+    assert r.per_timestep("missing") == []
