@@ -4,7 +4,10 @@
 
 Both tools run as subprocesses on fresh copies of DIR (replicated N times for a larger tree), then:
 
-* wall time of each and the ratio (tf_upgrade_v2 / ours);
+* wall time and CPU time of each, and the ratios (tf_upgrade_v2 / ours), from the same run. Each tool
+  is one fresh process started the same way (`subprocess.run`); CPU time is user + system time of its
+  whole process tree (`getrusage(RUSAGE_CHILDREN)` before and after: worker processes included, as
+  they are waited for), so start-up (TensorFlow's import for tf_upgrade_v2, libcst's for ours) counts;
 * files changed;
 * references left that do not resolve in TF 2.21, found by importing TensorFlow here and following
   every `tf.a.b.c` chain (and `import` / `from ... import` of tensorflow modules) with `getattr` --

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import ast
+import gc
 from pathlib import Path
 
 import pytest
+from libcst.matchers import _visitors as matcher_visitors
 
+from migrate import codemod
 from migrate.codemod import chunks
 from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
 from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
@@ -33,7 +37,7 @@ def header(x,
     """No TF in here."""
     y = os.path.join("a", "b")
     # a comment between statements
-    z = tf.reduce_sum(x, reduction_indices=[1],
+    z = tf.reduce_sum(x, reduction_indices=[1],  # a comment inside the call
                       keep_dims=keep_dims)
     return z
 
@@ -124,3 +128,29 @@ def test_text_that_looks_like_a_marker_falls_back_to_the_whole_file():
 ], ids=["nested-import", "star-import", "shadowed"])
 def test_files_the_planner_declines_still_get_the_same_result(source):
     assert transform_source(source) == whole(source)
+
+
+@pytest.mark.parametrize("name", ["edges", "sample"])
+def test_call_spans_from_the_file_parse_match_the_synthetic_module(name):
+    """`Plan.calls` (the file's own `ast`, moved) is what parsing the synthetic module would give."""
+    plan = chunks.plan(sources()[name])
+    calls = [n for n in ast.walk(ast.parse(plan.source)) if isinstance(n, ast.Call)]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))
+
+    def spans(cs):
+        return [(c.lineno, c.col_offset, c.end_lineno, c.end_col_offset, c.func.lineno, c.func.col_offset)
+                for c in cs]
+
+    assert len(calls) > 10 and spans(plan.calls()) == spans(calls)
+
+
+def test_import_passes_restore_libcst_and_run_restores_the_collector(tmp_path):
+    scans = [getattr(matcher_visitors, n) for n in ("_gather_constructed_visit_funcs",
+                                                      "_gather_constructed_leave_funcs", "_gather_matchers")]
+    threshold = gc.get_threshold()
+    (tmp_path / "m.py").write_text(EDGES)
+    report = codemod.run([tmp_path], mode="diff", jobs=1)
+    assert "+from legacy_tf1 import contrib_seq2seq" in report.results[0].diff  # AddImportsVisitor ran
+    assert [getattr(matcher_visitors, n) for n in ("_gather_constructed_visit_funcs",
+                                                     "_gather_constructed_leave_funcs", "_gather_matchers")] == scans
+    assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0

@@ -244,6 +244,7 @@ def assert_close(actual, expected, atol=ATOL, what="logits"):
                            f"(up to {atol} allowed)")
 
 
+@pytest.mark.slow
 def test_every_variant_matches_tf1_equations_and_reloads_from_keras_file(tmp_path):
     """60 variants: NumPy-TF1 parity at every position, then `.keras` reload gives identical logits."""
     inputs = {"encoder_ids": ENC_IDS, "decoder_ids": DEC_IDS}

@@ -264,6 +264,67 @@ def _atomic_keras_save(model, out: str, fmt: str) -> None:
             os.unlink(tmp)
 
 
+KERAS_SUFFIX_FORMATS = ("keras", "weights.h5")
+
+
+def _forget_pending(model) -> None:
+    """Take `model`'s variables off Keras's list of variables a StatelessScope's exit initialises."""
+    from keras.src.backend.common import global_state  # noqa: PLC0415
+
+    mine = {id(w) for w in model.weights}
+    pending = global_state.get_global_attribute("uninitialized_variables") or []
+    global_state.set_global_attribute("uninitialized_variables", [v for v in pending if id(v) not in mine])
+
+
+def stream_keras_file(model, ckpt: Checkpoint, plan: BindingPlan, out: str, fmt: str, bar=None) -> list[str] | None:
+    """Write `out` (`.weights.h5` or `.keras`) tensor by tensor (`migrate.checkpoint.stream`), atomically.
+
+    The model's bound variables are never given values: each checkpoint tensor goes from the file,
+    through its transform, into its byte range of the output, and is dropped. Returns the written paths,
+    or None when Keras would save something other than plain variables (then the caller assigns and
+    lets Keras write).
+    """
+    from migrate.checkpoint import stream  # noqa: PLC0415
+
+    small = []
+    if fmt == "keras":
+        from keras.src.saving import saving_lib  # noqa: PLC0415
+
+        if sum(int(np.prod(w.shape, dtype=np.int64)) * np.dtype(str(w.dtype)).itemsize
+               for w in model.weights) > stream.ZIP32_LIMIT:
+            return None                                   # a zip64 archive: Keras's writer
+        config_json, metadata_json = saving_lib._serialize_model_as_json(model)
+        small = [("metadata.json", metadata_json.encode()), ("config.json", config_json.encode())]
+    userblock = stream.keras_userblock(small) if fmt == "keras" else 0
+    directory = os.path.dirname(os.path.abspath(out)) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(out) + ".", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        try:
+            layout = stream.h5_skeleton(model, tmp, userblock)
+        except ValueError:
+            return None
+
+        def unbound(w):
+            if _uninitialised(w):
+                w._deferred_initialize()
+            return np.asarray(w.numpy())
+
+        crcs = stream.stream_bindings(tmp, layout, plan.bindings, ckpt, unbound_values=unbound,
+                                      crcs=fmt == "keras", bar=bar)
+        if fmt == "keras":
+            known = {offset: (nbytes, crcs[offset]) for _w, offset, nbytes in layout if nbytes}
+            crc = stream.file_crc32(tmp, userblock, os.path.getsize(tmp), known)
+            stream.write_keras_zip(tmp, userblock, small, crc)
+        os.replace(tmp, out)
+        return [out]
+    finally:
+        _forget_pending(model)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def _atomic_tf_checkpoint(objects: dict, out: str) -> list[str]:
     import tensorflow as tf  # noqa: PLC0415
 
@@ -494,6 +555,16 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
     ckpt.refuse_reduced_precision(sorted(plan.used()))
 
     bar = _progress(sum(ckpt.variables[n].nbytes for n in plan.used()), progress)
+    if fmt in KERAS_SUFFIX_FORMATS and not with_optimizer:
+        written = stream_keras_file(model, ckpt, plan, out, fmt, bar)
+        if written is not None:
+            if bar is not None:
+                bar.close()
+            t2 = t3 = time.perf_counter()
+            written += copy_model_files(ckpt.directory, out, model.hparams)
+            return _finish_report(report, out, fmt, written, plan, model, ckpt, None, report_path,
+                                  {"open_plan_build_model": round(t1 - t0, 3),
+                                   "stream_read_transform_write": round(t2 - t1, 3)}, streamed=True)
     direct = [b for b in plan.bindings if _direct(b, ckpt)]
     restore_direct(direct, ckpt)
     if bar is not None:
@@ -525,10 +596,17 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
         written = [out]
     written += copy_model_files(ckpt.directory, out, model.hparams)
     t3 = time.perf_counter()
+    return _finish_report(report, out, fmt, written, plan, model, ckpt, opt_report, report_path,
+                          {"open_plan_build_model": round(t1 - t0, 3), "read_transform_assign": round(t2 - t1, 3),
+                           "optimizer_and_write": round(t3 - t2, 3)}, streamed=False)
+
+
+def _finish_report(report, out, fmt, written, plan, model, ckpt, opt_report, report_path, timings, *, streamed):
     for u in plan.unexpected:
         plan.ignored[u.split(" ")[0]] = "unexpected: not part of the tf2 model for these hparams (--strict refuses)"
     report.update({
-        "output": {"path": out, "format": fmt, "files": written},
+        "output": {"path": out, "format": fmt, "files": written,
+                   "writer": "streamed (migrate.checkpoint.stream)" if streamed else "keras"},
         "bindings": [{"what": b.what, "transform": b.transform, "tf1": list(b.tf1_names),
                       "keras": list(b.keras_paths), "input_size": b.input_size,
                       "forget_bias_folded": b.forget_bias if b.transform == "lstm" else None}
@@ -540,8 +618,7 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
         "ignored": dict(sorted(plan.ignored.items())),
         "unexpected": list(plan.unexpected),
         "optimizer": opt_report,
-        "timings": {"open_plan_build_model": round(t1 - t0, 3), "read_transform_assign": round(t2 - t1, 3),
-                    "optimizer_and_write": round(t3 - t2, 3)},
+        "timings": timings,
     })
     if report_path:
         write_json_atomic(report, report_path)

@@ -17,10 +17,12 @@ TFM004 imports, TFM005 notices. See `docs/codemod.md`.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +117,25 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
     return sorted(out)
 
 
+@contextmanager
+def _fewer_collections():
+    """Run the cyclic garbage collector less often while files are transformed (restored afterwards).
+
+    libcst allocates about ten objects per token and frees them by reference counting (syntax trees
+    hold no cycles), yet every 700 allocations trigger a collection that walks the young objects, and
+    every few a walk of everything: 12% of a run. Objects that exist before the run (modules, the
+    tables) are frozen out of the walks, which also keeps forked workers from copying their pages.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
+
+
 def _work(args: tuple[str, str, frozenset[str], bool]) -> FileResult:
     return process_file(*args)
 
@@ -148,19 +169,20 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
     jobs = max(1, jobs or os.cpu_count() or 1)
     tasks = [(f, mode, rules, full_scope) for f in files]
     results: list[FileResult] = []
-    if jobs == 1 or len(files) < MIN_FILES_FOR_POOL:
-        for task in tasks:
-            results.append(_work(task))
-            if progress:
-                progress(results[-1])
-    else:
-        tables()  # load once here; forked workers inherit it
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ctx.Pool(min(jobs, len(files))) as pool:
-            for res in pool.imap_unordered(_work, tasks, chunksize=max(1, len(tasks) // (jobs * 16))):
-                results.append(res)
+    tables()  # load once here; forked workers inherit it
+    with _fewer_collections():
+        if jobs == 1 or len(files) < MIN_FILES_FOR_POOL:
+            for task in tasks:
+                results.append(_work(task))
                 if progress:
-                    progress(res)
+                    progress(results[-1])
+        else:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ctx.Pool(min(jobs, len(files))) as pool:
+                for res in pool.imap_unordered(_work, tasks, chunksize=max(1, len(tasks) // (jobs * 16))):
+                    results.append(res)
+                    if progress:
+                        progress(res)
     results.sort(key=lambda r: r.path)
     return Report(mode, results)

@@ -25,6 +25,7 @@ instead: same output, slower.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -39,6 +40,23 @@ _NEWLINE = re.compile(r"[^\n]*\n|[^\n]+")
 # Statements with bodies. `ast.TryStar` exists from Python 3.11.
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
              ast.AsyncFunctionDef, ast.ClassDef, ast.Match) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
+
+
+@dataclass(frozen=True)
+class _Func:
+    lineno: int
+    col_offset: int
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The parts of an `ast.Call` that `TF2Codemod._call_span` reads."""
+
+    lineno: int
+    col_offset: int
+    end_lineno: int
+    end_col_offset: int
+    func: _Func
 
 
 class ChunkMismatch(Exception):
@@ -68,7 +86,34 @@ class Plan:
     chunks: list[Chunk]
     newline: str
     in_segments: list[tuple[int, int, int]] = field(default_factory=list)  # (synthetic line, count, line)
-    rendered: str = ""           # the synthetic module's output (set by `splice`)
+    rendered: str = ""           # the output's changed top-level statements (set by `splice`): to check
+    tree: ast.Module | None = None  # the file's `ast`
+
+    def calls(self) -> list[_Call]:
+        """The calls on the synthetic module's lines, from the file's `ast`, in synthetic coordinates.
+
+        Sorted in source order, as `TF2Codemod._call_span` wants them (the synthetic module holds the
+        same text on those lines, so its own parse would give the same calls).
+        """
+        to_syn = {}
+        for syn, count, line in self.in_segments:
+            for k in range(count):
+                to_syn[line + k] = syn + k
+        kept = [0]  # running count of the original lines the synthetic module holds
+        for line in range(1, len(self.lines) + 1):
+            kept.append(kept[-1] + (line in to_syn))
+        out, stack = [], [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.stmt) and kept[node.end_lineno] == kept[node.lineno - 1]:
+                continue
+            if type(node) is ast.Call and node.lineno in to_syn:
+                func = node.func
+                out.append(_Call(to_syn[node.lineno], node.col_offset, to_syn[node.end_lineno],
+                                 node.end_col_offset, _Func(to_syn[func.lineno], func.col_offset)))
+            stack.extend(ast.iter_child_nodes(node))
+        out.sort(key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))
+        return out
 
     def map_in(self, pos: tuple[int, int]) -> tuple[int, int]:
         """(line, column) in the synthetic input -> in the original file."""
@@ -76,12 +121,12 @@ class Plan:
 
     def splice(self, code: str) -> tuple[str, list[tuple[int, int, int]]]:
         """The rendered synthetic module -> (the new file, segments mapping its lines back)."""
-        self.rendered = code
         marks = list(MARK_RE.finditer(code))
         if [int(m.group(1)) for m in marks] != list(range(len(self.chunks))):
             raise ChunkMismatch("a marker was lost or moved")
         head_end = marks[0].start() if marks else len(code)
         out = [code[:head_end]]
+        changed = [out[0]] if out[0] != "".join(self.lines[:self.head]) else []
         line = code[:head_end].count("\n") + 1   # next line of the new file
         segments = [(1, line - 1, 1)]
         pos = self.head                         # next original line index (0-based)
@@ -99,6 +144,8 @@ class Plan:
                 if not piece.endswith(last):
                     raise ChunkMismatch("a header's body changed")
                 piece = piece[:-len(last)]
+            if piece != "".join(self.lines[chunk.start - 1:chunk.end]):
+                changed.append(code[mark.start():marks[k + 1].start() if k + 1 < len(marks) else len(code)])
             gap = "".join(self.lines[pos:chunk.start - 1])
             out.append(gap)
             line += gap.count("\n")
@@ -107,6 +154,7 @@ class Plan:
             line += piece.count("\n")
             pos = chunk.end
         out.append("".join(self.lines[pos:]))
+        self.rendered = "".join(changed)
         return "".join(out), segments
 
 
@@ -122,6 +170,20 @@ def split_lines(source: str) -> list[str]:
     return _NEWLINE.findall(source)
 
 
+def _statements(body: list[ast.stmt]):
+    """Every statement, nested ones included (expressions hold no statements)."""
+    for st in body:
+        yield st
+        for name in ("body", "orelse", "finalbody"):
+            inner = getattr(st, name, None)
+            if inner:
+                yield from _statements(inner)
+        for h in getattr(st, "handlers", ()):
+            yield from _statements(h.body)
+        for case in getattr(st, "cases", ()):
+            yield from _statements(case.body)
+
+
 def tf_names(tree: ast.Module) -> frozenset[str] | None:
     """Names that may be bound to TensorFlow anywhere (imports, `alias = tf.x.y` chains).
 
@@ -131,7 +193,7 @@ def tf_names(tree: ast.Module) -> frozenset[str] | None:
     names: set[str] = set()
     assigns: list[tuple[str, ast.expr]] = []
     top = {id(s) for s in tree.body}
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         kind = type(node)
         if kind is ast.Import:
             for a in node.names:
@@ -162,26 +224,59 @@ def tf_names(tree: ast.Module) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _mentions(nodes, names: frozenset[str]) -> bool:
-    for top in nodes:
-        if top is None:
-            continue
-        for n in ast.walk(top):
-            kind = type(n)
+def hit_lines(source: str, lines: list[str], tree: ast.Module, names: frozenset[str]) -> list[int]:
+    """Running count of the lines that may mention a name of `names` or `tensorflow` (index: line).
+
+    A statement that mentions one (as a name, attribute, parameter, keyword, import, `global` ...)
+    has the identifier on one of its lines. ASCII sources: a regular expression over the text (it
+    also matches in strings and comments: more lines than needed, never fewer). Otherwise identifiers
+    may be NFKC-normalised, and the lines come from `ast` (`prune._identifiers`).
+    """
+    words = names | {"tensorflow"}
+    hits = bytearray(len(lines) + 2)
+    if source.isascii():
+        starts = [0]
+        for ln in lines:
+            starts.append(starts[-1] + len(ln))
+        pattern = re.compile(r"(?<![A-Za-z0-9_])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z0-9_])")
+        for m in pattern.finditer(source):
+            hits[bisect.bisect_right(starts, m.start())] = 1
+    else:
+        for node in ast.walk(tree):
+            kind = type(node)
             if kind is ast.Name:
-                if n.id in names:
-                    return True
+                found = node.id in words
             elif kind is ast.Attribute:
-                if n.attr in names:
-                    return True
-            elif kind in _NAMED and any(i in names for i in _identifiers(n)):
-                return True
-    return False
+                found = node.attr in words
+            elif kind in _NAMED:
+                found = any(i in words for i in _identifiers(node))
+            else:
+                continue
+            if found:
+                last = node.lineno if kind in _HEADED else node.end_lineno
+                for line in range(node.lineno, last + 1):
+                    hits[line] = 1
+    out = [0]
+    for line in range(1, len(lines) + 1):
+        out.append(out[-1] + hits[line])
+    return out
+
+
+# Named nodes whose identifier sits on their first line (their range spans a body).
+_HEADED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)
+
+
+def _first_line(s: ast.stmt) -> int:
+    return min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())])
 
 
 class _Planner:
-    def __init__(self, tree: ast.Module, lines: list[str], names: frozenset[str], stats: dict):
-        self.lines, self.names, self.stats = lines, names, stats
+    def __init__(self, lines: list[str], hits: list[int]):
+        self.lines, self.hits = lines, hits
+
+    def mentions(self, first: int, last: int) -> bool:
+        """Whether lines first..last may mention a TF name."""
+        return self.hits[max(first, last)] > self.hits[first - 1]
 
     def indent_ok(self, node: ast.stmt, start: int) -> bool:
         """The statement starts its line (only whitespace before it)."""
@@ -202,76 +297,55 @@ class _Planner:
                 group = stmts[i:j + 1]
                 if any(isinstance(g, _COMPOUND) for g in group) or not self.indent_ok(s, s.lineno):
                     raise _Whole
-                if any(self.stats[id(g)][0] for g in group):
+                if self.mentions(s.lineno, group[-1].end_lineno):
                     out.append(Chunk(s.lineno, group[-1].end_lineno, wrapper, ""))
                 i = j + 1
                 continue
             i += 1
             if i < len(stmts) and stmts[i].lineno <= s.end_lineno:
                 raise _Whole
-            if self.stats[id(s)][0]:
+            if self.mentions(_first_line(s), s.end_lineno):
                 out.extend(self.compound(s, wrapper))
         return out
 
     def compound(self, s: ast.stmt, wrapper: str) -> list[Chunk]:
-        start = min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())])
+        start = _first_line(s)
         if not self.indent_ok(s, start):
             raise _Whole
         whole = [Chunk(start, s.end_lineno, wrapper, "")]
         if not isinstance(s, _SPLIT):  # match, try/except*: taken whole
             return whole
-        first = s.body[0]
-        body_start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", ())])
+        body_start = _first_line(s.body[0])
         if body_start <= _header_end(s):
             return whole
-        head: list = []
         inner = WRAP_SCOPE if wrapper != WRAP_LOCAL and isinstance(s, _SCOPE_WALKED) else WRAP_LOCAL
         clauses: list[tuple[list[ast.stmt], str]] = [(s.body, inner)]
-        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            head = [*s.decorator_list, s.args, s.returns, *getattr(s, "type_params", ())]
-            if s.name in self.names:
-                return whole
-        elif isinstance(s, ast.ClassDef):
-            head = [*s.decorator_list, *s.bases, *s.keywords, *getattr(s, "type_params", ())]
-            if s.name in self.names:
-                return whole
-        elif isinstance(s, (ast.With, ast.AsyncWith)):
-            head = list(s.items)
-        elif isinstance(s, (ast.For, ast.AsyncFor)):
-            head = [s.target, s.iter]
-            clauses.append((s.orelse, WRAP_LOCAL))
-        elif isinstance(s, ast.While):
-            head = [s.test]
+        if isinstance(s, (ast.For, ast.AsyncFor, ast.While)):
             clauses.append((s.orelse, WRAP_LOCAL))
         elif isinstance(s, ast.If):
-            head = [s.test]
             orelse = s.orelse
             if len(orelse) == 1 and isinstance(orelse[0], ast.If) and \
                     self.lines[orelse[0].lineno - 1].lstrip().startswith("elif"):
-                elif_ = orelse[0]
-                if _mentions([elif_.test], self.names):
-                    return whole
-                if elif_.orelse and elif_.orelse[0].lineno <= _header_end(elif_):
-                    return whole
-                clauses.append((elif_.body, inner))
-                tail = elif_.orelse  # an `elif` / `else` below the first elif: not module scope for pass 1
-                while len(tail) == 1 and isinstance(tail[0], ast.If) and \
-                        self.lines[tail[0].lineno - 1].lstrip().startswith("elif"):
-                    if _mentions([tail[0].test], self.names):
+                # module_bindings walks the first `elif` body as module scope, not the ones below it
+                scope = inner
+                while len(orelse) == 1 and isinstance(orelse[0], ast.If) and \
+                        self.lines[orelse[0].lineno - 1].lstrip().startswith("elif"):
+                    elif_ = orelse[0]
+                    if self.mentions(elif_.lineno, _first_line(elif_.body[0]) - 1):
                         return whole
-                    clauses.append((tail[0].body, WRAP_LOCAL))
-                    tail = tail[0].orelse
-                clauses.append((tail, WRAP_LOCAL))
+                    clauses.append((elif_.body, scope))
+                    scope = WRAP_LOCAL
+                    orelse = elif_.orelse
+                clauses.append((orelse, WRAP_LOCAL))
             else:
                 clauses.append((orelse, inner))
-        elif isinstance(s, ast.Try):  # `try:` has no header of its own; handlers' types can mention TF
-            if _mentions(s.handlers and [h.type for h in s.handlers], self.names) or \
-                    any(h.name in self.names for h in s.handlers if h.name):
+        elif isinstance(s, ast.Try):  # handlers' types and names can mention TF: then take it whole
+            if any(self.mentions(h.lineno, _first_line(h.body[0]) - 1) for h in s.handlers):
                 return whole
             clauses += [(h.body, inner) for h in s.handlers]
             clauses += [(s.orelse, inner), (s.finalbody, WRAP_LOCAL)]
         out: list[Chunk] = []
-        if head and _mentions(head, self.names):
+        if not isinstance(s, ast.Try) and self.mentions(start, body_start - 1):
             indent = self.lines[body_start - 1]
             indent = indent[:len(indent) - len(indent.lstrip(" \t"))]
             if not indent:
@@ -311,8 +385,6 @@ def _header_end(s: ast.stmt) -> int:
 
 def plan(source: str, tree: ast.Module | None = None) -> Plan | None:
     """The synthetic module for `source`, or None when the file is better parsed whole."""
-    from migrate.codemod.prune import _stats  # noqa: PLC0415
-
     if "\x0c" in source or "\r" in source.replace("\r\n", ""):
         return None
     try:
@@ -331,8 +403,7 @@ def plan(source: str, tree: ast.Module | None = None) -> Plan | None:
         last += 1  # `import x; y = 1`
     head_end = body[last].end_lineno
     lines = split_lines(source)
-    stats = _stats(tree, names | {"tensorflow", "*"})
-    planner = _Planner(tree, lines, names, stats)
+    planner = _Planner(lines, hit_lines(source, lines, tree, names))
     try:
         chunks = planner.body(body[last + 1:], "")
     except _Whole:
@@ -359,7 +430,7 @@ def plan(source: str, tree: ast.Module | None = None) -> Plan | None:
         if chunk.tail:
             parts.append(chunk.tail + newline)
             line += 1
-    return Plan("".join(parts), names, lines, head_end, chunks, newline, segments)
+    return Plan("".join(parts), names, lines, head_end, chunks, newline, segments, tree=tree)
 
 
 def _indent(line: str) -> str:

@@ -100,7 +100,7 @@ def _transform_chunks(source: str, rules: frozenset[str] | None,
     new = codemod.transform_module(cst.parse_module(plan.source))
     code, findings = codemod.finish(new, codemod.changed)
     if code is not None and code != source:
-        try:
+        try:  # the head and the pieces that changed, each a top-level statement of the synthetic module
             ast.parse(plan.rendered)
         except SyntaxError as e:  # never expected: let the whole-file path and its check decide
             raise ChunkMismatch(f"the rewrite would not parse ({e})") from e

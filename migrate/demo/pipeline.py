@@ -240,6 +240,7 @@ def run_demo(opts: DemoOptions) -> int:
         title="tf-migrate demo: legacy TF1 Seq2Seq -> Keras 3",
         parity_rows=report.rows(), parity_ok=bool(report.ok),
         per_timestep_max_error=np.nan_to_num(np.asarray(report.per_timestep("logits"), dtype=np.float64)),
+        logits_atol=next(r.atol for r in report.results if r.name == "logits"),
         attention_legacy=att_legacy, attention_port=att_port,
         attention_source=DEMO_INPUTS[0][0], attention_output=output,
         training_steps=list(range(1, len(losses) + 1)), training_loss=losses,

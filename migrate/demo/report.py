@@ -22,6 +22,7 @@ class ReportData:
     parity_rows: list[dict]            # {"check", "max_abs", "max_rel", "tolerance", "mismatched", "ok"}
     parity_ok: bool
     per_timestep_max_error: np.ndarray  # [T] max |legacy - port| logit difference at each decoder step
+    logits_atol: float  # the absolute tolerance the logits check used (drawn as a line)
     attention_legacy: np.ndarray | None  # [T_out, S] alignments for one example
     attention_port: np.ndarray | None
     attention_source: str = ""
@@ -54,7 +55,7 @@ def _plots(data: ReportData) -> dict[str, bytes]:
     err = np.asarray(data.per_timestep_max_error, dtype=np.float64)
     steps = np.arange(len(err))
     ax.semilogy(steps, np.maximum(err, 1e-12), marker="o", label="max |legacy - port| logit")
-    ax.axhline(1e-5, color="tab:red", linestyle="--", label="atol 1e-5")
+    ax.axhline(data.logits_atol, color="tab:red", linestyle="--", label=f"tolerance (atol {data.logits_atol:.2g})")
     ax.set_xlabel("decoder time step")
     ax.set_ylabel("max abs difference")
     ax.set_title("Per-timestep maximum logit difference (valid positions)")

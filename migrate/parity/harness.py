@@ -540,10 +540,11 @@ def compare_sides(legacy: LegacyRunner, port: PortRunner, batches: Sequence[Batc
         if "logits" in checks:
             mask = stack_padded(masks, fill=False).astype(bool)
             want, have = stack_padded(l_logits), stack_padded(p_logits)
-            r = compare(want, have, mask if mask_padding else None, name="logits", logits=True,
-                        **_tol("logits", rtol, atol))
+            tol = _tol("logits", rtol, atol)
+            if atol is None and mask.any():
+                tol["atol"] = max(tol["atol"], LOGIT_SCALE_FRACTION * float(np.abs(want[mask]).max()))
+            r = compare(want, have, mask if mask_padding else None, name="logits", logits=True, **tol)
             if not r.ok and not mask_padding:
-                tol = _tol("logits", rtol, atol)
                 bad = ~np.isclose(have, want, rtol=tol["rtol"], atol=tol["atol"])
                 in_pad = int((bad & ~mask[..., None]).sum())
                 if in_pad == int(bad.sum()):
@@ -602,6 +603,14 @@ def compare_sides(legacy: LegacyRunner, port: PortRunner, batches: Sequence[Batc
         results.append(r)
     return results
 
+
+# Logits: atol is at least this share of the largest |legacy logit| at valid positions. float32 error
+# grows with the magnitude of what is accumulated, and trained models have large logits: the demo's
+# model (LSTM 64 + scaled Luong, 3565 steps, max |logit| 57.5) differs by 6.5e-5 = 1.1e-6 x scale at a
+# logit of 19.5 (~10 ulps), over the fixed 1e-5. 1e-5 x scale is 9x above that; the smallest known
+# bug (GRU reset_after=True) is 1.7e-2 at random weights (scale ~1-3), i.e. ~1e-2 x scale.
+# At scale <= 1 this is the migration guide's atol 1e-5 unchanged.
+LOGIT_SCALE_FRACTION = 1e-5
 
 # Weights after K Adam steps: atol is at least this share of K * learning_rate, the most K Adam steps
 # can move a weight. Adam normalises g / (sqrt(v) + 1e-8), so where a gradient is near 0 it turns the

@@ -74,7 +74,7 @@ class ParityReport:
             if check == "greedy":
                 agree = worst.compared - worst.mismatched
                 what = f"{agree}/{worst.compared} ids equal"
-            tol = "exact" if worst.atol == 0 and worst.rtol == 0 else f"atol {worst.atol:g} rtol {worst.rtol:g}"
+            tol = "exact" if worst.atol == 0 and worst.rtol == 0 else f"atol {worst.atol:.2g} rtol {worst.rtol:.2g}"
             status = "ok" if bad == 0 else (f"FAIL ({bad})" if len(results) > 1 else "FAIL")
             rows.append((CHECK_TITLES.get(check, check), what,
                          "-" if worst.shape_mismatch or worst.problem else _fmt(worst.max_abs),
@@ -92,7 +92,7 @@ class ParityReport:
             tol = results[0]
             out.append({"check": CHECK_TITLES.get(check, check),
                         "max_abs": max(r.max_abs for r in results), "max_rel": max(r.max_rel for r in results),
-                        "tolerance": "exact" if tol.atol == 0 and tol.rtol == 0 else f"atol {tol.atol:g} rtol {tol.rtol:g}",
+                        "tolerance": "exact" if tol.atol == 0 and tol.rtol == 0 else f"atol {tol.atol:.2g} rtol {tol.rtol:.2g}",
                         "mismatched": f"{sum(r.mismatched for r in results)} / {sum(r.compared for r in results)}",
                         "ok": all(r.ok for r in results)})
         return out
