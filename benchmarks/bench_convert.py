@@ -114,11 +114,12 @@ def phase_convert(prefix: str, out: str) -> dict:
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "baseline_mb": baseline, "peak_mb": _rss_mb("VmHWM"),
             "assigned": report["counts"]["keras_weights_assigned"], "out_bytes": sum(os.path.getsize(f) for f in report["output"]["files"]),
-            "timings": report.get("timings"), "writer": report["output"].get("writer", "keras").split(" ")[0]}
+            "timings": report.get("timings"), "writer": report["output"].get("writer", "keras")}
 
 
 def _child(args: list[str]) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args], capture_output=True, text=True,
                           env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
@@ -231,7 +232,7 @@ def main() -> int:
             print(f"  bare read (tf.train.load_checkpoint, every tensor once): {r['seconds']:.2f} s, peak RSS "
                   f"{r['peak_mb']:.0f} MiB = baseline {r['baseline_mb']:.0f} + "
                   f"{(r['peak_mb'] - r['baseline_mb']) / (w['bytes'] / 2**20):.2f} x checkpoint bytes")
-            print(f"  convert -> {fmt} ({c['assigned']} Keras weights, {c['writer']} writer): {c['seconds']:.2f} s = "
+            print(f"  convert -> {fmt} ({c['assigned']} Keras weights; writer: {c['writer']}): {c['seconds']:.2f} s = "
                   f"{ratio:.2f}x that bare read (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}); peak RSS "
                   f"{c['peak_mb']:.0f} MiB = baseline {c['baseline_mb']:.0f} + "
                   f"{(c['peak_mb'] - c['baseline_mb']) / (w['bytes'] / 2**20):.2f} x checkpoint bytes "

@@ -74,7 +74,7 @@ def test_streamed_weights_h5_is_keras_layout_and_loads_bit_exactly(legacy_dir, t
 
     out = str(tmp_path / "model.weights.h5")
     assert main(["convert", legacy_dir, "--out", out, "--report", str(tmp_path / "r.json")]) == 0
-    assert json.loads((tmp_path / "r.json").read_text())["output"]["writer"].startswith("streamed")
+    assert json.loads((tmp_path / "r.json").read_text())["output"]["writer"].startswith("streamed, raw copies")
     expected = _expected(legacy_dir)
     model = Seq2Seq(HParams.load(os.path.join(legacy_dir, "hparams.json")))
     model.load_weights(out)
@@ -101,15 +101,33 @@ def test_streamed_keras_archive_loads_bit_exactly_with_valid_crcs(legacy_dir, tm
     _assert_weights_equal(model, _expected(legacy_dir))
 
 
-def test_a_corrupt_data_file_fails_the_raw_copy_and_writes_nothing(legacy_dir, tmp_path):
+def _crc32c_reference(data, crc: int = 0) -> int:
+    """Bitwise CRC32C (Castagnoli, reflected 0x82F63B78), extending `crc`: slow, independent of any package."""
+    crc ^= 0xFFFFFFFF
+    for byte in bytes(data):
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("verifier", ["tensorflow-reader", "crc32c-of-the-index"])
+def test_a_corrupt_data_file_fails_the_raw_copy_and_writes_nothing(verifier, legacy_dir, tmp_path, monkeypatch):
     import shutil
 
-    from migrate.checkpoint.stream import bundle_entries
+    from migrate.checkpoint import stream
 
+    # The raw copies are verified by TensorFlow's reader, or (when a CRC32C package is importable) against
+    # the index's checksums: exercise both whatever is installed, the second with a bitwise reference.
+    monkeypatch.setattr(stream, "_crc32c", None if verifier == "tensorflow-reader" else _crc32c_reference)
     d = tmp_path / "ckpt"
     shutil.copytree(legacy_dir, d)
+    clean = tmp_path / "clean" / "model.weights.h5"
+    assert main(["convert", str(d), "--out", str(clean), "--report", str(tmp_path / "r.json")]) == 0
+    writer = json.loads((tmp_path / "r.json").read_text())["output"]["writer"]
+    assert ("TensorFlow's reader" if verifier == "tensorflow-reader" else "CRC32C of the index") in writer
     prefix = str(d / "model.ckpt-0")
-    shard, offset, size, _dtype = bundle_entries(prefix)["embeddings/encoder/embedding_encoder"]
+    shard, offset, size, _dtype, _crc = stream.bundle_entries(prefix)["embeddings/encoder/embedding_encoder"]
     data = d / f"model.ckpt-0.data-{shard:05d}-of-00001"
     raw = bytearray(data.read_bytes())
     raw[offset + size // 2] ^= 0x40                         # one bit of an embedding that is copied raw
@@ -130,10 +148,22 @@ def test_bundle_entries_give_the_readers_bytes(legacy_dir):
     assert set(entries) == set(reader.get_variable_to_shape_map())
     with open(prefix + ".data-00000-of-00001", "rb") as f:
         data = f.read()
-    for name, (shard, offset, size, dtype) in entries.items():
+    for name, (shard, offset, size, dtype, _crc) in entries.items():
         value = reader.get_tensor(name)
         assert (shard, dtype) == (0, tf.as_dtype(value.dtype).as_datatype_enum), name
         assert data[offset: offset + size] == np.ascontiguousarray(value).tobytes(), name
+
+
+def test_index_checksums_are_masked_crc32c_of_the_bytes(legacy_dir):
+    from migrate.checkpoint.stream import _mask, bundle_entries
+
+    prefix = os.path.join(legacy_dir, "model.ckpt-0")
+    with open(prefix + ".data-00000-of-00001", "rb") as f:
+        data = f.read()
+    small = {n: e for n, e in bundle_entries(prefix).items() if e[2] <= 4096}
+    assert len(small) >= 5
+    for name, (_shard, offset, size, _dtype, masked) in small.items():
+        assert _mask(_crc32c_reference(data[offset: offset + size])) == masked, name
 
 
 @pytest.mark.parametrize("len_a,len_b", [(0, 5), (7, 0), (1, 1), (1000, 4097), (65536, 3)], ids=str)

@@ -267,6 +267,12 @@ def _atomic_keras_save(model, out: str, fmt: str) -> None:
 KERAS_SUFFIX_FORMATS = ("keras", "weights.h5")
 
 
+def _raw_verify() -> str:
+    from migrate.checkpoint.stream import raw_verify  # noqa: PLC0415
+
+    return raw_verify()
+
+
 def _forget_pending(model) -> None:
     """Take `model`'s variables off Keras's list of variables a StatelessScope's exit initialises."""
     from keras.src.backend.common import global_state  # noqa: PLC0415
@@ -606,7 +612,7 @@ def _finish_report(report, out, fmt, written, plan, model, ckpt, opt_report, rep
         plan.ignored[u.split(" ")[0]] = "unexpected: not part of the tf2 model for these hparams (--strict refuses)"
     report.update({
         "output": {"path": out, "format": fmt, "files": written,
-                   "writer": "streamed (migrate.checkpoint.stream)" if streamed else "keras"},
+                   "writer": f"streamed, raw copies verified by {_raw_verify()}" if streamed else "keras"},
         "bindings": [{"what": b.what, "transform": b.transform, "tf1": list(b.tf1_names),
                       "keras": list(b.keras_paths), "input_size": b.input_size,
                       "forget_bias_folded": b.forget_bias if b.transform == "lstm" else None}

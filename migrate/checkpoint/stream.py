@@ -35,6 +35,45 @@ import zlib
 
 import numpy as np
 
+
+# Optional accelerators, used when importable (neither is a dependency): with a hardware CRC32C the raw
+# copies are verified against the checksums in the checkpoint's index straight from the page cache
+# (0.2 s for 1.8 GB) instead of by reading each tensor again through TensorFlow (1.4-2.8 s); ISA-L's
+# zlib-compatible crc32 makes the `.keras` member CRC 6x cheaper than zlib's (0.08 s vs 0.44 s).
+def _hardware_crc32c():
+    """(crc32c(buffer, crc) -> crc, package name) from `crc32c` (releases the GIL) or `google-crc32c`."""
+    try:
+        import crc32c  # noqa: PLC0415
+
+        if getattr(crc32c, "hardware_based", False):
+            return (lambda view, crc: crc32c.crc32c(view, crc)), "crc32c"
+    except ImportError:
+        pass
+    try:
+        import google_crc32c  # noqa: PLC0415
+
+        if google_crc32c.implementation == "c":
+            return (lambda view, crc: google_crc32c.extend(crc, np.frombuffer(view, np.uint8))), "google-crc32c"
+    except ImportError:
+        pass
+    return None, None
+
+
+_crc32c, _CRC32C_PACKAGE = _hardware_crc32c()
+try:
+    from isal import isal_zlib as _zlib
+except ImportError:
+    _zlib = zlib
+
+
+def raw_verify() -> str:
+    """How the raw copies are verified in this process (the report's `output.writer` says it)."""
+    return f"CRC32C of the index ({_CRC32C_PACKAGE or 'a CRC32C function'})" if _crc32c else \
+        "TensorFlow's reader (its CRC32C check)"
+
+
+_WINDOW = 16 << 20         # bytes mapped at a time while checksumming (fits the L3 cache; keeps RSS low)
+
 # tensorflow/core/lib/io/format.h: a table ends in a 48-byte footer (two varint BlockHandles padded to
 # 40 bytes + this magic); every block is followed by 1 byte of compression type + 4 bytes of CRC.
 _TABLE_MAGIC = 0xDB4775248B80FB57
@@ -77,8 +116,8 @@ def _entries(block: bytes):
         pos += vlen
 
 
-def bundle_entries(prefix: str) -> dict[str, tuple[int, int, int, int]] | None:
-    """name -> (shard, offset, size, dtype enum) for each whole tensor in `prefix.index`; None if unreadable."""
+def bundle_entries(prefix: str) -> dict[str, tuple[int, int, int, int, int]] | None:
+    """name -> (shard, offset, size, dtype enum, masked crc32c) per whole tensor in `prefix.index`; None if unreadable."""
     from tensorflow.core.protobuf import tensor_bundle_pb2  # noqa: PLC0415
 
     try:
@@ -97,7 +136,7 @@ def bundle_entries(prefix: str) -> dict[str, tuple[int, int, int, int]] | None:
                     continue                                   # the BundleHeaderProto
                 e = tensor_bundle_pb2.BundleEntryProto.FromString(value)
                 if not e.slices:
-                    out[key.decode("utf-8")] = (e.shard_id, e.offset, e.size, e.dtype)
+                    out[key.decode("utf-8")] = (e.shard_id, e.offset, e.size, e.dtype, e.crc32c)
         return out
     except (OSError, ValueError, IndexError, struct.error):
         return None
@@ -198,8 +237,8 @@ def _copy_range(src: str, src_offset: int, dst_fd: int, dst_offset: int, size: i
             src_offset, dst_offset, size = src_offset + n, dst_offset + n, size - n
 
 
-def _raw_source(binding, ckpt, entries) -> tuple[str, int] | None:
-    """(data file, offset) when the Keras value of `binding` is exactly the checkpoint's bytes."""
+def _raw_source(binding, ckpt, entries) -> tuple[str, int, int] | None:
+    """(data file, offset, masked crc32c) when the Keras value of `binding` is exactly the checkpoint's bytes."""
     if entries is None or binding.transform != "identity":
         return None
     name, w = binding.tf1_names[0], binding.keras_weights[0]
@@ -209,7 +248,7 @@ def _raw_source(binding, ckpt, entries) -> tuple[str, int] | None:
             or int(np.prod(w.shape, dtype=np.int64)) != int(np.prod(info.shape, dtype=np.int64))):
         return None
     shard = [f for f in ckpt.data_files if f.endswith(f".data-{e[0]:05d}-of-{len(ckpt.data_files):05d}")]
-    return (shard[0], e[1]) if len(shard) == 1 else None
+    return (shard[0], e[1], e[4]) if len(shard) == 1 else None
 
 
 def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: bool = False,
@@ -234,7 +273,7 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
     try:
         def copier():
             try:
-                for b, (src, src_offset) in copies:
+                for b, (src, src_offset, _crc) in copies:
                     offset, nbytes = where[id(b.keras_weights[0])]
                     _copy_range(src, src_offset, fd, offset, nbytes)
                     if bar is not None:
@@ -242,22 +281,30 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
             except BaseException as e:  # noqa: BLE001  (re-raised in the main thread)
                 failure.append(e)
 
-        def summer():       # the zip's CRC-32 of the copied bytes, from the checkpoint's pages, in windows
+        def summer():       # checksums of the copied bytes, from the checkpoint's pages, in small windows
             try:
-                for b, (src, src_offset) in copies:
+                for b, (src, src_offset, masked) in copies:
                     offset, nbytes = where[id(b.keras_weights[0])]
-                    crc_of[offset] = _file_range_crc32(src, src_offset, nbytes)
+                    zip_crc, castagnoli = _range_checksums(src, src_offset, nbytes, zip_crc=crcs,
+                                                           crc32c=_crc32c is not None)
+                    if crcs:
+                        crc_of[offset] = zip_crc
+                    if _crc32c is not None:
+                        if _mask(castagnoli) != masked:
+                            raise _corrupt(ckpt, b.tf1_names[0], "CRC32C checksum does not match the index")
+                        if bar is not None:
+                            bar.update(nbytes - nbytes // 2)
             except BaseException as e:  # noqa: BLE001  (re-raised in the main thread)
                 failure.append(e)
 
         threads = [threading.Thread(target=copier, name="tf-migrate-copy", daemon=True)]
-        if crcs:
-            threads.append(threading.Thread(target=summer, name="tf-migrate-crc32", daemon=True))
+        if crcs or _crc32c is not None:
+            threads.append(threading.Thread(target=summer, name="tf-migrate-checksum", daemon=True))
         for t in threads:
             t.start()
         try:
             # The same tensors through TensorFlow's reader: its CRC32C check fails on a corrupt data file.
-            for b, _src in copies:
+            for b, _src in (copies if _crc32c is None else []):
                 value = ckpt.read(b.tf1_names[0])
                 offset, nbytes = where[id(b.keras_weights[0])]
                 del value
@@ -291,22 +338,44 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
     return crc_of
 
 
-def _file_range_crc32(path: str, offset: int, size: int, window: int = _COPY_CHUNK) -> int:
-    """zlib CRC-32 of `size` bytes of `path` at `offset`, through small read-only maps (no copy, low RSS)."""
+def _mask(crc: int) -> int:
+    """TF's masked CRC32C (tensorflow/core/lib/hash/crc32c.h `Mask`), as stored in a BundleEntryProto."""
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _corrupt(ckpt, name: str, why: str):
+    from migrate.checkpoint.reader import CheckpointError  # noqa: PLC0415
+
+    files = ", ".join(os.path.basename(f) for f in ckpt.data_files)
+    return CheckpointError(f"{ckpt.prefix} ({files}): cannot read {name!r} ({why}); the data file is truncated or "
+                           f"corrupt. Copy the checkpoint again or use an earlier one.")
+
+
+def _range_checksums(path: str, offset: int, size: int, *, zip_crc: bool, crc32c: bool,
+                     window: int = _WINDOW) -> tuple[int, int]:
+    """(zlib CRC-32, CRC32C) of `size` bytes of `path` at `offset`, through small read-only maps (no copy)."""
     import mmap  # noqa: PLC0415
 
-    crc = 0
+    z = c = 0
     with open(path, "rb", buffering=0) as f:
         while size:
             start = offset - offset % mmap.ALLOCATIONGRANULARITY
             length = min(window, offset + size - start)
             with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=start) as m:
-                view = memoryview(m)
-                crc = zlib.crc32(view[offset - start:], crc)
+                view = memoryview(m)[offset - start:]
+                if zip_crc:
+                    z = _zlib.crc32(view, z)
+                if crc32c:
+                    c = _crc32c(view, c)
                 view.release()
             size -= length - (offset - start)
             offset = start + length
-    return crc
+    return z, c
+
+
+def _file_range_crc32(path: str, offset: int, size: int, window: int = _WINDOW) -> int:
+    """zlib CRC-32 of `size` bytes of `path` at `offset`."""
+    return _range_checksums(path, offset, size, zip_crc=True, crc32c=False, window=window)[0]
 
 
 def _write_value(fd: int, where: tuple[int, int] | None, value: np.ndarray, crc_of: dict | None) -> None:
@@ -318,7 +387,7 @@ def _write_value(fd: int, where: tuple[int, int] | None, value: np.ndarray, crc_
         raise ValueError(f"value of {data.nbytes} bytes for a dataset of {nbytes}")
     _pwrite_all(fd, data, offset)
     if crc_of is not None:
-        crc_of[offset] = zlib.crc32(data)
+        crc_of[offset] = _zlib.crc32(data)
 
 
 def ckpt_entries(ckpt):
@@ -369,7 +438,7 @@ def file_crc32(path: str, start: int, end: int, known: dict[int, tuple[int, int]
             nbytes, part = known[offset]
             while pos < offset:
                 chunk = os.pread(f.fileno(), min(offset - pos, _COPY_CHUNK), pos)
-                crc = zlib.crc32(chunk, crc)
+                crc = _zlib.crc32(chunk, crc)
                 pos += len(chunk)
             crc = crc32_combine(crc, part, nbytes)
             pos = offset + nbytes
@@ -377,7 +446,7 @@ def file_crc32(path: str, start: int, end: int, known: dict[int, tuple[int, int]
             chunk = os.pread(f.fileno(), min(end - pos, _COPY_CHUNK), pos)
             if not chunk:
                 raise OSError(f"{path}: shorter than expected")
-            crc = zlib.crc32(chunk, crc)
+            crc = _zlib.crc32(chunk, crc)
             pos += len(chunk)
     return crc
 

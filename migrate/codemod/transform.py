@@ -12,8 +12,10 @@ slim`, or a module alias such as `gfile = tf.gfile`. Two resolvers give the same
 * libcst's `ScopeProvider` (`TF2ScopeCodemod`), used for everything else: the pass is restarted when
   the fast pass meets a shadowing binding.
 
-`tests/test_codemod_rules.py` checks that both give the same output on every fixture. The fast pass also
-skips statements that mention no TensorFlow name at all (`prune.py`, using Python's own `ast`).
+`tests/test_codemod_rules.py` checks that both give the same output on every fixture. The fast pass
+normally runs on a synthetic module made of the file's TF statements only (`chunks.py`; `plan` is set and
+`finish` maps the output back); on a whole file it skips statements that mention no TensorFlow name
+(`prune.py`, using Python's own `ast`).
 """
 
 from __future__ import annotations

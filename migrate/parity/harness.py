@@ -147,7 +147,9 @@ class _Graph:
 
 
 class LegacyRunner:
-    """The legacy graph in train mode (logits, loss, gradients, Adam) and infer mode (greedy), one session each.
+    """The legacy graph in train mode (logits, loss, gradients, Adam) and infer mode (greedy), one session each;
+    or, with `backward=False`, one eval-mode graph (logits, loss and greedy ids, no gradients or Adam:
+    about 3x cheaper to build, what the forward-only checks of the full matrix use).
 
     Weights come from `checkpoint` (restored: trainable variables only; Adam starts fresh) or from
     `load(values)` ({TF1 name: array}), which swaps weights without rebuilding the graphs.
@@ -156,9 +158,11 @@ class LegacyRunner:
         hparams: the legacy model's hparams (dropout is set to 0).
         checkpoint: a checkpoint prefix to restore, or None (graph-seeded initial weights).
         greedy: also build the infer graph (for the greedy check).
+        backward: build the train graph (gradients, Adam); False builds only the eval graph.
     """
 
-    def __init__(self, hparams: HParams, checkpoint: str | None = None, greedy: bool = True):
+    def __init__(self, hparams: HParams, checkpoint: str | None = None, greedy: bool = True,
+                 backward: bool = True):
         import legacy_tf1  # noqa: F401, PLC0415  (sets TF_USE_LEGACY_KERAS before tf.compat.v1.nn.rnn_cell)
         from migrate.quiet import silence_after_import  # noqa: PLC0415
 
@@ -170,7 +174,8 @@ class LegacyRunner:
         self.tf = tf
         self.hparams = hparams.replace(dropout=0.0)
         self.graphs: dict[str, _Graph] = {}
-        for mode in ("train", "infer") if greedy else ("train",):
+        modes = (("train", "infer") if greedy else ("train",)) if backward else ("eval",)
+        for mode in modes:
             g = tf.Graph()
             with g.as_default():
                 tf.compat.v1.set_random_seed(self.hparams.seed)
@@ -183,7 +188,9 @@ class LegacyRunner:
             sess = tf.compat.v1.Session(graph=g, config=_session_config(tf))
             sess.run(init)
             self.graphs[mode] = _Graph(g, sess, model, trainable, restorer, placeholders, assign)
-        self.names = sorted(self.graphs["train"].trainable)
+        self.forward_graph = self.graphs["train" if backward else "eval"]
+        self.greedy_graph = self.graphs.get("infer") or self.graphs.get("eval")
+        self.names = sorted(self.forward_graph.trainable)
         if checkpoint is not None:
             self.restore(checkpoint)
 
@@ -206,16 +213,21 @@ class LegacyRunner:
             side.session.run(side.assign, {side.placeholders[n]: values[n] for n in side.trainable})
 
     def values(self) -> dict[str, np.ndarray]:
-        side = self.graphs["train"]
+        side = self.forward_graph
         return dict(zip(side.trainable, side.session.run(list(side.trainable.values()))))
 
     def forward(self, batch: Batch) -> tuple[np.ndarray, float]:
-        side = self.graphs["train"]
+        side = self.forward_graph
         logits, loss = side.session.run([side.model.logits, side.model.loss], side.model.feed_dict(batch))
         return logits, float(loss)
 
+    def _train_graph(self) -> _Graph:
+        if "train" not in self.graphs:
+            raise ParityInputError("the gradients and adam checks need the train graph: build with backward=True")
+        return self.graphs["train"]
+
     def gradients(self, batch: Batch) -> dict[str, np.ndarray]:
-        side = self.graphs["train"]
+        side = self._train_graph()
         pairs = side.model.gradients
         grads = side.session.run([g for g, _ in pairs], side.model.feed_dict(batch))
         return {v.op.name: g for g, (_, v) in zip(grads, pairs)}
@@ -223,7 +235,7 @@ class LegacyRunner:
     def adam_steps(self, batches: Sequence[Batch], steps: int) -> dict[str, np.ndarray]:
         """K train_op runs from the current weights with a fresh Adam state; the weights after (then restored)."""
         tf = self.tf
-        side = self.graphs["train"]
+        side = self._train_graph()
         before = self.values()
         if side.reset_optimizer is None:
             with side.graph.as_default():
@@ -237,7 +249,9 @@ class LegacyRunner:
         return after
 
     def greedy(self, batch: Batch) -> np.ndarray:
-        side = self.graphs["infer"]
+        side = self.greedy_graph
+        if side is None:
+            raise ParityInputError("the greedy check needs the infer graph: build with greedy=True")
         return side.session.run(side.model.greedy_ids, side.model.feed_dict(batch, decoder=False))
 
     def close(self) -> None:
@@ -650,23 +664,24 @@ class ParityPair:
     Args:
         hparams: the architecture (dropout is set to 0 on both sides).
         greedy: also build the legacy infer graph (the greedy check).
+        backward: False builds only the legacy eval graph (logits, loss, greedy; no gradients / Adam).
         port: a port model to use instead of `tf2.Seq2Seq(hparams)` (e.g. a mutated one).
     """
 
-    def __init__(self, hparams: HParams, greedy: bool = True, port: Any = None):
+    def __init__(self, hparams: HParams, greedy: bool = True, port: Any = None, backward: bool = True):
         from migrate.checkpoint.bindings import bind_seq2seq  # noqa: PLC0415
         from migrate.checkpoint.reader import VariableInfo  # noqa: PLC0415
         from migrate.checkpoint.recognise import recognise  # noqa: PLC0415
 
         self.hparams = hparams
-        self.legacy = LegacyRunner(hparams, greedy=greedy)
+        self.legacy = LegacyRunner(hparams, greedy=greedy, backward=backward)
         if port is None:
             from tf2.seq2seq import Seq2Seq  # noqa: PLC0415
 
             port = Seq2Seq(hparams.replace(dropout=0.0))
         self.port = port
         variables = {n: VariableInfo(n, tuple(int(d) for d in v.shape), "float32")
-                     for n, v in self.legacy.graphs["train"].trainable.items()}
+                     for n, v in self.legacy.forward_graph.trainable.items()}
         plan = bind_seq2seq(port, recognise(variables), hparams.forget_bias)
         problems = plan.missing + plan.mismatched + plan.unexpected
         if problems:
