@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from migrate import __version__
+from migrate.commands._common import add_verbose
 from migrate.exit_codes import BAD_INPUT, INTERRUPTED, CliError
 from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
 
@@ -47,13 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show TensorFlow's own logs and warnings (hidden by default)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        if importlib.util.find_spec(f"migrate.commands.{name}") is None:
-            continue  # not built yet; every name in COMMANDS ships once its issue lands
         module = importlib.import_module(f"migrate.commands.{name}")
         sub = module.register(subparsers)
         sub.formatter_class = _Formatter
-        sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                         help="show TensorFlow's own logs and warnings")
+        add_verbose(sub)
     return parser
 
 

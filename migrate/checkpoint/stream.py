@@ -269,11 +269,14 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
     reads.sort(key=by_size)
     crc_of: dict[int, int] = {}
     failure: list[BaseException] = []
+    stop = threading.Event()           # the main thread failed: the helpers stop after their current tensor
     fd = os.open(path, os.O_WRONLY)
     try:
         def copier():
             try:
                 for b, (src, src_offset, _crc) in copies:
+                    if stop.is_set():
+                        return
                     offset, nbytes = where[id(b.keras_weights[0])]
                     _copy_range(src, src_offset, fd, offset, nbytes)
                     if bar is not None:
@@ -284,6 +287,8 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
         def summer():       # checksums of the copied bytes, from the checkpoint's pages, in small windows
             try:
                 for b, (src, src_offset, masked) in copies:
+                    if stop.is_set():
+                        return
                     offset, nbytes = where[id(b.keras_weights[0])]
                     zip_crc, castagnoli = _range_checksums(src, src_offset, nbytes, zip_crc=crcs,
                                                            crc32c=_crc32c is not None)
@@ -328,6 +333,9 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
                 if id(w) not in bound:
                     _write_value(fd, (offset, nbytes), np.asarray(unbound_values(w), dtype=str(w.dtype)),
                                  crc_of if crcs else None)
+        except BaseException:
+            stop.set()
+            raise
         finally:
             for t in threads:
                 t.join()

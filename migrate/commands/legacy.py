@@ -7,6 +7,7 @@ import os
 import sys
 import warnings
 
+from migrate.commands._common import add_training_data, add_verbose
 from migrate.exit_codes import BAD_INPUT, MISMATCH, CliError
 
 EPILOG = """\
@@ -33,12 +34,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("--out", required=True, metavar="DIR", help="model directory (created; resumed if it has a checkpoint)")
     t.add_argument("--steps", type=int, default=1500, metavar="N", help="training steps to run now (default 1500)")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override an hparams field, e.g. --set attention=luong (repeatable)")
-    t.add_argument("--data", metavar="FILE.tsv", help="source<TAB>target pairs instead of the embedded date task")
+    add_training_data(t)
     t.add_argument("--eval", action="store_true", help="evaluate on the validation split afterwards")
-    t.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's own logs and warnings")
+    add_verbose(t)
     t.set_defaults(func=run)
 
     d = sub.add_parser("decode", help="greedy-decode inputs with the latest checkpoint of DIR",
@@ -47,8 +45,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("model_dir", metavar="DIR", help="model directory or checkpoint prefix")
     d.add_argument("--input", action="append", default=[], metavar="TEXT", help="a source text (repeatable)")
-    d.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's own logs and warnings")
+    add_verbose(d)
     d.set_defaults(func=run)
     p.set_defaults(func=run)
     return p

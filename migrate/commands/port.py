@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from migrate.commands._common import add_training_data, add_verbose
 from migrate.exit_codes import BAD_INPUT, MISMATCH, CliError
 
 EPILOG = """\
@@ -42,12 +43,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=10, metavar="N", help="maximum epochs (default 10)")
     t.add_argument("--patience", type=int, default=2, metavar="N",
                    help="early stopping: epochs without a better validation loss (default 2)")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
-                   help="override an hparams field, e.g. --set attention=luong (repeatable)")
-    t.add_argument("--data", metavar="FILE.tsv", help="source<TAB>target pairs instead of the embedded date task")
+    add_training_data(t)
     t.add_argument("--no-jit", action="store_true", help="train without XLA (no fixed-shape padding)")
-    t.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's own logs and warnings")
+    add_verbose(t)
     t.set_defaults(func=run)
 
     d = sub.add_parser("decode", help="greedy (or beam) decode inputs with a .keras model",
@@ -59,8 +57,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--beam-width", type=int, default=1, metavar="K", help="beam search with K beams (default 1: greedy)")
     d.add_argument("--length-penalty", type=float, default=0.0, metavar="A",
                    help="GNMT length penalty alpha for beam search (default 0)")
-    d.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                   help="show TensorFlow's own logs and warnings")
+    add_verbose(d)
     d.set_defaults(func=run)
     p.set_defaults(func=run)
     return p
