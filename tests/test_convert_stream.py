@@ -66,7 +66,6 @@ def _assert_weights_equal(model, expected):
         assert got[path].tobytes() == want.tobytes(), f"{path}: not bit-exact"
 
 
-@pytest.mark.slow
 def test_streamed_weights_h5_is_keras_layout_and_loads_bit_exactly(legacy_dir, tmp_path):
     import h5py
 
@@ -86,7 +85,6 @@ def test_streamed_weights_h5_is_keras_layout_and_loads_bit_exactly(legacy_dir, t
     assert sorted(os.listdir(tmp_path)) == ["hparams.json", "keras_own.weights.h5", "model.weights.h5", "r.json"]
 
 
-@pytest.mark.slow
 def test_streamed_keras_archive_loads_bit_exactly_with_valid_crcs(legacy_dir, tmp_path):
     import keras
 
