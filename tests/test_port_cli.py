@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -18,27 +20,34 @@ def tsv(tmp_path_factory):
     return str(path)
 
 
+def _cli(*argv: str) -> subprocess.CompletedProcess:
+    """`tf-migrate ...` in a fresh process, as a user runs it (XLA compiles in a clean process)."""
+    return subprocess.run([sys.executable, "-m", "migrate", *argv], capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.slow
-def test_train_then_decode_then_continue(tmp_path, tsv, capsys):
+def test_train_then_decode_then_continue(tmp_path, tsv):
     out = str(tmp_path / "run")
     tiny = ["--set", "num_units=8", "--set", "embedding_size=8", "--set", "batch_size=16", "--set", "attention=luong"]
-    assert main(["port", "train", "--out", out, "--epochs", "1", "--data", tsv, *tiny]) == 0  # default: XLA
-    summary = capsys.readouterr().out.strip().splitlines()
+    proc = _cli("port", "train", "--out", out, "--epochs", "1", "--data", tsv, *tiny)  # default: XLA
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = proc.stdout.strip().splitlines()
     assert len(summary) == 1 and summary[0].startswith("trained 1 epochs in ") and "model.keras" in summary[0]
     assert sorted(os.listdir(out)) == ["hparams.json", "model.keras", "vocab.src.json", "vocab.tgt.json"]
 
-    assert main(["port", "decode", out, "--input", "21/11/26", "--input", "may 1999"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    proc = _cli("port", "decode", out, "--input", "21/11/26", "--input", "may 1999")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
     assert [ln.split("\t")[0] for ln in lines] == ["21/11/26", "may 1999"]
 
     model_file = os.path.join(out, "model.keras")
-    assert main(["port", "train", "--out", str(tmp_path / "more"), "--from-keras", model_file, "--epochs", "1",
-                 "--data", tsv, "--no-jit", "--set", "learning_rate=0.001"]) == 0
-    capsys.readouterr()
-    assert main(["port", "train", "--out", str(tmp_path / "bad"), "--from-keras", model_file, "--data", tsv,
-                 "--set", "num_units=16"]) == 2
-    err = capsys.readouterr().err
-    assert "num_units" in err and "cannot change the architecture" in err
+    proc = _cli("port", "train", "--out", str(tmp_path / "more"), "--from-keras", model_file, "--epochs", "1",
+                "--data", tsv, "--no-jit", "--set", "learning_rate=0.001")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _cli("port", "train", "--out", str(tmp_path / "bad"), "--from-keras", model_file, "--data", tsv,
+                "--set", "num_units=16")
+    assert proc.returncode == 2
+    assert "num_units" in proc.stderr and "cannot change the architecture" in proc.stderr
     assert not os.path.exists(tmp_path / "bad")
 
 
