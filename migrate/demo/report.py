@@ -92,7 +92,7 @@ def _plots(data: ReportData) -> dict[str, bytes]:
             ax2 = ax.twinx()
             ax2.plot(*zip(*data.eval_points), color="tab:green", marker="s", label="validation sequence accuracy")
             ax2.set_ylabel("sequence accuracy")
-            ax2.set_ylim(0, 1)
+            ax2.set_ylim(0, 1.05)
             ax2.legend(loc="center right", fontsize=8)
         ax.legend(loc="upper right", fontsize=8)
         out["training_curve.png"] = _png(fig)
