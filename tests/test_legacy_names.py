@@ -6,6 +6,7 @@ contrib's attention_wrapper.py, tensorflow/nmt's scopes), never from what the co
 
 import itertools
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -184,3 +185,41 @@ def test_unknown_mode_and_missing_vocab_sizes_raise():
             Seq2SeqModel(make_hparams("lstm", 1, "uni", "none"), "predict")
         with pytest.raises(ValueError, match="src_vocab_size=0"):
             Seq2SeqModel(HParams(), "train")
+
+
+def _padded_batch(hp, rng):
+    """Three rows of random non-reserved ids with different lengths (one row full length)."""
+    from seq2seq_task import Batch  # noqa: PLC0415
+
+    src_len, tgt_len = np.array([6, 3, 1], np.int32), np.array([4, 2, 1], np.int32)
+    enc = np.zeros((3, 6), np.int32)
+    dec_in = np.zeros((3, 4), np.int32)
+    dec_out = np.zeros((3, 4), np.int32)
+    for r in range(3):
+        enc[r, :src_len[r]] = rng.randint(4, hp.src_vocab_size, src_len[r])
+        body = rng.randint(4, hp.tgt_vocab_size, tgt_len[r] - 1)
+        dec_in[r, :tgt_len[r]] = np.concatenate([[1], body])
+        dec_out[r, :tgt_len[r]] = np.concatenate([body, [2]])
+    return Batch(enc, src_len, dec_in, dec_out, tgt_len)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS, ids=[variant_id(v) for v in VARIANTS])
+def test_every_variant_trains_and_saves_tf1_names(variant, tmp_path):
+    """Train graph: one Adam step on a padded batch, then the checkpoint written by the Saver holds exactly the
+    model variables plus Adam's slots, beta1_power, beta2_power and global_step (TF1's names and shapes)."""
+    hp = make_hparams(*variant)
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.set_random_seed(0)
+        model = Seq2SeqModel(hp, "train")
+        init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(graph=g) as sess:
+        sess.run(init)
+        loss, _ = sess.run([model.loss, model.train_op], model.feed_dict(_padded_batch(hp, np.random.RandomState(1))))
+        assert np.isfinite(loss) and loss > 0
+        assert sess.run(model.global_step) == 1
+        prefix = model.saver.save(sess, str(tmp_path / "model.ckpt"), global_step=model.global_step)
+    assert prefix.endswith("model.ckpt-1")
+    written = dict(tf.train.list_variables(prefix))
+    assert_same_table({k: list(v) for k, v in written.items()}, expected_with_adam(hp))
