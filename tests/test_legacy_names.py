@@ -206,7 +206,7 @@ def _padded_batch(hp, rng):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=[variant_id(v) for v in VARIANTS])
 def test_every_variant_trains_and_saves_tf1_names(variant, tmp_path):
-    """Train graph: one Adam step on a padded batch, then the checkpoint written by the Saver holds exactly the
+    """Train graph: every trainable variable gets a non-zero gradient, one Adam step on a padded batch, then the checkpoint written by the Saver holds exactly the
     model variables plus Adam's slots, beta1_power, beta2_power and global_step (TF1's names and shapes)."""
     hp = make_hparams(*variant)
     g = tf.Graph()
@@ -216,10 +216,16 @@ def test_every_variant_trains_and_saves_tf1_names(variant, tmp_path):
         init = tf.compat.v1.global_variables_initializer()
     with tf.compat.v1.Session(graph=g) as sess:
         sess.run(init)
-        loss, _ = sess.run([model.loss, model.train_op], model.feed_dict(_padded_batch(hp, np.random.RandomState(1))))
+        feed = model.feed_dict(_padded_batch(hp, np.random.RandomState(1)))
+        grads = sess.run([g for g, _ in model.gradients], feed)
+        loss, _ = sess.run([model.loss, model.train_op], feed)
         assert np.isfinite(loss) and loss > 0
         assert sess.run(model.global_step) == 1
         prefix = model.saver.save(sess, str(tmp_path / "model.ckpt"), global_step=model.global_step)
     assert prefix.endswith("model.ckpt-1")
+    # Every trainable variable is connected to the loss. (Not "every value moved": with this init, scores are
+    # ~1e-4 and attention_g's gradient can be ~1e-15, so Adam's first step is below float32 spacing at 1.0.)
+    disconnected = [v.op.name for g, (_, v) in zip(grads, model.gradients) if not np.any(g)]
+    assert not disconnected, f"variables with an all-zero gradient: {disconnected}"
     written = dict(tf.train.list_variables(prefix))
     assert_same_table({k: list(v) for k, v in written.items()}, expected_with_adam(hp))
