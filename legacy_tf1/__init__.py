@@ -14,9 +14,10 @@ Modules (nmt's layout):
 | `model_helper`             | cells, sessions, checkpoints (`create_model`, `load_model`)          |
 | `train`                    | `train(hparams, out_dir, steps)`: Adam, Saver, resumable            |
 | `inference`                | `evaluate(...)`, `decode(...)`                                      |
-| `contrib_seq2seq`          | `tf.contrib.seq2seq` re-implemented on `tf.compat.v1` (same names)   |
 
-`legacy_tf1` imports neither `tf2` nor `migrate`; it may import `seq2seq_task`.
+`tf.contrib.seq2seq` comes from `tf_migrate_runtime.contrib.seq2seq` (the one copy, shared with migrated
+user code). `legacy_tf1` imports neither `tf2` nor `migrate`; it may import `seq2seq_task` and
+`tf_migrate_runtime`.
 """
 
 import os

@@ -31,10 +31,10 @@ import tensorflow as tf
 import tf_slim as slim
 
 import legacy_tf1._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
-from legacy_tf1 import contrib_seq2seq as seq2seq
 from legacy_tf1 import model_helper
 from legacy_tf1.model_helper import EVAL, INFER, MODES, TRAIN
 from seq2seq_task import EOS_ID, SOS_ID, HParams
+from tf_migrate_runtime.contrib import seq2seq
 
 # hparams.attention -> (contrib mechanism class, extra constructor arguments).
 ATTENTION_MECHANISMS = {

@@ -1,4 +1,4 @@
-"""`legacy_tf1.contrib_seq2seq.sequence_loss` against a NumPy hand computation, every flag combination.
+"""`tf_migrate_runtime.contrib.seq2seq.sequence_loss` against a NumPy hand computation, every flag combination.
 
 The reference below is written from contrib's documentation and TF 1.15 source (loss.py): weighted
 per-token cross-entropy, then the reduction chosen by the four flags, with padded (weight 0) positions.
@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import legacy_tf1  # noqa: F401  (TF_USE_LEGACY_KERAS before tf.compat.v1 layers are touched)
-from legacy_tf1.contrib_seq2seq import sequence_loss
+from tf_migrate_runtime.contrib.seq2seq import sequence_loss
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

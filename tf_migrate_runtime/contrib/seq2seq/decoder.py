@@ -10,7 +10,7 @@ import abc
 import tensorflow as tf
 from tensorflow.python.util import nest
 
-import legacy_tf1._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+import tf_migrate_runtime.contrib._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
 
 class Decoder(abc.ABC):
@@ -56,6 +56,8 @@ def _create_zero_outputs(size, dtype, batch_size):
 
 
 def _transpose_batch_time(x):
+    if x.get_shape().ndims is not None and x.get_shape().ndims < 2:
+        return x
     perm = [1, 0] + list(range(2, x.get_shape().ndims))
     return tf.transpose(x, perm)
 
@@ -110,11 +112,22 @@ def dynamic_decode(decoder, output_time_major=False, impute_finished=False, maxi
 
         def body(time, outputs_ta, state, inputs, finished, sequence_lengths):
             next_outputs, decoder_state, next_inputs, decoder_finished = decoder.step(time, inputs, state)
-            next_finished = tf.logical_or(decoder_finished, finished)
+            lengths_from_state = False
+            if decoder.tracks_own_finished:  # e.g. BeamSearchDecoder: beams are re-shuffled every step
+                next_finished = decoder_finished
+                lengths = getattr(decoder_state, "lengths", None)
+                if lengths is not None:
+                    lengths_from_state = True
+                    sequence_lengths = tf.cast(lengths, tf.int32)
+            else:
+                next_finished = tf.logical_or(decoder_finished, finished)
             if maximum_iterations is not None:
                 next_finished = tf.logical_or(next_finished, time + 1 >= maximum_iterations)
-            next_sequence_lengths = tf.compat.v1.where(
-                tf.logical_not(finished), tf.fill(tf.shape(sequence_lengths), time + 1), sequence_lengths)
+            if lengths_from_state:
+                next_sequence_lengths = sequence_lengths
+            else:
+                next_sequence_lengths = tf.compat.v1.where(
+                    tf.logical_not(finished), tf.fill(tf.shape(sequence_lengths), time + 1), sequence_lengths)
             nest.assert_same_structure(state, decoder_state)
             nest.assert_same_structure(outputs_ta, next_outputs)
             nest.assert_same_structure(inputs, next_inputs)
@@ -144,6 +157,10 @@ def dynamic_decode(decoder, output_time_major=False, impute_finished=False, maxi
             swap_memory=swap_memory)
         final_outputs_ta, final_state, final_sequence_lengths = res[1], res[2], res[5]
         final_outputs = nest.map_structure(lambda ta: ta.stack(), final_outputs_ta)
+        try:
+            final_outputs, final_state = decoder.finalize(final_outputs, final_state, final_sequence_lengths)
+        except NotImplementedError:  # the decoder has nothing to finalize (BasicDecoder)
+            pass
         if not output_time_major:
             final_outputs = nest.map_structure(_transpose_batch_time, final_outputs)
     return final_outputs, final_state, final_sequence_lengths

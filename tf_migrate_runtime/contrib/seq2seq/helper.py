@@ -4,7 +4,7 @@ import abc
 
 import tensorflow as tf
 
-import legacy_tf1._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+import tf_migrate_runtime.contrib._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
 
 class Helper(abc.ABC):
@@ -146,3 +146,29 @@ class GreedyEmbeddingHelper(Helper):
         all_finished = tf.reduce_all(finished)
         next_inputs = tf.cond(all_finished, lambda: self._start_inputs, lambda: self._embedding_fn(sample_ids))
         return finished, next_inputs, state
+
+
+class SampleEmbeddingHelper(GreedyEmbeddingHelper):
+    """Like `GreedyEmbeddingHelper`, but samples the next id from the softmax of the (tempered) logits.
+
+    Args:
+        embedding: the embedding matrix, or a callable `ids -> vectors`.
+        start_tokens: int32 vector `[batch_size]`.
+        end_token: int32 scalar.
+        softmax_temperature: float scalar dividing the logits (None: 1.0); lower is greedier.
+        seed: op seed of the sampler (contrib's `Categorical(logits).sample(seed=seed)`).
+    """
+
+    def __init__(self, embedding, start_tokens, end_token, softmax_temperature=None, seed=None):
+        super().__init__(embedding, start_tokens, end_token)
+        self._softmax_temperature = softmax_temperature
+        self._seed = seed
+
+    def sample(self, time, outputs, state, name=None):
+        del time, state  # unused by sample_fn
+        if not isinstance(outputs, tf.Tensor):
+            raise TypeError(f"Expected outputs to be a single Tensor, got: {type(outputs)}")
+        logits = outputs if self._softmax_temperature is None else outputs / self._softmax_temperature
+        # contrib: Categorical(logits=logits, dtype=int32).sample(seed=seed) -> one multinomial draw per row
+        draws = tf.random.categorical(logits, 1, dtype=tf.int32, seed=self._seed)
+        return tf.reshape(draws, [-1])

@@ -18,7 +18,7 @@ on the other axis (contrib's `if average... elif sum...`). Divisions are `div_no
 
 import tensorflow as tf
 
-import legacy_tf1._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+import tf_migrate_runtime.contrib._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
 
 
 def sequence_loss(logits, targets, weights, average_across_timesteps=True, average_across_batch=True,

@@ -6,8 +6,8 @@ import tensorflow as tf
 from tensorflow.python.ops import rnn_cell_impl
 from tensorflow.python.util import nest
 
-import legacy_tf1._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
-from legacy_tf1.contrib_seq2seq.decoder import Decoder
+import tf_migrate_runtime.contrib._legacy_keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+from tf_migrate_runtime.contrib.seq2seq.decoder import Decoder
 
 
 class BasicDecoderOutput(collections.namedtuple("BasicDecoderOutput", ("rnn_output", "sample_id"))):
