@@ -1,8 +1,10 @@
 """Benchmark `tf-migrate codemod` against TensorFlow's own `tf_upgrade_v2` on copies of a directory.
 
-    .venv/bin/python benchmarks/bench_codemod.py DIR [--copies N] [--jobs J] [--py2] [--json out.json]
+    .venv/bin/python benchmarks/bench_codemod.py DIR [DIR...] [--copies N] [--jobs J] [--py2] [--json out.json]
 
-Both tools run as subprocesses on fresh copies of DIR (replicated N times for a larger tree), then:
+For each DIR (e.g. a tensorflow/nmt checkout and a larger TF 1 codebase such as tensorflow/tensor2tensor;
+the script fetches nothing), both tools run as subprocesses on fresh copies of it (replicated N times
+for a larger tree), then:
 
 * wall time and CPU time of each, and the ratios (tf_upgrade_v2 / ours), from the same run. Each tool
   is one fresh process started the same way (`subprocess.run`); CPU time is user + system time of its
@@ -196,22 +198,12 @@ def unresolved_summary(tree: Path, reported: set[tuple[str, int]], resolver: Res
     return total, hit
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("dir", type=Path)
-    ap.add_argument("--copies", type=int, default=1, help="replicate DIR this many times (a larger tree)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--py2", action="store_true", help="add a Python 2 TF file to every copy")
-    ap.add_argument("--json", type=Path, help="also write the numbers as JSON")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory")
-    args = ap.parse_args(argv)
-    if not args.dir.is_dir():
-        print(f"bench_codemod: {args.dir} is not a directory", file=sys.stderr)
-        return 2
+def bench(src: Path, copies: int, jobs: int, py2: bool, keep: bool) -> dict:
+    """Both tools on fresh copies of `src`; prints the table and returns the numbers."""
     work = Path(tempfile.mkdtemp(prefix="bench_codemod_"))
     try:
         orig = work / "orig"
-        make_tree(args.dir, orig, args.copies, args.py2)
+        make_tree(src, orig, copies, py2)
         n_files = len(py_files(orig))
         n_lines = sum(p.read_bytes().count(b"\n") for p in py_files(orig))
         tfu_in, ours = work / "tfu_in", work / "ours"
@@ -219,14 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(orig, ours)
         tfu_out = work / "tfu_out"
         t_tfu, c_tfu = run_tfu(tfu_in, tfu_out, work / "tfu_report.txt")
-        t_ours, c_ours = run_ours(ours, work / "ours_report.json", args.jobs)
+        t_ours, c_ours = run_ours(ours, work / "ours_report.json", jobs)
 
         # second passes, on copies of each tool's output
         tfu2_out = work / "tfu2_out"
         run_tfu(tfu_out, tfu2_out, work / "tfu2_report.txt")
         ours2 = work / "ours2"
         shutil.copytree(ours, ours2)
-        run_ours(ours2, work / "ours2_report.json", args.jobs)
+        run_ours(ours2, work / "ours2_report.json", jobs)
 
         resolver = Resolver()
         before_total, _ = unresolved_summary(orig, set(), resolver)
@@ -243,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             "files lost or emptied": (len(lost_files(orig, tfu_out)), len(lost_files(orig, ours))),
             "files a 2nd pass changes": (changed_files(tfu_out, tfu2_out), changed_files(ours, ours2)),
         }
-        print(f"tree: {args.dir} x{args.copies} = {n_files} .py files, {n_lines} lines "
-              f"({before_total} references that TF 2.21 cannot resolve before); --jobs {args.jobs}, "
+        print(f"tree: {src} x{copies} = {n_files} .py files, {n_lines} lines "
+              f"({before_total} references that TF 2.21 cannot resolve before); --jobs {jobs}, "
               f"{os.cpu_count()} CPUs")
         print(f"| {'':28} | tf_upgrade_v2 | tf-migrate codemod |")
         print(f"|{'-' * 30}|---------------|--------------------|")
@@ -253,17 +245,37 @@ def main(argv: list[str] | None = None) -> int:
             fb = f"{b:.1f}" if isinstance(b, float) else str(b)
             print(f"| {name:28} | {fa:>13} | {fb:>18} |")
         print(f"speed-up: {t_tfu / t_ours:.2f}x wall, {c_tfu / c_ours:.2f}x CPU "
-              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-        if args.json:
-            args.json.write_text(json.dumps({"files": n_files, "lines": n_lines, "copies": args.copies,
-                                             "unresolvable_before": before_total,
-                                             "speedup": t_tfu / t_ours, "cpu_ratio": c_tfu / c_ours,
-                                             "rows": rows}, indent=2) + "\n")
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)\n", flush=True)
+        return {"dir": str(src), "files": n_files, "lines": n_lines, "copies": copies,
+                "unresolvable_before": before_total, "speedup": t_tfu / t_ours, "cpu_ratio": c_tfu / c_ours,
+                "rows": rows}
     finally:
-        if args.keep:
+        if keep:
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dirs", type=Path, nargs="+", metavar="DIR", help="TF 1 source trees (each benchmarked)")
+    ap.add_argument("--copies", type=int, default=1, help="replicate each DIR this many times (a larger tree)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--py2", action="store_true", help="add a Python 2 TF file to every copy")
+    ap.add_argument("--json", type=Path, help="also write the numbers as JSON")
+    ap.add_argument("--keep", action="store_true", help="keep the work directories")
+    args = ap.parse_args(argv)
+    for d in args.dirs:
+        if not d.is_dir():
+            print(f"bench_codemod: {d} is not a directory", file=sys.stderr)
+            return 2
+    results = [bench(d, args.copies, args.jobs, args.py2, args.keep) for d in args.dirs]
+    print("| tree | files | lines | speed-up (wall) | speed-up (CPU) |")
+    print("|------|-------|-------|-----------------|----------------|")
+    for r in results:
+        print(f"| {r['dir']} | {r['files']} | {r['lines']} | {r['speedup']:.2f}x | {r['cpu_ratio']:.2f}x |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

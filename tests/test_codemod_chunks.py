@@ -13,7 +13,7 @@ from libcst.matchers import _visitors as matcher_visitors
 from migrate import codemod
 from migrate.codemod import chunks
 from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
-from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
+from migrate.codemod.transform import NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "codemod_fixtures"
@@ -62,7 +62,7 @@ class Model(tf.layers.Layer):
             v = 2
         else:
             v = tf.random_normal([2])
-        return rnn.GRUCell(4), tf.contrib.learn.ModeKeys.TRAIN
+        return rnn.GRUCell(4), tf.contrib.learn.Experiment
 
 
 if __name__ == "__main__":
@@ -134,7 +134,12 @@ def sources():
 @pytest.mark.parametrize("name", sorted(sources()))
 def test_chunked_pass_equals_whole_file_pass(name):
     source = sources()[name]
-    assert transform_source(source) == whole(source)
+    for assume_tf1 in (True, False):  # the first pass, and the rerun that TF 2 code gets
+        try:
+            fast = _transform_chunks(source, None, assume_tf1=assume_tf1)
+        except (chunks.ChunkMismatch, NeedsScope):
+            continue  # no chunked plan for this file: transform_source parses it whole
+        assert fast[:2] == _transform_module(source, None, (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)[:2]
 
 
 def test_edges_take_the_chunked_path_and_parse_less():
@@ -149,24 +154,23 @@ def test_edges_take_the_chunked_path_and_parse_less():
                        ("reduction_indices=[1]", "axis=[1]"), ("tf.to_float(a)", "tf.cast(a, tf.float32)"),
                        ("keep_dims=keep_dims", "keepdims=keep_dims"),
                        ("\tcell = rnn.BasicLSTMCell(3)", "\tcell = tf.compat.v1.nn.rnn_cell.BasicLSTMCell(3)"),
-                       ("tf.contrib.seq2seq.sequence_loss(", "contrib_seq2seq.sequence_loss(")]:
+                       ("tf.contrib.seq2seq.sequence_loss(", "seq2seq.sequence_loss(")]:
         assert old in EDGES and after in new, old
     assert "from tensorflow.contrib import rnn" not in new
-    assert "from legacy_tf1 import contrib_seq2seq\n" in new
-    # The import added at the top moves everything below it by one line: findings say so.
-    mode_keys = next(f for f in findings if "ModeKeys" in f.message)
-    line = EDGES.splitlines().index("        return rnn.GRUCell(4), tf.contrib.learn.ModeKeys.TRAIN")
-    assert mode_keys.line == line + 1 + new.count("\n") - EDGES.count("\n")
-    assert new.splitlines()[mode_keys.line - 1][mode_keys.column - 1:].startswith("tf.contrib.learn.ModeKeys")
+    assert "from tf_migrate_runtime.contrib import seq2seq\n" in new
+    # Findings are in source coordinates, although the added imports moved the lines below them.
+    experiment = next(f for f in findings if "Experiment" in f.message)
+    line = EDGES.splitlines().index("        return rnn.GRUCell(4), tf.contrib.learn.Experiment")
+    assert new.count("\n") > EDGES.count("\n") and experiment.line == line + 1
+    assert EDGES.splitlines()[experiment.line - 1][experiment.column - 1:].startswith("tf.contrib.learn.Experiment")
 
 
 def test_module_scope_follows_pass_1():
     new, _, resolver = _transform_chunks(SCOPES, None)  # the chunked path, not a fallback
     assert resolver == "fast" and (new, _) == whole(SCOPES)[:2]
-    # g1, g2, g6, g8 are module-level aliases for pass 1 (their uses are rewritten); g3, g4, g5, g7 and
-    # opt are not (their uses stay).
-    uses = "(tf.compat.v1.gfile, tf.compat.v1.gfile, g3, g4, g5, tf.compat.v1.gfile, g7, tf.compat.v1.gfile)"
-    assert uses + "] + [opt.AdamOptimizer(1), tf.compat.v1.Session()]" in new
+    # g1, g2, g6, g8 are module-level aliases for pass 1 (their definitions are rewritten, their uses
+    # stay); g3, g4, g5, g7 and opt are not, and all definitions are rewritten as references.
+    assert "(g1, g2, g3, g4, g5, g6, g7, g8)] + [opt.AdamOptimizer(1), sess()]" in new
     for line in ["    g1 = tf.compat.v1.gfile", "    opt = tf.train", "    g7 = tf.compat.v1.gfile",
                  "        b = await tf.math.log(a)", "            return tf.cast(rest, tf.float32)"]:
         assert line in new, line
@@ -207,7 +211,7 @@ def test_import_passes_restore_libcst_and_run_restores_the_collector(tmp_path):
     threshold = gc.get_threshold()
     (tmp_path / "m.py").write_text(EDGES)
     report = codemod.run([tmp_path], mode="diff", jobs=1)
-    assert "+from legacy_tf1 import contrib_seq2seq" in report.results[0].diff  # AddImportsVisitor ran
+    assert "+from tf_migrate_runtime.contrib import seq2seq" in report.results[0].diff  # the import was added
     assert [getattr(matcher_visitors, n) for n in ("_gather_constructed_visit_funcs",
                                                      "_gather_constructed_leave_funcs", "_gather_matchers")] == scans
     assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0

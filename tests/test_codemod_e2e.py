@@ -101,7 +101,7 @@ def test_codemodded_sample_builds_and_runs_under_tf_2_21(tmp_path):
     text = target.read_text().split('"""', 2)[2]  # the code, after the module docstring
     for old in ("tf.placeholder(", "tf.Session(", "tf.contrib", "tf.layers.dense", "tf.log(", ", keep_prob)"):
         assert old not in text, old
-    assert "from legacy_tf1 import contrib_seq2seq" in text and "rate=1 - keep_prob" in text
+    assert "from tf_migrate_runtime.contrib import seq2seq" in text and "rate=1 - keep_prob" in text
     notices = [f.message for _, f in report.findings if f.rule == "TFM005"]
     assert len(notices) == 1 and "TF_USE_LEGACY_KERAS=1" in notices[0]
     assert codemod.run([target], mode="check", jobs=1).exit_code() == 0  # idempotent

@@ -47,11 +47,13 @@ def test_python2_file_is_skipped_reported_and_left_byte_identical(tmp_path, caps
     write(tmp_path / "ok.py", TF1)
     code = main(["codemod", str(tmp_path), "--write"])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 0  # a warning (pre-commit must not fail forever on one Python 2 file) ...
     assert path.read_bytes() == src
     assert (tmp_path / "ok.py").read_text() == TF2
-    assert f"{path}: skipped: libcst cannot parse it (line 4, column" in err
-    assert "2 files scanned, 1 changed, 1 skipped (1 libcst cannot parse it)" in err
+    assert f"{path}: warning: skipped: Python 2 code (line 4, column 5: Missing parentheses in call to 'print'" in err
+    assert "2 files scanned, 1 changed, 1 skipped (1 Python 2 code)" in err
+    assert main(["codemod", str(tmp_path), "--check", "--strict"]) == 1  # ... unless --strict
+    assert f"{path}: error: skipped: Python 2 code" in capsys.readouterr().err
 
 
 def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
@@ -92,6 +94,23 @@ def test_notebook_code_cells_only(tmp_path):
     assert out["metadata"] == nb["metadata"] and out["cells"][2]["outputs"] == []
 
 
+def test_notebook_findings_point_at_the_cell(tmp_path):
+    """Findings in a notebook name the cell (1-based, markdown cells counted) and the line inside it."""
+    nb = {"cells": [
+        {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+         "source": ["import tensorflow as tf\n", "x = tf.log(1.0)"]},
+        {"cell_type": "markdown", "metadata": {}, "source": ["tf.contrib.distributions here is prose\n"]},
+        {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
+         "source": ["%time 1\n", "\n", "d = tf.contrib.distributions.Normal\n", "  # end"]},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = write(tmp_path / "nb.ipynb", json.dumps(nb, indent=2))
+    report = codemod.run([path], mode="check")
+    (p, finding), = report.findings
+    assert (finding.cell, finding.line, finding.column, finding.rule) == (3, 3, 5, "TFM003")
+    assert finding.format(p).startswith(f"{path}:cell 3:line 3:col 5: TFM003 ")
+    assert report.to_json()["findings"][0]["cell"] == 3
+
+
 def test_cli_modes_exit_codes_and_json(tmp_path, capsys):
     path = write(tmp_path / "src" / "m.py", TF1)
     write(tmp_path / "src" / "clean.py", TF2)
@@ -116,7 +135,7 @@ def test_cli_modes_exit_codes_and_json(tmp_path, capsys):
 
 
 def test_findings_in_json_have_file_line_column(tmp_path):
-    path = write(tmp_path / "m.py", "import tensorflow as tf\n\nd = tf.contrib.seq2seq.BeamSearchDecoder\n")
+    path = write(tmp_path / "m.py", "import tensorflow as tf\n\nd = tf.contrib.distributions.Normal\n")
     report = codemod.run([path], mode="check")
     assert report.to_json()["findings"][0] | {"message": ""} == {
         "path": str(path), "line": 3, "column": 5, "rule": "TFM003", "name": "contrib", "message": ""}

@@ -11,8 +11,8 @@ for path, finding in report.findings:
     print(finding.format(path))  # src/model.py:41:17: TFM003 `tf.contrib.seq2seq.BeamSearchDecoder` ...
 ```
 
-Rules (codes or names for `select` / `ignore`): TFM001 rename, TFM002 arguments, TFM003 contrib,
-TFM004 imports, TFM005 notices. See `docs/codemod.md`.
+Rules (codes or names for `select` / `ignore`): `migrate/codemod/rules/` (one file per rule);
+`docs/codemod.md` is generated from them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -30,8 +31,12 @@ from migrate.codemod.engine import FileResult, process_file, transform_source
 from migrate.codemod.rules import RULES, select_rules
 from migrate.codemod.tables import tables
 from migrate.codemod.transform import Finding
+from migrate.exit_codes import CANNOT_WRITE, MISMATCH, OK
 
 __all__ = ["RULES", "FileResult", "Finding", "Report", "discover", "run", "transform_source"]
+
+REPORT_SCHEMA = "tf-migrate/codemod-report"
+REPORT_VERSION = 2  # 2: `schema`, `version`, `errors`, `strict`; findings in source coordinates
 
 SUFFIXES = (".py", ".ipynb")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache",
@@ -51,10 +56,12 @@ class Report:
     Attributes:
         mode: "diff", "write" or "check".
         results: one `FileResult` per file scanned, sorted by path.
+        strict: skipped files (Python 2, syntax errors) fail the run (exit 1) instead of a warning.
     """
 
     mode: str
     results: list[FileResult] = field(default_factory=list)
+    strict: bool = False
 
     @property
     def scanned(self) -> int:
@@ -69,14 +76,21 @@ class Report:
         return [(r.path, r.reason) for r in self.results if r.status == "skipped"]
 
     @property
+    def errors(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "error"]
+
+    @property
     def findings(self) -> list[tuple[str, Finding]]:
         return [(r.path, f) for r in self.results for f in r.findings]
 
     def exit_code(self) -> int:
-        """0: done (or, for check, nothing to change); 1: check found work, or a file was skipped."""
-        if self.skipped:
-            return 1
-        return 1 if self.mode == "check" and self.changed else 0
+        """3: a file could not be written; 1: an internal error or unreadable file, `--check` found
+        work, or (with `strict`) a file was skipped; 0 otherwise. Findings never change it."""
+        if any(r.cannot_write for r in self.errors):
+            return CANNOT_WRITE
+        if self.errors or (self.strict and self.skipped):
+            return MISMATCH
+        return MISMATCH if self.mode == "check" and self.changed else OK
 
     def summary(self) -> str:
         verb = {"diff": "would change", "check": "would change", "write": "changed"}[self.mode]
@@ -88,22 +102,37 @@ class Report:
         findings = f"{len(self.findings)} findings left for a human"
         if rules:
             findings += " (" + ", ".join(f"{code} {RULES[code].name}: {n}" for code, n in sorted(rules.items())) + ")"
-        return f"{self.scanned} files scanned, {len(self.changed)} {verb}, {skipped}, {findings}"
+        errors = f", {len(self.errors)} errors (left unchanged)" if self.errors else ""
+        return f"{self.scanned} files scanned, {len(self.changed)} {verb}, {skipped}{errors}, {findings}"
 
     def to_json(self) -> dict:
+        from migrate import __version__  # noqa: PLC0415
+
         return {
+            "schema": REPORT_SCHEMA,
+            "version": REPORT_VERSION,
+            "tool_version": __version__,
             "mode": self.mode,
+            "strict": self.strict,
             "scanned": self.scanned,
             "changed": self.changed,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "errors": [{"path": r.path, "rule": r.rule, "reason": r.reason, "cannot_write": r.cannot_write,
+                        "traceback": r.traceback} for r in self.errors],
             "findings": [{"path": p, "line": f.line, "column": f.column, "rule": f.rule,
-                          "name": RULES[f.rule].name, "message": f.message} for p, f in self.findings],
+                          "name": RULES[f.rule].name, "message": f.message}
+                         | ({"cell": f.cell} if f.cell is not None else {}) for p, f in self.findings],
             "exit_code": self.exit_code(),
         }
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
-    """The `.py` / `.ipynb` files under `paths` (directories recursively, hidden and cache dirs skipped)."""
+    """The `.py` / `.ipynb` files under `paths` (directories recursively, hidden and cache dirs skipped).
+
+    A symbolic link to a file is kept (it is written through to its target), but a target reached
+    twice is processed once: under its own path when that is scanned too, else under the first link
+    in sorted order. Links to directories are not followed.
+    """
     out: set[str] = set()
     for p in map(Path, paths):
         if p.is_dir():
@@ -114,7 +143,15 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
             out.add(str(p))
         else:
             raise CodemodInputError(f"{p}: no such file or directory; give .py / .ipynb files or directories")
-    return sorted(out)
+    seen: set[str] = set()
+    unique = []
+    for f in sorted(out, key=lambda f: (os.path.islink(f), f)):  # the files themselves first
+        real = os.path.realpath(f)
+        if real in seen:
+            continue
+        seen.add(real)
+        unique.append(f)
+    return sorted(unique)
 
 
 @contextmanager
@@ -140,9 +177,15 @@ def _work(args: tuple[str, str, frozenset[str], bool]) -> FileResult:
     return process_file(*args)
 
 
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None = None,
         select: str | list[str] | None = None, ignore: str | list[str] | None = None,
-        full_scope: bool = False, progress: Callable[[FileResult], None] | None = None) -> Report:
+        full_scope: bool = False, progress: Callable[[FileResult], None] | None = None,
+        graph_mode: bool = False, strict: bool = False, extend_select: str | list[str] | None = None) -> Report:
     """Codemod files and directories.
 
     Args:
@@ -150,21 +193,27 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
         mode: "diff" (compute diffs, write nothing), "write" (rewrite files atomically) or "check"
             (write nothing; `Report.exit_code()` is 1 when something would change).
         jobs: worker processes (default: the CPU count); 1 runs in this process.
-        select: rule codes or names to apply (default: all), e.g. "TFM001,contrib".
+        select: rule codes or names to apply (default: the default rules), e.g. "TFM001,contrib".
         ignore: rule codes or names to leave out.
         full_scope: resolve every file with libcst's ScopeProvider (slower; same results).
         progress: called with each `FileResult` as it completes.
+        graph_mode: also apply the opt-in rule TFM007 (disable_v2_behavior() in entry points).
+        strict: a skipped file (Python 2, syntax error) makes `Report.exit_code()` 1.
+        extend_select: rules to apply on top of `select` (e.g. an opt-in rule).
 
     Returns:
-        A `Report`; `Report.results` are sorted by path.
+        A `Report`; `Report.results` are sorted by path. A file whose processing fails (a rule's
+        internal error, an unreadable or unwritable file) is left unchanged and reported; the run goes on.
 
     Raises:
         CodemodInputError: a path does not exist.
         ValueError: an unknown mode or rule.
+        KeyboardInterrupt: Ctrl-C (workers are stopped; every file is old or new, never partial).
     """
     if mode not in ("diff", "write", "check"):
         raise ValueError(f"mode must be 'diff', 'write' or 'check', not {mode!r}")
-    rules = select_rules(select, ignore)
+    extend = [extend_select] if isinstance(extend_select, str) else list(extend_select or [])
+    rules = select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else []))
     files = discover(paths)
     jobs = max(1, jobs or os.cpu_count() or 1)
     tasks = [(f, mode, rules, full_scope) for f in files]
@@ -179,10 +228,17 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
         else:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            with ctx.Pool(min(jobs, len(files))) as pool:
+            pool = ctx.Pool(min(jobs, len(files)), initializer=_ignore_sigint)
+            try:
                 for res in pool.imap_unordered(_work, tasks, chunksize=max(1, len(tasks) // (jobs * 16))):
                     results.append(res)
                     if progress:
                         progress(res)
+                pool.close()
+            except BaseException:
+                pool.terminate()
+                raise
+            finally:
+                pool.join()
     results.sort(key=lambda r: r.path)
-    return Report(mode, results)
+    return Report(mode, results, strict)

@@ -130,9 +130,12 @@ class Plan:
         line = code[:head_end].count("\n") + 1   # next line of the new file
         segments = [(1, line - 1, 1)]
         pos = self.head                         # next original line index (0-based)
+        counted_line, counted_pos = 0, 0         # newlines in code[:counted_pos]
         for k, (chunk, mark) in enumerate(zip(self.chunks, marks, strict=True)):
             piece = code[mark.end():marks[k + 1].start() if k + 1 < len(marks) else len(code)]
-            syn_line = code.count("\n", 0, mark.end()) + 1
+            counted_line += code.count("\n", counted_pos, mark.end())  # incremental: linear in the file
+            counted_pos = mark.end()
+            syn_line = counted_line + 1
             if chunk.wrapper:
                 first = chunk.wrapper + mark.group(2)
                 if not piece.startswith(first):
@@ -158,9 +161,20 @@ class Plan:
         return "".join(out), segments
 
 
+_STARTS: dict[int, tuple[list, list[int]]] = {}
+
+
 def _map(segments: list[tuple[int, int, int]], pos: tuple[int, int]) -> tuple[int, int]:
     line, column = pos
-    for start, count, target in segments:
+    cached = _STARTS.get(id(segments))
+    if cached is None or cached[0] is not segments:  # segments are sorted by their synthetic line
+        cached = _STARTS[id(segments)] = (segments, [s for s, _, _ in segments])
+        if len(_STARTS) > 64:
+            _STARTS.clear()
+            _STARTS[id(segments)] = cached
+    k = bisect.bisect_right(cached[1], line) - 1
+    if k >= 0:
+        start, count, target = segments[k]
         if start <= line < start + count:
             return target + line - start, column
     raise ChunkMismatch(f"synthetic line {line} belongs to no piece")
@@ -385,7 +399,7 @@ def _header_end(s: ast.stmt) -> int:
     return max([s.lineno] + [getattr(p, "end_lineno", None) or s.lineno for p in parts if p is not None])
 
 
-def plan(source: str, tree: ast.Module | None = None) -> Plan | None:
+def plan(source: str, tree: ast.Module | None = None, extra: frozenset[str] = frozenset()) -> Plan | None:
     """The synthetic module for `source`, or None when the file is better parsed whole."""
     if "\x0c" in source or "\r" in source.replace("\r\n", ""):
         return None
@@ -405,7 +419,7 @@ def plan(source: str, tree: ast.Module | None = None) -> Plan | None:
         last += 1  # `import x; y = 1`
     head_end = body[last].end_lineno
     lines = split_lines(source)
-    planner = _Planner(lines, hit_lines(source, lines, tree, names))
+    planner = _Planner(lines, hit_lines(source, lines, tree, names | extra))
     try:
         chunks = planner.body(body[last + 1:], "")
     except _Whole:

@@ -6,19 +6,24 @@ Nothing here imports or runs the code it rewrites; TensorFlow itself is never im
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
+import gc
 import io
-import json
 import os
+import re
 import tempfile
 import tokenize
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from migrate.codemod import chunks
+from migrate.codemod import batches, chunks
+from migrate.codemod import notebook as nbedit
 from migrate.codemod.chunks import ChunkMismatch
+from migrate.codemod.rules import default_rules, words
 from migrate.codemod.transform import Finding, NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 BOM = b"\xef\xbb\xbf"
@@ -34,12 +39,15 @@ class FileResult:
     """What happened to one file.
 
     Attributes:
-        path: the file.
-        status: "unchanged", "changed" (or would be, in --diff / --check), or "skipped" (left
-            byte-identical because it could not be processed; `reason` says why).
-        findings: what is left for a human, with line and column.
-        diff: the unified diff (in --diff mode).
+        path: the file (as discovered; a symbolic link is written through to its target).
+        status: "unchanged", "changed" (or would be, in --diff / --check), "skipped" (left byte-identical
+            because it cannot be parsed: Python 2, a syntax error, an undecodable file; `reason` says
+            why), or "error" (left byte-identical: an internal error of a rule, or the file could not
+            be read or written; `reason` says which, `rule` names the rule, `traceback` has the details).
+        findings: what is left for a human, with the line and column in the source file.
+        diff: the unified diff (only when asked for: --diff).
         resolver: "fast" or "scope" (which name resolver the file needed), "" when not parsed.
+        cannot_write: the error is a failed write (exit code 3).
     """
 
     path: str
@@ -49,6 +57,9 @@ class FileResult:
     diff: str = ""
     resolver: str = ""
     lines_changed: int = 0
+    rule: str = ""
+    traceback: str = ""
+    cannot_write: bool = False
 
 
 def transform_source(source: str, rules: frozenset[str] | None = None,
@@ -57,12 +68,12 @@ def transform_source(source: str, rules: frozenset[str] | None = None,
 
     Args:
         source: the module's text (newlines as in the file).
-        rules: rule codes to apply (default: all).
+        rules: rule codes to apply (default: the default rules; add "TFM007" for --graph-mode).
         full_scope: always resolve names with libcst's ScopeProvider (the fast resolver is used
             otherwise whenever the file proves it is enough; both give the same result).
 
     Returns:
-        `(new_source, findings, resolver)`.
+        `(new_source, findings, resolver)`; findings carry source (input) line numbers.
 
     Raises:
         libcst.ParserSyntaxError: the source does not parse (Python 2, syntax errors).
@@ -72,33 +83,57 @@ def transform_source(source: str, rules: frozenset[str] | None = None,
 
 def _transform(source: str, rules: frozenset[str] | None, full_scope: bool,
                tree: ast.Module | None = None) -> tuple[str, list[Finding], str, bool]:
-    """`transform_source`, plus whether the output was already checked to parse (the chunked pass)."""
+    """`transform_source`, plus whether the output was already checked to parse (the chunked pass).
+
+    The first pass assumes TF 1 code. A name TF 2.21 also has with another meaning (`tf.summary.scalar`)
+    is rewritten only when something else in the file is TF 1 code: otherwise the file is run again with
+    such names left alone, so valid TF 2 code (and the codemod's own output) never changes.
+    """
+    out = _transform_once(source, rules, full_scope, tree, True)
+    if out[4] and not out[5]:  # ambiguous names rewritten, no TF 1 evidence
+        out = _transform_once(source, rules, full_scope, tree, False)
+    return out[:4]
+
+
+def _transform_once(source, rules, full_scope, tree, assume_tf1):
+    """(code, findings, resolver, checked, ambiguous names seen, TF 1 evidence) of one pass."""
     classes = (TF2ScopeCodemod,) if full_scope else (TF2Codemod, TF2ScopeCodemod)
+    flags: list[bool] = []
     if not full_scope:
         try:
-            return (*_transform_chunks(source, rules, tree), True)
+            return (*_transform_chunks(source, rules, tree, assume_tf1, flags), True, *flags)
         except NeedsScope:
             classes = (TF2ScopeCodemod,)
         except (ChunkMismatch, cst.ParserSyntaxError, RecursionError):
             pass  # parse the whole file: same result
-    return (*_transform_module(source, rules, classes), False)
+    flags.clear()
+    return (*_transform_module(source, rules, classes, assume_tf1, flags, tree), False, *flags)
+
+
+def _note(codemod, flags: list[bool] | None) -> None:
+    if flags is not None:
+        flags[:] = [codemod.ambiguous_seen, codemod.evidence]
 
 
 def _transform_chunks(source: str, rules: frozenset[str] | None,
-                      tree: ast.Module | None = None) -> tuple[str, list[Finding], str]:
-    """The fast pass on the file's TF statements only (`chunks.py`).
+                      tree: ast.Module | None = None, assume_tf1: bool = True,
+                      flags: list[bool] | None = None) -> tuple[str, list[Finding], str]:
+    """The fast pass on the file's TF statements only (`chunks.py`, an optimisation: same result).
 
     Raises ChunkMismatch when the file does not fit (then the whole file is parsed), NeedsScope when
     a TF name is bound twice. When the output differs, the synthetic module's output is checked to
     parse with Python's own parser (the pieces put back are the same statements, same indentation).
     """
-    plan = chunks.plan(source, tree)
+    chosen = default_rules() if rules is None else rules
+    plan = chunks.plan(source, tree, words(chosen))
     if plan is None:
         raise ChunkMismatch("no plan")
     codemod = TF2Codemod(CodemodContext(), rules=rules, source=plan.source, prune=False, full_source=source,
-                         plan=plan)
-    new = codemod.transform_module(cst.parse_module(plan.source))
+                         plan=plan, assume_tf1=assume_tf1)
+    head = [line for line in _starts(plan.tree) if line <= plan.head]  # the head is the file's own lines
+    new = codemod.transform_module(batches.parse(plan.source, head + _marker_lines(plan.source)))
     code, findings = codemod.finish(new, codemod.changed)
+    _note(codemod, flags)
     if code is not None and code != source:
         try:  # the head and the pieces that changed, each a top-level statement of the synthetic module
             ast.parse(plan.rendered)
@@ -107,16 +142,33 @@ def _transform_chunks(source: str, rules: frozenset[str] | None,
     return (source if code is None else code), findings, "fast"
 
 
+def _starts(tree: ast.Module) -> list[int]:
+    """1-based first lines (decorators included) of the module's top-level statements."""
+    return [min([s.lineno] + [d.lineno for d in getattr(s, "decorator_list", ())]) for s in tree.body]
+
+
+def _marker_lines(source: str) -> list[int]:
+    """1-based lines of the chunk markers of a synthetic module (where it may be cut into batches)."""
+    out, line, pos = [], 1, 0
+    for m in chunks.MARK_RE.finditer(source):
+        line += source.count("\n", pos, m.start())
+        pos = m.start()
+        out.append(line)
+    return out
+
+
 def _transform_module(source: str, rules: frozenset[str] | None,
-                      classes: tuple[type[TF2Codemod], ...]) -> tuple[str, list[Finding], str]:
-    module = cst.parse_module(source)
+                      classes: tuple[type[TF2Codemod], ...], assume_tf1: bool = True,
+                      flags: list[bool] | None = None, tree: ast.Module | None = None) -> tuple[str, list[Finding], str]:
+    module = batches.parse(source, _starts(tree) if tree is not None else [])
     for cls in classes:
-        codemod = cls(CodemodContext(), rules=rules, source=source)
+        codemod = cls(CodemodContext(), rules=rules, source=source, assume_tf1=assume_tf1)
         try:
             new = codemod.transform_module(module)
         except NeedsScope:
             continue
         code, findings = codemod.finish(new, codemod.changed)
+        _note(codemod, flags)
         return (source if code is None else code), findings, "scope" if cls is TF2ScopeCodemod else "fast"
     raise AssertionError("unreachable: the scope pass never raises NeedsScope")
 
@@ -135,24 +187,38 @@ def _encode(text: str, encoding: str, bom: bool) -> bytes:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same directory and `os.replace`.
+    """Write `data` to `path` via a temporary file in the same directory, fsync and `os.replace`.
 
     An interruption leaves the old file or the new one, never a truncated one; the mode bits are kept.
+    A symbolic link is written through: its target is replaced, the link stays.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tf-migrate.tmp", dir=directory)
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else None
+    prefix = f".{os.path.basename(path)[:100]}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tf-migrate.tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    try:  # the rename itself is durable once the directory is synced (POSIX)
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def _unified_diff(path: str, old: str, new: str) -> tuple[str, int]:
@@ -164,131 +230,171 @@ def _unified_diff(path: str, old: str, new: str) -> tuple[str, int]:
     return text, changed
 
 
-def _notebook_source(cells: list[dict]) -> tuple[str, list[int]]:
-    """Code cells joined into one module (IPython magics commented out), and their indices."""
-    parts, index = [], []
-    for i, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else src
+def _notebook_source(sources: list) -> str:
+    """Code cells joined into one module (IPython magics commented out)."""
+    parts = []
+    for src in sources:
+        text = "".join(src.value) if isinstance(src.value, list) else src.value
         lines = [MAGIC_PREFIX + ln if ln.lstrip().startswith(("%", "!")) else ln
-                 for ln in src.splitlines(keepends=True)]
+                 for ln in text.splitlines(keepends=True)]
         text = "".join(lines)
         if text and not text.endswith("\n"):
             text += "\n"
         parts.append(text)
-        index.append(i)
-    return "".join(p + CELL_MARKER + "\n" for p in parts), index
+    return "".join(p + CELL_MARKER + "\n" for p in parts)
 
 
 def _notebook_cells(source: str, count: int) -> list[str] | None:
-    chunks = source.split(CELL_MARKER + "\n")
-    if len(chunks) != count + 1:
+    pieces = source.split(CELL_MARKER + "\n")
+    if len(pieces) != count + 1:
         return None
     return ["".join(ln[len(MAGIC_PREFIX):] if ln.startswith(MAGIC_PREFIX) else ln
-                    for ln in chunk.splitlines(keepends=True)) for chunk in chunks[:count]]
+                    for ln in chunk.splitlines(keepends=True)) for chunk in pieces[:count]]
+
+
+def _cell_findings(source: str, sources: list, findings: list) -> list:
+    """Findings located in the joined cells (`_notebook_source`) -> cell (1-based, among all the
+    notebook's cells) and line / column inside it."""
+    starts, line = [], 1  # first line of each code cell in the joined module
+    for chunk in source.split(CELL_MARKER + "\n")[:len(sources)]:
+        starts.append(line)
+        line += chunk.count("\n") + 1
+    lines = source.splitlines()
+    out = []
+    for f in findings:
+        k = max(bisect.bisect_right(starts, f.line) - 1, 0)
+        column = f.column
+        if 0 < f.line <= len(lines) and lines[f.line - 1].startswith(MAGIC_PREFIX) and column > len(MAGIC_PREFIX):
+            column -= len(MAGIC_PREFIX)
+        out.append(replace(f, cell=sources[k].index + 1, line=f.line - starts[k] + 1, column=column))
+    return out
+
+
+# Messages of Python 3's parser that mean Python 2 source, and Python 2 idioms seen in the text.
+_PY2_MESSAGES = ("Missing parentheses in call to", "multiple exception types must be parenthesized",
+                 "leading zeros in decimal integer literals", "invalid decimal literal")
+_PY2_TEXT = re.compile(r"^[ \t]*(print[ \t]+[^\s(=.,)][^\n]*|exec[ \t]+[\"'\w][^\n]*)$|"
+                       r"^[ \t]*except[ \t]+[\w.]+[ \t]*,[ \t]*\w+[ \t]*:|^[ \t]*raise[ \t]+[\w.]+[ \t]*,|`[^`\n]+`|<>",
+                       re.MULTILINE)
+
+
+def _syntax_reason(source: str, error: SyntaxError | None, cst_error: cst.ParserSyntaxError | None) -> str:
+    """Why a file cannot be parsed: Python 2 code, or a Python 3 syntax error (with line and column)."""
+    if error is not None:
+        where = f"line {error.lineno}, column {error.offset or 1}"
+        message = (error.msg or "").splitlines()[0] if error.msg else "invalid syntax"
+        if any(m in message for m in _PY2_MESSAGES) or _PY2_TEXT.search(source):
+            return f"Python 2 code ({where}: {message}); left byte-identical"
+        return f"syntax error ({where}: {message}); left byte-identical"
+    assert cst_error is not None
+    return (f"libcst cannot parse it (line {cst_error.raw_line}, column {cst_error.raw_column + 1}: "
+            f"{cst_error.message.splitlines()[0]}); left byte-identical")
 
 
 def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = None,
                  full_scope: bool = False) -> FileResult:
-    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check"."""
+    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check".
+
+    Never raises for a problem with the file or an internal error of a rule: the file is left as it
+    was and the result says why (`status` "skipped" or "error"). KeyboardInterrupt propagates.
+    """
     result = FileResult(path)
+    # The parsers and the pass allocate millions of objects that live until the file is done; the
+    # cyclic garbage collector would rescan them over and over (40% of the CPU time of a 50,000-line
+    # file). Trees hold no reference cycles that matter here: collection resumes after the file.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _process(result, mode, rules, full_scope)
+    except Exception as e:  # an internal error: this file only
+        result.status = "error"
+        result.rule = getattr(e, "tf_migrate_rule", "engine")
+        result.reason = (f"internal error in {result.rule} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                         "left unchanged; please report it with the file")
+        result.traceback = traceback.format_exc()
+        result.diff, result.findings = "", []
+    finally:
+        if collecting:
+            gc.enable()
+    return result
+
+
+def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_scope: bool) -> None:
+    path = result.path
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        result.status, result.reason = "skipped", f"cannot read it ({e.strerror})"
-        return result
+        result.status, result.reason = "error", f"cannot read it ({e.strerror})"
+        return
     if TF_MARKER not in data:
-        return result
+        return
     notebook = path.endswith(".ipynb")
     try:
         if notebook:
-            nb = json.loads(data.decode("utf-8"))
-            old, index = _notebook_source(nb.get("cells", []))
+            text = data.decode("utf-8")
+            _, sources = nbedit.locate(text)
+            old = _notebook_source(sources)
         else:
             old, encoding, bom = _decode(data)
     except (UnicodeDecodeError, SyntaxError, LookupError, ValueError) as e:
         result.status, result.reason = "skipped", f"cannot decode it ({e})"
-        return result
-    tree = None
-    if not notebook and not full_scope:
+        return
+    tree, syntax_error = None, None
+    if not notebook:
         try:
             tree = ast.parse(old)
-        except (SyntaxError, ValueError, RecursionError):
+        except SyntaxError as e:
+            syntax_error = e
+        except (ValueError, RecursionError):
             pass
     try:
         new, result.findings, result.resolver, checked = _transform(old, rules, full_scope, tree)
     except cst.ParserSyntaxError as e:
-        result.status = "skipped"
-        result.reason = (f"libcst cannot parse it (line {e.raw_line}, column {e.raw_column + 1}: "
-                         f"{e.message.splitlines()[0]}); Python 2 code? left byte-identical")
-        return result
+        result.status, result.reason = "skipped", _syntax_reason(old, syntax_error, e)
+        return
     except RecursionError:
         result.status, result.reason = "skipped", "too deeply nested for the parser; left byte-identical"
-        return result
+        return
+    if notebook:
+        result.findings = _cell_findings(old, sources, result.findings)
     if new == old:
-        return result
+        return
     if not notebook:
         # The rewrite must parse when the input does (syntax newer than this interpreter: libcst's parse
         # above is the check). The chunked pass already checked its own output.
-        if not checked and _parses(old):
+        if not checked and syntax_error is None and tree is not None:
             try:
                 ast.parse(new)
             except SyntaxError as e:  # never expected: a codemod bug; keep the file
-                result.status, result.reason = "skipped", f"the rewrite would not parse ({e}); left unchanged"
-                return result
+                result.status, result.rule = "error", "engine"
+                result.reason = f"internal error: the rewrite would not parse ({e}); left unchanged"
+                return
         try:
             out = _encode(new, encoding, bom)
         except UnicodeEncodeError as e:
             result.status, result.reason = "skipped", f"the rewrite cannot be encoded as {encoding} ({e})"
-            return result
+            return
+        before, after = old, new
     else:
-        cells = _notebook_cells(new, len(index))
+        cells = _notebook_cells(new, len(sources))
         if cells is None:
-            result.status, result.reason = "skipped", "notebook cell boundaries were lost; left unchanged"
-            return result
-        for i, text in zip(index, cells, strict=True):
-            cell = nb["cells"][i]
-            if isinstance(cell.get("source"), list):
-                cell["source"] = text.splitlines(keepends=True)
-            else:
-                cell["source"] = text
-        _strip_added_newlines(nb, index, data)
-        out = (json.dumps(nb, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+            result.status, result.reason = "error", "notebook cell boundaries were lost; left unchanged"
+            return
+        new_texts = {}
+        for src, cell_text in zip(sources, cells, strict=True):
+            old_text = "".join(src.value) if isinstance(src.value, list) else src.value
+            if not old_text.endswith("\n") and cell_text.endswith("\n"):
+                cell_text = cell_text[:-1]  # we added one while joining
+            new_texts[src.index] = cell_text
+        before, after = text, nbedit.splice(text, sources, new_texts)
+        out = after.encode("utf-8")
     result.status = "changed"
-    if notebook:  # show cells as `# In[k]` blocks, magics as written
-        old, new = _readable(old), _readable(new)
-    result.diff, result.lines_changed = _unified_diff(path, old, new)
+    if mode == "diff":  # the diff of exactly what --write writes (for a notebook: its JSON text)
+        result.diff, result.lines_changed = _unified_diff(path, before, after)
     if mode == "write":
-        atomic_write(path, out)
-    return result
-
-
-def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except SyntaxError:
-        return False
-    return True
-
-
-def _readable(joined: str) -> str:
-    chunks = joined.split(CELL_MARKER + "\n")
-    return "".join(f"# In[{k}]\n" + chunk.replace(MAGIC_PREFIX, "")
-                   for k, chunk in enumerate(chunks[:-1], start=1))
-
-
-def _strip_added_newlines(nb: dict, index: list[int], data: bytes) -> None:
-    """Cells whose source did not end with a newline get none back (we add one while joining)."""
-    original = json.loads(data.decode("utf-8"))["cells"]
-    for i in index:
-        src = original[i].get("source", "")
-        old_text = "".join(src) if isinstance(src, list) else src
-        cell = nb["cells"][i]
-        new = cell["source"]
-        text = "".join(new) if isinstance(new, list) else new
-        if not old_text.endswith("\n") and text.endswith("\n"):
-            text = text[:-1]
-            cell["source"] = text.splitlines(keepends=True) if isinstance(new, list) else text
+        try:
+            atomic_write(path, out)
+        except OSError as e:
+            result.status, result.cannot_write = "error", True
+            result.reason = f"cannot write it ({e.strerror or e}); left unchanged"

@@ -14,7 +14,7 @@ Sources, all read from the installed packages (nothing is typed by hand here):
 | `function_warnings` | `TFAPIChangeSpec().function_warnings` (level, message)                        |
 | `api_v2`            | public names of `tf.*` (`tensorflow/_api/v2/**/__init__.py`, read with `ast`) |
 | `api_legacy_keras`  | `tf.compat.v1.layers.*` / `tf.compat.v1.nn.rnn_cell.*` (tf_keras `_v1` legacy) |
-| `tf_slim`           | `dir(tf_slim)` and `dir(tf_slim.layers)`                                      |
+| `tf_slim`           | `dir()` of `tf_slim` and, by attribute, of each of its submodules            |
 
 `tf.keras.*` is Keras 3 under TF 2.16+ and is not enumerated: the codemod treats it as resolvable.
 """
@@ -58,6 +58,33 @@ def _api_names(package_dir: Path, prefix: str, out: set[str], api_root: str, ini
                 out.add(f"{prefix}.{name}")
 
 
+def _package_names(package) -> set[str]:
+    """Dotted names reachable by attribute from `package` after `import package` (what code written as
+    `package.a.b` can use): the members of the package and, recursively, of its submodules."""
+    import types  # noqa: PLC0415
+
+    out: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(module, name: str) -> None:
+        seen.add(id(module))
+        out.add(name)
+        for attr in dir(module):
+            if attr.startswith("_"):
+                continue
+            value = getattr(module, attr)
+            if isinstance(value, types.ModuleType):
+                if not value.__name__.startswith(package.__name__ + "."):
+                    continue  # `tf`, `np`, `six` imported by the module: not its API
+                if id(value) not in seen:
+                    walk(value, f"{name}.{attr}")
+                    continue
+            out.add(f"{name}.{attr}")
+
+    walk(package, package.__name__)
+    return out
+
+
 def generate() -> dict:
     import tensorflow as tf  # noqa: PLC0415  (the generator may import TF; the codemod never does)
     import tf_slim  # noqa: PLC0415
@@ -71,8 +98,7 @@ def generate() -> dict:
     legacy: set[str] = set()
     for prefix, rel in LEGACY_KERAS_MODULES.items():
         _api_names(site / rel, prefix, legacy, "tf_keras.api._v1")
-    slim = {f"tf_slim.{n}" for n in dir(tf_slim) if not n.startswith("_")}
-    slim |= {f"tf_slim.layers.{n}" for n in dir(tf_slim.layers) if not n.startswith("_")}
+    slim = _package_names(tf_slim)
 
     def level_msg(table):
         return {k: [v[0], v[1]] for k, v in sorted(table.items()) if isinstance(v, tuple) and len(v) == 2}

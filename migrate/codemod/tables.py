@@ -41,9 +41,9 @@ OVERRIDES: dict[str, str] = {
     # the only home of the same functions with the same variable names is `tf.compat.v1.layers`
     # (needs legacy Keras: reported by rule TFM005).
     "tf.layers": "tf.compat.v1.layers",
-    # Same name in TF 2 with a different meaning; tf_upgrade_v2 rewrites the call with a code transformer
-    # (the `stop_gradient` wrapper that makes it non-idempotent). compat.v1 keeps the TF 1 meaning.
-    "tf.nn.softmax_cross_entropy_with_logits": "tf.compat.v1.nn.softmax_cross_entropy_with_logits",
+    # (`tf.nn.softmax_cross_entropy_with_logits` is deliberately absent: it is TF 2's own name, and TF 1
+    # code calling it with labels=/logits= keywords gets the same forward result; only the gradient into
+    # labels differs, which TF 1 code never relied on.)
     # TF 1 returns a SparseTensor, TF 2 a RaggedTensor.
     "tf.strings.split": "tf.compat.v1.strings.split",
     # TF 2's name_scope takes one name (no default_name / values); TF 1's is the variable-scope-aware one.
@@ -62,6 +62,12 @@ EXTRA_API: frozenset[str] = frozenset({
 # Prefixes treated as resolvable without enumeration: Keras 3 (tf.keras) and the legacy-Keras
 # compat.v1 Keras, whose contents depend on TF_USE_LEGACY_KERAS.
 OPAQUE_PREFIXES: tuple[str, ...] = ("tf.keras", "tf.compat.v1.keras")
+# ... except these, which neither Keras 3 nor tf_keras has (tf_upgrade_v2's table names them as targets;
+# `tests/test_codemod_tables.py` imports every target and found them missing).
+MISSING: frozenset[str] = frozenset({
+    "tf.compat.v1.keras.experimental.load_from_saved_model",
+    "tf.compat.v1.keras.experimental.export_saved_model",
+})
 
 # --------------------------------------------------------------------------------------------------
 # tf.contrib: module-level successors, longest prefix wins. `tf.*` targets are checked against the
@@ -74,48 +80,29 @@ CONTRIB_MODULES: dict[str, tuple[str, ...]] = {
     "tf.contrib.rnn": ("tf.compat.v1.nn.rnn_cell",),      # the core cells; contrib-only cells -> finding
 }
 
-# tf.contrib.seq2seq pieces re-implemented in this repository (legacy_tf1/contrib_seq2seq/): same
-# signatures, same variable names. Everything else in contrib.seq2seq (BeamSearchDecoder, ...) is a
-# finding. Adjust here if the package moves.
-SEQ2SEQ_MODULE = "legacy_tf1.contrib_seq2seq"
-SEQ2SEQ_NAMES: frozenset[str] = frozenset({
-    "sequence_loss", "LuongAttention", "BahdanauAttention", "AttentionWrapper", "AttentionWrapperState",
-    "GreedyEmbeddingHelper", "TrainingHelper", "BasicDecoder", "BasicDecoderOutput", "dynamic_decode",
-})
+# tf.contrib successors kept in this distribution's runtime package (`tf_migrate_runtime`), one entry per
+# contrib name, in that package's own table (`tf_migrate_runtime/successors.py`, pure data: importing it
+# loads no TensorFlow). Keys that name a module map the module; its members not listed are not provided.
+RUNTIME_PACKAGE = "tf_migrate_runtime"
+
+
+def _successors() -> dict[str, str]:
+    try:
+        from tf_migrate_runtime.successors import SUCCESSORS  # noqa: PLC0415
+    except ImportError:  # an older runtime package: no contrib successors
+        return {}
+    return {k: v.target for k, v in SUCCESSORS.items()}
 
 # Suggestions for contrib members without a successor (longest prefix first; "tf.contrib" is the default).
 CONTRIB_HINTS: dict[str, str] = {
-    "tf.contrib.learn.ModeKeys": "tf.estimator is gone in TF 2.16+ too: use the strings 'train' / 'eval' / "
-                                 "'infer' (the values of ModeKeys) or an Enum of your own",
-    "tf.contrib.training.HParams": "use a dataclass or a dict (seq2seq_task.HParams in this repository)",
-    "tf.contrib.seq2seq": "port it by hand (tfa.seq2seq is end-of-life and does not support Keras 3)",
+    "tf.contrib.learn": "tf.estimator is gone in TF 2.16+ too: port it to Keras 3 by hand",
+    "tf.contrib.seq2seq": "port it by hand (tfa.seq2seq is end-of-life and does not support Keras 3), "
+                          "or add it to tf_migrate_runtime",
     "tf.contrib.rnn": "use a tf.compat.v1.nn.rnn_cell cell or a Keras 3 layer (keras.layers.LSTM/GRU)",
     "tf.contrib.cudnn_rnn": "keras.layers.LSTM/GRU use cuDNN when they can (TF 2 migration guide)",
     "tf.contrib": "port it to TF 2 / Keras 3 by hand or keep a copy of the TF 1.15 code",
 }
 
-# --------------------------------------------------------------------------------------------------
-# Call rewrites that are more than a rename (the code transformers of tf_upgrade_v2 we re-implement).
-# `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
-CAST_FUNCTIONS: dict[str, str] = {
-    "tf.to_float": "float32", "tf.to_double": "float64", "tf.to_int32": "int32", "tf.to_int64": "int64",
-    "tf.to_bfloat16": "bfloat16", "tf.to_complex64": "complex64", "tf.to_complex128": "complex128",
-}
-# `tf.nn.dropout(x, keep_prob, noise_shape, seed, name)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob,
-# ...)` (TF 2): positional arguments after `x` become keywords (tf_upgrade_v2: _dropout_transformer).
-DROPOUT_TF1_SIGNATURE: tuple[str, ...] = ("x", "keep_prob", "noise_shape", "seed", "name")
-
-# Targets that only work with legacy Keras under TF 2.16+ (tf_keras + TF_USE_LEGACY_KERAS=1).
-LEGACY_KERAS_PREFIXES: tuple[str, ...] = ("tf.compat.v1.layers", "tf.compat.v1.nn.rnn_cell")
-# References that mean "this script is built around graph mode / Session".
-GRAPH_MODE_NAMES: frozenset[str] = frozenset({
-    "tf.compat.v1.Session", "tf.compat.v1.InteractiveSession", "tf.compat.v1.placeholder",
-    "tf.compat.v1.placeholder_with_default",
-})
-# ... unless the file already does one of these.
-GRAPH_MODE_SETUP: frozenset[str] = frozenset({
-    "tf.compat.v1.disable_eager_execution", "tf.compat.v1.disable_v2_behavior", "tf.Graph",
-})
 
 
 @dataclass(frozen=True)
@@ -124,14 +111,20 @@ class Resolution:
 
     Attributes:
         target: the new dotted name (`tf.math.log`, `tf_slim.layers.fully_connected`,
-            `legacy_tf1.contrib_seq2seq.sequence_loss`), or None when the reference stays as it is.
+            `tf_migrate_runtime.contrib.seq2seq.sequence_loss`), or None when the reference stays as it is.
         rule: the rule that decided (`TFM001` rename, `TFM003` contrib).
         problem: set when no successor is known: a message for the finding (the reference is unchanged).
+        ambiguous: the old name is valid TF 2.21 too, with another meaning (`tf.summary.scalar`): rewrite
+            it only in TF 1 code.
+        module: for a target outside `tf.`, the module to import (`tf_slim`,
+            `tf_migrate_runtime.contrib.seq2seq`); the target is that module's member (or itself).
     """
 
     target: str | None = None
     rule: str = "TFM001"
     problem: str | None = None
+    ambiguous: bool = False
+    module: str | None = None
 
 
 class Tables:
@@ -145,6 +138,14 @@ class Tables:
         self.module_deprecations: dict[str, list[str]] = data["module_deprecations"]
         self.api = frozenset(data["api_v2"]) | frozenset(data["api_legacy_keras"]) | EXTRA_API
         self.slim = frozenset(data["tf_slim"]) | {"tf_slim", "tf_slim.layers"}
+        self.successors = _successors()
+        runtime = {t for t in self.successors.values() if t.startswith(RUNTIME_PACKAGE + ".")}
+        for t in list(runtime):
+            parts = t.split(".")
+            runtime.update(".".join(parts[:k]) for k in range(1, len(parts)))
+        self.runtime = frozenset(runtime)
+        # successor keys that name a module: they have listed members
+        self.successor_modules = frozenset(k.rpartition(".")[0] for k in self.successors) & set(self.successors)
 
     # -- existence -------------------------------------------------------------------------------
     def exists(self, name: str) -> bool:
@@ -153,10 +154,10 @@ class Tables:
             return True
         if name.startswith("tf_slim"):
             return self._prefix_in(name, self.slim)
-        if name.startswith(SEQ2SEQ_MODULE):
-            return name == SEQ2SEQ_MODULE or name.split(".")[-1] in SEQ2SEQ_NAMES
+        if name.split(".")[0] == RUNTIME_PACKAGE:
+            return self._prefix_in(name, self.runtime)
         if any(name == p or name.startswith(p + ".") for p in OPAQUE_PREFIXES):
-            return True
+            return not any(name == m or name.startswith(m + ".") for m in MISSING)
         return self._prefix_in(name, self.api)
 
     @staticmethod
@@ -184,7 +185,7 @@ class Tables:
             prefix, tail = ".".join(parts[:k]), parts[k:]
             new = OVERRIDES.get(prefix) or self.renames.get(prefix)
             if new is not None and self.exists(new):
-                return Resolution(_join(new, tail))
+                return Resolution(_join(new, tail), ambiguous=prefix in self.api)
             if prefix in self.api:  # native TF 2 name (tf.compat.v1.* included) or a module of one
                 break
             compat = "tf.compat.v1." + ".".join(parts[1:k])
@@ -196,30 +197,57 @@ class Tables:
                                          "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
-        if len(parts) >= 4 and parts[2] == "seq2seq":
-            if parts[3] in SEQ2SEQ_NAMES:
-                return Resolution(_join(f"{SEQ2SEQ_MODULE}.{parts[3]}", parts[4:]), rule="TFM003")
-            return Resolution(None, rule="TFM003", problem=(
-                f"`{name}` has no successor: this repository re-implements only "
-                f"{', '.join(sorted(SEQ2SEQ_NAMES))} (module {SEQ2SEQ_MODULE}); TensorFlow Addons' "
-                "tfa.seq2seq is end-of-life and does not support Keras 3: port it by hand"))
+        moved = _moved(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
+        if moved is not None and self.exists(moved):
+            return Resolution(moved, rule="TFM003", module=moved.split(".")[0])
+        for k in range(len(parts), 2, -1):  # the runtime package's table first, longest prefix
+            prefix, tail = ".".join(parts[:k]), parts[k:]
+            new = self.successors.get(prefix)
+            if new is None:
+                continue
+            if tail and prefix in self.successor_modules:
+                listed = sorted(n[len(prefix) + 1:] for n in self.successors if n.startswith(prefix + "."))
+                return Resolution(None, rule="TFM003", problem=(
+                    f"`{name}` has no successor: {new} provides only {', '.join(listed)} of `{prefix}`; "
+                    + _hint(name)))
+            target = _join(new, tail)
+            if not self.exists(target):
+                break
+            if not target.startswith("tf."):
+                module = new if prefix in self.successor_modules else new.rpartition(".")[0]
+                return Resolution(target, rule="TFM003", module=module)
+            return Resolution(target, rule="TFM003")
         for k in range(len(parts), 2, -1):
             prefix, tail = ".".join(parts[:k]), parts[k:]
             new = OVERRIDES.get(prefix) or self.renames.get(prefix)
             if new is not None and self.exists(new):
-                return Resolution(_join(new, tail), rule="TFM003")
+                return Resolution(_join(new, tail), rule="TFM003",
+                                  module=None if new.startswith("tf.") else new.split(".")[0])
             modules = CONTRIB_MODULES.get(prefix)
             if modules is not None:
                 for new in (_join(m, tail) for m in modules):
                     if self.exists(new):
-                        return Resolution(new, rule="TFM003")
+                        return Resolution(new, rule="TFM003",
+                                          module=None if new.startswith("tf.") else new.split(".")[0])
                 break
         if len(parts) == 2:
             return Resolution(None, rule="TFM003", problem="`tf.contrib` does not exist in TF 2: use its members")
-        hint = next((h for p, h in CONTRIB_HINTS.items() if name == p or name.startswith(p + ".")),
-                    CONTRIB_HINTS["tf.contrib"])
         return Resolution(None, rule="TFM003", problem=(
-            f"`{name}` has no successor in TensorFlow {self.version}, tf_slim or this repository: {hint}"))
+            f"`{name}` has no successor in TensorFlow {self.version}, tf_slim or {RUNTIME_PACKAGE}: {_hint(name)}"))
+
+
+def _moved(name: str) -> str | None:
+    from migrate.codemod.rules.tfm004_imports import MODULE_MOVES  # noqa: PLC0415
+
+    for old in sorted(MODULE_MOVES, key=len, reverse=True):
+        if name == old or name.startswith(old + "."):
+            return MODULE_MOVES[old] + name[len(old):]
+    return None
+
+
+def _hint(name: str) -> str:
+    return next((h for p, h in CONTRIB_HINTS.items() if name == p or name.startswith(p + ".")),
+                CONTRIB_HINTS["tf.contrib"])
 
 
 _MEMBER_INDEX: dict[int, dict[str, list[str]]] = {}

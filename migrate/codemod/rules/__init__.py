@@ -1,0 +1,148 @@
+"""The codemod's rules, ruff-style: one file per rule, each with its code, name, summary, why and a
+before/after example; registering a rule is one line in `_MODULES` below.
+
+`docs/codemod.md` and `tf-migrate codemod --list-rules` are generated from these objects
+(`python -m migrate.codemod.rules --docs > docs/codemod.md` keeps the page in step; a test checks it).
+`--select` / `--ignore` take codes or names.
+
+A rule module defines `RULE = Rule(...)` and its hooks; the shared engine (`transform.py`: name
+resolution, pruning, imports, alignment) only walks the file and calls them. Adding a rule is one file
+(plus its line in `_MODULES` and its fixtures). The hooks, each optional:
+
+* `leave_reference(codemod, original, updated, root, parts)`: every reference to a TF binding
+  (`tf.log`, `rnn.LSTMCell`); returns the expression to write. Called whatever the selection, since the
+  tables decide which rule owns each name (TFM001 rename, TFM003 contrib); only one rule may set it.
+* `note_reference(codemod, node, final)` / `note_call(codemod, original, name)`: observations (the name
+  written for a reference; every call of a TF name), called whatever the selection, for the state
+  (`codemod.state[code]`, made by `new_state()`) that a rule's module-end hook reads.
+* `leave_call(codemod, original, updated, name)`: every call whose callee is a TF name (`name`,
+  canonical TF 1 spelling) or, when the rule lists `words`, any call that mentions one (`name` None).
+* `leave_attribute(codemod, original)`: attributes named in `words` (findings only).
+* `leave_import(codemod, original, updated)` / `leave_import_from(...)`: import statements.
+* `leave_module(codemod, original)`: at the end of the module (findings, `codemod.setup`).
+Only the selected rules' rewriting hooks run (`leave_call` ... `leave_module`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One codemod rule.
+
+    Attributes:
+        code: `TFMnnn`, stable (used in `--select`, findings and `# noqa`-style filters).
+        name: a short lowercase name (`--select rename` works too).
+        summary: one line: what it does.
+        why: a paragraph: why the change is right (ruff's "Why is this bad?").
+        before / after: an example, as source text.
+        default: applied unless deselected (opt-in rules, like TFM007 `graph-mode`, are False).
+        leave_call ... leave_module: optional hooks (see the module docstring).
+        new_state: optional factory of the rule's per-file state (`codemod.state[code]`).
+        words: attribute names the hooks need to see even in statements that mention no TF name.
+    """
+
+    code: str
+    name: str
+    summary: str
+    why: str = ""
+    before: str = ""
+    after: str = ""
+    default: bool = True
+    leave_call: Callable | None = field(default=None, compare=False)
+    leave_attribute: Callable | None = field(default=None, compare=False)
+    leave_reference: Callable | None = field(default=None, compare=False)
+    note_reference: Callable | None = field(default=None, compare=False)
+    note_call: Callable | None = field(default=None, compare=False)
+    leave_import: Callable | None = field(default=None, compare=False)
+    leave_import_from: Callable | None = field(default=None, compare=False)
+    leave_module: Callable | None = field(default=None, compare=False)
+    new_state: Callable | None = field(default=None, compare=False)
+    words: frozenset[str] = frozenset()
+
+
+# One line per rule, in code order.
+_MODULES = (
+    "tfm001_rename",
+    "tfm002_arguments",
+    "tfm003_contrib",
+    "tfm004_imports",
+    "tfm005_notices",
+    "tfm006_dataset",
+    "tfm007_graph_mode",
+)
+
+RULES: dict[str, Rule] = {}
+for _name in _MODULES:
+    _rule = importlib.import_module(f"{__name__}.{_name}").RULE
+    RULES[_rule.code] = _rule
+
+
+def hooks(kind: str, rules: frozenset[str] | None = None) -> list[tuple[str, Callable]]:
+    """(code, hook) of every rule (or of the chosen `rules`) that sets hook `kind`, in code order."""
+    return [(c, getattr(r, kind)) for c, r in sorted(RULES.items())
+            if getattr(r, kind) is not None and (rules is None or c in rules)]
+
+
+def default_rules() -> frozenset[str]:
+    return frozenset(code for code, r in RULES.items() if r.default)
+
+
+def select_rules(select: str | list[str] | None = None, ignore: str | list[str] | None = None,
+                 extend: str | list[str] | None = None) -> frozenset[str]:
+    """Codes of the rules to run: `select` (default: the default rules) plus `extend`, minus `ignore`.
+
+    Codes or names, comma-separated or a list.
+    """
+    def parse(spec) -> set[str]:
+        items = spec.split(",") if isinstance(spec, str) else list(spec)
+        out = set()
+        by_name = {r.name: r.code for r in RULES.values()}
+        for item in (i.strip() for i in items):
+            if not item:
+                continue
+            code = by_name.get(item.lower(), item.upper())
+            if code not in RULES:
+                known = ", ".join(f"{r.code} ({r.name})" for r in RULES.values())
+                raise ValueError(f"unknown rule {item!r}; known rules: {known}")
+            out.add(code)
+        return out
+
+    chosen = parse(select) if select else set(default_rules())
+    if extend:
+        chosen |= parse(extend)
+    return frozenset(chosen - (parse(ignore) if ignore else set()))
+
+
+def words(rules: frozenset[str]) -> frozenset[str]:
+    """Attribute names the chosen rules' hooks must see (the fast path keeps statements naming them)."""
+    return frozenset().union(*(RULES[c].words for c in rules if c in RULES))
+
+
+def list_rules() -> str:
+    """`tf-migrate codemod --list-rules`: one line per rule."""
+    lines = []
+    for r in RULES.values():
+        opt = "" if r.default else "  (opt-in)"
+        lines.append(f"{r.code}  {r.name:<11} {r.summary}{opt}")
+    return "\n".join(lines) + "\n"
+
+
+def docs_markdown() -> str:
+    """The rules section of `docs/codemod.md` (generated; see `migrate/codemod/docs.py`)."""
+    out = []
+    for r in RULES.values():
+        out.append(f"### {r.code} `{r.name}`{'' if r.default else ' (opt-in)'}\n")
+        out.append(f"**What it does.** {r.summary}\n")
+        if r.why:
+            out.append(f"**Why.** {r.why}\n")
+        if r.before:
+            out.append("**Example**\n\n```python\n" + r.before.rstrip("\n") + "\n```\n")
+        if r.after:
+            out.append("**Becomes**\n\n```python\n" + r.after.rstrip("\n") + "\n```\n")
+        out.append(f"Fixtures: `tests/codemod_fixtures/{r.code}_*.before.py.txt`.\n")
+    return "\n".join(out)

@@ -1,0 +1,119 @@
+"""TFM001 rename: TF 1.x names -> their TF 2.21 name (the decision lives in `tables.Tables.resolve`)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from migrate.codemod.rules import Rule
+from migrate.codemod.rules.tfm004_imports import MODULE_MOVES, import_moves, module_move, schedule_removal
+
+
+def _dotted_expr(name: str) -> cst.BaseExpression:
+    parts = name.split(".")
+    node: cst.BaseExpression = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
+    """A reference to a TF binding (`tf.log`, `rnn.LSTMCell`, `gfile.Open`): the expression to write.
+
+    The tables (`Tables.resolve`) say which rule owns the name (TFM001, or TFM003 for tf.contrib) and
+    its target; the reference is rewritten only when that rule is selected.
+    """
+    base = cm.binding_of(root)
+    if base is None:
+        if root.value in cm.bindings.names:  # the name, bound to something else here: keep its import
+            cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
+        return updated
+    name = ".".join([base, *parts[1:]])
+    cm._canon[id(original)] = name
+    cm.current_rule = "TFM001"
+    res = cm.tables.resolve(name)
+    cm.current_rule = res.rule
+    target = res.target if res.rule in cm.rules else None
+    if res.ambiguous and res.target is not None:
+        cm.ambiguous_seen = True
+        if not cm.assume_tf1:
+            target = None
+    elif res.target is not None or res.problem:
+        cm.evidence = True  # a TF 1-only name (whether or not its rule is selected)
+    if res.problem:
+        cm.report(original, res.rule, res.problem)
+    if target is not None and root.value in cm.bindings.aliases:
+        target = _through_alias(cm, root.value, parts, target)
+    cm.note_reference(original, target or name)
+    if (target or name).startswith("tf.compat.v1."):
+        cm.compat_seen = True
+    cm.current_rule = "engine"
+    moved = module_move(base) if "TFM004" in cm.rules and import_moves(cm, root.value) else None
+    if target is None or (moved is not None and (target == moved or target.startswith(moved + "."))):
+        # unchanged, or the rewritten import (`import tf_slim as slim`) covers it
+        cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
+        return updated
+    cm.mark_replaced(original)
+    if target.startswith(root.value + ".") and root.value in cm.bindings.aliases:
+        expr = _dotted_expr(target)  # written through the alias itself (`gfile.GFile`)
+        if isinstance(original, cst.Attribute) and (original.lpar or original.rpar):
+            expr = expr.with_changes(lpar=original.lpar, rpar=original.rpar)
+        return expr
+    return _expr_for(cm, original, root, base, target, res.module)
+
+
+def _through_alias(cm, alias: str, parts: list[str], target: str) -> str | None:
+    """A use of a module alias (`gfile = tf.gfile` ... `gfile.Open`): the alias definition itself is
+    rewritten (`gfile = tf.compat.v1.gfile`), so a use stays as it is when the member exists under the
+    alias's new value (None), or is written relative to the alias when the target lies under it
+    (`gfile.GFile`); otherwise the full target."""
+    alias_now = cm.state["TFM001"]
+    now = alias_now.get(alias)
+    if now is None:
+        canon = cm.bindings.names[alias]
+        res = cm.tables.resolve(canon)
+        now = res.target if res.target and res.rule in cm.rules and (cm.assume_tf1 or not res.ambiguous) \
+            else canon
+        alias_now[alias] = now
+    tail = "".join("." + p for p in parts[1:])
+    if cm.tables.exists(now + tail) and not now.startswith("tf.contrib"):
+        return None
+    if target.startswith(now + "."):
+        return alias + target[len(now):]
+    return target
+
+
+def _expr_for(cm, original, root: cst.Name, base: str, target: str,
+              module: str | None = None) -> cst.BaseExpression:
+    """An expression for `target`, reusing the local binding when it is a prefix of the target."""
+    moved = next((m for old, m in MODULE_MOVES.items() if base == old), None)
+    if moved and (target == moved or target.startswith(moved + ".")) and "TFM004" in cm.rules:
+        expr = _dotted_expr(root.value + target[len(moved):])
+    elif target.startswith("tf.") and (base == "tf" or target.startswith(base + ".")):
+        expr = _dotted_expr(root.value + target[len(base):])
+    else:
+        expr = _dotted_expr(cm.import_for(target, original, module))
+        schedule_removal(cm, root.value, base)
+    if isinstance(original, cst.Attribute | cst.Name) and (original.lpar or original.rpar):
+        expr = expr.with_changes(lpar=original.lpar, rpar=original.rpar)
+    return expr
+
+
+RULE = Rule(
+    code="TFM001",
+    name="rename",
+    summary="TF 1.x names -> the native TF 2 name when the behaviour is the same (tf.log -> tf.math.log), "
+            "else tf.compat.v1 (tf.placeholder, tf.Session, tf.layers.*); names that TF 2.21 also has with "
+            "another meaning (tf.summary.scalar, tf.name_scope, tf.where ...) only in files that are TF 1 "
+            "code; references with no successor are findings",
+    why="TensorFlow 2 removed or moved about 1,100 TF 1 names; `tf_upgrade_v2`'s own table (frozen in "
+        "`tf_tables.json`) says where each went, with our corrections in `tables.OVERRIDES`. A name that is "
+        "valid TF 2.21 is never changed in a file that has no TF 1-only reference, so TF 2 code and the "
+        "codemod's own output stay as they are (idempotent). Every name written is checked to exist in "
+        "TF 2.21; a name with no successor is reported, never guessed.",
+    before="import tensorflow as tf\n\nx = tf.placeholder(tf.float32, [None, 3])\ny = tf.log(x)\n"
+           "tf.summary.scalar('y', tf.reduce_mean(y))\n",
+    after="import tensorflow as tf\n\nx = tf.compat.v1.placeholder(tf.float32, [None, 3])\ny = tf.math.log(x)\n"
+          "tf.compat.v1.summary.scalar('y', tf.reduce_mean(y))\n",
+    leave_reference=leave_reference,
+    new_state=dict,  # alias -> what its definition now names (`gfile` -> `tf.compat.v1.gfile`)
+)

@@ -1,0 +1,174 @@
+"""TFM002 arguments: argument changes (tf_upgrade_v2's keyword renames, reorders and code transformers)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from migrate.codemod.rules import Rule
+
+# `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
+CAST_FUNCTIONS: dict[str, str] = {
+    "tf.to_float": "float32", "tf.to_double": "float64", "tf.to_int32": "int32", "tf.to_int64": "int64",
+    "tf.to_bfloat16": "bfloat16", "tf.to_complex64": "complex64", "tf.to_complex128": "complex128",
+}
+# `tf.nn.dropout(x, keep_prob, noise_shape, seed, name)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob,
+# ...)` (TF 2): positional arguments after `x` become keywords (tf_upgrade_v2: _dropout_transformer).
+DROPOUT_TF1_SIGNATURE: tuple[str, ...] = ("x", "keep_prob", "noise_shape", "seed", "name")
+# Arguments TF 2 removed because it always does what one value of them did: passed with that literal
+# value, the argument is dropped; passed otherwise (another value, a variable), the call moves to its
+# tf.compat.v1 twin, which keeps the argument. (TF 2's sampled_softmax_loss / nce_loss / embedding_lookup
+# partition "div"-style: tensorflow/python/ops/nn_impl.py and embedding_ops.py, `*_v2`.)
+DROPPED_IF_LITERAL: dict[str, tuple[str, str]] = {
+    "tf.nn.sampled_softmax_loss": ("partition_strategy", "div"),
+    "tf.nn.nce_loss": ("partition_strategy", "div"),
+    "tf.nn.embedding_lookup": ("partition_strategy", "div"),
+    "tf.nn.embedding_lookup_sparse": ("partition_strategy", "div"),
+}
+
+
+def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.BaseExpression:
+    """The TF 2 call for a call of the TF 1 function `name` (unchanged when nothing moved)."""
+    t = cm.tables
+    stars = [a for a in call.args if a.star]
+    if any(a.star == "*" for a in stars) and (name in t.reorders or name in CAST_FUNCTIONS
+                                              or name == "tf.nn.dropout"):
+        cm.report(original, "TFM002", f"`{name}` is called with *args: check its arguments against the TF 2 "
+                                      "signature by hand")
+        return call
+    if stars and name in CAST_FUNCTIONS:
+        return call  # TFM001 moves it to tf.compat.v1.to_<t>, which keeps the TF 1 signature
+    if name in CAST_FUNCTIONS:
+        new = _cast(cm, call, name)
+        if new is not call:
+            cm.mark_replaced(original.func)  # the callee changed: the engine realigns the arguments
+        return new
+    if name == "tf.nn.dropout":
+        return _dropout(call)
+    final = t.resolve(name).target or name
+    if final.startswith("tf.compat.v1.") or not final.startswith("tf."):
+        return call  # compat.v1 keeps the TF 1 signature
+    dropped = DROPPED_IF_LITERAL.get(name)
+    if dropped is not None:
+        keyword, value = dropped
+        arg = next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+        if arg is not None:
+            literal = isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == value
+            if not literal:
+                cm.mark_replaced(original.func)
+                return call.with_changes(func=cst.parse_expression(cm.import_for("tf.compat.v1." + name[3:],
+                                                                                 original)))
+            call = call.with_changes(args=fix_commas([a for a in call.args if a is not arg], call.args))
+            cm.evidence = True  # TF 2 has no such argument: this is TF 1 code
+    args = [a for a in call.args if not a.star]
+    order = t.reorders.get(name)
+    if order:
+        positional = [a for a in args if a.keyword is None]
+        if any(order[i] for i in range(min(len(positional), len(order)))):
+            new_args, keywords = [], []
+            for i, arg in enumerate(positional):
+                key = order[i] if i < len(order) else None
+                if key:
+                    keywords.append(arg.with_changes(keyword=cst.Name(key), equal=_eq()))
+                else:
+                    new_args.append(arg)
+            args = new_args + keywords + [a for a in args if a.keyword is not None]
+    renames = t.keyword_renames.get(name, {})
+    used = {a.keyword.value for a in args if a.keyword is not None}
+    removed = sorted(k for k in used if k in renames and renames[k] is None)
+    if removed:
+        compat = "tf.compat.v1." + name[3:]
+        if t.exists(compat):  # the TF 1 signature lives on in compat.v1: keep the call working
+            cm.mark_replaced(original.func)
+            return call.with_changes(func=cst.parse_expression(cm.import_for(compat, original)))
+        cm.report(original, "TFM002", f"argument(s) {', '.join(removed)} of `{name}` were removed in TF 2 "
+                                      "and it has no compat.v1 twin: delete them or rewrite the call")
+    if renames:
+        args = [arg.with_changes(keyword=cst.Name(renames[arg.keyword.value]))
+                if arg.keyword is not None and renames.get(arg.keyword.value) else arg for arg in args]
+    args += stars
+    if args != list(call.args):
+        return call.with_changes(args=fix_commas(args, call.args))
+    return call
+
+
+def _cast(cm, call: cst.Call, name: str) -> cst.Call:
+    args = list(call.args)
+    positional = [a for a in args if a.keyword is None]
+    keywords = [a for a in args if a.keyword is not None]
+    x = positional[0] if positional else next((a for a in keywords if a.keyword.value == "x"), None)
+    if x is None:
+        return call
+    keywords = [a for a in keywords if a is not x]
+    rest = [a.with_changes(keyword=cst.Name("name"), equal=_eq()) for a in positional[1:2]] + keywords
+    x = x.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
+    root = _dtype_root(cm, call.func)
+    func = cst.parse_expression(root + ".cast") if cm.dotted(call.func) else call.func
+    dtype = cst.parse_expression(root + "." + CAST_FUNCTIONS[name])
+    return call.with_changes(func=func, args=fix_commas([x, cst.Arg(dtype), *rest], call.args))
+
+
+def _dtype_root(cm, func: cst.BaseExpression) -> str:
+    parts = cm.dotted(func) or []
+    # `tf.to_float` / `tf.compat.v1.to_float` -> `tf`; a bare `to_float` import -> the tf alias
+    if len(parts) >= 2 and cm.bindings.names.get(parts[0]) in ("tf", "tf.compat.v1"):
+        return parts[0]
+    return cm.import_for("tf.cast", func).rpartition(".")[0]
+
+
+def _dropout(call: cst.Call) -> cst.Call:
+    stars = [a for a in call.args if a.star]  # only `**kwargs` here (a `*args` call is a finding)
+    args = [a for a in call.args if not a.star]
+    positional = [a for a in args if a.keyword is None]
+    keywords = [a for a in args if a.keyword is not None]
+    named = [a.with_changes(keyword=cst.Name(DROPOUT_TF1_SIGNATURE[i]), equal=_eq())
+             for i, a in enumerate(positional) if 0 < i < len(DROPOUT_TF1_SIGNATURE)]
+    if not any(a.keyword.value == "keep_prob" for a in named + keywords):
+        return call
+    out = positional[:1]
+    for arg in named + keywords:
+        if arg.keyword.value == "keep_prob":
+            arg = arg.with_changes(keyword=cst.Name("rate"), value=_one_minus(arg.value))
+        out.append(arg)
+    return call.with_changes(args=fix_commas(out + stars, call.args))
+
+
+def _eq() -> cst.AssignEqual:  # a fresh node each time: metadata is keyed by node identity
+    return cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+
+
+def _one_minus(value: cst.BaseExpression) -> cst.BaseExpression:
+    atomic = isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)) \
+        or bool(getattr(value, "lpar", ()))
+    if not atomic:
+        value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+    return cst.BinaryOperation(left=cst.Integer("1"), operator=cst.Subtract(), right=value)
+
+
+def fix_commas(args: list[cst.Arg], old: tuple[cst.Arg, ...]) -> list[cst.Arg]:
+    """Commas after reordering: every argument but the last gets one (keeping its old whitespace)."""
+    old_last_comma = old[-1].comma if old else cst.MaybeSentinel.DEFAULT
+    out = []
+    for i, arg in enumerate(args):
+        if i < len(args) - 1:
+            if not isinstance(arg.comma, cst.Comma):
+                arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        else:
+            arg = arg.with_changes(comma=old_last_comma)
+        out.append(arg)
+    return out
+
+
+RULE = Rule(
+    code="TFM002",
+    name="arguments",
+    summary="argument changes: keep_dims -> keepdims, dim / reduction_indices -> axis, keep_prob -> "
+            "rate=1 - keep_prob, tf.to_float(x) -> tf.cast(x, tf.float32), positional arguments whose order "
+            "changed -> keywords; a removed argument keeps the call on its tf.compat.v1 twin",
+    why="TF 2 renamed and reordered arguments of many functions; a positional argument in the TF 1 order "
+        "would silently bind to another parameter. Calls with `*args` are reported instead of guessed.",
+    before="import tensorflow as tf\n\ny = tf.reduce_sum(x, 1, keep_dims=True)\nz = tf.nn.dropout(y, 0.9)\n"
+           "n = tf.to_float(k)\n",
+    after="import tensorflow as tf\n\ny = tf.reduce_sum(x, 1, keepdims=True)\n"
+          "z = tf.nn.dropout(y, rate=1 - 0.9)\nn = tf.cast(k, tf.float32)\n",
+    leave_call=leave_call,
+)

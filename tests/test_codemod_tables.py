@@ -1,0 +1,140 @@
+"""What the codemod writes exists, valid TF 2 code never changes, the docs and rule list come from the rules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from migrate.cli import main
+from migrate.codemod import docs
+from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
+from migrate.codemod.rules import RULES, select_rules
+from migrate.codemod.tables import CONTRIB_MODULES, OVERRIDES, tables
+from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+
+
+def test_docs_page_is_generated_from_the_rules():
+    assert docs.PAGE.read_text(encoding="utf-8") == docs.render(), "run `python -m migrate.codemod.docs`"
+    for rule in RULES.values():
+        assert f"### {rule.code} `{rule.name}`" in docs.render()
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_each_rule_example_is_what_the_codemod_does(code):
+    rule = RULES[code]
+    assert rule.before and rule.why and transform_source(rule.before, select_rules(extend=code))[0] == rule.after
+
+
+def test_list_rules(capsys):
+    assert main(["codemod", "--list-rules"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == sorted(RULES)
+    assert out[6].startswith("TFM007  graph-mode") and out[6].endswith("(opt-in)")
+
+
+# -- every target resolves ------------------------------------------------------------------------
+def _written_names() -> dict[str, tuple[str, str | None]]:
+    """Every TF 1 name the tables know -> (the name written, the module imported for it)."""
+    t = tables()
+    names = [n for n in t.renames if n.startswith("tf.")] + list(OVERRIDES) + list(t.successors)
+    names += [f"{prefix}.{member.rsplit('.', 1)[1]}" for prefix, targets in CONTRIB_MODULES.items()
+              for member in t.slim if member.startswith(targets[0] + ".") and member.count(".") == targets[0].count(".") + 1]
+    names += ["tf.contrib.slim.python.slim.data.tfexample_decoder", "tf.contrib.slim.nets.vgg",
+              "tf.contrib.layers.python.layers.layers.conv2d", "tf.contrib.learn.ModeKeys.TRAIN"]
+    out = {}
+    for name in names:
+        res = t.resolve(name)
+        if res.target is not None:
+            out[name] = (res.target, res.module)
+    return out
+
+
+RESOLVE = r'''
+import importlib, json, os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+import tensorflow as tf, tf_slim
+bad = {}
+for name, (target, module) in json.load(sys.stdin).items():
+    try:
+        if target.startswith("tf."):
+            obj, parts = tf, target.split(".")[1:]
+        elif module and "." in module:   # from package import module: written as module.rest
+            obj, parts = importlib.import_module(module), target[len(module):].split(".")[1:]
+        else:                           # import tf_slim: written in full
+            obj, parts = importlib.import_module(target.split(".")[0]), target.split(".")[1:]
+        for p in parts:
+            obj = getattr(obj, p)
+    except Exception as e:
+        bad[name] = f"{target}: {type(e).__name__}: {e}"
+print(json.dumps(bad))
+'''
+
+
+@pytest.mark.slow
+def test_every_target_of_the_whole_table_resolves_by_import_and_getattr():
+    """tf_upgrade_v2's 1,100 entries, our overrides, contrib module moves (tf_slim listed by attribute) and
+    the runtime package's successors: each target the codemod would write is imported and getattr'd."""
+    written = _written_names()
+    assert len(written) > 1200
+    proc = subprocess.run([sys.executable, "-c", RESOLVE], input=json.dumps(written), capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {}
+
+
+def test_an_unresolvable_target_is_a_finding_on_every_run():
+    src = "import tensorflow as tf\nact = tf.contrib.layers.summaries.summarize_activation\n"
+    for _ in range(2):
+        out, findings, _ = transform_source(src)
+        assert out == src
+        assert [(f.line, f.column, f.rule) for f in findings] == [(2, 7, "TFM003")]
+        src = out
+
+
+# -- valid TF 2 code never changes ----------------------------------------------------------------
+def _tf2_sources(step: int) -> list[Path]:
+    roots = [SITE / "keras" / "src", SITE / "tf_keras"]
+    files = sorted(p for root in roots for p in root.rglob("*.py") if "tensorflow" in p.read_text(errors="ignore"))
+    return files[::step]
+
+
+@pytest.mark.slow
+def test_keras_and_tf_keras_sources_come_back_unchanged():
+    """Real TF 2 code (Keras 3's TF backend, tf_keras), every 6th file that mentions tensorflow (95 files)."""
+    files = _tf2_sources(6)
+    assert len(files) > 90
+    changed = []
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        out, _, _ = transform_source(text)
+        if out != text:
+            changed.append(str(p))
+    assert changed == []
+
+
+@pytest.mark.parametrize("name", ["tf_keras/src/layers/rnn/lstm.py", "tf_keras/src/engine/training.py",
+                                  "tf_keras/src/backend.py", "keras/src/backend/tensorflow/core.py"])
+def test_chunked_path_equals_the_full_path_on_real_files(name):
+    """The chunked fast path is an optimisation: same output and findings as parsing the whole file."""
+    text = (SITE / name).read_text(encoding="utf-8")
+    for assume_tf1 in (True, False):  # the first pass, and the rerun for TF 2 code
+        fast = _transform_chunks(text, None, assume_tf1=assume_tf1)
+        whole = _transform_module(text, None, (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)
+        assert fast[:2] == whole[:2]
+    assert transform_source(text)[0] == text
+
+
+def test_codemod_output_is_a_fixed_point_on_the_sample():
+    src = (ROOT / "migrate" / "codemod" / "samples" / "legacy_seq2seq.py.txt").read_text()
+    rules = select_rules(extend="TFM007")
+    once, findings, _ = transform_source(src, rules)
+    twice, again, _ = transform_source(once, rules)
+    assert once != src and twice == once
+    assert [f.rule for f in again] == [f.rule for f in findings]
