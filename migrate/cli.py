@@ -8,12 +8,14 @@ TensorFlow, so `tf-migrate --help` stays fast; `run` imports what it needs.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
 from migrate import __version__
 from migrate.commands._common import add_verbose
-from migrate.exit_codes import BAD_INPUT, INTERRUPTED, CliError
+from migrate.errors import MigrateError, OutputError
+from migrate.exit_codes import BAD_INPUT, CANNOT_WRITE, INTERRUPTED, CliError
 from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
 
 # Order shown in `tf-migrate --help`.
@@ -28,7 +30,8 @@ examples:
   tf-migrate parity --legacy ckpt_dir --keras model.keras
   tf-migrate codemod src/ --diff
 
-exit codes: 0 ok, 1 check failed / mismatch, 2 unusable input, 130 interrupted.
+exit codes: 0 ok, 1 check failed / mismatch, 2 unusable input, 3 cannot write output
+(nothing written; --force replaces existing outputs), 130 interrupted (no temp left).
 """
 
 
@@ -67,9 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         import_tensorflow_quietly()
     try:
         return int(args.func(args) or 0)
-    except CliError as e:
-        print(f"tf-migrate {args.command}: error: {e}", file=sys.stderr)
-        return e.code
+    except (CliError, MigrateError) as e:
+        print(f"tf-migrate {args.command}: error: {_one_line(e) if isinstance(e, OutputError) else e}", file=sys.stderr)
+        return int(e.exit_code)
     except KeyboardInterrupt:
         print(f"tf-migrate {args.command}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except OSError as e:
+        code = exit_code_for_os_error(e)
+        if code is None:
+            raise
+        print(f"tf-migrate {args.command}: error: {e.filename or ''}{': ' if e.filename else ''}"
+              f"cannot write ({e.strerror or e}); nothing of this command's outputs was kept.", file=sys.stderr)
+        return code
+
+
+# OSErrors that escape a command and can only mean "an output cannot be written" (exit 3). Reads that
+# fail raise the library's InputError (exit 2) before this point; anything else is a bug: a traceback.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def exit_code_for_os_error(e: OSError) -> int | None:
+    return CANNOT_WRITE if e.errno in _WRITE_ERRNOS else None
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split("\n")).strip()

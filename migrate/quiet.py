@@ -51,13 +51,11 @@ def import_tensorflow_quietly() -> None:
 
 
 def silence_after_import() -> None:
-    """Once tensorflow is imported: turn off its Python-side deprecation printing."""
-    try:
-        from tensorflow.python.util import deprecation  # noqa: PLC0415
+    """Once tensorflow is imported: turn off its Python-side deprecation printing (through `migrate._internals`,
+    the one module that touches TensorFlow's private flag, checked against the installed version)."""
+    from migrate._internals import silence_tf_deprecation_printing  # noqa: PLC0415
 
-        deprecation._PRINT_DEPRECATION_WARNINGS = False
-    except Exception:  # pragma: no cover - private API moved; the logger level still applies
-        pass
+    silence_tf_deprecation_printing()
     import tensorflow as tf  # noqa: PLC0415
 
     tf.get_logger().setLevel(logging.ERROR)

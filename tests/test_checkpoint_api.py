@@ -70,7 +70,9 @@ def test_folding_the_default_forget_bias_instead_is_visibly_wrong(oracle):
     x, want = oracle
     model = _keras_model()
     ckpt = open_checkpoint(APLAIN)
-    model.get_layer("lstm").set_weights(cell_weights(ckpt, forget_bias=1.0))
+    with pytest.raises(CheckpointError, match=r"forget_bias= 1 disagrees with the .meta graph, which adds 0.8"):
+        cell_weights(ckpt, forget_bias=1.0)          # the graph's own constant wins unless forced
+    model.get_layer("lstm").set_weights(cell_weights(ckpt, forget_bias=1.0, force_forget_bias=True))
     model.get_layer("dense_1").set_weights([ckpt.read("inference/weight1"), ckpt.read("inference/bias1")])
     model.get_layer("dense_2").set_weights([ckpt.read("inference/weight2"), ckpt.read("inference/bias2")])
     assert np.abs(np.asarray(model(x)) - want).max() > 0.1
@@ -105,6 +107,14 @@ def test_mapping_problems_come_all_at_once_and_nothing_is_assigned():
         np.testing.assert_array_equal(w.numpy(), b)
 
 
-def test_lstm_weights_need_an_explicit_forget_bias():
+def test_lstm_forget_bias_comes_from_the_graph_or_must_be_given(tmp_path):
+    from_graph = cell_weights(APLAIN)                  # the .meta graph's own constant, 0.8
+    for a, b in zip(from_graph, cell_weights(APLAIN, forget_bias=0.8)):
+        np.testing.assert_array_equal(a, b)
+    prefix = open_checkpoint(APLAIN).prefix
+    for f in os.listdir(os.path.dirname(prefix)):     # the same checkpoint without its .meta
+        if f.startswith(os.path.basename(prefix)) and not f.endswith(".meta"):
+            with open(os.path.join(os.path.dirname(prefix), f), "rb") as src:
+                (tmp_path / f).write_bytes(src.read())
     with pytest.raises(CheckpointError, match="BasicLSTMCell: pass forget_bias="):
-        cell_weights(APLAIN)
+        cell_weights(str(tmp_path / os.path.basename(prefix)))

@@ -166,21 +166,23 @@ def test_inspect_text_shows_tree_and_recognition(capsys):
     assert "cell rnn/basic_lstm_cell: BasicLSTMCell, units 80, input 80" in out
     assert "naming era: tf<=1.1" in out
     assert "forget bias 0.8 (from meta graph" in out and "inference/rnn/basic_lstm_cell/add" in out
-    assert "unrecognised (4): inference/bias1" in out
+    # the .meta graph says how weight1/bias1, weight2/bias2 are used: two dense layers, nothing unrecognised
+    assert "dense inference/weight1: 1 -> 80 [graph]" in out and "dense inference/weight2: 80 -> 1 [graph]" in out
+    assert "unrecognised" not in out
 
 
 def test_inspect_json_schema(capsys, tf1_features_ckpt):
     assert main(["inspect", tf1_features_ckpt, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["schema"], report["version"]) == ("tf-migrate/inspect", 1)
+    assert (report["schema"], report["version"]) == ("tf-migrate/inspect", 2)
     assert report["checkpoint"]["num_variables"] == len(report["variables"])
     kinds = {v["name"]: v["kind"] for v in report["variables"]}
     assert kinds["global_step"] == "counter"
     assert kinds["training/beta1_power"] == "optimizer_state"
     assert kinds["training/decoder/bidirectional_rnn/bw/basic_lstm_cell/bias/train_op_1"] == "optimizer_slot"
     assert kinds["encoder/rnn/multi_rnn_cell/cell_0/lstm_cell/w_f_diag"] == "cell"
-    assert set(kinds.values()) <= {"cell", "embedding", "dense", "attention", "optimizer_slot", "optimizer_state",
-                                   "counter", "unrecognised"}
+    assert set(kinds.values()) <= {"cell", "embedding", "dense", "attention", "part", "optimizer_slot",
+                                   "optimizer_state", "counter", "unrecognised"}
     v = next(v for v in report["variables"] if v["name"] == "encoder/rnn/multi_rnn_cell/cell_1/gru_cell/gates/kernel")
     assert (v["shape"], v["dtype"], v["bytes"]) == ([9, 12], "float32", 9 * 12 * 4)
     assert [c["kind"] for c in report["cells"]] == ["basic_lstm", "basic_lstm", "lstm", "gru"]
@@ -197,3 +199,113 @@ def test_api_gives_gru_arrays_and_refuses_peepholes_by_name(tf1_features_ckpt):
         cell_weights(tf1_features_ckpt, "encoder/rnn/multi_rnn_cell/cell_0/lstm_cell", forget_bias=1.0)
     with pytest.raises(CheckpointError, match="GRUCell: it has no forget bias"):
         cell_weights(tf1_features_ckpt, "encoder/rnn/multi_rnn_cell/cell_1/gru_cell", forget_bias=1.0)
+
+
+# -- V1 checkpoints (tf.train.Saver(write_version=V1): one table file per shard, no .index) ------------
+@pytest.fixture(scope="module")
+def v1_ckpt(tmp_path_factory):
+    """A V1 checkpoint written here by TF's own V1 saver: a BasicLSTMCell (forget bias 0.7) over an embedding,
+    as TF <= 0.11 saved by default; returns (directory, prefix, {name: value})."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+    from tensorflow.python.ops import control_flow_util  # noqa: PLC0415  (test only: TF 1.x while loops)
+
+    d = tmp_path_factory.mktemp("v1")
+    g = tf.Graph()
+    saved = control_flow_util.ENABLE_CONTROL_FLOW_V2
+    control_flow_util.ENABLE_CONTROL_FLOW_V2 = False     # Enter / Exit loops, as the TF 1.x that wrote V1 files
+    try:
+        with g.as_default():
+            ids = tf.compat.v1.placeholder(tf.int32, [2, 3], name="ids")
+            emb = tf.compat.v1.get_variable("embedding", [7, 4])
+            cell = tf.compat.v1.nn.rnn_cell.BasicLSTMCell(5, forget_bias=0.7)
+            tf.compat.v1.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
+            saver = tf.compat.v1.train.Saver(write_version=tf.compat.v1.train.SaverDef.V1)
+            with tf.compat.v1.Session(graph=g) as sess:
+                sess.run(tf.compat.v1.global_variables_initializer())
+                bias = next(v for v in tf.compat.v1.global_variables() if v.op.name == "rnn/basic_lstm_cell/bias")
+                sess.run(bias.assign_add(tf.random.normal([20], seed=2)))    # non-zero biases
+                prefix = saver.save(sess, str(d / "model.ckpt"), global_step=3)
+                values = {v.op.name: sess.run(v) for v in tf.compat.v1.global_variables()}
+    finally:
+        control_flow_util.ENABLE_CONTROL_FLOW_V2 = saved
+    assert abs(values["rnn/basic_lstm_cell/bias"]).min() > 0
+    return str(d), prefix, values
+
+
+def test_v1_checkpoint_opens_in_every_form_and_reads_its_values(v1_ckpt):
+    import numpy as np
+
+    d, prefix, values = v1_ckpt
+    assert sorted(os.listdir(d)) == ["checkpoint", "model.ckpt-3", "model.ckpt-3.meta"]     # no .index, no .data-*
+    for form in (d, prefix, prefix + ".meta"):
+        assert resolve_prefix(form) == prefix
+    ckpt = Checkpoint.open(d)
+    assert (ckpt.format, ckpt.index_path, ckpt.data_files, ckpt.meta_path) == ("V1", None, [prefix], prefix + ".meta")
+    assert {n: v.shape for n, v in ckpt.variables.items()} == {
+        "embedding": (7, 4), "rnn/basic_lstm_cell/kernel": (9, 20), "rnn/basic_lstm_cell/bias": (20,)}
+    for name, value in values.items():
+        np.testing.assert_array_equal(ckpt.read(name), value)
+    rec = recognise(ckpt.variables)
+    assert [(c.scope, c.layout, c.units, c.input_size) for c in rec.cells] == [("rnn/basic_lstm_cell", "lstm", 5, 4)]
+
+
+def test_v1_checkpoint_inspects_with_its_graph(v1_ckpt, capsys):
+    d, prefix, _ = v1_ckpt
+    assert main(["inspect", d, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoint"]["format"] == "V1" and report["checkpoint"]["index"] is None
+    assert report["checkpoint"]["data_files"] == [prefix]
+    assert [(c["scope"], c["forget_bias"]["value"]) for c in report["cells"]] == [("rnn/basic_lstm_cell", 0.7)]
+    assert main(["inspect", prefix]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{prefix}: 3 variables, ") and "(a V1 checkpoint, 1 data file(s), .meta graph)" in text
+
+
+def test_damaged_v1_checkpoint_is_refused_naming_the_file(v1_ckpt, tmp_path, capsys):
+    d, prefix, _ = v1_ckpt
+    data = open(prefix, "rb").read()
+    bad = tmp_path / "model.ckpt-3"
+    bad.write_bytes(data[: len(data) // 2])                  # truncated: the table magic at the end is gone
+    assert main(["inspect", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: not a TensorFlow checkpoint: no model.ckpt-3.index beside it" in err
+    assert "not a V1 checkpoint file either" in err and "Traceback" not in err
+    bad.write_bytes(b"\0" * (len(data) - 8) + data[-8:])      # the magic kept, the table zeroed
+    with pytest.raises(CheckpointError, match=r"model\.ckpt-3: a V1 checkpoint TensorFlow cannot read .*corrupt"):
+        Checkpoint.open(str(bad))
+
+
+def test_private_tf_and_keras_modules_are_imported_only_by_internals():
+    """`migrate/_internals.py` is the one module that touches `tensorflow.python` / `keras.src` (checked against
+    the installed versions, with a public fallback); everything else goes through it or the public API."""
+    import re  # noqa: PLC0415
+
+    root = os.path.join(os.path.dirname(__file__), "..", "migrate")
+    pattern = re.compile(r"^\s*(from|import)\s+(tensorflow\.python|keras\.src)\b", re.M)
+    offenders = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and os.path.relpath(path, root) != "_internals.py":
+                offenders += [f"{os.path.relpath(path, root)}: {m.group(0).strip()}"
+                              for m in pattern.finditer(open(path, encoding="utf-8").read())]
+    assert offenders == []
+
+
+def test_quiet_silences_tensorflow_through_internals(monkeypatch):
+    import tensorflow as tf  # noqa: PLC0415
+    from tensorflow.python.util import deprecation  # noqa: PLC0415  (the private flag the helper sets)
+
+    from migrate import _internals  # noqa: PLC0415
+    from migrate.quiet import silence_after_import  # noqa: PLC0415
+
+    monkeypatch.setattr(deprecation, "_PRINT_DEPRECATION_WARNINGS", True)
+    monkeypatch.setenv(_internals.ENV_PUBLIC_ONLY, "1")      # public API only: the flag is left alone
+    silence_after_import()
+    assert deprecation._PRINT_DEPRECATION_WARNINGS is True and tf.get_logger().level == 40   # logging.ERROR
+    monkeypatch.delenv(_internals.ENV_PUBLIC_ONLY)
+    low, high = _internals.TESTED["tensorflow"]
+    assert low <= _internals._version_tuple(tf.__version__) < high         # the installed TF is a tested one
+    silence_after_import()
+    assert deprecation._PRINT_DEPRECATION_WARNINGS is False

@@ -123,6 +123,7 @@ def test_converted_port_gives_legacy_logits_and_converts_back_unchanged(variant,
         assert report["forget_bias"]["value"] == VARIANTS[variant].get("forget_bias", 0.8)
         assert report["forget_bias"]["source"].startswith("hparams")
 
+    (tmp_path / "rollback").mkdir()
     back = str(tmp_path / "rollback" / "model.ckpt-0")
     assert main(["convert", "--to", "tf1", out, "--out", back]) == 0
     original, again = _load_all(os.path.join(ckpt_dir, "model.ckpt-0")), _load_all(back)
@@ -148,6 +149,7 @@ def test_legacy_graph_restores_the_rollback_checkpoint(lstm_ckpt, batch, tmp_pat
     ckpt_dir, want = lstm_ckpt
     out = str(tmp_path / "m.keras")
     assert main(["convert", ckpt_dir, "--out", out]) == 0
+    (tmp_path / "tf1").mkdir()
     assert main(["convert", "--to", "tf1", out, "--out", str(tmp_path / "tf1" / "model.ckpt-7")]) == 0
     hp = HParams.load(str(tmp_path / "tf1" / "hparams.json"))
     g = tf.Graph()
@@ -196,7 +198,7 @@ def test_a_lone_cell_is_refused_with_the_api_to_use(tmp_path, capsys):
     assert main(["convert", os.path.join(FIXTURES, "aplain_basiclstm_2017"), "--out",
                  str(tmp_path / "m.keras")]) == 2
     err = capsys.readouterr().err
-    assert "BasicLSTMCell at rnn/basic_lstm_cell but no encoder/decoder scope" in err
+    assert "1 cell(s): BasicLSTMCell rnn/basic_lstm_cell" in err and "no cell is a decoder" in err
     assert "migrate.checkpoint.cell_weights" in err
     _assert_nothing_written(tmp_path)
 
@@ -206,6 +208,7 @@ def test_wrong_hparams_list_every_problem_at_once(lstm_ckpt, tmp_path, capsys):
     hp = HParams.load(os.path.join(ckpt_dir, "hparams.json")).replace(num_units=16)
     hp.save(str(tmp_path / "hparams.json"))
     out = tmp_path / "out" / "m.keras"
+    out.parent.mkdir()
     assert main(["convert", ckpt_dir, "--out", str(out), "--hparams", str(tmp_path / "hparams.json")]) == 1
     err = capsys.readouterr().err
     assert "nothing was written" in err and "What to do: pass --hparams" in err
@@ -213,10 +216,10 @@ def test_wrong_hparams_list_every_problem_at_once(lstm_ckpt, tmp_path, capsys):
            "needs [22, 64]" in err
     assert "decoder/rnn/lstm_cell/kernel: checkpoint shape [14, 32]" in err
     assert "output_projection/kernel: checkpoint shape [8, " in err
-    assert not out.parent.exists()
+    assert os.listdir(out.parent) == []
 
 
-def test_unexpected_variables_are_reported_and_refused_with_strict(lstm_ckpt, tmp_path, capsys):
+def test_unused_trained_weights_are_refused_unless_allow_unused(lstm_ckpt, tmp_path, capsys):
     import tensorflow as tf
 
     ckpt_dir, _ = lstm_ckpt
@@ -229,11 +232,15 @@ def test_unexpected_variables_are_reported_and_refused_with_strict(lstm_ckpt, tm
                       tensors=[tf.constant(arrays[n]) for n in names])
     shutil.copy(os.path.join(ckpt_dir, "hparams.json"), d / "hparams.json")
     out = tmp_path / "m.keras"
-    assert main(["convert", str(d), "--out", str(out), "--strict"]) == 1
-    assert "unexpected (1, an error with --strict)" in capsys.readouterr().err
+    assert main(["convert", str(d), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "1 trained checkpoint weight(s) would be dropped" in err and "--allow-unused" in err
+    assert "dynamic_seq2seq/decoder/extra_dense/kernel [3, 4]" in err
     assert not out.exists()
-    assert main(["convert", str(d), "--out", str(out), "--report", str(tmp_path / "r.json")]) == 0
-    assert "1 unexpected checkpoint weight(s)" in capsys.readouterr().out
+    assert main(["convert", str(d), "--out", str(out), "--report", str(tmp_path / "r.json"), "--allow-unused"]) == 0
+    captured = capsys.readouterr()
+    assert "1 unexpected checkpoint weight(s)" in captured.err      # a warning: stderr, never stdout
+    assert "warning" not in captured.out and captured.out.startswith("wrote ")
     ignored = json.loads((tmp_path / "r.json").read_text())["ignored"]
     assert ignored["dynamic_seq2seq/decoder/extra_dense/kernel"].startswith("unexpected")
     assert ignored["global_step"].startswith("training step counter")
@@ -288,3 +295,41 @@ def test_float16_weights_are_refused(lstm_ckpt, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"model.ckpt-0.index: 1 variable(s) are stored in reduced precision: {emb} (float16)" in err
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_a_v1_copy_of_the_checkpoint_converts_to_the_same_weights(lstm_ckpt, tmp_path, capsys):
+    """The old single-file format (Saver(write_version=V1), no .index) goes through the same plan and writer."""
+    import h5py
+    import tensorflow as tf
+
+    ckpt_dir, _ = lstm_ckpt
+    arrays = _load_all(os.path.join(ckpt_dir, "model.ckpt-0"))
+    d = tmp_path / "v1"
+    d.mkdir()
+    with tf.Graph().as_default():
+        variables = {n: tf.compat.v1.Variable(v, name=n.replace("/", "_")) for n, v in arrays.items()}
+        saver = tf.compat.v1.train.Saver(var_list=variables, write_version=tf.compat.v1.train.SaverDef.V1)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            saver.save(sess, str(d / "model.ckpt-0"), write_meta_graph=False)
+    shutil.copy(os.path.join(ckpt_dir, "hparams.json"), d / "hparams.json")
+    assert sorted(os.listdir(d)) == ["checkpoint", "hparams.json", "model.ckpt-0"]
+    outs = {}
+    for name, src in (("v2", ckpt_dir), ("v1", str(d))):
+        outs[name] = str(tmp_path / f"{name}.weights.h5")
+        assert main(["convert", src, "--out", outs[name], "--report", str(tmp_path / f"{name}.json")]) == 0
+    capsys.readouterr()
+
+    def datasets(path):
+        out = {}
+        with h5py.File(path, "r") as f:
+            f.visititems(lambda k, v: out.__setitem__(k, v[()]) if isinstance(v, h5py.Dataset) else None)
+        return out
+
+    v1, v2 = datasets(outs["v1"]), datasets(outs["v2"])
+    assert sorted(v1) == sorted(v2) and len(v1) >= 10
+    for k in v2:
+        np.testing.assert_array_equal(v1[k], v2[k], err_msg=k)
+    r1 = json.load(open(tmp_path / "v1.json"))
+    assert r1["checkpoint"] == str(d / "model.ckpt-0") and r1["counts"]["used"] == json.load(
+        open(tmp_path / "v2.json"))["counts"]["used"]

@@ -96,6 +96,7 @@ def test_port_resumes_adam_where_legacy_stopped(run, tmp_path):
     import legacy_tf1.model as legacy
 
     model.save(str(tmp_path / "after.keras"))
+    (tmp_path / "tf1").mkdir()
     back = str(tmp_path / "tf1" / "model.ckpt-6")
     assert main(["convert", "--to", "tf1", str(tmp_path / "after.keras"), "--out", back, "--with-optimizer"]) == 0
     g = tf.Graph()

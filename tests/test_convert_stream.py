@@ -121,6 +121,7 @@ def test_a_corrupt_data_file_fails_the_raw_copy_and_writes_nothing(verifier, leg
     d = tmp_path / "ckpt"
     shutil.copytree(legacy_dir, d)
     clean = tmp_path / "clean" / "model.weights.h5"
+    clean.parent.mkdir()
     assert main(["convert", str(d), "--out", str(clean), "--report", str(tmp_path / "r.json")]) == 0
     writer = json.loads((tmp_path / "r.json").read_text())["output"]["writer"]
     assert ("TensorFlow's reader" if verifier == "tensorflow-reader" else "CRC32C of the index") in writer
@@ -131,6 +132,7 @@ def test_a_corrupt_data_file_fails_the_raw_copy_and_writes_nothing(verifier, leg
     raw[offset + size // 2] ^= 0x40                         # one bit of an embedding that is copied raw
     data.write_bytes(bytes(raw))
     out = tmp_path / "out" / "model.weights.h5"
+    out.parent.mkdir()
     assert main(["convert", str(d), "--out", str(out)]) == 2
     assert not out.parent.exists() or os.listdir(out.parent) == []
 

@@ -10,15 +10,18 @@ lstm = keras.layers.LSTM(80)
 lstm.build((None, 10, 80))
 lstm.set_weights(cell_weights(ckpt, "rnn/basic_lstm_cell", forget_bias=0.8))
 ```
+
+With a `.meta` graph beside the checkpoint each LSTM cell's own forget-bias constant is read from it, so
+`forget_bias=` can be left out; a value that disagrees with the graph is an error unless `force_forget_bias=True`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from migrate.checkpoint import layouts
+from migrate.checkpoint.forget_bias import cell_forget_bias
 from migrate.checkpoint.reader import Checkpoint, CheckpointError
-from migrate.checkpoint.recognise import CellGroup, Recognition, recognise
+from migrate.checkpoint.recognise import CellGroup, Recognition, recognise_checkpoint
 
 _MISSING = object()
 
@@ -29,11 +32,8 @@ def open_checkpoint(path: str | Checkpoint) -> Checkpoint:
 
 
 def _recognition(ckpt: Checkpoint) -> Recognition:
-    rec = getattr(ckpt, "_recognition", None)
-    if rec is None:
-        rec = recognise(ckpt.variables)
-        ckpt._recognition = rec
-    return rec
+    """The checkpoint's recognition, from its `.meta` graph when there is one (cached on the object)."""
+    return recognise_checkpoint(ckpt)
 
 
 def find_cell(ckpt: Checkpoint, scope: str | None = None) -> CellGroup:
@@ -51,15 +51,17 @@ def find_cell(ckpt: Checkpoint, scope: str | None = None) -> CellGroup:
 
 
 def cell_weights(ckpt: str | Checkpoint, scope: str | None = None, *,
-                 forget_bias: float | None | object = _MISSING) -> list[np.ndarray]:
+                 forget_bias: float | None | object = _MISSING, force_forget_bias: bool = False) -> list[np.ndarray]:
     """`[kernel, recurrent_kernel, bias]` for `keras.layers.LSTM` / `keras.layers.GRU(reset_after=False)`.
 
     Args:
         ckpt: a checkpoint path or `Checkpoint`.
         scope: the cell group's scope as `tf-migrate inspect` shows it, e.g.
             `encoder/rnn/multi_rnn_cell/cell_0/lstm_cell`; None when the checkpoint has one group.
-        forget_bias: required for LSTM groups (the value the TF1 cell added at run time; it is in no
-            checkpoint variable), folded into the bias. Must be left out for GRU groups.
+        forget_bias: for LSTM groups, the value the TF1 cell added at run time (it is in no checkpoint
+            variable), folded into the bias. Read from the `.meta` graph (this cell's own constant) when left
+            out; required without a graph. Must be left out for GRU groups.
+        force_forget_bias: use `forget_bias` even where the graph says another value.
 
     Returns:
         Three float32 arrays in the order `set_weights` expects.
@@ -69,20 +71,17 @@ def cell_weights(ckpt: str | Checkpoint, scope: str | None = None, *,
     if g.problems:
         raise CheckpointError("; ".join(g.problems))
     ckpt.refuse_reduced_precision(list(g.variables.values()))
+    layout = g.cell_layout
+    unsupported = [r for r in g.variables if r in layout.optional_roles]
+    if unsupported:
+        raise CheckpointError(f"{g.scope}: {', '.join(g.variables[r] for r in unsupported)} (peepholes / projection) "
+                              f"have no place in keras.layers.LSTM; write a custom Keras cell for them.")
+    if not layout.folds_forget_bias and forget_bias is not _MISSING:
+        raise CheckpointError(f"{g.scope} is a {g.tf1_class}: it has no forget bias; leave forget_bias out.")
+    given = None if forget_bias is _MISSING else forget_bias
+    fb = cell_forget_bias(g, given, force=force_forget_bias)
     read = {role: ckpt.read(name).astype(np.float32) for role, name in g.variables.items()}
-    if g.family == "lstm":
-        if forget_bias is _MISSING or forget_bias is None:
-            raise CheckpointError(f"{g.scope} is a {g.tf1_class}: pass forget_bias= (the value the TF1 cell added at "
-                                  f"run time; TF1's default is 1.0; `tf-migrate inspect` reads it from a .meta graph).")
-        unsupported = [r for r in read if r.startswith("peephole_") or r == "projection"]
-        if unsupported:
-            raise CheckpointError(f"{g.scope}: {', '.join(g.variables[r] for r in unsupported)} (peepholes / projection) "
-                                  f"have no place in keras.layers.LSTM; write a custom Keras cell for them.")
-        return list(layouts.lstm_to_keras(read["kernel"], read["bias"], g.input_size, float(forget_bias)))
-    if forget_bias is not _MISSING:
-        raise CheckpointError(f"{g.scope} is a GRUCell: it has no forget bias; leave forget_bias out.")
-    return list(layouts.gru_to_keras(read["gates_kernel"], read["gates_bias"], read["candidate_kernel"],
-                                     read["candidate_bias"], g.input_size))
+    return layout.to_keras(read, g.input_size, fb.value or 0.0)
 
 
 def dense_weights(ckpt: str | Checkpoint, scope: str) -> list[np.ndarray]:

@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from migrate.checkpoint import layouts
+from migrate.checkpoint import cell_layouts, layouts
 from migrate.checkpoint.recognise import CellGroup, Recognition
 
-# transform -> (TF1 roles, in order; Keras weights, in order). Sources: layouts.py.
+# transform -> (TF1 roles, in order; Keras weights, in order). Cell transforms are named by the layout's family
+# ("lstm", "gru") and come from the cell-layout registry; `Binding.layout` names the exact layout.
 TRANSFORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "identity": (("value",), ("value",)),
-    "lstm": (("kernel", "bias"), ("kernel", "recurrent_kernel", "bias")),
-    "gru": (("gates_kernel", "gates_bias", "candidate_kernel", "candidate_bias"),
-            ("kernel", "recurrent_kernel", "bias")),
+    **{fam: (cell_layouts.get(fam).roles, cell_layouts.KERAS_WEIGHTS) for fam in cell_layouts.FAMILIES},
 }
 
 # Embedding name -> which model embedding it is (tensorflow/nmt `embedding_encoder` / `embedding_decoder` /
@@ -50,7 +49,14 @@ class Binding:
     transform: str                  # a key of TRANSFORMS
     what: str                       # human description: "encoder layer 0 fw LSTM"
     input_size: int | None = None   # rows of the TF1 kernel that multiply the input
-    forget_bias: float = 0.0        # folded into the Keras LSTM bias (lstm only)
+    forget_bias: float = 0.0        # folded into the Keras LSTM bias (layouts that fold one)
+    layout: str | None = None       # cell_layouts.REGISTRY key (None: the transform's family default)
+
+    @property
+    def cell_layout(self) -> cell_layouts.CellLayout | None:
+        if self.transform == "identity":
+            return None
+        return cell_layouts.get(self.layout or self.transform)
 
     @property
     def keras_paths(self) -> tuple[str, ...]:
@@ -59,30 +65,27 @@ class Binding:
     def tf1_shapes(self) -> list[tuple[int, ...]]:
         """The TF1 shapes these Keras weights correspond to (for mismatch reports before reading data)."""
         shapes = [tuple(int(d) for d in w.shape) for w in self.keras_weights]
-        if self.transform == "identity":
+        lay = self.cell_layout
+        if lay is None:
             return shapes
-        (k_in, cols), (k_rec, _), _b = shapes
-        if self.transform == "lstm":
-            return [(k_in + k_rec, cols), (cols,)]
-        units = cols // 3
-        return [(k_in + k_rec, 2 * units), (2 * units,), (k_in + k_rec, units), (units,)]
+        (k_in, _cols), (units, _), _b = shapes
+        want = lay.tf1_shapes(k_in, units)
+        return [want[r] for r in lay.roles]
 
     def to_keras(self, arrays: Sequence[np.ndarray], *, linear: bool = False) -> list[np.ndarray]:
         """TF1 arrays (in `tf1_names` order) -> Keras arrays (in `keras_weights` order)."""
-        if self.transform == "lstm":
-            return list(layouts.lstm_to_keras(arrays[0], arrays[1], self.input_size,
-                                              0.0 if linear else self.forget_bias))
-        if self.transform == "gru":
-            return list(layouts.gru_to_keras(*arrays, self.input_size))
+        lay = self.cell_layout
+        if lay is not None:
+            return lay.to_keras(dict(zip(lay.roles, arrays)), self.input_size, 0.0 if linear else self.forget_bias)
         return [layouts.reshape_to(arrays[0], tuple(self.keras_weights[0].shape))]
 
     def to_tf1(self, arrays: Sequence[np.ndarray], *, linear: bool = False,
                shapes: Sequence[tuple[int, ...]] | None = None) -> list[np.ndarray]:
         """Keras arrays -> TF1 arrays: the exact inverse of `to_keras` (gradients and slots: `linear=True`)."""
-        if self.transform == "lstm":
-            return list(layouts.keras_to_lstm(*arrays, forget_bias=0.0 if linear else self.forget_bias))
-        if self.transform == "gru":
-            return list(layouts.keras_to_gru(*arrays))
+        lay = self.cell_layout
+        if lay is not None:
+            tf1 = lay.to_tf1(list(arrays), 0.0 if linear else self.forget_bias)
+            return [tf1[r] for r in lay.roles]
         shape = shapes[0] if shapes else np.shape(arrays[0])
         return [layouts.reshape_to(arrays[0], tuple(shape))]
 
@@ -115,17 +118,17 @@ def _cell_weights(cell) -> tuple:
 
 def _cell_binding(g: CellGroup, keras_cell, what: str, forget_bias: float, plan: BindingPlan) -> None:
     weights = _cell_weights(keras_cell)
-    if g.family == "lstm":
-        extra = [g.variables[r] for r in g.variables if r.startswith("peephole_") or r == "projection"]
-        if extra:
-            plan.mismatched.append(f"{what}: {', '.join(extra)} (peepholes / projection) have no place in Keras "
-                                   f"LSTMCell; the tf2 model cannot carry them")
-        names = (g.variables.get("kernel"), g.variables.get("bias"))
-        transform = "lstm"
-    else:
-        names = tuple(g.variables.get(r) for r in TRANSFORMS["gru"][0])
-        transform = "gru"
-    keras_family = "gru" if type(keras_cell).__name__.startswith("GRU") else "lstm"
+    lay = g.cell_layout
+    extra = [g.variables[r] for r in g.variables if r in lay.optional_roles]
+    if extra:
+        plan.mismatched.append(f"{what}: {', '.join(extra)} (peepholes / projection) have no place in Keras "
+                               f"LSTMCell; the tf2 model cannot carry them")
+    names = tuple(g.variables.get(r) for r in lay.roles)
+    transform = lay.family
+    if g.forget_bias is not None and lay.folds_forget_bias:
+        forget_bias = g.forget_bias["value"]      # this cell's own constant from the .meta graph
+    keras_family = next((f for f in cell_layouts.FAMILIES if type(keras_cell).__name__.upper().startswith(f.upper())),
+                        None)
     if keras_family != g.family:
         plan.mismatched.append(f"{what}: the checkpoint has a {g.tf1_class} at {g.scope}, the Keras model a "
                                f"{type(keras_cell).__name__}; pass --hparams with cell_type matching the checkpoint")
@@ -134,7 +137,7 @@ def _cell_binding(g: CellGroup, keras_cell, what: str, forget_bias: float, plan:
         plan.mismatched.append(f"{what}: {g.scope} is incomplete ({', '.join(g.problems) or sorted(g.variables)})")
         return
     b = Binding(names, weights, transform, what, input_size=int(keras_cell.kernel.shape[0]),
-                forget_bias=forget_bias if transform == "lstm" else 0.0)
+                forget_bias=forget_bias if lay.folds_forget_bias else 0.0, layout=lay.name)
     plan.bindings.append(b)
 
 
@@ -152,7 +155,7 @@ def bind_seq2seq(model, rec: Recognition, forget_bias: float | None) -> BindingP
     # Embeddings.
     embs = {}
     for e in rec.embeddings:
-        embs.setdefault(embedding_role(e.name) or "unknown", []).append(e)
+        embs.setdefault(getattr(e, "role", None) or embedding_role(e.name) or "unknown", []).append(e)
     if hp.share_embeddings:
         wanted = [("shared", model.source_embedding, ("shared", "source", "unknown"))]
     else:

@@ -48,7 +48,8 @@ def _node_name(inp: str) -> tuple[str, int]:
 def forget_biases_from_meta(meta_path: str) -> dict[str, float]:
     """{graph node that adds it: value} for every LSTM forget-bias constant found in a `.meta` graph."""
     from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
-    from tensorflow.python.framework import tensor_util  # noqa: PLC0415
+
+    from migrate._internals import make_ndarray  # noqa: PLC0415
 
     meta = meta_graph_pb2.MetaGraphDef()
     try:
@@ -74,29 +75,43 @@ def forget_biases_from_meta(meta_path: str) -> dict[str, float]:
             if src in splits and idx == _F_OUTPUT:
                 const = by_name.get(ins[1 - k][0])
                 if const is not None and const.op == "Const":
-                    value = tensor_util.MakeNdarray(const.attr["value"].tensor)
+                    value = make_ndarray(const.attr["value"].tensor)
                     if value.size == 1:
                         found[n.name] = as_written(float(value.reshape(())))
     return found
 
 
 def resolve_forget_bias(*, flag: float | None, hparams: dict | None, hparams_path: str | None,
-                        meta_path: str | None, needed: bool) -> tuple[ForgetBias, list[str]]:
+                        meta_path: str | None, needed: bool, cells: list | None = None,
+                        force: bool = False) -> tuple[ForgetBias, list[str]]:
     """Decide the forget bias and say where it came from; returns (ForgetBias, warnings).
 
-    Raises `CheckpointError` when an LSTM is present and no source gives a value, or the `.meta` graph
-    holds several different values and nothing else decides.
+    `cells`: recognised cell groups; those read from a `.meta` graph carry their own constant
+    (`CellGroup.forget_bias`), which `bind_seq2seq` folds cell by cell. A value from `--forget-bias` or hparams
+    that disagrees with the graph raises, naming both, unless `force` (then it replaces every cell's).
+    Raises `CheckpointError` when an LSTM is present and no source gives a value.
     """
     warnings: list[str] = []
     meta_values: dict[str, float] = {}
-    if needed and meta_path and os.path.isfile(meta_path):
+    per_cell = {c.scope: c.forget_bias for c in (cells or []) if c.forget_bias is not None}
+    if per_cell:
+        meta_values = {f"{scope}: {fb['source']}": fb["value"] for scope, fb in per_cell.items()}
+    elif needed and meta_path and os.path.isfile(meta_path):
         meta_values = forget_biases_from_meta(meta_path)
     meta_unique = sorted(set(meta_values.values()))
 
     def _check(value: float, source: str) -> None:
-        if meta_unique and meta_unique != [value]:
-            warnings.append(f"forget bias {value} from {source} differs from the .meta graph's "
-                            f"{', '.join(map(str, meta_unique))} ({meta_path}); using {value}")
+        if meta_unique and meta_unique != [as_written(value)]:
+            shown = ", ".join(f"{v:g} ({k})" for k, v in sorted(meta_values.items())[:4])
+            if not force:
+                raise CheckpointError(f"forget bias {value:g} from {source} disagrees with the .meta graph, which adds "
+                                      f"{shown}. Leave {source} out to use the graph's value(s), or pass "
+                                      f"--force-forget-bias to use {value:g} for every cell.")
+            warnings.append(f"forget bias {value:g} from {source} forced over the .meta graph's {shown}")
+            for c in cells or []:
+                if c.forget_bias is not None:
+                    c.forget_bias = {"value": float(value), "source": f"{source} (forced over the graph's "
+                                                                      f"{c.forget_bias['value']:g})"}
 
     if not needed:
         return ForgetBias(None, "not needed (no LSTM cell)"), warnings
@@ -108,8 +123,14 @@ def resolve_forget_bias(*, flag: float | None, hparams: dict | None, hparams_pat
         _check(value, f"hparams ({hparams_path})")
         return ForgetBias(value, f"hparams ({hparams_path})"), warnings
     if len(meta_unique) == 1:
+        if per_cell:
+            return ForgetBias(meta_unique[0], next(iter(per_cell.values()))["source"]), warnings
         first = sorted(meta_values)[0]
         return ForgetBias(meta_unique[0], f"meta graph ({meta_path}: {first})"), warnings
+    if len(meta_unique) > 1 and per_cell and len(per_cell) == len([c for c in cells if c.needs_forget_bias]):
+        shown = "; ".join(f"{scope} {fb['value']:g}" for scope, fb in sorted(per_cell.items()))
+        common = max(meta_unique, key=lambda v: sum(fb["value"] == v for fb in per_cell.values()))
+        return ForgetBias(common, f"meta graph, per cell ({shown})"), warnings
     if len(meta_unique) > 1:
         shown = ", ".join(f"{k}={v}" for k, v in sorted(meta_values.items())[:4])
         raise CheckpointError(f"{meta_path}: the graph adds different forget biases ({shown}); pass --forget-bias "
@@ -132,3 +153,29 @@ def load_hparams_dict(path: str) -> dict:
     if not isinstance(d, dict):
         raise CheckpointError(f"{path}: expected a JSON object of hparams, got {type(d).__name__}.")
     return d
+
+
+def cell_forget_bias(cell, given: float | None, *, force: bool = False, given_source: str = "forget_bias=") -> ForgetBias:
+    """The forget bias to fold into ONE recognised cell: its own graph constant, or the value the user gave.
+
+    `cell.forget_bias` is what the `.meta` graph says for that cell (`recognise(..., graph=)`). A given value
+    that disagrees with the graph is an error naming both, unless `force`. Raises `CheckpointError` when an
+    LSTM cell has neither.
+    """
+    if not cell.needs_forget_bias:
+        return ForgetBias(None, f"not needed ({cell.tf1_class})")
+    graph = cell.forget_bias
+    if given is not None:
+        if graph is not None and not force and as_written(float(given)) != graph["value"]:
+            raise CheckpointError(
+                f"{cell.scope}: {given_source} {float(given):g} disagrees with the .meta graph, which adds "
+                f"{graph['value']:g} ({graph['source']}). Leave the value out to use the graph's, or force yours "
+                f"(force=True / --force-forget-bias) if the graph is not the model the weights were trained with.")
+        return ForgetBias(float(given), given_source + (" (forced over the graph's "
+                                                        f"{graph['value']:g})" if graph is not None and
+                                                        as_written(float(given)) != graph["value"] else ""))
+    if graph is not None:
+        return ForgetBias(graph["value"], graph["source"])
+    raise CheckpointError(f"{cell.scope} is a {cell.tf1_class}: pass forget_bias= (the value the TF1 cell added at run "
+                          f"time; it is in no checkpoint variable and there is no .meta graph beside the checkpoint "
+                          f"to read it from; TF1's default is 1.0).")

@@ -1,20 +1,24 @@
 """`tf-migrate inspect`: what a checkpoint holds, as a tree for people and a versioned JSON for machines.
 
-The JSON schema (`"schema": "tf-migrate/inspect", "version": 1`) is documented in docs/checkpoint.md; fields
-are only ever added within a version.
+The JSON schema (`"schema": "tf-migrate/inspect", "version": 2`) is documented in docs/checkpoint.md; fields
+are only ever added within a version. Version 2 (recognition from the `.meta` graph): `cells[].forget_bias`
+(`{"value", "source"}` per cell, or null), `cells[].layout`, `cells[].directions` (both for one cell shared by
+fw and bw), `cells[].role_source`, `cells[].frames`, `embeddings[].source`, `dense[].source`, `parts` (legacy_seq2seq
+attention, CRF transitions; variable kind `part`), `shared_cells`, `graph` (null, or the .meta facts used).
 """
 
 from __future__ import annotations
 
 import os
 
+from migrate.checkpoint import cell_layouts
 from migrate.checkpoint.forget_bias import ForgetBias, forget_biases_from_meta, load_hparams_dict
 from migrate.checkpoint.reader import Checkpoint, CheckpointError
-from migrate.checkpoint.recognise import Recognition, recognise
+from migrate.checkpoint.recognise import Recognition, recognise_checkpoint
 from migrate.checkpoint.tables import FOREIGN_SIGNATURES, REFUSED_DTYPES
 
 INSPECT_SCHEMA = "tf-migrate/inspect"
-INSPECT_VERSION = 1
+INSPECT_VERSION = 2
 
 
 def classify(rec: Recognition) -> dict[str, tuple[str, str | None]]:
@@ -31,6 +35,8 @@ def classify(rec: Recognition) -> dict[str, tuple[str, str | None]]:
             out[d.bias] = ("dense", d.scope)
     for a in rec.attention:
         out[a.name] = ("attention", a.part)
+    for p in rec.parts:
+        out[p.name] = ("part", f"{p.kind} {p.part}")
     for o in rec.optimizers:
         for s in o.slots:
             out[s.name] = ("optimizer_slot", s.variable)
@@ -43,10 +49,12 @@ def classify(rec: Recognition) -> dict[str, tuple[str, str | None]]:
     return out
 
 
-def meta_forget_bias(ckpt: Checkpoint, needed: bool) -> ForgetBias | None:
-    """The forget bias found without asking: hparams.json beside the checkpoint, else the .meta graph."""
+def meta_forget_bias(ckpt: Checkpoint, needed: bool, rec: Recognition | None = None) -> ForgetBias | None:
+    """The one forget bias found without asking (hparams.json beside the checkpoint, else the .meta graph);
+    None when there is none or the cells differ (then `cells[].forget_bias` says each)."""
     if not needed:
         return None
+    per_cell = [c.forget_bias for c in (rec.cells if rec else []) if c.forget_bias is not None]
     hp = os.path.join(ckpt.directory, "hparams.json")
     if os.path.isfile(hp):
         try:
@@ -55,6 +63,9 @@ def meta_forget_bias(ckpt: Checkpoint, needed: bool) -> ForgetBias | None:
             d = {}
         if "forget_bias" in d:
             return ForgetBias(float(d["forget_bias"]), f"hparams ({hp})")
+    if per_cell:
+        values = sorted({fb["value"] for fb in per_cell})
+        return ForgetBias(values[0], per_cell[0]["source"]) if len(values) == 1 else None
     if ckpt.meta_path:
         found = forget_biases_from_meta(ckpt.meta_path)
         values = sorted(set(found.values()))
@@ -64,9 +75,9 @@ def meta_forget_bias(ckpt: Checkpoint, needed: bool) -> ForgetBias | None:
 
 
 def inspect_json(ckpt: Checkpoint) -> dict:
-    rec = recognise(ckpt.variables)
+    rec = recognise_checkpoint(ckpt)
     kinds = classify(rec)
-    fb = meta_forget_bias(ckpt, any(c.family == "lstm" for c in rec.cells))
+    fb = meta_forget_bias(ckpt, any(c.needs_forget_bias for c in rec.cells), rec)
     problems = [p for c in rec.cells for p in c.problems]
     low = [n for n, v in ckpt.variables.items() if v.dtype in REFUSED_DTYPES]
     if low:
@@ -75,7 +86,8 @@ def inspect_json(ckpt: Checkpoint) -> dict:
     return {
         "schema": INSPECT_SCHEMA,
         "version": INSPECT_VERSION,
-        "checkpoint": {"prefix": ckpt.prefix, "index": ckpt.prefix + ".index", "data_files": ckpt.data_files,
+        "checkpoint": {"prefix": ckpt.prefix, "format": getattr(ckpt, "format", "V2"),
+                       "index": getattr(ckpt, "index_path", None), "data_files": ckpt.data_files,
                        "meta": ckpt.meta_path, "num_variables": len(ckpt.variables), "bytes": ckpt.nbytes},
         "variables": [{"name": v.name, "shape": list(v.shape), "dtype": v.dtype, "bytes": v.nbytes,
                        "kind": kinds[v.name][0], "group": kinds[v.name][1]} for v in ckpt.variables.values()],
@@ -84,6 +96,10 @@ def inspect_json(ckpt: Checkpoint) -> dict:
         "embeddings": [e.to_json() for e in rec.embeddings],
         "dense": [d.to_json() for d in rec.dense],
         "attention": [a.to_json() for a in rec.attention],
+        "parts": [p.to_json() for p in rec.parts],
+        "shared_cells": list(rec.shared_cells),
+        "graph": None if rec.graph is None else {"meta": rec.graph.meta_path, "tensorflow_version": rec.graph.tf_version,
+                                                 "while_loops": sorted({f for c in rec.cells for f in c.frames})},
         "optimizers": [o.to_json() for o in rec.optimizers],
         "counters": dict(rec.other_state),
         "unrecognised": list(rec.unrecognised),
@@ -104,6 +120,7 @@ def _human(n: int) -> str:
 
 def _tag(kind: str, group: str | None) -> str:
     return {"cell": "cell", "embedding": "embedding", "dense": "dense", "attention": f"attention {group}",
+            "part": str(group),
             "optimizer_slot": "optimizer slot", "optimizer_state": f"{group} state", "counter": "counter",
             "unrecognised": "UNRECOGNISED"}[kind]
 
@@ -113,7 +130,8 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
     lines = []
     ck = report["checkpoint"]
     lines.append(f"{ck['prefix']}: {ck['num_variables']} variables, {_human(ck['bytes'])} "
-                 f"({len(ck['data_files'])} data file(s){', .meta graph' if ck['meta'] else ''})")
+                 f"({'a V1 checkpoint, ' if ck.get('format') == 'V1' else ''}{len(ck['data_files'])} data file(s)"
+                 f"{', .meta graph' if ck['meta'] else ''})")
     slot_count = sum(1 for v in report["variables"] if v["kind"] == "optimizer_slot")
     tree: dict = {}
     for v in report["variables"]:
@@ -147,10 +165,13 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
         lines.append(f"  naming era: {', '.join(report['naming_eras'])}")
     for c in report["cells"]:
         where = ", ".join(x for x in (
-            c["role"], f"layer {c['layer']}" if c["layer"] is not None else None,
-            f"direction {c['direction']}" if c["direction"] else None,
+            c["role"] and f"{c['role']} ({c['role_source']})", f"layer {c['layer']}" if c["layer"] is not None else None,
+            f"SHARED by directions {' and '.join(c['directions'])}: map it onto both Bidirectional halves"
+            if c["directions"] else (f"direction {c['direction']}" if c["direction"] else None),
             "inside attention_wrapper" if c["attention_wrapped"] else None) if x)
         extra = "".join([", peepholes" if c["peepholes"] else "", f", projection {c['num_proj']}" if c["num_proj"] else ""])
+        fbc = c["forget_bias"]
+        extra += f", forget bias {fbc['value']:g} (from {fbc['source']})" if fbc else ""
         lines.append(f"  cell {c['scope']}: {c['tf1_class']}, units {c['units']}, input {c['input_size']}"
                      f"{extra}{' (' + where + ')' if where else ''}")
     for e in report["embeddings"]:
@@ -160,17 +181,24 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
                      f"{'' if d['bias'] else ' (no bias)'} [{d['naming']}]")
     for a in report["attention"]:
         lines.append(f"  attention {a['part']}: {a['name']} {a['shape']}")
+    for p in report["parts"]:
+        lines.append(f"  {p['kind']} {p['part']}: {p['name']} {p['shape']}")
     for o in report["optimizers"]:
         lines.append(f"  optimizer {o['optimizer'] or 'unknown'} (slots named /{o['optimizer_name']}, "
                      f"{len(o['slots'])} slots; {o['inferred_from']})"
                      f"{'; state ' + ', '.join(o['non_slots']) if o['non_slots'] else ''}")
     for n in report["counters"]:
         lines.append(f"  counter {n}")
-    if report["forget_bias"]:
+    lstm_cells = [c for c in report["cells"]             # the layouts that fold a forget bias (LSTM, LSTMBlock)
+                  if cell_layouts.get(c.get("layout") or c["family"]).folds_forget_bias]
+    if report["forget_bias"] and not any(c["forget_bias"] for c in lstm_cells):
         fb = report["forget_bias"]
         lines.append(f"  forget bias {fb['value']} (from {fb['source']})")
-    elif report["cells"] and any(c["family"] == "lstm" for c in report["cells"]):
-        lines.append("  forget bias: not found (no hparams.json, no .meta graph); convert needs --forget-bias")
+    elif lstm_cells and not report["forget_bias"] and not all(c["forget_bias"] for c in lstm_cells):
+        why = ("the .meta graph holds no forget-bias constant for "
+               + ", ".join(c["scope"] for c in lstm_cells if not c["forget_bias"])) if ck["meta"] else \
+            "no hparams.json, no .meta graph"
+        lines.append(f"  forget bias: not found ({why}); convert needs --forget-bias")
     if report["foreign_signatures"]:
         lines.append("  other architecture: " + ", ".join(
             f"{k} x{v['count']} ({v['meaning']})" for k, v in report["foreign_signatures"].items()))

@@ -2,8 +2,11 @@
 
 `CKPT` may be a prefix (`model.ckpt-1000`), a directory (its `checkpoint` file names the latest prefix) or
 one of the prefix's files (`.index`, `.meta`, `.data-00000-of-00001`). Reading goes through
-`tf.train.load_checkpoint` (TensorFlow's own C++ bundle reader); this module adds the checks it lacks at
+`tf.train.load_checkpoint` (TensorFlow's own C++ reader); this module adds the checks it lacks at
 open time: every data shard present, and data files at least as long as the tensors the index promises.
+Both formats TF 2.x still reads are accepted: V2 bundles (`.index` + `.data-*`, TF >= 0.12's default) and
+V1 checkpoints (`tf.train.Saver(write_version=V1)`, the default before TF 0.12: one table file named by the
+prefix, or `PREFIX-NNNNN-of-NNNNN` shards; `Checkpoint.format` says which).
 """
 
 from __future__ import annotations
@@ -16,11 +19,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from migrate.checkpoint.tables import REFUSED_DTYPES
-from migrate.exit_codes import BAD_INPUT, MISMATCH, CliError
+from migrate.errors import InputError
+from migrate.exit_codes import BAD_INPUT, MISMATCH
+from migrate.files import CheckpointNotFound, checkpoint_format, resolve_checkpoint, v1_files
 
 
-class CheckpointError(CliError):
-    """A checkpoint that cannot be used (exit code 2) or does not fit the model (exit code 1)."""
+class CheckpointError(InputError):
+    """A checkpoint that cannot be used (exit code 2) or does not fit the model (exit code 1).
+
+    A library error (`migrate.errors.MigrateError`), not the CLI's `CliError`; `migrate/cli.py` maps it.
+    """
 
     def __init__(self, message: str, code: int = BAD_INPUT):
         super().__init__(message, code)
@@ -53,50 +61,14 @@ def _itemsize(dtype: str) -> int:
 
 
 _DATA_RE = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
-_STATE_RE = re.compile(r'^\s*model_checkpoint_path:\s*"(.*)"\s*$', re.M)
 
 
 def resolve_prefix(path: str) -> str:
-    """Turn a directory, prefix or prefix file into the checkpoint prefix; raise `CheckpointError` if none."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        state = os.path.join(path, "checkpoint")
-        if os.path.isfile(state):
-            with open(state, encoding="utf-8", errors="replace") as f:
-                m = _STATE_RE.search(f.read())
-            if not m:
-                raise CheckpointError(f"{state}: no `model_checkpoint_path:` line; expected the `checkpoint` "
-                                      f"state file tf.train.Saver writes. Pass the prefix instead (e.g. DIR/model.ckpt-1000).")
-            prefix = m.group(1)
-            # Prefer the file of that name in THIS directory: Saver writes absolute paths, and a copied
-            # directory's state file still points at the original location.
-            local = os.path.join(path, os.path.basename(prefix))
-            if os.path.exists(local + ".index"):
-                return local
-            if not os.path.isabs(prefix):
-                prefix = os.path.join(path, prefix)
-            if not os.path.exists(prefix + ".index"):
-                raise CheckpointError(f"{state} names {prefix!r} as the latest checkpoint, but "
-                                      f"{prefix}.index does not exist; copy the checkpoint files or pass another prefix.")
-            return prefix
-        indexes = sorted(glob.glob(os.path.join(glob.escape(path), "*.index")))
-        if len(indexes) == 1:
-            return indexes[0][: -len(".index")]
-        if not indexes:
-            raise CheckpointError(f"{path}: a directory with no `checkpoint` file and no *.index file; "
-                                  f"expected a TF1 checkpoint directory or prefix.")
-        raise CheckpointError(f"{path}: no `checkpoint` state file and {len(indexes)} checkpoints "
-                              f"({', '.join(os.path.basename(i) for i in indexes[:4])}); pass one prefix.")
-    for suffix in (".index", ".meta"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-    path = _DATA_RE.sub("", path)
-    if not os.path.exists(path + ".index"):
-        if os.path.isfile(path):
-            raise CheckpointError(f"{path}: not a TF2-era bundle checkpoint (no {os.path.basename(path)}.index beside it); "
-                                  f"expected a prefix such as model.ckpt-1000 with .index and .data-* files.")
-        raise CheckpointError(f"{path}: no such checkpoint (neither a directory nor a prefix with a .index file).")
-    return path
+    """Turn a directory, prefix or prefix file into the checkpoint prefix (`migrate.files.resolve_checkpoint`)."""
+    try:
+        return resolve_checkpoint(path)
+    except CheckpointNotFound as e:
+        raise CheckpointError(str(e)) from None
 
 
 @dataclass
@@ -113,16 +85,25 @@ class Checkpoint:
     variables: dict[str, VariableInfo]
     data_files: list[str] = field(default_factory=list)
     _reader: object = None
+    format: str = "V2"      # "V2" (.index + .data-*) or "V1" (table file(s) named by the prefix)
+
+    is_bundle = True        # a TF V2 bundle (.index + .data-*); V1 checkpoints and TensorLayer's .npz files are not
 
     @classmethod
     def open(cls, path: str) -> Checkpoint:
+        if cls is Checkpoint and os.fspath(path).endswith(".npz"):
+            from migrate.checkpoint.tensorlayer import TensorLayerParams  # noqa: PLC0415
+
+            return TensorLayerParams.open(path)
         prefix = resolve_prefix(path)
-        index = prefix + ".index"
         import tensorflow as tf  # noqa: PLC0415
 
         from migrate.quiet import silence_after_import  # noqa: PLC0415
 
         silence_after_import()
+        if checkpoint_format(prefix) == "V1":
+            return cls._open_v1(prefix, tf)
+        index = prefix + ".index"
         if os.path.getsize(index) == 0:
             raise CheckpointError(f"{index}: empty file; the checkpoint index is truncated. Restore it from a backup "
                                   f"or use an earlier checkpoint.")
@@ -136,6 +117,29 @@ class Checkpoint:
         variables = {n: VariableInfo(n, tuple(int(d) for d in shapes[n]), dtypes[n].name) for n in sorted(shapes)}
         ckpt = cls(prefix=prefix, variables=variables, _reader=reader)
         ckpt.data_files = ckpt._check_data_files()
+        return ckpt
+
+    @classmethod
+    def _open_v1(cls, prefix: str, tf) -> Checkpoint:
+        """A V1 checkpoint through the same `tf.train.load_checkpoint` (its V1 table reader); tensors are
+        read lazily, so a damaged tensor block is reported by `read` naming the file."""
+        files = v1_files(prefix)
+        try:
+            reader = tf.train.load_checkpoint(prefix)
+            shapes = reader.get_variable_to_shape_map()
+            dtypes = reader.get_variable_to_dtype_map()
+        except Exception as e:  # noqa: BLE001  (tf.errors.* and the pybind reader's own errors)
+            raise CheckpointError(f"{prefix}: a V1 checkpoint TensorFlow cannot read ({_short(e)}); the file is "
+                                  f"truncated or corrupt. Restore it from a backup or use an earlier "
+                                  f"checkpoint.") from None
+        shard = re.search(r"-(\d{5})-of-(\d{5})$", files[0]) if files else None
+        if shard and len(files) != int(shard.group(2)):
+            raise CheckpointError(f"{prefix}: {int(shard.group(2)) - len(files)} of {shard.group(2)} V1 checkpoint "
+                                  f"shards missing; copy every {os.path.basename(prefix)}-NNNNN-of-{shard.group(2)} "
+                                  f"file.")
+        variables = {n: VariableInfo(n, tuple(int(d) for d in shapes[n]), dtypes[n].name) for n in sorted(shapes)}
+        ckpt = cls(prefix=prefix, variables=variables, data_files=files, _reader=reader, format="V1")
+        ckpt.is_bundle = False      # RestoreV2 / the .index streamer do not apply: tensors go through `read`
         return ckpt
 
     def _check_data_files(self) -> list[str]:
@@ -158,6 +162,11 @@ class Checkpoint:
         return expected
 
     @property
+    def index_path(self) -> str | None:
+        """`PREFIX.index` for a V2 bundle; None for a V1 checkpoint (its tensors and index share one file)."""
+        return self.prefix + ".index" if self.format == "V2" else None
+
+    @property
     def meta_path(self) -> str | None:
         p = self.prefix + ".meta"
         return p if os.path.isfile(p) else None
@@ -177,7 +186,7 @@ class Checkpoint:
         if bad:
             shown = ", ".join(f"{n} ({self.variables[n].dtype})" for n in bad[:5])
             raise CheckpointError(
-                f"{self.prefix}.index: {len(bad)} variable(s) are stored in reduced precision: {shown}"
+                f"{self.index_path or self.prefix}: {len(bad)} variable(s) are stored in reduced precision: {shown}"
                 f"{' ...' if len(bad) > 5 else ''}. The converter only reads float32/float64 weights; cast the "
                 f"checkpoint to float32 first (load, tf.cast, save) and decide the mixed-precision policy in Keras.")
 

@@ -1,9 +1,15 @@
-"""Recognise what a TF1 checkpoint holds from its variable names and shapes, driven by `tables`.
+"""Recognise what a TF1 checkpoint holds, from its `.meta` graph where there is one and from names and shapes.
 
-`recognise(variables)` sorts every variable into exactly one bucket: a recurrent cell group (LSTMCell,
-BasicLSTMCell, GRUCell, LSTMBlockCell) with its units, input size, layer and direction; an embedding; a
-dense layer; an attention part; optimizer state (slots of any optimizer, `beta1_power`, `global_step`);
-or the unrecognised rest. Nothing here reads tensor values: shapes are enough.
+`recognise(variables, graph=None)` sorts every variable into exactly one bucket: a recurrent cell group (one of
+the layouts of `cell_layouts`: LSTMCell, BasicLSTMCell, LSTMBlockCell, GRUCell, GRUBlockCell) with its units,
+input size, layer, direction(s), role and forget bias; an embedding; a dense layer; an attention part; another
+recognised part (legacy_seq2seq attention, CRF transitions); optimizer state (slots of any optimizer,
+`beta1_power`, `global_step`); or the unrecognised rest. Nothing here reads tensor values: shapes are enough.
+
+With `graph` (`graph_recognise.GraphFacts` from the checkpoint's `.meta`), usage decides over names: a variable
+read by a Gather is an embedding, a MatMul + bias add pair is a dense layer, encoder / decoder roles follow the
+dataflow between while loops, a cell read in an fw and a bw loop is shared by both directions, and each LSTM
+cell gets its own forget bias. `recognise_checkpoint(ckpt)` does both for a `Checkpoint`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from migrate.checkpoint import cell_layouts
 from migrate.checkpoint import tables as T
 from migrate.checkpoint.reader import VariableInfo
 
@@ -24,7 +31,7 @@ class CellGroup:
     scope: str
     kind: str                     # lstm, basic_lstm, gru (hparams.cell_type vocabulary)
     tf1_class: str
-    family: str                   # lstm or gru (layout)
+    family: str                   # lstm or gru: the Keras layer it becomes (`cell_layouts` family)
     era: str                      # "tf>=1.2" or "tf<=1.1"
     variables: dict[str, str]     # role (kernel, bias, gates_kernel, ...) -> checkpoint name
     units: int = 0
@@ -36,13 +43,27 @@ class CellGroup:
     num_proj: int | None = None
     peepholes: bool = False
     problems: list[str] = field(default_factory=list)
+    layout: str = ""              # `cell_layouts.REGISTRY` key: lstm, lstm_block, gru, gru_block
+    directions: list[str] = field(default_factory=list)   # ["fw", "bw"] when one cell runs in both loops
+    frames: list[str] = field(default_factory=list)       # while loops (graph) that run this cell
+    role_source: str | None = None                        # "name ..." or "graph ..."
+    forget_bias: dict | None = None                       # {"value": V, "source": "..."} (LSTM layouts)
+
+    @property
+    def cell_layout(self) -> cell_layouts.CellLayout:
+        return cell_layouts.get(self.layout or self.family)
+
+    @property
+    def needs_forget_bias(self) -> bool:
+        return self.cell_layout.folds_forget_bias
 
     def to_json(self) -> dict:
         return {"scope": self.scope, "kind": self.kind, "tf1_class": self.tf1_class, "family": self.family,
-                "era": self.era, "units": self.units, "input_size": self.input_size, "layer": self.layer,
-                "direction": self.direction, "attention_wrapped": self.attention_wrapped, "role": self.role,
-                "num_proj": self.num_proj, "peepholes": self.peepholes, "variables": dict(self.variables),
-                "problems": list(self.problems)}
+                "layout": self.layout, "era": self.era, "units": self.units, "input_size": self.input_size,
+                "layer": self.layer, "direction": self.direction, "directions": list(self.directions),
+                "attention_wrapped": self.attention_wrapped, "role": self.role, "role_source": self.role_source,
+                "frames": list(self.frames), "num_proj": self.num_proj, "peepholes": self.peepholes,
+                "forget_bias": self.forget_bias, "variables": dict(self.variables), "problems": list(self.problems)}
 
 
 @dataclass
@@ -50,9 +71,26 @@ class Embedding:
     name: str
     vocab_size: int
     dim: int
+    source: str = "name"          # "name" or "graph (read by Gather)"
+    role: str | None = None       # graph: "source" (feeds the encoder), "target" (the decoder) or "shared" (both)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "vocab_size": self.vocab_size, "dim": self.dim}
+        return {"name": self.name, "vocab_size": self.vocab_size, "dim": self.dim, "source": self.source,
+                "role": self.role}
+
+
+@dataclass
+class Part:
+    """A recognised variable that is neither cell, embedding, dense nor contrib attention."""
+
+    name: str
+    kind: str                     # legacy_attention, crf_transitions, convolution
+    part: str                     # attn_w, attn_v, attention_query, attn_output_projection, transitions
+    shape: tuple[int, ...]
+    note: str
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "part": self.part, "shape": list(self.shape), "note": self.note}
 
 
 @dataclass
@@ -62,11 +100,12 @@ class DenseLayer:
     bias: str | None
     input_size: int
     units: int
-    naming: str                   # "kernel/bias" or "weights/biases" (tf-slim, or TF <= 1.1)
+    naming: str                   # "kernel/bias", "weights/biases" (tf-slim, or TF <= 1.1), or "graph"
+    source: str = "name"          # "name" or "graph (MatMul + bias add)"
 
     def to_json(self) -> dict:
         return {"scope": self.scope, "kernel": self.kernel, "bias": self.bias, "input_size": self.input_size,
-                "units": self.units, "naming": self.naming}
+                "units": self.units, "naming": self.naming, "source": self.source}
 
 
 @dataclass
@@ -119,9 +158,12 @@ class Recognition:
     embeddings: list[Embedding] = field(default_factory=list)
     dense: list[DenseLayer] = field(default_factory=list)
     attention: list[AttentionPart] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
     optimizers: list[OptimizerState] = field(default_factory=list)
     other_state: dict[str, str] = field(default_factory=dict)   # global_step etc: name -> meaning
     unrecognised: list[str] = field(default_factory=list)
+    graph: object | None = None   # graph_recognise.GraphFacts when a .meta graph was read
+    shared_cells: list[str] = field(default_factory=list)   # scopes of cells run by both fw and bw loops
 
     @property
     def eras(self) -> list[str]:
@@ -177,10 +219,12 @@ def _find_slots(variables: Mapping[str, VariableInfo]) -> dict[str, tuple[str, s
 def _cell_context(comps: list[str]) -> dict:
     ctx = {"layer": None, "direction": None, "attention_wrapped": False, "role": None}
     for i, c in enumerate(comps):
-        if c.startswith(T.LAYER_PREFIX) and c[len(T.LAYER_PREFIX):].isdigit() and i and comps[i - 1] == T.MULTI_RNN_SCOPE:
-            ctx["layer"] = int(c[len(T.LAYER_PREFIX):])
-        if c in T.DIRECTIONS and i and comps[i - 1] == T.BIDIRECTIONAL_SCOPE:
-            ctx["direction"] = c
+        prefix = T.MULTI_RNN_SCOPES.get(comps[i - 1]) if i else None
+        if prefix and c.startswith(prefix) and c[len(prefix):].isdigit():
+            ctx["layer"] = int(c[len(prefix):])
+        dirs = T.BIDIRECTIONAL_SCOPES.get(comps[i - 1], {}) if i else {}
+        if c in dirs:
+            ctx["direction"] = dirs[c]
         if c == T.ATTENTION_WRAPPER_SCOPE:
             ctx["attention_wrapped"] = True
         if ctx["role"] is None and "encoder" in c.lower():
@@ -192,45 +236,47 @@ def _cell_context(comps: list[str]) -> dict:
     return ctx
 
 
-def _member_table(family: str) -> dict[str, tuple[str, str]]:
-    """member path (e.g. "gates/weights") -> (role, era)."""
-    out = {}
-    for era, names in T.NAMING_ERAS.items():
-        for pattern, role in T.CELL_MEMBERS[family].items():
-            out[pattern.format(**names)] = (role, era)
-    return out
-
-
 def _finish_cell(g: CellGroup, variables: Mapping[str, VariableInfo]) -> None:
+    layout = g.cell_layout
     shape = {role: variables[name].shape for role, name in g.variables.items()}
-    if g.family == "lstm":
-        if "kernel" not in shape or "bias" not in shape:
-            g.problems.append(f"{g.scope}: expected both a kernel and a bias, found {sorted(shape)}")
-            return
-        g.units = shape["bias"][0] // 4
-        g.peepholes = any(r.startswith("peephole_") for r in shape)
-        if "projection" in shape:
-            g.num_proj = shape["projection"][1]
-        g.input_size = shape["kernel"][0] - (g.num_proj or g.units)
-        if shape["kernel"][1] != 4 * g.units or shape["bias"][0] % 4:
-            g.problems.append(f"{g.scope}: kernel {list(shape['kernel'])} and bias {list(shape['bias'])} are not "
-                              f"[input + units, 4 * units] and [4 * units]")
-    else:
-        need = ("gates_kernel", "gates_bias", "candidate_kernel", "candidate_bias")
-        if any(r not in shape for r in need):
-            g.problems.append(f"{g.scope}: a GRUCell needs {', '.join(need)}; found {sorted(shape)}")
-            return
-        g.units = shape["candidate_bias"][0]
-        g.input_size = shape["candidate_kernel"][0] - g.units
-        if shape["gates_kernel"] != (g.input_size + g.units, 2 * g.units):
-            g.problems.append(f"{g.scope}: gates kernel {list(shape['gates_kernel'])} is not [input + units, 2 * units]")
+    problems = layout.shape_problems(g.scope, shape)
+    if any(r not in shape for r in layout.roles):
+        g.problems.extend(problems)
+        return
+    g.units = layout.units(shape)
+    g.peepholes = any(r.startswith("peephole_") for r in shape)
+    if "projection" in shape:
+        g.num_proj = shape["projection"][1]
+    g.input_size = layout.input_size(shape)
+    if not g.num_proj:
+        g.problems.extend(problems)
 
 
-def recognise(variables: Mapping[str, VariableInfo]) -> Recognition:
-    """Sort every variable of a checkpoint into exactly one bucket (see `Recognition`)."""
-    rec = Recognition(variables=dict(variables))
+_KIND_OF_SCOPE = {"basic_lstm_cell": "basic_lstm", "BasicLSTMCell": "basic_lstm"}   # hparams.cell_type; every other scope: the layout's family
+_LEGACY_RE = [(re.compile(r"(^|/)" + pat + "$"), v) for pat, v in T.LEGACY_ATTENTION_PARTS.items()]
+
+
+def _legacy_part(name: str, info: VariableInfo) -> Part | None:
+    for rx, (part, note) in _LEGACY_RE:
+        if rx.search(name):
+            return Part(name, "legacy_attention", part, info.shape, note)
+    last = name.rsplit("/", 1)[-1]
+    if last in T.CRF_TRANSITION_NAMES and len(info.shape) == 2 and info.shape[0] == info.shape[1]:
+        return Part(name, "crf_transitions", "transitions", info.shape,
+                    "CRF transition scores [num_tags, num_tags] (crf_log_likelihood)")
+    return None
+
+
+def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
+    """Sort every variable of a checkpoint into exactly one bucket (see `Recognition`).
+
+    `graph`: `graph_recognise.GraphFacts` from the checkpoint's `.meta`; usage in the graph decides over names.
+    """
+    rec = Recognition(variables=dict(variables), graph=graph)
     slots = _find_slots(variables)
-    members = {fam: _member_table(fam) for fam in T.CELL_MEMBERS}
+    scope_layouts = cell_layouts.scope_layouts()
+    members = {lay.name: lay.member_table() for lays in scope_layouts.values() for lay in lays}
+    graph_dense_biases = {b for b in (graph.dense.values() if graph else ()) if b}
     cells: dict[str, CellGroup] = {}
     dense_kernels: dict[str, str] = {}
     dense_biases: dict[str, str] = {}
@@ -249,19 +295,21 @@ def recognise(variables: Mapping[str, VariableInfo]) -> Recognition:
             else:
                 non_slot_by_prefix[opt][name] = meaning
             continue
-        cell_at = max((i for i, c in enumerate(comps[:-1]) if c in T.CELL_SCOPES), default=None)
+        cell_at = max((i for i, c in enumerate(comps[:-1]) if c in scope_layouts), default=None)
         if cell_at is not None:
-            kind = T.CELL_SCOPES[comps[cell_at]]
             member = "/".join(comps[cell_at + 1:])
-            if member in members[kind.family]:
-                role, era = members[kind.family][member]
+            layout = next((lay for lay in scope_layouts[comps[cell_at]] if member in members[lay.name]), None)
+            if layout is not None:
+                role, era = members[layout.name][member]
                 scope = "/".join(comps[: cell_at + 1])
                 g = cells.get(scope)
                 if g is None:
-                    g = cells[scope] = CellGroup(scope=scope, kind=kind.kind, tf1_class=kind.tf1_class,
-                                                 family=kind.family, era=era, variables={},
-                                                 **_cell_context(comps[:cell_at]))
-                if role in ("kernel", "bias", "gates_kernel", "gates_bias", "candidate_kernel", "candidate_bias"):
+                    g = cells[scope] = CellGroup(
+                        scope=scope, kind=_KIND_OF_SCOPE.get(comps[cell_at], layout.family),
+                        tf1_class=layout.tf1_class(comps[cell_at]), family=layout.family, era=era, variables={},
+                        layout=layout.name, **_cell_context(comps[:cell_at]))
+                    g.role_source = f"name (scope {scope})" if g.role else None
+                if role in layout.roles:
                     g.era = era
                 g.variables[role] = name
                 continue
@@ -270,7 +318,23 @@ def recognise(variables: Mapping[str, VariableInfo]) -> Recognition:
             what, note = T.ATTENTION_PARTS[part]
             rec.attention.append(AttentionPart(name, what, name[: -len(part)].rstrip("/"), info.shape, note))
             continue
-        if len(info.shape) == 2 and _EMBEDDING_RE.search(last):
+        legacy = _legacy_part(name, info)
+        if legacy is not None:
+            rec.parts.append(legacy)
+            continue
+        if graph is not None and (name in graph.conv or name in graph.conv_bias):
+            what = "kernel" if name in graph.conv else f"bias (of {graph.conv_bias[name]})"
+            rec.parts.append(Part(name, "convolution", what, info.shape, "graph: read by a Conv2D (or its bias add)"))
+            continue
+        if graph is not None and name in graph.gathered and len(info.shape) == 2:
+            rec.embeddings.append(Embedding(name, info.shape[0], info.shape[1], "graph (read by Gather)"))
+            continue
+        if graph is not None and len(info.shape) == 2 and name in graph.dense and name not in graph.gathered:
+            dense_kernels["graph:" + name] = name
+            continue
+        if graph is not None and len(info.shape) == 1 and name in graph_dense_biases:
+            continue      # taken with its kernel below
+        if len(info.shape) == 2 and _EMBEDDING_RE.search(last) and (graph is None or name not in graph.dense):
             rec.embeddings.append(Embedding(name, info.shape[0], info.shape[1]))
             continue
         scope = "/".join(comps[:-1])
@@ -283,18 +347,35 @@ def recognise(variables: Mapping[str, VariableInfo]) -> Recognition:
         rec.unrecognised.append(name)
 
     for scope, kernel in dense_kernels.items():
-        bias = dense_biases.pop(scope, None)
         kshape = variables[kernel].shape
+        if scope.startswith("graph:"):
+            bias = graph.dense.get(kernel)
+            if bias is not None and (bias not in variables or variables[bias].shape != (kshape[1],)):
+                bias = None
+            scope = kernel.rpartition("/")[0] if kernel.rsplit("/", 1)[-1] in T.KERNEL_NAMES else kernel
+            rec.dense.append(DenseLayer(scope or kernel, kernel, bias, kshape[0], kshape[1],
+                                        _naming(kernel), "graph (MatMul + bias add)"))
+            continue
+        bias = dense_biases.pop(scope, None)
         if bias is not None and variables[bias].shape != (kshape[1],):
             rec.unrecognised.append(bias)
             bias = None
-        rec.dense.append(DenseLayer(scope, kernel, bias, kshape[0], kshape[1],
-                                    "kernel/bias" if kernel.endswith("/kernel") else "weights/biases"))
-    rec.unrecognised.extend(dense_biases.values())
+        rec.dense.append(DenseLayer(scope, kernel, bias, kshape[0], kshape[1], _naming(kernel)))
+    taken = {d.bias for d in rec.dense if d.bias}
+    rec.unrecognised.extend(b for b in dense_biases.values() if b not in taken)
+    if graph is not None:
+        in_cells = {n for g in cells.values() for n in g.variables.values()}
+        rec.unrecognised.extend(b for b in graph_dense_biases if b in variables and b not in taken and b not in slots
+                                and b not in in_cells and b not in rec.unrecognised
+                                and not any(b == p.name for p in rec.parts + rec.attention))
     rec.unrecognised.sort()
 
     for g in cells.values():
         _finish_cell(g, variables)
+    if graph is not None:
+        from migrate.checkpoint.graph_recognise import apply_graph  # noqa: PLC0415
+
+        apply_graph(rec, list(cells.values()), graph)
     rec.cells = sorted(cells.values(), key=lambda g: (g.role or "", g.direction or "", g.layer or 0, g.scope))
 
     by_opt: dict[str, OptimizerState] = {}
@@ -317,4 +398,27 @@ def recognise(variables: Mapping[str, VariableInfo]) -> Recognition:
             target = by_opt.setdefault(opt, OptimizerState(opt, opt, "non-slot variables only"))
         target.non_slots.update(names)
     rec.optimizers = list(by_opt.values())
+    return rec
+
+
+def _naming(kernel: str) -> str:
+    last = kernel.rsplit("/", 1)[-1]
+    return {"kernel": "kernel/bias", "weights": "weights/biases"}.get(last, "graph")
+
+
+def recognise_checkpoint(ckpt, *, use_graph: bool = True) -> Recognition:
+    """`recognise` for a `Checkpoint`, reading its `.meta` graph when there is one (cached on the object)."""
+    cached = getattr(ckpt, "_recognition", None)
+    if cached is not None and (cached.graph is not None or not use_graph or not ckpt.meta_path):
+        return cached
+    graph = None
+    if use_graph and ckpt.meta_path:
+        from migrate.checkpoint.graph_recognise import read_graph  # noqa: PLC0415
+
+        graph = read_graph(ckpt.meta_path, set(ckpt.variables))
+    rec = recognise(ckpt.variables, graph)
+    try:
+        ckpt._recognition = rec
+    except AttributeError:      # a frozen / slotted Checkpoint: no cache
+        pass
     return rec

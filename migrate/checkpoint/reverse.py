@@ -9,16 +9,18 @@ identity (tests/test_convert_roundtrip.py).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import warnings
 
 import numpy as np
 
+from migrate import _internals
 from migrate.checkpoint.bindings import bind_seq2seq
-from migrate.checkpoint.convert import ADAM_BETA1, ADAM_BETA2, CONVERT_SCHEMA, CONVERT_VERSION, VOCAB_FILES
+from migrate.checkpoint.convert_report import CONVERT_SCHEMA, CONVERT_VERSION
+from migrate.checkpoint.optimizer import ADAM_BETA1, ADAM_BETA2
 from migrate.checkpoint.reader import CheckpointError, MappingError, VariableInfo
 from migrate.checkpoint.recognise import recognise
+from migrate.checkpoint.writers import VOCAB_FILES, hparams_bytes
+from migrate.files import Outputs
 
 
 def load_keras_model(path: str, hparams_path: str | None = None):
@@ -58,35 +60,35 @@ def legacy_variables(hp, with_optimizer: bool) -> dict[str, VariableInfo]:
                 for v in tf.compat.v1.global_variables()}
 
 
-def _save_v2_atomic(arrays: dict[str, np.ndarray], prefix: str) -> list[str]:
+def stage_save_v2(arrays: dict[str, np.ndarray], prefix: str, outputs: Outputs) -> list[str]:
+    """Stage a name-based TF1 checkpoint `prefix.index` + `prefix.data-00000-of-00001` (SaveV2)."""
     import tensorflow as tf  # noqa: PLC0415
 
-    directory = os.path.dirname(os.path.abspath(prefix)) or "."
-    os.makedirs(directory, exist_ok=True)
-    tmpdir = tempfile.mkdtemp(prefix="." + os.path.basename(prefix) + ".", dir=directory)
-    try:
-        names = sorted(arrays)
-        tf.raw_ops.SaveV2(prefix=os.path.join(tmpdir, "ckpt"), tensor_names=names, shape_and_slices=[""] * len(names),
-                          tensors=[tf.constant(arrays[n]) for n in names])
-        moved = []
-        for f in sorted(os.listdir(tmpdir), key=lambda f: f.endswith(".index")):  # the index last
-            dst = os.path.abspath(prefix) + f[len("ckpt"):]
-            os.replace(os.path.join(tmpdir, f), dst)
-            moved.append(dst)
-        return moved
-    finally:
-        for f in os.listdir(tmpdir):
-            os.unlink(os.path.join(tmpdir, f))
-        os.rmdir(tmpdir)
+    tmp_prefix = outputs.stage(prefix, kind="prefix")
+    names = sorted(arrays)
+    tf.raw_ops.SaveV2(prefix=tmp_prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+                      tensors=[tf.constant(arrays[n]) for n in names])
+    return [os.path.abspath(prefix) + f[len(os.path.basename(tmp_prefix)):]
+            for f in sorted(os.listdir(os.path.dirname(tmp_prefix)))]
 
 
 def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None = None,
-                   with_optimizer: bool = False) -> dict:
+                   with_optimizer: bool = False, force: bool = False, outputs: Outputs | None = None,
+                   report_path: str | None = None) -> dict:
     """Write the port's weights as a TF1 checkpoint `out_prefix` (+ `checkpoint` state file, hparams.json).
 
     With `with_optimizer`, the Keras Adam's m, v and iterations become the `/Adam`, `/Adam_1` slots,
-    `beta1_power`, `beta2_power` and `global_step` a train-mode legacy graph restores.
+    `beta1_power`, `beta2_power` and `global_step` a train-mode legacy graph restores. All files are staged
+    in `outputs` (or an own `Outputs(force=force)` committed before returning); an existing checkpoint,
+    `checkpoint` state file or different hparams.json is an `OutputError` (exit 3) unless `force`.
     """
+    if outputs is None:
+        with Outputs(force=force) as own:
+            return convert_to_tf1(keras_path, out_prefix, hparams_path=hparams_path,
+                                  with_optimizer=with_optimizer, outputs=own, report_path=report_path)
+    outputs.check(out_prefix, kind="prefix")
+    if report_path:
+        outputs.check(report_path)
     model = load_keras_model(keras_path, hparams_path)
     hp = model.hparams
     variables = legacy_variables(hp, with_optimizer)
@@ -105,13 +107,15 @@ def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None
     step = int(opt.iterations.numpy()) if opt is not None and hasattr(opt, "iterations") else 0
     opt_report = None
     if with_optimizer:
-        if opt is None or not getattr(opt, "_momentums", None):
+        if not _internals.has_adam_slots(opt):
             raise CheckpointError(f"{keras_path}: --with-optimizer: the file holds no built Adam optimizer "
                                   f"(convert with --with-optimizer to .keras, or compile and train first).")
         adam = next(o for o in rec.optimizers if o.optimizer == "Adam")
+        trainables = list(model.trainable_variables)
         for b in plan.bindings:
-            for role, store in (("m", opt._momentums), ("v", opt._velocities)):
-                values = [np.asarray(store[opt._get_variable_index(w)].numpy()) for w in b.keras_weights]
+            for role_index, role in enumerate(("m", "v")):
+                values = [np.asarray(_internals.adam_slots(opt, trainables, w)[role_index].numpy())
+                          for w in b.keras_weights]
                 shapes = [variables[n].shape for n in b.tf1_names]
                 for n, a in zip(b.tf1_names, b.to_tf1(values, linear=True, shapes=shapes)):
                     arrays[adam.slots_of(n)[role]] = a.astype(np.float32)
@@ -125,25 +129,21 @@ def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None
     left = sorted(set(variables) - set(arrays))
     if left:
         raise MappingError(f"{keras_path}: no value for legacy variable(s) {', '.join(left[:6])}; nothing written.")
-    files = _save_v2_atomic(arrays, out_prefix)
+    files = stage_save_v2(arrays, out_prefix, outputs)
     directory = os.path.dirname(os.path.abspath(out_prefix))
     name = os.path.basename(out_prefix)
     state = os.path.join(directory, "checkpoint")
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
-    os.replace(tmp, state)
-    hp.save(os.path.join(directory, "hparams.json"))
+    outputs.write_text(state, f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n',
+                       identical_ok=True)
     extra = [os.path.join(directory, "hparams.json")]
+    outputs.write_bytes(extra[0], hparams_bytes(hp), identical_ok=True)
     for vocab in VOCAB_FILES:   # a legacy model directory also holds the vocabularies (contract item 12)
         src = os.path.join(os.path.dirname(os.path.abspath(keras_path)), vocab)
         if os.path.isfile(src) and os.path.dirname(src) != directory:
-            fd, tmp = tempfile.mkstemp(prefix="." + vocab + ".", dir=directory)
-            os.close(fd)
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, os.path.join(directory, vocab))
+            with open(src, "rb") as f:
+                outputs.write_bytes(os.path.join(directory, vocab), f.read(), identical_ok=True)
             extra.append(os.path.join(directory, vocab))
-    return {
+    report = {
         "schema": CONVERT_SCHEMA, "version": CONVERT_VERSION, "direction": "keras->tf1",
         "source": keras_path,
         "output": {"path": out_prefix, "format": "tf1-checkpoint", "files": files + [state] + extra},
@@ -153,3 +153,8 @@ def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None
                       "keras": list(b.keras_paths)} for b in plan.bindings],
         "optimizer": opt_report,
     }
+    if report_path:
+        from migrate.checkpoint.writers import report_bytes  # noqa: PLC0415
+
+        outputs.write_bytes(report_path, report_bytes(report))
+    return report

@@ -4,7 +4,7 @@ Keras's own writers need every weight in a variable first and then copy it again
 converter then holds the checkpoint twice and writes it after reading it). This module writes the same
 files tensor by tensor:
 
-1. `h5_skeleton` runs Keras's own traversal (`saving_lib._save_state`) on the built, *uninitialised*
+1. `h5_skeleton` runs Keras's own traversal (`saving_lib._save_state`, via `migrate._internals`) on the built, *uninitialised*
    model with a `H5IOStore` whose `__setitem__` creates an empty dataset of the variable's shape and
    dtype instead of writing a value. The groups, attributes and dataset names are therefore exactly
    what `model.save_weights` writes (`layers/<name>/cell/vars/0`, ...); nothing is typed by hand. The
@@ -145,8 +145,12 @@ def bundle_entries(prefix: str) -> dict[str, tuple[int, int, int, int, int]] | N
 # -- the h5 skeleton ---------------------------------------------------------------------------------
 def _skeleton_store_class():
     import h5py  # noqa: PLC0415
-    from keras.src import backend  # noqa: PLC0415
-    from keras.src.saving.saving_lib import H5IOStore  # noqa: PLC0415
+
+    from migrate import _internals  # noqa: PLC0415
+
+    H5IOStore = _internals.h5_store_base()  # noqa: N806
+    if H5IOStore is None:
+        raise ValueError("the streamed writer needs Keras's H5IOStore (private API unavailable)")
 
     class SkeletonStore(H5IOStore):
         """A write-mode `H5IOStore` that records which variable goes where instead of writing values."""
@@ -163,7 +167,7 @@ def _skeleton_store_class():
         def __setitem__(self, key, value):
             if not self._h5_entry_initialized:
                 self._create_h5_group(self._h5_entry_path)
-            dtype = backend.standardize_dtype(value.dtype)
+            dtype = _internals.standardize_dtype(value.dtype)
             if dtype == "bfloat16":
                 raise ValueError("bfloat16 weights are written by Keras's own writer")
             dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -182,12 +186,11 @@ def h5_skeleton(model, path: str, userblock_size: int = 0) -> list[tuple[object,
     the store something that is not one of the model's variables (a LoRA-merged or quantised weight):
     then only Keras's own writer can produce the file.
     """
-    from keras.src.saving import saving_lib  # noqa: PLC0415
+    from migrate import _internals  # noqa: PLC0415
 
     store = _skeleton_store_class()(path, userblock_size)
     try:
-        saving_lib._save_state(model, weights_store=store, assets_store=None, inner_path="",
-                               visited_saveables=set())
+        _internals.save_state(model, store)
         by_id = {id(w): w for w in model.weights}
         out = []
         for value, ds in store.slots:
@@ -399,7 +402,7 @@ def _write_value(fd: int, where: tuple[int, int] | None, value: np.ndarray, crc_
 
 
 def ckpt_entries(ckpt):
-    return bundle_entries(ckpt.prefix)
+    return bundle_entries(ckpt.prefix) if getattr(ckpt, "is_bundle", True) else None
 
 
 # -- the .keras archive ------------------------------------------------------------------------------

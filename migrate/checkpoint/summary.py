@@ -16,5 +16,5 @@ def summary_lines(report: dict) -> list[str]:
     lines += [f"warning: {w}" for w in report["warnings"]]
     if report["unexpected"]:
         lines.append(f"warning: {len(report['unexpected'])} unexpected checkpoint weight(s) not converted "
-                     f"(--strict makes this an error): {', '.join(report['unexpected'][:4])}")
+                     f"(dropped with --allow-unused; the report lists them): {', '.join(report['unexpected'][:4])}")
     return lines

@@ -15,22 +15,8 @@ Sources, all TensorFlow 1.x (r1.15 unless said otherwise):
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-
-class CellKind(NamedTuple):
-    kind: str          # hparams.cell_type vocabulary: lstm, basic_lstm, gru
-    tf1_class: str     # what a user would recognise
-    family: str        # "lstm" (one kernel, gates i,j,f,o) or "gru" (gates r,u + candidate)
-
-
-# Variable scope a TF1 cell opens for its variables -> what it is (rnn_cell_impl.py `name=` defaults).
-CELL_SCOPES: dict[str, CellKind] = {
-    "lstm_cell": CellKind("lstm", "LSTMCell (or contrib LSTMBlockCell, same names and layout)", "lstm"),
-    "basic_lstm_cell": CellKind("basic_lstm", "BasicLSTMCell", "lstm"),
-    "lstm_fused_cell": CellKind("lstm", "contrib LSTMBlockFusedCell", "lstm"),
-    "gru_cell": CellKind("gru", "GRUCell", "gru"),
-}
+# Recurrent cells (their scopes, members per naming era, shapes, transforms, gate tables and forget-bias rules)
+# live in the cell-layout registry, `migrate.checkpoint.cell_layouts`: one module per layout.
 
 # Naming eras: the last component of a cell's or a dense layer's weight and bias.
 # TF <= 1.1 wrote `weights` / `biases` (rnn_cell_impl r1.1 `_linear`); TF 1.2 renamed them to `kernel` / `bias`.
@@ -42,30 +28,16 @@ NAMING_ERAS: dict[str, dict[str, str]] = {
 KERNEL_NAMES = {era["kernel"]: name for name, era in NAMING_ERAS.items()}   # "kernel" -> "tf>=1.2"
 BIAS_NAMES = {era["bias"]: name for name, era in NAMING_ERAS.items()}
 
-# Members of a cell group, relative to its scope, as roles ({kernel}/{bias} are filled per era).
-CELL_MEMBERS: dict[str, dict[str, str]] = {
-    "lstm": {
-        "{kernel}": "kernel",                 # [input + h, 4 * units], columns i, j, f, o
-        "{bias}": "bias",                     # [4 * units]
-        "w_i_diag": "peephole_i",             # LSTMCell(use_peepholes=True), [units]
-        "w_f_diag": "peephole_f",
-        "w_o_diag": "peephole_o",
-        "projection/{kernel}": "projection",  # LSTMCell(num_proj=P), [units, P]
-    },
-    "gru": {
-        "gates/{kernel}": "gates_kernel",          # [input + units, 2 * units], columns r, u
-        "gates/{bias}": "gates_bias",              # [2 * units], initialised to 1.0
-        "candidate/{kernel}": "candidate_kernel",  # [input + units, units]
-        "candidate/{bias}": "candidate_bias",      # [units]
-    },
-}
-
 # Scope components that place a cell inside a stack or a direction (rnn_cell_impl.MultiRNNCell: `cell_%d`;
 # rnn.bidirectional_dynamic_rnn: `fw` / `bw` under `bidirectional_rnn`).
 MULTI_RNN_SCOPE = "multi_rnn_cell"
 LAYER_PREFIX = "cell_"
 BIDIRECTIONAL_SCOPE = "bidirectional_rnn"
 DIRECTIONS = ("fw", "bw")
+# TF <= 0.12 spelled them `MultiRNNCell/Cell0` and `BiRNN/FW`, `BiRNN/BW`: stack scope -> layer prefix, and
+# bidirectional scope -> {component: direction}.
+MULTI_RNN_SCOPES = {MULTI_RNN_SCOPE: LAYER_PREFIX, "MultiRNNCell": "Cell"}
+BIDIRECTIONAL_SCOPES = {BIDIRECTIONAL_SCOPE: {"fw": "fw", "bw": "bw"}, "BiRNN": {"FW": "fw", "BW": "bw"}}
 ATTENTION_WRAPPER_SCOPE = "attention_wrapper"
 
 # contrib.seq2seq attention variables: last component(s) -> (part, note).
@@ -78,6 +50,22 @@ ATTENTION_PARTS: dict[str, tuple[str, str]] = {
     "bahdanau_attention/attention_g": ("attention_g", "BahdanauAttention(normalize=True): scalar, init sqrt(1/units)"),
     "bahdanau_attention/attention_b": ("attention_b", "BahdanauAttention(normalize=True): bias [units]"),
 }
+
+# legacy_seq2seq.attention_decoder (tensorflow/contrib/legacy_seq2seq/python/ops/seq2seq.py, TF 1.0-1.15): regular
+# expressions on the part of a name after `attention_decoder/` -> (kind, note). `AttnW_N` is a Conv2D kernel
+# [1, 1, n, n] (the graph confirms it: read by a Conv2D), `AttnV_N` a score vector [n], `Attention_N` the query
+# Linear, `AttnOutputProjection` the output Linear (kernel/bias from TF 1.2, weights/biases or Matrix/Bias before).
+LEGACY_ATTENTION_PARTS: dict[str, tuple[str, str]] = {
+    r"AttnW_\d+": ("attn_w", "legacy_seq2seq attention: 1x1 Conv2D kernel on the attention states [1, 1, n, n]"),
+    r"AttnV_\d+": ("attn_v", "legacy_seq2seq attention: score vector [n]"),
+    r"Attention_\d+/(kernel|bias|weights|biases|Matrix|Bias|Linear/Matrix|Linear/Bias)": (
+        "attention_query", "legacy_seq2seq attention: query Linear"),
+    r"AttnOutputProjection/(kernel|bias|weights|biases|Matrix|Bias|Linear/Matrix|Linear/Bias)": (
+        "attn_output_projection", "legacy_seq2seq attention: output Linear [cell output + attention] -> output"),
+}
+
+# CRF (tf.contrib.crf.crf_log_likelihood creates `transitions` [num_tags, num_tags] when none is passed).
+CRF_TRANSITION_NAMES = ("transitions", "transition_params", "crf_transitions")
 
 # Last components that name an embedding matrix ([vocab, dim]): tf.nn.embedding_lookup callers' conventions
 # (tensorflow/nmt `embedding_encoder` / `embedding_decoder` / `embedding_share`, models/tutorials `embedding`).
@@ -118,6 +106,9 @@ FOREIGN_SIGNATURES: dict[str, str] = {
     "batch_normalization": "batch normalisation",
     "BatchNorm": "batch normalisation (slim)",
     "cudnn_lstm": "CudnnLSTM (opaque cuDNN parameter buffer)",
+    "coupled_input_forget_gate_lstm_cell": "contrib CoupledInputForgetGateLSTMCell (no Keras layout; W_0/B names)",
+    "layer_norm_basic_lstm_cell": "contrib LayerNormBasicLSTMCell (no Keras layout)",
+    "nas_cell": "contrib NASCell (no Keras layout)",
     "cudnn_gru": "CudnnGRU (opaque cuDNN parameter buffer)",
 }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from migrate.commands._common import add_force
+
 EPILOG = """\
 examples:
   tf-migrate convert runs/legacy --out model.keras --report convert.json
@@ -13,9 +15,12 @@ examples:
 
 --out decides the format: *.keras, *.weights.h5, anything else = a TF2 object checkpoint prefix.
 The forget bias comes from --forget-bias, else hparams, else the .meta graph; the report says which.
-exit codes: 0 converted; 1 the checkpoint does not fit the model (missing / unexpected with --strict /
-shape-mismatched variables, all listed); 2 unusable input (missing, truncated or corrupt files, another
-architecture, float16/bfloat16 variables, no forget bias). Nothing is written unless the exit code is 0.
+exit codes: 0 converted; 1 the checkpoint does not fit the model (missing / shape-mismatched variables,
+trained weights the model would drop without --allow-unused, all listed); 2 unusable input (missing,
+truncated or corrupt files, another architecture, float16/bfloat16 variables, no forget bias); 3 an
+output cannot be written (missing or unwritable directory, full disk) or exists without --force;
+130 interrupted. Every output (--out, --report, hparams.json, vocabularies) is written together at the
+end or not at all (docs/outputs.md).
 """
 
 
@@ -32,32 +37,68 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="unexpected checkpoint weights are an error too")
     p.add_argument("--report", metavar="R.json", help="write the full conversion report as JSON")
     p.add_argument("--forget-bias", type=float, metavar="F", help="the LSTM forget bias the TF1 cells added")
+    p.add_argument("--force-forget-bias", action="store_true",
+                   help="use --forget-bias for every cell even where the .meta graph says another value")
     p.add_argument("--with-optimizer", action="store_true",
                    help="carry Adam's m, v and step into the Keras optimizer (and back with --to tf1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    add_force(p)
+    p.add_argument("--allow-unused", action="store_true",
+                   help="drop trained checkpoint weights the model does not use (default: exit 1, listing them)")
+    g = p.add_argument_group("a whole TF1 graph (.meta) -> a Keras 3 model folder (docs/graph_convert.md)")
+    g.add_argument("--from-graph", action="store_true", help="build the Keras model from the .meta graph; --out is "
+                   "a DIR for model.keras, model.py, model.weights.h5, convert_report.json (chosen by itself when "
+                   "the checkpoint has a .meta and is not a Seq2Seq)")
+    g.add_argument("--outputs", metavar="T1:0,T2:0", help="the graph tensors the model returns (default: those the "
+                   "loss is computed from; printed with the reason)")
+    g.add_argument("--feed", action="append", metavar="NAME:0=VALUE", help="fix a placeholder at inference "
+                   "(repeatable), e.g. keep_prob:0=1.0")
+    g.add_argument("--inputs", metavar="FEED.npz", help="example inputs (keys = placeholder names) for parity, "
+                   "and the shapes of placeholders the graph leaves unknown")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
-    from migrate.checkpoint.convert import convert_checkpoint, write_json_atomic  # noqa: PLC0415
+    import sys  # noqa: PLC0415
 
+    from migrate.checkpoint.convert import convert_checkpoint  # noqa: PLC0415
+    from migrate.files import Outputs  # noqa: PLC0415
+
+    if args.to == "keras" and (args.from_graph or not args.out.endswith((".keras", ".weights.h5"))
+                               and _wants_graph(args.source)):
+        from migrate.graph.cli import run_from_graph  # noqa: PLC0415
+
+        return run_from_graph(args)
     progress = False if args.no_progress else None
-    if args.to == "tf1":
-        from migrate.checkpoint.reverse import convert_to_tf1  # noqa: PLC0415
+    with Outputs(force=args.force) as outputs:   # every output committed together, or none (exit 3 / 130)
+        if args.to == "tf1":
+            from migrate.checkpoint.reverse import convert_to_tf1  # noqa: PLC0415
 
-        report = convert_to_tf1(args.source, args.out, hparams_path=args.hparams,
-                                with_optimizer=args.with_optimizer)
-        if args.report:
-            write_json_atomic(report, args.report)
+            report = convert_to_tf1(args.source, args.out, hparams_path=args.hparams,
+                                    with_optimizer=args.with_optimizer, outputs=outputs, report_path=args.report)
+        else:
+            report = convert_checkpoint(args.source, args.out, hparams_path=args.hparams, strict=args.strict,
+                                        report_path=args.report, forget_bias=args.forget_bias,
+                                        force_forget_bias=args.force_forget_bias,
+                                        with_optimizer=args.with_optimizer, progress=progress,
+                                        allow_unused=args.allow_unused, outputs=outputs)
+    if args.to == "tf1":
         print(f"wrote {report['output']['path']} ({report['counts']['tf1_variables']} TF1 variables from "
               f"{report['counts']['keras_weights']} Keras weights; forget bias {report['forget_bias']['value']} "
               f"subtracted)")
         return 0
-    report = convert_checkpoint(args.source, args.out, hparams_path=args.hparams, strict=args.strict,
-                                report_path=args.report, forget_bias=args.forget_bias,
-                                with_optimizer=args.with_optimizer, progress=progress)
     from migrate.checkpoint.summary import summary_lines  # noqa: PLC0415
 
-    print("\n".join(summary_lines(report)))
+    lines = summary_lines(report)
+    print("\n".join(line for line in lines if not line.startswith("warning:")))
+    for line in lines:                       # warnings go to stderr, never stdout
+        if line.startswith("warning:"):
+            print(line, file=sys.stderr)
     return 0
+
+
+def _wants_graph(source: str) -> bool:
+    from migrate.graph.cli import wants_graph  # noqa: PLC0415
+
+    return wants_graph(source)

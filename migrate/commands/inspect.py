@@ -12,7 +12,9 @@ examples:
   tf-migrate inspect runs/legacy                 # the directory: its `checkpoint` file names the latest
   tf-migrate inspect runs/legacy --json | jq '.cells[] | {scope, kind, units}'
 
-CKPT is a prefix, a directory or a .index path. --json prints the versioned schema of docs/checkpoint.md.
+CKPT is a prefix, a directory or a .index path. A .meta graph beside it is read for recognition (embeddings,
+dense layers, encoder/decoder roles, shared fw/bw cells, each cell's forget bias). --json prints the versioned
+schema of docs/checkpoint.md.
 exit codes: 0 ok, 2 unusable input (missing / truncated / corrupt checkpoint).
 """
 
@@ -21,7 +23,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("inspect", help="show what a TF1 checkpoint holds and what was recognised",
                               description=__doc__, epilog=EPILOG)
     p.add_argument("checkpoint", metavar="CKPT", help="checkpoint prefix, directory or .index file")
-    p.add_argument("--json", action="store_true", help="print the JSON report (schema tf-migrate/inspect v1)")
+    p.add_argument("--json", action="store_true", help="print the JSON report (schema tf-migrate/inspect v2)")
     p.add_argument("--slots", action="store_true", help="also list optimizer slot variables in the tree")
     p.set_defaults(func=run)
     return p

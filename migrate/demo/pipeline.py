@@ -26,6 +26,7 @@ from importlib import resources
 import numpy as np
 
 from migrate.demo.report import ReportData, write_report
+from migrate.files import atomic_write_text
 
 # The model the demo trains: LSTM encoder-decoder with scaled Luong attention, a non-default forget
 # bias (so a converter that assumed 1.0 would be caught by the parity step).
@@ -57,10 +58,7 @@ def _step(n: int, title: str) -> None:
 
 
 def _write_json(obj, path: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, default=str)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
 
 
 def train_legacy(opts: DemoOptions, legacy_dir: str, valid_pairs) -> dict:
@@ -131,7 +129,7 @@ def convert(opts: DemoOptions, legacy_dir: str, port_dir: str) -> tuple[dict, li
             report = json.load(f)
         _say(f"reusing {out} (converted after the checkpoint was written)")
     else:
-        report = convert_checkpoint(legacy_dir, out, report_path=report_path, progress=False)
+        report = convert_checkpoint(legacy_dir, out, report_path=report_path, progress=False, force=True)
     lines = summary_lines(report)
     for line in lines:
         _say(line)
@@ -191,12 +189,10 @@ def codemod_sample(out_dir: str) -> tuple[str, str]:
     os.makedirs(out_dir, exist_ok=True)
     sample = os.path.join(out_dir, "legacy_seq2seq.py")
     text = resources.files("migrate.codemod").joinpath("samples/legacy_seq2seq.py.txt").read_text(encoding="utf-8")
-    with open(sample, "w", encoding="utf-8") as f:
-        f.write(text)
+    atomic_write_text(sample, text)
     report = codemod.run([sample], mode="diff", jobs=1)
     diff = "".join(r.diff or "" for r in report.results)
-    with open(os.path.join(out_dir, "codemod.diff"), "w", encoding="utf-8") as f:
-        f.write(diff)
+    atomic_write_text(os.path.join(out_dir, "codemod.diff"), diff)
     for path, finding in report.findings[:12]:
         _say(finding.format(path))
     summary = report.summary()

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from migrate.files import atomic_write_bytes
+
 
 @dataclass
 class ReportData:
@@ -179,7 +181,4 @@ def write_report(data: ReportData, out_dir: str) -> dict[str, str]:
 
 
 def _atomic_write(path: str, data: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)   # migrate.files: staged temp, fsync, rename, umask

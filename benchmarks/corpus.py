@@ -1,0 +1,877 @@
+"""Recreate the development corpus of real TF1 recurrent checkpoints (issue 12) from git mirrors.
+
+Every entry of `CORPUS` below is a checkpoint with its `.meta` graph that a public project's own code wrote and
+committed to a public GitHub repository under a permissive licence (MIT / Apache-2.0 / BSD; the licence file was
+read at the commit named). This script downloads nothing: it reads bare git mirrors that are already on disk
+(one directory per repository, named `owner+name`, holding the repository either bare or as `repo/` or `repo/.git`,
+as the `fetch` tool brings them) and runs `git show COMMIT:PATH` for every file of every entry.
+
+    .venv/bin/python benchmarks/corpus.py --mirrors /work/.mirror --out DIR [--fixtures-only] [--name NAME ...] [--verify]
+    .venv/bin/python benchmarks/corpus.py --list                # the repositories to fetch, one per line
+
+Writes `DIR/<name>/` (the checkpoint files under the local names of the entry's `files`, and
+the fixture's README.md when the entry is a committed-style test fixture) and `DIR/corpus_manifest.json`: one
+record per entry with the same fields as `tests/fixtures/real_tf1/manifest.json` (feeds, placeholders, outputs and
+their shapes, forget biases from the graph constants, whether the graph imports under TF 2.21). The checkpoint
+data are never committed to this repository: the fixture entries (`fixture=True`, each <= 5 MB) belong in the
+steering repo's `shared/fixtures/real_tf1/` (tests read them from there, or from `$TF_MIGRATE_REAL_TF1`).
+
+`--write-fixture-manifest PATH` writes the manifest of the fixture entries only (what
+`tests/fixtures/real_tf1/manifest.json` holds). Exit codes: 0 done, 2 a mirror or a file is missing (named),
+3 the output cannot be written.
+
+Feeds: a number is a scalar value; a dict is generated: {"fill": "ids", "low", "high"} integers in [low, high),
+{"fill": "full", "value"} a constant, {"fill": "normal"} standard normal, {"fill": "zeros"}, always with "shape".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE_DOCS = os.path.join(ROOT, "tests", "fixtures", "real_tf1")
+MAX_FIXTURE_BYTES = 5 * 1000 * 1000
+
+UDACITY_MIT = "MIT (LICENSE at the repository root: 'Copyright (c) 2017 Udacity, Inc.', the course template's licence)"
+
+
+def _ids(high: int, shape: list[int], low: int = 0) -> dict:
+    return {"fill": "ids", "low": low, "high": high, "shape": shape}
+
+
+def _full(value, shape: list[int]) -> dict:
+    return {"fill": "full", "value": value, "shape": shape}
+
+
+def _normal(shape: list[int]) -> dict:
+    return {"fill": "normal", "shape": shape}
+
+
+# One entry per checkpoint. `files` maps the name written under DIR/<name>/ to the path at `commit`.
+CORPUS: list[dict] = [
+    {
+        "name": "udacity_charrnn_tf13",
+        "fixture": True,
+        "repo": "czapol/Deep_Learning_Projects",
+        "commit": "de19390b242c25adddf07465f6d34ee625519fc3",
+        "licence": UDACITY_MIT,
+        "prefix": "i800_l128.ckpt",
+        "files": {
+            "i800_l128.ckpt.data-00000-of-00001": "intro-to-rnns/checkpoints/i800_l128.ckpt.data-00000-of-00001",
+            "i800_l128.ckpt.index": "intro-to-rnns/checkpoints/i800_l128.ckpt.index",
+            "i800_l128.ckpt.meta": "intro-to-rnns/checkpoints/i800_l128.ckpt.meta",
+        },
+        "tf_version": "1.3.0",
+        "model": "Character-level language model (Udacity 'Anna KaRNNa' char-RNN): one-hot characters -> "
+                 "2 x BasicLSTMCell(128) in MultiRNNCell with DropoutWrapper -> dense softmax over 83 characters.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "BasicLSTMCell", "DropoutWrapper", "one_hot input",
+                       "dense as raw tf.Variable (softmax/Variable, softmax/Variable_1)", "Adam slots"],
+        "placeholders": {
+            "inputs": {"dtype": "int32", "shape": [10, 50]},
+            "targets": {"dtype": "int32", "shape": [10, 50]},
+            "keep_prob": {"dtype": "float32", "shape": None},
+        },
+        "feeds": {"inputs:0": _ids(83, [10, 50]), "keep_prob:0": 1.0},
+        "outputs": ["predictions:0"],
+        "output_shapes": {"predictions:0": [500, 83]},
+        "forget_bias": {"rnn/multi_rnn_cell/cell_0/basic_lstm_cell": 1.0,
+                        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "Batch and length are fixed in the graph (10 x 50). The repository also holds i1000_l128.ckpt, "
+                 "whose data file was committed without its '.data-00000-of-00001' suffix; i800 is complete. "
+                 "The initial state is the cell's zero_state (not a placeholder).",
+    },
+    {
+        "name": "udacity_seq2seq_contrib_tf12",
+        "fixture": True,
+        "repo": "czapol/Deep_Learning_Projects",
+        "commit": "de19390b242c25adddf07465f6d34ee625519fc3",
+        "licence": UDACITY_MIT,
+        "prefix": "best_model.ckpt",
+        "files": {
+            "best_model.ckpt.data-00000-of-00001": "seq2seq/best_model.ckpt.data-00000-of-00001",
+            "best_model.ckpt.index": "seq2seq/best_model.ckpt.index",
+            "best_model.ckpt.meta": "seq2seq/best_model.ckpt.meta",
+            "checkpoint": "seq2seq/checkpoint",
+        },
+        "tf_version": "1.2.1",
+        "model": "Letter-sorting seq2seq (Udacity 'sequence_to_sequence_implementation'): "
+                 "tf.contrib.layers.embed_sequence source embedding (EmbedSequence/embeddings [30,15]) -> "
+                 "encoder dynamic_rnn over 2 x LSTMCell(50) -> contrib.seq2seq BasicDecoder with TrainingHelper "
+                 "(scope 'decode') and, sharing the variables, GreedyEmbeddingHelper (scope 'decode_1'), "
+                 "decoder embedding a raw tf.Variable named 'Variable' [30,15], Dense(30) output layer.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "LSTMCell", "embed_sequence", "embedding named Variable",
+                       "contrib.seq2seq.BasicDecoder", "TrainingHelper", "GreedyEmbeddingHelper",
+                       "dynamic_decode", "output_layer Dense", "encoder final state -> decoder initial state"],
+        "placeholders": {
+            "input": {"dtype": "int32", "shape": [-1, -1]},
+            "targets": {"dtype": "int32", "shape": [-1, -1]},
+            "learning_rate": {"dtype": "float32", "shape": None},
+            "target_sequence_length": {"dtype": "int32", "shape": [-1]},
+            "source_sequence_length": {"dtype": "int32", "shape": [-1]},
+        },
+        "feeds": {"input:0": _ids(30, [128, 7], low=4), "targets:0": _ids(30, [128, 7], low=4),
+                  "source_sequence_length:0": _full(7, [128]), "target_sequence_length:0": _full(7, [128])},
+        "outputs": ["logits:0", "predictions:0"],
+        "output_shapes": {"logits:0": [128, 7, 30], "predictions:0": [128, 7]},
+        "forget_bias": {"rnn/multi_rnn_cell/cell_0/lstm_cell": 1.0, "rnn/multi_rnn_cell/cell_1/lstm_cell": 1.0,
+                        "decode/decoder/multi_rnn_cell/cell_0/lstm_cell": 1.0,
+                        "decode/decoder/multi_rnn_cell/cell_1/lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "The batch size (128) is baked into the graph (the <GO> column is tf.fill([128, 1])): feed "
+                 "exactly 128 rows. logits:0 is the TrainingHelper decoder's rnn_output (teacher forcing on "
+                 "'targets'); predictions:0 the GreedyEmbeddingHelper sample ids, maximum_iterations = "
+                 "max(target_sequence_length). Ids 0-3 are <PAD>, <UNK>, <GO>, <EOS>.",
+    },
+    {
+        "name": "ctc_conv_lstm_tf11",
+        "fixture": True,
+        "repo": "manucarbonell/ctc_tensorflow_example",
+        "commit": "3b4cac2dc24ef5c91137a6f7bf6a295ae4c8ae5c",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2016 Igor Macedo Quintanilha')",
+        "prefix": "checkpoints",
+        "files": {
+            "checkpoints.data-00000-of-00001": "checkpoints.data-00000-of-00001",
+            "checkpoints.index": "checkpoints.index",
+            "checkpoints.meta": "checkpoints.meta",
+        },
+        "tf_version": "1.1.0",
+        "model": "Handwriting line recogniser with CTC: image [1, 64, W, 1] -> Conv2D 5x5x1x32 (Variable, "
+                 "Variable_1) + ReLU -> reshape to [1, T, 2048] -> time-major dynamic_rnn over a MultiRNNCell of "
+                 "one LSTMCell(120) with pre-TF-1.2 names (weights/biases) and sequence_length -> dense "
+                 "Variable_2 [120,28] + Variable_3 -> CTC loss / CTCGreedyDecoder.",
+        "constructs": ["dynamic_rnn time_major", "sequence_length", "MultiRNNCell", "LSTMCell",
+                       "pre-1.2 weights/biases names", "Conv2D", "dense as raw tf.Variable", "CTCLoss",
+                       "CTCGreedyDecoder", "placeholders with empty (unknown) shapes"],
+        "placeholders": {
+            "Placeholder": {"dtype": "float32", "shape": "unknown (TF 1.1 wrote an empty shape)"},
+            "Placeholder_1": {"dtype": "int64", "shape": "unknown (sparse label indices)"},
+            "Placeholder_2": {"dtype": "int32", "shape": "unknown (sparse label values)"},
+            "Placeholder_3": {"dtype": "int64", "shape": "unknown (sparse label dense_shape)"},
+            "Placeholder_4": {"dtype": "int32", "shape": "unknown (sequence lengths [1])"},
+        },
+        "feeds": {"Placeholder:0": _normal([1, 64, 20, 1]), "Placeholder_4:0": _full(20, [1])},
+        "outputs": ["transpose_1:0"],
+        "output_shapes": {"transpose_1:0": [20, 1, 28]},
+        "forget_bias": {"rnn/multi_rnn_cell/cell_0/lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "transpose_1:0 are the time-major logits [W, 1, 28] fed to CTCLoss and CTCGreedyDecoder "
+                 "(CTCGreedyDecoder:0..3 is the sparse decoded result). The batch is 1 (Reshape/shape = "
+                 "[1, -1, 2048]) and the image height 64. Placeholders carry an empty shape attr (TF 1.1); TF 2.21 "
+                 "imports and feeds them as unknown shapes. Variable_4 is the global step (int32). "
+                 "Total 4.34 MB: the largest fixture.",
+    },
+    {
+        "name": "udacity_translation_contrib_tf11",
+        "fixture": True,
+        "repo": "anoff/nd101",
+        "commit": "d06773d1eab54c88220340faf273bdb727a61bc6",
+        "licence": UDACITY_MIT,
+        "prefix": "dev",
+        "files": {
+            "dev.data-00000-of-00001": "language-translation/checkpoints/dev.data-00000-of-00001",
+            "dev.index": "language-translation/checkpoints/dev.index",
+            "dev.meta": "language-translation/checkpoints/dev.meta",
+        },
+        "tf_version": "1.1.0",
+        "model": "English->French translation (Udacity 'language-translation' project): embed_sequence source "
+                 "embedding (EmbedSequence/embeddings [231,23]) -> encoder dynamic_rnn over 3 x LSTMCell(64) "
+                 "(pre-1.2 weights/biases) -> contrib.seq2seq (TF 1.1 API) BasicDecoder, TrainingHelper in scope "
+                 "'decode' and GreedyEmbeddingHelper in 'decode_1' sharing the 3 decoder LSTMCells, decoder "
+                 "embedding a raw tf.Variable named 'Variable' [358,23], output Dense created OUTSIDE the decoder "
+                 "scope (dense/kernel [64,358]).",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "LSTMCell", "pre-1.2 weights/biases names", "DropoutWrapper",
+                       "embed_sequence", "embedding named Variable", "contrib.seq2seq.BasicDecoder",
+                       "TrainingHelper", "GreedyEmbeddingHelper", "dynamic_decode", "output_layer Dense (scope dense)",
+                       "encoder final state -> decoder initial state", "placeholders with empty (unknown) shapes"],
+        "placeholders": {
+            "input": {"dtype": "int32", "shape": "unknown (TF 1.1 wrote an empty shape; [batch, time])"},
+            "targets": {"dtype": "int32", "shape": "unknown ([batch, time])"},
+            "learnrate": {"dtype": "float32", "shape": "unknown (scalar)"},
+            "keep_prob": {"dtype": "float32", "shape": "unknown (scalar)"},
+            "target_sequence_length": {"dtype": "int32", "shape": "unknown ([batch])"},
+            "source_sequence_length": {"dtype": "int32", "shape": "unknown ([batch])"},
+        },
+        "feeds": {"input:0": _ids(231, [1024, 9], low=4), "targets:0": _ids(358, [1024, 11], low=4),
+                  "source_sequence_length:0": _full(9, [1024]), "target_sequence_length:0": _full(11, [1024]),
+                  "keep_prob:0": 1.0},
+        "outputs": ["logits:0", "predictions:0"],
+        "output_shapes": {"logits:0": [1024, 11, 358], "predictions:0": [1024, 11]},
+        "forget_bias": {f"{s}/multi_rnn_cell/cell_{i}/lstm_cell": 1.0 for s in ("rnn", "decode/decoder") for i in range(3)},
+        "imports_under_tf221": True,
+        "notes": "The batch size 1024 is baked into the graph (the <GO> column is a Fill of [1024, 1]). logits:0 is "
+                 "the TrainingHelper decoder's output, predictions:0 the greedy ids (maximum_iterations = "
+                 "max(target_sequence_length)). Source ids 0-3 and target ids 0-3 are <PAD>, <EOS>, <UNK>, <GO>. "
+                 "The output projection lives at top level ('dense/...'), not under the decoder scope.",
+    },
+    {
+        "name": "ptrnet_lstm_bahdanau_tf16",
+        "fixture": True,
+        "repo": "yujiakimoto/ptr-net",
+        "commit": "025d29c0260998576c7b97d1cf36efdc32074c71",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2018 Yuji Akimoto')",
+        "prefix": "model.ckpt",
+        "files": {
+            "model.ckpt.data-00000-of-00001": "model/model.ckpt.data-00000-of-00001",
+            "model.ckpt.index": "model/model.ckpt.index",
+            "model.ckpt.meta": "model/model.ckpt.meta",
+        },
+        "tf_version": "1.6.0",
+        "model": "Pointer network (answer-span pointer over a 45-token passage): embedding variable named "
+                 "'inputs/word_matrix' [29,50] (gathered by embeddings/embedded) -> encoder dynamic_rnn over "
+                 "2 x LSTMCell(25) -> decoder: AttentionWrapper(3 x LSTMCell(50), BahdanauAttention(num_units=1) "
+                 "with memory_sequence_length, attention_layer_size=30, alignment_history=True) driven by a "
+                 "TrainingHelper over one step; the pointer is the stacked alignment history.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "LSTMCell", "embedding named word_matrix",
+                       "contrib.seq2seq.AttentionWrapper", "BahdanauAttention", "attention_layer",
+                       "alignment_history", "memory_sequence_length", "BasicDecoder", "TrainingHelper",
+                       "dynamic_decode"],
+        "placeholders": {
+            "inputs/inputs": {"dtype": "int32", "shape": [100, 45]},
+            "inputs/input_lengths": {"dtype": "int32", "shape": [100]},
+            "outputs/outputs": {"dtype": "int32", "shape": [100, 1]},
+        },
+        "feeds": {"inputs/inputs:0": _ids(29, [100, 45]), "inputs/input_lengths:0": _full(45, [100]),
+                  "outputs/outputs:0": _ids(45, [100, 1])},
+        "outputs": ["pointers/Reshape:0", "pointers/ArgMax:0"],
+        "output_shapes": {"pointers/Reshape:0": [1, 100, 45], "pointers/ArgMax:0": [1, 100]},
+        "forget_bias": {"encoder/rnn/multi_rnn_cell/cell_0/lstm_cell": 1.0,
+                        "encoder/rnn/multi_rnn_cell/cell_1/lstm_cell": 1.0,
+                        "decoder/decoder/attention_wrapper/multi_rnn_cell/cell_0/lstm_cell": 1.0,
+                        "decoder/decoder/attention_wrapper/multi_rnn_cell/cell_1/lstm_cell": 1.0,
+                        "decoder/decoder/attention_wrapper/multi_rnn_cell/cell_2/lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "Shapes fixed in the graph (batch 100, length 45, one pointer). pointers/Reshape:0 is the "
+                 "alignment history [n_pointers, batch, 45] (the pointer logits fed to the loss), pointers/ArgMax:0 "
+                 "the chosen positions. outputs/outputs are target positions in [0, 45). The encoder outputs are "
+                 "multiplied by the sequence mask before the memory layer (decoder/BahdanauAttention/mul).",
+    },
+    {
+        "name": "ptrnet_gru_bahdanau_tf15",
+        "fixture": True,
+        "repo": "yujiakimoto/ptr-net",
+        "commit": "f983fd28728200f819ba602c73669ff8832fec4d",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2018 Yuji Akimoto')",
+        "prefix": "ptr_net.ckpt",
+        "files": {
+            "ptr_net.ckpt.data-00000-of-00001": "models/ptr_net.ckpt.data-00000-of-00001",
+            "ptr_net.ckpt.index": "models/ptr_net.ckpt.index",
+            "ptr_net.ckpt.meta": "models/ptr_net.ckpt.meta",
+        },
+        "tf_version": "1.5.0",
+        "model": "Pointer network ('Pre-trained model' commit): embedding 'embeddings/word_matrix' [30,50] -> "
+                 "encoder dynamic_rnn over 3 x GRUCell(50) -> decoder: OutputProjectionWrapper(AttentionWrapper("
+                 "3 x GRUCell(50), BahdanauAttention(50) under scope 'attention', alignment_history=True), 28) with "
+                 "a TrainingHelper over one step; the pointer is the alignment history.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "GRUCell", "GRU stack", "embedding named word_matrix",
+                       "contrib.seq2seq.AttentionWrapper", "BahdanauAttention", "alignment_history",
+                       "memory_sequence_length", "OutputProjectionWrapper", "BasicDecoder", "TrainingHelper",
+                       "dynamic_decode"],
+        "placeholders": {
+            "inputs/Placeholder": {"dtype": "int32", "shape": [100, 45]},
+            "inputs/Placeholder_1": {"dtype": "int32", "shape": [100]},
+            "outputs/Placeholder": {"dtype": "int32", "shape": [100, 1]},
+        },
+        "feeds": {"inputs/Placeholder:0": _ids(30, [100, 45]), "inputs/Placeholder_1:0": _full(45, [100]),
+                  "outputs/Placeholder:0": _ids(45, [100, 1])},
+        "outputs": ["pointers/Reshape:0", "pointers/ArgMax:0"],
+        "output_shapes": {"pointers/Reshape:0": [1, 100, 45], "pointers/ArgMax:0": [1, 100]},
+        "forget_bias": {},
+        "imports_under_tf221": True,
+        "notes": "GRU cells have no forget bias. Placeholders are unnamed (inputs/Placeholder = passage ids, "
+                 "inputs/Placeholder_1 = lengths, outputs/Placeholder = target positions in [0, 45)); the decoder "
+                 "input is the embedding of the passage word at the target position (outputs/Gather_*). The "
+                 "output projection (28 units) is computed but the pointer uses the alignments.",
+    },
+    {
+        "name": "neuroner_bilstm_crf_tf10",
+        "fixture": True,
+        "repo": "Franck-Dernoncourt/NeuroNER",
+        "commit": "3817feaf290c1f6e03ae23ea964e68c88d0e7a88",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2019 Franck Dernoncourt, Jenny Lee, Tom Pollard'; the same "
+                   "blobs were first committed in 0e3adfb7 (2017-05-09), before the licence file was added)",
+        "prefix": "model.ckpt",
+        "files": {
+            "model.ckpt.data-00000-of-00001":
+                "neuroner/trained_models/i2b2_2014_glove_spacy_bioes/model.ckpt.data-00000-of-00001",
+            "model.ckpt.index": "neuroner/trained_models/i2b2_2014_glove_spacy_bioes/model.ckpt.index",
+            "model.ckpt.meta": "neuroner/trained_models/i2b2_2014_glove_spacy_bioes/model.ckpt.meta",
+            "checkpoint": "neuroner/trained_models/i2b2_2014_glove_spacy_bioes/checkpoint",
+        },
+        "tf_version": "1.0.0",
+        "model": "NeuroNER de-identification tagger (i2b2 2014, BIOES): character embedding [95,25] -> "
+                 "character bidirectional_dynamic_rnn of CoupledInputForgetGateLSTMCell(25) with trainable "
+                 "initial states (final states concatenated) + token embedding [25008,100] -> token "
+                 "bidirectional_dynamic_rnn of CoupledInputForgetGateLSTMCell(100) -> dense W/bias + tanh -> "
+                 "dense to 93 tag scores -> CRF (crf/transitions [95,95], 2 extra start/end tags).",
+        "constructs": ["bidirectional_dynamic_rnn", "CoupledInputForgetGateLSTMCell (contrib.rnn, W_0/B names)",
+                       "trainable initial state variables", "sequence_length", "ReverseSequence",
+                       "char-level BiLSTM final states", "CRF transitions", "dense as raw variables (W, bias)",
+                       "embedding lookup", "dropout with keep_prob placeholder",
+                       ".meta variable shape differs from the checkpoint"],
+        "placeholders": {
+            "input_token_indices": {"dtype": "int32", "shape": "unknown ([tokens])"},
+            "input_label_indices_vector": {"dtype": "float32", "shape": "unknown (training only)"},
+            "input_label_indices_flat": {"dtype": "int32", "shape": "unknown (training only)"},
+            "input_token_indices_1": {"dtype": "int32", "shape": "unknown ([tokens, chars]: character ids)"},
+            "input_token_lengths": {"dtype": "int32", "shape": "unknown ([tokens]: characters per token)"},
+            "dropout_keep_prob": {"dtype": "float32", "shape": "unknown (scalar)"},
+        },
+        "feeds": {"input_token_indices:0": _ids(25008, [6]), "input_token_indices_1:0": _ids(95, [6, 5]),
+                  "input_token_lengths:0": _full(5, [6]), "dropout_keep_prob:0": 1.0},
+        "outputs": ["feedforward_before_crf/scores:0", "crf/unary_scores_expanded:0"],
+        "output_shapes": {"feedforward_before_crf/scores:0": [6, 93], "crf/unary_scores_expanded:0": [1, 8, 95]},
+        "restore_exclude": ["token_embedding/token_embedding_weights"],
+        "forget_bias": {"character_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell": 1.0,
+                        "character_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell": 1.0,
+                        "token_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell": 1.0,
+                        "token_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "The .meta declares token_embedding/token_embedding_weights as [25008, 100] but the checkpoint "
+                 "holds [1, 100] (NeuroNER strips the GloVe table from released models and reloads it): a plain "
+                 "saver.restore fails with 'Assign requires shapes of both tensors to match'. Restore every other "
+                 "variable (restore_exclude) and set that one to zeros. Batch = one sentence of 6 tokens; "
+                 "crf/unary_scores_expanded:0 is [1, tokens + 2, 95] (start/end rows added, 1000-valued padding); "
+                 "Viterbi decoding runs in NumPy outside the graph with crf/transitions. The character ids "
+                 "placeholder is named input_token_indices_1 (a name clash in the project). Summary ops present.",
+    },
+    {
+        "name": "hcn_shared_layer_lstm_tf18",
+        "fixture": True,
+        "repo": "ehwa009/dialogue_system",
+        "commit": "c26ad129e1e4abef3e0d22859df119a4ab5ba0b7",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2018 Byeong-Kyu Ahn')",
+        "prefix": "hcn.ckpt-0",
+        "files": {
+            "hcn.ckpt-0.data-00000-of-00001": "ckpt/hcn.ckpt-0.data-00000-of-00001",
+            "hcn.ckpt-0.index": "ckpt/hcn.ckpt-0.index",
+            "hcn.ckpt-0.meta": "ckpt/hcn.ckpt-0.meta",
+        },
+        "tf_version": "1.8.0",
+        "model": "Hybrid Code Network dialogue policy (English bAbI-style restaurant dialogues), one dialogue turn "
+                 "per Session.run: features [1,428] -> dense Wi/bi (raw variables) -> a 2-layer MultiRNNCell built "
+                 "from ONE LSTMCell(128) object (both layers share multi_rnn_cell/cell_0/lstm_cell) called directly "
+                 "for one step with the four state tensors fed as placeholders -> concat(c1, h1, c2, h2) -> dense "
+                 "Wo/bo to 11 action logits -> softmax / argmax.",
+        "constructs": ["cell called directly (one step, no dynamic_rnn)", "MultiRNNCell", "LSTMCell",
+                       "one cell shared by two layers", "state fed through placeholders",
+                       "dense as raw variables (Wi, bi, Wo, bo)", "Adadelta slots"],
+        "placeholders": {
+            "input_features": {"dtype": "float32", "shape": [1, 428]},
+            "Placeholder": {"dtype": "float32", "shape": [1, 128], "role": "layer 1 c"},
+            "Placeholder_1": {"dtype": "float32", "shape": [1, 128], "role": "layer 1 h"},
+            "Placeholder_2": {"dtype": "float32", "shape": [1, 128], "role": "layer 2 c"},
+            "Placeholder_3": {"dtype": "float32", "shape": [1, 128], "role": "layer 2 h"},
+            "ground_truth_action": {"dtype": "int32", "shape": "unknown (training only)"},
+        },
+        "feeds": {"input_features:0": _normal([1, 428]), "Placeholder:0": _normal([1, 128]),
+                  "Placeholder_1:0": _normal([1, 128]), "Placeholder_2:0": _normal([1, 128]),
+                  "Placeholder_3:0": _normal([1, 128])},
+        "outputs": ["add_1:0", "Softmax:0", "ArgMax:0"],
+        "output_shapes": {"add_1:0": [1, 11], "Softmax:0": [1, 11], "ArgMax:0": []},
+        "forget_bias": {"multi_rnn_cell/cell_0/lstm_cell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "The two LSTM layers are the same LSTMCell object (MultiRNNCell([cell] * 2) style): one set of "
+                 "variables, two uses in the graph (forget-bias constants add/y and add_2/y, both 1.0). The state "
+                 "is carried between turns by the caller (zeros at the start of a dialogue); the test feeds random "
+                 "states so both layers matter. Output order of the state concat: c1, h1, c2, h2.",
+    },
+    {
+        "name": "hcn_static_bigru_tf18",
+        "fixture": True,
+        "repo": "ehwa009/dialogue_system",
+        "commit": "c26ad129e1e4abef3e0d22859df119a4ab5ba0b7",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2018 Byeong-Kyu Ahn')",
+        "prefix": "hcn.ckpt-0",
+        "files": {
+            "hcn.ckpt-0.data-00000-of-00001": "ckpt_kor/hcn.ckpt-0.data-00000-of-00001",
+            "hcn.ckpt-0.index": "ckpt_kor/hcn.ckpt-0.index",
+            "hcn.ckpt-0.meta": "ckpt_kor/hcn.ckpt-0.meta",
+        },
+        "tf_version": "1.8.0",
+        "model": "Hybrid Code Network dialogue policy (Korean variant): features [1,104] -> dense Wi/bi -> "
+                 "static_bidirectional_rnn over ONE time step with GRUCell(128) forward and backward (zero initial "
+                 "states) -> concat(fw, bw) -> dense Wo/bo to 11 action logits -> softmax / argmax.",
+        "constructs": ["static_bidirectional_rnn", "GRUCell", "single time step", "zero_state",
+                       "dense as raw variables (Wi, bi, Wo, bo)", "Adadelta slots", "unused placeholders"],
+        "placeholders": {
+            "input_features": {"dtype": "float32", "shape": [1, 104]},
+            "Placeholder": {"dtype": "float32", "shape": [1, 128], "role": "unused"},
+            "Placeholder_1": {"dtype": "float32", "shape": [1, 128], "role": "unused"},
+            "ground_truth_action": {"dtype": "int32", "shape": "unknown (training only)"},
+            "action_mask": {"dtype": "float32", "shape": [11], "role": "not on the path to the outputs"},
+        },
+        "feeds": {"input_features:0": _normal([1, 104])},
+        "outputs": ["add_1:0", "Softmax:0", "ArgMax:0"],
+        "output_shapes": {"add_1:0": [1, 11], "Softmax:0": [1, 11], "ArgMax:0": []},
+        "forget_bias": {},
+        "imports_under_tf221": True,
+        "notes": "Same repository and commit as hcn_shared_layer_lstm_tf18 (folder ckpt_kor/). The state "
+                 "placeholders exist but the bidirectional RNN starts from zero_state, so only input_features is "
+                 "needed. With one time step the backward direction sees the same single input.",
+    },
+    {
+        "name": "tflearn_legacy_attention_seq2seq_v1",
+        "fixture": True,
+        "repo": "ichuang/tflearn_seq2seq",
+        "commit": "68ebfb287c7a85c12c53b0b49a1d68e47e333ce8",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2016 ichuang')",
+        "prefix": "ts2s__attention__sorted_1.tfl",
+        "format": "V1",
+        "files": {
+            "ts2s__attention__sorted_1.tfl": "TRAINED_WEIGHTS/ts2s__attention__sorted_1.tfl",
+            "ts2s__attention__sorted_1.tfl.meta": "TRAINED_WEIGHTS/ts2s__attention__sorted_1.tfl.meta",
+        },
+        "tf_version": "0.9/0.10 (2016; the .meta has no tensorflow_version, GraphDef producer 10)",
+        "model": "TFLearn seq2seq that learns to sort 20 digits: legacy tf.nn.seq2seq.embedding_attention_seq2seq "
+                 "with one BasicLSTMCell(32) (state_is_tuple), embedding size 20, 10 input / 11 output symbols, "
+                 "static (unrolled) encoder over 20 steps via EmbeddingWrapper, attention_decoder with one head "
+                 "(AttnW_0 [1,1,32,32] conv kernel, AttnV_0, Attention_0/Linear), AttnOutputProjection, "
+                 "OutputProjectionWrapper, feed_previous=False (teacher forcing, GO id 10).",
+        "constructs": ["legacy_seq2seq embedding_attention_seq2seq", "attention_decoder", "AttnW_0/AttnV_0",
+                       "Attention_0", "AttnOutputProjection", "OutputProjectionWrapper", "EmbeddingWrapper",
+                       "static_rnn (unrolled, 20 steps)", "BasicLSTMCell", "pre-1.0 Linear/Matrix and Linear/Bias names",
+                       "V1 checkpoint (single file, no .index)", "TFLearn collections"],
+        "placeholders": {
+            "XY/X": {"dtype": "int32", "shape": "unknown ([batch, 40]: 20 input digits then 20 target digits)"},
+            "TargetsData/Y": {"dtype": "int32", "shape": "unknown (training only)"},
+        },
+        "feeds": {"XY/X:0": _ids(10, [4, 40])},
+        "outputs": ["pack:0", "ArgMax:0"],
+        "output_shapes": {"pack:0": [4, 20, 11], "ArgMax:0": [4, 20]},
+        "keep_collections": ["variables", "trainable_variables"],
+        "slow": True,
+        "forget_bias": {"embedding_attention_seq2seq/RNN/BasicLSTMCell": 1.0,
+                        "embedding_attention_seq2seq/embedding_attention_decoder/attention_decoder/BasicLSTMCell": 1.0},
+        "imports_under_tf221": True,
+        "notes": "A V1 checkpoint: one data file named by the prefix, no .index. tf.train.load_checkpoint reads it "
+                 "under TF 2.21 and the graph's own saver (RestoreSlice ops) restores it; this project's reader "
+                 "(migrate.checkpoint.open_checkpoint) opens it through the same reader (Checkpoint.format 'V1'). "
+                 "import_meta_graph fails on TFLearn's collections (\"The name 'Adam' refers to an Operation not in "
+                 "the graph\", from the 'trainops' collection): keep only the collections in keep_collections before "
+                 "importing. pack:0 stacks the 20 decoder logits on axis 1 ([batch, 20, 11]). The variables "
+                 "Global_Step, Training_step, is_training, acc/moving_avg, val_acc, val_loss are TFLearn's.",
+    },
+    {
+        "name": "udacity_tvscript_wordlm_tf10",
+        "fixture": True,
+        "repo": "AlphaGit/deep-learning",
+        "commit": "1efa4a57b7c67c40d19ea31304cfeb3afdf0e08e",
+        "licence": UDACITY_MIT + "; the checkpoint blobs are unchanged since ccb938ff (2017-04-02)",
+        "prefix": "save",
+        "files": {
+            "save.data-00000-of-00001": "tv-script-generation/save.data-00000-of-00001",
+            "save.index": "tv-script-generation/save.index",
+            "save.meta": "tv-script-generation/save.meta",
+        },
+        "tf_version": "1.0.0",
+        "model": "Word-level language model (Udacity 'tv-script-generation', Simpsons scripts): embedding a raw "
+                 "tf.Variable named 'Variable' [6780,10] -> dynamic_rnn over 3 x BasicLSTMCell(10) (pre-1.2 "
+                 "weights/biases) with initial_state = zero_state(batch) exposed as Identity 'initial_state' and "
+                 "the final state as 'final_state' -> Dense(6780) (scope 'dense') -> softmax 'probs'.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "BasicLSTMCell", "pre-1.2 weights/biases names",
+                       "embedding named Variable", "dense layer (scope dense)", "named initial_state / final_state",
+                       "placeholders with empty (unknown) shapes"],
+        "placeholders": {
+            "input": {"dtype": "int32", "shape": "unknown ([batch, time] word ids)"},
+            "input_1": {"dtype": "int32", "shape": "unknown (targets, training only)"},
+            "learning_rate": {"dtype": "float32", "shape": "unknown (training only)"},
+        },
+        "feeds": {"input:0": _ids(6780, [4, 10])},
+        "outputs": ["probs:0", "final_state:0"],
+        "output_shapes": {"probs:0": [40, 6780], "final_state:0": [3, 2, 4, 10]},
+        "forget_bias": {f"rnn/multi_rnn_cell/cell_{i}/basic_lstm_cell": 1.0 for i in range(3)},
+        "imports_under_tf221": True,
+        "notes": "probs:0 is [batch * time, vocab] (the logits are reshaped before the softmax). final_state:0 "
+                 "packs the LSTMStateTuples as [layers, (c, h), batch, 10]; initial_state:0 can be fed to carry a "
+                 "state (generation feeds the previous final_state). The targets placeholder is named input_1.",
+    },
+    {
+        "name": "udacity_seq2seq_contrib_tf11",
+        "fixture": False,
+        "repo": "abhi1509/deep-learning",
+        "commit": "ad219538e5975ac557fb784b0ed11998691f5f98",
+        "licence": UDACITY_MIT,
+        "prefix": "best_model.ckpt",
+        "files": {
+            "best_model.ckpt.data-00000-of-00001": "seq2seq/best_model.ckpt.data-00000-of-00001",
+            "best_model.ckpt.index": "seq2seq/best_model.ckpt.index",
+            "best_model.ckpt.meta": "seq2seq/best_model.ckpt.meta",
+            "checkpoint": "seq2seq/checkpoint",
+        },
+        "tf_version": "1.1.0",
+        "model": "The same letter-sorting seq2seq as udacity_seq2seq_contrib_tf12, written by TF 1.1: pre-1.2 "
+                 "weights/biases names and the output Dense at top level ('dense/...').",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "LSTMCell", "pre-1.2 weights/biases names", "embed_sequence",
+                       "embedding named Variable", "contrib.seq2seq.BasicDecoder", "TrainingHelper",
+                       "GreedyEmbeddingHelper", "dynamic_decode", "output_layer Dense (scope dense)",
+                       "placeholders with empty (unknown) shapes"],
+        "placeholders": {
+            "input": {"dtype": "int32", "shape": "unknown ([batch, time])"},
+            "targets": {"dtype": "int32", "shape": "unknown ([batch, time])"},
+            "learning_rate": {"dtype": "float32", "shape": "unknown"},
+            "target_sequence_length": {"dtype": "int32", "shape": "unknown ([batch])"},
+            "source_sequence_length": {"dtype": "int32", "shape": "unknown ([batch])"},
+        },
+        "feeds": {"input:0": _ids(30, [128, 7], low=4), "targets:0": _ids(30, [128, 7], low=4),
+                  "source_sequence_length:0": _full(7, [128]), "target_sequence_length:0": _full(7, [128])},
+        "outputs": ["logits:0", "predictions:0"],
+        "output_shapes": {"logits:0": [128, 7, 30], "predictions:0": [128, 7]},
+        "forget_bias": {f"{s}/multi_rnn_cell/cell_{i}/lstm_cell": 1.0 for s in ("rnn", "decode/decoder") for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 128 baked into the graph, as in the TF 1.2 twin.",
+    },
+    {
+        "name": "neuroner_mimic_bilstm_crf_tf10",
+        "fixture": False,
+        "repo": "Franck-Dernoncourt/NeuroNER",
+        "commit": "3817feaf290c1f6e03ae23ea964e68c88d0e7a88",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2019 Franck Dernoncourt, Jenny Lee, Tom Pollard')",
+        "prefix": "model.ckpt",
+        "files": {
+            "model.ckpt.data-00000-of-00001": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.data-00000-of-00001",
+            "model.ckpt.index": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.index",
+            "model.ckpt.meta": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.meta",
+            "checkpoint": "neuroner/trained_models/mimic_glove_spacy_bioes/checkpoint",
+        },
+        "tf_version": "1.0.0",
+        "model": "NeuroNER de-identification tagger trained on MIMIC (49 tags): the architecture of "
+                 "neuroner_bilstm_crf_tf10 with a 31126-word token vocabulary.",
+        "constructs": ["bidirectional_dynamic_rnn", "CoupledInputForgetGateLSTMCell (contrib.rnn, W_0/B names)",
+                       "trainable initial state variables", "CRF transitions", "dense as raw variables (W, bias)",
+                       ".meta variable shape differs from the checkpoint"],
+        "placeholders": {
+            "input_token_indices": {"dtype": "int32", "shape": "unknown ([tokens])"},
+            "input_token_indices_1": {"dtype": "int32", "shape": "unknown ([tokens, chars])"},
+            "input_token_lengths": {"dtype": "int32", "shape": "unknown ([tokens])"},
+            "dropout_keep_prob": {"dtype": "float32", "shape": "unknown (scalar)"},
+        },
+        "feeds": {"input_token_indices:0": _ids(31126, [6]), "input_token_indices_1:0": _ids(95, [6, 5]),
+                  "input_token_lengths:0": _full(5, [6]), "dropout_keep_prob:0": 1.0},
+        "outputs": ["feedforward_before_crf/scores:0", "crf/unary_scores_expanded:0"],
+        "output_shapes": {"feedforward_before_crf/scores:0": [6, 49], "crf/unary_scores_expanded:0": [1, 8, 51]},
+        "restore_exclude": ["token_embedding/token_embedding_weights"],
+        "forget_bias": {f"{s}_lstm/bidirectional_LSTM/bidirectional_rnn/{d}/coupled_input_forget_gate_lstm_cell": 1.0
+                        for s in ("character", "token") for d in ("fw", "bw")},
+        "imports_under_tf221": True,
+        "notes": "As neuroner_bilstm_crf_tf10: the .meta declares token_embedding_weights [31126, 100], the "
+                 "checkpoint holds [1, 100]; restore the other variables and zero that one.",
+    },
+    {
+        "name": "charrnn_static_fb0_tf12",
+        "fixture": True,
+        "repo": "crazydonkey200/tensorflow-char-rnn",
+        "commit": "6cc88ee8f5786a5482967c0da0d0eb744c028360",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2016 Chen Liang')",
+        "prefix": "model-85340",
+        "files": {
+            "model-85340.data-00000-of-00001": "pretrained_shakespeare/best_model/model-85340.data-00000-of-00001",
+            "model-85340.index": "pretrained_shakespeare/best_model/model-85340.index",
+            "model-85340.meta": "pretrained_shakespeare/best_model/model-85340.meta",
+        },
+        "tf_version": "1.2.1",
+        "model": "Pretrained Shakespeare char-RNN (the project's 'pretrained_shakespeare' model): characters one-hot "
+                 "through a constant identity 'embedding' (embedding_size 0) -> static_rnn unrolled over 10 steps of a "
+                 "MultiRNNCell of 2 x BasicLSTMCell(128, forget_bias=0.0) (kernel/bias) -> softmax/softmax_w [128,65] + "
+                 "softmax_b. Three subgraphs share the variables: 'training' and 'validation' (batch 20 x 10 steps) "
+                 "and 'evaluation' (1 x 1, for sampling), each with PlaceholderWithDefault initial states.",
+        "constructs": ["static_rnn (unrolled, 10 steps)", "MultiRNNCell", "BasicLSTMCell", "forget_bias 0.0",
+                       "kernel/bias names", "PlaceholderWithDefault initial state", "one-hot via constant embedding",
+                       "dense as raw variables (softmax_w, softmax_b)", "three subgraphs sharing variables",
+                       "int64 inputs"],
+        "placeholders": {
+            "training/inputs": {"dtype": "int64", "shape": [20, 10]},
+            "training/targets": {"dtype": "int64", "shape": [20, 10], "role": "training only"},
+            "evaluation/inputs": {"dtype": "int64", "shape": [1, 1]},
+            "evaluation/initial_state/PlaceholderWithDefault": {"dtype": "float32", "shape": [-1, 128],
+                                                                 "role": "layer 1 c (default: zeros)"},
+            "evaluation/initial_state/PlaceholderWithDefault_1": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 1 h"},
+            "evaluation/initial_state/PlaceholderWithDefault_2": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 2 c"},
+            "evaluation/initial_state/PlaceholderWithDefault_3": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 2 h"},
+        },
+        "feeds": {"training/inputs:0": _ids(65, [20, 10]), "evaluation/inputs:0": _ids(65, [1, 1]),
+                  **{f"evaluation/initial_state/PlaceholderWithDefault{s}:0": _normal([1, 128])
+                     for s in ("", "_1", "_2", "_3")}},
+        "outputs": ["training/softmax/add:0", "evaluation/softmax/Softmax:0"],
+        "output_shapes": {"training/softmax/add:0": [200, 65], "evaluation/softmax/Softmax:0": [1, 65]},
+        "forget_bias": {"rnn/multi_rnn_cell/cell_0/basic_lstm_cell": 0.0,
+                        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell": 0.0},
+        "imports_under_tf221": True,
+        "notes": "forget_bias is 0.0 (the project sets params['forget_bias'] = 0.0): the graph constants "
+                 "basic_lstm_cell/add*/y are 0.0 in every unrolled step of the three subgraphs; folding the default "
+                 "1.0 gives wrong logits. The evaluation subgraph's default initial state has batch 20 (a bug of "
+                 "the project: feeding evaluation/inputs alone fails with 'ConcatOp : Dimension 0 ... [1,65] vs. "
+                 "[20,128]'), so the four state placeholders are fed ([1, 128] each). training/softmax/add:0 are "
+                 "the logits [20 * 10, 65].",
+    },
+    {
+        "name": "charrnn_static_fb0_tf11",
+        "fixture": False,
+        "repo": "crazydonkey200/tensorflow-char-rnn",
+        "commit": "415004d1ba5533e3e2951e6f5e4cc765d38d0c7a",
+        "licence": "MIT (LICENSE: 'Copyright (c) 2016 Chen Liang')",
+        "prefix": "model-70280",
+        "files": {
+            "model-70280.data-00000-of-00001": "pretrained_shakespeare/best_model/model-70280.data-00000-of-00001",
+            "model-70280.index": "pretrained_shakespeare/best_model/model-70280.index",
+            "model-70280.meta": "pretrained_shakespeare/best_model/model-70280.meta",
+        },
+        "tf_version": "1.1.0",
+        "model": "Pretrained Shakespeare char-RNN (the project's 'pretrained_shakespeare' model): characters one-hot "
+                 "through a constant identity 'embedding' (embedding_size 0) -> static_rnn unrolled over 10 steps of a "
+                 "MultiRNNCell of 2 x BasicLSTMCell(128, forget_bias=0.0) (pre-1.2 weights/biases) -> softmax/softmax_w [128,65] + "
+                 "softmax_b. Three subgraphs share the variables: 'training' and 'validation' (batch 20 x 10 steps) "
+                 "and 'evaluation' (1 x 1, for sampling), each with PlaceholderWithDefault initial states.",
+        "constructs": ["static_rnn (unrolled, 10 steps)", "MultiRNNCell", "BasicLSTMCell", "forget_bias 0.0",
+                       "pre-1.2 weights/biases names", "PlaceholderWithDefault initial state", "one-hot via constant embedding",
+                       "dense as raw variables (softmax_w, softmax_b)", "three subgraphs sharing variables",
+                       "int64 inputs"],
+        "placeholders": {
+            "training/inputs": {"dtype": "int64", "shape": [20, 10]},
+            "training/targets": {"dtype": "int64", "shape": [20, 10], "role": "training only"},
+            "evaluation/inputs": {"dtype": "int64", "shape": [1, 1]},
+            "evaluation/initial_state/PlaceholderWithDefault": {"dtype": "float32", "shape": [-1, 128],
+                                                                 "role": "layer 1 c (default: zeros)"},
+            "evaluation/initial_state/PlaceholderWithDefault_1": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 1 h"},
+            "evaluation/initial_state/PlaceholderWithDefault_2": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 2 c"},
+            "evaluation/initial_state/PlaceholderWithDefault_3": {"dtype": "float32", "shape": [-1, 128],
+                                                                   "role": "layer 2 h"},
+        },
+        "feeds": {"training/inputs:0": _ids(65, [20, 10]), "evaluation/inputs:0": _ids(65, [1, 1]),
+                  **{f"evaluation/initial_state/PlaceholderWithDefault{s}:0": _normal([1, 128])
+                     for s in ("", "_1", "_2", "_3")}},
+        "outputs": ["training/softmax/add:0", "evaluation/softmax/Softmax:0"],
+        "output_shapes": {"training/softmax/add:0": [200, 65], "evaluation/softmax/Softmax:0": [1, 65]},
+        "forget_bias": {"rnn/multi_rnn_cell/cell_0/basic_lstm_cell": 0.0,
+                        "rnn/multi_rnn_cell/cell_1/basic_lstm_cell": 0.0},
+        "imports_under_tf221": True,
+        "notes": "forget_bias is 0.0 (the project sets params['forget_bias'] = 0.0): the graph constants "
+                 "basic_lstm_cell/add*/y are 0.0 in every unrolled step of the three subgraphs; folding the default "
+                 "1.0 gives wrong logits. The evaluation subgraph's default initial state has batch 20 (a bug of "
+                 "the project: feeding evaluation/inputs alone fails with 'ConcatOp : Dimension 0 ... [1,65] vs. "
+                 "[20,128]'), so the four state placeholders are fed ([1, 128] each). training/softmax/add:0 are "
+                 "the logits [20 * 10, 65].",
+    },
+]
+
+
+def make_feed(spec, dtype, rng):
+    """The value for one feed of the table (a number, or a generated array; see the module doc)."""
+    import numpy as np
+
+    if not isinstance(spec, dict):
+        return np.asarray(spec, dtype=dtype)
+    shape, fill = spec["shape"], spec["fill"]
+    if fill == "ids":
+        value = rng.integers(spec["low"], spec["high"], size=shape)
+    elif fill == "full":
+        value = np.full(shape, spec["value"])
+    elif fill == "normal":
+        value = rng.standard_normal(shape)
+    elif fill == "zeros":
+        value = np.zeros(shape)
+    else:
+        raise ValueError(f"unknown fill {fill!r}")
+    return value.astype(dtype)
+
+
+def run_graph(entry: dict, prefix: str, seed: int = 0) -> dict:
+    """Import the entry's `.meta` under TF 2.x (in its own tf.Graph), restore `prefix`, run the recorded feeds.
+
+    Applies the entry's `keep_collections` (drop other collections before importing) and `restore_exclude`
+    (restore every other variable, set these to zeros). Returns {output tensor name: array}.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    meta = prefix + ".meta"
+    if "keep_collections" in entry:
+        from tensorflow.core.protobuf import meta_graph_pb2
+
+        with open(prefix + ".meta", "rb") as f:
+            meta = meta_graph_pb2.MetaGraphDef.FromString(f.read())
+        for key in [k for k in meta.collection_def if k not in entry["keep_collections"]]:
+            del meta.collection_def[key]
+    rng = np.random.default_rng(seed)
+    with tf.Graph().as_default() as g:
+        saver = tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)
+        feeds = {}
+        for name, spec in entry["feeds"].items():
+            t = g.get_tensor_by_name(name)
+            feeds[t] = make_feed(spec, t.dtype.as_numpy_dtype, rng)
+        skip = set(entry.get("restore_exclude", ()))
+        if skip:
+            saver = tf.compat.v1.train.Saver(
+                var_list=[v for v in tf.compat.v1.global_variables() if v.op.name not in skip])
+        with tf.compat.v1.Session(graph=g) as sess:
+            for v in tf.compat.v1.global_variables():
+                if v.op.name in skip:
+                    v.load(np.zeros(v.shape, v.dtype.as_numpy_dtype), sess)
+            saver.restore(sess, prefix)
+            values = sess.run([g.get_tensor_by_name(o) for o in entry["outputs"]], feeds)
+    return dict(zip(entry["outputs"], values))
+
+
+def verify(entry: dict, out: str) -> str:
+    """'' when the extracted entry runs with its recorded feeds and gives the recorded shapes, else why not."""
+    import numpy as np
+
+    try:
+        got = run_graph(entry, os.path.join(out, entry["name"], entry["prefix"]))
+    except Exception as e:  # noqa: BLE001 - reported, one line per entry
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+    for name, value in got.items():
+        if list(np.shape(value)) != entry["output_shapes"][name]:
+            return f"{name}: shape {list(np.shape(value))}, recorded {entry['output_shapes'][name]}"
+        if not np.all(np.isfinite(value)):
+            return f"{name}: not finite"
+    return ""
+
+
+def find_git_dir(mirrors: str, repo: str) -> str:
+    base = os.path.join(mirrors, repo.replace("/", "+"))
+    for cand in (os.path.join(base, "repo", ".git"), os.path.join(base, "repo"), base):
+        if os.path.isdir(os.path.join(cand, "objects")):
+            return cand
+    raise FileNotFoundError(f"{base}: no git mirror of {repo} (fetch it first: github:{repo})")
+
+
+def git_show(git_dir: str, commit: str, path: str) -> bytes:
+    r = subprocess.run(["git", "-C", git_dir, "show", f"{commit}:{path}"], capture_output=True)
+    if r.returncode != 0:
+        raise FileNotFoundError(f"{git_dir}: {commit[:10]}:{path}: {r.stderr.decode().strip()}")
+    return r.stdout
+
+
+def record(entry: dict, directory: str | None = None) -> dict:
+    """The manifest record of one entry (what tests and benchmarks read)."""
+    keys = ("name", "repo", "commit", "licence", "tf_version", "model", "constructs", "feeds", "placeholders",
+            "outputs", "output_shapes", "forget_bias", "restore_exclude", "keep_collections", "format",
+            "opens_with_project_reader", "slow", "imports_under_tf221", "notes")
+    rec = {k: entry[k] for k in keys if k in entry}
+    rec.setdefault("format", "V2")
+    rec.setdefault("opens_with_project_reader", True)
+    rec.setdefault("slow", False)
+    rec["dir"] = entry["name"] if directory is None else directory
+    rec["prefix"] = entry["prefix"]
+    rec["paths"] = sorted(entry["files"].values())
+    return rec
+
+
+def extract(entry: dict, mirrors: str, out: str) -> dict:
+    git_dir = find_git_dir(mirrors, entry["repo"])
+    dest = os.path.join(out, entry["name"])
+    tmp = tempfile.mkdtemp(prefix=f".{entry['name']}.", dir=out)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        sizes = {}
+        for local, path in entry["files"].items():
+            data = git_show(git_dir, entry["commit"], path)
+            with open(os.path.join(tmp, local), "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            sizes[local] = len(data)
+        readme = os.path.join(FIXTURE_DOCS, entry["name"], "README.md")
+        if entry.get("fixture") and os.path.exists(readme):
+            shutil.copyfile(readme, os.path.join(tmp, "README.md"))
+        if os.path.exists(dest):
+            shutil.rmtree(dest)
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    rec = record(entry)
+    rec["bytes"] = sum(sizes.values())
+    rec["sha256"] = {k: hashlib.sha256(open(os.path.join(dest, k), "rb").read()).hexdigest() for k in sizes}
+    return rec
+
+
+def _write_json(path: str, obj) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mirrors", help="directory of git mirrors named owner+name")
+    ap.add_argument("--out", help="output directory (created)")
+    ap.add_argument("--fixtures-only", action="store_true", help="only the <= 5 MB test-fixture entries")
+    ap.add_argument("--name", action="append", help="only this entry (repeatable)")
+    ap.add_argument("--list", action="store_true", help="print the repositories to fetch and exit")
+    ap.add_argument("--write-fixture-manifest", metavar="PATH", help="write the fixtures' manifest.json and exit")
+    ap.add_argument("--verify", action="store_true",
+                    help="after extracting, import each .meta under TF 2.x, restore, run the recorded feeds and "
+                         "check the recorded output shapes (exit 1 when one does not)")
+    a = ap.parse_args(argv)
+    entries = [e for e in CORPUS if (not a.fixtures_only or e.get("fixture")) and (not a.name or e["name"] in a.name)]
+    if a.list:
+        print("\n".join(sorted({e["repo"] for e in entries})))
+        return 0
+    if a.write_fixture_manifest:
+        try:
+            _write_json(a.write_fixture_manifest, [record(e) for e in CORPUS if e.get("fixture")])
+        except OSError as e:
+            print(f"corpus: cannot write {a.write_fixture_manifest}: {e.strerror}", file=sys.stderr)
+            return 3
+        return 0
+    if not a.mirrors or not a.out:
+        ap.error("--mirrors and --out are required")
+    try:
+        os.makedirs(a.out, exist_ok=True)
+    except OSError as e:
+        print(f"corpus: cannot create {a.out}: {e.strerror}", file=sys.stderr)
+        return 3
+    records = []
+    for e in entries:
+        try:
+            rec = extract(e, a.mirrors, a.out)
+        except FileNotFoundError as err:
+            print(f"corpus: {e['name']}: {err}", file=sys.stderr)
+            return 2
+        except OSError as err:
+            print(f"corpus: {e['name']}: cannot write under {a.out}: {err}", file=sys.stderr)
+            return 3
+        if e.get("fixture") and rec["bytes"] > MAX_FIXTURE_BYTES:
+            print(f"corpus: {e['name']}: {rec['bytes']} bytes, over the fixture limit", file=sys.stderr)
+        records.append(rec)
+        print(f"{e['name']}: {rec['bytes'] / 1e6:.2f} MB from {e['repo']}@{e['commit'][:10]}")
+    try:
+        _write_json(os.path.join(a.out, "corpus_manifest.json"), records)
+    except OSError as e:
+        print(f"corpus: cannot write {a.out}/corpus_manifest.json: {e.strerror}", file=sys.stderr)
+        return 3
+    print(f"{len(records)} checkpoints, {sum(r['bytes'] for r in records) / 1e6:.1f} MB -> {a.out}")
+    if a.verify:
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+        failed = 0
+        for e in entries:
+            why = verify(e, a.out)
+            failed += bool(why)
+            print(f"verify {e['name']}: {why or 'ok'}")
+        print(f"verify: {len(entries) - failed}/{len(entries)} import, restore and run as recorded")
+        return 1 if failed else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

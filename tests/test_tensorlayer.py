@@ -1,0 +1,154 @@
+"""TensorLayer 1.x parameter files read like a checkpoint; a pickle that is not NumPy array data is refused.
+
+The files are written here exactly as TensorLayer 1.11's tensorlayer/files/utils.py writes them:
+`save_npz_dict`: `np.savez(name, **{tensor.name: value})`; `save_npz`: `np.savez(name, params=values)` where
+`values` is the list `sess.run(net.all_params)` (NumPy 1.x made a ragged list an object array, pickled in the
+.npy; equal shapes are stacked into one plain array).
+"""
+
+import io
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+from migrate.checkpoint import open_checkpoint, recognise
+from migrate.checkpoint.reader import CheckpointError
+from migrate.checkpoint.tensorlayer import TensorLayerParams, UnsafePickleError
+from migrate.cli import main
+
+RNG = np.random.RandomState(7)
+# A TensorLayer 1.x model: an RNNLayer(BasicLSTMCell) over an EmbeddingInputlayer, then a DenseLayer.
+PARAMS = {
+    "model/embedding/embeddings:0": RNG.uniform(-1, 1, (11, 4)).astype(np.float32),
+    "model/rnn/basic_lstm_cell/kernel:0": RNG.uniform(-1, 1, (4 + 5, 4 * 5)).astype(np.float32),
+    "model/rnn/basic_lstm_cell/bias:0": RNG.uniform(-1, 1, (4 * 5,)).astype(np.float32),
+    "model/output/W:0": RNG.uniform(-1, 1, (5, 11)).astype(np.float32),
+    "model/output/b:0": RNG.uniform(-1, 1, (11,)).astype(np.float32),
+}
+
+
+def save_npz_dict(path, params):          # tl.files.save_npz_dict after sess.run
+    np.savez(path, **params)
+
+
+def save_npz(path, values):               # tl.files.save_npz: np.savez(name, params=save_list_var)
+    if len({v.shape for v in values}) == 1:
+        np.savez(path, params=values)     # equal shapes: NumPy stacks them into one plain array
+    else:
+        ragged = np.empty(len(values), dtype=object)   # what NumPy 1.x made of a ragged list
+        for i, v in enumerate(values):
+            ragged[i] = v
+        np.savez(path, params=ragged)
+
+
+def _npz_with_member(path, member, npy_bytes):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, npy_bytes)
+
+
+def _object_npy(pickled: bytes) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    return buf.getvalue() + pickled
+
+
+def test_save_npz_dict_file_reads_like_a_checkpoint(tmp_path):
+    path = str(tmp_path / "model.npz")
+    save_npz_dict(path, PARAMS)
+    ckpt = open_checkpoint(path)
+    assert isinstance(ckpt, TensorLayerParams) and ckpt.format == "tl.files.save_npz_dict"
+    assert sorted(ckpt.variables) == sorted(n[:-2] for n in PARAMS)
+    assert ckpt.variables["model/rnn/basic_lstm_cell/kernel"].shape == (9, 20)
+    assert ckpt.variables["model/output/b"].dtype == "float32"
+    np.testing.assert_array_equal(ckpt.read("model/output/W"), PARAMS["model/output/W:0"])
+    assert ckpt.original_names["model/output/W"] == "model/output/W:0"
+    rec = recognise(ckpt.variables)
+    assert [c.scope for c in rec.cells] == ["model/rnn/basic_lstm_cell"] and rec.cells[0].units == 5
+    with pytest.raises(CheckpointError, match="no parameter 'nope'"):
+        ckpt.read("nope")
+
+
+def test_save_npz_object_array_file_is_read_without_np_load_pickle(tmp_path):
+    path = str(tmp_path / "params.npz")
+    values = list(PARAMS.values())
+    save_npz(path, values)
+    with np.load(path) as z, pytest.raises(ValueError, match="allow_pickle"):
+        z["params"]                        # the file really is a pickled object array
+    ckpt = open_checkpoint(path)
+    assert ckpt.format == "tl.files.save_npz"
+    assert list(ckpt.variables) == [f"params/{i:03d}" for i in range(5)]
+    for i, v in enumerate(values):
+        np.testing.assert_array_equal(ckpt.read(f"params/{i:03d}"), v)
+        assert ckpt.variables[f"params/{i:03d}"].shape == v.shape
+
+
+def test_numpy_1_pickles_are_read_too(tmp_path):
+    values = [PARAMS["model/output/W:0"], PARAMS["model/output/b:0"]]
+    ragged = np.empty(2, dtype=object)
+    ragged[0], ragged[1] = values
+    pickled = pickle.dumps(ragged, protocol=3).replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    assert b"cnumpy.core.multiarray\n_reconstruct" in pickled          # as NumPy 1.x wrote it
+    path = str(tmp_path / "old.npz")
+    _npz_with_member(path, "params.npy", _object_npy(pickled))
+    ckpt = open_checkpoint(path)
+    np.testing.assert_array_equal(ckpt.read("params/001"), values[1])
+
+
+def test_equal_shapes_stacked_by_save_npz_are_split_again(tmp_path):
+    path = str(tmp_path / "biases.npz")
+    values = [RNG.uniform(-1, 1, (3,)).astype(np.float32) for _ in range(2)]
+    save_npz(path, values)
+    ckpt = open_checkpoint(path)
+    assert [ckpt.variables[n].shape for n in ckpt.variables] == [(3,), (3,)]
+    np.testing.assert_array_equal(ckpt.read("params/001"), values[1])
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, (f"touch {_Evil.marker}",))
+
+
+def test_a_malicious_pickle_is_refused_without_running(tmp_path, capsys):
+    _Evil.marker = str(tmp_path / "pwned")
+    payload = np.empty(1, dtype=object)
+    payload[0] = _Evil()
+    path = str(tmp_path / "evil.npz")
+    _npz_with_member(path, "params.npy", _object_npy(pickle.dumps(payload, protocol=3)))
+    with pytest.raises(UnsafePickleError, match=r"reference (posix|os|nt)\.system, which is not NumPy array "
+                                                r"data; refused without loading it"):
+        open_checkpoint(path)
+    assert not os.path.exists(_Evil.marker)
+    assert main(["inspect", path]) == 2
+    assert "refused without loading it" in capsys.readouterr().err
+    assert not os.path.exists(_Evil.marker)
+
+
+def test_inspect_and_apply_mapping_work_on_a_tensorlayer_file(tmp_path, capsys):
+    import keras
+
+    from migrate.checkpoint import Mapping, apply_mapping
+
+    path = str(tmp_path / "model.npz")
+    save_npz_dict(path, PARAMS)
+    assert main(["inspect", path]) == 0
+    assert "model/rnn/basic_lstm_cell" in capsys.readouterr().out
+    (tmp_path / "map.toml").write_text('version = 1\nforget_bias = 1.0\n'
+                                      '[[map]]\ncheckpoint = "model/embedding/embeddings"\nkeras = "emb/embeddings"\n'
+                                      'transform = "identity"\n'
+                                      '[[map]]\ncheckpoint = "model/rnn/basic_lstm_cell"\nkeras = "lstm"\n'
+                                      'transform = "lstm"\n'
+                                      '[[map]]\ncheckpoint = "model/output/W"\nkeras = "out/kernel"\n'
+                                      'transform = "identity"\n'
+                                      '[[map]]\ncheckpoint = "model/output/b"\nkeras = "out/bias"\n'
+                                      'transform = "identity"\n')
+    ids = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(11, 4, name="emb")(ids)
+    x = keras.layers.LSTM(5, name="lstm")(x)
+    model = keras.Model(ids, keras.layers.Dense(11, name="out")(x))
+    report = apply_mapping(model, path, Mapping.load(str(tmp_path / "map.toml")))
+    assert len(report["assigned"]) == 6
+    np.testing.assert_array_equal(model.get_layer("out").kernel.numpy(), PARAMS["model/output/W:0"])
+    np.testing.assert_array_equal(model.get_layer("emb").embeddings.numpy(), PARAMS["model/embedding/embeddings:0"])
