@@ -88,3 +88,25 @@ def test_attention_scale_dropped():
 ], ids=["input-row-j", "state-row-f", "bias-o"])
 def test_describe_index_names_gate_unit_and_row(index, shape, text):
     assert describe_index(index, shape, _ctx("kernel" if len(shape) == 2 else "bias")) == text
+
+
+@pytest.mark.parametrize("layout", ["lstm_block", "gru_block"])
+def test_gate_order_mistakes_are_named_for_every_registered_layout_of_a_family(layout):
+    """The detectors read gate orders from the cell-layout registry: a block layout (named by its registry key)
+    gets the same diagnosis as its family, and the same arrays under a family without gates get none."""
+    from migrate.checkpoint import cell_layouts  # noqa: PLC0415
+
+    lay = cell_layouts.get(layout)
+    role = lay.gate_roles()[0]                                  # kernel / gates_kernel
+    n = len(lay.tf1_gates)
+    k = RNG.uniform(-1, 1, (IN + UNITS, n * UNITS))
+    keras_k, keras_rk, _ = lay.to_keras({r: (k if r == role else np.zeros(s)) for r, s in
+                                         lay.tf1_shapes(IN, UNITS).items()}, IN)
+    assert keras_k.shape[0] == IN and not np.allclose(np.concatenate([keras_k, keras_rk])[:, :n * UNITS], k)
+    b = np.split(k, n, axis=1)                                  # TF1 order kept, then mapped back: a swap
+    left = np.concatenate([b[0], b[2], b[1], b[3]] if n == 4 else [b[1], b[0]], axis=1)
+    msg = diagnose_weight(k, left, WeightContext("s/" + role, family=layout, role=role, input_size=IN))
+    assert msg == (f"Likely cause: {lay.family.upper()} gates not reordered: gate blocks "
+                   f"{'j and f' if n == 4 else 'r and u'} trade places: the {lay.family.upper()} columns were not "
+                   f"reordered from TF1's {','.join(lay.tf1_gates)} to Keras's {','.join(lay.keras_gates)}.")
+    assert diagnose_weight(k, k, WeightContext("s/" + role, family=layout, role=role, input_size=IN)) is None

@@ -100,3 +100,64 @@ def test_rows_and_per_timestep_for_the_demo_report():
     steps = r.per_timestep("logits")
     assert len(steps) == 3 and steps[0] == 0.0 and steps[2] == pytest.approx(1e-2, rel=1e-3)
     assert r.per_timestep("missing") == []
+
+
+def test_nan_shows_as_nan_in_the_table_and_rows():
+    e = np.ones((2, 3, 4), np.float32)
+    a = e.copy()
+    a[0, 1, 2] = np.nan
+    from migrate.parity.checks import OutputTensorCheck  # noqa: PLC0415
+
+    results = OutputTensorCheck("logits <- logits:0", e, a).compare()
+    r = ParityReport(results=results)
+    (row,) = r.table().splitlines()[2:]
+    assert row.split()[-1] == "FAIL" and "NaN" in row.split() and "0.0e+00" not in row
+    assert np.isnan(r.rows()[0]["max_abs"])
+    assert "NaN 1" in results[0].summary() and "NaN in actual: 1 element(s), first at index (0, 1, 2)" in \
+        results[0].message
+
+
+def test_json_carries_schema_version_and_structured_identity():
+    from migrate.parity.checks import WeightsCheck  # noqa: PLC0415
+
+    w = {"enc/kernel": np.ones((2, 2), np.float32)}
+    results = WeightsCheck(w, {"enc/kernel": np.zeros((2, 2), np.float32)}, ["enc/kernel"]).compare()
+    d = ParityReport(results=results).to_dict()
+    assert d["schema"] == "tf-migrate/parity" and d["version"] == 1
+    assert (d["results"][0]["check"], d["results"][0]["subject"]) == ("weights", "enc/kernel")
+
+
+def _parity_args(argv):
+    from migrate.commands import parity  # noqa: PLC0415
+
+    return parity, parity.register(argparse.ArgumentParser().add_subparsers()).parse_args(argv)
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "parent-is-a-file", "exists"])
+def test_unwritable_json_or_junit_exits_3_before_any_work(tmp_path, where):
+    from migrate.errors import OutputError  # noqa: PLC0415
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    target = {"missing-dir": tmp_path / "no" / "r.json", "parent-is-a-file": blocker / "r.json",
+              "exists": blocker}[where]
+    flag = "--junit" if where == "exists" else "--json"
+    # the checkpoint does not exist either: the output is checked first, so the answer is 3, not 2
+    parity, args = _parity_args(["--tf1", str(tmp_path / "nothing"), "--keras", "m.keras", flag, str(target)])
+    with pytest.raises(OutputError) as e:
+        parity.run(args)
+    assert e.value.exit_code == 3
+    assert str(target) in str(e.value) and len(str(e.value).splitlines()) == 1
+    assert blocker.read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_graph_only_and_legacy_only_options_are_refused_across_modes():
+    from migrate.parity.errors import ParityInputError  # noqa: PLC0415
+
+    parity, args = _parity_args(["--tf1", "x", "--keras", "m.keras", "--adam-steps", "2"])
+    with pytest.raises(ParityInputError, match="--adam-steps: not an option of parity --tf1"):
+        parity.run(args)
+    parity, args = _parity_args(["--legacy", "x", "--mapping", "m.toml"])
+    with pytest.raises(ParityInputError, match="--mapping: not an option of parity --legacy") as e:
+        parity.run(args)
+    assert e.value.exit_code == 2

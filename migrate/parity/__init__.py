@@ -1,12 +1,19 @@
-"""Prove that the Keras port computes what the legacy TF1 model computed.
+"""Prove that a Keras model computes what a TF1 model computed.
 
 - `compare(expected, actual, mask=None, rtol=None, atol=None, name=..., logits=False)` ->
   `ParityResult` (truthy when within tolerance; `.message` in the style of
   `torch.testing.assert_close`); `assert_parity(...)` raises `ParityError` on failure.
 - `default_tolerance(dtype)`, `DEFAULT_TOLERANCES`, `STEP_TOLERANCES`: the defaults and their sources.
-- `migrate.parity.harness`: legacy checkpoint vs Keras model on the same batches (weights, logits, loss,
-  gradients, weights after K Adam steps, greedy ids): `run_parity`, `ParityPair`; imports TensorFlow.
-- `migrate.parity.report`: `ParityReport` (table, JSON, JUnit XML).
+- `migrate.parity.harness`: the one harness. `run_graph_parity(tf1, keras, mapping=...)`: any TF1 model's
+  `.meta` graph vs the user's Keras model (`tf-migrate parity --tf1`); `run_parity(legacy, keras)`: this
+  repo's legacy checkpoint vs its port (weights, logits, loss, gradients, weights after K Adam steps,
+  greedy ids), `ParityPair`; both end in `run_checks` and a `ParityReport`. Imports TensorFlow.
+- `migrate.parity.tf1_graph.TF1Graph`: a checkpoint's `.meta` graph, imported and restored (placeholders,
+  id ranges, run). `migrate.parity.graph_inputs`: generated / `.npz` feeds. `migrate.parity.graph_spec`:
+  the mapping file's `[parity]` section. `migrate.parity.keras_side`, `graph_pair`: the Keras side and the
+  bindings. `legacy_side`, `port_side`, `batches`: the legacy pair's sides and batches.
+- `migrate.parity.checks`: one class per check (Pair style), each `compare()` -> tagged `ParityResult`s.
+- `migrate.parity.report`: `ParityReport` (table, JSON with schema/version, JUnit XML).
 - `migrate.parity.diagnose`: names the known conversion mistake behind a weight mismatch.
 - `migrate.parity.mutations`: those mistakes, injectable, for proving a check bites.
 - `migrate.parity.pytest_plugin`: the `parity` fixture for users' own CI.

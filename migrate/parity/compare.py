@@ -80,6 +80,9 @@ class ParityResult:
         problem: a sentence when the values could not be compared at all (e.g. a port weight that
             cannot be mapped back to the TF1 layout).
         notes: extra lines a caller (the harness) appends to the message, e.g. a likely cause.
+        check: the kind of check that produced it (`"weights"`, `"logits"`, `"output"`, ...; set by
+            `migrate.parity.checks`), None for a bare `compare`.
+        subject: what it compared, structurally: the TF1 variable name, or `"keras_output <- tensor:0"`.
     """
 
     name: str
@@ -105,6 +108,8 @@ class ParityResult:
     shape_mismatch: str | None = None
     problem: str | None = None
     notes: list[str] = field(default_factory=list)
+    check: str | None = None
+    subject: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -113,13 +118,26 @@ class ParityResult:
     def message(self) -> str:
         return format_result(self)
 
+    @property
+    def nan_count(self) -> int:
+        """NaNs on either side among the compared elements."""
+        return sum(nf.nan for nf in self.nonfinite)
+
+    def shown_max_abs(self) -> str:
+        """`max_abs` as tables show it: "NaN" when NaN is why the result fails (not a misleading 0.0e+00)."""
+        return "NaN" if self.nan_count and not self.ok else _fmt(self.max_abs)
+
+    def shown_max_rel(self) -> str:
+        return "NaN" if self.nan_count and not self.ok else _fmt(self.max_rel)
+
     def summary(self) -> str:
         """One line: `ok  logits  max abs 6.0e-08  max rel 1.1e-06` (for tables and logs)."""
         status = "ok" if self.ok else "FAIL"
         if self.problem or self.shape_mismatch:
             return f"{status}  {self.name}  {self.problem or self.shape_mismatch}"
-        return (f"{status}  {self.name}  max abs {_fmt(self.max_abs)}  max rel {_fmt(self.max_rel)}  "
-                f"mismatched {self.mismatched}/{self.compared}")
+        nan = f"  NaN {self.nan_count}" if self.nan_count else ""
+        return (f"{status}  {self.name}  max abs {self.shown_max_abs()}  max rel {self.shown_max_rel()}  "
+                f"mismatched {self.mismatched}/{self.compared}{nan}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -22,13 +22,16 @@ Each detector returns a one-line explanation with the fix, or None. Sources: TF 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-LSTM_TF1_GATES = ("i", "j", "f", "o")   # rnn_cell_impl.LSTMCell: i, j, f, o = split(..., 4)
-GRU_TF1_GATES = ("r", "u")              # rnn_cell_impl.GRUCell: r, u = split(gates/kernel ..., 2)
+from migrate.checkpoint import cell_layouts
+
+# Gate orders, gate roles and forget-bias rules come from the cell-layout registry (`migrate.checkpoint.
+# cell_layouts`): no detector branches on a cell's name; a new layout family gets its own "gates not reordered".
 
 
 @dataclass
@@ -37,7 +40,8 @@ class WeightContext:
 
     Attributes:
         name: the TF1 variable name.
-        family: "lstm", "gru" or None (dense, embedding, attention).
+        family: a cell-layout family or layout name (`cell_layouts.REGISTRY`: "lstm", "gru", "lstm_block", ...)
+            or None (dense, embedding, attention).
         role: "kernel", "bias", "gates_kernel", "gates_bias", "candidate_kernel", "candidate_bias",
             "attention_g", ... (None when unknown).
         input_size: rows of a cell kernel that multiply the input (the rest multiply the state).
@@ -63,16 +67,36 @@ def _swap_blocks(a: np.ndarray, n: int, i: int, j: int) -> np.ndarray:
     return np.concatenate(blocks, axis=-1)
 
 
-def _is_lstm(ctx: WeightContext, *roles: str) -> bool:
-    return ctx.family == "lstm" and ctx.role in roles
+def _layout(ctx: WeightContext) -> cell_layouts.CellLayout | None:
+    """The registered layout of the variable's cell (`ctx.family` names a layout or a family), or None."""
+    if ctx.family is None:
+        return None
+    try:
+        return cell_layouts.get(ctx.family)
+    except KeyError:
+        return None
+
+
+def _gate_bias(ctx: WeightContext) -> cell_layouts.CellLayout | None:
+    """The layout when `ctx` is the gate bias of a layout that folds a forget bias (LSTM's `bias`), else None."""
+    lay = _layout(ctx)
+    if lay is None or not lay.folds_forget_bias or ctx.role not in lay.gate_roles():
+        return None
+    return lay if len(lay.tf1_shapes(1, 1)[ctx.role]) == 1 else None
+
+
+def _order(ctx: WeightContext) -> str:
+    return ",".join(_layout(ctx).tf1_gates)
 
 
 def _forget_offset(expected, actual, ctx) -> float | None:
-    if not _is_lstm(ctx, "bias") or expected.shape[-1] % 4:
+    lay = _gate_bias(ctx)
+    n = len(lay.tf1_gates) if lay is not None else 0
+    if lay is None or expected.shape[-1] % n:
         return None
-    d = np.split(actual.astype(np.float64) - expected, 4)
-    f = LSTM_TF1_GATES.index("f")
-    others = [d[k] for k in range(4) if k != f]
+    d = np.split(actual.astype(np.float64) - expected, n)
+    f = lay.tf1_gates.index("f")
+    others = [d[k] for k in range(n) if k != f]
     if all(np.allclose(x, 0, atol=1e-5) for x in others) and np.ptp(d[f]) < 1e-5 and abs(d[f].mean()) > 1e-5:
         return float(d[f].mean())
     return None
@@ -81,7 +105,7 @@ def _forget_offset(expected, actual, ctx) -> float | None:
 def _no_forget_fold(expected, actual, ctx):
     off = _forget_offset(expected, actual, ctx)
     if off is not None and ctx.forget_bias and abs(off + ctx.forget_bias) < 1e-5:
-        return (f"the f block (TF1 gate order i,j,f,o) is off by exactly -{ctx.forget_bias:g} = -forget_bias: "
+        return (f"the f block (TF1 gate order {_order(ctx)}) is off by exactly -{ctx.forget_bias:g} = -forget_bias: "
                 f"the forget bias was not folded into the Keras LSTM bias (add forget_bias to the Keras f slice)")
     return None
 
@@ -92,38 +116,47 @@ def _forget_fold_twice(expected, actual, ctx):
         return (f"the f block is off by +{ctx.forget_bias:g} = forget_bias: the forget bias was added twice "
                 f"(or also to a tensor that must not get it, such as an Adam slot or a gradient)")
     if off is not None:
-        return (f"the f block (TF1 gate order i,j,f,o) is off by a constant {off:+.6g} and everything else is "
+        return (f"the f block (TF1 gate order {_order(ctx)}) is off by a constant {off:+.6g} and everything else is "
                 f"equal: a wrong forget bias was folded (converter used forget_bias="
                 f"{(ctx.forget_bias or 0) - off:g}, the legacy cell adds {ctx.forget_bias}?)")
     return None
 
 
-def _lstm_no_reorder(expected, actual, ctx):
-    if not _is_lstm(ctx, "kernel", "bias") or expected.shape[-1] % 4:
+def _tf1_order_kept(expected: np.ndarray, lay: cell_layouts.CellLayout) -> np.ndarray:
+    """What a port that kept TF1's gate order shows once mapped back: TF1 block order[p] lands where block p was."""
+    order = [k for k in lay.keras_gate_order() if k is not None]
+    blocks = np.split(expected, len(order), axis=-1)
+    out = list(blocks)
+    for p, k in enumerate(order):
+        out[k] = blocks[p]
+    return np.concatenate(out, axis=-1)
+
+
+def _gates_not_reordered(family: str, expected, actual, ctx):
+    """A cell of `family` whose gate blocks were left in TF1's order (the layout's own permutation undone)."""
+    lay = _layout(ctx)
+    if lay is None or lay.family != family or ctx.role not in lay.gate_roles() or expected.shape[-1] % len(
+            lay.tf1_gates):
         return None
-    j, f = LSTM_TF1_GATES.index("j"), LSTM_TF1_GATES.index("f")
-    if _close(_swap_blocks(expected, 4, j, f), actual):
-        return ("gate blocks j and f trade places: the LSTM columns were not reordered from TF1's i,j,f,o to "
-                "Keras's i,f,c,o")
-    if ctx.role == "bias":  # with a folded forget bias, the swap is visible up to that constant
-        d = np.split(actual.astype(np.float64) - _swap_blocks(expected, 4, j, f), 4)
+    order = [k for k in lay.keras_gate_order() if k is not None]
+    moved = [lay.tf1_gates[k] for k in sorted(k for p, k in enumerate(order) if p != k)]   # in TF1 order
+    what = (f"gate blocks {' and '.join(moved)} trade places" if len(moved) == 2
+            else f"gate blocks {', '.join(moved)} are out of place")
+    fix = (f"the {family.upper()} columns were not reordered from TF1's {','.join(lay.tf1_gates)} to Keras's "
+           f"{','.join(lay.keras_gates)}")
+    kept = _tf1_order_kept(expected, lay)
+    if _close(kept, actual):
+        return f"{what}: {fix}"
+    if _gate_bias(ctx) is not None:   # with a folded forget bias, the move is visible up to that constant
+        d = np.split(actual.astype(np.float64) - kept, len(order))
         if all(np.ptp(x) < 1e-5 for x in d) and sum(abs(x.mean()) > 1e-5 for x in d) == 2:
-            return ("gate blocks j and f trade places (up to the folded forget bias): the LSTM columns were not "
-                    "reordered from TF1's i,j,f,o to Keras's i,f,c,o")
-    return None
-
-
-def _gru_no_reorder(expected, actual, ctx):
-    if ctx.family != "gru" or ctx.role not in ("gates_kernel", "gates_bias") or expected.shape[-1] % 2:
-        return None
-    if _close(_swap_blocks(expected, 2, 0, 1), actual):
-        return ("gate blocks r and u trade places: the GRU gates were not reordered from TF1's r,u to "
-                "Keras's z,r (z = u)")
+            return f"{what} (up to the folded forget bias): {fix}"
     return None
 
 
 def _rows_rotated(expected, actual, ctx):
-    if ctx.role not in ("kernel", "gates_kernel", "candidate_kernel") or ctx.family is None or expected.ndim != 2:
+    lay = _layout(ctx)
+    if lay is None or ctx.role not in lay.roles or len(lay.tf1_shapes(1, 1)[ctx.role]) != 2 or expected.ndim != 2:
         return None
     n = expected.shape[0]
     for k in range(1, n):
@@ -166,8 +199,8 @@ def _left_at_init(expected, actual, ctx):
 DETECTORS: list[tuple[str, Callable[[np.ndarray, np.ndarray, WeightContext], str | None]]] = [
     ("forget bias not folded", _no_forget_fold),
     ("forget bias folded twice / wrong", _forget_fold_twice),
-    ("LSTM gates not reordered", _lstm_no_reorder),
-    ("GRU gates not reordered", _gru_no_reorder),
+    *((f"{family.upper()} gates not reordered", functools.partial(_gates_not_reordered, family))
+      for family in cell_layouts.FAMILIES),            # "LSTM gates not reordered", "GRU gates not reordered"
     ("kernel rows split at the wrong place", _rows_rotated),
     ("fw/bw swapped", _fw_bw_swapped),
     ("attention scale dropped", _attention_scale_dropped),
@@ -190,10 +223,11 @@ def diagnose_weight(expected: np.ndarray, actual: np.ndarray, ctx: WeightContext
 
 def describe_index(index: tuple[int, ...], shape: tuple[int, ...], ctx: WeightContext) -> str | None:
     """`"gate f (TF1 order i,j,f,o), unit 3; row 17 (h row 9)"` for an index into a cell variable."""
-    if ctx.family is None or not index:
+    lay = _layout(ctx)
+    if lay is None or not index:
         return None
-    gates = {"lstm": LSTM_TF1_GATES, "gru": GRU_TF1_GATES if ctx.role and ctx.role.startswith("gates") else None}
-    names = gates.get(ctx.family)
+    # Cell variables whose columns are gate blocks: an LSTM kernel/bias, a GRU's gates_* (not its candidate).
+    names = lay.tf1_gates if ctx.role in lay.gate_roles() else None
     parts = []
     if names and shape[-1] % len(names) == 0:
         width = shape[-1] // len(names)

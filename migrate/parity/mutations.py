@@ -29,8 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from migrate.checkpoint import layouts
-
 
 @dataclass(frozen=True)
 class Mutation:
@@ -50,7 +48,7 @@ class Mutation:
 
 
 def _cells(pair) -> list:
-    return [b for b in pair.bindings if b.transform in ("lstm", "gru")]
+    return [b for b in pair.bindings if b.cell_layout is not None]     # every registered cell layout
 
 
 def _assign(binding, arrays) -> None:
@@ -64,32 +62,45 @@ def _correct(pair, binding) -> list[np.ndarray]:
 
 def no_forget_bias_fold(pair) -> None:
     for b in _cells(pair):
-        if b.transform == "lstm":
+        lay = b.cell_layout
+        if lay.folds_forget_bias:
             k, rk, bias = _correct(pair, b)
-            units = bias.shape[-1] // 4
-            f = layouts.LSTM_FORGET_BLOCK_KERAS
+            order = lay.keras_gate_order()
+            units = bias.shape[-1] // len(order)
+            f = order.index(lay.tf1_gates.index("f"))        # the Keras block holding TF1's f (LSTM: 1)
             bias = bias.copy()
             bias[f * units:(f + 1) * units] -= b.forget_bias
             _assign(b, [k, rk, bias])
 
 
-def no_gate_reorder(pair) -> None:
+def gates_left_in_tf1_order(pair, family: str) -> None:
+    """Cells of `family` get Keras weights whose gate blocks keep TF1's order: the layout's gate permutation
+    (`CellLayout.keras_gate_order`, read off its own `to_keras`) skipped, everything else (the folded forget
+    bias included) as the converter does it."""
     for b in _cells(pair):
-        if b.transform == "lstm":
-            kernel, bias = (pair.values[n] for n in b.tf1_names)
-            bias = bias.copy()
-            units = bias.shape[-1] // 4
-            f = layouts.LSTM_FORGET_BLOCK_KERAS  # the fold lands on Keras's f slot, which now holds TF1's j
-            bias[f * units:(f + 1) * units] += b.forget_bias
-            _assign(b, [kernel[:b.input_size], kernel[b.input_size:], bias])
+        lay = b.cell_layout
+        if lay.family != family:
+            continue
+        order = lay.keras_gate_order()           # per Keras block: the TF1 gate block it holds (None: candidate)
+        _assign(b, [_tf1_gate_order(w, order) for w in _correct(pair, b)])
+
+
+def _tf1_gate_order(a: np.ndarray, order: tuple[int | None, ...]) -> np.ndarray:
+    """Keras column blocks put back in TF1's gate order (non-gate blocks, such as GRU's candidate, stay)."""
+    slots = [p for p, t in enumerate(order) if t is not None]
+    blocks = np.split(a, len(order), axis=-1)
+    out = list(blocks)
+    for p in slots:                              # TF1 block order[p] goes to the slot TF1's order gives it
+        out[slots[order[p]]] = blocks[p]
+    return np.concatenate(out, axis=-1)
+
+
+def no_gate_reorder(pair) -> None:
+    gates_left_in_tf1_order(pair, "lstm")
 
 
 def gru_gates_not_reordered(pair) -> None:
-    for b in _cells(pair):
-        if b.transform == "gru":
-            gk, gb, ck, cb = (pair.values[n] for n in b.tf1_names)
-            k = np.concatenate([gk, ck], axis=-1)  # r, u, candidate: TF1's order kept
-            _assign(b, [k[:b.input_size], k[b.input_size:], np.concatenate([gb, cb])])
+    gates_left_in_tf1_order(pair, "gru")
 
 
 def rows_split_wrong(pair) -> None:
@@ -133,7 +144,7 @@ def gru_reset_after_port(hparams) -> Any:
 def load_reset_after_weights(pair) -> None:
     """Weights for a reset_after=True port: kernels as converted, bias [input_bias = TF1's, recurrent 0]."""
     for b in pair.bindings:
-        if b.transform == "gru":
+        if b.cell_layout is not None and b.cell_layout.family == "gru":   # Keras GRU(reset_after=True)'s bias
             k, rk, bias = b.to_keras([pair.values[n] for n in b.tf1_names])
             _assign(b, [k, rk, np.stack([bias, np.zeros_like(bias)])])
         else:

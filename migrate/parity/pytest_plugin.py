@@ -7,7 +7,10 @@ point, enable it with `-p migrate.parity.pytest_plugin`.
 Example (a complete test file):
 
 ```python
-def test_port_matches_legacy(parity):
+def test_keras_model_matches_the_tf1_graph(parity):      # any TF1 model: checkpoint + .meta
+    parity.check_graph(tf1="models/tf1/model.ckpt-2000", keras="models/tagger.keras", mapping="mapping.toml")
+
+def test_port_matches_legacy(parity):                     # this repo's legacy model and its tf2 port
     parity.check_models(legacy="models/legacy", keras="models/port.keras", batches=4)
 
 def test_my_own_tensors(parity):
@@ -26,7 +29,6 @@ A "parity" section in the terminal summary lists each check with its greatest di
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pytest
@@ -83,6 +85,40 @@ class ParityChecker:
             raise ParityError(result.message, result)
         return result
 
+    def check_graph(self, tf1: str, keras: Any, *, mapping: str | None = None, build: str | None = None,
+                    inputs: str | None = None, feeds: Any = (), batch_size: int = 8, time_steps: int = 6,
+                    seed: int = 0):
+        """Compare a Keras model with the TF1 graph of a checkpoint's `.meta` (`harness.run_graph_parity`, the
+        same run as `tf-migrate parity --tf1`); fail on any output outside tolerance.
+
+        Args:
+            tf1: a checkpoint prefix or directory with its `.meta`.
+            keras: a `.keras` file, a `.weights.h5` file (with `build`), or a Keras model object.
+            mapping: a TOML mapping file with a `[parity]` section (inputs, outputs, feeds).
+            build: `MODULE:FUNCTION` that returns the Keras model (for `.weights.h5`).
+            inputs: a `.npz` batch keyed by placeholder names (default: generated).
+            feeds: `["keep_prob=1.0", ...]`, as `--feed`.
+            batch_size, time_steps, seed: the generated batch.
+
+        Returns:
+            The `ParityReport` (every output within tolerance).
+        """
+        from migrate.parity.harness import run_graph_parity  # noqa: PLC0415
+
+        report = run_graph_parity(tf1, keras, mapping=mapping, build=build, inputs=inputs, feeds=list(feeds),
+                                  batch_size=batch_size, time_steps=time_steps, seed=seed, rtol=self.rtol,
+                                  atol=self.atol)
+        return self._record(report)
+
+    def _record(self, report):
+        from migrate.parity.compare import ParityError  # noqa: PLC0415
+
+        for r in report.results:
+            self.records.append((self.nodeid, r.summary(), r.to_dict()))
+        if not report.ok:
+            raise ParityError(report.failure_message(), report)
+        return report
+
     def check_models(self, legacy: str, keras: Any, *, batches: int = 2, seed: int = 0,
                      batch_size: int | None = None, adam_steps: int = 3, checks: Any = None):
         """Run the full harness (`migrate.parity.harness.run_parity`) and fail on any check outside tolerance.
@@ -97,16 +133,11 @@ class ParityChecker:
         Returns:
             The `ParityReport` (all checks passed).
         """
-        from migrate.parity.compare import ParityError  # noqa: PLC0415
         from migrate.parity.harness import run_parity  # noqa: PLC0415
 
         report = run_parity(legacy, keras, batches=batches, seed=seed, batch_size=batch_size,
                             adam_steps=adam_steps, rtol=self.rtol, atol=self.atol, checks=checks)
-        for r in report.results:
-            self.records.append((self.nodeid, r.summary(), r.to_dict()))
-        if not report.ok:
-            raise ParityError(report.failure_message(), report)
-        return report
+        return self._record(report)
 
 
 @pytest.fixture
@@ -126,8 +157,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"{line}  [{nodeid}]")
     path = config.getoption("--parity-json")
     if path:
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump([{"test": n, **d} for n, _, d in records], f, indent=1)
-        os.replace(tmp, path)
+        from migrate.files import atomic_write_text  # noqa: PLC0415
+
+        atomic_write_text(path, json.dumps([{"test": n, **d} for n, _, d in records], indent=1) + "\n")
         terminalreporter.write_line(f"parity results written to {path}")

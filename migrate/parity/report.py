@@ -1,37 +1,31 @@
-"""The outcome of a harness run: a table for people, JSON for machines, JUnit XML for CI dashboards."""
+"""The outcome of a harness run: a table for people, JSON for machines, JUnit XML for CI dashboards.
+
+JSON (`ParityReport.to_dict`, `tf-migrate parity --json`): `{"schema": "tf-migrate/parity", "version": 1, "ok",
+"summary", "info", "notes", "results": [ParityResult.to_dict(), ...]}`; every result carries `check` (its kind)
+and `subject` (the variable or tensor). A NaN shows as "NaN" in the table (never `max abs 0.0e+00`).
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
-from migrate.parity.compare import ParityResult, _fmt
+from migrate.parity.checks import CHECK_TITLES
+from migrate.parity.compare import ParityResult
 
-# Check kinds in report order, with the line the table shows for each.
-CHECK_TITLES: dict[str, str] = {
-    "weights": "weights (port -> TF1 layout)",
-    "logits": "logits at valid positions",
-    "loss": "loss (sequence_loss)",
-    "gradients": "gradients, one step",
-    "adam": "weights after K Adam steps",
-    "greedy": "greedy ids",
-}
+REPORT_SCHEMA = "tf-migrate/parity"
+REPORT_VERSION = 1
 
 
 def check_of(result: ParityResult) -> str:
-    """The check kind of a result from its name (`"grad encoder/..."` -> `"gradients"`)."""
-    head = result.name.split(" ", 1)[0]
-    return {"weight": "weights", "grad": "gradients", "adam": "adam", "greedy": "greedy"}.get(head, head)
-
-
-def _atomic_write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """The check kind of a result: its structured `check`; for a bare `compare` result, its name."""
+    if result.check:
+        return result.check
+    head = result.name.split(" ", 1)[0]  # a bare result: "grad enc/kernel" (the harness always tags its own)
+    return {"weight": "weights", "grad": "gradients"}.get(head, head)
 
 
 @dataclass
@@ -68,7 +62,8 @@ class ParityReport:
         """A short table: one row per check kind with its worst difference and tolerance."""
         rows = [("check", "compared", "max abs", "max rel", "tolerance", "result")]
         for check, results in self.by_check().items():
-            worst = max(results, key=lambda r: (not r.ok, float("inf") if r.shape_mismatch or r.problem else r.max_abs))
+            worst = max(results, key=lambda r: (not r.ok, bool(r.nan_count),
+                                                float("inf") if r.shape_mismatch or r.problem else r.max_abs))
             bad = sum(not r.ok for r in results)
             what = f"{len(results)} tensors" if len(results) > 1 else f"{worst.compared} values"
             if check == "greedy":
@@ -77,8 +72,8 @@ class ParityReport:
             tol = "exact" if worst.atol == 0 and worst.rtol == 0 else f"atol {worst.atol:.2g} rtol {worst.rtol:.2g}"
             status = "ok" if bad == 0 else (f"FAIL ({bad})" if len(results) > 1 else "FAIL")
             rows.append((CHECK_TITLES.get(check, check), what,
-                         "-" if worst.shape_mismatch or worst.problem else _fmt(worst.max_abs),
-                         "-" if worst.shape_mismatch or worst.problem else _fmt(worst.max_rel), tol, status))
+                         "-" if worst.shape_mismatch or worst.problem else worst.shown_max_abs(),
+                         "-" if worst.shape_mismatch or worst.problem else worst.shown_max_rel(), tol, status))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -90,8 +85,10 @@ class ParityReport:
         out = []
         for check, results in self.by_check().items():
             tol = results[0]
+            nan = any(r.nan_count and not r.ok for r in results)
             out.append({"check": CHECK_TITLES.get(check, check),
-                        "max_abs": max(r.max_abs for r in results), "max_rel": max(r.max_rel for r in results),
+                        "max_abs": math.nan if nan else max(r.max_abs for r in results),
+                        "max_rel": math.nan if nan else max(r.max_rel for r in results),
                         "tolerance": "exact" if tol.atol == 0 and tol.rtol == 0 else f"atol {tol.atol:.2g} rtol {tol.rtol:.2g}",
                         "mismatched": f"{sum(r.mismatched for r in results)} / {sum(r.compared for r in results)}",
                         "ok": all(r.ok for r in results)})
@@ -120,17 +117,29 @@ class ParityReport:
         if len(failures) > limit:
             parts.append(f"... and {len(failures) - limit} more: "
                          + ", ".join(r.name for r in failures[limit:limit + 20]))
-        parts.extend(self.notes)
+        if self.notes:
+            parts.append("\n".join(self.notes))
         return "\n\n".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "summary": self.summary_line(), "info": self.info, "notes": self.notes,
-                "results": [r.to_dict() for r in self.results]}
+        return {"schema": REPORT_SCHEMA, "version": REPORT_VERSION, "ok": self.ok, "summary": self.summary_line(),
+                "info": _plain(self.info), "notes": self.notes, "results": [r.to_dict() for r in self.results]}
+
+    def json_text(self) -> str:
+        return json.dumps(self.to_dict(), indent=1) + "\n"
 
     def write_json(self, path: str) -> None:
-        _atomic_write(path, json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write `json_text()` atomically (the CLI stages it through `migrate.files.Outputs` instead)."""
+        from migrate.files import atomic_write_text  # noqa: PLC0415
+
+        atomic_write_text(path, self.json_text())
 
     def write_junit(self, path: str) -> None:
+        from migrate.files import atomic_write_text  # noqa: PLC0415
+
+        atomic_write_text(path, self.junit_text())
+
+    def junit_text(self) -> str:
         """JUnit XML: one testsuite "tf-migrate parity", one testcase per compared tensor."""
         failures = self.failures()
         suite = ET.Element("testsuite", name="tf-migrate parity", tests=str(len(self.results)),
@@ -147,4 +156,11 @@ class ParityReport:
         root = ET.Element("testsuites")
         root.append(suite)
         ET.indent(root)
-        _atomic_write(path, ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n")
+        return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _plain(x: Any) -> Any:
+    """JSON-safe: NaN / Inf as strings, NumPy scalars as Python numbers."""
+    from migrate.parity.compare import _jsonable  # noqa: PLC0415
+
+    return _jsonable(x)

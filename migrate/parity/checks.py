@@ -1,0 +1,326 @@
+"""One small class per parity check, in the style of torch.testing's `Pair`: it holds what the TF1 side computed
+(`expected`) and what the Keras side computed (`actual`), and `compare()` returns `ParityResult`s whose
+`check` (the kind) and `subject` (the variable or tensor) say structurally what failed.
+
+| class              | kind        | expected (TF1)                       | actual (Keras)                        |
+|--------------------|-------------|--------------------------------------|---------------------------------------|
+| `OutputTensorCheck`| output      | a graph tensor (`TF1Graph.run`)      | the Keras output bound to it          |
+| `LogitsCheck`      | logits      | legacy `model.logits` per batch      | the port's logits, valid positions    |
+| `LossCheck`        | loss        | legacy `sequence_loss` per batch     | the port's loss                       |
+| `WeightsCheck`     | weights     | checkpoint variables                 | Keras weights mapped back to TF1      |
+| `GradientsCheck`   | gradients   | `tf.gradients` per variable          | `GradientTape`, mapped back           |
+| `AdamCheck`        | adam        | variables after K `train_op` runs    | after K optimizer steps, mapped back  |
+| `GreedyCheck`      | greedy      | greedy-decoded ids                   | the port's greedy ids (exact)         |
+
+Adding a check = one class here (a `kind`, a `title`, a `compare()`) and its test. No TensorFlow import:
+every value is a NumPy array by the time a check sees it (the sides compute them: `migrate.parity.legacy_side`,
+`port_side`, `tf1_graph`, `keras_side`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from migrate.parity.compare import ParityResult, compare
+from migrate.parity.tolerances import OUTPUT_SCALE_FRACTION, STEP_TOLERANCES
+
+# Logits: atol is at least this share of the largest |legacy logit| at valid positions. float32 error
+# grows with the magnitude of what is accumulated, and trained models have large logits: the demo's
+# model (LSTM 64 + scaled Luong, 3565 steps, max |logit| 57.5) differs by 6.5e-5 = 1.1e-6 x scale at a
+# logit of 19.5 (~10 ulps), over the fixed 1e-5. 1e-5 x scale is 9x above that; the smallest known
+# bug (GRU reset_after=True) is 1.7e-2 at random weights (scale ~1-3), i.e. ~1e-2 x scale.
+# At scale <= 1 this is the migration guide's atol 1e-5 unchanged.
+LOGIT_SCALE_FRACTION = OUTPUT_SCALE_FRACTION
+
+# Weights after K Adam steps: atol is at least this share of K * learning_rate, the most K Adam steps
+# can move a weight. Adam normalises g / (sqrt(v) + 1e-8), so where a gradient is near 0 it turns the
+# float32 gradient gap (~1e-8) into moves of up to lr; measured (docs/parity.md, 200-step model, K=3):
+# correct port 0.0065 * K*lr, Keras's default epsilon 1e-7 0.93, beta2 0.99 0.64, lr 1% off 0.18.
+ADAM_LR_FRACTION = 0.03
+
+
+def tolerance(kind: str, rtol: float | None, atol: float | None) -> dict[str, float]:
+    """The check's `STEP_TOLERANCES` entry, with a user's rtol / atol taking precedence."""
+    d_rtol, d_atol = STEP_TOLERANCES.get(kind, STEP_TOLERANCES["logits"])
+    return {"rtol": d_rtol if rtol is None else rtol, "atol": d_atol if atol is None else atol}
+
+
+def tag(result: ParityResult, check: str, subject: str | None) -> ParityResult:
+    """Stamp a result with its structured identity (what a report groups by; never parsed from `name`)."""
+    result.check = check
+    result.subject = subject
+    return result
+
+
+class Check:
+    """Base of every parity check: `compare()` -> a list of tagged `ParityResult`s (one per compared tensor)."""
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+
+    def compare(self) -> list[ParityResult]:
+        raise NotImplementedError
+
+
+# -- forward tensors -----------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputTensorCheck(Check):
+    """A graph tensor against the Keras output bound to it.
+
+    Tolerance: floats rtol 1e-6 and atol max(1e-5, 1e-5 x max |expected|) over the compared positions
+    (float32 error grows with the magnitude accumulated; `tolerances.OUTPUT_SCALE_FRACTION`), unless `atol`
+    is given; integers and bools exact.
+
+    Args:
+        subject: what is compared (`"logits <- decoder/logits:0"`).
+        expected, actual: the TF1 and the Keras values.
+        mask: optional boolean array over the leading axes (e.g. `[B, T]` valid positions).
+        logits: also report argmax agreement over the last axis.
+    """
+
+    kind: ClassVar[str] = "output"
+    title: ClassVar[str] = "graph tensor vs Keras output"
+
+    subject: str
+    expected: Any
+    actual: Any
+    mask: Any = None
+    rtol: float | None = None
+    atol: float | None = None
+    logits: bool = False
+    time_axis: int | None = 1
+    notes: list[str] = field(default_factory=list)
+
+    def _tolerance(self, want: np.ndarray) -> dict[str, float | None]:
+        if want.dtype.kind in "iub":
+            return {"rtol": self.rtol, "atol": self.atol}
+        tol = tolerance("logits", self.rtol, self.atol)
+        if self.atol is None:
+            m = np.ones(want.shape, bool) if self.mask is None else _broadcast(self.mask, want.shape)
+            finite = np.abs(want[m & np.isfinite(want)]) if want.size else np.zeros(0)
+            if finite.size:
+                tol["atol"] = max(tol["atol"], OUTPUT_SCALE_FRACTION * float(finite.max()))
+        return tol
+
+    def compare(self) -> list[ParityResult]:
+        want, have = np.asarray(self.expected), np.asarray(self.actual)
+        # per-timestep lines for [B, T, ...] outputs (and [B, T] ones compared at valid positions)
+        time_axis = self.time_axis if want.ndim >= 3 or (want.ndim == 2 and self.mask is not None) else None
+        r = compare(want, have, self.mask, name=self._name(), logits=self.logits, time_axis=time_axis,
+                    **self._tolerance(want))
+        r.notes.extend(self.notes)
+        return [tag(r, self.kind, self.subject)]
+
+    def _name(self) -> str:
+        return f"output {self.subject}"
+
+
+def _broadcast(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
+    m = np.asarray(mask).astype(bool)
+    return np.broadcast_to(m.reshape(m.shape + (1,) * (len(shape) - m.ndim)), shape)
+
+
+def stack_padded(arrays: Sequence[np.ndarray], fill: float = 0) -> np.ndarray:
+    """Concatenate `[B_i, T_i, ...]` arrays along the batch axis, padding time to the longest T."""
+    t = max(a.shape[1] for a in arrays)
+    padded = [np.pad(a, [(0, 0), (0, t - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=fill)
+              for a in arrays]
+    return np.concatenate(padded, axis=0)
+
+
+@dataclass
+class LogitsCheck(OutputTensorCheck):
+    """The legacy model's logits against the port's, per batch, at valid decoder positions.
+
+    Args:
+        expected, actual: lists of `[B_i, T_i, V]` logits, one per batch (stacked, time padded).
+        masks: `[B_i, T_i]` valid positions per batch (`decoder_input_ids != 0`).
+        mask_padding: False compares padded steps too (what a naive check does); a failure then says whether
+            every mismatch lies in the padding.
+    """
+
+    kind: ClassVar[str] = "logits"
+    title: ClassVar[str] = "logits at valid positions"
+
+    subject: str = "logits"
+    expected: Any = None
+    actual: Any = None
+    masks: Sequence[np.ndarray] = ()
+    mask_padding: bool = True
+
+    def compare(self) -> list[ParityResult]:
+        valid = stack_padded(self.masks, fill=False).astype(bool)
+        want, have = stack_padded(self.expected), stack_padded(self.actual)
+        self.mask = valid
+        tol = self._tolerance(want)
+        r = compare(want, have, valid if self.mask_padding else None, name="logits", logits=True, **tol)
+        if not r.ok and not self.mask_padding:
+            bad = ~np.isclose(have, want, rtol=tol["rtol"], atol=tol["atol"])
+            in_pad = int((bad & ~valid[..., None]).sum())
+            if in_pad == int(bad.sum()):
+                r.notes.append(f"Likely cause: padded positions compared: all {in_pad} mismatched elements are "
+                               f"at padded decoder steps (decoder_ids == 0), where TF1's dynamic_rnn emits zeros "
+                               f"and a Keras RNN repeats its last output; compare valid positions only (mask = "
+                               f"decoder_ids != 0).")
+            else:
+                r.notes.append(f"{in_pad} of {int(bad.sum())} mismatched elements are at padded decoder steps.")
+        if not r.ok and len(self.masks) > 1:
+            sizes = np.cumsum([m.shape[0] for m in self.masks])
+            row = r.max_abs_index[0] if r.max_abs_index else 0
+            k = int(np.searchsorted(sizes, row, side="right"))
+            r.notes.append(f"Rows are the {len(self.masks)} batches stacked: row {row} is row "
+                           f"{row - (sizes[k - 1] if k else 0)} of batch {k}.")
+        return [tag(r, self.kind, "logits")]
+
+
+@dataclass
+class LossCheck(Check):
+    """One scalar loss per batch. `hints(actual) -> [sentences]` names a known loss mistake on failure."""
+
+    kind: ClassVar[str] = "loss"
+    title: ClassVar[str] = "loss (sequence_loss)"
+
+    expected: Sequence[float]
+    actual: Sequence[float]
+    rtol: float | None = None
+    atol: float | None = None
+    hints: Callable[[Sequence[float]], list[str]] | None = None
+
+    def compare(self) -> list[ParityResult]:
+        r = compare(np.array(self.expected), np.array(self.actual), name="loss", time_axis=None,
+                    **tolerance("loss", self.rtol, self.atol))
+        if not r.ok and self.hints is not None:
+            r.notes.extend(self.hints(self.actual))
+        return [tag(r, self.kind, "loss")]
+
+
+@dataclass
+class GreedyCheck(Check):
+    """Greedy-decoded ids of every batch, exact; a failure names the first differing token."""
+
+    kind: ClassVar[str] = "greedy"
+    title: ClassVar[str] = "greedy ids"
+
+    expected: Sequence[np.ndarray]
+    actual: Sequence[np.ndarray]
+
+    def compare(self) -> list[ParityResult]:
+        want, have = np.concatenate(self.expected), np.concatenate(self.actual)
+        r = compare(want, have, name="greedy ids")
+        if not r.ok and want.shape == have.shape:
+            bad = np.argwhere(want != have)
+            row, t = (int(x) for x in bad[0])
+            r.notes.append(f"First differing token: row {row}, step {t}: legacy {want[row, t]}, port {have[row, t]} "
+                           f"({len(set(bad[:, 0].tolist()))} row(s) differ).")
+        return [tag(r, self.kind, "greedy ids")]
+
+
+# -- per variable --------------------------------------------------------------------------------------
+
+
+@dataclass
+class VariableCheck(Check):
+    """One comparison per TF1 variable (`names` in order), Keras values mapped back to TF1 layout.
+
+    Args:
+        expected, actual: {TF1 name: array}.
+        names: which variables, in report order.
+        annotate: `annotate(result, name, expected, actual)` adds notes to a failure (where in the variable,
+            the likely conversion mistake: `migrate.parity.diagnose`).
+        rtol, atol: a user's tolerance (default: `STEP_TOLERANCES[kind]`).
+    """
+
+    label: ClassVar[str] = ""
+
+    expected: dict[str, np.ndarray]
+    actual: dict[str, np.ndarray]
+    names: Sequence[str]
+    annotate: Callable[[ParityResult, str, np.ndarray, np.ndarray], None] | None = None
+    rtol: float | None = None
+    atol: float | None = None
+
+    def _tol(self) -> dict[str, float]:
+        return tolerance(self.kind, self.rtol, self.atol)
+
+    def compare(self) -> list[ParityResult]:
+        out, tol = [], self._tol()
+        for n in self.names:
+            r = compare(self.expected[n], self.actual[n], name=f"{self.label} {n}", time_axis=None, **tol)
+            if not r.ok and self.annotate is not None:
+                self.annotate(r, n, self.expected[n], self.actual[n])
+            out.append(tag(r, self.kind, n))
+        return out
+
+
+@dataclass
+class WeightsCheck(VariableCheck):
+    kind: ClassVar[str] = "weights"
+    title: ClassVar[str] = "weights (port -> TF1 layout)"
+    label: ClassVar[str] = "weight"
+
+    def _tol(self) -> dict[str, float]:
+        return tolerance("logits", self.rtol, self.atol)  # float32 forward tolerance: a plain copy
+
+
+@dataclass
+class GradientsCheck(VariableCheck):
+    kind: ClassVar[str] = "gradients"
+    title: ClassVar[str] = "gradients, one step"
+    label: ClassVar[str] = "grad"
+
+
+@dataclass
+class AdamCheck(VariableCheck):
+    """Weights after K optimizer steps; atol >= `ADAM_LR_FRACTION` x K x lr; when the gradients agree and
+    these do not, the optimizer itself is named as the likely cause."""
+
+    kind: ClassVar[str] = "adam"
+    title: ClassVar[str] = "weights after K Adam steps"
+    label: ClassVar[str] = "adam"
+
+    steps: int = 1
+    learning_rate: float = 0.0
+    gradients_ok: bool = True
+
+    def _tol(self) -> dict[str, float]:
+        tol = tolerance("adam", self.rtol, self.atol)
+        if self.atol is None:
+            tol["atol"] = max(tol["atol"], ADAM_LR_FRACTION * self.steps * self.learning_rate)
+        return tol
+
+    def compare(self) -> list[ParityResult]:
+        out = super().compare()
+        bad = [r for r in out if not r.ok]
+        if bad and self.gradients_ok:
+            bad[0].notes.append(
+                "Likely cause: the optimizer differs (the gradients agree, the weights after the steps do not): "
+                "check learning rate, beta1 0.9 / beta2 0.999, epsilon (TF1's AdamOptimizer uses 1e-8, Keras's "
+                "Adam defaults to 1e-7) and gradient clipping (clip_by_global_norm = global_clipnorm).")
+        return out
+
+
+@dataclass
+class UnmappableCheck(Check):
+    """Keras values that cannot be mapped back to TF1 layout at all: one failed result per variable."""
+
+    of: str                                 # the kind of check that could not map them ("weights", ...)
+    names: Sequence[str]
+    shapes: dict[str, tuple[int, ...]]
+    problem: str
+
+    def compare(self) -> list[ParityResult]:
+        label = {"weights": "weight", "gradients": "grad"}.get(self.of, self.of)
+        return [tag(ParityResult(name=f"{label} {n}", ok=False, shape=tuple(self.shapes[n]), rtol=0, atol=0,
+                                 problem=self.problem), self.of, n) for n in self.names]
+
+
+# kind -> title, in report order (the table's first column).
+CHECK_CLASSES: tuple[type[Check], ...] = (WeightsCheck, OutputTensorCheck, LogitsCheck, LossCheck, GradientsCheck,
+                                          AdamCheck, GreedyCheck)
+CHECK_TITLES: dict[str, str] = {c.kind: c.title for c in CHECK_CLASSES}

@@ -1,0 +1,236 @@
+"""Inputs for a TF1 graph and the Keras model that should compute the same: generated, or the user's own batch.
+
+API (used by `tf-migrate parity --tf1` and by the graph -> Keras converter's on-the-spot parity):
+
+```python
+from migrate.parity.graph_inputs import generate_feed, load_feed, infer_rules
+
+rules = infer_rules(graph, needed, declared=spec.feeds)         # keep_prob = 1.0, lengths of ids, ... by name
+feed = generate_feed(graph, needed, rules, shapes={"ids:0": (None, 12)}, batch_size=4, time_steps=6, seed=0)
+feed.values          # {"ids:0": int32 [4, 6], "lengths:0": int32 [4], "keep_prob:0": 1.0}
+feed.lengths         # {"ids:0": lengths array}: which positions of those ids are real (t < length)
+feed.notes           # one sentence per derived or inferred value, for the report
+```
+
+Generated values respect each placeholder's dtype and shape (None dimensions: axis 0 = `batch_size`, any other
+= `time_steps`; a `shapes` hint, e.g. from the Keras input, fills dimensions or a rank the graph leaves unknown);
+integer ids are drawn in `[1, vocab)` where `vocab` is the first dimension of the embedding they index
+(`TF1Graph.id_range`; 0 stays for padding); a placeholder with a `length_of` rule gets lengths in `[1, T]` (row 0
+full, row 1 a single token) and the ids past each length are set to 0; floats are N(0, 1); bools random.
+`load_feed(path, needed, rules)` reads a `.npz` whose keys are placeholder names (`:0` optional), checks dtypes and
+shapes, and adds only the derived feeds. Both raise `ParityInputError` (exit 2) naming the placeholder.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from migrate.parity.errors import ParityInputError
+from migrate.parity.graph_spec import LENGTH_NAME, NAMED_FEEDS, FeedRule, normalise, tensor_key
+from migrate.parity.tf1_graph import PlaceholderInfo, TF1Graph
+
+# Ids that index no embedding the graph shows are drawn in [1, this).
+DEFAULT_ID_RANGE = 10
+
+
+@dataclass
+class Feed:
+    """Values for every placeholder fed (tensor name -> array), with the lengths of padded ids and notes."""
+
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+    lengths: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def infer_rules(graph: TF1Graph, needed: list[PlaceholderInfo], declared: dict[str, FeedRule] | None = None,
+                skip: set[str] = frozenset()) -> dict[str, FeedRule]:
+    """Declared rules plus the ones inferred by name: `graph_spec.NAMED_FEEDS` constants for placeholders not in
+    `skip` (those the Keras model feeds), and lengths of the one rank-2 id placeholder."""
+    rules = dict(declared or {})
+    names = {p.tensor for p in graph.placeholders}
+    for key, rule in rules.items():
+        refs = (key, rule.length_of) if rule.length_of else (key,)
+        for ref in refs:
+            # a constant may be fed to any tensor (TF1 feeds any feedable tensor, e.g. a keep-probability Const)
+            known = ref in names if (ref == rule.length_of or rule.length_of) else _is_tensor(graph, ref)
+            if not known:
+                raise ParityInputError(f"{rule.source}: feed {key}: {ref} is not a placeholder of the graph; its "
+                                       f"placeholders are {', '.join(sorted(names)) or 'none'}")
+    ids = [p for p in needed if p.dtype.kind in "iu" and p.shape is not None and len(p.shape) == 2]
+    for p in needed:
+        if p.tensor in rules or p.has_default:
+            continue
+        norm = normalise(p.name)
+        scalar = p.shape == () or p.shape is None
+        if scalar and p.tensor not in skip:
+            for pattern, kind, value in NAMED_FEEDS:
+                if re.search(pattern, norm) and (p.dtype.kind == kind or (kind == "f" and p.dtype.kind == "f")):
+                    rules[p.tensor] = FeedRule(p.tensor, value=value, source="by name")
+                    break
+            else:
+                if p.dtype.kind == "b":
+                    rules[p.tensor] = FeedRule(p.tensor, value=False, source="a bool scalar: by default")
+        elif (p.dtype.kind in "iu" and p.shape is not None and len(p.shape) == 1
+              and LENGTH_NAME.search(norm) and len(ids) == 1):
+            rules[p.tensor] = FeedRule(p.tensor, length_of=ids[0].tensor, source="by name")
+    return rules
+
+
+def _is_tensor(graph: TF1Graph, name: str) -> bool:
+    try:
+        graph.tensor(name)
+    except ParityInputError:
+        return False
+    return True
+
+
+def feed_other_tensors(graph: TF1Graph, rules: dict[str, FeedRule], feed: Feed) -> None:
+    """Constant rules for tensors that are not placeholders (e.g. a dropout's keep-probability Const)."""
+    placeholders = {p.tensor for p in graph.placeholders}
+    overridden = getattr(graph, "overridden", {})
+    for name, rule in rules.items():
+        if name in overridden:
+            feed.notes.append(f"set {rule.describe()} in the graph (a constant: its value replaced before the "
+                              f"import)")
+        elif name not in placeholders and rule.length_of is None and name not in feed.values:
+            t = graph.tensor(name)
+            feed.values[name] = np.asarray(rule.value, dtype=t.dtype.base_dtype.as_numpy_dtype)
+            feed.notes.append(f"fed {rule.describe()} (not a placeholder: the value replaces the tensor)")
+
+
+def _shape(p: PlaceholderInfo, hint: tuple | None, batch_size: int, time_steps: int) -> tuple[int, ...]:
+    if p.shape is None and hint is None:
+        raise ParityInputError(f"placeholder {p.tensor}: its shape is unknown (a TF 1.0 placeholder) and no Keras "
+                               f"input is bound to it; declare it in [parity] inputs, feed it with --feed or pass "
+                               f"--inputs FEED.npz")
+    shape = list(p.shape if p.shape is not None else hint)
+    if hint is not None and len(hint) == len(shape):
+        shape = [h if d is None else d for d, h in zip(shape, hint)]
+    return tuple((batch_size if i == 0 else time_steps) if d is None else int(d) for i, d in enumerate(shape))
+
+
+def _constant(p: PlaceholderInfo, value: Any, batch: int, time_steps: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if p.shape is None or arr.shape == tuple(p.shape):
+        return arr.astype(p.dtype)
+    if arr.ndim == 0:
+        return np.full(_shape(p, None, batch, time_steps), arr, dtype=p.dtype)
+    return arr.astype(p.dtype)
+
+
+def _lengths(rng: np.random.RandomState, batch: int, steps: int) -> np.ndarray:
+    lengths = rng.randint(1, steps + 1, batch)
+    lengths[0] = steps
+    if batch > 1:
+        lengths[1] = 1
+    return lengths
+
+
+def generate_feed(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[str, FeedRule], *,
+                  shapes: dict[str, tuple] | None = None, batch_size: int = 4, time_steps: int = 6,
+                  seed: int = 0, always: frozenset[str] | set[str] = frozenset()) -> Feed:
+    """Random values for `needed` (see the module docstring); `rules` decide derived and constant feeds;
+    `always`: placeholders fed even when they have a default (those a Keras input is bound to)."""
+    rng = np.random.RandomState(seed)
+    shapes = shapes or {}
+    feed = Feed()
+    length_for = {r.length_of: r.placeholder for r in rules.values() if r.length_of}
+    by_tensor = {p.tensor: p for p in graph.placeholders}
+    for p in needed:
+        rule = rules.get(p.tensor)
+        if p.has_default and rule is None and p.tensor not in always:
+            continue
+        if rule is not None and rule.length_of is None:
+            feed.values[p.tensor] = _constant(p, rule.value, batch_size, time_steps)
+            feed.notes.append(f"fed {rule.describe()}")
+            continue
+        if rule is not None:
+            continue  # lengths: drawn with their ids below
+        shape = _shape(p, shapes.get(p.tensor), batch_size, time_steps)
+        if p.dtype.kind in "iu":
+            vocab = graph.id_range(p.name)
+            high = vocab if vocab is not None else DEFAULT_ID_RANGE
+            lo = 1 if high > 1 else 0
+            ids = rng.randint(lo, max(high, lo + 1), shape).astype(p.dtype)
+            if vocab is None:
+                feed.notes.append(f"{p.tensor}: integers in [{lo}, {high}) (it indexes no embedding in the graph; "
+                                  f"pass --inputs FEED.npz for real data)")
+            else:
+                feed.notes.append(f"{p.tensor}: ids in [{lo}, {vocab}) (the embedding it indexes has {vocab} rows)")
+            if p.tensor in length_for and len(shape) >= 2:
+                lengths = _lengths(rng, shape[0], shape[1])
+                ids[np.arange(shape[1])[None, :] >= lengths[:, None]] = 0
+                target = by_tensor[length_for[p.tensor]]
+                feed.values[target.tensor] = lengths.astype(target.dtype)
+                feed.lengths[p.tensor] = lengths
+                feed.notes.append(f"fed {rules[target.tensor].describe()}: {lengths.tolist()}; ids past each length "
+                                  f"are 0")
+            feed.values[p.tensor] = ids
+        elif p.dtype.kind == "f":
+            feed.values[p.tensor] = rng.standard_normal(shape).astype(p.dtype)
+        elif p.dtype.kind == "b":
+            feed.values[p.tensor] = rng.randint(0, 2, shape).astype(bool)
+        else:
+            raise ParityInputError(f"placeholder {p.tensor}: cannot generate values of dtype {p.dtype}; feed it "
+                                   f"with --feed or pass --inputs FEED.npz")
+    missing = [r.placeholder for r in rules.values() if r.length_of and r.placeholder not in feed.values
+               and any(p.tensor == r.placeholder for p in needed)]
+    if missing:
+        raise ParityInputError(f"{', '.join(missing)}: declared as lengths of ids that are not generated here "
+                               f"(the ids are not a rank-2 integer input of this graph); pass --inputs FEED.npz")
+    feed_other_tensors(graph, rules, feed)
+    return feed
+
+
+def load_feed(path: str, graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[str, FeedRule]) -> Feed:
+    """The user's own batch: a `.npz` keyed by placeholder names; constant rules fill what it leaves out."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {tensor_key(k): np.asarray(data[k]) for k in data.files}
+    except FileNotFoundError:
+        raise ParityInputError(f"{path}: no such file; expected a .npz of arrays keyed by placeholder name "
+                               f"(np.savez(path, **{{'ids': ids, 'lengths': lengths}}))") from None
+    except (OSError, ValueError) as e:
+        raise ParityInputError(f"{path}: not a readable .npz of plain arrays ({e})") from None
+    known = {p.tensor: p for p in graph.placeholders}
+    unknown = sorted(set(arrays) - set(known))
+    if unknown:
+        raise ParityInputError(f"{path}: key(s) {', '.join(unknown)} name no placeholder of the graph; its "
+                               f"placeholders are {', '.join(sorted(known))}")
+    feed = Feed(notes=[f"inputs from {path}: {', '.join(sorted(arrays))}"])
+    for name, arr in arrays.items():
+        p = known[name]
+        if p.dtype.kind != arr.dtype.kind and not (p.dtype.kind in "iu" and arr.dtype.kind in "iu"):
+            raise ParityInputError(f"{path}: {name} has dtype {arr.dtype}, the placeholder expects {p.dtype}")
+        if p.shape is not None and (len(p.shape) != arr.ndim or any(d is not None and d != s
+                                                                   for d, s in zip(p.shape, arr.shape))):
+            want = "[" + ", ".join("?" if d is None else str(d) for d in p.shape) + "]"
+            raise ParityInputError(f"{path}: {name} has shape {list(arr.shape)}, the placeholder expects {want}")
+        feed.values[name] = arr.astype(p.dtype)
+    batch = next((a.shape[0] for a in feed.values.values() if a.ndim), 1)
+    steps = next((a.shape[1] for a in feed.values.values() if a.ndim >= 2), 1)
+    for p in needed:
+        rule = rules.get(p.tensor)
+        if p.tensor in feed.values or (p.has_default and rule is None):
+            continue
+        if rule is not None and rule.length_of is None:
+            feed.values[p.tensor] = _constant(p, rule.value, batch, steps)
+            feed.notes.append(f"fed {rule.describe()}")
+        elif rule is not None and rule.length_of in feed.values:
+            ids = feed.values[rule.length_of]
+            lengths = (ids != 0).sum(axis=1).astype(p.dtype)
+            feed.values[p.tensor] = lengths
+            feed.notes.append(f"fed {rule.describe()}: {lengths.tolist()} (non-zero ids per row)")
+        else:
+            raise ParityInputError(f"{path}: no array for placeholder {p.tensor} ({p.dtype}, shape "
+                                   f"{list(p.shape) if p.shape is not None else 'unknown'}); add it to the .npz "
+                                   f"or declare it in [parity] feeds / --feed")
+    for r in rules.values():
+        if r.length_of and r.placeholder in feed.values and r.length_of in feed.values:
+            feed.lengths[r.length_of] = np.asarray(feed.values[r.placeholder])
+    feed_other_tensors(graph, rules, feed)
+    return feed

@@ -1,0 +1,286 @@
+"""A TF1 `.meta` graph and a user's Keras model as a parity pair: which input feeds which placeholder, which output
+is which tensor, one feed for both, and one `OutputTensorCheck` per bound output.
+
+```python
+from migrate.parity.graph_pair import GraphPair
+
+pair = GraphPair(TF1Graph(ckpt), KerasSide.load("model.keras"), ParitySpec.from_file("mapping.toml"))
+pair.inputs     # {"ids": "encoder/ids:0"}          (declared, by name, or by elimination)
+pair.outputs    # {"logits": "decoder/logits:0"}
+feed = pair.feed(batch_size=4, time_steps=6, seed=0)           # or pair.feed(npz="batch.npz")
+checks = pair.checks(feed)                                     # [OutputTensorCheck, ...]
+```
+
+Outputs of rank >= 2 whose first two axes are the id placeholder's `[B, T]` are compared at valid positions
+only (`t < length`) when that placeholder has lengths: TF1's `dynamic_rnn` emits zeros past a sequence's
+length, a Keras RNN does not. The notes say how every binding and feed was chosen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from migrate.parity.checks import OutputTensorCheck
+from migrate.parity.errors import ParityInputError
+from migrate.parity.graph_inputs import Feed, generate_feed, infer_rules, load_feed
+from migrate.parity.graph_spec import ParitySpec, normalise
+from migrate.parity.keras_side import KerasSide
+from migrate.parity.tf1_graph import TF1Graph, op_name, tensor_name
+
+# Ops whose outputs are never a model's result (training, saving, initialisation, summaries).
+_NOT_RESULTS = ("Assign", "AssignAdd", "AssignSub", "NoOp", "SaveV2", "RestoreV2", "MergeV2Checkpoints",
+                "ScalarSummary", "HistogramSummary", "MergeSummary", "Const", "VariableV2", "VarHandleOp",
+                "ApplyAdam", "ApplyGradientDescent", "ApplyMomentum", "ApplyAdagrad", "ApplyRMSProp")
+
+
+def _match(name: str, candidates: list[str]) -> list[str]:
+    """Candidates (op names) equal to `name` normalised, else those whose last part is."""
+    want = normalise(name)
+    exact = [c for c in candidates if normalise(c) == want]
+    return exact or [c for c in candidates if normalise(c.rsplit("/", 1)[-1]) == want]
+
+
+def result_candidates(graph: TF1Graph, limit: int = 8) -> list[str]:
+    """What a model's output usually is: a float tensor a loss compares with a label placeholder (the other
+    operand of the op that reads the labels), then float tensors nothing consumes (outside training / saving)."""
+    out: list[str] = []
+    for p in graph.placeholders:
+        for consumer in graph.tensor(p.tensor).consumers():
+            if consumer.name.startswith("gradients"):
+                continue
+            for t in consumer.inputs:
+                if t.name != p.tensor and t.dtype.is_floating and t.op.type not in ("Const", "Placeholder"):
+                    out.append(f"{t.name} (compared with {p.tensor} by {consumer.name})")
+    for op in graph.graph.get_operations():
+        if op.type in _NOT_RESULTS or op.name.startswith(("save", "gradients", "train", "init")):
+            continue
+        for t in op.outputs:
+            if t.dtype.is_floating and not t.consumers():
+                out.append(t.name)
+    return out[:limit]
+
+
+class GraphPair:
+    """Bind a `KerasSide` to a `TF1Graph` (see the module docstring).
+
+    Args:
+        graph: the TF1 side.
+        keras: the Keras side.
+        spec: the `[parity]` declarations (and `--feed`s).
+    """
+
+    def __init__(self, graph: TF1Graph, keras: KerasSide, spec: ParitySpec | None = None):
+        self.graph, self.keras, self.spec = graph, keras, spec or ParitySpec()
+        self.notes: list[str] = []
+        self.outputs = self._bind_outputs()
+        self.needed = graph.needed(list(self.outputs.values()))
+        self.inputs = self._bind_inputs()
+        self.rules = infer_rules(graph, self.needed, self.spec.feeds, skip=set(self.inputs.values()))
+        unfed = [p for p in self.needed if p.tensor not in self.inputs.values() and p.tensor not in self.rules
+                 and not p.has_default]
+        if unfed:
+            desc = ", ".join(f"{p.tensor} ({p.dtype}, shape {_shape(p.shape)})" for p in unfed)
+            raise ParityInputError(
+                f"{graph.meta}: placeholder(s) {desc} feed {', '.join(self.outputs.values())} but no Keras input "
+                f"is bound to them and no feed is declared; bind them in the mapping's [parity] inputs = "
+                f"{{keras_input = \"{unfed[0].tensor}\"}} or give a value: [parity] feeds = "
+                f"{{\"{unfed[0].tensor}\" = 0.0}} (or --feed {op_name(unfed[0].tensor)}=VALUE)")
+
+    # -- binding -----------------------------------------------------------------------------------
+
+    def _bind_outputs(self) -> dict[str, str]:
+        declared = dict(self.spec.outputs)
+        unknown = sorted(set(declared) - set(self.keras.output_names))
+        if unknown:
+            raise ParityInputError(f"{self.spec.source}: outputs {', '.join(unknown)}: no such Keras output; the "
+                                   f"model's outputs are {', '.join(self.keras.output_names)}")
+        for name, t in declared.items():
+            self.graph.tensor(t)
+            self.notes.append(f"output {name} = {t} ({self.spec.source})")
+        ops = [op.name for op in self.graph.graph.get_operations()]
+        for name in self.keras.output_names:
+            if name in declared:
+                continue
+            hits = _match(name, ops)
+            if len(hits) == 1:
+                declared[name] = tensor_name(hits[0])
+                self.notes.append(f"output {name} = {declared[name]} (by name)")
+        if not declared:
+            cands = result_candidates(self.graph)
+            raise ParityInputError(
+                f"{self.graph.meta}: no graph tensor is named like the Keras output(s) "
+                f"{', '.join(self.keras.output_names)}; declare which tensor each one is: [parity] outputs = "
+                f"{{{self.keras.output_names[0]} = \"TENSOR:0\"}} in the mapping file (--mapping). Likely outputs: "
+                f"{', '.join(cands) or 'none'}")
+        return declared
+
+    def _bind_inputs(self) -> dict[str, str]:
+        bound: dict[str, str] = {}
+        keras_names = self.keras.input_names
+        for k, t in self.spec.inputs.items():
+            if k not in keras_names:
+                raise ParityInputError(f"{self.spec.source}: inputs {k}: no such Keras input; the model's inputs "
+                                       f"are {', '.join(keras_names)}")
+            self.graph.placeholder(t)
+            bound[k] = t
+            self.notes.append(f"input {k} -> {t} ({self.spec.source})")
+        free = [p for p in self.needed if p.tensor not in bound.values() and p.tensor not in self.spec.feeds]
+        names = [p.name for p in free]
+        for k in keras_names:
+            if k in bound:
+                continue
+            hits = _match(k, names)
+            if len(hits) == 1:
+                bound[k] = tensor_name(hits[0])
+                names.remove(hits[0])
+                self.notes.append(f"input {k} -> {bound[k]} (by name)")
+        left_k = [k for k in keras_names if k not in bound]
+        left_p = [p for p in free if p.name in names and not p.has_default and not _derived(p.name)]
+        if len(left_k) == 1 and len(left_p) == 1:
+            bound[left_k[0]] = left_p[0].tensor
+            self.notes.append(f"input {left_k[0]} -> {left_p[0].tensor} (the only Keras input and placeholder left)")
+        elif left_k:
+            cands = left_p or [p for p in free if p.name in names]
+            desc = ", ".join(f"{p.tensor} ({p.dtype}, shape {_shape(p.shape)})" for p in cands) or "none"
+            first = cands[0].tensor if cands else "PLACEHOLDER:0"
+            raise ParityInputError(
+                f"Keras input(s) {', '.join(left_k)} match no placeholder by name, and the placeholders the outputs "
+                f"need are {desc}; bind each Keras input in the mapping: [parity] inputs = {{{left_k[0]} = "
+                f"\"{first}\"}}, and give the others a value: feeds = {{\"{cands[-1].tensor if cands else 'NAME:0'}\" "
+                f"= 0.0}} (or --feed NAME=VALUE)")
+        return bound
+
+    # -- feeding -----------------------------------------------------------------------------------
+
+    def feed(self, *, npz: str | None = None, batch_size: int = 4, time_steps: int = 6, seed: int = 0) -> Feed:
+        """One feed for both sides: the user's `.npz`, or generated (`graph_inputs.generate_feed`)."""
+        if npz is not None:
+            return load_feed(npz, self.graph, self.needed, self.rules)
+        hints = {}
+        for k, t in self.inputs.items():
+            shape = self.keras.input_shapes.get(k)
+            if shape is not None:
+                hints[t] = tuple(shape)
+        return generate_feed(self.graph, self.needed, self.rules, shapes=hints, batch_size=batch_size,
+                             time_steps=time_steps, seed=seed, always=set(self.inputs.values()))
+
+    def checks(self, feed: Feed, rtol: float | None = None, atol: float | None = None) -> list[OutputTensorCheck]:
+        """Run both sides on `feed`; one `OutputTensorCheck` per bound output."""
+        missing = [t for t in self.inputs.values() if t not in feed.values]
+        if missing:
+            raise ParityInputError(f"no value for {', '.join(missing)} (bound to a Keras input); add it to "
+                                   f"the --inputs .npz")
+        keras_out = self.keras.run({k: feed.values[t] for k, t in self.inputs.items()})
+        names = list(self.outputs)
+        graph_out = self.graph.run([self.outputs[n] for n in names], feed.values)
+        self._refuse_randomness(names, graph_out, feed)
+        checks = []
+        for name, want in zip(names, graph_out):
+            have = keras_out[name]
+            mask, notes = self._mask(want, feed)
+            if have.shape != want.shape and have.size == want.size and have.shape[-1:] == want.shape[-1:]:
+                have, order = _flatten_like(have, want)
+                if mask is not None and mask.ndim == 2 and want.shape[0] == mask.size:
+                    mask = (mask.T if order == "time-major" else mask).reshape(-1)
+                notes.append(f"The Keras output {name} {list(have.shape[:0]) or list(keras_out[name].shape)} is "
+                             f"compared in the graph's shape {list(want.shape)}: the graph flattens batch and "
+                             f"time {order} (rows {'t * B + b' if order == 'time-major' else 'b * T + t'}).")
+            checks.append(OutputTensorCheck(subject=f"{name} <- {self.outputs[name]}", expected=want,
+                                            actual=have, mask=mask, rtol=rtol, atol=atol, notes=notes,
+                                            logits=want.dtype.kind == "f" and want.ndim >= 2 and want.shape[-1] > 1))
+        return checks
+
+    def _refuse_randomness(self, names: list[str], first: list[np.ndarray], feed: Feed) -> None:
+        """Run the graph a second time on the same feed: a graph whose outputs change (dropout baked in with a
+        constant keep probability, sampling) cannot be compared; say which random ops and what to feed."""
+        again = self.graph.run([self.outputs[n] for n in names], feed.values)
+        differ = [(n, a, b) for n, a, b in zip(names, first, again) if not _same(a, b)]
+        if not differ:
+            return
+        name, a, b = differ[0]
+        random_ops, keep = random_sources(self.graph, [self.outputs[n] for n, _, _ in differ])
+        hint = (f" Feed that keep probability 1.0: {', '.join(f'--feed {k}=1.0' for k in keep[:3])} (or in the "
+                f"mapping: [parity] feeds = {{\"{keep[0]}\" = 1.0}})." if keep else "")
+        diff = float(np.nanmax(np.abs(a.astype(np.float64) - b))) if a.dtype.kind == "f" else "ids differ"
+        raise ParityInputError(
+            f"{self.graph.meta}: {self.outputs[name]} differs between two runs on the same inputs (max "
+            f"{diff if isinstance(diff, str) else f'{diff:.2g}'}): the graph samples random numbers "
+            f"({', '.join(random_ops[:3]) or 'a random op'}), e.g. dropout built with a constant keep "
+            f"probability.{hint}")
+
+    def _mask(self, want: np.ndarray, feed: Feed) -> tuple[np.ndarray | None, list[str]]:
+        if len(feed.lengths) != 1 or want.ndim < 1:
+            return None, []
+        (ids, lengths), = feed.lengths.items()
+        steps = feed.values[ids].shape[1]
+        valid = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+        if want.shape[:2] == valid.shape:
+            return valid, []
+        if want.shape[0] == valid.size:  # [B * T, ...]: flattened; `checks` picks the order
+            return valid, []
+        return None, []
+
+
+RANDOM_OPS = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
+              "RandomShuffle", "RandomGamma", "RandomPoisson", "RandomPoissonV2", "StatelessRandomUniformV2")
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def random_sources(graph: TF1Graph, fetches: list[str]) -> tuple[list[str], list[str]]:
+    """The random ops the fetches depend on, and the float scalar constants / placeholders that feed their
+    `dropout` scopes (the keep probabilities a user can feed 1.0)."""
+    seen: set[str] = set()
+    stack = [graph.tensor(f).op for f in fetches]
+    random_ops = []
+    while stack:
+        op = stack.pop()
+        if op.name in seen:
+            continue
+        seen.add(op.name)
+        if op.type in RANDOM_OPS:
+            random_ops.append(op.name)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    keep: list[str] = []
+    for name in random_ops:
+        scope = name.split("/random_uniform", 1)[0] + "/"
+        for op in graph.graph.get_operations():
+            if not op.name.startswith(scope):
+                continue
+            for t in op.inputs:
+                src = t
+                while src.op.type in ("Enter", "Identity") and src.op.inputs:
+                    src = src.op.inputs[0]
+                if (src.op.type in ("Const", "Placeholder", "PlaceholderWithDefault") and src.dtype.is_floating
+                        and src.shape.rank == 0 and src.name not in keep
+                        and not src.op.name.startswith(scope + "random_uniform")):
+                    keep.append(src.name)
+    return sorted(random_ops), keep
+
+
+def _flatten_like(have: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, str]:
+    """A Keras `[B, T, ...]` output in the graph's flattened shape `[B * T, ...]`: batch-major (`reshape`) or
+    time-major (`tf.concat(outputs, axis=1)` then reshape, common in TF1 code), whichever is closer."""
+    options = [(have.reshape(want.shape), "batch-major")]
+    if have.ndim >= 3:
+        options.append((np.swapaxes(have, 0, 1).reshape(want.shape), "time-major"))
+    with np.errstate(invalid="ignore"):
+        return min(options, key=lambda o: float(np.nan_to_num(np.abs(o[0].astype(np.float64) - want), nan=np.inf)
+                                                .max()) if want.size else 0.0)
+
+
+def _derived(name: str) -> bool:
+    """Placeholders that are fed by rule, never bound by elimination (keep_prob, is_training, lengths)."""
+    import re  # noqa: PLC0415
+
+    from migrate.parity.graph_spec import LENGTH_NAME, NAMED_FEEDS  # noqa: PLC0415
+
+    norm = normalise(name)
+    return bool(LENGTH_NAME.search(norm)) or any(re.search(p, norm) for p, _, _ in NAMED_FEEDS)
+
+
+def _shape(shape) -> str:
+    return "unknown" if shape is None else "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
