@@ -1,0 +1,293 @@
+"""`tf-migrate convert --from-graph`: a TF1 checkpoint + its `.meta` -> a Keras 3 model folder, parity checked.
+
+    from migrate.graph import convert_graph
+    report = convert_graph("runs/model.ckpt-1000", "converted/", outputs=None, feeds={"keep_prob": 1.0})
+
+DIR receives `model.keras`, `model.py`, `model.weights.h5` and `convert_report.json`, all written together
+through `migrate.files.Outputs` (nothing is written when the conversion fails). Parity outside tolerance is
+the exception: the files are written, the report says `"parity": {"ok": false}` and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+
+import numpy as np
+
+from migrate.errors import InputError, MigrateError
+from migrate.exit_codes import MISMATCH
+
+GRAPH_CONVERT_VERSION = 1
+
+
+class GraphConvertError(InputError):
+    """The graph cannot be converted (exit 2): no `.meta`, an op outside the table, an input of unknown shape."""
+
+
+def _log_default(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = None,
+                  feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
+                  log=_log_default, seed: int = 0, recognise_rnns: bool = True) -> dict:
+    """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
+    files written)."""
+    from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
+
+    t0 = time.perf_counter()
+    prefix = resolve_checkpoint(checkpoint)
+    from migrate.graph.meta import has_meta  # noqa: PLC0415
+
+    if not has_meta(prefix):
+        raise GraphConvertError(
+            f"{prefix}.meta: no such file; converting the graph needs the .meta file tf.train.Saver writes beside "
+            f"the checkpoint (it holds the model's ops). Without it, convert the weights alone: the Python API "
+            f"migrate.checkpoint.cell_weights(...) for each RNN cell, or a TOML mapping file "
+            f"(migrate.checkpoint.apply_mapping) onto a Keras model you write.")
+    with Outputs(force=force) as out:
+        out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
+        report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns)
+        report["seconds"] = round(time.perf_counter() - t0, 3)
+        tmp = out.stage(out_dir, kind="dir")
+        for name, writer in files.items():
+            writer(os.path.join(tmp, name))
+        with open(os.path.join(tmp, "convert_report.json"), "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+    log(f"wrote {out_dir}/ (model.keras, model.py, model.weights.h5, convert_report.json) in {report['seconds']:.1f} s")
+    if failed:
+        raise ParityFailed(f"{out_dir}: parity FAILED for {', '.join(failed)} (files kept for inspection; "
+                           f"convert_report.json has parity.ok = false)")
+    return report
+
+
+class ParityFailed(MigrateError):
+    exit_code = MISMATCH
+
+
+def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns):
+    meta, dropout_fixed = _inference_meta(prefix)
+    try:
+        return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed)
+    finally:
+        if meta:
+            os.unlink(meta)
+
+
+def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed):
+    from migrate.graph import feeds as feedgen  # noqa: PLC0415
+    from migrate.graph import parity  # noqa: PLC0415
+    from migrate.graph.codegen import build_from_source, model_source  # noqa: PLC0415
+    from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
+    from migrate.graph.select import choose_outputs, inference_value, training_loss  # noqa: PLC0415
+    from migrate.graph.translate import UnknownRank, translate  # noqa: PLC0415
+
+    if dropout_fixed:
+        log(f"dropout with a constant keep probability set to 1.0 (off at inference): {len(dropout_fixed)} op(s), "
+            f"e.g. {dropout_fixed[0]}")
+    tf1 = TF1Graph(prefix, meta=meta)
+    view = GraphView(tf1)
+    g = view.graph
+    npz = dict(np.load(inputs_npz)) if inputs_npz else {}
+    npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
+    # inference values of mode placeholders (keep_prob, is_training, ...), --feed overrides
+    chosen_values = {}
+    for op in g.get_operations():
+        if op.type in PLACEHOLDER_OPS:
+            v = inference_value(op)
+            if v is not None:
+                chosen_values[op.name] = v
+    for k, v in feeds.items():
+        name = k.split(":", 1)[0]
+        try:
+            op = g.get_operation_by_name(name)
+        except KeyError:
+            raise GraphConvertError(f"--feed {k}: the graph has no op {name!r}") from None
+        chosen_values[name] = np.asarray(v, dtype=op.outputs[0].dtype.as_numpy_dtype)
+    view.inference_values = {k: np.asarray(v) for k, v in chosen_values.items()}
+    if chosen_values:
+        log("fixed at inference: " + ", ".join(f"{k}:0 = {v}" for k, v in sorted(chosen_values.items())))
+
+    if outputs:
+        missing = [o for o in outputs if not _has_tensor(g, o)]
+        if missing:
+            raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {prefix}.meta")
+        outputs = [o if ":" in o else o + ":0" for o in outputs]
+        why = "named by --outputs"
+        sel = choose_outputs(g)
+    else:
+        sel = choose_outputs(g)
+        if not sel.outputs:
+            raise GraphConvertError(f"{prefix}.meta: {sel.why}")
+        outputs, why = sel.outputs, sel.why
+    log(f"outputs: {', '.join(outputs)} ({why})")
+
+    providers, constructs = {}, Counter()
+    if recognise_rnns:
+        from migrate.graph.rnn import recognise  # noqa: PLC0415
+
+        providers = recognise(view, outputs)
+    input_shapes = {k.split(":")[0]: tuple(v.shape) for k, v in npz.items()}
+    try:
+        tr = translate(view, outputs, input_shapes=input_shapes, providers=providers)
+    except UnknownRank as e:
+        raise GraphConvertError(f"{prefix}.meta: the placeholder {e.name}:0 has no shape in the graph (written by TF "
+                                f"{_tf_version(prefix)}, whose empty shape means 'unknown'); pass an example with "
+                                f"--inputs FEED.npz (a key {e.name}:0) so its rank and sizes are known.") from None
+    if tr.unsupported:
+        raise GraphConvertError(f"{prefix}.meta: {len(tr.unsupported)} op(s) outside the op table on the path to "
+                                f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
+    source = model_source(tr, os.path.basename(prefix) + ".meta", outputs)
+    model = build_from_source(source)
+    for lname, values in tr.emitter.weights.items():
+        layer = model.get_layer(lname)
+        layer.set_weights([np.asarray(v) for v in values])
+    constructs.update(tr.emitter.constructs)
+
+    # parity on generated inputs (+ the user's)
+    if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
+        gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
+    else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`
+        gen = _harness_feed(tf1, tr.inputs, seed)
+    runs = [("generated", gen)]
+    if npz:
+        runs.append(("--inputs", {i["graph"]: npz[i["graph"]] for i in tr.inputs if i["graph"] in npz}))
+    rows, failed = [], []
+    for label, feed in runs:
+        tf_feed = dict(feed)
+        tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
+        ref = tf1.run(outputs, tf_feed)
+        got = model({i["keras"]: feed[i["graph"]] for i in tr.inputs})
+        got = [np.asarray(x) for x in (got if isinstance(got, (list, tuple)) else [got])]
+        log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
+        for name, r, o in zip(outputs, ref, got):
+            row = parity.compare(name, r, o)
+            row["inputs"] = label
+            rows.append(row)
+            log(parity.line(row))
+            if not row["ok"]:
+                failed.append(name)
+    report = {
+        "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
+        "checkpoint": prefix, "meta": prefix + ".meta", "tf_version": _tf_version(prefix),
+        "graph": {
+            "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
+            "outputs": [{"keras": f"output_{k}", "graph": n} for k, n in enumerate(outputs)],
+            "outputs_chosen_because": why,
+            "fixed_at_inference": {**{k + ":0": _jsonable(v) for k, v in sorted(chosen_values.items())},
+                                   **{k + ":0": 1.0 for k in dropout_fixed}},
+        },
+        "load_requires": ["tf_migrate_runtime.layers"],
+        "training_loss": training_loss(g, sel.loss, sel.labels),
+        "translated": dict(sorted(constructs.items())),
+        "ops_translated": _op_counts(tr.emitter.lines),
+        "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
+                   "integers exact", "outputs": rows},
+        "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
+    }
+
+    def write_keras(path):
+        tmp = path + ".keras"
+        model.save(tmp)
+        os.replace(tmp, path)
+
+    def write_weights(path):
+        tmp = path + ".weights.h5"
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+
+    def write_source(path):
+        with open(path, "w") as f:
+            f.write(source)
+
+    tf1.close()
+    return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed
+
+
+_DROPOUT_KEEP = ("dropout/keep_prob",)
+
+
+def _inference_meta(prefix):
+    """A DropoutWrapper / tf.nn.dropout built with a constant keep_prob < 1 keeps dropping at inference: the
+    graph is not deterministic. Such constants are set to 1.0 in a temporary copy of the .meta (the TF1 side of
+    parity) and the Keras model has no dropout. Returns (meta path, names of the constants changed)."""
+    import tempfile  # noqa: PLC0415
+
+    import tensorflow as tf  # noqa: PLC0415
+    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
+
+    m = meta_graph_pb2.MetaGraphDef()
+    with open(prefix + ".meta", "rb") as f:
+        m.ParseFromString(f.read())
+    changed = []
+    for node in m.graph_def.node:
+        if node.op == "Const" and node.name.endswith(_DROPOUT_KEEP) and "gradients" not in node.name:
+            value = tf.make_ndarray(node.attr["value"].tensor)
+            if value.size == 1 and float(value) < 1.0:
+                node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.ones_like(value)))
+                changed.append(node.name)
+    if not changed:
+        return None, []
+    fd, path = tempfile.mkstemp(suffix=".meta", prefix="tfm-inference-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(m.SerializeToString())
+    return path, changed
+
+
+def _harness_feed(tf1, inputs: list[dict], seed: int) -> dict:
+    """Generated inputs from `migrate.parity.graph_inputs` (batch 3, 5 steps where the graph leaves them open; ids
+    inside the embedding they index; lengths consistent with the ids they describe)."""
+    from migrate.parity.graph_inputs import generate_feed, infer_rules  # noqa: PLC0415
+
+    needed = [tf1.placeholder(i["graph"]) for i in inputs]
+    names = {i["graph"] for i in inputs}
+    rules = infer_rules(tf1, needed, skip=names)
+    feed = generate_feed(tf1, needed, rules, shapes={i["graph"]: tuple(i["shape"]) for i in inputs}, batch_size=3,
+                         time_steps=5, seed=seed, always=names)
+    return {i["graph"]: np.asarray(feed.values[i["graph"]]) for i in inputs}
+
+
+def _op_counts(lines) -> dict:
+    """TF op type -> how many lines of model.py came from it (the `# OpType node` comments)."""
+    from migrate.graph.ops import SUPPORTED  # noqa: PLC0415
+
+    counts = Counter()
+    for line in lines:
+        if "  # " in line:
+            for word in line.rsplit("  # ", 1)[1].replace("+", " ").split():
+                if word in SUPPORTED:
+                    counts[word] += 1
+    return dict(sorted(counts.items()))
+
+
+def _has_tensor(g, name):
+    try:
+        g.get_tensor_by_name(name if ":" in name else name + ":0")
+        return True
+    except (KeyError, ValueError):
+        return False
+
+
+def _id_range(tf1, graph_name):
+    try:
+        return tf1.id_range(graph_name.split(":")[0])
+    except Exception:  # noqa: BLE001 - a hint only
+        return None
+
+
+def _tf_version(prefix):
+    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
+
+    m = meta_graph_pb2.MetaGraphDef()
+    with open(prefix + ".meta", "rb") as f:
+        m.ParseFromString(f.read())
+    return m.meta_info_def.tensorflow_version or "unknown"
+
+
+def _jsonable(v):
+    a = np.asarray(v)
+    return a.item() if a.ndim == 0 else a.tolist()

@@ -1,0 +1,59 @@
+"""Generated inputs for parity: shapes from the placeholders (batch 3, unknown time steps 5), dtypes respected,
+ids inside the embedding they index, lengths between 1 and the time dimension (the longest one full)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+LENGTH_NAME = re.compile(r"len|length|seq_?len|sequence_length|lengths", re.I)
+BATCH, STEPS = 3, 5
+
+
+def generate(inputs: list[dict], id_range, seed: int = 0, batch: int = BATCH, steps: int = STEPS,
+             like: dict | None = None) -> dict:
+    """`inputs`: the report's `graph.inputs`; `id_range(graph_name) -> int | None`. Returns {graph name: array}.
+
+    `like` (the user's `--inputs` arrays): generate arrays of the same shapes, integers within the example's
+    range (so lengths and ids stay consistent with the other inputs)."""
+    rng = np.random.RandomState(seed)
+    if like:
+        out = {}
+        for i in inputs:
+            ex = np.asarray(like[i["graph"]]) if i["graph"] in like else None
+            if ex is None:
+                break
+            if ex.dtype.kind == "f":
+                out[i["graph"]] = rng.normal(0, max(float(ex.std()), 1e-3), ex.shape).astype(ex.dtype)
+            elif ex.dtype.kind == "b":
+                out[i["graph"]] = rng.rand(*ex.shape) > 0.5
+            else:
+                out[i["graph"]] = rng.randint(int(ex.min()), int(ex.max()) + 1, size=ex.shape).astype(ex.dtype)
+        else:
+            return out
+    time_dim = steps
+    for i in inputs:
+        shp = i["shape"]
+        if len(shp) >= 2 and shp[1] is not None and not LENGTH_NAME.search(i["graph"]):
+            time_dim = max(time_dim, int(shp[1])) if time_dim == steps else time_dim
+    feeds = {}
+    for i in inputs:
+        shape = [batch if k == 0 and d is None else (time_dim if d is None else int(d)) for k, d in enumerate(i["shape"])]
+        dt = np.dtype(i["dtype"])
+        name = i["graph"]
+        if dt.kind == "f":
+            feeds[name] = rng.normal(0, 1, shape).astype(dt)
+        elif dt.kind == "b":
+            feeds[name] = rng.rand(*shape) > 0.5
+        elif dt.kind in "iu":
+            if LENGTH_NAME.search(name.rsplit("/", 1)[-1]) and len(shape) == 1:
+                lengths = rng.randint(1, time_dim + 1, size=shape)
+                lengths[0] = time_dim
+                feeds[name] = lengths.astype(dt)
+            else:
+                hi = id_range(name) or 10
+                feeds[name] = rng.randint(0, hi, size=shape).astype(dt)
+        else:
+            raise ValueError(f"{name}: no generator for dtype {dt}")
+    return feeds

@@ -1,0 +1,213 @@
+"""The translation state: symbolic values of graph tensors and the Keras 3 source lines written for them.
+
+A `Sym` is what one TF graph tensor became: a constant folded at conversion time (`const`), a Python variable
+of the generated `build_model()` (`var`), a variable read not yet materialised (`tf_var`), or a partly known
+int vector from shape arithmetic (`parts`, `None` = a dimension known only at run time).
+An `Emitter` owns the generated lines, the Keras layer names and the weights each layer receives.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Unsupported(Exception):
+    """An op the table cannot translate in this form (collected; the conversion exits 2 listing them)."""
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A dimension known only at run time: axis `axis` of the tensor `sym`."""
+
+    sym: Sym
+    axis: int
+
+
+@dataclass(eq=False)
+class Sym:
+    var: str | None = None
+    const: np.ndarray | None = None
+    shape: tuple | None = None          # static shape, None dims unknown; None = rank unknown
+    dtype: str = "float32"
+    tf_var: str | None = None           # op name of the TF variable this tensor reads
+    parts: list | None = None           # 1-D int vector with run-time entries (None)
+    lazy: Any = None                    # () -> source expression, written on first use (a slice of an RNN's output)
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not None
+
+
+_RESERVED = {"keras", "tfm", "np", "inputs", "outputs", "model"} | set(dir(builtins))
+
+
+def _keras_op_names() -> frozenset:
+    try:
+        import keras  # noqa: PLC0415
+
+        return frozenset(n for n in dir(keras.ops) if not n.startswith("_"))
+    except ImportError:  # pragma: no cover
+        return frozenset()
+
+
+_KERAS_OP_NAMES = _keras_op_names()
+
+
+def identifier(name: str) -> str:
+    """A readable Python identifier from a TF op name (`rnn/basic_lstm_cell/MatMul_3` -> `matmul_3`)."""
+    base = re.sub(r"[^0-9a-zA-Z_]", "_", name.rsplit("/", 1)[-1]).lower() or "t"
+    if base[0].isdigit():
+        base = "t_" + base
+    if keyword.iskeyword(base) or base in _RESERVED:
+        base += "_"
+    return base
+
+
+def keras_name(tf_name: str) -> str:
+    """Keras layer / input name for a TF scope: `/` (not allowed by Keras) becomes `__` (not `.`: the PyTorch
+    backend refuses dots in parameter names)."""
+    return tf_name.replace("/", "__").replace(":", "_").replace(".", "_")
+
+
+@dataclass
+class Emitter:
+    lines: list[str] = field(default_factory=list)
+    weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    constructs: Counter = field(default_factory=Counter)
+    anchor: str | None = None
+    variable_values: Any = None         # callable: TF variable op name -> np.ndarray
+    _idents: set = field(default_factory=set)
+    _layer_names: set = field(default_factory=set)
+    _var_syms: dict = field(default_factory=dict)
+    _const_syms: dict = field(default_factory=dict)
+    _layers: dict = field(default_factory=dict)
+
+    # -- names ----------------------------------------------------------------------------------
+    def new_ident(self, hint: str) -> str:
+        base = identifier(hint)
+        name, i = base, 1
+        while name in self._idents:
+            i += 1
+            name = f"{base}_{i}"
+        self._idents.add(name)
+        return name
+
+    def layer_name(self, tf_scope: str) -> str:
+        base = keras_name(tf_scope)
+        if base in _KERAS_OP_NAMES:  # Keras names functional ops after their function (`conv`, `softmax`)
+            base += "__layer"
+        name, i = base, 1
+        while name in self._layer_names:
+            i += 1
+            name = f"{base}_{i}"
+        self._layer_names.add(name)
+        return name
+
+    def shared_layer(self, key, tf_scope: str, ctor, weights: list, kind: str, comment: str) -> str:
+        """A layer object created once (its line written before first use) and called at every use, so a TF
+        variable read by many ops (an unrolled RNN's kernel) stays one weight."""
+        if key in self._layers:
+            return self._layers[key]
+        lname = self.layer_name(tf_scope)
+        ident = self.new_ident(lname.replace("__", "_"))
+        self.lines.append(f"{ident} = {ctor(lname)}  # {comment}")
+        self.weights[lname] = [np.asarray(w) for w in weights]
+        self._layers[key] = ident
+        return ident
+
+    # -- lines ----------------------------------------------------------------------------------
+    def comment(self, text: str) -> None:
+        self.lines.append(f"# {text}")
+
+    def emit(self, expr: str, hint: str, shape=None, dtype="float32", n_out: int = 1,
+             comment: str | None = None) -> list[Sym]:
+        """Write `name = expr` and return the Sym(s) of its result (a tuple unpacked when n_out > 1)."""
+        tail = f"  # {comment}" if comment else ""
+        if n_out == 1:
+            v = self.new_ident(hint)
+            self.lines.append(f"{v} = {expr}{tail}")
+            return [Sym(var=v, shape=shape, dtype=dtype)]
+        names = [self.new_ident(f"{identifier(hint)}_{i}") for i in range(n_out)]
+        self.lines.append(f"{', '.join(names)} = {expr}{tail}")
+        return [Sym(var=n, shape=None, dtype=dtype) for n in names]
+
+    # -- values ---------------------------------------------------------------------------------
+    def value(self, sym: Sym) -> str:
+        """A source expression for a Sym (materialising a variable read or a large constant as a layer)."""
+        if sym.var is not None:
+            return sym.var
+        if sym.lazy is not None:
+            sym.var = sym.lazy()
+            return sym.var
+        if sym.tf_var is not None:
+            return self.variable(sym.tf_var, sym).var
+        if sym.const is not None:
+            c = np.asarray(sym.const)
+            if c.size <= 32 and c.dtype.kind in "biuf":
+                return literal(c)
+            return self.constant_layer(sym)
+        if sym.parts is not None:
+            if all(isinstance(p, int) for p in sym.parts):
+                return literal(np.asarray(sym.parts, dtype=np.int32).reshape(sym.shape or (len(sym.parts),)))
+            if sym.shape == () and len(sym.parts) == 1 and isinstance(sym.parts[0], Dim):
+                d = sym.parts[0]
+                sym.var = self.emit(f"tfm.DimOf({d.axis}, name={self.layer_name('dim')!r})({self.value(d.sym)})",
+                                    "dim", dtype="int32", shape=())[0].var
+                return sym.var
+            items = []
+            for p in sym.parts:
+                if isinstance(p, int):
+                    items.append(str(p))
+                elif isinstance(p, Dim):
+                    items.append(f"tfm.DimOf({p.axis}, name={self.layer_name('dim')!r})({self.value(p.sym)})")
+                else:
+                    raise Unsupported("a shape known only at run time used as a tensor")
+            sym.var = self.emit(f"keras.ops.stack([{', '.join(items)}])", "shape", dtype="int32")[0].var
+            return sym.var
+        raise Unsupported("value without a source")
+
+    def variable(self, tf_var: str, sym: Sym | None = None) -> Sym:
+        if tf_var in self._var_syms:
+            return self._var_syms[tf_var]
+        value = self.variable_values(tf_var)
+        lname = self.layer_name(tf_var)
+        v = self.new_ident(tf_var.rsplit("/", 1)[-1] if tf_var.rsplit("/", 1)[-1] not in ("kernel", "bias", "weights", "biases") else tf_var.replace("/", "_"))
+        self.lines.append(f"{v} = tfm.Variable({tuple(value.shape)!r}, dtype_name={str(value.dtype)!r}, "
+                          f"name={lname!r})({self.anchor})  # tf.Variable {tf_var}")
+        self.weights[lname] = [value]
+        out = Sym(var=v, shape=tuple(value.shape), dtype=str(value.dtype))
+        self._var_syms[tf_var] = out
+        self.constructs["tf.Variable (generic use)"] += 1
+        return out
+
+    def constant_layer(self, sym: Sym) -> str:
+        key = id(sym)
+        if key in self._const_syms:
+            return self._const_syms[key]
+        c = np.asarray(sym.const)
+        lname = self.layer_name("constant")
+        v = self.new_ident("constant")
+        self.lines.append(f"{v} = tfm.Variable({tuple(c.shape)!r}, dtype_name={str(c.dtype)!r}, trainable=False, "
+                          f"name={lname!r})({self.anchor})  # a constant of the graph")
+        self.weights[lname] = [c]
+        self._const_syms[key] = v
+        return v
+
+
+def literal(c: np.ndarray) -> str:
+    """Python source for a small constant: a scalar, or a `keras.ops.convert_to_tensor([...], dtype)`."""
+    c = np.asarray(c)
+    if c.ndim == 0:
+        if c.dtype.kind == "b":
+            return repr(bool(c))
+        if c.dtype.kind in "iu":
+            return repr(int(c))
+        return repr(float(c))
+    return f"keras.ops.convert_to_tensor({c.tolist()!r}, dtype={str(c.dtype)!r})"

@@ -1,0 +1,133 @@
+"""The TF1 graph as the converter reads it: a `.meta` imported under TF 2.21 and restored (via
+`migrate.parity.tf1_graph.TF1Graph`, the same object parity runs), plus the lookups translation needs."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from migrate.graph.ir import Sym
+from migrate.parity.tf1_graph import TF1Graph, TF1GraphError  # noqa: F401 - re-exported
+
+PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
+VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
+READ_OPS = ("Identity", "ReadVariableOp", "Snapshot")
+STATEFUL_RANDOM = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
+                   "RandomShuffle")
+CONTROL_FLOW = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3",
+                "TensorArrayReadV3", "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3",
+                "TensorArraySizeV3")
+
+
+class GraphView:
+    """Graph lookups for translation over one restored `TF1Graph`."""
+
+    def __init__(self, tf1: TF1Graph):
+        self.tf1 = tf1
+        self.graph = tf1.graph
+        self.session = tf1.session
+        self._aliases: dict[str, Sym] = {}
+        self._values: dict[str, np.ndarray] = {}
+        self._fold: dict[str, bool] = {}
+        self.inference_values: dict[str, object] = {}   # placeholder op name -> value fed at inference
+
+    # -- variables ----------------------------------------------------------------------------------
+    def variable_of(self, tensor) -> str | None:
+        """The variable op a tensor reads (`v/read` -> `v`), else None. Reads inside while frames go via Enter."""
+        t, seen = tensor, 0
+        while t.op.type in READ_OPS + ("Enter",) and t.op.inputs and seen < 8:
+            t, seen = t.op.inputs[0], seen + 1
+        if t.op.type in VARIABLE_OPS:
+            return t.op.name
+        return None
+
+    def variable_values(self, name: str) -> np.ndarray:
+        if name not in self._values:
+            op = self.graph.get_operation_by_name(name)
+            if op.type == "VarHandleOp":
+                import tensorflow as tf  # noqa: PLC0415
+
+                with self.graph.as_default():
+                    t = tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
+            else:
+                t = op.outputs[0]
+            self._values[name] = np.asarray(self.session.run(t))
+        return self._values[name]
+
+    # -- aliases (an op entry that also produced another op's output, e.g. Dense = MatMul + BiasAdd) ----
+    def alias(self, tensor, sym: Sym) -> None:
+        self._aliases[tensor.name] = sym
+
+    def aliased(self, tensor) -> Sym | None:
+        return self._aliases.get(tensor.name)
+
+    # -- constant folding ---------------------------------------------------------------------------
+    def foldable(self, op) -> bool:
+        """True when the op's outputs are known at conversion time (no model input, variable or randomness)."""
+        if op.name in self._fold:
+            return self._fold[op.name]
+        stack = [op]
+        while stack:
+            o = stack[-1]
+            if o.name in self._fold:
+                stack.pop()
+                continue
+            verdict = None
+            if o.type in PLACEHOLDER_OPS:
+                verdict = o.name in self.inference_values or o.type == "PlaceholderWithDefault" and \
+                    self._all_fold(o.inputs, stack)
+            elif o.type in VARIABLE_OPS or o.type in STATEFUL_RANDOM or o.type in CONTROL_FLOW:
+                verdict = False
+            elif o.type in ("Shape", "Size", "Rank") and o.inputs[0].shape.is_fully_defined():
+                verdict = True
+            elif o.type == "Const":
+                verdict = True
+            if verdict is None:
+                pending = [i.op for i in o.inputs if i.op.name not in self._fold]
+                if pending:
+                    if any(p in stack for p in pending):  # a cycle (while loop)
+                        self._fold[o.name] = False
+                        stack.pop()
+                        continue
+                    stack.extend(pending)
+                    continue
+                verdict = all(self._fold[i.op.name] for i in o.inputs)
+            self._fold[o.name] = bool(verdict)
+            stack.pop()
+        return self._fold[op.name]
+
+    def _all_fold(self, tensors, stack) -> bool:
+        return all(self.foldable(t.op) for t in tensors)
+
+    def fold(self, tensor) -> np.ndarray:
+        if tensor.op.type == "Const":  # also the Consts inside while frames (they carry a control input)
+            import tensorflow as tf  # noqa: PLC0415
+
+            return tf.make_ndarray(tensor.op.get_attr("value"))
+        feed = {self.graph.get_tensor_by_name(k + ":0"): v for k, v in self.inference_values.items()}
+        if tensor.op.type in ("Shape", "Size", "Rank") and tensor.op.inputs[0].shape.is_fully_defined():
+            shp = tensor.op.inputs[0].shape.as_list()
+            dt = tensor.dtype.as_numpy_dtype
+            return np.asarray({"Shape": shp, "Size": int(np.prod(shp)), "Rank": len(shp)}[tensor.op.type], dt)
+        # Shapes known statically are fed as values, so nothing upstream of them has to run.
+        stack, seen = [tensor.op], set()
+        while stack:
+            o = stack.pop()
+            if o.name in seen:
+                continue
+            seen.add(o.name)
+            for t in o.inputs:
+                if t.op.type in ("Shape", "Size", "Rank") and t.op.inputs[0].shape.is_fully_defined() or \
+                        t.op.type == "Const":  # fed, so their control inputs (asserts, loop frames) do not run
+                    feed[t] = self.fold(t)
+                else:
+                    stack.append(t.op)
+        return np.asarray(self.session.run(tensor, feed))
+
+
+def has_meta(prefix: str) -> bool:
+    if os.path.isfile(prefix + ".meta"):
+        return True
+    folder = os.path.dirname(prefix) or "."
+    return os.path.isdir(folder) and sum(f.endswith(".meta") for f in os.listdir(folder)) == 1

@@ -1,0 +1,47 @@
+"""Reductions (`Sum`, `Mean`, ...), `ArgMax` / `ArgMin`, `TopKV2`, `Cumsum`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from migrate.graph.ir import Sym
+from migrate.graph.ops import Ctx, op
+
+REDUCE = {"Sum": "keras.ops.sum", "Mean": "keras.ops.mean", "Max": "keras.ops.max", "Min": "keras.ops.min",
+          "Prod": "keras.ops.prod", "All": "keras.ops.all", "Any": "keras.ops.any"}
+
+
+@op(*REDUCE)
+def reduction(c: Ctx):
+    if c.type == "Prod" and c.ins[0].parts is not None:  # a product of shape entries (Tensordot's reshape)
+        if all(isinstance(p, int) for p in c.ins[0].parts):
+            return [Sym(parts=[int(np.prod(c.ins[0].parts))], shape=(), dtype=c.out_dtype())]
+        if len(c.ins[0].parts) == 1:
+            return [Sym(parts=list(c.ins[0].parts), shape=(), dtype=c.out_dtype())]
+        return [Sym(parts=[None], shape=(), dtype=c.out_dtype())]
+    axes = c.const(1)
+    axis = tuple(int(a) for a in axes.reshape(-1))
+    keep = bool(c.attr("keep_dims", c.attr("keepdims", False)))
+    ax = repr(axis[0]) if len(axis) == 1 else repr(axis)
+    return c.out(f"{REDUCE[c.type]}({c.v(0)}, axis={ax}, keepdims={keep})")
+
+
+@op("ArgMax", "ArgMin")
+def argmax(c: Ctx):
+    fn = "keras.ops.argmax" if c.type == "ArgMax" else "keras.ops.argmin"
+    return c.out(f"keras.ops.cast({fn}({c.v(0)}, axis={int(c.const(1))}), {c.out_dtype()!r})")
+
+
+@op("TopKV2")
+def top_k(c: Ctx):
+    k = int(c.const(1))
+    syms = c.out(f"keras.ops.top_k({c.v(0)}, k={k}, sorted={bool(c.attr('sorted', True))})", n_out=2)
+    return syms
+
+
+@op("Cumsum")
+def cumsum(c: Ctx):
+    if c.attr("exclusive") or c.attr("reverse"):
+        from migrate.graph.ir import Unsupported
+        raise Unsupported("Cumsum with exclusive / reverse")
+    return c.out(f"keras.ops.cumsum({c.v(0)}, axis={int(c.const(1))})")

@@ -1,0 +1,226 @@
+"""Walk the graph from the chosen outputs back to its placeholders and translate every op on the way.
+
+Units of work: a graph op (translated by its op-table entry, or folded to a constant when nothing it depends
+on is a model input / variable), or a recognised construct (`rnn.py`: a while-loop RNN or an unrolled
+`static_rnn` that becomes one Keras RNN layer and provides several graph tensors at once).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from migrate.graph import ops as op_table
+from migrate.graph.ir import Emitter, Sym, Unsupported, keras_name
+from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS, GraphView
+
+
+@dataclass
+class Translation:
+    emitter: Emitter
+    inputs: list[dict]            # [{"keras", "graph", "shape", "dtype", "var"}]
+    outputs: list[Sym]
+    unsupported: list[tuple[str, str, str]] = field(default_factory=list)  # (type, node, reason)
+
+    def unsupported_summary(self) -> str:
+        by_type: dict[str, list] = {}
+        loops: dict[str, int] = {}
+        for t, n, why in self.unsupported:
+            if t in _LOOP_OPS or "/while/" in n:
+                frame = n.split("/while/")[0] + "/while" if "/while/" in n else n
+                loops[frame] = loops.get(frame, 0) + 1
+                continue
+            by_type.setdefault(t, []).append((n, why))
+        parts = [f"a while loop no recogniser took: {frame} ({k} ops; {_loop_hint(frame)})"
+                 for frame, k in loops.items()]
+        for t, items in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
+            first = ", ".join(n for n, _ in items[:3])
+            why = items[0][1]
+            parts.append(f"{t} x{len(items)} (first: {first}{'; ' + why if why else ''})")
+        return "; ".join(parts)
+
+
+_LOOP_OPS = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayReadV3",
+             "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3", "TensorArraySizeV3", "TensorArrayV3")
+
+
+def _loop_hint(frame: str) -> str:
+    low = frame.lower()
+    if "decode" in low:
+        return ("a contrib.seq2seq dynamic_decode that is not BasicDecoder + TrainingHelper / GreedyEmbeddingHelper "
+                "with maximum_iterations (optionally over one AttentionWrapper): e.g. BeamSearchDecoder or a custom "
+                "helper, not in this version's recognisers")
+    return "not a dynamic_rnn over LSTMCell / BasicLSTMCell / GRUCell"
+
+
+class _Provider:
+    """A recognised construct: `inputs` it needs, `emit(em, syms) -> {tensor name: Sym}`."""
+
+    inputs: list
+    provides: list
+
+
+def needed_placeholders(view: GraphView, outputs, providers) -> list:
+    seen, found, stack = set(), [], [view.graph.get_tensor_by_name(o) for o in outputs]
+    while stack:
+        t = stack.pop()
+        if t.name in seen:
+            continue
+        seen.add(t.name)
+        if t.name in providers:
+            stack.extend(providers[t.name].inputs)
+            continue
+        o = t.op
+        if o.type in PLACEHOLDER_OPS and o.name not in view.inference_values and o.type != "PlaceholderWithDefault":
+            if o not in found:
+                found.append(o)
+            continue
+        if view.foldable(o) or o.type in VARIABLE_OPS:
+            continue
+        stack.extend(o.inputs)
+    return sorted(found, key=lambda o: o.name)
+
+
+def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple] | None = None,
+              providers: dict | None = None) -> Translation:
+    providers = providers or {}
+    em = Emitter(variable_values=view.variable_values)
+    syms: dict[str, Sym] = {}
+    unsupported: list[tuple[str, str, str]] = []
+    inputs = []
+    for ph in needed_placeholders(view, outputs, providers):
+        t = ph.outputs[0]
+        shape = (input_shapes or {}).get(ph.name) if t.shape.rank is None else None
+        if shape is not None and len(shape) > 0:
+            shape = (None,) + tuple(shape[1:])  # an example fixes the rank and sizes; the batch stays free
+        if shape is None:
+            if t.shape.rank is None:
+                raise UnknownRank(ph.name)
+            shape = tuple(t.shape.as_list())
+        shape = tuple(shape)  # the graph's own static dims (a graph built for batch 1 stays batch 1)
+        dtype = np.dtype(t.dtype.as_numpy_dtype).name
+        kname = keras_name(ph.name)
+        var = em.new_ident(ph.name)
+        em.lines.append(f"{var} = keras.Input(batch_shape={tuple(shape)!r}, dtype={dtype!r}, name={kname!r})"
+                        f"  # tf.placeholder {t.name}")
+        syms[t.name] = Sym(var=var, shape=tuple(shape), dtype=dtype)
+        inputs.append({"keras": kname, "graph": t.name, "shape": list(shape), "dtype": dtype, "var": var})
+    em.anchor = inputs[0]["var"] if inputs else None
+    if em.anchor is None:
+        raise Unsupported("the outputs depend on no placeholder")
+    em.lines.append("")
+
+    done_providers = set()
+
+    def ready(t) -> bool:
+        return t.name in syms or view.aliased(t) is not None
+
+    def deps(t):
+        if t.name in providers:
+            return [d for d in providers[t.name].inputs]
+        o = t.op
+        if view.foldable(o) or o.type in VARIABLE_OPS:
+            return []
+        return list(o.inputs)
+
+    def run_unit(t):
+        if view.aliased(t) is not None:
+            syms[t.name] = view.aliased(t)
+            return
+        if t.name in providers:
+            p = providers[t.name]
+            if id(p) in done_providers:
+                return
+            done_providers.add(id(p))
+            try:
+                got = p.emit(em, [syms[d.name] for d in p.inputs])
+            except Unsupported as e:
+                unsupported.append((p.kind, p.name, str(e)))
+                got = {n: Sym(var="__unsupported__") for n in p.provides}
+            for name, sym in got.items():
+                t2 = view.graph.get_tensor_by_name(name)
+                if sym.shape is None and t2.shape.rank is not None:
+                    sym.shape = tuple(t2.shape.as_list())
+            syms.update(got)
+            return
+        o = t.op
+        if o.type in VARIABLE_OPS or view.variable_of(t) is not None and o.type in ("Identity", "ReadVariableOp"):
+            var = view.variable_of(t)
+            value = view.variable_values(var)
+            syms[t.name] = Sym(tf_var=var, shape=tuple(value.shape), dtype=str(value.dtype))
+            return
+        if view.foldable(o):
+            value = view.fold(t)
+            syms[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
+            return
+        entry = op_table.OPS.get(o.type)
+        if entry is None:
+            unsupported.append((o.type, o.name, ""))
+            for out in o.outputs:
+                syms[out.name] = Sym(var="__unsupported__")
+            return
+        ins = [syms[i.name] for i in o.inputs]
+        if any(s.var == "__unsupported__" for s in ins):
+            for out in o.outputs:
+                syms[out.name] = Sym(var="__unsupported__")
+            return
+        try:
+            got = entry(op_table.Ctx(em, o, ins, view))
+        except Unsupported as e:
+            unsupported.append((o.type, o.name, str(e)))
+            got = [Sym(var="__unsupported__") for _ in o.outputs]
+        for out, s in zip(o.outputs, got):
+            syms.setdefault(out.name, s)
+
+    for name in outputs:
+        root = view.graph.get_tensor_by_name(name)
+        stack = [root]
+        visiting = set()
+        while stack:
+            t = stack[-1]
+            if ready(t):
+                if t.name not in syms:
+                    syms[t.name] = view.aliased(t)
+                stack.pop()
+                continue
+            pending = [d for d in deps(t) if not ready(d)]
+            if pending:
+                if t.name in visiting:
+                    unsupported.append((t.op.type, t.op.name, "part of a loop no recogniser took"))
+                    syms[t.name] = Sym(var="__unsupported__")
+                    stack.pop()
+                    continue
+                visiting.add(t.name)
+                # an op's other outputs come with it: push the op's inputs
+                stack.extend(pending)
+                continue
+            run_unit(t)
+            if t.name not in syms:  # multi-output op: run_unit filled all outputs of t.op
+                syms[t.name] = Sym(var="__unsupported__")
+            stack.pop()
+    out_syms = [syms[n] for n in outputs]
+    return Translation(em, inputs, out_syms, _dedupe(unsupported))
+
+
+class UnknownRank(Exception):
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+def _batch_first(ph) -> bool:
+    return True
+
+
+def _dedupe(items):
+    seen, out = set(), []
+    for it in items:
+        if (it[0], it[1]) not in seen:
+            seen.add((it[0], it[1]))
+            out.append(it)
+    return out
+
+
+__all__ = ["Translation", "translate", "needed_placeholders", "UnknownRank", "Counter"]

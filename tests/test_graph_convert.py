@@ -1,0 +1,423 @@
+"""`tf-migrate convert --from-graph`: TF1 graphs built here in TF1 style (control flow v1, ref variables, saved with
+their .meta), converted to Keras 3 models, parity checked against the restored graph.
+
+Every graph has random non-zero weights and biases and a non-default forget bias, so gate-order and forget-bias
+mistakes show. Graphs are built once per module (tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+APLAIN = "/work/shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017"
+
+
+def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, time_major: bool = False,
+           init_state: bool = False, dropout: bool = False, bidi: bool = False, static: bool = False,
+           extra_op: str | None = None) -> str:
+    """A TF1-style tagger: ids -> embedding -> RNN -> dense logits -> sparse softmax cross-entropy + Adam."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    cf_v2 = tf.compat.v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    v1.disable_resource_variables()
+    try:
+        g = tf.Graph()
+        with g.as_default():
+            ids = v1.placeholder(tf.int32, [None, None if not static else 4], name="ids")
+            lens = v1.placeholder(tf.int32, [None], name="lengths")
+            labels = v1.placeholder(tf.int32, [None, None], name="labels")
+            keep = v1.placeholder_with_default(1.0, [], name="keep_prob") if dropout else None
+            emb = v1.get_variable("embedding", [11, 6])
+            x = tf.nn.embedding_lookup(emb, ids)
+
+            def cell(units=5):
+                c = {"block": lambda: _lstm_block_cell(units, 0.6),
+                     "gru_block": lambda: _gru_block_cell(units),
+                     "lstm": lambda: v1.nn.rnn_cell.LSTMCell(units, forget_bias=0.7),
+                     "basic": lambda: v1.nn.rnn_cell.BasicLSTMCell(units, forget_bias=1.3),
+                     "gru": lambda: v1.nn.rnn_cell.GRUCell(units)}[kind]()
+                if dropout:
+                    c = v1.nn.rnn_cell.DropoutWrapper(c, input_keep_prob=keep, output_keep_prob=keep)
+                return c
+
+            cells = cell() if layers == 1 else v1.nn.rnn_cell.MultiRNNCell([cell() for _ in range(layers)])
+            kw = {"sequence_length": lens} if seqlen else {}
+            if static:
+                steps = tf.unstack(x, axis=1)
+                outs, _ = v1.nn.static_rnn(cells, steps, dtype=tf.float32)
+                out = tf.stack(outs, axis=1)
+            elif bidi:
+                (ofw, obw), _ = v1.nn.bidirectional_dynamic_rnn(cell(), cell(), x, dtype=tf.float32, **kw)
+                out = tf.concat([ofw, obw], -1)
+            else:
+                xin = tf.transpose(x, [1, 0, 2]) if time_major else x
+                init = None
+                if init_state:
+                    h0 = v1.placeholder(tf.float32, [None, 5], name="h0")
+                    init = h0 if kind == "gru" else v1.nn.rnn_cell.LSTMStateTuple(tf.tanh(h0), h0)
+                out, _ = v1.nn.dynamic_rnn(cells, xin, initial_state=init, dtype=tf.float32, time_major=time_major,
+                                           **kw)
+                if time_major:
+                    out = tf.transpose(out, [1, 0, 2])
+            if extra_op == "lgamma":
+                out = tf.math.lgamma(tf.abs(out) + 1.0)
+            logits = v1.layers.dense(out, 11, name="proj")
+            loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits),
+                                  name="loss")
+            if kind not in ("block", "gru_block"):  # TF 2.21 has no gradient for the fused op (contrib registered it)
+                v1.train.AdamOptimizer(0.1).minimize(loss)
+            rng = np.random.RandomState(0)
+            with v1.Session() as s:
+                s.run(v1.global_variables_initializer())
+                for v in v1.trainable_variables():
+                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
+    finally:
+        if cf_v2:
+            v1.enable_control_flow_v2()
+        v1.enable_resource_variables()
+    return path
+
+
+def _lstm_block_cell(units: int, forget_bias: float):
+    """contrib.rnn.LSTMBlockCell as TF 1.x wrote it (contrib is gone from TF 2.21; the fused op is not):
+    variables `lstm_cell/kernel [in + units, 4 units]`, `lstm_cell/bias`, one `LSTMBlockCell` op per step."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+
+    class LSTMBlockCell(v1.nn.rnn_cell.RNNCell):
+        state_size = v1.nn.rnn_cell.LSTMStateTuple(units, units)
+        output_size = units
+
+        def __call__(self, x, state, scope=None):
+            with v1.variable_scope(scope or "lstm_cell", reuse=v1.AUTO_REUSE):
+                w = v1.get_variable("kernel", [int(x.shape[-1]) + units, 4 * units])
+                b = v1.get_variable("bias", [4 * units])
+                z = tf.zeros([units])
+                out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h, w=w, wci=z, wcf=z, wco=z, b=b,
+                                               forget_bias=forget_bias, cell_clip=-1.0, use_peephole=False)
+                return out[6], v1.nn.rnn_cell.LSTMStateTuple(out[1], out[6])
+
+    return LSTMBlockCell()
+
+
+def _gru_block_cell(units: int):
+    """contrib.rnn.GRUBlockCell as TF 1.x wrote it: `gru_cell/w_ru`, `b_ru`, `w_c`, `b_c`, one `GRUBlockCell` op."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+
+    class GRUBlockCell(v1.nn.rnn_cell.RNNCell):
+        state_size = units
+        output_size = units
+
+        def __call__(self, x, h, scope=None):
+            with v1.variable_scope(scope or "gru_cell", reuse=v1.AUTO_REUSE):
+                n = int(x.shape[-1]) + units
+                w_ru, w_c = v1.get_variable("w_ru", [n, 2 * units]), v1.get_variable("w_c", [n, units])
+                b_ru, b_c = v1.get_variable("b_ru", [2 * units]), v1.get_variable("b_c", [units])
+                out = tf.raw_ops.GRUBlockCell(x=x, h_prev=h, w_ru=w_ru, w_c=w_c, b_ru=b_ru, b_c=b_c)
+                return out[3], out[3]
+
+    return GRUBlockCell()
+
+
+CASES = {  # id -> (builder kwargs, construct expected in the report)
+    "dynamic_gru_block_cell": (dict(kind="gru_block"), "dynamic_rnn GRUBlockCell -> keras.layers.GRU"),
+    "dynamic_lstm_block_cell": (dict(kind="block"), "dynamic_rnn LSTMBlockCell -> keras.layers.LSTM"),
+    "dynamic_lstm_seqlen": (dict(kind="lstm"), "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+    "dynamic_gru_time_major_initial_state": (dict(kind="gru", time_major=True, init_state=True),
+                                             "dynamic_rnn GRUCell -> keras.layers.GRU"),
+    "multi_basic_lstm_dropout": (dict(kind="basic", layers=2, dropout=True, seqlen=False),
+                                 "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+    "bidirectional_lstm": (dict(kind="lstm", bidi=True), "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+    "static_rnn_basic_lstm": (dict(kind="basic", static=True, seqlen=False),
+                              "static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("graphs")
+    return {name: _build(str(root / name), **kw) for name, (kw, _) in CASES.items()}
+
+
+@pytest.fixture(scope="module")
+def converted(built, tmp_path_factory):
+    from migrate.graph import convert_graph
+
+    out = tmp_path_factory.mktemp("converted")
+    reports = {}
+    for name, path in built.items():
+        reports[name] = (convert_graph(path, str(out / name), log=lambda m: None), str(out / name))
+    return reports
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_construct_converts_with_parity(converted, case):
+    report, _ = converted[case]
+    assert report["parity"]["ok"], report["parity"]
+    row = report["parity"]["outputs"][0]
+    assert row["graph"] == "proj/BiasAdd:0"          # the logits the loss is computed from, chosen by itself
+    assert row["max_abs"] <= 1e-5
+    assert CASES[case][1] in report["translated"]
+    assert report["graph"]["outputs"] == [{"keras": "output_0", "graph": "proj/BiasAdd:0"}]
+
+
+def test_report_inputs_and_layers(converted):
+    report, out = converted["multi_basic_lstm_dropout"]
+    # keep_prob has a default and labels feed only the loss: neither is an input
+    assert report["graph"]["inputs"] == [{"keras": "ids", "graph": "ids:0", "shape": [None, None], "dtype": "int32"}]
+    assert report["translated"]["dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"] == 2
+    src = open(os.path.join(out, "model.py")).read()
+    assert "name='rnn__multi_rnn_cell__cell_1__basic_lstm_cell'" in src   # layers named after the TF1 scopes
+    assert "forget bias 1.3 folded" in src                              # the TF1 construct named per block
+    report2, _ = converted["dynamic_gru_time_major_initial_state"]
+    assert [i["graph"] for i in report2["graph"]["inputs"]] == ["h0:0", "ids:0", "lengths:0"]
+
+
+def test_model_keras_and_model_py_give_the_same_outputs(converted):
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401 - load_requires
+    from migrate.graph.codegen import build_from_source
+
+    report, out = converted["dynamic_lstm_seqlen"]
+    assert report["load_requires"] == ["tf_migrate_runtime.layers"]
+    rng = np.random.RandomState(3)
+    feed = {"ids": rng.randint(0, 11, (2, 4)).astype("int32"), "lengths": np.array([4, 2], "int32")}
+    loaded = keras.saving.load_model(os.path.join(out, "model.keras"))
+    model = build_from_source(open(os.path.join(out, "model.py")).read())
+    model.load_weights(os.path.join(out, "model.weights.h5"))
+    a = np.asarray(loaded(feed))       # one output: a tensor (several: a list in graph.outputs order)
+    b = np.asarray(model(feed))
+    assert a.shape == (2, 4, 11)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(a[1, 2:] == a[1, 2:][0])   # past the length the RNN output is zero, so logits = the bias
+
+
+def test_real_aplain_static_rnn_fixture(tmp_path):
+    """Aplain/rnnRepo (TF ~1.1): unknown-shape placeholders, static_rnn BasicLSTMCell(forget_bias=0.8)."""
+    from migrate.graph import convert_graph
+
+    feed = tmp_path / "feed.npz"
+    rng = np.random.RandomState(1)
+    np.savez(feed, **{"input:0": rng.randint(0, 2, (4, 10, 1)).astype("float32"),
+                      "istate:0": rng.normal(0, 0.3, (4, 160)).astype("float32")})
+    report = convert_graph(APLAIN, str(tmp_path / "out"), inputs_npz=str(feed), log=lambda m: None)
+    assert report["tf_version"] == "1.1.0"
+    assert [o["graph"] for o in report["graph"]["outputs"]] == ["inference/add_1:0"]
+    assert report["translated"]["static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"] == 1
+    assert all(r["ok"] and r["max_abs"] < 5e-6 for r in report["parity"]["outputs"])
+    assert len(report["parity"]["outputs"]) == 2        # generated inputs and --inputs
+    saved = json.loads((tmp_path / "out" / "convert_report.json").read_text())
+    assert saved["graph"]["inputs"][0] == {"keras": "input", "graph": "input:0", "shape": [None, 10, 1],
+                                           "dtype": "float32"}
+
+
+def test_op_outside_the_table_exits_2_and_writes_nothing(tmp_path):
+    from migrate.graph import GraphConvertError, convert_graph
+
+    path = _build(str(tmp_path / "g"), kind="gru", extra_op="lgamma")
+    with pytest.raises(GraphConvertError) as e:
+        convert_graph(path, str(tmp_path / "out"), log=lambda m: None)
+    assert e.value.exit_code == 2
+    assert "Lgamma x1 (first: Lgamma" in str(e.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_without_meta_exits_2_naming_the_other_path(tmp_path, built):
+    import shutil
+
+    from migrate.graph import GraphConvertError, convert_graph
+
+    src = built["dynamic_lstm_seqlen"]
+    for f in os.listdir(src):
+        if not f.endswith(".meta"):
+            shutil.copy(os.path.join(src, f), tmp_path / f)
+    with pytest.raises(GraphConvertError) as e:
+        convert_graph(str(tmp_path / "model.ckpt"), str(tmp_path / "out"), log=lambda m: None)
+    assert e.value.exit_code == 2
+    assert ".meta" in str(e.value) and "migrate.checkpoint.cell_weights" in str(e.value)
+
+
+def test_cli_chooses_the_graph_path_for_a_non_seq2seq_checkpoint(tmp_path, built, capsys):
+    from migrate.cli import main
+
+    out = tmp_path / "cli_out"
+    rc = main(["convert", built["dynamic_gru_time_major_initial_state"], "--out", str(out),
+               "--outputs", "proj/BiasAdd:0"])
+    assert rc == 0
+    assert sorted(os.listdir(out)) == ["convert_report.json", "model.keras", "model.py", "model.weights.h5"]
+    printed = capsys.readouterr().out
+    assert "proj/BiasAdd:0 (named by --outputs)" in printed and "ok" in printed
+    assert main(["convert", built["dynamic_gru_time_major_initial_state"], "--out", str(out)]) == 3  # exists
+
+
+@pytest.mark.slow
+def test_fit_trains_the_generated_model_with_the_graphs_loss(converted):
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    report, out = converted["dynamic_lstm_seqlen"]
+    assert report["training_loss"]["keras"] == "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
+    assert report["training_loss"]["labels"] == ["labels"]
+    model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    rng = np.random.RandomState(0)
+    x = {"ids": rng.randint(0, 11, (16, 4)).astype("int32"), "lengths": np.full((16,), 4, "int32")}
+    y = x["ids"]  # learn to copy: a loss that must fall
+    model.compile(optimizer=keras.optimizers.Adam(0.05),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.85 * losses[0] and all(b < a for a, b in zip(losses, losses[1:])), losses
+
+
+REAL_CONVERTS = {  # real TF1 checkpoints (tests/fixtures/real_tf1) this path converts with parity, given outputs
+    "udacity_charrnn_tf13", "ctc_conv_lstm_tf11", "hcn_shared_layer_lstm_tf18", "hcn_static_bigru_tf18",
+}
+
+
+def _real_root():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for root in (os.environ.get("TF_MIGRATE_REAL_TF1"),
+                 os.path.join(here, "..", "..", "shared", "fixtures", "real_tf1")):
+        if root and os.path.isdir(root):
+            return root
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REAL_CONVERTS))
+def test_real_tf1_fixture_converts_with_parity(name, tmp_path):
+    import importlib.util
+
+    root = _real_root()
+    if root is None or not os.path.isdir(os.path.join(root, name)):
+        pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("bench_graph_convert",
+                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with open(os.path.join(here, "fixtures", "real_tf1", "manifest.json")) as f:
+        entry = next(e for e in json.load(f) if e["name"] == name)
+    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    assert row["converted"] and row["parity_ok"], row
+    assert row["outputs"] == entry["outputs"]
+
+
+def _build_ops_graph(path: str) -> tuple[str, list[str]]:
+    """One graph exercising many op-table entries outside any RNN."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    v1.disable_resource_variables()
+    try:
+        g = tf.Graph()
+        with g.as_default():
+            x = v1.placeholder(tf.float32, [None, 6, 6, 2], name="images")
+            ids = v1.placeholder(tf.int32, [None, 4], name="ids")
+            w = v1.get_variable("conv/kernel", [3, 3, 2, 4])
+            b = v1.get_variable("conv/bias", [4])
+            h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME"), b))
+            p = tf.nn.max_pool2d(h, 2, 2, "VALID") + tf.nn.avg_pool2d(h, 2, 2, "VALID")
+            flat = tf.reshape(p, [-1, 36])
+            logits = v1.layers.dense(flat, 5, name="head")
+            probs = tf.nn.softmax(logits, name="probs")
+            top_v, top_i = tf.nn.top_k(logits, k=2, name="top")
+            sl = tf.reduce_sum(x[:, 1:5:2, ::-1, 0], axis=[1, 2], keepdims=False, name="sliced_sum")
+            oh = tf.one_hot(ids, 7, on_value=2.0, off_value=-1.0)
+            tiled = tf.tile(tf.expand_dims(tf.reduce_max(oh, axis=1), 1), [1, 2, 1])
+            parts = tf.split(tiled, [3, 4], axis=2)
+            picked = tf.where(tf.greater(parts[0], 0.0), parts[0] * 3.0, tf.cast(tf.ones_like(parts[0]), tf.float32))
+            mixed = tf.concat([tf.squeeze(picked[:, :1], 1), tf.nn.log_softmax(parts[1][:, 0])], axis=-1,
+                              name="mixed")
+            am = tf.argmax(logits, axis=-1, name="predictions")
+            labels = v1.placeholder(tf.int32, [None], name="labels")
+            v1.losses.sparse_softmax_cross_entropy(labels, logits)
+            rng = np.random.RandomState(0)
+            with v1.Session() as s:
+                s.run(v1.global_variables_initializer())
+                for v in v1.trainable_variables():
+                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
+        return path, [probs.name, top_v.name, top_i.name, sl.name, mixed.name, am.name]
+    finally:
+        v1.enable_resource_variables()
+
+
+def test_op_table_entries_convert_with_parity(tmp_path):
+    from migrate.graph import convert_graph
+
+    path, outs = _build_ops_graph(str(tmp_path / "ops"))
+    report = convert_graph(path, str(tmp_path / "out"), outputs=outs, log=lambda m: None)
+    rows = {r["graph"]: r for r in report["parity"]["outputs"]}
+    assert all(r["ok"] for r in rows.values()), rows
+    assert rows["predictions:0"]["exact"] and rows["top:1"]["exact"]     # integer outputs compared exactly
+    ops = report["ops_translated"]
+    for op_type in ("Conv2D", "MaxPool", "AvgPool", "TopKV2", "StridedSlice", "OneHot", "Tile", "SplitV", "SelectV2",
+                    "LogSoftmax", "ArgMax", "Softmax"):
+        assert op_type in ops, (op_type, ops)
+    assert report["graph"]["inputs"] == [
+        {"keras": "ids", "graph": "ids:0", "shape": [None, 4], "dtype": "int32"},
+        {"keras": "images", "graph": "images:0", "shape": [None, 6, 6, 2], "dtype": "float32"}]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_converted_model_runs_on_other_backends(converted, backend, tmp_path):
+    """Generated models use only Keras layers, keras.ops and tf_migrate_runtime.layers (no TensorFlow)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip(backend)
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    _, out = converted["bidirectional_lstm"]
+    rng = np.random.RandomState(5)
+    feed = {"ids": rng.randint(0, 11, (3, 5)).astype("int32"), "lengths": np.array([5, 2, 4], "int32")}
+    np.savez(tmp_path / "feed.npz", **feed)
+    ref = np.asarray(keras.saving.load_model(os.path.join(out, "model.keras"))(feed))
+    code = ("import sys, numpy as np, keras, tf_migrate_runtime.layers\n"
+            "feed = dict(np.load(sys.argv[2]))\n"
+            "m = keras.saving.load_model(sys.argv[1])\n"
+            "np.save(sys.argv[3], keras.ops.convert_to_numpy(m(feed)))\n")
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    subprocess.run([sys.executable, "-c", code, os.path.join(out, "model.keras"), str(tmp_path / "feed.npz"),
+                    str(tmp_path / "got.npy")], check=True, env=env, capture_output=True, timeout=300)
+    np.testing.assert_allclose(np.load(tmp_path / "got.npy"), ref, atol=2e-6)
+
+
+def test_parity_beyond_tolerance_exits_1_keeping_the_files_marked_failed(built, tmp_path, capsys):
+    """--feed keep_prob:0=0.5 makes the TF1 graph drop units while the Keras model (dropout off) does not."""
+    from migrate.cli import main
+
+    out = tmp_path / "failed"
+    assert main(["convert", built["multi_basic_lstm_dropout"], "--from-graph", "--out", str(out),
+                 "--feed", "keep_prob:0=0.5"]) == 1
+    report = json.loads((out / "convert_report.json").read_text())
+    assert report["parity"]["ok"] is False and report["graph"]["fixed_at_inference"] == {"keep_prob:0": 0.5}
+    assert (out / "model.keras").is_file() and (out / "model.py").is_file()
+    assert "parity FAILED for proj/BiasAdd:0" in capsys.readouterr().err
+
+
+def test_bad_feed_is_exit_2(built, tmp_path):
+    from migrate.cli import main
+
+    assert main(["convert", built["dynamic_lstm_seqlen"], "--from-graph", "--out", str(tmp_path / "o"),
+                 "--feed", "keep_prob"]) == 2
+    assert main(["convert", built["dynamic_lstm_seqlen"], "--from-graph", "--out", str(tmp_path / "o"),
+                 "--feed", "nope:0=1.0"]) == 2
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,233 @@
+"""`convert --from-graph` on contrib.seq2seq decoders: `dynamic_decode` over a `BasicDecoder` + `TrainingHelper`
+(teacher forcing) built in TF1 style with `tf_migrate_runtime.contrib.seq2seq`, converted and parity checked.
+
+Random non-zero weights and biases, forget bias != 1; every graph is built once per module (tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+def _build(path: str, kind: str = "lstm", proj: str = "dense", impute: bool = False, layers: int = 1,
+           attention: str | None = None, attention_layer: int | None = None, output_attention: bool = True,
+           history: bool = False, greedy: bool = False, train: bool = False, max_iterations: int | None = 6) -> str:
+    """src ids -> embedding -> dynamic_rnn encoder -> final state -> BasicDecoder(TrainingHelper(dec inputs,
+    dec lengths)) -> dynamic_decode -> logits -> sequence_loss (masked) [+ Adam]."""
+    import tensorflow as tf
+
+    from tf_migrate_runtime.contrib import seq2seq
+
+    v1 = tf.compat.v1
+    cf_v2 = v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    v1.disable_resource_variables()
+    try:
+        g = tf.Graph()
+        with g.as_default():
+            src = v1.placeholder(tf.int32, [None, None], name="src")
+            src_len = v1.placeholder(tf.int32, [None], name="src_len")
+            tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
+            tgt_len = v1.placeholder(tf.int32, [None], name="tgt_len")
+            tgt_out = v1.placeholder(tf.int32, [None, None], name="tgt_out")
+            emb = v1.get_variable("embedding", [11, 6])
+
+            def cell(units=5):
+                return v1.nn.rnn_cell.GRUCell(units) if kind == "gru" else \
+                    v1.nn.rnn_cell.LSTMCell(units, forget_bias=0.7)
+
+            def cells():
+                return cell() if layers == 1 else v1.nn.rnn_cell.MultiRNNCell([cell() for _ in range(layers)])
+
+            with v1.variable_scope("encoder"):
+                enc_out, enc_state = v1.nn.dynamic_rnn(cells(), tf.nn.embedding_lookup(emb, src), sequence_length=src_len,
+                                                 dtype=tf.float32)
+            with v1.variable_scope("decoder"):
+                dec_cell, out_layer = cells(), None
+                if proj == "dense":
+                    out_layer = v1.layers.Dense(11, name="output_projection")
+                elif proj == "wrapper":
+                    dec_cell = v1.nn.rnn_cell.OutputProjectionWrapper(dec_cell, 11) if hasattr(
+                        v1.nn.rnn_cell, "OutputProjectionWrapper") else seq2seq.OutputProjectionWrapper(dec_cell, 11)
+                helper = seq2seq.TrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), tgt_len)
+                init = enc_state
+                if attention:
+                    mech = {"luong": lambda: seq2seq.LuongAttention(5, enc_out, src_len),
+                            "scaled_luong": lambda: seq2seq.LuongAttention(5, enc_out, src_len, scale=True),
+                            "bahdanau": lambda: seq2seq.BahdanauAttention(4, enc_out, src_len),
+                            "normalized_bahdanau": lambda: seq2seq.BahdanauAttention(4, enc_out, src_len,
+                                                                                    normalize=True)}[attention]()
+                    dec_cell = seq2seq.AttentionWrapper(dec_cell, mech, attention_layer_size=attention_layer,
+                                                        alignment_history=history, output_attention=output_attention)
+                    init = dec_cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
+                decoder = seq2seq.BasicDecoder(dec_cell, helper, init, output_layer=out_layer)
+                outputs, final, _ = seq2seq.dynamic_decode(decoder, impute_finished=impute)
+                if history:
+                    tf.identity(final.alignment_history.stack(), name="alignment_history")
+            if greedy:  # inference decoder sharing the trained one's variables (start 1, end 2, at most 6 steps)
+                with v1.variable_scope("decoder", reuse=True):
+                    g_helper = seq2seq.GreedyEmbeddingHelper(emb, src_len * 0 + 1, 2)
+                    g_dec = seq2seq.BasicDecoder(dec_cell, g_helper, init, output_layer=out_layer)
+                    g_out, _, _ = seq2seq.dynamic_decode(g_dec, impute_finished=impute,
+                                                         maximum_iterations=max_iterations, scope="greedy")
+                tf.identity(g_out.rnn_output, name="greedy_logits")
+                tf.identity(g_out.sample_id, name="greedy_ids")
+            logits = outputs.rnn_output
+            if proj == "none":
+                logits = v1.layers.dense(logits, 11, name="proj")
+            mask = tf.sequence_mask(tgt_len, tf.shape(logits)[1], dtype=tf.float32)
+            loss = seq2seq.sequence_loss(logits, tgt_out, mask)
+            if train:  # optimizer slots in the .meta / checkpoint (gradients through the loop: slow, so once)
+                v1.train.AdamOptimizer(0.1).minimize(loss)
+            rng = np.random.RandomState(0)
+            with v1.Session() as s:
+                s.run(v1.global_variables_initializer())
+                for v in v1.trainable_variables():
+                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
+    finally:
+        if cf_v2:
+            v1.enable_control_flow_v2()
+        v1.enable_resource_variables()
+    return path
+
+
+VARIANTS = {  # name -> _build arguments
+    "lstm_dense": {"kind": "lstm", "proj": "dense", "train": True},
+    "gru_none": {"kind": "gru", "proj": "none"},
+    "multi_lstm_impute": {"kind": "lstm", "proj": "dense", "impute": True, "layers": 2, "greedy": True},
+    "gru_greedy": {"kind": "gru", "proj": "dense", "greedy": True},
+    "greedy_unbounded": {"kind": "gru", "proj": "dense", "greedy": True, "max_iterations": None},
+    # AttentionWrapper variants
+    "luong_multi": {"attention": "luong", "attention_layer": 6, "layers": 2},
+    "scaled_luong_gru": {"kind": "gru", "attention": "scaled_luong", "output_attention": False, "greedy": True},
+    "norm_bahdanau_history_impute": {"attention": "normalized_bahdanau", "attention_layer": 6, "history": True,
+                                     "impute": True},
+    "bahdanau_none": {"attention": "bahdanau", "proj": "none"},
+}
+OUT = {"rnn_output": "decoder/decoder/transpose:0", "sample_id": "decoder/decoder/transpose_1:0"}
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("decoders")
+    return {name: _build(str(root / name), **kw) for name, kw in VARIANTS.items()}
+
+
+def _convert(src, out, **kw):
+    from migrate.graph import convert_graph
+
+    return convert_graph(os.path.join(src, "model.ckpt"), str(out), log=lambda m: None, **kw)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in VARIANTS if n != "greedy_unbounded"))
+def test_training_helper_decoder_converts_with_parity(graphs, tmp_path, name):
+    outputs = [OUT["rnn_output"], OUT["sample_id"]]
+    report = _convert(graphs[name], tmp_path / "out", outputs=outputs)
+    assert report["parity"]["ok"], report["parity"]
+    assert [r["max_abs"] for r in report["parity"]["outputs"]][1] == 0  # sample ids exact
+    kinds = " ".join(report["translated"])
+    source = (tmp_path / "out" / "model.py").read_text()
+    if "attention" in VARIANTS[name]:
+        mech = {"luong": "LuongAttention)", "scaled_luong": "LuongAttention(scale=True))", "bahdanau":
+                "BahdanauAttention)", "normalized_bahdanau": "BahdanauAttention(normalize=True))"}
+        assert f"AttentionWrapper {mech[VARIANTS[name]['attention']]}+TrainingHelper -> tfm.AttentionDecoder" in kinds
+        assert f"output_attention={VARIANTS[name].get('output_attention', True)})" in source
+        cells = [VARIANTS[name].get("kind", "lstm")] * VARIANTS[name].get("layers", 1)
+        assert f"tfm.AttentionDecoder({cells!r}, [5" in source  # one layer holding every cell
+    else:
+        assert "dynamic_decode BasicDecoder+TrainingHelper" in kinds
+        assert ("keras.layers.GRU" if VARIANTS[name].get("kind") == "gru" else "keras.layers.LSTM") in kinds
+    assert "tfm.TrimToMaxLength" in source and "import tensorflow" not in source
+    assert ("decoder__decoder__zero_past_length" in source) == VARIANTS[name].get("impute", False)
+
+
+@pytest.mark.parametrize("name", ["multi_lstm_impute", "gru_greedy", "scaled_luong_gru"])
+def test_greedy_embedding_helper_decoder(graphs, tmp_path, name):
+    """GreedyEmbeddingHelper (argmax fed back through the embedding, end token 2, maximum_iterations 6) sharing the
+    trained decoder's variables: logits and ids match the graph for the steps it runs."""
+    report = _convert(graphs[name], tmp_path / "out", outputs=["greedy_logits:0", "greedy_ids:0"])
+    assert report["parity"]["ok"], report["parity"]
+    assert report["parity"]["outputs"][1].get("exact")
+    layer = "GreedyAttentionDecoder" if "attention" in VARIANTS[name] else "GreedyDecoder"
+    assert sum(n.endswith(f"tfm.{layer}") for n in report["translated"]) == 1
+    source = (tmp_path / "out" / "model.py").read_text()
+    assert f"tfm.{layer}(" in source and f"impute_finished={VARIANTS[name].get('impute', False)}" in source
+
+
+def test_greedy_decoder_without_maximum_iterations_is_refused(graphs, tmp_path):
+    """An unbounded greedy decode cannot become a Keras model: exit 2 naming the loop and what is missing; nothing
+    written."""
+    from migrate.graph.convert import GraphConvertError
+
+    with pytest.raises(GraphConvertError) as e:
+        _convert(graphs["greedy_unbounded"], tmp_path / "out", outputs=["greedy_ids:0"])
+    assert e.value.exit_code == 2
+    assert "decoder_1/greedy/while" in str(e.value) and "maximum_iterations" in str(e.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_alignment_history_is_the_stacked_alignments(graphs, tmp_path):
+    """AttentionWrapper(alignment_history=True): final_state.alignment_history.stack() (time major [T, B, S]) comes
+    from the layer's alignments; each row sums to 1 inside the memory length and is 0 past it."""
+    report = _convert(graphs["norm_bahdanau_history_impute"], tmp_path / "out",
+                      outputs=["decoder/alignment_history:0", OUT["rnn_output"]])
+    assert report["parity"]["ok"], report["parity"]
+    assert report["parity"]["outputs"][0]["max_abs"] < 1e-6
+
+
+def test_decoder_runs_max_length_steps_and_reloads(graphs, tmp_path):
+    """Lengths all shorter than the inputs: TF1 decodes max(lengths) = 2 steps of 5; the model must too
+    (and impute_finished zeroes row 0 past its length 1). model.keras reloads to the same outputs."""
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    rng = np.random.RandomState(1)
+    feed = {"src:0": rng.randint(0, 11, (2, 4)).astype("int32"), "src_len:0": np.array([4, 3], "int32"),
+            "tgt_in:0": rng.randint(0, 11, (2, 5)).astype("int32"), "tgt_len:0": np.array([1, 2], "int32")}
+    np.savez(tmp_path / "feed.npz", **feed)
+    out = tmp_path / "out"
+    report = _convert(graphs["multi_lstm_impute"], out, outputs=[OUT["rnn_output"]],
+                      inputs_npz=str(tmp_path / "feed.npz"))
+    rows = [r for r in report["parity"]["outputs"] if r["inputs"] == "--inputs"]
+    assert rows and rows[0]["ok"], rows
+    model = keras.saving.load_model(str(out / "model.keras"))
+    got = np.asarray(model({i["keras"]: feed[i["graph"]] for i in report["graph"]["inputs"]}))
+    assert got.shape == (2, 2, 11)
+    assert np.all(got[0, 1] == 0) and np.any(got[1, 1] != 0)
+    with open(out / "convert_report.json") as f:
+        assert json.load(f)["load_requires"] == ["tf_migrate_runtime.layers"]
+
+
+REAL_DECODERS = {  # real TF1 checkpoints with contrib.seq2seq decoders (tests/fixtures/real_tf1/manifest.json)
+    "udacity_seq2seq_contrib_tf12", "udacity_translation_contrib_tf11",  # TrainingHelper + GreedyEmbeddingHelper
+    "ptrnet_lstm_bahdanau_tf16", "ptrnet_gru_bahdanau_tf15",            # AttentionWrapper(Bahdanau), alignments
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REAL_DECODERS))
+def test_real_tf1_decoder_converts_with_parity(name, tmp_path):
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = next((r for r in (os.environ.get("TF_MIGRATE_REAL_TF1"), os.path.join(here, "..", "..", "shared",
+                                                                                 "fixtures", "real_tf1"))
+                 if r and os.path.isdir(os.path.join(r, name))), None)
+    if root is None:
+        pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
+    spec = importlib.util.spec_from_file_location("bench_graph_convert",
+                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with open(os.path.join(here, "fixtures", "real_tf1", "manifest.json")) as f:
+        entry = next(e for e in json.load(f) if e["name"] == name)
+    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    assert row["converted"] and row["parity_ok"], row
+    assert row["outputs"] == entry["outputs"]

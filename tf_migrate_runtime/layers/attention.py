@@ -1,0 +1,320 @@
+"""`AttentionDecoder`: contrib.seq2seq `AttentionWrapper` (Luong / Bahdanau, scaled / normalized, with or without
+attention layer, output_attention) over stacked LSTM / GRU cells, run over teacher-forced decoder inputs.
+
+The math of `tf2.attention_wrapper.AttentionWrapperCell` (and of contrib), written with `keras.ops` only, as one
+layer whose weights are plain arrays in a fixed order (what a converted TF1 checkpoint provides):
+
+    values = memory * mask(memory_lengths);  keys = values @ memory_layer
+    per step: cell_input = concat([x_t, attention_{t-1}]);  cell_output, states = cells(cell_input, states)
+      Luong:    score = (cell_output . keys) [* g]
+      Bahdanau: score = sum(v' * tanh(keys + cell_output @ query_layer [+ b]));  v' = g * v / |v| when normalized
+      alignments = softmax(score, -inf past memory_lengths);  context = alignments . values
+      attention = concat([cell_output, context]) @ attention_layer  (or context);  output = attention | cell_output
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+NEG_INF = -1e30
+
+
+def cell_step(family, weights, x, state):
+    """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`) or GRU `reset_after=False`
+    (gates z, r, h; state `[h]`). Returns `(output, new state list)`."""
+    kernel, recurrent, bias = weights
+    u = recurrent.shape[0]
+    if family == "lstm":
+        h, c = state
+        z = ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias
+        i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+        h = ops.sigmoid(o) * ops.tanh(c)
+        return h, [h, c]
+    (h,) = state
+    xz = ops.matmul(x, kernel) + bias
+    rz = ops.matmul(h, recurrent[:, :2 * u])
+    z = ops.sigmoid(xz[:, :u] + rz[:, :u])
+    r = ops.sigmoid(xz[:, u:2 * u] + rz[:, u:])
+    hh = ops.tanh(xz[:, 2 * u:] + ops.matmul(r * h, recurrent[:, 2 * u:]))
+    h = z * h + (1.0 - z) * hh
+    return h, [h]
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class AttentionDecoder(keras.layers.Layer):
+    """Teacher-forced attention decoder (contrib `BasicDecoder(AttentionWrapper(cells, mechanism))` + `TrainingHelper`).
+
+    Args:
+        families: per cell layer, "lstm" or "gru" (Keras layout: LSTM `[kernel, recurrent, bias]` gates i, f, c, o;
+            GRU `reset_after=False` gates z, r, h).
+        units: per cell layer, its units.
+        input_dim: depth of the decoder inputs.
+        memory_dim: depth of the memory (encoder outputs).
+        mechanism: "luong" or "bahdanau".
+        num_units: the mechanism's depth (memory_layer columns).
+        scale: Luong `scale=True` (a learned scalar g).
+        normalize: Bahdanau `normalize=True` (g, b).
+        attention_layer_size: the attention layer's depth (Dense without bias), or None (attention = context).
+        output_attention: emit the attention (else the top cell output).
+
+    Call arguments:
+        inputs: `[B, T, input_dim]`.  memory: `[B, S, memory_dim]`.  memory_lengths: int `[B]` or None.
+        initial_state: flat list of the cells' initial states (`[h, c]` per LSTM, `[h]` per GRU), or None (zeros).
+        sequence_lengths: int `[B]` or None; given (`impute_finished=True`), a row's states and attention stop
+            changing past its length, as `dynamic_decode` copies them through.
+
+    Returns:
+        `[outputs [B, T, output size], alignments [B, T, S], final states...]` (the flat state list).
+
+    Example:
+        >>> import numpy as np
+        >>> layer = AttentionDecoder(["lstm"], [4], 3, 5, "luong", 4, attention_layer_size=6)
+        >>> out = layer(np.ones((2, 3, 3), "float32"), np.ones((2, 7, 5), "float32"), np.array([7, 2]))
+        >>> tuple(out[0].shape), tuple(out[1].shape)
+        ((2, 3, 6), (2, 3, 7))
+    """
+
+    def __init__(self, families, units, input_dim, memory_dim, mechanism, num_units, scale=False, normalize=False,
+                 attention_layer_size=None, output_attention=True, **kwargs):
+        super().__init__(**kwargs)
+        self.families, self.units = list(families), [int(u) for u in units]
+        self.input_dim, self.memory_dim = int(input_dim), int(memory_dim)
+        self.mechanism, self.num_units = mechanism, int(num_units)
+        self.scale, self.normalize = bool(scale), bool(normalize)
+        self.attention_layer_size = int(attention_layer_size) if attention_layer_size else None
+        self.output_attention = bool(output_attention)
+
+    @property
+    def attention_width(self):
+        return self.attention_layer_size or self.memory_dim
+
+    def build(self, *args, **kwargs):
+        width = self.input_dim + self.attention_width
+        self.cell_weights = []
+        for k, (fam, u) in enumerate(zip(self.families, self.units)):
+            gates = 4 if fam == "lstm" else 3
+            self.cell_weights.append([self.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
+                ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
+            width = u
+        q = self.units[-1]
+        self.memory_kernel = self.add_weight(shape=(self.memory_dim, self.num_units), name="memory_layer")
+        self.query_kernel = self.v = self.g = self.b = None
+        if self.mechanism == "bahdanau":
+            self.query_kernel = self.add_weight(shape=(q, self.num_units), name="query_layer")
+            self.v = self.add_weight(shape=(self.num_units,), name="attention_v")
+            if self.normalize:
+                self.g = self.add_weight(shape=(), name="attention_g")
+                self.b = self.add_weight(shape=(self.num_units,), name="attention_b")
+        elif self.scale:
+            self.g = self.add_weight(shape=(), name="attention_g")
+        self.attention_kernel = (self.add_weight(shape=(q + self.memory_dim, self.attention_layer_size),
+                                                 name="attention_layer") if self.attention_layer_size else None)
+        self.built = True
+
+    def _cell(self, fam, w, x, state):
+        return cell_step(fam, w, x, state)
+
+    def _score(self, query, keys):
+        if self.mechanism == "luong":
+            score = ops.squeeze(ops.matmul(ops.expand_dims(query, 1), ops.transpose(keys, (0, 2, 1))), 1)
+            return score * self.g if self.scale else score
+        pq = ops.expand_dims(ops.matmul(query, self.query_kernel), 1)
+        v = self.v
+        if self.normalize:
+            v = self.g * v / ops.sqrt(ops.sum(ops.square(v)))
+            return ops.sum(v * ops.tanh(keys + pq + self.b), axis=2)
+        return ops.sum(v * ops.tanh(keys + pq), axis=2)
+
+    def call(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
+        batch = ops.shape(inputs)[0]
+        if memory_lengths is not None:
+            smask = ops.expand_dims(ops.arange(ops.shape(memory)[1]), 0) < ops.expand_dims(
+                ops.cast(memory_lengths, "int32"), 1)
+            values = memory * ops.expand_dims(ops.cast(smask, memory.dtype), -1)
+        else:
+            smask, values = None, memory
+        keys = ops.matmul(values, self.memory_kernel)
+        states = []
+        if initial_state is None:
+            for fam, u in zip(self.families, self.units):
+                states += [ops.zeros((batch, u), inputs.dtype)] * (2 if fam == "lstm" else 1)
+        else:
+            states = list(initial_state)
+        attention = ops.zeros((batch, self.attention_width), inputs.dtype)
+
+        width = self.attention_width if self.output_attention else self.units[-1]
+        out0 = ops.zeros((batch, width), inputs.dtype)
+        align0 = ops.zeros((batch, ops.shape(memory)[1]), inputs.dtype)
+
+        def step(carry, xk):  # the carry holds this step's output and alignments too: the TF backend's scan
+            x, keep = xk  # stacks outputs shaped like the carry
+            attn, flat = carry[0], list(carry[3:])
+            h, new_flat, k = ops.concatenate([x, attn], axis=-1), [], 0
+            for fam, w in zip(self.families, self.cell_weights):
+                n = 2 if fam == "lstm" else 1
+                h, st = self._cell(fam, w, h, flat[k:k + n])
+                new_flat += st
+                k += n
+            score = self._score(h, keys)
+            if smask is not None:
+                score = ops.where(smask, score, NEG_INF)
+            alignments = ops.softmax(score, axis=-1)
+            context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), values), 1)
+            attn = (ops.matmul(ops.concatenate([h, context], axis=-1), self.attention_kernel)
+                    if self.attention_kernel is not None else context)
+            out = attn if self.output_attention else h
+            if sequence_lengths is not None:  # impute_finished: a finished row keeps its state and attention
+                attn = ops.where(keep, attn, carry[0])
+                new_flat = [ops.where(keep, n, o) for n, o in zip(new_flat, flat)]
+            new = tuple([attn, out, alignments] + new_flat)
+            return new, new
+
+        xs = ops.transpose(inputs, (1, 0, 2))
+        steps = ops.arange(ops.shape(inputs)[1])
+        lengths = sequence_lengths if sequence_lengths is not None else ops.full((batch,), ops.shape(inputs)[1])
+        keep = ops.expand_dims(ops.expand_dims(steps, 1) < ops.expand_dims(ops.cast(lengths, "int32"), 0), -1)
+        carry, ys = ops.scan(step, tuple([attention, out0, align0] + states), (xs, keep))
+        return [ops.transpose(ys[1], (1, 0, 2)), ops.transpose(ys[2], (1, 0, 2))] + list(carry[3:])
+
+    def compute_output_spec(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
+        b, t = inputs.shape[0], inputs.shape[1]
+        width = self.attention_width if self.output_attention else self.units[-1]
+        out = [keras.KerasTensor((b, t, width), inputs.dtype), keras.KerasTensor((b, t, memory.shape[1]), inputs.dtype)]
+        for fam, u in zip(self.families, self.units):
+            out += [keras.KerasTensor((b, u), inputs.dtype)] * (2 if fam == "lstm" else 1)
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(families=self.families, units=self.units, input_dim=self.input_dim, memory_dim=self.memory_dim,
+                      mechanism=self.mechanism, num_units=self.num_units, scale=self.scale, normalize=self.normalize,
+                      attention_layer_size=self.attention_layer_size, output_attention=self.output_attention)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class GreedyAttentionDecoder(AttentionDecoder):
+    """`dynamic_decode(BasicDecoder(AttentionWrapper(...) [+ output projection], GreedyEmbeddingHelper),
+    maximum_iterations=N)`: the `AttentionDecoder` step, fed with the embedding of the previous argmax, until every
+    row emitted `end_token` or N steps (a `keras.ops.while_loop`).
+
+    Args (besides `AttentionDecoder`'s; `input_dim` is the embedding's depth):
+        vocab_size: rows of the embedding.  output_size: the output projection's units (None: none).
+        use_bias: whether the projection has a bias.  impute_finished: finished rows emit zeros, keep their state.
+
+    Call arguments:
+        maximum_iterations: int scalar.  start_tokens: int `[B]`.  end_token: int scalar.
+        memory / memory_lengths / initial_state: as `AttentionDecoder`.
+
+    Returns:
+        `[outputs [B, steps, width], sample_ids [B, steps], alignments [B, steps, S], final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = GreedyAttentionDecoder(["gru"], [4], 3, 5, "bahdanau", 4, vocab_size=7, output_size=7)
+        >>> out = layer(np.array(4), start_tokens=np.array([1, 1]), end_token=2, memory=np.ones((2, 6, 5), "float32"))
+        >>> tuple(out[2].shape)[::2]
+        (2, 6)
+    """
+
+    def __init__(self, *args, vocab_size=1, output_size=None, use_bias=True, impute_finished=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.vocab_size = int(vocab_size)
+        self.output_size = int(output_size) if output_size else None
+        self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
+
+    def build(self, *args, **kwargs):
+        super().build()
+        self.embedding = self.add_weight(shape=(self.vocab_size, self.input_dim), name="embedding")
+        width = self.attention_width if self.output_attention else self.units[-1]
+        self.out_kernel = self.out_bias = None
+        if self.output_size:
+            self.out_kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
+            if self.use_bias:
+                self.out_bias = self.add_weight(shape=(self.output_size,), name="output_bias")
+        self.built = True
+
+    def call(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
+             initial_state=None):
+        start_tokens = ops.cast(start_tokens, "int32")
+        batch = ops.shape(start_tokens)[0]
+        steps_max = ops.cast(maximum_iterations, "int32")
+        if memory_lengths is not None:
+            smask = ops.expand_dims(ops.arange(ops.shape(memory)[1]), 0) < ops.expand_dims(
+                ops.cast(memory_lengths, "int32"), 1)
+            values = memory * ops.expand_dims(ops.cast(smask, memory.dtype), -1)
+        else:
+            smask, values = None, memory
+        keys = ops.matmul(values, self.memory_kernel)
+        states = []
+        if initial_state is None:
+            for fam, u in zip(self.families, self.units):
+                states += [ops.zeros((batch, u))] * (2 if fam == "lstm" else 1)
+        else:
+            states = list(initial_state)
+        width = self.attention_width if self.output_attention else self.units[-1]
+        out_width = self.output_size or width
+        outs = ops.zeros((steps_max, batch, out_width))
+        ids = ops.zeros((steps_max, batch), "int32")
+        aligns = ops.zeros((steps_max, batch, ops.shape(memory)[1]))
+        attention = ops.zeros((batch, self.attention_width))
+        finished = ops.zeros((batch,), "bool") | (steps_max <= 0)
+        x = ops.take(self.embedding, start_tokens, axis=0)
+
+        def cond(t, x, attn, finished, outs, ids, aligns, *flat):
+            return ops.logical_and(t < steps_max, ops.logical_not(ops.all(finished)))
+
+        def body(t, x, attn, finished, outs, ids, aligns, *flat):
+            h, new, k = ops.concatenate([x, attn], axis=-1), [], 0
+            for fam, w in zip(self.families, self.cell_weights):
+                n = 2 if fam == "lstm" else 1
+                h, st = cell_step(fam, w, h, list(flat[k:k + n]))
+                new += st
+                k += n
+            score = self._score(h, keys)
+            if smask is not None:
+                score = ops.where(smask, score, NEG_INF)
+            alignments = ops.softmax(score, axis=-1)
+            context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), values), 1)
+            new_attn = (ops.matmul(ops.concatenate([h, context], axis=-1), self.attention_kernel)
+                        if self.attention_kernel is not None else context)
+            out = new_attn if self.output_attention else h
+            if self.out_kernel is not None:
+                out = ops.matmul(out, self.out_kernel) + (self.out_bias if self.out_bias is not None else 0.0)
+            sample = ops.cast(ops.argmax(out, axis=-1), "int32")
+            x = ops.take(self.embedding, sample, axis=0)
+            next_finished = ops.logical_or(ops.equal(sample, ops.cast(end_token, "int32")), finished)
+            if self.impute_finished:
+                f = ops.expand_dims(finished, -1)
+                out = ops.where(f, ops.zeros_like(out), out)
+                sample = ops.where(finished, ops.zeros_like(sample), sample)
+                new_attn = ops.where(f, attn, new_attn)
+                new = [ops.where(f, o, n) for o, n in zip(flat, new)]
+            outs = ops.slice_update(outs, (t, 0, 0), ops.expand_dims(out, 0))
+            ids = ops.slice_update(ids, (t, 0), ops.expand_dims(sample, 0))
+            aligns = ops.slice_update(aligns, (t, 0, 0), ops.expand_dims(alignments, 0))
+            return (t + 1, x, new_attn, next_finished, outs, ids, aligns, *new)
+
+        res = ops.while_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids,
+                                          aligns, *states))
+        n = res[0]
+        return [ops.transpose(res[4][:n], (1, 0, 2)), ops.transpose(res[5][:n], (1, 0)),
+                ops.transpose(res[6][:n], (1, 0, 2))] + list(res[7:])
+
+    def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, memory=None,
+                            memory_lengths=None, initial_state=None):
+        b = start_tokens.shape[0] if hasattr(start_tokens, "shape") else None
+        width = self.output_size or (self.attention_width if self.output_attention else self.units[-1])
+        out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32"),
+               keras.KerasTensor((b, None, memory.shape[1]))]
+        for fam, u in zip(self.families, self.units):
+            out += [keras.KerasTensor((b, u))] * (2 if fam == "lstm" else 1)
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(vocab_size=self.vocab_size, output_size=self.output_size, use_bias=self.use_bias,
+                      impute_finished=self.impute_finished)
+        return config

@@ -1,0 +1,176 @@
+"""Layers for converted contrib.seq2seq decoders (`BasicDecoder` + `TrainingHelper` under `dynamic_decode`)."""
+
+from __future__ import annotations
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class TrimToMaxLength(keras.layers.Layer):
+    """`dynamic_decode` with a `TrainingHelper` runs `max(sequence_length)` steps: keeps the first `max(lengths)`
+    steps of a batch-major `[B, T, ...]` sequence.
+
+    Call arguments:
+        sequence: `[B, T, ...]`.
+        lengths: int `[B]`.
+        maximum_iterations: optional int scalar, the most steps `dynamic_decode` runs.
+
+    Returns:
+        `[B, max(lengths), ...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> tuple(TrimToMaxLength()(np.ones((2, 4, 3), "float32"), np.array([1, 2])).shape)
+        (2, 2, 3)
+    """
+
+    def call(self, sequence, lengths, maximum_iterations=None):
+        steps = keras.ops.max(keras.ops.cast(lengths, "int32"))
+        if maximum_iterations is not None:  # dynamic_decode(maximum_iterations=...) stops there
+            steps = keras.ops.minimum(steps, keras.ops.cast(maximum_iterations, "int32"))
+        return sequence[:, :steps]
+
+    def compute_output_spec(self, sequence, lengths, maximum_iterations=None):
+        return keras.KerasTensor((sequence.shape[0], None) + tuple(sequence.shape[2:]), dtype=sequence.dtype)
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class SampleIds(keras.layers.Layer):
+    """`TrainingHelper.sample`: `int32(argmax(outputs, -1))` per step.
+
+    Example:
+        >>> import numpy as np
+        >>> keras.ops.convert_to_numpy(SampleIds()(np.array([[[0.1, 0.9]]], "float32"))).tolist()
+        [[1]]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # the decoder's length mask passes through
+
+    def call(self, outputs):
+        return keras.ops.cast(keras.ops.argmax(outputs, axis=-1), "int32")
+
+    def compute_output_spec(self, outputs):
+        return keras.KerasTensor(tuple(outputs.shape[:-1]), dtype="int32")
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class GreedyDecoder(keras.layers.Layer):
+    """contrib.seq2seq `dynamic_decode(BasicDecoder(cells, GreedyEmbeddingHelper(embedding, start_tokens,
+    end_token), initial_state, output_layer), maximum_iterations=N)`: each step feeds the embedding of the previous
+    step's argmax; a row is finished when it emits `end_token`; the loop stops when every row is finished or after
+    `maximum_iterations` steps (a `keras.ops.while_loop`).
+
+    Args:
+        families / units: per cell layer, "lstm" or "gru" and its units (Keras weight layout, GRU `reset_after=False`).
+        vocab_size / embedding_dim: the embedding matrix the helper reads.
+        output_size: the output layer's units (None: no output layer, the cell output is sampled).
+        use_bias: whether the output layer has a bias.
+        impute_finished: finished rows emit zeros and keep their state.
+
+    Call arguments:
+        maximum_iterations: int scalar.  start_tokens: int `[B]`.  end_token: int scalar.
+        initial_state: flat list of the cells' states (`[h, c]` per LSTM, `[h]` per GRU), or None (zeros).
+
+    Returns:
+        `[outputs [B, steps, output size], sample_ids [B, steps] int32, final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = GreedyDecoder(["gru"], [4], vocab_size=7, embedding_dim=3, output_size=7)
+        >>> out = layer(np.array(5), start_tokens=np.array([1, 1]), end_token=2)
+        >>> tuple(out[0].shape)[0], tuple(out[1].shape)[0], out[0].shape[1] <= 5
+        (2, 2, True)
+    """
+
+    def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
+                 impute_finished=False, **kwargs):
+        super().__init__(**kwargs)
+        self.families, self.units = list(families), [int(u) for u in units]
+        self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
+        self.output_size = int(output_size) if output_size else None
+        self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
+
+    def build(self, *args, **kwargs):
+        width = self.embedding_dim
+        self.cell_weights = []
+        for k, (fam, u) in enumerate(zip(self.families, self.units)):
+            gates = 4 if fam == "lstm" else 3
+            self.cell_weights.append([self.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
+                ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
+            width = u
+        self.embedding = self.add_weight(shape=(self.vocab_size, self.embedding_dim), name="embedding")
+        self.kernel = self.bias = None
+        if self.output_size:
+            self.kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
+            if self.use_bias:
+                self.bias = self.add_weight(shape=(self.output_size,), name="output_bias")
+        self.built = True
+
+    def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
+        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+
+        start_tokens = keras.ops.cast(start_tokens, "int32")
+        batch = keras.ops.shape(start_tokens)[0]
+        steps_max = keras.ops.cast(maximum_iterations, "int32")
+        width = self.output_size or self.units[-1]
+        if initial_state is None:
+            states = []
+            for fam, u in zip(self.families, self.units):
+                states += [keras.ops.zeros((batch, u))] * (2 if fam == "lstm" else 1)
+        else:
+            states = list(initial_state)
+        outs = keras.ops.zeros((steps_max, batch, width))
+        ids = keras.ops.zeros((steps_max, batch), "int32")
+        finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
+        x = keras.ops.take(self.embedding, start_tokens, axis=0)
+
+        def cond(t, x, finished, outs, ids, *states):
+            return keras.ops.logical_and(t < steps_max, keras.ops.logical_not(keras.ops.all(finished)))
+
+        def body(t, x, finished, outs, ids, *states):
+            h, new, k = x, [], 0
+            for fam, w in zip(self.families, self.cell_weights):
+                n = 2 if fam == "lstm" else 1
+                h, st = cell_step(fam, w, h, list(states[k:k + n]))
+                new += st
+                k += n
+            out = h
+            if self.kernel is not None:
+                out = keras.ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+            sample = keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32")
+            next_finished = keras.ops.logical_or(keras.ops.equal(sample, keras.ops.cast(end_token, "int32")),
+                                                 finished)
+            emit_out, emit_ids = out, sample
+            if self.impute_finished:
+                f = keras.ops.expand_dims(finished, -1)
+                emit_out = keras.ops.where(f, keras.ops.zeros_like(out), out)
+                emit_ids = keras.ops.where(finished, keras.ops.zeros_like(sample), sample)
+                new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
+            outs = keras.ops.slice_update(outs, (t, 0, 0), keras.ops.expand_dims(emit_out, 0))
+            ids = keras.ops.slice_update(ids, (t, 0), keras.ops.expand_dims(emit_ids, 0))
+            x = keras.ops.take(self.embedding, sample, axis=0)
+            return (t + 1, x, next_finished, outs, ids, *new)
+
+        res = keras.ops.while_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids,
+                                                *states))
+        n = res[0]
+        outputs = keras.ops.transpose(res[3][:n], (1, 0, 2))
+        sample_ids = keras.ops.transpose(res[4][:n], (1, 0))
+        return [outputs, sample_ids] + list(res[5:])
+
+    def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
+        b = start_tokens.shape[0] if start_tokens is not None and hasattr(start_tokens, "shape") else None
+        width = self.output_size or self.units[-1]
+        out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32")]
+        for fam, u in zip(self.families, self.units):
+            out += [keras.KerasTensor((b, u))] * (2 if fam == "lstm" else 1)
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(families=self.families, units=self.units, vocab_size=self.vocab_size,
+                      embedding_dim=self.embedding_dim, output_size=self.output_size, use_bias=self.use_bias,
+                      impute_finished=self.impute_finished)
+        return config
