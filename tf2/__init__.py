@@ -1,9 +1,11 @@
-"""`tf2`: the Keras 3 port of the legacy TF1 Seq2Seq (`import keras`, TensorFlow backend).
+"""`tf2`: the Keras 3 port of the legacy TF1 Seq2Seq (`import keras`; TensorFlow, JAX or PyTorch backend).
 
 One concept per module: `cells` (cell table), `encoder`, `luong_attention`, `bahdanau_attention`,
 `attention_wrapper`, `decoder`, `seq2seq` (the model), `sequence_loss`, `decoding` (greedy and
-beam search loops), `data` (tf.data), `training` (fit, model directories), `callbacks`, `export`
-(serving artifact), `baseline` (the Sequential baseline). See docs/tf2.md.
+beam search loops), `data` (PyDataset batches), `training` (fit, model directories), `callbacks`,
+`backend` (what differs per Keras backend), `backend_runner` (run a `.keras` on another backend in a
+child process), `export` (TensorFlow SavedModel; not imported here), `baseline` (the Sequential
+baseline). See docs/tf2.md.
 """
 
 from tf2.attention_wrapper import AttentionWrapperCell

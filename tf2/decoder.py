@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tf2.attention_wrapper import AttentionWrapperCell, make_attention_mechanism, run_cells
+from tf2.backend import scan
 from tf2.cells import make_cell, stack_cells, stacked_states
 
 
@@ -16,9 +16,10 @@ class Decoder(keras.layers.Layer):
 
     Without attention, the cells run in a `keras.layers.RNN` (TF1: `dynamic_rnn` over the
     `MultiRNNCell`). With attention, each step is an `AttentionWrapperCell` and the time loop is
-    a `tf.while_loop` (Keras 3's `RNN` cannot pass the memory to its cell, and `keras.ops.scan`
-    on TensorFlow requires outputs shaped like the carry). Both start from the
-    encoder-derived state per layer.
+    `tf2.backend.scan` (Keras 3's `RNN` cannot pass the memory to its cell): `keras.ops.scan`
+    (`jax.lax.scan` on JAX, a Python loop on PyTorch), and on TensorFlow a `tf.while_loop` with
+    `maximum_iterations`, which XLA can differentiate (Keras's TF `scan` has none). Both start from
+    the encoder-derived state per layer.
 
     Padded steps (`mask` False, i.e. decoder id 0): the outputs there are zeros, as TF1's
     `dynamic_rnn` emits, so the projection yields exactly its bias there (contract item 7).
@@ -137,23 +138,15 @@ class Decoder(keras.layers.Layer):
                 cell.get_dropout_mask(ops.zeros((ops.shape(inputs)[0], width), inputs.dtype))
                 width = cell.units
 
-        time_major = tf.transpose(inputs, (1, 0, 2))
-        num_steps = tf.shape(time_major)[0]
-        inputs_ta = tf.TensorArray(inputs.dtype, size=num_steps, element_shape=time_major.shape[1:]).unstack(time_major)
-        outputs_ta = tf.TensorArray(inputs.dtype, size=num_steps)
+        def step(state, x):
+            output, state, _ = self.step(x, state, memory, keys, memory_mask, training=training)
+            return state, output
 
-        def body(t, carry, outputs_ta):
-            output, carry, _ = self.step(inputs_ta.read(t), carry, memory, keys, memory_mask, training=training)
-            return t + 1, carry, outputs_ta.write(t, output)
-
-        _, _, outputs_ta = tf.while_loop(lambda t, *_: t < num_steps, body, (0, loop_state, outputs_ta),
-                                        maximum_iterations=num_steps)
+        _, outputs = scan(step, loop_state, ops.transpose(inputs, (1, 0, 2)), (inputs.shape[0], self.output_size))
         if primed:
             for cell in self.cells:
                 cell.reset_dropout_mask()
-        outputs = tf.transpose(outputs_ta.stack(), (1, 0, 2))
-        outputs.set_shape((inputs.shape[0], inputs.shape[1], self.output_size))
-        return outputs
+        return ops.transpose(outputs, (1, 0, 2))
 
     def compute_mask(self, inputs, mask=None):
         return None

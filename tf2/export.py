@@ -1,4 +1,8 @@
-"""A serving artifact (TensorFlow SavedModel) of the port, with a token-id decode signature."""
+"""A serving artifact (TensorFlow SavedModel) of the port, with a token-id decode signature.
+
+The one TensorFlow-only module of `tf2`: nothing else imports it (`import tf2` does not), so the
+port runs on JAX and PyTorch without TensorFlow installed. It needs `KERAS_BACKEND=tensorflow`.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ def export_serving(model, path: str) -> str:
     >>> export_serving(model, "served")
     >>> tf.saved_model.load("served").decode(tf.constant([[5, 6, 7]]))
     """
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"export_serving writes a TensorFlow SavedModel; KERAS_BACKEND is "
+                           f"{keras.backend.backend()!r}: rerun with KERAS_BACKEND=tensorflow")
     archive = keras.export.ExportArchive()
     archive.track(model)
     decode = greedy_fn(model)

@@ -120,6 +120,12 @@ class Seq2Seq(keras.Model):
         d = inputs["decoder_ids"]
         return keras.KerasTensor((d.shape[0], d.shape[1], self.hparams.tgt_vocab_size), dtype="float32")
 
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; a `tf2.data.TaskBatches` keeps its own (legacy) order: no reshuffle."""
+        if getattr(x, "keeps_order", False) and len(args) < 7:  # `shuffle` is fit's 9th parameter
+            kwargs.setdefault("shuffle", False)
+        return super().fit(x, y, *args, **kwargs)
+
     # -- decoding (compiled loops live in tf2.decoding) -----------------------------------------
     def greedy_decode(self, encoder_ids, max_steps=None):
         """Greedy ids int32 `[B, max_steps]` (contract item 11); see `tf2.decoding.greedy_decode`."""

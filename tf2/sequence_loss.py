@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import ops
+
+from tf2.backend import global_token_count
 
 
 @keras.saving.register_keras_serializable(package="tf2")
@@ -15,7 +16,7 @@ class SequenceLoss(keras.losses.Loss):
     (`average_across_timesteps=True, average_across_batch=True`) and `weights =
     tf.sequence_mask(target_lengths, T)`: `sum(xent * w) / sum(w)`.
 
-    Under a `tf.distribute` strategy each replica returns `sum(xent * w)` of its shard divided by
+    Under a `tf.distribute` strategy (TensorFlow backend) each replica returns `sum(xent * w)` of its shard divided by
     `sum(w)` over ALL replicas (an all-reduce), so the summed replica gradients are the gradients
     of the global mean and the logged loss equals the one-device loss on the same global batch.
     (The call returns a scalar, which Keras neither reduces nor rescales.)
@@ -47,8 +48,5 @@ class SequenceLoss(keras.losses.Loss):
         weights = ops.cast(ops.not_equal(y_true, 0), "float32")
         xent = ops.sparse_categorical_crossentropy(y_true, ops.cast(y_pred, "float32"), from_logits=True)
         total = ops.sum(xent * weights)
-        count = ops.sum(weights)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            count = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+        count = global_token_count(ops.sum(weights))
         return ops.divide_no_nan(total, count)

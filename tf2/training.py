@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
+from keras import ops
 
 from seq2seq_task import HParams, TaskData, Vocab
 from tf2.callbacks import AtomicModelCheckpoint
@@ -42,6 +43,8 @@ def compile_model(model: keras.Model, hparams: HParams, jit_compile: bool | str 
     `tf2.data.make_dataset`) XLA compiles once (about 12 s) and then runs about 1.5-2.5x faster than
     without. `steps_per_execution=10` (several steps per `tf.function` call) gives about 1.3-1.8x.
     """
+    if keras.backend.backend() == "torch":  # eager: torch.compile needs a C++ toolchain; Keras-on-torch runs
+        jit_compile, steps_per_execution = False, 1  # one step per call (it refuses steps_per_execution > 1)
     model.compile(optimizer=make_optimizer(hparams), loss=SequenceLoss(), jit_compile=jit_compile,
                   steps_per_execution=steps_per_execution)
     return model
@@ -100,7 +103,7 @@ def evaluate_accuracy(model: Seq2Seq, pairs, src_vocab: Vocab, tgt_vocab: Vocab,
         enc = np.zeros((len(ids), max(map(len, ids))), np.int32)
         for row, s in enumerate(ids):
             enc[row, : len(s)] = s
-        preds.append(decode(enc).numpy())
+        preds.append(ops.convert_to_numpy(decode(enc)))
     return sequence_accuracy(np.concatenate(preds), pairs, tgt_vocab)
 
 
@@ -108,7 +111,7 @@ def train(hparams: HParams, task: TaskData, out_dir: str | None = None, epochs: 
           model: Seq2Seq | None = None, patience: int = 3, jit_compile: bool = True,
           steps_per_epoch: int | None = None, verbose: int = 0, eval_size: int = 1000,
           steps_per_execution: int = 10) -> TrainResult:
-    """Train with `model.fit` on padded `tf.data` batches; keep the best model by validation loss.
+    """Train with `model.fit` on padded batches (`tf2.data.TaskBatches`); keep the best model by validation loss.
 
     Callbacks: `AtomicModelCheckpoint` (`out_dir/model.keras`, best `val_loss`) and
     `EarlyStopping(patience, restore_best_weights=True)`. Data order follows `hparams.seed`.
@@ -118,21 +121,20 @@ def train(hparams: HParams, task: TaskData, out_dir: str | None = None, epochs: 
     keras.utils.set_random_seed(hparams.seed)
     model = model or Seq2Seq(hparams)
     compile_model(model, hparams, jit_compile, steps_per_execution)
-    fixed = (hparams.max_src_len, hparams.decode_max_steps) if jit_compile else None
+    xla = bool(jit_compile) or keras.backend.backend() == "jax"  # JAX compiles every step with XLA
+    fixed = (hparams.max_src_len, hparams.decode_max_steps) if xla else None
     train_ds = make_dataset(task.train, task.src_vocab, task.tgt_vocab, hparams.batch_size, shuffle=True,
                             seed=hparams.seed, max_src_len=hparams.max_src_len, max_tgt_len=hparams.max_tgt_len,
-                            fixed_shape=fixed, drop_remainder=bool(jit_compile))
+                            fixed_shape=fixed, drop_remainder=xla, repeat=bool(steps_per_epoch))
     valid_ds = make_dataset(task.valid, task.src_vocab, task.tgt_vocab, 256, max_src_len=hparams.max_src_len,
                             max_tgt_len=hparams.max_tgt_len, fixed_shape=fixed)
-    if steps_per_epoch:
-        train_ds = train_ds.repeat()
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)]
     if out_dir:
         save_model_dir(out_dir, model, task.src_vocab, task.tgt_vocab)
         callbacks.append(AtomicModelCheckpoint(os.path.join(out_dir, MODEL_FILE)))
     start = time.perf_counter()
     history = model.fit(train_ds, validation_data=valid_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=verbose)
+                        callbacks=callbacks, verbose=verbose, shuffle=False)  # the data keeps the legacy order
     wall = time.perf_counter() - start
     if out_dir:  # early stopping restored the best weights; the file holds the same model
         save_model_dir(out_dir, model, task.src_vocab, task.tgt_vocab)
