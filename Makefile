@@ -9,14 +9,14 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,backends]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the main job: train legacy -> convert -> parity -> codemod -> report
 	$(VENV)/bin/tf-migrate demo $(ARGS)
 
-test: $(STAMP)  ## the whole test suite (unit tests and parity suite)
-	$(PY) -m pytest $(ARGS)
+test: $(STAMP)  ## the whole test suite (unit tests and parity suite), one worker per CPU (pytest-xdist)
+	$(PY) -m pytest -n auto $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
