@@ -15,9 +15,9 @@ import tensorflow as tf
 
 import legacy_tf1  # noqa: F401
 from legacy_tf1 import model_helper
-from tf_migrate_runtime.contrib.seq2seq import BasicDecoder, TrainingHelper, dynamic_decode
 from seq2seq_task import EOS_ID, HParams, make_batch
 from seq2seq_task.dates import SOURCE_VOCAB, TARGET_VOCAB
+from tf_migrate_runtime.contrib.seq2seq import BasicDecoder, TrainingHelper, dynamic_decode
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
