@@ -32,23 +32,16 @@ import numpy as np
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import (
-    CELL_MATCHERS,
     Provider,
     _is_zero_state,
     _loop_var_of,
     _strip,
-    _weight_input,
+    emit_rnn_layer,
+    final_state_names,
+    initial_states,
     keras_weights,
-    layer_ctor,
-    match_step,
-    tf1_class,
+    recognise_frames,
 )
-
-
-def _frame(op) -> str | None:
-    if op.type == "Enter":
-        return op.get_attr("frame_name").decode()
-    return None
 
 
 def _ancestors(t, depth=8, through=("Merge", "Switch", "Identity", "Enter")):
@@ -175,25 +168,27 @@ class DynamicDecode(Provider):
         self.helper, self.impute, self.dense, self.writes = helper, impute, dense, writes
         self.lengths_exit = lengths_exit
         inputs = [helper.inputs, helper.lengths] + ([helper.max_iterations] if helper.max_iterations is not None else [])
-        self.init = []
-        for st in states:
-            init = {}
-            for role in ("h", "c"):
-                lv = st.get(role)
-                if lv is not None and not _is_zero_state(view, lv.enter.inputs[0]):
-                    init[role] = lv.enter.inputs[0]
-                    inputs.append(lv.enter.inputs[0])
-            self.init.append(init)
+        self.init = initial_states(view, states, inputs)
         provides = []
         for w in writes.values():
             provides += [t.name for t in w if t is not None]
-        for st in states:
-            for lv in st.values():
-                if lv is not None and lv.exit is not None:
-                    provides.append(lv.exit.outputs[0].name)
+        provides += final_state_names(states)
         if lengths_exit is not None:
             provides.append(lengths_exit.name)
         super().__init__(frame.split("/while")[0], inputs, provides)
+
+    def _decoder_inputs(self, em: Emitter, x, lengths, max_iter, note_cap: bool):
+        """TrainingHelper: the inputs batch major, cut to the steps the loop runs -> (inputs, lengths)."""
+        seq = em.value(x)
+        if not self.helper.batch_major:
+            seq = em.emit(f"keras.ops.transpose({seq}, (1, 0, 2))", "time_major_to_batch")[0].var
+        lens = em.value(lengths)
+        tname = em.layer_name(self.name + "/max_length")
+        cap = f", maximum_iterations={em.value(max_iter)}" if max_iter is not None else ""
+        seq = em.emit(f"tfm.TrimToMaxLength(name={tname!r})({seq}, {lens}{cap})", "decoder_inputs",
+                      comment="the loop runs max(sequence_length) steps" + (", at most maximum_iterations"
+                                                                            if cap and note_cap else ""))[0].var
+        return seq, lens
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         it = iter(syms)
@@ -204,15 +199,7 @@ class DynamicDecode(Provider):
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + {self.helper.name}, "
                    f"{len(self.layers)} layer(s) {kinds}" + (", impute_finished" if self.impute else "")
                    + (", output_layer Dense" if self.dense else ""))
-        seq = em.value(x)
-        if not self.helper.batch_major:
-            seq = em.emit(f"keras.ops.transpose({seq}, (1, 0, 2))", "time_major_to_batch")[0].var
-        lens = em.value(lengths)
-        tname = em.layer_name(self.name + "/max_length")
-        cap = f", maximum_iterations={em.value(max_iter)}" if max_iter is not None else ""
-        seq = em.emit(f"tfm.TrimToMaxLength(name={tname!r})({seq}, {lens}{cap})", "decoder_inputs",
-                      comment="the loop runs max(sequence_length) steps" + (", at most maximum_iterations" if cap
-                                                                            else ""))[0].var
+        seq, lens = self._decoder_inputs(em, x, lengths, max_iter, note_cap=True)
         mask = None
         if self.impute:
             mname = em.layer_name(self.name + "/sequence_mask")
@@ -220,66 +207,23 @@ class DynamicDecode(Provider):
                            comment="impute_finished: finished rows keep their state")[0].var
         out = {}
         for step, init, st in zip(self.layers, inits, self.states):
-            lname = em.layer_name(step.scope)
-            layer = em.new_ident(lname.replace("__", "_"))
-            fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-            em.lines.append(f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}{fb}")
-            em.weights[lname] = keras_weights(self.view, step)
-            em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} {tf1_class(step)} -> "
-                          f"keras.layers.{step.family.upper()}"] += 1
-            args = [seq]
-            if mask is not None:
-                args.append(f"mask={mask}")
-            if init:
-                if step.family == "lstm":
-                    h0 = em.value(init["h"]) if "h" in init else f"keras.ops.zeros_like({em.value(init['c'])})"
-                    c0 = em.value(init["c"]) if "c" in init else f"keras.ops.zeros_like({h0})"
-                    args.append(f"initial_state=[{h0}, {c0}]")
-                else:
-                    args.append(f"initial_state=[{em.value(init['h'])}]")
-            names = [em.new_ident(f"{lname}_seq"), em.new_ident(f"{lname}_h")]
-            if step.family == "lstm":
-                names.append(em.new_ident(f"{lname}_c"))
-            em.lines.append(f"{', '.join(names)} = {layer}({', '.join(args)})")
+            _, names = emit_rnn_layer(em, self.view, step, seq, init, mask,
+                                      f"dynamic_decode BasicDecoder+{self.helper.name}")
             seq = names[0]
             if st["h"].exit is not None:
                 out[st["h"].exit.outputs[0].name] = Sym(var=names[1], dtype="float32")
             if st.get("c") is not None and st["c"].exit is not None:
                 out[st["c"].exit.outputs[0].name] = Sym(var=names[2], dtype="float32")
         if self.dense is not None:
-            kernel, bias = self.dense
-            k = self.view.variable_values(kernel)
-            scope = kernel.rsplit("/", 1)[0]
-            lname = em.layer_name(scope)
-            weights = [k] + ([self.view.variable_values(bias)] if bias else [])
-            em.weights[lname] = weights
-            seq = em.emit(f"keras.layers.Dense({k.shape[1]}, use_bias={bool(bias)}, name={lname!r})({seq})",
-                          "rnn_output", comment=f"BasicDecoder output_layer {scope} (MatMul + BiasAdd)")[0].var
-            em.constructs["BasicDecoder output_layer -> keras.layers.Dense"] += 1
+            seq = _emit_dense(em, self.view, self.dense, seq)
         sample = None
         if "sample_id" in self.writes:
             sname = em.layer_name(self.name + "/sample_id")
             sample = em.emit(f"tfm.SampleIds(name={sname!r})({seq})", "sample_id",
                              comment=f"{self.helper.name}.sample: argmax", dtype="int32")[0].var
         if mask is not None:
-            zname = em.layer_name(self.name + "/zero_past_length")
-            seq = em.emit(f"tfm.ZeroPastLength(name={zname!r})({seq}, {mask})", "rnn_output",
-                          comment="impute_finished writes zeros past each length")[0].var
-            if sample is not None:
-                zname = em.layer_name(self.name + "/zero_past_length_ids")
-                sample = em.emit(f"tfm.ZeroPastLength(name={zname!r})({sample}, {mask})", "sample_id",
-                                 dtype="int32")[0].var
-        for key, value in (("rnn_output", seq), ("sample_id", sample)):
-            if key not in self.writes:
-                continue
-            gather, gather_bm = self.writes[key]
-            dtype = "int32" if key == "sample_id" else "float32"
-            if gather_bm is not None:
-                out[gather_bm.name] = Sym(var=value, dtype=dtype)
-            if gather is not None:
-                perm = "(1, 0)" if key == "sample_id" else "(1, 0, 2)"
-                out[gather.name] = Sym(lazy=lambda v=value, p=perm, k=key: em.emit(
-                    f"keras.ops.transpose({v}, {p})", f"{k}_time_major")[0].var, dtype=dtype)
+            seq, sample = _zero_past_length(em, self.name, seq, sample, mask)
+        _write_outputs(em, self.writes, (("rnn_output", seq), ("sample_id", sample)), out)
         if self.lengths_exit is not None:
             out[self.lengths_exit.name] = Sym(var=lens, dtype="int32")
         em.lines.append("")
@@ -287,29 +231,7 @@ class DynamicDecode(Provider):
 
 
 def recognise_decoders(view: GraphView, outputs) -> dict:
-    frames: dict[str, list] = {}
-    for op in view.graph.get_operations():
-        if op.type not in CELL_MATCHERS or "gradients" in op.name:
-            continue
-        frame = _frame(_weight_input(op).op)
-        if frame is None:
-            continue
-        try:
-            step = match_step(view, op)
-        except Unsupported:
-            continue
-        if step is not None:
-            frames.setdefault(frame, []).append(step)
-    providers = {}
-    for frame, steps in frames.items():
-        try:
-            p = _decoder_provider(view, frame, steps)
-        except Unsupported:
-            p = None
-        if p is not None:
-            for name in p.provides:
-                providers[name] = p
-    return providers
+    return recognise_frames(view, _decoder_provider)
 
 
 def _frame_ops(view, frame):
@@ -526,44 +448,15 @@ class AttentionDecode(DynamicDecode):
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder(AttentionWrapper("
                    f"{kinds}, {mech}, attention_layer_size={att_size}, output_attention={a.output_attention})) + "
                    f"{self.helper.name}" + (", output_layer Dense" if self.dense else ""))
-        seq = em.value(x)
-        if not self.helper.batch_major:
-            seq = em.emit(f"keras.ops.transpose({seq}, (1, 0, 2))", "time_major_to_batch")[0].var
-        lens = em.value(lengths)
-        tname = em.layer_name(self.name + "/max_length")
-        cap = f", maximum_iterations={em.value(max_iter)}" if max_iter is not None else ""
-        seq = em.emit(f"tfm.TrimToMaxLength(name={tname!r})({seq}, {lens}{cap})", "decoder_inputs",
-                      comment="the loop runs max(sequence_length) steps")[0].var
-        weights, families, units, flat_init = [], [], [], []
-        for step, init in zip(self.layers, inits):
-            weights += keras_weights(self.view, step)
-            families.append(step.family)
-            units.append(step.units)
-            if step.family == "lstm":
-                h0 = em.value(init["h"]) if "h" in init else None
-                c0 = em.value(init["c"]) if "c" in init else None
-                flat_init += [h0, c0]
-            else:
-                flat_init.append(em.value(init["h"]) if "h" in init else None)
-        if any(i is None for i in flat_init) and any(i is not None for i in flat_init):
-            raise Unsupported("an AttentionWrapper whose initial cell state is partly zero")
-        weights.append(v["memory_layer"])
-        if a.mechanism == "bahdanau":
-            weights += [v["query_layer"], v["attention_v"]]
-            if a.normalize:
-                weights += [v["bahdanau_g"], v["attention_b"]]
-        elif a.scale:
-            weights.append(v["luong_g"])
-        if att_size:
-            weights.append(v["attention_layer"])
+        seq, lens = self._decoder_inputs(em, x, lengths, max_iter, note_cap=False)
+        weights, families, units, flat_init = _stacked_cells(em, self.view, self.layers, inits,
+                                                             "an AttentionWrapper whose initial cell state")
+        weights, att_args = _attention_weights(self.view, a, weights, self.layers[0].input_size)
         lname = em.layer_name(self.layers[0].scope.rsplit("/", 1)[0])
         em.weights[lname] = weights
         att_width = att_size or v["memory_layer"].shape[0]
         input_dim = self.layers[0].input_size - att_width
-        ctor = (f"tfm.AttentionDecoder({families!r}, {units!r}, input_dim={input_dim}, "
-                f"memory_dim={v['memory_layer'].shape[0]}, mechanism={a.mechanism!r}, "
-                f"num_units={v['memory_layer'].shape[1]}, scale={a.scale}, normalize={a.normalize}, "
-                f"attention_layer_size={att_size}, output_attention={a.output_attention}, name={lname!r})")
+        ctor = f"tfm.AttentionDecoder({families!r}, {units!r}, input_dim={input_dim}, {att_args}, name={lname!r})"
         args = [seq, em.value(values)]
         if mem_len is not None:
             args.append(f"memory_lengths={em.value(mem_len)}")
@@ -572,30 +465,14 @@ class AttentionDecode(DynamicDecode):
         if self.impute:
             args.append(f"sequence_lengths={lens}")
         names = [em.new_ident("attention_outputs"), em.new_ident("alignments")]
-        for step in self.layers:
-            names += [em.new_ident(f"{keras_name_short(step.scope)}_h")] + (
-                [em.new_ident(f"{keras_name_short(step.scope)}_c")] if step.family == "lstm" else [])
+        names += _state_idents(em, self.layers)
         em.lines.append(f"{', '.join(names)} = {ctor}({', '.join(args)})  # AttentionWrapper {lname}")
         em.constructs[f"dynamic_decode BasicDecoder(AttentionWrapper {mech})+{self.helper.name} -> "
                       f"tfm.AttentionDecoder"] += 1
-        out, k = {}, 2
-        for st in self.states:  # the final states (impute_finished: frozen at each length)
-            for role in ("h", "c"):
-                lv = st.get(role)
-                if lv is not None:
-                    if lv.exit is not None:
-                        out[lv.exit.outputs[0].name] = Sym(var=names[k], dtype="float32")
-                    k += 1
+        out = _final_states(self.states, names, 2)  # impute_finished: frozen at each length
         seq = names[0]
         if self.dense is not None:
-            kernel, bias = self.dense
-            kv = self.view.variable_values(kernel)
-            scope = kernel.rsplit("/", 1)[0]
-            dname = em.layer_name(scope)
-            em.weights[dname] = [kv] + ([self.view.variable_values(bias)] if bias else [])
-            seq = em.emit(f"keras.layers.Dense({kv.shape[1]}, use_bias={bool(bias)}, name={dname!r})({seq})",
-                          "rnn_output", comment=f"BasicDecoder output_layer {scope} (MatMul + BiasAdd)")[0].var
-            em.constructs["BasicDecoder output_layer -> keras.layers.Dense"] += 1
+            seq = _emit_dense(em, self.view, self.dense, seq)
         sample = None
         if "sample_id" in self.writes:
             sname = em.layer_name(self.name + "/sample_id")
@@ -603,26 +480,9 @@ class AttentionDecode(DynamicDecode):
         if self.impute:
             mname = em.layer_name(self.name + "/sequence_mask")
             mask = em.emit(f"tfm.SequenceMask(name={mname!r})({lens}, {seq})", "mask")[0].var
-            zname = em.layer_name(self.name + "/zero_past_length")
-            seq = em.emit(f"tfm.ZeroPastLength(name={zname!r})({seq}, {mask})", "rnn_output",
-                          comment="impute_finished writes zeros past each length")[0].var
-            if sample is not None:
-                zname = em.layer_name(self.name + "/zero_past_length_ids")
-                sample = em.emit(f"tfm.ZeroPastLength(name={zname!r})({sample}, {mask})", "sample_id",
-                                 dtype="int32")[0].var
-        for key, value in (("rnn_output", seq), ("sample_id", sample), ("alignment_history", names[1])):
-            if key not in self.writes:
-                continue
-            gather, gather_bm = self.writes[key]
-            dtype = "int32" if key == "sample_id" else "float32"
-            perm = "(1, 0)" if key == "sample_id" else "(1, 0, 2)"
-            if key == "alignment_history":  # final_state.alignment_history.stack() is time major
-                gather_bm = None
-            if gather_bm is not None:
-                out[gather_bm.name] = Sym(var=value, dtype=dtype)
-            if gather is not None:
-                out[gather.name] = Sym(lazy=lambda v=value, p=perm, k=key: em.emit(
-                    f"keras.ops.transpose({v}, {p})", f"{k}_time_major")[0].var, dtype=dtype)
+            seq, sample = _zero_past_length(em, self.name, seq, sample, mask)
+        _write_outputs(em, self.writes, (("rnn_output", seq), ("sample_id", sample), ("alignment_history", names[1])),
+                       out)
         if self.lengths_exit is not None:
             out[self.lengths_exit.name] = Sym(var=lens, dtype="int32")
         em.lines.append("")
@@ -639,22 +499,11 @@ class GreedyDecode(DynamicDecode):
         inputs = [helper.max_iterations, helper.start_tokens, helper.end_token]
         if attention is not None:
             inputs += [attention.values] + ([attention.memory_lengths] if attention.memory_lengths is not None else [])
-        self.init = []
-        for st in states:
-            init = {}
-            for role in ("h", "c"):
-                lv = st.get(role)
-                if lv is not None and not _is_zero_state(view, lv.enter.inputs[0]):
-                    init[role] = lv.enter.inputs[0]
-                    inputs.append(lv.enter.inputs[0])
-            self.init.append(init)
+        self.init = initial_states(view, states, inputs)
         provides = []
         for w in writes.values():
             provides += [t.name for t in w if t is not None]
-        for st in states:
-            for lv in st.values():
-                if lv is not None and lv.exit is not None:
-                    provides.append(lv.exit.outputs[0].name)
+        provides += final_state_names(states)
         Provider.__init__(self, frame.split("/while")[0], inputs, provides)
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
@@ -664,17 +513,8 @@ class GreedyDecode(DynamicDecode):
         values = next(it) if a is not None else None
         mem_len = next(it) if a is not None and a.memory_lengths is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
-        weights, families, units, flat_init = [], [], [], []
-        for step, init in zip(self.layers, inits):
-            weights += keras_weights(self.view, step)
-            families.append(step.family)
-            units.append(step.units)
-            if step.family == "lstm":
-                flat_init += [em.value(init["h"]) if "h" in init else None, em.value(init["c"]) if "c" in init else None]
-            else:
-                flat_init.append(em.value(init["h"]) if "h" in init else None)
-        if any(i is None for i in flat_init) and any(i is not None for i in flat_init):
-            raise Unsupported("a GreedyEmbeddingHelper decoder whose initial state is partly zero")
+        weights, families, units, flat_init = _stacked_cells(em, self.view, self.layers, inits,
+                                                             "a GreedyEmbeddingHelper decoder whose initial state")
         emb = self.view.variable_values(self.helper.embedding)
         att_args = ""
         if a is not None:
@@ -705,9 +545,7 @@ class GreedyDecode(DynamicDecode):
         names = [em.new_ident("greedy_outputs"), em.new_ident("sample_id")]
         if a is not None:
             names.append(em.new_ident("alignments"))
-        for step in self.layers:
-            names += [em.new_ident(f"{keras_name_short(step.scope)}_h")] + (
-                [em.new_ident(f"{keras_name_short(step.scope)}_c")] if step.family == "lstm" else [])
+        names += _state_idents(em, self.layers)
         if a is None:
             em.lines.append(f"{', '.join(names)} = tfm.GreedyDecoder({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
@@ -720,30 +558,89 @@ class GreedyDecode(DynamicDecode):
                             f"name={lname!r})({', '.join(args)})")
             em.constructs["dynamic_decode BasicDecoder(AttentionWrapper)+GreedyEmbeddingHelper -> "
                           "tfm.GreedyAttentionDecoder"] += 1
-        out, k = {}, 2 if a is None else 3  # the first final state
-        for st in self.states:
-            for role in ("h", "c"):
-                lv = st.get(role)
-                if lv is not None:
-                    if lv.exit is not None:
-                        out[lv.exit.outputs[0].name] = Sym(var=names[k], dtype="float32")
-                    k += 1
-        for key, value in (("rnn_output", names[0]), ("sample_id", names[1]),
-                           ("alignment_history", names[2] if a is not None else None)):
-            if key not in self.writes:
-                continue
-            gather, gather_bm = self.writes[key]
-            if key == "alignment_history":  # final_state.alignment_history.stack() is time major
-                gather_bm = None
-            dtype = "int32" if key == "sample_id" else "float32"
-            if gather_bm is not None:
-                out[gather_bm.name] = Sym(var=value, dtype=dtype)
-            if gather is not None:
-                perm = "(1, 0)" if key == "sample_id" else "(1, 0, 2)"
-                out[gather.name] = Sym(lazy=lambda v=value, p=perm, k=key: em.emit(
-                    f"keras.ops.transpose({v}, {p})", f"{k}_time_major")[0].var, dtype=dtype)
+        out = _final_states(self.states, names, 2 if a is None else 3)  # names[k]: the first final state
+        _write_outputs(em, self.writes, (("rnn_output", names[0]), ("sample_id", names[1]),
+                                         ("alignment_history", names[2] if a is not None else None)), out)
         em.lines.append("")
         return out
+
+
+def _stacked_cells(em: Emitter, view, layers, inits, what: str):
+    """The cells of one stacked decoder layer -> (weights, families, units, flat initial state: all or none)."""
+    weights, families, units, flat_init = [], [], [], []
+    for step, init in zip(layers, inits):
+        weights += keras_weights(view, step)
+        families.append(step.family)
+        units.append(step.units)
+        roles = ("h", "c") if step.family == "lstm" else ("h",)
+        flat_init += [em.value(init[role]) if role in init else None for role in roles]
+    if any(i is None for i in flat_init) and any(i is not None for i in flat_init):
+        raise Unsupported(f"{what} is partly zero")
+    return weights, families, units, flat_init
+
+
+def _state_idents(em: Emitter, layers) -> list[str]:
+    """Variables for each cell's final state: `<cell>_h` (and `<cell>_c` for an LSTM)."""
+    names = []
+    for step in layers:
+        names += [em.new_ident(f"{keras_name_short(step.scope)}_h")] + (
+            [em.new_ident(f"{keras_name_short(step.scope)}_c")] if step.family == "lstm" else [])
+    return names
+
+
+def _final_states(states, names, k: int) -> dict:
+    """The loop's final states -> Syms of `names[k:]` (one per h/c loop variable, in layer order)."""
+    out = {}
+    for st in states:
+        for role in ("h", "c"):
+            lv = st.get(role)
+            if lv is not None:
+                if lv.exit is not None:
+                    out[lv.exit.outputs[0].name] = Sym(var=names[k], dtype="float32")
+                k += 1
+    return out
+
+
+def _emit_dense(em: Emitter, view, dense, seq: str) -> str:
+    """BasicDecoder's output_layer (MatMul + BiasAdd) -> a keras Dense applied to `seq`."""
+    kernel, bias = dense
+    k = view.variable_values(kernel)
+    scope = kernel.rsplit("/", 1)[0]
+    lname = em.layer_name(scope)
+    em.weights[lname] = [k] + ([view.variable_values(bias)] if bias else [])
+    seq = em.emit(f"keras.layers.Dense({k.shape[1]}, use_bias={bool(bias)}, name={lname!r})({seq})",
+                  "rnn_output", comment=f"BasicDecoder output_layer {scope} (MatMul + BiasAdd)")[0].var
+    em.constructs["BasicDecoder output_layer -> keras.layers.Dense"] += 1
+    return seq
+
+
+def _zero_past_length(em: Emitter, name: str, seq: str, sample: str | None, mask: str):
+    """impute_finished: zeros past each length in the outputs (and the sample ids) -> (seq, sample)."""
+    zname = em.layer_name(name + "/zero_past_length")
+    seq = em.emit(f"tfm.ZeroPastLength(name={zname!r})({seq}, {mask})", "rnn_output",
+                  comment="impute_finished writes zeros past each length")[0].var
+    if sample is not None:
+        zname = em.layer_name(name + "/zero_past_length_ids")
+        sample = em.emit(f"tfm.ZeroPastLength(name={zname!r})({sample}, {mask})", "sample_id",
+                         dtype="int32")[0].var
+    return seq, sample
+
+
+def _write_outputs(em: Emitter, writes, values, out: dict) -> None:
+    """The TensorArrays the graph reads (`writes[key]` = (time-major gather, batch-major gather)) -> `out`."""
+    for key, value in values:
+        if key not in writes:
+            continue
+        gather, gather_bm = writes[key]
+        if key == "alignment_history":  # final_state.alignment_history.stack() is time major
+            gather_bm = None
+        dtype = "int32" if key == "sample_id" else "float32"
+        if gather_bm is not None:
+            out[gather_bm.name] = Sym(var=value, dtype=dtype)
+        if gather is not None:
+            perm = "(1, 0)" if key == "sample_id" else "(1, 0, 2)"
+            out[gather.name] = Sym(lazy=lambda v=value, p=perm, k=key: em.emit(
+                f"keras.ops.transpose({v}, {p})", f"{k}_time_major")[0].var, dtype=dtype)
 
 
 def _attention_weights(view, a, weights, cell_input_size):

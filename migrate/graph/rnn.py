@@ -110,9 +110,8 @@ class CellStep:
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
 
 
-def match_lstm(view: GraphView, matmul) -> CellStep | None:
-    """LSTMCell / BasicLSTMCell: concat([x, h]) @ kernel + bias -> split 4 (i, j, f, o);
-    c = c_prev * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j); h = tanh(c) * sigmoid(o)."""
+def _matmul_bias(view: GraphView, matmul):
+    """`concat([x, h]) @ kernel + bias` on variables -> (kernel, concat op, the bias add op, bias) or None."""
     kernel = view.variable_of(matmul.inputs[1])
     concat = matmul.inputs[0].op
     if kernel is None or concat.type not in ("ConcatV2", "Concat") or len(concat.inputs) != 3:
@@ -121,8 +120,20 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
     if bias_op is None:
         return None
     bias = view.variable_of(bias_op.inputs[1])
+    if bias is None:
+        return None
+    return kernel, concat, bias_op, bias
+
+
+def match_lstm(view: GraphView, matmul) -> CellStep | None:
+    """LSTMCell / BasicLSTMCell: concat([x, h]) @ kernel + bias -> split 4 (i, j, f, o);
+    c = c_prev * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j); h = tanh(c) * sigmoid(o)."""
+    found = _matmul_bias(view, matmul)
+    if found is None:
+        return None
+    kernel, concat, bias_op, bias = found
     split = _only(_consumers(bias_op.outputs[0]), ("Split",))
-    if bias is None or split is None or int(split.get_attr("num_split")) != 4:
+    if split is None or int(split.get_attr("num_split")) != 4:
         return None
     i, j, f, o = split.outputs
     fb, f_sig = 0.0, None
@@ -160,16 +171,12 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
 def match_gru(view: GraphView, matmul) -> CellStep | None:
     """GRUCell (TF >= 1.2): gates = sigmoid(concat([x, h]) @ gates/kernel + gates/bias) -> split 2 (r, u);
     c = tanh(concat([x, r * h]) @ candidate/kernel + candidate/bias); h = u * h_prev + (1 - u) * c."""
-    kernel = view.variable_of(matmul.inputs[1])
-    concat = matmul.inputs[0].op
-    if kernel is None or concat.type not in ("ConcatV2", "Concat") or len(concat.inputs) != 3:
+    found = _matmul_bias(view, matmul)
+    if found is None:
         return None
-    bias_op = _only(_consumers(matmul.outputs[0]), ("BiasAdd", "Add", "AddV2"))
-    if bias_op is None:
-        return None
-    bias = view.variable_of(bias_op.inputs[1])
+    kernel, concat, bias_op, bias = found
     sig = _only(_consumers(bias_op.outputs[0]), ("Sigmoid",))
-    if bias is None or sig is None:
+    if sig is None:
         return None
     split = _only(_consumers(sig.outputs[0]), ("Split",))
     if split is None or int(split.get_attr("num_split")) != 2:
@@ -344,6 +351,50 @@ def _is_zero_state(view, t) -> bool:
     return False
 
 
+def initial_states(view, states, inputs: list) -> list[dict]:
+    """Per layer {role: tensor} of the loop's non-zero initial states; each tensor is appended to `inputs`."""
+    inits = []
+    for st in states:
+        init = {}
+        for role in ("h", "c"):
+            lv = st.get(role)
+            if lv is not None and not _is_zero_state(view, lv.enter.inputs[0]):
+                init[role] = lv.enter.inputs[0]
+                inputs.append(lv.enter.inputs[0])
+        inits.append(init)
+    return inits
+
+
+def final_state_names(states) -> list[str]:
+    """The names of the loop's final states (the Exit of each state loop variable)."""
+    return [lv.exit.outputs[0].name for st in states for lv in st.values() if lv is not None and lv.exit is not None]
+
+
+def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask: str | None, construct: str):
+    """One Keras LSTM/GRU layer for `step` run over `seq` -> (layer name, [seq, h(, c)] variables)."""
+    lname = em.layer_name(step.scope)
+    layer = em.new_ident(lname.replace("__", "_"))
+    fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
+    em.lines.append(f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}{fb}")
+    em.weights[lname] = keras_weights(view, step)
+    em.constructs[f"{construct} {tf1_class(step)} -> keras.layers.{step.family.upper()}"] += 1
+    args = [seq]
+    if mask is not None:
+        args.append(f"mask={mask}")
+    if init:
+        if step.family == "lstm":
+            h0 = em.value(init["h"]) if "h" in init else f"keras.ops.zeros_like({em.value(init['c'])})"
+            c0 = em.value(init["c"]) if "c" in init else f"keras.ops.zeros_like({h0})"
+            args.append(f"initial_state=[{h0}, {c0}]")
+        else:
+            args.append(f"initial_state=[{em.value(init['h'])}]")
+    names = [em.new_ident(f"{lname}_seq"), em.new_ident(f"{lname}_h")]
+    if step.family == "lstm":
+        names.append(em.new_ident(f"{lname}_c"))
+    em.lines.append(f"{', '.join(names)} = {layer}({', '.join(args)})")
+    return lname, names
+
+
 class WhileRNN(Provider):
     kind = "dynamic_rnn"
 
@@ -353,24 +404,13 @@ class WhileRNN(Provider):
         self.states = states            # per layer: {"h": _LoopVar, "c": _LoopVar|None}
         self.gather, self.gather_bm = gather, gather_bm
         inputs = [x_seq] + ([lengths] if lengths is not None else [])
-        self.init = []
-        for st in states:
-            init = {}
-            for role in ("h", "c"):
-                lv = st.get(role)
-                if lv is not None and not _is_zero_state(view, lv.enter.inputs[0]):
-                    init[role] = lv.enter.inputs[0]
-                    inputs.append(lv.enter.inputs[0])
-            self.init.append(init)
+        self.init = initial_states(view, states, inputs)
         provides = []
         if gather is not None:
             provides.append(gather.name)
         if gather_bm is not None:
             provides.append(gather_bm.name)
-        for st in states:
-            for lv in st.values():
-                if lv is not None and lv.exit is not None:
-                    provides.append(lv.exit.outputs[0].name)
+        provides += final_state_names(states)
         super().__init__(frame.split("/while/")[0] if "/while/" in frame else frame, inputs, provides)
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
@@ -392,27 +432,7 @@ class WhileRNN(Provider):
                            comment="sequence_length -> mask")[0].var
         out = {}
         for step, init, st in zip(self.layers, inits, self.states):
-            lname = em.layer_name(step.scope)
-            layer = em.new_ident(lname.replace("__", "_"))
-            em.lines.append(f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}, forget bias "
-                            f"{step.forget_bias:g} folded" if step.family == "lstm" else
-                            f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}")
-            em.weights[lname] = keras_weights(self.view, step)
-            em.constructs[f"dynamic_rnn {tf1_class(step)} -> keras.layers.{step.family.upper()}"] += 1
-            args = [seq]
-            if mask is not None:
-                args.append(f"mask={mask}")
-            if init:
-                if step.family == "lstm":
-                    h0 = em.value(init["h"]) if "h" in init else f"keras.ops.zeros_like({em.value(init['c'])})"
-                    c0 = em.value(init["c"]) if "c" in init else f"keras.ops.zeros_like({h0})"
-                    args.append(f"initial_state=[{h0}, {c0}]")
-                else:
-                    args.append(f"initial_state=[{em.value(init['h'])}]")
-            names = [em.new_ident(f"{lname}_seq"), em.new_ident(f"{lname}_h")]
-            if step.family == "lstm":
-                names.append(em.new_ident(f"{lname}_c"))
-            em.lines.append(f"{', '.join(names)} = {layer}({', '.join(args)})")
+            _, names = emit_rnn_layer(em, self.view, step, seq, init, mask, "dynamic_rnn")
             seq = names[0]
             if st["h"].exit is not None:
                 out[st["h"].exit.outputs[0].name] = Sym(var=names[1], dtype="float32",
@@ -436,6 +456,12 @@ class WhileRNN(Provider):
 
 def recognise_while(view: GraphView, outputs) -> dict:
     """Every while frame whose body runs recognised cell steps -> a `WhileRNN` provider."""
+    return recognise_frames(view, _while_provider)
+
+
+def recognise_frames(view: GraphView, provider) -> dict:
+    """The recognised cell steps grouped by the while frame their weights enter; `provider(view, frame, steps)`
+    (None or `Unsupported`: not this kind of loop) -> {each name it provides: the provider}."""
     frames: dict[str, list] = {}
     for op in view.graph.get_operations():
         if op.type not in CELL_MATCHERS or "gradients" in op.name:
@@ -452,7 +478,7 @@ def recognise_while(view: GraphView, outputs) -> dict:
     providers = {}
     for frame, steps in frames.items():
         try:
-            p = _while_provider(view, frame, steps)
+            p = provider(view, frame, steps)
         except Unsupported:
             p = None
         if p is not None:
@@ -563,24 +589,7 @@ class StaticRNN(Provider):
         step = self.steps[0]
         em.comment(f"tf.nn.static_rnn (unrolled, {n} steps) of {tf1_class(step)} {step.scope}")
         seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
-        lname = em.layer_name(step.scope)
-        layer = em.new_ident(lname.replace("__", "_"))
-        fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-        em.lines.append(f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = keras_weights(self.view, step)
-        em.constructs[f"static_rnn {tf1_class(step)} -> keras.layers.{step.family.upper()}"] += 1
-        args = [seq]
-        if init:
-            if step.family == "lstm":
-                h0 = em.value(init["h"]) if "h" in init else f"keras.ops.zeros_like({em.value(init['c'])})"
-                c0 = em.value(init["c"]) if "c" in init else f"keras.ops.zeros_like({h0})"
-                args.append(f"initial_state=[{h0}, {c0}]")
-            else:
-                args.append(f"initial_state=[{em.value(init['h'])}]")
-        names = [em.new_ident(f"{lname}_seq"), em.new_ident(f"{lname}_h")]
-        if step.family == "lstm":
-            names.append(em.new_ident(f"{lname}_c"))
-        em.lines.append(f"{', '.join(names)} = {layer}({', '.join(args)})")
+        _, names = emit_rnn_layer(em, self.view, step, seq, init, None, "static_rnn")
         em.lines.append("")
         out = {}
         for k, s in enumerate(self.steps[:-1]):

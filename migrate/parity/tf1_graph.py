@@ -150,8 +150,10 @@ class TF1Graph:
                 saver = tf.compat.v1.train.import_meta_graph(self._meta_def(constants or {}), clear_devices=True)
             except (ValueError, KeyError, tf.errors.OpError, TypeError) as e:
                 first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+                why = ("an op from tf.contrib or a custom op has no kernel here" if "not registered" in str(e)
+                       else "the MetaGraphDef does not fit the graph it holds")
                 raise TF1GraphError(f"{self.meta}: the graph does not import into TensorFlow {tf.__version__} "
-                                    f"({first}); an op from tf.contrib or a custom op has no kernel here. "
+                                    f"({first}); {why}. "
                                     f"Compare against your own tensors with migrate.parity.compare instead.") from None
             del saver  # its SaverDef restores every declared variable; ours restores those present
             self._restore_ops = self._build_restore()
@@ -170,6 +172,7 @@ class TF1Graph:
             raise TF1GraphError(f"{self.meta}: cannot read ({e.strerror})") from None
         except Exception as e:  # a protobuf DecodeError: not a MetaGraphDef
             raise TF1GraphError(f"{self.meta}: not a MetaGraphDef written by tf.train.Saver ({e})") from None
+        self.pruned_collections = _prune_collections(meta_def)
         wanted = {op_name(k): v for k, v in constants.items() if k.endswith(":0") or ":" not in k}
         self.overridden: dict[str, Any] = {}
         for node in meta_def.graph_def.node:
@@ -350,6 +353,25 @@ class TF1Graph:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _prune_collections(meta_def) -> dict[str, int]:
+    """Drop collection entries that name nodes the graph does not have ({collection: entries dropped}).
+
+    Libraries of the TF 1.0 era (TFLearn, e.g.) saved collections pointing at ops they built outside the
+    saved graph (a training op `Adam`); `import_meta_graph` then fails on an entry nothing here needs."""
+    nodes = {n.name for n in meta_def.graph_def.node}
+    dropped: dict[str, int] = {}
+    for key in list(meta_def.collection_def):
+        col = meta_def.collection_def[key]
+        if col.WhichOneof("kind") != "node_list":
+            continue
+        keep = [v for v in col.node_list.value if op_name(v.lstrip("^")) in nodes]
+        if len(keep) != len(col.node_list.value):
+            dropped[key] = len(col.node_list.value) - len(keep)
+            del col.node_list.value[:]
+            col.node_list.value.extend(keep)
+    return dropped
 
 
 def _const_value(t) -> Any:
