@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tf_migrate_runtime.layers.decoder import add_cell_weights, state_specs, zero_states
+
 NEG_INF = -1e30
 
 
@@ -91,13 +93,8 @@ class AttentionDecoder(keras.layers.Layer):
         return self.attention_layer_size or self.memory_dim
 
     def build(self, *args, **kwargs):
-        width = self.input_dim + self.attention_width
-        self.cell_weights = []
-        for k, (fam, u) in enumerate(zip(self.families, self.units)):
-            gates = 4 if fam == "lstm" else 3
-            self.cell_weights.append([self.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
-                ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
-            width = u
+        self.cell_weights, _ = add_cell_weights(self, self.families, self.units,
+                                                self.input_dim + self.attention_width)
         q = self.units[-1]
         self.memory_kernel = self.add_weight(shape=(self.memory_dim, self.num_units), name="memory_layer")
         self.query_kernel = self.v = self.g = self.b = None
@@ -127,21 +124,39 @@ class AttentionDecoder(keras.layers.Layer):
             return ops.sum(v * ops.tanh(keys + pq + self.b), axis=2)
         return ops.sum(v * ops.tanh(keys + pq), axis=2)
 
-    def call(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
-        batch = ops.shape(inputs)[0]
+    def _attend(self, x, attn, flat, keys, values, smask):
+        """One step: the stacked cells on concat([x, attention]), then the mechanism over the memory ->
+        (top cell output, new flat state, alignments, new attention)."""
+        h, new_flat, k = ops.concatenate([x, attn], axis=-1), [], 0
+        for fam, w in zip(self.families, self.cell_weights):
+            n = 2 if fam == "lstm" else 1
+            h, st = self._cell(fam, w, h, list(flat[k:k + n]))
+            new_flat += st
+            k += n
+        score = self._score(h, keys)
+        if smask is not None:
+            score = ops.where(smask, score, NEG_INF)
+        alignments = ops.softmax(score, axis=-1)
+        context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), values), 1)
+        attn = (ops.matmul(ops.concatenate([h, context], axis=-1), self.attention_kernel)
+                if self.attention_kernel is not None else context)
+        return h, new_flat, alignments, attn
+
+    def _memory(self, memory, memory_lengths):
+        """-> (memory mask or None, memory zeroed past each length, keys)."""
         if memory_lengths is not None:
             smask = ops.expand_dims(ops.arange(ops.shape(memory)[1]), 0) < ops.expand_dims(
                 ops.cast(memory_lengths, "int32"), 1)
             values = memory * ops.expand_dims(ops.cast(smask, memory.dtype), -1)
         else:
             smask, values = None, memory
-        keys = ops.matmul(values, self.memory_kernel)
-        states = []
-        if initial_state is None:
-            for fam, u in zip(self.families, self.units):
-                states += [ops.zeros((batch, u), inputs.dtype)] * (2 if fam == "lstm" else 1)
-        else:
-            states = list(initial_state)
+        return smask, values, ops.matmul(values, self.memory_kernel)
+
+    def call(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
+        batch = ops.shape(inputs)[0]
+        smask, values, keys = self._memory(memory, memory_lengths)
+        states = (zero_states(self.families, self.units, batch, inputs.dtype) if initial_state is None
+                  else list(initial_state))
         attention = ops.zeros((batch, self.attention_width), inputs.dtype)
 
         width = self.attention_width if self.output_attention else self.units[-1]
@@ -151,19 +166,7 @@ class AttentionDecoder(keras.layers.Layer):
         def step(carry, xk):  # the carry holds this step's output and alignments too: the TF backend's scan
             x, keep = xk  # stacks outputs shaped like the carry
             attn, flat = carry[0], list(carry[3:])
-            h, new_flat, k = ops.concatenate([x, attn], axis=-1), [], 0
-            for fam, w in zip(self.families, self.cell_weights):
-                n = 2 if fam == "lstm" else 1
-                h, st = self._cell(fam, w, h, flat[k:k + n])
-                new_flat += st
-                k += n
-            score = self._score(h, keys)
-            if smask is not None:
-                score = ops.where(smask, score, NEG_INF)
-            alignments = ops.softmax(score, axis=-1)
-            context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), values), 1)
-            attn = (ops.matmul(ops.concatenate([h, context], axis=-1), self.attention_kernel)
-                    if self.attention_kernel is not None else context)
+            h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask)
             out = attn if self.output_attention else h
             if sequence_lengths is not None:  # impute_finished: a finished row keeps its state and attention
                 attn = ops.where(keep, attn, carry[0])
@@ -182,9 +185,7 @@ class AttentionDecoder(keras.layers.Layer):
         b, t = inputs.shape[0], inputs.shape[1]
         width = self.attention_width if self.output_attention else self.units[-1]
         out = [keras.KerasTensor((b, t, width), inputs.dtype), keras.KerasTensor((b, t, memory.shape[1]), inputs.dtype)]
-        for fam, u in zip(self.families, self.units):
-            out += [keras.KerasTensor((b, u), inputs.dtype)] * (2 if fam == "lstm" else 1)
-        return out
+        return out + state_specs(self.families, self.units, b, inputs.dtype)
 
     def get_config(self):
         config = super().get_config()
@@ -241,19 +242,8 @@ class GreedyAttentionDecoder(AttentionDecoder):
         start_tokens = ops.cast(start_tokens, "int32")
         batch = ops.shape(start_tokens)[0]
         steps_max = ops.cast(maximum_iterations, "int32")
-        if memory_lengths is not None:
-            smask = ops.expand_dims(ops.arange(ops.shape(memory)[1]), 0) < ops.expand_dims(
-                ops.cast(memory_lengths, "int32"), 1)
-            values = memory * ops.expand_dims(ops.cast(smask, memory.dtype), -1)
-        else:
-            smask, values = None, memory
-        keys = ops.matmul(values, self.memory_kernel)
-        states = []
-        if initial_state is None:
-            for fam, u in zip(self.families, self.units):
-                states += [ops.zeros((batch, u))] * (2 if fam == "lstm" else 1)
-        else:
-            states = list(initial_state)
+        smask, values, keys = self._memory(memory, memory_lengths)
+        states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         width = self.attention_width if self.output_attention else self.units[-1]
         out_width = self.output_size or width
         outs = ops.zeros((steps_max, batch, out_width))
@@ -267,19 +257,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
             return ops.logical_and(t < steps_max, ops.logical_not(ops.all(finished)))
 
         def body(t, x, attn, finished, outs, ids, aligns, *flat):
-            h, new, k = ops.concatenate([x, attn], axis=-1), [], 0
-            for fam, w in zip(self.families, self.cell_weights):
-                n = 2 if fam == "lstm" else 1
-                h, st = cell_step(fam, w, h, list(flat[k:k + n]))
-                new += st
-                k += n
-            score = self._score(h, keys)
-            if smask is not None:
-                score = ops.where(smask, score, NEG_INF)
-            alignments = ops.softmax(score, axis=-1)
-            context = ops.squeeze(ops.matmul(ops.expand_dims(alignments, 1), values), 1)
-            new_attn = (ops.matmul(ops.concatenate([h, context], axis=-1), self.attention_kernel)
-                        if self.attention_kernel is not None else context)
+            h, new, alignments, new_attn = self._attend(x, attn, flat, keys, values, smask)
             out = new_attn if self.output_attention else h
             if self.out_kernel is not None:
                 out = ops.matmul(out, self.out_kernel) + (self.out_bias if self.out_bias is not None else 0.0)
@@ -309,9 +287,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
         width = self.output_size or (self.attention_width if self.output_attention else self.units[-1])
         out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32"),
                keras.KerasTensor((b, None, memory.shape[1]))]
-        for fam, u in zip(self.families, self.units):
-            out += [keras.KerasTensor((b, u))] * (2 if fam == "lstm" else 1)
-        return out
+        return out + state_specs(self.families, self.units, b)
 
     def get_config(self):
         config = super().get_config()

@@ -5,6 +5,34 @@ from __future__ import annotations
 import keras
 
 
+def add_cell_weights(layer, families, units, width: int):
+    """Add each stacked cell's Keras-layout weights (`cell_<k>_kernel`, `_recurrent_kernel`, `_bias`) to `layer`,
+    the first cell fed `width` features -> (per cell [kernel, recurrent_kernel, bias], the top cell's width)."""
+    cell_weights = []
+    for k, (fam, u) in enumerate(zip(families, units)):
+        gates = 4 if fam == "lstm" else 3
+        cell_weights.append([layer.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
+            ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
+        width = u
+    return cell_weights, width
+
+
+def zero_states(families, units, batch, dtype=None) -> list:
+    """The flat zero initial state of stacked cells: `[h, c]` per LSTM, `[h]` per GRU."""
+    states = []
+    for fam, u in zip(families, units):
+        states += [keras.ops.zeros((batch, u), dtype)] * (2 if fam == "lstm" else 1)
+    return states
+
+
+def state_specs(families, units, batch, dtype="float32") -> list:
+    """The output specs of the flat final state of stacked cells (the layout of `zero_states`)."""
+    out = []
+    for fam, u in zip(families, units):
+        out += [keras.KerasTensor((batch, u), dtype)] * (2 if fam == "lstm" else 1)
+    return out
+
+
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
 class TrimToMaxLength(keras.layers.Layer):
     """`dynamic_decode` with a `TrainingHelper` runs `max(sequence_length)` steps: keeps the first `max(lengths)`
@@ -93,13 +121,7 @@ class GreedyDecoder(keras.layers.Layer):
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
 
     def build(self, *args, **kwargs):
-        width = self.embedding_dim
-        self.cell_weights = []
-        for k, (fam, u) in enumerate(zip(self.families, self.units)):
-            gates = 4 if fam == "lstm" else 3
-            self.cell_weights.append([self.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
-                ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
-            width = u
+        self.cell_weights, width = add_cell_weights(self, self.families, self.units, self.embedding_dim)
         self.embedding = self.add_weight(shape=(self.vocab_size, self.embedding_dim), name="embedding")
         self.kernel = self.bias = None
         if self.output_size:
@@ -115,12 +137,7 @@ class GreedyDecoder(keras.layers.Layer):
         batch = keras.ops.shape(start_tokens)[0]
         steps_max = keras.ops.cast(maximum_iterations, "int32")
         width = self.output_size or self.units[-1]
-        if initial_state is None:
-            states = []
-            for fam, u in zip(self.families, self.units):
-                states += [keras.ops.zeros((batch, u))] * (2 if fam == "lstm" else 1)
-        else:
-            states = list(initial_state)
+        states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         outs = keras.ops.zeros((steps_max, batch, width))
         ids = keras.ops.zeros((steps_max, batch), "int32")
         finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
@@ -164,9 +181,7 @@ class GreedyDecoder(keras.layers.Layer):
         b = start_tokens.shape[0] if start_tokens is not None and hasattr(start_tokens, "shape") else None
         width = self.output_size or self.units[-1]
         out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32")]
-        for fam, u in zip(self.families, self.units):
-            out += [keras.KerasTensor((b, u))] * (2 if fam == "lstm" else 1)
-        return out
+        return out + state_specs(self.families, self.units, b)
 
     def get_config(self):
         config = super().get_config()

@@ -20,6 +20,14 @@ def _parts(c: Ctx, i: int) -> list:
     return [int(x) for x in c.const(i).reshape(-1)]
 
 
+def _known_parts(c: Ctx, i: int, what: str) -> list:
+    """`_parts` where every part must be known when converting; else `Unsupported("<what> known only at run time")`."""
+    parts = _parts(c, i)
+    if any(p is None for p in parts):
+        raise Unsupported(f"{what} known only at run time")
+    return parts
+
+
 @op("Shape")
 def shape(c: Ctx):
     shp = c.ins[0].shape
@@ -187,25 +195,19 @@ def squeeze(c: Ctx):
 
 @op("Tile")
 def tile(c: Ctx):
-    reps = _parts(c, 1)
-    if any(r is None for r in reps):
-        raise Unsupported("Tile by a count known only at run time")
+    reps = _known_parts(c, 1, "Tile by a count")
     return c.out(f"keras.ops.tile({c.v(0)}, {tuple(reps)!r})")
 
 
 @op("Fill")
 def fill(c: Ctx):
-    dims = _parts(c, 0)
-    if any(d is None for d in dims):
-        raise Unsupported("Fill of a shape known only at run time")
+    dims = _known_parts(c, 0, "Fill of a shape")
     return c.out(f"keras.ops.full({tuple(dims)!r}, {c.v(1)}, dtype={c.out_dtype()!r})")
 
 
 @op("BroadcastTo")
 def broadcast_to(c: Ctx):
-    dims = _parts(c, 1)
-    if any(d is None for d in dims):
-        raise Unsupported("BroadcastTo a shape known only at run time")
+    dims = _known_parts(c, 1, "BroadcastTo a shape")
     return c.out(f"keras.ops.broadcast_to({c.v(0)}, {tuple(dims)!r})")
 
 
