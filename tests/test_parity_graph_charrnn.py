@@ -20,7 +20,10 @@ import pytest
 
 from migrate.cli import main
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "real_tf1")
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "real_tf1")          # README + manifest.json
+# the data: $TF_MIGRATE_REAL_TF1, else the steering repo's shared/ beside the checkout (tests/fixtures/real_tf1/README.md)
+DATA = os.environ.get("TF_MIGRATE_REAL_TF1") or os.path.join(os.path.dirname(__file__), "..", "..", "shared",
+                                                             "fixtures", "real_tf1")
 NAME = "udacity_charrnn_tf13"
 
 
@@ -30,12 +33,13 @@ def _prefix() -> str | None:
             entry = next(e for e in json.load(f) if e["name"] == NAME)
     except (OSError, StopIteration, ValueError):
         return None
-    prefix = os.path.join(FIXTURES, entry.get("dir", NAME), entry["prefix"])
+    prefix = os.path.join(DATA, entry.get("dir", NAME), entry["prefix"])
     return prefix if os.path.exists(prefix + ".meta") and os.path.exists(prefix + ".index") else None
 
 
 PREFIX = _prefix()
-pytestmark = pytest.mark.skipif(PREFIX is None, reason=f"{NAME} is not in tests/fixtures/real_tf1 yet")
+pytestmark = pytest.mark.skipif(PREFIX is None, reason=f"{NAME}: no data under $TF_MIGRATE_REAL_TF1 or "
+                                "../shared/fixtures/real_tf1 (recreate with benchmarks/corpus.py --fixtures-only)")
 
 
 def _keras_model(second_forget_bias: float = 1.0):
