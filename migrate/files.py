@@ -90,6 +90,17 @@ def checkpoint_format(prefix: str) -> str:
     return "V2" if os.path.exists(prefix + ".index") else "V1"
 
 
+def find_meta(prefix: str) -> str | None:
+    """The `.meta` graph of a checkpoint prefix: `PREFIX.meta`, else the one `.meta` beside it (a Saver called
+    with `write_meta_graph=False` after the first save leaves `model.ckpt-1000` beside `model.ckpt-1.meta`)."""
+    meta = prefix + ".meta"
+    if os.path.isfile(meta):
+        return meta
+    folder = os.path.dirname(prefix) or "."
+    metas = sorted(f for f in os.listdir(folder) if f.endswith(".meta")) if os.path.isdir(folder) else []
+    return os.path.join(folder, metas[0]) if len(metas) == 1 else None
+
+
 def resolve_checkpoint(path: str) -> str:
     """The checkpoint prefix that `path` names: a prefix, a directory, an `.index`, a `.meta` or a `.data-*` file.
 

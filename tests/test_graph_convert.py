@@ -14,7 +14,8 @@ import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-APLAIN = "/work/shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017"
+APLAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "fixtures", "real_tf1_checkpoints",
+                      "aplain_basiclstm_2017")
 
 
 def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, time_major: bool = False,
@@ -421,3 +422,23 @@ def test_bad_feed_is_exit_2(built, tmp_path):
     assert main(["convert", built["dynamic_lstm_seqlen"], "--from-graph", "--out", str(tmp_path / "o"),
                  "--feed", "nope:0=1.0"]) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_a_meta_not_named_after_the_prefix_is_found_by_every_path(tmp_path):
+    """`Saver.save(..., write_meta_graph=False)` after the first save leaves `model.ckpt-5` beside
+    `model.ckpt.meta`: inspect (Checkpoint.meta_path), graph conversion and TF1Graph all take the one `.meta`
+    there (migrate.files.find_meta), not just `PREFIX.meta`."""
+    import shutil
+
+    from migrate.checkpoint import open_checkpoint
+    from migrate.graph import convert_graph
+
+    for f in os.listdir(APLAIN):
+        if f.startswith("model.ckpt.") and not f.endswith(".meta"):
+            shutil.copy(os.path.join(APLAIN, f), tmp_path / f.replace("model.ckpt", "model.ckpt-5"))
+    shutil.copy(os.path.join(APLAIN, "model.ckpt.meta"), tmp_path / "model.ckpt.meta")
+    prefix = str(tmp_path / "model.ckpt-5")
+    assert open_checkpoint(prefix).meta_path == str(tmp_path / "model.ckpt.meta")
+    report = convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
+    assert report["meta"] == str(tmp_path / "model.ckpt.meta")
+    assert all(r["ok"] for r in report["parity"]["outputs"])

@@ -21,7 +21,7 @@ import numpy as np
 from migrate.checkpoint.tables import REFUSED_DTYPES
 from migrate.errors import InputError
 from migrate.exit_codes import BAD_INPUT, MISMATCH
-from migrate.files import CheckpointNotFound, checkpoint_format, resolve_checkpoint, v1_files
+from migrate.files import CheckpointNotFound, checkpoint_format, find_meta, resolve_checkpoint, v1_files
 
 
 class CheckpointError(InputError):
@@ -168,8 +168,7 @@ class Checkpoint:
 
     @property
     def meta_path(self) -> str | None:
-        p = self.prefix + ".meta"
-        return p if os.path.isfile(p) else None
+        return find_meta(self.prefix)
 
     @property
     def directory(self) -> str:

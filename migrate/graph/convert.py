@@ -115,7 +115,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     if outputs:
         missing = [o for o in outputs if not _has_tensor(g, o)]
         if missing:
-            raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {prefix}.meta")
+            raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {_meta(prefix)}")
         outputs = [o if ":" in o else o + ":0" for o in outputs]
         why = "named by --outputs"
         sel = choose_outputs(g)
@@ -135,13 +135,13 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     try:
         tr = translate(view, outputs, input_shapes=input_shapes, providers=providers)
     except UnknownRank as e:
-        raise GraphConvertError(f"{prefix}.meta: the placeholder {e.name}:0 has no shape in the graph (written by TF "
+        raise GraphConvertError(f"{_meta(prefix)}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
                                 f"{_tf_version(prefix)}, whose empty shape means 'unknown'); pass an example with "
                                 f"--inputs FEED.npz (a key {e.name}:0) so its rank and sizes are known.") from None
     if tr.unsupported:
-        raise GraphConvertError(f"{prefix}.meta: {len(tr.unsupported)} op(s) outside the op table on the path to "
+        raise GraphConvertError(f"{_meta(prefix)}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
-    source = model_source(tr, os.path.basename(prefix) + ".meta", outputs)
+    source = model_source(tr, os.path.basename(_meta(prefix)), outputs)
     model = build_from_source(source)
     for lname, values in tr.emitter.weights.items():
         layer = model.get_layer(lname)
@@ -173,7 +173,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
                 failed.append(name)
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
-        "checkpoint": prefix, "meta": prefix + ".meta", "tf_version": _tf_version(prefix),
+        "checkpoint": prefix, "meta": _meta(prefix), "tf_version": _tf_version(prefix),
         "graph": {
             "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
             "outputs": [{"keras": f"output_{k}", "graph": n} for k, n in enumerate(outputs)],
@@ -221,7 +221,7 @@ def _inference_meta(prefix):
     from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
 
     m = meta_graph_pb2.MetaGraphDef()
-    with open(prefix + ".meta", "rb") as f:
+    with open(_meta(prefix), "rb") as f:
         m.ParseFromString(f.read())
     changed = []
     for node in m.graph_def.node:
@@ -279,11 +279,18 @@ def _id_range(tf1, graph_name):
         return None
 
 
+def _meta(prefix: str) -> str:
+    """The checkpoint's `.meta` (`migrate.files.find_meta`: PREFIX.meta or the one beside it); checked present."""
+    from migrate.files import find_meta  # noqa: PLC0415
+
+    return find_meta(prefix)
+
+
 def _tf_version(prefix):
     from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
 
     m = meta_graph_pb2.MetaGraphDef()
-    with open(prefix + ".meta", "rb") as f:
+    with open(_meta(prefix), "rb") as f:
         m.ParseFromString(f.read())
     return m.meta_info_def.tensorflow_version or "unknown"
 

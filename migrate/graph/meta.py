@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from migrate.graph.ir import Sym
@@ -127,7 +125,6 @@ class GraphView:
 
 
 def has_meta(prefix: str) -> bool:
-    if os.path.isfile(prefix + ".meta"):
-        return True
-    folder = os.path.dirname(prefix) or "."
-    return os.path.isdir(folder) and sum(f.endswith(".meta") for f in os.listdir(folder)) == 1
+    from migrate.files import find_meta  # noqa: PLC0415
+
+    return find_meta(prefix) is not None

@@ -99,14 +99,15 @@ def op_name(name: str) -> str:
 
 
 def meta_path_of(prefix: str) -> str:
-    """The `.meta` file of a checkpoint prefix: `PREFIX.meta`, else the one `.meta` beside it."""
+    """The `.meta` file of a checkpoint prefix (`migrate.files.find_meta`); TF1GraphError when there is none."""
+    from migrate.files import find_meta  # noqa: PLC0415
+
+    found_meta = find_meta(prefix)
+    if found_meta is not None:
+        return found_meta
     meta = prefix + ".meta"
-    if os.path.isfile(meta):
-        return meta
     folder = os.path.dirname(prefix) or "."
     metas = sorted(f for f in os.listdir(folder) if f.endswith(".meta")) if os.path.isdir(folder) else []
-    if len(metas) == 1:
-        return os.path.join(folder, metas[0])
     found = f" ({len(metas)} .meta files there: {', '.join(metas[:4])})" if metas else ""
     raise TF1GraphError(f"{meta}: no such file{found}; parity --tf1 needs the graph tf.train.Saver wrote beside the "
                         f"checkpoint (PREFIX.meta). Pass the prefix whose .meta exists.")
