@@ -200,6 +200,8 @@ def test_a_lone_cell_is_refused_with_the_api_to_use(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "1 cell(s): BasicLSTMCell rnn/basic_lstm_cell" in err and "no cell is a decoder" in err
     assert "migrate.checkpoint.cell_weights" in err
+    # it has a .meta: graph conversion is the first way out named, before the Python API
+    assert err.index("--out DIR (a folder") < err.index("migrate.checkpoint.cell_weights")
     _assert_nothing_written(tmp_path)
 
 
