@@ -1,5 +1,6 @@
-"""Benchmark `tf-migrate convert --from-graph` over a corpus of real TF1 checkpoints (issue 12).
+"""Benchmark `tf-migrate convert --from-graph` over a corpus of real TF1 checkpoints, beside tf2onnx (issue 12).
 
+    .venv/bin/python benchmarks/bench_graph_convert.py --install-tf2onnx          # once: benchmarks/.venv-tf2onnx
     .venv/bin/python benchmarks/bench_graph_convert.py --corpus DIR [--json out.json] [--name NAME ...]
 
 DIR holds one folder per checkpoint and a manifest (`corpus_manifest.json` as written by `benchmarks/corpus.py`,
@@ -11,8 +12,15 @@ scalar; a dict = generated: `{"fill": "ids", "low", "high"}`, `{"fill": "full", 
 with the manifest's feeds as `--inputs FEED.npz` / `--feed`. Per checkpoint the table prints: converted or not and
 why (the first line of the error), parity max abs error, seconds (conversion + parity, TF already imported).
 
-tf2onnx + onnxruntime on the same checkpoints: only when both import in THIS interpreter (install them into a
-separate virtual environment for the benchmark, never into the project's); otherwise the column says so.
+tf2onnx column (when `benchmarks/.venv-tf2onnx` exists, or `--tf2onnx yes`): tf2onnx + onnxruntime live in that
+virtual environment only (`--install-tf2onnx` makes it with the versions pinned in TF2ONNX_PINS; they are never a
+dependency of this project). Per checkpoint, what a user runs: `python -m tf2onnx.convert --checkpoint X.meta
+--inputs <every manifest feed> --outputs <the manifest's outputs>` (the names typed by hand are counted), as given,
+with no hand fixes; then the `.onnx` in onnxruntime on the SAME feed as the Keras side's `--inputs`, compared with
+the TF1 graph run here (the graph restored as our parity restores it) by our parity rule (atol 1e-5 x max(1,
+max |ref|), integers exact). `benchmarks/tf2onnx_side.py` runs in that venv, one process per checkpoint under a
+timeout; a crash or a timeout is a row. Its seconds = tf2onnx.convert + onnxruntime (TensorFlow already imported)
++ running the TF1 graph for the comparison (the work our own parity does); convert-only is in the JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +39,12 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+TF2ONNX_VENV = os.path.join(ROOT, "benchmarks", ".venv-tf2onnx")
+TF2ONNX_SIDE = os.path.join(ROOT, "benchmarks", "tf2onnx_side.py")
+# tf2onnx 1.17 is tested on Python 3.10-3.12 with TensorFlow 2.13-2.15 (its README's matrix): the newest of those.
+TF2ONNX_PINS = ("tf2onnx==1.17.0", "tensorflow-cpu==2.15.1", "onnx==1.17.0", "onnxruntime==1.20.1",
+                "numpy==1.26.4", "protobuf==4.25.9")
 
 
 def load_manifest(corpus: str) -> list[dict]:
@@ -91,50 +108,344 @@ def convert_one(entry: dict, corpus: str, mode: str, work: str) -> dict:
     return row
 
 
-def tf2onnx_available() -> str | None:
-    try:
-        import onnxruntime  # noqa: F401
-        import tf2onnx  # noqa: F401
-    except ImportError:
+# -- tf2onnx, in its own virtual environment -------------------------------------------------------------------
+
+def venv_python(venv: str = TF2ONNX_VENV) -> str:
+    return os.path.join(venv, "bin", "python")
+
+
+def install_tf2onnx(venv: str = TF2ONNX_VENV, python: str | None = None) -> int:
+    """Create `venv` (python -m venv) and pip-install TF2ONNX_PINS from PyPI into it. Returns an exit code."""
+    python = python or sys.executable
+    if not os.path.isfile(venv_python(venv)):
+        print(f"creating {venv} with {python} -m venv", flush=True)
+        if subprocess.call([python, "-m", "venv", venv]) != 0:
+            print(f"{venv}: `{python} -m venv` failed; pass --venv-python PATH (a Python 3.10-3.12)", file=sys.stderr)
+            return 1
+    v = subprocess.run([venv_python(venv), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                       text=True).stdout.strip()
+    if v not in ("(3, 10)", "(3, 11)", "(3, 12)"):
+        print(f"{venv}: Python {v}; tf2onnx 1.17 and TensorFlow 2.15 need 3.10-3.12 (remove the folder and pass "
+              f"--venv-python PATH)", file=sys.stderr)
+        return 1
+    cmd = [venv_python(venv), "-m", "pip", "install", "--disable-pip-version-check", *TF2ONNX_PINS]
+    print("$ " + shlex.join(cmd), flush=True)
+    if subprocess.call(cmd) != 0:
+        print(f"{venv}: pip install failed (see above); nothing in the project's own environment was changed",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def tf2onnx_versions(venv: str = TF2ONNX_VENV) -> dict | None:
+    if not os.path.isfile(venv_python(venv)):
         return None
-    return tf2onnx.__version__
+    code = ("import importlib.metadata as m, json, sys; print(json.dumps({p: m.version(p) for p in "
+            "('tf2onnx', 'tensorflow-cpu', 'onnx', 'onnxruntime', 'numpy')} | {'python': sys.version.split()[0]}))")
+    try:
+        r = subprocess.run([venv_python(venv), "-c", code], capture_output=True, text=True, timeout=120)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+    except (subprocess.SubprocessError, ValueError):
+        return None
+
+
+def tf1_reference(entry: dict, corpus: str) -> dict:
+    """The manifest's outputs computed by the TF1 graph (restored as `convert --from-graph` restores it for its
+    parity: constant dropout keep probabilities set to 1) on the benchmark's feed. Returns feed, ref (None when
+    the graph does not run here), why, seconds."""
+    from migrate.graph.convert import _inference_meta
+    from migrate.graph.meta import TF1Graph
+
+    prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
+    arrays, scalars = make_feeds(entry)
+    feed = dict(arrays)
+    feed.update({k: np.asarray(v, dtype=np.float32 if isinstance(v, float) else None) for k, v in scalars.items()})
+    t0 = time.perf_counter()
+    meta, dropout = None, []
+    try:
+        meta, dropout = _inference_meta(prefix)
+        tf1 = TF1Graph(prefix, meta=meta)
+        try:
+            for k, v in scalars.items():
+                feed[k] = np.asarray(v, dtype=tf1.placeholder(k).dtype)
+            ref = tf1.run(entry["outputs"], feed)
+        finally:
+            tf1.close()
+        why = None
+    except Exception as e:  # noqa: BLE001 - the row says why there is no reference
+        ref, why = None, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+    finally:
+        if meta:
+            os.unlink(meta)
+    return {"feed": feed, "ref": ref, "why": why, "seconds": round(time.perf_counter() - t0, 3), "dropout": dropout}
+
+
+def hand_fixed_meta(prefix: str, meta: str, folder: str) -> tuple[str, list[str]]:
+    """The cheap hand fixes a tf2onnx user makes to a `.meta`, done here the way a user would: constant dropout
+    keep probabilities set to 1 (the graph drops out at inference otherwise) and collection entries naming ops the
+    graph lacks removed (TFLearn's `Adam`); written as PREFIX.meta in `folder` beside links to the checkpoint's
+    files (tf2onnx restores from the .meta path minus `.meta`). Returns (the .meta to use, the fixes made)."""
+    import tensorflow as tf
+
+    from migrate.graph.convert import _inference_meta
+    from migrate.parity.tf1_graph import _prune_collections
+
+    fixed, dropout = _inference_meta(prefix)
+    m = tf.compat.v1.MetaGraphDef()
+    with open(fixed or meta, "rb") as f:
+        m.ParseFromString(f.read())
+    if fixed:
+        os.unlink(fixed)
+    dropped = _prune_collections(m)
+    fixes = ([f"dropout keep_prob constants set to 1 ({len(dropout)})"] if dropout else []) + (
+        [f"collection entries naming absent ops removed ({sum(dropped.values())})"] if dropped else [])
+    if not fixes:
+        return meta, []
+    os.makedirs(folder, exist_ok=True)
+    base = os.path.basename(prefix)
+    src = os.path.dirname(prefix)
+    for f in os.listdir(src):
+        if f.startswith(base) and not f.endswith(".meta"):
+            os.symlink(os.path.join(src, f), os.path.join(folder, f))
+    out = os.path.join(folder, base + ".meta")
+    with open(out, "wb") as f:
+        f.write(m.SerializeToString())
+    return out, fixes
+
+
+def tf2onnx_one(entry: dict, corpus: str, work: str, reference: dict, timeout: float,
+                hand_fixes: bool = False) -> dict:
+    """A user's first try with tf2onnx (as given), or with `hand_fixes` a second try after the cheap hand fixes
+    (`hand_fixed_meta` + every input's shape in --inputs, as `X:0[10,50]`); then onnxruntime on the same feed,
+    compared with the TF1 graph. Never raises: a failure, a crash of the venv's process or a timeout is a row."""
+    from migrate.files import find_meta
+    from migrate.graph import parity
+
+    prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
+    meta = find_meta(prefix) or prefix + ".meta"
+    d = os.path.join(work, f"{entry['name']}_tf2onnx" + ("_fixed" if hand_fixes else ""))
+    os.makedirs(d, exist_ok=True)
+    feed = reference["feed"]
+    np.savez(os.path.join(d, "feed.npz"), **feed)
+    inputs, outputs = list(feed), list(entry["outputs"])
+    inputs_arg, fixes = ",".join(inputs), []
+    if hand_fixes:
+        try:
+            meta, fixes = hand_fixed_meta(prefix, meta, os.path.join(d, "checkpoint"))
+        except Exception as e:  # noqa: BLE001 - the .meta as given then
+            fixes = [f"(the .meta could not be fixed: {type(e).__name__})"]
+        shaped = ",".join(f"{k}[{','.join(str(n) for n in np.shape(v))}]" if np.ndim(v) else k
+                          for k, v in feed.items())
+        if shaped != inputs_arg:
+            inputs_arg = shaped
+            fixes.append("input shapes in --inputs")
+    user_args = ["--checkpoint", meta, "--inputs", inputs_arg, "--outputs", ",".join(outputs),
+                 "--output", os.path.join(d, "model.onnx")]
+    row = {"name": entry["name"], "mode": "tf2onnx+fixes" if hand_fixes else "tf2onnx",
+           "tf": entry.get("tf_version", "?"), "converted": False, "parity_ok": False,
+           "names_typed": len(inputs) + len(outputs), "hand_fixes": fixes,
+           "command": "python -m tf2onnx.convert " + shlex.join(user_args[:-1] + ["model.onnx"])}
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONPATH="")
+    t0 = time.perf_counter()
+    with open(os.path.join(d, "log.txt"), "w") as log:
+        proc = subprocess.Popen([venv_python(), TF2ONNX_SIDE, "--work", d, "--", *user_args], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=d, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            rc = "timeout"
+    row["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    result_path = os.path.join(d, "result.json")
+    res = None
+    if os.path.isfile(result_path):
+        with open(result_path) as f:
+            res = json.load(f)
+    if rc == "timeout":
+        row["why"] = f"timeout after {timeout:.0f} s (tf2onnx.convert + onnxruntime, one process)"
+        row["timed_out"] = True
+        return row
+    if res is None:
+        with open(os.path.join(d, "log.txt"), errors="replace") as f:
+            tail = [ln.strip() for ln in f if ln.strip()]
+        row["why"] = f"crash in the tf2onnx venv (exit {rc}): {tail[-1][:200] if tail else 'no output'}"
+        return row
+    row.update(converted=res["converted"], exit=res.get("exit"), logged_errors=res.get("logged_errors", []),
+               seconds_import=res.get("seconds_import"), seconds_convert=res.get("seconds_convert"),
+               seconds_ort=res.get("seconds_ort", 0.0), seconds_tf1_reference=reference["seconds"])
+    if res.get("why"):
+        row["why"] = res["why"].replace(d + os.sep, "")
+    if res["converted"]:
+        got = np.load(os.path.join(d, "outputs.npz"))
+        got = [got[f"out_{k}"] for k in range(len(got.files))]
+        if reference["ref"] is None:
+            row["why"] = f"converted, but no TF1 reference to compare with ({reference['why']})"
+        elif len(got) != len(outputs):
+            row["why"] = f"the .onnx file gives {len(got)} outputs, not {len(outputs)}"
+        else:
+            rows = [parity.compare(n, r, o) for n, r, o in zip(outputs, reference["ref"], got)]
+            row.update(parity=rows, parity_ok=all(r["ok"] for r in rows),
+                       max_abs=max((r.get("max_abs", float("inf")) for r in rows), default=0.0))
+            bad = [r for r in rows if not r["ok"]]
+            if bad:
+                row["why"] = "parity: " + "; ".join(parity.line(r).strip() for r in bad)[:300]
+                if reference.get("dropout") and not hand_fixes:
+                    row["why"] += (f" (the graph drops out at inference: {len(reference['dropout'])} constant "
+                                   f"keep_prob < 1, e.g. {reference['dropout'][0]}; the .onnx keeps that dropout)")
+    # like ours: conversion + parity (TensorFlow imported), parity = the .onnx run + the TF1 graph run
+    row["seconds"] = round(row["seconds_convert"] + row["seconds_ort"] + reference["seconds"], 2)
+    return row
+
+
+# -- the table -------------------------------------------------------------------------------------------------
+
+def status(r: dict | None) -> str:
+    if r is None:
+        return "-"
+    if r.get("timed_out"):
+        return "timeout"
+    return "ok" if r.get("parity_ok") else "PARITY FAILED" if r.get("converted") else "not converted"
+
+
+def cell(r: dict | None) -> str:
+    if r is None:
+        return f"{'-':14s} {'':8s} {'':7s}"
+    err = f"{r['max_abs']:.1e}" if "max_abs" in r else "-"
+    secs = f"{r['seconds']:6.2f}s" if r.get("seconds") is not None else "      -"
+    return f"{status(r):14s} {err:8s} {secs}"
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def summary(ours: dict, t2o: dict, names: list[str], t2o_fixed: dict | None = None) -> list[str]:
+    lines = []
+    given = [ours.get((n, "given")) for n in names if ours.get((n, "given"))]
+    auto = [ours.get((n, "auto")) for n in names if ours.get((n, "auto"))]
+    ok = {r["name"] for r in given if r.get("parity_ok")}
+    if given:
+        lines.append(f"ours (tf-migrate convert --from-graph): {len(ok)} / {len(given)} convert with parity (given "
+                     f"outputs; names typed: the outputs); auto outputs = the manifest's for "
+                     f"{sum(1 for r in auto if r.get('auto_matches_manifest'))} / {len(auto)} (names typed: 0)")
+    if not t2o:
+        return lines
+    rows = [t2o[n] for n in names if n in t2o]
+    t_ok = {r["name"] for r in rows if r.get("parity_ok")}
+    conv = [r for r in rows if r.get("converted")]
+    lines.append(f"tf2onnx (as given, no hand fixes): {len(t_ok)} / {len(rows)} convert with parity; "
+                 f"{len(conv) - len(t_ok)} run in onnxruntime but fail parity; {len(rows) - len(conv)} give no "
+                 f"runnable .onnx ({sum(1 for r in rows if r.get('timed_out'))} timed out); names typed by hand: {sum(r['names_typed'] for r in rows)} in all "
+                 f"(median {median([r['names_typed'] for r in rows]):g} per model)")
+    fixed_ok = {n for n, r in (t2o_fixed or {}).items() if r.get("parity_ok")}
+    if t2o_fixed:
+        lines.append(f"tf2onnx, 2nd try after cheap hand fixes (fixed .meta / input shapes) where the 1st failed: "
+                     f"{len(fixed_ok)} / {len(t2o_fixed)} more with parity"
+                     + (f" ({', '.join(sorted(fixed_ok))})" if fixed_ok else "")
+                     + f"; {len(t_ok | fixed_ok)} / {len(rows)} in all")
+    lines.append("tf2onnx does, we don't: " + (", ".join(sorted(t_ok - ok)) or "none") + " as given; "
+                 + (", ".join(sorted(fixed_ok - ok)) or "none") + " after hand fixes")
+    lines.append("we do, tf2onnx doesn't (as given): " + (", ".join(sorted(ok - t_ok)) or "none"))
+    both = [n for n in names if n in ok and n in t_ok]
+    ratios = {n: ours[(n, "given")]["seconds"] / t2o[n]["seconds"] for n in both if t2o[n]["seconds"]}
+    conv_only = {n: ours[(n, "given")]["seconds"] / (t2o[n]["seconds_convert"] + t2o[n]["seconds_ort"])
+                 for n in both if t2o[n]["seconds_convert"]}
+    lines.append("time ours/tf2onnx where both convert with parity: "
+                 + (", ".join(f"{n} {r:.2f}" for n, r in ratios.items()) or "-")
+                 + f"; median {median(list(ratios.values())):.2f} (vs tf2onnx convert + onnxruntime only, without "
+                 f"the TF1 run a parity check needs: median {median(list(conv_only.values())):.2f})")
+    fixed_both = [n for n in names if n in ok and n in fixed_ok]
+    if fixed_both:
+        more = {n: ours[(n, "given")]["seconds"] / t2o_fixed[n]["seconds"] for n in fixed_both}
+        lines.append("time ours/tf2onnx after hand fixes: " + ", ".join(f"{n} {r:.2f}" for n, r in more.items())
+                     + f"; median over both lists {median(list(ratios.values()) + list(more.values())):.2f}")
+    return lines
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", required=True, help="folder with the checkpoints and their manifest")
+    ap.add_argument("--corpus", help="folder with the checkpoints and their manifest")
     ap.add_argument("--json", help="write the rows as JSON")
     ap.add_argument("--name", action="append", help="only these entries")
     ap.add_argument("--modes", default="auto,given", help="auto,given (default both)")
+    ap.add_argument("--tf2onnx", choices=("auto", "yes", "no"), default="auto",
+                    help=f"the tf2onnx column: auto = when {os.path.relpath(TF2ONNX_VENV, ROOT)} exists (default)")
+    ap.add_argument("--install-tf2onnx", action="store_true",
+                    help=f"create {os.path.relpath(TF2ONNX_VENV, ROOT)} with {' '.join(TF2ONNX_PINS)} first")
+    ap.add_argument("--venv-python", help="the Python (3.10-3.12) that creates that venv (default: this one)")
+    ap.add_argument("--tf2onnx-timeout", type=float, default=600.0, help="seconds per checkpoint (default 600)")
+    ap.add_argument("--tf2onnx-hand-fixes", action=argparse.BooleanOptionalAction, default=True,
+                    help="where tf2onnx's first try fails, a second try after cheap hand fixes (default on)")
     args = ap.parse_args(argv)
+    if args.install_tf2onnx:
+        code = install_tf2onnx(python=args.venv_python)
+        if code or not args.corpus:
+            return code
+    if not args.corpus:
+        ap.error("--corpus is required (unless --install-tf2onnx alone)")
+    versions = None
+    if args.tf2onnx != "no":
+        versions = tf2onnx_versions()
+        if versions is None and args.tf2onnx == "yes":
+            print(f"--tf2onnx yes: {TF2ONNX_VENV} has no working tf2onnx; run with --install-tf2onnx first",
+                  file=sys.stderr)
+            return 2
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     from migrate.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     entries = [e for e in load_manifest(args.corpus) if not args.name or e["name"] in args.name]
-    rows = []
+    modes = args.modes.split(",")
+    rows, ours, t2o, t2o_fixed = [], {}, {}, {}
+    print(f"{'checkpoint':34s} {'TF':6s} " + " ".join(f"{'ours ' + m:31s}" for m in modes)
+          + (f" {'tf2onnx ' + versions['tf2onnx']:31s} names  ours/t2o" if versions else ""), flush=True)
     with tempfile.TemporaryDirectory() as work:
         for e in entries:
             if not os.path.isdir(os.path.join(args.corpus, e["dir"])):
                 rows.append({"name": e["name"], "mode": "-", "converted": False, "why": "not in the corpus folder"})
+                print(f"{e['name']:34s} not in the corpus folder", flush=True)
                 continue
-            for mode in args.modes.split(","):
-                rows.append(convert_one(e, args.corpus, mode, work))
-                r = rows[-1]
-                status = ("ok" if r.get("parity_ok") else "PARITY FAILED" if r.get("converted") else "not converted")
-                err = f"{r['max_abs']:.1e}" if "max_abs" in r else "-"
-                print(f"{r['name']:34s} {mode:5s} TF {r.get('tf', '?'):6s} {status:14s} max abs {err:8s} "
-                      f"{r.get('seconds', 0):6.2f} s  {r.get('why', '')[:150]}", flush=True)
-    done = [r for r in rows if r.get("mode") == "given"]
-    ok = sum(1 for r in done if r.get("parity_ok"))
-    auto = [r for r in rows if r.get("mode") == "auto"]
-    print(f"\n{ok} / {len(done)} checkpoints convert with parity (given outputs); auto outputs = the manifest's "
-          f"for {sum(1 for r in auto if r.get('auto_matches_manifest'))} / {len(auto)}")
-    version = tf2onnx_available()
-    print(f"tf2onnx: {'version ' + version + ' (comparison not implemented in this run)' if version else 'not installed in this interpreter (install tf2onnx + onnxruntime into a separate venv to compare)'}")
+            for mode in modes:
+                ours[(e["name"], mode)] = r = convert_one(e, args.corpus, mode, work)
+                rows.append(r)
+            t = fixed = None
+            if versions:
+                reference = tf1_reference(e, args.corpus)
+                t = t2o[e["name"]] = tf2onnx_one(e, args.corpus, work, reference, args.tf2onnx_timeout)
+                rows.append(t)
+                if args.tf2onnx_hand_fixes and not t.get("parity_ok"):
+                    fixed = t2o_fixed[e["name"]] = tf2onnx_one(e, args.corpus, work, reference,
+                                                               args.tf2onnx_timeout, hand_fixes=True)
+                    rows.append(fixed)
+            mine = ours.get((e["name"], "given"))
+            ratio = (f"{mine['seconds'] / t['seconds']:.2f}" if t and mine and t.get("parity_ok")
+                     and mine.get("parity_ok") and t.get("seconds") else "-")
+            line = f"{e['name']:34s} {str(e.get('tf_version', '?'))[:6]:6s} " + " ".join(
+                cell(ours[(e['name'], m)]) for m in modes)
+            if versions:
+                line += f" {cell(t)} {t['names_typed']:5d}  {ratio}"
+            print(line, flush=True)
+            for label, r in [(f"ours {m}", ours[(e["name"], m)]) for m in modes] + [("tf2onnx", t)]:
+                if r and r.get("why") and not r.get("parity_ok"):
+                    print(f"    {label}: {r['why'][:200]}", flush=True)
+            if fixed:
+                print(f"    tf2onnx 2nd try, hand fixes ({'; '.join(fixed['hand_fixes']) or 'none apply'}): "
+                      f"{cell(fixed)}" + (f"  {fixed['why'][:150]}" if fixed.get("why") else ""), flush=True)
+    names = [e["name"] for e in entries]
+    print()
+    for line in summary(ours, t2o, names, t2o_fixed):
+        print(line)
+    if versions:
+        print("tf2onnx side: " + ", ".join(f"{k} {v}" for k, v in versions.items())
+              + f" in {os.path.relpath(TF2ONNX_VENV, ROOT)}; command per checkpoint: `python -m tf2onnx.convert "
+              f"--checkpoint X.meta --inputs <manifest feeds> --outputs <manifest outputs> --output model.onnx`")
+    else:
+        print("tf2onnx: not run (" + ("--tf2onnx no" if args.tf2onnx == "no" else
+              f"no {os.path.relpath(TF2ONNX_VENV, ROOT)}: run with --install-tf2onnx to add the column") + ")")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump(rows, f, indent=2, default=float)
     return 0
 
 
