@@ -32,7 +32,8 @@ def build_model():
 '''
 
 
-def model_source(tr: Translation, meta: str, output_names: list[str], model_name: str = "converted") -> str:
+def model_source(tr: Translation, meta: str, output_names: list[str], model_name: str = "converted",
+                 loss=None) -> str:
     inputs = ", ".join(f"{i['keras']} <- {i['graph']}" for i in tr.inputs)
     example = ", ".join(f'"{i["keras"]}": ...' for i in tr.inputs)
     head = HEADER.format(meta=meta, inputs=inputs, outputs=", ".join(output_names), example=example)
@@ -44,9 +45,48 @@ def model_source(tr: Translation, meta: str, output_names: list[str], model_name
     body.append(f"return keras.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r})")
     text = head + textwrap.indent("\n".join(body), "    ")
     text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+    if loss is not None:
+        text += training_source(loss, output_names)
     text += '\n\nif __name__ == "__main__":\n    model = build_model()\n    model.load_weights("model.weights.h5")\n' \
             '    model.summary()\n'
     return text
+
+
+TRAINING = '''
+
+def compile_for_training(model, optimizer="adam"):
+    """A model for `fit` with the TF1 graph's own loss, reproduced.
+
+    TF1 loss: {graph}
+        = {tf1}
+    Keras loss: {keras}
+        on {output}, output {index} of `model` (the logits the loss reads). The returned model shares `model`'s
+        layers and weights; its one output is those logits.
+    y: the TF1 placeholder {y}{weights_doc}
+
+        train = compile_for_training(model)
+        train.fit(x, y{fit_sw})
+    """
+    import tf_migrate_runtime.losses  # noqa: F401 - the loss class, registered serializable
+
+    train = keras.Model(model.input, model.outputs[{index}], name=model.name + "_train")
+    train.compile(optimizer=optimizer, loss={keras})
+    return train
+'''
+
+
+def training_source(loss, output_names: list[str]) -> str:
+    """`compile_for_training(model)`: the graph's loss (a `migrate.graph.loss.LossSpec`) on the logits output."""
+    weights_doc, fit_sw = "", ""
+    if loss.weights and "sequence_mask" in loss.weights:
+        weights_doc = (f"\n    sample_weight: tf_migrate_runtime.losses.sequence_mask({loss.weights['sequence_mask']}, "
+                       f"y.shape[1]),\n        the mask the graph weights the loss with")
+        fit_sw = ", sample_weight=tf_migrate_runtime.losses.sequence_mask(lengths, y.shape[1])"
+    elif loss.weights:
+        weights_doc = f"\n    sample_weight: the TF1 placeholder {loss.weights['placeholder']}"
+        fit_sw = ", sample_weight=weights"
+    return TRAINING.format(graph=loss.graph, tf1=loss.tf1, output=loss.output, index=output_names.index(loss.output),
+                           keras=loss.keras, y=loss.labels, weights_doc=weights_doc, fit_sw=fit_sw)
 
 
 def build_from_source(source: str):

@@ -82,8 +82,9 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
     from migrate.graph.codegen import build_from_source, model_source  # noqa: PLC0415
+    from migrate.graph.loss import training_loss  # noqa: PLC0415
     from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
-    from migrate.graph.select import choose_outputs, inference_value, training_loss  # noqa: PLC0415
+    from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
     from migrate.graph.translate import UnknownRank, translate  # noqa: PLC0415
 
     if dropout_fixed:
@@ -109,9 +110,11 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
             raise GraphConvertError(f"--feed {k}: the graph has no op {name!r}") from None
         chosen_values[name] = np.asarray(v, dtype=op.outputs[0].dtype.as_numpy_dtype)
     view.inference_values = {k: np.asarray(v) for k, v in chosen_values.items()}
+    view.set_fed(k.split(":")[0] for k in npz)  # a PlaceholderWithDefault given in --inputs is an input
     if chosen_values:
         log("fixed at inference: " + ", ".join(f"{k}:0 = {v}" for k, v in sorted(chosen_values.items())))
 
+    given = bool(outputs)
     if outputs:
         missing = [o for o in outputs if not _has_tensor(g, o)]
         if missing:
@@ -125,6 +128,9 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
             raise GraphConvertError(f"{prefix}.meta: {sel.why}")
         outputs, why = sel.outputs, sel.why
     log(f"outputs: {', '.join(outputs)} ({why})")
+    if not given:
+        for line in sel.explain():
+            log(f"  {line}")
 
     providers, constructs = {}, Counter()
     if recognise_rnns:
@@ -141,7 +147,8 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     if tr.unsupported:
         raise GraphConvertError(f"{_meta(prefix)}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
-    source = model_source(tr, os.path.basename(_meta(prefix)), outputs)
+    loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
+    source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
     model = build_from_source(source)
     for lname, values in tr.emitter.weights.items():
         layer = model.get_layer(lname)
@@ -155,14 +162,19 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         gen = _harness_feed(tf1, tr.inputs, seed)
     runs = [("generated", gen)]
     if npz:
-        runs.append(("--inputs", {i["graph"]: npz[i["graph"]] for i in tr.inputs if i["graph"] in npz}))
-    rows, failed = [], []
+        lacking = [i["graph"] for i in tr.inputs if i["graph"] not in npz]
+        if lacking:  # an input the file does not hold (an output chosen by default needs it): generated values
+            log(f"--inputs has no {', '.join(lacking)}: the generated values are used for them")
+        runs.append(("--inputs", {i["graph"]: npz[i["graph"]] if i["graph"] in npz else gen[i["graph"]]
+                                  for i in tr.inputs}))
+    rows, failed, first_outputs = [], [], None
     for label, feed in runs:
         tf_feed = dict(feed)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = tf1.run(outputs, tf_feed)
         got = model({i["keras"]: feed[i["graph"]] for i in tr.inputs})
         got = [np.asarray(x) for x in (got if isinstance(got, (list, tuple)) else [got])]
+        first_outputs = first_outputs if first_outputs is not None else got   # the generated run's, for the loss
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
         for name, r, o in zip(outputs, ref, got):
             row = parity.compare(name, r, o)
@@ -171,6 +183,15 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
             log(parity.line(row))
             if not row["ok"]:
                 failed.append(name)
+    if loss_spec is not None:
+        loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, gen,
+                                             view.inference_values, seed)
+        lp = loss_entry["parity"]
+        log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
+            + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
+               else f"not checked ({lp.get('why')})"))
+    elif loss_entry:
+        log(f"training loss: {loss_entry['graph']} not reproduced ({loss_entry['why']}); compile your own for fit")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
         "checkpoint": prefix, "meta": _meta(prefix), "tf_version": _tf_version(prefix),
@@ -178,11 +199,12 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
             "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
             "outputs": [{"keras": f"output_{k}", "graph": n} for k, n in enumerate(outputs)],
             "outputs_chosen_because": why,
+            "output_reasons": {} if given else {o: sel.reasons[o] for o in outputs if o in sel.reasons},
             "fixed_at_inference": {**{k + ":0": _jsonable(v) for k, v in sorted(chosen_values.items())},
                                    **{k + ":0": 1.0 for k in dropout_fixed}},
         },
         "load_requires": ["tf_migrate_runtime.layers"],
-        "training_loss": training_loss(g, sel.loss, sel.labels),
+        "training_loss": loss_entry,
         "translated": dict(sorted(constructs.items())),
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
@@ -236,6 +258,76 @@ def _inference_meta(prefix):
     with os.fdopen(fd, "wb") as f:
         f.write(m.SerializeToString())
     return path, changed
+
+
+def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
+    """The TF1 loss tensor and the Keras loss on the same batch: the generated inputs, plus labels (and lengths
+    or weights) generated for the placeholders the loss alone reads."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.losses as rl  # noqa: PLC0415
+
+    rng = np.random.RandomState(seed + 7)
+    logits = np.asarray(got[outputs.index(spec.output)])
+    classes = logits.shape[-1]
+    full = dict(feed)
+    try:
+        if spec.labels not in full:
+            full[spec.labels] = _labels_for(tf1, spec, logits, rng)
+        y = np.asarray(full[spec.labels])
+        sample_weight = None
+        if spec.weights and "sequence_mask" in spec.weights:
+            lengths_name = spec.weights["sequence_mask"]
+            steps = y.shape[1] if y.ndim >= 2 else logits.shape[1]
+            if lengths_name not in full:
+                full[lengths_name] = rng.randint(1, steps + 1, size=(y.shape[0],)).astype(
+                    tf1.graph.get_tensor_by_name(lengths_name).dtype.as_numpy_dtype)
+            sample_weight = np.asarray(rl.sequence_mask(full[lengths_name], steps))
+        elif spec.weights:
+            name = spec.weights["placeholder"]
+            if name not in full:
+                full[name] = rng.uniform(0.0, 1.0, size=y.shape).astype("float32")
+            sample_weight = full[name]
+        tf_feed = dict(full)
+        tf_feed.update({k + ":0": v for k, v in inference_values.items()})
+        ref = float(np.asarray(tf1.run([spec.graph], tf_feed)[0]).sum())   # a non-scalar loss: what tf.gradients sums
+        loss = keras.losses.deserialize(keras.losses.serialize(_loss_object(spec)))   # as saved with the model
+        val = float(np.asarray(loss(y, logits, sample_weight)))
+    except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
+        return {"ok": None, "why": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+    diff = abs(val - ref)
+    return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
+            "classes": int(classes)}
+
+
+def _loss_object(spec):
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.losses as rl  # noqa: PLC0415
+
+    if spec.keras.startswith("keras.losses.SparseCategoricalCrossentropy"):
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return rl.TF1CrossEntropy(sparse=spec.sparse, reduction=spec.reduction)
+
+
+def _labels_for(tf1, spec, logits, rng):
+    """Labels for the loss-only placeholder: ids below the class count, or a distribution, shaped as the graph
+    declares (unknown sizes from the logits)."""
+    t = tf1.graph.get_tensor_by_name(spec.labels)
+    classes = logits.shape[-1]
+    dims = t.shape.as_list() if t.shape.rank is not None else None
+    want = list(logits.shape[:-1]) if spec.sparse else list(logits.shape)
+    if dims is None or len(dims) != len(want):
+        if dims is None or any(d is None for d in dims):
+            shape = want
+        else:
+            shape = dims
+    else:
+        shape = [d if d is not None else w for d, w in zip(dims, want)]
+    if spec.sparse:
+        return rng.randint(0, classes, size=shape).astype(t.dtype.as_numpy_dtype)
+    p = rng.uniform(0.1, 1.0, size=shape)
+    return (p / p.sum(-1, keepdims=True)).astype(t.dtype.as_numpy_dtype)
 
 
 def _harness_feed(tf1, inputs: list[dict], seed: int) -> dict:

@@ -1,14 +1,28 @@
 """Which tensors a converted model returns and which placeholders it takes.
 
-Outputs (unless `--outputs` names them): the tensors the graph's LOSS is computed from. The loss is found as
-(1) what `tf.gradients` differentiated (the input of a `.../gradients/Shape` op, TF 1.0-1.15 all write it),
-else (2) the `losses` collection, else (3) a scalar float op named `*loss*`. Walking back from the loss, a
-placeholder from which no op that uses a variable (MatMul, Gather, BiasAdd, ...) can be reached is a LABEL
-(targets, target weights);
-the outputs are the last tensors computed from variables without any label, i.e. those a label-dependent
-op consumes (`logits` for `sparse_softmax_cross_entropy_with_logits(labels, logits)`, the prediction for a
-squared error). A graph without a loss: the sink tensors named like logits / probabilities / predictions /
-output.
+Outputs (unless `--outputs` names them), in this order, each with the reason it was chosen:
+
+1. **What the loss is computed from.** The loss is found as (a) what `tf.gradients` differentiated (the input of
+   `.../gradients/Shape`, or the forward op named by the first `..._grad/` op for a scalar loss; TF 1.0-1.15 all
+   write one of them), else (b) the `losses` collection, else (c) a scalar float op named `*loss*`. Among the loss's
+   ancestors, a loss kernel of `migrate.graph.loss.LOSS_KERNELS` (SparseSoftmaxCrossEntropyWithLogits, CTCLoss, ...)
+   names its logits input; that tensor is followed back through the reshapes / unstacks the loss function itself
+   added (an op in the loss's scope, or one that does not change the shape, or an Unpack whose every piece feeds
+   the loss) and which feed nothing but the loss, stopping at a tensor the author named. Without a known kernel
+   (a CRF, a hand-written loss): the earliest tensors computed from the model's variables and from no label that a
+   label-dependent op consumes.
+2. **The inference heads computed from them**: Softmax / LogSoftmax / Sigmoid / ArgMax / TopK reached from an
+   output through shape-only ops (reshape, squeeze, ...), and heads of heads (softmax -> argmax).
+3. **The graph's other named results**: unconsumed tensors outside the training scopes (gradients, optimizer,
+   summaries, save) that share the outputs' variables, depend on no label, are not a scalar (a metric, a loss) and
+   that the author named (`predictions`, `final_state`) or that are a head (an `evaluation/.../Softmax`). A greedy
+   decoder's ids, a final RNN state exposed by name, an evaluation subgraph's probabilities come from here;
+   auto-named internals (`rnn/while/Exit_3`) never do.
+
+A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output.
+
+Labels are the placeholders the loss reads that the chosen outputs do not (targets, target weights); a
+placeholder that is both (TrainingHelper's decoder inputs, target lengths) is a model input.
 
 Inference values: a scalar placeholder named like `keep_prob` takes 1.0, like a dropout rate 0.0, like
 `is_training` False (`--feed` overrides); a `PlaceholderWithDefault` keeps its default.
@@ -27,8 +41,18 @@ INFERENCE_VALUES = [  # (name pattern, value): first match wins; only scalar (or
     (re.compile(r"is_train|training|is_training|phase|train_mode", re.I), False),
 ]
 OUTPUT_NAMES = re.compile(r"logits|probabilit|predict|output|softmax|argmax|sample_id|scores", re.I)
-_SKIP_SCOPES = re.compile(r"(^|/)(gradients|save|Adam|GradientDescent|Momentum|RMSProp|Adagrad|train|training|"
-                          r"optimizer|summaries|init)(_\d+)?(/|$)")
+_SKIP_SCOPES = re.compile(r"(^|/)(gradients|save|Adam|GradientDescent|Momentum|RMSProp|Adagrad|Adadelta|train|"
+                          r"training|optimizer|summaries|init)(_\d+)?(/|$)")
+TRAIN_SCOPES = re.compile(r"(^|/)(gradients|save|Adam|GradientDescent|Momentum|RMSProp|Adagrad|Adadelta|"
+                           r"optimizer|summaries|init)(_\d+)?(/|$)")  # ops of the training machinery, never outputs
+_GRADIENTS = re.compile(r"(^|/)gradients(_\d+)?/")
+HEAD_OPS = ("Softmax", "LogSoftmax", "Sigmoid", "ArgMax", "TopKV2")   # inference heads computed from logits
+SHAPE_ONLY = ("Reshape", "Identity", "Cast", "ExpandDims", "Squeeze", "Transpose", "Unpack", "StopGradient")
+READ_ONLY = ("Shape", "Size", "Rank", "ShapeN")                       # consumers that read no value
+# Names TF gives an op when the author gave none (besides the op type itself: `ArgMax`, `Exit`, `strided_slice`).
+AUTO_NAMES = {"add", "sub", "mul", "truediv", "div", "floordiv", "transpose", "concat", "stack", "unstack", "pack",
+              "unpack", "tofloat", "toint32", "toint64", "zeros", "ones", "embeddinglookup", "tensordot", "split",
+              "rnnoutput", "neg", "read", "y", "x", "input", "output", "sampleid", "einsum"}
 
 
 @dataclass
@@ -37,6 +61,10 @@ class Selection:
     why: str
     loss: str | None = None
     labels: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)   # output -> why this one
+
+    def explain(self) -> list[str]:
+        return [f"{o}: {self.reasons[o]}" for o in self.outputs if o in self.reasons]
 
 
 def data_ancestors(ops, stop=lambda o: False):
@@ -80,31 +108,38 @@ def find_loss(graph):
     return None, ""
 
 
+def auto_named(op) -> bool:
+    """True when the op carries the name TF gave it (`Reshape_2`, `rnn/while/Exit_3`), not one its author chose."""
+    leaf = re.sub(r"_\d+$", "", op.name.rsplit("/", 1)[-1]).lower().replace("_", "")
+    kind = re.sub(r"v\d+$", "", op.type.lower())
+    return leaf == kind or leaf in AUTO_NAMES
+
+
 def choose_outputs(graph) -> Selection:
+    from migrate.graph.loss import LOSS_KERNELS  # noqa: PLC0415
+
     loss, how = find_loss(graph)
     if loss is not None:
         anc = data_ancestors([loss.op])
-        placeholders = [o for o in anc.values() if o.type in PLACEHOLDER_OPS]
-        depends_var = _depends(anc, lambda o: o.type in VARIABLE_OPS)
-        consumers_of_vars = [o for o in anc.values() if _reads_variable(o)]
-        feeds_model = set(data_ancestors(consumers_of_vars))
-        labels = [p.name for p in placeholders if p.name not in feeds_model]
-        label_set = set(labels)
-        tainted = _depends(anc, lambda o: o.name in label_set)
-        outs = []
-        for name, o in anc.items():
-            if tainted[name] or not depends_var[name] or o.type in VARIABLE_OPS or o.type in ("Identity",) and \
-                    o.inputs and o.inputs[0].op.type in VARIABLE_OPS:
-                continue
-            for t in o.outputs:
-                users = [c for c in t.consumers() if c.name in anc and tainted[c.name]]
-                if users:
-                    outs.append(_climb(t, users[0]).name)
-        outs = _dedupe_identities(graph, list(dict.fromkeys(outs)))
-        if outs:
-            return Selection(outs, f"the loss is {loss.name} ({how}); the outputs are the tensors it is computed "
-                                   f"from that depend on the model's variables and on no label "
-                                   f"(labels: {', '.join(labels) or 'none'})", loss.name, labels)
+        kernels = [o for o in anc.values() if o.type in LOSS_KERNELS and not TRAIN_SCOPES.search(o.name)]
+        reasons: dict[str, str] = {}
+        if kernels:
+            for k in sorted(kernels, key=lambda o: o.name):
+                t = climb(kernels, k.inputs[LOSS_KERNELS[k.type].logits], anc)
+                reasons.setdefault(t.name, f"the {LOSS_KERNELS[k.type].role} the loss {loss.name} is computed from "
+                                           f"({k.type} {k.name})")
+        else:
+            for t in _label_frontier(graph, anc):
+                reasons.setdefault(t.name, f"computed from the model's variables and no label, consumed where the "
+                                           f"loss {loss.name} meets the labels (no known loss kernel)")
+        if reasons:
+            model_anc = data_ancestors([graph.get_tensor_by_name(n).op for n in reasons])
+            labels = sorted(o.name for o in anc.values() if o.type in PLACEHOLDER_OPS and o.name not in model_anc)
+            _add_heads(graph, reasons, anc)
+            _add_named_sinks(graph, reasons, anc, labels)
+            outs = _dedupe_identities(graph, list(reasons))
+            return Selection(outs, f"the loss is {loss.name} ({how}); labels: {', '.join(labels) or 'none'}",
+                             loss.name, labels, {o: reasons[o] for o in outs})
     sinks = []
     for o in graph.get_operations():
         if _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + ("Const", "NoOp", "Assign"):
@@ -113,10 +148,114 @@ def choose_outputs(graph) -> Selection:
             if not t.consumers() or all(c.type in ("HistogramSummary", "ScalarSummary") for c in t.consumers()):
                 if OUTPUT_NAMES.search(o.name):
                     sinks.append(t.name)
+    why = "the graph has no loss; the outputs are its unconsumed tensors named like logits / probabilities / " \
+          "predictions / output"
     if sinks:
-        return Selection(sinks, "the graph has no loss; the outputs are its unconsumed tensors named like "
-                                "logits / probabilities / predictions / output")
+        return Selection(sinks, why, reasons={s: "unconsumed, named like an output (the graph has no loss)"
+                                              for s in sinks})
     return Selection([], "no loss and no tensor named like logits / predictions / output; pass --outputs")
+
+
+def _feeds_only(t, anc) -> bool:
+    """Every op reading the tensor's value belongs to the loss (gradient and shape reads aside)."""
+    users = [c for c in t.consumers() if c.type not in READ_ONLY and not TRAIN_SCOPES.search(c.name)]
+    return bool(users) and all(c.name in anc for c in users)
+
+
+def climb(kernels, t, anc):
+    """The loss kernel's logits input -> the tensor the model produced: back through the shape-only ops that
+    exist for the loss alone (`sequence_loss/Reshape`, `loss/unstack`), never past a name its author chose."""
+    for _ in range(16):
+        op = t.op
+        if op.type not in SHAPE_ONLY or not op.inputs or not auto_named(op):
+            return t
+        pieces = op.outputs if op.type == "Unpack" else [t]
+        if not all(_feeds_only(p, anc) for p in pieces):
+            return t
+        src = op.inputs[0]
+        scope = op.name.rsplit("/", 1)[0] + "/" if "/" in op.name else ""
+        in_loss_scope = bool(scope) and any((k.name + "/").startswith(scope) for k in kernels)
+        same_shape = t.shape.rank is not None and t.shape.is_fully_defined() and src.shape == t.shape
+        if not (in_loss_scope or same_shape or op.type in ("Unpack", "Identity", "StopGradient")):
+            return t
+        t = src
+    return t
+
+
+def _label_frontier(graph, anc):
+    """A loss without a known kernel: the earliest untainted, variable-dependent tensors a label-dependent op
+    consumes (the CRF's unary scores, not its transition matrix nor its forward algorithm)."""
+    placeholders = [o for o in anc.values() if o.type in PLACEHOLDER_OPS]
+    depends_var = _depends(anc, lambda o: o.type in VARIABLE_OPS)
+    feeds_model = set(data_ancestors([o for o in anc.values() if _reads_variable(o)]))
+    label_set = {p.name for p in placeholders if p.name not in feeds_model}
+    tainted = _depends(anc, lambda o: o.name in label_set)
+    cands = []
+    for name, o in anc.items():
+        if tainted[name] or not depends_var[name] or o.type in VARIABLE_OPS or _is_variable_read(o):
+            continue
+        for t in o.outputs:
+            if not (t.dtype.is_floating and t.shape.rank != 0):
+                continue
+            if any(c.name in anc and tainted[c.name] for c in t.consumers()):
+                cands.append(_climb_scoped(t))
+    cands = [t for t in dict.fromkeys(cands) if t.op.type not in VARIABLE_OPS and not _is_variable_read(t.op)]
+    earliest = []
+    for t in cands:
+        up = data_ancestors([t.op])
+        if not any(c is not t and c.op.name in up for c in cands):
+            earliest.append(t)
+    return earliest
+
+
+def _climb_scoped(t):
+    """A tensor reshaped inside the loss function's own scope -> the tensor the model produced."""
+    for _ in range(16):
+        op = t.op
+        if op.type not in SHAPE_ONLY or not op.inputs or not auto_named(op) or op.type == "Unpack":
+            return t
+        t = op.inputs[0]
+    return t
+
+
+def _add_heads(graph, reasons, anc):
+    """Softmax / ArgMax / ... computed from a chosen output through shape-only ops (and heads of heads)."""
+    stack = [(graph.get_tensor_by_name(n), n) for n in list(reasons)]
+    seen = set()
+    while stack:
+        t, root = stack.pop()
+        for c in t.consumers():
+            if c.name in seen or c.name in anc or TRAIN_SCOPES.search(c.name):
+                continue
+            seen.add(c.name)
+            if c.type in HEAD_OPS:
+                out = c.outputs[0]
+                reasons.setdefault(out.name, f"{c.type} of {root}")
+                stack.append((out, out.name))
+            elif c.type in SHAPE_ONLY:
+                stack.extend((o, root) for o in c.outputs)
+
+
+def _add_named_sinks(graph, reasons, anc, labels):
+    chosen = [graph.get_tensor_by_name(n).op for n in reasons]
+    variables = {o.name for o in data_ancestors(chosen).values() if o.type in VARIABLE_OPS}
+    if not variables:
+        return
+    label_set = set(labels)
+    for o in graph.get_operations():
+        if o.name in anc or _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS or \
+                _is_variable_read(o) or (auto_named(o) and o.type not in HEAD_OPS):
+            continue
+        for t in o.outputs:
+            if t.name in reasons or t.shape.rank == 0 or not (t.dtype.is_floating or t.dtype.is_integer):
+                continue
+            if any(c.type not in READ_ONLY and not _SKIP_SCOPES.search(c.name) for c in t.consumers()):
+                continue
+            up = data_ancestors([o], stop=lambda a: a.type in READ_ONLY + ("ZerosLike", "OnesLike"))
+            if label_set & set(up) or not variables & set(up) or any(_GRADIENTS.search(n) for n in up):
+                continue
+            reasons[t.name] = ("unconsumed and named by the graph's author, computed from the same variables"
+                               if not auto_named(o) else f"an unconsumed {o.type} computed from the same variables")
 
 
 def _depends(anc, pred):
@@ -136,6 +275,11 @@ def _depends(anc, pred):
     return memo
 
 
+def _is_variable_read(o) -> bool:
+    return o.type in ("Identity", "ReadVariableOp", "Enter") and bool(o.inputs) and \
+        (o.inputs[0].op.type in VARIABLE_OPS or _is_variable_read(o.inputs[0].op))
+
+
 def _reads_variable(o) -> bool:
     """The op takes a variable's value as a direct input (a layer's weight use: MatMul, Gather, BiasAdd, ...)."""
     for t in o.inputs:
@@ -145,18 +289,6 @@ def _reads_variable(o) -> bool:
         if src.op.type in VARIABLE_OPS and o.type not in ("Identity", "Enter", "ReadVariableOp", "Assign"):
             return True
     return False
-
-
-def _climb(t, user):
-    """A tensor reshaped inside the loss function's own scope (`SparseSoftmaxCrossEntropyWithLogits/Reshape`)
-    -> the tensor the model produced (the logits)."""
-    scope = user.name.rsplit("/", 1)[0] + "/" if "/" in user.name else None
-    while scope and t.op.name.startswith(scope) and t.op.type in _SHAPE_ONLY and t.op.inputs:
-        t = t.op.inputs[0]
-    return t
-
-
-_SHAPE_ONLY = ("Reshape", "Identity", "Cast", "ExpandDims", "Squeeze", "Transpose")
 
 
 def _dedupe_identities(graph, outs):
@@ -187,29 +319,3 @@ def inference_value(op) -> object | None:
                 return None
             return value
     return None
-
-
-LOSS_OPS = {  # TF1 loss op -> the Keras loss that reproduces it on the converted model's output
-    "SparseSoftmaxCrossEntropyWithLogits": "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-    "SoftmaxCrossEntropyWithLogits": "keras.losses.CategoricalCrossentropy(from_logits=True)",
-    "SigmoidCrossEntropyWithLogits": "keras.losses.BinaryCrossentropy(from_logits=True)",
-    "SquaredDifference": "keras.losses.MeanSquaredError()",
-}
-
-
-def training_loss(graph, loss_name: str | None, labels: list[str]) -> dict | None:
-    """The Keras loss for `fit` that reproduces the graph's loss, and whether a sequence mask weights it."""
-    if not loss_name:
-        return None
-    loss = graph.get_tensor_by_name(loss_name)
-    anc = data_ancestors([loss.op])
-    kinds = [o for o in anc.values() if o.type in LOSS_OPS]
-    if not kinds and any(o.type == "Square" for o in anc.values()) and any(o.type == "Sub" for o in anc.values()):
-        return {"graph": loss_name, "keras": "keras.losses.MeanSquaredError()", "labels": labels,
-                "sequence_mask": False}
-    if not kinds:
-        return None
-    masked = any(o.type in ("SequenceMask",) or "sequence_mask" in o.name.lower() or "SequenceMask" in o.name
-                 for o in anc.values())
-    return {"graph": loss_name, "keras": LOSS_OPS[kinds[0].type], "labels": labels,
-            "sequence_mask": masked, "note": "pass the target mask as sample_weight" if masked else ""}
