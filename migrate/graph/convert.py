@@ -172,7 +172,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         tf_feed = dict(feed)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = tf1.run(outputs, tf_feed)
-        got = model({i["keras"]: feed[i["graph"]] for i in tr.inputs})
+        got = _run(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
         got = [np.asarray(x) for x in (got if isinstance(got, (list, tuple)) else [got])]
         first_outputs = first_outputs if first_outputs is not None else got   # the generated run's, for the loss
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
@@ -328,6 +328,12 @@ def _labels_for(tf1, spec, logits, rng):
         return rng.randint(0, classes, size=shape).astype(t.dtype.as_numpy_dtype)
     p = rng.uniform(0.1, 1.0, size=shape)
     return (p / p.sum(-1, keepdims=True)).astype(t.dtype.as_numpy_dtype)
+
+
+def _run(model, inputs):
+    """The model's outputs on one batch, traced once (an eager Keras RNN steps through Python per time step)."""
+    model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
+    return model.predict_on_batch(inputs)
 
 
 def _harness_feed(tf1, inputs: list[dict], seed: int) -> dict:
