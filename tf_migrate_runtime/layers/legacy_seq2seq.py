@@ -1,0 +1,193 @@
+"""`LegacyAttentionDecoder`: TF1 `legacy_seq2seq.attention_decoder` (and `embedding_attention_decoder` /
+`embedding_attention_seq2seq`'s decoder) as one Keras 3 layer, over stacked LSTM / GRU cells.
+
+The math of `tensorflow/contrib/legacy_seq2seq/python/ops/seq2seq.py` (TF 0.9-1.15), written with `keras.ops`
+only, with the weights in a fixed order (what a converted TF1 checkpoint provides):
+
+    hidden = attention_states [B, L, A];  per head a: features_a = hidden @ AttnW_a   (the 1x1 Conv2D)
+    attention(state): query = concat(flatten(state));  y = query @ Attention_a/kernel + bias
+        s = sum(AttnV_a * tanh(features_a + y), -1);  p = softmax(s);  d_a = sum(p * hidden, 1)
+    attns = zeros, or attention(initial_state) when initial_state_attention
+    per step i: inp = decoder_inputs[i], or loop_function(output_{i-1}) when feed_previous (i > 0):
+                      embedding[argmax(output_{i-1} [@ W + b])]
+        x = concat([inp] + attns) @ kernel + bias;  cell_output, state = cells(x, state)
+        [cell_output = cell_output @ W + b  (OutputProjectionWrapper)]
+        attns = attention(state);  output_i = concat([cell_output] + attns) @ AttnOutputProjection + bias
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tf_migrate_runtime.layers.attention import cell_step
+from tf_migrate_runtime.layers.decoder import add_cell_weights, zero_states
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class LegacyAttentionDecoder(keras.layers.Layer):
+    """TF1 `legacy_seq2seq.attention_decoder` over all its (statically unrolled) steps.
+
+    Args:
+        families: per cell layer, "lstm" or "gru" (Keras layout: LSTM `[kernel, recurrent, bias]` gates i, f, c, o,
+            the forget bias folded in; GRU `reset_after=False` gates z, r, h).
+        units: per cell layer, its units.
+        input_dim: depth of the decoder inputs (the cell input projection's output size too).
+        attn_size: depth of the attention states.
+        attn_vec_size: depth of the attention features (`AttnW_a` columns; TF uses attn_size).
+        num_heads: attention heads.
+        query_parts: the flattened state the attention query concatenates, as `[layer, "c" | "h"]` pairs
+            (TF order: `(c, h)` per LSTM layer, `h` per GRU layer).
+        output_size: the `AttnOutputProjection` units.
+        cell_output_size: the `OutputProjectionWrapper` units around the cells, or None.
+        initial_state_attention: the first attention read from the initial state (else zeros).
+        feed_previous: greedy decoding: each step after the first reads the embedding of the previous output's
+            argmax (`loop_function`), the inputs give the first step only.
+        steps: the number of steps when `feed_previous` (the graph's decoder length).
+        vocab_size: rows of the embedding the loop reads (feed_previous).
+        loop_projection_size: the `output_projection` applied before the argmax (feed_previous), or None.
+
+    Call arguments:
+        inputs: `[B, T, input_dim]` (feed_previous: `[B, 1, input_dim]` or more, the first step read).
+        attention_states: `[B, L, attn_size]`.
+        initial_state: flat list of the cells' initial states (`[h, c]` per LSTM, `[h]` per GRU), or None (zeros).
+
+    Returns:
+        `[outputs [B, T, output_size], final states...]` (the flat Keras-order state list).
+
+    Example:
+        >>> import numpy as np
+        >>> layer = LegacyAttentionDecoder(["lstm"], [4], 3, 5, 5, 1, [[0, "c"], [0, "h"]], output_size=7)
+        >>> out = layer(np.ones((2, 3, 3), "float32"), np.ones((2, 6, 5), "float32"))
+        >>> tuple(out[0].shape), len(out)
+        ((2, 3, 7), 3)
+    """
+
+    def __init__(self, families, units, input_dim, attn_size, attn_vec_size, num_heads, query_parts, output_size,
+                 cell_output_size=None, initial_state_attention=False, feed_previous=False, steps=None,
+                 vocab_size=None, loop_projection_size=None, **kwargs):
+        super().__init__(**kwargs)
+        self.families, self.units = list(families), [int(u) for u in units]
+        self.input_dim, self.attn_size, self.attn_vec_size = int(input_dim), int(attn_size), int(attn_vec_size)
+        self.num_heads = int(num_heads)
+        self.query_parts = [[int(k), str(r)] for k, r in query_parts]
+        self.output_size = int(output_size)
+        self.cell_output_size = int(cell_output_size) if cell_output_size else None
+        self.initial_state_attention, self.feed_previous = bool(initial_state_attention), bool(feed_previous)
+        self.steps = int(steps) if steps else None
+        self.vocab_size = int(vocab_size) if vocab_size else None
+        self.loop_projection_size = int(loop_projection_size) if loop_projection_size else None
+        if self.feed_previous and not (self.steps and self.vocab_size):
+            raise ValueError("LegacyAttentionDecoder(feed_previous=True) needs steps and vocab_size")
+
+    def _state_index(self, layer: int, role: str) -> int:
+        k = sum(2 if f == "lstm" else 1 for f in self.families[:layer])
+        return k + (1 if role == "c" else 0)
+
+    def build(self, *args, **kwargs):
+        width = self.input_dim + self.num_heads * self.attn_size
+        self.input_kernel = self.add_weight(shape=(width, self.input_dim), name="input_kernel")
+        self.input_bias = self.add_weight(shape=(self.input_dim,), name="input_bias")
+        self.cell_weights, top = add_cell_weights(self, self.families, self.units, self.input_dim)
+        q = sum(self.units[k] for k, _ in self.query_parts)
+        self.heads = []
+        for a in range(self.num_heads):
+            self.heads.append([
+                self.add_weight(shape=(self.attn_size, self.attn_vec_size), name=f"attn_w_{a}"),
+                self.add_weight(shape=(self.attn_vec_size,), name=f"attn_v_{a}"),
+                self.add_weight(shape=(q, self.attn_vec_size), name=f"attention_{a}_kernel"),
+                self.add_weight(shape=(self.attn_vec_size,), name=f"attention_{a}_bias")])
+        self.cell_proj = None
+        if self.cell_output_size:
+            self.cell_proj = [self.add_weight(shape=(top, self.cell_output_size), name="output_wrapper_kernel"),
+                              self.add_weight(shape=(self.cell_output_size,), name="output_wrapper_bias")]
+            top = self.cell_output_size
+        self.out_kernel = self.add_weight(shape=(top + self.num_heads * self.attn_size, self.output_size),
+                                          name="attn_output_projection_kernel")
+        self.out_bias = self.add_weight(shape=(self.output_size,), name="attn_output_projection_bias")
+        self.embedding = self.loop_proj = None
+        if self.feed_previous:
+            self.embedding = self.add_weight(shape=(self.vocab_size, self.input_dim), name="embedding")
+            if self.loop_projection_size:
+                self.loop_proj = [
+                    self.add_weight(shape=(self.output_size, self.loop_projection_size), name="loop_projection_kernel"),
+                    self.add_weight(shape=(self.loop_projection_size,), name="loop_projection_bias")]
+        self.built = True
+
+    def _attention(self, flat, hidden, features):
+        query = ops.concatenate([flat[self._state_index(k, r)] for k, r in self.query_parts], axis=-1)
+        ds = []
+        for (_, v, qk, qb), feat in zip(self.heads, features):
+            y = ops.matmul(query, qk) + qb
+            s = ops.sum(v * ops.tanh(feat + ops.expand_dims(y, 1)), axis=-1)
+            p = ops.softmax(s, axis=-1)
+            ds.append(ops.sum(ops.expand_dims(p, -1) * hidden, axis=1))
+        return ds
+
+    def _step(self, inp, attns, flat, hidden, features):
+        x = ops.matmul(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel) + self.input_bias
+        new_flat, k = [], 0
+        for fam, w in zip(self.families, self.cell_weights):
+            n = 2 if fam == "lstm" else 1
+            x, st = cell_step(fam, w, x, list(flat[k:k + n]))
+            new_flat += st
+            k += n
+        if self.cell_proj is not None:
+            x = ops.matmul(x, self.cell_proj[0]) + self.cell_proj[1]
+        attns = self._attention(new_flat, hidden, features)
+        out = ops.matmul(ops.concatenate([x] + attns, axis=-1), self.out_kernel) + self.out_bias
+        return out, attns, new_flat
+
+    def _loop_input(self, out):
+        """`_extract_argmax_and_embed`: the embedding of argmax(out [@ W + b])."""
+        if self.loop_proj is not None:
+            out = ops.matmul(out, self.loop_proj[0]) + self.loop_proj[1]
+        return ops.take(self.embedding, ops.argmax(out, axis=-1), axis=0)
+
+    def call(self, inputs, attention_states, initial_state=None):
+        batch = ops.shape(inputs)[0]
+        hidden = attention_states
+        features = [ops.matmul(hidden, w) for w, _, _, _ in self.heads]
+        flat = (zero_states(self.families, self.units, batch, inputs.dtype) if initial_state is None
+                else list(initial_state))
+        if self.initial_state_attention:
+            attns = self._attention(flat, hidden, features)
+        else:
+            attns = [ops.zeros((batch, self.attn_size), inputs.dtype)] * self.num_heads
+        n_att = self.num_heads
+        out0 = ops.zeros((batch, self.output_size), inputs.dtype)
+
+        if self.feed_previous:
+            def step(carry, _):
+                nxt, attns, flat = carry[0], list(carry[2:2 + n_att]), list(carry[2 + n_att:])
+                out, attns, flat = self._step(nxt, attns, flat, hidden, features)
+                new = tuple([self._loop_input(out), out] + attns + flat)
+                return new, new  # the TF backend's scan stacks outputs shaped like the carry
+
+            carry, ys = ops.scan(step, tuple([inputs[:, 0], out0] + attns + flat), ops.arange(self.steps))
+        else:
+            def step(carry, x):  # the carry holds the output too: the TF backend's scan stacks outputs like it
+                attns, flat = list(carry[1:1 + n_att]), list(carry[1 + n_att:])
+                out, attns, flat = self._step(x, attns, flat, hidden, features)
+                new = tuple([out] + attns + flat)
+                return new, new
+
+            carry, ys = ops.scan(step, tuple([out0] + attns + flat), ops.transpose(inputs, (1, 0, 2)))
+        outs = ys[1] if self.feed_previous else ys[0]
+        return [ops.transpose(outs, (1, 0, 2))] + list(carry[len(carry) - len(flat):])
+
+    def compute_output_spec(self, inputs, attention_states, initial_state=None):
+        b = inputs.shape[0]
+        t = self.steps if self.feed_previous else inputs.shape[1]
+        states = [keras.KerasTensor((b, u), inputs.dtype)  # one spec per state (h and c distinct objects)
+                  for fam, u in zip(self.families, self.units) for _ in range(2 if fam == "lstm" else 1)]
+        return [keras.KerasTensor((b, t, self.output_size), inputs.dtype)] + states
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(families=self.families, units=self.units, input_dim=self.input_dim, attn_size=self.attn_size,
+                      attn_vec_size=self.attn_vec_size, num_heads=self.num_heads, query_parts=self.query_parts,
+                      output_size=self.output_size, cell_output_size=self.cell_output_size,
+                      initial_state_attention=self.initial_state_attention, feed_previous=self.feed_previous,
+                      steps=self.steps, vocab_size=self.vocab_size, loop_projection_size=self.loop_projection_size)
+        return config
