@@ -23,15 +23,21 @@ def generate(inputs: list[dict], id_range, seed: int = 0, batch: int = BATCH, st
         for i in inputs:
             ex = np.asarray(like[i["graph"]]) if i["graph"] in like else None
             if ex is None:
-                break
+                continue
             if ex.dtype.kind == "f":
                 out[i["graph"]] = rng.normal(0, max(float(ex.std()), 1e-3), ex.shape).astype(ex.dtype)
             elif ex.dtype.kind == "b":
                 out[i["graph"]] = rng.rand(*ex.shape) > 0.5
             else:
                 out[i["graph"]] = rng.randint(int(ex.min()), int(ex.max()) + 1, size=ex.shape).astype(ex.dtype)
-        else:
+        rest = [i for i in inputs if i["graph"] not in out]
+        if not rest:
             return out
+        if out:  # the inputs the example leaves out: generated as below, beside the example's (its batch kept)
+            batches = {v.shape[0] for v in out.values() if np.ndim(v) > 0}
+            gen = generate(rest, id_range, seed=seed + 1, batch=batches.pop() if len(batches) == 1 else batch,
+                           steps=steps)
+            return {**out, **gen}
     time_dim = steps
     for i in inputs:
         shp = i["shape"]

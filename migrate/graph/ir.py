@@ -30,6 +30,73 @@ class Dim:
     axis: int
 
 
+@dataclass(frozen=True)
+class Val:
+    """An int scalar known only at run time that is not a dimension (e.g. `reduce_max(lengths)`): the tensor `sym`."""
+
+    sym: Sym
+
+
+@dataclass(frozen=True)
+class DimExpr:
+    """Arithmetic on shape entries known only at run time (`tf.shape(x)[0] * tf.shape(x)[1]`): `op` is one of
+    `DIM_OPS`, `args` are ints, `Dim`, `Val` or `DimExpr`."""
+
+    op: str
+    args: tuple
+
+
+# Shape-entry arithmetic: name -> how two known ints combine (TF semantics on the non-negative sizes of shapes).
+DIM_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+           "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "max": max, "min": min}
+
+
+def dim_op(op: str, a, b):
+    """`a op b` on shape entries: an int when both are known, else a `DimExpr` (x*1, x+0 simplified)."""
+    if isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)):
+        return int(DIM_OPS[op](int(a), int(b)))
+    def known(x, v):
+        return isinstance(x, (int, np.integer)) and int(x) == v
+
+    if op == "mul" and known(a, 1) or op == "add" and known(a, 0):
+        return b
+    if op in ("mul", "floordiv") and known(b, 1) or op in ("add", "sub") and known(b, 0):
+        return a
+    return DimExpr(op, (a, b))
+
+
+def is_dim_entry(p) -> bool:
+    return isinstance(p, (int, np.integer, Dim, Val, DimExpr))
+
+
+def shape_spec(parts) -> tuple[list, list]:
+    """Shape entries -> (`spec`, `refs`) for the runtime layers of `tf_migrate_runtime.layers.shape`: an entry is
+    an int, `[k, axis]` (dimension `axis` of `refs[k]`), `["value", k]` (the int scalar `refs[k]`) or
+    `[op, entry, entry]` (`op` in `DIM_OPS`). `refs` are the Syms the layer is called with."""
+    refs: list = []
+
+    def ref(sym) -> int:
+        for k, r in enumerate(refs):
+            if r is sym:
+                return k
+        refs.append(sym)
+        return len(refs) - 1
+
+    def enc(p):
+        if isinstance(p, (int, np.integer)):
+            return int(p)
+        if isinstance(p, Dim):
+            return [ref(p.sym), int(p.axis)]
+        if isinstance(p, Val):
+            return ["value", ref(p.sym)]
+        if isinstance(p, DimExpr):
+            return [p.op] + [enc(a) for a in p.args]
+        raise Unsupported("a shape entry known only at run time that the converter could not follow")
+
+    spec = [enc(p) for p in parts]
+    return spec, refs
+
+
 @dataclass(eq=False)
 class Sym:
     var: str | None = None
@@ -154,22 +221,23 @@ class Emitter:
                 return literal(c)
             return self.constant_layer(sym)
         if sym.parts is not None:
-            if all(isinstance(p, int) for p in sym.parts):
-                return literal(np.asarray(sym.parts, dtype=np.int32).reshape(sym.shape or (len(sym.parts),)))
+            if all(isinstance(p, (int, np.integer)) for p in sym.parts):
+                return literal(np.asarray(sym.parts, dtype=sym.dtype if sym.dtype.startswith("int") else "int32")
+                               .reshape(sym.shape if sym.shape is not None else (len(sym.parts),)))
             if sym.shape == () and len(sym.parts) == 1 and isinstance(sym.parts[0], Dim):
                 d = sym.parts[0]
                 sym.var = self.emit(f"tfm.DimOf({d.axis}, name={self.layer_name('dim')!r})({self.value(d.sym)})",
                                     "dim", dtype="int32", shape=())[0].var
                 return sym.var
-            items = []
-            for p in sym.parts:
-                if isinstance(p, int):
-                    items.append(str(p))
-                elif isinstance(p, Dim):
-                    items.append(f"tfm.DimOf({p.axis}, name={self.layer_name('dim')!r})({self.value(p.sym)})")
-                else:
-                    raise Unsupported("a shape known only at run time used as a tensor")
-            sym.var = self.emit(f"keras.ops.stack([{', '.join(items)}])", "shape", dtype="int32")[0].var
+            if sym.shape == () and len(sym.parts) == 1 and isinstance(sym.parts[0], Val):
+                sym.var = self.value(sym.parts[0].sym)
+                return sym.var
+            spec, refs = shape_spec(sym.parts)
+            scalar = sym.shape == () and len(spec) == 1
+            dt = sym.dtype if sym.dtype.startswith("int") else "int32"
+            sym.var = self.emit(f"tfm.ShapeVector({spec[0] if scalar else spec!r}, dtype_name={dt!r}, "
+                                f"name={self.layer_name('shape')!r})({', '.join(self.value(r) for r in refs)})",
+                                "shape", dtype=dt, shape=sym.shape, comment="shape arithmetic on sizes known at run time")[0].var
             return sym.var
         raise Unsupported("value without a source")
 

@@ -29,6 +29,15 @@ class GraphView:
         self._values: dict[str, np.ndarray] = {}
         self._fold: dict[str, bool] = {}
         self.inference_values: dict[str, object] = {}   # placeholder op name -> value fed at inference
+        self.fed: set[str] = set()   # PlaceholderWithDefault op names the user feeds: inputs, not their default
+
+    def set_fed(self, names) -> None:
+        """Placeholders the user feeds (`--inputs`): a `PlaceholderWithDefault` among them is a model input, and
+        nothing computed from it is folded to its default."""
+        names = set(names)
+        if names != self.fed:
+            self.fed = names
+            self._fold.clear()
 
     # -- variables ----------------------------------------------------------------------------------
     def variable_of(self, tensor) -> str | None:
@@ -74,7 +83,7 @@ class GraphView:
             verdict = None
             if o.type in PLACEHOLDER_OPS:
                 verdict = o.name in self.inference_values or o.type == "PlaceholderWithDefault" and \
-                    self._all_fold(o.inputs, stack)
+                    o.name not in self.fed and self._all_fold(o.inputs, stack)
             elif o.type in VARIABLE_OPS or o.type in STATEFUL_RANDOM or o.type in CONTROL_FLOW:
                 verdict = False
             elif o.type in ("Shape", "Size", "Rank") and o.inputs[0].shape.is_fully_defined():

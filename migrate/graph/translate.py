@@ -62,7 +62,10 @@ class _Provider:
     provides: list
 
 
-def needed_placeholders(view: GraphView, outputs, providers) -> list:
+def needed_placeholders(view: GraphView, outputs, providers, fed=()) -> list:
+    """The placeholders the outputs depend on: every `Placeholder` without an inference value, and a
+    `PlaceholderWithDefault` when the user feeds it (named in `fed`, e.g. an initial state given in
+    `--inputs FEED.npz`): TF1 then uses the fed value, not the default, so it becomes an input."""
     seen, found, stack = set(), [], [view.graph.get_tensor_by_name(o) for o in outputs]
     while stack:
         t = stack.pop()
@@ -73,7 +76,8 @@ def needed_placeholders(view: GraphView, outputs, providers) -> list:
             stack.extend(providers[t.name].inputs)
             continue
         o = t.op
-        if o.type in PLACEHOLDER_OPS and o.name not in view.inference_values and o.type != "PlaceholderWithDefault":
+        if o.type in PLACEHOLDER_OPS and o.name not in view.inference_values and \
+                (o.type != "PlaceholderWithDefault" or o.name in fed):
             if o not in found:
                 found.append(o)
             continue
@@ -86,11 +90,12 @@ def needed_placeholders(view: GraphView, outputs, providers) -> list:
 def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple] | None = None,
               providers: dict | None = None) -> Translation:
     providers = providers or {}
+    view.set_fed(input_shapes or ())
     em = Emitter(variable_values=view.variable_values)
     syms: dict[str, Sym] = {}
     unsupported: list[tuple[str, str, str]] = []
     inputs = []
-    for ph in needed_placeholders(view, outputs, providers):
+    for ph in needed_placeholders(view, outputs, providers, fed=view.fed):
         t = ph.outputs[0]
         shape = (input_shapes or {}).get(ph.name) if t.shape.rank is None else None
         if shape is not None and len(shape) > 0:
@@ -103,8 +108,10 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         dtype = np.dtype(t.dtype.as_numpy_dtype).name
         kname = keras_name(ph.name)
         var = em.new_ident(ph.name)
+        what = "tf.placeholder_with_default (fed, so an input)" if ph.type == "PlaceholderWithDefault" else \
+            "tf.placeholder"
         em.lines.append(f"{var} = keras.Input(batch_shape={tuple(shape)!r}, dtype={dtype!r}, name={kname!r})"
-                        f"  # tf.placeholder {t.name}")
+                        f"  # {what} {t.name}")
         syms[t.name] = Sym(var=var, shape=tuple(shape), dtype=dtype)
         inputs.append({"keras": kname, "graph": t.name, "shape": list(shape), "dtype": dtype, "var": var})
     em.anchor = inputs[0]["var"] if inputs else None

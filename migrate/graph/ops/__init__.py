@@ -45,13 +45,23 @@ class Ctx:
         s = self.ins[i]
         if s.const is not None:
             return np.asarray(s.const)
-        if s.parts is not None and all(isinstance(p, int) for p in s.parts):
+        if s.parts is not None and all(isinstance(p, (int, np.integer)) for p in s.parts):
             return np.asarray(s.parts, dtype=np.int64).reshape(s.shape if s.shape is not None else -1)
         raise Unsupported(f"input {i} must be known when converting (it depends on the model's inputs)")
 
     def is_const(self, i: int) -> bool:
         s = self.ins[i]
-        return s.const is not None or (s.parts is not None and all(isinstance(p, int) for p in s.parts))
+        return s.const is not None or (s.parts is not None and all(isinstance(p, (int, np.integer)) for p in s.parts))
+
+    def shape_parts(self, i: int) -> list | None:
+        """Input `i` as shape entries (ints, `Dim`, `Val`, `DimExpr`) when it is a shape value: a vector (or
+        scalar) from shape arithmetic, or an int constant of rank <= 1; else None."""
+        s = self.ins[i]
+        if s.parts is not None:
+            return list(s.parts)
+        if s.const is not None and np.asarray(s.const).dtype.kind in "iu" and np.asarray(s.const).ndim <= 1:
+            return [int(x) for x in np.asarray(s.const).reshape(-1)]
+        return None
 
     def v(self, i: int) -> str:
         return self.em.value(self.ins[i])

@@ -1,31 +1,55 @@
 """Shapes, slicing, joining: `Reshape`, `Transpose`, `ConcatV2`, `Split`, `StridedSlice`, `Pack`, ... -> keras.ops.
 
-Shape arithmetic (`Shape` -> `StridedSlice` -> `Pack` -> `Reshape`) is followed at conversion time: a `Shape` of
-a tensor with unknown dimensions becomes a `Sym` with `parts` (None = known only at run time), and `Reshape` /
-`Fill` / `Tile` accept such a vector when at most one entry is unknown (it becomes -1) or it is a batch size.
+Shape arithmetic (`Shape` -> `StridedSlice` / `Unpack` / `Slice` -> `Mul` / `Add` ... -> `Pack` / `ConcatV2` ->
+`Reshape` / `Fill` / `Tile` / `BroadcastTo`) is followed at conversion time: a `Shape` of a tensor with unknown
+dimensions becomes a `Sym` with `parts`, one entry per element: an int, a `Dim` (a size of another tensor, known
+only at run time), a `Val` (an int scalar tensor) or a `DimExpr` (arithmetic on those). An op that takes a shape
+uses plain `keras.ops` when every entry is an int (or only one is not: it becomes -1 in a reshape), else a layer
+of `tf_migrate_runtime.layers.shape` that evaluates the entries with `keras.ops.shape` when the model runs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import Dim, Sym, Unsupported
+from migrate.graph.ir import Dim, Sym, Unsupported, Val, dim_op, shape_spec
 from migrate.graph.ops import Ctx, op
 
 
-def _parts(c: Ctx, i: int) -> list:
+def _all_int(parts) -> bool:
+    return all(isinstance(p, (int, np.integer)) for p in parts)
+
+
+def _shape_sym(c: Ctx, parts, shape=None) -> Sym:
+    """A shape value (the result of shape arithmetic): folded to a constant when every entry is known."""
+    shape = (len(parts),) if shape is None else tuple(shape)
+    if _all_int(parts):
+        value = np.asarray([int(p) for p in parts], dtype=c.out_dtype()).reshape(shape)
+        return Sym(const=value, shape=shape, dtype=c.out_dtype())
+    return Sym(parts=list(parts), shape=shape, dtype=c.out_dtype())
+
+
+def _runtime_shape(c: Ctx, i: int, what: str) -> list:
+    """Input `i` (a shape) as entries; an int tensor that is no shape arithmetic becomes one `Val` per element."""
+    parts = c.shape_parts(i)
+    if parts is not None:
+        if any(p is None for p in parts):
+            raise Unsupported(f"{what} known only at run time that the converter could not follow")
+        return parts
     s = c.ins[i]
-    if s.parts is not None:
-        return list(s.parts)
-    return [int(x) for x in c.const(i).reshape(-1)]
+    if s.shape is not None and len(s.shape) == 1 and s.shape[0] is not None and s.dtype.startswith("int"):
+        v = c.v(i)  # an int vector computed from the model's values: each entry a scalar tensor
+        return [Val(Sym(var=c.em.emit(f"{v}[{k}]", f"{c.op.name}_dim{k}", shape=(), dtype=s.dtype)[0].var,
+                        shape=(), dtype=s.dtype)) for k in range(s.shape[0])]
+    raise Unsupported(f"{what} of unknown length")
 
 
-def _known_parts(c: Ctx, i: int, what: str) -> list:
-    """`_parts` where every part must be known when converting; else `Unsupported("<what> known only at run time")`."""
-    parts = _parts(c, i)
-    if any(p is None for p in parts):
-        raise Unsupported(f"{what} known only at run time")
-    return parts
+def _spec_call(c: Ctx, layer: str, parts, args: list[str], kwargs: str = "") -> list[Sym]:
+    """`tfm.<layer>(spec, ...)(*args, *refs)`: a runtime-shape layer from `tf_migrate_runtime.layers.shape`."""
+    spec, refs = shape_spec(parts)
+    name = c.em.layer_name(c.op.name)
+    call = ", ".join(args + [c.em.value(r) for r in refs])
+    return c.out(f"tfm.{layer}({spec!r}{kwargs}, name={name!r})({call})")
 
 
 @op("Shape")
@@ -43,28 +67,50 @@ def size(c: Ctx):
     shp = c.ins[0].shape
     if shp is not None and c.type == "Rank":
         return [Sym(const=np.asarray(len(shp), np.int32), shape=(), dtype="int32")]
+    if shp is not None:  # the product of the sizes, followed like any shape arithmetic
+        total = 1
+        for k, d in enumerate(shp):
+            total = dim_op("mul", total, Dim(c.ins[0], k) if d is None else int(d))
+        return [_shape_sym(c, [total], shape=())]
     return c.out(f"keras.ops.cast(keras.ops.size({c.v(0)}), {c.out_dtype()!r})")
 
 
 @op("Reshape")
 def reshape(c: Ctx):
-    dims = _parts(c, 1)
-    unknown = [d for d in dims if not isinstance(d, int) or d == -1]
-    if len(unknown) <= 1:
-        dims = [d if isinstance(d, int) else -1 for d in dims]
+    src = c.ins[0]
+    out_shape = c.out_shape()
+    if src.parts is not None and out_shape is not None and len(out_shape) <= 1 and None not in out_shape and \
+            int(np.prod(out_shape)) == len(src.parts):  # a shape vector <-> scalar: still shape arithmetic
+        return [_shape_sym(c, src.parts, shape=out_shape)]
+    dims = _runtime_shape(c, 1, "Reshape to a shape")
+    unknown = [d for d in dims if not isinstance(d, (int, np.integer)) or d == -1]
+    if len(unknown) <= 1:  # the one entry known only at run time is the one TF would infer: -1
+        dims = [int(d) if isinstance(d, (int, np.integer)) else -1 for d in dims]
         return c.out(f"keras.ops.reshape({c.v(0)}, {tuple(dims)!r})")
-    if any(d is None for d in unknown) or -1 in dims and len(unknown) > 2:
-        raise Unsupported("Reshape to a shape with more than one dimension known only at run time")
-    refs, spec = [], []
-    for d in dims:
-        if isinstance(d, Dim):
-            if d.sym not in refs:
-                refs.append(d.sym)
-            spec.append([refs.index(d.sym), d.axis])
-        else:
-            spec.append(int(d))
-    name = c.em.layer_name(c.op.name)
-    return c.out(f"tfm.DynamicReshape({spec!r}, name={name!r})({c.v(0)}, {', '.join(c.em.value(r) for r in refs)})")
+    return _spec_call(c, "DynamicReshape", dims, [c.v(0)])
+
+
+@op("ShapeN")
+def shape_n(c: Ctx):
+    out = []
+    for k, src in enumerate(c.ins):
+        if src.shape is None:
+            raise Unsupported("ShapeN of a tensor of unknown rank")
+        out.append(_shape_sym(c, [Dim(src, a) if d is None else int(d) for a, d in enumerate(src.shape)]))
+    return out
+
+
+@op("Pad", "PadV2", "MirrorPad")
+def pad(c: Ctx):
+    widths = tuple(tuple(int(v) for v in row) for row in c.const(1).reshape(-1, 2))
+    if c.type == "MirrorPad":
+        mode = {b"REFLECT": "reflect", b"SYMMETRIC": "symmetric"}[c.attr("mode")]
+        return c.out(f"keras.ops.pad({c.v(0)}, {widths!r}, mode={mode!r})")
+    if c.type == "PadV2":
+        if not c.is_const(2):
+            raise Unsupported("PadV2 with a padding value known only at run time")
+        return c.out(f"keras.ops.pad({c.v(0)}, {widths!r}, constant_values={np.asarray(c.const(2)).item()!r})")
+    return c.out(f"keras.ops.pad({c.v(0)}, {widths!r})")
 
 
 @op("Transpose")
@@ -82,14 +128,48 @@ def concat(c: Ctx):
     if all(c.is_const(i) for i in vals):
         value = np.concatenate([c.const(i) for i in vals], axis=axis).astype(c.out_dtype())
         return [Sym(const=value, shape=value.shape, dtype=c.out_dtype())]
-    if all(c.ins[i].parts is not None or c.ins[i].const is not None for i in vals) and c.out_shape() is not None \
-            and len(c.out_shape()) == 1 and c.out_dtype().startswith("int") and any(c.ins[i].parts is not None
-                                                                                   for i in vals):
-        parts = []
+    if all(c.shape_parts(i) is not None for i in vals) and c.out_dtype().startswith("int") and \
+            any(c.ins[i].parts is not None for i in vals) and all(c.ins[i].shape is not None and
+                                                                 len(c.ins[i].shape) == 1 for i in vals):
+        parts = []  # tf.concat([[tf.shape(x)[0]], [128]], 0): a shape
         for i in vals:
-            parts += _parts(c, i)
-        return [Sym(parts=parts, shape=(len(parts),), dtype=c.out_dtype())]
+            parts += c.shape_parts(i)
+        return [_shape_sym(c, parts)]
+    _check_concat(c, vals, axis)
     return c.out(f"keras.ops.concatenate([{', '.join(c.v(i) for i in vals)}], axis={axis})")
+
+
+def _check_concat(c: Ctx, vals, axis: int) -> None:
+    """Inputs whose known sizes differ off the concat axis: the TF1 graph fails here too (it can only run with
+    other values fed); say so and name the placeholders with a default on the way, the usual cause."""
+    shapes = [c.ins[i].shape for i in vals]
+    if any(s is None for s in shapes) or len({len(s) for s in shapes}) != 1:
+        return
+    rank = len(shapes[0])
+    ax = axis % rank if rank else 0
+    for k in range(rank):
+        sizes = {s[k] for s in shapes if s[k] is not None}
+        if k != ax and len(sizes) > 1:
+            defaults = _defaults_upstream(c)
+            hint = (f" The default value of {', '.join(defaults[:4])} is used here (a PlaceholderWithDefault not fed); "
+                    f"the TF1 graph runs only when it is fed: pass a value of the right size in --inputs FEED.npz "
+                    f"(key {defaults[0]}) and it becomes an input of the model." if defaults else "")
+            raise Unsupported(f"its inputs have shapes {', '.join(str(list(s)) for s in shapes)}, which differ on "
+                              f"axis {k}: TensorFlow fails on this concatenation as well.{hint}")
+
+
+def _defaults_upstream(c: Ctx) -> list[str]:
+    """The `PlaceholderWithDefault`s this op depends on through data inputs."""
+    seen, stack, found = set(), [c.op], []
+    while stack:
+        o = stack.pop()
+        if o.name in seen:
+            continue
+        seen.add(o.name)
+        if o.type == "PlaceholderWithDefault":
+            found.append(o.name + ":0")
+        stack.extend(t.op for t in o.inputs)
+    return sorted(found)
 
 
 @op("Pack")
@@ -98,23 +178,21 @@ def pack(c: Ctx):
     if all(c.is_const(i) for i in range(len(c.ins))):  # known once shape arithmetic is followed
         value = np.stack([c.const(i) for i in range(len(c.ins))], axis=axis).astype(c.out_dtype())
         return [Sym(const=value, shape=value.shape, dtype=c.out_dtype())]
-    if axis == 0 and all(s.shape == () for s in c.ins) and c.out_dtype().startswith("int") and \
-            any(s.parts is not None for s in c.ins):
+    if axis in (0, -1) and all(s.shape == () for s in c.ins) and c.out_dtype().startswith("int") and \
+            any(s.parts is not None for s in c.ins):  # tf.stack([tf.shape(x)[0], n, 7]): a shape
         parts = []
-        for s in c.ins:
-            if s.const is not None:
-                parts.append(int(s.const))
-            elif s.parts is not None and len(s.parts) == 1 and s.shape in ((), None):
-                parts.append(s.parts[0])
-            else:
-                parts.append(None)
-        return [Sym(parts=parts, shape=(len(parts),), dtype=c.out_dtype())]
+        for i, s in enumerate(c.ins):
+            p = c.shape_parts(i)
+            parts.append(p[0] if p is not None and len(p) == 1 else Val(s))
+        return [_shape_sym(c, parts)]
     return c.out(f"keras.ops.stack([{', '.join(c.v(i) for i in range(len(c.ins)))}], axis={axis})")
 
 
 @op("Unpack")
 def unpack(c: Ctx):
     axis, num = int(c.attr("axis", 0)), int(c.attr("num"))
+    if c.ins[0].parts is not None and len(c.ins[0].parts) == num:  # tf.unstack(tf.shape(x)): its entries
+        return [_shape_sym(c, [p], shape=()) for p in c.ins[0].parts]
     return c.out(f"keras.ops.unstack({c.v(0)}, num={num}, axis={axis})", n_out=num)
 
 
@@ -164,10 +242,8 @@ def strided_slice(c: Ctx):
     if src.parts is not None and len(items) == 1:  # slicing a shape vector
         sel = eval(f"src.parts[{items[0]}]", {"src": src})  # noqa: S307 - items built above from ints only
         if isinstance(sel, list):
-            return [Sym(parts=sel, shape=(len(sel),), dtype=c.out_dtype())]
-        if not isinstance(sel, int):
-            return [Sym(parts=[sel], shape=(), dtype=c.out_dtype())]
-        return [Sym(const=np.asarray(sel, dtype=c.out_dtype()), shape=(), dtype=c.out_dtype())]
+            return [_shape_sym(c, sel)]
+        return [_shape_sym(c, [sel], shape=())]
     return c.out(f"{c.v(0)}[{', '.join(items)}]")
 
 
@@ -175,17 +251,25 @@ def strided_slice(c: Ctx):
 def slice_(c: Ctx):
     begin = [int(b) for b in c.const(1)]
     size = [int(s) for s in c.const(2)]
+    if c.ins[0].parts is not None and len(begin) == 1:  # a piece of a shape vector
+        b = begin[0]
+        picked = c.ins[0].parts[b:] if size[0] == -1 else c.ins[0].parts[b:b + size[0]]
+        return [_shape_sym(c, picked)]
     items = [f"{b}:" if s == -1 else f"{b}:{b + s}" for b, s in zip(begin, size)]
     return c.out(f"{c.v(0)}[{', '.join(items)}]")
 
 
 @op("ExpandDims")
 def expand_dims(c: Ctx):
+    if c.ins[0].parts is not None and c.ins[0].shape == ():  # a size made a 1-entry shape vector
+        return [_shape_sym(c, c.ins[0].parts, shape=(1,))]
     return c.out(f"keras.ops.expand_dims({c.v(0)}, {int(c.const(1))})")
 
 
 @op("Squeeze")
 def squeeze(c: Ctx):
+    if c.ins[0].parts is not None and len(c.ins[0].parts) == 1 and c.out_shape() == ():  # shape [1] -> a size
+        return [_shape_sym(c, c.ins[0].parts, shape=())]
     dims = list(c.attr("squeeze_dims", []) or c.attr("axis", []) or [])
     if not dims:
         return c.out(f"keras.ops.squeeze({c.v(0)})")
@@ -195,24 +279,47 @@ def squeeze(c: Ctx):
 
 @op("Tile")
 def tile(c: Ctx):
-    reps = _known_parts(c, 1, "Tile by a count")
-    return c.out(f"keras.ops.tile({c.v(0)}, {tuple(reps)!r})")
+    reps = _runtime_shape(c, 1, "Tile by counts")
+    if _all_int(reps):
+        return c.out(f"keras.ops.tile({c.v(0)}, {tuple(int(r) for r in reps)!r})")
+    return _spec_call(c, "Tile", reps, [c.v(0)])
 
 
 @op("Fill")
 def fill(c: Ctx):
-    dims = _known_parts(c, 0, "Fill of a shape")
-    return c.out(f"keras.ops.full({tuple(dims)!r}, {c.v(1)}, dtype={c.out_dtype()!r})")
+    """`tf.fill` / `tf.zeros(shape)` / `tf.ones(shape)`; a shape known only at run time (a zero state sized by
+    the batch of an input) -> `tfm.Fill`, whose fill value is a constant of its config or a scalar tensor."""
+    dims = _runtime_shape(c, 0, "Fill of a shape")
+    if _all_int(dims):
+        return c.out(f"keras.ops.full({tuple(int(d) for d in dims)!r}, {c.v(1)}, dtype={c.out_dtype()!r})")
+    value = c.ins[1]
+    if value.const is not None and np.asarray(value.const).size == 1:
+        v = np.asarray(value.const).reshape(()).item()
+        return _spec_call(c, "Fill", dims, [], f", value={v!r}, dtype_name={c.out_dtype()!r}")
+    spec, refs = shape_spec(dims)
+    name = c.em.layer_name(c.op.name)
+    return c.out(f"tfm.Fill({spec!r}, dtype_name={c.out_dtype()!r}, name={name!r})"
+                 f"({', '.join(c.em.value(r) for r in refs)}, value={c.v(1)})")
 
 
 @op("BroadcastTo")
 def broadcast_to(c: Ctx):
-    dims = _known_parts(c, 1, "BroadcastTo a shape")
-    return c.out(f"keras.ops.broadcast_to({c.v(0)}, {tuple(dims)!r})")
+    dims = _runtime_shape(c, 1, "BroadcastTo a shape")
+    if _all_int(dims):
+        return c.out(f"keras.ops.broadcast_to({c.v(0)}, {tuple(int(d) for d in dims)!r})")
+    return _spec_call(c, "BroadcastTo", dims, [c.v(0)])
 
 
 @op("Range")
 def range_(c: Ctx):
+    limit = c.shape_parts(1)
+    if limit is not None and len(limit) == 1 and c.ins[1].shape == () and not c.is_const(1) and \
+            c.is_const(0) and c.is_const(2):  # tf.range(tf.shape(x)[1]): the limit read as a size at run time
+        spec, refs = shape_spec(limit)
+        name = c.em.layer_name(c.op.name)
+        start, delta = int(c.const(0)), int(c.const(2))
+        return c.out(f"tfm.Range(dtype_name={c.out_dtype()!r}, limit={spec[0]!r}, name={name!r})"
+                     f"({', '.join(c.em.value(r) for r in refs)}, start={start}, delta={delta})")
     if not all(c.is_const(i) for i in range(3)):  # bounds known only at run time: a layer
         name = c.em.layer_name(c.op.name)
         return c.out(f"tfm.Range(dtype_name={c.out_dtype()!r}, name={name!r})({c.v(1)}, start={c.v(0)}, "

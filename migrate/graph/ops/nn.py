@@ -123,6 +123,33 @@ def conv2d(c: Ctx):
                  f"dilation_rate={dil!r})")
 
 
+@op("DepthwiseConv2dNative")
+def depthwise_conv2d(c: Ctx):
+    _nhwc(c)
+    strides = tuple(int(s) for s in c.attr("strides"))[1:3]
+    dil = tuple(int(s) for s in (c.attr("dilations") or [1, 1, 1, 1]))[1:3]
+    padding = c.attr("padding").decode().lower()
+    if padding not in ("same", "valid"):
+        raise Unsupported(f"DepthwiseConv2dNative padding {padding}")
+    return c.out(f"keras.ops.depthwise_conv({c.v(0)}, {c.v(1)}, strides={strides!r}, padding={padding!r}, "
+                 f"dilation_rate={dil!r})")
+
+
+@op("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
+def fused_batch_norm(c: Ctx):
+    """Inference form (`is_training=False`): the moving mean / variance the graph holds. Outputs 1-2 are those
+    statistics again (what TF returns then); the reserve-space outputs are only read by gradients."""
+    _nhwc(c)
+    if c.attr("is_training", True):
+        raise Unsupported("batch normalisation with is_training=True (batch statistics); build the graph for "
+                          "inference (is_training=False) or feed the training flag as False")
+    eps = float(c.attr("epsilon", 1e-3))
+    y = c.em.emit(f"keras.ops.batch_normalization({c.v(0)}, {c.v(3)}, {c.v(4)}, axis=-1, offset={c.v(2)}, "
+                  f"scale={c.v(1)}, epsilon={eps!r})", c.op.name, shape=c.out_shape(0), dtype=c.out_dtype(0),
+                  comment=f"{c.type} {c.op.name}")[0]
+    return [y, c.ins[3], c.ins[4]] + [c.ins[3]] * (len(c.op.outputs) - 3)
+
+
 @op("MaxPool", "AvgPool")
 def pool(c: Ctx):
     _nhwc(c)
@@ -156,4 +183,8 @@ def dropout_noise(c: Ctx):
         if all(isinstance(d, Dim) and d.axis == k for k, d in enumerate(dims)) or ref.shape is not None and \
                 len(ref.shape) == len(dims):
             return c.out(f"keras.ops.zeros_like({c.em.value(ref)}, dtype={c.out_dtype()!r})")
-    raise Unsupported("dropout noise of a shape known only at run time")
+    from migrate.graph.ir import shape_spec  # noqa: PLC0415
+
+    spec, refs = shape_spec(dims)  # zeros of the run-time shape (see above)
+    return c.out(f"tfm.Fill({spec!r}, value=0.0, dtype_name={c.out_dtype()!r}, name={c.em.layer_name(c.op.name)!r})"
+                 f"({', '.join(c.em.value(r) for r in refs)})")

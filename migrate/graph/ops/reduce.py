@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import Sym
+from migrate.graph.ir import Sym, dim_op
 from migrate.graph.ops import Ctx, op
 
 REDUCE = {"Sum": "keras.ops.sum", "Mean": "keras.ops.mean", "Max": "keras.ops.max", "Min": "keras.ops.min",
           "Prod": "keras.ops.prod", "All": "keras.ops.all", "Any": "keras.ops.any"}
 
 
+_SHAPE_REDUCE = {"Prod": "mul", "Sum": "add", "Max": "max", "Min": "min"}
+
+
 @op(*REDUCE)
 def reduction(c: Ctx):
-    if c.type == "Prod" and c.ins[0].parts is not None:  # a product of shape entries (Tensordot's reshape)
-        if all(isinstance(p, int) for p in c.ins[0].parts):
-            return [Sym(parts=[int(np.prod(c.ins[0].parts))], shape=(), dtype=c.out_dtype())]
-        if len(c.ins[0].parts) == 1:
-            return [Sym(parts=list(c.ins[0].parts), shape=(), dtype=c.out_dtype())]
-        return [Sym(parts=[None], shape=(), dtype=c.out_dtype())]
+    if c.type in _SHAPE_REDUCE and c.ins[0].parts is not None and c.ins[0].shape is not None and \
+            len(c.ins[0].shape) == 1 and c.is_const(1) and [int(a) for a in c.const(1).reshape(-1)] in ([0], [-1]) \
+            and not c.attr("keep_dims", c.attr("keepdims", False)):  # e.g. the product of sizes (Tensordot's reshape)
+        parts = list(c.ins[0].parts)
+        total = parts[0]
+        for p in parts[1:]:
+            total = dim_op(_SHAPE_REDUCE[c.type], total, p)
+        if isinstance(total, int):
+            return [Sym(const=np.asarray(total, dtype=c.out_dtype()), shape=(), dtype=c.out_dtype())]
+        return [Sym(parts=[total], shape=(), dtype=c.out_dtype())]
     axes = c.const(1)
     axis = tuple(int(a) for a in axes.reshape(-1))
     keep = bool(c.attr("keep_dims", c.attr("keepdims", False)))
