@@ -201,8 +201,15 @@ class TF1Graph:
         problems = [f"{n}: graph {v.shape.as_list()}, checkpoint {shapes[n]}" for n, v in sorted(present.items())
                     if v.shape.is_fully_defined() and v.shape.as_list() != list(shapes[n])]
         if problems:
-            raise TF1GraphError(f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the "
-                                f"checkpoint ({'; '.join(problems[:5])}); pass the .meta written with this checkpoint.")
+            raise TF1GraphError(
+                f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the checkpoint "
+                f"({'; '.join(problems[:5])}). TensorFlow 1 cannot restore this pair either: tf.train.Saver.restore "
+                f"fails with 'Assign requires shapes of both tensors to match'. Usually the program resized the "
+                f"variable while it ran (tf.assign(v, value, validate_shape=False)) before saving, so the .meta keeps "
+                f"the declared shape and the values the model runs with are not in the checkpoint (NeuroNER, for one, "
+                f"saves a 1-row token embedding and rebuilds the table from GloVe when it loads). To convert: restore "
+                f"it the way the program does, assign the full value, save a new checkpoint with tf.train.Saver and "
+                f"convert that one (or pass the .meta written with this checkpoint, if another exists).")
         self.variables = variables
         self.restored = sorted(present)
         self.not_restored = sorted(set(variables) - set(present))
