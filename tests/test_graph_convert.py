@@ -344,6 +344,10 @@ def _build_ops_graph(path: str) -> tuple[str, list[str]]:
             mixed = tf.concat([tf.squeeze(picked[:, :1], 1), tf.nn.log_softmax(parts[1][:, 0])], axis=-1,
                               name="mixed")
             am = tf.argmax(logits, axis=-1, name="predictions")
+            seq = v1.placeholder(tf.float32, [None, 8, 3], name="frames")  # Conv1D = ExpandDims + Conv2D + Squeeze
+            w1 = v1.get_variable("conv1d/kernel", [3, 3, 5])
+            c1 = tf.nn.relu(tf.nn.conv1d(seq, w1, stride=2, padding="SAME") + v1.get_variable("conv1d/bias", [5]))
+            pooled1d = tf.identity(tf.nn.max_pool1d(c1, 2, 2, "VALID"), name="conv1d_pooled")
             labels = v1.placeholder(tf.int32, [None], name="labels")
             v1.losses.sparse_softmax_cross_entropy(labels, logits)
             rng = np.random.RandomState(0)
@@ -352,7 +356,7 @@ def _build_ops_graph(path: str) -> tuple[str, list[str]]:
                 for v in v1.trainable_variables():
                     s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
                 v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
-        return path, [probs.name, top_v.name, top_i.name, sl.name, mixed.name, am.name]
+        return path, [probs.name, top_v.name, top_i.name, sl.name, mixed.name, am.name, pooled1d.name]
     finally:
         v1.enable_resource_variables()
 
@@ -369,7 +373,9 @@ def test_op_table_entries_convert_with_parity(tmp_path):
     for op_type in ("Conv2D", "MaxPool", "AvgPool", "TopKV2", "StridedSlice", "OneHot", "Tile", "SplitV", "SelectV2",
                     "LogSoftmax", "ArgMax", "Softmax"):
         assert op_type in ops, (op_type, ops)
+    assert rows["conv1d_pooled:0"]["ok"] and report["parity"]["outputs"][-1]["graph"] == "conv1d_pooled:0"
     assert report["graph"]["inputs"] == [
+        {"keras": "frames", "graph": "frames:0", "shape": [None, 8, 3], "dtype": "float32"},
         {"keras": "ids", "graph": "ids:0", "shape": [None, 4], "dtype": "int32"},
         {"keras": "images", "graph": "images:0", "shape": [None, 6, 6, 2], "dtype": "float32"}]
 
