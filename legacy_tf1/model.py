@@ -126,27 +126,29 @@ class Seq2SeqModel:
         self.mode = mode
         self.dropout = hparams.dropout if mode == TRAIN else 0.0
 
-        self.encoder_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="encoder_ids")
-        self.encoder_lengths = tf.compat.v1.placeholder(tf.int32, [None], name="encoder_lengths")
-        self.decoder_input_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="decoder_input_ids")
-        self.decoder_target_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="decoder_target_ids")
-        self.target_lengths = tf.compat.v1.placeholder(tf.int32, [None], name="target_lengths")
-        self.batch_size = tf.size(self.encoder_lengths)
+        # TF 1.x control flow: the while loops are Enter/Exit frames, as the .meta of a TF 1.x model holds them.
+        with model_helper.tf1_control_flow():
+            self.encoder_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="encoder_ids")
+            self.encoder_lengths = tf.compat.v1.placeholder(tf.int32, [None], name="encoder_lengths")
+            self.decoder_input_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="decoder_input_ids")
+            self.decoder_target_ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="decoder_target_ids")
+            self.target_lengths = tf.compat.v1.placeholder(tf.int32, [None], name="target_lengths")
+            self.batch_size = tf.size(self.encoder_lengths)
 
-        self.global_step = tf.compat.v1.train.get_or_create_global_step()
-        # nmt sets the initializer on the root scope; re-entering it keeps that local to this model.
-        initializer = tf.compat.v1.random_uniform_initializer(-INIT_WEIGHT, INIT_WEIGHT)
-        with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), initializer=initializer):
-            self._init_embeddings()
-            with tf.compat.v1.variable_scope(scope or "dynamic_seq2seq", dtype=tf.float32):
-                encoder_outputs, encoder_state = self._build_encoder()
-                self._build_decoder(encoder_outputs, encoder_state)
-        self.predictions = tf.argmax(self.logits, axis=-1, output_type=tf.int32)
-        weights = tf.sequence_mask(self.target_lengths, tf.shape(self.decoder_target_ids)[1], dtype=tf.float32)
-        self.loss = seq2seq.sequence_loss(self.logits, self.decoder_target_ids, weights)
-        if mode == TRAIN:
-            self._build_train_op()
-        self.saver = tf.compat.v1.train.Saver(tf.compat.v1.global_variables(), max_to_keep=5)
+            self.global_step = tf.compat.v1.train.get_or_create_global_step()
+            # nmt sets the initializer on the root scope; re-entering it keeps that local to this model.
+            initializer = tf.compat.v1.random_uniform_initializer(-INIT_WEIGHT, INIT_WEIGHT)
+            with tf.compat.v1.variable_scope(tf.compat.v1.get_variable_scope(), initializer=initializer):
+                self._init_embeddings()
+                with tf.compat.v1.variable_scope(scope or "dynamic_seq2seq", dtype=tf.float32):
+                    encoder_outputs, encoder_state = self._build_encoder()
+                    self._build_decoder(encoder_outputs, encoder_state)
+            self.predictions = tf.argmax(self.logits, axis=-1, output_type=tf.int32)
+            weights = tf.sequence_mask(self.target_lengths, tf.shape(self.decoder_target_ids)[1], dtype=tf.float32)
+            self.loss = seq2seq.sequence_loss(self.logits, self.decoder_target_ids, weights)
+            if mode == TRAIN:
+                self._build_train_op()
+            self.saver = tf.compat.v1.train.Saver(tf.compat.v1.global_variables(), max_to_keep=5)
 
     # -- graph -----------------------------------------------------------------------------------------
 

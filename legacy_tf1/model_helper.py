@@ -12,10 +12,15 @@ Cell types (hparams.cell_type), as TF1 code built them with `tf.compat.v1.nn.rnn
 `forget_bias` is added to the f gate at run time (it is in no variable). 2+ layers: `MultiRNNCell`
 (`multi_rnn_cell/cell_{i}/...`). Dropout: `DropoutWrapper(input_keep_prob=1 - dropout)` in training only;
 it adds no scope of its own.
+
+Graphs are built with TF 1.x's control flow (`tf1_control_flow`): `dynamic_rnn` and `dynamic_decode` loops are
+`Enter` / `Merge` / `Switch` / `NextIteration` / `Exit` frames, as every TF 1.x `.meta` holds them, not TF 2's
+functional `While` ops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -42,6 +47,25 @@ CHECKPOINT_BASENAME = "model.ckpt"
 
 class CheckpointError(ValueError):
     """A checkpoint path that cannot be used; the message names the path and what to do."""
+
+
+@contextlib.contextmanager
+def tf1_control_flow():
+    """Build while loops and conds as TF 1.x did (control flow v1), then restore the previous setting.
+
+    TF 1.x wrote `tf.while_loop` as a frame of `Enter` / `Merge` / `Switch` / `NextIteration` / `Exit` ops and
+    `TensorArray*V3` ops; TF 2 (and `tf.compat.v1` graphs under it) writes a functional `While` op with function
+    bodies. The legacy graph must be what TF 1.x wrote (its `.meta` is read by tools that expect TF 1.x graphs),
+    so it is built inside this context. Variable names and numerics are the same either way.
+    """
+    v1 = tf.compat.v1
+    was_v2 = v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    try:
+        yield
+    finally:
+        if was_v2:
+            v1.enable_control_flow_v2()
 
 
 def single_cell(cell_type, num_units, forget_bias, dropout, mode):

@@ -205,6 +205,56 @@ def test_decoder_runs_max_length_steps_and_reloads(graphs, tmp_path):
         assert json.load(f)["load_requires"] == ["tf_migrate_runtime.layers"]
 
 
+def test_dynamic_rnn_over_an_attention_wrapper_time_major_without_lengths(tmp_path):
+    """`dynamic_rnn(AttentionWrapper(LSTMCell), time_major=True)` with no sequence_length (teacher forcing without a
+    helper): one `tfm.AttentionDecoder` over every step, nothing trimmed; the graph's time-major outputs and the
+    alignments in its final state match. (With sequence_length and batch major: tests/test_graph_legacy_variants.)"""
+    import tensorflow as tf
+
+    from tf_migrate_runtime.contrib import seq2seq
+
+    v1 = tf.compat.v1
+    cf_v2 = v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    v1.disable_resource_variables()
+    try:
+        g = tf.Graph()
+        with g.as_default():
+            src = v1.placeholder(tf.int32, [None, None], name="src")
+            src_len = v1.placeholder(tf.int32, [None], name="src_len")
+            tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
+            emb = v1.get_variable("embedding", [11, 6])
+            with v1.variable_scope("encoder"):
+                enc_out, enc_state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7),
+                                                       tf.nn.embedding_lookup(emb, src), sequence_length=src_len,
+                                                       dtype=tf.float32)
+            with v1.variable_scope("decoder"):
+                cell = seq2seq.AttentionWrapper(v1.nn.rnn_cell.LSTMCell(5, forget_bias=1.4),
+                                                seq2seq.LuongAttention(5, enc_out, src_len, scale=True),
+                                                attention_layer_size=6, alignment_history=True)
+                init = cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
+                x = tf.transpose(tf.nn.embedding_lookup(emb, tgt_in), [1, 0, 2])
+                out, final = v1.nn.dynamic_rnn(cell, x, initial_state=init, time_major=True, dtype=tf.float32)
+                tf.identity(v1.layers.dense(out, 11, name="proj"), name="logits_time_major")
+                tf.identity(final.alignment_history.stack(), name="alignments")
+            rng = np.random.RandomState(2)
+            with v1.Session() as s:
+                s.run(v1.global_variables_initializer())
+                for v in v1.trainable_variables():
+                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+                v1.train.Saver().save(s, str(tmp_path / "model.ckpt"))
+    finally:
+        if cf_v2:
+            v1.enable_control_flow_v2()
+        v1.enable_resource_variables()
+    report = _convert(str(tmp_path), tmp_path / "out", outputs=["decoder/logits_time_major:0", "decoder/alignments:0"])
+    assert report["parity"]["ok"], report["parity"]
+    assert report["translated"]["dynamic_rnn(AttentionWrapper LuongAttention(scale=True)) -> tfm.AttentionDecoder"] == 1
+    source = (tmp_path / "out" / "model.py").read_text()
+    assert "TrimToMaxLength" not in source and "sequence_lengths=" not in source
+    assert [r["shape"] for r in report["parity"]["outputs"]] == [[5, 3, 11], [5, 3, 5]]  # time major [T, B, ...]
+
+
 REAL_DECODERS = {  # real TF1 checkpoints with contrib.seq2seq decoders (tests/fixtures/real_tf1/manifest.json)
     "udacity_seq2seq_contrib_tf12", "udacity_translation_contrib_tf11",  # TrainingHelper + GreedyEmbeddingHelper
     "ptrnet_lstm_bahdanau_tf16", "ptrnet_gru_bahdanau_tf15",            # AttentionWrapper(Bahdanau), alignments

@@ -21,6 +21,12 @@ length are zeroed, as TF1 writes them; without it the cell runs over every step,
 An `AttentionWrapper` (recognised by its input feeding `concat([inputs, attention])` and its contrib variable
 names, `_ATTENTION_VARIABLES`) makes the whole loop one `tfm.AttentionDecoder`; GreedyEmbeddingHelper one
 `tfm.GreedyDecoder` / `tfm.GreedyAttentionDecoder` (a `keras.ops.while_loop`).
+
+- `tf.nn.dynamic_rnn` over an `AttentionWrapper` (teacher forcing without a helper, as tensorflow/nmt-style code
+  and this repo's legacy Seq2Seq write it): the step input is the input TensorArray's `read(time)`; the loop runs
+  every input step and `sequence_length` copies states through and zeroes outputs past each length, i.e. the same
+  `tfm.AttentionDecoder` with `sequence_lengths`, nothing trimmed. (A dynamic_rnn of plain cells is
+  `rnn.WhileRNN`'s.)
 """
 
 from __future__ import annotations
@@ -85,12 +91,9 @@ class HelperMatch:
     end_token: object = None
 
 
-def match_training_helper(view: GraphView, frame_ops, x_loop) -> HelperMatch | None:
-    """TrainingHelper: next input = cond(all finished, zeros, inputs_ta.read(time + 1)), inputs_ta =
-    TensorArray.unstack(transpose(inputs, [1, 0, 2]))."""
-    read = next((a.op for a in _ancestors(x_loop.next) if a.op.type == "TensorArrayReadV3"), None)
-    if read is None:
-        return None
+def _unstacked(view: GraphView, read):
+    """The sequence a `TensorArrayReadV3` reads steps of (`TensorArray.unstack(transpose(x, [1, 0, 2]))`) ->
+    (x, batch major), or None."""
     flow = next((a for a in _ancestors(read.inputs[2]) if a.op.type == "TensorArrayScatterV3"), None)
     if flow is None:
         return None
@@ -99,15 +102,46 @@ def match_training_helper(view: GraphView, frame_ops, x_loop) -> HelperMatch | N
         perm = list(np.asarray(view.fold(seq.op.inputs[1])))
         if perm[:2] == [1, 0] and perm[2:] == list(range(2, len(perm))):
             seq, batch_major = seq.op.inputs[0], True
+    return seq, batch_major
+
+
+def _step_lengths(frame_ops):
+    """The `sequence_length` the body compares the time with (`GreaterEqual(time, lengths)`), or None."""
     lengths = None
     for op in frame_ops:
         if op.type == "GreaterEqual" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 1:
             lengths = op.inputs[1].op.inputs[0]
-    if lengths is None:
-        return None
-    while lengths.op.type == "Identity" and lengths.op.inputs:
+    while lengths is not None and lengths.op.type == "Identity" and lengths.op.inputs:
         lengths = lengths.op.inputs[0]
-    return HelperMatch("TrainingHelper", seq, batch_major, lengths, _max_iterations(frame_ops))
+    return lengths
+
+
+def match_training_helper(view: GraphView, frame_ops, x) -> HelperMatch | None:
+    """TrainingHelper: next input = cond(all finished, zeros, inputs_ta.read(time + 1)), inputs_ta =
+    TensorArray.unstack(transpose(inputs, [1, 0, 2]))."""
+    x_loop = _lv(x)
+    if x_loop is None:
+        return None
+    read = next((a.op for a in _ancestors(x_loop.next) if a.op.type == "TensorArrayReadV3"), None)
+    unstacked = _unstacked(view, read) if read is not None else None
+    lengths = _step_lengths(frame_ops)
+    if unstacked is None or lengths is None:
+        return None
+    return HelperMatch("TrainingHelper", *unstacked, lengths, _max_iterations(frame_ops))
+
+
+def match_dynamic_rnn_input(view: GraphView, frame_ops, x) -> HelperMatch | None:
+    """`tf.nn.dynamic_rnn(AttentionWrapper(...), inputs, sequence_length)` (teacher forcing without a helper): the
+    step input is `input_ta.read(time)` itself, not a loop variable; the loop runs every input step, and with
+    `sequence_length` a row's outputs are zeros and its state (attention included) is copied through past its
+    length, as `impute_finished` does."""
+    x = _strip(x)
+    if x.op.type != "TensorArrayReadV3":
+        return None
+    unstacked = _unstacked(view, x.op)
+    if unstacked is None:
+        return None
+    return HelperMatch("dynamic_rnn", *unstacked, _step_lengths(frame_ops))
 
 
 def _max_iterations(frame_ops):
@@ -129,9 +163,12 @@ def _through_cond(t):
     return t
 
 
-def match_greedy_embedding_helper(view: GraphView, frame_ops, x_loop) -> HelperMatch | None:
+def match_greedy_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch | None:
     """GreedyEmbeddingHelper: next input = cond(all finished, start_inputs, embedding_lookup(embedding,
     argmax(outputs))); start inputs = embedding_lookup(embedding, start_tokens); finished when argmax == end_token."""
+    x_loop = _lv(x)
+    if x_loop is None:
+        return None
     gather = next((a.op for a in _ancestors(x_loop.next) if a.op.type in _GATHER), None)
     if gather is None:
         return None
@@ -156,7 +193,8 @@ def match_greedy_embedding_helper(view: GraphView, frame_ops, x_loop) -> HelperM
     return HelperMatch("GreedyEmbeddingHelper", None, True, None, max_iter, embedding, start.op.inputs[1], end_token)
 
 
-HELPERS = (match_training_helper, match_greedy_embedding_helper)   # one entry per contrib.seq2seq helper
+# One entry per way a decoder loop gets its step input: (view, the loop's ops, the cell's input) -> HelperMatch.
+HELPERS = (match_training_helper, match_greedy_embedding_helper, match_dynamic_rnn_input)
 
 
 # ------------------------------------------------------------------------------------------------ provider
@@ -167,7 +205,7 @@ class DynamicDecode(Provider):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states
         self.helper, self.impute, self.dense, self.writes = helper, impute, dense, writes
         self.lengths_exit = lengths_exit
-        inputs = [helper.inputs, helper.lengths] + ([helper.max_iterations] if helper.max_iterations is not None else [])
+        inputs = [helper.inputs] + [t for t in (helper.lengths, helper.max_iterations) if t is not None]
         self.init = initial_states(view, states, inputs)
         provides = []
         for w in writes.values():
@@ -178,11 +216,14 @@ class DynamicDecode(Provider):
         super().__init__(frame.split("/while")[0], inputs, provides)
 
     def _decoder_inputs(self, em: Emitter, x, lengths, max_iter, note_cap: bool):
-        """TrainingHelper: the inputs batch major, cut to the steps the loop runs -> (inputs, lengths)."""
+        """TrainingHelper: the inputs batch major, cut to the steps the loop runs -> (inputs, lengths).
+        dynamic_rnn runs every step of its inputs: nothing is cut."""
         seq = em.value(x)
         if not self.helper.batch_major:
             seq = em.emit(f"keras.ops.transpose({seq}, (1, 0, 2))", "time_major_to_batch")[0].var
-        lens = em.value(lengths)
+        lens = em.value(lengths) if lengths is not None else None
+        if self.helper.name == "dynamic_rnn":
+            return seq, lens
         tname = em.layer_name(self.name + "/max_length")
         cap = f", maximum_iterations={em.value(max_iter)}" if max_iter is not None else ""
         seq = em.emit(f"tfm.TrimToMaxLength(name={tname!r})({seq}, {lens}{cap})", "decoder_inputs",
@@ -192,7 +233,8 @@ class DynamicDecode(Provider):
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         it = iter(syms)
-        x, lengths = next(it), next(it)
+        x = next(it)
+        lengths = next(it) if self.helper.lengths is not None else None
         max_iter = next(it) if self.helper.max_iterations is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
         kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
@@ -268,10 +310,9 @@ def _decoder_provider(view, frame, steps):
         return None
     frame_ops = _frame_ops(view, frame)
     att_in = _attention_input(layers[0].x)
-    x_loop = _lv(att_in[0]) if att_in is not None else _lv(layers[0].x)
     helper = None
     for m in HELPERS:
-        helper = m(view, frame_ops, x_loop)
+        helper = m(view, frame_ops, att_in[0] if att_in is not None else layers[0].x)
         if helper is not None:
             break
     if helper is None:
@@ -341,14 +382,17 @@ def _decoder_provider(view, frame, steps):
         return GreedyDecode(view, frame, layers, states, helper, impute, dense, writes, None, attention)
     if attention is not None:
         return AttentionDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention)
+    if helper.name == "dynamic_rnn":
+        return None  # a dynamic_rnn of plain cells: rnn.WhileRNN's
     return DynamicDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit)
 
 
 def _attention_input(x):
-    """AttentionWrapper's cell input `concat([inputs, attention], -1)` of two loop variables -> (inputs, attention)."""
+    """AttentionWrapper's cell input `concat([inputs, attention], -1)` -> (inputs, attention). The attention is a
+    loop variable; the inputs one too (`dynamic_decode`) or the step of the input TensorArray (`dynamic_rnn`)."""
     if x.op.type in ("ConcatV2", "Concat") and len(x.op.inputs) == 3:
         a, b = (x.op.inputs[0], x.op.inputs[1]) if x.op.type == "ConcatV2" else (x.op.inputs[1], x.op.inputs[2])
-        if _lv(a) is not None and _lv(b) is not None:
+        if _lv(b) is not None and (_lv(a) is not None or _strip(a).op.type == "TensorArrayReadV3"):
             return a, b
     return None
 
@@ -387,9 +431,9 @@ def _match_attention(view, frame, frame_ops, layers, att_in) -> AttentionMatch |
                     if var.endswith("/" + tail) or var == tail:
                         read[role] = var
     values = None
-    for op in frame_ops:
+    for op in frame_ops:  # context = expand_dims(softmax alignments, 1) @ values (Luong's score query @ keys^T too)
         if op.type in ("BatchMatMul", "BatchMatMulV2") and op.inputs[1].op.type == "Enter" and \
-                op.inputs[0].op.type == "ExpandDims":
+                op.inputs[0].op.type == "ExpandDims" and _strip(op.inputs[0].op.inputs[0]).op.type == "Softmax":
             values = op.inputs[1].op.inputs[0]
     if values is None:
         raise Unsupported("an AttentionWrapper whose context is not alignments . memory")
@@ -434,7 +478,8 @@ class AttentionDecode(DynamicDecode):
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         a = self.attention
         it = iter(syms)
-        x, lengths = next(it), next(it)
+        x = next(it)
+        lengths = next(it) if self.helper.lengths is not None else None
         max_iter = next(it) if self.helper.max_iterations is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
         values = next(it)
@@ -445,9 +490,16 @@ class AttentionDecode(DynamicDecode):
                 ("bahdanau", False): "BahdanauAttention", ("bahdanau", True): "BahdanauAttention(normalize=True)"}[
             (a.mechanism, a.scale or a.normalize)]
         att_size = v["attention_layer"].shape[1] if "attention_layer" in v else None
-        em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder(AttentionWrapper("
-                   f"{kinds}, {mech}, attention_layer_size={att_size}, output_attention={a.output_attention})) + "
-                   f"{self.helper.name}" + (", output_layer Dense" if self.dense else ""))
+        wrapper = (f"AttentionWrapper({kinds}, {mech}, attention_layer_size={att_size}, "
+                   f"output_attention={a.output_attention})")
+        if self.helper.name == "dynamic_rnn":
+            construct = f"dynamic_rnn(AttentionWrapper {mech})"
+            em.comment(f"tf.nn.dynamic_rnn (while loop {self.frame}) of {wrapper}"
+                       + (" with sequence_length" if self.impute else ""))
+        else:
+            construct = f"dynamic_decode BasicDecoder(AttentionWrapper {mech})+{self.helper.name}"
+            em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder({wrapper}) + "
+                       f"{self.helper.name}" + (", output_layer Dense" if self.dense else ""))
         seq, lens = self._decoder_inputs(em, x, lengths, max_iter, note_cap=False)
         weights, families, units, flat_init = _stacked_cells(em, self.view, self.layers, inits,
                                                              "an AttentionWrapper whose initial cell state")
@@ -467,8 +519,7 @@ class AttentionDecode(DynamicDecode):
         names = [em.new_ident("attention_outputs"), em.new_ident("alignments")]
         names += _state_idents(em, self.layers)
         em.lines.append(f"{', '.join(names)} = {ctor}({', '.join(args)})  # AttentionWrapper {lname}")
-        em.constructs[f"dynamic_decode BasicDecoder(AttentionWrapper {mech})+{self.helper.name} -> "
-                      f"tfm.AttentionDecoder"] += 1
+        em.constructs[f"{construct} -> tfm.AttentionDecoder"] += 1
         out = _final_states(self.states, names, 2)  # impute_finished: frozen at each length
         seq = names[0]
         if self.dense is not None:

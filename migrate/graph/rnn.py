@@ -22,6 +22,7 @@ inference (keep_prob fixed to 1.0) and are looked through.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -116,6 +117,8 @@ def _matmul_bias(view: GraphView, matmul):
     concat = matmul.inputs[0].op
     if kernel is None or concat.type not in ("ConcatV2", "Concat") or len(concat.inputs) != 3:
         return None
+    if concat.type == "Concat":  # TF < 1.0: Concat(axis, x, h); seen as its values [x, h] (ConcatV2 order)
+        concat = SimpleNamespace(type="Concat", inputs=list(concat.inputs)[1:], outputs=concat.outputs)
     bias_op = _only(_consumers(matmul.outputs[0]), ("BiasAdd", "Add", "AddV2"))
     if bias_op is None:
         return None
@@ -657,4 +660,7 @@ def recognise(view: GraphView, outputs) -> dict:
     from migrate.graph.decoders import recognise_decoders  # noqa: PLC0415 - decoders builds on this module
 
     providers.update(recognise_decoders(view, outputs))
+    from migrate.graph.legacy_seq2seq import recognise_legacy_decoders  # noqa: PLC0415 - builds on this module
+
+    providers.update(recognise_legacy_decoders(view, outputs))
     return providers

@@ -151,7 +151,11 @@ def generate_feed(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[st
         if rule is not None:
             continue  # lengths: drawn with their ids below
         shape = _shape(p, shapes.get(p.tensor), batch_size, time_steps)
-        if p.dtype.kind in "iu":
+        if p.dtype.kind in "iu" and len(shape) == 1 and LENGTH_NAME.search(normalise(p.name)):
+            # lengths tied to no one id input (e.g. a seq2seq's encoder and decoder lengths): still in [1, T]
+            feed.values[p.tensor] = _lengths(rng, shape[0], time_steps).astype(p.dtype)
+            feed.notes.append(f"{p.tensor}: lengths in [1, {time_steps}] (named like lengths)")
+        elif p.dtype.kind in "iu":
             vocab = graph.id_range(p.name)
             high = vocab if vocab is not None else DEFAULT_ID_RANGE
             lo = 1 if high > 1 else 0
