@@ -31,6 +31,16 @@ def _sequence_loss(tf, logits, targets, weights):
         return crossent / total_size
 
 
+def _sequence_loss_113(tf, logits, targets, weights):
+    """contrib.seq2seq.sequence_loss as TF 1.13-1.15 wrote it: div_no_nan instead of the 1e-12 guard."""
+    with tf.name_scope("sequence_loss_113"):
+        logits_flat = tf.reshape(logits, [-1, tf.shape(logits)[2]])
+        crossent = tf.compat.v1.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(targets, [-1]),
+                                                                            logits=logits_flat)
+        crossent *= tf.reshape(weights, [-1])
+        return tf.math.divide_no_nan(tf.reduce_sum(crossent), tf.reduce_sum(weights))
+
+
 def _legacy_sequence_loss(tf, v1, logits, labels):
     """legacy_seq2seq.sequence_loss as TF 1.x wrote it: one kernel per step over unstacked logits and labels,
     weights all ones (TFLearn's seq2seq)."""
@@ -88,6 +98,9 @@ def _losses(tf, v1, logits):
                                                name="softmax_one_hot_mean"),
         "sequence_loss_mask": _sequence_loss(tf, logits, labels, mask),
         "sequence_loss_weights": _sequence_loss(tf, logits, labels, w),
+        # TF >= 1.13, with the mask as nmt builds it: maxlen read from the targets' shape (no value read)
+        "sequence_loss_113_mask": _sequence_loss_113(
+            tf, logits, labels, tf.sequence_mask(lens, tf.shape(labels)[1], dtype=tf.float32)),
     }
 
 
@@ -132,6 +145,8 @@ EXPECTED = {  # form -> (keras loss named in the report, reduction, weights kind
     "sequence_loss_weights": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean')", "weighted_mean",
                               "placeholder"),
     "legacy_sequence_loss": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
+    "sequence_loss_113_mask": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean_no_nan')",
+                               "weighted_mean_no_nan", "sequence_mask"),
 }
 
 
@@ -187,6 +202,18 @@ def test_runtime_loss_serializes():
     loss = rl.TF1CrossEntropy(sparse=False, reduction="weighted_mean")
     again = keras.losses.deserialize(keras.losses.serialize(loss))
     assert isinstance(again, rl.TF1CrossEntropy) and again.tf1_reduction == "weighted_mean" and not again.sparse
+
+
+def test_div_no_nan_reduction_is_zero_where_every_weight_is_zero():
+    import tf_migrate_runtime.losses as rl
+
+    y, logits = np.array([[1, 2]]), np.random.RandomState(0).normal(size=(1, 2, 3)).astype("float32")
+    zero = np.zeros((1, 2), "float32")
+    assert float(np.asarray(rl.TF1CrossEntropy(reduction="weighted_mean_no_nan")(y, logits, zero))) == 0.0
+    half = np.array([[1.0, 0.0]], "float32")
+    a = float(np.asarray(rl.TF1CrossEntropy(reduction="weighted_mean_no_nan")(y, logits, half)))
+    b = float(np.asarray(rl.TF1CrossEntropy(reduction="weighted_mean")(y, logits, half)))
+    assert a > 0.1 and abs(a - b) < 1e-6
 
 
 # -- end to end: contrib sequence_loss over sequence_mask(target lengths), converted, fit lowers it ----------------

@@ -96,11 +96,25 @@ def _no_loss(tf, v1):
     tf.nn.softmax(v1.layers.dense(out, 7, name="proj"), name="output_probs")
 
 
+def _evaluation(tf, v1):
+    """An evaluation / inference graph: the loss is built but nothing differentiates it; a dangling
+    `IsVariableInitialized` (as `VarIsInitializedOp` of resource variables) is never an output."""
+    ids, out, _ = _encoder(tf, v1)
+    targets = v1.placeholder(tf.int32, [None, None], name="targets")
+    lengths = v1.placeholder(tf.int32, [None], name="target_lengths")
+    logits = v1.layers.dense(out, 7, name="output_projection")
+    ce = v1.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+    w = tf.sequence_mask(lengths, tf.shape(targets)[1], dtype=tf.float32)
+    tf.math.divide_no_nan(tf.reduce_sum(ce * w), tf.reduce_sum(w), name="eval_metric")
+    tf.argmax(logits, -1)
+    v1.is_variable_initialized(v1.trainable_variables()[0])
+
+
 @pytest.fixture(scope="module")
 def graphs():
     return {name: _graph(body) for name, body in
             {"classifier": _classifier, "pointer": _pointer, "twins": _twins, "regression": _regression,
-             "no_loss": _no_loss}.items()}
+             "no_loss": _no_loss, "evaluation": _evaluation}.items()}
 
 
 def test_logits_then_heads_then_named_results(graphs):
@@ -146,6 +160,15 @@ def test_a_graph_without_a_loss_takes_its_named_sinks(graphs):
 
     sel = choose_outputs(graphs["no_loss"])
     assert sel.outputs == ["output_probs:0"] and sel.loss is None
+
+
+def test_an_evaluation_graph_takes_what_its_unoptimised_loss_reads(graphs):
+    from migrate.graph.select import choose_outputs
+
+    sel = choose_outputs(graphs["evaluation"])
+    assert sel.loss == "eval_metric:0" and "computed from a loss kernel" in sel.why
+    assert sel.outputs == ["output_projection/BiasAdd:0", "ArgMax:0"]
+    assert sel.labels == ["target_lengths", "targets"]
 
 
 # -- the real corpus ------------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@
     reduction="mean"           tf.reduce_mean(ce * w)                 (w = 1 without weights)
     reduction="sum"            tf.reduce_sum(ce * w)
     reduction="weighted_mean"  tf.reduce_sum(ce * w) / (tf.reduce_sum(w) + 1e-12)
-                               = contrib.seq2seq.sequence_loss (average_across_timesteps and _batch)
+                               = contrib.seq2seq.sequence_loss (average_across_timesteps and _batch), TF <= 1.12
+    reduction="weighted_mean_no_nan"
+                               tf.div_no_nan(tf.reduce_sum(ce * w), tf.reduce_sum(w))
+                               = the same sequence_loss from TF 1.13 on (0 when every weight is 0)
 
 `ce` is the per-element cross-entropy of `y_pred` (logits, classes on the last axis) against `y_true` (ids when
 `sparse`, else probabilities on the last axis); `w` is the `sample_weight` given to `fit` / `__call__` (e.g.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-REDUCTIONS = ("mean", "sum", "weighted_mean")
+REDUCTIONS = ("mean", "sum", "weighted_mean", "weighted_mean_no_nan")
 EPSILON = 1e-12   # contrib.seq2seq.sequence_loss's guard on the weight sum
 
 
@@ -32,7 +35,7 @@ class TF1CrossEntropy(keras.losses.Loss):
     Args:
         sparse: `y_true` holds class ids (`sparse_softmax_cross_entropy_with_logits`, or a one-hot of ids) rather
             than a distribution over the last axis (`softmax_cross_entropy_with_logits(_v2)`).
-        reduction: "mean", "sum" or "weighted_mean".
+        reduction: "mean", "sum", "weighted_mean" or "weighted_mean_no_nan".
         name: the loss name.
 
     Example:
@@ -75,6 +78,9 @@ class TF1CrossEntropy(keras.losses.Loss):
         if self.tf1_reduction == "mean":
             return total / ops.cast(ops.shape(ce)[0], ce.dtype)
         weight_sum = ops.cast(ops.shape(ce)[0], ce.dtype) if w is None else ops.sum(w)
+        if self.tf1_reduction == "weighted_mean_no_nan":
+            safe = ops.where(ops.equal(weight_sum, 0), ops.ones_like(weight_sum), weight_sum)
+            return ops.where(ops.equal(weight_sum, 0), ops.zeros_like(total), total / safe)
         return total / (weight_sum + EPSILON)
 
     def get_config(self):

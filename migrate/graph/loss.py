@@ -162,6 +162,8 @@ def _expr(t, ks, depth=0):
         return ("mul", _expr(on[0], ks, depth + 1), other)
     if op.type in _DIV and len(on) == 1 and on[0] is op.inputs[0]:
         return ("div", _expr(op.inputs[0], ks, depth + 1), op.inputs[1])
+    if op.type == "DivNoNan" and len(on) == 1 and on[0] is op.inputs[0]:
+        return ("div_no_nan", _expr(op.inputs[0], ks, depth + 1), op.inputs[1])
     if op.type in _ADD and len(on) == 1:
         other = op.inputs[1] if on[0] is op.inputs[0] else op.inputs[0]
         if _is_zero(other):
@@ -232,14 +234,14 @@ def _is_one(t) -> bool:
 
 def _weights(w, placeholder_ops):
     """A weight tensor -> None (ones), {"sequence_mask": lengths} or {"placeholder": tensor}."""
-    from migrate.graph.select import data_ancestors  # noqa: PLC0415
+    from migrate.graph.select import READ_ONLY, data_ancestors  # noqa: PLC0415
 
     if _is_one(w):
         return None
     src = _strip(w)
     if src.op.type in placeholder_ops:
         return {"placeholder": src.name}
-    up = data_ancestors([src.op])
+    up = data_ancestors([src.op], stop=lambda o: o.type in READ_ONLY)  # maxlen = tf.shape(targets)[1] reads no value
     phs = [o for o in up.values() if o.type in placeholder_ops]
     mask_like = any(o.type == "SequenceMask" or o.type == "Less" for o in up.values())
     if mask_like and len(phs) == 1 and phs[0].outputs[0].dtype.is_integer:
@@ -260,16 +262,19 @@ def _match(expr, loss, k, placeholder_ops):
     if expr[0] in ("mean", "sum") and expr[1][0] == "mul" and expr[1][1] == ("ce",):
         w = _weights(expr[1][2], placeholder_ops)
         return expr[0], w, f"tf.reduce_{expr[0]}({k.type} * weights)"
-    if expr[0] == "div" and expr[1][0] == "sum" and expr[1][1][0] == "mul" and expr[1][1][1] == ("ce",):
+    if expr[0] in ("div", "div_no_nan") and expr[1][0] == "sum" and expr[1][1][0] == "mul" and \
+            expr[1][1][1] == ("ce",):
         w_t, divisor = expr[1][1][2], expr[2]
         w = _weights(w_t, placeholder_ops)
         d = divisor.op
         parts = list(d.inputs) if d.type in _ADD else [divisor]
         sums = [p for p in parts if _strip(p).op.type == "Sum"]
         if sums and _same_source(_strip(sums[0]).op.inputs[0], w_t):
-            what = "contrib.seq2seq.sequence_loss (average_across_timesteps and average_across_batch)" \
-                if w and "sequence_mask" in w else f"sum({k.type} * weights) / sum(weights)"
-            return "weighted_mean", w, what
+            no_nan = expr[0] == "div_no_nan"
+            what = ("contrib.seq2seq.sequence_loss (average_across_timesteps and average_across_batch"
+                    + (", TF >= 1.13 div_no_nan)" if no_nan else ")")) if w and "sequence_mask" in w else \
+                f"{'div_no_nan' if no_nan else ''}(sum({k.type} * weights), sum(weights))"
+            return ("weighted_mean_no_nan" if no_nan else "weighted_mean"), w, what
         raise NotReproduced(f"the cross-entropy sum is divided by {divisor.name}, not by the sum of its weights")
     try:
         legacy = expr[0] == "div" and expr[1][0] == "sum" and expr[1][1][0] == "div" and \

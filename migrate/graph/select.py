@@ -49,6 +49,7 @@ _GRADIENTS = re.compile(r"(^|/)gradients(_\d+)?/")
 HEAD_OPS = ("Softmax", "LogSoftmax", "Sigmoid", "ArgMax", "TopKV2")   # inference heads computed from logits
 SHAPE_ONLY = ("Reshape", "Identity", "Cast", "ExpandDims", "Squeeze", "Transpose", "Unpack", "StopGradient")
 READ_ONLY = ("Shape", "Size", "Rank", "ShapeN")                       # consumers that read no value
+NOT_OUTPUTS = READ_ONLY + ("VarIsInitializedOp", "IsVariableInitialized")  # never a model's result
 # Names TF gives an op when the author gave none (besides the op type itself: `ArgMax`, `Exit`, `strided_slice`).
 AUTO_NAMES = {"add", "sub", "mul", "truediv", "div", "floordiv", "transpose", "concat", "stack", "unstack", "pack",
               "unpack", "tofloat", "toint32", "toint64", "zeros", "ones", "embeddinglookup", "tensordot", "split",
@@ -105,7 +106,19 @@ def find_loss(graph):
         if "loss" in o.name.lower().rsplit("/", 1)[-1] and o.outputs and o.outputs[0].shape.rank == 0 \
                 and o.outputs[0].dtype.is_floating and not _SKIP_SCOPES.search(o.name):
             return o.outputs[0], "the scalar named like a loss"
+    from migrate.graph.loss import LOSS_KERNELS  # noqa: PLC0415
+
+    if any(o.type in LOSS_KERNELS for o in ops):  # an evaluation graph: the loss is built, nothing differentiates it
+        sinks = [o for o in ops if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating
+                 and not _SKIP_SCOPES.search(o.name) and not _consumed(o.outputs[0])]
+        for o in reversed(sinks):
+            if any(a.type in LOSS_KERNELS for a in data_ancestors([o]).values()):
+                return o.outputs[0], f"the unconsumed scalar computed from a loss kernel ({o.type} {o.name})"
     return None, ""
+
+
+def _consumed(t) -> bool:
+    return any(not _SKIP_SCOPES.search(c.name) and c.type not in READ_ONLY for c in t.consumers())
 
 
 def auto_named(op) -> bool:
@@ -144,9 +157,11 @@ def choose_outputs(graph) -> Selection:
     for o in graph.get_operations():
         if _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + ("Const", "NoOp", "Assign"):
             continue
+        if o.type in NOT_OUTPUTS:
+            continue
         for t in o.outputs:
             if not t.consumers() or all(c.type in ("HistogramSummary", "ScalarSummary") for c in t.consumers()):
-                if OUTPUT_NAMES.search(o.name):
+                if OUTPUT_NAMES.search(o.name) and t.dtype != "bool":
                     sinks.append(t.name)
     why = "the graph has no loss; the outputs are its unconsumed tensors named like logits / probabilities / " \
           "predictions / output"
