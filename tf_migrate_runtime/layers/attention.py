@@ -17,7 +17,14 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_migrate_runtime.layers.decoder import add_cell_weights, state_specs, zero_states
+from tf_migrate_runtime.layers.decoder import (
+    add_cell_weights,
+    decode_loop,
+    keep_steps,
+    state_specs,
+    static_steps,
+    zero_states,
+)
 
 NEG_INF = -1e30
 
@@ -164,7 +171,7 @@ class AttentionDecoder(keras.layers.Layer):
         align0 = ops.zeros((batch, ops.shape(memory)[1]), inputs.dtype)
 
         def step(carry, xk):  # the carry holds this step's output and alignments too: the TF backend's scan
-            x, keep = xk  # stacks outputs shaped like the carry
+            x, keep = xk[:, :-1], xk[:, -1:] > 0.5  # stacks outputs shaped like the carry
             attn, flat = carry[0], list(carry[3:])
             h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask)
             out = attn if self.output_attention else h
@@ -174,11 +181,13 @@ class AttentionDecoder(keras.layers.Layer):
             new = tuple([attn, out, alignments] + new_flat)
             return new, new
 
-        xs = ops.transpose(inputs, (1, 0, 2))
         steps = ops.arange(ops.shape(inputs)[1])
         lengths = sequence_lengths if sequence_lengths is not None else ops.full((batch,), ops.shape(inputs)[1])
-        keep = ops.expand_dims(ops.expand_dims(steps, 1) < ops.expand_dims(ops.cast(lengths, "int32"), 0), -1)
-        carry, ys = ops.scan(step, tuple([attention, out0, align0] + states), (xs, keep))
+        keep = ops.expand_dims(ops.expand_dims(steps, 0) < ops.expand_dims(ops.cast(lengths, "int32"), 1), -1)
+        # one sequence scanned (inputs and the in-length flag side by side): the TensorFlow backend's scan cannot
+        # check several sequences of unknown length against each other in a graph
+        xs = ops.transpose(ops.concatenate([inputs, ops.cast(keep, inputs.dtype)], axis=-1), (1, 0, 2))
+        carry, ys = ops.scan(step, tuple([attention, out0, align0] + states), xs)
         return [ops.transpose(ys[1], (1, 0, 2)), ops.transpose(ys[2], (1, 0, 2))] + list(carry[3:])
 
     def compute_output_spec(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
@@ -241,7 +250,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
              initial_state=None):
         start_tokens = ops.cast(start_tokens, "int32")
         batch = ops.shape(start_tokens)[0]
-        steps_max = ops.cast(maximum_iterations, "int32")
+        steps_max = static_steps(maximum_iterations, "GreedyAttentionDecoder")
         smask, values, keys = self._memory(memory, memory_lengths)
         states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         width = self.attention_width if self.output_attention else self.units[-1]
@@ -275,11 +284,11 @@ class GreedyAttentionDecoder(AttentionDecoder):
             aligns = ops.slice_update(aligns, (t, 0, 0), ops.expand_dims(alignments, 0))
             return (t + 1, x, new_attn, next_finished, outs, ids, aligns, *new)
 
-        res = ops.while_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids,
-                                          aligns, *states))
+        res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids, aligns,
+                                       *states), steps_max)
         n = res[0]
-        return [ops.transpose(res[4][:n], (1, 0, 2)), ops.transpose(res[5][:n], (1, 0)),
-                ops.transpose(res[6][:n], (1, 0, 2))] + list(res[7:])
+        return [ops.transpose(keep_steps(res[4], n), (1, 0, 2)), ops.transpose(keep_steps(res[5], n), (1, 0)),
+                ops.transpose(keep_steps(res[6], n), (1, 0, 2))] + list(res[7:])
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, memory=None,
                             memory_lengths=None, initial_state=None):

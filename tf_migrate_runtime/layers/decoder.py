@@ -1,8 +1,81 @@
-"""Layers for converted contrib.seq2seq decoders (`BasicDecoder` + `TrainingHelper` under `dynamic_decode`)."""
+"""Layers for converted contrib.seq2seq decoders (`BasicDecoder` + `TrainingHelper` under `dynamic_decode`).
+
+On every Keras backend (`keras.ops` only). A TF1 decode loop runs a data-dependent number of steps (`max(lengths)`,
+or until every row emitted the end token); eager calls (any backend) and TensorFlow graphs return exactly those steps.
+Under `jax.jit` (`model.predict` / `fit` on JAX) an output shape cannot depend on data: the layers then return their
+static bound (the decoder inputs' length, `maximum_iterations`) and the steps after the TF1 loop would have stopped
+are zeros (greedy outputs and ids) or the teacher-forced steps past `max(lengths)`.
+"""
 
 from __future__ import annotations
 
 import keras
+from keras import ops
+
+
+def concrete_int(x):
+    """An int scalar as a Python int when its value is known here, else None: a JAX tracer under `jit`, a symbolic
+    TensorFlow tensor in a graph, a PyTorch tensor on the "meta" device (Keras' shape inference)."""
+    if x is None or isinstance(x, int):
+        return x
+    try:
+        return int(ops.convert_to_numpy(x))
+    except Exception:  # noqa: BLE001 - any backend's "no value here" error
+        return None
+
+
+def _in_symbolic_scope() -> bool:
+    try:
+        from keras.src.backend.common.symbolic_scope import in_symbolic_scope  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - a Keras without it
+        return False
+    return in_symbolic_scope()
+
+
+def keep_steps(x, n, axis: int = 0):
+    """The first `n` entries of `x` along `axis` (0 or 1): `n` known (eager, any backend) or a TensorFlow graph
+    tensor: exactly those; under `jax.jit` and in Keras' shape inference on JAX / PyTorch (which runs the layers on
+    tensors of ones): all of `x`, its static bound (see the module doc)."""
+    backend = keras.backend.backend()
+    if backend != "tensorflow" and _in_symbolic_scope():
+        return x
+    k = concrete_int(n)
+    if k is None and backend == "jax":
+        return x
+    if k is None and backend != "tensorflow":   # PyTorch "meta" tensors: Keras retries with real ones
+        raise ValueError("the number of decode steps is unknown here (symbolic tensors)")
+    k = n if k is None else k
+    return x[:k] if axis == 0 else x[:, :k]
+
+
+def decode_loop(cond, body, carry, max_steps):
+    """`keras.ops.while_loop(cond, body, carry)` for a decode loop bounded by `max_steps`.
+
+    On JAX with a static `max_steps`: a `fori_loop` of `max_steps` steps in which a step whose `cond` is False leaves
+    the carry unchanged. Same result; it compiles under `jit` with static shapes and is reverse-mode differentiable
+    (`lax.while_loop` is not), so `fit` trains through it."""
+    steps = concrete_int(max_steps)
+    if keras.backend.backend() != "jax" or steps is None:
+        return ops.while_loop(cond, body, tuple(carry))
+
+    def step(_, c):
+        go = cond(*c)
+        return tuple(ops.where(go, n, o) for n, o in zip(body(*c), c))
+
+    return ops.fori_loop(0, steps, step, tuple(carry))
+
+
+def static_steps(maximum_iterations, layer: str):
+    """`maximum_iterations` as a Python int where known (the buffers' static size), else its int32 tensor; under
+    `jax.jit` a bound that depends on the inputs cannot size the buffers: a clear error."""
+    steps = concrete_int(maximum_iterations)
+    if steps is not None:
+        return steps
+    if keras.backend.backend() == "jax":
+        raise ValueError(f"{layer}: maximum_iterations depends on the model's inputs, so under jax.jit (model.predict / "
+                         f"fit on JAX) the decode buffers have no static size; call the model eagerly (model(x)) or "
+                         f"use a constant maximum_iterations.")
+    return ops.cast(maximum_iterations, "int32")
 
 
 def add_cell_weights(layer, families, units, width: int):
@@ -29,7 +102,7 @@ def state_specs(families, units, batch, dtype="float32") -> list:
     """The output specs of the flat final state of stacked cells (the layout of `zero_states`)."""
     out = []
     for fam, u in zip(families, units):
-        out += [keras.KerasTensor((batch, u), dtype)] * (2 if fam == "lstm" else 1)
+        out += [keras.KerasTensor((batch, u), dtype) for _ in range(2 if fam == "lstm" else 1)]  # distinct h, c
     return out
 
 
@@ -56,7 +129,10 @@ class TrimToMaxLength(keras.layers.Layer):
         steps = keras.ops.max(keras.ops.cast(lengths, "int32"))
         if maximum_iterations is not None:  # dynamic_decode(maximum_iterations=...) stops there
             steps = keras.ops.minimum(steps, keras.ops.cast(maximum_iterations, "int32"))
-        return sequence[:, :steps]
+            bound = concrete_int(maximum_iterations)
+            if bound is not None and concrete_int(steps) is None and keras.backend.backend() == "jax":
+                sequence = sequence[:, :bound]   # under jit: the static part of the bound
+        return keep_steps(sequence, steps, axis=1)
 
     def compute_output_spec(self, sequence, lengths, maximum_iterations=None):
         return keras.KerasTensor((sequence.shape[0], None) + tuple(sequence.shape[2:]), dtype=sequence.dtype)
@@ -135,7 +211,7 @@ class GreedyDecoder(keras.layers.Layer):
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
         batch = keras.ops.shape(start_tokens)[0]
-        steps_max = keras.ops.cast(maximum_iterations, "int32")
+        steps_max = static_steps(maximum_iterations, "GreedyDecoder")
         width = self.output_size or self.units[-1]
         states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         outs = keras.ops.zeros((steps_max, batch, width))
@@ -170,11 +246,11 @@ class GreedyDecoder(keras.layers.Layer):
             x = keras.ops.take(self.embedding, sample, axis=0)
             return (t + 1, x, next_finished, outs, ids, *new)
 
-        res = keras.ops.while_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids,
-                                                *states))
+        res = decode_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids, *states),
+                          steps_max)
         n = res[0]
-        outputs = keras.ops.transpose(res[3][:n], (1, 0, 2))
-        sample_ids = keras.ops.transpose(res[4][:n], (1, 0))
+        outputs = keras.ops.transpose(keep_steps(res[3], n), (1, 0, 2))
+        sample_ids = keras.ops.transpose(keep_steps(res[4], n), (1, 0))
         return [outputs, sample_ids] + list(res[5:])
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
