@@ -16,6 +16,7 @@ examples:
   tf-migrate parity --tf1 ckpt/ --keras model.weights.h5 --build my_models:build_tagger --mapping mapping.toml
   tf-migrate parity --tf1 ckpt/ --keras model.keras --inputs batch.npz --feed keep_prob=1.0 --json parity.json
   tf-migrate parity --legacy runs/legacy --keras runs/port/model.keras
+  tf-migrate parity --legacy runs/legacy --keras runs/port/model.keras --backend jax   # the port on JAX
   tf-migrate parity --legacy runs/legacy/model.ckpt-1000 --keras model.keras --batches 4 --seed 7 \\
       --json parity.json --junit parity.xml                  # CI: reports for machines and dashboards
 
@@ -27,6 +28,9 @@ Tolerance: rtol 1e-6, atol max(1e-5, 1e-5 x max |TF1 output|); integer outputs e
 one step for every weight, weights after K Adam steps, greedy-decoded ids (exact). Tolerance per element:
 |port - legacy| <= atol + rtol * |legacy|. Defaults: atol 1e-5, rtol 1e-6 forward; rtol 1e-5 for gradients;
 weights after K Adam steps atol max(1e-5, 0.03 * K * lr).
+--backend jax|torch: the Keras model runs on that Keras backend in a child process that never imports
+TensorFlow (KERAS_BACKEND set before Keras is imported; needs the backends extra); the TF1 side stays on
+TensorFlow in this process. Same checks, tolerances, report and exit codes; the report names the backend.
 exit codes: 0 every check within tolerance, 1 a check outside tolerance, 2 unusable input,
 3 a --json / --junit output cannot be written (or exists, without --force): nothing is written.
 """
@@ -49,6 +53,13 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0.0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
+
+
+def _backend(text: str) -> str:
+    name = text.strip().lower()
+    if name not in ("tf", "tensorflow", "jax", "torch"):
+        raise argparse.ArgumentTypeError(f"expected tf, jax or torch, got {text!r}")
+    return "tf" if name == "tensorflow" else name
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -88,6 +99,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="absolute tolerance for every float check")
     p.add_argument("--checks", default=None, metavar="LIST",
                    help="--legacy: comma-separated subset of weights,logits,loss,gradients,adam,greedy (default all)")
+    p.add_argument("--backend", default="tf", metavar="{tf,jax,torch}", type=_backend,
+                   help="Keras backend the Keras model runs on (default tf, in this process; jax / torch: in a "
+                        "child process without TensorFlow)")
     p.add_argument("--json", metavar="R.json", default=None, help="write the full report as JSON")
     p.add_argument("--junit", metavar="R.xml", default=None, help="write a JUnit XML report")
     p.add_argument("--force", action="store_true", help="replace existing --json / --junit files")
@@ -120,7 +134,7 @@ def _run_legacy(args):
         raise ParityInputError(f"--adam-steps {adam_steps}: expected 0 or more")
     return run_parity(args.legacy, args.keras, batches=args.batches or 2, seed=args.seed,
                       batch_size=args.batch_size, adam_steps=adam_steps, rtol=args.rtol, atol=args.atol,
-                      checks=checks, hparams=args.hparams)
+                      checks=checks, hparams=args.hparams, backend=args.backend)
 
 
 def _run_graph(args):
@@ -132,7 +146,7 @@ def _run_graph(args):
         raise ParityInputError("--tf1 needs --keras MODEL: the .keras file (or .weights.h5 with --build) to compare")
     return run_graph_parity(args.tf1, args.keras, mapping=args.mapping, build=args.build, inputs=args.inputs,
                             feeds=args.feeds, batch_size=args.batch_size or 8, time_steps=args.time_steps or 6,
-                            seed=args.seed, rtol=args.rtol, atol=args.atol)
+                            seed=args.seed, rtol=args.rtol, atol=args.atol, backend=args.backend)
 
 
 def run(args) -> int:
@@ -148,6 +162,10 @@ def run(args) -> int:
             if path:
                 out.check(path)  # exit 3 before any work
         report = _run_graph(args) if args.tf1 is not None else _run_legacy(args)
+        if args.backend != "tf":
+            print(f"Keras model on KERAS_BACKEND={report.info.get('backend')} (child process, TensorFlow not "
+                  f"imported: {not report.info.get('keras_process', {}).get('tensorflow_imported', True)}); "
+                  f"TF1 side on TensorFlow")
         print(report.table())
         if not report.ok:
             print()

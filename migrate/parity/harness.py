@@ -9,6 +9,11 @@ Two kinds of pair go through it (`run_checks` turns their checks into the report
 | `run_parity`        | this repo's `legacy_tf1` graph from         | a `tf2.Seq2Seq` port                | weights, logits, loss, gradients, adam, greedy |
 |                     | hparams.json (`legacy_side.LegacyRunner`)   | (`port_side.PortRunner`)            |        |
 
+`backend="jax" | "torch"` (`tf-migrate parity --backend`) runs the Keras side in a child process on that Keras
+backend, TensorFlow never imported there (`migrate.parity.backend_side`); the TF1 side stays here, and the same
+checks and report compare them (`info["backend"]` names it). `compare_on_backend` + `SharedLegacy` compare one
+legacy side with ports on several backends (the parity suite's backend set).
+
 The legacy pair's checks (`compare_sides`, in this order, `CHECKS`):
 
 | check     | legacy TF1 (graph mode, `legacy_tf1`)        | port (Keras 3, `tf2`)                       | tolerance   |
@@ -37,12 +42,21 @@ Keras side (`keras_side`, `port_side`), pairs (`graph_pair`), checks (`checks`),
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from migrate.parity.backend_side import (  # noqa: F401  (re-exported)
+    BackendError,
+    BackendWorker,
+    RemoteKerasSide,
+    RemotePortRunner,
+    normalize_backend,
+    short_name,
+)
 from migrate.parity.batches import parity_batches, random_batch  # noqa: F401  (re-exported)
 from migrate.parity.checks import (  # noqa: F401  (re-exported)
     ADAM_LR_FRACTION,
@@ -108,7 +122,7 @@ def make_report(results: list[ParityResult], info: dict[str, Any], notes: Sequen
 def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build: str | None = None,
                      inputs: str | None = None, feeds: Sequence[str] = (), batch_size: int = 8,
                      time_steps: int = 6, seed: int = 0, rtol: float | None = None,
-                     atol: float | None = None) -> ParityReport:
+                     atol: float | None = None, backend: str = "tf") -> ParityReport:
     """Compare a user's Keras model with the TF1 graph in the checkpoint's `.meta`, restored from the checkpoint.
 
     Args:
@@ -121,6 +135,8 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
         feeds: `NAME=VALUE` feeds (`--feed`), over the mapping's.
         batch_size, time_steps, seed: the generated batch.
         rtol, atol: one tolerance (default rtol 1e-6, atol max(1e-5, 1e-5 x max |expected|); integers exact).
+        backend: the Keras backend the model runs on: "tf" (this process) or "jax" / "torch" (a child process
+            without TensorFlow, `migrate.parity.backend_side`; `keras` must then be a file).
 
     Returns:
         A `ParityReport`; truthy when every bound output is within tolerance.
@@ -136,19 +152,44 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     start = time.time()
     spec = ParitySpec.from_file(mapping) if mapping else ParitySpec()
     spec.add_cli_feeds(list(feeds))
-    side = KerasSide.load(keras, build) if isinstance(keras, str) else KerasSide(keras)
-    constants = {k: r.value for k, r in spec.feeds.items() if r.length_of is None}
-    with TF1Graph(tf1, constants=constants) as graph:
-        pair = GraphPair(graph, side, spec)
-        feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
-        results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
+    backend = normalize_backend(backend)
+    if backend != "tensorflow" and not isinstance(keras, str | os.PathLike):
+        raise ParityInputError(f"backend {backend}: pass the Keras model as a file (.keras, or .weights.h5 with "
+                               f"build): it is loaded again in a child process running KERAS_BACKEND={backend}")
+    side = KerasSide.load(os.fspath(keras), build) if isinstance(keras, str | os.PathLike) else KerasSide(keras)
+    worker = BackendWorker(backend) if backend != "tensorflow" else None
+    try:
+        if worker is not None:
+            side = RemoteKerasSide(side, worker, os.fspath(keras), build)
+        constants = {k: r.value for k, r in spec.feeds.items() if r.length_of is None}
+        with TF1Graph(tf1, constants=constants) as graph:
+            pair = GraphPair(graph, side, spec)
+            feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
+            results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
+    finally:
+        if worker is not None:
+            worker.close()
     rows = next((int(v.shape[0]) for v in feed.values.values() if np.ndim(v)), 1)
     info = {"tf1": graph.prefix, "meta": graph.meta, "keras": side.source, "mapping": mapping,
             "inputs": pair.inputs, "outputs": pair.outputs, "feeds": {k: _show(v) for k, v in feed.values.items()
                                                                     if k not in pair.inputs.values()},
             "batch": inputs or {"rows": rows, "seed": seed, "time_steps": time_steps}, "rtol": rtol, "atol": atol,
-            "restored": len(graph.restored), "not_restored": graph.not_restored, "constants": graph.overridden}
-    return make_report(results, info, notes=pair.notes + feed.notes, start=start)
+            "restored": len(graph.restored), "not_restored": graph.not_restored, "constants": graph.overridden,
+            "backend": backend, **_child_info(side)}
+    return make_report(results, info, notes=pair.notes + feed.notes + _backend_notes(backend), start=start)
+
+
+def _child_info(side: Any) -> dict[str, Any]:
+    """What a child process reports about the Keras side's run (none for the in-process TF backend)."""
+    info = getattr(side, "info", None)
+    return {"keras_process": info} if info else {}
+
+
+def _backend_notes(backend: str) -> list[str]:
+    if backend == "tensorflow":
+        return []
+    return [f"The Keras model ran on KERAS_BACKEND={backend} in a child process that never imported TensorFlow; "
+            f"the TF1 side ran on TensorFlow in this process."]
 
 
 def _show(v: Any) -> Any:
@@ -281,6 +322,61 @@ def _loss_hints(legacy_logits: list[np.ndarray], batches: Sequence[Batch], have:
     return hints
 
 
+def random_tf1_weights(like: dict[str, np.ndarray], seed: int, scale: float = 0.5) -> dict[str, np.ndarray]:
+    """U(-scale, scale) in the shape of every variable of `like` (name order), biases included (never zero);
+    attention_g in [0.5, 1.5]."""
+    rng = np.random.RandomState(seed)
+    out = {}
+    for n in sorted(like):
+        shape = np.shape(like[n])
+        v = rng.uniform(-scale, scale, shape)
+        if n.endswith("attention_g"):
+            v = rng.uniform(0.5, 1.5, shape)
+        out[n] = v.astype(np.float32)
+    return out
+
+
+class SharedLegacy:
+    """A `LegacyRunner` whose answers are computed once and reused: one legacy side, several ports (backends)."""
+
+    def __init__(self, legacy: LegacyRunner):
+        self.legacy = legacy
+        self.names = legacy.names
+        self.hparams = legacy.hparams
+        self._memo: dict[tuple, Any] = {}
+
+    def _once(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def values(self) -> dict[str, np.ndarray]:
+        return self._once(("values",), self.legacy.values)
+
+    def forward(self, batch: Batch) -> tuple[np.ndarray, float]:
+        return self._once(("forward", id(batch)), lambda: self.legacy.forward(batch))
+
+    def gradients(self, batch: Batch) -> dict[str, np.ndarray]:
+        return self._once(("gradients", id(batch)), lambda: self.legacy.gradients(batch))
+
+    def adam_steps(self, batches: Sequence[Batch], steps: int) -> dict[str, np.ndarray]:
+        return self._once(("adam", tuple(map(id, batches)), steps), lambda: self.legacy.adam_steps(batches, steps))
+
+    def greedy(self, batch: Batch) -> np.ndarray:
+        return self._once(("greedy", id(batch)), lambda: self.legacy.greedy(batch))
+
+
+def compare_on_backend(legacy: LegacyRunner | SharedLegacy, port: RemotePortRunner, batches: Sequence[Batch], *,
+                       checks: Sequence[str] = CHECKS, adam_steps: int = 3, rtol: float | None = None,
+                       atol: float | None = None) -> ParityReport:
+    """`compare_sides` of a legacy side and a port served by a backend child, as a report naming the backend."""
+    start = time.time()
+    results = compare_sides(legacy, port, batches, checks=checks, adam_steps=adam_steps, rtol=rtol, atol=atol)
+    info = {"hparams": legacy.hparams.to_dict(), "batches": len(batches), "checks": list(checks),
+            "backend": port.backend, "keras_process": port.info}
+    return make_report(results, info, _backend_notes(port.backend), start=start)
+
+
 class ParityPair:
     """A legacy graph and a port built from the same hparams, weights moved by the converter; no files.
 
@@ -326,15 +422,7 @@ class ParityPair:
 
     def random_weights(self, seed: int, scale: float = 0.5) -> dict[str, np.ndarray]:
         """U(-scale, scale) for every variable, biases included (never zero); attention_g in [0.5, 1.5]."""
-        rng = np.random.RandomState(seed)
-        out = {}
-        for n in self.legacy.names:
-            shape = self.values[n].shape
-            v = rng.uniform(-scale, scale, shape)
-            if n.endswith("attention_g"):
-                v = rng.uniform(0.5, 1.5, shape)
-            out[n] = v.astype(np.float32)
-        return out
+        return random_tf1_weights({n: self.values[n] for n in self.legacy.names}, seed, scale)
 
     def train_legacy(self, batches: Sequence[Batch], steps: int) -> dict[str, np.ndarray]:
         """`steps` legacy train_op runs from the current weights (fresh Adam); returns the trained values."""
@@ -368,7 +456,7 @@ class ParityPair:
 def run_parity(legacy: str, keras: Any = None, *, batches: int = 2, seed: int = 0, batch_size: int | None = None,
                adam_steps: int = 3, rtol: float | None = None, atol: float | None = None,
                checks: Sequence[str] | None = None, hparams: HParams | str | None = None,
-               loss_fn: Callable | None = None) -> ParityReport:
+               loss_fn: Callable | None = None, backend: str = "tf", eager: bool = False) -> ParityReport:
     """Compare a legacy TF1 checkpoint with a Keras port on the same batches; see the module table.
 
     Args:
@@ -383,6 +471,9 @@ def run_parity(legacy: str, keras: Any = None, *, batches: int = 2, seed: int = 
         checks: a subset of `CHECKS` (default all).
         hparams: the legacy model's hparams (a path or object) when hparams.json is not beside it.
         loss_fn: the port's loss, `loss_fn(model, batch) -> scalar` (default `port_loss`: tf2.SequenceLoss).
+        backend: the Keras backend of the port side: "tf" (this process) or "jax" / "torch" (a child process
+            without TensorFlow, `migrate.parity.backend_side`; `keras` must then be a file or None).
+        eager: with backend "jax", run op by op instead of `jax.jit` (no XLA compile).
 
     Returns:
         A `ParityReport`; truthy when every check is within tolerance.
@@ -394,22 +485,42 @@ def run_parity(legacy: str, keras: Any = None, *, batches: int = 2, seed: int = 
     checks = tuple(checks or CHECKS)
     if batches < 1:
         raise ParityInputError(f"--batches {batches}: expected at least 1")
+    backend = normalize_backend(backend)
     li = resolve_legacy(legacy, hparams)
-    port = convert_on_the_fly(li.hparams, li.prefix) if keras is None else load_port(keras)
-    check_architecture(li.hparams, port)
-    bindings = bind(port, li.prefix, li.hparams.forget_bias)
     data = parity_batches(li.hparams, batches, seed, batch_size, li.src_vocab, li.tgt_vocab)
-    runner = LegacyRunner(li.hparams, li.prefix, greedy="greedy" in checks)
+    worker, child = None, {}
+    if backend == "tensorflow":
+        port = convert_on_the_fly(li.hparams, li.prefix) if keras is None else load_port(keras)
+        check_architecture(li.hparams, port)
+        port_runner: Any = PortRunner(port, bind(port, li.prefix, li.hparams.forget_bias), loss_fn)
+    else:
+        if loss_fn is not None:
+            raise ParityInputError(f"backend {backend}: loss_fn runs only on the TensorFlow backend (in process)")
+        if keras is not None and not isinstance(keras, str | os.PathLike):
+            raise ParityInputError(f"backend {backend}: pass the Keras model as a .keras file (it is loaded in a "
+                                   f"child process running KERAS_BACKEND={backend}), or None to convert on the fly")
+        worker = BackendWorker(backend)   # the child imports Keras while the legacy graphs are built here
     try:
-        results = compare_sides(runner, PortRunner(port, bindings, loss_fn), data, checks=checks,
-                                adam_steps=adam_steps, rtol=rtol, atol=atol)
+        runner = LegacyRunner(li.hparams, li.prefix, greedy="greedy" in checks)
+        try:
+            if worker is not None:   # the restored variables: the child reads no checkpoint (no TensorFlow)
+                port_runner = RemotePortRunner(worker, data, hparams=li.hparams, values=runner.values(),
+                                               keras=None if keras is None else os.fspath(keras), prefix=li.prefix,
+                                               checks=checks, adam_steps=adam_steps, eager=eager)
+            results = compare_sides(runner, port_runner, data, checks=checks,
+                                    adam_steps=adam_steps, rtol=rtol, atol=atol)
+        finally:
+            runner.close()
+        if worker is not None:
+            child = {"keras_process": port_runner.info}
     finally:
-        runner.close()
+        if worker is not None:
+            worker.close()
     info = {"legacy": li.prefix, "keras": keras if isinstance(keras, str) else
             ("converted on the fly" if keras is None else type(keras).__name__),
             "batches": batches, "rows": int(sum(b.size for b in data)), "seed": seed,
             "adam_steps": adam_steps, "checks": list(checks), "rtol": rtol, "atol": atol,
-            "hparams": li.hparams.to_dict()}
+            "hparams": li.hparams.to_dict(), "backend": backend, **child}
     notes = [f"hparams dropout={li.hparams.dropout} was set to 0 on both sides: parity compares deterministic "
              f"functions."] if li.hparams.dropout else []
-    return make_report(results, info, notes, start=start)
+    return make_report(results, info, notes + _backend_notes(backend), start=start)

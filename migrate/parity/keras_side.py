@@ -120,9 +120,16 @@ class KerasSide:
         else:
             out = self.model(arrays[self.input_names[0]], training=False)
         if isinstance(out, dict):
-            return {k: np.asarray(v) for k, v in out.items()}
+            return {k: _numpy(v) for k, v in out.items()}
         if isinstance(out, list | tuple):
             names = self.output_names if len(self.output_names) == len(out) else \
                 [f"output_{i}" if i else "output" for i in range(len(out))]
-            return {n: np.asarray(v) for n, v in zip(names, out)}
-        return {self.output_names[0]: np.asarray(out)}
+            return {n: _numpy(v) for n, v in zip(names, out)}
+        return {self.output_names[0]: _numpy(out)}
+
+
+def _numpy(x: Any) -> np.ndarray:
+    """A backend tensor as NumPy (`keras.ops.convert_to_numpy`: detaches a torch tensor that requires grad)."""
+    import keras  # noqa: PLC0415
+
+    return np.asarray(keras.ops.convert_to_numpy(x))

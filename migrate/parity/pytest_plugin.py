@@ -22,6 +22,9 @@ Options (command line, or the same names without dashes in `[tool.pytest.ini_opt
     --parity-rtol R, --parity-atol A   tolerance for every check (default: per dtype / per check,
                                        see migrate.parity.tolerances)
     --parity-json PATH                 write every check's numbers to PATH (atomic) for CI artifacts
+    --parity-backend LIST              Keras backends of the Keras side, e.g. jax,torch: each test using the
+                                       `parity` fixture runs once per backend (default tf: in process; jax /
+                                       torch run in a child process without TensorFlow)
 
 A "parity" section in the terminal summary lists each check with its greatest differences.
 """
@@ -41,12 +44,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--parity-rtol", type=float, default=None, help="rtol for every parity check")
     group.addoption("--parity-atol", type=float, default=None, help="atol for every parity check")
     group.addoption("--parity-json", default=None, metavar="PATH", help="write all parity results to PATH")
+    group.addoption("--parity-backend", default=None, metavar="LIST",
+                    help="Keras backends for the Keras side of parity checks, comma-separated from tf, jax, torch "
+                         "(the parity fixture: default tf; the parity suite's backend set: default jax,torch)")
     parser.addini("parity_rtol", "rtol for every parity check (default: per dtype / check)", default=None)
     parser.addini("parity_atol", "atol for every parity check (default: per dtype / check)", default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS_KEY] = []
+    if config.getoption("--parity-backend", default=None):
+        parity_backends(config)   # a bad name stops the run as a usage error, before collection
+
+
+def parity_backends(config: pytest.Config, default: str = "tf") -> list[str]:
+    """The `--parity-backend` list ("tf", "jax", "torch"; `default` when not given); a bad name is a usage error."""
+    raw = config.getoption("--parity-backend", default=None) or default
+    names = [b.strip().lower() for b in raw.split(",") if b.strip()]
+    bad = [b for b in names if b not in ("tf", "tensorflow", "jax", "torch")]
+    if bad or not names:
+        raise pytest.UsageError(f"--parity-backend {raw!r}: expected a comma-separated list of tf, jax, torch")
+    return list(dict.fromkeys("tf" if b == "tensorflow" else b for b in names))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test using the `parity` fixture runs once per `--parity-backend` (its id names the backend)."""
+    if "parity_backend" in metafunc.fixturenames and metafunc.config.getoption("--parity-backend", default=None):
+        backends = parity_backends(metafunc.config)
+        metafunc.parametrize("parity_backend", backends, ids=[f"backend-{b}" for b in backends])
+
+
+@pytest.fixture
+def parity_backend() -> str:
+    """The Keras backend of the `parity` fixture's checks: "tf" unless `--parity-backend` parametrizes it."""
+    return "tf"
 
 
 def _tolerance(config: pytest.Config, name: str) -> float | None:
@@ -66,9 +97,10 @@ class ParityChecker:
     """
 
     def __init__(self, rtol: float | None = None, atol: float | None = None, nodeid: str = "",
-                 records: list | None = None):
+                 records: list | None = None, backend: str = "tf"):
         self.rtol = rtol
         self.atol = atol
+        self.backend = backend
         self.nodeid = nodeid
         self.records = records if records is not None else []
 
@@ -107,7 +139,7 @@ class ParityChecker:
 
         report = run_graph_parity(tf1, keras, mapping=mapping, build=build, inputs=inputs, feeds=list(feeds),
                                   batch_size=batch_size, time_steps=time_steps, seed=seed, rtol=self.rtol,
-                                  atol=self.atol)
+                                  atol=self.atol, backend=self.backend)
         return self._record(report)
 
     def _record(self, report):
@@ -136,16 +168,17 @@ class ParityChecker:
         from migrate.parity.harness import run_parity  # noqa: PLC0415
 
         report = run_parity(legacy, keras, batches=batches, seed=seed, batch_size=batch_size,
-                            adam_steps=adam_steps, rtol=self.rtol, atol=self.atol, checks=checks)
+                            adam_steps=adam_steps, rtol=self.rtol, atol=self.atol, checks=checks,
+                            backend=self.backend)
         return self._record(report)
 
 
 @pytest.fixture
-def parity(request: pytest.FixtureRequest) -> ParityChecker:
-    """Parity assertions for the port vs the legacy model; see `ParityChecker`."""
+def parity(request: pytest.FixtureRequest, parity_backend: str) -> ParityChecker:
+    """Parity assertions for the port vs the legacy model; see `ParityChecker` (Keras side on `parity_backend`)."""
     config = request.config
     return ParityChecker(_tolerance(config, "rtol"), _tolerance(config, "atol"), request.node.nodeid,
-                         config.stash.get(_RESULTS_KEY, []))
+                         config.stash.get(_RESULTS_KEY, []), backend=parity_backend)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

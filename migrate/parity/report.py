@@ -103,10 +103,12 @@ class ParityReport:
         n, bad = len(self.results), len(self.failures())
         secs = self.info.get("seconds")
         took = f" in {secs:.1f}s" if secs is not None else ""
+        backend = self.info.get("backend")
+        on = f" (Keras on {backend})" if backend and backend != "tensorflow" else ""
         if bad == 0:
-            return f"parity: all {n} checks within tolerance{took}"
+            return f"parity: all {n} checks within tolerance{on}{took}"
         kinds = sorted({check_of(r) for r in self.failures()})
-        return f"parity: {bad} of {n} checks outside tolerance ({', '.join(kinds)}){took}"
+        return f"parity: {bad} of {n} checks outside tolerance ({', '.join(kinds)}){on}{took}"
 
     def failure_message(self, limit: int = 6) -> str:
         """The summary line and the full message of the first `limit` failing checks."""
