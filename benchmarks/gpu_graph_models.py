@@ -11,8 +11,9 @@ Two modes of one script, like `benchmarks/gpu_backends.py` (which checks this re
    the device, max |output - CPU output| per output (floats; integer outputs must be identical) and how many
    `keras.layers.LSTM` / `GRU` calls ran a fused RNN kernel (`keras.src.backend.lstm` / `gru` returned:
    cuDNN on a CUDA device, PyTorch's own LSTM op on a CPU) against how many fell back to the generic loop (they raised `NotImplementedError`: a mask, a
-   `reset_after=False` GRU, ...). JAX runs at its default matmul precision (TF32 on recent GPUs,
-   reported, not judged) and at "highest" (judged).
+   `reset_after=False` GRU, ...). Each backend runs at its default precision (TF32 on recent GPUs: JAX's
+   matmuls, cuDNN's RNN kernels under PyTorch; reported, not judged) and at "highest" (full float32: JAX's
+   `default_matmul_precision("highest")`, PyTorch with `cudnn.allow_tf32` and `matmul.allow_tf32` off; judged).
 
     python benchmarks/gpu_graph_models.py reference --corpus DIR --name udacity_charrnn_tf13 ... \
         [--dir NAME=CONVERTED_DIR:FEED.npz ...] --out .gpu_wheels/graph
@@ -80,6 +81,10 @@ def run(name, label):
     counts.update(cudnn=0, fallback=0)
     t = time.perf_counter()
     model = keras.saving.load_model(os.path.join(sys.argv[2], name + ".keras"))
+    if os.environ.get("GPU_GRAPH_NO_CUDNN"):  # --no-cudnn: Keras' generic loop for every LSTM / GRU
+        for layer in model.layers:
+            if hasattr(layer, "use_cudnn"):
+                layer.use_cudnn = False
     got = model(feed)
     got = got if isinstance(got, (list, tuple)) else [got]
     got = [np.asarray(keras.ops.convert_to_numpy(g)) for g in got]
@@ -113,6 +118,12 @@ for name in names:
         import jax
         with jax.default_matmul_precision("highest"):
             results.append(run(name, "highest"))
+    if backend == "torch":  # cuDNN's RNN kernels use TF32 by default (torch.backends.cudnn.allow_tf32)
+        import torch
+        before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        results.append(run(name, "highest"))
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 print(MARK + json.dumps(results), flush=True)
 """
 
@@ -163,8 +174,10 @@ def reference(args) -> int:
     return 0
 
 
-def _child(backend, models, names, timeout):
+def _child(backend, models, names, timeout, no_cudnn=False):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if no_cudnn:
+        env["GPU_GRAPH_NO_CUDNN"] = "1"
     code = f"MARK = {MARK!r}\n" + CHILD
     proc = subprocess.run([sys.executable, "-c", code, ROOT, os.path.abspath(models), json.dumps(names)],
                           capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
@@ -185,13 +198,13 @@ def check(args) -> int:
     ok, results = True, []
     for backend in args.backends:
         try:
-            rows = _child(backend, args.models, names, args.timeout)
+            rows = _child(backend, args.models, names if not args.only else args.only, args.timeout, args.no_cudnn)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             print(f"{backend}: FAILED to run\n{exc}")
             ok = False
             continue
         for r in rows:
-            judged = backend != "jax" or r["precision"] == "highest"
+            judged = r["precision"] == "highest"  # TF32 (the GPU default of JAX and of cuDNN) is reported
             passed = all(o["ok"] for o in r["outputs"]) and "cpu" not in r["device"].lower()
             ok &= passed or not judged
             worst = max((o.get("max_abs", 0.0) for o in r["outputs"]), default=0.0)
@@ -221,6 +234,8 @@ def main(argv=None) -> int:
     c.add_argument("--backends", nargs="+", default=["jax", "torch"], choices=["jax", "torch"])
     c.add_argument("--json")
     c.add_argument("--timeout", type=float, default=300)
+    c.add_argument("--only", nargs="*", help="these models only")
+    c.add_argument("--no-cudnn", action="store_true", help="use_cudnn=False on every LSTM / GRU (the generic loop)")
     args = p.parse_args(argv)
     if args.mode == "reference" and args.name and not args.corpus:
         p.error("--name needs --corpus")
