@@ -92,7 +92,8 @@ def convert_one(entry: dict, corpus: str, mode: str, work: str) -> dict:
     t0 = time.perf_counter()
     try:
         report = convert_graph(prefix, out, outputs=entry["outputs"] if mode == "given" else None,
-                               feeds=scalars, inputs_npz=npz if arrays else None, force=True, log=lambda m: None)
+                               feeds=scalars, inputs_npz=npz if arrays else None, force=True, log=lambda m: None,
+                               variables={n: "zeros" for n in entry.get("restore_exclude", ())})  # --variable N=zeros
         row.update(converted=True, parity_ok=report["parity"]["ok"],
                    max_abs=max((r.get("max_abs", 0.0) for r in report["parity"]["outputs"]), default=0.0),
                    outputs=[o["graph"] for o in report["graph"]["outputs"]], translated=report["translated"])

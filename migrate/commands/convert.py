@@ -55,6 +55,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    "(repeatable), e.g. keep_prob:0=1.0")
     g.add_argument("--inputs", metavar="FEED.npz", help="example inputs (keys = placeholder names) for parity, "
                    "and the shapes of placeholders the graph leaves unknown")
+    g.add_argument("--variable", action="append", metavar="NAME=FILE.npy", help="assign this variable the value "
+                   "in FILE.npy (or NAME=zeros) instead of the checkpoint's, as a program that sets it when it "
+                   "loads does (e.g. an embedding table stripped before saving); shape = the .meta's; repeatable")
     p.set_defaults(func=run)
     return p
 
@@ -70,6 +73,11 @@ def run(args) -> int:
         from migrate.graph.cli import run_from_graph  # noqa: PLC0415
 
         return run_from_graph(args)
+    if getattr(args, "variable", None):
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError("--variable: an option of the graph path (convert --from-graph), which builds the model "
+                         "from the .meta; this conversion maps checkpoint weights onto the Seq2Seq port")
     progress = False if args.no_progress else None
     with Outputs(force=args.force) as outputs:   # every output committed together, or none (exit 3 / 130)
         if args.to == "tf1":

@@ -38,7 +38,7 @@ exit codes: 0 every check within tolerance, 1 a check outside tolerance, 2 unusa
 # Options of the legacy pair only (the graph pair has one forward batch and no training).
 LEGACY_ONLY = {"hparams": "--hparams", "batches": "--batches", "adam_steps": "--adam-steps", "checks": "--checks"}
 GRAPH_ONLY = {"build": "--build", "mapping": "--mapping", "inputs": "--inputs", "feeds": "--feed",
-              "time_steps": "--time-steps"}
+              "time_steps": "--time-steps", "variables": "--variable"}
 
 
 def _positive(text: str) -> int:
@@ -82,6 +82,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE", dest="feeds",
                    help="--tf1: feed a placeholder: keep_prob=1.0, is_training=false, lengths=length_of:ids; "
                         "naming a constant replaces its value in the graph (repeatable)")
+    p.add_argument("--variable", action="append", default=[], metavar="NAME=FILE.npy", dest="variables",
+                   help="--tf1: assign this graph variable FILE.npy's value (or NAME=zeros), not the checkpoint's")
     p.add_argument("--time-steps", type=_positive, default=None, metavar="T",
                    help="--tf1: length of generated sequences (default 6)")
     p.add_argument("--hparams", metavar="FILE", default=None,
@@ -146,7 +148,8 @@ def _run_graph(args):
         raise ParityInputError("--tf1 needs --keras MODEL: the .keras file (or .weights.h5 with --build) to compare")
     return run_graph_parity(args.tf1, args.keras, mapping=args.mapping, build=args.build, inputs=args.inputs,
                             feeds=args.feeds, batch_size=args.batch_size or 8, time_steps=args.time_steps or 6,
-                            seed=args.seed, rtol=args.rtol, atol=args.atol, backend=args.backend)
+                            seed=args.seed, rtol=args.rtol, atol=args.atol, backend=args.backend,
+                            variables=args.variables)
 
 
 def run(args) -> int:

@@ -55,6 +55,9 @@ def run_from_graph(args) -> int:
     if inputs_npz and not os.path.isfile(inputs_npz):
         raise GraphConvertError(f"--inputs {inputs_npz}: no such file; expected an .npz with one array per "
                                 f"placeholder (keys like input:0).")
+    from migrate.parity.tf1_graph import parse_variable_options  # noqa: PLC0415
+
     convert_graph(args.source, args.out, outputs=outputs, feeds=parse_feed(getattr(args, "feed", None)),
-                  inputs_npz=inputs_npz, force=getattr(args, "force", False))
+                  inputs_npz=inputs_npz, force=getattr(args, "force", False),
+                  variables=parse_variable_options(getattr(args, "variable", None)))
     return 0

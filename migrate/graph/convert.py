@@ -33,9 +33,12 @@ def _log_default(msg: str) -> None:
 
 def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = None,
                   feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
-                  log=_log_default, seed: int = 0, recognise_rnns: bool = True) -> dict:
+                  log=_log_default, seed: int = 0, recognise_rnns: bool = True,
+                  variables: dict[str, object] | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
-    files written)."""
+    files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
+    variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
+    TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -50,7 +53,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
             f"(migrate.checkpoint.apply_mapping) onto a Keras model you write.")
     with Outputs(force=force) as out:
         out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
-        report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns)
+        report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns,
+                                         variables or {})
         report["seconds"] = round(time.perf_counter() - t0, 3)
         tmp = out.stage(out_dir, kind="dir")
         for name, writer in files.items():
@@ -69,16 +73,18 @@ class ParityFailed(MigrateError):
     exit_code = MISMATCH
 
 
-def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns):
+def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables):
     meta, dropout_fixed = _inference_meta(prefix)
     try:
-        return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed)
+        return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
+                              variables)
     finally:
         if meta:
             os.unlink(meta)
 
 
-def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed):
+def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
+                   variables):
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
     from migrate.graph.codegen import build_from_source, model_source  # noqa: PLC0415
@@ -90,7 +96,10 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     if dropout_fixed:
         log(f"dropout with a constant keep probability set to 1.0 (off at inference): {len(dropout_fixed)} op(s), "
             f"e.g. {dropout_fixed[0]}")
-    tf1 = TF1Graph(prefix, meta=meta)
+    tf1 = TF1Graph(prefix, meta=meta, variables=variables)
+    for v in tf1.assigned:
+        log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
+            f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
     view = GraphView(tf1)
     g = view.graph
     npz = dict(np.load(inputs_npz)) if inputs_npz else {}
@@ -204,6 +213,8 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
                                    **{k + ":0": 1.0 for k in dropout_fixed}},
         },
         "load_requires": ["tf_migrate_runtime.layers"],
+        "variables_not_from_checkpoint": [{k: v[k] for k in ("name", "source", "shape", "checkpoint_shape")}
+                                          for v in tf1.assigned],
         "training_loss": loss_entry,
         "translated": dict(sorted(constructs.items())),
         "ops_translated": _op_counts(tr.emitter.lines),

@@ -109,6 +109,7 @@ class CellStep:
     input_size: int
     units: int
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
+    layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "" the family's own layout
 
 
 def _matmul_bias(view: GraphView, matmul):
@@ -169,6 +170,44 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
     return CellStep("lstm", kernel.rsplit("/", 1)[0], {"kernel": kernel, "bias": bias}, float(fb),
                     _strip(concat.inputs[0]), concat.inputs[1], c_prev, new_h_op.outputs[0], new_c_op.outputs[0],
                     k.shape[0] - units, units)
+
+
+def match_cifg(view: GraphView, matmul) -> CellStep | None:
+    """contrib.rnn.CoupledInputForgetGateLSTMCell (no peepholes / projection): concat([x, h]) @ W_0 + B -> split 3
+    (j, f, o); f_act = sigmoid(f + forget_bias); c = f_act * c_prev + (1 - f_act) * tanh(j); h = sigmoid(o) *
+    tanh(c). A Keras LSTM with the input gate -(f + forget_bias) computes exactly that (cell_layouts.cifg)."""
+    found = _matmul_bias(view, matmul)
+    if found is None:
+        return None
+    kernel, concat, bias_op, bias = found
+    split = _only(_consumers(bias_op.outputs[0]), ("Split",))
+    if split is None or int(split.get_attr("num_split")) != 3:
+        return None
+    j, f, o = split.outputs
+    fb, pre = 0.0, f
+    add = _only(_consumers(f), ("Add", "AddV2"))
+    if add is not None:
+        fb, pre = _const_scalar(view, _other(add, f)), add.outputs[0]
+    f_sig = _only(_consumers(pre), ("Sigmoid",))
+    if fb is None or f_sig is None:
+        return None
+    mul_f, sub = _only(_consumers(f_sig.outputs[0]), ("Mul",)), _only(_consumers(f_sig.outputs[0]), ("Sub",))
+    if mul_f is None or sub is None or sub.inputs[1] is not f_sig.outputs[0] or \
+            _const_scalar(view, sub.inputs[0]) != 1.0:
+        return None
+    new_c_op = _only(_consumers(mul_f.outputs[0]), ("Add", "AddV2"))
+    tanh_c = _only(_consumers(new_c_op.outputs[0]), ("Tanh",)) if new_c_op is not None else None
+    new_h_op = _only(_consumers(tanh_c.outputs[0]), ("Mul",)) if tanh_c is not None else None
+    o_sig = _only(_consumers(o), ("Sigmoid",))
+    tanh_j = _only(_consumers(j), ("Tanh",))
+    if new_h_op is None or o_sig is None or tanh_j is None or o_sig.outputs[0] not in list(new_h_op.inputs):
+        return None   # peepholes or a projection: not this plain form
+    k = view.variable_values(kernel)
+    units = k.shape[1] // 3
+    return CellStep("lstm", kernel.rsplit("/", 1)[0], {"kernel": kernel, "bias": bias}, float(fb),
+                    _strip(concat.inputs[0]), concat.inputs[1], _other(mul_f, f_sig.outputs[0]),
+                    new_h_op.outputs[0], new_c_op.outputs[0], k.shape[0] - units, units,
+                    tf1="CoupledInputForgetGateLSTMCell", layout="cifg")
 
 
 def match_gru(view: GraphView, matmul) -> CellStep | None:
@@ -250,7 +289,7 @@ def match_gru_block(view: GraphView, op) -> CellStep | None:
 
 
 CELL_MATCHERS = {  # the op a step is found from -> its matchers, one entry per cell family
-    "MatMul": (match_lstm, match_gru),
+    "MatMul": (match_lstm, match_gru, match_cifg),
     "LSTMBlockCell": (match_lstm_block,),
     "GRUBlockCell": (match_gru_block,),
 }
@@ -274,6 +313,10 @@ _WEIGHT_INPUT = {"LSTMBlockCell": 3, "GRUBlockCell": 2}   # which input of a ste
 
 def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
     v = {role: view.variable_values(name) for role, name in step.variables.items()}
+    if step.layout == "cifg":
+        from migrate.checkpoint.cell_layouts.cifg import cifg_to_lstm  # noqa: PLC0415
+
+        v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
     if step.family == "lstm":
         return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
     return list(gru_to_keras(v["gates_kernel"], v["gates_bias"], v["candidate_kernel"], v["candidate_bias"],

@@ -12,6 +12,8 @@
   id ranges, run). `migrate.parity.graph_inputs`: generated / `.npz` feeds. `migrate.parity.graph_spec`:
   the mapping file's `[parity]` section. `migrate.parity.keras_side`, `graph_pair`: the Keras side and the
   bindings. `legacy_side`, `port_side`, `batches`: the legacy pair's sides and batches.
+- `migrate.parity.backend_side`: the Keras side on JAX / PyTorch, in a child process without TensorFlow
+  (`--backend jax|torch`).
 - `migrate.parity.checks`: one class per check (Pair style), each `compare()` -> tagged `ParityResult`s.
 - `migrate.parity.report`: `ParityReport` (table, JSON with schema/version, JUnit XML).
 - `migrate.parity.diagnose`: names the known conversion mistake behind a weight mismatch.

@@ -122,7 +122,8 @@ def make_report(results: list[ParityResult], info: dict[str, Any], notes: Sequen
 def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build: str | None = None,
                      inputs: str | None = None, feeds: Sequence[str] = (), batch_size: int = 8,
                      time_steps: int = 6, seed: int = 0, rtol: float | None = None,
-                     atol: float | None = None, backend: str = "tf") -> ParityReport:
+                     atol: float | None = None, backend: str = "tf",
+                     variables: Sequence[str] = ()) -> ParityReport:
     """Compare a user's Keras model with the TF1 graph in the checkpoint's `.meta`, restored from the checkpoint.
 
     Args:
@@ -162,7 +163,9 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
         if worker is not None:
             side = RemoteKerasSide(side, worker, os.fspath(keras), build)
         constants = {k: r.value for k, r in spec.feeds.items() if r.length_of is None}
-        with TF1Graph(tf1, constants=constants) as graph:
+        from migrate.parity.tf1_graph import parse_variable_options  # noqa: PLC0415 - `--variable NAME=FILE.npy`
+
+        with TF1Graph(tf1, constants=constants, variables=parse_variable_options(list(variables))) as graph:
             pair = GraphPair(graph, side, spec)
             feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
             results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
@@ -175,6 +178,7 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
                                                                     if k not in pair.inputs.values()},
             "batch": inputs or {"rows": rows, "seed": seed, "time_steps": time_steps}, "rtol": rtol, "atol": atol,
             "restored": len(graph.restored), "not_restored": graph.not_restored, "constants": graph.overridden,
+            "variables_not_from_checkpoint": graph.assigned,
             "backend": backend, **_child_info(side)}
     return make_report(results, info, notes=pair.notes + feed.notes + _backend_notes(backend), start=start)
 

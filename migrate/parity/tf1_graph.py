@@ -26,6 +26,11 @@ with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory,
   attr); `has_default` for `PlaceholderWithDefault` (not fed unless asked).
 - `TF1Graph(..., constants={"scope/dropout/keep_prob:0": 1.0})`: `Const` nodes given another value before the
   import (`.overridden`), for constants inside while loops that no feed can replace.
+- `TF1Graph(..., variables={"token_embedding/token_embedding_weights": "zeros"})` (`--variable NAME=FILE.npy`
+  / `NAME=zeros`): those variables are not restored from the checkpoint but assigned the given value (a NumPy
+  array, a `.npy` path or `"zeros"`; its shape must be the `.meta`'s declared one), as a program that assigns a
+  variable itself when it loads (NeuroNER's GloVe table) does. `.assigned` lists them:
+  `[{"name", "source", "shape"}]`. `parse_variable_options(["NAME=FILE.npy", ...])` reads the command-line form.
 - `.needed(fetches) -> list[PlaceholderInfo]`: the placeholders those tensors depend on.
 - `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise.
 - `.id_range(placeholder) -> int | None`: follows the placeholder's consumers in the GraphDef to a
@@ -133,9 +138,12 @@ class TF1Graph:
         constants: `{tensor name: value}`: `Const` nodes given another value before the import (e.g. a dropout
             keep probability built into a while loop as a constant, which no feed can replace); names that
             are not a `Const` are ignored here (they are fed). `.overridden` lists those replaced.
+        variables: `{variable name: array | "FILE.npy" | "zeros"}`: variables assigned that value instead of the
+            checkpoint's (shape = the `.meta`'s declared shape, else TF1GraphError). `.assigned` lists them.
     """
 
-    def __init__(self, checkpoint: str, meta: str | None = None, constants: dict[str, Any] | None = None):
+    def __init__(self, checkpoint: str, meta: str | None = None, constants: dict[str, Any] | None = None,
+                 variables: dict[str, Any] | None = None):
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # graphs that use tf.compat.v1.nn.rnn_cell
         from migrate.quiet import silence_after_import  # noqa: PLC0415
 
@@ -157,7 +165,7 @@ class TF1Graph:
                                     f"({first}); {why}. "
                                     f"Compare against your own tensors with migrate.parity.compare instead.") from None
             del saver  # its SaverDef restores every declared variable; ours restores those present
-            self._restore_ops = self._build_restore()
+            self._restore_ops = self._build_restore(_variable_values(variables or {}))
         self.session = tf.compat.v1.Session(graph=self.graph, config=_session_config(tf))
         with self.graph.as_default():
             self._restore()
@@ -190,29 +198,34 @@ class TF1Graph:
 
     # -- restore -----------------------------------------------------------------------------------
 
-    def _build_restore(self):
+    def _build_restore(self, given: dict[str, tuple[str, np.ndarray | None]]):
         tf = self.tf
         reader = tf.compat.v1.train.NewCheckpointReader(self.prefix)
         shapes = reader.get_variable_to_shape_map()
         variables: dict[str, Any] = {}
         for v in tf.compat.v1.global_variables() + tf.compat.v1.local_variables():
             variables.setdefault(v.op.name, v)
-        present = {n: v for n, v in variables.items() if n in shapes}
-        problems = [f"{n}: graph {v.shape.as_list()}, checkpoint {shapes[n]}" for n, v in sorted(present.items())
+        self._assign_given = self._given_values(given, variables, shapes)
+        present = {n: v for n, v in variables.items() if n in shapes and n not in given}
+        problems = [(n, v.shape.as_list(), list(shapes[n])) for n, v in sorted(present.items())
                     if v.shape.is_fully_defined() and v.shape.as_list() != list(shapes[n])]
         if problems:
+            first = problems[0][0]
             raise TF1GraphError(
                 f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the checkpoint "
-                f"({'; '.join(problems[:5])}). TensorFlow 1 cannot restore this pair either: tf.train.Saver.restore "
-                f"fails with 'Assign requires shapes of both tensors to match'. Usually the program resized the "
-                f"variable while it ran (tf.assign(v, value, validate_shape=False)) before saving, so the .meta keeps "
-                f"the declared shape and the values the model runs with are not in the checkpoint (NeuroNER, for one, "
-                f"saves a 1-row token embedding and rebuilds the table from GloVe when it loads). To convert: restore "
-                f"it the way the program does, assign the full value, save a new checkpoint with tf.train.Saver and "
-                f"convert that one (or pass the .meta written with this checkpoint, if another exists).")
+                f"({'; '.join(f'{n}: graph {g}, checkpoint {c}' for n, g, c in problems[:5])}). TensorFlow 1 "
+                f"cannot restore this pair either: tf.train.Saver.restore fails with 'Assign requires shapes of "
+                f"both tensors to match'. Usually the program resized the variable while it ran (tf.assign(v, "
+                f"value, validate_shape=False)) before saving, so the .meta keeps the declared shape and the values "
+                f"the model runs with are not in the checkpoint (NeuroNER, for one, saves a 1-row token embedding "
+                f"and rebuilds the table from GloVe when it loads). Do what the program does when it loads: pass "
+                f"--variable {first}=FILE.npy with the value it assigns (shape {problems[0][1]}; "
+                f"--variable {first}=zeros when the value does not matter for the check), once per variable; "
+                f"the converted model then holds that value, not the checkpoint's. Or restore it the way the "
+                f"program does, assign the full value, save a new checkpoint with tf.train.Saver and use that one.")
         self.variables = variables
         self.restored = sorted(present)
-        self.not_restored = sorted(set(variables) - set(present))
+        self.not_restored = sorted(set(variables) - set(present) - set(given))
         # Variables in no collection (hand-built graphs): assign them from the checkpoint directly.
         known = set(variables)
         self._loose: list[tuple[Any, Any, str]] = []
@@ -224,6 +237,41 @@ class TF1Graph:
         saver = tf.compat.v1.train.Saver(var_list=present, reshape=False) if present else None
         init = [variables[n].initializer for n in self.not_restored if getattr(variables[n], "initializer", None)]
         return saver, init, reader
+
+    def _given_values(self, given, variables, shapes) -> list[tuple[Any, Any, np.ndarray]]:
+        """Checks `--variable` values against the .meta's declared shapes; returns (assign op, placeholder, value)."""
+        tf = self.tf
+        self.assigned: list[dict[str, Any]] = []
+        out = []
+        for name, (source, value) in given.items():
+            var = variables.get(name)
+            if var is None:
+                near = sorted(n for n in variables if name.rsplit("/", 1)[-1] in n)[:5] or sorted(variables)[:5]
+                raise TF1GraphError(f"--variable {name}={source}: {self.meta} declares no variable {name!r} "
+                                    f"(e.g. {', '.join(near) or 'none'})")
+            declared = var.shape.as_list() if var.shape.rank is not None else None
+            dtype = np.dtype(var.dtype.base_dtype.as_numpy_dtype)
+            if value is None:  # zeros
+                if declared is None or None in declared:
+                    raise TF1GraphError(f"--variable {name}=zeros: {self.meta} declares it with shape "
+                                        f"{declared} (not fully known); pass --variable {name}=FILE.npy instead")
+                value = np.zeros(declared, dtype)
+            elif declared is None or len(declared) != value.ndim or any(
+                    d is not None and d != s for d, s in zip(declared, value.shape)):
+                raise TF1GraphError(f"--variable {name}={source}: the value has shape {list(value.shape)} but "
+                                    f"{self.meta} declares {name} with shape {declared}; pass an array of shape "
+                                    f"{declared}")
+            else:
+                try:
+                    value = value.astype(dtype, casting="same_kind")
+                except TypeError:
+                    raise TF1GraphError(f"--variable {name}={source}: dtype {value.dtype} does not fit the "
+                                        f"variable's {dtype}") from None
+            ph = tf.compat.v1.placeholder(var.dtype.base_dtype, shape=value.shape)
+            out.append((tf.compat.v1.assign(var, ph, validate_shape=False), ph, value))
+            self.assigned.append({"name": name, "source": source, "shape": list(value.shape),
+                                  "checkpoint_shape": list(shapes[name]) if name in shapes else None})
+        return out
 
     def _restore(self) -> None:
         saver, init, reader = self._restore_ops
@@ -241,12 +289,14 @@ class TF1Graph:
                                     f"({str(e).splitlines()[0][:300]})") from None
         for assign, ph, name in self._loose:
             self.session.run(assign, {ph: reader.get_tensor(name)})
+        for assign, ph, value in self._assign_given:
+            self.session.run(assign, {ph: value})
 
     # -- inputs ------------------------------------------------------------------------------------
 
     def _placeholders(self) -> list[PlaceholderInfo]:
         out = []
-        loose_phs = {ph.op.name for _, ph, _ in self._loose}
+        loose_phs = {ph.op.name for _, ph, _ in self._loose + self._assign_given}
         ops = self.graph.get_operations()
         saver_scopes = {op.name.rsplit("/", 1)[0] for op in ops if op.type in SAVER_OPS and "/" in op.name}
         for op in ops:
@@ -361,6 +411,46 @@ class TF1Graph:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def parse_variable_options(items: list[str] | None) -> dict[str, str]:
+    """`--variable NAME=FILE.npy` / `NAME=zeros` (repeatable) -> `{NAME: "FILE.npy" | "zeros"}` (TF1GraphError
+    for a malformed item, a missing file or a name given twice)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, source = item.partition("=")
+        name, source = op_name(name.strip()), source.strip()
+        if not sep or not name or not source:
+            raise TF1GraphError(f"--variable {item!r}: expected NAME=FILE.npy or NAME=zeros, e.g. --variable "
+                                f"token_embedding/token_embedding_weights=zeros")
+        if name in out:
+            raise TF1GraphError(f"--variable {name}: given twice ({out[name]}, {source})")
+        if source != "zeros" and not os.path.isfile(source):
+            raise TF1GraphError(f"--variable {item}: {source}: no such file; expected a .npy file (numpy.save) "
+                                f"holding the variable's value, or zeros")
+        out[name] = source
+    return out
+
+
+def _variable_values(variables: dict[str, Any]) -> dict[str, tuple[str, np.ndarray | None]]:
+    """`{name: array | path | "zeros"}` -> `{name: (source, array or None for zeros)}`."""
+    out = {}
+    for raw, value in variables.items():
+        name = op_name(raw)
+        if isinstance(value, str | os.PathLike) and os.fspath(value) == "zeros":
+            out[name] = ("zeros", None)
+        elif isinstance(value, str | os.PathLike):
+            path = os.fspath(value)
+            try:
+                array = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as e:
+                raise TF1GraphError(f"--variable {name}={path}: cannot read a .npy array ({e})") from None
+            if not isinstance(array, np.ndarray):
+                raise TF1GraphError(f"--variable {name}={path}: an .npz archive; expected one array (numpy.save)")
+            out[name] = (path, array)
+        else:
+            out[name] = ("array", np.asarray(value))
+    return out
 
 
 def _prune_collections(meta_def) -> dict[str, int]:
