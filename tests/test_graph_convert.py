@@ -170,7 +170,23 @@ def test_construct_converts_with_parity(converted, case):
     assert row["graph"] == "proj/BiasAdd:0"          # the logits the loss is computed from, chosen by itself
     assert row["max_abs"] <= 1e-5
     assert CASES[case][1] in report["translated"]
-    assert report["graph"]["outputs"] == [{"keras": "output_0", "graph": "proj/BiasAdd:0"}]
+    assert [o["graph"] for o in report["graph"]["outputs"]] == ["proj/BiasAdd:0"]
+
+
+def test_report_output_names_are_the_models_and_parity_tf1_binds_by_the_report(converted, built, capsys):
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+    from migrate.cli import main
+
+    report, out = converted["dynamic_lstm_seqlen"]
+    model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    assert [o["keras"] for o in report["graph"]["outputs"]] == list(model.output_names)
+    # no mapping: the report beside model.keras says which placeholder and tensor each input and output is
+    rc = main(["parity", "--tf1", built["dynamic_lstm_seqlen"], "--keras", os.path.join(out, "model.keras")])
+    printed = capsys.readouterr()
+    assert rc == 0, printed
+    assert "convert_report.json" in printed.out + printed.err
 
 
 def test_report_inputs_and_layers(converted):

@@ -206,7 +206,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         "checkpoint": prefix, "meta": _meta(prefix), "tf_version": _tf_version(prefix),
         "graph": {
             "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
-            "outputs": [{"keras": f"output_{k}", "graph": n} for k, n in enumerate(outputs)],
+            "outputs": [{"keras": k, "graph": n} for k, n in zip(model.output_names, outputs)],
             "outputs_chosen_because": why,
             "output_reasons": {} if given else {o: sel.reasons[o] for o in outputs if o in sel.reasons},
             "fixed_at_inference": {**{k + ":0": _jsonable(v) for k, v in sorted(chosen_values.items())},

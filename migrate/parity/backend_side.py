@@ -532,6 +532,8 @@ def _serve() -> int:
     import keras  # noqa: PLC0415
 
     import tf2  # noqa: F401, PLC0415  (registers the port's classes for load_model)
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415  (and those of `convert --from-graph` models)
+    import tf_migrate_runtime.losses  # noqa: F401, PLC0415
     from migrate.parity.port_side import _UnmappableError  # noqa: PLC0415
 
     def tf_loaded() -> bool:

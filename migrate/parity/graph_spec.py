@@ -99,6 +99,25 @@ class ParitySpec:
         return spec
 
     @classmethod
+    def from_convert_report(cls, keras_path: str) -> ParitySpec | None:
+        """The bindings `tf-migrate convert --from-graph` wrote beside its `model.keras` / `model.weights.h5`
+        (`convert_report.json`: `graph.inputs` / `graph.outputs`), or None when there is no such report."""
+        import json  # noqa: PLC0415
+
+        report = os.path.join(os.path.dirname(os.path.abspath(keras_path)), "convert_report.json")
+        try:
+            with open(report) as f:
+                graph = json.load(f).get("graph") or {}
+        except (OSError, ValueError):
+            return None
+        if not graph.get("inputs") or not graph.get("outputs"):
+            return None
+        spec = cls(source=report)
+        spec.inputs.update({i["keras"]: tensor_key(i["graph"]) for i in graph["inputs"]})
+        spec.outputs.update({o["keras"]: tensor_key(o["graph"]) for o in graph["outputs"]})
+        return spec
+
+    @classmethod
     def from_file(cls, path: str) -> ParitySpec:
         """The `[parity]` section of a TOML mapping file (an empty spec when the file has none)."""
         try:

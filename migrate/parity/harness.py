@@ -151,7 +151,10 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     from migrate.parity.tf1_graph import TF1Graph  # noqa: PLC0415
 
     start = time.time()
-    spec = ParitySpec.from_file(mapping) if mapping else ParitySpec()
+    spec = ParitySpec.from_file(mapping) if mapping else None
+    if spec is None and isinstance(keras, str | os.PathLike):  # a model `convert --from-graph` wrote: its bindings
+        spec = ParitySpec.from_convert_report(os.fspath(keras))
+    spec = spec or ParitySpec()
     spec.add_cli_feeds(list(feeds))
     backend = normalize_backend(backend)
     if backend != "tensorflow" and not isinstance(keras, str | os.PathLike):

@@ -87,6 +87,9 @@ class KerasSide:
             raise ParityInputError(f"{path}: no such file; expected a .keras file, or a .weights.h5 file with "
                                    f"--build MODULE:FUNCTION")
         if path.endswith(".keras"):
+            import tf_migrate_runtime.layers  # noqa: F401, PLC0415 - what `convert --from-graph` models are made of
+            import tf_migrate_runtime.losses  # noqa: F401, PLC0415
+
             try:
                 model = keras.saving.load_model(path, compile=False)
             except Exception as e:  # zip / h5 / config errors all mean the same to the user
