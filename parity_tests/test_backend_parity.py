@@ -7,8 +7,9 @@ slim projection, one with shared embeddings. Weights are random and non-zero, bi
 The port side runs in ONE child process per backend (`migrate.parity.backend_side.BackendWorker`,
 `KERAS_BACKEND=jax|torch`, TensorFlow blocked) serving every variant of a chunk, while this process builds
 the legacy graphs; the same checks and report as the TF backend compare them (`harness.compare_on_backend`):
-weights (mapped back to TF1 layout), logits at valid positions, loss, gradients of every variable
-(PyTorch: autograd, every variant; JAX: `jax.jit(jax.value_and_grad)`, the 4 `ADAM` variants), weights after
+weights (mapped back to TF1 layout), logits at valid positions, loss, gradients of every variable on the 8
+`GRADIENTS` variants (each cell x layers pair, each attention type; PyTorch autograd, JAX
+`jax.jit(jax.value_and_grad)`; the other 12 use the legacy eval-only graph, about 3x cheaper), weights after
 2 Adam steps (`ADAM`: one variant per attention mechanism, every cell type) and greedy ids (exact). JAX runs
 logits and greedy op by op (`eager=True`: no XLA compile per model, the same `keras.ops`). Each variant's two
 batches are padded to one shape (one trace per model). `--parity-backend tf,jax,torch` adds a TensorFlow child.

@@ -40,22 +40,22 @@ def _build(path: str) -> str:
             h3 = tf.reshape(h, tf.stack([batch, steps, 4]), name="dense3d")
             # (batch * time, 4) and back, with -1 beside a run-time size
             flat = tf.reshape(h3, tf.stack([tf.shape(h3)[0] * tf.shape(h3)[1], 4]))
-            back = tf.reshape(tf.tanh(flat), tf.stack([tf.shape(x)[0], -1, 4]), name="flat_back")
+            tf.reshape(tf.tanh(flat), tf.stack([tf.shape(x)[0], -1, 4]), name="flat_back")
             # zero states sized by the batch: tf.zeros(tf.stack(...)), the _concat form of zero_state, TF 0.x Slice
-            zero = tf.zeros(tf.stack([tf.shape(x)[0], 5]), name="zero_state")
-            zero_c = tf.zeros(tf.concat([tf.expand_dims(tf.shape(x)[0], 0), [3]], 0), name="zero_state_concat")
+            tf.zeros(tf.stack([tf.shape(x)[0], 5]), name="zero_state")
+            tf.zeros(tf.concat([tf.expand_dims(tf.shape(x)[0], 0), [3]], 0), name="zero_state_concat")
             b09 = tf.squeeze(tf.slice(tf.shape(x), [0], [1]))
-            zero09 = tf.add(tf.fill(tf.stack([b09, 2]), 0.0), 0.5, name="zero_state_v09")
+            tf.add(tf.fill(tf.stack([b09, 2]), 0.0), 0.5, name="zero_state_v09")
             # fill with a value computed by the model, ones_like as TF 0.9 wrote it (Fill(Shape(t), 1))
-            filled = tf.fill(tf.shape(x)[:2], tf.reduce_mean(x), name="filled")
-            ones09 = tf.fill(tf.shape(lens), 1, name="ones_v09")
-            tiled = tf.tile(row, tf.stack([tf.shape(x)[0], 1]), name="tiled")
-            bcast = tf.broadcast_to(b, tf.stack([tf.shape(x)[0], tf.shape(x)[1], 4]), name="broadcast")
-            size_scaled = tf.multiply(tf.cast(tf.size(x), tf.float32), tf.reduce_sum(b), name="size_scaled")
-            positions = tf.range(tf.shape(x)[1], name="positions")
-            shape_expr = tf.identity(tf.maximum(tf.shape(x)[1] // 2, 1) + tf.reduce_prod(tf.shape(x)[:2]),
+            tf.fill(tf.shape(x)[:2], tf.reduce_mean(x), name="filled")
+            tf.fill(tf.shape(lens), 1, name="ones_v09")
+            tf.tile(row, tf.stack([tf.shape(x)[0], 1]), name="tiled")
+            tf.broadcast_to(b, tf.stack([tf.shape(x)[0], tf.shape(x)[1], 4]), name="broadcast")
+            tf.multiply(tf.cast(tf.size(x), tf.float32), tf.reduce_sum(b), name="size_scaled")
+            tf.range(tf.shape(x)[1], name="positions")
+            tf.identity(tf.maximum(tf.shape(x)[1] // 2, 1) + tf.reduce_prod(tf.shape(x)[:2]),
                                      name="shape_expr")
-            by_max = tf.zeros(tf.stack([tf.shape(x)[0], tf.reduce_max(lens)]), name="by_max_len")
+            tf.zeros(tf.stack([tf.shape(x)[0], tf.reduce_max(lens)]), name="by_max_len")
             rng = np.random.RandomState(0)
             with v1.Session() as s:
                 s.run(v1.global_variables_initializer())
@@ -335,3 +335,18 @@ def test_real_neuroner_refusal_says_tf1_cannot_restore_it_either(tmp_path):
     assert "token_embedding/token_embedding_weights: graph [25008, 100], checkpoint [1, 100]" in msg
     assert "TensorFlow 1 cannot restore this pair either" in msg and "save a new checkpoint" in msg
     assert not (tmp_path / "out").exists()
+
+
+def test_integer_div_in_shape_arithmetic_truncates_like_tf():
+    """TF's integer `Div` rounds toward zero (-7 / 2 = -3), `FloorDiv` down (-4): both at conversion and at run time."""
+    import keras
+
+    from migrate.graph.ir import DIM_OPS
+    from migrate.graph.ops.elementwise import SHAPE_ARITHMETIC
+    from tf_migrate_runtime.layers.shape import evaluate
+
+    assert SHAPE_ARITHMETIC["Div"] == "truncdiv" and SHAPE_ARITHMETIC["FloorDiv"] == "floordiv"
+    assert [DIM_OPS["truncdiv"](a, b) for a, b in [(-7, 2), (7, 2), (7, -2), (-6, 3)]] == [-3, 3, -3, -2]
+    assert evaluate(["truncdiv", -7, 2], []) == -3 and evaluate(["floordiv", -7, 2], []) == -4
+    t = keras.ops.convert_to_tensor(-7)
+    assert int(keras.ops.convert_to_numpy(evaluate(["truncdiv", ["value", 0], 2], [t]))) == -3

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import zipfile
 from collections import Counter
 
 import numpy as np
@@ -75,16 +76,19 @@ class ParityFailed(MigrateError):
 
 def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables):
     meta, dropout_fixed = _inference_meta(prefix)
+    opened: list = []  # the restored TF1 graph, closed however the conversion ends
     try:
         return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                              variables)
+                              variables, opened)
     finally:
+        for tf1 in opened:
+            tf1.close()
         if meta:
             os.unlink(meta)
 
 
 def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                   variables):
+                   variables, opened):
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
     from migrate.graph.codegen import build_from_source, model_source  # noqa: PLC0415
@@ -97,12 +101,13 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         log(f"dropout with a constant keep probability set to 1.0 (off at inference): {len(dropout_fixed)} op(s), "
             f"e.g. {dropout_fixed[0]}")
     tf1 = TF1Graph(prefix, meta=meta, variables=variables)
+    opened.append(tf1)
     for v in tf1.assigned:
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
     view = GraphView(tf1)
     g = view.graph
-    npz = dict(np.load(inputs_npz)) if inputs_npz else {}
+    npz = _read_npz(inputs_npz) if inputs_npz else {}
     npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
     # inference values of mode placeholders (keep_prob, is_training, ...), --feed overrides
     chosen_values = {}
@@ -198,7 +203,9 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         lp = loss_entry["parity"]
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
             + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
-               else f"not checked ({lp.get('why')})"))
+               else f"not checked ({lp.get('why')})") + ("" if lp.get("ok", True) else " FAILED"))
+        if lp.get("ok") is False:  # compile_for_training would train another loss than the graph's
+            failed.append(f"training loss {loss_spec.graph}")
     elif loss_entry:
         log(f"training loss: {loss_entry['graph']} not reproduced ({loss_entry['why']}); compile your own for fit")
     report = {
@@ -237,7 +244,6 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         with open(path, "w") as f:
             f.write(source)
 
-    tf1.close()
     return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed
 
 
@@ -339,6 +345,15 @@ def _labels_for(tf1, spec, logits, rng):
         return rng.randint(0, classes, size=shape).astype(t.dtype.as_numpy_dtype)
     p = rng.uniform(0.1, 1.0, size=shape)
     return (p / p.sum(-1, keepdims=True)).astype(t.dtype.as_numpy_dtype)
+
+
+def _read_npz(path):
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise GraphConvertError(f"--inputs {path}: cannot read it as a .npz of arrays ({type(e).__name__}: {e}); "
+                                f"write it with numpy.savez(path, **{{'placeholder:0': array}})") from None
 
 
 def _run(model, inputs):

@@ -48,7 +48,8 @@ class DimExpr:
 
 # Shape-entry arithmetic: name -> how two known ints combine (TF semantics on the non-negative sizes of shapes).
 DIM_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-           "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "max": max, "min": min}
+           "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b, "max": max, "min": min,
+           "truncdiv": lambda a, b: abs(a) // abs(b) * (1 if (a >= 0) == (b > 0) else -1)}  # TF's integer Div
 
 
 def dim_op(op: str, a, b):
@@ -60,7 +61,7 @@ def dim_op(op: str, a, b):
 
     if op == "mul" and known(a, 1) or op == "add" and known(a, 0):
         return b
-    if op in ("mul", "floordiv") and known(b, 1) or op in ("add", "sub") and known(b, 0):
+    if op in ("mul", "floordiv", "truncdiv") and known(b, 1) or op in ("add", "sub") and known(b, 0):
         return a
     return DimExpr(op, (a, b))
 

@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from migrate.errors import MigrateError
 from migrate.parity.errors import ParityInputError
 from seq2seq_task import Batch, HParams
 
@@ -61,8 +62,9 @@ REPLY = "@@tf-migrate "
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class BackendError(RuntimeError):
-    """The child process failed (not the user's input): the message names the backend and its stderr tail."""
+class BackendError(MigrateError):
+    """The child process failed or hung (not the user's input): the message names the backend and its stderr tail.
+    Exit code 2 in the CLI: the Keras side could not be run, so there is no parity result (never a 1)."""
 
 
 def normalize_backend(name: str) -> str:
@@ -118,6 +120,19 @@ class BackendWorker:
                 f"runpy.run_module('migrate.parity.backend_side', run_name='__main__', alter_sys=True)")
         self._proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=self._stderr, text=True, env=child_env, bufsize=1)
+        import queue  # noqa: PLC0415
+
+        self._lines: queue.Queue[str] = queue.Queue()
+
+        def read_lines():  # "" marks the end of the child's output
+            try:
+                for out_line in self._proc.stdout:
+                    self._lines.put(out_line)
+            except (OSError, ValueError):  # closed by close()
+                pass
+            self._lines.put("")
+
+        threading.Thread(target=read_lines, daemon=True).start()
         self._next = 0
         self._done: dict[int, dict] = {}
         self._lock = threading.Lock()
@@ -145,9 +160,16 @@ class BackendWorker:
 
     def result(self, jid: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Wait for job `jid`: (its JSON reply, its arrays); raises `ParityInputError` / `BackendError`."""
+        import queue  # noqa: PLC0415
+
         with self._lock:
             while jid not in self._done:
-                line = self._proc.stdout.readline()
+                try:  # the child's next line (read by a thread), waiting at most `timeout`
+                    line = self._lines.get(timeout=self.timeout)
+                except queue.Empty:
+                    self._proc.kill()
+                    raise self._failure(f"no reply to job {jid} within {self.timeout:.0f} s; the child was "
+                                        f"stopped") from None
                 if not line:
                     raise self._failure(f"the child exited before job {jid} finished")
                 if line.startswith(REPLY):
@@ -171,13 +193,15 @@ class BackendWorker:
         return BackendError(f"KERAS_BACKEND={self.backend}: {what} (exit code {code}):\n{tail}")
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            try:
-                self._proc.stdin.close()
-                self._proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self._proc.kill()
-                self._proc.wait()
+        try:
+            self._proc.stdin.close()  # the child's loop ends at EOF
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
         for f in (self._proc.stdout, self._stderr):
             f.close()
         self._tmp.cleanup()

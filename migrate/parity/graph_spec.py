@@ -110,7 +110,9 @@ class ParitySpec:
                 graph = json.load(f).get("graph") or {}
         except (OSError, ValueError):
             return None
-        if not graph.get("inputs") or not graph.get("outputs"):
+        entries = (graph.get("inputs") or []) + (graph.get("outputs") or [])
+        if not graph.get("inputs") or not graph.get("outputs") or \
+                not all(isinstance(e, dict) and {"keras", "graph"} <= set(e) for e in entries):
             return None
         spec = cls(source=report)
         spec.inputs.update({i["keras"]: tensor_key(i["graph"]) for i in graph["inputs"]})

@@ -446,6 +446,7 @@ def _variable_values(variables: dict[str, Any]) -> dict[str, tuple[str, np.ndarr
             except (OSError, ValueError) as e:
                 raise TF1GraphError(f"--variable {name}={path}: cannot read a .npy array ({e})") from None
             if not isinstance(array, np.ndarray):
+                array.close()
                 raise TF1GraphError(f"--variable {name}={path}: an .npz archive; expected one array (numpy.save)")
             out[name] = (path, array)
         else:

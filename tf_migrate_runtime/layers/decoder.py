@@ -25,10 +25,8 @@ def concrete_int(x):
 
 
 def _in_symbolic_scope() -> bool:
-    try:
-        from keras.src.backend.common.symbolic_scope import in_symbolic_scope  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - a Keras without it
-        return False
+    from tf_migrate_runtime._keras_internals import in_symbolic_scope  # noqa: PLC0415
+
     return in_symbolic_scope()
 
 

@@ -34,8 +34,17 @@ class DimOf(keras.layers.Layer):
         return config
 
 
+def _truncdiv(a, b):
+    """TF's integer `Div` / `TruncateDiv`: rounds toward zero (`-7 / 2 = -3`), unlike `//`."""
+    if _known(a) and _known(b):
+        q = abs(a) // abs(b)
+        return q if (a >= 0) == (b > 0) else -q
+    q = keras.ops.floor_divide(keras.ops.abs(a), keras.ops.abs(b))
+    return keras.ops.where(keras.ops.equal(a >= 0, b > 0), q, -q)
+
+
 _DIM_OPS = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-            "floordiv": lambda a, b: a // b, "mod": lambda a, b: a % b}
+            "floordiv": lambda a, b: a // b, "truncdiv": _truncdiv, "mod": lambda a, b: a % b}
 
 
 def _known(x) -> bool:
@@ -55,7 +64,7 @@ def evaluate(entry, refs):
     static dimensions, a scalar tensor on TensorFlow otherwise), combined with Python arithmetic.
 
     Entries: an int; `[k, axis]` = dimension `axis` of `refs[k]`; `["value", k]` = the int scalar `refs[k]`;
-    `[op, a, b]` with op in add / sub / mul / floordiv / mod / max / min."""
+    `[op, a, b]` with op in add / sub / mul / floordiv / truncdiv / mod / max / min."""
     if isinstance(entry, int):
         return entry
     if isinstance(entry[0], str):

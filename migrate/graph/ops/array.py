@@ -93,7 +93,7 @@ def reshape(c: Ctx):
 @op("ShapeN")
 def shape_n(c: Ctx):
     out = []
-    for k, src in enumerate(c.ins):
+    for _k, src in enumerate(c.ins):
         if src.shape is None:
             raise Unsupported("ShapeN of a tensor of unknown rank")
         out.append(_shape_sym(c, [Dim(src, a) if d is None else int(d) for a, d in enumerate(src.shape)]))

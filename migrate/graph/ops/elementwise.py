@@ -44,7 +44,7 @@ def unary(c: Ctx):
 
 # Integer arithmetic on shape entries (`tf.shape(x)[0] * tf.shape(x)[1]`) stays shape arithmetic.
 SHAPE_ARITHMETIC = {"Add": "add", "AddV2": "add", "Sub": "sub", "Mul": "mul", "FloorDiv": "floordiv",
-                    "Div": "floordiv", "FloorMod": "mod", "Maximum": "max", "Minimum": "min"}
+                    "Div": "truncdiv", "TruncateDiv": "truncdiv", "FloorMod": "mod", "Maximum": "max", "Minimum": "min"}
 
 
 def shape_arithmetic(c: Ctx):
