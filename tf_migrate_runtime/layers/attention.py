@@ -23,6 +23,7 @@ from tf_migrate_runtime.layers.decoder import (
     keep_steps,
     state_specs,
     static_steps,
+    write_step,
     zero_states,
 )
 
@@ -279,9 +280,9 @@ class GreedyAttentionDecoder(AttentionDecoder):
                 sample = ops.where(finished, ops.zeros_like(sample), sample)
                 new_attn = ops.where(f, attn, new_attn)
                 new = [ops.where(f, o, n) for o, n in zip(flat, new)]
-            outs = ops.slice_update(outs, (t, 0, 0), ops.expand_dims(out, 0))
+            outs = write_step(outs, t, out)
             ids = ops.slice_update(ids, (t, 0), ops.expand_dims(sample, 0))
-            aligns = ops.slice_update(aligns, (t, 0, 0), ops.expand_dims(alignments, 0))
+            aligns = write_step(aligns, t, alignments)
             return (t + 1, x, new_attn, next_finished, outs, ids, aligns, *new)
 
         res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids, aligns,

@@ -30,6 +30,14 @@ def _in_symbolic_scope() -> bool:
     return in_symbolic_scope()
 
 
+def write_step(buf, t, value):
+    """`buf[t] = value` for a float buffer `[steps, ...]`, differentiable on every backend (`slice_update` is
+    `XlaDynamicUpdateSlice` on TensorFlow, which has no gradient: `fit` through a greedy loop would fail)."""
+    at = keras.ops.equal(keras.ops.arange(keras.ops.shape(buf)[0]), keras.ops.cast(t, "int32"))
+    mask = keras.ops.reshape(keras.ops.cast(at, buf.dtype), (-1,) + (1,) * (len(buf.shape) - 1))
+    return buf * (1.0 - mask) + keras.ops.expand_dims(value, 0) * mask
+
+
 def keep_steps(x, n, axis: int = 0):
     """The first `n` entries of `x` along `axis` (0 or 1): `n` known (eager, any backend) or a TensorFlow graph
     tensor: exactly those; under `jax.jit` and in Keras' shape inference on JAX / PyTorch (which runs the layers on
@@ -239,7 +247,7 @@ class GreedyDecoder(keras.layers.Layer):
                 emit_out = keras.ops.where(f, keras.ops.zeros_like(out), out)
                 emit_ids = keras.ops.where(finished, keras.ops.zeros_like(sample), sample)
                 new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
-            outs = keras.ops.slice_update(outs, (t, 0, 0), keras.ops.expand_dims(emit_out, 0))
+            outs = write_step(outs, t, emit_out)
             ids = keras.ops.slice_update(ids, (t, 0), keras.ops.expand_dims(emit_ids, 0))
             x = keras.ops.take(self.embedding, sample, axis=0)
             return (t + 1, x, next_finished, outs, ids, *new)
