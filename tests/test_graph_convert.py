@@ -20,7 +20,7 @@ APLAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 
 def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, time_major: bool = False,
            init_state: bool = False, dropout: bool = False, bidi: bool = False, static: bool = False,
-           extra_op: str | None = None) -> str:
+           extra_op: str | None = None, shared: bool = False) -> str:
     """A TF1-style tagger: ids -> embedding -> RNN -> dense logits -> sparse softmax cross-entropy + Adam."""
     import tensorflow as tf
 
@@ -55,7 +55,9 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
                 outs, _ = v1.nn.static_rnn(cells, steps, dtype=tf.float32)
                 out = tf.stack(outs, axis=1)
             elif bidi:
-                (ofw, obw), _ = v1.nn.bidirectional_dynamic_rnn(cell(), cell(), x, dtype=tf.float32, **kw)
+                fw = cell()
+                bw = fw if shared else cell()   # one cell object for both directions: one set of weights (TF >= 1.4)
+                (ofw, obw), _ = v1.nn.bidirectional_dynamic_rnn(fw, bw, x, dtype=tf.float32, **kw)
                 out = tf.concat([ofw, obw], -1)
             else:
                 xin = tf.transpose(x, [1, 0, 2]) if time_major else x
@@ -140,6 +142,8 @@ CASES = {  # id -> (builder kwargs, construct expected in the report)
     "multi_basic_lstm_dropout": (dict(kind="basic", layers=2, dropout=True, seqlen=False),
                                  "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
     "bidirectional_lstm": (dict(kind="lstm", bidi=True), "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+    "bidirectional_gru_one_shared_cell": (dict(kind="gru", bidi=True, shared=True),
+                                          "dynamic_rnn GRUCell -> keras.layers.GRU"),
     "static_rnn_basic_lstm": (dict(kind="basic", static=True, seqlen=False),
                               "static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
 }
@@ -187,6 +191,16 @@ def test_report_output_names_are_the_models_and_parity_tf1_binds_by_the_report(c
     printed = capsys.readouterr()
     assert rc == 0, printed
     assert "convert_report.json" in printed.out + printed.err
+
+
+def test_one_cell_shared_by_both_directions_gives_two_layers_with_the_same_weights(converted, built):
+    import tensorflow as tf
+
+    names = [n for n, _ in tf.train.list_variables(os.path.join(built["bidirectional_gru_one_shared_cell"],
+                                                                "model.ckpt"))]
+    assert not any("/bw/" in n for n in names)          # TF1 wrote one set of weights, under fw
+    report, _ = converted["bidirectional_gru_one_shared_cell"]
+    assert report["translated"]["dynamic_rnn GRUCell -> keras.layers.GRU"] == 2 and report["parity"]["ok"]
 
 
 def test_report_inputs_and_layers(converted):
