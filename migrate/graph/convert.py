@@ -357,7 +357,16 @@ def _read_npz(path):
 
 
 def _run(model, inputs):
-    """The model's outputs on one batch, traced once (an eager Keras RNN steps through Python per time step)."""
+    """The model's outputs on one batch: traced once when it holds a loop over time (an eager Keras RNN or decoder
+    steps through Python per time step: ptrnet 1.6 s eagerly, 0.8 s traced), else eagerly (no tracing to pay:
+    hcn 0.03 s eagerly, 0.1 s traced)."""
+    import keras  # noqa: PLC0415
+
+    if not any(isinstance(layer, keras.layers.RNN) or getattr(layer, "loops_over_time", False)
+               for layer in model.layers):
+        out = model(inputs)
+        return [keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, list | tuple) else \
+            keras.ops.convert_to_numpy(out)
     model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
     return model.predict_on_batch(inputs)
 

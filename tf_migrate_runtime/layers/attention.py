@@ -86,6 +86,8 @@ class AttentionDecoder(keras.layers.Layer):
         ((2, 3, 6), (2, 3, 7))
     """
 
+    loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
+
     def __init__(self, families, units, input_dim, memory_dim, mechanism, num_units, scale=False, normalize=False,
                  attention_layer_size=None, output_attention=True, **kwargs):
         super().__init__(**kwargs)

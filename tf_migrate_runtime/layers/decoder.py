@@ -194,6 +194,8 @@ class GreedyDecoder(keras.layers.Layer):
         (2, 2, True)
     """
 
+    loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
+
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
                  impute_finished=False, **kwargs):
         super().__init__(**kwargs)

@@ -63,6 +63,8 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         ((2, 3, 7), 3)
     """
 
+    loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
+
     def __init__(self, families, units, input_dim, attn_size, attn_vec_size, num_heads, query_parts, output_size,
                  cell_output_size=None, initial_state_attention=False, feed_previous=False, steps=None,
                  vocab_size=None, loop_projection_size=None, **kwargs):
