@@ -250,7 +250,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
         self.built = True
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
-             initial_state=None):
+             initial_state=None, training=False):
         start_tokens = ops.cast(start_tokens, "int32")
         batch = ops.shape(start_tokens)[0]
         steps_max = static_steps(maximum_iterations, "GreedyAttentionDecoder")
@@ -282,9 +282,9 @@ class GreedyAttentionDecoder(AttentionDecoder):
                 sample = ops.where(finished, ops.zeros_like(sample), sample)
                 new_attn = ops.where(f, attn, new_attn)
                 new = [ops.where(f, o, n) for o, n in zip(flat, new)]
-            outs = write_step(outs, t, out)
+            outs = write_step(outs, t, out, training)
             ids = ops.slice_update(ids, (t, 0), ops.expand_dims(sample, 0))
-            aligns = write_step(aligns, t, alignments)
+            aligns = write_step(aligns, t, alignments, training)
             return (t + 1, x, new_attn, next_finished, outs, ids, aligns, *new)
 
         res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids, aligns,
@@ -294,7 +294,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
                 ops.transpose(keep_steps(res[6], n), (1, 0, 2))] + list(res[7:])
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, memory=None,
-                            memory_lengths=None, initial_state=None):
+                            memory_lengths=None, initial_state=None, training=False):
         b = start_tokens.shape[0] if hasattr(start_tokens, "shape") else None
         width = self.output_size or (self.attention_width if self.output_attention else self.units[-1])
         out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32"),

@@ -30,9 +30,13 @@ def _in_symbolic_scope() -> bool:
     return in_symbolic_scope()
 
 
-def write_step(buf, t, value):
-    """`buf[t] = value` for a float buffer `[steps, ...]`, differentiable on every backend (`slice_update` is
-    `XlaDynamicUpdateSlice` on TensorFlow, which has no gradient: `fit` through a greedy loop would fail)."""
+def write_step(buf, t, value, training=False):
+    """`buf[t] = value` for a float buffer `[steps, ...]`. `slice_update` (one step's worth of work) except when
+    training on TensorFlow: there it is `XlaDynamicUpdateSlice`, which has no gradient, so `fit` through a greedy
+    loop writes through a one-hot mask over the steps instead (differentiable; `steps` times the work)."""
+    if not (training and keras.backend.backend() == "tensorflow"):
+        start = (keras.ops.cast(t, "int32"),) + (0,) * (len(buf.shape) - 1)
+        return keras.ops.slice_update(buf, start, keras.ops.expand_dims(value, 0))
     at = keras.ops.equal(keras.ops.arange(keras.ops.shape(buf)[0]), keras.ops.cast(t, "int32"))
     mask = keras.ops.reshape(keras.ops.cast(at, buf.dtype), (-1,) + (1,) * (len(buf.shape) - 1))
     return buf * (1.0 - mask) + keras.ops.expand_dims(value, 0) * mask
@@ -214,7 +218,7 @@ class GreedyDecoder(keras.layers.Layer):
                 self.bias = self.add_weight(shape=(self.output_size,), name="output_bias")
         self.built = True
 
-    def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
+    def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
         from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
@@ -249,7 +253,7 @@ class GreedyDecoder(keras.layers.Layer):
                 emit_out = keras.ops.where(f, keras.ops.zeros_like(out), out)
                 emit_ids = keras.ops.where(finished, keras.ops.zeros_like(sample), sample)
                 new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
-            outs = write_step(outs, t, emit_out)
+            outs = write_step(outs, t, emit_out, training)
             ids = keras.ops.slice_update(ids, (t, 0), keras.ops.expand_dims(emit_ids, 0))
             x = keras.ops.take(self.embedding, sample, axis=0)
             return (t + 1, x, next_finished, outs, ids, *new)
@@ -261,7 +265,8 @@ class GreedyDecoder(keras.layers.Layer):
         sample_ids = keras.ops.transpose(keep_steps(res[4], n), (1, 0))
         return [outputs, sample_ids] + list(res[5:])
 
-    def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
+    def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None,
+                            training=False):
         b = start_tokens.shape[0] if start_tokens is not None and hasattr(start_tokens, "shape") else None
         width = self.output_size or self.units[-1]
         out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32")]
