@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -25,10 +26,7 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    cf_v2 = tf.compat.v1.control_flow_v2_enabled()
-    v1.disable_control_flow_v2()
-    v1.disable_resource_variables()
-    try:
+    with tf1_style():
         g = tf.Graph()
         with g.as_default():
             ids = v1.placeholder(tf.int32, [None, None if not static else 4], name="ids")
@@ -76,16 +74,7 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
                                   name="loss")
             if kind not in ("block", "gru_block"):  # TF 2.21 has no gradient for the fused op (contrib registered it)
                 v1.train.AdamOptimizer(0.1).minimize(loss)
-            rng = np.random.RandomState(0)
-            with v1.Session() as s:
-                s.run(v1.global_variables_initializer())
-                for v in v1.trainable_variables():
-                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
-                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
-    finally:
-        if cf_v2:
-            v1.enable_control_flow_v2()
-        v1.enable_resource_variables()
+            save_random_weights(path)
     return path
 
 
@@ -380,12 +369,7 @@ def _build_ops_graph(path: str) -> tuple[str, list[str]]:
             pooled1d = tf.identity(tf.nn.max_pool1d(c1, 2, 2, "VALID"), name="conv1d_pooled")
             labels = v1.placeholder(tf.int32, [None], name="labels")
             v1.losses.sparse_softmax_cross_entropy(labels, logits)
-            rng = np.random.RandomState(0)
-            with v1.Session() as s:
-                s.run(v1.global_variables_initializer())
-                for v in v1.trainable_variables():
-                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
-                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
+            save_random_weights(path)
         return path, [probs.name, top_v.name, top_i.name, sl.name, mixed.name, am.name, pooled1d.name]
     finally:
         v1.enable_resource_variables()

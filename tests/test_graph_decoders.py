@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -24,10 +25,7 @@ def _build(path: str, kind: str = "lstm", proj: str = "dense", impute: bool = Fa
     from tf_migrate_runtime.contrib import seq2seq
 
     v1 = tf.compat.v1
-    cf_v2 = v1.control_flow_v2_enabled()
-    v1.disable_control_flow_v2()
-    v1.disable_resource_variables()
-    try:
+    with tf1_style():
         g = tf.Graph()
         with g.as_default():
             src = v1.placeholder(tf.int32, [None, None], name="src")
@@ -84,16 +82,7 @@ def _build(path: str, kind: str = "lstm", proj: str = "dense", impute: bool = Fa
             loss = seq2seq.sequence_loss(logits, tgt_out, mask)
             if train:  # optimizer slots in the .meta / checkpoint (gradients through the loop: slow, so once)
                 v1.train.AdamOptimizer(0.1).minimize(loss)
-            rng = np.random.RandomState(0)
-            with v1.Session() as s:
-                s.run(v1.global_variables_initializer())
-                for v in v1.trainable_variables():
-                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
-                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
-    finally:
-        if cf_v2:
-            v1.enable_control_flow_v2()
-        v1.enable_resource_variables()
+            save_random_weights(path)
     return path
 
 
@@ -232,10 +221,7 @@ def test_dynamic_rnn_over_an_attention_wrapper_time_major_without_lengths(tmp_pa
     from tf_migrate_runtime.contrib import seq2seq
 
     v1 = tf.compat.v1
-    cf_v2 = v1.control_flow_v2_enabled()
-    v1.disable_control_flow_v2()
-    v1.disable_resource_variables()
-    try:
+    with tf1_style():
         g = tf.Graph()
         with g.as_default():
             src = v1.placeholder(tf.int32, [None, None], name="src")
@@ -261,10 +247,6 @@ def test_dynamic_rnn_over_an_attention_wrapper_time_major_without_lengths(tmp_pa
                 for v in v1.trainable_variables():
                     s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
                 v1.train.Saver().save(s, str(tmp_path / "model.ckpt"))
-    finally:
-        if cf_v2:
-            v1.enable_control_flow_v2()
-        v1.enable_resource_variables()
     report = _convert(str(tmp_path), tmp_path / "out", outputs=["decoder/logits_time_major:0", "decoder/alignments:0"])
     assert report["parity"]["ok"], report["parity"]
     assert report["translated"]["dynamic_rnn(AttentionWrapper LuongAttention(scale=True)) -> tfm.AttentionDecoder"] == 1

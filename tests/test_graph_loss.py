@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -222,10 +223,7 @@ def _build_seq2seq_like(path):
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    cf_v2 = v1.control_flow_v2_enabled()
-    v1.disable_control_flow_v2()
-    v1.disable_resource_variables()
-    try:
+    with tf1_style():
         g = tf.Graph()
         with g.as_default():
             ids = v1.placeholder(tf.int32, [None, None], name="ids")
@@ -240,16 +238,7 @@ def _build_seq2seq_like(path):
             with tf.name_scope("optimization"):
                 cost = _sequence_loss(tf, logits, targets, mask)
                 v1.train.AdamOptimizer(0.01).minimize(cost)
-            rng = np.random.RandomState(0)
-            with v1.Session() as s:
-                s.run(v1.global_variables_initializer())
-                for v in v1.trainable_variables():
-                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
-                v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
-    finally:
-        if cf_v2:
-            v1.enable_control_flow_v2()
-        v1.enable_resource_variables()
+            save_random_weights(path)
     return os.path.join(path, "model.ckpt")
 
 

@@ -9,6 +9,7 @@ import json
 import os
 
 import pytest
+from tf1_models import tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -18,18 +19,11 @@ def _graph(body):
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    cf_v2 = v1.control_flow_v2_enabled()
-    v1.disable_control_flow_v2()
-    v1.disable_resource_variables()
-    try:
+    with tf1_style():
         g = tf.Graph()
         with g.as_default():
             body(tf, v1)
         return g
-    finally:
-        if cf_v2:
-            v1.enable_control_flow_v2()
-        v1.enable_resource_variables()
 
 
 def _encoder(tf, v1, name="ids"):

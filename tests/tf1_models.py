@@ -7,6 +7,7 @@ Biases are random and non-zero; forget biases are non-default.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import tempfile
@@ -17,6 +18,38 @@ import numpy as np
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 V, E, U, T, B = 11, 6, 5, 4, 3    # vocab, embedding, units, time steps, batch
+
+
+@contextlib.contextmanager
+def tf1_style():
+    """Build graphs as TF 1.x did: control flow v1 (`Enter` / `Exit` frames) and reference variables (`VariableV2`);
+    the process's own settings come back afterwards, whatever happens inside."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    cf_v2 = v1.control_flow_v2_enabled()
+    v1.disable_control_flow_v2()
+    v1.disable_resource_variables()
+    try:
+        yield
+    finally:
+        if cf_v2:
+            v1.enable_control_flow_v2()
+        v1.enable_resource_variables()
+
+
+def save_random_weights(path: str, seed: int = 0, scale: float = 0.5) -> str:
+    """The default graph's variables initialised, every trainable one (biases included) set to N(0, scale) values,
+    saved as `path/model.ckpt` with its `.meta`; the checkpoint prefix."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    rng = np.random.RandomState(seed)
+    with v1.Session() as s:
+        s.run(v1.global_variables_initializer())
+        for v in v1.trainable_variables():
+            s.run(v.assign(rng.normal(0, scale, v.shape.as_list()).astype("float32")))
+        return v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
 
 
 def _save(tf, sess, out: str) -> str:
