@@ -233,3 +233,46 @@ def test_mirrored_strategy_on_two_cpu_devices_gives_the_one_device_loss():
     assert len(res["one"]) == len(res["two"]) == 4
     np.testing.assert_allclose(res["two"], res["one"], atol=1e-5)
     assert res["max_weight_diff"] < 1e-5
+
+
+def test_time_loop_is_keras_ops_and_xla_trains_through_it():
+    """`tf2.backend.scan` on TensorFlow: a `keras.ops.while_loop` with a fixed trip count over a preallocated output
+    (no TensorArray / TensorList in the forward program); values and gradients equal a step-by-step Python loop,
+    with and without XLA, for a time length known only at run time."""
+    from tf2.backend import scan
+
+    rng = np.random.RandomState(4)
+    w = tf.Variable(rng.uniform(-0.5, 0.5, (6, 6)).astype("float32"))
+    b = tf.Variable(rng.uniform(-0.5, 0.5, (6,)).astype("float32"))
+    xs = tf.constant(rng.randn(9, 3, 6).astype("float32"))
+
+    def step(carry, x):
+        h = keras.ops.tanh(x + keras.ops.matmul(carry, w) + b)
+        return h, h * h + x
+
+    def loss_and_grads(run):
+        with tf.GradientTape() as tape:
+            carry, ys = run()
+            loss = keras.ops.sum(ys * ys) + keras.ops.sum(carry)
+        return ys, carry, tape.gradient(loss, [w, b])
+
+    def unrolled():
+        carry, ys = tf.zeros((3, 6)), []
+        for t in range(9):
+            carry, y = step(carry, xs[t])
+            ys.append(y)
+        return carry, tf.stack(ys)
+
+    want = loss_and_grads(unrolled)
+    spec = [tf.TensorSpec((None, 3, 6), tf.float32)]
+    for jit in (False, True):
+        fn = tf.function(lambda x: loss_and_grads(lambda: scan(step, tf.zeros((3, 6)), x, (None, 6))),
+                         input_signature=spec, jit_compile=jit)
+        got = fn(xs)
+        for g, e in zip(tf.nest.flatten(got), tf.nest.flatten(want)):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"jit_compile={jit}")
+    forward = tf.function(lambda x: scan(step, tf.zeros((3, 6)), x, (None, 6)), input_signature=spec)
+    graph_def = forward.get_concrete_function().graph.as_graph_def()
+    op_types = {n.op for n in graph_def.node} | {n.op for f in graph_def.library.function for n in f.node_def}
+    assert "While" in op_types or "StatelessWhile" in op_types
+    assert not {o for o in op_types if o.startswith(("TensorArray", "TensorList"))}, op_types

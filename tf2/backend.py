@@ -1,6 +1,6 @@
 """What differs between Keras backends, one table entry per backend; each framework is imported only when active.
 
-The port computes with Keras layers and `keras.ops` only. Two things have no `keras.ops` form:
+The port computes with Keras layers and `keras.ops` only; what differs per backend:
 
 - compiling a whole decoding loop into one program: TensorFlow `tf.function` (optionally XLA),
   JAX `jax.jit` of a stateless function (the weights are arguments, read through
@@ -10,8 +10,9 @@ The port computes with Keras layers and `keras.ops` only. Two things have no `ke
 - a differentiable loop over time that XLA can compile on TensorFlow: `keras.ops.scan` there is a
   `tf.while_loop` without `maximum_iterations`, whose gradient accumulators XLA refuses ("XLA
   compilation requires a fixed tensor list size") and which stacks only outputs shaped like the
-  carry; `scan` below runs that loop with `maximum_iterations` on TensorFlow (the `tf.while_loop` +
-  `TensorArray` the port always used) and is `keras.ops.scan` on JAX (`lax.scan`) and PyTorch;
+  carry; `scan` below is, on TensorFlow, `keras.ops.while_loop` with `maximum_iterations` over a
+  preallocated output written by `keras.ops.scatter_update` (keras.ops only, a fixed trip count XLA
+  trains through) and `keras.ops.scan` on JAX (`lax.scan`) and PyTorch;
 - feeding variable-length NumPy batches to `fit` on TensorFlow: Keras turns a `PyDataset` into a
   `tf.data` pipeline whose shapes it guesses from the first two batches (a time dimension both
   share becomes fixed, and a later batch of another length fails), so `fit_data` hands TensorFlow
@@ -86,33 +87,46 @@ def compile_function(fn, variables, jit_compile=False):
     return COMPILERS[name](fn, variables, jit_compile)
 
 
-def _scan_tensorflow(f, init, xs, y_shape):
-    import tensorflow as tf  # noqa: PLC0415
+def _scan_fixed_trip(f, init, xs, y_shape):
+    """`keras.ops.while_loop(maximum_iterations=len(xs))` over a preallocated `ys`, step `t` written by
+    `keras.ops.scatter_update` (differentiable; `slice_update` is not, on TensorFlow). A fixed trip count is what
+    XLA needs to compile the loop's gradient."""
+    ops = keras.ops
+    steps = ops.shape(xs)[0]
+    dims = [ops.shape(xs)[1] if (k == 0 and d is None) else d for k, d in enumerate(y_shape)]
+    if any(d is None for d in dims):
+        raise ValueError(f"scan: y_shape {y_shape}: only the batch dimension may be unknown")
+    ys = ops.zeros((steps, *dims), xs.dtype)
 
-    steps = tf.shape(xs)[0]
-    xs_ta = tf.TensorArray(xs.dtype, size=steps, element_shape=xs.shape[1:]).unstack(xs)
-    ys_ta = tf.TensorArray(xs.dtype, size=steps)
+    def cond(t, carry, ys):
+        return t < steps
 
-    def body(t, carry, ys_ta):
-        carry, y = f(carry, xs_ta.read(t))
-        return t + 1, carry, ys_ta.write(t, y)
+    def body(t, carry, ys):
+        carry, y = f(carry, xs[t])
+        return t + 1, carry, ops.scatter_update(ys, ops.reshape(t, (1, 1)), ops.expand_dims(y, 0))
 
-    _, carry, ys_ta = tf.while_loop(lambda t, *_: t < steps, body, (0, init, ys_ta), maximum_iterations=steps)
-    ys = ys_ta.stack()
-    ys.set_shape((xs.shape[0],) + tuple(y_shape))
+    _, carry, ys = ops.while_loop(cond, body, (ops.convert_to_tensor(0, "int32"), init, ys),
+                                  maximum_iterations=steps)
     return carry, ys
+
+
+# backend -> the differentiable loop over time (`scan` below); keras.ops only on every backend.
+SCANS = {
+    "tensorflow": _scan_fixed_trip,
+    "jax": lambda f, init, xs, y_shape: keras.ops.scan(f, init, xs),
+    "torch": lambda f, init, xs, y_shape: keras.ops.scan(f, init, xs),
+}
 
 
 def scan(f, init, xs, y_shape):
     """`carry, y = f(carry, x)` over the leading axis of `xs`: `(last carry, stacked ys)`; differentiable.
 
-    `y_shape`: the shape of one `y` (None for unknown dimensions), of the dtype of `xs`.
-    TensorFlow: `tf.while_loop(maximum_iterations=len)` + `TensorArray` (XLA compiles its gradient);
-    other backends: `keras.ops.scan`.
+    `y_shape`: the shape of one `y` (None for the batch dimension), of the dtype of `xs`.
+    TensorFlow: `keras.ops.while_loop(maximum_iterations=len)` over a preallocated output (XLA compiles its
+    gradient; `keras.ops.scan` there cannot be XLA-trained); JAX (`lax.scan`, reverse-differentiable where a
+    `while_loop` is not) and PyTorch: `keras.ops.scan`.
     """
-    if backend() == "tensorflow":
-        return _scan_tensorflow(f, init, xs, y_shape)
-    return keras.ops.scan(f, init, xs)
+    return SCANS.get(backend(), SCANS["torch"])(f, init, xs, y_shape)
 
 
 def fit_data(dataset):

@@ -31,15 +31,13 @@ def _in_symbolic_scope() -> bool:
 
 
 def write_step(buf, t, value, training=False):
-    """`buf[t] = value` for a float buffer `[steps, ...]`. `slice_update` (one step's worth of work) except when
-    training on TensorFlow: there it is `XlaDynamicUpdateSlice`, which has no gradient, so `fit` through a greedy
-    loop writes through a one-hot mask over the steps instead (differentiable; `steps` times the work)."""
+    """`buf[t] = value` for a float buffer `[steps, ...]`: `slice_update`, except when training on TensorFlow:
+    there it is `XlaDynamicUpdateSlice`, which has no gradient, so `fit` through a greedy loop writes the step
+    with `scatter_update` (`TensorScatterUpdate`: differentiable, XLA-compilable, one step's worth of work)."""
+    t = keras.ops.cast(t, "int32")
     if not (training and keras.backend.backend() == "tensorflow"):
-        start = (keras.ops.cast(t, "int32"),) + (0,) * (len(buf.shape) - 1)
-        return keras.ops.slice_update(buf, start, keras.ops.expand_dims(value, 0))
-    at = keras.ops.equal(keras.ops.arange(keras.ops.shape(buf)[0]), keras.ops.cast(t, "int32"))
-    mask = keras.ops.reshape(keras.ops.cast(at, buf.dtype), (-1,) + (1,) * (len(buf.shape) - 1))
-    return buf * (1.0 - mask) + keras.ops.expand_dims(value, 0) * mask
+        return keras.ops.slice_update(buf, (t,) + (0,) * (len(buf.shape) - 1), keras.ops.expand_dims(value, 0))
+    return keras.ops.scatter_update(buf, keras.ops.reshape(t, (1, 1)), keras.ops.expand_dims(value, 0))
 
 
 def keep_steps(x, n, axis: int = 0):
