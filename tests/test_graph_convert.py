@@ -21,14 +21,17 @@ APLAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 
 def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, time_major: bool = False,
            init_state: bool = False, dropout: bool = False, bidi: bool = False, static: bool = False,
-           extra_op: str | None = None, shared: bool = False) -> str:
-    """A TF1-style tagger: ids -> embedding -> RNN -> dense logits -> sparse softmax cross-entropy + Adam."""
+           extra_op: str | None = None, shared: bool = False, scope: str | None = None) -> str:
+    """A TF1-style tagger: ids -> embedding -> RNN -> dense logits -> sparse softmax cross-entropy + Adam, inside the
+    user's own variable `scope` when one is given."""
+    import contextlib
+
     import tensorflow as tf
 
     v1 = tf.compat.v1
     with tf1_style():
         g = tf.Graph()
-        with g.as_default():
+        with g.as_default(), (v1.variable_scope(scope) if scope else contextlib.nullcontext()):
             ids = v1.placeholder(tf.int32, [None, None if not static else 4], name="ids")
             lens = v1.placeholder(tf.int32, [None], name="lengths")
             labels = v1.placeholder(tf.int32, [None, None], name="labels")
@@ -164,6 +167,22 @@ def test_construct_converts_with_parity(converted, case):
     assert row["max_abs"] <= 1e-5
     assert CASES[case][1] in report["translated"]
     assert [o["graph"] for o in report["graph"]["outputs"]] == ["proj/BiasAdd:0"]
+
+
+def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tmp_path):
+    """Only scopes `tf.gradients` made (`gradients/`, `gradients_1/`, `train/gradients/`) are the backward pass: a
+    model built under `policy_gradients/` (trained by Adam, so its real gradients are in the graph too) converts
+    with its LSTM recognised and parity."""
+    from migrate.graph import convert_graph
+    from migrate.graph.meta import is_gradient
+
+    assert is_gradient("gradients/rnn/while/mul_grad/Mul") and is_gradient("train/gradients_1/proj/MatMul_grad/x")
+    assert not is_gradient("policy_gradients/rnn/while/lstm_cell/MatMul")
+    path = _build(str(tmp_path / "ckpt"), kind="lstm", scope="policy_gradients")
+    report = convert_graph(path, str(tmp_path / "out"), log=lambda m: None)
+    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
+    assert [o["graph"] for o in report["graph"]["outputs"]] == ["policy_gradients/proj/BiasAdd:0"]
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
 
 def test_report_output_names_are_the_models_and_parity_tf1_binds_by_the_report(converted, built, capsys):

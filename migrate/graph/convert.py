@@ -259,12 +259,14 @@ def _inference_meta(prefix):
     import tensorflow as tf  # noqa: PLC0415
     from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
 
+    from migrate.graph.meta import is_gradient  # noqa: PLC0415
+
     m = meta_graph_pb2.MetaGraphDef()
     with open(_meta(prefix), "rb") as f:
         m.ParseFromString(f.read())
     changed = []
     for node in m.graph_def.node:
-        if node.op == "Const" and node.name.endswith(_DROPOUT_KEEP) and "gradients" not in node.name:
+        if node.op == "Const" and node.name.endswith(_DROPOUT_KEEP) and not is_gradient(node.name):
             value = tf.make_ndarray(node.attr["value"].tensor)
             if value.size == 1 and float(value) < 1.0:
                 node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.ones_like(value)))

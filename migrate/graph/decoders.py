@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.meta import GraphView
+from migrate.graph.meta import GraphView, is_gradient
 from migrate.graph.rnn import (
     Provider,
     _is_zero_state,
@@ -284,7 +284,7 @@ def _frame_ops(view, frame):
     seen, stack = {}, list(enters)
     while stack:
         op = stack.pop()
-        if op.name in seen or "gradients" in op.name:
+        if op.name in seen or is_gradient(op.name):
             continue
         seen[op.name] = op
         if op.type == "Exit":
@@ -364,7 +364,7 @@ def _decoder_provider(view, frame, steps):
         gather = next((c.outputs[0] for c in ta.outputs[0].consumers() if c.type == "TensorArrayGatherV3"), None)
         gather_bm = None
         if gather is not None:
-            cons = [c for c in gather.consumers() if "gradients" not in c.name]
+            cons = [c for c in gather.consumers() if not is_gradient(c.name)]
             if len(cons) == 1 and cons[0].type == "Transpose" and view.foldable(cons[0].inputs[1].op):
                 perm = list(np.asarray(view.fold(cons[0].inputs[1])))
                 if perm[:2] == [1, 0]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.meta import PLACEHOLDER_OPS, GraphView
+from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
 from migrate.graph.rnn import (
     CELL_MATCHERS,
     Provider,
@@ -128,7 +128,7 @@ def _heads(view: GraphView) -> dict:
     """hidden tensor name -> the Conv2D ops of `AttnW_a` kernels ([1, 1, A, A'] variables) applied to it."""
     groups: dict = {}
     for op in view.graph.get_operations():
-        if op.type != "Conv2D" or "gradients" in op.name:
+        if op.type != "Conv2D" or is_gradient(op.name):
             continue
         w = view.variable_of(op.inputs[1])
         hidden = op.inputs[0]
@@ -300,7 +300,7 @@ def _all_steps(view: GraphView) -> dict:
     """Every cell step outside while frames, keyed by the (stripped) name of its input."""
     by_x = {}
     for op in view.graph.get_operations():
-        if op.type not in CELL_MATCHERS or "gradients" in op.name or _weight_input(op).op.type == "Enter":
+        if op.type not in CELL_MATCHERS or is_gradient(op.name) or _weight_input(op).op.type == "Enter":
             continue
         try:
             step = match_step(view, op)
@@ -403,7 +403,7 @@ def _decoder(view, convs, by_x):
         return None
     steps = []
     for op in view.graph.get_operations():
-        if op.type != "MatMul" or "gradients" in op.name or view.variable_of(op.inputs[1]) != in_kernel:
+        if op.type != "MatMul" or is_gradient(op.name) or view.variable_of(op.inputs[1]) != in_kernel:
             continue
         lin = match_linear(view, _linear_out(op))
         x = _linear_out(op)
@@ -414,7 +414,7 @@ def _decoder(view, convs, by_x):
             layers.append(by_x[layers[-1].new_h.name])
         steps.append(Step(lin.args[0], lin.args[1:], layers))
     in_lin = match_linear(view, _linear_out(next(op for op in view.graph.get_operations()
-                                                 if op.type == "MatMul" and "gradients" not in op.name
+                                                 if op.type == "MatMul" and not is_gradient(op.name)
                                                  and view.variable_of(op.inputs[1]) == in_kernel)))
     # decoders sharing the variables (model_with_buckets: one per bucket) share the input kernel: keep the steps
     # whose new state this decoder's attention reads

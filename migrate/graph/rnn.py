@@ -29,14 +29,14 @@ import numpy as np
 from migrate.checkpoint.cell_layouts.gru import gru_to_keras
 from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.meta import GraphView
+from migrate.graph.meta import GraphView, is_gradient
 
 _PASS = ("Identity", "Snapshot")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _consumers(t):
-    return [c for c in t.consumers() if "gradients" not in c.name]
+    return [c for c in t.consumers() if not is_gradient(c.name)]
 
 
 def _strip(t, view: GraphView | None = None):
@@ -510,7 +510,7 @@ def recognise_frames(view: GraphView, provider) -> dict:
     (None or `Unsupported`: not this kind of loop) -> {each name it provides: the provider}."""
     frames: dict[str, list] = {}
     for op in view.graph.get_operations():
-        if op.type not in CELL_MATCHERS or "gradients" in op.name:
+        if op.type not in CELL_MATCHERS or is_gradient(op.name):
             continue
         enter = _weight_input(op).op
         if enter.type != "Enter":
@@ -587,7 +587,7 @@ def _while_provider(view, frame, steps):
     top = layers[-1]
     gather = gather_bm = None
     for op in view.graph.get_operations():
-        if op.type == "TensorArrayWriteV3" and "gradients" not in op.name:
+        if op.type == "TensorArrayWriteV3" and not is_gradient(op.name):
             value, length = _strip_select(op.inputs[2])
             if length is not None and value.op.type in ("Select", "SelectV2"):
                 value = value.op.inputs[2]
@@ -600,7 +600,7 @@ def _while_provider(view, frame, steps):
                     if c.type == "TensorArrayGatherV3":
                         gather = c.outputs[0]
     if gather is not None:
-        cons = [c for c in gather.consumers() if "gradients" not in c.name]
+        cons = [c for c in gather.consumers() if not is_gradient(c.name)]
         if len(cons) == 1 and cons[0].type == "Transpose" and view.foldable(cons[0].inputs[1].op):
             perm = list(np.asarray(view.fold(cons[0].inputs[1])))
             if perm[:2] == [1, 0]:
@@ -660,7 +660,7 @@ def _resolve_state(t, role_index: int | None = None):
 def recognise_static(view: GraphView, outputs) -> dict:
     by_kernel: dict[str, list] = {}
     for op in view.graph.get_operations():
-        if op.type not in CELL_MATCHERS or "gradients" in op.name or _weight_input(op).op.type == "Enter":
+        if op.type not in CELL_MATCHERS or is_gradient(op.name) or _weight_input(op).op.type == "Enter":
             continue
         try:
             step = match_step(view, op)

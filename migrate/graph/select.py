@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS
+from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS, is_gradient
 
 INFERENCE_VALUES = [  # (name pattern, value): first match wins; only scalar (or rank-unknown) placeholders
     (re.compile(r"keep[_]?prob|keep$|keep_probability", re.I), 1.0),
@@ -45,7 +45,6 @@ _SKIP_SCOPES = re.compile(r"(^|/)(gradients|save|Adam|GradientDescent|Momentum|R
                           r"training|optimizer|summaries|init)(_\d+)?(/|$)")
 TRAIN_SCOPES = re.compile(r"(^|/)(gradients|save|Adam|GradientDescent|Momentum|RMSProp|Adagrad|Adadelta|"
                            r"optimizer|summaries|init)(_\d+)?(/|$)")  # ops of the training machinery, never outputs
-_GRADIENTS = re.compile(r"(^|/)gradients(_\d+)?/")
 HEAD_OPS = ("Softmax", "LogSoftmax", "Sigmoid", "ArgMax", "TopKV2")   # inference heads computed from logits
 SHAPE_ONLY = ("Reshape", "Identity", "Cast", "ExpandDims", "Squeeze", "Transpose", "Unpack", "StopGradient")
 READ_ONLY = ("Shape", "Size", "Rank", "ShapeN")                       # consumers that read no value
@@ -267,7 +266,7 @@ def _add_named_sinks(graph, reasons, anc, labels):
             if any(c.type not in READ_ONLY and not _SKIP_SCOPES.search(c.name) for c in t.consumers()):
                 continue
             up = data_ancestors([o], stop=lambda a: a.type in READ_ONLY + ("ZerosLike", "OnesLike"))
-            if label_set & set(up) or not variables & set(up) or any(_GRADIENTS.search(n) for n in up):
+            if label_set & set(up) or not variables & set(up) or any(is_gradient(n) for n in up):
                 continue
             reasons[t.name] = ("unconsumed and named by the graph's author, computed from the same variables"
                                if not auto_named(o) else f"an unconsumed {o.type} computed from the same variables")

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import re
-
 from migrate.graph.ir import Unsupported
+from migrate.graph.meta import is_gradient
 from migrate.graph.ops import Ctx, op
 
-_GRADIENTS = re.compile(r"(^|/)gradients(_\d+)?/")
 _WEIGHT_LEAVES = ("kernel", "weights", "Matrix", "W", "w", "weight")
 
 
@@ -20,7 +18,7 @@ def dense_scope(var_name: str) -> str:
 
 def _bias_consumer(c: Ctx, units: int):
     """The single BiasAdd / Add consumer of this MatMul that adds a 1-D variable of `units` (fused into Dense)."""
-    consumers = [o for o in c.consumers(0) if not _GRADIENTS.search(o.name)]
+    consumers = [o for o in c.consumers(0) if not is_gradient(o.name)]
     if len(consumers) != 1:
         return None, None
     nxt = consumers[0]
