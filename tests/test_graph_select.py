@@ -41,6 +41,7 @@ def _classifier(tf, v1):
     probs = tf.nn.softmax(logits)
     tf.argmax(tf.squeeze(probs), -1)
     tf.identity(state.h, name="final_state")           # exposed by name: chosen
+    tf.identity(state.c * 2.0, name="output")          # the node a TF1 user names for freeze_graph: chosen
     tf.zeros_like(state.c, name="zero_state")          # no variable: not chosen
     loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
     opt = v1.train.AdamOptimizer(0.1)
@@ -115,14 +116,16 @@ def test_logits_then_heads_then_named_results(graphs):
     from migrate.graph.select import choose_outputs
 
     sel = choose_outputs(graphs["classifier"])
-    assert sel.outputs == ["proj/BiasAdd:0", "Softmax:0", "ArgMax:0", "final_state:0"]
+    assert sel.outputs == ["proj/BiasAdd:0", "Softmax:0", "ArgMax:0", "final_state:0", "output:0"]
     assert sel.labels == ["labels"]
     assert "the logits the loss" in sel.reasons["proj/BiasAdd:0"] and "SparseSoftmaxCrossEntropyWithLogits" in \
         sel.reasons["proj/BiasAdd:0"]
     assert sel.reasons["Softmax:0"] == "Softmax of proj/BiasAdd:0"
     assert sel.reasons["ArgMax:0"] == "ArgMax of Softmax:0"     # through the squeeze
     assert "named by the graph's author" in sel.reasons["final_state:0"]
-    assert [line.split(":")[0] for line in sel.explain()] == ["proj/BiasAdd", "Softmax", "ArgMax", "final_state"]
+    assert "named by the graph's author" in sel.reasons["output:0"]
+    assert [line.split(":")[0] for line in sel.explain()] == ["proj/BiasAdd", "Softmax", "ArgMax", "final_state",
+                                                              "output"]
 
 
 def test_per_step_losses_over_unstack_give_the_stacked_tensor(graphs):

@@ -49,10 +49,12 @@ HEAD_OPS = ("Softmax", "LogSoftmax", "Sigmoid", "ArgMax", "TopKV2")   # inferenc
 SHAPE_ONLY = ("Reshape", "Identity", "Cast", "ExpandDims", "Squeeze", "Transpose", "Unpack", "StopGradient")
 READ_ONLY = ("Shape", "Size", "Rank", "ShapeN")                       # consumers that read no value
 NOT_OUTPUTS = READ_ONLY + ("VarIsInitializedOp", "IsVariableInitialized")  # never a model's result
-# Names TF gives an op when the author gave none (besides the op type itself: `ArgMax`, `Exit`, `strided_slice`).
+# Names TF gives an op when the author gave none (besides the op type itself: `ArgMax`, `Exit`, `strided_slice`);
+# `input` is a nested state TF packed for an op (`initial_state/input`). Never `output`: the name TF1 users give the
+# node they serve or freeze.
 AUTO_NAMES = {"add", "sub", "mul", "truediv", "div", "floordiv", "transpose", "concat", "stack", "unstack", "pack",
               "unpack", "tofloat", "toint32", "toint64", "zeros", "ones", "embeddinglookup", "tensordot", "split",
-              "rnnoutput", "neg", "read", "y", "x", "input", "output", "sampleid", "einsum"}
+              "rnnoutput", "neg", "read", "y", "x", "input", "sampleid", "einsum"}
 
 
 @dataclass
