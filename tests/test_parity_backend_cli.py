@@ -139,7 +139,7 @@ def test_unknown_backend_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as e:
         main(["parity", "--legacy", "x", "--backend", "cuda"])
     assert e.value.code == 2
-    assert "--backend: expected tf, jax or torch, got 'cuda'" in capsys.readouterr().err
+    assert "--backend: expected one of tf, jax, torch, got 'cuda'" in capsys.readouterr().err
 
 
 pytest_plugins = ["pytester"]

@@ -31,8 +31,8 @@ import time
 
 import numpy as np
 
-BACKENDS = ("tensorflow", "jax", "torch")
-ALIASES = {"tf": "tensorflow"}
+BACKENDS = ("tensorflow", "jax", "torch")   # the KERAS_BACKEND values tf2 runs on: the one list of them
+ALIASES = {"tf": "tensorflow"}               # what a user may type instead
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -40,11 +40,25 @@ class BackendRunError(RuntimeError):
     """The child process failed; the message names the backend, the exit code and the end of its stderr."""
 
 
+def backend_choices() -> str:
+    """What a user may type, for messages: "tf, jax, torch"."""
+    short = {v: k for k, v in ALIASES.items()}
+    return ", ".join(short.get(b, b) for b in BACKENDS)
+
+
 def normalize_backend(name: str) -> str:
-    name = ALIASES.get(name, name)
-    if name not in BACKENDS:
-        raise ValueError(f"backend={name!r}: expected one of tf, {', '.join(BACKENDS)}")
-    return name
+    """"tf" / "tensorflow" / "jax" / "torch" (any case) -> the KERAS_BACKEND value; ValueError otherwise."""
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in BACKENDS:
+        raise ValueError(f"backend {name!r}: expected one of {backend_choices()}")
+    return key
+
+
+def short_backend(name: str) -> str:
+    """The name users type for a backend: "tf", "jax", "torch"."""
+    key = normalize_backend(name)
+    return next((alias for alias, full in ALIASES.items() if full == key), key)
 
 
 def run_jobs(jobs, backend: str, timeout: float = 900, env: dict | None = None) -> list[dict]:

@@ -56,10 +56,12 @@ def _non_negative_float(text: str) -> float:
 
 
 def _backend(text: str) -> str:
-    name = text.strip().lower()
-    if name not in ("tf", "tensorflow", "jax", "torch"):
-        raise argparse.ArgumentTypeError(f"expected tf, jax or torch, got {text!r}")
-    return "tf" if name == "tensorflow" else name
+    from tf2.backend_runner import backend_choices, short_backend  # noqa: PLC0415
+
+    try:
+        return short_backend(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected one of {backend_choices()}, got {text!r}") from None
 
 
 def register(subparsers) -> argparse.ArgumentParser:

@@ -54,8 +54,6 @@ from migrate.errors import MigrateError
 from migrate.parity.errors import ParityInputError
 from seq2seq_task import Batch, HParams
 
-# name on the command line -> KERAS_BACKEND
-BACKENDS = {"tf": "tensorflow", "tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # KERAS_BACKEND -> what a child needs importable (the `backends` extra: pip install -e '.[backends]')
 MODULES = {"jax": "jax", "torch": "torch"}
 REPLY = "@@tf-migrate "
@@ -68,11 +66,15 @@ class BackendError(MigrateError):
 
 
 def normalize_backend(name: str) -> str:
-    """"tf" / "tensorflow" / "jax" / "torch" -> the KERAS_BACKEND value; `ParityInputError` otherwise."""
-    key = str(name).strip().lower()
-    if key not in BACKENDS:
-        raise ParityInputError(f"--backend {name!r}: expected one of tf, jax, torch")
-    return BACKENDS[key]
+    """"tf" / "tensorflow" / "jax" / "torch" -> the KERAS_BACKEND value (`tf2.backend_runner`'s table);
+    `ParityInputError` otherwise."""
+    from tf2.backend_runner import backend_choices  # noqa: PLC0415
+    from tf2.backend_runner import normalize_backend as keras_backend  # noqa: PLC0415
+
+    try:
+        return keras_backend(name)
+    except ValueError:
+        raise ParityInputError(f"--backend {name!r}: expected one of {backend_choices()}") from None
 
 
 def short_name(backend: str) -> str:

@@ -60,11 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def parity_backends(config: pytest.Config, default: str = "tf") -> list[str]:
     """The `--parity-backend` list ("tf", "jax", "torch"; `default` when not given); a bad name is a usage error."""
     raw = config.getoption("--parity-backend", default=None) or default
-    names = [b.strip().lower() for b in raw.split(",") if b.strip()]
-    bad = [b for b in names if b not in ("tf", "tensorflow", "jax", "torch")]
-    if bad or not names:
-        raise pytest.UsageError(f"--parity-backend {raw!r}: expected a comma-separated list of tf, jax, torch")
-    return list(dict.fromkeys("tf" if b == "tensorflow" else b for b in names))
+    from tf2.backend_runner import backend_choices, short_backend  # noqa: PLC0415
+
+    try:
+        names = [short_backend(b) for b in raw.split(",") if b.strip()]
+    except ValueError:
+        names = []
+    if not names:
+        raise pytest.UsageError(f"--parity-backend {raw!r}: expected a comma-separated list of {backend_choices()}")
+    return list(dict.fromkeys(names))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
