@@ -281,3 +281,60 @@ def test_real_tf1_decoder_converts_with_parity(name, tmp_path):
     row = bench.convert_one(entry, root, "given", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["outputs"] == entry["outputs"]
+
+
+def _unrecognised_loop_graph(path: str, loop: str) -> str:
+    """An encoder plus, in a scope named `decoder`, an inference loop no recogniser takes: a hand-written greedy
+    `tf.nn.raw_rnn` (`loop="raw_rnn"`) or a contrib BeamSearchDecoder (`loop="beam"`); saved with random weights."""
+    import tensorflow as tf
+
+    from tf_migrate_runtime.contrib import seq2seq
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            src = v1.placeholder(tf.int32, [None, None], name="src")
+            emb = v1.get_variable("embedding", [11, 6])
+            with v1.variable_scope("encoder"):
+                _, state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.GRUCell(5), tf.nn.embedding_lookup(emb, src),
+                                             dtype=tf.float32)
+            with v1.variable_scope("decoder"):
+                cell, proj = v1.nn.rnn_cell.GRUCell(5), v1.layers.Dense(11, name="output_projection")
+                batch = tf.shape(src)[0]
+                if loop == "raw_rnn":
+                    def loop_fn(time, output, cell_state, loop_state):
+                        if output is None:   # time 0: start token 1
+                            return (tf.zeros([batch], tf.bool), tf.nn.embedding_lookup(emb, tf.ones([batch], tf.int32)),
+                                    state, None, None)
+                        ids = tf.argmax(proj(output), -1, output_type=tf.int32)
+                        return time >= 6, tf.nn.embedding_lookup(emb, ids), cell_state, output, None
+
+                    outs, _, _ = v1.nn.raw_rnn(cell, loop_fn)
+                    tf.identity(tf.argmax(proj(outs.stack()), -1), name="greedy_ids")
+                else:
+                    dec = seq2seq.BeamSearchDecoder(cell, emb, tf.fill([batch], 1), 2,
+                                                    seq2seq.tile_batch(state, 3), 3, output_layer=proj)
+                    out, _, _ = seq2seq.dynamic_decode(dec, maximum_iterations=6)
+                    tf.identity(out.predicted_ids, name="greedy_ids")
+            return save_random_weights(path)
+
+
+@pytest.mark.parametrize("loop, says, not_says", [
+    ("raw_rnn", "tf.nn.raw_rnn or a hand-written tf.while_loop", "a contrib.seq2seq dynamic_decode that"),
+    ("beam", "dynamic_decode with BeamSearchDecoder", "raw_rnn"),
+])
+def test_an_unrecognised_loop_is_named_for_what_it_is(tmp_path, loop, says, not_says):
+    """The refusal tells a raw_rnn from a dynamic_decode by the ops the loop holds, not by its scope's name (both
+    live under `decoder/`), and names each construct once (beam search's GatherTree scan and the TensorArrays made
+    around the loop are part of it): exit 2, the loop named, the way out, nothing written."""
+    from migrate.graph.convert import GraphConvertError, convert_graph
+
+    ckpt = _unrecognised_loop_graph(str(tmp_path / "ckpt"), loop)
+    with pytest.raises(GraphConvertError) as e:
+        convert_graph(ckpt, str(tmp_path / "out"), outputs=["decoder/greedy_ids:0"], log=lambda m: None)
+    msg = str(e.value)
+    assert e.value.exit_code == 2 and msg.count("a while loop no recogniser took: decoder/") == 1, msg  # once
+    assert "TensorArray ops around it" in msg and "TensorArraySizeV3 x" not in msg
+    assert says in msg and not_says not in msg, msg
+    assert not (tmp_path / "out").exists()

@@ -25,16 +25,38 @@ class Translation:
     unsupported: list[tuple[str, str, str]] = field(default_factory=list)  # (type, node, reason)
 
     def unsupported_summary(self) -> str:
+        """One line: each untranslated construct once (a while loop with the loops inside its scope and the
+        TensorArrays made or read around it, told for what it is: `loop_hint`), then the other ops by type."""
         by_type: dict[str, list] = {}
-        loops: dict[str, int] = {}
+        frames: dict[str, list] = {}      # the scope a while loop runs in (`decoder/decoder`) -> its op names
+        around = []
         for t, n, why in self.unsupported:
-            if t in _LOOP_OPS or "/while/" in n:
-                frame = n.split("/while/")[0] + "/while" if "/while/" in n else n
-                loops[frame] = loops.get(frame, 0) + 1
-                continue
-            by_type.setdefault(t, []).append((n, why))
-        parts = [f"a while loop no recogniser took: {frame} ({k} ops; {_loop_hint(frame)})"
-                 for frame, k in loops.items()]
+            if "/while/" in n:
+                frames.setdefault(n.split("/while/")[0], []).append(n)
+            elif t in _LOOP_OPS:
+                around.append((t, n, why))
+            else:
+                by_type.setdefault(t, []).append((n, why))
+        groups: dict[str, list] = {}      # outermost loop scope -> the loop scopes inside it (GatherTree's scan)
+        for scope in sorted(frames, key=len):
+            owner = next((g for g in groups if scope.startswith(g + "/")), scope)
+            groups.setdefault(owner, []).append(scope)
+        outside: Counter = Counter()
+        for t, n, why in around:   # to the loop sharing the longest scope (`decoder/TensorArrayStack` -> `decoder/rnn`)
+            owner = max(groups, key=lambda g: _shared_scopes(g, n), default=None)
+            if owner is None or not _shared_scopes(owner, n):
+                by_type.setdefault(t, []).append((n, why))
+            else:
+                outside[owner] += 1
+        parts = []
+        for g, scopes in groups.items():
+            names = [n for sc in scopes for n in frames[sc]]
+            more = [f"{len(frames[sc])} in {sc}/while" for sc in scopes[1:]]
+            if outside[g]:
+                more.append(f"{outside[g]} TensorArray op{'s' if outside[g] > 1 else ''} around it")
+            extra = f", with {', '.join(more)}" if more else ""
+            parts.append(f"a while loop no recogniser took: {g}/while ({len(frames[g])} ops{extra}; "
+                         f"{loop_hint(names)})")
         for t, items in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
             first = ", ".join(n for n, _ in items[:3])
             why = items[0][1]
@@ -42,17 +64,42 @@ class Translation:
         return "; ".join(parts)
 
 
+def _shared_scopes(scope: str, name: str) -> int:
+    """How many leading name scopes an op name shares with a loop's scope."""
+    k = 0
+    for a, b in zip(scope.split("/"), name.split("/")[:-1]):
+        if a != b:
+            break
+        k += 1
+    return k
+
+
 _LOOP_OPS = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayReadV3",
              "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3", "TensorArraySizeV3", "TensorArrayV3")
 
 
-def _loop_hint(frame: str) -> str:
-    low = frame.lower()
-    if "decode" in low:
-        return ("a contrib.seq2seq dynamic_decode that is not BasicDecoder + TrainingHelper / GreedyEmbeddingHelper "
-                "with maximum_iterations (optionally over one AttentionWrapper): e.g. BeamSearchDecoder or a custom "
-                "helper, not in this version's recognisers")
-    return "not a dynamic_rnn over LSTMCell / BasicLSTMCell / GRUCell"
+# What an unrecognised while loop is, told from the name scopes its step ops carry (first match wins):
+# (scope in an op name, what the loop is and the way out).
+LOOP_KINDS = (
+    ("/BeamSearchDecoderStep/", "a contrib.seq2seq dynamic_decode with BeamSearchDecoder, which this version does "
+     "not translate: convert the graph's training decoder (TrainingHelper) or a greedy one (GreedyEmbeddingHelper "
+     "with maximum_iterations) of the same checkpoint"),
+    ("/BasicDecoderStep/", "a contrib.seq2seq dynamic_decode that is not BasicDecoder + TrainingHelper / "
+     "GreedyEmbeddingHelper with maximum_iterations (optionally over one AttentionWrapper): e.g. a sampling or "
+     "custom helper, not in this version's recognisers"),
+)
+OTHER_LOOP = ("neither a dynamic_rnn over LSTMCell / BasicLSTMCell / GRUCell (or their block / CIFG forms) nor a "
+              "contrib.seq2seq dynamic_decode: e.g. tf.nn.raw_rnn or a hand-written tf.while_loop, which this version "
+              "does not translate; choose --outputs computed before the loop, or convert a graph of the same "
+              "checkpoint that runs its cells with dynamic_rnn")
+
+
+def loop_hint(names) -> str:
+    """What the while loop holding these op names is, and the way out (`LOOP_KINDS`)."""
+    for scope, hint in LOOP_KINDS:
+        if any(scope in n for n in names):
+            return hint
+    return OTHER_LOOP
 
 
 class _Provider:
