@@ -185,6 +185,51 @@ def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tm
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
 
+def test_a_control_flow_v2_graph_is_refused_with_the_way_out_that_works(tmp_path):
+    """TF1 code run under TF 2.x's tf.compat.v1 without disable_v2_behavior() writes `StatelessWhile` + TensorList
+    loops: exit 2 naming the loop once (not its 16 gradient accumulators by type) and the way out; following it
+    (the same graph code after disable_control_flow_v2(), export_meta_graph beside the checkpoint) converts the
+    SAME checkpoint with parity."""
+    import tensorflow as tf
+
+    from migrate.graph import GraphConvertError, convert_graph
+
+    v1 = tf.compat.v1
+
+    def build():
+        ids = v1.placeholder(tf.int32, [None, None], name="ids")
+        lens = v1.placeholder(tf.int32, [None], name="lengths")
+        labels = v1.placeholder(tf.int32, [None, None], name="labels")
+        x = tf.nn.embedding_lookup(v1.get_variable("embedding", [11, 6]), ids)
+        out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7), x, sequence_length=lens,
+                                   dtype=tf.float32)
+        logits = v1.layers.dense(out, 11, name="proj")
+        loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        v1.train.AdamOptimizer(0.1).minimize(loss)
+
+    assert v1.control_flow_v2_enabled()
+    with tf.Graph().as_default():
+        build()
+        prefix = save_random_weights(str(tmp_path / "ckpt"))
+    with pytest.raises(GraphConvertError) as e:
+        convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
+    msg = str(e.value)
+    assert e.value.exit_code == 2 and "control-flow-v2 while loop rnn/while, with 19 TensorList ops around it" in msg
+    assert "disable_control_flow_v2()" in msg and "export_meta_graph" in msg and "EmptyTensorList x" not in msg
+    assert not (tmp_path / "out").exists()
+
+    v1.disable_control_flow_v2()
+    try:
+        with tf.Graph().as_default():
+            build()
+            v1.train.export_meta_graph(prefix + ".meta")
+    finally:
+        v1.enable_control_flow_v2()
+    report = convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
+    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
+
+
 def test_report_output_names_are_the_models_and_parity_tf1_binds_by_the_report(converted, built, capsys):
     import keras
 

@@ -29,9 +29,13 @@ class Translation:
         TensorArrays made or read around it, told for what it is: `loop_hint`), then the other ops by type."""
         by_type: dict[str, list] = {}
         frames: dict[str, list] = {}      # the scope a while loop runs in (`decoder/decoder`) -> its op names
-        around = []
+        around, v2_loops, v2_lists = [], [], []
         for t, n, why in self.unsupported:
-            if "/while/" in n:
+            if t in V2_LOOP_OPS:
+                v2_loops.append(n)
+            elif t.startswith(V2_LIST_OPS):
+                v2_lists.append((t, n, why))
+            elif "/while/" in n:
                 frames.setdefault(n.split("/while/")[0], []).append(n)
             elif t in _LOOP_OPS:
                 around.append((t, n, why))
@@ -49,6 +53,14 @@ class Translation:
             else:
                 outside[owner] += 1
         parts = []
+        if v2_loops:
+            shown = ", ".join(v2_loops[:3]) + (f" and {len(v2_loops) - 3} more" if len(v2_loops) > 3 else "")
+            them = "them" if len(v2_loops) > 1 else "it"
+            lists = f", with {len(v2_lists)} TensorList ops around {them}" if v2_lists else ""
+            parts.append(f"control-flow-v2 while loop{'s' if len(v2_loops) > 1 else ''} {shown}{lists}: {V2_HINT}")
+        else:
+            for t, n, why in v2_lists:
+                by_type.setdefault(t, []).append((n, why))
         for g, scopes in groups.items():
             names = [n for sc in scopes for n in frames[sc]]
             more = [f"{len(frames[sc])} in {sc}/while" for sc in scopes[1:]]
@@ -76,6 +88,16 @@ def _shared_scopes(scope: str, name: str) -> int:
 
 _LOOP_OPS = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayReadV3",
              "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3", "TensorArraySizeV3", "TensorArrayV3")
+
+
+# Control flow v2: a functional `While` whose body is a library function, with TensorLists for its sequences.
+V2_LOOP_OPS = ("While", "StatelessWhile")
+V2_LIST_OPS = ("TensorList", "EmptyTensorList")   # prefixes of the op types
+V2_HINT = ("this version reads TF 1.x control flow (Enter / Exit frames) only, and this graph was built with control "
+           "flow v2 (TF 2.x's tf.compat.v1 without disable_v2_behavior(), or TF 1.15 with v2 switched on). Run your "
+           "graph-building code once more after tf.compat.v1.disable_control_flow_v2() (or disable_v2_behavior()) "
+           "and write its graph beside the checkpoint with tf.compat.v1.train.export_meta_graph(PREFIX + '.meta'): "
+           "the variables are the same, so the checkpoint is used as it is")
 
 
 # What an unrecognised while loop is, told from the name scopes its step ops carry (first match wins):
