@@ -179,6 +179,16 @@ def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tm
     assert is_gradient("gradients/rnn/while/mul_grad/Mul") and is_gradient("train/gradients_1/proj/MatMul_grad/x")
     assert not is_gradient("policy_gradients/rnn/while/lstm_cell/MatMul")
     path = _build(str(tmp_path / "ckpt"), kind="lstm", scope="policy_gradients")
+    import tensorflow as tf
+
+    from migrate.checkpoint.graph_recognise import _is_training
+    from migrate.graph.select import find_loss
+
+    assert not _is_training("gradients_penalty/dense/MatMul") and _is_training("policy_gradients/gradients/x")
+    with tf.Graph().as_default() as g:
+        tf.compat.v1.train.import_meta_graph(os.path.join(path, "model.ckpt.meta"))
+        loss, why = find_loss(g)
+    assert loss.name == "policy_gradients/loss:0" and "tf.gradients differentiates" in why, why
     report = convert_graph(path, str(tmp_path / "out"), log=lambda m: None)
     assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
     assert [o["graph"] for o in report["graph"]["outputs"]] == ["policy_gradients/proj/BiasAdd:0"]

@@ -17,9 +17,9 @@ class Decoder(keras.layers.Layer):
     Without attention, the cells run in a `keras.layers.RNN` (TF1: `dynamic_rnn` over the
     `MultiRNNCell`). With attention, each step is an `AttentionWrapperCell` and the time loop is
     `tf2.backend.scan` (Keras 3's `RNN` cannot pass the memory to its cell): `keras.ops.scan`
-    (`jax.lax.scan` on JAX, a Python loop on PyTorch), and on TensorFlow a `tf.while_loop` with
-    `maximum_iterations`, which XLA can differentiate (Keras's TF `scan` has none). Both start from
-    the encoder-derived state per layer.
+    (`jax.lax.scan` on JAX, a Python loop on PyTorch), and on TensorFlow a `keras.ops.while_loop` with
+    `maximum_iterations` over a preallocated output, which XLA can differentiate (Keras's TF `scan` has
+    none). Both start from the encoder-derived state per layer.
 
     Padded steps (`mask` False, i.e. decoder id 0): the outputs there are zeros, as TF1's
     `dynamic_rnn` emits, so the projection yields exactly its bias there (contract item 7).

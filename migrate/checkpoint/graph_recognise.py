@@ -82,7 +82,7 @@ def _src(inp: str) -> tuple[str, int] | None:
 
 
 def _is_training(name: str) -> bool:
-    return any(c.startswith("gradients") for c in name.split("/"))
+    return T.is_gradient(name)
 
 
 def _frame_prefix(frame: str) -> str:

@@ -15,6 +15,8 @@ Sources, all TensorFlow 1.x (r1.15 unless said otherwise):
 
 from __future__ import annotations
 
+import re
+
 # Recurrent cells (their scopes, members per naming era, shapes, transforms, gate tables and forget-bias rules)
 # live in the cell-layout registry, `migrate.checkpoint.cell_layouts`: one module per layout.
 
@@ -116,3 +118,13 @@ FOREIGN_SIGNATURES: dict[str, str] = {
 # up-cast: a mixed-precision model needs its loss scale and master weights decided by a person.
 ACCEPTED_FLOAT_DTYPES = ("float32", "float64")
 REFUSED_DTYPES = ("float16", "bfloat16")
+
+
+# The backward pass: `tf.gradients` (and `Optimizer.minimize`) name their ops in a scope `gradients`, uniquified
+# `gradients_1`, ..., nested in the caller's scope (`train/gradients/...`); a user's `policy_gradients/` is not one.
+_GRADIENT_SCOPE = re.compile(r"(^|/)gradients(_\d+)?/")
+
+
+def is_gradient(name: str) -> bool:
+    """Whether an op, tensor or while-frame name lies in a scope `tf.gradients` made: the backward pass."""
+    return bool(_GRADIENT_SCOPE.search(name))

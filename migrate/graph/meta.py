@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from migrate.checkpoint.tables import is_gradient  # noqa: F401 - re-exported
 from migrate.graph.ir import Sym
 from migrate.parity.tf1_graph import TF1Graph, TF1GraphError  # noqa: F401 - re-exported
 
@@ -18,16 +17,6 @@ STATEFUL_RANDOM = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "
 CONTROL_FLOW = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3",
                 "TensorArrayReadV3", "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3",
                 "TensorArraySizeV3")
-_GRADIENT_SCOPE = re.compile(r"(^|/)gradients(_\d+)?/")
-
-
-def is_gradient(name: str) -> bool:
-    """Whether an op (or tensor) name lies in a scope `tf.gradients` made (`gradients/`, `gradients_1/`, nested in a
-    user's scope as `train/gradients/`): the backward pass, never the model. A user's own scope such as
-    `policy_gradients/` is not one."""
-    return bool(_GRADIENT_SCOPE.search(name))
-
-
 class GraphView:
     """Graph lookups for translation over one restored `TF1Graph`."""
 

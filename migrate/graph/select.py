@@ -93,7 +93,7 @@ def find_loss(graph):
         m = re.search(r"(^|/)gradients(_\d+)?/(Fill|grad_ys_\d+)$", o.name) if o.type == "Fill" else None
         if m:
             for c in o.outputs[0].consumers():
-                g = re.search(r"gradients(?:_\d+)?/(.+?)_grad/", c.name)
+                g = re.search(r"(?:^|/)gradients(?:_\d+)?/(.+?)_grad/", c.name)
                 if g:
                     try:
                         fwd = graph.get_operation_by_name(g.group(1))

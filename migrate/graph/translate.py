@@ -7,6 +7,7 @@ on is a model input / variable), or a recognised construct (`rnn.py`: a while-lo
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -25,33 +26,35 @@ class Translation:
     unsupported: list[tuple[str, str, str]] = field(default_factory=list)  # (type, node, reason)
 
     def unsupported_summary(self) -> str:
-        """One line: each untranslated construct once (a while loop with the loops inside its scope and the
-        TensorArrays made or read around it, told for what it is: `loop_hint`), then the other ops by type."""
+        """One line: each untranslated loop once (with the TensorArrays made or read around it, and for a decoder
+        the loops of its own scope, as beam search's GatherTree), told for what it is (`loop_hint`), then the other
+        ops by type."""
         by_type: dict[str, list] = {}
-        frames: dict[str, list] = {}      # the scope a while loop runs in (`decoder/decoder`) -> its op names
+        frames: dict[str, list] = {}      # a while frame (`decoder/decoder/while`, `dec/while_1`) -> its op names
         around, v2_loops, v2_lists = [], [], []
         for t, n, why in self.unsupported:
+            frame = _FRAME.search(n)
             if t in V2_LOOP_OPS:
                 v2_loops.append(n)
             elif t.startswith(V2_LIST_OPS):
                 v2_lists.append((t, n, why))
-            elif "/while/" in n:
-                frames.setdefault(n.split("/while/")[0], []).append(n)
+            elif frame:
+                frames.setdefault(n[:frame.end() - 1], []).append(n)
             elif t in _LOOP_OPS:
                 around.append((t, n, why))
             else:
                 by_type.setdefault(t, []).append((n, why))
-        groups: dict[str, list] = {}      # outermost loop scope -> the loop scopes inside it (GatherTree's scan)
-        for scope in sorted(frames, key=len):
-            owner = next((g for g in groups if scope.startswith(g + "/")), scope)
-            groups.setdefault(owner, []).append(scope)
-        outside: Counter = Counter()
-        for t, n, why in around:   # to the loop sharing the longest scope (`decoder/TensorArrayStack` -> `decoder/rnn`)
-            owner = max(groups, key=lambda g: _shared_scopes(g, n), default=None)
-            if owner is None or not _shared_scopes(owner, n):
+        groups: dict[str, list] = {}      # a loop -> the loops it owns: a decoder's, in its own scope
+        for f in sorted(frames, key=len):
+            owner = next((g for g in groups if loop_kind(frames[g]) and _scope(f).startswith(_scope(g) + "/")), f)
+            groups.setdefault(owner, []).append(f)
+        outside: dict[str, Counter] = {g: Counter() for g in groups}
+        for t, n, why in around:   # to the loop whose scope it shares (`decoder/TensorArrayStack` -> `decoder/rnn`)
+            owner = max(groups, key=lambda g: _shared_scopes(_scope(g), n), default=None)
+            if owner is None or _shared_scopes(_scope(owner), n) < max(1, _scope(owner).count("/")):
                 by_type.setdefault(t, []).append((n, why))
             else:
-                outside[owner] += 1
+                outside[owner]["TensorArray" if t.startswith("TensorArray") else "loop"] += 1
         parts = []
         if v2_loops:
             shown = ", ".join(v2_loops[:3]) + (f" and {len(v2_loops) - 3} more" if len(v2_loops) > 3 else "")
@@ -61,19 +64,24 @@ class Translation:
         else:
             for t, n, why in v2_lists:
                 by_type.setdefault(t, []).append((n, why))
-        for g, scopes in groups.items():
-            names = [n for sc in scopes for n in frames[sc]]
-            more = [f"{len(frames[sc])} in {sc}/while" for sc in scopes[1:]]
-            if outside[g]:
-                more.append(f"{outside[g]} TensorArray op{'s' if outside[g] > 1 else ''} around it")
+        for g, owned in groups.items():
+            more = [f"{len(frames[f])} in {f}" for f in owned[1:]]
+            more += [f"{k} {kind} op{'s' if k > 1 else ''} around it" for kind, k in sorted(outside[g].items())]
             extra = f", with {', '.join(more)}" if more else ""
-            parts.append(f"a while loop no recogniser took: {g}/while ({len(frames[g])} ops{extra}; "
-                         f"{loop_hint(names)})")
+            parts.append(f"a while loop no recogniser took: {g} ({len(frames[g])} ops{extra}; {loop_hint(frames[g])})")
         for t, items in sorted(by_type.items(), key=lambda kv: -len(kv[1])):
             first = ", ".join(n for n, _ in items[:3])
             why = items[0][1]
             parts.append(f"{t} x{len(items)} (first: {first}{'; ' + why if why else ''})")
         return "; ".join(parts)
+
+
+_FRAME = re.compile(r"(?:^|/)while(?:_\d+)?/")   # a TF 1.x while frame's scope: `while/`, `rnn/while/`, `while_1/`
+
+
+def _scope(frame: str) -> str:
+    """The scope a while frame was built in: `decoder/decoder/while` -> `decoder/decoder`, `while` -> ``."""
+    return frame.rsplit("/", 1)[0] if "/" in frame else ""
 
 
 def _shared_scopes(scope: str, name: str) -> int:
@@ -116,12 +124,14 @@ OTHER_LOOP = ("neither a dynamic_rnn over LSTMCell / BasicLSTMCell / GRUCell (or
               "checkpoint that runs its cells with dynamic_rnn")
 
 
+def loop_kind(names) -> str | None:
+    """The `LOOP_KINDS` hint of the while loop holding these op names, None for none of them."""
+    return next((hint for scope, hint in LOOP_KINDS if any(scope in n for n in names)), None)
+
+
 def loop_hint(names) -> str:
-    """What the while loop holding these op names is, and the way out (`LOOP_KINDS`)."""
-    for scope, hint in LOOP_KINDS:
-        if any(scope in n for n in names):
-            return hint
-    return OTHER_LOOP
+    """What the while loop holding these op names is, and the way out."""
+    return loop_kind(names) or OTHER_LOOP
 
 
 class _Provider:

@@ -77,10 +77,6 @@ def normalize_backend(name: str) -> str:
         raise ParityInputError(f"--backend {name!r}: expected one of {backend_choices()}") from None
 
 
-def short_name(backend: str) -> str:
-    return "tf" if backend == "tensorflow" else backend
-
-
 def backend_available(backend: str) -> str | None:
     """None when the child can run `backend`; else why not (the module it needs is not installed)."""
     import importlib.util  # noqa: PLC0415

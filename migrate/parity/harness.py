@@ -55,7 +55,6 @@ from migrate.parity.backend_side import (  # noqa: F401  (re-exported)
     RemoteKerasSide,
     RemotePortRunner,
     normalize_backend,
-    short_name,
 )
 from migrate.parity.batches import parity_batches, random_batch  # noqa: F401  (re-exported)
 from migrate.parity.checks import (  # noqa: F401  (re-exported)
