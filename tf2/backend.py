@@ -12,7 +12,8 @@ The port computes with Keras layers and `keras.ops` only; what differs per backe
   compilation requires a fixed tensor list size") and which stacks only outputs shaped like the
   carry; `scan` below is, on TensorFlow, `keras.ops.while_loop` with `maximum_iterations` over a
   preallocated output written by `keras.ops.scatter_update` (keras.ops only, a fixed trip count XLA
-  trains through) and `keras.ops.scan` on JAX (`lax.scan`) and PyTorch;
+  trains through, writing in place; without XLA each write copies the output: see docs/tf2.md) and
+  `keras.ops.scan` on JAX (`lax.scan`) and PyTorch;
 - feeding variable-length NumPy batches to `fit` on TensorFlow: Keras turns a `PyDataset` into a
   `tf.data` pipeline whose shapes it guesses from the first two batches (a time dimension both
   share becomes fixed, and a later batch of another length fails), so `fit_data` hands TensorFlow

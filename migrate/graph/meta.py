@@ -17,6 +17,8 @@ STATEFUL_RANDOM = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "
 CONTROL_FLOW = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3",
                 "TensorArrayReadV3", "TensorArrayWriteV3", "TensorArrayGatherV3", "TensorArrayScatterV3",
                 "TensorArraySizeV3")
+
+
 class GraphView:
     """Graph lookups for translation over one restored `TF1Graph`."""
 

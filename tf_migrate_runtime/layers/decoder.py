@@ -33,7 +33,7 @@ def _in_symbolic_scope() -> bool:
 def write_step(buf, t, value, training=False):
     """`buf[t] = value` for a float buffer `[steps, ...]`: `slice_update`, except when training on TensorFlow:
     there it is `XlaDynamicUpdateSlice`, which has no gradient, so `fit` through a greedy loop writes the step
-    with `scatter_update` (`TensorScatterUpdate`: differentiable, XLA-compilable, one step's worth of work)."""
+    with `scatter_update` (`TensorScatterUpdate`: differentiable, XLA-compilable, in place under XLA)."""
     t = keras.ops.cast(t, "int32")
     if not (training and keras.backend.backend() == "tensorflow"):
         return keras.ops.slice_update(buf, (t,) + (0,) * (len(buf.shape) - 1), keras.ops.expand_dims(value, 0))
