@@ -259,7 +259,7 @@ def _inference_meta(prefix):
     import tensorflow as tf  # noqa: PLC0415
     from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
 
-    from migrate.graph.meta import is_gradient  # noqa: PLC0415
+    from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
 
     m = meta_graph_pb2.MetaGraphDef()
     with open(_meta(prefix), "rb") as f:

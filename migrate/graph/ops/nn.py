@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from migrate.graph.ir import Unsupported
-from migrate.graph.meta import is_gradient
+from migrate.checkpoint.tables import is_gradient
 from migrate.graph.ops import Ctx, op
 
 _WEIGHT_LEAVES = ("kernel", "weights", "Matrix", "W", "w", "weight")
