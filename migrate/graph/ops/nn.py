@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from migrate.graph.ir import Unsupported
 from migrate.checkpoint.tables import is_gradient
+from migrate.graph.ir import Unsupported
 from migrate.graph.ops import Ctx, op
 
 _WEIGHT_LEAVES = ("kernel", "weights", "Matrix", "W", "w", "weight")
