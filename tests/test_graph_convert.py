@@ -6,6 +6,7 @@ mistakes show. Graphs are built once per module (tiny sizes)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -21,15 +22,15 @@ APLAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 
 def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, time_major: bool = False,
            init_state: bool = False, dropout: bool = False, bidi: bool = False, static: bool = False,
-           extra_op: str | None = None, shared: bool = False, scope: str | None = None) -> str:
+           extra_op: str | None = None, shared: bool = False, scope: str | None = None, style=tf1_style,
+           save: bool = True) -> str:
     """A TF1-style tagger: ids -> embedding -> RNN -> dense logits -> sparse softmax cross-entropy + Adam, inside the
-    user's own variable `scope` when one is given."""
-    import contextlib
-
+    user's own variable `scope` when one is given, built under `style()` (TF 1.x control flow and variables by
+    default); saved with random weights, or with `save=False` only its graph written over `path/model.ckpt.meta`."""
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    with tf1_style():
+    with style():
         g = tf.Graph()
         with g.as_default(), (v1.variable_scope(scope) if scope else contextlib.nullcontext()):
             ids = v1.placeholder(tf.int32, [None, None if not static else 4], name="ids")
@@ -77,7 +78,10 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
                                   name="loss")
             if kind not in ("block", "gru_block"):  # TF 2.21 has no gradient for the fused op (contrib registered it)
                 v1.train.AdamOptimizer(0.1).minimize(loss)
-            save_random_weights(path)
+            if save:
+                save_random_weights(path)
+            else:
+                v1.train.export_meta_graph(os.path.join(path, "model.ckpt.meta"))
     return path
 
 
@@ -206,21 +210,17 @@ def test_a_control_flow_v2_graph_is_refused_with_the_way_out_that_works(tmp_path
 
     v1 = tf.compat.v1
 
-    def build():
-        ids = v1.placeholder(tf.int32, [None, None], name="ids")
-        lens = v1.placeholder(tf.int32, [None], name="lengths")
-        labels = v1.placeholder(tf.int32, [None, None], name="labels")
-        x = tf.nn.embedding_lookup(v1.get_variable("embedding", [11, 6]), ids)
-        out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7), x, sequence_length=lens,
-                                   dtype=tf.float32)
-        logits = v1.layers.dense(out, 11, name="proj")
-        loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
-        v1.train.AdamOptimizer(0.1).minimize(loss)
+    @contextlib.contextmanager
+    def control_flow_v1():   # the way out: TF 1.x control flow, the user's (resource) variables as they were
+        v1.disable_control_flow_v2()
+        try:
+            yield
+        finally:
+            v1.enable_control_flow_v2()
 
     assert v1.control_flow_v2_enabled()
-    with tf.Graph().as_default():
-        build()
-        prefix = save_random_weights(str(tmp_path / "ckpt"))
+    path = _build(str(tmp_path / "ckpt"), kind="lstm", style=contextlib.nullcontext)   # TF 2.x's defaults
+    prefix = os.path.join(path, "model.ckpt")
     with pytest.raises(GraphConvertError) as e:
         convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
     msg = str(e.value)
@@ -228,13 +228,7 @@ def test_a_control_flow_v2_graph_is_refused_with_the_way_out_that_works(tmp_path
     assert "disable_control_flow_v2()" in msg and "export_meta_graph" in msg and "EmptyTensorList x" not in msg
     assert not (tmp_path / "out").exists()
 
-    v1.disable_control_flow_v2()
-    try:
-        with tf.Graph().as_default():
-            build()
-            v1.train.export_meta_graph(prefix + ".meta")
-    finally:
-        v1.enable_control_flow_v2()
+    _build(path, kind="lstm", style=control_flow_v1, save=False)
     report = convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
     assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
