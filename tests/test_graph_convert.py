@@ -276,14 +276,14 @@ def test_model_keras_and_model_py_give_the_same_outputs(converted):
     import keras
 
     import tf_migrate_runtime.layers  # noqa: F401 - load_requires
-    from migrate.graph.codegen import build_from_source
+    from migrate.graph.program import build_model
 
     report, out = converted["dynamic_lstm_seqlen"]
     assert report["load_requires"] == ["tf_migrate_runtime.layers"]
     rng = np.random.RandomState(3)
     feed = {"ids": rng.randint(0, 11, (2, 4)).astype("int32"), "lengths": np.array([4, 2], "int32")}
     loaded = keras.saving.load_model(os.path.join(out, "model.keras"))
-    model = build_from_source(open(os.path.join(out, "model.py")).read())
+    model = build_model(open(os.path.join(out, "model.py")).read())
     model.load_weights(os.path.join(out, "model.weights.h5"))
     a = np.asarray(loaded(feed))       # one output: a tensor (several: a list in graph.outputs order)
     b = np.asarray(model(feed))

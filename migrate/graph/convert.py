@@ -91,9 +91,10 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
                    variables, opened):
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
-    from migrate.graph.codegen import build_from_source, model_source  # noqa: PLC0415
+    from migrate.graph.codegen import model_source  # noqa: PLC0415
     from migrate.graph.loss import training_loss  # noqa: PLC0415
     from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
+    from migrate.graph.program import build_model  # noqa: PLC0415
     from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
     from migrate.graph.translate import UnknownRank, translate  # noqa: PLC0415
 
@@ -163,7 +164,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
-    model = build_from_source(source)
+    model = build_model(source)  # interpreted, never executed (migrate.graph.program)
     for lname, values in tr.emitter.weights.items():
         layer = model.get_layer(lname)
         layer.set_weights([np.asarray(v) for v in values])
@@ -241,7 +242,7 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         os.replace(tmp, path)
 
     def write_source(path):
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write(source)
 
     return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed

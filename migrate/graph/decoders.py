@@ -518,7 +518,7 @@ class AttentionDecode(DynamicDecode):
             args.append(f"sequence_lengths={lens}")
         names = [em.new_ident("attention_outputs"), em.new_ident("alignments")]
         names += _state_idents(em, self.layers)
-        em.lines.append(f"{', '.join(names)} = {ctor}({', '.join(args)})  # AttentionWrapper {lname}")
+        em.line(f"{', '.join(names)} = {ctor}({', '.join(args)})", f"AttentionWrapper {lname}")
         em.constructs[f"{construct} -> tfm.AttentionDecoder"] += 1
         out = _final_states(self.states, names, 2)  # impute_finished: frozen at each length
         seq = names[0]

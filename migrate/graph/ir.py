@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -185,25 +186,29 @@ class Emitter:
             return self._layers[key]
         lname = self.layer_name(tf_scope)
         ident = self.new_ident(lname.replace("__", "_"))
-        self.lines.append(f"{ident} = {ctor(lname)}  # {comment}")
+        self.line(f"{ident} = {ctor(lname)}", comment)
         self.weights[lname] = [np.asarray(w) for w in weights]
         self._layers[key] = ident
         return ident
 
     # -- lines ----------------------------------------------------------------------------------
+    def line(self, code: str, comment: str | None = None) -> None:
+        """One line of `build_model()`: `code` (built with repr / `py_literal` for every value from the input),
+        then `comment`, which may hold any text (TF op and scope names): it goes through `source_text`."""
+        self.lines.append(f"{code}  # {source_text(comment)}" if comment else code)
+
     def comment(self, text: str) -> None:
-        self.lines.append(f"# {text}")
+        self.lines.append(f"# {source_text(text)}")
 
     def emit(self, expr: str, hint: str, shape=None, dtype="float32", n_out: int = 1,
              comment: str | None = None) -> list[Sym]:
         """Write `name = expr` and return the Sym(s) of its result (a tuple unpacked when n_out > 1)."""
-        tail = f"  # {comment}" if comment else ""
         if n_out == 1:
             v = self.new_ident(hint)
-            self.lines.append(f"{v} = {expr}{tail}")
+            self.line(f"{v} = {expr}", comment)
             return [Sym(var=v, shape=shape, dtype=dtype)]
         names = [self.new_ident(f"{identifier(hint)}_{i}") for i in range(n_out)]
-        self.lines.append(f"{', '.join(names)} = {expr}{tail}")
+        self.line(f"{', '.join(names)} = {expr}", comment)
         return [Sym(var=n, shape=None, dtype=dtype) for n in names]
 
     # -- values ---------------------------------------------------------------------------------
@@ -248,8 +253,8 @@ class Emitter:
         value = self.variable_values(tf_var)
         lname = self.layer_name(tf_var)
         v = self.new_ident(tf_var.rsplit("/", 1)[-1] if tf_var.rsplit("/", 1)[-1] not in ("kernel", "bias", "weights", "biases") else tf_var.replace("/", "_"))
-        self.lines.append(f"{v} = tfm.Variable({tuple(value.shape)!r}, dtype_name={str(value.dtype)!r}, "
-                          f"name={lname!r})({self.anchor})  # tf.Variable {tf_var}")
+        self.line(f"{v} = tfm.Variable({tuple(value.shape)!r}, dtype_name={str(value.dtype)!r}, "
+                  f"name={lname!r})({self.anchor})", f"tf.Variable {tf_var}")
         self.weights[lname] = [value]
         out = Sym(var=v, shape=tuple(value.shape), dtype=str(value.dtype))
         self._var_syms[tf_var] = out
@@ -263,20 +268,57 @@ class Emitter:
         c = np.asarray(sym.const)
         lname = self.layer_name("constant")
         v = self.new_ident("constant")
-        self.lines.append(f"{v} = tfm.Variable({tuple(c.shape)!r}, dtype_name={str(c.dtype)!r}, trainable=False, "
-                          f"name={lname!r})({self.anchor})  # a constant of the graph")
+        self.line(f"{v} = tfm.Variable({tuple(c.shape)!r}, dtype_name={str(c.dtype)!r}, trainable=False, "
+                  f"name={lname!r})({self.anchor})", "a constant of the graph")
         self.weights[lname] = [c]
         self._const_syms[key] = v
         return v
 
 
 def literal(c: np.ndarray) -> str:
-    """Python source for a small constant: a scalar, or a `keras.ops.convert_to_tensor([...], dtype)`."""
+    """Python source for a small constant: a scalar, or a `keras.ops.convert_to_tensor([...], dtype)`; every entry
+    through `py_literal` (a non-finite float as `float("-inf")`, never the bare name `inf`)."""
     c = np.asarray(c)
     if c.ndim == 0:
         if c.dtype.kind == "b":
-            return repr(bool(c))
+            return py_literal(bool(c))
         if c.dtype.kind in "iu":
-            return repr(int(c))
-        return repr(float(c))
-    return f"keras.ops.convert_to_tensor({c.tolist()!r}, dtype={str(c.dtype)!r})"
+            return py_literal(int(c))
+        return py_literal(float(c))
+    return f"keras.ops.convert_to_tensor({py_literal(c.tolist())}, dtype={str(c.dtype)!r})"
+
+
+def py_literal(value) -> str:
+    """Python source for a constant value (bool, int, float, str, bytes, None, or lists / tuples of them) that
+    evaluates to it: `repr`, except a non-finite float, written `float("inf")` / `float("-inf")` / `float("nan")`
+    (the literal form `migrate.graph.program` reads; `repr` would give the bare, undefined names inf / nan)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, list):
+        return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(py_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'float("{"nan" if math.isnan(value) else "inf" if value > 0 else "-inf"}")'
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return repr(value)
+    raise Unsupported(f"a constant of type {type(value).__name__}, which has no source literal here")
+
+
+def source_text(text) -> str:
+    """Text from an input (an op or scope name, a file name, a loss description) made safe for a comment or a
+    docstring of generated source: a backslash and a double quote are escaped, and so is every character that is
+    not printable (`str.isprintable`: line breaks, including the ones `str.splitlines` and editors see, such as
+    \\r, \\x0b, \\x0c, \\x1c-\\x1e, \\x85, U+2028 / U+2029; other control, format and bidirectional
+    characters; lone surrogates), as `\\xNN` / `\\uNNNN` / `\\UNNNNNNNN`. The result is one line that ends no
+    comment and no triple-quoted string, and in a docstring it reads back as the original text."""
+    out = []
+    for ch in str(text):
+        if ch in "\\\"":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            o = ord(ch)
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}")
+    return "".join(out)

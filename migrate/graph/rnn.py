@@ -421,7 +421,7 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
     lname = em.layer_name(step.scope)
     layer = em.new_ident(lname.replace("__", "_"))
     fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-    em.lines.append(f"{layer} = {layer_ctor(step, lname)}  # {tf1_class(step)} {step.scope}{fb}")
+    em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
     em.weights[lname] = keras_weights(view, step)
     em.constructs[f"{construct} {tf1_class(step)} -> keras.layers.{step.family.upper()}"] += 1
     args = [seq]

@@ -189,8 +189,8 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         var = em.new_ident(ph.name)
         what = "tf.placeholder_with_default (fed, so an input)" if ph.type == "PlaceholderWithDefault" else \
             "tf.placeholder"
-        em.lines.append(f"{var} = keras.Input(batch_shape={tuple(shape)!r}, dtype={dtype!r}, name={kname!r})"
-                        f"  # {what} {t.name}")
+        em.line(f"{var} = keras.Input(batch_shape={tuple(shape)!r}, dtype={dtype!r}, name={kname!r})",
+                f"{what} {t.name}")
         syms[t.name] = Sym(var=var, shape=tuple(shape), dtype=dtype)
         inputs.append({"keras": kname, "graph": t.name, "shape": list(shape), "dtype": dtype, "var": var})
     em.anchor = inputs[0]["var"] if inputs else None

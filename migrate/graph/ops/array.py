@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import Dim, Sym, Unsupported, Val, dim_op, shape_spec
+from migrate.graph.ir import Dim, Sym, Unsupported, Val, dim_op, py_literal, shape_spec
 from migrate.graph.ops import Ctx, op
 
 
@@ -109,7 +109,7 @@ def pad(c: Ctx):
     if c.type == "PadV2":
         if not c.is_const(2):
             raise Unsupported("PadV2 with a padding value known only at run time")
-        return c.out(f"keras.ops.pad({c.v(0)}, {widths!r}, constant_values={np.asarray(c.const(2)).item()!r})")
+        return c.out(f"keras.ops.pad({c.v(0)}, {widths!r}, constant_values={py_literal(np.asarray(c.const(2)).item())})")
     return c.out(f"keras.ops.pad({c.v(0)}, {widths!r})")
 
 
@@ -225,22 +225,26 @@ def strided_slice(c: Ctx):
     begin, end, strides = (c.const(i).reshape(-1).tolist() for i in (1, 2, 3))
     bm, em_, elm, nam, sam = (int(c.attr(k, 0)) for k in
                               ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"))
-    items = []
+    items, keys = [], []  # the source of each index, and the index itself
     for k in range(len(begin)):
         if elm >> k & 1:
             items.append("...")
+            keys.append(Ellipsis)
         elif nam >> k & 1:
             items.append("None")
+            keys.append(None)
         elif sam >> k & 1:
             items.append(str(int(begin[k])))
+            keys.append(int(begin[k]))
         else:
             b = "" if bm >> k & 1 else str(int(begin[k]))
             e = "" if em_ >> k & 1 else str(int(end[k]))
             s = "" if int(strides[k]) == 1 else f":{int(strides[k])}"
             items.append(f"{b}:{e}{s}")
+            keys.append(slice(int(b) if b else None, int(e) if e else None, int(strides[k])))
     src = c.ins[0]
     if src.parts is not None and len(items) == 1:  # slicing a shape vector
-        sel = eval(f"src.parts[{items[0]}]", {"src": src})  # noqa: S307 - items built above from ints only
+        sel = src.parts[keys[0]]
         if isinstance(sel, list):
             return [_shape_sym(c, sel)]
         return [_shape_sym(c, [sel], shape=())]
@@ -295,7 +299,7 @@ def fill(c: Ctx):
     value = c.ins[1]
     if value.const is not None and np.asarray(value.const).size == 1:
         v = np.asarray(value.const).reshape(()).item()
-        return _spec_call(c, "Fill", dims, [], f", value={v!r}, dtype_name={c.out_dtype()!r}")
+        return _spec_call(c, "Fill", dims, [], f", value={py_literal(v)}, dtype_name={c.out_dtype()!r}")
     spec, refs = shape_spec(dims)
     name = c.em.layer_name(c.op.name)
     return c.out(f"tfm.Fill({spec!r}, dtype_name={c.out_dtype()!r}, name={name!r})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from migrate.graph.ir import Sym, Val, dim_op
+from migrate.graph.ir import Sym, Val, dim_op, py_literal
 from migrate.graph.ops import Ctx, op
 
 UNARY = {
@@ -99,7 +99,7 @@ def truncate_div(c: Ctx):
 
 @op("LeakyRelu")
 def leaky_relu(c: Ctx):
-    return c.out(f"keras.ops.leaky_relu({c.v(0)}, negative_slope={float(c.attr('alpha', 0.2))!r})")
+    return c.out(f"keras.ops.leaky_relu({c.v(0)}, negative_slope={py_literal(float(c.attr('alpha', 0.2)))})")
 
 
 @op("L2Loss")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from migrate.checkpoint.tables import is_gradient
-from migrate.graph.ir import Unsupported
+from migrate.graph.ir import Unsupported, py_literal
 from migrate.graph.ops import Ctx, op
 
 _WEIGHT_LEAVES = ("kernel", "weights", "Matrix", "W", "w", "weight")
@@ -143,7 +143,7 @@ def fused_batch_norm(c: Ctx):
                           "inference (is_training=False) or feed the training flag as False")
     eps = float(c.attr("epsilon", 1e-3))
     y = c.em.emit(f"keras.ops.batch_normalization({c.v(0)}, {c.v(3)}, {c.v(4)}, axis=-1, offset={c.v(2)}, "
-                  f"scale={c.v(1)}, epsilon={eps!r})", c.op.name, shape=c.out_shape(0), dtype=c.out_dtype(0),
+                  f"scale={c.v(1)}, epsilon={py_literal(eps)})", c.op.name, shape=c.out_shape(0), dtype=c.out_dtype(0),
                   comment=f"{c.type} {c.op.name}")[0]
     return [y, c.ins[3], c.ins[4]] + [c.ins[3]] * (len(c.op.outputs) - 3)
 
