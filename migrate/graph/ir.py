@@ -4,6 +4,10 @@ A `Sym` is what one TF graph tensor became: a constant folded at conversion time
 of the generated `build_model()` (`var`), a variable read not yet materialised (`tf_var`), or a partly known
 int vector from shape arithmetic (`parts`, `None` = a dimension known only at run time).
 An `Emitter` owns the generated lines, the Keras layer names and the weights each layer receives.
+
+Inputs are data: a value from the graph reaches a line through `repr` or `py_literal` (a non-finite float as
+`float("inf")`), an identifier through `identifier` ([0-9a-z_] only), a comment through `Emitter.line` /
+`Emitter.comment`, which pass it through `source_text` (nothing in it can end the comment or the line).
 """
 
 from __future__ import annotations
