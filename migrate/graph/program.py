@@ -70,7 +70,7 @@ class Program:
         self.callables = _callables(keras_module, tfm_module)
         try:
             self.tree = ast.parse(source, filename="model.py")
-        except (SyntaxError, ValueError) as e:
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
             raise ProgramError(f"model.py line {getattr(e, 'lineno', '?')}: the generated source does not parse "
                                f"({type(e).__name__}: {e}); a bug of the graph converter, please report it "
                                f"with the .meta") from None
@@ -143,9 +143,13 @@ class Program:
                 self._check_expr(v, bound)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             self._check_expr(node.operand, bound)
-        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-            self._check_expr(node.left, bound)
-            self._check_expr(node.right, bound)
+        elif isinstance(node, ast.BinOp):
+            first, rest = _chain_of_ops(node)   # `a + b + ... + z` (AddN of many tensors) without deep recursion
+            self._check_expr(first, bound)
+            for op, right in rest:
+                if not isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
+                    self._fail(node, f"the operator {type(op).__name__} (only +, - and *)")
+                self._check_expr(right, bound)
         elif isinstance(node, ast.Subscript):
             self._check_expr(node.value, bound)
             self._check_index(node.slice)
@@ -248,9 +252,12 @@ class Program:
         if isinstance(node, ast.UnaryOp):
             return -self._arith(node, self._eval(node.operand, env))
         if isinstance(node, ast.BinOp):
-            a = self._arith(node, self._eval(node.left, env))
-            b = self._arith(node, self._eval(node.right, env))
-            return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+            first, rest = _chain_of_ops(node)
+            a = self._arith(node, self._eval(first, env))
+            for op, right in rest:
+                b = self._arith(node, self._eval(right, env))
+                a = self._arith(node, a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub) else a * b)
+            return a
         if isinstance(node, ast.Subscript):
             value = self._eval(node.value, env)
             if not (isinstance(value, (list, tuple)) or self._is_tensor(value)):
@@ -318,6 +325,15 @@ def _chain(node) -> str | None:
     if not isinstance(node, ast.Name) or node.id not in _ROOTS:
         return None
     return ".".join([node.id, *reversed(parts)])
+
+
+def _chain_of_ops(node):
+    """A left-nested `a op b op c ...` -> (a, [(op, b), (op, c), ...]), read without recursion."""
+    rest = []
+    while isinstance(node, ast.BinOp):
+        rest.append((node.op, node.right))
+        node = node.left
+    return node, rest[::-1]
 
 
 def _non_finite(node):
