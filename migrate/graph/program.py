@@ -63,7 +63,7 @@ def build_model(source: str):
 
 
 class Program:
-    """A parsed, checked `model.py`. `check()` runs in the constructor; `run()` evaluates `build_model()`."""
+    """A parsed `model.py`, checked in full by the constructor (nothing called); `run()` evaluates `build_model()`."""
 
     def __init__(self, source: str, keras_module, tfm_module):
         self.keras, self.tfm = keras_module, tfm_module
@@ -83,7 +83,8 @@ class Program:
             stmts = stmts[1:]
         imports = ast.parse(IMPORTS).body
         if len(stmts) < len(imports) or any(ast.dump(a) != ast.dump(b) for a, b in zip(stmts, imports)):
-            self._fail(stmts[0] if stmts else self.tree, f"the module must start with {IMPORTS.split()!r}")
+            self._fail(stmts[0] if stmts else self.tree, "the module must start with `import keras` and "
+                                                         "`import tf_migrate_runtime.layers as tfm`")
         build = None
         for node in stmts[len(imports):]:
             if isinstance(node, ast.FunctionDef) and node.name == "build_model" and build is None:
