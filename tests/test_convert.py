@@ -162,6 +162,22 @@ def test_legacy_graph_restores_the_rollback_checkpoint(lstm_ckpt, batch, tmp_pat
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
 
 
+def test_rollback_state_file_holds_a_hostile_name_as_one_string(lstm_ckpt, tmp_path):
+    """The `checkpoint` state file names the rollback prefix as a text-proto string: a quote or a newline in the
+    name cannot end the string or add a line (another `all_model_checkpoint_paths` TF would follow)."""
+    import tensorflow as tf
+
+    ckpt_dir, _ = lstm_ckpt
+    out = str(tmp_path / "m.keras")
+    assert main(["convert", ckpt_dir, "--out", out]) == 0
+    (tmp_path / "tf1").mkdir()
+    name = 'model"\nall_model_checkpoint_paths: "evil.ckpt-7'
+    assert main(["convert", "--to", "tf1", out, "--out", str(tmp_path / "tf1" / name)]) == 0
+    state = tf.train.get_checkpoint_state(str(tmp_path / "tf1"))
+    assert os.path.basename(state.model_checkpoint_path) == name
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [name]
+
+
 @pytest.mark.parametrize("fmt", ["weights.h5", "tf-checkpoint"])
 def test_other_output_formats_hold_the_same_weights(fmt, lstm_ckpt, batch, tmp_path):
     import tensorflow as tf

@@ -12,6 +12,7 @@ import os
 import warnings
 
 import numpy as np
+from google.protobuf import text_encoding
 
 from migrate import _internals
 from migrate.checkpoint.bindings import bind_seq2seq
@@ -133,7 +134,8 @@ def convert_to_tf1(keras_path: str, out_prefix: str, *, hparams_path: str | None
     directory = os.path.dirname(os.path.abspath(out_prefix))
     name = os.path.basename(out_prefix)
     state = os.path.join(directory, "checkpoint")
-    outputs.write_text(state, f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n',
+    quoted = text_encoding.CEscape(name, as_utf8=True)   # the text-proto string form: a name is data, not lines
+    outputs.write_text(state, f'model_checkpoint_path: "{quoted}"\nall_model_checkpoint_paths: "{quoted}"\n',
                        identical_ok=True)
     extra = [os.path.join(directory, "hparams.json")]
     outputs.write_bytes(extra[0], hparams_bytes(hp), identical_ok=True)
