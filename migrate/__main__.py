@@ -8,7 +8,10 @@ import sys
 try:
     from migrate.cli import main
 except KeyboardInterrupt:
+    import os
+
     sys.stderr.write("tf-migrate: interrupted while starting; nothing was written.\n")
-    sys.exit(130)
+    sys.stderr.flush()
+    os._exit(130)               # not sys.exit: see migrate.cli.exit_interrupted
 
 sys.exit(main())

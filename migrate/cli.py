@@ -105,17 +105,21 @@ def install_ctrl_c() -> tuple[CtrlC, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; the exit code. Called as the program (`argv` None) the Ctrl-C handler stays
-    installed (ignoring) until the process exits; called with `argv` (in-process) the caller's is restored."""
+    """Run the command line; the exit code. Called as the program (`argv` None), Ctrl-C is ignored from its
+    return until the process has exited (TensorFlow's teardown takes a while); called with `argv` (in-process)
+    the caller's handler is restored."""
     handler, previous = install_ctrl_c()
     try:
-        return _main(argv, handler)
+        code = _main(argv, handler)
+        if code == INTERRUPTED and argv is None:
+            exit_interrupted()
+        return code
     finally:
         handler.finished = True            # the exit code is decided: a late Ctrl-C changes nothing
-        if previous is not None and argv is not None:
-            try:
-                signal.signal(signal.SIGINT, previous)   # an in-process caller (a test) gets its handler back
-            except (ValueError, OSError):
+        if previous is not None:
+            try:                           # an in-process caller (a test) gets its handler back; the program
+                signal.signal(signal.SIGINT, previous if argv is not None else signal.SIG_IGN)  # exits ignoring it
+            except (ValueError, OSError):  # (SIG_IGN survives interpreter shutdown, which resets a handler)
                 pass
 
 
@@ -140,6 +144,20 @@ def _main(argv: list[str] | None, handler: CtrlC) -> int:
         return _run(args)
     except KeyboardInterrupt:
         return _interrupted(command)
+
+
+def exit_interrupted() -> None:
+    """End the program with 130 now. CPython marks a KeyboardInterrupt that passed through a `exec` of a string
+    (a dataclass or namedtuple being created when Ctrl-C came) as unhandled, and then kills itself with SIGINT
+    at exit whatever `sys.exit` said; the temporaries are gone already, so the process ends here."""
+    import os  # noqa: PLC0415
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(INTERRUPTED)
 
 
 def _run(args) -> int:
