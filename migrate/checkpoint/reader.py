@@ -63,6 +63,17 @@ def _itemsize(dtype: str) -> int:
 _DATA_RE = re.compile(r"\.data-(\d{5})-of-(\d{5})$")
 
 
+def tensor_budget() -> int:
+    """The most bytes one tensor may need to be read into memory: this machine's physical memory.
+
+    A tensor's declared shape x dtype is checked against it (and against what its file can hold) before
+    anything is allocated, so a crafted or corrupt header is an error naming the tensor, not a crash."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 40
+
+
 def resolve_prefix(path: str) -> str:
     """Turn a directory, prefix or prefix file into the checkpoint prefix (`migrate.files.resolve_checkpoint`)."""
     try:
