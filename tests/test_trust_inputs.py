@@ -7,6 +7,7 @@ cannot) or patched byte by byte, as a damaged or crafted file would be.
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from migrate.checkpoint.reader import Checkpoint, CheckpointError
 from migrate.cli import error_text, main
 from migrate.errors import InputError
 from migrate.text import shown
@@ -143,3 +145,118 @@ def test_ctrl_c_after_the_outputs_were_checked_names_what_was_not_written(tmp_pa
     assert err == (f"tf-migrate convert: interrupted; not written: {tmp_path / 'm.keras'}, {tmp_path / 'r.json'}.\n")
     assert sorted(os.listdir(tmp_path)) == ["model.ckpt.data-00000-of-00001", "model.ckpt.index"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler          # pytest's handler is back
+
+
+# --------------------------------------------------------------------------------------------- damaged bytes
+
+def _flip(prefix, name, bit=0x40):
+    """Flip one bit in the middle of tensor `name`'s bytes in its data file (a bad copy / a bad disk)."""
+    from migrate.checkpoint.stream import bundle_entries
+
+    shard, offset, size, _dtype, _crc = bundle_entries(prefix)[name]
+    path = f"{prefix}.data-{shard:05d}-of-00001"
+    with open(path, "r+b") as f:
+        f.seek(offset + size // 2)
+        byte = f.read(1)[0]
+        f.seek(offset + size // 2)
+        f.write(bytes([byte ^ bit]))
+    return path
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    rng = np.random.default_rng(5)
+    prefix = _save(str(tmp_path / "model.ckpt-7"), {
+        "embeddings/encoder/embedding_encoder": rng.standard_normal((50, 16)).astype(np.float32),
+        "rnn/lstm_cell/kernel": rng.standard_normal((24, 32)).astype(np.float32),
+        "rnn/lstm_cell/bias": rng.standard_normal((32,)).astype(np.float32)})
+    return prefix, _flip(prefix, "rnn/lstm_cell/kernel")
+
+
+@pytest.mark.parametrize("verifier", ["crc32c-of-the-index", "tensorflow-reader"])
+def test_verify_tensors_names_the_damaged_tensor_and_its_file(damaged, verifier, monkeypatch):
+    from migrate.checkpoint import stream
+    from migrate.checkpoint.reader import CorruptTensor
+    from tests.test_convert_stream import _crc32c_reference
+
+    monkeypatch.setattr(stream, "_crc32c", _crc32c_reference if verifier == "crc32c-of-the-index" else None)
+    prefix, data = damaged
+    bad = stream.verify_tensors(prefix)
+    assert [(b.name, b.file) for b in bad] == [("rnn/lstm_cell/kernel", data)]
+    assert isinstance(bad[0], CorruptTensor) and "CRC32C mismatch" in bad[0].why
+    assert stream.verify_tensors(prefix, ["rnn/lstm_cell/bias", "embeddings/encoder/embedding_encoder"]) == []
+
+
+def test_inspect_and_read_of_a_flipped_byte_name_file_tensor_and_way_out(damaged, capsys):
+    prefix, data = damaged
+    assert main(["inspect", prefix]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"tf-migrate inspect: error: {data}: the checkpoint {prefix} is corrupt: tensor "
+                          f"'rnn/lstm_cell/kernel' does not match its checksum (CRC32C mismatch: ")
+    assert "Use another copy of this checkpoint or an earlier checkpoint." in err
+    assert main(["inspect", prefix, "--no-verify"]) == 0
+    capsys.readouterr()
+    with pytest.raises(CheckpointError, match=r"is corrupt: tensor 'rnn/lstm_cell/kernel' .*CRC32C mismatch: the "
+                                              r"index holds 0x[0-9a-f]{8}, the bytes give 0x[0-9a-f]{8}\)"):
+        Checkpoint.open(prefix).read("rnn/lstm_cell/kernel")        # TensorFlow's reader (convert's transforms)
+
+
+def test_restore_direct_names_the_damaged_tensor(damaged):
+    import keras
+
+    from migrate.checkpoint.bindings import Binding
+    from migrate.checkpoint.materialise import restore_direct
+
+    prefix, data = damaged
+    ckpt = Checkpoint.open(prefix)
+    layer = keras.layers.Dense(32)
+    layer.build((None, 24))
+    binding = Binding(("rnn/lstm_cell/kernel",), (layer.kernel,), "identity", "a dense kernel")
+    with pytest.raises(CheckpointError, match=rf"{data}: .* corrupt: tensor 'rnn/lstm_cell/kernel' .*CRC32C mismatch"):
+        restore_direct([binding], ckpt)
+
+
+def _patch_index(prefix, old: bytes, new: bytes):
+    """Replace `old` by `new` (same length) in the index's data block and fix the block's CRC32C, as a crafted
+    file would: TensorFlow's table reader checks that CRC, not what the entries say."""
+    from migrate.checkpoint.stream import _block, _entries, _mask, _varint
+    from tests.test_convert_stream import _crc32c_reference
+
+    assert len(old) == len(new)
+    with open(prefix + ".index", "rb") as f:
+        data = bytearray(f.read())
+    footer = bytes(data[-48:])
+    _meta, pos = _block(bytes(data), footer, 0)
+    index_block, _ = _block(bytes(data), footer, pos)
+    for _key, handle in _entries(index_block):
+        offset, p = _varint(handle, 0)
+        size, _ = _varint(handle, p)
+        block = bytes(data[offset: offset + size])
+        if old in block:
+            assert block.count(old) == 1
+            data[offset: offset + size] = block.replace(old, new)
+            data[offset + size + 1: offset + size + 5] = struct.pack(
+                "<I", _mask(_crc32c_reference(data[offset: offset + size + 1])))
+            with open(prefix + ".index", "wb") as f:
+                f.write(data)
+            return
+    raise AssertionError("pattern not found in the index")
+
+
+def test_a_crafted_shape_is_refused_naming_the_tensor_before_any_allocation(tmp_path, capsys):
+    from tensorflow.core.framework import tensor_shape_pb2
+
+    def shape(*dims):
+        return tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in dims]) \
+            .SerializeToString()
+
+    prefix = _save(str(tmp_path / "model.ckpt"), {"dense/kernel": np.ones((16384, 1, 1), np.float32),
+                                                  "dense/bias": np.ones((3,), np.float32)})
+    _patch_index(prefix, shape(16384, 1, 1), shape(2097151, 127, 127))
+    with pytest.raises(CheckpointError, match=r"model\.ckpt\.index: tensor 'dense/kernel' declares shape \[2097151, "
+                                              r"127, 127\] float32 \(135,299,793,916 bytes\) but the index stores "
+                                              r"65,536 bytes for it: the index is corrupt or crafted; nothing was read"):
+        Checkpoint.open(prefix)
+    assert main(["inspect", prefix]) == 2
+    assert "tensor 'dense/kernel' declares shape [2097151, 127, 127]" in capsys.readouterr().err
