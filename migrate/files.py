@@ -45,7 +45,7 @@ import signal
 import threading
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.errors import InputError, OutputError
@@ -495,7 +495,6 @@ class _Staged:
     temp: str          # temp file / temp directory beside it
     kind: str          # "file" | "dir" | "prefix"
     identical_ok: bool = False
-    placed: list[tuple[str, str | None]] = field(default_factory=list)  # (dest, backup) after rename
 
 
 @dataclass
