@@ -33,13 +33,15 @@ def _dead_pid() -> int:
 
 
 # A writer process: waits for the barrier file, then writes `tag` to `dest` through one Outputs (kind file, dir
-# or prefix), holding its staged output `hold` seconds before the commit. Exit 0 written, 3 OutputError.
+# or prefix). Staged, it holds its output until the other writer has given up (its marker `done-OTHER`, at most
+# 20 s), so the two really overlap however the machine schedules them. Exit 0 written, 3 OutputError.
 WRITER = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, {root!r})
     from migrate.errors import OutputError
     from migrate.files import Outputs
-    dest, tag, kind, force, barrier, hold = sys.argv[1:7]
+    dest, tag, other, kind, force, barrier = sys.argv[1:7]
+    done = os.path.join(os.path.dirname(barrier), "done-")
     print("ready", flush=True)
     while not os.path.exists(barrier):
         time.sleep(0.001)
@@ -53,20 +55,23 @@ WRITER = textwrap.dedent("""
             else:
                 p = out.stage(dest, kind="prefix")
                 open(p + ".index", "w").write(tag)
-            time.sleep(float(hold))
+            t0 = time.time()
+            while not os.path.exists(done + other) and time.time() - t0 < 20:
+                time.sleep(0.01)
     except OutputError as e:
         print(e, file=sys.stderr)
+        open(done + tag, "w").close()
         sys.exit(3)
 """).format(root=ROOT)
 
 
-def _race(tmp_path, dest, kind="file", force=False, hold=0.5):
+def _race(tmp_path, dest, kind="file", force=False):
     """Start two writers of `dest`, release them together; [(exit code, tag, stderr)]."""
     barrier = tmp_path / "go"
     procs = []
-    for tag in ("first", "second"):
-        p = subprocess.Popen([sys.executable, "-c", WRITER, str(dest), tag, kind, "1" if force else "0", str(barrier),
-                              str(hold)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for tag, other in (("first", "second"), ("second", "first")):
+        p = subprocess.Popen([sys.executable, "-c", WRITER, str(dest), tag, other, kind, "1" if force else "0",
+                              str(barrier)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert p.stdout.readline().strip() == "ready"
         procs.append((p, tag))
     barrier.write_text("")
