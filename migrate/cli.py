@@ -3,6 +3,12 @@
 A command module defines `register(subparsers) -> argparse.ArgumentParser` (adds its parser, with
 an example in its epilog, and sets `func=run`) and `run(args) -> int`. Registration must not import
 TensorFlow, so `tf-migrate --help` stays fast; `run` imports what it needs.
+
+Errors are one line on stderr, every name in them escaped (`migrate.text.shown`). Ctrl-C at any moment, the
+TensorFlow import and start-up included, is one line ("interrupted" and what was not written) and exit 130;
+the first Ctrl-C stops the run, further ones are ignored while it cleans up (a third one stops it anyway).
+A command whose outputs are written by one commit at its end (`DONE_AT_COMMIT`) ignores Ctrl-C once that
+commit is done: the outputs stand and the command's own exit code is returned.
 """
 
 from __future__ import annotations
@@ -10,17 +16,23 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import signal
 import sys
+import threading
 
 from migrate import __version__
 from migrate.commands._common import add_verbose
 from migrate.errors import MigrateError, OutputError
 from migrate.exit_codes import BAD_INPUT, CANNOT_WRITE, INTERRUPTED, CliError
 from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
+from migrate.text import shown, shown_lines
 
 # Order shown in `tf-migrate --help`.
 COMMANDS = ("legacy", "port", "inspect", "convert", "parity", "codemod", "demo")
 COMMANDS_WITHOUT_TENSORFLOW = ("codemod",)  # it never imports the code it rewrites, nor TensorFlow
+# Commands whose outputs are committed together by one `migrate.files.Outputs` at the end of the work; after that
+# commit only their summary is left, so a Ctrl-C no longer stops them (their outputs are complete).
+DONE_AT_COMMIT = ("convert", "parity")
 
 EPILOG = """\
 examples:
@@ -57,32 +69,133 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class CtrlC:
+    """The CLI's SIGINT handler: the first Ctrl-C raises KeyboardInterrupt, the second is ignored (the run is
+    removing its temporaries and printing its one line), a third raises again; ignored altogether once the
+    command (`command`, set after parsing) is in `DONE_AT_COMMIT` and has committed its outputs."""
+
+    def __init__(self):
+        self.count = 0
+        self.command: str | None = None
+        self.finished = False
+
+    def __call__(self, signum, frame):
+        self.count += 1
+        if self.finished or self.outputs_committed():
+            return
+        if self.count != 2:
+            raise KeyboardInterrupt
+
+    def outputs_committed(self) -> bool:
+        if self.command not in DONE_AT_COMMIT:
+            return False
+        files = sys.modules.get("migrate.files")
+        return bool(files is not None and files.session()["committed"])
+
+
+def install_ctrl_c() -> tuple[CtrlC, object]:
+    """Install a fresh `CtrlC` (main thread only); returns it and the handler it replaced (None: not installed)."""
+    handler = CtrlC()
+    if threading.current_thread() is not threading.main_thread():
+        return handler, None
+    try:
+        return handler, signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):
+        return handler, None
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    verbose = "-v" in argv or "--verbose" in argv
-    quiet_tensorflow(verbose=verbose)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return BAD_INPUT if argv else 0
-    if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
-        import_tensorflow_quietly()
+    """Run the command line; the exit code. Called as the program (`argv` None), Ctrl-C is ignored from its
+    return until the process has exited (TensorFlow's teardown takes a while); called with `argv` (in-process)
+    the caller's handler is restored."""
+    handler, previous = install_ctrl_c()
+    try:
+        code = _main(argv, handler)
+        if code == INTERRUPTED and argv is None:
+            exit_interrupted()
+        return code
+    finally:
+        handler.finished = True            # the exit code is decided: a late Ctrl-C changes nothing
+        if previous is not None:
+            try:                           # an in-process caller (a test) gets its handler back; the program
+                signal.signal(signal.SIGINT, previous if argv is not None else signal.SIG_IGN)  # exits ignoring it
+            except (ValueError, OSError):  # (SIG_IGN survives interpreter shutdown, which resets a handler)
+                pass
+
+
+def _main(argv: list[str] | None, handler: CtrlC) -> int:
+    command = "tf-migrate"
+    try:
+        from migrate import files  # noqa: PLC0415
+
+        files.reset_session()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        verbose = "-v" in argv or "--verbose" in argv
+        quiet_tensorflow(verbose=verbose)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return BAD_INPUT if argv else 0
+        command = f"tf-migrate {args.command}"
+        handler.command = args.command
+        if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
+            import_tensorflow_quietly()
+        return _run(args)
+    except KeyboardInterrupt:
+        return _interrupted(command)
+
+
+def exit_interrupted() -> None:
+    """End the program with 130 now. CPython marks a KeyboardInterrupt that passed through a `exec` of a string
+    (a dataclass or namedtuple being created when Ctrl-C came) as unhandled, and then kills itself with SIGINT
+    at exit whatever `sys.exit` said; the temporaries are gone already, so the process ends here."""
+    import os  # noqa: PLC0415
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(INTERRUPTED)
+
+
+def _run(args) -> int:
     try:
         return int(args.func(args) or 0)
     except (CliError, MigrateError) as e:
-        print(f"tf-migrate {args.command}: error: {_one_line(e) if isinstance(e, OutputError) else e}", file=sys.stderr)
+        print(f"tf-migrate {args.command}: error: {error_text(e)}", file=sys.stderr)
         return int(e.exit_code)
-    except KeyboardInterrupt:
-        print(f"tf-migrate {args.command}: interrupted", file=sys.stderr)
-        return INTERRUPTED
     except OSError as e:
         code = exit_code_for_os_error(e)
         if code is None:
             raise
-        print(f"tf-migrate {args.command}: error: {e.filename or ''}{': ' if e.filename else ''}"
+        print(f"tf-migrate {args.command}: error: {shown(e.filename or '')}{': ' if e.filename else ''}"
               f"cannot write ({e.strerror or e}); nothing of this command's outputs was kept.", file=sys.stderr)
         return code
+
+
+def _interrupted(command: str) -> int:
+    """The one line of a Ctrl-C: what was written before it (a multi-step command) and what was not."""
+    from migrate.files import session  # noqa: PLC0415
+
+    done = session()
+    if done["committed"] and command.split()[-1] in DONE_AT_COMMIT and not done["not_written"]:
+        return 0                                   # the commit was done: the outputs stand (see CtrlC)
+    parts = [f"{command}: interrupted"]
+    parts.append(f"not written: {', '.join(shown(p) for p in done['not_written'])}" if done["not_written"]
+                 else "nothing was written" if not done["committed"] else "nothing else was written")
+    if done["committed"]:
+        parts.append(f"written before the interrupt: {', '.join(shown(p) for p in done['committed'])}")
+    print("; ".join(parts) + ".", file=sys.stderr)
+    return INTERRUPTED
+
+
+def error_text(e: BaseException) -> str:
+    """An error's message for the console: one line (unless the error is `multiline`), names escaped."""
+    if getattr(e, "multiline", False):
+        return shown_lines(str(e))
+    return shown(_one_line(e) if isinstance(e, OutputError) else str(e))
 
 
 # OSErrors that escape a command and can only mean "an output cannot be written" (exit 3). Reads that

@@ -15,6 +15,10 @@ class MigrateError(Exception):
     """Base of every library error. `exit_code` is the CLI's exit code for it (class default or per instance)."""
 
     exit_code: int = BAD_INPUT
+    # The CLI prints a message as one line, every non-printable character (a newline in a name taken from an
+    # input included) escaped by `migrate.text.shown`; an error whose message is several lines by design (a
+    # child process's output) sets this, and each of its lines is escaped instead.
+    multiline: bool = False
 
     def __init__(self, message: str, code: int | None = None):
         super().__init__(message)

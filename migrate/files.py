@@ -16,29 +16,47 @@ A temp is named `.{name}.tfm-tmp-{pid}-{rand}{suffix}` in the destination's own 
 atomic and a later run at the same destination removes the temps of a killed run (`clean_stale_temps`,
 called by `stage`) once their pid is gone. New files follow the umask (0666 & ~umask; directories 0777 &
 ~umask), as `open()` would make them. `--force` replaces existing outputs; without it an existing output is
-an `OutputError` (exit 3) before anything is written. A failing commit puts back what it had replaced.
+an `OutputError` (exit 3) before anything is written. A failing commit puts back what it had replaced and
+leaves no temp behind.
+
+One output, one writer: `check` takes the destination's lock `.{name}.tfm-lock` (beside it; `flock`, the pid
+inside for the message) and holds it until commit / discard, so of two runs writing one destination at once
+exactly one goes on and the other gets an `OutputError` (exit 3) naming the destination; a lock whose process
+is gone (kill -9) is taken over. A new output is placed exclusively (`renameat2(RENAME_NOREPLACE)`, else
+`link` + `unlink`): if the destination appeared meanwhile (a writer that takes no lock), the commit is an
+`OutputError` and that file is left as it is. Only `--force` replaces.
+
+JSON: every JSON output is strict JSON (RFC 8259): `to_json_text` writes a non-finite float as `null` and lists
+it in the top-level `"non_finite"` member (JSON Pointer -> "NaN" / "Infinity" / "-Infinity"), docs/outputs.md.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import glob
 import json
+import math
 import os
 import re
 import secrets
 import shutil
-from dataclasses import dataclass, field
+import signal
+import threading
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from migrate.errors import InputError, OutputError
 
 __all__ = [
     "OutputError", "Outputs", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "checkpoint_format",
-    "clean_stale_temps", "resolve_checkpoint", "temp_pattern", "v1_files",
+    "clean_stale_temps", "lock_path", "resolve_checkpoint", "temp_pattern", "to_json_text", "v1_files",
 ]
 
 TEMP_TAG = ".tfm-tmp-"
+LOCK_TAG = ".tfm-lock"
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.tfm-tmp-(?P<pid>\d+)-(?P<rand>[0-9a-f]{8})(?P<suffix>.*)$")
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
 _PERM_ERRNOS = {errno.EACCES, errno.EPERM}
@@ -273,6 +291,202 @@ def _write_all(path: str, data: bytes) -> None:
         os.close(fd)
 
 
+# --------------------------------------------------------------------------------------------- one writer
+
+def lock_path(dest: str) -> str:
+    """The lock file of destination `dest`: `.{name}.tfm-lock` in the destination's own directory."""
+    directory, name = os.path.split(os.path.abspath(os.fspath(dest)))
+    return os.path.join(directory, f".{name}{LOCK_TAG}")
+
+
+@dataclass
+class _Lock:
+    path: str
+    fd: int
+    flock: bool       # held through flock (released by the kernel if we die); else an O_EXCL file holding our pid
+
+
+def _read_pid(fd_or_path) -> int | None:
+    try:
+        if isinstance(fd_or_path, int):
+            text = os.pread(fd_or_path, 32, 0)
+        else:
+            with open(fd_or_path, "rb") as f:
+                text = f.read(32)
+        return int(text.split()[0]) if text.split() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _busy(dest: str, pid: int | None) -> OutputError:
+    who = "another writer in this process" if pid == os.getpid() else \
+        f"another run (pid {pid})" if pid else "another run"
+    return OutputError(f"{dest}: {who} is writing it (it holds {os.path.basename(lock_path(dest))}); nothing of this "
+                       f"run's outputs was written; wait for that run to finish, or choose another output path.")
+
+
+def _acquire(dest: str) -> _Lock:
+    """Take the lock of `dest` or raise `OutputError` (exit 3) naming the run that holds it."""
+    path = lock_path(dest)
+    for _ in range(20):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as e:
+            raise OutputError(f"{dest}: cannot write (its lock {path}: {e.strerror or e}); nothing was written; "
+                              f"choose another output path.") from None
+        try:
+            import fcntl  # noqa: PLC0415  (POSIX)
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except (ImportError, OSError) as e:
+            if isinstance(e, OSError) and e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise _busy(dest, pid) from None
+            os.close(fd)                       # no flock here (some network file systems): a pid file instead
+            return _acquire_exclusive(dest, path)
+        try:                                   # still the file at `path`? (its holder may have removed it)
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            os.close(fd)
+            continue
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        return _Lock(path, fd, True)
+    raise _busy(dest, None)
+
+
+def _acquire_exclusive(dest: str, path: str) -> _Lock:
+    """The lock as a file created with O_EXCL holding our pid; one whose pid is gone is taken over."""
+    for _ in range(20):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except FileExistsError:
+            pid = _read_pid(path)
+            if pid is not None and _pid_alive(pid):
+                raise _busy(dest, pid) from None
+            stale = f"{path}.{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                os.rename(path, stale)         # one taker wins the rename; the file is then removed
+                os.unlink(stale)
+            except OSError:
+                pass
+            continue
+        os.write(fd, f"{os.getpid()}\n".encode())
+        return _Lock(path, fd, False)
+    raise _busy(dest, _read_pid(path))
+
+
+def _release(lock: _Lock) -> None:
+    try:
+        if os.path.samestat(os.fstat(lock.fd), os.stat(lock.path)):
+            os.unlink(lock.path)               # removed while still held: a waiter re-checks the path
+    except OSError:
+        pass
+    try:
+        os.close(lock.fd)
+    except OSError:
+        pass
+
+
+def _release_all(locks: dict) -> None:
+    for lock in list(locks.values()):
+        _release(lock)
+    locks.clear()
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _renameat2_noreplace(src: str, dst: str) -> bool:
+    """rename(src, dst) failing with FileExistsError if dst exists; False where the kernel/libc/fs lacks it."""
+    fn = _libc_renameat2()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        raise FileExistsError(err, os.strerror(err), dst)
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), dst)
+
+
+_RENAMEAT2: list = []
+
+
+def _libc_renameat2():
+    if not _RENAMEAT2:
+        try:
+            fn = ctypes.CDLL(None, use_errno=True).renameat2
+            fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+            fn.restype = ctypes.c_int
+        except (AttributeError, OSError):
+            fn = None
+        _RENAMEAT2.append(fn)
+    return _RENAMEAT2[0]
+
+
+def _place_new(temp: str, dest: str) -> None:
+    """Move `temp` to `dest` only if nothing is at `dest`; `FileExistsError` (and `temp` kept) otherwise."""
+    if _renameat2_noreplace(temp, dest):
+        return
+    if not (os.path.isdir(temp) and not os.path.islink(temp)):
+        try:
+            os.link(temp, dest, follow_symlinks=False)     # fails with EEXIST if dest appeared
+        except FileExistsError:
+            raise
+        except OSError:
+            pass                                           # no hard links here: check, then rename
+        else:
+            os.unlink(temp)
+            return
+    if os.path.lexists(dest):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dest)
+    os.rename(temp, dest)
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold SIGINT (Ctrl-C) back while the block runs (the renames of a commit); deliver it afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if got and callable(previous):
+        previous(signal.SIGINT, None)
+    elif got and previous == signal.SIG_DFL:
+        raise KeyboardInterrupt
+
+
+# What this process committed and left unwritten, for the CLI's one line on Ctrl-C (`migrate/cli.py`).
+_SESSION: dict[str, list[str]] = {"committed": [], "not_written": []}
+
+
+def reset_session() -> None:
+    """Forget what earlier commands of this process wrote (the CLI calls it when a command starts)."""
+    _SESSION["committed"].clear()
+    _SESSION["not_written"].clear()
+
+
+def session() -> dict[str, list[str]]:
+    """{"committed": destinations committed since `reset_session`, "not_written": outputs discarded since}."""
+    return {k: list(v) for k, v in _SESSION.items()}
+
+
 # --------------------------------------------------------------------------------------------- Outputs
 
 @dataclass
@@ -281,7 +495,13 @@ class _Staged:
     temp: str          # temp file / temp directory beside it
     kind: str          # "file" | "dir" | "prefix"
     identical_ok: bool = False
-    placed: list[tuple[str, str | None]] = field(default_factory=list)  # (dest, backup) after rename
+
+
+@dataclass
+class _Move:
+    temp: str
+    dest: str
+    identical_ok: bool = False
 
 
 class Outputs:
@@ -294,6 +514,7 @@ class Outputs:
     Use as a context manager: `commit()` on normal exit, `discard()` on any exception (Ctrl-C included).
     A write error of the disk kind (ENOSPC, EDQUOT, EFBIG, EROFS), or a permission error on a staged temp,
     raised inside the block becomes an `OutputError` naming the destination.
+    `check` takes each destination's lock (`lock_path`) for this run; `commit` / `discard` release them.
     """
 
     def __init__(self, *, force: bool = False):
@@ -301,11 +522,16 @@ class Outputs:
         self._staged: list[_Staged] = []
         self._umask = current_umask()
         self.committed: list[str] = []
+        self._planned: list[str] = []                  # every destination checked, in order (absolute)
+        self._locks: dict[str, _Lock] = {}
+        weakref.finalize(self, _release_all, self._locks)  # an Outputs dropped unused releases its locks
 
     # -- checks -------------------------------------------------------------------------------------
     def check(self, path: str, *, kind: str = "file", identical_ok: bool = False) -> None:
         """Raise `OutputError` unless `path` can be written: parent exists, is a directory, is writable,
-        and `path` is absent (or `force`). `kind="prefix"` checks a checkpoint prefix's `PREFIX.*` files."""
+        and `path` is absent (or `force`), and no other run is writing it (its lock is taken here and held
+        until commit / discard). `kind="prefix"` checks a checkpoint prefix's `PREFIX.*` files.
+        `identical_ok` outputs (side files that may already hold the same bytes) take no lock."""
         path = os.fspath(path)
         if not path:
             raise OutputError("an output path is empty; give a file name.")
@@ -325,14 +551,27 @@ class Outputs:
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"{path}: cannot write: no permission to create files in {parent} (or it is on a "
                               f"read-only filesystem); choose another output path.")
+        self._refuse_existing(path, absolute, kind, identical_ok)
+        if any(s.dest == absolute for s in self._staged):
+            raise OutputError(f"{path}: given twice as an output of this command; choose two different paths.")
+        if absolute not in self._planned:
+            self._planned.append(absolute)
+        if identical_ok or absolute in self._locks:
+            return
+        self._locks[absolute] = _acquire(absolute)
+        try:                                   # a run that committed just before we took the lock
+            self._refuse_existing(path, absolute, kind, identical_ok)
+        except OutputError:
+            _release(self._locks.pop(absolute))
+            raise
+
+    def _refuse_existing(self, path: str, absolute: str, kind: str, identical_ok: bool) -> None:
         existing = self._existing(absolute, kind)
         if existing and kind == "file" and os.path.isdir(absolute):
             raise OutputError(f"{path}: cannot write: a directory of that name exists; choose a file name.")
         if existing and not self.force and not identical_ok:
             shown = existing[0] if len(existing) == 1 else f"{existing[0]} (and {len(existing) - 1} more)"
             raise OutputError(f"{shown}: already exists; pass --force to replace it, or choose another output path.")
-        if any(s.dest == absolute for s in self._staged):
-            raise OutputError(f"{path}: given twice as an output of this command; choose two different paths.")
 
     @staticmethod
     def _existing(absolute: str, kind: str) -> list[str]:
@@ -349,6 +588,8 @@ class Outputs:
         kind="prefix": a checkpoint written as a set of files `PREFIX.index`, `PREFIX.data-*`, ...: returns
             a prefix inside a created temp directory; every file written there is moved beside `path`.
         """
+        if kind not in ("file", "dir", "prefix"):
+            raise ValueError(f"kind must be 'file', 'dir' or 'prefix', not {kind!r}")
         self.check(path, kind=kind, identical_ok=identical_ok)
         absolute = os.path.abspath(os.fspath(path))
         directory, name = os.path.split(absolute)
@@ -356,8 +597,6 @@ class Outputs:
         temp = os.path.join(directory, _temp_name(name, suffix if kind == "file" else ""))
         if kind in ("dir", "prefix"):
             os.mkdir(temp, 0o777)
-        elif kind != "file":
-            raise ValueError(f"kind must be 'file', 'dir' or 'prefix', not {kind!r}")
         self._staged.append(_Staged(absolute, temp, kind, identical_ok))
         return os.path.join(temp, name) if kind == "prefix" else temp
 
@@ -376,7 +615,8 @@ class Outputs:
         self.write_bytes(path, text.encode("utf-8"), identical_ok=identical_ok)
 
     def write_json(self, path: str, obj: Any, *, identical_ok: bool = False) -> None:
-        self.write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n", identical_ok=identical_ok)
+        """Stage `obj` as strict JSON (`to_json_text`: non-finite floats as null, listed in `non_finite`)."""
+        self.write_text(path, to_json_text(obj), identical_ok=identical_ok)
 
     @property
     def paths(self) -> list[str]:
@@ -384,75 +624,97 @@ class Outputs:
 
     # -- commit / discard ---------------------------------------------------------------------------
     def commit(self) -> list[str]:
-        """fsync every staged file, rename all into place, fsync the directories. Returns the destinations.
+        """fsync every staged file, place all, fsync the directories. Returns the destinations.
 
-        On a failure, destinations already renamed are put back as they were (replaced files restored,
-        new files removed), every temp is removed, and `OutputError` is raised.
+        A new output is placed exclusively: one that appeared since `check` (written by something that
+        takes no lock) is left as it is and the commit fails. On a failure, destinations already placed
+        are put back as they were (replaced files restored, new files removed), every temp and backup is
+        removed, the locks are released, and `OutputError` is raised. Ctrl-C waits until the placing is done.
         """
         try:
             moves = self._prepare()
         except OSError as e:
             self.discard()
             raise self._as_output_error(e, self._staged[0].dest if self._staged else "") from None
-        except OutputError:
+        except BaseException:
             self.discard()
             raise
-        done: list[tuple[str, str, str | None]] = []  # (temp, dest, backup)
-        try:
-            for temp, dest in moves:
-                backup = None
-                if os.path.lexists(dest):
-                    # Keep the old one under a temp name to put back if a later rename fails. A file is
-                    # hard-linked, so `dest` never disappears (the rename below replaces it atomically);
-                    # a directory (or a filesystem without links) is moved aside.
-                    backup = os.path.join(os.path.dirname(dest), _temp_name(os.path.basename(dest), ".old"))
-                    try:
-                        if os.path.isdir(dest) and not os.path.islink(dest):
-                            raise OSError(errno.EISDIR, "a directory")
-                        os.link(dest, backup)
-                    except OSError:
-                        os.rename(dest, backup)
-                try:
-                    os.rename(temp, dest)
-                except BaseException:
-                    if backup:
-                        os.rename(backup, dest)
-                    raise
-                done.append((temp, dest, backup))
-        except BaseException as e:
-            for _temp, dest, backup in reversed(done):
-                try:
-                    if os.path.isdir(dest) and not os.path.islink(dest):
-                        shutil.rmtree(dest, ignore_errors=True)
-                    else:
-                        os.unlink(dest)
-                    if backup:
-                        os.rename(backup, dest)
-                except OSError:
-                    pass
-            self.discard()
-            if isinstance(e, OSError):
-                raise self._as_output_error(e, moves[len(done)][1] if len(done) < len(moves) else "") from None
-            raise
-        for _, _, backup in done:
-            if backup:
-                _remove(backup)
-        for s in self._staged:
-            if s.kind == "prefix":
-                self._remove_old_shards(s, [d for _, d, _ in done])
-                _remove(s.temp)
-        for directory in sorted({os.path.dirname(d) for _, d, _ in done}):
+        with _interrupts_deferred():
+            done = self._place(moves)
+            for s in self._staged:
+                if s.kind == "prefix":
+                    self._remove_old_shards(s, [d for d, _ in done])
+                    _remove(s.temp)
+            self.committed = [d for d, _ in done]
+            self._staged = []
+            _SESSION["committed"].extend(self.committed)
+            _release_all(self._locks)
+        for directory in sorted({os.path.dirname(d) for d, _ in done}):
             try:
                 _fsync_path(directory)
             except OSError:
                 pass
-        self.committed = [d for _, d, _ in done]
-        self._staged = []
         return list(self.committed)
 
-    def _prepare(self) -> list[tuple[str, str]]:
-        """Check the staged temps exist, fix their modes to the umask, fsync them; the (temp, dest) moves."""
-        moves: list[tuple[str, str]] = []
+    def _place(self, moves: list[_Move]) -> list[tuple[str, tuple[str, str] | None]]:
+        """Place every move; on any failure undo the ones done, discard, and raise. Returns (dest, backup)."""
+        done: list[tuple[str, tuple[str, str] | None]] = []   # (dest, (backup path, "link"|"moved") or None)
+        current = ""
+        try:
+            for m in moves:
+                current = m.dest
+                if not self.force:
+                    try:
+                        _place_new(m.temp, m.dest)
+                    except FileExistsError:
+                        if m.identical_ok and os.path.isfile(m.dest) and _same_bytes(m.temp, m.dest):
+                            _remove(m.temp)
+                            continue
+                        raise OutputError(f"{m.dest}: another run wrote it first (it appeared after this run "
+                                          f"checked it) and it was left as it is; nothing of this run's outputs "
+                                          f"was written; choose another output path, or pass --force to "
+                                          f"replace it.") from None
+                    done.append((m.dest, None))
+                    continue
+                backup = self._backup(m.dest)
+                try:
+                    os.rename(m.temp, m.dest)
+                except BaseException:
+                    _restore(m.dest, backup, placed=False)
+                    raise
+                done.append((m.dest, backup))
+        except BaseException as e:
+            for dest, backup in reversed(done):
+                _restore(dest, backup, placed=True)
+            self.discard()
+            if isinstance(e, OSError):
+                raise self._as_output_error(e, current) from None
+            raise
+        for _dest, backup in done:
+            if backup:
+                _remove(backup[0])
+        return done
+
+    @staticmethod
+    def _backup(dest: str) -> tuple[str, str] | None:
+        """Keep an existing `dest` under a temp name, to put back if a later step fails. A file (or a
+        symlink: the link itself, not its target) is hard-linked, so `dest` never disappears (the rename
+        replaces it atomically); a directory, or a file system without links, is moved aside."""
+        if not os.path.lexists(dest):
+            return None
+        backup = os.path.join(os.path.dirname(dest), _temp_name(os.path.basename(dest), ".old"))
+        if not (os.path.isdir(dest) and not os.path.islink(dest)):
+            try:
+                os.link(dest, backup, follow_symlinks=False)
+                return backup, "link"
+            except OSError:
+                pass
+        os.rename(dest, backup)
+        return backup, "moved"
+
+    def _prepare(self) -> list[_Move]:
+        """Check the staged temps exist, fix their modes to the umask, fsync them; the moves to make."""
+        moves: list[_Move] = []
         file_mode, dir_mode = 0o666 & ~self._umask, 0o777 & ~self._umask
         for s in self._staged:
             if s.kind == "file":
@@ -466,7 +728,7 @@ class Outputs:
                                       f"or choose another output path.")
                 os.chmod(s.temp, file_mode)
                 _fsync_path(s.temp)
-                moves.append((s.temp, s.dest))
+                moves.append(_Move(s.temp, s.dest, s.identical_ok))
             elif s.kind == "dir":
                 for root, dirs, files in os.walk(s.temp):
                     os.chmod(root, dir_mode)
@@ -476,7 +738,7 @@ class Outputs:
                     for d in dirs:
                         _fsync_path(os.path.join(root, d))
                 _fsync_path(s.temp)
-                moves.append((s.temp, s.dest))
+                moves.append(_Move(s.temp, s.dest))
             else:  # prefix: every file in the temp dir goes beside the destination
                 names = sorted(os.listdir(s.temp))
                 if not names:
@@ -489,7 +751,7 @@ class Outputs:
                                           f"output path.")
                     os.chmod(src, file_mode if os.path.isfile(src) else dir_mode)
                     _fsync_path(src)
-                    moves.append((src, dest))
+                    moves.append(_Move(src, dest, s.identical_ok))
         return moves
 
     def _remove_old_shards(self, s: _Staged, placed: list[str]) -> None:
@@ -499,10 +761,13 @@ class Outputs:
                 _remove(old)
 
     def discard(self) -> None:
-        """Remove every staged temp (files and directories); destinations are not touched."""
+        """Remove every staged temp (files and directories) and release the locks; destinations are not touched."""
         for s in self._staged:
             _remove(s.temp)
         self._staged = []
+        _SESSION["not_written"].extend(d for d in self._planned if d not in _SESSION["not_written"])
+        self._planned = []
+        _release_all(self._locks)
 
     def _as_output_error(self, e: OSError, path: str) -> OutputError:
         why = e.strerror or str(e)
@@ -541,6 +806,34 @@ class Outputs:
         return False
 
 
+def _restore(dest: str, backup: tuple[str, str] | None, *, placed: bool) -> None:
+    """Undo one placement (`placed`: our output is at `dest`) or a half-done one, leaving no temp behind."""
+    try:
+        if backup is None:
+            if placed:
+                _remove(dest)
+            return
+        path, how = backup
+        if how == "link":
+            if placed:
+                os.rename(path, dest)          # the old inode back over ours, atomically
+            else:
+                os.unlink(path)                # dest was never replaced: the extra link goes
+            return
+        if placed:
+            _remove(dest)
+        os.rename(path, dest)
+    except OSError:
+        pass
+    finally:                                   # a backup that is one more link to what `dest` holds goes
+        if backup is not None and os.path.lexists(backup[0]) and os.path.lexists(dest):
+            try:
+                if os.path.samestat(os.lstat(backup[0]), os.lstat(dest)):
+                    os.unlink(backup[0])
+            except OSError:
+                pass
+
+
 def _same_content(path: str, data: bytes) -> bool:
     if os.path.getsize(path) != len(data):
         return False
@@ -555,6 +848,82 @@ def _same_bytes(a: str, b: str) -> bool:
         return fa.read() == fb.read()
 
 
+# --------------------------------------------------------------------------------------------- strict JSON
+
+NON_FINITE_KEY = "non_finite"
+
+
+def to_json_text(obj: Any, *, indent: int | None = 2, sort_keys: bool = False, default=None,
+                 ensure_ascii: bool = True) -> str:
+    """`obj` as strict JSON text (RFC 8259), ending with a newline: the one encoder of every JSON output.
+
+    Python's `json` writes a non-finite float as the bare words `NaN` / `Infinity`, which no strict parser
+    reads. Here each one becomes `null`, and the top-level object gets a member `"non_finite"` mapping the
+    JSON Pointer (RFC 6901) of every replaced value to what it was ("NaN", "Infinity" or "-Infinity"):
+
+    >>> print(to_json_text({"parity": {"max_abs": float("inf")}, "ok": False}, indent=None), end="")
+    {"parity": {"max_abs": null}, "ok": false, "non_finite": {"/parity/max_abs": "Infinity"}}
+
+    When the top level is an array, each object in it carries its own `non_finite` (pointers relative to it).
+    NumPy scalars and arrays are written as numbers and lists; `default` converts any other object (as in
+    `json.dumps`), and what it returns is cleaned the same way.
+    """
+    if isinstance(obj, (list, tuple)):
+        clean = [_flagged(item, default) if isinstance(item, dict) else _finite(item, "", {}, default) for item in obj]
+    else:
+        clean = _flagged(obj, default)
+    return json.dumps(clean, indent=indent, sort_keys=sort_keys, allow_nan=False, ensure_ascii=ensure_ascii) + "\n"
+
+
+def _flagged(obj: Any, default) -> Any:
+    found: dict[str, str] = {}
+    clean = _finite(obj, "", found, default)
+    if found and isinstance(clean, dict):
+        earlier = clean.get(NON_FINITE_KEY)
+        clean[NON_FINITE_KEY] = {**(earlier if isinstance(earlier, dict) else {}), **found}
+    return clean
+
+
+def _pointer_token(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _finite(obj: Any, path: str, found: dict[str, str], default) -> Any:
+    """A copy of `obj` with every non-finite float replaced by None (its pointer recorded in `found`)."""
+    if isinstance(obj, float) or _is_numpy_float(obj):
+        value = float(obj)
+        if math.isfinite(value):
+            return value
+        found[path or ""] = "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        return None
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, dict):
+        return {_json_key(k): _finite(v, f"{path}/{_pointer_token(_json_key(k))}", found, default)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{path}/{i}", found, default) for i, v in enumerate(obj)]
+    tolist = getattr(obj, "tolist", None)          # NumPy arrays and scalars (np.int64, np.bool_, ...)
+    if tolist is not None and type(obj).__module__ == "numpy":
+        return _finite(tolist(), path, found, default)
+    if default is not None:
+        return _finite(default(obj), path, found, default)
+    return obj                                      # json.dumps raises its usual TypeError
+
+
+def _is_numpy_float(obj: Any) -> bool:
+    return type(obj).__module__ == "numpy" and hasattr(obj, "dtype") and getattr(obj.dtype, "kind", "") == "f" \
+        and getattr(obj, "ndim", 1) == 0
+
+
+def _json_key(key: Any) -> Any:
+    if isinstance(key, float) or _is_numpy_float(key):
+        return repr(float(key))                     # json.dumps would refuse a non-finite float key
+    if type(key).__module__ == "numpy" and hasattr(key, "item"):
+        return key.item()
+    return key
+
+
 # --------------------------------------------------------------------------------------------- one-file helpers
 
 def atomic_write_bytes(path: str, data: bytes, *, force: bool = True) -> None:
@@ -567,5 +936,6 @@ def atomic_write_text(path: str, text: str, *, force: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), force=force)
 
 
-def atomic_write_json(path: str, obj: Any, *, force: bool = True) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2) + "\n").encode("utf-8"), force=force)
+def atomic_write_json(path: str, obj: Any, *, force: bool = True, default=None) -> None:
+    """Write `obj` as strict JSON (`to_json_text`) atomically."""
+    atomic_write_bytes(path, to_json_text(obj, default=default).encode("utf-8"), force=force)

@@ -152,3 +152,96 @@ def test_inspect_and_apply_mapping_work_on_a_tensorlayer_file(tmp_path, capsys):
     assert len(report["assigned"]) == 6
     np.testing.assert_array_equal(model.get_layer("out").kernel.numpy(), PARAMS["model/output/W:0"])
     np.testing.assert_array_equal(model.get_layer("emb").embeddings.numpy(), PARAMS["model/embedding/embeddings:0"])
+
+
+# --------------------------------------------------------------------------------------------- bounded reading
+
+def _header(shape, descr="<f4") -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": tuple(shape)})
+    return buf.getvalue()
+
+
+def _deflated_member(path, member, header: bytes, zero_bytes: int, mode="w"):
+    """A member of `header` + `zero_bytes` zeros, deflated while written (a few KB per 64 MB: a zip bomb)."""
+    with zipfile.ZipFile(path, mode, compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open(member, "w", force_zip64=True) as f:
+        f.write(header)
+        chunk = bytes(1 << 20)
+        for _ in range(zero_bytes >> 20):
+            f.write(chunk)
+        f.write(bytes(zero_bytes & ((1 << 20) - 1)))
+
+
+def test_a_member_declaring_a_huge_shape_is_exit_2_naming_it(tmp_path, capsys):
+    path = str(tmp_path / "huge.npz")
+    np.savez(path, **{"model/output/b:0": PARAMS["model/output/b:0"]})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("model/output/W:0.npy", _header([2**31, 2**31]) + bytes(64))
+    with pytest.raises(CheckpointError, match=r"member model/output/W:0\.npy declares shape \[2147483648, "
+                                              r"2147483648\] float32 \(18,446,744,073,709,551,616 bytes\), but the "
+                                              r"zip entry holds 64 bytes of data: the file is corrupt or crafted"):
+        open_checkpoint(path)
+    assert main(["inspect", path]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "huge.npz: member model/output/W:0.npy declares shape" in err
+
+
+def test_listing_a_deflate_bomb_reads_only_the_headers(tmp_path):
+    import tracemalloc
+
+    path = str(tmp_path / "bomb.npz")
+    _deflated_member(path, "embedding:0.npy", _header([16 << 20]), 64 << 20)     # 64 MB of float32 zeros
+    assert os.path.getsize(path) < 200_000
+    tracemalloc.start()
+    try:
+        ckpt = open_checkpoint(path)
+        assert ckpt.variables["embedding"].shape == (16 << 20,) and ckpt.variables["embedding"].nbytes == 64 << 20
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak                         # the old reader decompressed the whole 64 MB member
+    import tensorflow  # noqa: F401  (imported before measuring `inspect`, which imports it)
+
+    tracemalloc.start()
+    try:
+        assert main(["inspect", path]) == 0             # inspect lists it the same way (no CRC pass over it)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak
+    value = ckpt.read("embedding")                      # reading it for a conversion: exactly its declared bytes
+    assert value.shape == (16 << 20,) and value.dtype == np.float32 and not value.any()
+
+
+def test_a_member_holding_more_than_its_header_declares_stops_decompressing(tmp_path):
+    import tracemalloc
+
+    path = str(tmp_path / "liar.npz")
+    _deflated_member(path, "w:0.npy", _header([4]), 64 << 20)   # declares 16 bytes, expands to 64 MB
+    ckpt = open_checkpoint(path)
+    assert ckpt.variables["w"].shape == (4,)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=r"liar\.npz: member w:0\.npy holds more data than its header "
+                                                  r"declares \(shape \[4\] float32 \(16 bytes\)\)"):
+            ckpt.read("w")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+
+
+def test_a_member_shorter_than_its_header_is_refused_at_open(tmp_path):
+    path = str(tmp_path / "short.npz")
+    _npz_with_member(path, "w:0.npy", _header([1000]) + bytes(100))
+    with pytest.raises(CheckpointError, match=r"declares shape \[1000\] float32 \(4,000 bytes\), but the zip entry "
+                                              r"holds 100 bytes"):
+        open_checkpoint(path)
+
+
+def test_a_fortran_order_member_reads_as_numpy_does(tmp_path):
+    path = str(tmp_path / "f.npz")
+    a = np.asfortranarray(PARAMS["model/output/W:0"])
+    np.savez_compressed(path, **{"w:0": a})
+    np.testing.assert_array_equal(open_checkpoint(path).read("w"), a)

@@ -16,6 +16,7 @@ from migrate.checkpoint.forget_bias import ForgetBias, forget_biases_from_meta, 
 from migrate.checkpoint.reader import Checkpoint, CheckpointError
 from migrate.checkpoint.recognise import Recognition, recognise_checkpoint
 from migrate.checkpoint.tables import FOREIGN_SIGNATURES, REFUSED_DTYPES
+from migrate.text import shown
 
 INSPECT_SCHEMA = "tf-migrate/inspect"
 INSPECT_VERSION = 2
@@ -126,7 +127,10 @@ def _tag(kind: str, group: str | None) -> str:
 
 
 def inspect_text(report: dict, show_slots: bool = False) -> str:
-    """The human tree: one line per variable (slots folded unless `show_slots`), then what was recognised."""
+    """The human tree: one line per variable (slots folded unless `show_slots`), then what was recognised.
+
+    Every name from the checkpoint is printed through `migrate.text.shown` (control characters escaped), so a
+    variable named `"a\\x1b[2J\\nrecognised: ..."` can neither drive the terminal nor forge a line."""
     lines = []
     ck = report["checkpoint"]
     lines.append(f"{ck['prefix']}: {ck['num_variables']} variables, {_human(ck['bytes'])} "
@@ -138,11 +142,11 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
         if v["kind"] == "optimizer_slot" and not show_slots:
             continue
         node = tree
-        parts = v["name"].split("/")
+        parts = [shown(p) for p in v["name"].split("/")]
         for p in parts[:-1]:
             node = node.setdefault(p + "/", {})
         node[parts[-1]] = v
-    width = max((2 * v["name"].count("/") + 2 + len(v["name"].rsplit("/", 1)[-1]) for v in report["variables"]),
+    width = max((2 * v["name"].count("/") + 2 + len(shown(v["name"].rsplit("/", 1)[-1])) for v in report["variables"]),
                 default=10)
 
     def walk(node: dict, depth: int) -> None:
@@ -207,4 +211,4 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
                      + (" ..." if len(report["unrecognised"]) > 8 else ""))
     for p in report["problems"]:
         lines.append(f"problem: {p}")
-    return "\n".join(lines)
+    return "\n".join(shown(line) for line in lines)      # each entry is one line: no name can add another

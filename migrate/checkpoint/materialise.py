@@ -67,6 +67,12 @@ def restore_direct(bindings, ckpt: Checkpoint) -> None:
     try:
         load()
     except Exception as e:
+        from migrate.checkpoint.reader import corrupt_error, is_checksum_error  # noqa: PLC0415
+        from migrate.checkpoint.stream import verify_tensors  # noqa: PLC0415
+
+        bad = verify_tensors(ckpt, names) if is_checksum_error(e) else []
+        if bad:                                # RestoreV2 names no tensor: find the damaged one(s)
+            raise corrupt_error(ckpt.prefix, bad) from None
         files = ", ".join(os.path.basename(f) for f in ckpt.data_files)
         raise CheckpointError(f"{ckpt.prefix} ({files}): cannot read the checkpoint's tensors "
                               f"({str(e).splitlines()[0][:200]}); the data file is truncated or corrupt. Copy the "

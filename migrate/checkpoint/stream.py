@@ -299,7 +299,7 @@ def stream_bindings(path: str, layout, bindings, ckpt, *, unbound_values, crcs: 
                         crc_of[offset] = zip_crc
                     if _crc32c is not None:
                         if _mask(castagnoli) != masked:
-                            raise _corrupt(ckpt, b.tf1_names[0], "CRC32C checksum does not match the index")
+                            raise _corrupt(ckpt, b.tf1_names[0], _mismatch(masked, castagnoli))
                         if bar is not None:
                             bar.update(nbytes - nbytes // 2)
             except BaseException as e:  # noqa: BLE001  (re-raised in the main thread)
@@ -355,11 +355,59 @@ def _mask(crc: int) -> int:
 
 
 def _corrupt(ckpt, name: str, why: str):
-    from migrate.checkpoint.reader import CheckpointError  # noqa: PLC0415
+    from migrate.checkpoint.reader import CorruptTensor, corrupt_error  # noqa: PLC0415
 
-    files = ", ".join(os.path.basename(f) for f in ckpt.data_files)
-    return CheckpointError(f"{ckpt.prefix} ({files}): cannot read {name!r} ({why}); the data file is truncated or "
-                           f"corrupt. Copy the checkpoint again or use an earlier one.")
+    return corrupt_error(ckpt.prefix, [CorruptTensor(name, ckpt.data_file_of(name), why)])
+
+
+def _unmask(masked: int) -> int:
+    rot = (masked - 0xA282EAD8) & 0xFFFFFFFF
+    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
+
+
+def _mismatch(masked: int, actual: int) -> str:
+    """The reason of a CRC32C mismatch, in TensorFlow's terms (the unmasked checksums, as its DataLoss says)."""
+    return (f"does not match its checksum (CRC32C mismatch: the index holds {_unmask(masked):#010x}, the bytes "
+            f"give {actual:#010x})")
+
+
+def verify_tensors(checkpoint, names=None) -> list:
+    """The tensors among `names` (default: all) whose bytes on disk do not match their checksum: a list of
+    `migrate.checkpoint.reader.CorruptTensor` (name, data file, why), empty when every one is intact.
+
+    `checkpoint` is an opened `Checkpoint` or anything `Checkpoint.open` takes (a prefix, a directory, ...).
+    A V2 bundle's tensors are checked against the CRC32C in its `.index` straight from the data file through
+    small read-only maps (nothing is allocated per tensor) when a hardware CRC32C is importable (`crc32c` or
+    `google-crc32c`, see `raw_verify`); otherwise, and for V1 checkpoints and `.npz` files, each tensor is read
+    once through its reader, which checks its checksum. Raise the answer with `reader.corrupt_error(prefix, bad)`.
+
+    >>> bad = verify_tensors("runs/model.ckpt-1000", ["embedding", "rnn/lstm_cell/kernel"])   # doctest: +SKIP
+    >>> if bad: raise corrupt_error("runs/model.ckpt-1000", bad)                              # doctest: +SKIP
+    """
+    from migrate.checkpoint.reader import Checkpoint, CheckpointError, CorruptTensor  # noqa: PLC0415
+
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint.open(checkpoint)
+    names = list(ckpt.variables) if names is None else [n for n in names if n in ckpt.variables]
+    entries = ckpt_entries(ckpt) if getattr(ckpt, "format", "V2") == "V2" else None
+    bad = []
+    for name in names:
+        e = entries.get(name) if entries else None
+        if e is not None and _crc32c is not None and e[0] < len(ckpt.data_files):
+            path = ckpt.data_files[e[0]]
+            if e[1] + e[2] > os.path.getsize(path):
+                bad.append(CorruptTensor(name, path, "lies beyond the end of the data file (truncated)"))
+                continue
+            crc = _range_checksums(path, e[1], e[2], zip_crc=False, crc32c=True)[1]
+            if _mask(crc) != e[4]:
+                bad.append(CorruptTensor(name, path, _mismatch(e[4], crc)))
+            continue
+        try:
+            ckpt.read(name)
+        except CheckpointError as err:
+            text = str(err)
+            why = text.split(f"tensor {name!r} ", 1)[1].split(";", 1)[0] if f"tensor {name!r} " in text else text
+            bad.append(CorruptTensor(name, ckpt.data_file_of(name), why))
+    return bad
 
 
 def _range_checksums(path: str, offset: int, size: int, *, zip_crc: bool, crc32c: bool,

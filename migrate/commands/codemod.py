@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -114,7 +113,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"would change: {path}", file=sys.stderr)
     print(f"tf-migrate codemod: {report.summary()}", file=sys.stderr)
     if args.json:
-        data = (json.dumps(report.to_json(), indent=2) + "\n").encode("utf-8")
+        from migrate.files import to_json_text  # noqa: PLC0415
+
+        data = to_json_text(report.to_json()).encode("utf-8")
         try:
             if not os.path.exists(args.json):
                 open(args.json, "wb").close()

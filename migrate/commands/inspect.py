@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 EPILOG = """\
@@ -14,8 +13,10 @@ examples:
 
 CKPT is a prefix, a directory or a .index path. A .meta graph beside it is read for recognition (embeddings,
 dense layers, encoder/decoder roles, shared fw/bw cells, each cell's forget bias). --json prints the versioned
-schema of docs/checkpoint.md.
-exit codes: 0 ok, 2 unusable input (missing / truncated / corrupt checkpoint).
+schema of docs/checkpoint.md. Every tensor's bytes are checked against the CRC32C its index holds (it reads
+the data files once; --no-verify skips it; a TensorLayer .npz is listed from its headers alone). Names from the checkpoint are printed with control characters
+escaped.
+exit codes: 0 ok, 2 unusable input (missing / truncated / corrupt checkpoint: the file and tensor are named).
 """
 
 
@@ -25,18 +26,26 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("checkpoint", metavar="CKPT", help="checkpoint prefix, directory or .index file")
     p.add_argument("--json", action="store_true", help="print the JSON report (schema tf-migrate/inspect v2)")
     p.add_argument("--slots", action="store_true", help="also list optimizer slot variables in the tree")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the CRC32C check of every tensor's bytes (it reads the data files once)")
     p.set_defaults(func=run)
     return p
 
 
 def run(args) -> int:
     from migrate.checkpoint.inspection import inspect_json, inspect_text  # noqa: PLC0415
-    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint, corrupt_error  # noqa: PLC0415
+    from migrate.checkpoint.stream import verify_tensors  # noqa: PLC0415
+    from migrate.files import to_json_text  # noqa: PLC0415
 
-    report = inspect_json(Checkpoint.open(args.checkpoint))
+    ckpt = Checkpoint.open(args.checkpoint)
+    if not args.no_verify and getattr(ckpt, "format", "") in ("V1", "V2"):    # an .npz member's CRC-32 is
+        bad = verify_tensors(ckpt)                            # checked when convert reads it, not by listing
+        if bad:
+            raise corrupt_error(ckpt.prefix, bad)
+    report = inspect_json(ckpt)
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(to_json_text(report))         # strict JSON: non-finite values as null + "non_finite"
     else:
         print(inspect_text(report, show_slots=args.slots))
     return 0

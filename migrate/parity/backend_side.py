@@ -64,6 +64,8 @@ class BackendError(MigrateError):
     """The child process failed or hung (not the user's input): the message names the backend and its stderr tail.
     Exit code 2 in the CLI: the Keras side could not be run, so there is no parity result (never a 1)."""
 
+    multiline = True        # the child's stderr tail is shown as its lines
+
 
 def normalize_backend(name: str) -> str:
     """"tf" / "tensorflow" / "jax" / "torch" -> the KERAS_BACKEND value (`tf2.backend_runner`'s table);

@@ -31,7 +31,6 @@ A "parity" section in the terminal summary lists each check with its greatest di
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -194,7 +193,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"{line}  [{nodeid}]")
     path = config.getoption("--parity-json")
     if path:
-        from migrate.files import atomic_write_text  # noqa: PLC0415
+        from migrate.files import atomic_write_text, to_json_text  # noqa: PLC0415
 
-        atomic_write_text(path, json.dumps([{"test": n, **d} for n, _, d in records], indent=1) + "\n")
+        atomic_write_text(path, to_json_text([{"test": n, **d} for n, _, d in records], indent=1))
         terminalreporter.write_line(f"parity results written to {path}")

@@ -7,7 +7,6 @@ and `subject` (the variable or tensor). A NaN shows as "NaN" in the table (never
 
 from __future__ import annotations
 
-import json
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -128,7 +127,10 @@ class ParityReport:
                 "info": _plain(self.info), "notes": self.notes, "results": [r.to_dict() for r in self.results]}
 
     def json_text(self) -> str:
-        return json.dumps(self.to_dict(), indent=1) + "\n"
+        """Strict JSON (`migrate.files.to_json_text`): a NaN / inf difference is null, listed in `non_finite`."""
+        from migrate.files import to_json_text  # noqa: PLC0415
+
+        return to_json_text(self.to_dict(), indent=1)
 
     def write_json(self, path: str) -> None:
         """Write `json_text()` atomically (the CLI stages it through `migrate.files.Outputs` instead)."""
