@@ -160,6 +160,16 @@ def _exists(prefix: str) -> bool:
     return os.path.exists(prefix + ".index") or bool(v1_files(prefix))
 
 
+def _unquote(text: str) -> str:
+    """A text-proto string's contents (`a\\"b` -> `a"b`): the state file escapes quotes, backslashes, newlines."""
+    from google.protobuf import text_encoding  # noqa: PLC0415 - protobuf comes with TensorFlow
+
+    try:
+        return text_encoding.CUnescape(text).decode("utf-8", errors="replace")
+    except ValueError:
+        return text
+
+
 def _resolve_directory(path: str) -> str:
     state = os.path.join(path, "checkpoint")
     if os.path.isfile(state):
@@ -169,7 +179,7 @@ def _resolve_directory(path: str) -> str:
             raise CheckpointNotFound(
                 f"{state}: no `model_checkpoint_path:` line; expected the `checkpoint` state file tf.train.Saver "
                 f"writes. Pass the prefix instead (e.g. DIR/model.ckpt-1000).")
-        prefix = m.group(1)
+        prefix = _unquote(m.group(1))
         local = os.path.join(path, os.path.basename(prefix.replace("\\", "/")))
         if _exists(local):
             return local

@@ -176,6 +176,8 @@ def test_rollback_state_file_holds_a_hostile_name_as_one_string(lstm_ckpt, tmp_p
     state = tf.train.get_checkpoint_state(str(tmp_path / "tf1"))
     assert os.path.basename(state.model_checkpoint_path) == name
     assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [name]
+    from migrate.files import resolve_checkpoint  # our resolver reads the same name back from the folder
+    assert resolve_checkpoint(str(tmp_path / "tf1")) == str(tmp_path / "tf1" / name)
 
 
 @pytest.mark.parametrize("fmt", ["weights.h5", "tf-checkpoint"])
