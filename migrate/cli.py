@@ -1,7 +1,8 @@
 """`tf-migrate`: the command line. Each subcommand lives in `migrate/commands/<name>.py`.
 
 A command module defines `register(subparsers) -> argparse.ArgumentParser` (adds its parser, with
-an example in its epilog, and sets `func=run`) and `run(args) -> int`. Registration must not import
+an example in its epilog, and sets `func=run`, optionally `preflight=`: cheap checks run before TensorFlow is
+imported, e.g. that the outputs can be written) and `run(args) -> int`. Registration must not import
 TensorFlow, so `tf-migrate --help` stays fast; `run` imports what it needs.
 """
 
@@ -66,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return BAD_INPUT if argv else 0
-    if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
-        import_tensorflow_quietly()
     try:
+        if getattr(args, "preflight", None):   # cheap checks (outputs writable) before the ~10 s TensorFlow import
+            args.preflight(args)
+        if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
+            import_tensorflow_quietly()
         return int(args.func(args) or 0)
     except (CliError, MigrateError) as e:
         print(f"tf-migrate {args.command}: error: {_one_line(e) if isinstance(e, OutputError) else e}", file=sys.stderr)
