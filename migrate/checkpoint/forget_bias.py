@@ -177,6 +177,7 @@ def cell_forget_bias(cell, given: float | None, *, force: bool = False, given_so
                                                         as_written(float(given)) != graph["value"] else ""))
     if graph is not None:
         return ForgetBias(graph["value"], graph["source"])
-    raise CheckpointError(f"{cell.scope} is a {cell.tf1_class}: pass forget_bias= (the value the TF1 cell added at run "
+    raise CheckpointError(f"{cell.scope} is a {cell.tf1_class}: pass cell_weights(..., forget_bias=F) / "
+                          f"apply_mapping(..., forget_bias=F) (the value the TF1 cell added at run "
                           f"time; it is in no checkpoint variable and there is no .meta graph beside the checkpoint "
                           f"to read it from; TF1's default is 1.0).")
