@@ -2,7 +2,8 @@
 
 Extracted (`doc_commands`): the lines of ```sh blocks, `$ ...` lines in any fenced block (a trailing `\\` joins the
 next line; `$ echo $?` and the number after it is the exit code the docs show), `run:` steps of YAML blocks, and,
-as usage lines, `tf-migrate ...` lines of other blocks and inline `` `tf-migrate ...` `` spans.
+as usage lines, `tf-migrate ...` lines of other blocks and inline `` `tf-migrate ...` `` spans; inline
+`` `pip install ...` `` spans too.
 
 - Every `tf-migrate` command is parsed by the real parser (`migrate.cli.build_parser`): parse_args must succeed.
 - Every usage line names an existing subcommand, and each of its flags exists on that subcommand.
@@ -49,7 +50,7 @@ class DocCommand:
 # -- extraction ---------------------------------------------------------------------------------------------
 
 _FENCE = re.compile(r"^\s*```(\S*)")
-_INLINE = re.compile(r"`(tf-migrate [^`]+)`")
+_INLINE = re.compile(r"`((?:tf-migrate|pip install) [^`]+)`")
 
 
 def _strip_comment(text: str) -> str:
@@ -124,7 +125,8 @@ def extract(path: str, text: str) -> list[DocCommand]:
     offsets = sorted(starts)
     for m in _INLINE.finditer(joined):
         n = starts[max(o for o in offsets if o <= m.start())]
-        out.append(DocCommand(f"{path}:{n}", " ".join(m.group(1).split()), True))
+        text = " ".join(m.group(1).split())
+        out.append(DocCommand(f"{path}:{n}", text, not text.startswith("pip ")))   # a pip span is a command
     return out
 
 
@@ -241,7 +243,27 @@ def command_errors(cmd: DocCommand) -> list[str]:
     return problems
 
 
+def epilog_commands() -> list[DocCommand]:
+    """The examples of every `--help` (each parser's epilog, nested ones included)."""
+    def parsers(parser, chain):
+        yield chain, parser
+        for name, sub in _subparsers(parser).items():
+            yield from parsers(sub, f"{chain} {name}")
+    out: dict[str, DocCommand] = {}
+    for chain, parser in parsers(build_parser(), "tf-migrate"):
+        lines = (parser.epilog or "").splitlines()
+        i = 0
+        while i < len(lines):
+            if lines[i].strip().startswith("tf-migrate "):
+                text, i = _joined(lines, i)
+                text = _strip_comment(text.strip())
+                out.setdefault(text, DocCommand(f"{chain} --help", text, False))
+            i += 1
+    return list(out.values())
+
+
 COMMANDS = doc_commands()
+EXAMPLES = epilog_commands()
 
 
 def test_the_docs_hold_the_commands_this_test_checks():
@@ -252,10 +274,17 @@ def test_the_docs_hold_the_commands_this_test_checks():
     assert any(c.usage and c.text.startswith("tf-migrate parity --tf1 CKPT --keras MODEL [--build") for c in COMMANDS)
     assert any(c.expect == 2 for c in COMMANDS)      # `$ echo $?` / 2 after the t2t refusal
     assert len(COMMANDS) > 40
+    assert len(EXAMPLES) > 25 and any(c.text == "tf-migrate convert --to tf1 model.keras --out rollback/model.ckpt-2000"
+                                      for c in EXAMPLES)
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[f"{c.where} {c.text[:60]}" for c in COMMANDS])
 def test_every_documented_command_is_accepted_by_the_cli(cmd):
+    assert command_errors(cmd) == [], f"{cmd.where}: {cmd.text}"
+
+
+@pytest.mark.parametrize("cmd", EXAMPLES, ids=[f"{c.where}: {c.text[:60]}" for c in EXAMPLES])
+def test_every_help_example_is_accepted_by_the_cli(cmd):
     assert command_errors(cmd) == [], f"{cmd.where}: {cmd.text}"
 
 
