@@ -25,11 +25,15 @@ NOISY_MODULES = ("tensorflow",)
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:
+    """Hide TensorFlow's logs and warnings (`verbose`: leave everything as TensorFlow and the environment have it).
+
+    The C++ log level is set, not defaulted: a shell that exports TF_CPP_MIN_LOG_LEVEL=1 (a common setting) would
+    otherwise let run-time lines such as "E0000 ... failed call to cuInit" through; `-v` is the way to see them.
+    """
     if verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO / WARNING / ERROR after start-up
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # C++ INFO / WARNING / ERROR once TensorFlow is loaded
+    os.environ["ABSL_MIN_LOG_LEVEL"] = "3"
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(keras|tensorflow|tf_keras|tf_slim)")
