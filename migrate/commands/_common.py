@@ -1,4 +1,5 @@
-"""Arguments several subcommands share (one definition, the same help everywhere)."""
+"""Arguments several subcommands share (one definition, the same help everywhere), and how the commands that write
+files check their outputs before TensorFlow is imported and create their missing folders."""
 
 from __future__ import annotations
 
