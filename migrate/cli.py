@@ -1,7 +1,8 @@
 """`tf-migrate`: the command line. Each subcommand lives in `migrate/commands/<name>.py`.
 
 A command module defines `register(subparsers) -> argparse.ArgumentParser` (adds its parser, with
-an example in its epilog, and sets `func=run`) and `run(args) -> int`. Registration must not import
+an example in its epilog, and sets `func=run`, optionally `preflight=`: cheap checks run before TensorFlow is
+imported, e.g. that the outputs can be written) and `run(args) -> int`. Registration must not import
 TensorFlow, so `tf-migrate --help` stays fast; `run` imports what it needs.
 
 Errors are one line on stderr, every name in them escaped (`migrate.text.shown`). Ctrl-C at any moment, the
@@ -139,9 +140,7 @@ def _main(argv: list[str] | None, handler: CtrlC) -> int:
             return BAD_INPUT if argv else 0
         command = f"tf-migrate {args.command}"
         handler.command = args.command
-        if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
-            import_tensorflow_quietly()
-        return _run(args)
+        return _run(args, verbose)
     except KeyboardInterrupt:
         return _interrupted(command)
 
@@ -160,8 +159,12 @@ def exit_interrupted() -> None:
     os._exit(INTERRUPTED)
 
 
-def _run(args) -> int:
+def _run(args, verbose: bool) -> int:
     try:
+        if getattr(args, "preflight", None):   # cheap checks (outputs writable) before the ~10 s TensorFlow import
+            args.preflight(args)
+        if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
+            import_tensorflow_quietly()
         return int(args.func(args) or 0)
     except (CliError, MigrateError) as e:
         print(f"tf-migrate {args.command}: error: {error_text(e)}", file=sys.stderr)

@@ -2,51 +2,111 @@
 
 Call `quiet_tensorflow()` before the first `import tensorflow` (the CLI does it for every
 subcommand); `--verbose` skips it so everything TensorFlow says is shown.
+
+TF 2.16+ prints its start-up lines ("All log messages before absl::InitializeLog() is called...",
+"Could not find cuda drivers", oneDNN, cpu_feature_guard) from C++ while its native libraries load, before
+any setting applies: `TF_CPP_MIN_LOG_LEVEL` does not stop them. Only pointing file descriptor 2 at
+/dev/null for the duration of the import does. `quiet_tensorflow()` therefore also installs an import hook
+(`_QuietImportFinder`), so that whoever imports TensorFlow first (our code, Keras, an argparse `type=`
+function, a plugin) imports it silenced: no import site has to remember to.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.abc
 import logging
 import os
+import sys
 import warnings
+
+# Top-level modules whose first import prints native start-up lines.
+NOISY_MODULES = ("tensorflow",)
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:
+    """Hide TensorFlow's logs and warnings (`verbose`: leave everything as TensorFlow and the environment have it).
+
+    The C++ log level is set, not defaulted: a shell that exports TF_CPP_MIN_LOG_LEVEL=1 (a common setting) would
+    otherwise let run-time lines such as "E0000 ... failed call to cuInit" through; `-v` is the way to see them.
+    """
     if verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ INFO / WARNING / ERROR at start-up
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # C++ INFO / WARNING / ERROR once TensorFlow is loaded
+    os.environ["ABSL_MIN_LOG_LEVEL"] = "3"
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(keras|tensorflow|tf_keras|tf_slim)")
     warnings.filterwarnings("ignore", category=UserWarning, message=r".*(is deprecated|will be removed|deprecated and)")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    install_quiet_import_hook()
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 pointed at /dev/null.
-
-    TF 2.16+ prints its start-up lines (oneDNN, "Could not find cuda drivers", "All log messages
-    before absl::InitializeLog()") through absl's C++ logging before any Python-side setting
-    applies, so the only way to keep them out is to silence the descriptor during the import.
-    An import error is still raised (and printed) after the descriptor is restored.
-    """
-    import sys  # noqa: PLC0415
-
-    if "tensorflow" in sys.modules:
-        return
+@contextlib.contextmanager
+def stderr_silenced():
+    """File descriptor 2 points at /dev/null inside the block (Python's `sys.stderr` is flushed first)."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401, PLC0415
+        yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the real loader of a noisy module with descriptor 2 silenced; everything else is the real loader's."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self._loader          # the module keeps its real loader (resources, reloads)
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        with stderr_silenced():
+            self._loader.exec_module(module)
+
+
+class _QuietImportFinder(importlib.abc.MetaPathFinder):
+    """First in `sys.meta_path`: finds a module of `NOISY_MODULES` through the other finders and wraps its loader."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in NOISY_MODULES:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _QuietLoader(spec.loader)
+                return spec
+        return None
+
+
+def install_quiet_import_hook() -> None:
+    """Make the first import of TensorFlow, from anywhere in this process, silent on descriptor 2 (idempotent)."""
+    if not any(isinstance(f, _QuietImportFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietImportFinder())
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with file descriptor 2 pointed at /dev/null (see the module docstring).
+
+    An import error is still raised (and printed) after the descriptor is restored.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    with stderr_silenced():
+        import tensorflow  # noqa: F401, PLC0415
     silence_after_import()
 
 

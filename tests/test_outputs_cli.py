@@ -53,10 +53,17 @@ def test_unwritable_report_leaves_neither_model_nor_hparams(ckpt, tmp_path, caps
     assert _ls(out) == []
 
 
-def test_missing_out_directory_is_exit_3(ckpt, tmp_path, capsys):
-    assert main(["convert", ckpt, "--out", str(tmp_path / "no" / "m.keras")]) == 3
-    assert "does not exist; create it" in _one_error_line(capsys.readouterr().err)
-    assert _ls(tmp_path) == []
+def test_missing_out_directories_are_made_and_removed_again_when_the_command_fails(ckpt, tmp_path, capsys):
+    assert main(["convert", ckpt, "--out", str(tmp_path / "no" / "m.keras"),
+                 "--report", str(tmp_path / "r" / "deep" / "r.json")]) == 0        # like `mkdir -p`
+    assert _ls(tmp_path / "no") == ["hparams.json", "m.keras"] and _ls(tmp_path / "r" / "deep") == ["r.json"]
+    hp = json.loads(open(os.path.join(ckpt, "hparams.json")).read())
+    hp["num_layers"] = 1
+    (tmp_path / "hp1.json").write_text(json.dumps(hp))
+    assert main(["convert", ckpt, "--out", str(tmp_path / "new" / "sub" / "m.keras"),
+                 "--hparams", str(tmp_path / "hp1.json")]) == 1                  # does not fit: exit 1
+    capsys.readouterr()
+    assert _ls(tmp_path) == ["hp1.json", "no", "r"]                               # new/sub/ removed again
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0555 directory anyway")

@@ -92,7 +92,8 @@ def test_undeclared_state_placeholder_exits_2_and_says_how_to_feed_it(files, cap
 def test_without_a_mapping_the_likely_output_is_named(files, capsys):
     code, _, err = _run(capsys, "--keras", str(files / "right.keras"), "--feed", "istate=0")
     assert code == 2
-    assert "Likely outputs: inference/add_1:0 (compared with supervisor:0 by loss/sub)" in err
+    assert "Likely outputs, as `tf-migrate convert --from-graph` picks them (the loss is loss/Mean:0 " in err
+    assert "labels: supervisor): inference/add_1:0 (computed from the model's variables and no label" in err
 
 
 def test_feed_on_the_command_line_replaces_the_mapping_feed(files, capsys, tmp_path):

@@ -42,7 +42,7 @@ def find_cell(ckpt: Checkpoint, scope: str | None = None) -> CellGroup:
     if scope is None:
         if len(rec.cells) != 1:
             raise CheckpointError(f"{ckpt.prefix}: {len(rec.cells)} cell groups "
-                                  f"({', '.join(c.scope for c in rec.cells) or 'none'}); name one with scope=.")
+                                  f"({', '.join(c.scope for c in rec.cells) or 'none'}); name one: cell_weights(ckpt, scope=...).")
         return rec.cells[0]
     try:
         return rec.cell(scope)

@@ -169,13 +169,15 @@ def cell_forget_bias(cell, given: float | None, *, force: bool = False, given_so
         if graph is not None and not force and as_written(float(given)) != graph["value"]:
             raise CheckpointError(
                 f"{cell.scope}: {given_source} {float(given):g} disagrees with the .meta graph, which adds "
-                f"{graph['value']:g} ({graph['source']}). Leave the value out to use the graph's, or force yours "
-                f"(force=True / --force-forget-bias) if the graph is not the model the weights were trained with.")
+                f"{graph['value']:g} ({graph['source']}). Leave the value out to use the graph's, or force yours with "
+                f"cell_weights(..., force_forget_bias=True) / apply_mapping(..., force_forget_bias=True) if the graph "
+                f"is not the model the weights were trained with.")
         return ForgetBias(float(given), given_source + (" (forced over the graph's "
                                                         f"{graph['value']:g})" if graph is not None and
                                                         as_written(float(given)) != graph["value"] else ""))
     if graph is not None:
         return ForgetBias(graph["value"], graph["source"])
-    raise CheckpointError(f"{cell.scope} is a {cell.tf1_class}: pass forget_bias= (the value the TF1 cell added at run "
+    raise CheckpointError(f"{cell.scope} is a {cell.tf1_class}: pass cell_weights(..., forget_bias=F) / "
+                          f"apply_mapping(..., forget_bias=F) (the value the TF1 cell added at run "
                           f"time; it is in no checkpoint variable and there is no .meta graph beside the checkpoint "
                           f"to read it from; TF1's default is 1.0).")

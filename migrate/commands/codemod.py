@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from migrate.commands._common import check_outputs_early, output_parents
 from migrate.exit_codes import BAD_INPUT, CANNOT_WRITE, CliError
 
 EPILOG = """\
@@ -57,11 +58,21 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--full-scope", action="store_true",
                         help="resolve every file with libcst's ScopeProvider (slower, same result)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary line")
-    parser.set_defaults(func=run, mode="diff")
+    parser.set_defaults(func=run, mode="diff", preflight=preflight)
     return parser
 
 
+def preflight(args: argparse.Namespace) -> None:
+    """Before any file is rewritten: --json can be written (exit 3 otherwise; an existing report is replaced)."""
+    check_outputs_early([(args.json, "file")], force=True)
+
+
 def run(args: argparse.Namespace) -> int:
+    with output_parents([args.json]):   # `mkdir -p` of its folder; removed again on failure
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from migrate import codemod  # noqa: PLC0415  (keeps `tf-migrate --help` fast)
     from migrate.codemod.engine import atomic_write  # noqa: PLC0415
     from migrate.codemod.rules import list_rules  # noqa: PLC0415
@@ -116,10 +127,13 @@ def run(args: argparse.Namespace) -> int:
         from migrate.files import to_json_text  # noqa: PLC0415
 
         data = to_json_text(report.to_json()).encode("utf-8")
+        made = not os.path.exists(args.json)
         try:
-            if not os.path.exists(args.json):
+            if made:
                 open(args.json, "wb").close()
             atomic_write(args.json, data)
         except OSError as e:
+            if made and os.path.isfile(args.json) and os.path.getsize(args.json) == 0:
+                os.unlink(args.json)    # the empty placeholder made just above: nothing left behind
             raise CliError(f"--json {args.json}: cannot write the report ({e.strerror})", CANNOT_WRITE) from e
     return report.exit_code()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from migrate.commands._common import add_force
+from migrate.commands._common import add_force, check_outputs_early, output_parents
 
 EPILOG = """\
 examples:
@@ -18,8 +18,9 @@ The forget bias comes from --forget-bias, else hparams, else the .meta graph; th
 exit codes: 0 converted; 1 the checkpoint does not fit the model (missing / shape-mismatched variables,
 trained weights the model would drop without --allow-unused, all listed); 2 unusable input (missing,
 truncated or corrupt files, another architecture, float16/bfloat16 variables, no forget bias); 3 an
-output cannot be written (missing or unwritable directory, full disk) or exists without --force;
-130 interrupted. Every output (--out, --report, hparams.json, vocabularies) is written together at the
+output cannot be written (unwritable directory, a parent that is a file, full disk) or exists without
+--force; 130 interrupted. Missing folders of --out / --report are created (and removed again when the
+command fails). Every output (--out, --report, hparams.json, vocabularies) is written together at the
 end or not at all (docs/outputs.md).
 """
 
@@ -58,17 +59,41 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--variable", action="append", metavar="NAME=FILE.npy", help="assign this variable the value "
                    "in FILE.npy (or NAME=zeros) instead of the checkpoint's, as a program that sets it when it "
                    "loads does (e.g. an embedding table stripped before saving); shape = the .meta's; repeatable")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preflight=preflight)
     return p
 
 
+KERAS_FILE_SUFFIXES = (".keras", ".weights.h5")   # --out FILE.keras / FILE.weights.h5: the Seq2Seq weights
+
+
+def _out_kind(args) -> str | None:
+    """What --out is, as far as the arguments tell before the checkpoint is read (None: it depends on the
+    checkpoint - a TF2 checkpoint prefix for a Seq2Seq, a model folder for the graph path)."""
+    if args.to == "tf1":
+        return "prefix"
+    if args.from_graph:
+        return "dir"
+    return "file" if args.out.endswith(KERAS_FILE_SUFFIXES) else None
+
+
+def preflight(args) -> None:
+    """Before TensorFlow is imported: every output this run will write can be written (exit 3 otherwise)."""
+    kind = _out_kind(args)
+    check_outputs_early([(args.out, kind or "prefix"), (args.report, "file")], force=args.force)
+
+
 def run(args) -> int:
+    with output_parents([args.out, args.report]):   # `mkdir -p` of their folders; removed again on failure
+        return _run(args)
+
+
+def _run(args) -> int:
     import sys  # noqa: PLC0415
 
     from migrate.checkpoint.convert import convert_checkpoint  # noqa: PLC0415
     from migrate.files import Outputs  # noqa: PLC0415
 
-    if args.to == "keras" and (args.from_graph or not args.out.endswith((".keras", ".weights.h5"))
+    if args.to == "keras" and (args.from_graph or not args.out.endswith(KERAS_FILE_SUFFIXES)
                                and _wants_graph(args.source)):
         from migrate.graph.cli import run_from_graph  # noqa: PLC0415
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from migrate.commands._common import check_outputs_early, output_parents
+
 EPILOG = """\
 examples:
   tf-migrate parity --tf1 runs/tagger/model.ckpt-2000 --keras tagger.keras
@@ -33,6 +35,7 @@ TensorFlow (KERAS_BACKEND set before Keras is imported; needs the backends extra
 TensorFlow in this process. Same checks, tolerances, report and exit codes; the report names the backend.
 exit codes: 0 every check within tolerance, 1 a check outside tolerance, 2 unusable input,
 3 a --json / --junit output cannot be written (or exists, without --force): nothing is written.
+Missing folders of --json / --junit are created (and removed again when the command fails).
 """
 
 # Options of the legacy pair only (the graph pair has one forward batch and no training).
@@ -103,14 +106,21 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="absolute tolerance for every float check")
     p.add_argument("--checks", default=None, metavar="LIST",
                    help="--legacy: comma-separated subset of weights,logits,loss,gradients,adam,greedy (default all)")
-    p.add_argument("--backend", default="tf", metavar="{tf,jax,torch}", type=_backend,
+    # default None, not "tf": argparse runs `type` on a string default, and `_backend` imports tf2 (Keras, so
+    # TensorFlow) - parsing the default case must stay TensorFlow-free (outputs are checked before the import)
+    p.add_argument("--backend", default=None, metavar="{tf,jax,torch}", type=_backend,
                    help="Keras backend the Keras model runs on (default tf, in this process; jax / torch: in a "
                         "child process without TensorFlow)")
     p.add_argument("--json", metavar="R.json", default=None, help="write the full report as JSON")
     p.add_argument("--junit", metavar="R.xml", default=None, help="write a JUnit XML report")
     p.add_argument("--force", action="store_true", help="replace existing --json / --junit files")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, preflight=preflight)
     return p
+
+
+def preflight(args) -> None:
+    """Before TensorFlow is imported: --json / --junit can be written (exit 3 otherwise)."""
+    check_outputs_early([(args.json, "file"), (args.junit, "file")], force=args.force)
 
 
 def _refuse_foreign_options(args, options: dict[str, str], mode: str) -> None:
@@ -155,11 +165,18 @@ def _run_graph(args):
 
 
 def run(args) -> int:
+    with output_parents([args.json, args.junit]):   # `mkdir -p` of their folders; removed again on failure
+        return _run(args)
+
+
+def _run(args) -> int:
     import warnings  # noqa: PLC0415
 
     from migrate.exit_codes import MISMATCH, OK  # noqa: PLC0415
     from migrate.files import Outputs  # noqa: PLC0415
 
+    if args.backend is None:
+        args.backend = "tf"
     if not getattr(args, "verbose", False):  # the TF1 graph's own deprecation notices
         warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed", category=UserWarning)
     with Outputs(force=args.force) as out:

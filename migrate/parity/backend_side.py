@@ -54,7 +54,7 @@ from migrate.errors import MigrateError
 from migrate.parity.errors import ParityInputError
 from seq2seq_task import Batch, HParams
 
-# KERAS_BACKEND -> what a child needs importable (the `backends` extra: pip install -e '.[backends]')
+# KERAS_BACKEND -> what a child needs importable (the `backends` extra; `migrate.install` says how to add it)
 MODULES = {"jax": "jax", "torch": "torch"}
 REPLY = "@@tf-migrate "
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -83,10 +83,12 @@ def backend_available(backend: str) -> str | None:
     """None when the child can run `backend`; else why not (the module it needs is not installed)."""
     import importlib.util  # noqa: PLC0415
 
+    from migrate.install import install_extra_command  # noqa: PLC0415
+
     module = MODULES.get(normalize_backend(backend))
     if module and importlib.util.find_spec(module) is None:
         return (f"KERAS_BACKEND={backend} needs the {module} package, which is not installed; install the "
-                f"backends extra: pip install -e '.[backends]' (make test does)")
+                f"backends extra: {install_extra_command('backends')}")
     return None
 
 

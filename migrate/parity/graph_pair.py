@@ -27,11 +27,6 @@ from migrate.parity.graph_spec import ParitySpec, normalise
 from migrate.parity.keras_side import KerasSide
 from migrate.parity.tf1_graph import TF1Graph, op_name, tensor_name
 
-# Ops whose outputs are never a model's result (training, saving, initialisation, summaries).
-_NOT_RESULTS = ("Assign", "AssignAdd", "AssignSub", "NoOp", "SaveV2", "RestoreV2", "MergeV2Checkpoints",
-                "ScalarSummary", "HistogramSummary", "MergeSummary", "Const", "VariableV2", "VarHandleOp",
-                "ApplyAdam", "ApplyGradientDescent", "ApplyMomentum", "ApplyAdagrad", "ApplyRMSProp")
-
 
 def _match(name: str, candidates: list[str]) -> list[str]:
     """Candidates (op names) equal to `name` normalised, else those whose last part is."""
@@ -40,24 +35,18 @@ def _match(name: str, candidates: list[str]) -> list[str]:
     return exact or [c for c in candidates if normalise(c.rsplit("/", 1)[-1]) == want]
 
 
-def result_candidates(graph: TF1Graph, limit: int = 8) -> list[str]:
-    """What a model's output usually is: a float tensor a loss compares with a label placeholder (the other
-    operand of the op that reads the labels), then float tensors nothing consumes (outside training / saving)."""
-    out: list[str] = []
-    for p in graph.placeholders:
-        for consumer in graph.tensor(p.tensor).consumers():
-            if consumer.name.startswith("gradients"):
-                continue
-            for t in consumer.inputs:
-                if t.name != p.tensor and t.dtype.is_floating and t.op.type not in ("Const", "Placeholder"):
-                    out.append(f"{t.name} (compared with {p.tensor} by {consumer.name})")
-    for op in graph.graph.get_operations():
-        if op.type in _NOT_RESULTS or op.name.startswith(("save", "gradients", "train", "init")):
-            continue
-        for t in op.outputs:
-            if t.dtype.is_floating and not t.consumers():
-                out.append(t.name)
-    return out[:limit]
+def likely_outputs(graph: TF1Graph) -> str:
+    """The tensors `convert --from-graph` would make the model's outputs, each with the reason it prints
+    (`migrate.graph.select.choose_outputs`, the converter's own selection: what the loss is computed from, the
+    heads computed from them, the graph's other named results), for a message that asks which tensor a Keras
+    output is."""
+    from migrate.graph.select import choose_outputs  # noqa: PLC0415
+
+    sel = choose_outputs(graph.graph)
+    if not sel.outputs:
+        return f"none found ({sel.why.split('; pass --outputs')[0]})"   # (--outputs: convert's option, not parity's)
+    return (f"as `tf-migrate convert --from-graph` picks them ({sel.why}): "
+            + "; ".join(f"{o} ({sel.reasons[o]})" if o in sel.reasons else o for o in sel.outputs))
 
 
 class GraphPair:
@@ -106,12 +95,11 @@ class GraphPair:
                 declared[name] = tensor_name(hits[0])
                 self.notes.append(f"output {name} = {declared[name]} (by name)")
         if not declared:
-            cands = result_candidates(self.graph)
             raise ParityInputError(
                 f"{self.graph.meta}: no graph tensor is named like the Keras output(s) "
                 f"{', '.join(self.keras.output_names)}; declare which tensor each one is: [parity] outputs = "
-                f"{{{self.keras.output_names[0]} = \"TENSOR:0\"}} in the mapping file (--mapping). Likely outputs: "
-                f"{', '.join(cands) or 'none'}")
+                f"{{{self.keras.output_names[0]} = \"TENSOR:0\"}} in the mapping file (--mapping). Likely outputs, "
+                f"{likely_outputs(self.graph)}")
         return declared
 
     def _bind_inputs(self) -> dict[str, str]:

@@ -121,7 +121,7 @@ class LegacyRunner:
 
     def _train_graph(self) -> _Graph:
         if "train" not in self.graphs:
-            raise ParityInputError("the gradients and adam checks need the train graph: build with backward=True")
+            raise ParityInputError("the gradients and adam checks need the train graph: build LegacyRunner(..., backward=True)")
         return self.graphs["train"]
 
     def gradients(self, batch: Batch) -> dict[str, np.ndarray]:
@@ -149,7 +149,7 @@ class LegacyRunner:
     def greedy(self, batch: Batch) -> np.ndarray:
         side = self.greedy_graph
         if side is None:
-            raise ParityInputError("the greedy check needs the infer graph: build with greedy=True")
+            raise ParityInputError("the greedy check needs the infer graph: build LegacyRunner(..., greedy=True)")
         return side.session.run(side.model.greedy_ids, side.model.feed_dict(batch, decoder=False))
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 before/after example; registering a rule is one line in `_MODULES` below.
 
 `docs/codemod.md` and `tf-migrate codemod --list-rules` are generated from these objects
-(`python -m migrate.codemod.rules --docs > docs/codemod.md` keeps the page in step; a test checks it).
+(`python -m migrate.codemod.docs` rewrites the page, `--check` says when it is stale; a test checks it).
 `--select` / `--ignore` take codes or names.
 
 A rule module defines `RULE = Rule(...)` and its hooks; the shared engine (`transform.py`: name
