@@ -1,0 +1,572 @@
+"""`convert --from-graph --with-optimizer`: the TF1 graph's optimizer state carried into a Keras optimizer.
+
+`fit` on the converted model then continues where the TF1 training stopped: the same update rule, the same
+hyperparameters, the same slots, the same step. Five steps:
+
+1. **The train op.** Every `Apply*` op of the graph (`APPLY_OPS`, one entry per TF op type: dense, resource and
+   sparse variants) is one variable's update; its inputs name the variable, its slots and its hyperparameters
+   (by the op's own input names, `op.op_def`). TF1 Adam updates a variable read by `tf.gather` (an embedding)
+   without an `ApplyAdam` op (`_apply_sparse_shared`: scatter_add on the slots): such a variable's slots are the
+   variables `<var>/<name>` and `<var>/<name>_1` that `slot_creator` made under the same optimizer name.
+2. **Hyperparameters** (learning rate, betas, epsilon, momentum, rho, `use_nesterov`): the op's inputs, folded when
+   constant, else evaluated in the restored graph (a schedule of `global_step`: its value at this step, reported
+   as such); one that reads a placeholder needs `--feed NAME:0=VALUE`.
+3. **The step** (Keras `iterations`): `--step`, else `global_step`, else (Adam) the beta powers decoded exactly
+   (`migrate.checkpoint.optimizer.resolve_step`, shared with the checkpoint converter); Momentum, RMSProp and
+   Adagrad do not use it (it starts at 0 without a `global_step`).
+4. **Which TF element each Keras weight element is.** The translation is run again with the trained variables
+   replaced by probe values (0, then element ids written in base 2048 digits) - the same code that converted the
+   weights, so any rearrangement it makes (a transposed kernel, an LSTM's gate reorder and split, the forget bias
+   folded in) is found without a second description of it. Each Keras weight is then checked to be exactly
+   `sign * tf_variable[index] + offset` elementwise on the real values; a weight that is not (a value computed
+   from several variables) stops the conversion (exit 2) rather than carrying wrong slots. A slot follows its
+   variable: first-moment slots (Adam m, Momentum accumulator, RMSProp mom and mg) with the sign, second-moment
+   slots (Adam v, RMSProp ms, Adagrad accumulator) without it; the forget bias, a shift of the weight, never
+   reaches a slot.
+5. **The Keras optimizer** (`KERAS`: one entry per TF1 family, with why its update equals TF1's), built on the
+   model's trainable weights, slots assigned, `iterations` set; the model is compiled with it, so `model.keras`
+   holds it (and `model.weights.h5` its variables). Keras' own classes reproduce TF1 exactly except Adam with
+   `use_nesterov=True` (`tf_migrate_runtime.optimizers.TF1NesterovAdam`).
+
+| TF1 (`tf.compat.v1.train.*`) | TF1 kernel (training_ops.cc)                               | Keras                                       |
+|------------------------------|------------------------------------------------------------|---------------------------------------------|
+| AdamOptimizer                | m += (g-m)(1-b1); v += (g^2-v)(1-b2);                      | Adam(lr, b1, b2, epsilon): the same, with   |
+|                              | var -= lr sqrt(1-b2p)/(1-b1p) m/(sqrt(v)+eps)              | b^(iterations+1) for the powers             |
+| MomentumOptimizer            | a = mu a + g; var -= lr a (nesterov: lr (g + mu a))        | SGD(lr, mu, nesterov): velocity = -lr a     |
+| RMSPropOptimizer             | ms += (g^2-ms)(1-rho); mom = mu mom + lr g/sqrt(ms+eps);   | RMSprop(lr, rho, mu, epsilon): the same     |
+|                              | var -= mom (centered: mg += (g-mg)(1-rho), ms-mg^2+eps)    | (epsilon inside the sqrt too), centered     |
+| AdagradOptimizer             | a += g^2; var -= lr g/sqrt(a) (no epsilon)                 | Adagrad(lr, epsilon=0)                      |
+
+Not carried (exit 2, the message says which): several optimizers or train ops in one graph, other optimizers
+(Adadelta, Ftrl, ProximalAdagrad, AdamWithAmsgrad), Adagrad with `update_slots=False`, slots the checkpoint lacks.
+Noted in the report: Keras weights no TF1 optimizer trained (Keras' `fit` trains them), TF variables copied into
+several Keras weights (`fit` updates the copies separately), variables TF1 updated sparsely (Momentum, RMSProp and
+Adagrad leave the rows of an embedding outside a batch alone; Keras updates every row, as TF1 Adam does).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from migrate.errors import InputError
+
+PROBE_BASE = 2048   # element ids written in base-2048 digits: each digit + 1 and any offset stay exact in float32
+
+
+class OptimizerError(InputError):
+    """The graph's optimizer state cannot be carried (exit 2): the message names the op / variable and the way out."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One TF1 slot input of an apply op and the Keras optimizer variable it becomes."""
+
+    tf1: str            # the apply op's input name (op_def): m, v, accum, ms, mom, mg
+    keras: str          # the Keras slot's name suffix (`add_variable_from_reference`): momentum, velocity, ...
+    signed: bool        # a first moment (follows the weight's sign) or a second moment (a square: no sign)
+    minus_lr: bool = False   # Keras stores -lr * the TF1 value (SGD's velocity vs TF1's accumulator)
+
+
+@dataclass(frozen=True)
+class Family:
+    keras: str                       # the Keras class (keras.optimizers.<name>, or the runtime's)
+    slots: tuple[Slot, ...]
+    hyper: tuple[str, ...]           # the apply op's hyperparameter inputs (op_def names)
+    why: str                         # why the Keras rule equals TF1's
+
+
+_ADAM = Family("Adam", (Slot("m", "momentum", True), Slot("v", "velocity", False)),
+               ("lr", "beta1", "beta2", "epsilon"),
+               "Keras Adam is TF1's ApplyAdam: m, v updated alike, lr*sqrt(1-b2^t)/(1-b1^t), epsilon outside the sqrt "
+               "(TF1's 'epsilon hat'), t = iterations + 1 = TF1's beta_power exponent")
+_MOMENTUM = Family("SGD", (Slot("accum", "momentum", True, minus_lr=True),), ("lr", "momentum"),
+                   "Keras SGD keeps velocity = momentum*velocity - lr*g = -lr * TF1's accumulator (momentum*a + g) "
+                   "for a constant lr, and var += velocity (nesterov: var += momentum*velocity - lr*g)")
+_RMSPROP = Family("RMSprop", (Slot("ms", "velocity", False), Slot("mom", "momentum", True)),
+                  ("lr", "rho", "momentum", "epsilon"),
+                  "Keras RMSprop is TF1's ApplyRMSProp: ms = rho*ms + (1-rho)*g^2, mom = momentum*mom + "
+                  "lr*g/sqrt(ms + epsilon) (epsilon inside the sqrt in both), var -= mom")
+_CENTERED = Family("RMSprop", (Slot("ms", "velocity", False), Slot("mom", "momentum", True),
+                               Slot("mg", "average_gradient", True)),
+                   ("lr", "rho", "momentum", "epsilon"),
+                   "Keras RMSprop(centered=True) is TF1's ApplyCenteredRMSProp: mg = rho*mg + (1-rho)*g, "
+                   "denominator sqrt(ms - mg^2 + epsilon)")
+_ADAGRAD = Family("Adagrad", (Slot("accum", "accumulator", False),), ("lr",),
+                  "Keras Adagrad with epsilon=0 is TF1's ApplyAdagrad: accum += g^2, var -= lr*g/sqrt(accum)")
+
+# TF op type -> the family whose update it is (dense, resource and sparse variants: training_ops.cc).
+APPLY_OPS: dict[str, Family] = {
+    "ApplyAdam": _ADAM, "ResourceApplyAdam": _ADAM,
+    "ApplyMomentum": _MOMENTUM, "ResourceApplyMomentum": _MOMENTUM,
+    "SparseApplyMomentum": _MOMENTUM, "ResourceSparseApplyMomentum": _MOMENTUM,
+    "ApplyRMSProp": _RMSPROP, "ResourceApplyRMSProp": _RMSPROP,
+    "SparseApplyRMSProp": _RMSPROP, "ResourceSparseApplyRMSProp": _RMSPROP,
+    "ApplyCenteredRMSProp": _CENTERED, "ResourceApplyCenteredRMSProp": _CENTERED,
+    "SparseApplyCenteredRMSProp": _CENTERED, "ResourceSparseApplyCenteredRMSProp": _CENTERED,
+    "ApplyAdagrad": _ADAGRAD, "ResourceApplyAdagrad": _ADAGRAD,
+    "SparseApplyAdagrad": _ADAGRAD, "ResourceSparseApplyAdagrad": _ADAGRAD,
+}
+
+# Update ops of optimizers not carried: named in the refusal.
+NOT_CARRIED = ("ApplyAdadelta", "ResourceApplyAdadelta", "SparseApplyAdadelta", "ApplyFtrl", "ApplyFtrlV2",
+               "ResourceApplyFtrl", "ResourceApplyFtrlV2", "SparseApplyFtrl", "ApplyProximalAdagrad",
+               "ResourceApplyProximalAdagrad", "ApplyAdagradDA", "ResourceApplyAdagradDA",
+               "ResourceApplyAdamWithAmsgrad", "ApplyAdagradV2", "ResourceApplyAdagradV2", "ApplyAddSign",
+               "ApplyPowerSign", "ResourceApplyKerasMomentum", "ApplyAdaMax", "ResourceApplyAdaMax",
+               "ApplyProximalGradientDescent")
+
+
+@dataclass
+class Update:
+    """One variable's update in the graph: its op, variable, slot variables (role -> variable name)."""
+
+    op: object | None        # the apply op (None: TF1 Adam's sparse update, found by the slots' names)
+    variable: str
+    slots: dict[str, str]
+    sparse: bool = False
+
+
+@dataclass
+class Found:
+    family: Family
+    updates: list[Update]
+    hyper: dict[str, float] = field(default_factory=dict)
+    hyper_notes: dict[str, str] = field(default_factory=dict)
+    hyper_sources: dict[str, str] = field(default_factory=dict)
+    nesterov: bool = False
+    optimizer_name: str = ""
+
+
+def _inputs(op) -> dict[str, object]:
+    return {a.name: t for a, t in zip(op.op_def.input_arg, op.inputs)}
+
+
+def find_updates(view) -> Found:
+    """The graph's one optimizer and every variable it updates; `OptimizerError` otherwise."""
+    g = view.graph
+    ops = [o for o in g.get_operations() if o.type in APPLY_OPS]
+    other = sorted({o.type for o in g.get_operations() if o.type in NOT_CARRIED})
+    if other:
+        raise OptimizerError(f"--with-optimizer: the graph updates variables with {', '.join(other)}; carried are "
+                             f"Adam, Momentum, RMSProp and Adagrad (tf.compat.v1.train). Convert without "
+                             f"--with-optimizer and compile a Keras optimizer of your own.")
+    if not ops:
+        raise OptimizerError("--with-optimizer: the graph has no optimizer update op (ApplyAdam, ApplyMomentum, "
+                             "ApplyRMSProp, ApplyAdagrad, ...): it was saved without its train op. Convert without "
+                             "--with-optimizer.")
+    families = {APPLY_OPS[o.type].keras + (" centered" if APPLY_OPS[o.type] is _CENTERED else "") for o in ops}
+    if len(families) > 1:
+        raise OptimizerError(f"--with-optimizer: the graph trains with {len(families)} optimizers ("
+                             f"{', '.join(sorted(families))}); one Keras optimizer can hold one. Convert without "
+                             f"--with-optimizer.")
+    family = APPLY_OPS[ops[0].type]
+    updates, seen = [], {}
+    for o in ops:
+        ins = _inputs(o)
+        var = view.variable_of(ins["var"])
+        slots = {s.tf1: view.variable_of(ins[s.tf1]) for s in family.slots}
+        if var is None or None in slots.values():
+            raise OptimizerError(f"--with-optimizer: {o.type} {o.name} does not read its variable and slots from "
+                                 f"variables; convert without --with-optimizer.")
+        if var in seen:
+            raise OptimizerError(f"--with-optimizer: {var} is updated by two ops ({seen[var]}, {o.name}): the graph "
+                                 f"has several train ops; one Keras optimizer holds one. Convert without "
+                                 f"--with-optimizer.")
+        seen[var] = o.name
+        updates.append(Update(o, var, slots, sparse="SparseApply" in o.type))
+    found = Found(family, updates)
+    if family is _ADAM:
+        found.nesterov = _same_attr(ops, "use_nesterov")
+        found.optimizer_name = _adam_name(updates[0])
+        found.updates += _sparse_adam(view, found.optimizer_name, seen)
+    elif family is _MOMENTUM:
+        found.nesterov = _same_attr(ops, "use_nesterov")
+    elif family is _ADAGRAD and not all(_attr(o, "update_slots", True) for o in ops):
+        raise OptimizerError(f"--with-optimizer: {ops[0].name} has update_slots=False (the accumulator is frozen); "
+                             f"Keras Adagrad always updates it. Convert without --with-optimizer.")
+    return found
+
+
+def _attr(op, name, default):
+    try:
+        return op.get_attr(name)
+    except ValueError:
+        return default
+
+
+def _same_attr(ops, name) -> bool:
+    values = {bool(_attr(o, name, False)) for o in ops}
+    if len(values) > 1:
+        raise OptimizerError(f"--with-optimizer: the update ops disagree on {name} (e.g. {ops[0].name}); one Keras "
+                             f"optimizer has one value. Convert without --with-optimizer.")
+    return values.pop()
+
+
+def _adam_name(update: Update) -> str:
+    """The name TF1's slot_creator gave the m slot (`<var>/<name>`): `Adam`, or the optimizer's own name."""
+    m = update.slots["m"]
+    return m[len(update.variable) + 1:] if m.startswith(update.variable + "/") else ""
+
+
+def _sparse_adam(view, name: str, dense: dict) -> list[Update]:
+    """Variables TF1 Adam updated through `_apply_sparse_shared` (no ApplyAdam op): an embedding read by gather."""
+    if not name:
+        return []
+    from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
+
+    variables = {o.name for o in view.graph.get_operations() if o.type in VARIABLE_OPS}
+    out = []
+    for var in sorted(variables):
+        if var in dense:
+            continue
+        m, v = f"{var}/{name}", f"{var}/{name}_1"
+        if m in variables and v in variables:
+            out.append(Update(None, var, {"m": m, "v": v}, sparse=True))
+    return out
+
+
+# -- hyperparameters and step ---------------------------------------------------------------------------------
+def read_hyperparameters(view, found: Found) -> None:
+    """Each hyperparameter input of the update ops, evaluated once per tensor; all ops must agree."""
+    values: dict[str, tuple[float, str]] = {}
+    cache: dict[str, tuple[float, str | None]] = {}
+    for u in found.updates:
+        if u.op is None:
+            continue
+        ins = _inputs(u.op)
+        for h in found.family.hyper:
+            t = ins[h]
+            if t.name not in cache:
+                cache[t.name] = _evaluate(view, t, u.op, h)
+            value, note = cache[t.name]
+            if h in values and not np.isclose(values[h][0], value, rtol=1e-6, atol=0):
+                raise OptimizerError(f"--with-optimizer: the update ops disagree on {h}: {values[h][1]} = "
+                                     f"{values[h][0]:g}, {t.name} = {value:g} (several optimizers, or a per-variable "
+                                     f"learning rate); one Keras optimizer has one value. Convert without "
+                                     f"--with-optimizer.")
+            values[h] = (value, t.name)
+            if note:
+                found.hyper_notes[h] = note
+    found.hyper = {h: v for h, (v, _t) in values.items()}
+    found.hyper_sources = {h: t for h, (_v, t) in values.items()}
+
+
+def _evaluate(view, t, op, role) -> tuple[float, str | None]:
+    """(value, note): a constant folded; else the tensor run in the restored graph (at the checkpoint's step)."""
+    if view.foldable(t.op):
+        value = np.asarray(view.fold(t))
+        note = None
+    else:
+        feed = {view.graph.get_tensor_by_name(k + ":0"): v for k, v in view.inference_values.items()}
+        try:
+            value = np.asarray(view.session.run(t, feed))
+        except Exception:  # noqa: BLE001 - a placeholder the train step fed: named below with the way out
+            phs = _unfed_placeholders(view, t)
+            what = f"reads the placeholder {', '.join(p + ':0' for p in phs)}" if phs else "cannot be computed"
+            raise OptimizerError(f"--with-optimizer: {role} of {op.type} {op.name} is {t.name}, which {what} (fed "
+                                 f"at each training step); pass its value: --feed "
+                                 f"{(phs[0] if phs else 'NAME') + ':0'}=VALUE.") from None
+        note = (f"{t.name} is computed from the graph's variables (a schedule of global_step?): its value at "
+                f"this checkpoint, kept constant by the Keras optimizer")
+    if value.size != 1 or not np.isfinite(value).all():
+        raise OptimizerError(f"--with-optimizer: {role} of {op.type} {op.name} ({t.name}) is {value!r}, not one "
+                             f"finite number; convert without --with-optimizer.")
+    return float(value.reshape(())), note
+
+
+def _unfed_placeholders(view, t) -> list[str]:
+    from migrate.graph.meta import PLACEHOLDER_OPS  # noqa: PLC0415
+
+    seen, stack, out = set(), [t.op], []
+    while stack and len(seen) < 10_000:
+        o = stack.pop()
+        if o.name in seen:
+            continue
+        seen.add(o.name)
+        if o.type in PLACEHOLDER_OPS and o.name not in view.inference_values:
+            out.append(o.name)
+        stack.extend(i.op for i in o.inputs)
+    return sorted(out)
+
+
+def global_step_variable(view) -> str | None:
+    """`tf.train.get_or_create_global_step`'s variable: the GLOBAL_STEP collection, else an integer variable
+    named `global_step`."""
+    from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
+
+    for v in view.graph.get_collection("global_step"):
+        return v.op.name
+    for o in view.graph.get_operations():
+        if o.type in VARIABLE_OPS and o.name.rsplit("/", 1)[-1] == "global_step":
+            return o.name
+    return None
+
+
+def optimizer_step(view, ckpt, found: Found, given: int | None) -> tuple[int, str]:
+    """(iterations, where from): `--step`, `global_step`, Adam's beta powers (exactly decoded), else 0 / exit 2."""
+    from migrate.checkpoint.optimizer import resolve_step, step_from_power  # noqa: PLC0415
+
+    gname = global_step_variable(view)
+    gstep = (gname, int(np.asarray(ckpt.read(gname)).reshape(()))) if gname in ckpt.variables else None
+    if found.family is not _ADAM:
+        if given is not None or gstep is not None:
+            return resolve_step(ckpt.prefix, given=given, global_step=gstep, powers=[], error=OptimizerError)
+        return 0, f"0: no global_step ({found.family.keras}'s update does not depend on the step)"
+    ins = _inputs(next(u.op for u in found.updates if u.op is not None))
+    powers = []
+    for power, beta in (("beta2_power", "beta2"), ("beta1_power", "beta1")):
+        name = view.variable_of(ins[power])
+        if name is not None and name in ckpt.variables:
+            powers.append(step_from_power(name, ckpt.read(name), found.hyper[beta]))
+    return resolve_step(ckpt.prefix, given=given, global_step=gstep, powers=powers, error=OptimizerError)
+
+
+# -- which TF element each Keras weight element is --------------------------------------------------------------
+@dataclass
+class Source:
+    """A Keras weight's elements as TF elements: `ids` (1-based into the probed variables' concatenation, 0 = no
+    trained TF element) and `sign` (+1 / -1)."""
+
+    ids: np.ndarray
+    sign: np.ndarray
+    variables: list[str]
+
+
+def probe_sources(view, outputs, input_shapes, recognise_rnns, weights: dict, probed: list[str]) -> dict:
+    """{(layer name, weight index): Source} for every Keras weight the translation gave values, by translating
+    again with the probed variables set to 0 and to their element ids (see the module docstring, step 4)."""
+    real = {n: np.asarray(view.variable_values(n)) for n in probed}
+    sizes = [real[n].size for n in probed]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    total = int(starts[-1])
+    digits = 1
+    while PROBE_BASE ** digits < total + 1:
+        digits += 1
+    ids = np.arange(1, total + 1, dtype=np.int64)
+
+    def values(fn):
+        return {n: fn(i).reshape(real[n].shape).astype(real[n].dtype)
+                for i, n in enumerate(probed)}
+
+    zero = _translate_with(view, outputs, input_shapes, recognise_rnns, values(lambda i: np.zeros(sizes[i])))
+    runs = []
+    for d in range(digits):
+        runs.append(_translate_with(view, outputs, input_shapes, recognise_rnns, values(
+            lambda i, d=d: (ids[starts[i]:starts[i + 1]] // PROBE_BASE ** d) % PROBE_BASE + 1)))
+    flat_real = np.concatenate([real[n].reshape(-1).astype(np.float64) for n in probed]) if probed else np.zeros(0)
+    out = {}
+    for lname, arrays in weights.items():
+        for index, w in enumerate(arrays):
+            key = (lname, index)
+            c = np.asarray(zero[lname][index], np.float64)
+            rs = [np.asarray(r[lname][index], np.float64) - c for r in runs]
+            out[key] = _decode(key, rs, c, np.asarray(w, np.float64), flat_real, starts, probed)
+    return out
+
+
+def _decode(key, rs, c, w, flat_real, starts, probed) -> Source | str:
+    """A Source, or why the weight is not `sign * one TF element + offset` elementwise."""
+    with np.errstate(invalid="ignore"):
+        first = rs[0]
+        has = np.abs(first) > 0.5
+        sign = np.where(first < 0, -1, 1).astype(np.int8)
+        ids = np.zeros(w.shape, np.int64)
+        for d, r in enumerate(rs):
+            mag = np.abs(r)
+            digit = np.rint(mag)
+            ok = np.where(has, (np.abs(mag - digit) < 0.05) & (digit >= 1) & (digit <= PROBE_BASE)
+                          & (np.sign(r) == sign), mag < 0.05)
+            if not ok.all():
+                return f"{key[0]} weight {key[1]}: a value computed from several variables or by a non-linear function"
+            ids += np.where(has, (digit.astype(np.int64) - 1) * PROBE_BASE ** d, 0)
+        ids = np.where(has, ids, 0)     # the ids written were 1-based already
+        if (ids > flat_real.size).any():
+            return f"{key[0]} weight {key[1]}: a probe id outside the variables"
+        rebuilt = np.where(has, sign * flat_real[np.maximum(ids, 1) - 1], 0.0) + c
+        if not np.all(np.abs(rebuilt - w) <= 1e-6 * (1 + np.abs(w))):
+            return f"{key[0]} weight {key[1]}: not a rearrangement of TF variables (rebuilt from them it differs)"
+    var_of = np.searchsorted(starts, ids[ids > 0] - 1, side="right") - 1
+    return Source(ids, sign, sorted({probed[i] for i in np.unique(var_of)}))
+
+
+def _translate_with(view, outputs, input_shapes, recognise_rnns, values: dict) -> dict:
+    """The translation's weights with some variables' values replaced (nothing else differs)."""
+    from migrate.graph.translate import translate  # noqa: PLC0415
+
+    pv = _ProbeView(view, values)
+    providers = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if recognise_rnns:
+            from migrate.graph.rnn import recognise  # noqa: PLC0415
+
+            providers = recognise(pv, outputs)
+        tr = translate(pv, outputs, input_shapes=input_shapes, providers=providers)
+    return tr.emitter.weights
+
+
+def _probe_view_class():
+    from migrate.graph.meta import GraphView  # noqa: PLC0415
+
+    class ProbeView(GraphView):
+        def __init__(self, base, values):
+            super().__init__(base.tf1)
+            self.inference_values = dict(base.inference_values)
+            self.fed = set(base.fed)
+            self._base, self._probe = base, values
+
+        def variable_values(self, name):
+            if name in self._probe:
+                return self._probe[name]
+            return self._base.variable_values(name)
+
+    return ProbeView
+
+
+def _ProbeView(base, values):  # noqa: N802 - a class made on first use (meta imports TensorFlow)
+    return _probe_view_class()(base, values)
+
+
+# -- the Keras optimizer ------------------------------------------------------------------------------------------
+def keras_optimizer(found: Found):
+    """The Keras optimizer whose update is TF1's (the table in the module docstring), unbuilt."""
+    import keras  # noqa: PLC0415
+
+    h, fam = found.hyper, found.family
+    if fam is _ADAM:
+        kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"]}
+        if found.nesterov:
+            from tf_migrate_runtime.optimizers import TF1NesterovAdam  # noqa: PLC0415
+
+            return TF1NesterovAdam(**kw)
+        return keras.optimizers.Adam(**kw)
+    if fam is _MOMENTUM:
+        if not 0.0 <= h["momentum"] <= 1.0:
+            raise OptimizerError(f"--with-optimizer: momentum {h['momentum']:g} ({found.hyper_sources['momentum']}) is "
+                                 f"outside [0, 1], which Keras SGD refuses. Convert without --with-optimizer.")
+        return keras.optimizers.SGD(learning_rate=h["lr"], momentum=h["momentum"], nesterov=found.nesterov)
+    if fam in (_RMSPROP, _CENTERED):
+        return keras.optimizers.RMSprop(learning_rate=h["lr"], rho=h["rho"], momentum=h["momentum"],
+                                        epsilon=h["epsilon"], centered=fam is _CENTERED)
+    return keras.optimizers.Adagrad(learning_rate=h["lr"], epsilon=0.0)   # TF1's ApplyAdagrad has no epsilon
+
+
+def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recognise_rnns: bool, checkpoint: str,
+                    step: int | None = None, log=print) -> dict:
+    """Build the Keras optimizer holding the graph's optimizer state, compile `model` with it (so `model.keras`
+    holds it) and return the report's `optimizer` entry. `weights`: the translation's `{layer name: [arrays]}`
+    (`tr.emitter.weights`), the values each Keras layer was given. Raises `OptimizerError` (exit 2)."""
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    ckpt = Checkpoint.open(checkpoint)
+    found = find_updates(view)
+    read_hyperparameters(view, found)
+    iterations, iterations_from = optimizer_step(view, ckpt, found, step)
+    fam = found.family
+    slot_names = {s.tf1: s for s in fam.slots}
+    lacking = [u.slots[r] for u in found.updates for r in slot_names if u.slots[r] not in ckpt.variables]
+    if lacking:
+        raise OptimizerError(f"{ckpt.prefix}: --with-optimizer: the checkpoint lacks {len(lacking)} optimizer slot(s) "
+                             f"the .meta declares ({', '.join(lacking[:4])}{' ...' if len(lacking) > 4 else ''}): it "
+                             f"was saved without them. Convert without --with-optimizer.")
+    by_var = {u.variable: u for u in found.updates}
+    probed = sorted(by_var)
+    sources = probe_sources(view, outputs, input_shapes, recognise_rnns, weights, probed)
+    used = {v for src in sources.values() if not isinstance(src, str) for v in src.variables}
+
+    opt = keras_optimizer(found)
+    trainables = list(model.trainable_variables)
+    opt.build(trainables)
+    slots_by_name = {v.name: v for v in opt.variables}
+    where = {id(w): (layer.name, i) for layer in model.layers for i, w in enumerate(layer.weights)}
+    flat = {r: np.concatenate([np.asarray(ckpt.read(by_var[v].slots[r]), np.float64).reshape(-1) for v in probed])
+            if probed else np.zeros(0) for r in slot_names}
+    lr = found.hyper["lr"]
+    carried, untrained, rows = 0, [], []
+    mapped: list[tuple[str, Source]] = []
+    for w in trainables:
+        key = where.get(id(w))
+        src = sources.get(key) if key is not None else None
+        label = f"{key[0]}/{w.name}" if key else w.path
+        if isinstance(src, str):
+            raise OptimizerError(f"--with-optimizer: the Keras weight {label}: {src.split(': ', 1)[-1]}; its slots "
+                                 f"cannot be carried. Convert without --with-optimizer.")
+        if src is None or not (src.ids > 0).any():
+            untrained.append(label)
+            continue
+        mapped.append((label, src))
+        for s in fam.slots:
+            target = slots_by_name.get(f"{w.path.replace('/', '_')}_{s.keras}")
+            if target is None:       # SGD / RMSprop without momentum keep no momentum slot: nothing to carry
+                continue
+            value = np.where(src.ids > 0, flat[s.tf1][np.maximum(src.ids, 1) - 1], 0.0)
+            if s.signed:
+                value = value * src.sign
+            if s.minus_lr:
+                value = -lr * value
+            target.assign(value.reshape(tuple(w.shape)).astype(np.dtype(str(target.dtype))))
+            carried += 1
+        rows.append({"keras": label, "tf1": src.variables,
+                     "slots": {s.keras: [by_var[v].slots[s.tf1] for v in src.variables] for s in fam.slots}})
+    opt.iterations.assign(iterations)
+    model.compile(optimizer=opt)     # model.keras holds the optimizer (and model.weights.h5 its variables)
+
+    cls = type(opt)
+    name = f"{cls.__module__.split('.src.')[0]}.optimizers.{cls.__name__}" if cls.__module__.startswith("keras") \
+        else f"{cls.__module__}.{cls.__name__}"
+    config = {k: v for k, v in opt.get_config().items() if k in ("learning_rate", "beta_1", "beta_2", "epsilon",
+                                                                  "momentum", "nesterov", "rho", "centered")}
+    notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
+    tied = _copies(mapped)
+    if tied:
+        notes.append("TF variables copied into several Keras weights (fit updates each copy on its own; TF1 trained "
+                     "one): " + "; ".join(f"{', '.join(vs)} -> {', '.join(ws)}" for vs, ws in tied))
+    sparse = sorted(u.variable for u in found.updates if u.sparse and u.op is not None and u.variable in used)
+    if sparse:
+        notes.append(f"{', '.join(sparse)}: TF1 updated only the rows of each batch ({found.updates[0].op.type} "
+                     f"sparse); Keras {fam.keras} updates every row")
+    if untrained:
+        notes.append(f"Keras weights no TF1 optimizer update trained (fit trains them, from fresh slots): "
+                     f"{', '.join(untrained)}")
+    for n in notes:
+        log(f"optimizer: {n}")
+    log(f"optimizer: {name} ({', '.join(f'{k}={v:g}' if isinstance(v, float) else f'{k}={v}' for k, v in config.items())})"
+        f", iterations {iterations} ({iterations_from}), {carried} slot variables carried from "
+        f"{len(used)} TF variables")
+    return {
+        "class": name,
+        "config": config,
+        "tf1": {"update_op": sorted({u.op.type for u in found.updates if u.op is not None}),
+                "hyperparameters": {h: {"value": v, "tensor": found.hyper_sources[h]} for h, v in found.hyper.items()},
+                **({"use_nesterov": True} if found.nesterov else {}),
+                **({"optimizer_name": found.optimizer_name} if found.optimizer_name else {})},
+        "update_rule": fam.why,
+        "iterations": iterations,
+        "iterations_from": iterations_from,
+        "slots_carried": carried,
+        "weights": rows,
+        "keras_weights_untrained_in_tf1": untrained,
+        "notes": notes,
+        "load_requires": ["tf_migrate_runtime.optimizers"] if cls.__module__.startswith("tf_migrate_runtime") else [],
+        "continue_training": "m = keras.saving.load_model('model.keras'); "
+                             "train = compile_for_training(m, optimizer=m.optimizer); train.fit(...)",
+    }
+
+
+
+def _copies(mapped: list) -> list[tuple[list[str], list[str]]]:
+    """Keras weights holding the same TF element more than once (a variable copied into two layers, or twice into
+    one): ([TF variables], [Keras weights]) per group."""
+    if not mapped:
+        return []
+    ids = np.concatenate([src.ids[src.ids > 0] for _label, src in mapped])
+    uniq, counts = np.unique(ids, return_counts=True)
+    shared = uniq[counts > 1]
+    if not shared.size:
+        return []
+    labels = [label for label, src in mapped if np.isin(src.ids, shared).any()]
+    variables = sorted({v for label, src in mapped if label in labels for v in src.variables})
+    return [(variables, labels)]

@@ -1,0 +1,179 @@
+"""`convert --from-graph --with-optimizer`: K further steps in TF1 and in Keras from the converted state agree.
+
+One tiny TF1-style graph (an LSTM over a float sequence, forget bias 0.7, random non-zero weights and biases, a
+dense layer on the last output, the mean sparse cross-entropy) is trained a few steps with each optimizer, saved
+with its `.meta`, trained K more steps in its Session on one batch; the converted model, loaded from `model.keras`
+with the optimizer it holds, makes K `train_on_batch` steps through `compile_for_training` on the same batch. The
+weights must agree (the LSTM compared through the cell layout transform, not through the code under test), and an
+optimizer of the same class without the carried state must land elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from tf1_models import tf1_style
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+B, T, F, U, C, K = 4, 3, 2, 3, 5, 3
+FORGET_BIAS = 0.7
+LSTM_SCOPE = "model/rnn/lstm_cell"
+
+
+def _adam_nesterov(v1):
+    """An AdamOptimizer whose dense updates pass use_nesterov=True, as tf.contrib.opt.NadamOptimizer did."""
+    import tensorflow as tf
+
+    class Nadam(v1.train.AdamOptimizer):
+        def _apply_dense(self, grad, var):
+            b1p, b2p = self._get_beta_accumulators()
+            return tf.raw_ops.ApplyAdam(var=var, m=self.get_slot(var, "m"), v=self.get_slot(var, "v"),
+                                        beta1_power=b1p, beta2_power=b2p, lr=self._lr_t, beta1=self._beta1_t,
+                                        beta2=self._beta2_t, epsilon=self._epsilon_t, grad=grad,
+                                        use_nesterov=True).op
+
+    return Nadam(0.02, epsilon=1e-7)
+
+
+# case -> (the TF1 optimizer, updates TF1 made before saving (None: the pre-steps themselves), keep global_step,
+#          the Keras class the report must name, the update op)
+CASES = {
+    "adam": (lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6), None, True,
+             "keras.optimizers.Adam", "ApplyAdam"),
+    # past 828 updates: beta1_power is 0 in float32; no global_step, the step comes from beta2_power
+    "adam-1200-steps": (lambda v1: v1.train.AdamOptimizer(0.02), 1200, False, "keras.optimizers.Adam", "ApplyAdam"),
+    "adam-nesterov": (_adam_nesterov, None, True, "tf_migrate_runtime.optimizers.TF1NesterovAdam", "ApplyAdam"),
+    "momentum": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.9), None, True, "keras.optimizers.SGD",
+                 "ApplyMomentum"),
+    "momentum-nesterov": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True), None, True,
+                          "keras.optimizers.SGD", "ApplyMomentum"),
+    "rmsprop": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4), None, True,
+                "keras.optimizers.RMSprop", "ApplyRMSProp"),
+    "rmsprop-centered-momentum": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.85, momentum=0.5, epsilon=1e-3,
+                                                                       centered=True), None, True,
+                                  "keras.optimizers.RMSprop", "ApplyCenteredRMSProp"),
+    "adagrad": (lambda v1: v1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.05), None, True,
+                "keras.optimizers.Adagrad", "ApplyAdagrad"),
+}
+
+
+def tf1_power(beta: float, updates: int) -> np.float32:
+    """TF1 Adam's float32 beta_power after `updates` updates (flushed to 0 below the smallest normal float32)."""
+    p = np.cumprod(np.full(updates + 1, np.float32(beta), np.float32), dtype=np.float32)[-1]
+    return np.float32(0.0) if p < np.finfo(np.float32).tiny else p
+
+
+def _batch(seed):
+    rng = np.random.RandomState(seed)
+    return rng.normal(0, 1, (B, T, F)).astype("float32"), rng.randint(0, C, (B,)).astype("int32")
+
+
+def _train_tf1(path: str, case: str) -> dict:
+    """Build, train 3 steps, (set the Adam step), save with the .meta, train K more; the final values."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    make_opt, updates, keep_step, _, _ = CASES[case]
+    x0, y0 = _batch(1)
+    x, y = _batch(2)
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            xs = v1.placeholder(tf.float32, [None, T, F], name="x")
+            ys = v1.placeholder(tf.int32, [None], name="y")
+            with v1.variable_scope("model"):
+                out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(U, forget_bias=FORGET_BIAS), xs, dtype=tf.float32)
+                logits = tf.identity(v1.layers.dense(out[:, -1], C, name="proj"), name="logits")
+            loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
+            step = v1.train.get_or_create_global_step()
+            train_op = make_opt(v1).minimize(loss, global_step=step)
+            with v1.Session(graph=g) as sess:
+                sess.run(v1.global_variables_initializer())
+                rng = np.random.RandomState(0)
+                for v in v1.trainable_variables():   # random non-zero weights and biases
+                    v.load(rng.normal(0, 0.5, v.shape.as_list()).astype("float32"), sess)
+                for _ in range(3):
+                    sess.run(train_op, {xs: x0, ys: y0})
+                if updates is not None:
+                    by_name = {v.op.name: v for v in v1.global_variables()}
+                    by_name["beta1_power"].load(tf1_power(0.9, updates), sess)
+                    by_name["beta2_power"].load(tf1_power(0.999, updates), sess)
+                    step.load(updates, sess)
+                kept = [v for v in v1.global_variables() if keep_step or v is not step]
+                prefix = v1.train.Saver(var_list=kept).save(sess, os.path.join(path, "model.ckpt"))
+                for _ in range(K):
+                    sess.run(train_op, {xs: x, ys: y})
+                final = {v.op.name: sess.run(v) for v in v1.trainable_variables()}
+    return {"prefix": prefix, "final": final, "x": x, "y": y, "updates": 3 if updates is None else updates}
+
+
+def _expected_keras(final: dict) -> dict:
+    """TF1's trained values in the Keras layout: the dense layer as is, the LSTM through the cell layout."""
+    from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
+
+    k, rk, b = lstm_to_keras(final[f"{LSTM_SCOPE}/kernel"], final[f"{LSTM_SCOPE}/bias"], F, FORGET_BIAS)
+    return {"kernel": k, "recurrent_kernel": rk, "bias": b, "proj/kernel": final["model/proj/kernel"],
+            "proj/bias": final["model/proj/bias"]}
+
+
+def _keras_weights(model) -> dict:
+    got = {}
+    for layer in model.layers:
+        for w in layer.weights:
+            name = w.path.rsplit("/", 1)[-1]
+            got["proj/" + name if layer.name.endswith("proj") else name] = np.asarray(w.numpy())
+    return got
+
+
+def _distance(model, want) -> float:
+    got = _keras_weights(model)
+    assert set(got) == set(want), (sorted(got), sorted(want))
+    return max(float(np.abs(got[k] - want[k]).max()) for k in want)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_keras_continues_the_tf1_training(case, tmp_path):
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+    import tf_migrate_runtime.optimizers  # noqa: F401
+    from migrate.graph import convert_graph
+
+    run = _train_tf1(str(tmp_path / "tf1"), case)
+    out = str(tmp_path / "converted")
+    logs: list[str] = []
+    report = convert_graph(run["prefix"], out, with_optimizer=True, log=logs.append)
+    opt = report["optimizer"]
+    assert opt["class"] == CASES[case][3] and opt["tf1"]["update_op"] == [CASES[case][4]]
+    assert opt["iterations"] == run["updates"]
+    assert opt["iterations_from"] == ("beta2_power = 0.300717 (float32 0.999^(t+1) exactly, t = 1200)"
+                                      if case == "adam-1200-steps" else "global_step")
+    assert opt["keras_weights_untrained_in_tf1"] == [] and opt["slots_carried"] > 0
+    with open(os.path.join(out, "convert_report.json")) as f:
+        assert json.load(f)["optimizer"]["class"] == opt["class"]
+
+    src = open(os.path.join(out, "model.py")).read()
+    ns: dict = {"__name__": "generated"}
+    exec(compile(src, "model.py", "exec"), ns)  # noqa: S102 - the generated file
+    model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    assert int(model.optimizer.iterations.numpy()) == run["updates"]
+    train = ns["compile_for_training"](model, optimizer=model.optimizer)
+    train.run_eagerly = True   # a tiny model: tracing would cost more than K steps
+    for _ in range(K):
+        train.train_on_batch({"x": run["x"]}, run["y"])
+    want = _expected_keras(run["final"])
+    resumed = _distance(model, want)
+    assert resumed < 2e-6, f"{case}: Keras after {K} resumed steps differs from TF1 by {resumed:.3g}"
+
+    # the carried state matters: the same optimizer without it (fresh slots, step 0) lands elsewhere
+    cold = keras.saving.load_model(os.path.join(out, "model.keras"))
+    fresh = keras.optimizers.deserialize(keras.optimizers.serialize(cold.optimizer))
+    train = ns["compile_for_training"](cold, optimizer=fresh)
+    train.run_eagerly = True   # a tiny model: tracing would cost more than K steps
+    for _ in range(K):
+        train.train_on_batch({"x": run["x"]}, run["y"])
+    assert _distance(cold, want) > 100 * max(resumed, 1e-7)
