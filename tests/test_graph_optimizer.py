@@ -1,11 +1,17 @@
 """`convert --from-graph --with-optimizer`: K further steps in TF1 and in Keras from the converted state agree.
 
-One tiny TF1-style graph (an LSTM over a float sequence, forget bias 0.7, random non-zero weights and biases, a
-dense layer on the last output, the mean sparse cross-entropy) is trained a few steps with each optimizer, saved
-with its `.meta`, trained K more steps in its Session on one batch; the converted model, loaded from `model.keras`
-with the optimizer it holds, makes K `train_on_batch` steps through `compile_for_training` on the same batch. The
-weights must agree (the LSTM compared through the cell layout transform, not through the code under test), and an
-optimizer of the same class without the carried state must land elsewhere.
+A tiny TF1-style graph (an LSTM with forget bias 0.7, a dense layer on its last output, the mean sparse
+cross-entropy; random non-zero weights and biases; in half of the cases an embedding feeds the LSTM) is trained 3
+steps with each optimizer, saved with its `.meta`, and trained K more steps in its Session on one batch; the
+converted model, loaded from `model.keras` with the optimizer it holds, makes K `train_on_batch` steps through
+`compile_for_training` on the same batch. The weights must agree (the LSTM compared through the cell layout
+transform, not through the code under test), and an optimizer of the same class without the carried state must
+land elsewhere.
+
+The embedding takes TF1's sparse updates (repeated ids summed; Adam: `_apply_sparse_shared`, no ApplyAdam op;
+Momentum / RMSProp: SparseApply* ops, which leave the rows outside the batch alone): the first 3 steps see every
+id, the K resumed steps repeat some ids and miss two, so Keras' own optimizers would differ there; the report
+names the runtime class that reproduces TF1.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from tf1_models import tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-B, T, F, U, C, K = 4, 3, 2, 3, 5, 3
+B, T, V, E, U, C, K = 4, 3, 6, 2, 3, 5, 3
 FORGET_BIAS = 0.7
 LSTM_SCOPE = "model/rnn/lstm_cell"
 
@@ -39,25 +45,29 @@ def _adam_nesterov(v1):
     return Nadam(0.02, epsilon=1e-7)
 
 
-# case -> (the TF1 optimizer, updates TF1 made before saving (None: the pre-steps themselves), keep global_step,
-#          the Keras class the report must name, the update op)
+RT = "tf_migrate_runtime.optimizers."
+# case -> (the TF1 optimizer, updates TF1 made before saving (None: the 3 steps themselves), keep global_step,
+#          an embedding?, the Keras class the report must name, the dense update ops)
 CASES = {
-    "adam": (lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6), None, True,
-             "keras.optimizers.Adam", "ApplyAdam"),
+    "adam": (lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6), None, True, False,
+             "keras.optimizers.Adam", ["ApplyAdam"]),
     # past 828 updates: beta1_power is 0 in float32; no global_step, the step comes from beta2_power
-    "adam-1200-steps": (lambda v1: v1.train.AdamOptimizer(0.02), 1200, False, "keras.optimizers.Adam", "ApplyAdam"),
-    "adam-nesterov": (_adam_nesterov, None, True, "tf_migrate_runtime.optimizers.TF1NesterovAdam", "ApplyAdam"),
-    "momentum": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.9), None, True, "keras.optimizers.SGD",
-                 "ApplyMomentum"),
-    "momentum-nesterov": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True), None, True,
-                          "keras.optimizers.SGD", "ApplyMomentum"),
-    "rmsprop": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4), None, True,
-                "keras.optimizers.RMSprop", "ApplyRMSProp"),
-    "rmsprop-centered-momentum": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.85, momentum=0.5, epsilon=1e-3,
-                                                                       centered=True), None, True,
-                                  "keras.optimizers.RMSprop", "ApplyCenteredRMSProp"),
-    "adagrad": (lambda v1: v1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.05), None, True,
-                "keras.optimizers.Adagrad", "ApplyAdagrad"),
+    "adam-1200-steps-embedding": (lambda v1: v1.train.AdamOptimizer(0.02), 1200, False, True, RT + "TF1Adam",
+                                  ["ApplyAdam"]),
+    "adam-nesterov": (_adam_nesterov, None, True, False, RT + "TF1Adam", ["ApplyAdam"]),
+    # a learning rate computed from global_step (constant over these steps: staircase)
+    "momentum-schedule": (lambda v1: v1.train.MomentumOptimizer(v1.train.exponential_decay(
+        0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), None, True, False, "keras.optimizers.SGD",
+        ["ApplyMomentum"]),
+    "momentum-nesterov-embedding": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True), None, True,
+                                    True, RT + "TF1Momentum", ["ApplyMomentum", "SparseApplyMomentum"]),
+    "rmsprop": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4), None, True, False,
+                "keras.optimizers.RMSprop", ["ApplyRMSProp"]),
+    "rmsprop-centered-momentum-embedding": (lambda v1: v1.train.RMSPropOptimizer(
+        0.01, decay=0.85, momentum=0.5, epsilon=1e-3, centered=True), None, True, True, RT + "TF1RMSProp",
+        ["ApplyCenteredRMSProp", "SparseApplyCenteredRMSProp"]),
+    "adagrad-embedding": (lambda v1: v1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.05), None, True, True,
+                          RT + "TF1Adagrad", ["ApplyAdagrad", "SparseApplyAdagrad"]),
 }
 
 
@@ -67,9 +77,16 @@ def tf1_power(beta: float, updates: int) -> np.float32:
     return np.float32(0.0) if p < np.finfo(np.float32).tiny else p
 
 
-def _batch(seed):
+def _batch(seed, embedding, every_id):
+    """Inputs (ids: every row twice, or rows 0..V-3 only, repeated; else floats) and labels."""
     rng = np.random.RandomState(seed)
-    return rng.normal(0, 1, (B, T, F)).astype("float32"), rng.randint(0, C, (B,)).astype("int32")
+    if not embedding:
+        x = rng.normal(0, 1, (B, T, E)).astype("float32")
+    elif every_id:
+        x = rng.permutation(np.tile(np.arange(V), B * T // V)).reshape(B, T).astype("int32")
+    else:
+        x = rng.randint(0, V - 2, (B, T)).astype("int32")
+    return x, rng.randint(0, C, (B,)).astype("int32")
 
 
 def _train_tf1(path: str, case: str) -> dict:
@@ -77,19 +94,21 @@ def _train_tf1(path: str, case: str) -> dict:
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    make_opt, updates, keep_step, _, _ = CASES[case]
-    x0, y0 = _batch(1)
-    x, y = _batch(2)
+    make_opt, updates, keep_step, embedding, _, _ = CASES[case]
+    x0, y0 = _batch(1, embedding, True)
+    x, y = _batch(2, embedding, False)
     with tf1_style():
         g = tf.Graph()
         with g.as_default():
-            xs = v1.placeholder(tf.float32, [None, T, F], name="x")
+            xs = v1.placeholder(tf.int32 if embedding else tf.float32, [None, T] + ([] if embedding else [E]), name="x")
             ys = v1.placeholder(tf.int32, [None], name="y")
+            step = v1.train.get_or_create_global_step()
             with v1.variable_scope("model"):
-                out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(U, forget_bias=FORGET_BIAS), xs, dtype=tf.float32)
+                inputs = tf.nn.embedding_lookup(v1.get_variable("embedding", [V, E]), xs) if embedding else xs
+                out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(U, forget_bias=FORGET_BIAS), inputs,
+                                           dtype=tf.float32)
                 logits = tf.identity(v1.layers.dense(out[:, -1], C, name="proj"), name="logits")
             loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
-            step = v1.train.get_or_create_global_step()
             train_op = make_opt(v1).minimize(loss, global_step=step)
             with v1.Session(graph=g) as sess:
                 sess.run(v1.global_variables_initializer())
@@ -115,9 +134,12 @@ def _expected_keras(final: dict) -> dict:
     """TF1's trained values in the Keras layout: the dense layer as is, the LSTM through the cell layout."""
     from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
 
-    k, rk, b = lstm_to_keras(final[f"{LSTM_SCOPE}/kernel"], final[f"{LSTM_SCOPE}/bias"], F, FORGET_BIAS)
-    return {"kernel": k, "recurrent_kernel": rk, "bias": b, "proj/kernel": final["model/proj/kernel"],
+    k, rk, b = lstm_to_keras(final[f"{LSTM_SCOPE}/kernel"], final[f"{LSTM_SCOPE}/bias"], E, FORGET_BIAS)
+    want = {"kernel": k, "recurrent_kernel": rk, "bias": b, "proj/kernel": final["model/proj/kernel"],
             "proj/bias": final["model/proj/bias"]}
+    if "model/embedding" in final:
+        want["embeddings"] = final["model/embedding"]
+    return want
 
 
 def _keras_weights(model) -> dict:
@@ -148,11 +170,19 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     logs: list[str] = []
     report = convert_graph(run["prefix"], out, with_optimizer=True, log=logs.append)
     opt = report["optimizer"]
-    assert opt["class"] == CASES[case][3] and opt["tf1"]["update_op"] == [CASES[case][4]]
+    embedding = CASES[case][3]
+    assert opt["class"] == CASES[case][4] and opt["tf1"]["update_op"] == CASES[case][5]
     assert opt["iterations"] == run["updates"]
     assert opt["iterations_from"] == ("beta2_power = 0.300717 (float32 0.999^(t+1) exactly, t = 1200)"
-                                      if case == "adam-1200-steps" else "global_step")
+                                      if "1200" in case else "global_step")
     assert opt["keras_weights_untrained_in_tf1"] == [] and opt["slots_carried"] > 0
+    assert {r["tf1"][0] for r in opt["weights"]} == set(run["final"])    # every trained variable, embedding too
+    sparse_note = [n for n in opt["notes"] if n.startswith("model/embedding: TF1 ")]
+    assert bool(sparse_note) == embedding, opt["notes"]
+    if embedding:
+        assert opt["config"].get("sparse_variables", ["model__embedding/embeddings"]) == ["model__embedding/embeddings"]
+    schedule_note = [n for n in opt["notes"] if n.startswith("lr: ") and "computed from the graph's variables" in n]
+    assert bool(schedule_note) == (case == "momentum-schedule"), opt["notes"]
     with open(os.path.join(out, "convert_report.json")) as f:
         assert json.load(f)["optimizer"]["class"] == opt["class"]
 

@@ -431,27 +431,30 @@ def _ProbeView(base, values):  # noqa: N802 - a class made on first use (meta im
 
 
 # -- the Keras optimizer ------------------------------------------------------------------------------------------
-def keras_optimizer(found: Found):
-    """The Keras optimizer whose update is TF1's (the table in the module docstring), unbuilt."""
+def keras_optimizer(found: Found, sparse_paths: list[str]):
+    """The Keras optimizer whose update is TF1's (the table in the module docstring), unbuilt. `sparse_paths`: the
+    Keras weights TF1 updated sparsely (an embedding): TF1's rule for them needs the runtime's classes."""
     import keras  # noqa: PLC0415
 
     h, fam = found.hyper, found.family
+    runtime = bool(sparse_paths) or found.nesterov and fam is _ADAM
+    if runtime:
+        import tf_migrate_runtime.optimizers as rt  # noqa: PLC0415
     if fam is _ADAM:
         kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"]}
-        if found.nesterov:
-            from tf_migrate_runtime.optimizers import TF1NesterovAdam  # noqa: PLC0415
-
-            return TF1NesterovAdam(**kw)
-        return keras.optimizers.Adam(**kw)
+        return rt.TF1Adam(use_nesterov=found.nesterov, **kw) if runtime else keras.optimizers.Adam(**kw)
     if fam is _MOMENTUM:
         if not 0.0 <= h["momentum"] <= 1.0:
             raise OptimizerError(f"--with-optimizer: momentum {h['momentum']:g} ({found.hyper_sources['momentum']}) is "
                                  f"outside [0, 1], which Keras SGD refuses. Convert without --with-optimizer.")
-        return keras.optimizers.SGD(learning_rate=h["lr"], momentum=h["momentum"], nesterov=found.nesterov)
+        kw = {"learning_rate": h["lr"], "momentum": h["momentum"], "nesterov": found.nesterov}
+        return rt.TF1Momentum(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.SGD(**kw)
     if fam in (_RMSPROP, _CENTERED):
-        return keras.optimizers.RMSprop(learning_rate=h["lr"], rho=h["rho"], momentum=h["momentum"],
-                                        epsilon=h["epsilon"], centered=fam is _CENTERED)
-    return keras.optimizers.Adagrad(learning_rate=h["lr"], epsilon=0.0)   # TF1's ApplyAdagrad has no epsilon
+        kw = {"learning_rate": h["lr"], "rho": h["rho"], "momentum": h["momentum"], "epsilon": h["epsilon"],
+              "centered": fam is _CENTERED}
+        return rt.TF1RMSProp(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.RMSprop(**kw)
+    kw = {"learning_rate": h["lr"], "epsilon": 0.0}          # TF1's ApplyAdagrad has no epsilon
+    return rt.TF1Adagrad(**kw) if runtime else keras.optimizers.Adagrad(**kw)
 
 
 def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recognise_rnns: bool, checkpoint: str,
@@ -476,12 +479,18 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     probed = sorted(by_var)
     sources = probe_sources(view, outputs, input_shapes, recognise_rnns, weights, probed)
     used = {v for src in sources.values() if not isinstance(src, str) for v in src.variables}
-
-    opt = keras_optimizer(found)
     trainables = list(model.trainable_variables)
+    where = {id(w): (layer.name, i) for layer in model.layers for i, w in enumerate(layer.weights)}
+    sparse_vars = {u.variable for u in found.updates if u.sparse and u.variable in used}
+    sparse_paths = []     # the Keras weights of variables TF1 updated sparsely (embeddings)
+    for w in trainables:
+        src = sources.get(where.get(id(w)))
+        if isinstance(src, Source) and sparse_vars & set(src.variables):
+            sparse_paths.append(w.path)
+
+    opt = keras_optimizer(found, sparse_paths)
     opt.build(trainables)
     slots_by_name = {v.name: v for v in opt.variables}
-    where = {id(w): (layer.name, i) for layer in model.layers for i, w in enumerate(layer.weights)}
     flat = {r: np.concatenate([np.asarray(ckpt.read(by_var[v].slots[r]), np.float64).reshape(-1) for v in probed])
             if probed else np.zeros(0) for r in slot_names}
     lr = found.hyper["lr"]
@@ -518,16 +527,20 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     name = f"{cls.__module__.split('.src.')[0]}.optimizers.{cls.__name__}" if cls.__module__.startswith("keras") \
         else f"{cls.__module__}.{cls.__name__}"
     config = {k: v for k, v in opt.get_config().items() if k in ("learning_rate", "beta_1", "beta_2", "epsilon",
-                                                                  "momentum", "nesterov", "rho", "centered")}
+                                                                  "momentum", "nesterov", "rho", "centered",
+                                                                  "use_nesterov", "sparse_variables")}
     notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
     tied = _copies(mapped)
     if tied:
         notes.append("TF variables copied into several Keras weights (fit updates each copy on its own; TF1 trained "
                      "one): " + "; ".join(f"{', '.join(vs)} -> {', '.join(ws)}" for vs, ws in tied))
-    sparse = sorted(u.variable for u in found.updates if u.sparse and u.op is not None and u.variable in used)
-    if sparse:
-        notes.append(f"{', '.join(sparse)}: TF1 updated only the rows of each batch ({found.updates[0].op.type} "
-                     f"sparse); Keras {fam.keras} updates every row")
+    if sparse_vars:
+        ops_ = sorted({u.op.type for u in found.updates if u.sparse and u.op is not None}) or ["scatter_add"]
+        rule = ("TF1 updated only the rows of each batch" if fam in (_MOMENTUM, _RMSPROP, _CENTERED) else
+                "TF1 summed the gradient rows of repeated ids, then updated every row")
+        notes.append(f"{', '.join(sorted(sparse_vars))}: {rule} ({', '.join(ops_)}); {type(opt).__name__} does the "
+                     f"same (Keras' own {fam.keras} squares repeated rows one by one" +
+                     (" and moves every row" if fam in (_MOMENTUM, _RMSPROP, _CENTERED) else "") + ")")
     if untrained:
         notes.append(f"Keras weights no TF1 optimizer update trained (fit trains them, from fresh slots): "
                      f"{', '.join(untrained)}")
