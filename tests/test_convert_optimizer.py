@@ -13,7 +13,7 @@ from migrate.checkpoint import Checkpoint, bind_seq2seq, recognise
 from migrate.cli import main
 from seq2seq_task import HParams, iterate_batches, load_task
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::UserWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 N, M = 3, 3
 # case -> (updates TF1 Adam made, global_step saved?, extra convert arguments): the step from global_step, from
 # beta2_power (beta1_power is 0), and from --step where both powers are 0 and there is no global_step.
@@ -101,6 +101,7 @@ def _max_distance(model, run, final=None):
     return worst
 
 
+@pytest.mark.slow
 def test_port_resumes_adam_where_legacy_stopped(run, tmp_path):
     import keras
 
@@ -150,6 +151,7 @@ def test_tf1_power_is_what_tf1_adam_holds():
     assert tf1_power(0.999, 87_000) > 0 and tf1_power(0.999, 87_400) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(LATE))
 def test_port_resumes_adam_after_the_beta_powers_underflow(run, case, tmp_path, capsys):
     """Before this fix every such checkpoint crashed with "math domain error" (the log of beta1_power = 0)."""
@@ -188,3 +190,49 @@ def test_port_resumes_adam_after_the_beta_powers_underflow(run, case, tmp_path, 
         wrong.optimizer.iterations.assign(N)
         _port_train(wrong, run["batches"][N:])
         assert _max_distance(wrong, run, late["final"]) > 100 * max(resumed, 1e-7)
+
+
+# -- the step from the beta powers: pure functions, no TensorFlow ------------------------------------------------
+
+@pytest.mark.parametrize("updates", [0, 3, 827, 828, 1200, 20_000, 87_000])
+def test_beta2_power_gives_the_exact_step_until_it_underflows(updates):
+    from migrate.checkpoint.optimizer import step_from_power
+
+    got = step_from_power("beta2_power", tf1_power(0.999, updates), 0.999)
+    assert (got.step, got.exact) == (updates, True)
+    b1 = step_from_power("beta1_power", tf1_power(0.9, updates), 0.9)
+    assert (b1.step, b1.exact) == ((updates, True) if updates < 828 else (None, False))
+
+
+def test_powers_that_cannot_tell_the_step():
+    from migrate.checkpoint.optimizer import step_from_power
+
+    assert step_from_power("beta2_power", tf1_power(0.999, 90_000), 0.999).how == "0: it underflowed in float32"
+    # without flush-to-zero the float32 sequence sticks at a denormal: every later step holds the same value
+    stuck = np.cumprod(np.full(120_000, np.float32(0.999), np.float32), dtype=np.float32)[-1]
+    got = step_from_power("beta2_power", stuck, 0.999)
+    assert got.step is None and "stays the same" in got.how
+    # off TF1's float32 sequence (float64 powers): read through the log, marked approximate
+    approx = step_from_power("beta2_power", 0.999 ** 1201, 0.999)
+    assert (approx.step, approx.exact) == (1200, False)
+    assert step_from_power("beta1_power", 0.95, 0.9).step is None     # above beta: not a power of it
+
+
+def test_step_order_and_refusals():
+    from migrate.checkpoint.optimizer import resolve_step, step_from_power
+    from migrate.checkpoint.reader import CheckpointError
+
+    b2 = step_from_power("beta2_power", tf1_power(0.999, 1200), 0.999)
+    b1 = step_from_power("beta1_power", tf1_power(0.9, 1200), 0.9)
+    assert resolve_step("ck", given=None, global_step=None, powers=[b2, b1]) == (1200, b2.describe())
+    assert resolve_step("ck", given=None, global_step=("global_step", 1200), powers=[b2, b1]) == (1200, "global_step")
+    assert resolve_step("ck", given=7, global_step=("global_step", 1200), powers=[b2, b1]) == (7, "--step")
+    with pytest.raises(CheckpointError, match=r"global_step = 1500 but beta2_power .* says 1200 .*--step 1200"):
+        resolve_step("ck", given=None, global_step=("global_step", 1500), powers=[b2, b1])
+    zero = [step_from_power("beta2_power", 0.0, 0.999), step_from_power("beta1_power", 0.0, 0.9)]
+    with pytest.raises(CheckpointError, match=r"beta2_power = 0 \(0: it underflowed.*no global_step. Pass --step N"):
+        resolve_step("ck", given=None, global_step=None, powers=zero)
+    with pytest.raises(CheckpointError, match="disagree"):   # betas other than the ones assumed
+        resolve_step("ck", given=None, global_step=None,
+                     powers=[step_from_power("beta2_power", tf1_power(0.999, 50), 0.999),
+                             step_from_power("beta1_power", tf1_power(0.9, 70), 0.9)])

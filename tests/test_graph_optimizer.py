@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -46,28 +47,40 @@ def _adam_nesterov(v1):
 
 
 RT = "tf_migrate_runtime.optimizers."
-# case -> (the TF1 optimizer, updates TF1 made before saving (None: the 3 steps themselves), keep global_step,
-#          an embedding?, the Keras class the report must name, the dense update ops)
+
+
+@dataclass(frozen=True)
+class Case:
+    make: object                  # v1 -> the TF1 optimizer
+    keras: str                    # the Keras class the report must name
+    ops: list                     # the update op types the report must name
+    updates: int | None = None    # Adam updates TF1 made before saving (None: the 3 steps themselves)
+    keep_step: bool = True        # global_step saved
+    embedding: bool = False       # an embedding (TF1's sparse updates) feeds the LSTM
+    resource: bool = False        # resource variables (ResourceApply* ops)
+
+
 CASES = {
-    "adam": (lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6), None, True, False,
-             "keras.optimizers.Adam", ["ApplyAdam"]),
+    "adam": Case(lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6),
+                 "keras.optimizers.Adam", ["ApplyAdam"]),
     # past 828 updates: beta1_power is 0 in float32; no global_step, the step comes from beta2_power
-    "adam-1200-steps-embedding": (lambda v1: v1.train.AdamOptimizer(0.02), 1200, False, True, RT + "TF1Adam",
-                                  ["ApplyAdam"]),
-    "adam-nesterov": (_adam_nesterov, None, True, False, RT + "TF1Adam", ["ApplyAdam"]),
+    "adam-1200-steps-embedding": Case(lambda v1: v1.train.AdamOptimizer(0.02), RT + "TF1Adam", ["ApplyAdam"],
+                                      updates=1200, keep_step=False, embedding=True),
+    "adam-nesterov": Case(_adam_nesterov, RT + "TF1Adam", ["ApplyAdam"]),
     # a learning rate computed from global_step (constant over these steps: staircase)
-    "momentum-schedule": (lambda v1: v1.train.MomentumOptimizer(v1.train.exponential_decay(
-        0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), None, True, False, "keras.optimizers.SGD",
-        ["ApplyMomentum"]),
-    "momentum-nesterov-embedding": (lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True), None, True,
-                                    True, RT + "TF1Momentum", ["ApplyMomentum", "SparseApplyMomentum"]),
-    "rmsprop": (lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4), None, True, False,
-                "keras.optimizers.RMSprop", ["ApplyRMSProp"]),
-    "rmsprop-centered-momentum-embedding": (lambda v1: v1.train.RMSPropOptimizer(
-        0.01, decay=0.85, momentum=0.5, epsilon=1e-3, centered=True), None, True, True, RT + "TF1RMSProp",
-        ["ApplyCenteredRMSProp", "SparseApplyCenteredRMSProp"]),
-    "adagrad-embedding": (lambda v1: v1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.05), None, True, True,
-                          RT + "TF1Adagrad", ["ApplyAdagrad", "SparseApplyAdagrad"]),
+    "momentum-schedule": Case(lambda v1: v1.train.MomentumOptimizer(v1.train.exponential_decay(
+        0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), "keras.optimizers.SGD", ["ApplyMomentum"]),
+    "momentum-nesterov-embedding": Case(lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True),
+                                        RT + "TF1Momentum", ["ApplyMomentum", "SparseApplyMomentum"], embedding=True),
+    "rmsprop-resource": Case(lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4),
+                             "keras.optimizers.RMSprop", ["ResourceApplyRMSProp"], resource=True),
+    "rmsprop-centered-momentum-embedding": Case(lambda v1: v1.train.RMSPropOptimizer(
+        0.01, decay=0.85, momentum=0.5, epsilon=1e-3, centered=True), RT + "TF1RMSProp",
+        ["ApplyCenteredRMSProp", "SparseApplyCenteredRMSProp"], embedding=True),
+    "adagrad-embedding": Case(lambda v1: v1.train.AdagradOptimizer(0.1, initial_accumulator_value=0.05),
+                              RT + "TF1Adagrad", ["ApplyAdagrad", "SparseApplyAdagrad"], embedding=True),
+    "gradient-descent": Case(lambda v1: v1.train.GradientDescentOptimizer(0.1), "keras.optimizers.SGD",
+                             ["ApplyGradientDescent"]),
 }
 
 
@@ -94,7 +107,8 @@ def _train_tf1(path: str, case: str) -> dict:
     import tensorflow as tf
 
     v1 = tf.compat.v1
-    make_opt, updates, keep_step, embedding, _, _ = CASES[case]
+    c = CASES[case]
+    embedding, updates = c.embedding, c.updates
     x0, y0 = _batch(1, embedding, True)
     x, y = _batch(2, embedding, False)
     with tf1_style():
@@ -103,13 +117,13 @@ def _train_tf1(path: str, case: str) -> dict:
             xs = v1.placeholder(tf.int32 if embedding else tf.float32, [None, T] + ([] if embedding else [E]), name="x")
             ys = v1.placeholder(tf.int32, [None], name="y")
             step = v1.train.get_or_create_global_step()
-            with v1.variable_scope("model"):
+            with v1.variable_scope("model", use_resource=c.resource):
                 inputs = tf.nn.embedding_lookup(v1.get_variable("embedding", [V, E]), xs) if embedding else xs
                 out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(U, forget_bias=FORGET_BIAS), inputs,
                                            dtype=tf.float32)
                 logits = tf.identity(v1.layers.dense(out[:, -1], C, name="proj"), name="logits")
             loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
-            train_op = make_opt(v1).minimize(loss, global_step=step)
+            train_op = c.make(v1).minimize(loss, global_step=step)
             with v1.Session(graph=g) as sess:
                 sess.run(v1.global_variables_initializer())
                 rng = np.random.RandomState(0)
@@ -122,7 +136,7 @@ def _train_tf1(path: str, case: str) -> dict:
                     by_name["beta1_power"].load(tf1_power(0.9, updates), sess)
                     by_name["beta2_power"].load(tf1_power(0.999, updates), sess)
                     step.load(updates, sess)
-                kept = [v for v in v1.global_variables() if keep_step or v is not step]
+                kept = [v for v in v1.global_variables() if c.keep_step or v is not step]
                 prefix = v1.train.Saver(var_list=kept).save(sess, os.path.join(path, "model.ckpt"))
                 for _ in range(K):
                     sess.run(train_op, {xs: x, ys: y})
@@ -170,16 +184,18 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     logs: list[str] = []
     report = convert_graph(run["prefix"], out, with_optimizer=True, log=logs.append)
     opt = report["optimizer"]
-    embedding = CASES[case][3]
-    assert opt["class"] == CASES[case][4] and opt["tf1"]["update_op"] == CASES[case][5]
+    c = CASES[case]
+    stateful = case != "gradient-descent"
+    assert opt["class"] == c.keras and opt["tf1"]["update_op"] == c.ops
     assert opt["iterations"] == run["updates"]
     assert opt["iterations_from"] == ("beta2_power = 0.300717 (float32 0.999^(t+1) exactly, t = 1200)"
                                       if "1200" in case else "global_step")
-    assert opt["keras_weights_untrained_in_tf1"] == [] and opt["slots_carried"] > 0
-    assert {r["tf1"][0] for r in opt["weights"]} == set(run["final"])    # every trained variable, embedding too
+    assert opt["keras_weights_untrained_in_tf1"] == [] and (opt["slots_carried"] > 0) == stateful
+    if stateful:    # every trained variable, the embedding too, has its slots carried
+        assert {r["tf1"][0] for r in opt["weights"]} == set(run["final"])
     sparse_note = [n for n in opt["notes"] if n.startswith("model/embedding: TF1 ")]
-    assert bool(sparse_note) == embedding, opt["notes"]
-    if embedding:
+    assert bool(sparse_note) == c.embedding, opt["notes"]
+    if c.embedding:
         assert opt["config"].get("sparse_variables", ["model__embedding/embeddings"]) == ["model__embedding/embeddings"]
     schedule_note = [n for n in opt["notes"] if n.startswith("lr: ") and "computed from the graph's variables" in n]
     assert bool(schedule_note) == (case == "momentum-schedule"), opt["notes"]
@@ -199,6 +215,8 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     resumed = _distance(model, want)
     assert resumed < 2e-6, f"{case}: Keras after {K} resumed steps differs from TF1 by {resumed:.3g}"
 
+    if not stateful:
+        return
     # the carried state matters: the same optimizer without it (fresh slots, step 0) lands elsewhere
     cold = keras.saving.load_model(os.path.join(out, "model.keras"))
     fresh = keras.optimizers.deserialize(keras.optimizers.serialize(cold.optimizer))
@@ -207,3 +225,56 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     for _ in range(K):
         train.train_on_batch({"x": run["x"]}, run["y"])
     assert _distance(cold, want) > 100 * max(resumed, 1e-7)
+
+
+def _dense_graph(path: str, train: bool) -> str:
+    """A dense-only graph whose Momentum learning rate is a placeholder fed at each step (or no train op)."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            xs = v1.placeholder(tf.float32, [None, E], name="x")
+            ys = v1.placeholder(tf.int32, [None], name="y")
+            logits = tf.identity(v1.layers.dense(xs, C, name="proj"), name="logits")
+            loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
+            lr = v1.placeholder(tf.float32, [], name="lr")
+            step = v1.train.get_or_create_global_step()
+            train_op = v1.train.MomentumOptimizer(lr, 0.9).minimize(loss, global_step=step) if train else None
+            with v1.Session(graph=g) as sess:
+                sess.run(v1.global_variables_initializer())
+                if train:
+                    sess.run(train_op, {xs: np.ones((2, E), "float32"), ys: [1, 2], lr: 0.05})
+                return v1.train.Saver().save(sess, os.path.join(path, "model.ckpt"))
+
+
+def test_a_fed_learning_rate_needs_feed_and_step_overrides(tmp_path, capsys):
+    from migrate.cli import main
+
+    prefix = _dense_graph(str(tmp_path / "tf1"), train=True)
+    out = str(tmp_path / "out")
+    capsys.readouterr()
+    assert main(["convert", prefix, "--from-graph", "--out", out, "--with-optimizer"]) == 2
+    err = capsys.readouterr().err
+    assert "lr of ApplyMomentum" in err and "reads the placeholder lr:0" in err and "--feed lr:0=VALUE" in err
+    assert not os.path.exists(out)
+    assert main(["convert", prefix, "--from-graph", "--out", out, "--with-optimizer", "--feed", "lr:0=0.05",
+                 "--step", "40"]) == 0
+    with open(os.path.join(out, "convert_report.json")) as f:
+        opt = json.load(f)["optimizer"]
+    assert opt["class"] == "keras.optimizers.SGD" and opt["config"]["momentum"] == pytest.approx(0.9)
+    assert opt["tf1"]["hyperparameters"]["lr"] == {"value": pytest.approx(0.05), "tensor": "lr:0"}
+    assert (opt["iterations"], opt["iterations_from"]) == (40, "--step")
+
+
+def test_a_graph_without_a_train_op_is_refused(tmp_path, capsys):
+    from migrate.cli import main
+
+    prefix = _dense_graph(str(tmp_path / "tf1"), train=False)
+    capsys.readouterr()
+    assert main(["convert", prefix, "--from-graph", "--out", str(tmp_path / "out"), "--with-optimizer"]) == 2
+    err = capsys.readouterr().err
+    assert "no optimizer update op" in err and "Convert without --with-optimizer" in err
+    assert main(["convert", prefix, "--from-graph", "--out", str(tmp_path / "out"), "--step", "3"]) == 2
+    assert "--step 3: the optimizer's step count, an option of --with-optimizer" in capsys.readouterr().err

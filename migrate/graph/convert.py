@@ -176,7 +176,8 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         from migrate.graph.optimizer import carry_optimizer  # noqa: PLC0415
 
         opt_report = carry_optimizer(view, model, tr.emitter.weights, outputs=outputs, input_shapes=input_shapes,
-                                     recognise_rnns=recognise_rnns, checkpoint=prefix, step=optimizer[1], log=log)
+                                     recognise_rnns=recognise_rnns, checkpoint=prefix, step=optimizer[1],
+                                     fed=feeds, log=log)
 
     # parity on generated inputs (+ the user's)
     if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)

@@ -36,6 +36,7 @@ hyperparameters, the same slots, the same step. Five steps:
 | RMSPropOptimizer             | ms += (g^2-ms)(1-rho); mom = mu mom + lr g/sqrt(ms+eps);   | RMSprop(lr, rho, mu, epsilon): the same     |
 |                              | var -= mom (centered: mg += (g-mg)(1-rho), ms-mg^2+eps)    | (epsilon inside the sqrt too), centered     |
 | AdagradOptimizer             | a += g^2; var -= lr g/sqrt(a) (no epsilon)                 | Adagrad(lr, epsilon=0)                      |
+| GradientDescentOptimizer     | var -= lr g                                                | SGD(lr)                                     |
 
 Not carried (exit 2, the message says which): several optimizers or train ops in one graph, other optimizers
 (Adadelta, Ftrl, ProximalAdagrad, AdamWithAmsgrad), Adagrad with `update_slots=False`, slots the checkpoint lacks.
@@ -96,6 +97,8 @@ _CENTERED = Family("RMSprop", (Slot("ms", "velocity", False), Slot("mom", "momen
                    "denominator sqrt(ms - mg^2 + epsilon)")
 _ADAGRAD = Family("Adagrad", (Slot("accum", "accumulator", False),), ("lr",),
                   "Keras Adagrad with epsilon=0 is TF1's ApplyAdagrad: accum += g^2, var -= lr*g/sqrt(accum)")
+_GRADIENT_DESCENT = Family("SGD", (), ("alpha",),
+                           "Keras SGD without momentum is TF1's ApplyGradientDescent: var -= lr*g (no state)")
 
 # TF op type -> the family whose update it is (dense, resource and sparse variants: training_ops.cc).
 APPLY_OPS: dict[str, Family] = {
@@ -108,6 +111,7 @@ APPLY_OPS: dict[str, Family] = {
     "SparseApplyCenteredRMSProp": _CENTERED, "ResourceSparseApplyCenteredRMSProp": _CENTERED,
     "ApplyAdagrad": _ADAGRAD, "ResourceApplyAdagrad": _ADAGRAD,
     "SparseApplyAdagrad": _ADAGRAD, "ResourceSparseApplyAdagrad": _ADAGRAD,
+    "ApplyGradientDescent": _GRADIENT_DESCENT, "ResourceApplyGradientDescent": _GRADIENT_DESCENT,
 }
 
 # Update ops of optimizers not carried: named in the refusal.
@@ -151,11 +155,11 @@ def find_updates(view) -> Found:
     other = sorted({o.type for o in g.get_operations() if o.type in NOT_CARRIED})
     if other:
         raise OptimizerError(f"--with-optimizer: the graph updates variables with {', '.join(other)}; carried are "
-                             f"Adam, Momentum, RMSProp and Adagrad (tf.compat.v1.train). Convert without "
+                             f"Adam, Momentum, RMSProp, Adagrad and GradientDescent (tf.compat.v1.train). Convert without "
                              f"--with-optimizer and compile a Keras optimizer of your own.")
     if not ops:
         raise OptimizerError("--with-optimizer: the graph has no optimizer update op (ApplyAdam, ApplyMomentum, "
-                             "ApplyRMSProp, ApplyAdagrad, ...): it was saved without its train op. Convert without "
+                             "ApplyRMSProp, ApplyAdagrad, ApplyGradientDescent, ...): it was saved without its train op. Convert without "
                              "--with-optimizer.")
     families = {APPLY_OPS[o.type].keras + (" centered" if APPLY_OPS[o.type] is _CENTERED else "") for o in ops}
     if len(families) > 1:
@@ -180,8 +184,9 @@ def find_updates(view) -> Found:
     found = Found(family, updates)
     if family is _ADAM:
         found.nesterov = _same_attr(ops, "use_nesterov")
-        found.optimizer_name = _adam_name(updates[0])
-        found.updates += _sparse_adam(view, found.optimizer_name, seen)
+        scope_name = _adam_name(updates[0])
+        found.optimizer_name = scope_name[1]
+        found.updates += _sparse_adam(view, scope_name, seen)
     elif family is _MOMENTUM:
         found.nesterov = _same_attr(ops, "use_nesterov")
     elif family is _ADAGRAD and not all(_attr(o, "update_slots", True) for o in ops):
@@ -205,14 +210,20 @@ def _same_attr(ops, name) -> bool:
     return values.pop()
 
 
-def _adam_name(update: Update) -> str:
-    """The name TF1's slot_creator gave the m slot (`<var>/<name>`): `Adam`, or the optimizer's own name."""
-    m = update.slots["m"]
-    return m[len(update.variable) + 1:] if m.startswith(update.variable + "/") else ""
+def _adam_name(update: Update) -> tuple[str, str]:
+    """(name scope, name) TF1's slot_creator gave the m slot: `<scope><var>/<name>`, e.g. ("", "Adam"),
+    ("training/", "Adam") or ("Adam/", "Adam") (slots created under a name scope), or a custom optimizer name."""
+    head, _, name = update.slots["m"].rpartition("/")
+    if head.endswith(update.variable) and (len(head) == len(update.variable) or
+                                           head[-len(update.variable) - 1] == "/"):
+        return head[:len(head) - len(update.variable)], name
+    return "", ""
 
 
-def _sparse_adam(view, name: str, dense: dict) -> list[Update]:
-    """Variables TF1 Adam updated through `_apply_sparse_shared` (no ApplyAdam op): an embedding read by gather."""
+def _sparse_adam(view, scope_name: tuple[str, str], dense: dict) -> list[Update]:
+    """Variables TF1 Adam updated through `_apply_sparse_shared` (no ApplyAdam op): an embedding read by gather.
+    Their slots are the variables `<scope><var>/<name>` and `<scope><var>/<name>_1` of the same optimizer."""
+    scope, name = scope_name
     if not name:
         return []
     from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
@@ -222,15 +233,17 @@ def _sparse_adam(view, name: str, dense: dict) -> list[Update]:
     for var in sorted(variables):
         if var in dense:
             continue
-        m, v = f"{var}/{name}", f"{var}/{name}_1"
+        m, v = f"{scope}{var}/{name}", f"{scope}{var}/{name}_1"
         if m in variables and v in variables:
             out.append(Update(None, var, {"m": m, "v": v}, sparse=True))
     return out
 
 
 # -- hyperparameters and step ---------------------------------------------------------------------------------
-def read_hyperparameters(view, found: Found) -> None:
-    """Each hyperparameter input of the update ops, evaluated once per tensor; all ops must agree."""
+def read_hyperparameters(view, found: Found, fed: set[str] = frozenset()) -> None:
+    """Each hyperparameter input of the update ops, evaluated once per tensor; all ops must agree. `fed`: the
+    placeholders the user gave with `--feed` (a value the converter chose for inference, e.g. 0.0 for a
+    placeholder named `learning_rate`, is never taken for a hyperparameter)."""
     values: dict[str, tuple[float, str]] = {}
     cache: dict[str, tuple[float, str | None]] = {}
     for u in found.updates:
@@ -240,7 +253,7 @@ def read_hyperparameters(view, found: Found) -> None:
         for h in found.family.hyper:
             t = ins[h]
             if t.name not in cache:
-                cache[t.name] = _evaluate(view, t, u.op, h)
+                cache[t.name] = _evaluate(view, t, u.op, h, fed)
             value, note = cache[t.name]
             if h in values and not np.isclose(values[h][0], value, rtol=1e-6, atol=0):
                 raise OptimizerError(f"--with-optimizer: the update ops disagree on {h}: {values[h][1]} = "
@@ -254,8 +267,13 @@ def read_hyperparameters(view, found: Found) -> None:
     found.hyper_sources = {h: t for h, (_v, t) in values.items()}
 
 
-def _evaluate(view, t, op, role) -> tuple[float, str | None]:
+def _evaluate(view, t, op, role, fed) -> tuple[float, str | None]:
     """(value, note): a constant folded; else the tensor run in the restored graph (at the checkpoint's step)."""
+    phs = [p for p in _placeholders(view, t) if p not in fed]
+    if phs:
+        raise OptimizerError(f"--with-optimizer: {role} of {op.type} {op.name} is {t.name}, which reads the "
+                             f"placeholder {', '.join(p + ':0' for p in phs)} (fed at each training step); pass "
+                             f"its value: --feed {phs[0]}:0=VALUE.")
     if view.foldable(t.op):
         value = np.asarray(view.fold(t))
         note = None
@@ -263,12 +281,10 @@ def _evaluate(view, t, op, role) -> tuple[float, str | None]:
         feed = {view.graph.get_tensor_by_name(k + ":0"): v for k, v in view.inference_values.items()}
         try:
             value = np.asarray(view.session.run(t, feed))
-        except Exception:  # noqa: BLE001 - a placeholder the train step fed: named below with the way out
-            phs = _unfed_placeholders(view, t)
-            what = f"reads the placeholder {', '.join(p + ':0' for p in phs)}" if phs else "cannot be computed"
-            raise OptimizerError(f"--with-optimizer: {role} of {op.type} {op.name} is {t.name}, which {what} (fed "
-                                 f"at each training step); pass its value: --feed "
-                                 f"{(phs[0] if phs else 'NAME') + ':0'}=VALUE.") from None
+        except Exception as e:  # noqa: BLE001 - reported with the tensor it concerns
+            raise OptimizerError(f"--with-optimizer: {role} of {op.type} {op.name} is {t.name}, which cannot be "
+                                 f"computed in the restored graph ({type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                                 f"); convert without --with-optimizer.") from None
         note = (f"{t.name} is computed from the graph's variables (a schedule of global_step?): its value at "
                 f"this checkpoint, kept constant by the Keras optimizer")
     if value.size != 1 or not np.isfinite(value).all():
@@ -277,18 +293,20 @@ def _evaluate(view, t, op, role) -> tuple[float, str | None]:
     return float(value.reshape(())), note
 
 
-def _unfed_placeholders(view, t) -> list[str]:
-    from migrate.graph.meta import PLACEHOLDER_OPS  # noqa: PLC0415
+def _placeholders(view, t) -> list[str]:
+    """The placeholders (not PlaceholderWithDefault: it has its value) a tensor is computed from."""
+    from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
 
     seen, stack, out = set(), [t.op], []
-    while stack and len(seen) < 10_000:
+    while stack:
         o = stack.pop()
         if o.name in seen:
             continue
         seen.add(o.name)
-        if o.type in PLACEHOLDER_OPS and o.name not in view.inference_values:
+        if o.type in ("Placeholder", "PlaceholderV2"):
             out.append(o.name)
-        stack.extend(i.op for i in o.inputs)
+        if o.type not in VARIABLE_OPS:
+            stack.extend(i.op for i in o.inputs)
     return sorted(out)
 
 
@@ -453,20 +471,23 @@ def keras_optimizer(found: Found, sparse_paths: list[str]):
         kw = {"learning_rate": h["lr"], "rho": h["rho"], "momentum": h["momentum"], "epsilon": h["epsilon"],
               "centered": fam is _CENTERED}
         return rt.TF1RMSProp(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.RMSprop(**kw)
+    if fam is _GRADIENT_DESCENT:
+        return keras.optimizers.SGD(learning_rate=h["alpha"])
     kw = {"learning_rate": h["lr"], "epsilon": 0.0}          # TF1's ApplyAdagrad has no epsilon
     return rt.TF1Adagrad(**kw) if runtime else keras.optimizers.Adagrad(**kw)
 
 
 def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recognise_rnns: bool, checkpoint: str,
-                    step: int | None = None, log=print) -> dict:
+                    step: int | None = None, fed=(), log=print) -> dict:
     """Build the Keras optimizer holding the graph's optimizer state, compile `model` with it (so `model.keras`
     holds it) and return the report's `optimizer` entry. `weights`: the translation's `{layer name: [arrays]}`
-    (`tr.emitter.weights`), the values each Keras layer was given. Raises `OptimizerError` (exit 2)."""
+    (`tr.emitter.weights`), the values each Keras layer was given; `fed`: the placeholders given by `--feed`.
+    Raises `OptimizerError` (exit 2)."""
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
     ckpt = Checkpoint.open(checkpoint)
     found = find_updates(view)
-    read_hyperparameters(view, found)
+    read_hyperparameters(view, found, {str(f).split(":")[0] for f in fed})
     iterations, iterations_from = optimizer_step(view, ckpt, found, step)
     fam = found.family
     slot_names = {s.tf1: s for s in fam.slots}
@@ -476,8 +497,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
                              f"the .meta declares ({', '.join(lacking[:4])}{' ...' if len(lacking) > 4 else ''}): it "
                              f"was saved without them. Convert without --with-optimizer.")
     by_var = {u.variable: u for u in found.updates}
-    probed = sorted(by_var)
-    sources = probe_sources(view, outputs, input_shapes, recognise_rnns, weights, probed)
+    probed = sorted(by_var) if fam.slots else []     # plain gradient descent has no state to map
+    sources = probe_sources(view, outputs, input_shapes, recognise_rnns, weights, probed) if probed else {}
     used = {v for src in sources.values() if not isinstance(src, str) for v in src.variables}
     trainables = list(model.trainable_variables)
     where = {id(w): (layer.name, i) for layer in model.layers for i, w in enumerate(layer.weights)}
@@ -493,7 +514,7 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     slots_by_name = {v.name: v for v in opt.variables}
     flat = {r: np.concatenate([np.asarray(ckpt.read(by_var[v].slots[r]), np.float64).reshape(-1) for v in probed])
             if probed else np.zeros(0) for r in slot_names}
-    lr = found.hyper["lr"]
+    lr = found.hyper.get("lr", 0.0)
     carried, untrained, rows = 0, [], []
     mapped: list[tuple[str, Source]] = []
     for w in trainables:
@@ -504,7 +525,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
             raise OptimizerError(f"--with-optimizer: the Keras weight {label}: {src.split(': ', 1)[-1]}; its slots "
                                  f"cannot be carried. Convert without --with-optimizer.")
         if src is None or not (src.ids > 0).any():
-            untrained.append(label)
+            if fam.slots:
+                untrained.append(label)
             continue
         mapped.append((label, src))
         for s in fam.slots:
