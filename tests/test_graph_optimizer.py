@@ -58,18 +58,20 @@ class Case:
     keep_step: bool = True        # global_step saved
     embedding: bool = False       # an embedding (TF1's sparse updates) feeds the LSTM
     resource: bool = False        # resource variables (ResourceApply* ops)
+    clip: float | None = None     # tf.clip_by_global_norm(grads, clip) before the update (small enough to bind)
 
 
 CASES = {
     "adam": Case(lambda v1: v1.train.AdamOptimizer(0.02, beta1=0.8, beta2=0.99, epsilon=1e-6),
                  "keras.optimizers.Adam", ["ApplyAdam"]),
     # past 828 updates: beta1_power is 0 in float32; no global_step, the step comes from beta2_power
-    "adam-1200-steps-embedding": Case(lambda v1: v1.train.AdamOptimizer(0.02), RT + "TF1Adam", ["ApplyAdam"],
-                                      updates=1200, keep_step=False, embedding=True),
+    "adam-1200-steps-embedding-clip": Case(lambda v1: v1.train.AdamOptimizer(0.02), RT + "TF1Adam", ["ApplyAdam"],
+                                           updates=1200, keep_step=False, embedding=True, clip=0.3),
     "adam-nesterov": Case(_adam_nesterov, RT + "TF1Adam", ["ApplyAdam"]),
     # a learning rate computed from global_step (constant over these steps: staircase)
     "momentum-schedule": Case(lambda v1: v1.train.MomentumOptimizer(v1.train.exponential_decay(
-        0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), "keras.optimizers.SGD", ["ApplyMomentum"]),
+        0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), "keras.optimizers.SGD", ["ApplyMomentum"],
+        clip=0.2),
     "momentum-nesterov-embedding": Case(lambda v1: v1.train.MomentumOptimizer(0.05, 0.8, use_nesterov=True),
                                         RT + "TF1Momentum", ["ApplyMomentum", "SparseApplyMomentum"], embedding=True),
     "rmsprop-resource": Case(lambda v1: v1.train.RMSPropOptimizer(0.01, decay=0.8, epsilon=1e-4),
@@ -123,7 +125,13 @@ def _train_tf1(path: str, case: str) -> dict:
                                            dtype=tf.float32)
                 logits = tf.identity(v1.layers.dense(out[:, -1], C, name="proj"), name="logits")
             loss = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
-            train_op = c.make(v1).minimize(loss, global_step=step)
+            opt = c.make(v1)
+            if c.clip:
+                grads, tvars = zip(*opt.compute_gradients(loss))
+                grads, norm = tf.clip_by_global_norm(grads, c.clip)
+                train_op = opt.apply_gradients(zip(grads, tvars), global_step=step)
+            else:
+                train_op = opt.minimize(loss, global_step=step)
             with v1.Session(graph=g) as sess:
                 sess.run(v1.global_variables_initializer())
                 rng = np.random.RandomState(0)
@@ -139,6 +147,8 @@ def _train_tf1(path: str, case: str) -> dict:
                 kept = [v for v in v1.global_variables() if c.keep_step or v is not step]
                 prefix = v1.train.Saver(var_list=kept).save(sess, os.path.join(path, "model.ckpt"))
                 for _ in range(K):
+                    if c.clip:   # the clip binds: the gradients' global norm is above it
+                        assert sess.run(norm, {xs: x, ys: y}) > 1.5 * c.clip
                     sess.run(train_op, {xs: x, ys: y})
                 final = {v.op.name: sess.run(v) for v in v1.trainable_variables()}
     return {"prefix": prefix, "final": final, "x": x, "y": y, "updates": 3 if updates is None else updates}
@@ -187,6 +197,7 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     c = CASES[case]
     stateful = case != "gradient-descent"
     assert opt["class"] == c.keras and opt["tf1"]["update_op"] == c.ops
+    assert opt["config"].get("global_clipnorm") == (pytest.approx(c.clip) if c.clip else None)
     assert opt["iterations"] == run["updates"]
     assert opt["iterations_from"] == ("beta2_power = 0.300717 (float32 0.999^(t+1) exactly, t = 1200)"
                                       if "1200" in case else "global_step")

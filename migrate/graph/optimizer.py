@@ -140,6 +140,8 @@ class Found:
     hyper: dict[str, float] = field(default_factory=dict)
     hyper_notes: dict[str, str] = field(default_factory=dict)
     hyper_sources: dict[str, str] = field(default_factory=dict)
+    clip: tuple[str, float, str] | None = None     # ("global_clipnorm", value, tensor) the gradients go through
+    unknown_transform: str | None = None           # ops between tf.gradients and the update not reproduced
     nesterov: bool = False
     optimizer_name: str = ""
 
@@ -237,6 +239,60 @@ def _sparse_adam(view, scope_name: tuple[str, str], dense: dict) -> list[Update]
         if m in variables and v in variables:
             out.append(Update(None, var, {"m": m, "v": v}, sparse=True))
     return out
+
+
+# -- what happens to the gradients before the update ---------------------------------------------------------
+_PASS_GRAD = ("Identity", "Reshape", "Cast")
+
+
+def read_gradient_clipping(view, found: Found) -> None:
+    """`tf.clip_by_global_norm(grads, clip_norm)` between `tf.gradients` and the update ops -> Keras'
+    `global_clipnorm` (the same rule: every gradient scaled by clip_norm / max(global norm, clip_norm)). Any other
+    op there (clip_by_value, a scale, noise) is named in `found.unknown_transform`: fit would not reproduce it."""
+    from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
+
+    clips, unknown = set(), set()
+    for u in found.updates:
+        if u.op is None:
+            continue
+        t = _inputs(u.op)["grad" if "grad" in _inputs(u.op) else "delta"]
+        while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
+            t = t.op.inputs[0]
+        if t.op.type == "Mul" and "clip_by_global_norm" in t.op.name:
+            got = _global_norm_clip(view, t.op)
+            if got is None:
+                unknown.add(t.op.name)
+                continue
+            clips.add(got)
+            t = next(i for i in t.op.inputs if "clip_by_global_norm" not in i.op.name or is_gradient(i.op.name))
+            while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
+                t = t.op.inputs[0]
+        if not is_gradient(t.op.name):
+            unknown.add(f"{t.op.type} {t.op.name}")
+    if len(clips) > 1:
+        unknown.add("clip_by_global_norm with " + " and ".join(f"{v:g}" for v, _ in sorted(clips)))
+    elif clips:
+        value, tensor = clips.pop()
+        found.clip = ("global_clipnorm", value, tensor)
+    if unknown:
+        found.unknown_transform = ", ".join(sorted(unknown)[:4]) + (" ..." if len(unknown) > 4 else "")
+
+
+def _global_norm_clip(view, mul) -> tuple[float, str] | None:
+    """(clip_norm, its tensor) of `clip_by_global_norm`'s `v * scale`, scale = clip_norm * minimum(1 / norm,
+    1 / clip_norm) (+ (norm - norm) from TF 1.x on, which keeps a NaN norm NaN)."""
+    for scale in mul.inputs:
+        op = scale.op
+        if op.type in ("Add", "AddV2"):
+            op = next((i.op for i in op.inputs if i.op.type == "Mul"), op)
+        if op.type != "Mul" or not any(i.op.type == "Minimum" for i in op.inputs):
+            continue
+        norm = next(i for i in op.inputs if i.op.type != "Minimum")
+        if not view.foldable(norm.op):
+            return None
+        value = np.asarray(view.fold(norm))
+        return (float(value), norm.name) if value.size == 1 else None
+    return None
 
 
 # -- hyperparameters and step ---------------------------------------------------------------------------------
@@ -458,22 +514,23 @@ def keras_optimizer(found: Found, sparse_paths: list[str]):
     runtime = bool(sparse_paths) or found.nesterov and fam is _ADAM
     if runtime:
         import tf_migrate_runtime.optimizers as rt  # noqa: PLC0415
+    clip = {"global_clipnorm": found.clip[1]} if found.clip else {}
     if fam is _ADAM:
-        kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"]}
+        kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"], **clip}
         return rt.TF1Adam(use_nesterov=found.nesterov, **kw) if runtime else keras.optimizers.Adam(**kw)
     if fam is _MOMENTUM:
         if not 0.0 <= h["momentum"] <= 1.0:
             raise OptimizerError(f"--with-optimizer: momentum {h['momentum']:g} ({found.hyper_sources['momentum']}) is "
                                  f"outside [0, 1], which Keras SGD refuses. Convert without --with-optimizer.")
-        kw = {"learning_rate": h["lr"], "momentum": h["momentum"], "nesterov": found.nesterov}
+        kw = {"learning_rate": h["lr"], "momentum": h["momentum"], "nesterov": found.nesterov, **clip}
         return rt.TF1Momentum(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.SGD(**kw)
     if fam in (_RMSPROP, _CENTERED):
         kw = {"learning_rate": h["lr"], "rho": h["rho"], "momentum": h["momentum"], "epsilon": h["epsilon"],
-              "centered": fam is _CENTERED}
+              "centered": fam is _CENTERED, **clip}
         return rt.TF1RMSProp(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.RMSprop(**kw)
     if fam is _GRADIENT_DESCENT:
-        return keras.optimizers.SGD(learning_rate=h["alpha"])
-    kw = {"learning_rate": h["lr"], "epsilon": 0.0}          # TF1's ApplyAdagrad has no epsilon
+        return keras.optimizers.SGD(learning_rate=h["alpha"], **clip)
+    kw = {"learning_rate": h["lr"], "epsilon": 0.0, **clip}          # TF1's ApplyAdagrad has no epsilon
     return rt.TF1Adagrad(**kw) if runtime else keras.optimizers.Adagrad(**kw)
 
 
@@ -488,6 +545,7 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     ckpt = Checkpoint.open(checkpoint)
     found = find_updates(view)
     read_hyperparameters(view, found, {str(f).split(":")[0] for f in fed})
+    read_gradient_clipping(view, found)
     iterations, iterations_from = optimizer_step(view, ckpt, found, step)
     fam = found.family
     slot_names = {s.tf1: s for s in fam.slots}
@@ -550,8 +608,13 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         else f"{cls.__module__}.{cls.__name__}"
     config = {k: v for k, v in opt.get_config().items() if k in ("learning_rate", "beta_1", "beta_2", "epsilon",
                                                                   "momentum", "nesterov", "rho", "centered",
-                                                                  "use_nesterov", "sparse_variables")}
+                                                                  "use_nesterov", "sparse_variables", "global_clipnorm")
+              and v is not None}
     notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
+    if found.unknown_transform:
+        notes.append(f"NOT REPRODUCED: the gradients go through {found.unknown_transform} between tf.gradients and "
+                     f"the update; Keras' fit applies the optimizer to the plain gradients (add the same transform "
+                     f"to your training step to continue exactly)")
     tied = _copies(mapped)
     if tied:
         notes.append("TF variables copied into several Keras weights (fit updates each copy on its own; TF1 trained "
@@ -575,6 +638,7 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         "class": name,
         "config": config,
         "tf1": {"update_op": sorted({u.op.type for u in found.updates if u.op is not None}),
+                **({"clip_by_global_norm": {"value": found.clip[1], "tensor": found.clip[2]}} if found.clip else {}),
                 "hyperparameters": {h: {"value": v, "tensor": found.hyper_sources[h]} for h, v in found.hyper.items()},
                 **({"use_nesterov": True} if found.nesterov else {}),
                 **({"optimizer_name": found.optimizer_name} if found.optimizer_name else {})},
