@@ -46,6 +46,16 @@ def _adam_nesterov(v1):
     return Nadam(0.02, epsilon=1e-7)
 
 
+def _adam_tf0(v1):
+    """Adam as TF 0.x applied it to an embedding: the gradient rows of repeated ids not summed first (no
+    `_apply_sparse_duplicate_indices`, which TF 1.1 added)."""
+    class Adam0(v1.train.AdamOptimizer):
+        def _apply_sparse_duplicate_indices(self, grad, var):
+            return self._apply_sparse(grad, var)
+
+    return Adam0(0.02)
+
+
 RT = "tf_migrate_runtime.optimizers."
 
 
@@ -68,6 +78,7 @@ CASES = {
     "adam-1200-steps-embedding-clip": Case(lambda v1: v1.train.AdamOptimizer(0.02), RT + "TF1Adam", ["ApplyAdam"],
                                            updates=1200, keep_step=False, embedding=True, clip=0.3),
     "adam-nesterov": Case(_adam_nesterov, RT + "TF1Adam", ["ApplyAdam"]),
+    "adam-tf0-rows-embedding-clip": Case(_adam_tf0, RT + "TF1Adam", ["ApplyAdam"], embedding=True, clip=0.3),
     # a learning rate computed from global_step (constant over these steps: staircase)
     "momentum-schedule": Case(lambda v1: v1.train.MomentumOptimizer(v1.train.exponential_decay(
         0.05, v1.train.get_global_step(), 100, 0.5, staircase=True), 0.9), "keras.optimizers.SGD", ["ApplyMomentum"],
@@ -197,14 +208,17 @@ def test_keras_continues_the_tf1_training(case, tmp_path):
     c = CASES[case]
     stateful = case != "gradient-descent"
     assert opt["class"] == c.keras and opt["tf1"]["update_op"] == c.ops
-    assert opt["config"].get("global_clipnorm") == (pytest.approx(c.clip) if c.clip else None)
+    tf0 = case.startswith("adam-tf0")
+    assert opt["config"].get("global_clipnorm") == (pytest.approx(c.clip) if c.clip and not tf0 else None)
+    assert opt["config"].get("clip_norm") == (pytest.approx(c.clip) if tf0 else None)
+    assert opt["config"].get("sum_repeated_rows", True) == (not tf0)
     assert opt["iterations"] == run["updates"]
     assert opt["iterations_from"] == ("beta2_power = 0.300717 (float32 0.999^(t+1) exactly, t = 1200)"
                                       if "1200" in case else "global_step")
     assert opt["keras_weights_untrained_in_tf1"] == [] and (opt["slots_carried"] > 0) == stateful
     if stateful:    # every trained variable, the embedding too, has its slots carried
         assert {r["tf1"][0] for r in opt["weights"]} == set(run["final"])
-    sparse_note = [n for n in opt["notes"] if n.startswith("model/embedding: TF1 ")]
+    sparse_note = [n for n in opt["notes"] if n.startswith("model/embedding: ")]
     assert bool(sparse_note) == c.embedding, opt["notes"]
     if c.embedding:
         assert opt["config"].get("sparse_variables", ["model__embedding/embeddings"]) == ["model__embedding/embeddings"]
@@ -289,3 +303,66 @@ def test_a_graph_without_a_train_op_is_refused(tmp_path, capsys):
     assert "no optimizer update op" in err and "Convert without --with-optimizer" in err
     assert main(["convert", prefix, "--from-graph", "--out", str(tmp_path / "out"), "--step", "3"]) == 2
     assert "--step 3: the optimizer's step count, an option of --with-optimizer" in capsys.readouterr().err
+
+
+TFLEARN = "tflearn_legacy_attention_seq2seq_v1"
+
+
+@pytest.mark.slow
+def test_a_real_tf1_training_continues_in_keras(tmp_path):
+    """TFLearn's legacy attention seq2seq (TF 0.x graph, tests/fixtures/real_tf1): Adam after 14,080 updates
+    (beta1_power underflowed; the step from beta2_power), tf.clip_by_global_norm(5), two embeddings whose repeated
+    ids TF 0.x did not sum. Its own train op, 3 steps in TF1, and 3 Keras steps from the converted state give the
+    same logits (measured 2.6e-5, as close as before training: 1.7e-5); a fresh Adam is off by ~5."""
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+    import tf_migrate_runtime.optimizers  # noqa: F401
+    from migrate.graph import convert_graph
+    from migrate.parity.tf1_graph import TF1Graph
+
+    root = next((r for r in (os.environ.get("TF_MIGRATE_REAL_TF1"),
+                             os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "real_tf1"))
+                 if r and os.path.isdir(os.path.join(r, TFLEARN))), None)
+    if root is None:
+        pytest.skip(f"{TFLEARN}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
+    prefix = os.path.join(root, TFLEARN, "ts2s__attention__sorted_1.tfl")
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 10, (4, 40)).astype("int32")
+    np.savez(tmp_path / "x.npz", **{"XY/X:0": x})
+    out = str(tmp_path / "out")
+    report = convert_graph(prefix, out, inputs_npz=str(tmp_path / "x.npz"), with_optimizer=True, log=lambda m: None)
+    opt, loss = report["optimizer"], report["training_loss"]
+    assert opt["class"] == "tf_migrate_runtime.optimizers.TF1Adam" and opt["iterations"] == 14080
+    assert opt["iterations_from"].startswith("Adam/beta2_power = 7.61586e-07")
+    assert opt["config"]["sum_repeated_rows"] is False and opt["config"]["clip_norm"] == 5.0
+
+    tf1 = TF1Graph(prefix)
+    try:
+        g = tf1.graph
+        logits = g.get_tensor_by_name(loss["output"])
+        steps = g.get_tensor_by_name(loss["y"]).shape.as_list()[1]      # [batch, 20]: the target digits
+        y = rng.randint(0, logits.shape.as_list()[-1], (x.shape[0], steps)).astype("int32")
+        feed = {"XY/X:0": x, loss["y"]: y}
+        train_op = g.get_operation_by_name("Adam/apply_grad_op_0/update")   # TFLearn's TrainOp
+        for _ in range(K):
+            tf1.session.run(train_op, feed)
+        want = tf1.session.run(logits, feed)
+    finally:
+        tf1.close()
+
+    src = open(os.path.join(out, "model.py")).read()
+    ns: dict = {"__name__": "generated"}
+    exec(compile(src, "model.py", "exec"), ns)  # noqa: S102 - the generated file
+
+    def keras_logits(carried: bool):
+        m = keras.saving.load_model(os.path.join(out, "model.keras"))
+        o = m.optimizer if carried else keras.optimizers.deserialize(keras.optimizers.serialize(m.optimizer))
+        train = ns["compile_for_training"](m, optimizer=o)
+        train.run_eagerly = True
+        for _ in range(K):
+            train.train_on_batch({"XY__X": x}, y)
+        return np.asarray(train({"XY__X": x})).reshape(want.shape)
+
+    assert np.abs(keras_logits(True) - want).max() < 1e-3
+    assert np.abs(keras_logits(False) - want).max() > 1.0

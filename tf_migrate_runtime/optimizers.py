@@ -45,6 +45,21 @@ def dense_gradient(gradient, variable):
     return gradient, None
 
 
+def _is_slices(g) -> bool:
+    return hasattr(g, "indices") and hasattr(g, "values")
+
+
+def tf1_clip_by_global_norm(grads, clip_norm):
+    """`tf.clip_by_global_norm` as TF1 applied it, keeping a `tf.IndexedSlices` one (Keras' `global_clipnorm`
+    returns it dense, its repeated rows summed): the norm over every row given, each gradient times
+    clip_norm * min(1 / norm, 1 / clip_norm) (NaN when the norm is not finite, as TF1)."""
+    parts = [ops.sum(ops.square(g.values if _is_slices(g) else g)) for g in grads if g is not None]
+    norm = ops.sqrt(ops.sum(ops.stack(parts)))
+    scale = clip_norm * ops.minimum(1.0 / norm, 1.0 / clip_norm) + (norm - norm)
+    return [None if g is None else type(g)(g.values * ops.cast(scale, g.values.dtype), g.indices, g.dense_shape)
+            if _is_slices(g) else g * ops.cast(scale, g.dtype) for g in grads]
+
+
 class _SparseRows:
     """`sparse_variables`: Keras variable paths whose updates touch only the rows in the batch (TF1's sparse rule).
     Matched when the optimizer is built (`update_step` may get the backend's variable, which has no path)."""
@@ -77,6 +92,12 @@ class TF1Adam(keras.optimizers.Adam):
         learning_rate, beta_1, beta_2, epsilon: as `keras.optimizers.Adam` (TF1's `epsilon` is the same
             "epsilon hat", outside the square root).
         use_nesterov: TF1's Nesterov variant (the module docstring).
+        sum_repeated_rows: sum the gradient rows of repeated ids before the update (TF >= 1.1). False: as TF 0.x
+            (no `_apply_sparse_duplicate_indices`), v gets the sum of their squares, which is what Keras' own Adam
+            does with a `tf.IndexedSlices` (the TensorFlow backend; JAX and PyTorch give it the summed gradient).
+        clip_norm: TF1's `tf.clip_by_global_norm(grads, clip_norm)` before the update, keeping `IndexedSlices`
+            (`tf1_clip_by_global_norm`; Keras' `global_clipnorm` would sum their repeated rows first). Needed only
+            with `sum_repeated_rows=False`; otherwise `global_clipnorm` is the same rule.
         **kwargs: the other `keras.optimizers.Optimizer` arguments (`name`, `global_clipnorm`, ...).
 
     Example:
@@ -88,14 +109,22 @@ class TF1Adam(keras.optimizers.Adam):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, use_nesterov=False,
-                 name="tf1_adam", **kwargs):
+                 sum_repeated_rows=True, clip_norm=None, name="tf1_adam", **kwargs):
         kwargs.pop("amsgrad", None)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=False, name=name, **kwargs)
         self.use_nesterov = bool(use_nesterov)
+        self.sum_repeated_rows = bool(sum_repeated_rows)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+
+    def apply(self, grads, trainable_variables=None):
+        if self.clip_norm is not None:
+            grads = tf1_clip_by_global_norm(list(grads), self.clip_norm)
+        return super().apply(grads, trainable_variables)
 
     def update_step(self, gradient, variable, learning_rate):
-        gradient, _ = dense_gradient(gradient, variable)
+        if self.sum_repeated_rows or self.use_nesterov:
+            gradient, _ = dense_gradient(gradient, variable)
         if not self.use_nesterov:
             return super().update_step(gradient, variable, learning_rate)
         lr = ops.cast(learning_rate, variable.dtype)
@@ -116,6 +145,8 @@ class TF1Adam(keras.optimizers.Adam):
         config = super().get_config()
         config.pop("amsgrad", None)
         config["use_nesterov"] = self.use_nesterov
+        config["sum_repeated_rows"] = self.sum_repeated_rows
+        config["clip_norm"] = self.clip_norm
         return config
 
 

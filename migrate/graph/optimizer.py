@@ -131,6 +131,7 @@ class Update:
     variable: str
     slots: dict[str, str]
     sparse: bool = False
+    summed: bool = True      # sparse: repeated ids' gradient rows summed first (a `Unique` op: TF >= 1.1)
 
 
 @dataclass
@@ -194,6 +195,13 @@ def find_updates(view) -> Found:
     elif family is _ADAGRAD and not all(_attr(o, "update_slots", True) for o in ops):
         raise OptimizerError(f"--with-optimizer: {ops[0].name} has update_slots=False (the accumulator is frozen); "
                              f"Keras Adagrad always updates it. Convert without --with-optimizer.")
+    # TF >= 1.1 sums the gradient rows of repeated ids before a sparse update (`Optimizer.
+    # _apply_sparse_duplicate_indices`: `Unique` + `UnsortedSegmentSum` in the variable's `update_<var>` scope);
+    # TF 0.x graphs apply them as they come.
+    unique = [o.name for o in g.get_operations() if o.type == "Unique"]
+    for u in found.updates:
+        if u.sparse:
+            u.summed = any(f"update_{u.variable}/" in n for n in unique)
     return found
 
 
@@ -505,7 +513,7 @@ def _ProbeView(base, values):  # noqa: N802 - a class made on first use (meta im
 
 
 # -- the Keras optimizer ------------------------------------------------------------------------------------------
-def keras_optimizer(found: Found, sparse_paths: list[str]):
+def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True):
     """The Keras optimizer whose update is TF1's (the table in the module docstring), unbuilt. `sparse_paths`: the
     Keras weights TF1 updated sparsely (an embedding): TF1's rule for them needs the runtime's classes."""
     import keras  # noqa: PLC0415
@@ -517,7 +525,11 @@ def keras_optimizer(found: Found, sparse_paths: list[str]):
     clip = {"global_clipnorm": found.clip[1]} if found.clip else {}
     if fam is _ADAM:
         kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"], **clip}
-        return rt.TF1Adam(use_nesterov=found.nesterov, **kw) if runtime else keras.optimizers.Adam(**kw)
+        if runtime and not summed and clip:   # TF 0.x rows with a clip: TF1's clip, keeping the IndexedSlices
+            kw.pop("global_clipnorm")
+            return rt.TF1Adam(use_nesterov=found.nesterov, sum_repeated_rows=False, clip_norm=found.clip[1], **kw)
+        return rt.TF1Adam(use_nesterov=found.nesterov, sum_repeated_rows=summed, **kw) if runtime else \
+            keras.optimizers.Adam(**kw)
     if fam is _MOMENTUM:
         if not 0.0 <= h["momentum"] <= 1.0:
             raise OptimizerError(f"--with-optimizer: momentum {h['momentum']:g} ({found.hyper_sources['momentum']}) is "
@@ -567,7 +579,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         if isinstance(src, Source) and sparse_vars & set(src.variables):
             sparse_paths.append(w.path)
 
-    opt = keras_optimizer(found, sparse_paths)
+    summed = all(u.summed for u in found.updates if u.variable in sparse_vars)
+    opt = keras_optimizer(found, sparse_paths, summed)
     opt.build(trainables)
     slots_by_name = {v.name: v for v in opt.variables}
     flat = {r: np.concatenate([np.asarray(ckpt.read(by_var[v].slots[r]), np.float64).reshape(-1) for v in probed])
@@ -608,7 +621,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         else f"{cls.__module__}.{cls.__name__}"
     config = {k: v for k, v in opt.get_config().items() if k in ("learning_rate", "beta_1", "beta_2", "epsilon",
                                                                   "momentum", "nesterov", "rho", "centered",
-                                                                  "use_nesterov", "sparse_variables", "global_clipnorm")
+                                                                  "use_nesterov", "sparse_variables", "global_clipnorm",
+                                                                  "sum_repeated_rows", "clip_norm")
               and v is not None}
     notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
     if found.unknown_transform:
@@ -619,7 +633,14 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     if tied:
         notes.append("TF variables copied into several Keras weights (fit updates each copy on its own; TF1 trained "
                      "one): " + "; ".join(f"{', '.join(vs)} -> {', '.join(ws)}" for vs, ws in tied))
-    if sparse_vars:
+    if sparse_vars and not summed and fam is not _ADAM:
+        notes.append(f"NOT REPRODUCED: {', '.join(sorted(sparse_vars))}: this graph (TF < 1.1) applies the gradient "
+                     f"rows of repeated ids one after another ({fam.keras}'s sparse kernel); Keras sums them first")
+    elif sparse_vars and not summed:
+        notes.append(f"{', '.join(sorted(sparse_vars))}: this graph (TF < 1.1) does not sum the gradient rows of "
+                     f"repeated ids: v gets the sum of their squares; TF1Adam(sum_repeated_rows=False) does the same "
+                     f"on the TensorFlow backend (JAX and PyTorch give Keras the summed gradient)")
+    elif sparse_vars:
         ops_ = sorted({u.op.type for u in found.updates if u.sparse and u.op is not None}) or ["scatter_add"]
         rule = ("TF1 updated only the rows of each batch" if fam in (_MOMENTUM, _RMSPROP, _CENTERED) else
                 "TF1 summed the gradient rows of repeated ids, then updated every row")
