@@ -60,6 +60,34 @@ def tf1_clip_by_global_norm(grads, clip_norm):
             if _is_slices(g) else g * ops.cast(scale, g.dtype) for g in grads]
 
 
+def tf1_clip_by_value(grads, clip_value):
+    """`tf.clip_by_value(g, -clip_value, clip_value)` per gradient, on the rows of a `tf.IndexedSlices` as given
+    (TF1 clips before summing repeated ids; Keras' `clipvalue` would sum them first)."""
+    return [None if g is None else type(g)(ops.clip(g.values, -clip_value, clip_value), g.indices, g.dense_shape)
+            if _is_slices(g) else ops.clip(g, -clip_value, clip_value) for g in grads]
+
+
+class _TF1Clip:
+    """`clip_norm` / `clip_value`: TF1's `tf.clip_by_global_norm` / `tf.clip_by_value` on the gradients before
+    the update, `tf.IndexedSlices` kept as TF1 had them (Keras' `global_clipnorm` / `clipvalue` make them dense)."""
+
+    def _init_clip(self, clip_norm, clip_value):
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.clip_value = None if clip_value is None else float(clip_value)
+
+    def apply(self, grads, trainable_variables=None):
+        grads = list(grads)
+        if self.clip_value is not None:
+            grads = tf1_clip_by_value(grads, self.clip_value)
+        if self.clip_norm is not None:
+            grads = tf1_clip_by_global_norm(grads, self.clip_norm)
+        return super().apply(grads, trainable_variables)
+
+    def _clip_config(self, config):
+        config.update(clip_norm=self.clip_norm, clip_value=self.clip_value)
+        return config
+
+
 class _SparseRows:
     """`sparse_variables`: Keras variable paths whose updates touch only the rows in the batch (TF1's sparse rule).
     Matched when the optimizer is built (`update_step` may get the backend's variable, which has no path)."""
@@ -85,7 +113,7 @@ class _SparseRows:
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class TF1Adam(keras.optimizers.Adam):
+class TF1Adam(_TF1Clip, keras.optimizers.Adam):
     """Adam as TF1 applies it: `use_nesterov` (`ApplyAdam(use_nesterov=True)`), repeated gradient rows summed.
 
     Args:
@@ -95,9 +123,8 @@ class TF1Adam(keras.optimizers.Adam):
         sum_repeated_rows: sum the gradient rows of repeated ids before the update (TF >= 1.1). False: as TF 0.x
             (no `_apply_sparse_duplicate_indices`), v gets the sum of their squares, which is what Keras' own Adam
             does with a `tf.IndexedSlices` (the TensorFlow backend; JAX and PyTorch give it the summed gradient).
-        clip_norm: TF1's `tf.clip_by_global_norm(grads, clip_norm)` before the update, keeping `IndexedSlices`
-            (`tf1_clip_by_global_norm`; Keras' `global_clipnorm` would sum their repeated rows first). Needed only
-            with `sum_repeated_rows=False`; otherwise `global_clipnorm` is the same rule.
+        clip_norm, clip_value: TF1's `tf.clip_by_global_norm` / `tf.clip_by_value` before the update, keeping
+            `IndexedSlices` (Keras' `global_clipnorm` / `clipvalue` would sum their repeated rows first).
         **kwargs: the other `keras.optimizers.Optimizer` arguments (`name`, `global_clipnorm`, ...).
 
     Example:
@@ -109,18 +136,13 @@ class TF1Adam(keras.optimizers.Adam):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, use_nesterov=False,
-                 sum_repeated_rows=True, clip_norm=None, name="tf1_adam", **kwargs):
+                 sum_repeated_rows=True, clip_norm=None, clip_value=None, name="tf1_adam", **kwargs):
         kwargs.pop("amsgrad", None)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=False, name=name, **kwargs)
         self.use_nesterov = bool(use_nesterov)
         self.sum_repeated_rows = bool(sum_repeated_rows)
-        self.clip_norm = None if clip_norm is None else float(clip_norm)
-
-    def apply(self, grads, trainable_variables=None):
-        if self.clip_norm is not None:
-            grads = tf1_clip_by_global_norm(list(grads), self.clip_norm)
-        return super().apply(grads, trainable_variables)
+        self._init_clip(clip_norm, clip_value)
 
     def update_step(self, gradient, variable, learning_rate):
         if self.sum_repeated_rows or self.use_nesterov:
@@ -146,36 +168,40 @@ class TF1Adam(keras.optimizers.Adam):
         config.pop("amsgrad", None)
         config["use_nesterov"] = self.use_nesterov
         config["sum_repeated_rows"] = self.sum_repeated_rows
-        config["clip_norm"] = self.clip_norm
-        return config
+        return self._clip_config(config)
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class TF1Adagrad(keras.optimizers.Adagrad):
+class TF1Adagrad(_TF1Clip, keras.optimizers.Adagrad):
     """TF1's `ApplyAdagrad` (no epsilon: `epsilon=0` by default) with repeated gradient rows summed first.
 
     Rows outside the batch have a zero gradient, so TF1's sparse update (`SparseApplyAdagrad`) is the dense one.
     """
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=0.0, name="tf1_adagrad",
-                 **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=0.0, clip_norm=None,
+                 clip_value=None, name="tf1_adagrad", **kwargs):
         super().__init__(learning_rate=learning_rate, initial_accumulator_value=initial_accumulator_value,
                          epsilon=epsilon, name=name, **kwargs)
+        self._init_clip(clip_norm, clip_value)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, _ = dense_gradient(gradient, variable)
         return super().update_step(gradient, variable, learning_rate)
 
+    def get_config(self):
+        return self._clip_config(super().get_config())
+
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class TF1Momentum(_SparseRows, keras.optimizers.SGD):
+class TF1Momentum(_TF1Clip, _SparseRows, keras.optimizers.SGD):
     """`keras.optimizers.SGD(momentum, nesterov)` (velocity = -lr * TF1's accumulator) with TF1's sparse rule for
     `sparse_variables`: `SparseApplyMomentum` updates only the rows in the batch."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, sparse_variables=(), name="tf1_momentum",
-                 **kwargs):
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, sparse_variables=(), clip_norm=None,
+                 clip_value=None, name="tf1_momentum", **kwargs):
         super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, name=name, **kwargs)
         self.sparse_variables = tuple(sparse_variables)
+        self._init_clip(clip_norm, clip_value)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, present = dense_gradient(gradient, variable)
@@ -196,19 +222,20 @@ class TF1Momentum(_SparseRows, keras.optimizers.SGD):
         return None
 
     def get_config(self):
-        return self._sparse_config(super().get_config())
+        return self._clip_config(self._sparse_config(super().get_config()))
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class TF1RMSProp(_SparseRows, keras.optimizers.RMSprop):
+class TF1RMSProp(_TF1Clip, _SparseRows, keras.optimizers.RMSprop):
     """`keras.optimizers.RMSprop(rho, momentum, epsilon, centered)` with TF1's sparse rule for `sparse_variables`:
     `SparseApplyRMSProp` / `SparseApplyCenteredRMSProp` update only the rows in the batch."""
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-10, centered=False,
-                 sparse_variables=(), name="tf1_rmsprop", **kwargs):
+                 sparse_variables=(), clip_norm=None, clip_value=None, name="tf1_rmsprop", **kwargs):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon,
                          centered=centered, name=name, **kwargs)
         self.sparse_variables = tuple(sparse_variables)
+        self._init_clip(clip_norm, clip_value)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, present = dense_gradient(gradient, variable)
@@ -239,4 +266,4 @@ class TF1RMSProp(_SparseRows, keras.optimizers.RMSprop):
         return None
 
     def get_config(self):
-        return self._sparse_config(super().get_config())
+        return self._clip_config(self._sparse_config(super().get_config()))

@@ -1,20 +1,25 @@
 """`convert --from-graph --with-optimizer`: the TF1 graph's optimizer state carried into a Keras optimizer.
 
 `fit` on the converted model then continues where the TF1 training stopped: the same update rule, the same
-hyperparameters, the same slots, the same step. Five steps:
+hyperparameters, the same slots, the same step. Six steps:
 
 1. **The train op.** Every `Apply*` op of the graph (`APPLY_OPS`, one entry per TF op type: dense, resource and
    sparse variants) is one variable's update; its inputs name the variable, its slots and its hyperparameters
    (by the op's own input names, `op.op_def`). TF1 Adam updates a variable read by `tf.gather` (an embedding)
    without an `ApplyAdam` op (`_apply_sparse_shared`: scatter_add on the slots): such a variable's slots are the
-   variables `<var>/<name>` and `<var>/<name>_1` that `slot_creator` made under the same optimizer name.
+   variables `<scope><var>/<name>` and `<scope><var>/<name>_1` that `slot_creator` made under the same optimizer
+   name. A sparse update sums the gradient rows of repeated ids first where the graph has TF >= 1.1's `Unique` op
+   for it (`_apply_sparse_duplicate_indices`); a TF 0.x graph does not.
 2. **Hyperparameters** (learning rate, betas, epsilon, momentum, rho, `use_nesterov`): the op's inputs, folded when
    constant, else evaluated in the restored graph (a schedule of `global_step`: its value at this step, reported
-   as such); one that reads a placeholder needs `--feed NAME:0=VALUE`.
-3. **The step** (Keras `iterations`): `--step`, else `global_step`, else (Adam) the beta powers decoded exactly
+   as such); one that reads a placeholder needs `--feed NAME:0=VALUE` (the value the converter fixes for
+   inference is never taken: a placeholder named `learning_rate` is 0.0 there).
+3. **Gradient clipping**: `tf.clip_by_global_norm(grads, N)` between `tf.gradients` and the update ops becomes
+   the Keras optimizer's `global_clipnorm=N`; any other op there is reported as not reproduced.
+4. **The step** (Keras `iterations`): `--step`, else `global_step`, else (Adam) the beta powers decoded exactly
    (`migrate.checkpoint.optimizer.resolve_step`, shared with the checkpoint converter); Momentum, RMSProp and
    Adagrad do not use it (it starts at 0 without a `global_step`).
-4. **Which TF element each Keras weight element is.** The translation is run again with the trained variables
+5. **Which TF element each Keras weight element is.** The translation is run again with the trained variables
    replaced by probe values (0, then element ids written in base 2048 digits) - the same code that converted the
    weights, so any rearrangement it makes (a transposed kernel, an LSTM's gate reorder and split, the forget bias
    folded in) is found without a second description of it. Each Keras weight is then checked to be exactly
@@ -23,10 +28,12 @@ hyperparameters, the same slots, the same step. Five steps:
    variable: first-moment slots (Adam m, Momentum accumulator, RMSProp mom and mg) with the sign, second-moment
    slots (Adam v, RMSProp ms, Adagrad accumulator) without it; the forget bias, a shift of the weight, never
    reaches a slot.
-5. **The Keras optimizer** (`KERAS`: one entry per TF1 family, with why its update equals TF1's), built on the
+6. **The Keras optimizer** (`Family`: one per TF1 optimizer, with why its update equals TF1's), built on the
    model's trainable weights, slots assigned, `iterations` set; the model is compiled with it, so `model.keras`
-   holds it (and `model.weights.h5` its variables). Keras' own classes reproduce TF1 exactly except Adam with
-   `use_nesterov=True` (`tf_migrate_runtime.optimizers.TF1NesterovAdam`).
+   holds it (and `model.weights.h5` its variables). Keras' own classes reproduce TF1 exactly for dense variables;
+   `tf_migrate_runtime.optimizers` has TF1's rule where they do not: Adam with `use_nesterov=True`, and models
+   with an embedding (TF1's sparse updates: repeated ids summed, Momentum / RMSProp touching only the batch's
+   rows; a TF 0.x graph's Adam without the sum, its clip keeping the `IndexedSlices`).
 
 | TF1 (`tf.compat.v1.train.*`) | TF1 kernel (training_ops.cc)                               | Keras                                       |
 |------------------------------|------------------------------------------------------------|---------------------------------------------|
@@ -39,10 +46,11 @@ hyperparameters, the same slots, the same step. Five steps:
 | GradientDescentOptimizer     | var -= lr g                                                | SGD(lr)                                     |
 
 Not carried (exit 2, the message says which): several optimizers or train ops in one graph, other optimizers
-(Adadelta, Ftrl, ProximalAdagrad, AdamWithAmsgrad), Adagrad with `update_slots=False`, slots the checkpoint lacks.
-Noted in the report: Keras weights no TF1 optimizer trained (Keras' `fit` trains them), TF variables copied into
-several Keras weights (`fit` updates the copies separately), variables TF1 updated sparsely (Momentum, RMSProp and
-Adagrad leave the rows of an embedding outside a batch alone; Keras updates every row, as TF1 Adam does).
+(Adadelta, Ftrl, ProximalAdagrad, AdamWithAmsgrad), Adagrad with `update_slots=False`, slots the checkpoint lacks, a
+hyperparameter reading a placeholder not given with `--feed`, a Keras weight that is not a rearrangement of TF
+variables. Noted in the report: Keras weights no TF1 optimizer trained (Keras' `fit` trains them), TF variables
+copied into several Keras weights (`fit` updates the copies separately), the sparse rule used for embeddings, and
+as NOT REPRODUCED: other gradient transforms, a TF 0.x graph's Momentum / RMSProp / Adagrad on repeated ids.
 """
 
 from __future__ import annotations
@@ -141,7 +149,7 @@ class Found:
     hyper: dict[str, float] = field(default_factory=dict)
     hyper_notes: dict[str, str] = field(default_factory=dict)
     hyper_sources: dict[str, str] = field(default_factory=dict)
-    clip: tuple[str, float, str] | None = None     # ("global_clipnorm", value, tensor) the gradients go through
+    clip: tuple[str, float, str] | None = None     # ("global_clipnorm" | "clipvalue", N, tensor) before the update
     unknown_transform: str | None = None           # ops between tf.gradients and the update not reproduced
     nesterov: bool = False
     optimizer_name: str = ""
@@ -254,36 +262,57 @@ _PASS_GRAD = ("Identity", "Reshape", "Cast")
 
 
 def read_gradient_clipping(view, found: Found) -> None:
-    """`tf.clip_by_global_norm(grads, clip_norm)` between `tf.gradients` and the update ops -> Keras'
-    `global_clipnorm` (the same rule: every gradient scaled by clip_norm / max(global norm, clip_norm)). Any other
-    op there (clip_by_value, a scale, noise) is named in `found.unknown_transform`: fit would not reproduce it."""
+    """`tf.clip_by_global_norm(grads, N)` or `tf.clip_by_value(g, -N, N)` between `tf.gradients` and the update
+    ops -> `found.clip` (Keras' `global_clipnorm` / `clipvalue`, or the runtime's TF1 clip). Any other op there
+    (another clip, a scale, noise) is named in `found.unknown_transform`: fit would not reproduce it."""
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
+
+    def strip(t):
+        while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
+            t = t.op.inputs[0]
+        return t
 
     clips, unknown = set(), set()
     for u in found.updates:
         if u.op is None:
             continue
-        t = _inputs(u.op)["grad" if "grad" in _inputs(u.op) else "delta"]
-        while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
-            t = t.op.inputs[0]
+        ins = _inputs(u.op)
+        t = strip(ins["grad" if "grad" in ins else "delta"])
         if t.op.type == "Mul" and "clip_by_global_norm" in t.op.name:
             got = _global_norm_clip(view, t.op)
             if got is None:
                 unknown.add(t.op.name)
                 continue
-            clips.add(got)
-            t = next(i for i in t.op.inputs if "clip_by_global_norm" not in i.op.name or is_gradient(i.op.name))
-            while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
-                t = t.op.inputs[0]
+            clips.add(("global_clipnorm",) + got)
+            t = strip(next(i for i in t.op.inputs if "clip_by_global_norm" not in i.op.name or is_gradient(i.op.name)))
+        elif t.op.type == "Maximum" and "clip_by_value" in t.op.name:
+            got = _value_clip(view, t.op)
+            if got is None:
+                unknown.add(t.op.name)
+                continue
+            clips.add(("clipvalue",) + got[:2])
+            t = strip(got[2])
         if not is_gradient(t.op.name):
             unknown.add(f"{t.op.type} {t.op.name}")
-    if len(clips) > 1:
-        unknown.add("clip_by_global_norm with " + " and ".join(f"{v:g}" for v, _ in sorted(clips)))
+    kinds = {(k, v) for k, v, _ in clips}     # clip_by_value makes its bounds per gradient: one value, many tensors
+    if len(kinds) > 1:
+        unknown.add(" and ".join(f"{k} {v:g}" for k, v in sorted(kinds)))
     elif clips:
-        value, tensor = clips.pop()
-        found.clip = ("global_clipnorm", value, tensor)
+        found.clip = min(clips)
     if unknown:
         found.unknown_transform = ", ".join(sorted(unknown)[:4]) + (" ..." if len(unknown) > 4 else "")
+
+
+def _value_clip(view, maximum):
+    """(N, its tensor, the clipped tensor) of `tf.clip_by_value(t, -N, N)` = maximum(minimum(t, N), -N)."""
+    mn, lo = maximum.inputs[0], maximum.inputs[1]
+    if mn.op.type != "Minimum" or not (view.foldable(lo.op) and view.foldable(mn.op.inputs[1].op)):
+        return None
+    hi = mn.op.inputs[1]
+    low, high = np.asarray(view.fold(lo)), np.asarray(view.fold(hi))
+    if low.size != 1 or high.size != 1 or float(low) != -float(high) or float(high) <= 0:
+        return None
+    return float(high), hi.name, mn.op.inputs[0]
 
 
 def _global_norm_clip(view, mul) -> tuple[float, str] | None:
@@ -522,12 +551,12 @@ def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True):
     runtime = bool(sparse_paths) or found.nesterov and fam is _ADAM
     if runtime:
         import tf_migrate_runtime.optimizers as rt  # noqa: PLC0415
-    clip = {"global_clipnorm": found.clip[1]} if found.clip else {}
+    clip = {}
+    if found.clip:      # Keras' own clip for its own classes; TF1's, keeping IndexedSlices, for the runtime's
+        kind, value, _ = found.clip
+        clip = {("clip_norm" if kind == "global_clipnorm" else "clip_value") if runtime else kind: value}
     if fam is _ADAM:
         kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"], **clip}
-        if runtime and not summed and clip:   # TF 0.x rows with a clip: TF1's clip, keeping the IndexedSlices
-            kw.pop("global_clipnorm")
-            return rt.TF1Adam(use_nesterov=found.nesterov, sum_repeated_rows=False, clip_norm=found.clip[1], **kw)
         return rt.TF1Adam(use_nesterov=found.nesterov, sum_repeated_rows=summed, **kw) if runtime else \
             keras.optimizers.Adam(**kw)
     if fam is _MOMENTUM:
@@ -622,7 +651,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
     config = {k: v for k, v in opt.get_config().items() if k in ("learning_rate", "beta_1", "beta_2", "epsilon",
                                                                   "momentum", "nesterov", "rho", "centered",
                                                                   "use_nesterov", "sparse_variables", "global_clipnorm",
-                                                                  "sum_repeated_rows", "clip_norm")
+                                                                  "clipvalue", "sum_repeated_rows", "clip_norm",
+                                                                  "clip_value")
               and v is not None}
     notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
     if found.unknown_transform:
@@ -659,7 +689,8 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         "class": name,
         "config": config,
         "tf1": {"update_op": sorted({u.op.type for u in found.updates if u.op is not None}),
-                **({"clip_by_global_norm": {"value": found.clip[1], "tensor": found.clip[2]}} if found.clip else {}),
+                **({("clip_by_global_norm" if found.clip[0] == "global_clipnorm" else "clip_by_value"):
+                    {"value": found.clip[1], "tensor": found.clip[2]}} if found.clip else {}),
                 "hyperparameters": {h: {"value": v, "tensor": found.hyper_sources[h]} for h, v in found.hyper.items()},
                 **({"use_nesterov": True} if found.nesterov else {}),
                 **({"optimizer_name": found.optimizer_name} if found.optimizer_name else {})},
