@@ -69,14 +69,18 @@ def tf1_clip_by_value(grads, clip_value):
 
 class _TF1Clip:
     """`clip_norm` / `clip_value`: TF1's `tf.clip_by_global_norm` / `tf.clip_by_value` on the gradients before
-    the update, `tf.IndexedSlices` kept as TF1 had them (Keras' `global_clipnorm` / `clipvalue` make them dense)."""
+    the update, `tf.IndexedSlices` kept as TF1 had them (Keras' `global_clipnorm` / `clipvalue` make them dense).
+    `dense_before_clip`: TF <= 1.2's `clip_by_value` first made an `IndexedSlices` dense (repeated rows summed)."""
 
-    def _init_clip(self, clip_norm, clip_value):
+    def _init_clip(self, clip_norm, clip_value, dense_before_clip=False):
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.clip_value = None if clip_value is None else float(clip_value)
+        self.dense_before_clip = bool(dense_before_clip)
 
     def apply(self, grads, trainable_variables=None):
         grads = list(grads)
+        if self.dense_before_clip and trainable_variables is not None:
+            grads = [None if g is None else dense_gradient(g, v)[0] for g, v in zip(grads, trainable_variables)]
         if self.clip_value is not None:
             grads = tf1_clip_by_value(grads, self.clip_value)
         if self.clip_norm is not None:
@@ -84,7 +88,7 @@ class _TF1Clip:
         return super().apply(grads, trainable_variables)
 
     def _clip_config(self, config):
-        config.update(clip_norm=self.clip_norm, clip_value=self.clip_value)
+        config.update(clip_norm=self.clip_norm, clip_value=self.clip_value, dense_before_clip=self.dense_before_clip)
         return config
 
 
@@ -136,13 +140,14 @@ class TF1Adam(_TF1Clip, keras.optimizers.Adam):
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, use_nesterov=False,
-                 sum_repeated_rows=True, clip_norm=None, clip_value=None, name="tf1_adam", **kwargs):
+                 sum_repeated_rows=True, clip_norm=None, clip_value=None, dense_before_clip=False, name="tf1_adam",
+                 **kwargs):
         kwargs.pop("amsgrad", None)
         super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
                          amsgrad=False, name=name, **kwargs)
         self.use_nesterov = bool(use_nesterov)
         self.sum_repeated_rows = bool(sum_repeated_rows)
-        self._init_clip(clip_norm, clip_value)
+        self._init_clip(clip_norm, clip_value, dense_before_clip)
 
     def update_step(self, gradient, variable, learning_rate):
         if self.sum_repeated_rows or self.use_nesterov:
@@ -179,10 +184,10 @@ class TF1Adagrad(_TF1Clip, keras.optimizers.Adagrad):
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=0.0, clip_norm=None,
-                 clip_value=None, name="tf1_adagrad", **kwargs):
+                 clip_value=None, dense_before_clip=False, name="tf1_adagrad", **kwargs):
         super().__init__(learning_rate=learning_rate, initial_accumulator_value=initial_accumulator_value,
                          epsilon=epsilon, name=name, **kwargs)
-        self._init_clip(clip_norm, clip_value)
+        self._init_clip(clip_norm, clip_value, dense_before_clip)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, _ = dense_gradient(gradient, variable)
@@ -198,10 +203,10 @@ class TF1Momentum(_TF1Clip, _SparseRows, keras.optimizers.SGD):
     `sparse_variables`: `SparseApplyMomentum` updates only the rows in the batch."""
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, sparse_variables=(), clip_norm=None,
-                 clip_value=None, name="tf1_momentum", **kwargs):
+                 clip_value=None, dense_before_clip=False, name="tf1_momentum", **kwargs):
         super().__init__(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, name=name, **kwargs)
         self.sparse_variables = tuple(sparse_variables)
-        self._init_clip(clip_norm, clip_value)
+        self._init_clip(clip_norm, clip_value, dense_before_clip)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, present = dense_gradient(gradient, variable)
@@ -231,11 +236,12 @@ class TF1RMSProp(_TF1Clip, _SparseRows, keras.optimizers.RMSprop):
     `SparseApplyRMSProp` / `SparseApplyCenteredRMSProp` update only the rows in the batch."""
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-10, centered=False,
-                 sparse_variables=(), clip_norm=None, clip_value=None, name="tf1_rmsprop", **kwargs):
+                 sparse_variables=(), clip_norm=None, clip_value=None, dense_before_clip=False, name="tf1_rmsprop",
+                 **kwargs):
         super().__init__(learning_rate=learning_rate, rho=rho, momentum=momentum, epsilon=epsilon,
                          centered=centered, name=name, **kwargs)
         self.sparse_variables = tuple(sparse_variables)
-        self._init_clip(clip_norm, clip_value)
+        self._init_clip(clip_norm, clip_value, dense_before_clip)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient, present = dense_gradient(gradient, variable)

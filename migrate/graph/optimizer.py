@@ -151,6 +151,7 @@ class Found:
     hyper_sources: dict[str, str] = field(default_factory=dict)
     clip: tuple[str, float, str] | None = None     # ("global_clipnorm" | "clipvalue", N, tensor) before the update
     unknown_transform: str | None = None           # ops between tf.gradients and the update not reproduced
+    dense_before_clip: bool = False                # TF <= 1.2's clip_by_value made an IndexedSlices dense first
     nesterov: bool = False
     optimizer_name: str = ""
 
@@ -268,8 +269,14 @@ def read_gradient_clipping(view, found: Found) -> None:
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
 
     def strip(t):
-        while t.op.type in _PASS_GRAD and not is_gradient(t.op.name):
-            t = t.op.inputs[0]
+        while not is_gradient(t.op.name):
+            if t.op.type in _PASS_GRAD:
+                t = t.op.inputs[0]
+            elif t.op.type == "UnsortedSegmentSum" and is_gradient(strip(t.op.inputs[0]).op.name):
+                found.dense_before_clip = True     # convert_to_tensor(IndexedSlices): repeated rows summed
+                t = t.op.inputs[0]
+            else:
+                break
         return t
 
     clips, unknown = set(), set()
@@ -542,19 +549,22 @@ def _ProbeView(base, values):  # noqa: N802 - a class made on first use (meta im
 
 
 # -- the Keras optimizer ------------------------------------------------------------------------------------------
-def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True):
+def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True, gathered: bool = False):
     """The Keras optimizer whose update is TF1's (the table in the module docstring), unbuilt. `sparse_paths`: the
-    Keras weights TF1 updated sparsely (an embedding): TF1's rule for them needs the runtime's classes."""
+    Keras weights TF1 updated sparsely; `gathered`: the model has weights TF1 read by a gather (an embedding),
+    whose Keras gradients are `IndexedSlices`: TF1's rule for them needs the runtime's classes."""
     import keras  # noqa: PLC0415
 
     h, fam = found.hyper, found.family
-    runtime = bool(sparse_paths) or found.nesterov and fam is _ADAM
+    runtime = fam is not _GRADIENT_DESCENT and (gathered or bool(sparse_paths) or found.nesterov and fam is _ADAM)
     if runtime:
         import tf_migrate_runtime.optimizers as rt  # noqa: PLC0415
     clip = {}
     if found.clip:      # Keras' own clip for its own classes; TF1's, keeping IndexedSlices, for the runtime's
         kind, value, _ = found.clip
         clip = {("clip_norm" if kind == "global_clipnorm" else "clip_value") if runtime else kind: value}
+        if runtime and found.dense_before_clip:
+            clip["dense_before_clip"] = True
     if fam is _ADAM:
         kw = {"learning_rate": h["lr"], "beta_1": h["beta1"], "beta_2": h["beta2"], "epsilon": h["epsilon"], **clip}
         return rt.TF1Adam(use_nesterov=found.nesterov, sum_repeated_rows=summed, **kw) if runtime else \
@@ -608,8 +618,9 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         if isinstance(src, Source) and sparse_vars & set(src.variables):
             sparse_paths.append(w.path)
 
+    gathered = _gathered_variables(view) & used
     summed = all(u.summed for u in found.updates if u.variable in sparse_vars)
-    opt = keras_optimizer(found, sparse_paths, summed)
+    opt = keras_optimizer(found, sparse_paths, summed, bool(gathered))
     opt.build(trainables)
     slots_by_name = {v.name: v for v in opt.variables}
     flat = {r: np.concatenate([np.asarray(ckpt.read(by_var[v].slots[r]), np.float64).reshape(-1) for v in probed])
@@ -652,7 +663,7 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
                                                                   "momentum", "nesterov", "rho", "centered",
                                                                   "use_nesterov", "sparse_variables", "global_clipnorm",
                                                                   "clipvalue", "sum_repeated_rows", "clip_norm",
-                                                                  "clip_value")
+                                                                  "clip_value", "dense_before_clip")
               and v is not None}
     notes = [f"{h}: {n}" for h, n in found.hyper_notes.items()]
     if found.unknown_transform:
@@ -706,6 +717,19 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
                              "train = compile_for_training(m, optimizer=m.optimizer); train.fit(...)",
     }
 
+
+
+def _gathered_variables(view) -> set[str]:
+    """Variables the forward graph reads with a gather (embedding lookups): their gradients are IndexedSlices."""
+    from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
+
+    out = set()
+    for o in view.graph.get_operations():
+        if o.type in ("Gather", "GatherV2", "ResourceGather") and not is_gradient(o.name):
+            v = view.variable_of(o.inputs[0])
+            if v is not None:
+                out.add(v)
+    return out
 
 
 def _copies(mapped: list) -> list[tuple[list[str], list[str]]]:
