@@ -556,7 +556,9 @@ def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True, 
     import keras  # noqa: PLC0415
 
     h, fam = found.hyper, found.family
-    runtime = fam is not _GRADIENT_DESCENT and (gathered or bool(sparse_paths) or found.nesterov and fam is _ADAM)
+    # plain gradient descent on IndexedSlices is TF1's rule already, unless a clip treats their rows
+    runtime = gathered and (fam is not _GRADIENT_DESCENT or found.clip is not None) or bool(sparse_paths) or \
+        found.nesterov and fam is _ADAM
     if runtime:
         import tf_migrate_runtime.optimizers as rt  # noqa: PLC0415
     clip = {}
@@ -579,8 +581,9 @@ def keras_optimizer(found: Found, sparse_paths: list[str], summed: bool = True, 
         kw = {"learning_rate": h["lr"], "rho": h["rho"], "momentum": h["momentum"], "epsilon": h["epsilon"],
               "centered": fam is _CENTERED, **clip}
         return rt.TF1RMSProp(sparse_variables=sparse_paths, **kw) if runtime else keras.optimizers.RMSprop(**kw)
-    if fam is _GRADIENT_DESCENT:
-        return keras.optimizers.SGD(learning_rate=h["alpha"], **clip)
+    if fam is _GRADIENT_DESCENT:     # TF1Momentum without momentum is plain SGD with TF1's clip
+        return rt.TF1Momentum(learning_rate=h["alpha"], **clip) if runtime else \
+            keras.optimizers.SGD(learning_rate=h["alpha"], **clip)
     kw = {"learning_rate": h["lr"], "epsilon": 0.0, **clip}          # TF1's ApplyAdagrad has no epsilon
     return rt.TF1Adagrad(**kw) if runtime else keras.optimizers.Adagrad(**kw)
 
@@ -618,7 +621,7 @@ def carry_optimizer(view, model, weights: dict, *, outputs, input_shapes, recogn
         if isinstance(src, Source) and sparse_vars & set(src.variables):
             sparse_paths.append(w.path)
 
-    gathered = _gathered_variables(view) & used
+    gathered = _gathered_variables(view) & used if probed else _gathered_variables(view)
     summed = all(u.summed for u in found.updates if u.variable in sparse_vars)
     opt = keras_optimizer(found, sparse_paths, summed, bool(gathered))
     opt.build(trainables)
