@@ -32,7 +32,7 @@ from migrate.checkpoint.materialise import (  # noqa: F401  (re-exported)
     materialise,
     restore_direct,
 )
-from migrate.checkpoint.optimizer import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, carry_adam  # noqa: F401
+from migrate.checkpoint.optimizer import ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON, adam_step, carry_adam  # noqa: F401
 from migrate.checkpoint.reader import Checkpoint, CheckpointError, MappingError
 from migrate.checkpoint.recognise import recognise_checkpoint
 from migrate.checkpoint.refusal import (  # noqa: F401  (re-exported: callers import them from here)
@@ -93,21 +93,23 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
                        report_path: str | None = None, forget_bias: float | None = None,
                        with_optimizer: bool = False, progress: bool | None = None,
                        allow_unused: bool = False, force: bool = False, outputs: Outputs | None = None,
-                       force_forget_bias: bool = False) -> dict:
+                       force_forget_bias: bool = False, step: int | None = None) -> dict:
     """Convert a TF1 checkpoint into a `tf2.Seq2Seq` file; returns the report (also written to `report_path`).
 
     Raises `CheckpointError` (exit 2) for unusable input, `MappingError` (exit 1) when the checkpoint does
     not fit the model (missing or mismatched weights; trained weights the model would drop unless
     `allow_unused`), `migrate.files.OutputError` (exit 3) when an output cannot be written or exists
     (unless `force`). Nothing is written then. With `outputs`, everything is staged there and the caller
-    commits; otherwise this function commits its own outputs before returning.
+    commits; otherwise this function commits its own outputs before returning. `step` (`--step N`): the
+    optimizer's update count with `with_optimizer`, where the checkpoint's own (`optimizer.adam_step`) is not wanted.
     """
     if outputs is None:
         with Outputs(force=force) as own:
             return convert_checkpoint(checkpoint, out, hparams_path=hparams_path, strict=strict,
                                       report_path=report_path, forget_bias=forget_bias,
                                       with_optimizer=with_optimizer, progress=progress,
-                                      allow_unused=allow_unused, outputs=own, force_forget_bias=force_forget_bias)
+                                      allow_unused=allow_unused, outputs=own, force_forget_bias=force_forget_bias,
+                                      step=step)
     fmt = output_format(out)
     if with_optimizer and fmt == "weights.h5":
         raise CheckpointError(f"{out}: a .weights.h5 file holds no optimizer; use .keras or a TF2 checkpoint "
@@ -128,6 +130,8 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
     if plan.unexpected and not allow_unused:
         refuse_unused(ckpt, plan, hint)
     ckpt.refuse_reduced_precision(sorted(plan.used()))
+    # The optimizer's step before any tensor is read: a checkpoint that cannot tell it stops now (exit 2).
+    adam_at = adam_step(ckpt, rec, step) if with_optimizer else None
     # Every file this conversion writes, before any work: an existing hparams.json with other contents
     # beside the output is refused now, not after minutes of converting.
     side_files = model_folder_files(ckpt.directory, out, model.hparams, outputs)
@@ -162,7 +166,7 @@ def convert_checkpoint(checkpoint: str, out: str, *, hparams_path: str | None = 
     opt_report = None
     objects = {"model": model}
     if with_optimizer:
-        opt, opt_report = carry_adam(model, ckpt, rec, plan, model.hparams)
+        opt, opt_report = carry_adam(model, ckpt, rec, plan, model.hparams, adam_at)
         objects["optimizer"] = opt
         if fmt == "keras":
             from tf2.sequence_loss import SequenceLoss  # noqa: PLC0415

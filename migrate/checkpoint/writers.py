@@ -14,14 +14,13 @@ Everything a command writes is committed together by its `Outputs` (docs/outputs
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
 from migrate import _internals
 from migrate.checkpoint.reader import Checkpoint
-from migrate.files import Outputs
+from migrate.files import Outputs, to_json_text
 
 KERAS_SUFFIXES = (".keras", ".weights.h5")
 KERAS_SUFFIX_FORMATS = ("keras", "weights.h5")
@@ -97,7 +96,7 @@ def tf_checkpoint(objects: dict, out: str, outputs: Outputs) -> None:
 
 def hparams_bytes(hparams) -> bytes:
     """hparams.json exactly as `HParams.save` writes it."""
-    return (json.dumps(hparams.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return to_json_text(hparams.to_dict(), sort_keys=True).encode("utf-8")
 
 
 def model_folder_files(src_dir: str, out_path: str, hparams, outputs: Outputs) -> list[str]:
@@ -122,4 +121,4 @@ def model_folder_files(src_dir: str, out_path: str, hparams, outputs: Outputs) -
 
 
 def report_bytes(report: dict) -> bytes:
-    return (json.dumps(report, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    return to_json_text(report).encode("utf-8")

@@ -41,7 +41,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--force-forget-bias", action="store_true",
                    help="use --forget-bias for every cell even where the .meta graph says another value")
     p.add_argument("--with-optimizer", action="store_true",
-                   help="carry Adam's m, v and step into the Keras optimizer (and back with --to tf1)")
+                   help="carry the optimizer's state (Adam's m, v and step; with --from-graph also Momentum, "
+                        "RMSProp, Adagrad) into the Keras optimizer (and back with --to tf1)")
+    p.add_argument("--step", type=int, metavar="N", help="with --with-optimizer: the number of updates the optimizer "
+                   "made (Keras optimizer.iterations), where the checkpoint cannot tell it (no global_step, Adam's "
+                   "beta powers underflowed) or should not")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     add_force(p)
     p.add_argument("--allow-unused", action="store_true",
@@ -93,6 +97,10 @@ def _run(args) -> int:
     from migrate.checkpoint.convert import convert_checkpoint  # noqa: PLC0415
     from migrate.files import Outputs  # noqa: PLC0415
 
+    if args.step is not None and not args.with_optimizer:
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError(f"--step {args.step}: the optimizer's step count, an option of --with-optimizer")
     if args.to == "keras" and (args.from_graph or not args.out.endswith(KERAS_FILE_SUFFIXES)
                                and _wants_graph(args.source)):
         from migrate.graph.cli import run_from_graph  # noqa: PLC0415
@@ -115,7 +123,7 @@ def _run(args) -> int:
                                         report_path=args.report, forget_bias=args.forget_bias,
                                         force_forget_bias=args.force_forget_bias,
                                         with_optimizer=args.with_optimizer, progress=progress,
-                                        allow_unused=args.allow_unused, outputs=outputs)
+                                        allow_unused=args.allow_unused, outputs=outputs, step=args.step)
     if args.to == "tf1":
         print(f"wrote {report['output']['path']} ({report['counts']['tf1_variables']} TF1 variables from "
               f"{report['counts']['keras_weights']} Keras weights; forget bias {report['forget_bias']['value']} "

@@ -35,11 +35,14 @@ def _log_default(msg: str) -> None:
 def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = None,
                   feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
                   log=_log_default, seed: int = 0, recognise_rnns: bool = True,
-                  variables: dict[str, object] | None = None) -> dict:
+                  variables: dict[str, object] | None = None, with_optimizer: bool = False,
+                  step: int | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
     files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
     variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
-    TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`."""
+    TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`.
+    `with_optimizer` (`step`: `--step N`): the graph's optimizer state carried into the Keras optimizer that
+    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`)."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -55,7 +58,7 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
     with Outputs(force=force) as out:
         out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
         report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns,
-                                         variables or {})
+                                         variables or {}, (with_optimizer, step))
         report["seconds"] = round(time.perf_counter() - t0, 3)
         tmp = out.stage(out_dir, kind="dir")
         for name, writer in files.items():
@@ -74,12 +77,12 @@ class ParityFailed(MigrateError):
     exit_code = MISMATCH
 
 
-def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables):
+def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables, optimizer=(False, None)):
     meta, dropout_fixed = _inference_meta(prefix)
     opened: list = []  # the restored TF1 graph, closed however the conversion ends
     try:
         return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                              variables, opened)
+                              variables, opened, optimizer)
     finally:
         for tf1 in opened:
             tf1.close()
@@ -88,7 +91,7 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
 
 
 def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                   variables, opened):
+                   variables, opened, optimizer=(False, None)):
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
     from migrate.graph.codegen import model_source  # noqa: PLC0415
@@ -169,6 +172,13 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         layer = model.get_layer(lname)
         layer.set_weights([np.asarray(v) for v in values])
     constructs.update(tr.emitter.constructs)
+    opt_report = None
+    if optimizer[0]:   # the graph's optimizer state into a Keras optimizer; the model is compiled with it
+        from migrate.graph.optimizer import carry_optimizer  # noqa: PLC0415
+
+        opt_report = carry_optimizer(view, model, tr.emitter.weights, outputs=outputs, input_shapes=input_shapes,
+                                     recognise_rnns=recognise_rnns, checkpoint=prefix, step=optimizer[1],
+                                     fed=feeds, log=log)
 
     # parity on generated inputs (+ the user's)
     if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
@@ -220,10 +230,11 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
             "fixed_at_inference": {**{k + ":0": _jsonable(v) for k, v in sorted(chosen_values.items())},
                                    **{k + ":0": 1.0 for k in dropout_fixed}},
         },
-        "load_requires": ["tf_migrate_runtime.layers"],
+        "load_requires": ["tf_migrate_runtime.layers"] + (opt_report or {}).get("load_requires", []),
         "variables_not_from_checkpoint": [{k: v[k] for k in ("name", "source", "shape", "checkpoint_shape")}
                                           for v in tf1.assigned],
         "training_loss": loss_entry,
+        **({"optimizer": opt_report} if opt_report is not None else {}),
         "translated": dict(sorted(constructs.items())),
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
