@@ -226,3 +226,19 @@ def test_real_corpus_auto_choice(name):
     assert set(sel.reasons) >= set(sel.outputs)
     manifest = set(entries[name]["outputs"])
     assert manifest & set(sel.outputs), "the auto choice shares at least one output with the project's own"
+
+
+def test_inference_values_take_dropout_rates_not_the_learning_rate():
+    """A scalar placeholder is fixed for inference only when its name says it is a mode switch: `rate` and
+    `dropout_rate` -> 0.0, `keep_prob` -> 1.0, `is_training` -> False; `learning_rate` stays a real input."""
+    import tensorflow as tf
+
+    from migrate.graph.select import inference_value
+
+    g = tf.Graph()
+    with g.as_default():
+        names = {"learning_rate": tf.float32, "rate": tf.float32, "dropout_rate": tf.float32,
+                 "keep_prob": tf.float32, "is_training": tf.bool}
+        ops = {n: tf.compat.v1.placeholder(dt, [], name=n).op for n, dt in names.items()}
+    got = {n: inference_value(op) for n, op in ops.items()}
+    assert got == {"learning_rate": None, "rate": 0.0, "dropout_rate": 0.0, "keep_prob": 1.0, "is_training": False}

@@ -37,7 +37,7 @@ from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS, is_gradient
 
 INFERENCE_VALUES = [  # (name pattern, value): first match wins; only scalar (or rank-unknown) placeholders
     (re.compile(r"keep[_]?prob|keep$|keep_probability", re.I), 1.0),
-    (re.compile(r"dropout|drop_rate|rate$", re.I), 0.0),
+    (re.compile(r"dropout|drop_rate|^rate$", re.I), 0.0),   # not `learning_rate`: a training input
     (re.compile(r"is_train|training|is_training|phase|train_mode", re.I), False),
 ]
 OUTPUT_NAMES = re.compile(r"logits|probabilit|predict|output|softmax|argmax|sample_id|scores", re.I)
