@@ -309,3 +309,19 @@ def test_quiet_silences_tensorflow_through_internals(monkeypatch):
     assert low <= _internals._version_tuple(tf.__version__) < high         # the installed TF is a tested one
     silence_after_import()
     assert deprecation._PRINT_DEPRECATION_WARNINGS is False
+
+
+@pytest.mark.parametrize("centered", [False, True])
+def test_rmsprop_slot_roles_follow_centered(centered):
+    """rmsprop.py makes `rms`, then `mg` only when centered=True, then `momentum`: the `_1` / `_2` suffixes mean
+    different slots in the two forms."""
+    from migrate.checkpoint.reader import VariableInfo
+
+    names = ["dense/kernel", "dense/kernel/RMSProp", "dense/kernel/RMSProp_1"] + (
+        ["dense/kernel/RMSProp_2"] if centered else [])
+    rec = recognise({n: VariableInfo(n, (3, 4), "float32") for n in names})
+    (opt,) = rec.optimizers
+    want = {"rms": "dense/kernel/RMSProp", "momentum": "dense/kernel/RMSProp_1"}
+    if centered:
+        want = {"rms": "dense/kernel/RMSProp", "mg": "dense/kernel/RMSProp_1", "momentum": "dense/kernel/RMSProp_2"}
+    assert opt.slots_of("dense/kernel") == want

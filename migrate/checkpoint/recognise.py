@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from migrate.checkpoint import cell_layouts
 from migrate.checkpoint import tables as T
@@ -392,6 +392,14 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
         roles = T.OPTIMIZER_SLOTS.get(st.optimizer or "", ())
         st.slots.append(Slot(name, var, opt_name, idx, roles[idx] if idx < len(roles) else None,
                              prefix + "/" if prefix else ""))
+    for st in by_opt.values():   # an option that adds a slot (centered RMSProp's `mg`) shifts the roles after it
+        per_var: dict[str, int] = {}
+        for sl in st.slots:
+            per_var[sl.variable] = max(per_var.get(sl.variable, 0), sl.index + 1)
+        variant = T.OPTIMIZER_SLOTS_BY_COUNT.get((st.optimizer or "", max(per_var.values(), default=0)))
+        if variant:
+            st.slots = [replace(sl, slot=variant[sl.index] if sl.index < len(variant) else None)
+                        for sl in st.slots]
     for opt, names in non_slot_by_prefix.items():
         target = next((o for o in by_opt.values() if o.optimizer == opt), None)
         if target is None:

@@ -77,12 +77,18 @@ EMBEDDING_NAME_RE = r"(^|_)(embedding|embeddings)(_|$)"
 OPTIMIZER_SLOTS: dict[str, tuple[str, ...]] = {
     "Adam": ("m", "v"),                    # adam.py: _zeros_slot(v, "m"), _zeros_slot(v, "v")
     "Momentum": ("momentum",),             # momentum.py
-    "RMSProp": ("rms", "momentum"),        # rmsprop.py (rms initialised to ones)
+    "RMSProp": ("rms", "momentum"),        # rmsprop.py (rms initialised to ones); centered: OPTIMIZER_SLOTS_BY_COUNT
     "Adagrad": ("accumulator",),           # adagrad.py
     "ProximalAdagrad": ("accumulator",),
     "Adadelta": ("accum", "accum_update"),  # adadelta.py
     "Ftrl": ("accum", "linear"),           # ftrl.py
     "AdagradDA": ("gradient_accumulator", "gradient_squared_accumulator"),
+}
+
+# Optimizers whose slot list depends on an option, told apart by how many slots a variable has:
+# (optimizer, slots per variable) -> roles. rmsprop.py: rms, then `mg` only when centered=True, then momentum.
+OPTIMIZER_SLOTS_BY_COUNT: dict[tuple[str, int], tuple[str, ...]] = {
+    ("RMSProp", 3): ("rms", "mg", "momentum"),
 }
 
 # Optimizer state that is not a slot (a `training/` style prefix may precede it): name -> (optimizer, meaning).
