@@ -12,6 +12,7 @@ import gc
 import io
 import os
 import re
+import sys
 import tempfile
 import tokenize
 import traceback
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from migrate.codemod import batches, chunks
+from migrate.codemod import batches, chunks, guard
 from migrate.codemod import notebook as nbedit
 from migrate.codemod.chunks import ChunkMismatch
 from migrate.codemod.rules import default_rules, words
@@ -173,6 +174,27 @@ def _transform_module(source: str, rules: frozenset[str] | None,
     raise AssertionError("unreachable: the scope pass never raises NeedsScope")
 
 
+def _read(path: str) -> bytes | None:
+    """The file's bytes; None for a file over MAX_FILE_BYTES that does not mention TensorFlow.
+
+    Only a regular file is opened (`os.stat` first, then `fstat` on the open descriptor: a FIFO swapped
+    in between is not read either; it is opened non-blocking). Raises guard.TooBig (skip) or OSError.
+    """
+    guard.regular_file(os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        guard.regular_file(st)
+        if st.st_size <= guard.MAX_FILE_BYTES:
+            return f.read()
+        tail = b""
+        while block := f.read(1 << 20):  # a large file that never names TensorFlow is left alone, unread
+            if TF_MARKER in tail + block:
+                raise guard.too_large(st.st_size)
+            tail = block[-len(TF_MARKER):]
+        return None
+
+
 def _decode(data: bytes) -> tuple[str, str, bool]:
     bom = data.startswith(BOM)
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -306,6 +328,10 @@ def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = N
     gc.disable()
     try:
         _process(result, mode, rules, full_scope)
+    except MemoryError:  # the worker's address-space limit (workers.py): this file only
+        result.status, result.rule, result.diff, result.findings = "skipped", "", "", []
+        result.reason = (f"out of memory (a worker may use {guard.FILE_MEMORY_BYTES / 1024**3:g} GiB per file: "
+                         "FILE_MEMORY_BYTES); left byte-identical; split the module, or port it by hand")
     except Exception as e:  # an internal error: this file only
         result.status = "error"
         result.rule = getattr(e, "tf_migrate_rule", "engine")
@@ -322,12 +348,14 @@ def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = N
 def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_scope: bool) -> None:
     path = result.path
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = _read(path)
+    except guard.TooBig as e:
+        result.status, result.reason = "skipped", str(e)
+        return
     except OSError as e:
         result.status, result.reason = "error", f"cannot read it ({e.strerror})"
         return
-    if TF_MARKER not in data:
+    if data is None or TF_MARKER not in data:
         return
     notebook = path.endswith(".ipynb")
     try:
@@ -340,21 +368,32 @@ def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_s
     except (UnicodeDecodeError, SyntaxError, LookupError, ValueError) as e:
         result.status, result.reason = "skipped", f"cannot decode it ({e})"
         return
-    tree, syntax_error = None, None
-    if not notebook:
+    tree, syntax_error, parsed = None, None, None
+    try:  # what libcst's parser could not survive is skipped before it sees it (guard.py)
+        lines = guard.check_lines(old)
         try:
-            tree = ast.parse(old)
+            parsed = ast.parse(old)
         except SyntaxError as e:
             syntax_error = e
         except (ValueError, RecursionError):
             pass
+        guard.check_nesting(old, parsed, lines)
+    except guard.TooBig as e:
+        result.status, result.reason = "skipped", str(e)
+        return
+    if notebook:  # the cells' own coordinates come from libcst's message
+        syntax_error = None
+    else:
+        tree = parsed
     try:
         new, result.findings, result.resolver, checked = _transform(old, rules, full_scope, tree)
     except cst.ParserSyntaxError as e:
         result.status, result.reason = "skipped", _syntax_reason(old, syntax_error, e)
         return
     except RecursionError:
-        result.status, result.reason = "skipped", "too deeply nested for the parser; left byte-identical"
+        result.status, result.reason = "skipped", (
+            f"nested too deeply to parse (beyond Python's recursion limit of {sys.getrecursionlimit()} in "
+            "libcst's tree walk); left byte-identical; split the deepest expression, or port this module by hand")
         return
     if notebook:
         result.findings = _cell_findings(old, sources, result.findings)

@@ -105,8 +105,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(r.traceback)
     if not args.quiet:
         kind = "error" if args.strict else "warning"
-        for path, reason in report.skipped:
-            print(f"{path}: {kind}: skipped: {reason}", file=sys.stderr)
+        for r in report.results:
+            if r.status == "skipped":
+                print(f"{r.path}: {kind}: skipped: {r.reason}", file=sys.stderr)
+                if verbose and r.traceback:  # what a crashed worker printed
+                    sys.stderr.write(r.traceback.rstrip("\n") + "\n")
         for path, finding in report.findings:
             print(finding.format(path), file=sys.stderr)
         if args.mode == "check":
