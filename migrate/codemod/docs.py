@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from migrate.codemod import guard
 from migrate.codemod.rules import RULES, docs_markdown
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "codemod.md"
@@ -45,7 +46,9 @@ tf-migrate codemod --list-rules
   is scanned, else under its first link. Links to directories are not followed.
 * **One file never stops a run.** A file that cannot be read or written, or on which a rule hits an
   internal error (a bug: please report it), is left unchanged and reported as an error with the rule
-  (`-v` and `--json` add the traceback); every other file is done and the report is written.
+  (`-v` and `--json` add the traceback); every other file is done and the report is written. Files past
+  the parser's limits (below: not a regular file, too large, a line too long, nested too deeply; a worker
+  that crashed or ran out of time or memory) are skipped with the line, the limit and what to do.
 * Files that cannot be parsed are skipped and left byte-identical: "Python 2 code (line, column: ...)"
   when the parser's message or the text shows Python 2 (print statements, `except E, e`, backticks, `<>`),
   else "syntax error (line, column: message)". A skipped file is a warning (exit 0) unless `--strict`.
@@ -73,6 +76,32 @@ tf-migrate codemod --list-rules
 `"cell"` (1-based, markdown cells counted) and its line is the line inside that cell; printed as
 `nb.ipynb:cell 3:line 2:col 5: TFM003 ...`. `version` grows when a field changes
 meaning; new fields may be added without it.
+
+## Limits: no file can crash or hang a run
+
+Every file is processed in a worker process (`workers.py`; `--jobs 1` is one worker), one file at a time
+per worker. libcst's native parser overflows its stack on deep nesting (SIGSEGV: the process dies), its
+time grows with the square of an operator chain's length, and it needs about 2 KB of memory per token.
+So, cheapest first (`guard.py`), a file is skipped and left byte-identical when it is not a regular file
+(a FIFO, socket or device named `x.py` is never opened: `os.stat` before `open`, `fstat` after) or past
+one of these limits, and the reason names the line, the limit and what to do:
+
+{limits}
+
+A worker that dies anyway (SIGSEGV, SIGABRT) or exceeds a limit is replaced by a fresh one; its file is
+reported as skipped ("parser crashed", "time limit exceeded", "out of memory"; `-v` shows what the
+worker printed) and the run goes on to its summary, report and exit code. A skipped file is a warning
+unless `--strict`. For example:
+
+```
+src/deep.py: warning: skipped: nested too deeply to parse (line 4: an expression more than 1,000 levels
+deep, e.g. a long `a + b + ...` chain; limit 1,000: MAX_EXPRESSION_DEPTH); left byte-identical; build it
+from a list (`sum(...)`, a loop), or port this module by hand
+```
+
+`tests/test_codemod_limits.py` runs 100,000 nested parentheses, 8,000 added terms (on
+one line and on 8,000), a 10 MB line, a FIFO, a worker that crashes and one that runs out of time, with
+one worker and with two.
 
 ## pre-commit
 
@@ -175,7 +204,12 @@ def render() -> str:
     table = ["| code | name | default | what |", "|------|------|---------|------|"]
     for r in RULES.values():
         table.append(f"| {r.code} | {r.name} | {'yes' if r.default else 'opt-in'} | {r.summary} |")
-    return HEAD + "\n".join(table) + "\n\n" + docs_markdown() + TAIL
+    limits = ["| limit (`guard.py`) | value | what |", "|-------|-------|------|"]
+    for name, unit, what in guard.LIMITS:
+        value = getattr(guard, name)
+        shown = f"{value / 1024**3:g} GiB" if unit == "bytes" and value >= 1024**3 else f"{value:,} {unit}"
+        limits.append(f"| `{name}` | {shown} | {what} |")
+    return HEAD.replace("{limits}", "\n".join(limits)) + "\n".join(table) + "\n\n" + docs_markdown() + TAIL
 
 
 def main(argv: list[str] | None = None) -> int:

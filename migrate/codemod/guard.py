@@ -51,6 +51,21 @@ MAX_EXPRESSION_DEPTH = 1_000
 FILE_CPU_SECONDS = 120
 FILE_MEMORY_BYTES = 6 * 1024**3
 
+# The limits as docs/codemod.md lists them: (constant, unit, what happens past it).
+LIMITS: tuple[tuple[str, str, str], ...] = (
+    ("MAX_FILE_BYTES", "bytes", "file size: not read (a larger file that does not mention TensorFlow is "
+                                "scanned in blocks and left alone, as any such file)"),
+    ("MAX_LINE_CHARS", "characters", "longest line: not parsed (generated data)"),
+    ("MAX_NESTING", "brackets", "bracket nesting: not parsed (Python's own limit; deeper crashes libcst's "
+                                "native parser)"),
+    ("MAX_EXPRESSION_DEPTH", "levels", "estimated expression depth (operators, `.`, calls, subscripts, "
+                                       "keyword operators, adjacent strings of one operand): not parsed"),
+    ("FILE_CPU_SECONDS", "s of CPU", "per file, in its worker (RLIMIT_CPU): the worker is stopped and "
+                                     "replaced; ten times as much wall time is the outer bound"),
+    ("FILE_MEMORY_BYTES", "bytes", "per file, address space beyond the worker's own (RLIMIT_AS): "
+                                   "MemoryError or a failed allocation, the file is skipped"),
+)
+
 _OPEN, _CLOSE = frozenset("([{"), frozenset(")]}")
 # Tokens that end an operand: the next token starts a sibling, not a deeper level.
 _RESET = frozenset({",", ";", "=", "+=", "-=", "*=", "/=", "//=", "%=", "@=", "**=", ">>=", "<<=", "&=",
