@@ -22,7 +22,9 @@ exit codes: 0 done / nothing to change; 1 --check found work, a file hit an inte
 not be read (left unchanged, reported with the rule; -v or --json for the traceback), or --strict and
 a file was skipped; 3 a file could not be written (left unchanged; the others are done);
 2 unusable input (missing path, unknown rule); 130 interrupted (every file old or new).
-Skipped files (Python 2, syntax errors: left byte-identical) are warnings unless --strict.
+Skipped files (left byte-identical: Python 2, syntax errors, or past the parser's limits: not a
+regular file, too large, nested too deeply, a worker that crashed or ran out of time; see
+docs/codemod.md, "Limits") are warnings unless --strict. Every file is processed in a worker process.
 Findings (file:line:column in the source, rule, what to do) go to stderr and never change the exit code.
 Symbolic links are written through: the target is rewritten, the link stays.
 """
@@ -53,7 +55,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         help="TF 1 graph-mode programs: call tf.compat.v1.disable_v2_behavior() after the "
                              "imports of entry points (rule TFM007)")
     parser.add_argument("--strict", action="store_true",
-                        help="a skipped file (Python 2, syntax error) fails the run (exit 1)")
+                        help="a skipped file (Python 2, syntax error, past a limit) fails the run (exit 1)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     parser.add_argument("--full-scope", action="store_true",
                         help="resolve every file with libcst's ScopeProvider (slower, same result)")
