@@ -17,6 +17,7 @@ import pytest
 
 from migrate.codemod import guard
 from migrate.codemod.engine import process_file
+from migrate.codemod.rules import rule_set
 
 ROOT = Path(__file__).resolve().parent.parent
 TF1 = "import tensorflow as tf\n\nx = tf.log(y)  # keep me\n"
@@ -123,7 +124,7 @@ def test_a_fifo_given_by_name_is_skipped_and_never_opened(tmp_path):
 def test_a_long_line_is_skipped_before_any_parser_sees_it(tmp_path):
     path = tmp_path / "data.py"
     path.write_text(HEAD + "TABLE = [" + "1, " * 70_000 + "]\n")
-    result = process_file(str(path))
+    result = process_file(str(path), "diff", rule_set())
     assert (result.status, result.reason) == ("skipped", (
         "line too long to parse (line 4: 210,011 characters; limit 200,000: MAX_LINE_CHARS); left byte-identical; "
         "generated data belongs in a data file: move it there, or port this module by hand"))
@@ -133,12 +134,12 @@ def test_a_large_file_that_does_not_mention_tensorflow_is_left_alone_unparsed(tm
     monkeypatch.setattr(guard, "MAX_FILE_BYTES", 1_000)
     plain = tmp_path / "plain.py"
     plain.write_text("x = 1\n" * 500_000)  # read in 1 MB blocks
-    assert process_file(str(plain)).status == "unchanged"
+    assert process_file(str(plain), "diff", rule_set()).status == "unchanged"
     tf = tmp_path / "tf.py"
     head = "# " + "a" * (2**20 - 8) + "\n"
     tf.write_text(head + "tensorflow = 1\n")  # the marker straddles two blocks
     assert tf.read_bytes().index(b"tensorflow") == 2**20 - 5
-    result = process_file(str(tf))
+    result = process_file(str(tf), "diff", rule_set())
     assert (result.status, result.reason) == ("skipped", "too large to parse (1,048,586 bytes; limit 1,000: "
                                                          "MAX_FILE_BYTES); left byte-identical; split the module, "
                                                          "or port it by hand")

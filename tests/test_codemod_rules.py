@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.codemod.engine import transform_source
+from migrate.codemod import transform_source
 from migrate.codemod.rules import RULES, select_rules
 from migrate.codemod.tables import OVERRIDES, TABLES_PATH, tables
 

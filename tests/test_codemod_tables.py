@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from migrate.cli import main
-from migrate.codemod import docs
-from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
-from migrate.codemod.rules import RULES, select_rules
+from migrate.codemod import docs, transform_source
+from migrate.codemod.engine import _transform_chunks, _transform_module
+from migrate.codemod.rules import RULES, rule_set, select_rules
 from migrate.codemod.tables import CONTRIB_MODULES, OVERRIDES, tables
 from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
 
@@ -125,8 +125,8 @@ def test_chunked_path_equals_the_full_path_on_real_files(name):
     """The chunked fast path is an optimisation: same output and findings as parsing the whole file."""
     text = (SITE / name).read_text(encoding="utf-8")
     for assume_tf1 in (True, False):  # the first pass, and the rerun for TF 2 code
-        fast = _transform_chunks(text, None, assume_tf1=assume_tf1)
-        whole = _transform_module(text, None, (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)
+        fast = _transform_chunks(text, rule_set(), assume_tf1=assume_tf1)
+        whole = _transform_module(text, rule_set(), (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)
         assert fast[:2] == whole[:2]
     assert transform_source(text)[0] == text
 

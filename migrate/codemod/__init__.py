@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.codemod.engine import FileResult, transform_source
-from migrate.codemod.rules import RULES, select_rules
+from migrate.codemod import engine
+from migrate.codemod.engine import FileResult
+from migrate.codemod.rules import RULES, RuleSet, rule_set, select_rules
 from migrate.codemod.tables import tables
 from migrate.codemod.transform import Finding
 from migrate.codemod.workers import process_files
@@ -156,6 +157,17 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
     return sorted(unique)
 
 
+def transform_source(source: str, rules: RuleSet | Iterable[str] | None = None,
+                     full_scope: bool = False) -> tuple[str, list[Finding], str]:
+    """Apply the codemod to Python source text: `(new_source, findings, resolver)`.
+
+    `rules`: rule codes (default: the default rules; add "TFM007" for --graph-mode) or a `RuleSet`.
+    Raises libcst.ParserSyntaxError when the source does not parse. See `engine.transform_source`.
+    """
+    chosen = rules if isinstance(rules, RuleSet) else rule_set(None if rules is None else frozenset(rules))
+    return engine.transform_source(source, chosen, full_scope)
+
+
 @contextmanager
 def _fewer_collections():
     """Run the cyclic garbage collector less often while files are transformed (restored afterwards).
@@ -210,7 +222,7 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
     if mode not in ("diff", "write", "check"):
         raise ValueError(f"mode must be 'diff', 'write' or 'check', not {mode!r}")
     extend = [extend_select] if isinstance(extend_select, str) else list(extend_select or [])
-    rules = select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else []))
+    rules = rule_set(select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else [])))
     files = discover(paths)
     jobs = max(1, jobs or os.cpu_count() or 1)
     if len(files) < MIN_FILES_FOR_POOL:

@@ -124,10 +124,13 @@ extend_select=None, graph_mode=False, strict=False, full_scope=False, progress=N
 One file per rule in `migrate/codemod/rules/`: its code, name, summary, why, example, and its transform
 logic as hooks the engine calls while it walks the file (`leave_reference` for TF references, `leave_call`,
 `leave_attribute`, `leave_import` / `leave_import_from`, `leave_module`, and the observations
-`note_reference` / `note_call` with per-file state from `new_state`; see `rules/__init__.py`). The engine
-(`transform.py`: name resolution, pruning; `imports.py`: imports to add or drop; `layout.py`: positions,
-continuation alignment) holds no rule logic. Adding a rule is one file, a line in `rules/__init__.py`, and
-its fixtures `tests/codemod_fixtures/<CODE>_<case>.{before.py,after.py,findings}.txt`.
+`note_reference` / `note_call` with per-file state from `new_state`; see `ruleset.py`). The engine
+(`engine.py`: files; `transform.py`: name resolution, pruning; `imports.py`: imports to add, drop or
+insert; `layout.py`: positions, continuation alignment) holds no rule logic and imports no rule: the run
+loop builds a `RuleSet` from the registry (`rules/__init__.py`) and hands it to the engine, and the
+tables (`tables.py`, `MODULE_MOVES` included) import nothing from the rules either; rules import the
+engine and the tables (`tests/test_codemod_layout.py` checks every import). Adding a rule is one file, a
+line in `rules/__init__.py`, and its fixtures `tests/codemod_fixtures/<CODE>_<case>.{before.py,after.py,findings}.txt`.
 `--select` / `--ignore` / `--extend-select` take codes or names, comma-separated.
 
 """
@@ -194,7 +197,7 @@ CPU time of each whole process tree, from one run:
 
 `tf_tables.json` is generated from the installed packages by `python -m migrate.codemod.generate_tables`
 (`--check` exits 1 when it is stale). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
-`CONTRIB_MODULES`, `CONTRIB_HINTS`) and in the rule files (`MODULE_MOVES`, `CAST_FUNCTIONS`,
+`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.
 """

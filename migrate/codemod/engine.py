@@ -24,7 +24,7 @@ from libcst.codemod import CodemodContext
 from migrate.codemod import batches, chunks, guard
 from migrate.codemod import notebook as nbedit
 from migrate.codemod.chunks import ChunkMismatch
-from migrate.codemod.rules import default_rules, words
+from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.transform import Finding, NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 BOM = b"\xef\xbb\xbf"
@@ -63,13 +63,13 @@ class FileResult:
     cannot_write: bool = False
 
 
-def transform_source(source: str, rules: frozenset[str] | None = None,
+def transform_source(source: str, rules: RuleSet,
                      full_scope: bool = False) -> tuple[str, list[Finding], str]:
-    """Apply the codemod to Python source text.
+    """Apply the codemod to Python source text (`migrate.codemod.transform_source` takes rule codes).
 
     Args:
         source: the module's text (newlines as in the file).
-        rules: rule codes to apply (default: the default rules; add "TFM007" for --graph-mode).
+        rules: the rules to apply (`migrate.codemod.rules.rule_set(codes)`).
         full_scope: always resolve names with libcst's ScopeProvider (the fast resolver is used
             otherwise whenever the file proves it is enough; both give the same result).
 
@@ -82,7 +82,7 @@ def transform_source(source: str, rules: frozenset[str] | None = None,
     return _transform(source, rules, full_scope)[:3]
 
 
-def _transform(source: str, rules: frozenset[str] | None, full_scope: bool,
+def _transform(source: str, rules: RuleSet, full_scope: bool,
                tree: ast.Module | None = None) -> tuple[str, list[Finding], str, bool]:
     """`transform_source`, plus whether the output was already checked to parse (the chunked pass).
 
@@ -116,7 +116,7 @@ def _note(codemod, flags: list[bool] | None) -> None:
         flags[:] = [codemod.ambiguous_seen, codemod.evidence]
 
 
-def _transform_chunks(source: str, rules: frozenset[str] | None,
+def _transform_chunks(source: str, rules: RuleSet,
                       tree: ast.Module | None = None, assume_tf1: bool = True,
                       flags: list[bool] | None = None) -> tuple[str, list[Finding], str]:
     """The fast pass on the file's TF statements only (`chunks.py`, an optimisation: same result).
@@ -125,8 +125,7 @@ def _transform_chunks(source: str, rules: frozenset[str] | None,
     a TF name is bound twice. When the output differs, the synthetic module's output is checked to
     parse with Python's own parser (the pieces put back are the same statements, same indentation).
     """
-    chosen = default_rules() if rules is None else rules
-    plan = chunks.plan(source, tree, words(chosen))
+    plan = chunks.plan(source, tree, rules.words)
     if plan is None:
         raise ChunkMismatch("no plan")
     codemod = TF2Codemod(CodemodContext(), rules=rules, source=plan.source, prune=False, full_source=source,
@@ -158,7 +157,7 @@ def _marker_lines(source: str) -> list[int]:
     return out
 
 
-def _transform_module(source: str, rules: frozenset[str] | None,
+def _transform_module(source: str, rules: RuleSet,
                       classes: tuple[type[TF2Codemod], ...], assume_tf1: bool = True,
                       flags: list[bool] | None = None, tree: ast.Module | None = None) -> tuple[str, list[Finding], str]:
     module = batches.parse(source, _starts(tree) if tree is not None else [])
@@ -313,9 +312,9 @@ def _syntax_reason(source: str, error: SyntaxError | None, cst_error: cst.Parser
             f"{cst_error.message.splitlines()[0]}); left byte-identical")
 
 
-def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = None,
-                 full_scope: bool = False) -> FileResult:
-    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check".
+def process_file(path: str, mode: str, rules: RuleSet, full_scope: bool = False) -> FileResult:
+    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check";
+    `rules`: the rules to apply (`migrate.codemod.rules.rule_set(codes)`).
 
     Never raises for a problem with the file or an internal error of a rule: the file is left as it
     was and the result says why (`status` "skipped" or "error"). KeyboardInterrupt propagates.
@@ -345,7 +344,7 @@ def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = N
     return result
 
 
-def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_scope: bool) -> None:
+def _process(result: FileResult, mode: str, rules: RuleSet, full_scope: bool) -> None:
     path = result.path
     try:
         data = _read(path)

@@ -54,6 +54,28 @@ OVERRIDES: dict[str, str] = {
 # the rename tables, still importable in TF 2.21. Left as they are, without findings.
 PRIVATE_MODULES: frozenset[str] = frozenset({"python", "core", "compiler", "lite", "tools", "dtensor", "tsl"})
 
+# Whole modules that moved: imports of them are rewritten in place by rule TFM004 (`import tf_slim as slim`), longest
+# prefix first. contrib's internal layout (`tensorflow/contrib/slim/python/slim/data/...`) maps onto
+# tf-slim 1.1's (`tf_slim/data/...`); every result is checked to exist before it is written.
+MODULE_MOVES: dict[str, str] = {
+    "tf.contrib.slim.python.slim.nets": "tf_slim.nets",
+    "tf.contrib.slim.python.slim": "tf_slim",
+    "tf.contrib.slim.nets": "tf_slim.nets",
+    "tf.contrib.slim": "tf_slim",
+    "tf.contrib.layers.python.layers": "tf_slim.layers",
+    "tf.contrib.framework.python.ops": "tf_slim.ops",
+}
+
+
+
+def module_move(canon: str) -> str | None:
+    """`tf.contrib.slim.python.slim.data` -> `tf_slim.data` (MODULE_MOVES, longest prefix)."""
+    for old in sorted(MODULE_MOVES, key=len, reverse=True):
+        if canon == old or canon.startswith(old + "."):
+            return MODULE_MOVES[old] + canon[len(old):]
+    return None
+
+
 # Names that exist in the TF 2.21 API although `api_v2` cannot list them (set with `setattr` at import).
 EXTRA_API: frozenset[str] = frozenset({
     "tf.compat.v1.flags", "tf.compat.v1.app.flags",  # tensorflow/_api/v2/compat/v1/__init__.py: setattr
@@ -197,7 +219,7 @@ class Tables:
                                          "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
-        moved = _moved(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
+        moved = module_move(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
         if moved is not None and self.exists(moved):
             return Resolution(moved, rule="TFM003", module=moved.split(".")[0])
         for k in range(len(parts), 2, -1):  # the runtime package's table first, longest prefix
@@ -234,15 +256,6 @@ class Tables:
             return Resolution(None, rule="TFM003", problem="`tf.contrib` does not exist in TF 2: use its members")
         return Resolution(None, rule="TFM003", problem=(
             f"`{name}` has no successor in TensorFlow {self.version}, tf_slim or {RUNTIME_PACKAGE}: {_hint(name)}"))
-
-
-def _moved(name: str) -> str | None:
-    from migrate.codemod.rules.tfm004_imports import MODULE_MOVES  # noqa: PLC0415
-
-    for old in sorted(MODULE_MOVES, key=len, reverse=True):
-        if name == old or name.startswith(old + "."):
-            return MODULE_MOVES[old] + name[len(old):]
-    return None
 
 
 def _hint(name: str) -> str:
