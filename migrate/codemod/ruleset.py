@@ -25,6 +25,8 @@ class Rule:
         leave_call ... leave_module: optional hooks (see the module docstring).
         new_state: optional factory of the rule's per-file state (`codemod.state[code]`).
         words: attribute names the hooks need to see even in statements that mention no TF name.
+        cases: (situation, what the rule does there) pairs, for a rule whose effect depends on the file
+            (listed in docs/codemod.md, each with its fixture).
     """
 
     code: str
@@ -44,6 +46,7 @@ class Rule:
     leave_module: Callable | None = field(default=None, compare=False)
     new_state: Callable | None = field(default=None, compare=False)
     words: frozenset[str] = frozenset()
+    cases: tuple[tuple[str, str], ...] = ()
 
 
 class RuleSet:

@@ -202,6 +202,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self.ambiguous_seen = False    # a name with a TF 2 meaning was rewritten on assume_tf1
         self.current_rule = "engine"   # the rule running now (reported with an internal error)
         self._tentative: list[tuple[cst.CSTNode, str, str]] = []  # findings kept only in TF 1 files
+        self._located: list[Finding] = []  # findings at file positions (`report_at`)
         self._needed: list[tuple[str, str | None, str | None]] = []  # imports to add: (module, obj, asname)
         # The rules' hooks (see `ruleset.py`): rewriting ones for the selected rules only.
         self._call_hooks = rules.hooks("leave_call")
@@ -356,6 +357,12 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if rule in self.rules:
             self.findings.append((node, rule, message))
 
+    def report_at(self, line: int, column: int, rule: str, message: str) -> None:
+        """A finding at a place of the file itself (1-based line, 0-based column in `full_source`), for
+        rules that read the whole file rather than the nodes of this pass."""
+        if rule in self.rules:
+            self._located.append(Finding(line, column + 1, rule, message))
+
     def report_if_tf1(self, node: cst.CSTNode, rule: str, message: str) -> None:
         """A finding that is kept only when the file turns out to be TF 1 code (`self.evidence`)."""
         if rule in self.rules:
@@ -387,7 +394,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     def _format(self, where: dict[int, tuple[int, int]]) -> list[Finding]:
         out = {Finding(where.get(id(node), (1, 0))[0], where.get(id(node), (1, 0))[1] + 1, rule, message)
-               for node, rule, message in self.findings}
+               for node, rule, message in self.findings} | set(self._located)
         return sorted(out, key=lambda f: (f.line, f.column, f.rule, f.message))
 
     # -- binding resolution ----------------------------------------------------------------------

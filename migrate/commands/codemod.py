@@ -53,7 +53,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--ignore", metavar="RULES", help="comma-separated rule codes or names to leave out")
     parser.add_argument("--graph-mode", action="store_true",
                         help="TF 1 graph-mode programs: call tf.compat.v1.disable_v2_behavior() after the "
-                             "imports of entry points (rule TFM007)")
+                             "imports of entry points (rule TFM007); never in a module that chooses its mode "
+                             "itself (it tests tf.__version__, tf.executing_eagerly(), is_tf2()...): a finding")
     parser.add_argument("--strict", action="store_true",
                         help="a skipped file (Python 2, syntax error, past a limit) fails the run (exit 1)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")

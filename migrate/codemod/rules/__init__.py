@@ -105,6 +105,9 @@ def docs_markdown() -> str:
         out.append(f"**What it does.** {r.summary}\n")
         if r.why:
             out.append(f"**Why.** {r.why}\n")
+        if r.cases:
+            out.append("| where | what it does |\n|-------|--------------|\n"
+                       + "".join(f"| {where} | {what} |\n" for where, what in r.cases))
         if r.before:
             out.append("**Example**\n\n```python\n" + r.before.rstrip("\n") + "\n```\n")
         if r.after:
