@@ -138,3 +138,49 @@ def test_codemod_output_is_a_fixed_point_on_the_sample():
     twice, again, _ = transform_source(once, rules)
     assert once != src and twice == once
     assert [f.rule for f in again] == [f.rule for f in findings]
+
+
+# -- private modules (tf_private_modules.json) ----------------------------------------------------
+PRIVATE_IMPORTS = [  # (statement, whether TF 2.21 can import it: what the table must say)
+    ("from tensorflow.python.estimator.util import fn_args", False),
+    ("import tensorflow.python.estimator.estimator as estimator_lib", False),
+    ("from tensorflow.python.ops.rnn_cell_impl import _linear", False),
+    ("from tensorflow.python.ops.rnn_cell_impl import LSTMCell", True),
+    ("from tensorflow.python.ops import lookup_ops", True),
+    ("from tensorflow.python.platform import tf_logging as logging", True),
+    ("from tensorflow.python.util.function_utils import fn_args", True),
+    ("from tensorflow.core.protobuf import config_pb2", True),
+    ("from tensorflow.python import pywrap_tensorflow", True),
+    ("import tensorflow.python.ops.lookup_ops", True),
+    ("from tensorflow.python.framework import ops, tensor_util", True),
+    ("from tensorflow.python.training import queue_runner_impl", True),
+    ("from tensorflow.python.ops import variables", True),
+]
+
+
+@pytest.mark.parametrize("statement, importable", PRIVATE_IMPORTS, ids=[s for s, _ in PRIVATE_IMPORTS])
+def test_an_import_of_a_private_module_tf_lacks_is_a_finding(statement, importable):
+    src = f"import tensorflow as tf\n{statement}\nx = tf.log(y)\n"
+    out, findings, _ = transform_source(src)
+    assert out == src.replace("tf.log", "tf.math.log")
+    assert [(f.line, f.rule) for f in findings] == ([] if importable else [(2, "TFM004")])
+
+
+def test_a_missing_private_name_is_traced_to_where_it_is_defined_now():
+    _, findings, _ = transform_source("from tensorflow.python.estimator.util import fn_args\n")
+    (finding,) = findings
+    assert finding.message.startswith("`tensorflow.python.estimator.util` does not exist in TensorFlow 2.21")
+    assert "tf.estimator (and the `tensorflow_estimator` package) is gone since TF 2.16" in finding.message
+    assert "`fn_args` is defined in `tensorflow.python.util.function_utils`" in finding.message
+
+
+@pytest.mark.slow
+def test_the_private_module_table_says_what_tensorflow_imports():
+    """Each statement above, run on the installed TF 2.21: it imports exactly when the table says so."""
+    code = ("import json, sys\nimport tensorflow\nout = {}\nfor s in json.loads(sys.stdin.read()):\n"
+            "    try:\n        exec(s, {})\n        out[s] = True\n    except ImportError:\n        out[s] = False\n"
+            "print(json.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps([s for s, _ in PRIVATE_IMPORTS]),
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == dict(PRIVATE_IMPORTS)

@@ -196,7 +196,11 @@ CPU time of each whole process tree, from one run:
 ## Tables
 
 `tf_tables.json` is generated from the installed packages by `python -m migrate.codemod.generate_tables`
-(`--check` exits 1 when it is stale). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
+(`--check` exits 1 when it is stale), and so is `tf_private_modules.json`: every module of TensorFlow's
+private packages (`tensorflow.python`, `.core`, ...: located with `importlib.util.find_spec`, their
+directories walked) with the names its top level defines or imports (`ast`), read only when a file
+imports one of them. TFM004 checks such imports against it (`tests/test_codemod_tables.py` runs the
+same imports on the installed TensorFlow and compares). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
 `CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.

@@ -6,12 +6,50 @@ import libcst as cst
 
 from migrate.codemod import transform
 from migrate.codemod.rules import Rule
-from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, module_move
+from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, module_move, private_modules
+
+
+def _private(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return len(parts) > 1 and parts[0] == "tensorflow" and parts[1] in PRIVATE_MODULES
+
+
+def _missing_private(cm, node, module: str | None, names: list[str]) -> None:
+    """A finding for an import of a private TF module (`import tensorflow.python.x`: `module` None, `names`
+    the dotted modules; `from tensorflow.python.x import a, b`: `module` and the names) that TF 2.21 lacks,
+    with where the names went."""
+    table = private_modules()
+    if module is not None and not table.exists(module):
+        missing = [module]
+        gone = [f"{module}.{n}" for n in names]
+    else:
+        gone = [d for d in ((f"{module}.{n}" for n in names) if module is not None else names) if not table.exists(d)]
+        missing = gone
+    if not missing:
+        return
+    what = ", ".join(f"`{m}`" for m in missing)
+    notes = []
+    hint = table.hint(missing[0])
+    if hint:
+        notes.append(hint)
+    for dotted in gone:
+        name = dotted.rpartition(".")[2]
+        where = [m for m in table.definers(name) if m != dotted.rpartition(".")[0]][:2]
+        if where:
+            notes.append(f"`{name}` is defined in {' and '.join(f'`{w}`' for w in where)} (private: import it from "
+                         "there, or copy it)")
+    if not notes:
+        notes.append("no module of TensorFlow defines it now: copy the code you need from TF 1.x, or port it by hand")
+    cm.report(node, "TFM004", f"{what} does not exist in TensorFlow {table.version}: this import fails; "
+                              + "; ".join(notes))
 
 
 def leave_import(cm, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
     if "TFM004" not in cm.rules:
         return updated_node
+    private = [d for d in (cst.Module([]).code_for_node(a.name) for a in original_node.names) if _private(d)]
+    if private:
+        _missing_private(cm, original_node, None, private)
     names = []
     for alias in updated_node.names:
         full = cst.Module([]).code_for_node(alias.name)
@@ -38,6 +76,14 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
     if not (module == "tensorflow" or module.startswith("tensorflow.")) \
             or isinstance(updated_node.names, cst.ImportStar):
         return updated_node
+    if _private(module) or module == "tensorflow":
+        names = [a.name.value for a in original_node.names]
+        if module == "tensorflow":  # `from tensorflow import python` is an import of a private package
+            names = [f"tensorflow.{n}" for n in names if n in PRIVATE_MODULES]
+            if names:
+                _missing_private(cm, original_node, None, names)
+        else:
+            _missing_private(cm, original_node, module, names)
     canon = transform.canonical(module)
     moved = module_move(canon)
     if moved is not None:
@@ -94,9 +140,14 @@ def stale_imports(cm, original=None) -> None:
             if moved or dropped or canon in ("tf", "tf.compat.v1") or cm.tables.exists(canon) \
                     or canon.split(".")[1] in PRIVATE_MODULES:
                 continue
+            res = cm.tables.resolve(canon)
+            if res.target:
+                then = f"; its successor is `{'tensorflow' + res.target[2:] if res.target.startswith('tf.') else res.target}`"
+            else:
+                then = f"; {res.problem}" if res.problem else ""
             cm.report(stmt, "TFM004", f"`{'tensorflow' + canon[2:]}` cannot be imported in TensorFlow "
                                         f"{cm.tables.version}: this import fails until its remaining "
-                                        "uses (reported above) are ported")
+                                        f"uses (reported above) are ported{then}")
 
 
 RULE = Rule(
@@ -108,7 +159,11 @@ RULE = Rule(
     why="A rewritten reference must be importable, and an import of a module TF 2 no longer has fails at "
         "start-up. Added imports go right after the file's own `import tensorflow` line, never above "
         "statements that precede it (`os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'` must run before TensorFlow "
-        "is imported).",
+        "is imported). An import that still fails in TF 2.21 is a finding with its successor: a tf.contrib "
+        "name (the successor the tables know, or why there is none) and a private module or name "
+        "(`from tensorflow.python.estimator.util import fn_args`), checked against the modules and top-level "
+        "names TF 2.21's private packages hold (`tf_private_modules.json`, generated from the installed "
+        "TensorFlow), with the modules that define the name now.",
     before="import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tensorflow as tf\n"
            "from tensorflow.contrib.slim.python.slim.data import tfexample_decoder\n\n"
            "net = tf.contrib.layers.conv2d(x, 4, 3)\n",
