@@ -34,11 +34,12 @@ def _tree(root: Path, bad: dict[str, str]) -> dict[str, bytes]:
     return {name: (root / name).read_bytes() for name in bad}
 
 
-def _codemod(root: Path, jobs: int, patch: str = "", timeout: float = 120) -> tuple[int, str, dict]:
+def _codemod(root: Path, jobs: int, patch: str = "", timeout: float = 120,
+             extra: tuple[str, ...] = ()) -> tuple[int, str, dict]:
     """`tf-migrate codemod ROOT --write --json` in a fresh process (`patch`: Python run first, e.g. to lift
     a limit); (exit code, stderr, the JSON report)."""
     report = root.parent / f"report-{jobs}.json"
-    argv = ["codemod", str(root), "--write", "--jobs", str(jobs), "--json", str(report)]
+    argv = ["codemod", str(root), "--write", "--jobs", str(jobs), "--json", str(report), *extra]
     code = f"import sys\n{patch}\nfrom migrate.cli import main\nsys.exit(main({argv!r}))\n"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     return proc.returncode, proc.stderr, json.loads(report.read_text())
@@ -46,6 +47,12 @@ def _codemod(root: Path, jobs: int, patch: str = "", timeout: float = 120) -> tu
 
 def _skipped(data: dict) -> dict[str, str]:
     return {Path(s["path"]).name: s["reason"] for s in data["skipped"]}
+
+
+def _plain(root: Path, count: int) -> None:
+    """Files that never mention TensorFlow (reported in batches, as a count): `a00.py`, ... sort first."""
+    for i in range(count):
+        (root / f"a{i:02d}.py").write_text(f"x = {i}\n")
 
 
 def _assert_normal_files_done(root: Path, data: dict, err: str) -> None:
@@ -87,15 +94,18 @@ def test_files_past_the_limits_are_skipped_with_their_reason(tmp_path, jobs):
 @pytest.mark.parametrize("jobs", [1, 2], ids=["one-worker", "two-workers"])
 def test_a_worker_that_crashes_or_runs_out_of_time_is_replaced(tmp_path, jobs):
     """With the nesting limits lifted, real deep nesting reaches libcst's native parser: 3,000 nested
-    parentheses overflow its stack (SIGSEGV), 8,000 added terms take minutes (killed at 1 s of CPU)."""
+    parentheses overflow its stack (SIGSEGV), 8,000 added terms take minutes (killed at 1 s of CPU). The
+    40 files before them are sent in batches and reported as counts: none is lost or run twice."""
     root = tmp_path / "src"
     root.mkdir()
+    _plain(root, 40)
     before = _tree(root, {
         "crash.py": HEAD + "x = " + "(" * 3_000 + "1" + ")" * 3_000 + "\n",
         "slow.py": HEAD + "x = " + "+".join(["1"] * 8_000) + "\n",
     })
-    lift = ("from migrate.codemod import guard\n"
-            "guard.MAX_NESTING = guard.MAX_EXPRESSION_DEPTH = 10**9\nguard.FILE_CPU_SECONDS = 1")
+    lift = ("from migrate.codemod import guard, workers\n"
+            "guard.MAX_NESTING = guard.MAX_EXPRESSION_DEPTH = 10**9\nguard.FILE_CPU_SECONDS = 1\n"
+            "workers.FILE_WALL_SECONDS_FACTOR = 600  # CPU time decides, however loaded the machine")
     code, err, data = _codemod(root, jobs, lift)
     assert code == 0
     _assert_normal_files_done(root, data, err)
@@ -106,6 +116,28 @@ def test_a_worker_that_crashes_or_runs_out_of_time_is_replaced(tmp_path, jobs):
     assert all((root / name).read_bytes() == data for name, data in before.items())
     assert "2 skipped (1 parser crashed, 1 time limit exceeded)" in err
     assert "Traceback" not in err
+    assert data["scanned"] == 50 and len({Path(p).name for p in data["changed"]}) == 8
+    assert all((root / f"a{i:02d}.py").read_text() == f"x = {i}\n" for i in range(40))
+
+
+@pytest.mark.slow
+def test_a_worker_that_stops_answering_is_killed_at_the_wall_time_limit(tmp_path):
+    """A file that keeps its worker busy without using CPU (here a rule that sleeps) is stopped after
+    FILE_WALL_SECONDS_FACTOR x FILE_CPU_SECONDS of wall time."""
+    root = tmp_path / "src"
+    root.mkdir()
+    _tree(root, {"stuck.py": HEAD + "# SLEEP\n"})
+    patch = ("import time\nfrom migrate.codemod import guard, workers\n"
+             "from migrate.codemod.rules import RULES, Rule\n"
+             "def _sleep(cm, original, call, name):\n"
+             "    if 'SLEEP' in cm.full_source:\n        time.sleep(600)\n    return call\n"
+             "RULES['TFM998'] = Rule('TFM998', 'sleep', 'sleeps', leave_call=_sleep)\n"
+             "guard.FILE_CPU_SECONDS = 4\nworkers.FILE_WALL_SECONDS_FACTOR = 2")
+    code, err, data = _codemod(root, 1, patch, extra=("--extend-select", "TFM998"))
+    assert code == 0
+    _assert_normal_files_done(root, data, err)
+    assert _skipped(data) == {"stuck.py": "time limit exceeded (no result after 8 s: 2 x FILE_CPU_SECONDS); "
+                                          "left byte-identical; split the module, or port it by hand"}
 
 
 def test_a_fifo_given_by_name_is_skipped_and_never_opened(tmp_path):

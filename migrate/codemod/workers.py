@@ -56,17 +56,31 @@ def _set_soft(limit: int, value: int) -> None:
         pass  # not supported here: the parent's wall-time limit still holds
 
 
-def _limit_file() -> None:
-    """CPU time and address space for the next file: what this worker has used so far plus the limits."""
+def _limit_cpu() -> None:
+    """CPU time for the next file: what this worker has used so far plus FILE_CPU_SECONDS."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     _set_soft(resource.RLIMIT_CPU, int(usage.ru_utime + usage.ru_stime) + 1 + guard.FILE_CPU_SECONDS)
+
+
+def _limit_memory() -> None:
+    """Address space for the next files: what this worker has mapped now plus FILE_MEMORY_BYTES."""
     vm = _vm_bytes()
     if vm is not None:
         _set_soft(resource.RLIMIT_AS, vm + guard.FILE_MEMORY_BYTES)
 
 
-def _serve(conn, err_fd: int | None, args: tuple) -> None:
-    """A worker: receive a path, send its FileResult, until None or the parent goes away."""
+# A worker reports the files it never parsed (no `tensorflow` in them: most files of most trees) as a
+# count, at most this many seconds late: one message per file would wake the parent once per file.
+FLUSH_SECONDS = 0.2
+
+
+def _serve(conn, started, err_fd: int | None, args: tuple) -> None:
+    """A worker: receive a batch of paths and process them in order, until None or the parent goes away.
+
+    Messages: a FileResult, sent as soon as its file is done, or an int k: the next k files were never
+    parsed (unchanged, nothing to report). `started` (shared memory) counts the files begun, so the
+    parent knows which file was running if this process dies.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if err_fd is not None:  # what a dying parser prints goes to the report (-v, --json), not the terminal
         os.dup2(err_fd, 2)
@@ -74,15 +88,29 @@ def _serve(conn, err_fd: int | None, args: tuple) -> None:
     _set_soft(resource.RLIMIT_CORE, 0)  # a crash leaves no core file in the user's tree
     while True:
         try:
-            path = conn.recv()
+            batch = conn.recv()
         except (EOFError, OSError):
             return
-        if path is None:
+        if batch is None:
             return
-        _limit_file()
-        result = process_file(path, *args)
+        _limit_memory()
+        quiet, flushed = 0, time.monotonic()
         try:
-            conn.send(result)
+            for path in batch:
+                _limit_cpu()
+                started.value += 1
+                result = process_file(path, *args)
+                if result == FileResult(path):
+                    quiet += 1
+                    if time.monotonic() - flushed < FLUSH_SECONDS:
+                        continue
+                if quiet:
+                    conn.send(quiet)
+                    quiet, flushed = 0, time.monotonic()
+                if result != FileResult(path):
+                    conn.send(result)
+            if quiet:
+                conn.send(quiet)
         except (BrokenPipeError, OSError):
             return
 
@@ -128,23 +156,24 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.err = tempfile.TemporaryFile()  # the worker's stderr (unlinked: nothing left behind)
         fd = self.err.fileno() if ctx.get_start_method() == "fork" else None
-        self.proc = ctx.Process(target=_serve, args=(child, fd, args), daemon=True)
+        self.started = ctx.RawValue("q", 0)  # files the worker has begun (it counts)
+        self.reported = 0                    # files the parent has results for
+        self.proc = ctx.Process(target=_serve, args=(child, self.started, fd, args), daemon=True)
         self.proc.start()
         child.close()
-        self.path: str | None = None
+        self.batch: deque[str] = deque()  # given, not yet reported, in order
         self.deadline = 0.0
-        self.mark = 0  # the size of its stderr when it got its file
 
-    def give(self, path: str) -> None:
-        self.conn.send(path)
-        self.path, self.deadline = path, time.monotonic() + file_wall_seconds()
-        self.mark = os.fstat(self.err.fileno()).st_size
+    def give(self, batch: list[str]) -> None:
+        self.conn.send(batch)
+        self.batch.extend(batch)
+        self.deadline = time.monotonic() + file_wall_seconds()
 
     def stderr_tail(self, limit: int = 4000) -> str:
-        """The end of what the worker wrote to its stderr while on its current file."""
+        """The end of what the worker wrote to its stderr (workers print nothing unless they fail)."""
         try:
             size = os.fstat(self.err.fileno()).st_size
-            self.err.seek(max(self.mark, size - limit))
+            self.err.seek(max(0, size - limit))
             return self.err.read().decode("utf-8", errors="replace")
         except (OSError, ValueError):
             return ""
@@ -165,53 +194,81 @@ class _Worker:
         self.err.close()
 
 
+def batch_size(files: int, jobs: int) -> int:
+    """Files sent to a worker at once: fewer round trips on large trees (most files there never mention
+    TensorFlow: a few microseconds each), one at a time on small ones."""
+    return max(1, min(64, files // (jobs * 8)))
+
+
 def process_files(files: Sequence[str], args: tuple, jobs: int,
                   progress: Callable[[FileResult], None] | None = None) -> list[FileResult]:
     """`process_file(path, *args)` for every path, in up to `jobs` worker processes; results in the order
-    they complete (`progress` is called with each as it arrives, before the worker gets its next file)."""
+    they complete (`progress` is called with each as it arrives).
+
+    Each worker gets `batch_size` files at a time and reports each as it finishes, so the parent always
+    knows which file a worker is on: when it dies or overruns, that file is reported as skipped, the rest
+    of its batch goes back to the queue, and a fresh worker takes its place.
+    """
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending = deque(files)
+    size = batch_size(len(files), jobs)
     results: list[FileResult] = []
     idle: list[_Worker] = []
     busy: list[_Worker] = []
+
+    def done(result: FileResult) -> None:
+        results.append(result)
+        if progress:
+            progress(result)
+
     try:
         idle.extend(_Worker(ctx, args) for _ in range(min(jobs, len(files))))
         while pending or busy:
             while idle and pending:
-                worker, path = idle.pop(), pending.popleft()
+                worker = idle.pop()
+                batch = [pending.popleft() for _ in range(min(size, len(pending)))]
                 try:
-                    worker.give(path)
-                except (BrokenPipeError, OSError):  # died while idle: a new one takes the file
+                    worker.give(batch)
+                except (BrokenPipeError, OSError):  # died while idle: a new one takes the files
                     worker.stop(kill=True)
                     idle.append(_Worker(ctx, args))
-                    pending.appendleft(path)
+                    pending.extendleft(reversed(batch))
                     continue
                 busy.append(worker)
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
             wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout)
             for worker in list(busy):
-                result = None
-                if worker.conn.poll():
+                failed = False
+                while worker.batch and worker.conn.poll():
                     try:
-                        result = worker.conn.recv()
+                        message = worker.conn.recv()
                     except (EOFError, OSError):
-                        result = None
-                if result is None:
-                    timed_out = worker.proc.is_alive() and time.monotonic() >= worker.deadline
-                    if worker.proc.is_alive() and not timed_out:
-                        continue  # still working
-                    stderr = worker.stderr_tail()
-                    worker.stop(kill=True)
-                    result = _died(worker.path, worker.proc.exitcode, timed_out, stderr)
-                    busy.remove(worker)
-                    idle.append(_Worker(ctx, args))
-                else:
+                        failed = True
+                        break
+                    worker.deadline = time.monotonic() + file_wall_seconds()  # progress: a new limit
+                    for _ in range(message if isinstance(message, int) else 1):
+                        path = worker.batch.popleft()
+                        worker.reported += 1
+                        done(FileResult(path) if isinstance(message, int) else message)
+                if not worker.batch:
                     busy.remove(worker)
                     idle.append(worker)
-                results.append(result)
-                if progress:
-                    progress(result)
+                    continue
+                timed_out = not failed and worker.proc.is_alive() and time.monotonic() >= worker.deadline
+                if not failed and worker.proc.is_alive() and not timed_out:
+                    continue  # still working
+                stderr = worker.stderr_tail()
+                worker.stop(kill=True)
+                # Files begun before the one it was on, and not reported, were never parsed (their count
+                # was not sent yet); the one it was on is skipped; the rest go back to the queue.
+                for _ in range(max(0, worker.started.value - 1 - worker.reported)):
+                    done(FileResult(worker.batch.popleft()))
+                if worker.started.value > worker.reported and worker.batch:
+                    done(_died(worker.batch.popleft(), worker.proc.exitcode, timed_out, stderr))
+                pending.extendleft(reversed(worker.batch))
+                busy.remove(worker)
+                idle.append(_Worker(ctx, args))
     except BaseException:
         for worker in idle + busy:
             worker.stop(kill=True)
