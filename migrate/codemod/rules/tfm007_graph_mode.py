@@ -166,14 +166,12 @@ def mode_choice(source: str, bindings: dict[str, str]) -> tuple[int, int, str] |
         return isinstance(parent, (ast.If, ast.While, ast.Assert)) and child is parent.test
 
     def assigned(node: ast.AST) -> list[str]:
-        """Names an assignment binds from the expression holding `node`."""
+        """Names (`eager`, `self.eager`) an assignment binds from the expression holding `node`."""
         while node in parents and not isinstance(node, ast.stmt):
             node = parents[node]
-        if isinstance(node, ast.Assign):
-            return [t.id for t in node.targets if isinstance(t, ast.Name)]
-        if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
-            return [node.target.id]
-        return []
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        return [ast.unparse(t) for t in targets if isinstance(t, ast.Name | ast.Attribute)]
 
     found: list[tuple[int, int, str]] = []
     flags: dict[str, tuple[int, int, str]] = {}  # names assigned from a probe
@@ -205,10 +203,16 @@ def mode_choice(source: str, bindings: dict[str, str]) -> tuple[int, int, str] |
                 for target in assigned(node):
                     flags.setdefault(target, (node.lineno, node.col_offset, what))
     if flags:
+        last = {k.rpartition(".")[2] for k in flags}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id in flags and isinstance(node.ctx, ast.Load) and decides(node):
-                line, column, what = flags[node.id]
-                found.append((line, column, f"{what}, through `{node.id}`, tested"))
+            if not (isinstance(node, ast.Name | ast.Attribute) and isinstance(node.ctx, ast.Load)):
+                continue
+            if (node.id if isinstance(node, ast.Name) else node.attr) not in last:
+                continue
+            spelled = ast.unparse(node)
+            if spelled in flags and decides(node):
+                line, column, what = flags[spelled]
+                found.append((line, column, f"{what}, through `{spelled}`, tested"))
     if not found:
         return None
     line, column, what = min(found)
