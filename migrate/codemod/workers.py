@@ -3,14 +3,15 @@ worker, so that nothing a file does to the parser can stop the run.
 
 A worker that dies (libcst's native parser overflowing its stack: SIGSEGV; an allocation failing:
 SIGABRT), exceeds the CPU-time limit of one file (`guard.FILE_CPU_SECONDS`, enforced by the kernel:
-RLIMIT_CPU, SIGXCPU) or takes longer than `FILE_WALL_SECONDS` of wall time (it is killed) is replaced by
-a fresh one; its file is reported as skipped with the reason, and the run goes on. Each file may also
+RLIMIT_CPU, SIGXCPU) or goes `FILE_WALL_SECONDS_FACTOR` times as long in wall time without a result (it
+is killed) is replaced by a fresh one; its file is reported as skipped with the reason, and the run goes on. Each file may also
 use `guard.FILE_MEMORY_BYTES` of address space beyond the worker's own (RLIMIT_AS: Python raises
 MemoryError, the engine reports the file). Workers never write a core file and leave Ctrl-C to the
 parent, which stops them.
 
 This is also the `--jobs 1` path: one worker (forked: it starts in a few milliseconds with the tables
-and the rules of the parent already loaded).
+and the rules of the parent already loaded). Files go to a worker in batches (`batch_size`) and each
+result comes back as soon as it is ready, except that files never parsed come back as a count.
 """
 
 from __future__ import annotations
