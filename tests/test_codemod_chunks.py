@@ -11,8 +11,9 @@ import pytest
 from libcst.matchers import _visitors as matcher_visitors
 
 from migrate import codemod
-from migrate.codemod import chunks
-from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
+from migrate.codemod import chunks, transform_source
+from migrate.codemod.engine import _transform_chunks, _transform_module
+from migrate.codemod.rules import rule_set
 from migrate.codemod.transform import NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,7 @@ async def f(a: tf.Tensor = tf.zeros([1])) -> tf.Tensor:
 
 def whole(source: str):
     """The whole-file pass (what the chunked pass stands in for)."""
-    return _transform_module(source, None, (TF2Codemod, TF2ScopeCodemod))
+    return _transform_module(source, rule_set(), (TF2Codemod, TF2ScopeCodemod))
 
 
 def sources():
@@ -136,10 +137,10 @@ def test_chunked_pass_equals_whole_file_pass(name):
     source = sources()[name]
     for assume_tf1 in (True, False):  # the first pass, and the rerun that TF 2 code gets
         try:
-            fast = _transform_chunks(source, None, assume_tf1=assume_tf1)
+            fast = _transform_chunks(source, rule_set(), assume_tf1=assume_tf1)
         except (chunks.ChunkMismatch, NeedsScope):
             continue  # no chunked plan for this file: transform_source parses it whole
-        assert fast[:2] == _transform_module(source, None, (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)[:2]
+        assert fast[:2] == _transform_module(source, rule_set(), (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)[:2]
 
 
 def test_edges_take_the_chunked_path_and_parse_less():
@@ -148,7 +149,7 @@ def test_edges_take_the_chunked_path_and_parse_less():
     body = plan.source.split(chunks.MARK, 1)[1]
     assert "def plain" not in plan.source and "y = os.path.join" not in plan.source
     assert "    pass\n" in body  # `def header(...)` and `with tf.variable_scope` cut out without bodies
-    new, findings, resolver = _transform_chunks(EDGES, None)
+    new, findings, resolver = _transform_chunks(EDGES, rule_set())
     assert resolver == "fast"
     for old, after in [("tf.layers.Layer", "tf.compat.v1.layers.Layer"), ("tf.log(x)", "tf.math.log(x)"),
                        ("reduction_indices=[1]", "axis=[1]"), ("tf.to_float(a)", "tf.cast(a, tf.float32)"),
@@ -166,7 +167,7 @@ def test_edges_take_the_chunked_path_and_parse_less():
 
 
 def test_module_scope_follows_pass_1():
-    new, _, resolver = _transform_chunks(SCOPES, None)  # the chunked path, not a fallback
+    new, _, resolver = _transform_chunks(SCOPES, rule_set())  # the chunked path, not a fallback
     assert resolver == "fast" and (new, _) == whole(SCOPES)[:2]
     # g1, g2, g6, g8 are module-level aliases for pass 1 (their definitions are rewritten, their uses
     # stay); g3, g4, g5, g7 and opt are not, and all definitions are rewritten as references.

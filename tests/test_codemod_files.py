@@ -13,8 +13,9 @@ import pytest
 
 from migrate import codemod
 from migrate.cli import main
-from migrate.codemod import engine
-from migrate.codemod.engine import process_file, transform_source
+from migrate.codemod import engine, transform_source
+from migrate.codemod.engine import process_file
+from migrate.codemod.rules import rule_set
 
 ROOT = Path(__file__).resolve().parent.parent
 TF1 = "import tensorflow as tf\n\nx = tf.log(y)  # keep me\n"
@@ -36,7 +37,7 @@ def write(path: Path, data: bytes | str) -> Path:
 ], ids=["bom", "crlf", "latin-1", "no-final-newline"])
 def test_encodings_bom_and_newlines_are_kept(tmp_path, data, expected):
     path = write(tmp_path / "m.py", data)
-    result = process_file(str(path), mode="write")
+    result = process_file(str(path), "write", rule_set())
     assert result.status == "changed"
     assert path.read_bytes() == expected
 
@@ -64,7 +65,7 @@ def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(engine.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        process_file(str(path), mode="write")
+        process_file(str(path), "write", rule_set())
     assert path.read_text() == TF1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.py"]  # no temporary file left behind
 
@@ -72,7 +73,7 @@ def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
 def test_write_keeps_the_file_mode(tmp_path):
     path = write(tmp_path / "tool.py", TF1)
     path.chmod(0o754)
-    process_file(str(path), mode="write")
+    process_file(str(path), "write", rule_set())
     assert path.read_text() == TF2 and (path.stat().st_mode & 0o777) == 0o754
 
 
@@ -86,7 +87,7 @@ def test_notebook_code_cells_only(tmp_path):
          "source": ["!pip list\n", "y = tf.log(x)\n", "z = tf.reduce_sum(y, keep_dims=True)"]},
     ], "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
     path = write(tmp_path / "nb.ipynb", json.dumps(nb, indent=1))
-    assert process_file(str(path), mode="write").status == "changed"
+    assert process_file(str(path), "write", rule_set()).status == "changed"
     out = json.loads(path.read_text())
     assert out["cells"][0] == nb["cells"][0]
     assert out["cells"][1] == nb["cells"][1]

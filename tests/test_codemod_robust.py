@@ -14,8 +14,9 @@ import pytest
 
 from migrate import codemod
 from migrate.cli import main
-from migrate.codemod.engine import process_file, transform_source
-from migrate.codemod.rules import RULES, Rule
+from migrate.codemod import transform_source
+from migrate.codemod.engine import process_file
+from migrate.codemod.rules import RULES, Rule, rule_set
 
 ROOT = Path(__file__).resolve().parent.parent
 TF1 = "import tensorflow as tf\n\nx = tf.log(y)  # keep me\n"
@@ -115,7 +116,7 @@ def test_symlinks_are_written_through_and_processed_once(tmp_path):
 
 def test_python3_syntax_errors_are_named_as_such(tmp_path):
     path = write(tmp_path / "bad.py", "import tensorflow as tf\n\ndef f(:\n    return tf.log(1)\n")
-    result = process_file(str(path))
+    result = process_file(str(path), "diff", rule_set())
     assert result.status == "skipped"
     assert result.reason.startswith("syntax error (line 3, column 7: invalid syntax)")
     assert "Python 2" not in result.reason

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from migrate.cli import main
-from migrate.codemod import docs
-from migrate.codemod.engine import _transform_chunks, _transform_module, transform_source
-from migrate.codemod.rules import RULES, select_rules
+from migrate.codemod import docs, transform_source
+from migrate.codemod.engine import _transform_chunks, _transform_module
+from migrate.codemod.rules import RULES, rule_set, select_rules
 from migrate.codemod.tables import CONTRIB_MODULES, OVERRIDES, tables
 from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
 
@@ -125,8 +125,8 @@ def test_chunked_path_equals_the_full_path_on_real_files(name):
     """The chunked fast path is an optimisation: same output and findings as parsing the whole file."""
     text = (SITE / name).read_text(encoding="utf-8")
     for assume_tf1 in (True, False):  # the first pass, and the rerun for TF 2 code
-        fast = _transform_chunks(text, None, assume_tf1=assume_tf1)
-        whole = _transform_module(text, None, (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)
+        fast = _transform_chunks(text, rule_set(), assume_tf1=assume_tf1)
+        whole = _transform_module(text, rule_set(), (TF2Codemod, TF2ScopeCodemod), assume_tf1=assume_tf1)
         assert fast[:2] == whole[:2]
     assert transform_source(text)[0] == text
 
@@ -138,3 +138,49 @@ def test_codemod_output_is_a_fixed_point_on_the_sample():
     twice, again, _ = transform_source(once, rules)
     assert once != src and twice == once
     assert [f.rule for f in again] == [f.rule for f in findings]
+
+
+# -- private modules (tf_private_modules.json) ----------------------------------------------------
+PRIVATE_IMPORTS = [  # (statement, whether TF 2.21 can import it: what the table must say)
+    ("from tensorflow.python.estimator.util import fn_args", False),
+    ("import tensorflow.python.estimator.estimator as estimator_lib", False),
+    ("from tensorflow.python.ops.rnn_cell_impl import _linear", False),
+    ("from tensorflow.python.ops.rnn_cell_impl import LSTMCell", True),
+    ("from tensorflow.python.ops import lookup_ops", True),
+    ("from tensorflow.python.platform import tf_logging as logging", True),
+    ("from tensorflow.python.util.function_utils import fn_args", True),
+    ("from tensorflow.core.protobuf import config_pb2", True),
+    ("from tensorflow.python import pywrap_tensorflow", True),
+    ("import tensorflow.python.ops.lookup_ops", True),
+    ("from tensorflow.python.framework import ops, tensor_util", True),
+    ("from tensorflow.python.training import queue_runner_impl", True),
+    ("from tensorflow.python.ops import variables", True),
+]
+
+
+@pytest.mark.parametrize("statement, importable", PRIVATE_IMPORTS, ids=[s for s, _ in PRIVATE_IMPORTS])
+def test_an_import_of_a_private_module_tf_lacks_is_a_finding(statement, importable):
+    src = f"import tensorflow as tf\n{statement}\nx = tf.log(y)\n"
+    out, findings, _ = transform_source(src)
+    assert out == src.replace("tf.log", "tf.math.log")
+    assert [(f.line, f.rule) for f in findings] == ([] if importable else [(2, "TFM004")])
+
+
+def test_a_missing_private_name_is_traced_to_where_it_is_defined_now():
+    _, findings, _ = transform_source("from tensorflow.python.estimator.util import fn_args\n")
+    (finding,) = findings
+    assert finding.message.startswith("`tensorflow.python.estimator.util` does not exist in TensorFlow 2.21")
+    assert "tf.estimator (and the `tensorflow_estimator` package) is gone since TF 2.16" in finding.message
+    assert "`fn_args` is defined in `tensorflow.python.util.function_utils`" in finding.message
+
+
+@pytest.mark.slow
+def test_the_private_module_table_says_what_tensorflow_imports():
+    """Each statement above, run on the installed TF 2.21: it imports exactly when the table says so."""
+    code = ("import json, sys\nimport tensorflow\nout = {}\nfor s in json.loads(sys.stdin.read()):\n"
+            "    try:\n        exec(s, {})\n        out[s] = True\n    except ImportError:\n        out[s] = False\n"
+            "print(json.dumps(out))\n")
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps([s for s, _ in PRIVATE_IMPORTS]),
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == dict(PRIVATE_IMPORTS)

@@ -18,19 +18,19 @@ Rules (codes or names for `select` / `ignore`): `migrate/codemod/rules/` (one fi
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
-import signal
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.codemod.engine import FileResult, process_file, transform_source
-from migrate.codemod.rules import RULES, select_rules
+from migrate.codemod import engine
+from migrate.codemod.engine import FileResult
+from migrate.codemod.rules import RULES, RuleSet, rule_set, select_rules
 from migrate.codemod.tables import tables
 from migrate.codemod.transform import Finding
+from migrate.codemod.workers import process_files
 from migrate.exit_codes import CANNOT_WRITE, MISMATCH, OK
 
 __all__ = ["RULES", "FileResult", "Finding", "Report", "discover", "run", "transform_source"]
@@ -41,7 +41,7 @@ REPORT_VERSION = 2  # 2: `schema`, `version`, `errors`, `strict`; findings in so
 SUFFIXES = (".py", ".ipynb")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache",
                        ".pytest_cache", ".ipynb_checkpoints", "node_modules"})
-# Below this many files the pool costs more than it saves (fork + pickling: ~30 ms).
+# Below this many files one worker does them all (starting more costs more than it saves).
 MIN_FILES_FOR_POOL = 8
 
 
@@ -129,6 +129,9 @@ class Report:
 def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
     """The `.py` / `.ipynb` files under `paths` (directories recursively, hidden and cache dirs skipped).
 
+    Every directory entry with such a name is listed, a FIFO or a socket too: `process_file` reads only
+    regular files and reports the others as skipped.
+
     A symbolic link to a file is kept (it is written through to its target), but a target reached
     twice is processed once: under its own path when that is scanned too, else under the first link
     in sorted order. Links to directories are not followed.
@@ -139,7 +142,7 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
                 out.update(os.path.join(root, f) for f in files if f.endswith(SUFFIXES))
-        elif p.is_file():
+        elif p.exists():  # a FIFO or a device given by name is reported as skipped, never opened
             out.add(str(p))
         else:
             raise CodemodInputError(f"{p}: no such file or directory; give .py / .ipynb files or directories")
@@ -152,6 +155,17 @@ def discover(paths: Iterable[str | os.PathLike]) -> list[str]:
         seen.add(real)
         unique.append(f)
     return sorted(unique)
+
+
+def transform_source(source: str, rules: RuleSet | Iterable[str] | None = None,
+                     full_scope: bool = False) -> tuple[str, list[Finding], str]:
+    """Apply the codemod to Python source text: `(new_source, findings, resolver)`.
+
+    `rules`: rule codes (default: the default rules; add "TFM007" for --graph-mode) or a `RuleSet`.
+    Raises libcst.ParserSyntaxError when the source does not parse. See `engine.transform_source`.
+    """
+    chosen = rules if isinstance(rules, RuleSet) else rule_set(None if rules is None else frozenset(rules))
+    return engine.transform_source(source, chosen, full_scope)
 
 
 @contextmanager
@@ -173,15 +187,6 @@ def _fewer_collections():
         gc.unfreeze()
 
 
-def _work(args: tuple[str, str, frozenset[str], bool]) -> FileResult:
-    return process_file(*args)
-
-
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them (no traceback per worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None = None,
         select: str | list[str] | None = None, ignore: str | list[str] | None = None,
         full_scope: bool = False, progress: Callable[[FileResult], None] | None = None,
@@ -192,7 +197,9 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
         paths: `.py` / `.ipynb` files and directories (searched recursively).
         mode: "diff" (compute diffs, write nothing), "write" (rewrite files atomically) or "check"
             (write nothing; `Report.exit_code()` is 1 when something would change).
-        jobs: worker processes (default: the CPU count); 1 runs in this process.
+        jobs: worker processes (default: the CPU count; one below `MIN_FILES_FOR_POOL` files). Every file
+            is processed in a worker (`workers.py`), never in this process, so that a file that crashes
+            the parser or exceeds its time or memory limit only costs that worker (it is replaced).
         select: rule codes or names to apply (default: the default rules), e.g. "TFM001,contrib".
         ignore: rule codes or names to leave out.
         full_scope: resolve every file with libcst's ScopeProvider (slower; same results).
@@ -204,6 +211,8 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
     Returns:
         A `Report`; `Report.results` are sorted by path. A file whose processing fails (a rule's
         internal error, an unreadable or unwritable file) is left unchanged and reported; the run goes on.
+        A file past the parser's limits (`guard.py`: not a regular file, too large, a line too long, nested
+        too deeply; its worker crashed, ran out of time or memory) is skipped with the reason.
 
     Raises:
         CodemodInputError: a path does not exist.
@@ -213,32 +222,13 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
     if mode not in ("diff", "write", "check"):
         raise ValueError(f"mode must be 'diff', 'write' or 'check', not {mode!r}")
     extend = [extend_select] if isinstance(extend_select, str) else list(extend_select or [])
-    rules = select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else []))
+    rules = rule_set(select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else [])))
     files = discover(paths)
     jobs = max(1, jobs or os.cpu_count() or 1)
-    tasks = [(f, mode, rules, full_scope) for f in files]
-    results: list[FileResult] = []
+    if len(files) < MIN_FILES_FOR_POOL:
+        jobs = 1
     tables()  # load once here; forked workers inherit it
     with _fewer_collections():
-        if jobs == 1 or len(files) < MIN_FILES_FOR_POOL:
-            for task in tasks:
-                results.append(_work(task))
-                if progress:
-                    progress(results[-1])
-        else:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            pool = ctx.Pool(min(jobs, len(files)), initializer=_ignore_sigint)
-            try:
-                for res in pool.imap_unordered(_work, tasks, chunksize=max(1, len(tasks) // (jobs * 16))):
-                    results.append(res)
-                    if progress:
-                        progress(res)
-                pool.close()
-            except BaseException:
-                pool.terminate()
-                raise
-            finally:
-                pool.join()
+        results = process_files(files, (mode, rules, full_scope), jobs, progress)
     results.sort(key=lambda r: r.path)
     return Report(mode, results, strict)

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from migrate.codemod import guard
 from migrate.codemod.rules import RULES, docs_markdown
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "codemod.md"
@@ -45,7 +46,9 @@ tf-migrate codemod --list-rules
   is scanned, else under its first link. Links to directories are not followed.
 * **One file never stops a run.** A file that cannot be read or written, or on which a rule hits an
   internal error (a bug: please report it), is left unchanged and reported as an error with the rule
-  (`-v` and `--json` add the traceback); every other file is done and the report is written.
+  (`-v` and `--json` add the traceback); every other file is done and the report is written. Files past
+  the parser's limits (below: not a regular file, too large, a line too long, nested too deeply; a worker
+  that crashed or ran out of time or memory) are skipped with the line, the limit and what to do.
 * Files that cannot be parsed are skipped and left byte-identical: "Python 2 code (line, column: ...)"
   when the parser's message or the text shows Python 2 (print statements, `except E, e`, backticks, `<>`),
   else "syntax error (line, column: message)". A skipped file is a warning (exit 0) unless `--strict`.
@@ -74,6 +77,32 @@ tf-migrate codemod --list-rules
 `nb.ipynb:cell 3:line 2:col 5: TFM003 ...`. `version` grows when a field changes
 meaning; new fields may be added without it.
 
+## Limits: no file can crash or hang a run
+
+Every file is processed in a worker process (`workers.py`; `--jobs 1` is one worker), one file at a time
+per worker. libcst's native parser overflows its stack on deep nesting (SIGSEGV: the process dies), its
+time grows with the square of an operator chain's length, and it needs about 2 KB of memory per token.
+So, cheapest first (`guard.py`), a file is skipped and left byte-identical when it is not a regular file
+(a FIFO, socket or device named `x.py` is never opened: `os.stat` before `open`, `fstat` after) or past
+one of these limits, and the reason names the line, the limit and what to do:
+
+{limits}
+
+A worker that dies anyway (SIGSEGV, SIGABRT) or exceeds a limit is replaced by a fresh one; its file is
+reported as skipped ("parser crashed", "time limit exceeded", "out of memory"; `-v` shows what the
+worker printed) and the run goes on to its summary, report and exit code. A skipped file is a warning
+unless `--strict`. For example:
+
+```
+src/deep.py: warning: skipped: nested too deeply to parse (line 4: an expression more than 1,000 levels
+deep, e.g. a long `a + b + ...` chain; limit 1,000: MAX_EXPRESSION_DEPTH); left byte-identical; build it
+from a list (`sum(...)`, a loop), or port this module by hand
+```
+
+`tests/test_codemod_limits.py` runs 100,000 nested parentheses, 8,000 added terms (on
+one line and on 8,000), a 10 MB line, a FIFO, a worker that crashes and one that runs out of time, with
+one worker and with two.
+
 ## pre-commit
 
 `.pre-commit-hooks.yaml` declares the hook `tf-migrate-codemod` (`tf-migrate codemod --check`,
@@ -95,10 +124,13 @@ extend_select=None, graph_mode=False, strict=False, full_scope=False, progress=N
 One file per rule in `migrate/codemod/rules/`: its code, name, summary, why, example, and its transform
 logic as hooks the engine calls while it walks the file (`leave_reference` for TF references, `leave_call`,
 `leave_attribute`, `leave_import` / `leave_import_from`, `leave_module`, and the observations
-`note_reference` / `note_call` with per-file state from `new_state`; see `rules/__init__.py`). The engine
-(`transform.py`: name resolution, pruning; `imports.py`: imports to add or drop; `layout.py`: positions,
-continuation alignment) holds no rule logic. Adding a rule is one file, a line in `rules/__init__.py`, and
-its fixtures `tests/codemod_fixtures/<CODE>_<case>.{before.py,after.py,findings}.txt`.
+`note_reference` / `note_call` with per-file state from `new_state`; see `ruleset.py`). The engine
+(`engine.py`: files; `transform.py`: name resolution, pruning; `imports.py`: imports to add, drop or
+insert; `layout.py`: positions, continuation alignment) holds no rule logic and imports no rule: the run
+loop builds a `RuleSet` from the registry (`rules/__init__.py`) and hands it to the engine, and the
+tables (`tables.py`, `MODULE_MOVES` included) import nothing from the rules either; rules import the
+engine and the tables (`tests/test_codemod_layout.py` checks every import). Adding a rule is one file, a
+line in `rules/__init__.py`, and its fixtures `tests/codemod_fixtures/<CODE>_<case>.{before.py,after.py,findings}.txt`.
 `--select` / `--ignore` / `--extend-select` take codes or names, comma-separated.
 
 """
@@ -164,8 +196,12 @@ CPU time of each whole process tree, from one run:
 ## Tables
 
 `tf_tables.json` is generated from the installed packages by `python -m migrate.codemod.generate_tables`
-(`--check` exits 1 when it is stale). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
-`CONTRIB_MODULES`, `CONTRIB_HINTS`) and in the rule files (`MODULE_MOVES`, `CAST_FUNCTIONS`,
+(`--check` exits 1 when it is stale), and so is `tf_private_modules.json`: every module of TensorFlow's
+private packages (`tensorflow.python`, `.core`, ...: located with `importlib.util.find_spec`, their
+directories walked) with the names its top level defines or imports (`ast`), read only when a file
+imports one of them. TFM004 checks such imports against it (`tests/test_codemod_tables.py` runs the
+same imports on the installed TensorFlow and compares). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
+`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.
 """
@@ -175,7 +211,12 @@ def render() -> str:
     table = ["| code | name | default | what |", "|------|------|---------|------|"]
     for r in RULES.values():
         table.append(f"| {r.code} | {r.name} | {'yes' if r.default else 'opt-in'} | {r.summary} |")
-    return HEAD + "\n".join(table) + "\n\n" + docs_markdown() + TAIL
+    limits = ["| limit (`guard.py`) | value | what |", "|-------|-------|------|"]
+    for name, unit, what in guard.LIMITS:
+        value = getattr(guard, name)
+        shown = f"{value / 1024**3:g} GiB" if unit == "bytes" and value >= 1024**3 else f"{value:,} {unit}"
+        limits.append(f"| `{name}` | {shown} | {what} |")
+    return HEAD.replace("{limits}", "\n".join(limits)) + "\n".join(table) + "\n\n" + docs_markdown() + TAIL
 
 
 def main(argv: list[str] | None = None) -> int:

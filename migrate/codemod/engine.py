@@ -12,6 +12,7 @@ import gc
 import io
 import os
 import re
+import sys
 import tempfile
 import tokenize
 import traceback
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from migrate.codemod import batches, chunks
+from migrate.codemod import batches, chunks, guard
 from migrate.codemod import notebook as nbedit
 from migrate.codemod.chunks import ChunkMismatch
-from migrate.codemod.rules import default_rules, words
+from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.transform import Finding, NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 BOM = b"\xef\xbb\xbf"
@@ -62,13 +63,13 @@ class FileResult:
     cannot_write: bool = False
 
 
-def transform_source(source: str, rules: frozenset[str] | None = None,
+def transform_source(source: str, rules: RuleSet,
                      full_scope: bool = False) -> tuple[str, list[Finding], str]:
-    """Apply the codemod to Python source text.
+    """Apply the codemod to Python source text (`migrate.codemod.transform_source` takes rule codes).
 
     Args:
         source: the module's text (newlines as in the file).
-        rules: rule codes to apply (default: the default rules; add "TFM007" for --graph-mode).
+        rules: the rules to apply (`migrate.codemod.rules.rule_set(codes)`).
         full_scope: always resolve names with libcst's ScopeProvider (the fast resolver is used
             otherwise whenever the file proves it is enough; both give the same result).
 
@@ -81,7 +82,7 @@ def transform_source(source: str, rules: frozenset[str] | None = None,
     return _transform(source, rules, full_scope)[:3]
 
 
-def _transform(source: str, rules: frozenset[str] | None, full_scope: bool,
+def _transform(source: str, rules: RuleSet, full_scope: bool,
                tree: ast.Module | None = None) -> tuple[str, list[Finding], str, bool]:
     """`transform_source`, plus whether the output was already checked to parse (the chunked pass).
 
@@ -115,7 +116,7 @@ def _note(codemod, flags: list[bool] | None) -> None:
         flags[:] = [codemod.ambiguous_seen, codemod.evidence]
 
 
-def _transform_chunks(source: str, rules: frozenset[str] | None,
+def _transform_chunks(source: str, rules: RuleSet,
                       tree: ast.Module | None = None, assume_tf1: bool = True,
                       flags: list[bool] | None = None) -> tuple[str, list[Finding], str]:
     """The fast pass on the file's TF statements only (`chunks.py`, an optimisation: same result).
@@ -124,8 +125,7 @@ def _transform_chunks(source: str, rules: frozenset[str] | None,
     a TF name is bound twice. When the output differs, the synthetic module's output is checked to
     parse with Python's own parser (the pieces put back are the same statements, same indentation).
     """
-    chosen = default_rules() if rules is None else rules
-    plan = chunks.plan(source, tree, words(chosen))
+    plan = chunks.plan(source, tree, rules.words)
     if plan is None:
         raise ChunkMismatch("no plan")
     codemod = TF2Codemod(CodemodContext(), rules=rules, source=plan.source, prune=False, full_source=source,
@@ -157,7 +157,7 @@ def _marker_lines(source: str) -> list[int]:
     return out
 
 
-def _transform_module(source: str, rules: frozenset[str] | None,
+def _transform_module(source: str, rules: RuleSet,
                       classes: tuple[type[TF2Codemod], ...], assume_tf1: bool = True,
                       flags: list[bool] | None = None, tree: ast.Module | None = None) -> tuple[str, list[Finding], str]:
     module = batches.parse(source, _starts(tree) if tree is not None else [])
@@ -171,6 +171,27 @@ def _transform_module(source: str, rules: frozenset[str] | None,
         _note(codemod, flags)
         return (source if code is None else code), findings, "scope" if cls is TF2ScopeCodemod else "fast"
     raise AssertionError("unreachable: the scope pass never raises NeedsScope")
+
+
+def _read(path: str) -> bytes | None:
+    """The file's bytes; None for a file over MAX_FILE_BYTES that does not mention TensorFlow.
+
+    Only a regular file is opened (`os.stat` first, then `fstat` on the open descriptor: a FIFO swapped
+    in between is not read either; it is opened non-blocking). Raises guard.TooBig (skip) or OSError.
+    """
+    guard.regular_file(os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        guard.regular_file(st)
+        if st.st_size <= guard.MAX_FILE_BYTES:
+            return f.read()
+        tail = b""
+        while block := f.read(1 << 20):  # a large file that never names TensorFlow is left alone, unread
+            if TF_MARKER in tail + block:
+                raise guard.too_large(st.st_size)
+            tail = block[-len(TF_MARKER):]
+        return None
 
 
 def _decode(data: bytes) -> tuple[str, str, bool]:
@@ -291,9 +312,9 @@ def _syntax_reason(source: str, error: SyntaxError | None, cst_error: cst.Parser
             f"{cst_error.message.splitlines()[0]}); left byte-identical")
 
 
-def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = None,
-                 full_scope: bool = False) -> FileResult:
-    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check".
+def process_file(path: str, mode: str, rules: RuleSet, full_scope: bool = False) -> FileResult:
+    """Codemod one file. `mode`: "diff" (compute a diff), "write" (rewrite atomically) or "check";
+    `rules`: the rules to apply (`migrate.codemod.rules.rule_set(codes)`).
 
     Never raises for a problem with the file or an internal error of a rule: the file is left as it
     was and the result says why (`status` "skipped" or "error"). KeyboardInterrupt propagates.
@@ -306,6 +327,10 @@ def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = N
     gc.disable()
     try:
         _process(result, mode, rules, full_scope)
+    except MemoryError:  # the worker's address-space limit (workers.py): this file only
+        result.status, result.rule, result.diff, result.findings = "skipped", "", "", []
+        result.reason = (f"out of memory (a worker may use {guard.FILE_MEMORY_BYTES / 1024**3:g} GiB per file: "
+                         "FILE_MEMORY_BYTES); left byte-identical; split the module, or port it by hand")
     except Exception as e:  # an internal error: this file only
         result.status = "error"
         result.rule = getattr(e, "tf_migrate_rule", "engine")
@@ -319,15 +344,17 @@ def process_file(path: str, mode: str = "diff", rules: frozenset[str] | None = N
     return result
 
 
-def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_scope: bool) -> None:
+def _process(result: FileResult, mode: str, rules: RuleSet, full_scope: bool) -> None:
     path = result.path
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = _read(path)
+    except guard.TooBig as e:
+        result.status, result.reason = "skipped", str(e)
+        return
     except OSError as e:
         result.status, result.reason = "error", f"cannot read it ({e.strerror})"
         return
-    if TF_MARKER not in data:
+    if data is None or TF_MARKER not in data:
         return
     notebook = path.endswith(".ipynb")
     try:
@@ -340,21 +367,32 @@ def _process(result: FileResult, mode: str, rules: frozenset[str] | None, full_s
     except (UnicodeDecodeError, SyntaxError, LookupError, ValueError) as e:
         result.status, result.reason = "skipped", f"cannot decode it ({e})"
         return
-    tree, syntax_error = None, None
-    if not notebook:
+    tree, syntax_error, parsed = None, None, None
+    try:  # what libcst's parser could not survive is skipped before it sees it (guard.py)
+        lines = guard.check_lines(old)
         try:
-            tree = ast.parse(old)
+            parsed = ast.parse(old)
         except SyntaxError as e:
             syntax_error = e
         except (ValueError, RecursionError):
             pass
+        guard.check_nesting(old, parsed, lines)
+    except guard.TooBig as e:
+        result.status, result.reason = "skipped", str(e)
+        return
+    if notebook:  # the cells' own coordinates come from libcst's message
+        syntax_error = None
+    else:
+        tree = parsed
     try:
         new, result.findings, result.resolver, checked = _transform(old, rules, full_scope, tree)
     except cst.ParserSyntaxError as e:
         result.status, result.reason = "skipped", _syntax_reason(old, syntax_error, e)
         return
     except RecursionError:
-        result.status, result.reason = "skipped", "too deeply nested for the parser; left byte-identical"
+        result.status, result.reason = "skipped", (
+            f"nested too deeply to parse (beyond Python's recursion limit of {sys.getrecursionlimit()} in "
+            "libcst's tree walk); left byte-identical; split the deepest expression, or port this module by hand")
         return
     if notebook:
         result.findings = _cell_findings(old, sources, result.findings)

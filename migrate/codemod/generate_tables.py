@@ -17,6 +17,15 @@ Sources, all read from the installed packages (nothing is typed by hand here):
 | `tf_slim`           | `dir()` of `tf_slim` and, by attribute, of each of its submodules            |
 
 `tf.keras.*` is Keras 3 under TF 2.16+ and is not enumerated: the codemod treats it as resolvable.
+
+`tf_private_modules.json` (loaded only for files that import TensorFlow's private packages):
+
+| key        | source                                                                                 |
+|------------|----------------------------------------------------------------------------------------|
+| `modules`  | every module under `tensorflow.{python,core,compiler,lite,tools,dtensor,tsl}`: located with `importlib.util.find_spec`, then the package directories walked (`.py`, packages, extension modules) |
+| `defined`  | per module, the names its top level defines (`def`, `class`, assignments), read with `ast`  |
+| `imported` | per module, the names its top level imports (importable from it too)                    |
+| `open`     | modules whose names cannot be listed (extension modules, `*` imports, `__getattr__`, `globals()`, tests): any name is taken to exist |
 """
 
 from __future__ import annotations
@@ -29,6 +38,9 @@ import sys
 from pathlib import Path
 
 TABLES_PATH = Path(__file__).with_name("tf_tables.json")
+PRIVATE_PATH = Path(__file__).with_name("tf_private_modules.json")
+# TensorFlow's private top-level packages (tables.PRIVATE_MODULES).
+PRIVATE_TOPS = ("python", "core", "compiler", "lite", "tools", "dtensor", "tsl")
 
 # `tf.compat.v1` attributes set by `_KerasLazyLoader` (not by imports): name -> tf_keras module dir.
 LEGACY_KERAS_MODULES = {
@@ -85,6 +97,87 @@ def _package_names(package) -> set[str]:
     return out
 
 
+def _top_level_names(source: str) -> tuple[set[str], set[str]] | None:
+    """(defined, imported) names of a module's top level (inside top-level `if` / `try` / `with` too);
+    None when they cannot be listed statically."""
+    if "__getattr__" in source or "globals()" in source or "sys.modules[__name__]" in source:
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    defined: set[str] = set()
+    imported: set[str] = set()
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                defined.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Import):
+            imported.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if any(a.name == "*" for a in node.names):
+                return None
+            imported.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+            stack.extend(node.body)
+            stack.extend(getattr(node, "orelse", ()))
+            stack.extend(getattr(node, "finalbody", ()))
+            for handler in getattr(node, "handlers", ()):
+                stack.extend(handler.body)
+    return defined, imported - defined
+
+
+def private_modules() -> dict:
+    """`tf_private_modules.json`: what TensorFlow's private packages hold (see the module docstring)."""
+    import importlib.util  # noqa: PLC0415
+
+    import tensorflow as tf  # noqa: PLC0415
+
+    modules: set[str] = set()
+    defined: dict[str, list[str]] = {}
+    imported: dict[str, list[str]] = {}
+    opened: set[str] = set()
+    for top in PRIVATE_TOPS:
+        spec = importlib.util.find_spec(f"tensorflow.{top}")
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for location in spec.submodule_search_locations:
+            for root, dirs, files in os.walk(location):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__" and d.isidentifier())
+                rel = os.path.relpath(root, location)
+                package = f"tensorflow.{top}" + ("" if rel == "." else "." + rel.replace(os.sep, "."))
+                modules.add(package)  # a directory imports as a (namespace) package
+                for name in sorted(files):
+                    stem, _, ext = name.partition(".")
+                    if not stem.isidentifier() or not (ext == "py" or ext.endswith(("so", "pyd"))):
+                        continue
+                    module = package if stem == "__init__" else f"{package}.{stem}"
+                    modules.add(module)
+                    if ext != "py" or stem.endswith("_test") or "kernel_tests" in module:
+                        opened.add(module)
+                        continue
+                    names = _top_level_names(Path(root, name).read_text(encoding="utf-8", errors="replace"))
+                    if names is None:
+                        opened.add(module)
+                        continue
+                    if names[0]:
+                        defined[module] = sorted(names[0])
+                    if names[1]:
+                        imported[module] = sorted(names[1])
+    return {
+        "_generated_by": "python -m migrate.codemod.generate_tables",
+        "tensorflow_version": tf.__version__,
+        "modules": sorted(modules),
+        "open": sorted(opened),
+        "defined": dict(sorted(defined.items())),
+        "imported": dict(sorted(imported.items())),
+    }
+
+
 def generate() -> dict:
     import tensorflow as tf  # noqa: PLC0415  (the generator may import TF; the codemod never does)
     import tf_slim  # noqa: PLC0415
@@ -122,18 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the shipped tables are stale")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    text = json.dumps(generate(), indent=0, sort_keys=False) + "\n"
+    outputs = [(TABLES_PATH, json.dumps(generate(), indent=0, sort_keys=False) + "\n"),
+               (PRIVATE_PATH, json.dumps(private_modules(), indent=0, sort_keys=False) + "\n")]
     if args.check:
-        old = TABLES_PATH.read_text(encoding="utf-8") if TABLES_PATH.exists() else ""
-        if old != text:
-            print(f"{TABLES_PATH} is stale for the installed TensorFlow: run "
+        stale = [path for path, text in outputs
+                 if (path.read_text(encoding="utf-8") if path.exists() else "") != text]
+        for path in stale:
+            print(f"{path} is stale for the installed TensorFlow: run "
                   "`python -m migrate.codemod.generate_tables` and review the diff", file=sys.stderr)
-            return 1
-        return 0
-    tmp = TABLES_PATH.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, TABLES_PATH)
-    print(f"wrote {TABLES_PATH} ({len(text) // 1024} KiB)")
+        return 1 if stale else 0
+    for path, text in outputs:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        print(f"wrote {path} ({len(text) // 1024} KiB)")
     return 0
 
 

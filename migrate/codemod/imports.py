@@ -1,6 +1,6 @@
 """The engine's import services: making a written name reachable (`import_for`: the imports to add) and
 removing TF imports left unused (fast pass: `DropImports`; scope pass: libcst's RemoveImportsVisitor).
-`TF2Codemod` mixes `Imports` in; the insertion itself is TFM004's `insert`."""
+`TF2Codemod` mixes `Imports` in and calls `insert` at the end of the module."""
 
 from __future__ import annotations
 
@@ -175,3 +175,78 @@ class DropImports(cst.CSTTransformer):
         if not updated_node.body:
             return cst.RemoveFromParent()
         return updated_node
+
+
+def insert(cm, original: cst.Module, module: cst.Module, setup: cst.CSTNode | None) -> cst.Module:
+    """Add the imports the new code needs (`cm._needed`) right after the file's first TensorFlow import
+    (never above a statement that precedes it), and `setup` (a rule's statement, e.g. TFM007's
+    `disable_v2_behavior()`) after the last top-level import."""
+    body = list(module.body)
+    present = _top_level_imports(body)
+    anchor = next((i for i, st in enumerate(original.body) if _binds_tf(st, cm.bindings.nodes)), None)
+    last = max((i for i, st in enumerate(body) if _is_import_line(st)), default=None)
+    if anchor is None:
+        anchor = last if last is not None else _preamble_end(body) - 1
+    new = []
+    for module_name, obj, asname in cm._needed:
+        if (module_name, obj, asname) in present:
+            continue
+        if obj is None:
+            code = f"import {module_name}" + (f" as {asname}" if asname else "")
+        else:
+            code = f"from {module_name} import {obj}" + (f" as {asname}" if asname else "")
+        new.append(cst.parse_statement(code + "\n"))
+    after = last if last is not None and last > anchor else anchor
+    if setup is not None:
+        setup = setup.with_changes(leading_lines=[cst.EmptyLine()])
+        body.insert(after + 1, setup)
+    body[anchor + 1:anchor + 1] = new
+    if new or setup is not None:
+        cm._inserted = True
+    return module.with_changes(body=body)
+
+
+def _is_import_line(st: cst.CSTNode) -> bool:
+    return isinstance(st, cst.SimpleStatementLine) and any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in st.body)
+
+
+def _binds_tf(st: cst.CSTNode, nodes: set[int]) -> bool:
+    """A top-level statement holding one of the module's TF imports (also inside `try:` / `if`)."""
+    if isinstance(st, cst.SimpleStatementLine):
+        return any(id(x) in nodes and isinstance(x, (cst.Import, cst.ImportFrom)) for x in st.body)
+    if isinstance(st, (cst.If, cst.Try)):
+        inner = getattr(st.body, "body", ())
+        return any(_binds_tf(x, nodes) for x in inner)
+    return False
+
+
+def _top_level_imports(body) -> set[tuple[str, str | None, str | None]]:
+    out = set()
+    for st in body:
+        if not isinstance(st, cst.SimpleStatementLine):
+            continue
+        for x in st.body:
+            if isinstance(x, cst.Import):
+                for a in x.names:
+                    out.add((cst.Module([]).code_for_node(a.name), None, a.asname.name.value if a.asname else None))
+            elif isinstance(x, cst.ImportFrom) and x.module is not None and not x.relative \
+                    and not isinstance(x.names, cst.ImportStar):
+                mod = cst.Module([]).code_for_node(x.module)
+                for a in x.names:
+                    out.add((mod, a.name.value, a.asname.name.value if a.asname else None))
+    return out
+
+
+def _preamble_end(body) -> int:
+    """Index of the first statement after the docstring and `from __future__` imports."""
+    i = 0
+    for i, st in enumerate(body):
+        if isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1:
+            x = st.body[0]
+            if isinstance(x, cst.Expr) and isinstance(x.value, cst.SimpleString) and i == 0:
+                continue
+            if isinstance(x, cst.ImportFrom) and x.module is not None and \
+                    cst.Module([]).code_for_node(x.module) == "__future__":
+                continue
+        return i
+    return len(body)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TABLES_PATH = Path(__file__).with_name("tf_tables.json")
+PRIVATE_PATH = Path(__file__).with_name("tf_private_modules.json")  # read only when a file imports one
 
 # --------------------------------------------------------------------------------------------------
 # Corrections of TF 2.21's `tf_upgrade_v2` tables (`symbol_renames`), exact names.
@@ -51,8 +52,43 @@ OVERRIDES: dict[str, str] = {
 }
 
 # TensorFlow's private packages (`from tensorflow.python.ops import lookup_ops`): not public API, not in
-# the rename tables, still importable in TF 2.21. Left as they are, without findings.
+# the rename tables. References through them are left as they are; an import of a module or name that
+# TF 2.21 no longer has is a finding (TFM004), checked against `tf_private_modules.json`.
 PRIVATE_MODULES: frozenset[str] = frozenset({"python", "core", "compiler", "lite", "tools", "dtensor", "tsl"})
+
+# Where private TF 1 modules that TF 2.21 lacks went (longest prefix wins), checked by hand against TF 2.21.
+# Otherwise the finding names the private modules that define the same name now (`PrivateModules.definers`).
+PRIVATE_HINTS: dict[str, str] = {
+    # tensorflow/python/estimator was a shim of the tensorflow_estimator package; both are gone since TF 2.16.
+    "tensorflow.python.estimator": "tf.estimator (and the `tensorflow_estimator` package) is gone since TF "
+                                   "2.16: port the model to Keras 3 (`keras.Model.fit` / `evaluate` / `predict`)",
+    # TF 2.16+ bundles Keras 3 (`import keras`); TF 2 Keras 2 internals live on in the `tf_keras` package.
+    "tensorflow.python.keras": "TF 2.21's Keras is Keras 3 (`import keras`); the Keras 2 internals are in the "
+                               "`tf_keras` package (`tf_keras.src...`)",
+    "tensorflow.contrib": "tf.contrib is gone in TF 2",
+}
+
+# Whole modules that moved: imports of them are rewritten in place by rule TFM004 (`import tf_slim as slim`), longest
+# prefix first. contrib's internal layout (`tensorflow/contrib/slim/python/slim/data/...`) maps onto
+# tf-slim 1.1's (`tf_slim/data/...`); every result is checked to exist before it is written.
+MODULE_MOVES: dict[str, str] = {
+    "tf.contrib.slim.python.slim.nets": "tf_slim.nets",
+    "tf.contrib.slim.python.slim": "tf_slim",
+    "tf.contrib.slim.nets": "tf_slim.nets",
+    "tf.contrib.slim": "tf_slim",
+    "tf.contrib.layers.python.layers": "tf_slim.layers",
+    "tf.contrib.framework.python.ops": "tf_slim.ops",
+}
+
+
+
+def module_move(canon: str) -> str | None:
+    """`tf.contrib.slim.python.slim.data` -> `tf_slim.data` (MODULE_MOVES, longest prefix)."""
+    for old in sorted(MODULE_MOVES, key=len, reverse=True):
+        if canon == old or canon.startswith(old + "."):
+            return MODULE_MOVES[old] + canon[len(old):]
+    return None
+
 
 # Names that exist in the TF 2.21 API although `api_v2` cannot list them (set with `setattr` at import).
 EXTRA_API: frozenset[str] = frozenset({
@@ -197,7 +233,7 @@ class Tables:
                                          "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
-        moved = _moved(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
+        moved = module_move(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
         if moved is not None and self.exists(moved):
             return Resolution(moved, rule="TFM003", module=moved.split(".")[0])
         for k in range(len(parts), 2, -1):  # the runtime package's table first, longest prefix
@@ -236,18 +272,54 @@ class Tables:
             f"`{name}` has no successor in TensorFlow {self.version}, tf_slim or {RUNTIME_PACKAGE}: {_hint(name)}"))
 
 
-def _moved(name: str) -> str | None:
-    from migrate.codemod.rules.tfm004_imports import MODULE_MOVES  # noqa: PLC0415
-
-    for old in sorted(MODULE_MOVES, key=len, reverse=True):
-        if name == old or name.startswith(old + "."):
-            return MODULE_MOVES[old] + name[len(old):]
-    return None
-
-
 def _hint(name: str) -> str:
     return next((h for p, h in CONTRIB_HINTS.items() if name == p or name.startswith(p + ".")),
                 CONTRIB_HINTS["tf.contrib"])
+
+
+class PrivateModules:
+    """What TF 2.21's private packages hold (`tf_private_modules.json`, see generate_tables.py)."""
+
+    def __init__(self, data: dict):
+        self.version = data["tensorflow_version"]
+        self.modules = frozenset(data["modules"])
+        self.open = frozenset(data["open"])
+        self.defined: dict[str, list[str]] = data["defined"]
+        self.names = {m: frozenset(data["defined"].get(m, ())) | frozenset(data["imported"].get(m, ()))
+                      for m in self.modules}
+        self._definers: dict[str, list[str]] | None = None
+
+    def exists(self, dotted: str) -> bool:
+        """`tensorflow.python.ops.lookup_ops` (a module) or `...rnn_cell_impl.LSTMCell` (a name of one) is
+        importable in TF 2.21: a module, or a top-level name of the longest module prefix (any name of a
+        module whose names cannot be listed)."""
+        parts = dotted.split(".")
+        for k in range(len(parts), 1, -1):
+            prefix = ".".join(parts[:k])
+            if prefix in self.modules:
+                return k == len(parts) or prefix in self.open or parts[k] in self.names[prefix]
+        return False
+
+    def definers(self, name: str) -> list[str]:
+        """The private modules whose top level defines `name` (shallowest first)."""
+        if self._definers is None:
+            index: dict[str, list[str]] = {}
+            for module, names in self.defined.items():
+                for n in names:
+                    index.setdefault(n, []).append(module)
+            self._definers = index
+        return sorted(self._definers.get(name, []), key=lambda m: (m.count("."), m))
+
+    def hint(self, dotted: str) -> str | None:
+        """PRIVATE_HINTS' advice for `dotted` (longest prefix), or None."""
+        best = max((p for p in PRIVATE_HINTS if dotted == p or dotted.startswith(p + ".")), key=len, default=None)
+        return PRIVATE_HINTS[best] if best else None
+
+
+@functools.lru_cache(maxsize=1)
+def private_modules() -> PrivateModules:
+    """The private-module table of this process (loaded on first use: 0.8 MB of JSON)."""
+    return PrivateModules(json.loads(PRIVATE_PATH.read_text(encoding="utf-8")))
 
 
 _MEMBER_INDEX: dict[int, dict[str, list[str]]] = {}

@@ -29,11 +29,10 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
-from migrate.codemod.imports import DropImports, Imports, RemoveImports, static_matcher_scans
+from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
 from migrate.codemod.layout import Layout
 from migrate.codemod.prune import skippable
-from migrate.codemod.rules import RULES, default_rules, hooks, words
-from migrate.codemod.rules.tfm004_imports import insert as insert_imports
+from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.tables import tables
 
 
@@ -186,7 +185,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     DESCRIPTION = "Move TF 1.x code to TF 2.21: renames, argument changes, contrib, imports, notices."
 
-    def __init__(self, context: CodemodContext, rules: frozenset[str] | None = None,
+    def __init__(self, context: CodemodContext, rules: RuleSet,
                  source: str = "", prune: bool = True, full_source: str | None = None,
                  plan: Plan | None = None, assume_tf1: bool = True) -> None:
         # ContextAwareTransformer.__init__ minus MatcherDecoratableTransformer's scan of the class for
@@ -194,7 +193,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         # below do not consult them).
         Codemod.__init__(self, context)
         self._extra_visit_funcs, self._extra_leave_funcs = {}, {}
-        self.rules = default_rules() if rules is None else rules
+        self.rules = rules  # the caller's RuleSet (`code in self.rules`: selected)
         # Names TF 2.21 also has with another meaning (`tf.summary.scalar`) are rewritten only in TF 1
         # code: the engine reruns the pass with assume_tf1=False when nothing else in the file was TF 1.
         self.assume_tf1 = assume_tf1
@@ -203,19 +202,20 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self.ambiguous_seen = False    # a name with a TF 2 meaning was rewritten on assume_tf1
         self.current_rule = "engine"   # the rule running now (reported with an internal error)
         self._tentative: list[tuple[cst.CSTNode, str, str]] = []  # findings kept only in TF 1 files
+        self._located: list[Finding] = []  # findings at file positions (`report_at`)
         self._needed: list[tuple[str, str | None, str | None]] = []  # imports to add: (module, obj, asname)
-        # The rules' hooks (see `rules/__init__.py`): rewriting ones for the selected rules only.
-        self._call_hooks = hooks("leave_call", self.rules)
-        self._attr_hooks = hooks("leave_attribute", self.rules)
-        self._import_hooks = hooks("leave_import", self.rules)
-        self._import_from_hooks = hooks("leave_import_from", self.rules)
-        self._module_hooks = hooks("leave_module", self.rules)
-        self._reference_hook = next(hook for _, hook in hooks("leave_reference"))
-        self._note_reference_hooks = [hook for _, hook in hooks("note_reference")]
-        self._note_call_hooks = [hook for _, hook in hooks("note_call")]
-        self.state = {code: r.new_state() for code, r in RULES.items() if r.new_state is not None}
-        self.setup: cst.CSTNode | None = None  # a statement to insert after the imports (TFM007)
-        self.words = words(self.rules)
+        # The rules' hooks (see `ruleset.py`): rewriting ones for the selected rules only.
+        self._call_hooks = rules.hooks("leave_call")
+        self._attr_hooks = rules.hooks("leave_attribute")
+        self._import_hooks = rules.hooks("leave_import")
+        self._import_from_hooks = rules.hooks("leave_import_from")
+        self._module_hooks = rules.hooks("leave_module")
+        self._reference_hook = next(hook for _, hook in rules.hooks("leave_reference", selected=False))
+        self._note_reference_hooks = [hook for _, hook in rules.hooks("note_reference", selected=False)]
+        self._note_call_hooks = [hook for _, hook in rules.hooks("note_call", selected=False)]
+        self.state = rules.new_states()
+        self.setup: cst.CSTNode | None = None  # a statement a rule has inserted after the imports (TFM007)
+        self.words = rules.words
         self._name_used: dict[str, bool] = {}
         self.source = source
         self.full_source = source if full_source is None else full_source  # the file (`source` may be a plan's)
@@ -357,6 +357,12 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if rule in self.rules:
             self.findings.append((node, rule, message))
 
+    def report_at(self, line: int, column: int, rule: str, message: str) -> None:
+        """A finding at a place of the file itself (1-based line, 0-based column in `full_source`), for
+        rules that read the whole file rather than the nodes of this pass."""
+        if rule in self.rules:
+            self._located.append(Finding(line, column + 1, rule, message))
+
     def report_if_tf1(self, node: cst.CSTNode, rule: str, message: str) -> None:
         """A finding that is kept only when the file turns out to be TF 1 code (`self.evidence`)."""
         if rule in self.rules:
@@ -388,7 +394,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     def _format(self, where: dict[int, tuple[int, int]]) -> list[Finding]:
         out = {Finding(where.get(id(node), (1, 0))[0], where.get(id(node), (1, 0))[1] + 1, rule, message)
-               for node, rule, message in self.findings}
+               for node, rule, message in self.findings} | set(self._located)
         return sorted(out, key=lambda f: (f.line, f.column, f.rule, f.message))
 
     # -- binding resolution ----------------------------------------------------------------------
@@ -594,7 +600,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         for code, hook in self._call_hooks:
             if not isinstance(new, cst.Call):
                 break
-            if name is None and not RULES[code].words:
+            if name is None and not self.rules.rule(code).words:
                 continue
             if tf2_name and not self.assume_tf1:
                 continue
@@ -630,7 +636,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self.current_rule = "engine"
         if not self._needed and self.setup is None:
             return updated_node
-        return insert_imports(self, original_node, updated_node, self.setup)  # the imports' service (TFM004's file)
+        return insert(self, original_node, updated_node, self.setup)  # imports.py
 
 class TF2ScopeCodemod(TF2Codemod):
     """The same transform with names resolved by libcst's `ScopeProvider` (any binding structure)."""

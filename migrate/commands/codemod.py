@@ -22,7 +22,9 @@ exit codes: 0 done / nothing to change; 1 --check found work, a file hit an inte
 not be read (left unchanged, reported with the rule; -v or --json for the traceback), or --strict and
 a file was skipped; 3 a file could not be written (left unchanged; the others are done);
 2 unusable input (missing path, unknown rule); 130 interrupted (every file old or new).
-Skipped files (Python 2, syntax errors: left byte-identical) are warnings unless --strict.
+Skipped files (left byte-identical: Python 2, syntax errors, or past the parser's limits: not a
+regular file, too large, nested too deeply, a worker that crashed or ran out of time; see
+docs/codemod.md, "Limits") are warnings unless --strict. Every file is processed in a worker process.
 Findings (file:line:column in the source, rule, what to do) go to stderr and never change the exit code.
 Symbolic links are written through: the target is rewritten, the link stays.
 """
@@ -51,9 +53,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--ignore", metavar="RULES", help="comma-separated rule codes or names to leave out")
     parser.add_argument("--graph-mode", action="store_true",
                         help="TF 1 graph-mode programs: call tf.compat.v1.disable_v2_behavior() after the "
-                             "imports of entry points (rule TFM007)")
+                             "imports of entry points (rule TFM007); never in a module that chooses its mode "
+                             "itself (it tests tf.__version__, tf.executing_eagerly(), is_tf2()...): a finding")
     parser.add_argument("--strict", action="store_true",
-                        help="a skipped file (Python 2, syntax error) fails the run (exit 1)")
+                        help="a skipped file (Python 2, syntax error, past a limit) fails the run (exit 1)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     parser.add_argument("--full-scope", action="store_true",
                         help="resolve every file with libcst's ScopeProvider (slower, same result)")
@@ -115,8 +118,11 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.write(r.traceback)
     if not args.quiet:
         kind = "error" if args.strict else "warning"
-        for path, reason in report.skipped:
-            print(f"{path}: {kind}: skipped: {reason}", file=sys.stderr)
+        for r in report.results:
+            if r.status == "skipped":
+                print(f"{r.path}: {kind}: skipped: {r.reason}", file=sys.stderr)
+                if verbose and r.traceback:  # what a crashed worker printed
+                    sys.stderr.write(r.traceback.rstrip("\n") + "\n")
         for path, finding in report.findings:
             print(finding.format(path), file=sys.stderr)
         if args.mode == "check":

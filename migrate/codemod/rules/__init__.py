@@ -5,9 +5,11 @@ before/after example; registering a rule is one line in `_MODULES` below.
 (`python -m migrate.codemod.docs` rewrites the page, `--check` says when it is stale; a test checks it).
 `--select` / `--ignore` take codes or names.
 
-A rule module defines `RULE = Rule(...)` and its hooks; the shared engine (`transform.py`: name
-resolution, pruning, imports, alignment) only walks the file and calls them. Adding a rule is one file
-(plus its line in `_MODULES` and its fixtures). The hooks, each optional:
+A rule module defines `RULE = Rule(...)` (`ruleset.py`) and its hooks; the shared engine (`transform.py`:
+name resolution, pruning, imports, alignment) only walks the file and calls them. The engine imports no
+rule and not this registry: its caller (the run loop, `migrate.codemod.transform_source`) builds the
+`RuleSet` to apply (`rule_set`, `select_rules`) and hands it over. Rules may import the engine and the
+tables. Adding a rule is one file (plus its line in `_MODULES` and its fixtures). The hooks, each optional:
 
 * `leave_reference(codemod, original, updated, root, parts)`: every reference to a TF binding
   (`tf.log`, `rnn.LSTMCell`); returns the expression to write. Called whatever the selection, since the
@@ -26,43 +28,10 @@ Only the selected rules' rewriting hooks run (`leave_call` ... `leave_module`).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from migrate.codemod.ruleset import Rule, RuleSet
 
-@dataclass(frozen=True)
-class Rule:
-    """One codemod rule.
-
-    Attributes:
-        code: `TFMnnn`, stable (used in `--select`, findings and `# noqa`-style filters).
-        name: a short lowercase name (`--select rename` works too).
-        summary: one line: what it does.
-        why: a paragraph: why the change is right (ruff's "Why is this bad?").
-        before / after: an example, as source text.
-        default: applied unless deselected (opt-in rules, like TFM007 `graph-mode`, are False).
-        leave_call ... leave_module: optional hooks (see the module docstring).
-        new_state: optional factory of the rule's per-file state (`codemod.state[code]`).
-        words: attribute names the hooks need to see even in statements that mention no TF name.
-    """
-
-    code: str
-    name: str
-    summary: str
-    why: str = ""
-    before: str = ""
-    after: str = ""
-    default: bool = True
-    leave_call: Callable | None = field(default=None, compare=False)
-    leave_attribute: Callable | None = field(default=None, compare=False)
-    leave_reference: Callable | None = field(default=None, compare=False)
-    note_reference: Callable | None = field(default=None, compare=False)
-    note_call: Callable | None = field(default=None, compare=False)
-    leave_import: Callable | None = field(default=None, compare=False)
-    leave_import_from: Callable | None = field(default=None, compare=False)
-    leave_module: Callable | None = field(default=None, compare=False)
-    new_state: Callable | None = field(default=None, compare=False)
-    words: frozenset[str] = frozenset()
+__all__ = ["RULES", "Rule", "RuleSet", "default_rules", "docs_markdown", "list_rules", "rule_set", "select_rules"]
 
 
 # One line per rule, in code order.
@@ -80,12 +49,6 @@ RULES: dict[str, Rule] = {}
 for _name in _MODULES:
     _rule = importlib.import_module(f"{__name__}.{_name}").RULE
     RULES[_rule.code] = _rule
-
-
-def hooks(kind: str, rules: frozenset[str] | None = None) -> list[tuple[str, Callable]]:
-    """(code, hook) of every rule (or of the chosen `rules`) that sets hook `kind`, in code order."""
-    return [(c, getattr(r, kind)) for c, r in sorted(RULES.items())
-            if getattr(r, kind) is not None and (rules is None or c in rules)]
 
 
 def default_rules() -> frozenset[str]:
@@ -118,9 +81,11 @@ def select_rules(select: str | list[str] | None = None, ignore: str | list[str] 
     return frozenset(chosen - (parse(ignore) if ignore else set()))
 
 
-def words(rules: frozenset[str]) -> frozenset[str]:
-    """Attribute names the chosen rules' hooks must see (the fast path keeps statements naming them)."""
-    return frozenset().union(*(RULES[c].words for c in rules if c in RULES))
+def rule_set(codes: RuleSet | frozenset[str] | set[str] | None = None) -> RuleSet:
+    """The `RuleSet` the engine applies: the rules with these codes (default: the default rules)."""
+    if isinstance(codes, RuleSet):
+        return codes
+    return RuleSet(RULES, default_rules() if codes is None else codes)
 
 
 def list_rules() -> str:
@@ -140,6 +105,9 @@ def docs_markdown() -> str:
         out.append(f"**What it does.** {r.summary}\n")
         if r.why:
             out.append(f"**Why.** {r.why}\n")
+        if r.cases:
+            out.append("| where | what it does |\n|-------|--------------|\n"
+                       + "".join(f"| {where} | {what} |\n" for where, what in r.cases))
         if r.before:
             out.append("**Example**\n\n```python\n" + r.before.rstrip("\n") + "\n```\n")
         if r.after:

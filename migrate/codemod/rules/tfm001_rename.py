@@ -5,7 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from migrate.codemod.rules import Rule
-from migrate.codemod.rules.tfm004_imports import MODULE_MOVES, import_moves, module_move, schedule_removal
+from migrate.codemod.rules.tfm004_imports import import_moves, schedule_removal
+from migrate.codemod.tables import MODULE_MOVES, module_move
 
 
 def _dotted_expr(name: str) -> cst.BaseExpression:

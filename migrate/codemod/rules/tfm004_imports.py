@@ -4,48 +4,56 @@ from __future__ import annotations
 
 import libcst as cst
 
+from migrate.codemod import transform
 from migrate.codemod.rules import Rule
-
-# Whole modules that moved: imports of them are rewritten in place (`import tf_slim as slim`), longest
-# prefix first. contrib's internal layout (`tensorflow/contrib/slim/python/slim/data/...`) maps onto
-# tf-slim 1.1's (`tf_slim/data/...`); every result is checked to exist before it is written.
-MODULE_MOVES: dict[str, str] = {
-    "tf.contrib.slim.python.slim.nets": "tf_slim.nets",
-    "tf.contrib.slim.python.slim": "tf_slim",
-    "tf.contrib.slim.nets": "tf_slim.nets",
-    "tf.contrib.slim": "tf_slim",
-    "tf.contrib.layers.python.layers": "tf_slim.layers",
-    "tf.contrib.framework.python.ops": "tf_slim.ops",
-}
+from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, module_move, private_modules
 
 
-def _names():
-    from migrate.codemod import transform  # noqa: PLC0415  (transform imports this module)
-
-    return transform
-
-
-def _private_modules() -> frozenset[str]:
-    from migrate.codemod.tables import PRIVATE_MODULES  # noqa: PLC0415
-
-    return PRIVATE_MODULES
+def _private(dotted: str) -> bool:
+    parts = dotted.split(".")
+    return len(parts) > 1 and parts[0] == "tensorflow" and parts[1] in PRIVATE_MODULES
 
 
-def module_move(canon: str) -> str | None:
-    """`tf.contrib.slim.python.slim.data` -> `tf_slim.data` (TFM004's MODULE_MOVES, longest prefix)."""
-    for old in sorted(MODULE_MOVES, key=len, reverse=True):
-        if canon == old or canon.startswith(old + "."):
-            return MODULE_MOVES[old] + canon[len(old):]
-    return None
+def _missing_private(cm, node, module: str | None, names: list[str]) -> None:
+    """A finding for an import of a private TF module (`import tensorflow.python.x`: `module` None, `names`
+    the dotted modules; `from tensorflow.python.x import a, b`: `module` and the names) that TF 2.21 lacks,
+    with where the names went."""
+    table = private_modules()
+    if module is not None and not table.exists(module):
+        missing = [module]
+        gone = [f"{module}.{n}" for n in names]
+    else:
+        gone = [d for d in ((f"{module}.{n}" for n in names) if module is not None else names) if not table.exists(d)]
+        missing = gone
+    if not missing:
+        return
+    what = ", ".join(f"`{m}`" for m in missing)
+    notes = []
+    hint = table.hint(missing[0])
+    if hint:
+        notes.append(hint)
+    for dotted in gone:
+        name = dotted.rpartition(".")[2]
+        where = [m for m in table.definers(name) if m != dotted.rpartition(".")[0]][:2]
+        if where:
+            notes.append(f"`{name}` is defined in {' and '.join(f'`{w}`' for w in where)} (private: import it from "
+                         "there, or copy it)")
+    if not notes:
+        notes.append("no module of TensorFlow defines it now: copy the code you need from TF 1.x, or port it by hand")
+    cm.report(node, "TFM004", f"{what} does not exist in TensorFlow {table.version}: this import fails; "
+                              + "; ".join(notes))
 
 
 def leave_import(cm, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
     if "TFM004" not in cm.rules:
         return updated_node
+    private = [d for d in (cst.Module([]).code_for_node(a.name) for a in original_node.names) if _private(d)]
+    if private:
+        _missing_private(cm, original_node, None, private)
     names = []
     for alias in updated_node.names:
         full = cst.Module([]).code_for_node(alias.name)
-        canon = _names().canonical(full) if full == "tensorflow" or full.startswith("tensorflow.") else None
+        canon = transform.canonical(full) if full == "tensorflow" or full.startswith("tensorflow.") else None
         new = None
         if canon:
             moved = module_move(canon) if alias.asname is not None else None
@@ -56,7 +64,7 @@ def leave_import(cm, original_node: cst.Import, updated_node: cst.Import) -> cst
                                                      "port this import by hand")
             if new is None and canon.startswith("tf.contrib") and alias.asname is None:
                 new = "tensorflow"  # `import tensorflow.contrib.rnn` binds `tensorflow`; contrib is gone
-        names.append(alias.with_changes(name=_names().dotted_expr(new)) if new else alias)
+        names.append(alias.with_changes(name=transform.dotted_expr(new)) if new else alias)
         cm._imports_changed = cm._imports_changed or bool(new)
     return updated_node.with_changes(names=names)
 
@@ -68,7 +76,15 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
     if not (module == "tensorflow" or module.startswith("tensorflow.")) \
             or isinstance(updated_node.names, cst.ImportStar):
         return updated_node
-    canon = _names().canonical(module)
+    if _private(module) or module == "tensorflow":
+        names = [a.name.value for a in original_node.names]
+        if module == "tensorflow":  # `from tensorflow import python` is an import of a private package
+            names = [f"tensorflow.{n}" for n in names if n in PRIVATE_MODULES]
+            if names:
+                _missing_private(cm, original_node, None, names)
+        else:
+            _missing_private(cm, original_node, module, names)
+    canon = transform.canonical(module)
     moved = module_move(canon)
     if moved is not None:
         missing = [a.name.value for a in updated_node.names if not cm.tables.exists(f"{moved}.{a.name.value}")]
@@ -77,7 +93,7 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
                                                  f"`{moved}.{missing[0]}`; port this import by hand")
             return updated_node
         cm._imports_changed = True
-        return updated_node.with_changes(module=_names().dotted_expr(moved))
+        return updated_node.with_changes(module=transform.dotted_expr(moved))
     if len(updated_node.names) == 1:
         alias = updated_node.names[0]
         moved = module_move(f"{canon}.{alias.name.value}")
@@ -85,7 +101,7 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
             # `from tensorflow.contrib import slim` -> `import tf_slim as slim`
             local = alias.asname.name.value if alias.asname else alias.name.value
             cm._imports_changed = True
-            return cst.Import(names=[cst.ImportAlias(name=_names().dotted_expr(moved),
+            return cst.Import(names=[cst.ImportAlias(name=transform.dotted_expr(moved),
                                                      asname=cst.AsName(name=cst.Name(local)))])
     return updated_node
 
@@ -118,89 +134,20 @@ def stale_imports(cm, original=None) -> None:
     if "TFM004" not in cm.rules:
         return
     for stmt in cm._import_stmts:
-        for local, canon in (_names().import_bindings(stmt) or {}).items():
+        for local, canon in (transform.import_bindings(stmt) or {}).items():
             moved = any(canon == m or canon.startswith(m + ".") for m in MODULE_MOVES)
             dropped = local in cm._rewritten and not cm._uses_left.get(local)
             if moved or dropped or canon in ("tf", "tf.compat.v1") or cm.tables.exists(canon) \
-                    or canon.split(".")[1] in _private_modules():
+                    or canon.split(".")[1] in PRIVATE_MODULES:
                 continue
+            res = cm.tables.resolve(canon)
+            if res.target:
+                then = f"; its successor is `{'tensorflow' + res.target[2:] if res.target.startswith('tf.') else res.target}`"
+            else:
+                then = f"; {res.problem}" if res.problem else ""
             cm.report(stmt, "TFM004", f"`{'tensorflow' + canon[2:]}` cannot be imported in TensorFlow "
                                         f"{cm.tables.version}: this import fails until its remaining "
-                                        "uses (reported above) are ported")
-
-
-def insert(cm, original: cst.Module, module: cst.Module, setup: cst.CSTNode | None) -> cst.Module:
-    """Add the imports the new code needs right after the file's first TensorFlow import (never above
-    a statement that precedes it), and TFM007's setup call after the last top-level import."""
-    body = list(module.body)
-    present = _top_level_imports(body)
-    anchor = next((i for i, st in enumerate(original.body) if _binds_tf(st, cm.bindings.nodes)), None)
-    last = max((i for i, st in enumerate(body) if _is_import_line(st)), default=None)
-    if anchor is None:
-        anchor = last if last is not None else _preamble_end(body) - 1
-    new = []
-    for module_name, obj, asname in cm._needed:
-        if (module_name, obj, asname) in present:
-            continue
-        if obj is None:
-            code = f"import {module_name}" + (f" as {asname}" if asname else "")
-        else:
-            code = f"from {module_name} import {obj}" + (f" as {asname}" if asname else "")
-        new.append(cst.parse_statement(code + "\n"))
-    after = last if last is not None and last > anchor else anchor
-    if setup is not None:
-        setup = setup.with_changes(leading_lines=[cst.EmptyLine()])
-        body.insert(after + 1, setup)
-    body[anchor + 1:anchor + 1] = new
-    if new or setup is not None:
-        cm._inserted = True
-    return module.with_changes(body=body)
-
-
-def _is_import_line(st: cst.CSTNode) -> bool:
-    return isinstance(st, cst.SimpleStatementLine) and any(isinstance(x, (cst.Import, cst.ImportFrom)) for x in st.body)
-
-
-def _binds_tf(st: cst.CSTNode, nodes: set[int]) -> bool:
-    """A top-level statement holding one of the module's TF imports (also inside `try:` / `if`)."""
-    if isinstance(st, cst.SimpleStatementLine):
-        return any(id(x) in nodes and isinstance(x, (cst.Import, cst.ImportFrom)) for x in st.body)
-    if isinstance(st, (cst.If, cst.Try)):
-        inner = getattr(st.body, "body", ())
-        return any(_binds_tf(x, nodes) for x in inner)
-    return False
-
-
-def _top_level_imports(body) -> set[tuple[str, str | None, str | None]]:
-    out = set()
-    for st in body:
-        if not isinstance(st, cst.SimpleStatementLine):
-            continue
-        for x in st.body:
-            if isinstance(x, cst.Import):
-                for a in x.names:
-                    out.add((cst.Module([]).code_for_node(a.name), None, a.asname.name.value if a.asname else None))
-            elif isinstance(x, cst.ImportFrom) and x.module is not None and not x.relative \
-                    and not isinstance(x.names, cst.ImportStar):
-                mod = cst.Module([]).code_for_node(x.module)
-                for a in x.names:
-                    out.add((mod, a.name.value, a.asname.name.value if a.asname else None))
-    return out
-
-
-def _preamble_end(body) -> int:
-    """Index of the first statement after the docstring and `from __future__` imports."""
-    i = 0
-    for i, st in enumerate(body):
-        if isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1:
-            x = st.body[0]
-            if isinstance(x, cst.Expr) and isinstance(x.value, cst.SimpleString) and i == 0:
-                continue
-            if isinstance(x, cst.ImportFrom) and x.module is not None and \
-                    cst.Module([]).code_for_node(x.module) == "__future__":
-                continue
-        return i
-    return len(body)
+                                        f"uses (reported above) are ported{then}")
 
 
 RULE = Rule(
@@ -212,7 +159,11 @@ RULE = Rule(
     why="A rewritten reference must be importable, and an import of a module TF 2 no longer has fails at "
         "start-up. Added imports go right after the file's own `import tensorflow` line, never above "
         "statements that precede it (`os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'` must run before TensorFlow "
-        "is imported).",
+        "is imported). An import that still fails in TF 2.21 is a finding with its successor: a tf.contrib "
+        "name (the successor the tables know, or why there is none) and a private module or name "
+        "(`from tensorflow.python.estimator.util import fn_args`), checked against the modules and top-level "
+        "names TF 2.21's private packages hold (`tf_private_modules.json`, generated from the installed "
+        "TensorFlow), with the modules that define the name now.",
     before="import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tensorflow as tf\n"
            "from tensorflow.contrib.slim.python.slim.data import tfexample_decoder\n\n"
            "net = tf.contrib.layers.conv2d(x, 4, 3)\n",

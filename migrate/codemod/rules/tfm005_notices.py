@@ -54,7 +54,8 @@ def leave_module(cm, original) -> None:
     seen = cm.state["TFM005"]
     if seen.legacy_keras is not None and LEGACY_KERAS_SWITCH not in cm.full_source:
         cm.report(seen.legacy_keras, "TFM005", LEGACY_KERAS_MESSAGE)
-    if seen.graph_mode is not None and not seen.graph_setup and setup_statement(cm, original) is None:
+    if seen.graph_mode is not None and not seen.graph_setup and setup_statement(cm, original) is None \
+            and not cm.state["TFM007"].declined:  # --graph-mode declined: its own finding says what to do
         cm.report(seen.graph_mode, "TFM005", GRAPH_MODE_MESSAGE)
 
 
