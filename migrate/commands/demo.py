@@ -27,6 +27,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="retrain and reconvert instead of reusing OUT's files")
     p.add_argument("--fast", action="store_true", help="tiny model and a 15 s budget (for tests; accuracy is low)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the legacy model's initial weights and data order, and of the parity batches "
+                        "(default: 1)")
     p.set_defaults(func=run)
     return p
 
@@ -38,4 +41,4 @@ def run(args) -> int:
     if args.minutes <= 0:
         raise CliError(f"--minutes {args.minutes}: expected a positive number of minutes")
     return run_demo(DemoOptions(out=args.out, minutes=args.minutes, fast=args.fast, fresh=args.fresh,
-                                progress=False if args.no_progress else None))
+                                progress=False if args.no_progress else None, seed=args.seed))
