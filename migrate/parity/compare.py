@@ -150,11 +150,11 @@ class ParityResult:
         return "NaN" if self.nan_count and not self.ok else format_difference(self.max_rel)
 
     def tolerance_text(self) -> str:
-        """`exact`, `atol 1e-05 rtol 1e-06`, or with `+ per-element bound` (what tables show)."""
+        """`exact`, `atol 1e-05 rtol 1e-06`, or with `+ error bound` (a per-element bound: what tables show)."""
         if self.atol == 0 and self.rtol == 0 and self.per_element is None:
             return "exact"
         text = f"atol {self.atol:.2g} rtol {self.rtol:.2g}"
-        return text + " + per-element bound" if self.per_element else text
+        return text + " + error bound" if self.per_element else text
 
     def summary(self) -> str:
         """One line: `ok  logits  max abs 6.0e-08  max rel 1.1e-06` (for tables and logs)."""

@@ -84,7 +84,7 @@ class ParityReport:
         """One dict per check kind (for the demo report, the JSON's `checks` and dashboards): check, kind,
         max_abs, max_rel (the table's numbers: `compare.greatest`), margin (the largest share of its tolerance
         any element uses; > 1 fails), tolerance, mismatched ("3 / 4800" elements, summed over the check's
-        tensors), ok, and for a failing check `failure`: where and why (`failure_line`)."""
+        tensors), ok, and for a failing check `failure`: where and why (`failure_text`)."""
         out = []
         for check, results, g in self.check_rows():
             row = {"check": CHECK_TITLES.get(check, check), "kind": check,
@@ -92,7 +92,7 @@ class ParityReport:
                    "margin": g.margin, "tolerance": _tolerance(results, g),
                    "mismatched": f"{g.mismatched} / {g.compared}", "ok": all(r.ok for r in results)}
             if not row["ok"]:
-                row["failure"] = failure_line(next(r for r in results if not r.ok))
+                row["failure"] = failure_text(results)
             out.append(row)
         return out
 
@@ -170,17 +170,43 @@ def _tolerance(results: list[ParityResult], g: Greatest) -> str:
     return r.tolerance_text()
 
 
-def failure_line(r: ParityResult) -> str:
-    """One failing result in a few lines: the tensor, the element most outside its tolerance with both values
-    and what was allowed there, where that element is (gate, unit, row: the harness's notes) and the likely
-    cause. What the demo prints under its table and report.html shows beside it."""
+def failure_text(results: list[ParityResult]) -> str:
+    """Why a check failed, in a few lines (what the demo prints under its table and report.html shows): its
+    failing tensor most outside its tolerance in detail - the element, both values, what was allowed there, where
+    the element is (gate, unit, row: the harness's "Index ..." note) and the notes (likely cause) - then one line
+    per other failing tensor with its worst element and where it is."""
+    bad = sorted((r for r in results if not r.ok), key=lambda r: -_badness(r))
+    if not bad:
+        return ""
+    worst, others = bad[0], bad[1:]
+    lines = [_detail(worst)]
+    if others:
+        lines.append(f"{len(others)} more tensor(s) outside tolerance:")
+        for r in others:
+            if r.problem or r.shape_mismatch:
+                lines.append(f"- {r.name}: {r.problem or r.shape_mismatch}")
+                continue
+            where = next((n[len("Index "):].rstrip(".") for n in r.notes if n.startswith("Index ")), None)
+            at = where or (f"{r.margin_index}" if r.margin_index is not None else "")
+            lines.append(f"- {r.name}: {r.mismatched} of {r.compared} elements, worst at index {at}, "
+                         f"{r.margin:.3g} x the tolerance")
+    return "\n".join(lines)
+
+
+def _badness(r: ParityResult) -> float:
+    if r.problem or r.shape_mismatch or r.nan_count:
+        return math.inf
+    return r.margin
+
+
+def _detail(r: ParityResult) -> str:
     if r.problem or r.shape_mismatch:
         return "\n".join([f"{r.name}: {r.problem or r.shape_mismatch}", *r.notes])
     lines = [f"{r.name}: {r.mismatched} of {r.compared} elements outside tolerance"]
     if r.margin_index is not None:
         lines.append(f"worst at index {r.margin_index}: legacy {r.worst_expected:.8g}, port {r.worst_actual:.8g}, "
                      f"difference {abs(r.worst_actual - r.worst_expected):.2e}, allowed {r.worst_allowed:.2e} "
-                     f"({r.margin:.1f} x the tolerance)")
+                     f"({r.margin:.3g} x the tolerance)")
     for nf in r.nonfinite:
         if nf.nan:
             lines.append(f"NaN in {nf.side}: {nf.nan} element(s), first at index {nf.first_nan}")
