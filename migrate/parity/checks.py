@@ -320,7 +320,7 @@ class AdamCheck(VariableCheck):
             if not r.ok and self.annotate is not None:
                 self.annotate(r, n, self.expected[n], self.actual[n])
             out.append(tag(r, self.kind, n))
-        bad = [r for r in out if not r.ok]
+        bad = sorted((r for r in out if not r.ok), key=lambda r: -r.margin)   # the worst first: the one shown
         if bad and self.gradients_ok:
             bad[0].notes.append(
                 "Likely cause: the optimizer differs (the gradients agree; the weights after the steps differ beyond "

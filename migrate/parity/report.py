@@ -180,6 +180,8 @@ def failure_text(results: list[ParityResult]) -> str:
         return ""
     worst, others = bad[0], bad[1:]
     lines = [_detail(worst)]
+    for r in others:   # a likely cause a check attached to another of its tensors
+        lines.extend(n for n in r.notes if n.startswith("Likely cause") and n not in lines[0])
     if others:
         lines.append(f"{len(others)} more tensor(s) outside tolerance:")
         for r in others:
