@@ -16,10 +16,13 @@ Logits from the harness get `atol >= 1e-5 * max |legacy logit|` at valid positio
 accumulated, and a trained model's logits reach 50+ (measured: the demo's model, max |logit| 57.5, gap
 6.5e-5 = 1.1e-6 x scale). Checks after a backward pass use `STEP_TOLERANCES`. Weights after K Adam steps also get, per element, the Adam
 error bound (`migrate.parity.adam_bound`, derived in docs/parity.md): how far two correct runs drift apart when
-their gradients differ by float32 noise. Its two measured inputs are scaled by the factors below: the relative
-gradient noise the gradients check measures (x `ADAM_NOISE_FACTOR`: on the converged demo model the noise at
-later steps' batches was up to 3.4x the first batch's) and the gradient change a drift of the bound's size causes
-(x `ADAM_PROPAGATION_FACTOR`).
+their gradients differ by float32 noise. Its measured inputs are scaled by safety factors: the port's gradient
+noise measured element by element at the legacy's weights of each step (x `ADAM_NOISE_FACTOR`, floored at
+`ADAM_NOISE_FLOOR` x the variable's largest) and the gradient change a drift of the bound's size causes, measured
+on the legacy graph along random signs (x `ADAM_PROPAGATION_FACTOR`). On the converged model of
+tests/fixtures/converged_seq2seq (5 parity seeds) factors 4 / 4 left correct ports at 0.08-0.29 of the bound and
+10 fresh demo models at up to 0.47; 8 / 8 leave 0.02-0.16 while a learning rate 1% off still lands 51-415 x
+outside it.
 
 GPU: TensorFloat-32 (on by default for float32 matmuls on Ampere and later) rounds inputs to a 10-bit
 mantissa: expect ~1e-3 relative error. Run parity with
@@ -59,9 +62,10 @@ GPU_TF32_TOLERANCE: tuple[float, float] = (1e-3, 1e-3)
 # float32 machine epsilon: the smallest relative gradient noise the Adam error model assumes.
 EPS_FLOAT32 = float(np.finfo(np.float32).eps)
 # The Adam error bound's safety factors on its two measured inputs, and the noise floor (a share of the largest
-# noise measured in the variable: one measurement of an element's noise can be 0 by chance). docs/parity.md.
-ADAM_NOISE_FACTOR = 4.0
-ADAM_PROPAGATION_FACTOR = 4.0
+# noise measured in the variable: one measurement of an element's noise can be 0 by chance). Measurements: the
+# module docstring and docs/parity.md.
+ADAM_NOISE_FACTOR = 8.0
+ADAM_PROPAGATION_FACTOR = 8.0
 ADAM_NOISE_FLOOR = 0.01
 
 
