@@ -8,13 +8,16 @@ EPILOG = """\
 example:
   tf-migrate demo --out demo_out             # about 4-6 minutes on 2 CPU cores
   tf-migrate demo --out demo_out --fresh     # start over instead of reusing demo_out/legacy, demo_out/port
+  tf-migrate demo --out demo_7 --seed 7      # another training seed (initial weights, data order, parity batches)
   open demo_out/report.html
 
 Steps: 1 train the legacy TF1 model (LSTM + scaled Luong attention, forget bias 0.8) for --minutes;
 2 inspect and convert its checkpoint to .keras; 3 parity (logits, loss, gradients, Adam steps, greedy
 ids); 4 decode test inputs with both models side by side; 5 codemod a TF 1.x sample file (diff);
 6 write OUT/report.html with the parity table, the per-timestep logit difference, attention heatmaps
-of both models and the training curve. Exit code 0 when parity passed, 1 when it failed.
+of both models and the training curve. Exit code 0 when parity passed, 1 when it failed; a failed check
+is explained under the table and in report.html (the tensor, the element most outside its tolerance, its gate
+for LSTM weights, both values, the likely cause).
 """
 
 
