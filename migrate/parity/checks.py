@@ -297,7 +297,8 @@ class AdamCheck(VariableCheck):
 
     Each element is allowed atol + rtol x |legacy| plus the Adam error bound (`error.bound`: how far two correct
     runs drift apart when their gradients differ by float32 noise; up to ~2 lr per step where a gradient is within
-    that noise). A failure names the element, its bound and its gradient's distance from the noise, and, when the
+    that noise; without `error`, atol + rtol x |legacy| alone). Each result's `details` carries the count of
+    elements within noise and the bound. A failure names the element, its bound and its gradient's distance from the noise, and, when the
     gradients agree, the optimizer as the likely cause.
     """
 
@@ -331,12 +332,12 @@ class AdamCheck(VariableCheck):
 
     def _explain(self, r: ParityResult, name: str, bound: np.ndarray) -> None:
         snr = self.error.signal_to_noise[name]
-        near = int(np.sum(snr <= 1.0))
+        near = int(np.sum(self.error.within_noise(name)))
         at = r.margin_index
         r.details = {"within_noise": near, "bound_max": float(np.max(bound, initial=0.0)),
                      "bound_at_worst": float(bound[at]) if at is not None else 0.0,
                      "signal_to_noise_at_worst": float(snr[at]) if at is not None else None}
-        if at is not None and (not r.ok or near):
+        if at is not None and not r.ok:
             lr = self.error.learning_rate
             where = (f"at index {at} the gradient was within its noise at some step: allowed up to "
                      f"{bound[at] / lr:.2f} x lr" if snr[at] <= 1.0 else

@@ -190,6 +190,9 @@ def format_difference(x: float) -> str:
     return f"{x:.1e}"
 
 
+_fmt = format_difference   # its former private name, for callers written before it was public
+
+
 def relative_difference(expected: Any, actual: Any) -> np.ndarray:
     """`|actual - expected| / |expected|`, element-wise, in float64: THE relative difference ("max rel" is its
     maximum, everywhere). 0 where both are 0, inf where only `expected` is 0 (torch.testing's definition)."""
