@@ -33,6 +33,9 @@ CASES = [
     ("fw_bw_swapped", GRU_HP),
     ("attention_scale_dropped", GRU_HP),
     ("adam_epsilon_default", GRU_HP),
+    ("adam_beta2", LSTM_HP),
+    ("adam_no_clipping", GRU_HP),
+    ("adam_learning_rate_default", LSTM_HP),
     ("padding_in_loss", LSTM_HP),
     ("padded_positions_compared", GRU_HP),
 ]
@@ -70,8 +73,8 @@ def test_mutation_fails_and_points_at_it(name, fresh_pair):
     if name in M.WEIGHT_MUTATIONS:
         M.WEIGHT_MUTATIONS[name](pair)
         report = pair.run(batches, checks=("weights", "logits", "loss"))
-    elif name == "adam_epsilon_default":
-        report = pair.run(batches, checks=("gradients", "adam"), adam_steps=2, optimizer_fn=M.adam_epsilon_default)
+    elif name in M.OPTIMIZER_MUTATIONS:
+        report = pair.run(batches, checks=("gradients", "adam"), adam_steps=2, optimizer_fn=M.OPTIMIZER_MUTATIONS[name])
         assert all(r.ok for r in report.results if r.name.startswith("grad "))  # only the optimizer is wrong
     elif name == "padding_in_loss":
         report = pair.run(batches, checks=("logits", "loss"), loss_fn=M.padding_in_loss)

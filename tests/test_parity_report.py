@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from migrate.parity import compare
+from migrate.parity.compare import format_difference, relative_difference
 from migrate.parity.report import ParityReport
 
 
@@ -161,3 +163,41 @@ def test_graph_only_and_legacy_only_options_are_refused_across_modes():
     with pytest.raises(ParityInputError, match="--mapping: not an option of parity --legacy") as e:
         parity.run(args)
     assert e.value.exit_code == 2
+
+
+def _two_tensor_weights_check() -> ParityReport:
+    """One check, two tensors where the old definitions of "max rel" disagree: the tensor with the greatest absolute
+    difference (and the only failure) has a small relative one; the other has the greatest relative difference."""
+    from migrate.parity.checks import WeightsCheck  # noqa: PLC0415
+
+    big = np.full((3, 4), 10.0, np.float32)
+    small = np.full(5, 1e-3, np.float32)
+    port_big, port_small = big.copy(), small.copy()
+    port_big[1, 2] += 2e-3       # abs 2e-3 (outside atol 1e-5), rel 2e-4
+    port_small[4] += 5e-6        # abs 5e-6 (inside), rel 5e-3: the greatest relative difference of the check
+    results = WeightsCheck({"a/kernel": big, "b/bias": small}, {"a/kernel": port_big, "b/bias": port_small},
+                           ["a/kernel", "b/bias"]).compare()
+    return ParityReport(results=results)
+
+
+def test_max_rel_has_one_definition_in_the_table_the_rows_and_the_json():
+    r = _two_tensor_weights_check()
+    kernel, bias = r.results
+    assert kernel.max_abs > bias.max_abs and bias.max_rel > kernel.max_rel and not kernel.ok and bias.ok
+    (line,) = r.table().splitlines()[2:]
+    (row,) = r.rows()
+    assert row["max_rel"] == bias.max_rel == pytest.approx(5e-3, rel=1e-2)     # the greatest over every element
+    assert row["max_abs"] == kernel.max_abs == pytest.approx(2e-3, rel=1e-2)
+    assert re.split(r"\s{2,}", line)[2:4] == [format_difference(row["max_abs"]), format_difference(row["max_rel"])]
+    assert r.to_dict()["checks"][0]["max_rel"] == row["max_rel"]
+    assert relative_difference(np.float32(1e-3), np.float32(1e-3) + np.float32(5e-6)) == pytest.approx(5e-3,
+                                                                                                             rel=1e-2)
+    assert relative_difference(0.0, 0.0) == 0.0 and relative_difference(0.0, 1e-9) == np.inf
+
+
+def test_a_failing_check_says_which_tensor_which_element_both_values_and_why():
+    (row,) = _two_tensor_weights_check().rows()
+    assert row["ok"] is False and row["margin"] > 1
+    lines = row["failure"].splitlines()
+    assert lines[0] == "weight a/kernel: 1 of 12 elements outside tolerance"
+    assert lines[1].startswith("worst at index (1, 2): legacy 10, port 10.002") and lines[1].endswith("allowed 2.00e-05 (100 x the tolerance)")

@@ -47,6 +47,7 @@ class DemoOptions:
     fast: bool = False        # tiny model, seconds: for tests
     fresh: bool = False       # ignore what earlier runs wrote
     progress: bool | None = None  # None: only on a terminal
+    seed: int = 1             # hparams seed (initial weights, data order) and the parity batches' seed
 
 
 def _say(msg: str) -> None:
@@ -71,16 +72,18 @@ def train_legacy(opts: DemoOptions, legacy_dir: str, valid_pairs) -> dict:
     if not opts.fresh and os.path.exists(os.path.join(legacy_dir, "checkpoint")) and os.path.exists(history_path):
         with open(history_path, encoding="utf-8") as f:
             history = json.load(f)
-        _say(f"reusing {legacy_dir} (global step {history['global_step']}; --fresh to retrain)")
-        return history
+        if history.get("seed", 1) == opts.seed:
+            _say(f"reusing {legacy_dir} (global step {history['global_step']}; --fresh to retrain)")
+            return history
+        _say(f"{legacy_dir} was trained with seed {history.get('seed', 1)}, not {opts.seed}: training again")
     if os.path.isdir(legacy_dir):
         shutil.rmtree(legacy_dir)  # a checkpoint without its history is an interrupted run: start over
-    hparams = HParams().with_overrides(FAST_HPARAMS if opts.fast else DEMO_HPARAMS)
+    hparams = HParams().with_overrides([*(FAST_HPARAMS if opts.fast else DEMO_HPARAMS), f"seed={opts.seed}"])
     budget = 15.0 if opts.fast else opts.minutes * 60.0
     max_steps = 150 if opts.fast else 100_000
     progress = sys.stdout.isatty() if opts.progress is None else opts.progress
     _say(f"training {hparams.cell_type} + {hparams.attention} attention, {hparams.num_units} units, "
-         f"forget_bias {hparams.forget_bias}, for at most {budget:.0f} s / {max_steps} steps")
+         f"forget_bias {hparams.forget_bias}, seed {hparams.seed}, for at most {budget:.0f} s / {max_steps} steps")
     losses: list[float] = []
     eval_points: list[tuple[int, float]] = []
     seconds = 0.0
@@ -93,7 +96,7 @@ def train_legacy(opts: DemoOptions, legacy_dir: str, valid_pairs) -> dict:
         eval_points.append((metrics["global_step"], accuracy))
         _say(f"  step {metrics['global_step']}: loss {metrics['last_loss']:.4f}, "
              f"validation sequence accuracy {accuracy:.1%}")
-    history = {"global_step": metrics["global_step"], "losses": losses, "seconds": seconds,
+    history = {"global_step": metrics["global_step"], "seed": opts.seed, "losses": losses, "seconds": seconds,
                "eval_points": eval_points, "checkpoint": metrics["checkpoint"]}
     _write_json(history, history_path)
     _say(f"legacy train: {len(losses)} steps in {seconds:.1f} s, loss {losses[0]:.3f} -> "
@@ -136,11 +139,16 @@ def convert(opts: DemoOptions, legacy_dir: str, port_dir: str) -> tuple[dict, li
     return report, [text, "", *lines]
 
 
-def parity(legacy_dir: str, keras_file: str, fast: bool):
+def parity(legacy_dir: str, keras_file: str, fast: bool, seed: int = 0):
+    """The parity table; under it, for each failing check, where and why (`ParityReport.rows()[i]["failure"]`:
+    the tensor, the worst element's index, gate and values on both sides, the likely cause)."""
     from migrate.parity.harness import run_parity  # noqa: PLC0415
 
-    report = run_parity(legacy_dir, keras_file, batches=2 if fast else 4, seed=0, adam_steps=2 if fast else 3)
+    report = run_parity(legacy_dir, keras_file, batches=2 if fast else 4, seed=seed, adam_steps=2 if fast else 3)
     _say(report.table())
+    for row in report.rows():
+        if not row["ok"]:
+            _say(f"\n{row['check']} FAILED:\n  " + row["failure"].replace("\n", "\n  "))
     return report
 
 
@@ -219,7 +227,7 @@ def run_demo(opts: DemoOptions) -> int:
 
     _step(3, "parity: legacy graph vs Keras port")
     keras_file = os.path.join(port_dir, "model.keras")
-    report = parity(legacy_dir, keras_file, opts.fast)
+    report = parity(legacy_dir, keras_file, opts.fast, seed=opts.seed)
     report.write_json(os.path.join(out, "parity.json"))
 
     _step(4, "decode with both models")
@@ -249,7 +257,9 @@ def run_demo(opts: DemoOptions) -> int:
                "codemod diff": os.path.join(out, "codemod", "codemod.diff")},
     )
     written = write_report(data, out)
-    _say(f"\ndemo finished in {time.time() - t0:.0f} s; parity {'PASSED' if report.ok else 'FAILED'}")
+    failed = [row["check"] for row in report.rows() if not row["ok"]]
+    verdict = "PASSED" if report.ok else f"FAILED ({'; '.join(failed)}: see above or report.html)"
+    _say(f"\ndemo finished in {time.time() - t0:.0f} s; parity {verdict}")
     for name, path in {**data.paths, **written}.items():
         _say(f"  {name:<22} {path}")
     return 0 if report.ok else 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -21,7 +22,8 @@ from migrate.files import atomic_write_bytes
 @dataclass
 class ReportData:
     title: str
-    parity_rows: list[dict]            # {"check", "max_abs", "max_rel", "tolerance", "mismatched", "ok"}
+    parity_rows: list[dict]            # ParityReport.rows(): check, max_abs, max_rel, tolerance, mismatched, ok,
+                                       # and for a failing check "failure" (tensor, index, gate, values, cause)
     parity_ok: bool
     per_timestep_max_error: np.ndarray  # [T] max |legacy - port| logit difference at each decoder step
     logits_atol: float  # the absolute tolerance the logits check used (drawn as a line)
@@ -102,14 +104,23 @@ def _plots(data: ReportData) -> dict[str, bytes]:
     return out
 
 
+# Parity columns written as the console table writes them (one formatter: migrate.parity.compare).
+_DIFFERENCES = ("max_abs", "max_rel")
+
+
 def _table(rows: list[dict], columns: list[str]) -> str:
+    from migrate.parity.compare import format_difference  # noqa: PLC0415
+
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for r in rows:
         cells = []
         for c in columns:
             v = r.get(c, "")
-            text = f"{v:.3g}" if isinstance(v, float) else str(v)
+            if c in _DIFFERENCES and isinstance(v, float):
+                text = "NaN" if math.isnan(v) else format_difference(v)
+            else:
+                text = f"{v:.3g}" if isinstance(v, float) else str(v)
             cls = ""
             if c == "ok":
                 cls = ' class="ok"' if v else ' class="bad"'
@@ -124,9 +135,20 @@ body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; 
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; } td, th { border: 1px solid #ccc; padding: 3px 8px; }
 th { background: #f3f3f3; } td.ok { color: #08660b; font-weight: bold; } td.bad { color: #b00; font-weight: bold; }
 pre { background: #f7f7f7; padding: 8px; overflow-x: auto; font-size: 12px; }
+pre.failure { background: #fbeaea; border-left: 4px solid #b00; }
 .verdict { font-size: 1.3em; padding: 6px 12px; display: inline-block; border-radius: 4px; }
 .pass { background: #dff3df; } .fail { background: #f8d7d7; } img { max-width: 100%; }
 """
+
+
+def _failures(rows: list[dict]) -> list[str]:
+    """Under the parity table: each failing check's tensor, worst index, gate, values and likely cause."""
+    out = []
+    for r in rows:
+        if not r.get("ok", True) and r.get("failure"):
+            out.append(f"<h3>{html.escape(str(r['check']))}: why it failed</h3>")
+            out.append(f'<pre class="failure">{html.escape(r["failure"])}</pre>')
+    return out
 
 
 def write_report(data: ReportData, out_dir: str) -> dict[str, str]:
@@ -153,6 +175,7 @@ def write_report(data: ReportData, out_dir: str) -> dict[str, str]:
         f"<h1>{html.escape(data.title)}</h1>", verdict,
         "<h2>1. Parity: legacy TF1 graph vs Keras 3 port</h2>",
         _table(data.parity_rows, ["check", "max_abs", "max_rel", "tolerance", "mismatched", "ok"]),
+        *_failures(data.parity_rows),
         img("parity_per_timestep.png", "per-timestep maximum logit difference"),
         "<h2>2. Attention weights for one example</h2>",
         f"<p>source <code>{html.escape(data.attention_source)}</code> &rarr; "

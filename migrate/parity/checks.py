@@ -10,6 +10,7 @@
 | `WeightsCheck`     | weights     | checkpoint variables                 | Keras weights mapped back to TF1      |
 | `GradientsCheck`   | gradients   | `tf.gradients` per variable          | `GradientTape`, mapped back           |
 | `AdamCheck`        | adam        | variables after K `train_op` runs    | after K optimizer steps, mapped back  |
+|                    |             | (+ the Adam error bound, `AdamError`)|                                       |
 | `GreedyCheck`      | greedy      | greedy-decoded ids                   | the port's greedy ids (exact)         |
 
 Adding a check = one class here (a `kind`, a `title`, a `compare()`) and its test. No TensorFlow import:
@@ -35,13 +36,6 @@ from migrate.parity.tolerances import OUTPUT_SCALE_FRACTION, STEP_TOLERANCES
 # bug (GRU reset_after=True) is 1.7e-2 at random weights (scale ~1-3), i.e. ~1e-2 x scale.
 # At scale <= 1 this is the migration guide's atol 1e-5 unchanged.
 LOGIT_SCALE_FRACTION = OUTPUT_SCALE_FRACTION
-
-# Weights after K Adam steps: atol is at least this share of K * learning_rate, the most K Adam steps
-# can move a weight. Adam normalises g / (sqrt(v) + 1e-8), so where a gradient is near 0 it turns the
-# float32 gradient gap (~1e-8) into moves of up to lr; measured (docs/parity.md, 200-step model, K=3):
-# correct port 0.0065 * K*lr, Keras's default epsilon 1e-7 0.93, beta2 0.99 0.64, lr 1% off 0.18.
-ADAM_LR_FRACTION = 0.03
-
 
 def tolerance(kind: str, rtol: float | None, atol: float | None) -> dict[str, float]:
     """The check's `STEP_TOLERANCES` entry, with a user's rtol / atol taking precedence."""
@@ -276,33 +270,81 @@ class GradientsCheck(VariableCheck):
 
 
 @dataclass
+class AdamError:
+    """The Adam error model's answer for one run (`harness.adam_error_bound`, `migrate.parity.adam_bound`).
+
+    Attributes:
+        bound: {TF1 name: per-element bound on |legacy - port| after the K steps}.
+        signal_to_noise: {TF1 name: per element, the smallest |gradient| / its estimated gap over the K steps};
+            <= 1 means the gradient was within its noise at some step, where the update's sign may flip.
+        noise: the relative float32 noise of the gradients measured by the gradients check.
+        learning_rate, steps: the run's lr and K.
+    """
+
+    bound: dict[str, np.ndarray]
+    signal_to_noise: dict[str, np.ndarray]
+    noise: float
+    learning_rate: float
+    steps: int
+
+    def within_noise(self, name: str) -> np.ndarray:
+        return self.signal_to_noise[name] <= 1.0
+
+
+@dataclass
 class AdamCheck(VariableCheck):
-    """Weights after K optimizer steps; atol >= `ADAM_LR_FRACTION` x K x lr; when the gradients agree and
-    these do not, the optimizer itself is named as the likely cause."""
+    """Weights after K optimizer steps from the same weights, fresh state, same batches.
+
+    Each element is allowed atol + rtol x |legacy| plus the Adam error bound (`error.bound`: how far two correct
+    runs drift apart when their gradients differ by float32 noise; up to ~2 lr per step where a gradient is within
+    that noise; without `error`, atol + rtol x |legacy| alone). Each result's `details` carries the count of
+    elements within noise and the bound. A failure names the element, its bound and its gradient's distance from the noise, and, when the
+    gradients agree, the optimizer as the likely cause.
+    """
 
     kind: ClassVar[str] = "adam"
     title: ClassVar[str] = "weights after K Adam steps"
     label: ClassVar[str] = "adam"
 
     steps: int = 1
-    learning_rate: float = 0.0
+    error: AdamError | None = None
     gradients_ok: bool = True
 
-    def _tol(self) -> dict[str, float]:
-        tol = tolerance("adam", self.rtol, self.atol)
-        if self.atol is None:
-            tol["atol"] = max(tol["atol"], ADAM_LR_FRACTION * self.steps * self.learning_rate)
-        return tol
-
     def compare(self) -> list[ParityResult]:
-        out = super().compare()
-        bad = [r for r in out if not r.ok]
+        out, tol = [], self._tol()
+        for n in self.names:
+            bound = None if self.error is None else self.error.bound[n]
+            r = compare(self.expected[n], self.actual[n], name=f"{self.label} {n}", time_axis=None, allowed=bound,
+                        per_element=None if bound is None else "the Adam error bound of docs/parity.md", **tol)
+            if bound is not None:
+                self._explain(r, n, bound)
+            if not r.ok and self.annotate is not None:
+                self.annotate(r, n, self.expected[n], self.actual[n])
+            out.append(tag(r, self.kind, n))
+        bad = sorted((r for r in out if not r.ok), key=lambda r: -r.margin)   # the worst first: the one shown
         if bad and self.gradients_ok:
             bad[0].notes.append(
-                "Likely cause: the optimizer differs (the gradients agree, the weights after the steps do not): "
-                "check learning rate, beta1 0.9 / beta2 0.999, epsilon (TF1's AdamOptimizer uses 1e-8, Keras's "
-                "Adam defaults to 1e-7) and gradient clipping (clip_by_global_norm = global_clipnorm).")
+                "Likely cause: the optimizer differs (the gradients agree; the weights after the steps differ beyond "
+                "what float32 noise in the gradients can cause): check learning rate, beta1 0.9 / beta2 0.999, "
+                "epsilon (TF1's AdamOptimizer uses 1e-8, Keras's Adam defaults to 1e-7) and gradient clipping "
+                "(clip_by_global_norm = global_clipnorm).")
         return out
+
+    def _explain(self, r: ParityResult, name: str, bound: np.ndarray) -> None:
+        snr = self.error.signal_to_noise[name]
+        near = int(np.sum(self.error.within_noise(name)))
+        at = r.margin_index
+        r.details = {"within_noise": near, "bound_max": float(np.max(bound, initial=0.0)),
+                     "bound_at_worst": float(bound[at]) if at is not None else 0.0,
+                     "signal_to_noise_at_worst": float(snr[at]) if at is not None else None}
+        if at is not None and not r.ok:
+            lr = self.error.learning_rate
+            where = (f"at index {at} the gradient was within its noise at some step: allowed up to "
+                     f"{bound[at] / lr:.2f} x lr" if snr[at] <= 1.0 else
+                     f"at index {at} the gradient stayed {snr[at]:.3g} x above its noise at every step: allowed "
+                     f"{bound[at]:.2e} ({bound[at] / lr:.2g} x lr) for float32 noise")
+            r.notes.append(f"{near} of {r.compared} elements had a gradient within float32 noise at some step "
+                           f"(their update's sign may flip: allowed up to ~2 x lr per step); {where}.")
 
 
 @dataclass

@@ -17,6 +17,11 @@ infinity. A failure message looks like:
     Per-timestep max abs error (axis 1): t0 1.2e-07, t1 2.4e-07, ..., t7 2.1e-03; first over tolerance: t7
     Argmax agrees on 98.8% of valid positions (79 / 80); first disagreement at (1, 7): expected 5, actual 9
 
+"Max rel" has ONE definition everywhere (this message, the console table, the demo's report.html, the JSON):
+torch.testing's greatest relative difference, the largest `|actual - expected| / |expected|` over the compared
+finite elements (0 where both are 0, inf where only `expected` is 0), `relative_difference`; a check of several
+tensors reports the largest over all their elements (`greatest`).
+
 Everything here is NumPy: it runs on any array-like (TensorFlow and Keras tensors included, through
 `np.asarray`).
 """
@@ -68,7 +73,13 @@ class ParityResult:
         total: number of elements in the arrays.
         mismatched: elements outside tolerance (NaN and Inf mismatches included).
         max_abs, max_abs_index: greatest |actual - expected| among finite pairs and its index.
-        max_rel, max_rel_index: greatest |actual - expected| / |expected| and its index.
+        max_rel, max_rel_index: greatest `relative_difference` (|actual - expected| / |expected|) and its index.
+        margin, margin_index: greatest |actual - expected| / allowed over the finite compared elements (allowed =
+            atol + rtol * |expected| + the per-element `allowed` of `compare`): the share of the tolerance used,
+            > 1 outside it; the element most outside its tolerance (or closest to it).
+        worst_expected, worst_actual, worst_allowed: the values and the tolerance at `margin_index`.
+        per_element: a sentence when a per-element allowance was added to atol + rtol * |expected|
+            (e.g. the Adam check's error bound), else None.
         per_timestep: greatest |actual - expected| per step along `time_axis` (None for < 2-D arrays;
             an entry is NaN when a NaN is compared at that step, None when the step is all masked).
         first_bad_timestep: the first step with an element outside tolerance.
@@ -83,6 +94,7 @@ class ParityResult:
         check: the kind of check that produced it (`"weights"`, `"logits"`, `"output"`, ...; set by
             `migrate.parity.checks`), None for a bare `compare`.
         subject: what it compared, structurally: the TF1 variable name, or `"keras_output <- tensor:0"`.
+        details: structured numbers a check adds (JSON), e.g. the Adam check's elements with a near-zero gradient.
     """
 
     name: str
@@ -98,6 +110,12 @@ class ParityResult:
     max_abs_index: tuple[int, ...] | None = None
     max_rel: float = 0.0
     max_rel_index: tuple[int, ...] | None = None
+    margin: float = 0.0
+    margin_index: tuple[int, ...] | None = None
+    worst_expected: float | None = None
+    worst_actual: float | None = None
+    worst_allowed: float | None = None
+    per_element: str | None = None
     time_axis: int | None = None
     per_timestep: list[float | None] | None = None
     first_bad_timestep: int | None = None
@@ -110,6 +128,7 @@ class ParityResult:
     notes: list[str] = field(default_factory=list)
     check: str | None = None
     subject: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -125,10 +144,17 @@ class ParityResult:
 
     def shown_max_abs(self) -> str:
         """`max_abs` as tables show it: "NaN" when NaN is why the result fails (not a misleading 0.0e+00)."""
-        return "NaN" if self.nan_count and not self.ok else _fmt(self.max_abs)
+        return "NaN" if self.nan_count and not self.ok else format_difference(self.max_abs)
 
     def shown_max_rel(self) -> str:
-        return "NaN" if self.nan_count and not self.ok else _fmt(self.max_rel)
+        return "NaN" if self.nan_count and not self.ok else format_difference(self.max_rel)
+
+    def tolerance_text(self) -> str:
+        """`exact`, `atol 1e-05 rtol 1e-06`, or with `+ error bound` (a per-element bound: what tables show)."""
+        if self.atol == 0 and self.rtol == 0 and self.per_element is None:
+            return "exact"
+        text = f"atol {self.atol:.2g} rtol {self.rtol:.2g}"
+        return text + " + error bound" if self.per_element else text
 
     def summary(self) -> str:
         """One line: `ok  logits  max abs 6.0e-08  max rel 1.1e-06` (for tables and logs)."""
@@ -157,10 +183,65 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _fmt(x: float) -> str:
+def format_difference(x: float) -> str:
+    """How every table (console, report.html) writes a difference: `2.1e-03`, `inf`, `nan`."""
     if not math.isfinite(x):
         return str(x)
     return f"{x:.1e}"
+
+
+_fmt = format_difference   # its former private name, for callers written before it was public
+
+
+def relative_difference(expected: Any, actual: Any) -> np.ndarray:
+    """`|actual - expected| / |expected|`, element-wise, in float64: THE relative difference ("max rel" is its
+    maximum, everywhere). 0 where both are 0, inf where only `expected` is 0 (torch.testing's definition)."""
+    e = np.asarray(expected, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = np.abs(np.asarray(actual, dtype=np.float64) - e)
+        return np.where(d == 0, 0.0, d / np.abs(e))
+
+
+@dataclass
+class Greatest:
+    """The greatest differences over several results (one check's tensors), with the definitions of one result's:
+    `max_abs` and `max_rel` are the largest over every compared element of every result (so they may come from two
+    different tensors, each named), `margin` the largest share of its tolerance any element uses."""
+
+    max_abs: float = 0.0
+    max_abs_of: str | None = None
+    max_rel: float = 0.0
+    max_rel_of: str | None = None
+    margin: float = 0.0
+    margin_of: ParityResult | None = None
+    nan: bool = False
+    compared: int = 0
+    mismatched: int = 0
+
+    def shown_max_abs(self) -> str:
+        return "NaN" if self.nan else format_difference(self.max_abs)
+
+    def shown_max_rel(self) -> str:
+        return "NaN" if self.nan else format_difference(self.max_rel)
+
+
+def greatest(results: list[ParityResult]) -> Greatest:
+    """The one aggregation of a check's results: the console table, the demo's report.html and the JSON's
+    `checks` all show these numbers. Results that could not be compared (shape, problem) add nothing."""
+    g = Greatest()
+    for r in results:
+        g.compared += r.compared
+        g.mismatched += r.mismatched
+        g.nan = g.nan or bool(r.nan_count and not r.ok)
+        if r.shape_mismatch or r.problem:
+            continue
+        if g.max_abs_of is None or r.max_abs > g.max_abs:
+            g.max_abs, g.max_abs_of = r.max_abs, r.name
+        if g.max_rel_of is None or r.max_rel > g.max_rel:
+            g.max_rel, g.max_rel_of = r.max_rel, r.name
+        if g.margin_of is None or r.margin > g.margin:
+            g.margin, g.margin_of = r.margin, r
+    return g
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -178,7 +259,7 @@ def _broadcast_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None = None,
             atol: float | None = None, name: str = "arrays", logits: bool = False,
-            time_axis: int | None = 1) -> ParityResult:
+            time_axis: int | None = 1, allowed: Any = None, per_element: str | None = None) -> ParityResult:
     """Compare `actual` (the port) with `expected` (the legacy model) element by element.
 
     Args:
@@ -191,6 +272,9 @@ def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None 
         name: what is compared, shown in the message.
         logits: also report argmax agreement over the last axis (for `[..., V]` logits).
         time_axis: the axis reported per timestep (batch-major `[B, T, ...]`: 1); None to skip.
+        allowed: optional per-element absolute allowance (broadcast to the shape) added to
+            `atol + rtol * |expected|`: an error bound a check derives element by element (the Adam check's).
+        per_element: what `allowed` is, in words (shown in the message).
 
     Returns:
         A `ParityResult`; `bool(result)` is True when every compared element is close.
@@ -220,7 +304,10 @@ def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None 
 
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a64 - e64)
-        close = diff <= atol + rtol * np.abs(e64)
+        bound = atol + rtol * np.abs(e64)
+        if allowed is not None:
+            bound = bound + np.broadcast_to(np.asarray(allowed, dtype=np.float64), shape)
+        close = diff <= bound
     both_finite = np.isfinite(e64) & np.isfinite(a64)
     both_inf = np.isinf(e64) & np.isinf(a64) & (np.sign(e64) == np.sign(a64))
     close = (close & both_finite) | both_inf  # inf - finite is never close; NaN never is
@@ -228,17 +315,22 @@ def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None 
     finite = both_finite & m
     result = ParityResult(name=name, ok=not bad.any(), shape=shape, rtol=rtol, atol=atol,
                           compared=int(m.sum()), total=int(e.size), mask_positions=mask_positions,
-                          mismatched=int(bad.sum()))
+                          mismatched=int(bad.sum()), per_element=per_element if allowed is not None else None)
 
     fdiff = np.where(finite, diff, -1.0)
     if finite.any():
         i = int(np.argmax(fdiff))
         result.max_abs, result.max_abs_index = float(fdiff.flat[i]), _index(i, shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(finite, diff / np.abs(e64), -1.0)
-        rel = np.where(np.isnan(rel), 0.0, rel)  # 0 / 0: equal zeros
+        rel = np.where(finite, relative_difference(e64, a64), -1.0)
         j = int(np.argmax(rel))
         result.max_rel, result.max_rel_index = float(rel.flat[j]), _index(j, shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(finite, np.where(diff == 0, 0.0, diff / bound), -1.0)
+        share = np.where(np.isnan(share), np.inf, share)
+        k = int(np.argmax(share))
+        result.margin, result.margin_index = float(share.flat[k]), _index(k, shape)
+        result.worst_expected, result.worst_actual = float(e64.flat[k]), float(a64.flat[k])
+        result.worst_allowed = float(np.broadcast_to(bound, shape).flat[k])
 
     for side, arr in (("expected", e64), ("actual", a64)):
         nf = NonFinite(side=side)
@@ -288,7 +380,7 @@ def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None 
 def _step(v: float | None) -> str:
     if v is None:
         return "masked"
-    return "NaN" if math.isnan(v) else _fmt(v)
+    return "NaN" if math.isnan(v) else format_difference(v)
 
 
 def _timestep_line(r: ParityResult) -> str:
@@ -329,9 +421,15 @@ def format_result(r: ParityResult) -> str:
     share = 100.0 * r.mismatched / r.compared if r.compared else 0.0
     lines.append(f"Mismatched elements: {r.mismatched} / {r.compared} ({share:.1f}%)")
     where = f" at index {r.max_abs_index}" if r.max_abs_index is not None else ""
-    lines.append(f"Greatest absolute difference: {_fmt(r.max_abs)}{where} (up to {r.atol:g} allowed)")
+    lines.append(f"Greatest absolute difference: {format_difference(r.max_abs)}{where} (up to {r.atol:g} allowed)")
     where = f" at index {r.max_rel_index}" if r.max_rel_index is not None else ""
-    lines.append(f"Greatest relative difference: {_fmt(r.max_rel)}{where} (up to {r.rtol:g} allowed)")
+    lines.append(f"Greatest relative difference: {format_difference(r.max_rel)}{where} (up to {r.rtol:g} allowed)")
+    if r.per_element:
+        lines.append(f"Tolerance per element: atol {r.atol:g} + rtol {r.rtol:g} x |expected| + {r.per_element}")
+    if r.margin_index is not None and (not r.ok or r.per_element):
+        lines.append(f"Worst element against its tolerance: index {r.margin_index}: expected {r.worst_expected:.8g}, "
+                     f"actual {r.worst_actual:.8g}, difference {format_difference(abs(r.worst_actual - r.worst_expected))}, "
+                     f"allowed {format_difference(r.worst_allowed)} ({r.margin:.2f} x the tolerance)")
     if r.mask_positions is not None:
         lines.append(f"Compared: {r.compared} of {r.total} elements "
                      f"(mask: {r.mask_positions[0]} of {r.mask_positions[1]} positions)")

@@ -42,6 +42,7 @@ Keras side (`keras_side`, `port_side`), pairs (`graph_pair`), checks (`checks`),
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -49,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from migrate.parity.adam_bound import signal_to_noise, weight_bound
 from migrate.parity.backend_side import (  # noqa: F401  (re-exported)
     BackendError,
     BackendWorker,
@@ -58,9 +60,9 @@ from migrate.parity.backend_side import (  # noqa: F401  (re-exported)
 )
 from migrate.parity.batches import parity_batches, random_batch  # noqa: F401  (re-exported)
 from migrate.parity.checks import (  # noqa: F401  (re-exported)
-    ADAM_LR_FRACTION,
     LOGIT_SCALE_FRACTION,
     AdamCheck,
+    AdamError,
     Check,
     GradientsCheck,
     GreedyCheck,
@@ -76,11 +78,13 @@ from migrate.parity.errors import ParityInputError  # noqa: F401  (re-exported)
 from migrate.parity.legacy_side import (  # noqa: F401  (re-exported)
     ARCHITECTURE_FIELDS,
     TRAINING_FIELDS,
+    AdamTrajectory,
     LegacyInput,
     LegacyRunner,
     check_architecture,
     resolve_legacy,
 )
+from migrate.parity.legacy_side import adam_settings as legacy_adam_settings
 from migrate.parity.port_side import (  # noqa: F401  (re-exported)
     PortRunner,
     _UnmappableError,
@@ -91,6 +95,13 @@ from migrate.parity.port_side import (  # noqa: F401  (re-exported)
     port_optimizer,
 )
 from migrate.parity.report import ParityReport
+from migrate.parity.tolerances import (
+    ADAM_NOISE_FACTOR,
+    ADAM_NOISE_FLOOR,
+    ADAM_PROPAGATION_FACTOR,
+    EPS_FLOAT32,
+    STEP_TOLERANCES,
+)
 from seq2seq_task import Batch, HParams
 
 CHECKS = ("weights", "logits", "loss", "gradients", "adam", "greedy")
@@ -223,10 +234,11 @@ def _annotator(by_name: dict[str, tuple[Any, int]], legacy: dict[str, np.ndarray
     def annotate(result: ParityResult, name: str, expected: np.ndarray, actual: np.ndarray) -> None:
         b, i = by_name[name]
         ctx = _weight_context(name, b, i, legacy)
-        if result.max_abs_index is not None:
-            where = describe_index(result.max_abs_index, result.shape, ctx)
+        index = result.margin_index if result.margin_index is not None else result.max_abs_index
+        if index is not None:   # the element most outside its tolerance (the one the message shows)
+            where = describe_index(index, result.shape, ctx)
             if where:
-                result.notes.append(f"Index {result.max_abs_index} is {where}.")
+                result.notes.append(f"Index {index} is {where}.")
         if diagnose:
             cause = diagnose_weight(expected, actual, ctx)
             if cause:
@@ -295,16 +307,88 @@ def compare_sides(legacy: LegacyRunner, port: PortRunner, batches: Sequence[Batc
         results.extend(run_checks([GradientsCheck(grads[0], grads[1], names,
                                                   _annotator(by_name, legacy_values, diagnose=False), rtol, atol)]))
     if "adam" in checks and grads is not None and adam_steps > 0:
-        want = legacy.adam_steps(batches, adam_steps)
+        trajectory = legacy.adam_trajectory(batches, adam_steps)
         have = port.adam_steps(batches, adam_steps, legacy.hparams)
         grads_ok = all(r.ok for r in results if r.check == "gradients")
-        results.extend(run_checks([AdamCheck(want, have, names, _annotator(by_name, legacy_values, diagnose=False),
-                                             rtol, atol, steps=adam_steps,
-                                             learning_rate=legacy.hparams.learning_rate, gradients_ok=grads_ok)]))
+        error = adam_error_bound(legacy, port, trajectory, batches, grads, names)
+        results.extend(run_checks([AdamCheck(trajectory.after, have, names,
+                                             _annotator(by_name, legacy_values, diagnose=False), rtol, atol,
+                                             steps=adam_steps, error=error, gradients_ok=grads_ok)]))
     if "greedy" in checks:
         results.extend(run_checks([GreedyCheck([legacy.greedy(b) for b in batches],
                                                [port.greedy(b) for b in batches])]))
     return results
+
+
+def adam_error_bound(legacy: LegacyRunner | SharedLegacy, port: Any, trajectory: AdamTrajectory,
+                     batches: Sequence[Batch], grads: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+                     names: Sequence[str]) -> AdamError:
+    """How far a correct port's weights may be from the legacy's after the K steps of `trajectory`, per element.
+
+    `adam_bound.weight_bound` of the legacy's clipped gradients, with the gap `delta_k` of each step's gradients
+    made of two measurements, neither of which runs the port's optimizer (an optimizer mistake cannot widen its own
+    tolerance):
+
+    - float32 noise: the port's gradients at the legacy's weights before step k, on step k's batch, against the
+      legacy's (step 1: the gradients check's own measurement); at most the gradients check's tolerance (a bigger
+      gap is a gradient bug, not noise), at least `ADAM_NOISE_FLOOR` x its largest in the variable; times
+      `ADAM_NOISE_FACTOR`. A port that cannot compute gradients at given weights (a backend child) gets the
+      gradients check's relative noise times each gradient instead;
+    - propagation: after a step the two sides' weights differ (by up to the bound so far), so their next gradients
+      differ by that much more. The legacy graph measures it: its gradients at its weights plus the bound so far
+      with random signs, minus those at its weights; times `ADAM_PROPAGATION_FACTOR`;
+    - clipping: when `clip_by_global_norm` clips (or may, on one side), its factor moves by the gap's norm
+      relative to the global norm.
+    """
+    settings = legacy_adam_settings(legacy.hparams)
+    want, have = grads
+    g_rtol, g_atol = STEP_TOLERANCES["gradients"]
+    relative = EPS_FLOAT32    # fallback noise model: the gradients check's largest relative gap
+    for n in names:
+        top = float(np.max(np.abs(want[n]), initial=0.0))
+        if top > 0:
+            relative = max(relative, float(np.max(np.abs(np.asarray(have[n], np.float64) - want[n]))) / top)
+    port_gradients_at = getattr(port, "gradients_at", None)
+    rng = np.random.RandomState(0)
+    seen: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    gaps: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    bound: dict[str, np.ndarray] = {n: np.zeros(np.shape(want[n])) for n in names}
+    for k, (before, g) in enumerate(zip(trajectory.before, trajectory.gradients)):
+        batch = batches[k % len(batches)]
+        if k == 0:
+            other = have
+        elif port_gradients_at is not None:
+            other = port_gradients_at(before, batch)
+        else:
+            other = None
+        noise = {}
+        for n in names:
+            gn = np.asarray(g[n], np.float64)
+            if other is None:
+                d = relative * np.maximum(np.abs(gn), ADAM_NOISE_FLOOR * np.max(np.abs(gn), initial=0.0))
+            else:
+                d = np.minimum(np.abs(np.asarray(other[n], np.float64) - gn), g_atol + g_rtol * np.abs(gn))
+            noise[n] = np.maximum(d, ADAM_NOISE_FLOOR * np.max(d, initial=0.0))
+        propagation: dict[str, Any] = {n: 0.0 for n in names}
+        if k:   # the legacy's gradients at its weights moved by the bound so far (random signs)
+            moved = dict(before)
+            for n in names:
+                moved[n] = before[n] + rng.choice([-1.0, 1.0], np.shape(bound[n])) * bound[n]
+            probe = legacy.gradients_at(moved, batch)
+            propagation = {n: np.abs(np.asarray(probe[n], np.float64) - g[n]) for n in names}
+        gap = {n: ADAM_NOISE_FACTOR * noise[n] + ADAM_PROPAGATION_FACTOR * propagation[n] for n in names}
+        norm = trajectory.global_norms[k]
+        scale = settings.clip_scale(norm)
+        gap_norm = math.sqrt(sum(float(np.sum(np.square(gap[n]))) for n in names))
+        clips = settings.max_gradient_norm is not None and norm + gap_norm >= settings.max_gradient_norm
+        rho = gap_norm / norm if clips and norm > 0 else 0.0
+        for n in names:
+            clipped = scale * np.asarray(g[n], np.float64)
+            seen[n].append(clipped)
+            gaps[n].append(scale * gap[n] + rho * np.abs(clipped))
+            bound[n] = weight_bound(seen[n], gaps[n], settings)
+    return AdamError(bound=bound, signal_to_noise={n: signal_to_noise(seen[n], gaps[n]) for n in names},
+                     noise=relative, learning_rate=settings.learning_rate, steps=len(trajectory.gradients))
 
 
 def _loss_hints(legacy_logits: list[np.ndarray], batches: Sequence[Batch], have: list[float]) -> list[str]:
@@ -366,7 +450,14 @@ class SharedLegacy:
         return self._once(("gradients", id(batch)), lambda: self.legacy.gradients(batch))
 
     def adam_steps(self, batches: Sequence[Batch], steps: int) -> dict[str, np.ndarray]:
-        return self._once(("adam", tuple(map(id, batches)), steps), lambda: self.legacy.adam_steps(batches, steps))
+        return self.adam_trajectory(batches, steps).after
+
+    def adam_trajectory(self, batches: Sequence[Batch], steps: int) -> AdamTrajectory:
+        return self._once(("adam", tuple(map(id, batches)), steps),
+                          lambda: self.legacy.adam_trajectory(batches, steps))
+
+    def gradients_at(self, values: dict[str, np.ndarray], batch: Batch) -> dict[str, np.ndarray]:
+        return self.legacy.gradients_at(values, batch)   # weights that depend on the port's noise: not shared
 
     def greedy(self, batch: Batch) -> np.ndarray:
         return self._once(("greedy", id(batch)), lambda: self.legacy.greedy(batch))

@@ -1,7 +1,7 @@
 """The legacy side of the legacy/port pair: this repo's own `legacy_tf1` graph, built from hparams.json, restored.
 
 `resolve_legacy(path)` finds the checkpoint prefix, hparams.json and vocabularies; `LegacyRunner` runs logits,
-loss, gradients, K Adam steps and greedy ids in graph mode; `check_architecture` refuses a port built from other
+loss, gradients, K Adam steps (with what Adam saw at each: `adam_trajectory`) and greedy ids in graph mode; `check_architecture` refuses a port built from other
 hparams. A user's own TF1 model needs none of this: `migrate.parity.tf1_graph.TF1Graph` imports its `.meta`.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from migrate.parity.adam_bound import AdamSettings
 from migrate.parity.errors import ParityInputError
 from seq2seq_task import Batch, HParams, Vocab
 
@@ -30,6 +31,30 @@ def _session_config(tf):
     config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     config.graph_options.rewrite_options.disable_meta_optimizer = True
     return config
+
+
+def adam_settings(hparams: HParams) -> AdamSettings:
+    """The legacy graph's optimizer (legacy_tf1/model.py `_build_train_op`): `tf.compat.v1.train.AdamOptimizer(lr)`
+    with its defaults beta1 0.9, beta2 0.999, epsilon 1e-8, after `clip_by_global_norm(max_gradient_norm)`."""
+    return AdamSettings(learning_rate=hparams.learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                        max_gradient_norm=hparams.max_gradient_norm)
+
+
+@dataclass
+class AdamTrajectory:
+    """K legacy Adam steps, step by step (`LegacyRunner.adam_trajectory`).
+
+    Attributes:
+        after: {TF1 name: weights after the K steps}.
+        before: per step, the weights it started from.
+        gradients: per step, the UNclipped gradients (`model.gradients`).
+        global_norms: per step, TF1's global norm (what `clip_by_global_norm` divided by).
+    """
+
+    after: dict[str, np.ndarray]
+    before: list[dict[str, np.ndarray]] = field(default_factory=list)
+    gradients: list[dict[str, np.ndarray]] = field(default_factory=list)
+    global_norms: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -132,19 +157,40 @@ class LegacyRunner:
 
     def adam_steps(self, batches: Sequence[Batch], steps: int) -> dict[str, np.ndarray]:
         """K train_op runs from the current weights with a fresh Adam state; the weights after (then restored)."""
+        return self.adam_trajectory(batches, steps).after
+
+    def adam_trajectory(self, batches: Sequence[Batch], steps: int) -> AdamTrajectory:
+        """`adam_steps`, recording what Adam saw at each step (the weights before it, the gradients and TF1's
+        global norm, fetched in the same `Session.run` as the train_op, so they are the values it applied);
+        the weights are restored after."""
         tf = self.tf
         side = self._train_graph()
-        before = self.values()
+        start = self.values()
         if side.reset_optimizer is None:
             with side.graph.as_default():
                 state = [v for v in tf.compat.v1.global_variables() if v.op.name not in side.trainable]
                 side.reset_optimizer = tf.compat.v1.variables_initializer(state)
         side.session.run(side.reset_optimizer)  # Adam slots, beta powers, global_step
+        pairs = side.model.gradients
+        trajectory = AdamTrajectory(after={})
         for k in range(steps):
-            side.session.run(side.model.train_op, side.model.feed_dict(batches[k % len(batches)]))
-        after = self.values()
-        self.load(before)
-        return after
+            trajectory.before.append(self.values() if k else start)
+            grads, norm, _ = side.session.run([[g for g, _ in pairs], side.model.grad_norm, side.model.train_op],
+                                              side.model.feed_dict(batches[k % len(batches)]))
+            trajectory.gradients.append({v.op.name: g for g, (_, v) in zip(grads, pairs)})
+            trajectory.global_norms.append(float(norm))
+        trajectory.after = self.values()
+        self.load(start)
+        return trajectory
+
+    def gradients_at(self, values: dict[str, np.ndarray], batch: Batch) -> dict[str, np.ndarray]:
+        """The gradients at other weights (`values`, {TF1 name: array}); the current weights are restored after."""
+        current = self.values()
+        self.load({n: np.asarray(values[n], np.float32) for n in current})
+        try:
+            return self.gradients(batch)
+        finally:
+            self.load(current)
 
     def greedy(self, batch: Batch) -> np.ndarray:
         side = self.greedy_graph

@@ -16,6 +16,9 @@ run the same table against their own harness setup.
 | attention_scale_dropped| attention_g left at 1.0 (the Luong scale / Bahdanau g not carried) | scaled_luong,     |
 |                        |                                                                    | normalized_bahdanau |
 | adam_epsilon_default   | the port's Adam keeps Keras's epsilon 1e-7 (TF1's is 1e-8)         | every model       |
+| adam_beta2             | the port's Adam uses beta_2 0.99 (TF1's is 0.999)                  | every model       |
+| adam_no_clipping       | the port's Adam has no global_clipnorm (TF1 clips by global norm)  | every model       |
+| adam_learning_rate_default | the port's Adam keeps Keras's learning_rate 0.001              | every model       |
 | padding_in_loss        | the port's loss averages over padded positions too                 | every model       |
 | padded_positions_compared | logits compared at padded steps of a port that repeats its last | every model       |
 |                        | output there (Keras RNN's default, zero_output_for_mask=False)     |                   |
@@ -159,6 +162,39 @@ def adam_epsilon_default(hparams) -> Any:
                                  global_clipnorm=hparams.max_gradient_norm)
 
 
+def adam_beta2(hparams) -> Any:
+    """The port's optimizer with beta_2 0.99 instead of TF1's 0.999."""
+    import keras  # noqa: PLC0415
+
+    return keras.optimizers.Adam(learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.99, epsilon=1e-8,
+                                 global_clipnorm=hparams.max_gradient_norm)
+
+
+def adam_no_clipping(hparams) -> Any:
+    """The port's optimizer without gradient clipping (TF1's train_op clips by global norm)."""
+    import keras  # noqa: PLC0415
+
+    return keras.optimizers.Adam(learning_rate=hparams.learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+
+
+def adam_learning_rate_default(hparams) -> Any:
+    """The port's optimizer with Keras's default learning_rate 0.001 instead of hparams' (0.001 itself: 0.002)."""
+    import keras  # noqa: PLC0415
+
+    lr = 0.002 if hparams.learning_rate == 0.001 else 0.001
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                                 global_clipnorm=hparams.max_gradient_norm)
+
+
+# name -> optimizer_fn(hparams) of a port with that optimizer mistake (`ParityPair.run(optimizer_fn=...)`).
+OPTIMIZER_MUTATIONS: dict[str, Callable[[Any], Any]] = {
+    "adam_epsilon_default": adam_epsilon_default,
+    "adam_beta2": adam_beta2,
+    "adam_no_clipping": adam_no_clipping,
+    "adam_learning_rate_default": adam_learning_rate_default,
+}
+
+
 def padding_in_loss(model, batch):
     """A port loss that averages cross-entropy over every position, padding included."""
     import keras  # noqa: PLC0415
@@ -215,6 +251,11 @@ MUTATIONS: dict[str, Mutation] = {
                  lambda hp: hp.attention in ("scaled_luong", "normalized_bahdanau"), "attention scale dropped"),
         Mutation("adam_epsilon_default", "the port's Adam keeps Keras's default epsilon 1e-7", lambda hp: True,
                  "epsilon"),
+        Mutation("adam_beta2", "the port's Adam uses beta_2 0.99", lambda hp: True, "beta2 0.999"),
+        Mutation("adam_no_clipping", "the port's Adam does not clip gradients", lambda hp: True,
+                 "gradient clipping"),
+        Mutation("adam_learning_rate_default", "the port's Adam keeps Keras's default learning rate 0.001",
+                 lambda hp: True, "learning rate"),
         Mutation("padding_in_loss", "the port's loss averages over padded positions too", lambda hp: True,
                  "padded positions counted in the loss"),
         Mutation("padded_positions_compared", "logits compared at padded steps (port repeats its last output)",

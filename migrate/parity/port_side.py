@@ -109,6 +109,20 @@ class PortRunner:
                  for w, g in zip(self.variables, grads)}
         return self.to_tf1(dense, linear=True)
 
+    def gradients_at(self, values: dict[str, np.ndarray], batch: Batch) -> dict[str, np.ndarray]:
+        """The gradients at other weights given in TF1 layout ({TF1 name: array}, converted by the bindings as
+        `tf-migrate convert` does); the current weights are restored after. The Adam error model measures the
+        float32 noise of each step's gradients with it (`harness.adam_error_bound`)."""
+        before = [np.asarray(w.numpy()) for w in self.variables]
+        try:
+            for b in self.bindings:
+                for w, v in zip(b.keras_weights, b.to_keras([values[n] for n in b.tf1_names])):
+                    w.assign(np.asarray(v, np.float32))
+            return self.gradients(batch)
+        finally:
+            for w, v in zip(self.variables, before):
+                w.assign(v)
+
     def adam_steps(self, batches: Sequence[Batch], steps: int, hparams: HParams) -> dict[str, np.ndarray]:
         """K steps of the port's optimizer (fresh) from the current weights; the weights after (then restored)."""
         before = [np.asarray(w.numpy()) for w in self.variables]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrate.parity.checks import CHECK_TITLES
-from migrate.parity.compare import ParityResult
+from migrate.parity.compare import Greatest, ParityResult, greatest
 
 REPORT_SCHEMA = "tf-migrate/parity"
 REPORT_VERSION = 1
@@ -57,40 +57,42 @@ class ParityReport:
     def failures(self) -> list[ParityResult]:
         return [r for r in self.results if not r.ok]
 
+    def check_rows(self) -> list[tuple[str, list[ParityResult], Greatest]]:
+        """(kind, results, `greatest(results)`) per check kind, in report order: what `table`, `rows` (the demo's
+        report.html) and the JSON's `checks` all show, so no two of them can disagree on a number."""
+        return [(check, results, greatest(results)) for check, results in self.by_check().items()]
+
     def table(self) -> str:
-        """A short table: one row per check kind with its worst difference and tolerance."""
+        """A short table: one row per check kind with its greatest differences (`compare.greatest`) and tolerance."""
         rows = [("check", "compared", "max abs", "max rel", "tolerance", "result")]
-        for check, results in self.by_check().items():
-            worst = max(results, key=lambda r: (not r.ok, bool(r.nan_count),
-                                                float("inf") if r.shape_mismatch or r.problem else r.max_abs))
+        for check, results, g in self.check_rows():
             bad = sum(not r.ok for r in results)
-            what = f"{len(results)} tensors" if len(results) > 1 else f"{worst.compared} values"
+            what = f"{len(results)} tensors" if len(results) > 1 else f"{g.compared} values"
             if check == "greedy":
-                agree = worst.compared - worst.mismatched
-                what = f"{agree}/{worst.compared} ids equal"
-            tol = "exact" if worst.atol == 0 and worst.rtol == 0 else f"atol {worst.atol:.2g} rtol {worst.rtol:.2g}"
+                what = f"{g.compared - g.mismatched}/{g.compared} ids equal"
             status = "ok" if bad == 0 else (f"FAIL ({bad})" if len(results) > 1 else "FAIL")
-            rows.append((CHECK_TITLES.get(check, check), what,
-                         "-" if worst.shape_mismatch or worst.problem else worst.shown_max_abs(),
-                         "-" if worst.shape_mismatch or worst.problem else worst.shown_max_rel(), tol, status))
+            compared = g.max_abs_of is not None
+            rows.append((CHECK_TITLES.get(check, check), what, g.shown_max_abs() if compared else "-",
+                         g.shown_max_rel() if compared else "-", _tolerance(results, g), status))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per check kind (for the demo report and dashboards): check, max_abs, max_rel,
-        tolerance, mismatched ("3 / 4800" elements, summed over the check's tensors), ok."""
+        """One dict per check kind (for the demo report, the JSON's `checks` and dashboards): check, kind,
+        max_abs, max_rel (the table's numbers: `compare.greatest`), margin (the largest share of its tolerance
+        any element uses; > 1 fails), tolerance, mismatched ("3 / 4800" elements, summed over the check's
+        tensors), ok, and for a failing check `failure`: where and why (`failure_text`)."""
         out = []
-        for check, results in self.by_check().items():
-            tol = results[0]
-            nan = any(r.nan_count and not r.ok for r in results)
-            out.append({"check": CHECK_TITLES.get(check, check),
-                        "max_abs": math.nan if nan else max(r.max_abs for r in results),
-                        "max_rel": math.nan if nan else max(r.max_rel for r in results),
-                        "tolerance": "exact" if tol.atol == 0 and tol.rtol == 0 else f"atol {tol.atol:.2g} rtol {tol.rtol:.2g}",
-                        "mismatched": f"{sum(r.mismatched for r in results)} / {sum(r.compared for r in results)}",
-                        "ok": all(r.ok for r in results)})
+        for check, results, g in self.check_rows():
+            row = {"check": CHECK_TITLES.get(check, check), "kind": check,
+                   "max_abs": math.nan if g.nan else g.max_abs, "max_rel": math.nan if g.nan else g.max_rel,
+                   "margin": g.margin, "tolerance": _tolerance(results, g),
+                   "mismatched": f"{g.mismatched} / {g.compared}", "ok": all(r.ok for r in results)}
+            if not row["ok"]:
+                row["failure"] = failure_text(results)
+            out.append(row)
         return out
 
     def per_timestep(self, name: str = "logits") -> list[float | None]:
@@ -124,7 +126,8 @@ class ParityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": REPORT_SCHEMA, "version": REPORT_VERSION, "ok": self.ok, "summary": self.summary_line(),
-                "info": _plain(self.info), "notes": self.notes, "results": [r.to_dict() for r in self.results]}
+                "info": _plain(self.info), "notes": self.notes, "checks": _plain(self.rows()),
+                "results": [r.to_dict() for r in self.results]}
 
     def json_text(self) -> str:
         """Strict JSON (`migrate.files.to_json_text`): a NaN / inf difference is null, listed in `non_finite`."""
@@ -161,6 +164,60 @@ class ParityReport:
         root.append(suite)
         ET.indent(root)
         return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _tolerance(results: list[ParityResult], g: Greatest) -> str:
+    """The tolerance a check's row shows: that of its element closest to (or most over) its tolerance."""
+    r = g.margin_of or results[0]
+    return r.tolerance_text()
+
+
+def failure_text(results: list[ParityResult]) -> str:
+    """Why a check failed, in a few lines (what the demo prints under its table and report.html shows): its
+    failing tensor most outside its tolerance in detail - the element, both values, what was allowed there, where
+    the element is (gate, unit, row: the harness's "Index ..." note) and the notes (likely cause) - then one line
+    per other failing tensor with its worst element and where it is."""
+    bad = sorted((r for r in results if not r.ok), key=lambda r: -_badness(r))
+    if not bad:
+        return ""
+    worst, others = bad[0], bad[1:]
+    lines = [_detail(worst)]
+    for r in others:   # a likely cause a check attached to another of its tensors
+        lines.extend(n for n in r.notes if n.startswith("Likely cause") and n not in lines[0])
+    if others:
+        lines.append(f"{len(others)} more tensor(s) outside tolerance:")
+        for r in others:
+            if r.problem or r.shape_mismatch:
+                lines.append(f"- {r.name}: {r.problem or r.shape_mismatch}")
+                continue
+            where = next((n[len("Index "):].rstrip(".") for n in r.notes if n.startswith("Index ")), None)
+            at = where or (f"{r.margin_index}" if r.margin_index is not None else "")
+            lines.append(f"- {r.name}: {r.mismatched} of {r.compared} elements, worst at index {at}, "
+                         f"{r.margin:.3g} x the tolerance")
+    return "\n".join(lines)
+
+
+def _badness(r: ParityResult) -> float:
+    if r.problem or r.shape_mismatch or r.nan_count:
+        return math.inf
+    return r.margin
+
+
+def _detail(r: ParityResult) -> str:
+    if r.problem or r.shape_mismatch:
+        return "\n".join([f"{r.name}: {r.problem or r.shape_mismatch}", *r.notes])
+    lines = [f"{r.name}: {r.mismatched} of {r.compared} elements outside tolerance"]
+    if r.margin_index is not None:
+        lines.append(f"worst at index {r.margin_index}: legacy {r.worst_expected:.8g}, port {r.worst_actual:.8g}, "
+                     f"difference {abs(r.worst_actual - r.worst_expected):.2e}, allowed {r.worst_allowed:.2e} "
+                     f"({r.margin:.3g} x the tolerance)")
+    for nf in r.nonfinite:
+        if nf.nan:
+            lines.append(f"NaN in {nf.side}: {nf.nan} element(s), first at index {nf.first_nan}")
+        if nf.inf:
+            lines.append(f"Inf in {nf.side}: {nf.inf} element(s), first at index {nf.first_inf}")
+    lines.extend(r.notes)
+    return "\n".join(lines)
 
 
 def _plain(x: Any) -> Any:
