@@ -26,7 +26,7 @@ from importlib import resources
 import numpy as np
 
 from migrate.demo.report import ReportData, write_report
-from migrate.files import atomic_write_text
+from migrate.files import atomic_write_json, atomic_write_text
 
 # The model the demo trains: LSTM encoder-decoder with scaled Luong attention, a non-default forget
 # bias (so a converter that assumed 1.0 would be caught by the parity step).
@@ -59,7 +59,7 @@ def _step(n: int, title: str) -> None:
 
 
 def _write_json(obj, path: str) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, default=str))
+    atomic_write_json(path, obj, default=str)
 
 
 def train_legacy(opts: DemoOptions, legacy_dir: str, valid_pairs) -> dict:
