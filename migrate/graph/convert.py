@@ -327,7 +327,13 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
         loss = keras.losses.deserialize(keras.losses.serialize(_loss_object(spec)))   # as saved with the model
         val = float(np.asarray(loss(y, logits, sample_weight)))
     except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
-        return {"ok": None, "why": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+        import tensorflow as tf  # noqa: PLC0415
+
+        from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
+
+        why = describe_op_error(e) if isinstance(e, tf.errors.OpError) else \
+            f"{type(e).__name__}: {' '.join(str(e).split())[:600]}"
+        return {"ok": None, "why": why}
     diff = abs(val - ref)
     return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
             "classes": int(classes)}

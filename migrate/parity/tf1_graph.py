@@ -324,6 +324,7 @@ class TF1Graph:
 
     def _import(self, keep) -> None:
         tf = self.tf
+        self._check_values(keep)
         graph_def = self.proto.subgraph(keep)
         self.kept = len(graph_def.node)
         graph = tf.Graph()
@@ -361,62 +362,21 @@ class TF1Graph:
 
     # -- restore -----------------------------------------------------------------------------------
 
-    def _build_restore(self, graph):
-        """(saver, assignments): a Saver over the imported variables the checkpoint holds, and the `variables`
-        values to assign. Nothing else is initialised: a variable with no value stays uninitialised, and
-        `check_runnable` refuses any fetch that reads one, so no run ever reads a random initial value."""
-        tf = self.tf
-        shapes = self._shapes
-        ops = graph.get_operations()
-        variables = {op.name: op for op in ops if op.type in VARIABLE_OPS}
-        given = self._given_values(variables)
-        present = {n: op for n, op in variables.items() if n in shapes and n not in given}
-        problems = []
-        for n, op in sorted(present.items()):
-            declared = _declared(op)
-            if declared is not None and None not in declared and declared != list(shapes[n]):
-                problems.append((n, declared, list(shapes[n])))
-        if problems:
-            first = problems[0][0]
-            raise TF1GraphError(
-                f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the checkpoint "
-                f"({'; '.join(f'{n}: graph {g}, checkpoint {c}' for n, g, c in problems[:5])}). TensorFlow 1 "
-                f"cannot restore this pair either: tf.train.Saver.restore fails with 'Assign requires shapes of "
-                f"both tensors to match'. Usually the program resized the variable while it ran (tf.assign(v, "
-                f"value, validate_shape=False)) before saving, so the .meta keeps the declared shape and the values "
-                f"the model runs with are not in the checkpoint (NeuroNER, for one, saves a 1-row token embedding "
-                f"and rebuilds the table from GloVe when it loads). Do what the program does when it loads: pass "
-                f"--variable {first}=FILE.npy with the value it assigns (shape {problems[0][1]}; "
-                f"--variable {first}=zeros when the value does not matter for the check), once per variable; "
-                f"the converted model then holds that value, not the checkpoint's. Or restore it the way the "
-                f"program does, assign the full value, save a new checkpoint with tf.train.Saver and use that one.")
-        self.variables = {n: op.outputs[0] for n, op in variables.items()}
-        self.restored = sorted(present)
-        self.not_restored = sorted(set(variables) - set(present) - {a["name"] for a in self.assigned})
-        # a resource variable is saved and restored through a read of its handle (what a Saver's dict form takes)
-        saveable = {n: op.outputs[0] if op.type != "VarHandleOp" else
-                    tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
-                    for n, op in present.items()}
-        saver = tf.compat.v1.train.Saver(var_list=saveable, reshape=False, name="tfm_restore") if present else None
-        return saver, given
-
-    def _given_values(self, variables) -> list[tuple[Any, Any, np.ndarray]]:
-        """Checks `variables` values against the .meta's declared shapes; returns (assign op, placeholder, value)
-        for those the imported graph holds (`.unused_given`: the others, which the outputs do not read)."""
-        tf = self.tf
-        self.assigned: list[dict[str, Any]] = []
-        self.unused_given: list[str] = []
-        out = []
+    def _check_values(self, keep) -> None:
+        """Before the import, on the `.meta` as data: every `variables` value against its variable's declared shape
+        and dtype (`zeros` within `MAX_TENSOR_BYTES`), and every variable of `keep` the checkpoint holds against the
+        checkpoint's shape (a `.meta` declaring `[2**31, 2**31]` is refused here, before anything is allocated)."""
+        g, shapes = self.proto, self._shapes
+        self._values: dict[str, tuple[str, np.ndarray]] = {}
         for name, (source, value) in self._given.items():
-            op = variables.get(name)
-            i = self.proto.index.get(name)
-            if i is None or self.proto.types[i] not in VARIABLE_OPS:
-                declared_vars = [n for n, t in zip(self.proto.names, self.proto.types) if t in VARIABLE_OPS]
+            i = g.index.get(name)
+            if i is None or g.types[i] not in VARIABLE_OPS:
+                declared_vars = [n for n, t in zip(g.names, g.types) if t in VARIABLE_OPS]
                 near = sorted(n for n in declared_vars if name.rsplit("/", 1)[-1] in n)[:5] or sorted(declared_vars)[:5]
                 raise TF1GraphError(f"--variable {name}={source}: {self.meta} declares no variable {name!r} "
                                     f"(e.g. {', '.join(near) or 'none'})")
-            declared = self.proto.declared_shape(i)
-            dtype = self.proto.declared_dtype(i)
+            declared = g.declared_shape(i)
+            dtype = g.declared_dtype(i)
             if value is None:  # zeros
                 if declared is None or None in declared:
                     raise TF1GraphError(f"--variable {name}=zeros: {self.meta} declares it with shape "
@@ -439,6 +399,42 @@ class TF1Graph:
                 except TypeError:
                     raise TF1GraphError(f"--variable {name}={source}: dtype {value.dtype} does not fit the "
                                         f"variable's {dtype}") from None
+            self._values[name] = (source, value)
+        problems = []
+        for i in keep:
+            n = g.names[i]
+            if g.types[i] in VARIABLE_OPS and n in shapes and n not in self._given:
+                declared = g.declared_shape(i)
+                if declared is not None and None not in declared and declared != list(shapes[n]):
+                    problems.append((n, declared, list(shapes[n])))
+        if problems:
+            problems.sort()
+            first = problems[0][0]
+            raise TF1GraphError(
+                f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the checkpoint "
+                f"({'; '.join(f'{n}: graph {g}, checkpoint {c}' for n, g, c in problems[:5])}). TensorFlow 1 "
+                f"cannot restore this pair either: tf.train.Saver.restore fails with 'Assign requires shapes of "
+                f"both tensors to match'. Usually the program resized the variable while it ran (tf.assign(v, "
+                f"value, validate_shape=False)) before saving, so the .meta keeps the declared shape and the values "
+                f"the model runs with are not in the checkpoint (NeuroNER, for one, saves a 1-row token embedding "
+                f"and rebuilds the table from GloVe when it loads). Do what the program does when it loads: pass "
+                f"--variable {first}=FILE.npy with the value it assigns (shape {problems[0][1]}; "
+                f"--variable {first}=zeros when the value does not matter for the check), once per variable; "
+                f"the converted model then holds that value, not the checkpoint's. Or restore it the way the "
+                f"program does, assign the full value, save a new checkpoint with tf.train.Saver and use that one.")
+
+    def _build_restore(self, graph):
+        """(saver, assignments): a Saver over the imported variables the checkpoint holds, and the `variables`
+        values to assign. Nothing else is initialised: a variable with no value stays uninitialised, and
+        `check_runnable` refuses any fetch that reads one, so no run ever reads a random initial value."""
+        tf = self.tf
+        variables = {op.name: op for op in graph.get_operations() if op.type in VARIABLE_OPS}
+        present = {n: op for n, op in variables.items() if n in self._shapes and n not in self._values}
+        self.assigned: list[dict[str, Any]] = []
+        self.unused_given: list[str] = []
+        given = []
+        for name, (source, value) in self._values.items():
+            op = variables.get(name)
             if op is None:  # declared, but not in what the outputs need
                 self.unused_given.append(name)
                 continue
@@ -447,10 +443,18 @@ class TF1Graph:
                 assign = tf.raw_ops.AssignVariableOp(resource=op.outputs[0], value=ph)
             else:
                 assign = tf.compat.v1.assign(op.outputs[0], ph, validate_shape=False)
-            out.append((assign, ph, value))
+            given.append((assign, ph, value))
             self.assigned.append({"name": name, "source": source, "shape": list(value.shape),
                                   "checkpoint_shape": list(self._shapes[name]) if name in self._shapes else None})
-        return out
+        self.variables = {n: op.outputs[0] for n, op in variables.items()}
+        self.restored = sorted(present)
+        self.not_restored = sorted(set(variables) - set(present) - set(self._values))
+        # a resource variable is saved and restored through a read of its handle (what a Saver's dict form takes)
+        saveable = {n: op.outputs[0] if op.type != "VarHandleOp" else
+                    tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
+                    for n, op in present.items()}
+        saver = tf.compat.v1.train.Saver(var_list=saveable, reshape=False, name="tfm_restore") if present else None
+        return saver, given
 
     def _restore(self, saver, given) -> None:
         tf = self.tf
@@ -475,7 +479,7 @@ class TF1Graph:
             for name in self.restored:
                 ckpt.read(name)
         except MigrateError as e:
-            raise TF1GraphError(f"corrupt checkpoint data (the tensor fails its CRC32C check or is cut short): "
+            raise TF1GraphError(f"corrupt checkpoint data: "
                                 f"{e}") from None
 
     # -- inputs ------------------------------------------------------------------------------------
@@ -668,15 +672,6 @@ def describe_op_error(e: BaseException) -> str:
 
 def _first_lines(text: str, n: int = 3) -> str:
     return "; ".join(s.strip() for s in text.strip().splitlines()[:n] if s.strip())[:1000]
-
-
-def _declared(op) -> list[int | None] | None:
-    """A variable op's declared shape (None: unknown rank)."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    ts = tf.TensorShape(op.get_attr("shape"))
-    return None if ts.rank is None else ts.as_list()
-
 
 
 def parse_variable_options(items: list[str] | None) -> dict[str, str]:
