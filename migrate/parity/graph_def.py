@@ -316,8 +316,12 @@ class ProtoGraph:
             if k < len(shapes):
                 return tf.TensorShape(shapes[k])
         t = self.types[i]
-        if k == 0 and t in ("Placeholder", "PlaceholderV2", "VariableV2", "Variable", "VarHandleOp") \
-                and "shape" in node.attr and t != "VarHandleOp":
+        if k == 0 and t in ("Placeholder", "PlaceholderV2") and "shape" in node.attr:
+            shape = node.attr["shape"].shape
+            if self.graph_def.versions.producer < 21 and not shape.dim and not shape.unknown_rank:
+                return tf.TensorShape(None)   # TF <= 1.0 wrote an unknown shape as an empty one (what import reads)
+            return tf.TensorShape(shape)
+        if k == 0 and t in ("VariableV2", "Variable") and "shape" in node.attr:
             return tf.TensorShape(node.attr["shape"].shape)
         if k == 0 and t == "Const":
             return tf.TensorShape(node.attr["value"].tensor.tensor_shape)

@@ -244,8 +244,10 @@ class TF1Graph:
         Every variable `fetches` read (transitively; `fed` tensors cut the walk) must come from the checkpoint or
         from `variables`, else `VariablesNotInCheckpoint` (exit 1) naming them; `choose` is how the caller's user
         picks other outputs (for that message). `fetches=None`: the whole graph."""
-        if self._imported():
-            raise TF1GraphError(f"{self.meta}: the graph is already imported; focus() comes first")
+        if self._imported():   # imported already (the whole graph): the same refusal, nothing imported again
+            if fetches is not None:
+                self.check_runnable(list(fetches), fed, choose=choose)
+            return
         if fetches is None:
             keep = range(len(self.proto))
         else:
@@ -503,10 +505,14 @@ class TF1Graph:
     def all_placeholders(self) -> list[PlaceholderInfo]:
         """Every placeholder of the `.meta` graph, also those the outputs do not need (read without importing)."""
         g, out = self.proto, []
+        imported = {p.name: p for p in self.placeholders} if self._imported() else {}
         saver_scopes = {n.rsplit("/", 1)[0] for n, t in zip(g.names, g.types) if t in SAVER_OPS and "/" in n}
         for i in g.nodes_of_type(PLACEHOLDER_OPS):
             name = g.names[i]
             if "/" in name and name.rsplit("/", 1)[0] in saver_scopes:
+                continue
+            if name in imported:   # TensorFlow's own reading of what was imported
+                out.append(imported[name])
                 continue
             t = g.op(i).outputs[0]
             shape = None if t.shape.rank is None else tuple(t.shape.as_list())
