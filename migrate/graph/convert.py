@@ -5,7 +5,13 @@
 
 DIR receives `model.keras`, `model.py`, `model.weights.h5` and `convert_report.json`, all written together
 through `migrate.files.Outputs` (nothing is written when the conversion fails). Parity outside tolerance is
-the exception: the files are written, the report says `"parity": {"ok": false}` and the exit code is 1.
+the exception: the files are written, the report says `"parity": {"ok": false}` and the exit code is 1; an output
+with a NaN or an Inf on either side is outside tolerance.
+
+The `.meta` is read as data first (`TF1Graph.proto`): output selection and the name checks run there, then only the
+subgraph the outputs (and the training loss) need is imported, restored and translated (`graph.nodes` in the report
+says how many of the `.meta`'s nodes that was). An output that reads a variable the checkpoint lacks, and no
+`--variable` gives, is refused before anything is imported: exit 1, naming the variables, nothing written.
 """
 
 from __future__ import annotations
@@ -144,7 +150,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         for line in sel.explain():
             if line.split(": ", 1)[0] in outputs:
                 log(f"  {line}")
-    loss_extra = [sel.loss] if sel.loss and _has_tensor(g, sel.loss) else []
+    loss_extra = [sel.loss] if sel.loss else []
     # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
     tf1.focus(outputs, extra=loss_extra, fed=fed, choose=CHOOSE_OUTPUTS)
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''} "
@@ -178,8 +184,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     if tr.unsupported:
         raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
-    loss_spec, loss_entry = training_loss(g, sel.loss if loss_extra else None, outputs)
-    source = model_source(tr, os.path.basename(tf1.meta), outputs, loss=loss_spec)
+    loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
+    source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
     model = build_from_source(source)
     for lname, values in tr.emitter.weights.items():
         layer = model.get_layer(lname)
@@ -432,6 +438,13 @@ def _id_range(tf1, graph_name):
         return tf1.id_range(graph_name.split(":")[0])
     except Exception:  # noqa: BLE001 - a hint only
         return None
+
+
+def _meta(prefix: str) -> str:
+    """The checkpoint's `.meta` (`migrate.files.find_meta`: PREFIX.meta or the one beside it); checked present."""
+    from migrate.files import find_meta  # noqa: PLC0415
+
+    return find_meta(prefix)
 
 
 def _tf_version(tf1):

@@ -191,7 +191,7 @@ class TF1Graph:
         self.overridden: dict[str, Any] = {}
         self.set_constants(constants or {})
         self._given = _variable_values(variables or {})
-        self._shapes, self._dtypes = self._checkpoint_variables()
+        self._shapes = self._checkpoint_variables()
         self._graph = None
         self._checked: dict[tuple, None] = {}
         self.kept: int | None = None   # nodes imported (None: not yet)
@@ -224,8 +224,8 @@ class TF1Graph:
             node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(new))
             self.overridden[node.name + ":0"] = new.tolist()
 
-    def _checkpoint_variables(self) -> tuple[dict[str, list[int]], dict[str, str]]:
-        """The checkpoint's variables (shapes, dtypes), its data files checked against its index (a tensor the index
+    def _checkpoint_variables(self) -> dict[str, list[int]]:
+        """The checkpoint's variables and shapes, its data files checked against its index (a tensor the index
         declares larger than the data files hold is refused before anything is allocated)."""
         from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
         from migrate.errors import MigrateError  # noqa: PLC0415
@@ -234,8 +234,7 @@ class TF1Graph:
             ckpt = Checkpoint.open(self.prefix)
         except MigrateError as e:
             raise TF1GraphError(str(e)) from None
-        return ({n: list(v.shape) for n, v in ckpt.variables.items()},
-                {n: v.dtype for n, v in ckpt.variables.items()})
+        return {n: list(v.shape) for n, v in ckpt.variables.items()}
 
     def focus(self, fetches: list[str] | None, extra: list[str] = (), fed: list[str] = (),
               choose: str | None = None) -> None:
