@@ -236,6 +236,12 @@ def test_a_placeholder_declared_huge_is_refused_before_allocation(models, tmp_pa
     assert "placeholder x:0 is declared with shape [None, 2147483648] (float32)" in err
     assert "[3, 2147483648] would take 24.0 GiB" in err and "256.0 MiB" in err and "--inputs FEED.npz" in err
     assert not out.exists()
+    # an example batch that leaves it out: the generated rest is bounded alike
+    np.savez(tmp_path / "feed.npz", **{"y:0": np.zeros(3, np.int32)})
+    assert _cli(["convert", "--from-graph", models["hugeph"], "--out", str(out), "--inputs",
+                 str(tmp_path / "feed.npz")]) == 2
+    assert "placeholder x:0 is declared with shape [None, 2147483648] (float32)" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_the_generated_batch_has_a_total_budget(models, monkeypatch):
