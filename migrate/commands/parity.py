@@ -25,7 +25,9 @@ examples:
 --tf1 (docs/parity.md): the graph in CKPT.meta is imported and restored; each Keras output is compared with
 the graph tensor bound to it (by name, or [parity] outputs in the --mapping file), on one batch fed to both
 (generated: ids within the embedding's rows, lengths consistent with padding; or --inputs FEED.npz).
-Tolerance: rtol 1e-6, atol max(1e-5, 1e-5 x max |TF1 output|); integer outputs exact.
+Tolerance: rtol 1e-6, atol max(1e-5, 1e-5 x max |TF1 output|); integer outputs exact; an output with a NaN or
+an Inf on either side fails. Only what the bound outputs need is imported and restored; an output that reads a
+variable the checkpoint lacks is refused (exit 1) unless --variable NAME=FILE.npy|zeros gives it a value.
 --legacy checks: weights (port mapped back to TF1 layout), logits at valid positions, loss, gradients of
 one step for every weight, weights after K Adam steps, greedy-decoded ids (exact). Tolerance per element:
 |port - legacy| <= atol + rtol * |legacy|. Defaults: atol 1e-5, rtol 1e-6 forward; rtol 1e-5 for gradients;

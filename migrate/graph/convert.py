@@ -5,7 +5,13 @@
 
 DIR receives `model.keras`, `model.py`, `model.weights.h5` and `convert_report.json`, all written together
 through `migrate.files.Outputs` (nothing is written when the conversion fails). Parity outside tolerance is
-the exception: the files are written, the report says `"parity": {"ok": false}` and the exit code is 1.
+the exception: the files are written, the report says `"parity": {"ok": false}` and the exit code is 1; an output
+with a NaN or an Inf on either side is outside tolerance.
+
+The `.meta` is read as data first (`TF1Graph.proto`): output selection and the name checks run there, then only the
+subgraph the outputs (and the training loss) need is imported, restored and translated (`graph.nodes` in the report
+says how many of the `.meta`'s nodes that was). An output that reads a variable the checkpoint lacks, and no
+`--variable` gives, is refused before anything is imported: exit 1, naming the variables, nothing written.
 """
 
 from __future__ import annotations
@@ -78,48 +84,45 @@ class ParityFailed(MigrateError):
 
 
 def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables, optimizer=(False, None)):
-    meta, dropout_fixed = _inference_meta(prefix)
-    opened: list = []  # the restored TF1 graph, closed however the conversion ends
+    from migrate.graph.meta import TF1Graph  # noqa: PLC0415
+
+    tf1 = TF1Graph(prefix, variables=variables)   # the .meta read as data; nothing imported yet
     try:
-        return _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                              variables, opened, optimizer)
+        return _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns, optimizer)
     finally:
-        for tf1 in opened:
-            tf1.close()
-        if meta:
-            os.unlink(meta)
+        tf1.close()
 
 
-def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, meta, dropout_fixed,
-                   variables, opened, optimizer=(False, None)):
+CHOOSE_OUTPUTS = "choose --outputs that do not read them"
+
+
+def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns, optimizer=(False, None)):
+    """Selection, name checks and the inference values run on the `.meta` read as data (`tf1.proto`); then only the
+    subgraph the outputs (and the training loss) need is imported and restored (`tf1.focus`), and translated.
+    With `optimizer` (`--with-optimizer`) the optimizer's update ops (and with them the backward pass) are imported
+    too: their inputs are the hyperparameters and slots `migrate.graph.optimizer` reads."""
     from migrate.graph import feeds as feedgen  # noqa: PLC0415
     from migrate.graph import parity  # noqa: PLC0415
     from migrate.graph.codegen import model_source  # noqa: PLC0415
     from migrate.graph.loss import training_loss  # noqa: PLC0415
-    from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
+    from migrate.graph.meta import PLACEHOLDER_OPS, GraphView  # noqa: PLC0415
     from migrate.graph.program import build_model  # noqa: PLC0415
     from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
     from migrate.graph.translate import UnknownRank, translate  # noqa: PLC0415
 
+    dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
         log(f"dropout with a constant keep probability set to 1.0 (off at inference): {len(dropout_fixed)} op(s), "
             f"e.g. {dropout_fixed[0]}")
-    tf1 = TF1Graph(prefix, meta=meta, variables=variables)
-    opened.append(tf1)
-    for v in tf1.assigned:
-        log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
-            f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
-    view = GraphView(tf1)
-    g = view.graph
+    g = tf1.proto
     npz = _read_npz(inputs_npz) if inputs_npz else {}
     npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
     # inference values of mode placeholders (keep_prob, is_training, ...), --feed overrides
     chosen_values = {}
-    for op in g.get_operations():
-        if op.type in PLACEHOLDER_OPS:
-            v = inference_value(op)
-            if v is not None:
-                chosen_values[op.name] = v
+    for i in g.nodes_of_type(PLACEHOLDER_OPS):
+        v = inference_value(g.op(i))
+        if v is not None:
+            chosen_values[g.names[i]] = v
     for k, v in feeds.items():
         name = k.split(":", 1)[0]
         try:
@@ -127,16 +130,12 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         except KeyError:
             raise GraphConvertError(f"--feed {k}: the graph has no op {name!r}") from None
         chosen_values[name] = np.asarray(v, dtype=op.outputs[0].dtype.as_numpy_dtype)
-    view.inference_values = {k: np.asarray(v) for k, v in chosen_values.items()}
-    view.set_fed(k.split(":")[0] for k in npz)  # a PlaceholderWithDefault given in --inputs is an input
-    if chosen_values:
-        log("fixed at inference: " + ", ".join(f"{k}:0 = {v}" for k, v in sorted(chosen_values.items())))
 
     given = bool(outputs)
     if outputs:
         missing = [o for o in outputs if not _has_tensor(g, o)]
         if missing:
-            raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {_meta(prefix)}")
+            raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {tf1.meta}")
         outputs = [o if ":" in o else o + ":0" for o in outputs]
         why = "named by --outputs"
         sel = choose_outputs(g)
@@ -145,10 +144,41 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         if not sel.outputs:
             raise GraphConvertError(f"{prefix}.meta: {sel.why}")
         outputs, why = sel.outputs, sel.why
+    fed = [k + ":0" for k in chosen_values] + list(npz)
+    if not given:   # a head or named result that reads a variable the checkpoint lacks: not chosen
+        dropped = {o: m for o in outputs if o not in sel.primary and (m := tf1.missing_variables([o], fed))}
+        for o, m in dropped.items():
+            log(f"not chosen: {o} ({sel.reasons.get(o, 'a named result')}): it reads {', '.join(m[:3])}"
+                f"{' ...' if len(m) > 3 else ''}, which the checkpoint lacks")
+        outputs = [o for o in outputs if o not in dropped]
     log(f"outputs: {', '.join(outputs)} ({why})")
     if not given:
         for line in sel.explain():
-            log(f"  {line}")
+            if line.split(": ", 1)[0] in outputs:
+                log(f"  {line}")
+    loss_extra = [sel.loss] if sel.loss else []
+    state = []
+    if optimizer[0]:   # the update ops hold the optimizer's hyperparameters and slots; the step counter its step
+        from migrate.graph.optimizer import state_ops  # noqa: PLC0415
+
+        state = state_ops(tf1.proto)
+    # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
+    tf1.focus(outputs, extra=loss_extra + state, fed=fed, choose=CHOOSE_OUTPUTS)
+    log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
+        f"{' and the optimizer' if state else ''} need)")
+    for v in tf1.assigned:
+        log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
+            f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
+    for name in tf1.unused_given:
+        log(f"--variable {name}: not read by the outputs; not used")
+    view = GraphView(tf1)
+    imported = {op.name for op in view.graph.get_operations() if op.type in PLACEHOLDER_OPS}
+    chosen_values = {k: v for k, v in chosen_values.items() if k in imported}
+    view.inference_values = {k: np.asarray(v) for k, v in chosen_values.items()}
+    view.set_fed(k.split(":")[0] for k in npz)  # a PlaceholderWithDefault given in --inputs is an input
+    if chosen_values:
+        log("fixed at inference: " + ", ".join(f"{k}:0 = {v}" for k, v in sorted(chosen_values.items())))
+    g = view.graph
 
     providers, constructs = {}, Counter()
     if recognise_rnns:
@@ -159,11 +189,11 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
     try:
         tr = translate(view, outputs, input_shapes=input_shapes, providers=providers)
     except UnknownRank as e:
-        raise GraphConvertError(f"{_meta(prefix)}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
-                                f"{_tf_version(prefix)}, whose empty shape means 'unknown'); pass an example with "
+        raise GraphConvertError(f"{tf1.meta}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
+                                f"{_tf_version(tf1)}, whose empty shape means 'unknown'); pass an example with "
                                 f"--inputs FEED.npz (a key {e.name}:0) so its rank and sizes are known.") from None
     if tr.unsupported:
-        raise GraphConvertError(f"{_meta(prefix)}: {len(tr.unsupported)} op(s) outside the op table on the path to "
+        raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
@@ -221,8 +251,9 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
         log(f"training loss: {loss_entry['graph']} not reproduced ({loss_entry['why']}); compile your own for fit")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
-        "checkpoint": prefix, "meta": _meta(prefix), "tf_version": _tf_version(prefix),
+        "checkpoint": prefix, "meta": tf1.meta, "tf_version": _tf_version(tf1),
         "graph": {
+            "nodes": {"meta": len(tf1.proto), "imported": tf1.kept},
             "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
             "outputs": [{"keras": k, "graph": n} for k, n in zip(model.output_names, outputs)],
             "outputs_chosen_because": why,
@@ -262,33 +293,29 @@ def _convert_graph(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns
 _DROPOUT_KEEP = ("dropout/keep_prob",)
 
 
-def _inference_meta(prefix):
+def _inference_constants(tf1) -> list[str]:
     """A DropoutWrapper / tf.nn.dropout built with a constant keep_prob < 1 keeps dropping at inference: the
-    graph is not deterministic. Such constants are set to 1.0 in a temporary copy of the .meta (the TF1 side of
-    parity) and the Keras model has no dropout. Returns (meta path, names of the constants changed)."""
-    import tempfile  # noqa: PLC0415
-
+    graph is not deterministic. Such constants are set to 1.0 before the graph is imported (the TF1 side of parity;
+    `TF1Graph.set_constants`) and the Keras model has no dropout. Returns the names of the constants changed."""
     import tensorflow as tf  # noqa: PLC0415
-    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
 
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
 
-    m = meta_graph_pb2.MetaGraphDef()
-    with open(_meta(prefix), "rb") as f:
-        m.ParseFromString(f.read())
+    g = tf1.proto
+    nodes = tf1.meta_def.graph_def.node
     changed = []
-    for node in m.graph_def.node:
-        if node.op == "Const" and node.name.endswith(_DROPOUT_KEEP) and not is_gradient(node.name):
-            value = tf.make_ndarray(node.attr["value"].tensor)
-            if value.size == 1 and float(value) < 1.0:
-                node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.ones_like(value)))
-                changed.append(node.name)
-    if not changed:
-        return None, []
-    fd, path = tempfile.mkstemp(suffix=".meta", prefix="tfm-inference-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(m.SerializeToString())
-    return path, changed
+    for i in g.nodes_of_type(("Const",)):
+        name = g.names[i]
+        if not name.endswith(_DROPOUT_KEEP) or is_gradient(name):
+            continue
+        tensor = nodes[i].attr["value"].tensor
+        if any(d.size != 1 for d in tensor.tensor_shape.dim):   # a scalar (or [1]): read it, nothing larger
+            continue
+        value = tf.make_ndarray(tensor)
+        if value.size == 1 and float(value) < 1.0:
+            changed.append(name)
+    tf1.set_constants({name + ":0": 1.0 for name in changed})
+    return changed
 
 
 def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
@@ -325,7 +352,13 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
         loss = keras.losses.deserialize(keras.losses.serialize(_loss_object(spec)))   # as saved with the model
         val = float(np.asarray(loss(y, logits, sample_weight)))
     except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
-        return {"ok": None, "why": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+        import tensorflow as tf  # noqa: PLC0415
+
+        from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
+
+        why = describe_op_error(e) if isinstance(e, tf.errors.OpError) else \
+            f"{type(e).__name__}: {' '.join(str(e).split())[:600]}"
+        return {"ok": None, "why": why}
     diff = abs(val - ref)
     return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
             "classes": int(classes)}
@@ -433,13 +466,8 @@ def _meta(prefix: str) -> str:
     return find_meta(prefix)
 
 
-def _tf_version(prefix):
-    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
-
-    m = meta_graph_pb2.MetaGraphDef()
-    with open(_meta(prefix), "rb") as f:
-        m.ParseFromString(f.read())
-    return m.meta_info_def.tensorflow_version or "unknown"
+def _tf_version(tf1):
+    return tf1.meta_def.meta_info_def.tensorflow_version or "unknown"
 
 
 def _jsonable(v):

@@ -1,5 +1,6 @@
 """Generated inputs for parity: shapes from the placeholders (batch 3, unknown time steps 5), dtypes respected,
-ids inside the embedding they index, lengths between 1 and the time dimension (the longest one full)."""
+ids inside the embedding they index, lengths between 1 and the time dimension (the longest one full). Bounded
+before allocation by the budgets of `migrate.parity.graph_def` (one input, one batch)."""
 
 from __future__ import annotations
 
@@ -43,11 +44,12 @@ def generate(inputs: list[dict], id_range, seed: int = 0, batch: int = BATCH, st
         shp = i["shape"]
         if len(shp) >= 2 and shp[1] is not None and not LENGTH_NAME.search(i["graph"]):
             time_dim = max(time_dim, int(shp[1])) if time_dim == steps else time_dim
-    feeds = {}
+    feeds, total = {}, 0
     for i in inputs:
         shape = [batch if k == 0 and d is None else (time_dim if d is None else int(d)) for k, d in enumerate(i["shape"])]
         dt = np.dtype(i["dtype"])
         name = i["graph"]
+        total = _within_budget(i, shape, dt, total)
         if dt.kind == "f":
             feeds[name] = rng.normal(0, 1, shape).astype(dt)
         elif dt.kind == "b":
@@ -63,3 +65,21 @@ def generate(inputs: list[dict], id_range, seed: int = 0, batch: int = BATCH, st
         else:
             raise ValueError(f"{name}: no generator for dtype {dt}")
     return feeds
+
+
+def _within_budget(i: dict, shape: list[int], dt: np.dtype, total: int) -> int:
+    """Refuse (exit 2) an input over one input's budget, or a batch over the batch's, before allocating it."""
+    from migrate.graph.convert import GraphConvertError  # noqa: PLC0415
+    from migrate.parity.graph_def import MAX_FEED_BYTES, MAX_TENSOR_BYTES, human_bytes, shape_bytes  # noqa: PLC0415
+
+    nbytes = shape_bytes(shape, dt.itemsize)
+    if nbytes > MAX_TENSOR_BYTES or total + nbytes > MAX_FEED_BYTES:
+        over = (f"over the {human_bytes(MAX_TENSOR_BYTES)} budget for one generated input" if nbytes > MAX_TENSOR_BYTES
+                else f"the batch would take {human_bytes(total + nbytes)}, over the {human_bytes(MAX_FEED_BYTES)} "
+                     f"budget for one generated batch")
+        declared = "[" + ", ".join("None" if d is None else str(d) for d in i["shape"]) + "]"
+        raise GraphConvertError(
+            f"placeholder {i['graph']} is declared with shape {declared} ({dt}): a generated parity input {shape} "
+            f"would take {human_bytes(nbytes)}; {over}. Nothing was allocated. Pass a batch of your own with "
+            f"smaller arrays: --inputs FEED.npz with a key {i['graph']}, or fix its value with --feed")
+    return total + nbytes

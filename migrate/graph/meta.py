@@ -1,5 +1,6 @@
-"""The TF1 graph as the converter reads it: a `.meta` imported under TF 2.21 and restored (via
-`migrate.parity.tf1_graph.TF1Graph`, the same object parity runs), plus the lookups translation needs."""
+"""The TF1 graph as the converter reads it: the part of a `.meta` the outputs need, imported under TF 2.21 and
+restored (via `migrate.parity.tf1_graph.TF1Graph.focus`, the same object parity runs), plus the lookups translation
+needs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from migrate.checkpoint.tables import is_gradient  # noqa: F401 - re-exported
 from migrate.graph.ir import Sym
-from migrate.parity.tf1_graph import TF1Graph, TF1GraphError  # noqa: F401 - re-exported
+from migrate.parity.tf1_graph import TF1Graph, TF1GraphError, describe_op_error  # noqa: F401 - re-exported
 
 PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
@@ -60,8 +61,17 @@ class GraphView:
                     t = tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
             else:
                 t = op.outputs[0]
-            self._values[name] = np.asarray(self.session.run(t))
+            self._values[name] = np.asarray(self._session_run(t, None))
         return self._values[name]
+
+    def _session_run(self, tensor, feed):
+        import tensorflow as tf  # noqa: PLC0415
+
+        try:
+            return self.session.run(tensor, feed)
+        except tf.errors.OpError as e:
+            raise TF1GraphError(f"{self.tf1.meta}: computing {tensor.name} at conversion time failed: "
+                                f"{describe_op_error(e)}") from None
 
     # -- aliases (an op entry that also produced another op's output, e.g. Dense = MatMul + BiasAdd) ----
     def alias(self, tensor, sym: Sym) -> None:
@@ -131,7 +141,7 @@ class GraphView:
                     feed[t] = self.fold(t)
                 else:
                     stack.append(t.op)
-        return np.asarray(self.session.run(tensor, feed))
+        return np.asarray(self._session_run(tensor, feed))
 
 
 def has_meta(prefix: str) -> bool:

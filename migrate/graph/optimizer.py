@@ -160,6 +160,17 @@ def _inputs(op) -> dict[str, object]:
     return {a.name: t for a, t in zip(op.op_def.input_arg, op.inputs)}
 
 
+def state_ops(proto) -> list[str]:
+    """The ops of a `.meta` (`migrate.parity.graph_def.ProtoGraph`, read as data) that `carry_optimizer` reads: every
+    optimizer update op (carried or not, so a refusal can name it) and the step counter, for `TF1Graph.focus` to
+    import beside the outputs (the update ops bring their hyperparameters, slots and the backward pass)."""
+    from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
+
+    wanted = set(APPLY_OPS) | set(NOT_CARRIED)
+    return [n for n, t in zip(proto.names, proto.types)
+            if t in wanted or (t in VARIABLE_OPS and n.rsplit("/", 1)[-1] == "global_step")]
+
+
 def find_updates(view) -> Found:
     """The graph's one optimizer and every variable it updates; `OptimizerError` otherwise."""
     g = view.graph

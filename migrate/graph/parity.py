@@ -1,10 +1,13 @@
-"""Parity of a converted model against the restored TF1 graph, output by output."""
+"""Parity of a converted model against the restored TF1 graph, output by output. An output with a NaN or an Inf on
+either side fails (`migrate.parity.graph_pair.nonfinite_problem`, shared with `parity --tf1`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 ATOL = 1e-5
+NONFINITE_WAY_OUT = ("convert with other example inputs (--inputs FEED.npz), or choose --outputs before the step "
+                     "that makes them non-finite")
 
 
 def compare(name: str, ref: np.ndarray, got: np.ndarray) -> dict:
@@ -13,6 +16,13 @@ def compare(name: str, ref: np.ndarray, got: np.ndarray) -> dict:
     if ref.shape != got.shape:
         row.update(ok=False, problem=f"shape {list(got.shape)} instead of {list(ref.shape)}")
         return row
+    if ref.dtype.kind in "fc" or got.dtype.kind in "fc":
+        from migrate.parity.graph_pair import nonfinite_problem  # noqa: PLC0415 - one rule for both parity paths
+
+        problem = nonfinite_problem(ref, got, way_out=NONFINITE_WAY_OUT)
+        if problem:
+            row.update(ok=False, problem=problem, nonfinite=True)
+            return row
     if ref.dtype.kind in "iub":
         bad = int(np.sum(ref != got))
         row.update(ok=bad == 0, exact=True, mismatched=bad, max_abs=float(np.max(np.abs(

@@ -64,6 +64,8 @@ class Selection:
     loss: str | None = None
     labels: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)   # output -> why this one
+    primary: list[str] = field(default_factory=list)        # what the loss reads (or the sinks of a graph with
+    # no loss): the outputs the model is; the others (heads, named results) come with them
 
     def explain(self) -> list[str]:
         return [f"{o}: {self.reasons[o]}" for o in self.outputs if o in self.reasons]
@@ -84,13 +86,12 @@ def data_ancestors(ops, stop=lambda o: False):
 
 
 def find_loss(graph):
-    ops = graph.get_operations()
-    for o in ops:
-        if o.type == "Shape" and re.search(r"(^|/)gradients(_\d+)?/Shape$", o.name) and o.inputs:
+    for o in ops_of_type(graph, ("Shape",)):
+        if re.search(r"(^|/)gradients(_\d+)?/Shape$", o.name) and o.inputs:
             t = o.inputs[0]
             return t, f"the tensor tf.gradients differentiates ({o.name} reads it)"
-    for o in ops:  # a scalar loss: gradients/Shape is a Const; the first gradient op is named <loss>_grad/...
-        m = re.search(r"(^|/)gradients(_\d+)?/(Fill|grad_ys_\d+)$", o.name) if o.type == "Fill" else None
+    for o in ops_of_type(graph, ("Fill",)):  # a scalar loss: gradients/Shape is a Const; the first gradient op is
+        m = re.search(r"(^|/)gradients(_\d+)?/(Fill|grad_ys_\d+)$", o.name)   # named <loss>_grad/...
         if m:
             for c in o.outputs[0].consumers():
                 g = re.search(r"(?:^|/)gradients(?:_\d+)?/(.+?)_grad/", c.name)
@@ -103,19 +104,63 @@ def find_loss(graph):
     losses = graph.get_collection("losses")
     if losses:
         return losses[0], "the 'losses' collection"
-    for o in ops:
-        if "loss" in o.name.lower().rsplit("/", 1)[-1] and o.outputs and o.outputs[0].shape.rank == 0 \
-                and o.outputs[0].dtype.is_floating and not _SKIP_SCOPES.search(o.name):
+    for o in ops_named(graph, lambda n: "loss" in n.rsplit("/", 1)[-1].lower()):
+        if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating \
+                and not _SKIP_SCOPES.search(o.name):
             return o.outputs[0], "the scalar named like a loss"
     from migrate.graph.loss import LOSS_KERNELS  # noqa: PLC0415
 
-    if any(o.type in LOSS_KERNELS for o in ops):  # an evaluation graph: the loss is built, nothing differentiates it
-        sinks = [o for o in ops if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating
+    kernels = ops_of_type(graph, tuple(LOSS_KERNELS))
+    if kernels:  # an evaluation graph: the loss is built, nothing differentiates it
+        below = in_graph_order(graph, reaches(kernels).values())   # only what the kernels compute is looked at
+        sinks = [o for o in below if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating
                  and not _SKIP_SCOPES.search(o.name) and not _consumed(o.outputs[0])]
-        for o in reversed(sinks):
-            if any(a.type in LOSS_KERNELS for a in data_ancestors([o]).values()):
-                return o.outputs[0], f"the unconsumed scalar computed from a loss kernel ({o.type} {o.name})"
+        if sinks:
+            o = sinks[-1]
+            return o.outputs[0], f"the unconsumed scalar computed from a loss kernel ({o.type} {o.name})"
     return None, ""
+
+
+# -- cheap, linear walks (a .meta may hold a million nodes no output needs: never walk it once per op) -------------
+
+def reaches(sources, stop=()) -> dict:
+    """{name: op} of the ops that depend on any of `sources` (themselves included) through data inputs: one forward
+    walk over consumers, linear in what it reaches. An op whose type is in `stop` is reached only as a source (as
+    `data_ancestors(..., stop=...)` does not look past it)."""
+    seen = {o.name: o for o in sources}
+    stack = list(sources)
+    while stack:
+        o = stack.pop()
+        for t in o.outputs:
+            for c in t.consumers():
+                if c.name not in seen and c.type not in stop:
+                    seen[c.name] = c
+                    stack.append(c)
+    return seen
+
+
+def ops_of_type(graph, types: tuple[str, ...]) -> list:
+    """The graph's ops of these types, in graph order (a `ProtoGraph` answers from its type list)."""
+    fast = getattr(graph, "nodes_of_type", None)
+    if fast is not None:
+        return [graph.op(i) for i in fast(types)]
+    return [o for o in graph.get_operations() if o.type in types]
+
+
+def ops_named(graph, pred) -> list:
+    """The graph's ops whose name satisfies `pred`, in graph order."""
+    names = getattr(graph, "names", None)
+    if names is not None:   # a ProtoGraph: names first, op objects only for the hits
+        return [graph.op(i) for i, n in enumerate(names) if pred(n)]
+    return [o for o in graph.get_operations() if pred(o.name)]
+
+
+def in_graph_order(graph, ops) -> list:
+    ops = list(ops)
+    pos = getattr(graph, "index", None)
+    if pos is None:
+        pos = {o.name: k for k, o in enumerate(graph.get_operations())}
+    return sorted(ops, key=lambda o: pos[o.name])
 
 
 def _consumed(t) -> bool:
@@ -147,28 +192,29 @@ def choose_outputs(graph) -> Selection:
                 reasons.setdefault(t.name, f"computed from the model's variables and no label, consumed where the "
                                            f"loss {loss.name} meets the labels (no known loss kernel)")
         if reasons:
+            primary = set(reasons)
             model_anc = data_ancestors([graph.get_tensor_by_name(n).op for n in reasons])
             labels = sorted(o.name for o in anc.values() if o.type in PLACEHOLDER_OPS and o.name not in model_anc)
             _add_heads(graph, reasons, anc)
             _add_named_sinks(graph, reasons, anc, labels)
             outs = _dedupe_identities(graph, list(reasons))
             return Selection(outs, f"the loss is {loss.name} ({how}); labels: {', '.join(labels) or 'none'}",
-                             loss.name, labels, {o: reasons[o] for o in outs})
+                             loss.name, labels, {o: reasons[o] for o in outs}, [o for o in outs if o in primary])
     sinks = []
-    for o in graph.get_operations():
+    for o in ops_named(graph, OUTPUT_NAMES.search):
         if _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + ("Const", "NoOp", "Assign"):
             continue
         if o.type in NOT_OUTPUTS:
             continue
         for t in o.outputs:
             if not t.consumers() or all(c.type in ("HistogramSummary", "ScalarSummary") for c in t.consumers()):
-                if OUTPUT_NAMES.search(o.name) and t.dtype != "bool":
+                if t.dtype != "bool":
                     sinks.append(t.name)
     why = "the graph has no loss; the outputs are its unconsumed tensors named like logits / probabilities / " \
           "predictions / output"
     if sinks:
         return Selection(sinks, why, reasons={s: "unconsumed, named like an output (the graph has no loss)"
-                                              for s in sinks})
+                                              for s in sinks}, primary=list(sinks))
     return Selection([], "no loss and no tensor named like logits / predictions / output; pass --outputs")
 
 
@@ -216,12 +262,18 @@ def _label_frontier(graph, anc):
             if any(c.name in anc and tainted[c.name] for c in t.consumers()):
                 cands.append(_climb_scoped(t))
     cands = [t for t in dict.fromkeys(cands) if t.op.type not in VARIABLE_OPS and not _is_variable_read(t.op)]
-    earliest = []
-    for t in cands:
-        up = data_ancestors([t.op])
-        if not any(c is not t and c.op.name in up for c in cands):
-            earliest.append(t)
-    return earliest
+    # earliest: no other candidate among its ancestors (its own op included). One forward walk that carries up to
+    # two candidate labels per op (two distinct ones already tell "another one"): linear, not one walk per candidate.
+    labels: dict[str, set[int]] = {}
+    stack = [(t.op, k) for k, t in enumerate(cands)]
+    while stack:
+        o, k = stack.pop()
+        have = labels.setdefault(o.name, set())
+        if k in have or len(have) >= 2:
+            continue
+        have.add(k)
+        stack.extend((c, k) for out in o.outputs for c in out.consumers())
+    return [t for k, t in enumerate(cands) if not labels.get(t.op.name, set()) - {k}]
 
 
 def _climb_scoped(t):
@@ -254,11 +306,14 @@ def _add_heads(graph, reasons, anc):
 
 def _add_named_sinks(graph, reasons, anc, labels):
     chosen = [graph.get_tensor_by_name(n).op for n in reasons]
-    variables = {o.name for o in data_ancestors(chosen).values() if o.type in VARIABLE_OPS}
+    variables = [o for o in data_ancestors(chosen).values() if o.type in VARIABLE_OPS]
     if not variables:
         return
-    label_set = set(labels)
-    for o in graph.get_operations():
+    # only the ops those variables reach can qualify: the graph's unrelated parts, however large, are not walked
+    stop = READ_ONLY + ("ZerosLike", "OnesLike")
+    by_variable = reaches(variables, stop)
+    cands = []
+    for o in in_graph_order(graph, by_variable.values()):
         if o.name in anc or _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS or \
                 _is_variable_read(o) or (auto_named(o) and o.type not in HEAD_OPS):
             continue
@@ -267,11 +322,19 @@ def _add_named_sinks(graph, reasons, anc, labels):
                 continue
             if any(c.type not in READ_ONLY and not _SKIP_SCOPES.search(c.name) for c in t.consumers()):
                 continue
-            up = data_ancestors([o], stop=lambda a: a.type in READ_ONLY + ("ZerosLike", "OnesLike"))
-            if label_set & set(up) or not variables & set(up) or any(is_gradient(n) for n in up):
-                continue
-            reasons[t.name] = ("unconsumed and named by the graph's author, computed from the same variables"
-                               if not auto_named(o) else f"an unconsumed {o.type} computed from the same variables")
+            cands.append((o, t))
+    if not cands:
+        return
+    # what each candidate depends on (not past a shape read or a zeros_like): forward walks, not one backward walk
+    # per candidate. A candidate computed from a gradient is reached from a gradient op among those the variables
+    # reach (the backward pass reads the forward activations).
+    by_label = reaches([graph.get_operation_by_name(n) for n in labels], stop)
+    by_gradient = reaches([o for o in by_variable.values() if is_gradient(o.name)], stop)
+    for o, t in cands:
+        if o.name in by_label or o.name in by_gradient:
+            continue
+        reasons[t.name] = ("unconsumed and named by the graph's author, computed from the same variables"
+                           if not auto_named(o) else f"an unconsumed {o.type} computed from the same variables")
 
 
 def _depends(anc, pred):

@@ -19,6 +19,10 @@ integer ids are drawn in `[1, vocab)` where `vocab` is the first dimension of th
 full, row 1 a single token) and the ids past each length are set to 0; floats are N(0, 1); bools random.
 `load_feed(path, needed, rules)` reads a `.npz` whose keys are placeholder names (`:0` optional), checks dtypes and
 shapes, and adds only the derived feeds. Both raise `ParityInputError` (exit 2) naming the placeholder.
+
+A generated input is bounded before it is allocated: a placeholder declared `[None, 2**31]` would take 48 GiB;
+one input over `graph_def.MAX_TENSOR_BYTES` (256 MiB), or a batch over `graph_def.MAX_FEED_BYTES` (1 GiB), is refused
+naming the placeholder, its declared shape and the bytes (pass a smaller batch of your own with --inputs).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from migrate.parity.errors import ParityInputError
+from migrate.parity.graph_def import MAX_FEED_BYTES, MAX_TENSOR_BYTES, human_bytes, shape_bytes
 from migrate.parity.graph_spec import LENGTH_NAME, NAMED_FEEDS, FeedRule, normalise, tensor_key
 from migrate.parity.tf1_graph import PlaceholderInfo, TF1Graph
 
@@ -51,7 +56,7 @@ def infer_rules(graph: TF1Graph, needed: list[PlaceholderInfo], declared: dict[s
     """Declared rules plus the ones inferred by name: `graph_spec.NAMED_FEEDS` constants for placeholders not in
     `skip` (those the Keras model feeds), and lengths of the one rank-2 id placeholder."""
     rules = dict(declared or {})
-    names = {p.tensor for p in graph.placeholders}
+    names = {p.tensor for p in graph.all_placeholders}   # the whole .meta's: a rule may name one the outputs skip
     for key, rule in rules.items():
         refs = (key, rule.length_of) if rule.length_of else (key,)
         for ref in refs:
@@ -81,23 +86,24 @@ def infer_rules(graph: TF1Graph, needed: list[PlaceholderInfo], declared: dict[s
 
 
 def _is_tensor(graph: TF1Graph, name: str) -> bool:
-    try:
-        graph.tensor(name)
-    except ParityInputError:
-        return False
-    return True
+    return graph.has_tensor(name)
 
 
 def feed_other_tensors(graph: TF1Graph, rules: dict[str, FeedRule], feed: Feed) -> None:
     """Constant rules for tensors that are not placeholders (e.g. a dropout's keep-probability Const)."""
-    placeholders = {p.tensor for p in graph.placeholders}
+    placeholders = {p.tensor for p in graph.all_placeholders}
     overridden = getattr(graph, "overridden", {})
     for name, rule in rules.items():
         if name in overridden:
             feed.notes.append(f"set {rule.describe()} in the graph (a constant: its value replaced before the "
                               f"import)")
         elif name not in placeholders and rule.length_of is None and name not in feed.values:
-            t = graph.tensor(name)
+            try:
+                t = graph.tensor(name)
+            except ParityInputError:
+                if graph.has_tensor(name):
+                    continue   # in the .meta, but nothing the outputs need reads it
+                raise
             feed.values[name] = np.asarray(rule.value, dtype=t.dtype.base_dtype.as_numpy_dtype)
             feed.notes.append(f"fed {rule.describe()} (not a placeholder: the value replaces the tensor)")
 
@@ -118,8 +124,28 @@ def _constant(p: PlaceholderInfo, value: Any, batch: int, time_steps: int) -> np
     if p.shape is None or arr.shape == tuple(p.shape):
         return arr.astype(p.dtype)
     if arr.ndim == 0:
-        return np.full(_shape(p, None, batch, time_steps), arr, dtype=p.dtype)
+        shape = _shape(p, None, batch, time_steps)
+        _within_budget(p, shape, 0)
+        return np.full(shape, arr, dtype=p.dtype)
     return arr.astype(p.dtype)
+
+
+def _within_budget(p: PlaceholderInfo, shape: tuple[int, ...], total: int) -> int:
+    """Bytes of the array `shape` would make for `p`, refused (exit 2) over one input's or the batch's budget
+    before anything is allocated; returns the new running total."""
+    nbytes = shape_bytes(shape, np.dtype(p.dtype).itemsize)
+    over = (f"over the {human_bytes(MAX_TENSOR_BYTES)} budget for one generated input" if nbytes > MAX_TENSOR_BYTES
+            else f"the batch would take {human_bytes(total + nbytes)}, over the {human_bytes(MAX_FEED_BYTES)} budget "
+                 f"for one generated batch" if total + nbytes > MAX_FEED_BYTES else None)
+    if over:
+        declared = "unknown" if p.shape is None else "[" + ", ".join("None" if d is None else str(d)
+                                                                       for d in p.shape) + "]"
+        raise ParityInputError(
+            f"placeholder {p.tensor} is declared with shape {declared} ({p.dtype}): a generated parity input "
+            f"{list(shape)} would take {human_bytes(nbytes)}; {over}. Nothing was allocated. Pass a batch of your "
+            f"own with smaller arrays: --inputs FEED.npz (numpy.savez(path, **{{'{p.tensor}': array}})), or give "
+            f"it a value with --feed")
+    return total + nbytes
 
 
 def _lengths(rng: np.random.RandomState, batch: int, steps: int) -> np.ndarray:
@@ -139,18 +165,21 @@ def generate_feed(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[st
     shapes = shapes or {}
     feed = Feed()
     length_for = {r.length_of: r.placeholder for r in rules.values() if r.length_of}
-    by_tensor = {p.tensor: p for p in graph.placeholders}
+    by_tensor = {p.tensor: p for p in graph.all_placeholders}
+    total = 0
     for p in needed:
         rule = rules.get(p.tensor)
         if p.has_default and rule is None and p.tensor not in always:
             continue
         if rule is not None and rule.length_of is None:
             feed.values[p.tensor] = _constant(p, rule.value, batch_size, time_steps)
+            total += feed.values[p.tensor].nbytes
             feed.notes.append(f"fed {rule.describe()}")
             continue
         if rule is not None:
             continue  # lengths: drawn with their ids below
         shape = _shape(p, shapes.get(p.tensor), batch_size, time_steps)
+        total = _within_budget(p, shape, total)
         if p.dtype.kind in "iu" and len(shape) == 1 and LENGTH_NAME.search(normalise(p.name)):
             # lengths tied to no one id input (e.g. a seq2seq's encoder and decoder lengths): still in [1, T]
             feed.values[p.tensor] = _lengths(rng, shape[0], time_steps).astype(p.dtype)
@@ -200,7 +229,7 @@ def load_feed(path: str, graph: TF1Graph, needed: list[PlaceholderInfo], rules: 
                                f"(np.savez(path, **{{'ids': ids, 'lengths': lengths}}))") from None
     except (OSError, ValueError) as e:
         raise ParityInputError(f"{path}: not a readable .npz of plain arrays ({e})") from None
-    known = {p.tensor: p for p in graph.placeholders}
+    known = {p.tensor: p for p in graph.all_placeholders}
     unknown = sorted(set(arrays) - set(known))
     if unknown:
         raise ParityInputError(f"{path}: key(s) {', '.join(unknown)} name no placeholder of the graph; its "

@@ -11,16 +11,24 @@ feed = pair.feed(batch_size=4, time_steps=6, seed=0)           # or pair.feed(np
 checks = pair.checks(feed)                                     # [OutputTensorCheck, ...]
 ```
 
+Outputs are bound on the `.meta` read as data (`TF1Graph.proto`); then only what the bound outputs need is imported
+and restored (`TF1Graph.focus`), and a bound output that reads a variable the checkpoint lacks is refused (exit 1)
+before anything runs: no side ever computes with an unrestored random value.
+
 Outputs of rank >= 2 whose first two axes are the id placeholder's `[B, T]` are compared at valid positions
 only (`t < length`) when that placeholder has lengths: TF1's `dynamic_rnn` emits zeros past a sequence's
-length, a Keras RNN does not. The notes say how every binding and feed was chosen.
+length, a Keras RNN does not. An output with a NaN or an Inf on either side fails (`nonfinite_problem`): equal
+infinities compare as "no difference", which proves nothing. The notes say how every binding and feed was chosen.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from migrate.parity.checks import OutputTensorCheck
+from migrate.parity.compare import ParityResult
 from migrate.parity.errors import ParityInputError
 from migrate.parity.graph_inputs import Feed, generate_feed, infer_rules, load_feed
 from migrate.parity.graph_spec import ParitySpec, normalise
@@ -42,11 +50,61 @@ def likely_outputs(graph: TF1Graph) -> str:
     output is."""
     from migrate.graph.select import choose_outputs  # noqa: PLC0415
 
-    sel = choose_outputs(graph.graph)
+    sel = choose_outputs(graph.proto)   # the .meta read as data: nothing is imported for a hint
     if not sel.outputs:
         return f"none found ({sel.why.split('; pass --outputs')[0]})"   # (--outputs: convert's option, not parity's)
     return (f"as `tf-migrate convert --from-graph` picks them ({sel.why}): "
             + "; ".join(f"{o} ({sel.reasons[o]})" if o in sel.reasons else o for o in sel.outputs))
+
+
+def nonfinite_problem(expected: np.ndarray, actual: np.ndarray, mask: np.ndarray | None = None,
+                      way_out: str = "feed inputs on which the model is finite (--inputs FEED.npz), or compare the "
+                                     "tensors before the step that makes them non-finite") -> str | None:
+    """A sentence when either side holds a NaN or an Inf among the compared positions, else None. Parity on
+    non-finite values proves nothing (inf - inf is no difference; an all-inf model is broken or its feed is
+    wrong), so such an output fails, equal positions or not."""
+    sides = []
+    for side, arr in (("the TF1 graph", np.asarray(expected)), ("the Keras model", np.asarray(actual))):
+        if arr.dtype.kind not in "fc" or not arr.size:
+            sides.append((side, 0, ""))
+            continue
+        m = np.ones(arr.shape, bool) if mask is None else _broadcast_mask(mask, arr.shape)
+        nan, pos, neg = (np.isnan(arr) & m), (np.isposinf(arr) & m), (np.isneginf(arr) & m)
+        kinds = [f"{int(x.sum())} {what}" for x, what in ((nan, "NaN"), (pos, "+inf"), (neg, "-inf")) if x.any()]
+        sides.append((side, int(nan.sum() + pos.sum() + neg.sum()), ", ".join(kinds)))
+    if not any(n for _, n, _ in sides):
+        return None
+    compared = int(np.asarray(expected).size if mask is None else
+                   _broadcast_mask(mask, np.asarray(expected).shape).sum())
+    said = "; ".join(f"{side}: {n} of {compared}" + (f" ({kinds})" if kinds else "") for side, n, kinds in sides)
+    return (f"non-finite values ({said}): parity on non-finite values proves nothing (inf - inf is no difference "
+            f"and NaN equals nothing), so this output fails; {way_out}")
+
+
+def _broadcast_mask(mask, shape) -> np.ndarray:
+    m = np.asarray(mask).astype(bool)
+    if m.shape == tuple(shape):
+        return m
+    if m.ndim == 1 and shape and m.size == shape[0]:
+        return np.broadcast_to(m.reshape((-1,) + (1,) * (len(shape) - 1)), shape)
+    return np.broadcast_to(m.reshape(m.shape + (1,) * (len(shape) - m.ndim)), shape)
+
+
+@dataclass
+class GraphOutputCheck(OutputTensorCheck):
+    """`OutputTensorCheck` that also fails on a NaN or an Inf on either side (`nonfinite_problem`)."""
+
+    def compare(self) -> list[ParityResult]:
+        results = super().compare()
+        problem = nonfinite_problem(self.expected, self.actual, self.mask,
+                                    way_out="feed inputs on which the model is finite (--inputs FEED.npz), or bind "
+                                            "the tensors before the step that makes them non-finite ([parity] "
+                                            "outputs in --mapping)")
+        if problem:
+            for r in results:
+                r.ok = False
+                r.problem = f"{self.subject}: {problem}"
+        return results
 
 
 class GraphPair:
@@ -62,6 +120,11 @@ class GraphPair:
         self.graph, self.keras, self.spec = graph, keras, spec or ParitySpec()
         self.notes: list[str] = []
         self.outputs = self._bind_outputs()
+        # import and restore what the bound outputs need, nothing else; refuse an output that reads a variable with
+        # no value (exit 1, naming it) before either side runs
+        graph.focus(list(self.outputs.values()),
+                    fed=[k for k, r in self.spec.feeds.items() if r.length_of is None and graph.has_tensor(k)],
+                    choose="bind the Keras outputs to tensors that do not read them ([parity] outputs in --mapping)")
         self.needed = graph.needed(list(self.outputs.values()))
         self.inputs = self._bind_inputs()
         self.rules = infer_rules(graph, self.needed, self.spec.feeds, skip=set(self.inputs.values()))
@@ -84,9 +147,11 @@ class GraphPair:
             raise ParityInputError(f"{self.spec.source}: outputs {', '.join(unknown)}: no such Keras output; the "
                                    f"model's outputs are {', '.join(self.keras.output_names)}")
         for name, t in declared.items():
-            self.graph.tensor(t)
+            if not self.graph.has_tensor(t):
+                raise ParityInputError(f"{self.graph.meta}: no tensor {t!r} in the graph ({self.spec.source} "
+                                       f"binds the Keras output {name} to it)")
             self.notes.append(f"output {name} = {t} ({self.spec.source})")
-        ops = [op.name for op in self.graph.graph.get_operations()]
+        ops = self.graph.proto.names
         for name in self.keras.output_names:
             if name in declared:
                 continue
@@ -173,7 +238,7 @@ class GraphPair:
                 notes.append(f"The Keras output {name} {list(have.shape[:0]) or list(keras_out[name].shape)} is "
                              f"compared in the graph's shape {list(want.shape)}: the graph flattens batch and "
                              f"time {order} (rows {'t * B + b' if order == 'time-major' else 'b * T + t'}).")
-            checks.append(OutputTensorCheck(subject=f"{name} <- {self.outputs[name]}", expected=want,
+            checks.append(GraphOutputCheck(subject=f"{name} <- {self.outputs[name]}", expected=want,
                                             actual=have, mask=mask, rtol=rtol, atol=atol, notes=notes,
                                             logits=want.dtype.kind == "f" and want.ndim >= 2 and want.shape[-1] > 1))
         return checks

@@ -9,39 +9,49 @@ API (what `tf-migrate parity --tf1`, the pytest fixture and the graph -> Keras c
 from migrate.parity.tf1_graph import TF1Graph
 
 with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory, or PREFIX.meta
+    g.focus(["decoder/logits:0"])   # import and restore only what these tensors need (else: all, on first use)
     g.placeholders        # [PlaceholderInfo(name="ids", dtype=int32, shape=(None, None), has_default=False), ...]
     g.restored            # TF1 names of the variables restored from the checkpoint
-    g.not_restored        # variables the .meta declares but the checkpoint lacks (e.g. optimizer slots)
+    g.not_restored        # imported variables the checkpoint lacks (never read by what is run: see below)
     g.id_range("ids")     # 30: the first dimension of the embedding the placeholder's ids index (or None)
     logits, = g.run(["decoder/logits:0"], {"ids:0": ids, "keep_prob": 1.0})
 ```
 
-- `TF1Graph(checkpoint, meta=None)`: imports `meta` (default `PREFIX.meta`) with
-  `tf.compat.v1.train.import_meta_graph(meta, clear_devices=True)` inside its own `tf.Graph()`, then restores
-  every variable the checkpoint holds (a `Saver` over the intersection of the graph's variables and the
-  checkpoint's; the rest are initialised when they have an initializer). Grappler is off: the graph runs as
-  written.
-- `.placeholders`: `PlaceholderInfo(name, dtype, shape, has_default)`; `shape` is a tuple with None for
-  unknown dimensions, or None when even the rank is unknown (TF 1.0 placeholders written with an empty shape
-  attr); `has_default` for `PlaceholderWithDefault` (not fed unless asked).
-- `TF1Graph(..., constants={"scope/dropout/keep_prob:0": 1.0})`: `Const` nodes given another value before the
-  import (`.overridden`), for constants inside while loops that no feed can replace.
+- `TF1Graph(checkpoint, meta=None)`: reads `meta` (default `PREFIX.meta`) as data (`.proto`, a
+  `migrate.parity.graph_def.ProtoGraph`: names, types, dtypes and shapes of every node, nothing imported).
+  `.focus(fetches, extra=())` imports into its own `tf.Graph()` only the nodes those tensors need (inputs, control
+  inputs, whole while loops; devices cleared), then restores the imported variables the checkpoint holds (a
+  `Saver` over them) and assigns the `variables` values. Nothing is ever initialised: a variable the checkpoint
+  lacks stays uninitialised, and `focus` / `run` refuse (`VariablesNotInCheckpoint`, exit code 1, naming them)
+  any fetch that reads one, so no result ever comes from a random initial value. Without `focus`, the first use
+  imports the whole graph. Grappler is off: the graph runs as written.
+- `.placeholders`: `PlaceholderInfo(name, dtype, shape, has_default)` of the imported part (`.all_placeholders`:
+  the whole `.meta`'s); `shape` is a tuple with None for unknown dimensions, or None when even the rank is
+  unknown (TF 1.0 placeholders written with an empty shape attr); `has_default` for `PlaceholderWithDefault`
+  (not fed unless asked).
+- `TF1Graph(..., constants={"scope/dropout/keep_prob:0": 1.0})` (or `.set_constants(...)` before the import):
+  `Const` nodes given another value before the import (`.overridden`), for constants inside while loops that no
+  feed can replace.
 - `TF1Graph(..., variables={"token_embedding/token_embedding_weights": "zeros"})` (`--variable NAME=FILE.npy`
   / `NAME=zeros`): those variables are not restored from the checkpoint but assigned the given value (a NumPy
   array, a `.npy` path or `"zeros"`; its shape must be the `.meta`'s declared one), as a program that assigns a
-  variable itself when it loads (NeuroNER's GloVe table) does. `.assigned` lists them:
-  `[{"name", "source", "shape"}]`. `parse_variable_options(["NAME=FILE.npy", ...])` reads the command-line form.
+  variable itself when it loads (NeuroNER's GloVe table) does. `.assigned` lists those the imported part holds:
+  `[{"name", "source", "shape", "checkpoint_shape"}]` (`.unused_given`: the others).
+  `parse_variable_options(["NAME=FILE.npy", ...])` reads the command-line form.
+- `.missing_variables(fetches)`: the variables they read that have no value (what `focus` refuses).
 - `.needed(fetches) -> list[PlaceholderInfo]`: the placeholders those tensors depend on.
 - `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise.
 - `.id_range(placeholder) -> int | None`: follows the placeholder's consumers in the GraphDef to a
   `Gather` / `GatherV2` / `ResourceGather` (`embedding_lookup`) whose params are a variable and returns that
   variable's first dimension (a `OneHot`'s depth counts too); None when the ids index no embedding.
 - `.values(names=None) -> {name: array}`: variables' current values (default: the restored ones).
-- `.tensor(name)`, `.graph`, `.session`, `.close()`; a context manager.
+- `.tensor(name)`, `.has_tensor(name)` (the whole `.meta`), `.graph`, `.session`, `.close()`; a context manager.
 
 Raises `TF1GraphError` (a `ParityInputError`, exit code 2) for a missing `.meta`, a graph that does not import
 (an op unknown to this TensorFlow, e.g. from `tf.contrib`), a variable whose shape differs from the
-checkpoint's, or an unknown tensor name.
+checkpoint's, corrupt checkpoint data (naming the file and the tensor), a constant declared larger than
+`graph_def.MAX_TENSOR_BYTES` that the `.meta` does not hold, or an unknown tensor name; TensorFlow's own error
+text is kept whole (`describe_op_error`).
 """
 
 from __future__ import annotations
@@ -53,10 +63,18 @@ from typing import Any
 
 import numpy as np
 
+from migrate.errors import MismatchError
 from migrate.parity.errors import ParityInputError
+from migrate.parity.graph_def import (
+    MAX_TENSOR_BYTES,
+    PLACEHOLDER_OPS,
+    VARIABLE_OPS,
+    ProtoGraph,
+    human_bytes,
+    read_meta,
+    shape_bytes,
+)
 
-PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
-VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 SAVER_OPS = ("SaveV2", "Save", "SaveSlices", "RestoreV2", "Restore", "RestoreSlice", "MergeV2Checkpoints")
 GATHER_OPS = ("Gather", "GatherV2", "ResourceGather")
 # Ops an id tensor passes through unchanged on its way to an embedding lookup.
@@ -129,8 +147,17 @@ def resolve_checkpoint(path: str) -> str:
         raise TF1GraphError(str(e)) from None
 
 
+class VariablesNotInCheckpoint(MismatchError):
+    """The tensors asked for read variables the checkpoint does not hold (exit code 1): the graph would run, and a
+    converted model would hold, made-up values. `.names` lists them."""
+
+    def __init__(self, message: str, names: list[str]):
+        super().__init__(message)
+        self.names = names
+
+
 class TF1Graph:
-    """A checkpoint's `.meta` graph, imported into its own `tf.Graph` and restored in its own session.
+    """A checkpoint's `.meta` graph, restored in its own `tf.Graph` and session; only what the outputs need.
 
     Args:
         checkpoint: a checkpoint prefix, its directory, or its `.index` / `.meta` file.
@@ -140,10 +167,12 @@ class TF1Graph:
             are not a `Const` are ignored here (they are fed). `.overridden` lists those replaced.
         variables: `{variable name: array | "FILE.npy" | "zeros"}`: variables assigned that value instead of the
             checkpoint's (shape = the `.meta`'s declared shape, else TF1GraphError). `.assigned` lists them.
+        outputs: the tensors that will be run (`focus(outputs)` at once); default: import on first use, the whole
+            graph unless `focus` was called.
     """
 
     def __init__(self, checkpoint: str, meta: str | None = None, constants: dict[str, Any] | None = None,
-                 variables: dict[str, Any] | None = None):
+                 variables: dict[str, Any] | None = None, outputs: list[str] | None = None):
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # graphs that use tf.compat.v1.nn.rnn_cell
         from migrate.quiet import silence_after_import  # noqa: PLC0415
 
@@ -153,63 +182,234 @@ class TF1Graph:
         self.tf = tf
         self.prefix = resolve_checkpoint(checkpoint)
         self.meta = meta or meta_path_of(self.prefix)
-        self.graph = tf.Graph()
-        with self.graph.as_default():
+        try:
+            self.meta_def = read_meta(self.meta)
+        except ValueError as e:
+            raise TF1GraphError(f"{self.meta}: {e}") from None
+        self.pruned_collections = _prune_collections(self.meta_def)
+        self.proto = ProtoGraph(self.meta_def)
+        self.overridden: dict[str, Any] = {}
+        self.set_constants(constants or {})
+        self._given = _variable_values(variables or {})
+        self._shapes = self._checkpoint_variables()
+        self._graph = None
+        self._checked: dict[tuple, None] = {}
+        self.kept: int | None = None   # nodes imported (None: not yet)
+        if outputs is not None:
+            self.focus(outputs)
+
+    # -- before the import -------------------------------------------------------------------------
+
+    def set_constants(self, constants: dict[str, Any]) -> None:
+        """Give `Const` nodes another value before the import (see `constants`); other names are ignored."""
+        if self._imported():
+            raise TF1GraphError(f"{self.meta}: constants are set before the graph is imported")
+        tf = self.tf
+        nodes = self.meta_def.graph_def.node
+        for key, value in constants.items():
+            if not (key.endswith(":0") or ":" not in key):
+                continue
+            i = self.proto.index.get(op_name(key))
+            if i is None or self.proto.types[i] != "Const":
+                continue
+            node = nodes[i]
+            if self.proto.oversized_constant(i) is not None:
+                self._refuse_constant(i)
+            old = tf.make_ndarray(node.attr["value"].tensor)
             try:
-                saver = tf.compat.v1.train.import_meta_graph(self._meta_def(constants or {}), clear_devices=True)
+                new = np.broadcast_to(np.asarray(value, dtype=old.dtype), old.shape).copy()
+            except (ValueError, TypeError):
+                raise TF1GraphError(f"{self.meta}: constant {node.name}:0 has shape {list(old.shape)} and dtype "
+                                    f"{old.dtype}; {value!r} does not fit it") from None
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(new))
+            self.overridden[node.name + ":0"] = new.tolist()
+
+    def _checkpoint_variables(self) -> dict[str, list[int]]:
+        """The checkpoint's variables and shapes, its data files checked against its index (a tensor the index
+        declares larger than the data files hold is refused before anything is allocated)."""
+        from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+        from migrate.errors import MigrateError  # noqa: PLC0415
+
+        try:
+            ckpt = Checkpoint.open(self.prefix)
+        except MigrateError as e:
+            raise TF1GraphError(str(e)) from None
+        return {n: list(v.shape) for n, v in ckpt.variables.items()}
+
+    def focus(self, fetches: list[str] | None, extra: list[str] = (), fed: list[str] = (),
+              choose: str | None = None) -> None:
+        """Import and restore only what `fetches` (and `extra`, e.g. the training loss) need: their inputs, control
+        inputs and whole while loops; parts of the graph they do not need are never imported, restored or run.
+        Every variable `fetches` read (transitively; `fed` tensors cut the walk) must come from the checkpoint or
+        from `variables`, else `VariablesNotInCheckpoint` (exit 1) naming them; `choose` is how the caller's user
+        picks other outputs (for that message). `fetches=None`: the whole graph."""
+        if self._imported():   # imported already (the whole graph): the same refusal, nothing imported again
+            if fetches is not None:
+                self.check_runnable(list(fetches), fed, choose=choose)
+            return
+        if fetches is None:
+            keep = range(len(self.proto))
+        else:
+            roots = [self._node(f) for f in list(fetches) + list(extra)]
+            self.check_runnable(fetches, fed, choose=choose)
+            keep = self.proto.closure(roots)
+        self._import(keep)
+
+    def _node(self, name: str) -> int:
+        i = self.proto.index.get(op_name(name))
+        if i is None or (":" in name and not name.rpartition(":")[2].isdigit()):
+            raise TF1GraphError(f"{self.meta}: no tensor {tensor_name(name)!r} in the graph")
+        return i
+
+    def has_tensor(self, name: str) -> bool:
+        """Whether the `.meta` graph (all of it, imported or not) has this tensor."""
+        try:
+            self.proto.get_tensor_by_name(tensor_name(name))
+        except (KeyError, ValueError):
+            return False
+        return True
+
+    def missing_variables(self, fetches: list[str], fed: list[str] = ()) -> list[str]:
+        """Variables `fetches` read (transitively, stopping at `fed` tensors) that neither the checkpoint nor
+        `variables` gives a value."""
+        stop = {(self._node(f), int(tensor_name(f).rpartition(":")[2])) for f in fed if self.has_tensor(f)}
+        need = self.proto.closure([self._node(f) for f in fetches], stop=stop, loops=False)
+        names = self.proto.names
+        return sorted(names[i] for i in need if self.proto.types[i] in VARIABLE_OPS
+                      and names[i] not in self._shapes and names[i] not in self._given)
+
+    def check_runnable(self, fetches: list[str], fed: list[str] = (), choose: str | None = None) -> None:
+        """Refuse to run `fetches` when they read a variable with no value from the checkpoint or `variables` (exit
+        1), or a constant declared larger than `MAX_TENSOR_BYTES` that the `.meta` does not hold (exit 2)."""
+        key = (tuple(fetches), tuple(sorted(fed)))
+        if key in self._checked:
+            return
+        missing = self.missing_variables(fetches, fed)
+        if missing:
+            raise VariablesNotInCheckpoint(self._missing_message(fetches, missing, choose), missing)
+        stop = {(self._node(f), int(tensor_name(f).rpartition(":")[2])) for f in fed if self.has_tensor(f)}
+        for i in self.proto.closure([self._node(f) for f in fetches], stop=stop, loops=False):
+            if self.proto.types[i] == "Const" and self.proto.oversized_constant(i) is not None:
+                self._refuse_constant(i)
+        self._checked[key] = None
+
+    def _missing_message(self, fetches, missing, choose) -> str:
+        shown = ", ".join(missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
+        first = missing[0]
+        outs = ", ".join(tensor_name(f) for f in fetches[:4]) + (" ..." if len(fetches) > 4 else "")
+        declared = self.proto.declared_shape(self.proto.index[first])
+        return (f"{self.prefix}: the checkpoint lacks {len(missing)} variable(s) that {outs} read: {shown}. "
+                f"{os.path.basename(self.meta)} declares them, but their values are not in the checkpoint, so the "
+                f"model would run with made-up (randomly initialised) values and no check could tell. If the "
+                f"program sets them itself when it loads (an embedding table from a file, say), pass that value: "
+                f"--variable {first}=FILE.npy (shape {declared}; --variable {first}=zeros when the value does not "
+                f"matter for the check), once per variable; or {choose or 'choose outputs that do not read them'}; "
+                f"or use the checkpoint saved with this .meta (one whose Saver held every variable).")
+
+    def _refuse_constant(self, i: int) -> None:
+        dims, nbytes = self.proto.oversized_constant(i)
+        raise TF1GraphError(f"{self.meta}: the graph constant {self.proto.names[i]}:0 is declared with shape {dims} "
+                            f"({human_bytes(nbytes)} once expanded) but the .meta holds only a few of its values; that "
+                            f"is over the {human_bytes(MAX_TENSOR_BYTES)} budget for one tensor, so it is refused "
+                            f"before anything is allocated. The file is damaged or crafted: use the .meta "
+                            f"tf.train.Saver wrote, or choose outputs that do not read this constant.")
+
+    # -- the import ----------------------------------------------------------------------------------
+
+    def _imported(self) -> bool:
+        return getattr(self, "_graph", None) is not None
+
+    def _ensure(self) -> None:
+        if not self._imported():
+            self.focus(None)
+
+    def _import(self, keep) -> None:
+        tf = self.tf
+        self._check_values(keep)
+        graph_def = self.proto.subgraph(keep)
+        self.kept = len(graph_def.node)
+        graph = tf.Graph()
+        with graph.as_default():
+            try:
+                tf.graph_util.import_graph_def(graph_def, name="",
+                                               producer_op_list=self.meta_def.meta_info_def.stripped_op_list)
             except (ValueError, KeyError, tf.errors.OpError, TypeError) as e:
-                first = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+                text = describe_op_error(e) if isinstance(e, tf.errors.OpError) else _first_lines(str(e))
                 why = ("an op from tf.contrib or a custom op has no kernel here" if "not registered" in str(e)
                        else "the MetaGraphDef does not fit the graph it holds")
                 raise TF1GraphError(f"{self.meta}: the graph does not import into TensorFlow {tf.__version__} "
-                                    f"({first}); {why}. "
+                                    f"({text}); {why}. "
                                     f"Compare against your own tensors with migrate.parity.compare instead.") from None
-            del saver  # its SaverDef restores every declared variable; ours restores those present
-            self._restore_ops = self._build_restore(_variable_values(variables or {}))
-        self.session = tf.compat.v1.Session(graph=self.graph, config=_session_config(tf))
-        with self.graph.as_default():
-            self._restore()
+            self._n_imported = len(graph.get_operations())
+            restore = self._build_restore(graph)
+        self._graph = graph
+        self.session = tf.compat.v1.Session(graph=graph, config=_session_config(tf))
+        with graph.as_default():
+            self._restore(*restore)
         self.placeholders = self._placeholders()
 
-    def _meta_def(self, constants: dict[str, Any]):
-        tf = self.tf
-        meta_def = tf.compat.v1.MetaGraphDef()
-        try:
-            with open(self.meta, "rb") as f:
-                meta_def.ParseFromString(f.read())
-        except OSError as e:
-            raise TF1GraphError(f"{self.meta}: cannot read ({e.strerror})") from None
-        except Exception as e:  # a protobuf DecodeError: not a MetaGraphDef
-            raise TF1GraphError(f"{self.meta}: not a MetaGraphDef written by tf.train.Saver ({e})") from None
-        self.pruned_collections = _prune_collections(meta_def)
-        wanted = {op_name(k): v for k, v in constants.items() if k.endswith(":0") or ":" not in k}
-        self.overridden: dict[str, Any] = {}
-        for node in meta_def.graph_def.node:
-            if node.op == "Const" and node.name in wanted:
-                old = tf.make_ndarray(node.attr["value"].tensor)
-                try:
-                    new = np.broadcast_to(np.asarray(wanted[node.name], dtype=old.dtype), old.shape).copy()
-                except (ValueError, TypeError):
-                    raise TF1GraphError(f"{self.meta}: constant {node.name}:0 has shape {list(old.shape)} and dtype "
-                                        f"{old.dtype}; {wanted[node.name]!r} does not fit it") from None
-                node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(new))
-                self.overridden[node.name + ":0"] = new.tolist()
-        return meta_def
+    @property
+    def graph(self):
+        self._ensure()
+        return self._graph
+
+    def __getattr__(self, name: str):
+        # what the import sets (session, placeholders, restored, not_restored, assigned, variables): import first
+        if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given") \
+                and not self._imported():
+            self._ensure()
+            return getattr(self, name)
+        raise AttributeError(name)
 
     # -- restore -----------------------------------------------------------------------------------
 
-    def _build_restore(self, given: dict[str, tuple[str, np.ndarray | None]]):
-        tf = self.tf
-        reader = tf.compat.v1.train.NewCheckpointReader(self.prefix)
-        shapes = reader.get_variable_to_shape_map()
-        variables: dict[str, Any] = {}
-        for v in tf.compat.v1.global_variables() + tf.compat.v1.local_variables():
-            variables.setdefault(v.op.name, v)
-        self._assign_given = self._given_values(given, variables, shapes)
-        present = {n: v for n, v in variables.items() if n in shapes and n not in given}
-        problems = [(n, v.shape.as_list(), list(shapes[n])) for n, v in sorted(present.items())
-                    if v.shape.is_fully_defined() and v.shape.as_list() != list(shapes[n])]
+    def _check_values(self, keep) -> None:
+        """Before the import, on the `.meta` as data: every `variables` value against its variable's declared shape
+        and dtype (`zeros` within `MAX_TENSOR_BYTES`), and every variable of `keep` the checkpoint holds against the
+        checkpoint's shape (a `.meta` declaring `[2**31, 2**31]` is refused here, before anything is allocated)."""
+        g, shapes = self.proto, self._shapes
+        self._values: dict[str, tuple[str, np.ndarray]] = {}
+        for name, (source, value) in self._given.items():
+            i = g.index.get(name)
+            if i is None or g.types[i] not in VARIABLE_OPS:
+                declared_vars = [n for n, t in zip(g.names, g.types) if t in VARIABLE_OPS]
+                near = sorted(n for n in declared_vars if name.rsplit("/", 1)[-1] in n)[:5] or sorted(declared_vars)[:5]
+                raise TF1GraphError(f"--variable {name}={source}: {self.meta} declares no variable {name!r} "
+                                    f"(e.g. {', '.join(near) or 'none'})")
+            declared = g.declared_shape(i)
+            dtype = g.declared_dtype(i)
+            if value is None:  # zeros
+                if declared is None or None in declared:
+                    raise TF1GraphError(f"--variable {name}=zeros: {self.meta} declares it with shape "
+                                        f"{declared} (not fully known); pass --variable {name}=FILE.npy instead")
+                nbytes = shape_bytes(declared, dtype.itemsize)
+                if nbytes > MAX_TENSOR_BYTES:
+                    raise TF1GraphError(f"--variable {name}=zeros: {self.meta} declares it with shape {declared} "
+                                        f"({human_bytes(nbytes)}), over the {human_bytes(MAX_TENSOR_BYTES)} budget "
+                                        f"for one tensor; pass --variable {name}=FILE.npy with the value the program "
+                                        f"uses")
+                value = np.zeros(declared, dtype)
+            elif declared is None or len(declared) != value.ndim or any(
+                    d is not None and d != s for d, s in zip(declared, value.shape)):
+                raise TF1GraphError(f"--variable {name}={source}: the value has shape {list(value.shape)} but "
+                                    f"{self.meta} declares {name} with shape {declared}; pass an array of shape "
+                                    f"{declared}")
+            else:
+                try:
+                    value = value.astype(dtype, casting="same_kind")
+                except TypeError:
+                    raise TF1GraphError(f"--variable {name}={source}: dtype {value.dtype} does not fit the "
+                                        f"variable's {dtype}") from None
+            self._values[name] = (source, value)
+        problems = []
+        for i in keep:
+            n = g.names[i]
+            if g.types[i] in VARIABLE_OPS and n in shapes and n not in self._given:
+                declared = g.declared_shape(i)
+                if declared is not None and None not in declared and declared != list(shapes[n]):
+                    problems.append((n, declared, list(shapes[n])))
         if problems:
+            problems.sort()
             first = problems[0][0]
             raise TF1GraphError(
                 f"{self.prefix}: {len(problems)} variable(s) of {self.meta} have another shape in the checkpoint "
@@ -223,84 +423,74 @@ class TF1Graph:
                 f"--variable {first}=zeros when the value does not matter for the check), once per variable; "
                 f"the converted model then holds that value, not the checkpoint's. Or restore it the way the "
                 f"program does, assign the full value, save a new checkpoint with tf.train.Saver and use that one.")
-        self.variables = variables
-        self.restored = sorted(present)
-        self.not_restored = sorted(set(variables) - set(present) - set(given))
-        # Variables in no collection (hand-built graphs): assign them from the checkpoint directly.
-        known = set(variables)
-        self._loose: list[tuple[Any, Any, str]] = []
-        for op in self.graph.get_operations():
-            if op.type in ("VariableV2", "Variable") and op.name not in known and op.name in shapes:
-                ph = tf.compat.v1.placeholder(op.outputs[0].dtype.base_dtype, name=None)
-                self._loose.append((tf.compat.v1.assign(op.outputs[0], ph), ph, op.name))
-                self.restored.append(op.name)
-        saver = tf.compat.v1.train.Saver(var_list=present, reshape=False) if present else None
-        init = [variables[n].initializer for n in self.not_restored if getattr(variables[n], "initializer", None)]
-        return saver, init, reader
 
-    def _given_values(self, given, variables, shapes) -> list[tuple[Any, Any, np.ndarray]]:
-        """Checks `--variable` values against the .meta's declared shapes; returns (assign op, placeholder, value)."""
+    def _build_restore(self, graph):
+        """(saver, assignments): a Saver over the imported variables the checkpoint holds, and the `variables`
+        values to assign. Nothing else is initialised: a variable with no value stays uninitialised, and
+        `check_runnable` refuses any fetch that reads one, so no run ever reads a random initial value."""
         tf = self.tf
+        variables = {op.name: op for op in graph.get_operations() if op.type in VARIABLE_OPS}
+        present = {n: op for n, op in variables.items() if n in self._shapes and n not in self._values}
         self.assigned: list[dict[str, Any]] = []
-        out = []
-        for name, (source, value) in given.items():
-            var = variables.get(name)
-            if var is None:
-                near = sorted(n for n in variables if name.rsplit("/", 1)[-1] in n)[:5] or sorted(variables)[:5]
-                raise TF1GraphError(f"--variable {name}={source}: {self.meta} declares no variable {name!r} "
-                                    f"(e.g. {', '.join(near) or 'none'})")
-            declared = var.shape.as_list() if var.shape.rank is not None else None
-            dtype = np.dtype(var.dtype.base_dtype.as_numpy_dtype)
-            if value is None:  # zeros
-                if declared is None or None in declared:
-                    raise TF1GraphError(f"--variable {name}=zeros: {self.meta} declares it with shape "
-                                        f"{declared} (not fully known); pass --variable {name}=FILE.npy instead")
-                value = np.zeros(declared, dtype)
-            elif declared is None or len(declared) != value.ndim or any(
-                    d is not None and d != s for d, s in zip(declared, value.shape)):
-                raise TF1GraphError(f"--variable {name}={source}: the value has shape {list(value.shape)} but "
-                                    f"{self.meta} declares {name} with shape {declared}; pass an array of shape "
-                                    f"{declared}")
+        self.unused_given: list[str] = []
+        given = []
+        for name, (source, value) in self._values.items():
+            op = variables.get(name)
+            if op is None:  # declared, but not in what the outputs need
+                self.unused_given.append(name)
+                continue
+            ph = tf.compat.v1.placeholder(op.outputs[0].dtype.base_dtype, shape=value.shape)
+            if op.type == "VarHandleOp":
+                assign = tf.raw_ops.AssignVariableOp(resource=op.outputs[0], value=ph)
             else:
-                try:
-                    value = value.astype(dtype, casting="same_kind")
-                except TypeError:
-                    raise TF1GraphError(f"--variable {name}={source}: dtype {value.dtype} does not fit the "
-                                        f"variable's {dtype}") from None
-            ph = tf.compat.v1.placeholder(var.dtype.base_dtype, shape=value.shape)
-            out.append((tf.compat.v1.assign(var, ph, validate_shape=False), ph, value))
+                assign = tf.compat.v1.assign(op.outputs[0], ph, validate_shape=False)
+            given.append((assign, ph, value))
             self.assigned.append({"name": name, "source": source, "shape": list(value.shape),
-                                  "checkpoint_shape": list(shapes[name]) if name in shapes else None})
-        return out
+                                  "checkpoint_shape": list(self._shapes[name]) if name in self._shapes else None})
+        self.variables = {n: op.outputs[0] for n, op in variables.items()}
+        self.restored = sorted(present)
+        self.not_restored = sorted(set(variables) - set(present) - set(self._values))
+        # a resource variable is saved and restored through a read of its handle (what a Saver's dict form takes)
+        saveable = {n: op.outputs[0] if op.type != "VarHandleOp" else
+                    tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
+                    for n, op in present.items()}
+        saver = tf.compat.v1.train.Saver(var_list=saveable, reshape=False, name="tfm_restore") if present else None
+        return saver, given
 
-    def _restore(self) -> None:
-        saver, init, reader = self._restore_ops
+    def _restore(self, saver, given) -> None:
         tf = self.tf
-        if init:
-            try:
-                self.session.run(init)
-            except tf.errors.OpError:
-                pass  # an initializer that needs a feed: that variable stays uninitialised (never read forward)
         if saver is not None:
             try:
                 saver.restore(self.session, self.prefix)
             except tf.errors.OpError as e:
+                self._corrupt_tensor()
                 raise TF1GraphError(f"{self.prefix}: cannot restore the graph's variables "
-                                    f"({str(e).splitlines()[0][:300]})") from None
-        for assign, ph, name in self._loose:
-            self.session.run(assign, {ph: reader.get_tensor(name)})
-        for assign, ph, value in self._assign_given:
+                                    f"({describe_op_error(e)})") from None
+        for assign, ph, value in given:
             self.session.run(assign, {ph: value})
+
+    def _corrupt_tensor(self) -> None:
+        """After a failed restore: read the restored tensors one by one through the checkpoint reader (its CRC32C
+        check) and raise naming the file and the first tensor that fails; return when every one reads."""
+        from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+        from migrate.errors import MigrateError  # noqa: PLC0415
+
+        try:
+            ckpt = Checkpoint.open(self.prefix)
+            for name in self.restored:
+                ckpt.read(name)
+        except MigrateError as e:
+            raise TF1GraphError(f"corrupt checkpoint data: "
+                                f"{e}") from None
 
     # -- inputs ------------------------------------------------------------------------------------
 
     def _placeholders(self) -> list[PlaceholderInfo]:
         out = []
-        loose_phs = {ph.op.name for _, ph, _ in self._loose + self._assign_given}
-        ops = self.graph.get_operations()
+        ops = self._graph.get_operations()[:self._n_imported]   # not the placeholders the restore added
         saver_scopes = {op.name.rsplit("/", 1)[0] for op in ops if op.type in SAVER_OPS and "/" in op.name}
         for op in ops:
-            if op.type not in PLACEHOLDER_OPS or op.name in loose_phs:
+            if op.type not in PLACEHOLDER_OPS:
                 continue
             if "/" in op.name and op.name.rsplit("/", 1)[0] in saver_scopes:
                 continue  # a Saver's filename input, not a model input
@@ -310,13 +500,36 @@ class TF1Graph:
                                        op.type == "PlaceholderWithDefault"))
         return out
 
+    @property
+    def all_placeholders(self) -> list[PlaceholderInfo]:
+        """Every placeholder of the `.meta` graph, also those the outputs do not need (read without importing)."""
+        g, out = self.proto, []
+        imported = {p.name: p for p in self.placeholders} if self._imported() else {}
+        saver_scopes = {n.rsplit("/", 1)[0] for n, t in zip(g.names, g.types) if t in SAVER_OPS and "/" in n}
+        for i in g.nodes_of_type(PLACEHOLDER_OPS):
+            name = g.names[i]
+            if "/" in name and name.rsplit("/", 1)[0] in saver_scopes:
+                continue
+            if name in imported:   # TensorFlow's own reading of what was imported
+                out.append(imported[name])
+                continue
+            t = g.op(i).outputs[0]
+            shape = None if t.shape.rank is None else tuple(t.shape.as_list())
+            out.append(PlaceholderInfo(name, np.dtype(t.dtype.base_dtype.as_numpy_dtype), shape,
+                                       g.types[i] == "PlaceholderWithDefault"))
+        return out
+
     def placeholder(self, name: str) -> PlaceholderInfo:
         want = op_name(name)
-        for p in self.placeholders:
+        for p in self.placeholders if self._imported() else []:
+            if p.name == want:
+                return p
+        every = self.all_placeholders
+        for p in every:
             if p.name == want:
                 return p
         raise TF1GraphError(f"{self.meta}: no placeholder {name!r}; the graph's placeholders are "
-                            f"{', '.join(p.tensor for p in self.placeholders) or 'none'}")
+                            f"{', '.join(p.tensor for p in every) or 'none'}")
 
     def needed(self, fetches: list[str]) -> list[PlaceholderInfo]:
         """The placeholders the `fetches` depend on (data and control inputs), in graph order."""
@@ -339,7 +552,8 @@ class TF1Graph:
         try:
             return self.graph.get_tensor_by_name(tensor_name(name))
         except (KeyError, ValueError):
-            raise TF1GraphError(f"{self.meta}: no tensor {tensor_name(name)!r} in the graph") from None
+            where = " (it is in the .meta, but the outputs do not need it)" if self.has_tensor(name) else ""
+            raise TF1GraphError(f"{self.meta}: no tensor {tensor_name(name)!r} in the graph{where}") from None
 
     def id_range(self, placeholder: str) -> int | None:
         """The vocabulary size the ids fed to `placeholder` index, from the embedding they reach; None if none."""
@@ -383,15 +597,27 @@ class TF1Graph:
     # -- running -----------------------------------------------------------------------------------
 
     def run(self, fetches: list[str], feed: dict[str, Any]) -> list[np.ndarray]:
-        """Fetch tensors by name, feeding placeholders by name (`"ids"` or `"ids:0"`)."""
+        """Fetch tensors by name, feeding placeholders by name (`"ids"` or `"ids:0"`). Feeds of tensors the imported
+        part does not hold (the outputs do not need them) are left out. Refuses (`check_runnable`) fetches that
+        read a variable with no value."""
         tf = self.tf
+        graph = self.graph
+        names = {}
+        for k in feed:
+            if not self.has_tensor(k):
+                self.tensor(k)   # TF1GraphError naming it
+            try:
+                names[k] = graph.get_tensor_by_name(tensor_name(k))
+            except (KeyError, ValueError):
+                continue         # pruned: nothing fetched reads it
+        self.check_runnable(list(fetches), [tensor_name(k) for k in names])
         targets = [self.tensor(f) for f in fetches]
-        feed_dict = {self.tensor(k): np.asarray(v) for k, v in feed.items()}
+        feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
         try:
             values = self.session.run(targets, feed_dict)
         except tf.errors.OpError as e:
             raise TF1GraphError(f"{self.meta}: running {', '.join(tensor_name(f) for f in fetches)} failed: "
-                                f"{type(e).__name__}: {str(e).splitlines()[0][:400]}") from None
+                                f"{describe_op_error(e)}") from None
         return [np.asarray(v) for v in values]
 
     def values(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -400,17 +626,57 @@ class TF1Graph:
         unknown = [n for n in names if n not in self.variables]
         if unknown:
             raise TF1GraphError(f"{self.meta}: no variable {', '.join(unknown)}")
+        unset = sorted(set(names) - set(self.restored) - {a["name"] for a in self.assigned})
+        if unset:
+            raise TF1GraphError(f"{self.meta}: variable(s) {', '.join(unset)} have no value: the checkpoint lacks "
+                                f"them and no --variable gives one")
+        reads = []
         with self.graph.as_default():
-            return dict(zip(names, self.session.run([self.variables[n] for n in names])))
+            for n in names:
+                t = self.variables[n]
+                if t.op.type == "VarHandleOp":
+                    t = self.tf.raw_ops.ReadVariableOp(resource=t, dtype=t.op.get_attr("dtype"))
+                reads.append(t)
+            return dict(zip(names, self.session.run(reads)))
 
     def close(self) -> None:
-        self.session.close()
+        if self._imported():
+            self.session.close()
 
     def __enter__(self) -> TF1Graph:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def describe_op_error(e: BaseException) -> str:
+    """A TensorFlow `OpError` as one message: its kind, the node and TensorFlow's own text (the lines after
+    "Graph execution error:" and the "defined at" trace, up to the stack trace), never cut to its first line."""
+    text = getattr(e, "message", None) or str(e)
+    node = getattr(getattr(e, "op", None), "name", None)
+    lines, skipping = [], False
+    for raw in text.splitlines():
+        s = raw.strip()
+        if s.startswith("Original stack trace"):
+            break
+        if s.startswith("Detected at node"):
+            skipping = True
+            continue
+        if s.startswith("Node: "):
+            node = node or s[len("Node: "):].strip("'\"")
+            skipping = False
+            continue
+        if skipping or not s or s == "Graph execution error:" or s.startswith(("[[", "File \"")):
+            continue
+        lines.append(s)
+    body = "; ".join(lines)[:2000] or _first_lines(str(e)) or type(e).__name__
+    where = f" at node {node}" if node else ""
+    return f"{type(e).__name__}{where}: {body}"
+
+
+def _first_lines(text: str, n: int = 3) -> str:
+    return "; ".join(s.strip() for s in text.strip().splitlines()[:n] if s.strip())[:1000]
 
 
 def parse_variable_options(items: list[str] | None) -> dict[str, str]:
