@@ -123,9 +123,10 @@ def test_nan_and_inf_are_named_per_side_with_first_index():
     assert "t1 NaN" in msg
 
 
-def test_nan_is_never_close_but_equal_infinities_are():
+def test_nan_and_inf_are_never_close_not_even_equal_infinities():
     assert not compare(np.array([np.nan]), np.array([np.nan])).ok
-    assert compare(np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf])).ok
+    same = compare(np.array([np.inf, -np.inf, 1.0]), np.array([np.inf, -np.inf, 1.0]))
+    assert not same.ok and same.mismatched == 2   # an all-inf model is broken or its feed is wrong, never "ok"
     assert not compare(np.array([np.inf]), np.array([-np.inf])).ok
 
 

@@ -6,8 +6,9 @@ raises `ParityError` with the result's message. An element is close when
     |actual - expected| <= atol + rtol * |expected|
 
 (the same rule as `numpy.isclose` and `torch.testing.assert_close`). NaN is never close to anything
-(not even NaN: a NaN in a parity check is a bug, not a match); infinities are close only to the same
-infinity. A failure message looks like:
+(not even NaN: a NaN in a parity check is a bug, not a match), and neither is an infinity, not even to the
+same infinity: an all-inf model is broken or its feed is wrong, and parity on it proves nothing. A failure
+message looks like:
 
     Parity check 'logits' failed: arrays are not close.
     Mismatched elements: 3 / 4800 (0.1%)
@@ -309,8 +310,7 @@ def compare(expected: Any, actual: Any, mask: Any = None, *, rtol: float | None 
             bound = bound + np.broadcast_to(np.asarray(allowed, dtype=np.float64), shape)
         close = diff <= bound
     both_finite = np.isfinite(e64) & np.isfinite(a64)
-    both_inf = np.isinf(e64) & np.isinf(a64) & (np.sign(e64) == np.sign(a64))
-    close = (close & both_finite) | both_inf  # inf - finite is never close; NaN never is
+    close = close & both_finite  # a NaN or an Inf on either side is never close: parity on it proves nothing
     bad = ~close & m
     finite = both_finite & m
     result = ParityResult(name=name, ok=not bad.any(), shape=shape, rtol=rtol, atol=atol,
