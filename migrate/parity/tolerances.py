@@ -64,8 +64,8 @@ EPS_FLOAT32 = float(np.finfo(np.float32).eps)
 # The Adam error bound's safety factors on its two measured inputs, and the noise floor (a share of the largest
 # noise measured in the variable: one measurement of an element's noise can be 0 by chance). Measurements: the
 # module docstring and docs/parity.md.
-ADAM_NOISE_FACTOR = 8.0
-ADAM_PROPAGATION_FACTOR = 8.0
+ADAM_NOISE_FACTOR = 4.0
+ADAM_PROPAGATION_FACTOR = 4.0
 ADAM_NOISE_FLOOR = 0.01
 
 
