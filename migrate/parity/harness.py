@@ -338,7 +338,8 @@ def adam_error_bound(legacy: LegacyRunner | SharedLegacy, port: Any, trajectory:
       differ by that much more. The legacy graph measures it: its gradients at its weights plus the bound so far
       with random signs, minus those at its weights; times `ADAM_PROPAGATION_FACTOR`;
     - clipping: when `clip_by_global_norm` clips (or may, on one side), its factor moves by the gap's norm
-      relative to the global norm.
+      relative to the global norm, and by the difference between TF1's norm (an embedding's IndexedSlices rows
+      counted one by one) and the dense gradient's (what a JAX or PyTorch port clips by).
     """
     settings = legacy_adam_settings(legacy.hparams)
     want, have = grads
@@ -380,8 +381,11 @@ def adam_error_bound(legacy: LegacyRunner | SharedLegacy, port: Any, trajectory:
         norm = trajectory.global_norms[k]
         scale = settings.clip_scale(norm)
         gap_norm = math.sqrt(sum(float(np.sum(np.square(gap[n]))) for n in names))
-        clips = settings.max_gradient_norm is not None and norm + gap_norm >= settings.max_gradient_norm
-        rho = gap_norm / norm if clips and norm > 0 else 0.0
+        # TF1's global norm counts an embedding's IndexedSlices rows one by one (duplicates unsummed); a port
+        # whose backend has dense gradients (JAX, PyTorch) clips by the dense gradient's norm instead
+        dense = math.sqrt(sum(float(np.sum(np.square(np.asarray(x, np.float64)))) for x in g.values()))
+        clips = settings.max_gradient_norm is not None and max(norm, dense) + gap_norm >= settings.max_gradient_norm
+        rho = (gap_norm + abs(dense - norm)) / norm if clips and norm > 0 else 0.0
         for n in names:
             clipped = scale * np.asarray(g[n], np.float64)
             seen[n].append(clipped)

@@ -112,7 +112,8 @@ class ParityReport:
         return f"parity: {bad} of {n} checks outside tolerance ({', '.join(kinds)}){on}{took}"
 
     def failure_message(self, limit: int = 6) -> str:
-        """The summary line and the full message of the first `limit` failing checks."""
+        """The summary line, the full message of the first `limit` failing checks, and the likely causes found on
+        the others."""
         failures = self.failures()
         parts = [self.summary_line()]
         for r in failures[:limit]:
@@ -120,6 +121,9 @@ class ParityReport:
         if len(failures) > limit:
             parts.append(f"... and {len(failures) - limit} more: "
                          + ", ".join(r.name for r in failures[limit:limit + 20]))
+            shown = "\n".join(parts)
+            causes = dict.fromkeys(n for r in failures[limit:] for n in r.notes if n.startswith("Likely cause"))
+            parts.extend(c for c in causes if c not in shown)   # a check's diagnosis on a tensor not shown
         if self.notes:
             parts.append("\n".join(self.notes))
         return "\n\n".join(parts)
