@@ -105,15 +105,11 @@ def _run_tf(model_path, prefix, report, feeds):
     conversion ran it: inference values of mode placeholders fed, constant dropout keep probabilities at 1."""
     import keras
 
-    from migrate.graph.convert import _inference_meta
+    from migrate.graph.convert import _inference_constants
     from migrate.graph.meta import TF1Graph
 
-    meta, dropout_fixed = _inference_meta(prefix)
-    try:
-        tf1 = TF1Graph(prefix, meta=meta)
-    finally:
-        if meta:
-            os.unlink(meta)
+    tf1 = TF1Graph(prefix)
+    dropout_fixed = _inference_constants(tf1)   # set on the .meta read as data, before the import
     model = keras.saving.load_model(model_path)
     names = [o["graph"] for o in report["graph"]["outputs"]]
     fixed = {k: v for k, v in report["graph"]["fixed_at_inference"].items() if k[:-2] not in dropout_fixed}

@@ -135,7 +135,7 @@ def _parity_args(argv):
     return parity, parity.register(argparse.ArgumentParser().add_subparsers()).parse_args(argv)
 
 
-@pytest.mark.parametrize("where", ["missing-dir", "parent-is-a-file", "exists"])
+@pytest.mark.parametrize("where", ["parent-is-a-file", "exists"])   # a missing folder is created (docs/outputs.md)
 def test_unwritable_json_or_junit_exits_3_before_any_work(tmp_path, where):
     from migrate.errors import OutputError  # noqa: PLC0415
 

@@ -157,15 +157,13 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             if line.split(": ", 1)[0] in outputs:
                 log(f"  {line}")
     loss_extra = [sel.loss] if sel.loss else []
-    state = []
-    if optimizer[0]:   # the update ops hold the optimizer's hyperparameters and slots; the step counter its step
-        from migrate.graph.optimizer import state_ops  # noqa: PLC0415
-
-        state = state_ops(tf1.proto)
-    # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
-    tf1.focus(outputs, extra=loss_extra + state, fed=fed, choose=CHOOSE_OUTPUTS)
+    if optimizer[0]:   # the training machinery (update ops, sparse Adam's scatters, the step counter) is read
+        tf1.check_runnable(outputs, fed, choose=CHOOSE_OUTPUTS)   # from the whole graph; the outputs still
+        tf1.focus(None)                                            # read only restored variables
+    else:   # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
+        tf1.focus(outputs, extra=loss_extra, fed=fed, choose=CHOOSE_OUTPUTS)
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
-        f"{' and the optimizer' if state else ''} need)")
+        f"{' and the optimizer' if optimizer[0] else ''} need)")
     for v in tf1.assigned:
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))

@@ -160,17 +160,6 @@ def _inputs(op) -> dict[str, object]:
     return {a.name: t for a, t in zip(op.op_def.input_arg, op.inputs)}
 
 
-def state_ops(proto) -> list[str]:
-    """The ops of a `.meta` (`migrate.parity.graph_def.ProtoGraph`, read as data) that `carry_optimizer` reads: every
-    optimizer update op (carried or not, so a refusal can name it) and the step counter, for `TF1Graph.focus` to
-    import beside the outputs (the update ops bring their hyperparameters, slots and the backward pass)."""
-    from migrate.graph.meta import VARIABLE_OPS  # noqa: PLC0415
-
-    wanted = set(APPLY_OPS) | set(NOT_CARRIED)
-    return [n for n, t in zip(proto.names, proto.types)
-            if t in wanted or (t in VARIABLE_OPS and n.rsplit("/", 1)[-1] == "global_step")]
-
-
 def find_updates(view) -> Found:
     """The graph's one optimizer and every variable it updates; `OptimizerError` otherwise."""
     g = view.graph
@@ -213,7 +202,7 @@ def find_updates(view) -> Found:
     elif family is _MOMENTUM:
         found.nesterov = _same_attr(ops, "use_nesterov")
     elif family is _ADAGRAD and not all(_attr(o, "update_slots", True) for o in ops):
-        raise OptimizerError(f"--with-optimizer: {ops[0].name} has update_slots=False (the accumulator is frozen); "
+        raise OptimizerError(f"--with-optimizer: {ops[0].name} has its update_slots attribute off (the accumulator is frozen); "
                              f"Keras Adagrad always updates it. Convert without --with-optimizer.")
     # TF >= 1.1 sums the gradient rows of repeated ids before a sparse update (`Optimizer.
     # _apply_sparse_duplicate_indices`: `Unique` + `UnsortedSegmentSum` in the variable's `update_<var>` scope);
