@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from migrate.parity.compare import relative_difference
+
 ATOL = 1e-5
 NONFINITE_WAY_OUT = ("convert with other example inputs (--inputs FEED.npz), or choose --outputs before the step "
                      "that makes them non-finite")
@@ -32,7 +34,7 @@ def compare(name: str, ref: np.ndarray, got: np.ndarray) -> dict:
     scale = max(1.0, float(np.max(np.abs(ref)))) if ref.size else 1.0
     tol = ATOL * scale
     max_abs = float(np.max(diff)) if ref.size else 0.0
-    rel = float(np.max(diff / np.maximum(np.abs(ref), 1e-12))) if ref.size else 0.0
+    rel = float(np.max(relative_difference(ref, got))) if ref.size else 0.0   # the one "max rel" (compare.py)
     finite = bool(np.all(np.isfinite(got)) == np.all(np.isfinite(ref)))
     row.update(ok=bool(max_abs <= tol and finite), max_abs=max_abs, max_rel=rel, tolerance=tol)
     if ref.size and max_abs > tol:
