@@ -15,21 +15,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from test_outputs_files import _dead_pid, _entries  # the helpers of the older output tests
 
 from migrate.errors import OutputError
 from migrate.files import Outputs, atomic_write_json, lock_path, to_json_text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _entries(d):
-    return sorted(os.listdir(d))
-
-
-def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
 
 
 # A writer process: waits for the barrier file, then writes `tag` to `dest` through one Outputs (kind file, dir
