@@ -9,10 +9,19 @@ from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentio
 from tf_migrate_runtime.layers.bias_add import BiasAdd
 from tf_migrate_runtime.layers.decoder import GreedyDecoder, SampleIds, TrimToMaxLength
 from tf_migrate_runtime.layers.legacy_seq2seq import LegacyAttentionDecoder
+from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers generated bodies call (LOOP_HELPERS)
+    LOOP_HELPERS,
+    WhileLoop,
+    array_append,
+    array_gather,
+    array_read,
+    array_size,
+    array_write,
+)
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BiasAdd", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "LegacyAttentionDecoder", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "TrimToMaxLength",
-           "Variable", "ZeroPastLength"]
+           "Variable", "WhileLoop", "ZeroPastLength"]

@@ -1,0 +1,261 @@
+"""`WhileLoop`: a TF1 while loop that no recogniser took, run op by op with `keras.ops.while_loop`.
+
+The generic tier of `tf-migrate convert --from-graph`: a `tf.while_loop` (a `dynamic_rnn` over any cell, `raw_rnn`,
+a decoder loop, a hand-written loop) becomes this layer. Its condition and body are generated functions, one line
+per TF1 op, that `model.py` shows; the layer carries their source text in its config and interprets it with the
+whitelist interpreter of `tf_migrate_runtime.program` (nothing generated is executed). The TF1 variables the loop
+reads are the layer's weights (trainable; gradients flow through the loop on the TensorFlow backend).
+
+TensorArrays are dense tensors: an array of `size` elements is a `[size, *element]` buffer; one that grows
+(`dynamic_size=True`: a decoder's outputs) is appended to, one element per write. The element shape comes from
+the array's `element_shape` when TF1 knew it in full, else from running the body once on the initial values
+(at trace time only under `tf.function` / `jit`). A growing array needs a backend that allows a loop variable to
+change size (TensorFlow, PyTorch); JAX does not.
+
+Only Keras 3 and `keras.ops`: no TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+import keras
+
+from tf_migrate_runtime.program import LoopFunction, ProgramError, runtime_callables
+
+
+class _Shape:
+    """What a growing or not yet allocated TensorArray records when the body is run once to learn shapes."""
+
+    def __init__(self):
+        self.shape, self.dtype = None, None
+
+
+def array_read(buffer, index):
+    """`TensorArrayReadV3`: element `index` of the array."""
+    if isinstance(buffer, _Shape):
+        raise ProgramError("a TensorArray is read in the loop that writes it before its element shape is known")
+    return keras.ops.take(buffer, keras.ops.cast(index, "int32"), axis=0)
+
+
+def array_write(buffer, index, value):
+    """`TensorArrayWriteV3` on an array of fixed size: element `index` replaced by `value`."""
+    if isinstance(buffer, _Shape):
+        buffer.shape, buffer.dtype = tuple(keras.ops.shape(value)), keras.ops.dtype(value)
+        return buffer
+    value = keras.ops.cast(value, keras.ops.dtype(buffer))
+    start = [keras.ops.cast(index, "int32")] + [0] * (len(buffer.shape) - 1)
+    return keras.ops.slice_update(buffer, start, keras.ops.expand_dims(value, 0))
+
+
+def array_append(buffer, index, value):
+    """`TensorArrayWriteV3` on an array that grows (`dynamic_size=True`): `value` appended (the TF1 loops that
+    grow an array write element `index` = the number written so far)."""
+    if isinstance(buffer, _Shape):
+        return array_write(buffer, index, value)
+    value = keras.ops.cast(value, keras.ops.dtype(buffer))
+    return keras.ops.concatenate([buffer, keras.ops.expand_dims(value, 0)], axis=0)
+
+
+def array_gather(buffer, indices):
+    """`TensorArrayGatherV3`: the elements at `indices`, stacked."""
+    return keras.ops.take(buffer, keras.ops.cast(indices, "int32"), axis=0)
+
+
+def array_size(buffer):
+    """`TensorArraySizeV3`: the number of elements."""
+    return keras.ops.cast(keras.ops.shape(buffer)[0], "int32")
+
+
+# The functions generated loop bodies call (`tfm.array_read(...)`), beside keras.ops and the runtime layers.
+LOOP_HELPERS = ("array_read", "array_write", "array_append", "array_gather", "array_size")
+
+
+def _source(fn) -> str:
+    """The source text of a loop function: given as text (a config, `convert`), or a function of `model.py`
+    run as Python (its source is read back, and interpreted like the text)."""
+    if isinstance(fn, str):
+        return fn
+    if isinstance(fn, dict) and isinstance(fn.get("source"), str):
+        return fn["source"]
+    if inspect.isfunction(fn):
+        return textwrap.dedent(inspect.getsource(fn))
+    raise ProgramError(f"WhileLoop: a loop function must be a function of model.py or its source text, "
+                       f"not a {type(fn).__name__}")
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class WhileLoop(keras.layers.Layer):
+    """A TF1 while loop: `while cond(*vars, *invariants): vars = body(*vars, *invariants)`.
+
+    Args:
+        cond: the loop condition, a function of `model.py` (or its source text): `(*loop vars, *invariants)`
+            -> a boolean scalar.
+        body: the loop body, likewise: -> the new loop vars, as a tuple.
+        loop_vars: one entry per loop variable: `{"name", "kind": "tensor", "init": k}` (the initial value is
+            the call's input `k`) or `{"name", "kind": "array", "array": j}` (TensorArray `j`, written in the body).
+        arrays: one entry per TensorArray: `{"name", "dtype", "size": k or None, "dynamic_size": bool,
+            "element_shape": list or None, "init": None or {"value": k, "indices": k or None}}` (an array made
+            before the loop, filled by a scatter / unstack of input `value`).
+        invariants: the values the functions read besides the loop vars, in their order after them:
+            `{"kind": "input", "arg": k}`, `{"kind": "array", "array": j}` (a read-only TensorArray) or
+            `{"kind": "weight", "weight": w}`.
+        weights_spec: one entry per TF1 variable the loop reads: `{"name", "shape", "dtype", "trainable"}`.
+        outputs: what the layer returns: `{"kind": "var", "var": i}` (a loop variable's final value),
+            `{"kind": "stack", "var": i}` (a TensorArray loop variable, stacked), `{"kind": "gather", "var": i,
+            "indices": k}`, `{"kind": "read", "var": i, "index": k}` or `{"kind": "size", "var": i}`.
+
+    Call arguments:
+        args: the list of input tensors the entries above index (`init`, `arg`, `size`, `value`, ...).
+
+    Returns:
+        The list of `outputs`.
+    """
+
+    def __init__(self, cond, body, loop_vars, arrays=(), invariants=(), weights_spec=(), outputs=(),
+                 **kwargs):
+        super().__init__(**kwargs)
+        import tf_migrate_runtime.layers as tfm  # noqa: PLC0415 - the runtime's callables
+
+        callables = runtime_callables(keras, tfm)
+        self.cond_source, self.body_source = _source(cond), _source(body)
+        self._cond = LoopFunction(self.cond_source, keras, callables)
+        self._body = LoopFunction(self.body_source, keras, callables)
+        self.loop_vars = [dict(v) for v in loop_vars]
+        self.arrays = [dict(a) for a in arrays]
+        self.invariants = [dict(v) for v in invariants]
+        self.weights_spec = [dict(w) for w in weights_spec]
+        self.outputs_spec = [dict(o) for o in outputs]
+        n = len(self.loop_vars) + len(self.invariants)
+        for fn in (self._cond, self._body):
+            if len(fn.params) != n:
+                raise ProgramError(f"WhileLoop {self.name}: {fn.name}() takes {len(fn.params)} values, the loop "
+                                   f"passes {n} ({len(self.loop_vars)} loop vars + {len(self.invariants)} invariants)")
+        self._weights = [self.add_weight(name=w["name"], shape=tuple(w["shape"]), dtype=w.get("dtype", "float32"),
+                                         trainable=bool(w.get("trainable", True)), initializer="zeros")
+                         for w in self.weights_spec]
+        self.built = True
+
+    # -- the arrays --------------------------------------------------------------------------------------
+    def _element_shape(self, spec):
+        shape = spec.get("element_shape")
+        if shape is not None and all(d is not None and d >= 0 for d in shape):
+            return tuple(int(d) for d in shape)
+        return None
+
+    def _made_array(self, j, args):
+        """A read-only array: filled before the loop (a scatter / unstack), or its `size` zeros."""
+        spec = self.arrays[j]
+        init = spec.get("init")
+        if init is not None:
+            value = keras.ops.cast(args[init["value"]], spec["dtype"])
+            if init.get("indices") is None:
+                return value
+            indices = keras.ops.cast(args[init["indices"]], "int32")
+            size = args[spec["size"]] if spec.get("size") is not None else keras.ops.max(indices) + 1
+            zeros = keras.ops.zeros(_concat_shape(size, keras.ops.shape(value)[1:]), spec["dtype"])
+            return keras.ops.scatter_update(zeros, keras.ops.expand_dims(indices, -1), value)
+        raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} is read in the loop but "
+                           f"never filled")
+
+    def _initial(self, args):
+        invariants = []
+        for inv in self.invariants:
+            if inv["kind"] == "input":
+                invariants.append(args[inv["arg"]])
+            elif inv["kind"] == "array":
+                invariants.append(self._made_array(inv["array"], args))
+            else:
+                invariants.append(keras.ops.convert_to_tensor(self._weights[inv["weight"]]))
+        loop, probe = [], False
+        for v in self.loop_vars:
+            if v["kind"] == "tensor":
+                loop.append(args[v["init"]])
+            else:
+                spec = self.arrays[v["array"]]
+                if spec.get("init") is not None:
+                    loop.append(self._made_array(v["array"], args))
+                elif self._element_shape(spec) is not None:
+                    loop.append(self._empty(spec, args, self._element_shape(spec)))
+                else:
+                    loop.append(_Shape())
+                    probe = True
+        if probe:   # the body once on the initial values: the shapes of what it writes
+            self._body(*loop, *invariants)
+            loop = [self._empty(self.arrays[v["array"]], args, x.shape) if isinstance(x, _Shape) else x
+                    for v, x in zip(self.loop_vars, loop)]
+        return loop, invariants
+
+    def _empty(self, spec, args, element_shape):
+        if spec.get("dynamic_size") or spec.get("size") is None:
+            if keras.backend.backend() == "jax":
+                raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
+                                   f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
+                                   f"changes size); use the TensorFlow or PyTorch backend")
+            # no element yet, and a first dimension that the loop may grow (not a known 0 under tf.function)
+            start = keras.ops.minimum(keras.ops.convert_to_tensor(0, "int32"),
+                                      keras.ops.cast(keras.ops.shape(keras.ops.zeros((1,)))[0] - 1, "int32"))
+            return keras.ops.zeros(_concat_shape(start, element_shape), spec["dtype"])
+        return keras.ops.zeros(_concat_shape(args[spec["size"]], element_shape), spec["dtype"])
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def call(self, args):
+        args = list(args)
+        loop, invariants = self._initial(args)
+        n = len(loop)
+
+        def cond(*vars_):
+            return keras.ops.cast(self._cond(*vars_[:n], *invariants), "bool")
+
+        def body(*vars_):
+            out = self._body(*vars_[:n], *invariants)
+            out = out if isinstance(out, (list, tuple)) else (out,)
+            return tuple(keras.ops.cast(o, keras.ops.dtype(v)) if keras.ops.is_tensor(o) else o
+                         for o, v in zip(out, vars_))
+
+        final = keras.ops.while_loop(cond, body, tuple(loop))
+        final = list(final) if isinstance(final, (list, tuple)) else [final]
+        outs = []
+        for o in self.outputs_spec:
+            x = final[o["var"]]
+            kind = o["kind"]
+            if kind in ("var", "stack"):
+                outs.append(x)
+            elif kind == "gather":
+                outs.append(array_gather(x, args[o["indices"]]))
+            elif kind == "read":
+                outs.append(array_read(x, args[o["index"]]))
+            elif kind == "size":
+                outs.append(array_size(x))
+            else:
+                raise ProgramError(f"WhileLoop {self.name}: an output of kind {kind!r}")
+        return outs
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"cond": self.cond_source, "body": self.body_source, "loop_vars": self.loop_vars,
+                       "arrays": self.arrays, "invariants": self.invariants, "weights_spec": self.weights_spec,
+                       "outputs": self.outputs_spec})
+        return config
+
+
+def _concat_shape(first, rest):
+    """`(first, *rest)` as a shape argument: plain ints when all are known, else a tensor vector."""
+    rest = [_int_or_tensor(d) for d in rest]
+    first = _int_or_tensor(first)
+    if isinstance(first, int) and all(isinstance(d, int) for d in rest):
+        return (first, *rest)
+    parts = [keras.ops.reshape(keras.ops.cast(first, "int32"), (1,))]
+    parts += [keras.ops.reshape(keras.ops.cast(d, "int32"), (1,)) for d in rest]
+    return keras.ops.concatenate(parts, axis=0)
+
+
+def _int_or_tensor(d):
+    """A size as a Python int when its value is known here (a constant, an eager tensor), else the tensor."""
+    if isinstance(d, int) or d is None:
+        return d
+    try:
+        return int(keras.ops.convert_to_numpy(d))
+    except Exception:  # noqa: BLE001 - a symbolic size (tf.function, jit): only known at run time
+        return d
