@@ -39,8 +39,10 @@ def model_source(tr: Translation, meta: str, output_names: list[str], model_name
                  loss=None) -> str:
     inputs = ", ".join(f"{i['keras']} <- {i['graph']}" for i in tr.inputs)
     example = ", ".join(f"{i['keras']!r}: ..." for i in tr.inputs)
+    functions = "".join(f"\n\n{f}" for f in tr.emitter.functions)   # the loop functions (migrate.graph.loops)
     head = HEADER.format(meta=source_text(meta), inputs=source_text(inputs),
-                         outputs=source_text(", ".join(output_names)), example=source_text(example), imports=IMPORTS)
+                         outputs=source_text(", ".join(output_names)), example=source_text(example),
+                         imports=IMPORTS + functions)
     ins = ", ".join(f"{i['keras']!r}: {i['var']}" for i in tr.inputs)
     outs = ", ".join(tr.emitter.value(s) for s in tr.outputs)
     body = list(tr.emitter.lines)  # value() may have added lines

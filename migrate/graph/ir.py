@@ -112,6 +112,7 @@ class Sym:
     tf_var: str | None = None           # op name of the TF variable this tensor reads
     parts: list | None = None           # 1-D int vector with run-time entries (None)
     lazy: Any = None                    # () -> source expression, written on first use (a slice of an RNN's output)
+    array: dict | None = None           # a TensorArray not yet written (`migrate.graph.loops`): its spec
 
     @property
     def is_const(self) -> bool:
@@ -161,6 +162,7 @@ class Emitter:
     _var_syms: dict = field(default_factory=dict)
     _const_syms: dict = field(default_factory=dict)
     _layers: dict = field(default_factory=dict)
+    functions: list = field(default_factory=list)   # module-level loop functions (source text) for model.py
 
     # -- names ----------------------------------------------------------------------------------
     def new_ident(self, hint: str) -> str:
@@ -300,6 +302,8 @@ def py_literal(value) -> str:
         value = value.item()
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(str(k))}: {py_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, tuple):
         return "(" + ", ".join(py_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, float) and not math.isfinite(value):

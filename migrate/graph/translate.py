@@ -32,9 +32,12 @@ class Translation:
         by_type: dict[str, list] = {}
         frames: dict[str, list] = {}      # a while frame (`decoder/decoder/while`, `dec/while_1`) -> its op names
         around, v2_loops, v2_lists = [], [], []
+        generic = []
         for t, n, why in self.unsupported:
             frame = _FRAME.search(n)
-            if t in V2_LOOP_OPS:
+            if t == GENERIC_LOOP:
+                generic.append(f"the while loop {n}, which the generic tier could not translate: {why}")
+            elif t in V2_LOOP_OPS:
                 v2_loops.append(n)
             elif t.startswith(V2_LIST_OPS):
                 v2_lists.append((t, n, why))
@@ -55,7 +58,7 @@ class Translation:
                 by_type.setdefault(t, []).append((n, why))
             else:
                 outside[owner]["TensorArray" if t.startswith("TensorArray") else "loop"] += 1
-        parts = []
+        parts = list(generic)
         if v2_loops:
             shown = ", ".join(v2_loops[:3]) + (f" and {len(v2_loops) - 3} more" if len(v2_loops) > 3 else "")
             them = "them" if len(v2_loops) > 1 else "it"
@@ -76,6 +79,7 @@ class Translation:
         return "; ".join(parts)
 
 
+GENERIC_LOOP = "while loop (generic)"   # `loops.WhileLoopProvider.kind`
 _FRAME = re.compile(r"(?:^|/)while(?:_\d+)?/")   # a TF 1.x while frame's scope: `while/`, `rnn/while/`, `while_1/`
 
 
@@ -168,8 +172,11 @@ def needed_placeholders(view: GraphView, outputs, providers, fed=()) -> list:
 
 def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple] | None = None,
               providers: dict | None = None) -> Translation:
-    providers = providers or {}
+    from migrate.graph.loops import generic_loops  # noqa: PLC0415 - loops builds on this module
+
+    providers = dict(providers or {})
     view.set_fed(input_shapes or ())
+    providers.update(generic_loops(view, outputs, providers))   # the generic tier: loops no recogniser took
     em = Emitter(variable_values=view.variable_values)
     syms: dict[str, Sym] = {}
     unsupported: list[tuple[str, str, str]] = []
@@ -198,6 +205,19 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         raise Unsupported("the outputs depend on no placeholder")
     em.lines.append("")
 
+    walk(view, em, outputs, syms, providers, unsupported)
+    out_syms = [syms[n] for n in outputs]
+    return Translation(em, inputs, out_syms, _dedupe(unsupported))
+
+
+def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsupported: list,
+         eager_variables: bool = False) -> None:
+    """Translate every op the `roots` (tensor names) depend on, depth first, into `em`'s lines; `syms` holds what
+    is known already (the model's inputs, a loop function's parameters) and receives every tensor's Sym.
+    `eager_variables`: a variable read becomes `em.variable(...)` at once (a loop function's parameter), not a
+    deferred read the op entries may fuse into a layer (Dense, Embedding)."""
+    from migrate.graph.loops import CONTROL_ENTRIES, live_inputs  # noqa: PLC0415 - loops builds on this module
+
     done_providers = set()
 
     def ready(t) -> bool:
@@ -209,6 +229,8 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         o = t.op
         if view.foldable(o) or o.type in VARIABLE_OPS:
             return []
+        if o.type == "Merge":   # a tf.cond whose predicate is known: its live branch only
+            return live_inputs(view, o)
         return list(o.inputs)
 
     def run_unit(t):
@@ -234,6 +256,9 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         o = t.op
         if o.type in VARIABLE_OPS or view.variable_of(t) is not None and o.type in ("Identity", "ReadVariableOp"):
             var = view.variable_of(t)
+            if eager_variables:
+                syms[t.name] = em.variable(var)
+                return
             value = view.variable_values(var)
             syms[t.name] = Sym(tf_var=var, shape=tuple(value.shape), dtype=str(value.dtype))
             return
@@ -241,26 +266,32 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
             value = view.fold(t)
             syms[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
             return
-        entry = op_table.OPS.get(o.type)
+        entry = op_table.OPS.get(o.type) or CONTROL_ENTRIES.get(o.type)
         if entry is None:
             unsupported.append((o.type, o.name, ""))
             for out in o.outputs:
                 syms[out.name] = Sym(var="__unsupported__")
             return
         ins = [syms[i.name] for i in o.inputs]
+        if any(s.var == DEAD for s in ins) and o.type != "Merge":   # the untaken branch of a folded tf.cond
+            for out in o.outputs:
+                syms[out.name] = Sym(var=DEAD)
+            return
         if any(s.var == "__unsupported__" for s in ins):
             for out in o.outputs:
                 syms[out.name] = Sym(var="__unsupported__")
             return
         try:
-            got = entry(op_table.Ctx(em, o, ins, view))
+            ctx = op_table.Ctx(em, o, ins, view)
+            ctx.syms = syms
+            got = entry(ctx)
         except Unsupported as e:
             unsupported.append((o.type, o.name, str(e)))
             got = [Sym(var="__unsupported__") for _ in o.outputs]
         for out, s in zip(o.outputs, got):
             syms.setdefault(out.name, s)
 
-    for name in outputs:
+    for name in roots:
         root = view.graph.get_tensor_by_name(name)
         stack = [root]
         visiting = set()
@@ -286,8 +317,9 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
             if t.name not in syms:  # multi-output op: run_unit filled all outputs of t.op
                 syms[t.name] = Sym(var="__unsupported__")
             stack.pop()
-    out_syms = [syms[n] for n in outputs]
-    return Translation(em, inputs, out_syms, _dedupe(unsupported))
+
+
+DEAD = "__dead__"   # the Sym var of a tensor on the untaken branch of a tf.cond folded at conversion time
 
 
 class UnknownRank(Exception):

@@ -94,7 +94,7 @@ class WhileLoop(keras.layers.Layer):
             -> a boolean scalar.
         body: the loop body, likewise: -> the new loop vars, as a tuple.
         loop_vars: one entry per loop variable: `{"name", "kind": "tensor", "init": k}` (the initial value is
-            the call's input `k`) or `{"name", "kind": "array", "array": j}` (TensorArray `j`, written in the body).
+            the call's input `k`), `{"name", "kind": "tensor", "value": v, "dtype"}` (a constant) or `{"name", "kind": "array", "array": j}` (TensorArray `j`, written in the body).
         arrays: one entry per TensorArray: `{"name", "dtype", "size": k or None, "dynamic_size": bool,
             "element_shape": list or None, "init": None or {"value": k, "indices": k or None}}` (an array made
             before the loop, filled by a scatter / unstack of input `value`).
@@ -171,7 +171,8 @@ class WhileLoop(keras.layers.Layer):
         loop, probe = [], False
         for v in self.loop_vars:
             if v["kind"] == "tensor":
-                loop.append(args[v["init"]])
+                loop.append(args[v["init"]] if "init" in v else
+                            keras.ops.convert_to_tensor(v["value"], dtype=v.get("dtype", "float32")))
             else:
                 spec = self.arrays[v["array"]]
                 if spec.get("init") is not None:
@@ -188,7 +189,7 @@ class WhileLoop(keras.layers.Layer):
         return loop, invariants
 
     def _empty(self, spec, args, element_shape):
-        if spec.get("dynamic_size") or spec.get("size") is None:
+        if spec.get("dynamic_size") or spec.get("size") is None and spec.get("size_value") is None:
             if keras.backend.backend() == "jax":
                 raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
                                    f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
@@ -197,7 +198,8 @@ class WhileLoop(keras.layers.Layer):
             start = keras.ops.minimum(keras.ops.convert_to_tensor(0, "int32"),
                                       keras.ops.cast(keras.ops.shape(keras.ops.zeros((1,)))[0] - 1, "int32"))
             return keras.ops.zeros(_concat_shape(start, element_shape), spec["dtype"])
-        return keras.ops.zeros(_concat_shape(args[spec["size"]], element_shape), spec["dtype"])
+        size = spec["size_value"] if "size_value" in spec else args[spec["size"]]
+        return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
 
     # -- the loop ----------------------------------------------------------------------------------------
     def call(self, args):
@@ -211,8 +213,7 @@ class WhileLoop(keras.layers.Layer):
         def body(*vars_):
             out = self._body(*vars_[:n], *invariants)
             out = out if isinstance(out, (list, tuple)) else (out,)
-            return tuple(keras.ops.cast(o, keras.ops.dtype(v)) if keras.ops.is_tensor(o) else o
-                         for o, v in zip(out, vars_))
+            return tuple(keras.ops.cast(o, keras.ops.dtype(v)) for o, v in zip(out, vars_))
 
         final = keras.ops.while_loop(cond, body, tuple(loop))
         final = list(final) if isinstance(final, (list, tuple)) else [final]
