@@ -63,6 +63,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--variable", action="append", metavar="NAME=FILE.npy", help="assign this variable the value "
                    "in FILE.npy (or NAME=zeros) instead of the checkpoint's, as a program that sets it when it "
                    "loads does (e.g. an embedding table stripped before saving); shape = the .meta's; repeatable")
+    g.add_argument("--no-recognisers", action="store_true", help="translate every loop with the generic tier "
+                   "(tfm.WhileLoop, op by op) instead of recognising cells and decoders as Keras layers: the "
+                   "fallback the recognisers upgrade, e.g. to compare the two")
     p.set_defaults(func=run, preflight=preflight)
     return p
 

@@ -60,5 +60,6 @@ def run_from_graph(args) -> int:
     convert_graph(args.source, args.out, outputs=outputs, feeds=parse_feed(getattr(args, "feed", None)),
                   inputs_npz=inputs_npz, force=getattr(args, "force", False),
                   variables=parse_variable_options(getattr(args, "variable", None)),
-                  with_optimizer=getattr(args, "with_optimizer", False), step=getattr(args, "step", None))
+                  with_optimizer=getattr(args, "with_optimizer", False), step=getattr(args, "step", None),
+                  recognise_rnns=not getattr(args, "no_recognisers", False))
     return 0

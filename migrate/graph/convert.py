@@ -185,7 +185,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         providers = recognise(view, outputs)
     input_shapes = {k.split(":")[0]: tuple(v.shape) for k, v in npz.items()}
     try:
-        tr = translate(view, outputs, input_shapes=input_shapes, providers=providers)
+        tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
     except UnknownRank as e:
         raise GraphConvertError(f"{tf1.meta}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
                                 f"{_tf_version(tf1)}, whose empty shape means 'unknown'); pass an example with "
@@ -193,6 +193,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     if tr.unsupported:
         raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
+    for loop in tr.loops:
+        log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
     model = build_model(source)  # interpreted, never executed (migrate.graph.program)
@@ -265,6 +267,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "training_loss": loss_entry,
         **({"optimizer": opt_report} if opt_report is not None else {}),
         "translated": dict(sorted(constructs.items())),
+        "loops": tr.loops,
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
                    "integers exact", "outputs": rows},

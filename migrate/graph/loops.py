@@ -109,7 +109,13 @@ class LoopFrame:
 
 
 # ----------------------------------------------------------------------------- finding the loops to translate
-def generic_loops(view: GraphView, outputs, providers: dict) -> dict:
+NO_RECOGNISER = ("no recogniser took it: its body is none of the recognised cells (LSTMCell / BasicLSTMCell / "
+                 "GRUCell and their block / CIFG forms, with the activation and wrappers they know) nor a "
+                 "contrib.seq2seq decoder step")
+RECOGNISERS_OFF = "recognisers switched off (--no-recognisers)"
+
+
+def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER) -> dict:
     """{tensor name: WhileLoopProvider} for every while frame the outputs need whose exits no recogniser
     provides (walking back from the outputs, through the recognised constructs' inputs)."""
     found: dict[str, WhileLoopProvider] = {}
@@ -134,7 +140,7 @@ def generic_loops(view: GraphView, outputs, providers: dict) -> dict:
         if o.type in ("Exit", "RefExit"):
             frame = frame_of_exit(o)
             if frame is not None and frame not in found:
-                p = WhileLoopProvider(view, frame, frames_of(view).get(frame, []))
+                p = WhileLoopProvider(view, frame, frames_of(view).get(frame, []), why)
                 found[frame] = p
                 for name in p.provides:
                     out.setdefault(name, p)
@@ -156,6 +162,7 @@ def branch_of(merge, t):
     """(predicate tensor, branch index) of the tf.cond branch that `t` (an input of `merge`) comes from: the
     nearest `Switch` of the cond's own scope on the way back (data or control input; 1 = then, 0 = else)."""
     scope = _cond_scope(merge.name)
+    pred = _cond_pred(merge.graph, scope)
     stack, seen = [t], set()
     while stack:
         x = stack.pop()
@@ -163,12 +170,25 @@ def branch_of(merge, t):
             continue
         seen.add(x.name)
         o = x.op
-        if o.type in ("Switch", "RefSwitch") and _cond_scope(o.name) == scope:
+        if o.type in ("Switch", "RefSwitch") and o.name.startswith(scope + "/") and \
+                (pred is None or _through_identity(o.inputs[1]).name == pred.name):   # via cond/pred_id
             return o.inputs[1], x.value_index
         stack.extend(o.inputs)
         for c in o.control_inputs:
             stack.extend(c.outputs[:1] if c.type != "Identity" else c.inputs[:1])
     return None, None
+
+
+def _cond_pred(graph, scope: str):
+    """The predicate of the tf.cond built in `scope`: the input of its pivot `scope/Switch` = Switch(pred, pred)
+    (its other Switches, one per captured tensor, are named after the op using it: `cond/MatMul/Switch`)."""
+    try:
+        o = graph.get_operation_by_name(scope + "/Switch")
+    except KeyError:
+        return None
+    if o.type in ("Switch", "RefSwitch") and o.inputs[0].name == o.inputs[1].name:
+        return o.inputs[1]
+    return None
 
 
 def _is_loop_merge(merge) -> bool:
@@ -354,10 +374,11 @@ class WhileLoopProvider:
 
     kind = "while loop (generic)"
 
-    def __init__(self, view: GraphView, frame: str, enters: list):
+    def __init__(self, view: GraphView, frame: str, enters: list, why: str = NO_RECOGNISER):
         self.view, self.name = view, frame
         self.frame = LoopFrame(view, frame, enters)
-        self.why = "no recogniser took it"
+        self.title = self.frame.title
+        self.why = why
         inputs, self.var_init, self.array_size, self.invariants = [], {}, {}, []
 
         def add(t) -> int:

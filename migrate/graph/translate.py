@@ -24,6 +24,7 @@ class Translation:
     inputs: list[dict]            # [{"keras", "graph", "shape", "dtype", "var"}]
     outputs: list[Sym]
     unsupported: list[tuple[str, str, str]] = field(default_factory=list)  # (type, node, reason)
+    loops: list[dict] = field(default_factory=list)   # per loop / construct: {"loop", "how", "why"}
 
     def unsupported_summary(self) -> str:
         """One line: each untranslated loop once (with the TensorArrays made or read around it, and for a decoder
@@ -171,12 +172,15 @@ def needed_placeholders(view: GraphView, outputs, providers, fed=()) -> list:
 
 
 def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple] | None = None,
-              providers: dict | None = None) -> Translation:
-    from migrate.graph.loops import generic_loops  # noqa: PLC0415 - loops builds on this module
+              providers: dict | None = None, recognised: bool = True) -> Translation:
+    """`providers`: the recognised constructs (`rnn.recognise`); every while loop the outputs need that none of
+    them provides is translated by the generic tier (`loops.generic_loops`). `recognised`: False when the
+    recognisers were switched off (said in each generic loop's reason)."""
+    from migrate.graph.loops import NO_RECOGNISER, RECOGNISERS_OFF, generic_loops  # noqa: PLC0415
 
     providers = dict(providers or {})
     view.set_fed(input_shapes or ())
-    providers.update(generic_loops(view, outputs, providers))   # the generic tier: loops no recogniser took
+    providers.update(generic_loops(view, outputs, providers, why=NO_RECOGNISER if recognised else RECOGNISERS_OFF))
     em = Emitter(variable_values=view.variable_values)
     syms: dict[str, Sym] = {}
     unsupported: list[tuple[str, str, str]] = []
@@ -207,7 +211,15 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
 
     walk(view, em, outputs, syms, providers, unsupported)
     out_syms = [syms[n] for n in outputs]
-    return Translation(em, inputs, out_syms, _dedupe(unsupported))
+    loops, seen = [], set()
+    for p in providers.values():   # each construct once, in the order met: how it was translated
+        if id(p) in seen or not any(n in syms for n in p.provides):
+            continue
+        seen.add(id(p))
+        generic = getattr(p, "kind", "") == GENERIC_LOOP
+        loops.append({"loop": getattr(p, "title", p.name), "how": "translated generically" if generic else
+                      f"recognised as {p.kind}", **({"why": p.why} if generic else {})})
+    return Translation(em, inputs, out_syms, _dedupe(unsupported), loops)
 
 
 def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsupported: list,

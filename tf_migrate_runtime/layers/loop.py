@@ -65,6 +65,10 @@ def array_gather(buffer, indices):
 
 def array_size(buffer):
     """`TensorArraySizeV3`: the number of elements."""
+    if isinstance(buffer, keras.KerasTensor):   # in a functional model (after the loop): a layer
+        from tf_migrate_runtime.layers.shape import DimOf  # noqa: PLC0415
+
+        return DimOf(0)(buffer)
     return keras.ops.cast(keras.ops.shape(buffer)[0], "int32")
 
 
@@ -194,10 +198,8 @@ class WhileLoop(keras.layers.Layer):
                 raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
                                    f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
                                    f"changes size); use the TensorFlow or PyTorch backend")
-            # no element yet, and a first dimension that the loop may grow (not a known 0 under tf.function)
-            start = keras.ops.minimum(keras.ops.convert_to_tensor(0, "int32"),
-                                      keras.ops.cast(keras.ops.shape(keras.ops.zeros((1,)))[0] - 1, "int32"))
-            return keras.ops.zeros(_concat_shape(start, element_shape), spec["dtype"])
+            # no element yet, and a first dimension the loop may grow (no static 0 under tf.function)
+            return keras.ops.zeros(_concat_shape(_run_time_zero(args), element_shape), spec["dtype"])
         size = spec["size_value"] if "size_value" in spec else args[spec["size"]]
         return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
 
@@ -215,7 +217,7 @@ class WhileLoop(keras.layers.Layer):
             out = out if isinstance(out, (list, tuple)) else (out,)
             return tuple(keras.ops.cast(o, keras.ops.dtype(v)) for o, v in zip(out, vars_))
 
-        final = keras.ops.while_loop(cond, body, tuple(loop))
+        final = keras.ops.while_loop(cond, body, tuple(_relaxed(x, args) for x in loop))
         final = list(final) if isinstance(final, (list, tuple)) else [final]
         outs = []
         for o in self.outputs_spec:
@@ -250,6 +252,30 @@ def _concat_shape(first, rest):
     parts = [keras.ops.reshape(keras.ops.cast(first, "int32"), (1,))]
     parts += [keras.ops.reshape(keras.ops.cast(d, "int32"), (1,)) for d in rest]
     return keras.ops.concatenate(parts, axis=0)
+
+
+def _run_time_zero(args):
+    """0 as an int32 tensor computed from the call's first input, so that no shape inference knows it (a shape
+    built from it stays unknown under tf.function)."""
+    first = keras.ops.reshape(args[0], (-1,))[:1]
+    return keras.ops.cast(keras.ops.sum(keras.ops.zeros_like(keras.ops.cast(first, "float32"))), "int32")
+
+
+def _relaxed(x, args):
+    """A loop variable's initial value with its static shape relaxed (TensorFlow backend: `tf.while_loop`
+    requires a loop variable to keep the static shape it enters with, and a zero state built for a known batch
+    of 1 may come back with an unknown batch): every axis but the last is made unknown to shape inference;
+    the values are the same."""
+    if keras.backend.backend() != "tensorflow" or len(x.shape) == 0:
+        return x
+    shape = keras.ops.shape(x)
+    keep = [d if isinstance(d, int) else None for d in shape]
+    if len(keep) >= 1 and all(d is not None for d in keep):
+        dims = [keras.ops.cast(d, "int32") + _run_time_zero(args) for d in keep[:-1]] if len(keep) > 1 else \
+            [keras.ops.cast(keep[0], "int32") + _run_time_zero(args)]
+        rest = keep[-1:] if len(keep) > 1 else []
+        return keras.ops.reshape(x, _concat_shape(dims[0], [*dims[1:], *rest]))
+    return x
 
 
 def _int_or_tensor(d):
