@@ -105,7 +105,15 @@ class LoopFrame:
             raise Unsupported(f"while frame {name}: its Switch is not driven by a LoopCond")
         self.pred = self.loop_cond.inputs[0]
         self.scope = name.rsplit("/", 1)[0] if "/" in name else name
-        self.title = name[:-len("/while_context")] if name.endswith("/while_context") else name   # rnn/while
+        self.title = _title(name)
+
+
+def _title(frame: str) -> str:
+    """A frame's name as its scope: `rnn/while/while_context` (TF >= 1.5) and `rnn/while/rnn/while/` (older TF 1.x)
+    -> `rnn/while`."""
+    name = frame[:-len("/while_context")] if frame.endswith("/while_context") else frame.rstrip("/")
+    half = name[:len(name) // 2]
+    return half if name == f"{half}/{half}" else name
 
 
 # ----------------------------------------------------------------------------- finding the loops to translate

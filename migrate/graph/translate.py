@@ -284,7 +284,7 @@ def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsup
             for out in o.outputs:
                 syms[out.name] = Sym(var="__unsupported__")
             return
-        ins = [syms[i.name] for i in o.inputs]
+        ins = [syms[i.name] if i.name in syms or o.type != "Merge" else Sym(var=DEAD) for i in o.inputs]
         if any(s.var == DEAD for s in ins) and o.type != "Merge":   # the untaken branch of a folded tf.cond
             for out in o.outputs:
                 syms[out.name] = Sym(var=DEAD)

@@ -12,7 +12,8 @@ the array's `element_shape` when TF1 knew it in full, else from running the body
 (at trace time only under `tf.function` / `jit`). A growing array needs a backend that allows a loop variable to
 change size (TensorFlow, PyTorch); JAX does not.
 
-Only Keras 3 and `keras.ops`: no TensorFlow import.
+Keras 3 and `keras.ops`; on the TensorFlow backend only, `tf.while_loop` itself (imported there) for its shape
+invariants.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def array_write(buffer, index, value):
         buffer.shape, buffer.dtype = tuple(keras.ops.shape(value)), keras.ops.dtype(value)
         return buffer
     value = keras.ops.cast(value, keras.ops.dtype(buffer))
-    start = [keras.ops.cast(index, "int32")] + [0] * (len(buffer.shape) - 1)
-    return keras.ops.slice_update(buffer, start, keras.ops.expand_dims(value, 0))
+    # a scatter (differentiable on every backend; TensorFlow has no gradient for slice_update's XLA op)
+    at = keras.ops.reshape(keras.ops.cast(index, "int32"), (1, 1))
+    return keras.ops.scatter_update(buffer, at, keras.ops.expand_dims(value, 0))
 
 
 def array_append(buffer, index, value):
@@ -198,8 +200,7 @@ class WhileLoop(keras.layers.Layer):
                 raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
                                    f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
                                    f"changes size); use the TensorFlow or PyTorch backend")
-            # no element yet, and a first dimension the loop may grow (no static 0 under tf.function)
-            return keras.ops.zeros(_concat_shape(_run_time_zero(args), element_shape), spec["dtype"])
+            return keras.ops.zeros(_concat_shape(0, element_shape), spec["dtype"])   # no element yet
         size = spec["size_value"] if "size_value" in spec else args[spec["size"]]
         return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
 
@@ -217,7 +218,15 @@ class WhileLoop(keras.layers.Layer):
             out = out if isinstance(out, (list, tuple)) else (out,)
             return tuple(keras.ops.cast(o, keras.ops.dtype(v)) for o, v in zip(out, vars_))
 
-        final = keras.ops.while_loop(cond, body, tuple(_relaxed(x, args) for x in loop))
+        if keras.backend.backend() == "tensorflow":
+            # tf.while_loop keeps a loop variable's static shape unless told otherwise: a zero state built for a
+            # known batch of 1 may come back with an unknown batch, a growing array grows. Every axis but a
+            # known last one (the features) may change; the rank may not.
+            import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+            final = tf.while_loop(cond, body, tuple(loop), shape_invariants=tuple(_invariant(tf, x) for x in loop))
+        else:
+            final = keras.ops.while_loop(cond, body, tuple(loop))
         final = list(final) if isinstance(final, (list, tuple)) else [final]
         outs = []
         for o in self.outputs_spec:
@@ -254,28 +263,13 @@ def _concat_shape(first, rest):
     return keras.ops.concatenate(parts, axis=0)
 
 
-def _run_time_zero(args):
-    """0 as an int32 tensor computed from the call's first input, so that no shape inference knows it (a shape
-    built from it stays unknown under tf.function)."""
-    first = keras.ops.reshape(args[0], (-1,))[:1]
-    return keras.ops.cast(keras.ops.sum(keras.ops.zeros_like(keras.ops.cast(first, "float32"))), "int32")
-
-
-def _relaxed(x, args):
-    """A loop variable's initial value with its static shape relaxed (TensorFlow backend: `tf.while_loop`
-    requires a loop variable to keep the static shape it enters with, and a zero state built for a known batch
-    of 1 may come back with an unknown batch): every axis but the last is made unknown to shape inference;
-    the values are the same."""
-    if keras.backend.backend() != "tensorflow" or len(x.shape) == 0:
-        return x
-    shape = keras.ops.shape(x)
-    keep = [d if isinstance(d, int) else None for d in shape]
-    if len(keep) >= 1 and all(d is not None for d in keep):
-        dims = [keras.ops.cast(d, "int32") + _run_time_zero(args) for d in keep[:-1]] if len(keep) > 1 else \
-            [keras.ops.cast(keep[0], "int32") + _run_time_zero(args)]
-        rest = keep[-1:] if len(keep) > 1 else []
-        return keras.ops.reshape(x, _concat_shape(dims[0], [*dims[1:], *rest]))
-    return x
+def _invariant(tf, x):
+    """The shape a loop variable keeps through `tf.while_loop`: its rank, and its last axis when known (rank >= 2)."""
+    shape = x.shape
+    if len(shape) == 0:
+        return tf.TensorShape([])
+    last = shape[-1] if len(shape) >= 2 and isinstance(shape[-1], int) else None
+    return tf.TensorShape([None] * (len(shape) - 1) + [last])
 
 
 def _int_or_tensor(d):
