@@ -186,6 +186,18 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     input_shapes = {k.split(":")[0]: tuple(v.shape) for k, v in npz.items()}
     try:
         tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
+        declined = []
+        while True:   # a recogniser that matched but could not emit leaves its loop to the generic tier
+            names = {p.name: p for p in providers.values()}
+            failed = [(n, why) for t, n, why in tr.unsupported if n in names and getattr(names[n], "kind", t) == t]
+            if not failed:
+                break
+            for n, why in failed:
+                declined.append(f"{names[n].kind} {n}: {why}")
+            providers = {k: p for k, p in providers.items() if p.name not in dict(failed)}
+            tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
+        for d in declined:
+            log(f"a recogniser matched but did not translate {d}; left to the generic tier")
     except UnknownRank as e:
         raise GraphConvertError(f"{tf1.meta}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
                                 f"{_tf_version(tf1)}, whose empty shape means 'unknown'); pass an example with "

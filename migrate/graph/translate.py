@@ -179,6 +179,7 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     from migrate.graph.loops import NO_RECOGNISER, RECOGNISERS_OFF, generic_loops  # noqa: PLC0415
 
     providers = dict(providers or {})
+    view._aliases.clear()   # aliases name the variables of one translation's source (Dense = MatMul + BiasAdd)
     view.set_fed(input_shapes or ())
     providers.update(generic_loops(view, outputs, providers, why=NO_RECOGNISER if recognised else RECOGNISERS_OFF))
     em = Emitter(variable_values=view.variable_values)

@@ -34,10 +34,16 @@ class _Shape:
 
 
 def array_read(buffer, index):
-    """`TensorArrayReadV3`: element `index` of the array."""
+    """`TensorArrayReadV3`: element `index` of the array. An index past the end reads the last element: TF1 fails
+    there, and such a read only happens on the untaken branch of a tf.cond, whose value `Merge` drops (both
+    branches of a cond translated as `keras.ops.where` are computed)."""
     if isinstance(buffer, _Shape):
         raise ProgramError("a TensorArray is read in the loop that writes it before its element shape is known")
-    return keras.ops.take(buffer, keras.ops.cast(index, "int32"), axis=0)
+    if isinstance(buffer, keras.KerasTensor):   # in a functional model (after the loop)
+        return keras.ops.take(buffer, keras.ops.cast(index, "int32"), axis=0)
+    last = keras.ops.shape(buffer)[0] - 1
+    index = keras.ops.clip(keras.ops.cast(index, "int32"), 0, keras.ops.maximum(keras.ops.cast(last, "int32"), 0))
+    return keras.ops.take(buffer, index, axis=0)
 
 
 def array_write(buffer, index, value):
