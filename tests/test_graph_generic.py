@@ -227,3 +227,54 @@ def test_model_py_with_a_foreign_loop_function_is_refused(graphs, tmp_path):
     bad = source.replace("def build_model():", "def helper(a):\n    return __import__('os')\n\n\ndef build_model():")
     with pytest.raises(ProgramError, match="model.py line"):
         build_model(bad)
+
+
+# Real checkpoints of the development corpus converted with every recogniser off: an LSTM encoder with
+# contrib.seq2seq TrainingHelper and GreedyEmbeddingHelper decoders (three loops), a GRU pointer network with
+# Bahdanau attention, a word LM returning its final state, a CTC conv-LSTM. (`benchmarks/bench_graph_convert.py
+# --no-recognisers` runs the whole corpus.)
+REAL_GENERIC = ("udacity_seq2seq_contrib_tf12", "ptrnet_gru_bahdanau_tf15", "udacity_tvscript_wordlm_tf10",
+                "ctc_conv_lstm_tf11")
+
+
+@pytest.mark.parametrize("name", REAL_GENERIC)
+def test_real_checkpoint_converts_with_the_recognisers_off(name, tmp_path):
+    import importlib.util  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from real_corpus import real_tf1_dir  # noqa: PLC0415
+
+    root = real_tf1_dir()
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("bench_graph_convert",
+                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with open(os.path.join(root, "corpus_manifest.json")) as f:
+        entry = next(e for e in json.load(f) if e["name"] == name)
+    arrays, scalars = bench.make_feeds(entry)
+    npz = tmp_path / "feed.npz"
+    np.savez(npz, **arrays)
+    from migrate.files import find_meta  # noqa: PLC0415
+
+    prefix = next(p[:-len(".index")] for p in _files(os.path.join(root, name)) if p.endswith(".index"))
+    assert find_meta(prefix)
+    report, lines = _convert_with(prefix, tmp_path / "out", outputs=entry["outputs"], feeds=scalars,
+                                  inputs_npz=str(npz) if arrays else None)
+    assert report["parity"]["ok"], lines
+    assert report["loops"] and all(lp["how"] == "translated generically" for lp in report["loops"])
+    assert "keras.layers.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
+
+
+def _files(folder):
+    import os  # noqa: PLC0415
+
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs)
+
+
+def _convert_with(prefix, out, **kw):
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    lines = []
+    report = convert_graph(prefix, str(out), log=lines.append, recognise_rnns=False, **kw)
+    return report, lines

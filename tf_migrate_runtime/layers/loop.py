@@ -125,6 +125,8 @@ class WhileLoop(keras.layers.Layer):
         The list of `outputs`.
     """
 
+    loops_over_time = True   # steps through Python per iteration when called eagerly: run it traced
+
     def __init__(self, cond, body, loop_vars, arrays=(), invariants=(), weights_spec=(), outputs=(),
                  **kwargs):
         super().__init__(**kwargs)
