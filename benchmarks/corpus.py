@@ -54,6 +54,29 @@ def _normal(shape: list[int]) -> dict:
     return {"fill": "normal", "shape": shape}
 
 
+SHERJIL_MIT = ("MIT (LICENSE.md at the repository root: 'Copyright (c) 2015 Sherjil Ozair', the licence of "
+               "sherjilozair/char-rnn-tensorflow, which the repository copies)")
+
+
+def _sherjil_charrnn(save_dir: str, step: int, vocab: int, batch: int = 50, seq: int = 50, v1: bool = False) -> dict:
+    """The fields every checkpoint of sherjilozair/char-rnn-tensorflow's train.py shares (any version): the
+    training graph of `Model(args, training=True)`, input ids `Placeholder` [batch, seq] (targets `Placeholder_1`),
+    zero_state initial state (not a placeholder), the logits `add` = matmul(outputs, softmax_w) + softmax_b over
+    [batch * seq, vocab] and their softmax `Softmax` (what sample.py reads as `probs`)."""
+    prefix = f"model.ckpt-{step}"
+    suffixes = ("", ".meta") if v1 else (".data-00000-of-00001", ".index", ".meta")
+    return {
+        "prefix": prefix,
+        "files": {prefix + x: f"{save_dir}/{prefix}{x}" for x in suffixes},
+        "placeholders": {"Placeholder": {"dtype": "int32", "shape": [batch, seq]},
+                         "Placeholder_1": {"dtype": "int32", "shape": [batch, seq]}},
+        "feeds": {"Placeholder:0": _ids(vocab, [batch, seq])},
+        "outputs": ["add:0", "Softmax:0"],
+        "output_shapes": {"add:0": [batch * seq, vocab], "Softmax:0": [batch * seq, vocab]},
+        **({"format": "V1"} if v1 else {}),
+    }
+
+
 # One entry per checkpoint. `files` maps the name written under DIR/<name>/ to the path at `commit`.
 CORPUS: list[dict] = [
     {
@@ -810,6 +833,269 @@ CORPUS: list[dict] = [
                         "decoder/decoder/attention_wrapper/multi_rnn_cell/cell_2/lstm_cell": 1.0},
         "imports_under_tf221": True,
         "notes": "TF 1.5 build of the LSTM pointer network (the GRU one, ptrnet_gru_bahdanau_tf15, is a day later).",
+    },
+    # -- session 4: more real checkpoints, TF 0.11 to 1.15 (each verified with --verify) ---------------------------
+    {
+        "name": "sherjil_charrnn_v1_tf011",
+        "fixture": False,
+        "repo": "hpssjellis/char-rnn-tensorflow",
+        "commit": "db572859468b0f96c5c9eb805ba2194271b93726",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save-new4", 1200, 53, seq=12, v1=True),
+        "tf_version": "0.11/0.12 (V1 checkpoint; the .meta has no tensorflow_version, GraphDef producer 10)",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow as of late 2016): embedding "
+                 "rnnlm/embedding [53,128] -> legacy_seq2seq.rnn_decoder (12 unrolled steps) over MultiRNNCell of "
+                 "2 x BasicLSTMCell(128) with pre-1.0 names (MultiRNNCell/Cell0/BasicLSTMCell/Linear/Matrix) -> "
+                 "softmax_w/softmax_b logits over 53 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "BasicLSTMCell",
+                       "pre-1.0 Linear/Matrix names", "V1 checkpoint (no .index)", "zero_state initial state",
+                       "Adam slots"],
+        "forget_bias": {f"rnnlm/MultiRNNCell/Cell{i}/BasicLSTMCell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Trained on the author's own music-notation text (save-new4); the same repository holds V1 "
+                 "checkpoints of 50-step models (save-3d, save-abc). Batch and length are fixed (50 x 12).",
+    },
+    {
+        "name": "sherjil_charrnn_tf012",
+        "fixture": False,
+        "repo": "calebfoss/char-rnn-tensorflow",
+        "commit": "e872d1036399b6304264b6ee64ee6c8bd7556940",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save", 46499, 67, batch=5),
+        "tf_version": "0.12.1",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow, tinyshakespeare-like data, 67 "
+                 "characters): rnnlm/embedding [67,128] -> legacy_seq2seq.rnn_decoder (50 steps) over 2 x "
+                 "BasicLSTMCell(128), pre-1.0 Linear/Matrix names -> logits over 67 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "BasicLSTMCell",
+                       "pre-1.0 Linear/Matrix names", "V2 checkpoint written by TF 0.12", "Adam slots"],
+        "forget_bias": {f"rnnlm/MultiRNNCell/Cell{i}/BasicLSTMCell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 5 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "sherjil_charrnn_tf10",
+        "fixture": False,
+        "repo": "821760408-sp/char-rnn-tensorflow",
+        "commit": "e428456478714b476ba9232a6f564e36a480f418",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save", 67949, 148),
+        "tf_version": "1.0.0",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow of TF 1.0, 148 characters): "
+                 "rnnlm/embedding [148,128] -> legacy_seq2seq.rnn_decoder (50 steps) over MultiRNNCell([cell] * 2) "
+                 "of BasicLSTMCell(128) (weights/biases names) -> logits over 148 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "BasicLSTMCell",
+                       "pre-1.2 weights/biases names", "Adam slots"],
+        "forget_bias": {f"rnnlm/multi_rnn_cell/cell_{i}/basic_lstm_cell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 50 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "sherjil_charrnn_tf11",
+        "fixture": False,
+        "repo": "JDonnelly1/char-rnn-tensorflow-master",
+        "commit": "c8c6a3a808dfc4e24a4701a93655cb38bb1c5261",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save", 14000, 97),
+        "tf_version": "1.1.0",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow, Sherlock Holmes text, 97 characters): "
+                 "embedding [97,128] -> legacy_seq2seq.rnn_decoder (50 steps) over 2 x BasicLSTMCell(128) "
+                 "(weights/biases names), input/output keep probabilities 1.0 -> logits over 97 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "BasicLSTMCell",
+                       "pre-1.2 weights/biases names", "Adam slots"],
+        "forget_bias": {f"rnnlm/multi_rnn_cell/cell_{i}/basic_lstm_cell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 50 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "charrnn_binarized_lstm_tf12",
+        "fixture": False,
+        "repo": "jianhuafan/char-rnn-tensorflow",
+        "commit": "7c7aba386fa5a5f40ab0ca1982b3834fa4c4b618",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save_bit_32", 1000, 50),
+        "tf_version": "1.2.0",
+        "model": "Character language model on PTB characters with the author's own quantised cell (cirRnnCell."
+                 "QuantizedBasicLSTMCell, a BasicLSTMCell subclass, quant='binary'): binarised embedding output "
+                 "and softmax_w, 2 x QuantizedBasicLSTMCell(128) in legacy_seq2seq.rnn_decoder (50 steps), logits "
+                 "over 50 characters.",
+        "constructs": ["user-defined RNNCell subclass", "binarised weights (sign with a gradient override)",
+                       "legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "Adam slots"],
+        "imports_under_tf221": True,
+        "notes": "The cell's kernel/bias live under quantized_basic_lstm_cell; no recogniser knows this cell. "
+                 "Batch 50 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "sherjil_charrnn_tf14",
+        "fixture": False,
+        "repo": "supamonkey2000/char-rnn-personal",
+        "commit": "6c9ad2152957715f47d139c26395913d2665f5b7",
+        "licence": "MIT (LICENSE at the repository root: 'Copyright (c) 2017 Joshua Moore'; the code is "
+                   "sherjilozair/char-rnn-tensorflow's, MIT)",
+        **_sherjil_charrnn("save", 4199, 78),
+        "tf_version": "1.4.0",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow, company names, 78 characters): "
+                 "embedding [78,128] -> legacy_seq2seq.rnn_decoder (50 steps) over 2 x BasicLSTMCell(128) "
+                 "(kernel/bias names) -> logits over 78 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "BasicLSTMCell",
+                       "kernel/bias names", "Adam slots"],
+        "forget_bias": {f"rnnlm/multi_rnn_cell/cell_{i}/basic_lstm_cell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 50 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "sherjil_charrnn_lstmcell_tf18",
+        "fixture": False,
+        "repo": "techrajk/Char-RNN-based-Gita-Generator",
+        "commit": "a8257bdd0727d445f0a318abdb7598a8d3a79c30",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save", 899, 82),
+        "tf_version": "1.8.0",
+        "model": "Character language model (sherjilozair/char-rnn-tensorflow with LSTMCell, Bhagavad Gita text, 82 "
+                 "characters): embedding [82,128] -> legacy_seq2seq.rnn_decoder (50 steps) over 2 x "
+                 "LSTMCell(128) -> logits over 82 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "LSTMCell", "Adam slots"],
+        "forget_bias": {f"rnnlm/multi_rnn_cell/cell_{i}/lstm_cell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 50 x 50 steps, fixed in the graph.",
+    },
+    {
+        "name": "sherjil_charrnn_lstmcell_tf115",
+        "fixture": False,
+        "repo": "laurajul/char-rnn-tensorflow",
+        "commit": "770436794599f4ed788dd0bee88b6847a0b89e21",
+        "licence": SHERJIL_MIT,
+        **_sherjil_charrnn("save", 248399, 103),
+        "tf_version": "1.15.0",
+        "model": "Character language model written by TF 1.15 (sherjilozair/char-rnn-tensorflow with LSTMCell, "
+                 "103 characters): embedding [103,128] -> tf.nn.dropout(keep 1.0) -> legacy_seq2seq.rnn_decoder "
+                 "(50 steps) over 2 x LSTMCell(128) -> logits over 103 characters.",
+        "constructs": ["legacy_seq2seq.rnn_decoder (static, unrolled)", "MultiRNNCell", "LSTMCell",
+                       "tf.nn.dropout with a constant keep probability 1.0", "AddV2 (TF 1.15 ops)", "Adam slots"],
+        "forget_bias": {f"rnnlm/multi_rnn_cell/cell_{i}/lstm_cell": 1.0 for i in range(2)},
+        "imports_under_tf221": True,
+        "notes": "Batch 50 x 50 steps, fixed in the graph. The saver's filename is a PlaceholderWithDefault "
+                 "(save/Const), as TF 1.15 writes it.",
+    },
+    {
+        "name": "udacity_tvscript_wordlm_tf11",
+        "fixture": False,
+        "repo": "sebasibarguen/udacity-deep-learning",
+        "commit": "3934cc3a3b239cf610e094432b834e4e54cc66ec",
+        "licence": UDACITY_MIT,
+        "prefix": "save",
+        "files": {
+            "save.data-00000-of-00001": "tv-script-generation/save.data-00000-of-00001",
+            "save.index": "tv-script-generation/save.index",
+            "save.meta": "tv-script-generation/save.meta",
+        },
+        "tf_version": "1.1.0",
+        "model": "Word-level language model (Udacity 'tv-script-generation', another student's code): embedding "
+                 "a raw tf.Variable [6779,5] -> dynamic_rnn over 3 x BasicLSTMCell(5) with initial_state = "
+                 "Identity(zero_state(batch)) and final_state Identity -> tf.layers.dense(6779) on the 3-D output "
+                 "-> softmax 'probs'.",
+        "constructs": ["dynamic_rnn", "MultiRNNCell", "BasicLSTMCell", "pre-1.2 weights/biases names",
+                       "embedding named Variable", "tf.layers.dense on a 3-D tensor (Tensordot)",
+                       "named initial_state / final_state", "Adam slots"],
+        "placeholders": {
+            "input": {"dtype": "int32", "shape": [-1, -1]},
+            "targets": {"dtype": "int32", "shape": [-1, -1]},
+            "lr": {"dtype": "float32", "shape": "unknown (training only)"},
+        },
+        "feeds": {"input:0": _ids(6779, [4, 10])},
+        "outputs": ["probs:0", "final_state:0"],
+        "output_shapes": {"probs:0": [40, 6779], "final_state:0": [3, 2, 4, 5]},
+        "forget_bias": {f"rnn/multi_rnn_cell/cell_{i}/basic_lstm_cell": 1.0 for i in range(3)},
+        "imports_under_tf221": True,
+        "notes": "The checkpoint's sizes (LSTM 5, embedding 5) are not the notebook's final hyperparameters "
+                 "(512, 10): it is the run the student committed. probs:0 is [batch * time, vocab]: TF 1.1's "
+                 "tf.layers.dense reshapes a 3-D input to 2-D and the softmax is taken there.",
+    },
+    {
+        "name": "udacity_gan_mnist_generator_tf11",
+        "fixture": False,
+        "repo": "czapol/Deep_Learning_Projects",
+        "commit": "de19390b242c25adddf07465f6d34ee625519fc3",
+        "licence": UDACITY_MIT,
+        "prefix": "generator.ckpt",
+        "files": {
+            "generator.ckpt.data-00000-of-00001": "gan_mnist/checkpoints/generator.ckpt.data-00000-of-00001",
+            "generator.ckpt.index": "gan_mnist/checkpoints/generator.ckpt.index",
+            "generator.ckpt.meta": "gan_mnist/checkpoints/generator.ckpt.meta",
+            "checkpoint": "gan_mnist/checkpoints/checkpoint",
+        },
+        "tf_version": "1.1.0",
+        "model": "MNIST GAN (Udacity 'gan_mnist'): generator z [B,100] -> dense(128) -> leaky ReLU "
+                 "(tf.maximum(alpha * h, h)) -> dense(784) -> tanh; the discriminator (dense + leaky ReLU + "
+                 "sigmoid) is in the graph but its variables are not in this checkpoint (Saver(var_list=g_vars)).",
+        "constructs": ["tf.layers.dense", "leaky ReLU as Maximum", "tanh output", "variable_scope reuse",
+                       "graph holds ~100 generator copies built while sampling during training",
+                       "checkpoint holds only the generator (discriminator variables absent)"],
+        "placeholders": {
+            "input_real": {"dtype": "float32", "shape": "[None, 784] (discriminator only)"},
+            "input_z": {"dtype": "float32", "shape": "[None, 100]"},
+        },
+        "feeds": {"input_z:0": _normal([4, 100])},
+        "outputs": ["generator/Tanh:0"],
+        "output_shapes": {"generator/Tanh:0": [4, 784]},
+        "imports_under_tf221": True,
+        "notes": "The notebook samples by calling generator(input_z, reuse=True) again in the training graph: "
+                 "generator_1 ... generator_N are copies sharing the variables; generator/Tanh:0 is the first.",
+    },
+    {
+        "name": "udacity_cartpole_qnet_tf12",
+        "fixture": False,
+        "repo": "anoff/nd101",
+        "commit": "d06773d1eab54c88220340faf273bdb727a61bc6",
+        "licence": UDACITY_MIT,
+        "prefix": "cartpole.ckpt",
+        "files": {
+            "cartpole.ckpt.data-00000-of-00001": "reinforcement/checkpoints/cartpole.ckpt.data-00000-of-00001",
+            "cartpole.ckpt.index": "reinforcement/checkpoints/cartpole.ckpt.index",
+            "cartpole.ckpt.meta": "reinforcement/checkpoints/cartpole.ckpt.meta",
+        },
+        "tf_version": "1.2.0",
+        "model": "Deep Q-network for CartPole (Udacity 'reinforcement' Q-learning cart): state [B,4] -> "
+                 "contrib.layers.fully_connected(64, relu) x 2 -> fully_connected(2) Q values, scope 'main'.",
+        "constructs": ["tf.contrib.layers.fully_connected", "ReLU", "one_hot actions in the loss", "Adam slots"],
+        "placeholders": {
+            "main/inputs": {"dtype": "float32", "shape": [-1, 4]},
+            "main/actions": {"dtype": "int32", "shape": [-1]},
+            "main/target": {"dtype": "float32", "shape": [-1]},
+        },
+        "feeds": {"main/inputs:0": _normal([8, 4])},
+        "outputs": ["main/fully_connected_2/BiasAdd:0"],
+        "output_shapes": {"main/fully_connected_2/BiasAdd:0": [8, 2]},
+        "imports_under_tf221": True,
+        "notes": "The agent acts with argmax over main/fully_connected_2/BiasAdd:0 (the notebook's mainQN.output).",
+    },
+    {
+        "name": "udacity_cartpole_qnet_tf10",
+        "fixture": False,
+        "repo": "kazzz24/deep-learning",
+        "commit": "62a69e888a73c51a22b82cfbe7de4357e732f2f4",
+        "licence": UDACITY_MIT,
+        "prefix": "cartpole.ckpt",
+        "files": {
+            "cartpole.ckpt.data-00000-of-00001": "reinforcement/checkpoints/cartpole.ckpt.data-00000-of-00001",
+            "cartpole.ckpt.index": "reinforcement/checkpoints/cartpole.ckpt.index",
+            "cartpole.ckpt.meta": "reinforcement/checkpoints/cartpole.ckpt.meta",
+        },
+        "tf_version": "1.0.0",
+        "model": "Deep Q-network (Udacity 'reinforcement' notebook), another student's run under TF 1.0 with a "
+                 "2-wide state: state [B,2] -> fully_connected(64, relu) x 2 -> fully_connected(2) Q values, "
+                 "scope 'main'.",
+        "constructs": ["tf.contrib.layers.fully_connected", "ReLU", "Adam slots"],
+        "placeholders": {
+            "main/inputs": {"dtype": "float32", "shape": [-1, 2]},
+            "main/actions": {"dtype": "int32", "shape": [-1]},
+            "main/target": {"dtype": "float32", "shape": [-1]},
+        },
+        "feeds": {"main/inputs:0": _normal([8, 2])},
+        "outputs": ["main/fully_connected_2/BiasAdd:0"],
+        "output_shapes": {"main/fully_connected_2/BiasAdd:0": [8, 2]},
+        "imports_under_tf221": True,
+        "notes": "The committed checkpoint was trained with state_size 2 (main/fully_connected/weights [2, 64]), "
+                 "not the notebook's CartPole default of 4.",
     },
 ]
 

@@ -14,6 +14,7 @@ import sys
 from importlib import metadata
 
 import pytest
+from real_corpus import corpus_entry
 
 from migrate.cli import build_parser
 
@@ -286,13 +287,6 @@ def test_missing_backend_advice_is_not_editable_for_a_wheel_install(monkeypatch,
 
 # -- the parity hint is the converter's output selection --------------------------------------------------------
 
-def _real_tf1(name: str) -> str:
-    for root in (os.environ.get("TF_MIGRATE_REAL_TF1"), os.path.join(SHARED, "real_tf1")):
-        if root and os.path.isdir(os.path.join(root, name)):
-            return os.path.join(root, name)
-    pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1)")
-
-
 def test_parity_hint_names_the_logits_the_graph_converter_picks():
     """udacity_seq2seq_contrib_tf12: the hint once listed Adam slots and beta powers (they meet the learning-rate
     placeholder in ApplyAdam); it now gives convert --from-graph's outputs with their reasons."""
@@ -304,10 +298,10 @@ def test_parity_hint_names_the_logits_the_graph_converter_picks():
     from migrate.parity.keras_side import KerasSide  # noqa: PLC0415
     from migrate.parity.tf1_graph import TF1Graph  # noqa: PLC0415
 
-    folder = _real_tf1("udacity_seq2seq_contrib_tf12")
+    prefix, _ = corpus_entry("udacity_seq2seq_contrib_tf12")
     x = keras.Input((3,), name="x")
     unnamed = keras.Model(x, keras.layers.Dense(2, name="my_head")(x))    # an output no graph tensor is named like
-    graph = TF1Graph(os.path.join(folder, "best_model.ckpt"))
+    graph = TF1Graph(prefix)
     try:
         assert choose_outputs(graph.graph).outputs == ["logits:0", "predictions:0"]   # the converter's choice
         with pytest.raises(ParityInputError) as e:

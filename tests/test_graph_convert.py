@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import bench, corpus_entry, real_tf1_dir
 from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -375,31 +376,11 @@ REAL_CONVERTS = {  # real TF1 checkpoints (tests/fixtures/real_tf1) this path co
 }
 
 
-def _real_root():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for root in (os.environ.get("TF_MIGRATE_REAL_TF1"),
-                 os.path.join(here, "..", "..", "shared", "fixtures", "real_tf1")):
-        if root and os.path.isdir(root):
-            return root
-    return None
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REAL_CONVERTS))
 def test_real_tf1_fixture_converts_with_parity(name, tmp_path):
-    import importlib.util
-
-    root = _real_root()
-    if root is None or not os.path.isdir(os.path.join(root, name)):
-        pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location("bench_graph_convert",
-                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    with open(os.path.join(here, "fixtures", "real_tf1", "manifest.json")) as f:
-        entry = next(e for e in json.load(f) if e["name"] == name)
-    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    _, entry = corpus_entry(name)
+    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["outputs"] == entry["outputs"]
 

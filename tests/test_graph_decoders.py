@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import bench, corpus_entry, real_tf1_dir
 from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -264,21 +265,8 @@ REAL_DECODERS = {  # real TF1 checkpoints with contrib.seq2seq decoders (tests/f
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REAL_DECODERS))
 def test_real_tf1_decoder_converts_with_parity(name, tmp_path):
-    import importlib.util
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = next((r for r in (os.environ.get("TF_MIGRATE_REAL_TF1"), os.path.join(here, "..", "..", "shared",
-                                                                                 "fixtures", "real_tf1"))
-                 if r and os.path.isdir(os.path.join(r, name))), None)
-    if root is None:
-        pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
-    spec = importlib.util.spec_from_file_location("bench_graph_convert",
-                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    with open(os.path.join(here, "fixtures", "real_tf1", "manifest.json")) as f:
-        entry = next(e for e in json.load(f) if e["name"] == name)
-    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    _, entry = corpus_entry(name)
+    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["outputs"] == entry["outputs"]
 

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import bench, corpus_entry, real_tf1_dir
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -375,21 +376,8 @@ def test_real_tflearn_embedding_attention_seq2seq_converts_with_parity(tmp_path)
     """ichuang/tflearn_seq2seq (TF 0.9/0.10, V1 checkpoint, pre-1.0 `Linear/Matrix` names and `Concat` ops):
     embedding_attention_seq2seq with BasicLSTMCell(32), 20 encoder / 20 decoder steps -> static_rnn + one
     LegacyAttentionDecoder; the manifest's outputs (stacked logits, their argmax) match the graph."""
-    import importlib.util
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = next((r for r in (os.environ.get("TF_MIGRATE_REAL_TF1"), os.path.join(here, "..", "..", "shared",
-                                                                                 "fixtures", "real_tf1"))
-                 if r and os.path.isdir(os.path.join(r, REAL))), None)
-    if root is None:
-        pytest.skip(f"{REAL}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
-    spec = importlib.util.spec_from_file_location("bench_graph_convert",
-                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    with open(os.path.join(here, "fixtures", "real_tf1", "manifest.json")) as f:
-        entry = next(e for e in json.load(f) if e["name"] == REAL)
-    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    _, entry = corpus_entry(REAL)
+    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["translated"]["legacy_seq2seq embedding_attention_decoder feed_previous=False -> "
                              "tfm.LegacyAttentionDecoder"] == 1

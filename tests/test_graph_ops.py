@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import bench, corpus_entry, real_tf1_dir
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -263,7 +264,7 @@ def test_more_op_table_entries_convert_with_parity(tmp_path):
     assert "tfm.DynamicReshape([[0, 0], -1, 6]" in open(tmp_path / "out" / "model.py").read()  # ShapeN's sizes
 
 
-# -- real TF1 checkpoints this path now converts ($TF_MIGRATE_REAL_TF1, skipped without it) ------------------------
+# -- real TF1 checkpoints this path now converts (tests/real_corpus.py finds the data) ------------------------------
 
 REAL = {  # name -> what made it convert
     "udacity_tvscript_wordlm_tf10": "tf.layers.dense on a 3-D RNN output: Shape/Unpack/Pack -> DynamicReshape",
@@ -272,26 +273,11 @@ REAL = {  # name -> what made it convert
 }
 
 
-def _real(name):
-    root = os.environ.get("TF_MIGRATE_REAL_TF1")
-    if not root or not os.path.isdir(os.path.join(root, name)):
-        pytest.skip(f"{name}: real TF1 data not present (set TF_MIGRATE_REAL_TF1)")
-    return root
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_tf1_checkpoint_converts_with_parity(name, tmp_path):
-    import importlib.util
-
-    root = _real(name)
-    here = os.path.dirname(os.path.abspath(__file__))
-    spec = importlib.util.spec_from_file_location("bench_graph_convert",
-                                                  os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    entry = next(e for e in bench.load_manifest(root) if e["name"] == name)
-    row = bench.convert_one(entry, root, "given", str(tmp_path))
+    prefix, entry = corpus_entry(name)
+    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     report = json.loads(open(os.path.join(tmp_path, f"{name}_given", "convert_report.json")).read())
     assert all(r["ok"] for r in report["parity"]["outputs"])
@@ -304,7 +290,7 @@ def test_real_tf1_checkpoint_converts_with_parity(name, tmp_path):
 
         feed = {k: np.random.RandomState(1).randint(0, high, shape).astype("int32")
                 for k, (shape, high) in OTHER_SIZES[name].items()}
-        with TF1Graph(os.path.join(root, entry["dir"], entry["prefix"])) as g:
+        with TF1Graph(prefix) as g:
             ref = g.run(entry["outputs"], feed)
         model = keras.saving.load_model(os.path.join(tmp_path, f"{name}_given", "model.keras"))
         got = model({i["keras"]: feed[i["graph"]] for i in report["graph"]["inputs"]})
@@ -326,10 +312,9 @@ def test_real_neuroner_refusal_says_tf1_cannot_restore_it_either(tmp_path):
     from migrate.errors import MigrateError
     from migrate.graph import convert_graph
 
-    root = _real("neuroner_bilstm_crf_tf10")
+    prefix, _ = corpus_entry("neuroner_bilstm_crf_tf10")
     with pytest.raises(MigrateError) as e:
-        convert_graph(os.path.join(root, "neuroner_bilstm_crf_tf10", "model.ckpt"), str(tmp_path / "out"),
-                      log=lambda m: None)
+        convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
     msg = str(e.value)
     assert e.value.exit_code == 2
     assert "token_embedding/token_embedding_weights: graph [25008, 100], checkpoint [1, 100]" in msg

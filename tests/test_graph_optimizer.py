@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from real_corpus import corpus_entry
 from tf1_models import tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -336,12 +337,7 @@ def test_a_real_tf1_training_continues_in_keras(tmp_path):
     from migrate.graph import convert_graph
     from migrate.parity.tf1_graph import TF1Graph
 
-    root = next((r for r in (os.environ.get("TF_MIGRATE_REAL_TF1"),
-                             os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "real_tf1"))
-                 if r and os.path.isdir(os.path.join(r, TFLEARN))), None)
-    if root is None:
-        pytest.skip(f"{TFLEARN}: real TF1 data not present (set TF_MIGRATE_REAL_TF1 or run benchmarks/corpus.py)")
-    prefix = os.path.join(root, TFLEARN, "ts2s__attention__sorted_1.tfl")
+    prefix, _ = corpus_entry(TFLEARN)
     rng = np.random.RandomState(0)
     x = rng.randint(0, 10, (4, 40)).astype("int32")
     np.savez(tmp_path / "x.npz", **{"XY/X:0": x})

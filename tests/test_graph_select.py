@@ -1,14 +1,14 @@
 """Default output selection of `convert --from-graph` (migrate.graph.select.choose_outputs, issue 12 point 1):
 what the loss is computed from, the inference heads computed from it, the graph's other named results; never
 the training machinery or auto-named internals. TF1-style graphs built here (graph construction only, no
-session), and the real corpus (`$TF_MIGRATE_REAL_TF1`, skipped without it) pinned model by model."""
+session), and the real corpus (found by tests/real_corpus.py) pinned model by model."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
+from real_corpus import corpus_entry
 from tf1_models import tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -189,23 +189,14 @@ REAL_AUTO = {  # model -> the auto choice; the manifest's outputs are commented 
 }
 
 
-def _corpus():
-    root = os.environ.get("TF_MIGRATE_REAL_TF1")
-    path = os.path.join(root, "corpus_manifest.json") if root else ""
-    if not root or not os.path.isfile(path):
-        return None, {}
-    with open(path) as f:
-        return root, {e["name"]: e for e in json.load(f)}
-
-
-def _import_graph(root, entry):
+def _import_graph(prefix):
     """The .meta imported (no restore: selection reads the graph only)."""
     import tensorflow as tf
 
     from migrate.parity.tf1_graph import _prune_collections, meta_path_of
 
     md = tf.compat.v1.MetaGraphDef()
-    with open(meta_path_of(os.path.join(root, entry["dir"], entry["prefix"])), "rb") as f:
+    with open(meta_path_of(prefix), "rb") as f:
         md.ParseFromString(f.read())
     _prune_collections(md)
     g = tf.Graph()
@@ -218,13 +209,11 @@ def _import_graph(root, entry):
 def test_real_corpus_auto_choice(name):
     from migrate.graph.select import choose_outputs
 
-    root, entries = _corpus()
-    if root is None or name not in entries:
-        pytest.skip("the real TF1 corpus: set $TF_MIGRATE_REAL_TF1 (benchmarks/corpus.py recreates it)")
-    sel = choose_outputs(_import_graph(root, entries[name]))
+    prefix, entry = corpus_entry(name)
+    sel = choose_outputs(_import_graph(prefix))
     assert sel.outputs == REAL_AUTO[name]
     assert set(sel.reasons) >= set(sel.outputs)
-    manifest = set(entries[name]["outputs"])
+    manifest = set(entry["outputs"])
     assert manifest & set(sel.outputs), "the auto choice shares at least one output with the project's own"
 
 

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import corpus_entry
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -262,24 +263,12 @@ def test_cifg_weights_are_an_lstm_with_the_input_gate_coupled():
     np.testing.assert_array_equal(b4, [-3.5, -4.5, 1, 2, 3, 4, 5, 6])
 
 
-def _real_entry(name):
-    root = os.environ.get("TF_MIGRATE_REAL_TF1")
-    manifest = os.path.join(root or "", "corpus_manifest.json")
-    if not root or not os.path.isfile(manifest):
-        pytest.skip("real TF1 corpus not present (set TF_MIGRATE_REAL_TF1)")
-    with open(manifest) as f:
-        entry = next((e for e in json.load(f) if e["name"] == name), None)
-    if entry is None or not os.path.isdir(os.path.join(root, entry["dir"])):
-        pytest.skip(f"{name} not in $TF_MIGRATE_REAL_TF1")
-    return os.path.join(root, entry["dir"], entry["prefix"]), entry
-
-
 def test_real_neuroner_restores_with_restore_exclude_as_zeros():
     """NeuroNER's released model: refused without --variable; with the manifest's restore_exclude as zeros every
     other variable is restored and the manifest's outputs run, with the manifest's output shapes."""
     from migrate.parity.tf1_graph import TF1Graph, TF1GraphError
 
-    prefix, entry = _real_entry("neuroner_bilstm_crf_tf10")
+    prefix, entry = corpus_entry("neuroner_bilstm_crf_tf10")
     with pytest.raises(TF1GraphError, match="--variable token_embedding/token_embedding_weights=FILE.npy"):
         TF1Graph(prefix, outputs=entry["outputs"])   # the .meta is read at once; the import comes with the outputs
     rng = np.random.RandomState(0)
@@ -307,7 +296,7 @@ def test_real_neuroner_converts_with_parity(name, tmp_path):
     restore_exclude) + the manifest's outputs: char BiLSTM + token BiLSTM (CIFG cells) + CRF unary scores."""
     from migrate.graph import convert_graph
 
-    prefix, entry = _real_entry(name)
+    prefix, entry = corpus_entry(name)
     report = convert_graph(prefix, str(tmp_path / "out"), outputs=entry["outputs"],
                            feeds={"dropout_keep_prob:0": 1.0}, log=lambda m: None,
                            variables={n: "zeros" for n in entry["restore_exclude"]})

@@ -13,33 +13,16 @@ placeholder is unused): two runs on the same inputs differ, which parity refuses
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
+from real_corpus import HOW, prefix_or_none
 
 from migrate.cli import main
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "real_tf1")          # README + manifest.json
-# the data: $TF_MIGRATE_REAL_TF1, else the steering repo's shared/ beside the checkout (tests/fixtures/real_tf1/README.md)
-DATA = os.environ.get("TF_MIGRATE_REAL_TF1") or os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                                             "fixtures", "real_tf1")
 NAME = "udacity_charrnn_tf13"
-
-
-def _prefix() -> str | None:
-    try:
-        with open(os.path.join(FIXTURES, "manifest.json"), encoding="utf-8") as f:
-            entry = next(e for e in json.load(f) if e["name"] == NAME)
-    except (OSError, StopIteration, ValueError):
-        return None
-    prefix = os.path.join(DATA, entry.get("dir", NAME), entry["prefix"])
-    return prefix if os.path.exists(prefix + ".meta") and os.path.exists(prefix + ".index") else None
-
-
-PREFIX = _prefix()
-pytestmark = pytest.mark.skipif(PREFIX is None, reason=f"{NAME}: no data under $TF_MIGRATE_REAL_TF1 or "
-                                "../shared/fixtures/real_tf1 (recreate with benchmarks/corpus.py --fixtures-only)")
+PREFIX = prefix_or_none(NAME)
+pytestmark = pytest.mark.skipif(PREFIX is None, reason=f"{NAME}: {HOW}")
 
 
 def _keras_model(second_forget_bias: float = 1.0):

@@ -2,7 +2,7 @@
 
 Each checkpoint was written by a public project's own TF1 code (see the fixture's README.md). The data files
 live outside this repository, in the steering repo's `shared/fixtures/real_tf1/<dir>/` (beside the checkout:
-`../shared`), or wherever `$TF_MIGRATE_REAL_TF1` points; `benchmarks/corpus.py --fixtures-only` recreates
+`../shared`), or wherever `$TF_MIGRATE_REAL_TF1` points (tests/real_corpus.py); `benchmarks/corpus.py --fixtures-only` recreates
 them from git mirrors. Per fixture, one graph build: the checkpoint opens with this project's reader and lists
 the variables the manifest names; its `.meta` imports under TF 2.21, restores, and the recorded feeds give
 outputs of the recorded shapes, finite.
@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 import pytest
+from real_corpus import corpus_entry
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -36,25 +37,6 @@ def _load_corpus():
 CORPUS = _load_corpus()
 
 
-def data_root() -> str | None:
-    for cand in (os.environ.get("TF_MIGRATE_REAL_TF1"),
-                 os.path.join(HERE, "..", "..", "shared", "fixtures", "real_tf1")):
-        if cand and os.path.isdir(cand):
-            return os.path.abspath(cand)
-    return None
-
-
-ROOT = data_root()
-
-
-def prefix_of(entry: dict) -> str:
-    first_file = entry["prefix"] + ("" if entry["format"] == "V1" else ".index")
-    if ROOT is None or not os.path.exists(os.path.join(ROOT, entry["dir"], first_file)):
-        pytest.skip(f"{entry['dir']}: no data under $TF_MIGRATE_REAL_TF1 or ../shared/fixtures/real_tf1 "
-                    f"(recreate with benchmarks/corpus.py --fixtures-only)")
-    return os.path.join(ROOT, entry["dir"], entry["prefix"])
-
-
 def test_manifest_is_complete():
     names = [e["name"] for e in MANIFEST]
     assert len(names) == len(set(names)) >= 3
@@ -74,12 +56,12 @@ def test_manifest_matches_the_corpus_table():
 @pytest.mark.parametrize("entry", [pytest.param(e, id=e["name"], marks=[pytest.mark.slow] if e["slow"] else [])
                                    for e in MANIFEST])
 def test_fixture_opens_imports_and_runs(entry):
-    prefix = prefix_of(entry)
+    prefix, _ = corpus_entry(entry["name"])
     import tensorflow as tf
 
     from migrate.checkpoint import open_checkpoint
 
-    folder = os.path.join(ROOT, entry["dir"])
+    folder = os.path.dirname(prefix)
     assert sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f != "README.md") <= 5_000_000
     assert entry["opens_with_project_reader"], entry["name"]    # V1 (no .index) and V2 alike
     ckpt = open_checkpoint(folder)                                # the folder resolves to the prefix

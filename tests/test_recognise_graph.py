@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from real_corpus import corpus_entry, real_tf1_dir
 
 from migrate.checkpoint.inspection import inspect_json
 from migrate.checkpoint.reader import Checkpoint
@@ -96,10 +97,8 @@ def test_fused_block_cells_by_their_ops_and_the_lstm_forget_bias_attr(models):
     assert recognise(Checkpoint.open(models["block_cells"]).variables).cell("lm/lstm_cell").layout == "lstm"
 
 
-# -- real third-party checkpoints (tests/fixtures/real_tf1: README + manifest.json; data in $TF_MIGRATE_REAL_TF1
-# or ../shared/fixtures/real_tf1) ---------------------------------------------------------------------------------
-REAL_ROOT = os.environ.get("TF_MIGRATE_REAL_TF1") or os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                                                  "fixtures", "real_tf1")
+# -- real third-party checkpoints (tests/fixtures/real_tf1: README + manifest.json; the data found by
+# tests/real_corpus.py) ---------------------------------------------------------------------------------------------
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "real_tf1", "manifest.json"), encoding="utf-8") as _f:
     REAL_FIXTURES = sorted(m["name"] for m in json.load(_f))
 
@@ -109,10 +108,11 @@ def _real_summary(fixture: str) -> dict:
     from migrate.checkpoint.convert import plan_conversion  # noqa: PLC0415
     from migrate.checkpoint.reader import CheckpointError  # noqa: PLC0415
 
+    prefix, _ = corpus_entry(fixture)
     try:
-        ckpt = Checkpoint.open(os.path.join(REAL_ROOT, fixture))
+        ckpt = Checkpoint.open(os.path.dirname(prefix))
     except CheckpointError as e:
-        return {"unreadable": str(e).replace(REAL_ROOT, "ROOT")}
+        return {"unreadable": str(e).replace(real_tf1_dir(), "ROOT")}
     rec = recognise_checkpoint(ckpt)
     out = {"cells": {c.scope: [c.layout, c.role, "+".join(c.directions) or c.direction,
                                c.forget_bias["value"] if c.forget_bias else None] for c in rec.cells},
@@ -535,8 +535,6 @@ EXPECTED_REAL: dict = json.loads(r'''
 
 @pytest.mark.parametrize("fixture", REAL_FIXTURES)
 def test_real_fixture_recognition_is_pinned(fixture):
-    if not os.path.isdir(os.path.join(REAL_ROOT, fixture)):
-        pytest.skip(f"{fixture}: data not present (set TF_MIGRATE_REAL_TF1; tests/fixtures/real_tf1/README.md)")
     got = _real_summary(fixture)
     if fixture not in EXPECTED_REAL:
         pytest.fail(f"{fixture}: no pinned recognition yet; got {json.dumps(got)}")
