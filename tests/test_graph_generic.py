@@ -242,34 +242,22 @@ def test_real_checkpoint_converts_with_the_recognisers_off(name, tmp_path):
     import importlib.util  # noqa: PLC0415
     import os  # noqa: PLC0415
 
-    from real_corpus import real_tf1_dir  # noqa: PLC0415
+    from real_corpus import corpus_entry  # noqa: PLC0415
 
-    root = real_tf1_dir()
+    prefix, entry = corpus_entry(name)
     here = os.path.dirname(os.path.abspath(__file__))
     spec = importlib.util.spec_from_file_location("bench_graph_convert",
                                                   os.path.join(here, "..", "benchmarks", "bench_graph_convert.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    with open(os.path.join(root, "corpus_manifest.json")) as f:
-        entry = next(e for e in json.load(f) if e["name"] == name)
     arrays, scalars = bench.make_feeds(entry)
     npz = tmp_path / "feed.npz"
     np.savez(npz, **arrays)
-    from migrate.files import find_meta  # noqa: PLC0415
-
-    prefix = next(p[:-len(".index")] for p in _files(os.path.join(root, name)) if p.endswith(".index"))
-    assert find_meta(prefix)
     report, lines = _convert_with(prefix, tmp_path / "out", outputs=entry["outputs"], feeds=scalars,
                                   inputs_npz=str(npz) if arrays else None)
     assert report["parity"]["ok"], lines
     assert report["loops"] and all(lp["how"] == "translated generically" for lp in report["loops"])
     assert "keras.layers.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
-
-
-def _files(folder):
-    import os  # noqa: PLC0415
-
-    return sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs)
 
 
 def _convert_with(prefix, out, **kw):
