@@ -17,6 +17,7 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     array_read,
     array_size,
     array_write,
+    nested_loop,
 )
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength

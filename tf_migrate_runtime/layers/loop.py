@@ -80,8 +80,14 @@ def array_size(buffer):
     return keras.ops.cast(keras.ops.shape(buffer)[0], "int32")
 
 
+def nested_loop(k, args):
+    """`tfm.nested_loop(k, [args])`: in the body of a `WhileLoop`, its nested loop `k` on `args` (each loop binds
+    its own; this one is what the whitelist sees)."""
+    raise ProgramError("tfm.nested_loop is called only inside the body of a WhileLoop")
+
+
 # The functions generated loop bodies call (`tfm.array_read(...)`), beside keras.ops and the runtime layers.
-LOOP_HELPERS = ("array_read", "array_write", "array_append", "array_gather", "array_size")
+LOOP_HELPERS = ("array_read", "array_write", "array_append", "array_gather", "array_size", "nested_loop")
 
 
 def _source(fn) -> str:
@@ -95,6 +101,142 @@ def _source(fn) -> str:
         return textwrap.dedent(inspect.getsource(fn))
     raise ProgramError(f"WhileLoop: a loop function must be a function of model.py or its source text, "
                        f"not a {type(fn).__name__}")
+
+
+class _Loop:
+    """One loop of a `WhileLoop` layer (the layer's own, or one nested in its body: `tfm.nested_loop(k, args)`
+    runs child `k`): its spec, its condition and body interpreted from source, its nested loops."""
+
+    def __init__(self, spec: dict, callables: dict, name: str):
+        self.name = name
+        self.cond_source, self.body_source = _source(spec["cond"]), _source(spec["body"])
+        self.loop_vars = [dict(v) for v in spec.get("loop_vars", ())]
+        self.arrays = [dict(a) for a in spec.get("arrays", ())]
+        self.invariants = [dict(v) for v in spec.get("invariants", ())]
+        self.outputs = [dict(o) for o in spec.get("outputs", ())]
+        self.children = [_Loop(child, callables, f"{name}/nested_{k}") for k, child in enumerate(spec.get("nested", ()))]
+        own = dict(callables)
+        own["tfm.nested_loop"] = self.run_child
+        self.cond = LoopFunction(self.cond_source, keras, own)
+        self.body = LoopFunction(self.body_source, keras, own)
+        n = len(self.loop_vars) + len(self.invariants)
+        for fn in (self.cond, self.body):
+            if len(fn.params) != n:
+                raise ProgramError(f"WhileLoop {name}: {fn.name}() takes {len(fn.params)} values, the loop passes {n} "
+                                   f"({len(self.loop_vars)} loop vars + {len(self.invariants)} invariants)")
+
+    def run_child(self, k, args):
+        """`tfm.nested_loop(k, [args])` in a body: nested loop `k` on those values; its outputs."""
+        if not isinstance(k, int) or not 0 <= k < len(self.children):
+            raise ProgramError(f"WhileLoop {self.name}: tfm.nested_loop({k!r}): no such nested loop")
+        return self.children[k].run(list(args))
+
+    def config(self) -> dict:
+        return {"cond": self.cond_source, "body": self.body_source, "loop_vars": self.loop_vars,
+                "arrays": self.arrays, "invariants": self.invariants, "outputs": self.outputs,
+                **({"nested": [c.config() for c in self.children]} if self.children else {})}
+
+    # -- the arrays --------------------------------------------------------------------------------------
+    def _element_shape(self, spec):
+        shape = spec.get("element_shape")
+        if shape is not None and all(d is not None and d >= 0 for d in shape):
+            return tuple(int(d) for d in shape)
+        return None
+
+    def _made_array(self, j, args):
+        """A read-only array: filled before the loop (a scatter / unstack), or its `size` zeros."""
+        spec = self.arrays[j]
+        init = spec.get("init")
+        if init is not None:
+            value = keras.ops.cast(args[init["value"]], spec["dtype"])
+            if init.get("indices") is None:
+                return value
+            indices = keras.ops.cast(args[init["indices"]], "int32")
+            size = args[spec["size"]] if spec.get("size") is not None else keras.ops.max(indices) + 1
+            zeros = keras.ops.zeros(_concat_shape(size, keras.ops.shape(value)[1:]), spec["dtype"])
+            return keras.ops.scatter_update(zeros, keras.ops.expand_dims(indices, -1), value)
+        raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} is read in the loop but "
+                           f"never filled")
+
+    def _initial(self, args, weights):
+        invariants = []
+        for inv in self.invariants:
+            if inv["kind"] == "input":
+                invariants.append(args[inv["arg"]])
+            elif inv["kind"] == "array":
+                invariants.append(self._made_array(inv["array"], args))
+            else:
+                invariants.append(keras.ops.convert_to_tensor(weights[inv["weight"]]))
+        loop, probe = [], False
+        for v in self.loop_vars:
+            if v["kind"] == "tensor":
+                loop.append(args[v["init"]] if "init" in v else
+                            keras.ops.convert_to_tensor(v["value"], dtype=v.get("dtype", "float32")))
+            else:
+                spec = self.arrays[v["array"]]
+                if spec.get("init") is not None:
+                    loop.append(self._made_array(v["array"], args))
+                elif self._element_shape(spec) is not None:
+                    loop.append(self._empty(spec, args, self._element_shape(spec)))
+                else:
+                    loop.append(_Shape())
+                    probe = True
+        if probe:   # the body once on the initial values: the shapes of what it writes
+            self.body(*loop, *invariants)
+            loop = [self._empty(self.arrays[v["array"]], args, x.shape) if isinstance(x, _Shape) else x
+                    for v, x in zip(self.loop_vars, loop)]
+        return loop, invariants
+
+    def _empty(self, spec, args, element_shape):
+        if spec.get("dynamic_size") or spec.get("size") is None and spec.get("size_value") is None:
+            if keras.backend.backend() == "jax":
+                raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
+                                   f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
+                                   f"changes size); use the TensorFlow or PyTorch backend")
+            return keras.ops.zeros(_concat_shape(0, element_shape), spec["dtype"])   # no element yet
+        size = spec["size_value"] if "size_value" in spec else args[spec["size"]]
+        return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def run(self, args, weights=()):
+        """The loop on the input tensors `args` (and the layer's `weights`): its `outputs`."""
+        args = list(args)
+        loop, invariants = self._initial(args, weights)
+        n = len(loop)
+
+        def cond(*vars_):
+            return keras.ops.cast(self.cond(*vars_[:n], *invariants), "bool")
+
+        def body(*vars_):
+            out = self.body(*vars_[:n], *invariants)
+            out = out if isinstance(out, (list, tuple)) else (out,)
+            return tuple(keras.ops.cast(o, keras.ops.dtype(v)) for o, v in zip(out, vars_))
+
+        if keras.backend.backend() == "tensorflow":
+            # tf.while_loop keeps a loop variable's static shape unless told otherwise: a zero state built for a
+            # known batch of 1 may come back with an unknown batch, a growing array grows. Every axis but a
+            # known last one (the features) may change; the rank may not.
+            import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+            final = tf.while_loop(cond, body, tuple(loop), shape_invariants=tuple(_invariant(tf, x) for x in loop))
+        else:
+            final = keras.ops.while_loop(cond, body, tuple(loop))
+        final = list(final) if isinstance(final, (list, tuple)) else [final]
+        outs = []
+        for o in self.outputs:
+            x = final[o["var"]]
+            kind = o["kind"]
+            if kind in ("var", "stack"):
+                outs.append(x)
+            elif kind == "gather":
+                outs.append(array_gather(x, args[o["indices"]]))
+            elif kind == "read":
+                outs.append(array_read(x, args[o["index"]]))
+            elif kind == "size":
+                outs.append(array_size(x))
+            else:
+                raise ProgramError(f"WhileLoop {self.name}: an output of kind {kind!r}")
+        return outs
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -127,136 +269,27 @@ class WhileLoop(keras.layers.Layer):
 
     loops_over_time = True   # steps through Python per iteration when called eagerly: run it traced
 
-    def __init__(self, cond, body, loop_vars, arrays=(), invariants=(), weights_spec=(), outputs=(),
+    def __init__(self, cond, body, loop_vars, arrays=(), invariants=(), weights_spec=(), outputs=(), nested=(),
                  **kwargs):
         super().__init__(**kwargs)
         import tf_migrate_runtime.layers as tfm  # noqa: PLC0415 - the runtime's callables
 
-        callables = runtime_callables(keras, tfm)
-        self.cond_source, self.body_source = _source(cond), _source(body)
-        self._cond = LoopFunction(self.cond_source, keras, callables)
-        self._body = LoopFunction(self.body_source, keras, callables)
-        self.loop_vars = [dict(v) for v in loop_vars]
-        self.arrays = [dict(a) for a in arrays]
-        self.invariants = [dict(v) for v in invariants]
+        self._loop = _Loop({"cond": cond, "body": body, "loop_vars": loop_vars, "arrays": arrays,
+                            "invariants": invariants, "outputs": outputs, "nested": nested},
+                           runtime_callables(keras, tfm), self.name)
         self.weights_spec = [dict(w) for w in weights_spec]
-        self.outputs_spec = [dict(o) for o in outputs]
-        n = len(self.loop_vars) + len(self.invariants)
-        for fn in (self._cond, self._body):
-            if len(fn.params) != n:
-                raise ProgramError(f"WhileLoop {self.name}: {fn.name}() takes {len(fn.params)} values, the loop "
-                                   f"passes {n} ({len(self.loop_vars)} loop vars + {len(self.invariants)} invariants)")
         self._weights = [self.add_weight(name=w["name"], shape=tuple(w["shape"]), dtype=w.get("dtype", "float32"),
                                          trainable=bool(w.get("trainable", True)), initializer="zeros")
                          for w in self.weights_spec]
         self.built = True
 
-    # -- the arrays --------------------------------------------------------------------------------------
-    def _element_shape(self, spec):
-        shape = spec.get("element_shape")
-        if shape is not None and all(d is not None and d >= 0 for d in shape):
-            return tuple(int(d) for d in shape)
-        return None
-
-    def _made_array(self, j, args):
-        """A read-only array: filled before the loop (a scatter / unstack), or its `size` zeros."""
-        spec = self.arrays[j]
-        init = spec.get("init")
-        if init is not None:
-            value = keras.ops.cast(args[init["value"]], spec["dtype"])
-            if init.get("indices") is None:
-                return value
-            indices = keras.ops.cast(args[init["indices"]], "int32")
-            size = args[spec["size"]] if spec.get("size") is not None else keras.ops.max(indices) + 1
-            zeros = keras.ops.zeros(_concat_shape(size, keras.ops.shape(value)[1:]), spec["dtype"])
-            return keras.ops.scatter_update(zeros, keras.ops.expand_dims(indices, -1), value)
-        raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} is read in the loop but "
-                           f"never filled")
-
-    def _initial(self, args):
-        invariants = []
-        for inv in self.invariants:
-            if inv["kind"] == "input":
-                invariants.append(args[inv["arg"]])
-            elif inv["kind"] == "array":
-                invariants.append(self._made_array(inv["array"], args))
-            else:
-                invariants.append(keras.ops.convert_to_tensor(self._weights[inv["weight"]]))
-        loop, probe = [], False
-        for v in self.loop_vars:
-            if v["kind"] == "tensor":
-                loop.append(args[v["init"]] if "init" in v else
-                            keras.ops.convert_to_tensor(v["value"], dtype=v.get("dtype", "float32")))
-            else:
-                spec = self.arrays[v["array"]]
-                if spec.get("init") is not None:
-                    loop.append(self._made_array(v["array"], args))
-                elif self._element_shape(spec) is not None:
-                    loop.append(self._empty(spec, args, self._element_shape(spec)))
-                else:
-                    loop.append(_Shape())
-                    probe = True
-        if probe:   # the body once on the initial values: the shapes of what it writes
-            self._body(*loop, *invariants)
-            loop = [self._empty(self.arrays[v["array"]], args, x.shape) if isinstance(x, _Shape) else x
-                    for v, x in zip(self.loop_vars, loop)]
-        return loop, invariants
-
-    def _empty(self, spec, args, element_shape):
-        if spec.get("dynamic_size") or spec.get("size") is None and spec.get("size_value") is None:
-            if keras.backend.backend() == "jax":
-                raise ProgramError(f"WhileLoop {self.name}: TensorArray {spec.get('name')!r} grows in the loop "
-                                   f"(dynamic_size=True), which the JAX backend cannot run (a loop variable "
-                                   f"changes size); use the TensorFlow or PyTorch backend")
-            return keras.ops.zeros(_concat_shape(0, element_shape), spec["dtype"])   # no element yet
-        size = spec["size_value"] if "size_value" in spec else args[spec["size"]]
-        return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
-
-    # -- the loop ----------------------------------------------------------------------------------------
     def call(self, args):
-        args = list(args)
-        loop, invariants = self._initial(args)
-        n = len(loop)
-
-        def cond(*vars_):
-            return keras.ops.cast(self._cond(*vars_[:n], *invariants), "bool")
-
-        def body(*vars_):
-            out = self._body(*vars_[:n], *invariants)
-            out = out if isinstance(out, (list, tuple)) else (out,)
-            return tuple(keras.ops.cast(o, keras.ops.dtype(v)) for o, v in zip(out, vars_))
-
-        if keras.backend.backend() == "tensorflow":
-            # tf.while_loop keeps a loop variable's static shape unless told otherwise: a zero state built for a
-            # known batch of 1 may come back with an unknown batch, a growing array grows. Every axis but a
-            # known last one (the features) may change; the rank may not.
-            import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
-
-            final = tf.while_loop(cond, body, tuple(loop), shape_invariants=tuple(_invariant(tf, x) for x in loop))
-        else:
-            final = keras.ops.while_loop(cond, body, tuple(loop))
-        final = list(final) if isinstance(final, (list, tuple)) else [final]
-        outs = []
-        for o in self.outputs_spec:
-            x = final[o["var"]]
-            kind = o["kind"]
-            if kind in ("var", "stack"):
-                outs.append(x)
-            elif kind == "gather":
-                outs.append(array_gather(x, args[o["indices"]]))
-            elif kind == "read":
-                outs.append(array_read(x, args[o["index"]]))
-            elif kind == "size":
-                outs.append(array_size(x))
-            else:
-                raise ProgramError(f"WhileLoop {self.name}: an output of kind {kind!r}")
-        return outs
+        return self._loop.run(args, self._weights)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"cond": self.cond_source, "body": self.body_source, "loop_vars": self.loop_vars,
-                       "arrays": self.arrays, "invariants": self.invariants, "weights_spec": self.weights_spec,
-                       "outputs": self.outputs_spec})
+        config.update(self._loop.config())
+        config["weights_spec"] = self.weights_spec
         return config
 
 
