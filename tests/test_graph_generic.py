@@ -98,10 +98,25 @@ def _cond_default(tf, v1):   # tf.layers.dropout(training=<placeholder_with_defa
     tf.identity(v1.layers.dense(h, 3), name="logits")
 
 
+def _nested(tf, v1):   # a while loop in the body of a while loop, both reading the same variables
+    x = v1.placeholder(tf.float32, [None, 4], name="x")
+    w, u = v1.get_variable("w", [4, 4]), v1.get_variable("u", [4])
+
+    def outer(i, h):
+        def inner(j, g):
+            return j + 1, tf.tanh(tf.matmul(g, w) + u)
+
+        _, g = tf.while_loop(lambda j, g: j < i + 1, inner, [tf.constant(0), h])
+        return i + 1, g + x
+
+    _, h = tf.while_loop(lambda i, h: i < 3, outer, [tf.constant(0), x])
+    tf.identity(h, name="h_out")
+
+
 BUILDERS = {"basic_rnn": _basic_rnn, "peephole": _peephole, "peephole_projection": _peephole_projection,
             "sigmoid_lstm_lengths": _sigmoid_lstm_lengths, "time_major_stack": _time_major_stack,
-            "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default}
-OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"]}
+            "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default, "nested": _nested}
+OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"], "nested": ["h_out:0"]}
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +155,8 @@ def test_generic_tier_converts_with_parity(graphs, tmp_path, name):
         assert any(line.startswith("loop ") and "translated generically" in line for line in lines)
         source = (tmp_path / "out" / "model.py").read_text()
         assert "tfm.WhileLoop(cond=" in source and "_body(" in source and "_cond(" in source
+    if name == "nested":
+        assert "tfm.nested_loop(0, [" in source and "nested=[{'cond': while_while_cond" in source, source
 
 
 def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):

@@ -111,9 +111,11 @@ class LoopFrame:
 def _title(frame: str) -> str:
     """A frame's name as its scope: `rnn/while/while_context` (TF >= 1.5) and `rnn/while/rnn/while/` (older TF 1.x)
     -> `rnn/while`."""
-    name = frame[:-len("/while_context")] if frame.endswith("/while_context") else frame.rstrip("/")
+    if frame.endswith("/while_context"):
+        return frame[:-len("/while_context")]
+    name = frame.rstrip("/")
     half = name[:len(name) // 2]
-    return half if name == f"{half}/{half}" else name
+    return half if frame.endswith("/") and name == f"{half}/{half}" else name
 
 
 # ----------------------------------------------------------------------------- finding the loops to translate
@@ -123,7 +125,7 @@ NO_RECOGNISER = ("no recogniser took it: its body is none of the recognised cell
 RECOGNISERS_OFF = "recognisers switched off (--no-recognisers)"
 
 
-def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER) -> dict:
+def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER, stop=()) -> dict:
     """{tensor name: WhileLoopProvider} for every while frame the outputs need whose exits no recogniser
     provides (walking back from the outputs, through the recognised constructs' inputs)."""
     found: dict[str, WhileLoopProvider] = {}
@@ -132,7 +134,7 @@ def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOG
     stack = [view.graph.get_tensor_by_name(o) for o in outputs]
     while stack:
         t = stack.pop()
-        if t.name in seen:
+        if t.name in seen or t.name in stop:   # stop: what a loop function already has (its parameters)
             continue
         seen.add(t.name)
         if t.name in providers:
@@ -348,10 +350,11 @@ class LoopEmitter(Emitter):
     """The emitter of one loop function: a variable the loop reads (or a large constant) is a parameter the
     `WhileLoop` layer fills from its weights; the registry is shared by the condition and the body."""
 
-    def __init__(self, registry: dict, idents: set):
+    def __init__(self, registry: dict, idents: set, top: Emitter | None = None):
         super().__init__()
         self._idents = idents
         self.registry = registry
+        self.top = top            # the emitter of build_model(): module-level names, the loop functions
 
     def variable(self, tf_var: str, sym: Sym | None = None) -> Sym:
         reg = self.registry
@@ -416,9 +419,13 @@ class WhileLoopProvider:
         from migrate.graph.translate import walk  # noqa: PLC0415 - translate imports this module lazily
 
         view, frame = self.view, self.frame
-        idents: set = set(em._idents)
-        registry = {"weights": {}, "values": em.variable_values}
-        base = em.new_ident(frame.title.replace("/", "_"))
+        inner = isinstance(em, LoopEmitter)      # a loop in the body of a loop: tfm.nested_loop of the outer layer
+        top = em.top if inner else em
+        idents: set = set(top._idents)
+        registry = {"weights": {}, "values": em.variable_values, "nested": []}
+        base = top.new_ident(frame.title.replace("/", "_"))
+        top.new_ident(base + "_cond")
+        top.new_ident(base + "_body")
         idents.add(base)
         params = [LoopEmitter(registry, idents).new_ident(_var_name(lv)) for lv in frame.vars]
         # values from outside known at conversion time (a static length) are written into the functions
@@ -450,7 +457,7 @@ class WhileLoopProvider:
         functions = {}
         for kind, roots in (("cond", [frame.pred.name]),
                             ("body", [lv.next_value.name for lv in frame.vars])):
-            fem = LoopEmitter(registry, idents)
+            fem = LoopEmitter(registry, idents, top)
             fem.variable_values = em.variable_values
             syms = seeds(kind)
             unsupported: list = []
@@ -462,11 +469,8 @@ class WhileLoopProvider:
                 elif t.name not in syms and view.foldable(e.inputs[0].op):
                     value = view.fold(e.inputs[0])
                     syms[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
-            nested = generic_loops_in_body(view, roots, syms)
-            if nested:
-                raise Unsupported(f"a while loop inside the body of {frame.name} ({nested[0]}): nested loops are "
-                                  f"not translated generically in this version")
-            walk(view, fem, roots, syms, {}, unsupported, eager_variables=True)
+            nested = generic_loops(view, roots, {}, why=self.why, stop=set(syms))   # loops in this loop
+            walk(view, fem, roots, syms, nested, unsupported, eager_variables=True)
             if unsupported:
                 t, n, why = unsupported[0]
                 raise Unsupported(f"{kind} of {frame.name}: {t} {n}{': ' + why if why else ''}"
@@ -491,7 +495,7 @@ class WhileLoopProvider:
             lines += [f"    {line}" for line in fem.lines]
             lines.append(f"    return {ret}")
             sources[kind] = "\n".join(lines) + "\n"
-        em.functions.extend([sources["cond"], sources["body"]])
+        top.functions.extend([sources["cond"], sources["body"]])
 
         # the layer's config: loop vars, arrays, invariants, weights, outputs (all data)
         loop_vars, arrays, args = [], [], []
@@ -526,11 +530,31 @@ class WhileLoopProvider:
                 else:
                     loop_vars.append({"name": _var_name(lv), "kind": "tensor", "init": arg(self.var_init[k])})
         inv_spec = [{"kind": "input", "arg": arg(k)} for _, k in invariants]
-        inv_spec += [{"kind": "weight", "weight": i} for i in range(len(weights))]
+        if inner:   # the outer loop's weights (its function's parameters) come in as inputs
+            for w in weights:
+                outer = em.variable(w["name"]).var if w["trainable"] else \
+                    em.constant_layer(Sym(const=w["value"], shape=w["value"].shape, dtype=str(w["value"].dtype)))
+                args.append(outer)
+                inv_spec.append({"kind": "input", "arg": len(args) - 1})
+        else:
+            inv_spec += [{"kind": "weight", "weight": i} for i in range(len(weights))]
         weights_spec = [{"name": _weight_name(w["name"]), "shape": list(w["value"].shape),
                          "dtype": str(w["value"].dtype), "trainable": w["trainable"]} for w in weights]
         provided = [lv for lv in frame.vars if lv.exit is not None]
         outputs = [{"kind": "var", "var": frame.vars.index(lv)} for lv in provided]
+        if inner:
+            spec = {"cond": _FunctionName(f"{base}_cond"), "body": _FunctionName(f"{base}_body"),
+                    "loop_vars": loop_vars, "arrays": arrays, "invariants": inv_spec, "outputs": outputs,
+                    **({"nested": registry["nested"]} if registry["nested"] else {})}
+            em.registry["nested"].append(spec)
+            k = len(em.registry["nested"]) - 1
+            em.constructs["nested while loop -> tfm.nested_loop (generic)"] += 1
+            names = [em.new_ident(_var_name(lv) + "_final") for lv in provided]
+            call = f"tfm.nested_loop({k}, [{', '.join(args)}])"
+            em.line(f"{', '.join(names)}, = {call}" if len(names) == 1 else f"{', '.join(names)} = {call}",
+                    f"TF1 while loop {frame.title}, nested: translated generically ({self.why})")
+            return {lv.exit.outputs[0].name: Sym(var=n, shape=_shape(lv.exit.outputs[0]), dtype=lv.dtype)
+                    for lv, n in zip(provided, names)}
         if not args:
             args.append(em.anchor)   # a functional layer needs an input: any model tensor (unused)
         lname = em.layer_name(frame.title)
@@ -539,7 +563,8 @@ class WhileLoopProvider:
 
         em.line(f"{layer} = tfm.WhileLoop(cond={base}_cond, body={base}_body, loop_vars={py_literal(loop_vars)}, "
                 f"arrays={py_literal(arrays)}, invariants={py_literal(inv_spec)}, "
-                f"weights_spec={py_literal(weights_spec)}, outputs={py_literal(outputs)}, name={lname!r})",
+                f"weights_spec={py_literal(weights_spec)}, outputs={py_literal(outputs)}"
+                + (f", nested={_spec_source(registry['nested'])}" if registry["nested"] else "") + f", name={lname!r})",
                 f"TF1 while loop {frame.title}: translated generically ({self.why})")
         em.weights[lname] = [w["value"] for w in weights]
         em.constructs["while loop -> tfm.WhileLoop (generic)"] += 1
@@ -551,6 +576,23 @@ class WhileLoopProvider:
             t = lv.exit.outputs[0]
             got[t.name] = Sym(var=n, shape=_shape(t), dtype=lv.dtype)
         return got
+
+
+class _FunctionName(str):
+    """A loop function named in a nested loop's spec: written as the bare name in model.py."""
+
+
+def _spec_source(value) -> str:
+    """A nested loops' spec as source: `py_literal`, with the loop functions as their names."""
+    from migrate.graph.ir import py_literal  # noqa: PLC0415
+
+    if isinstance(value, _FunctionName):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(str(k))}: {_spec_source(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_spec_source(v) for v in value) + "]"
+    return py_literal(value)
 
 
 def generic_loops_in_body(view: GraphView, roots, syms: dict) -> list[str]:

@@ -48,7 +48,6 @@ IMPORTS = "import keras\n\nimport tf_migrate_runtime.layers as tfm\n"
 # compile_for_training (codegen.TRAINING): the names it may use and the one import it makes.
 TRAINING_NAMES = frozenset({"keras", "tf_migrate_runtime", "model", "optimizer", "train"})
 TRAINING_IMPORT = "tf_migrate_runtime.losses"
-LOOP_ARGUMENTS = ("cond", "body")   # the arguments of tfm.WhileLoop that take a loop function
 
 
 class ProgramError(InputError):
@@ -132,18 +131,16 @@ class Program(Interpreter):
         self.check_expr(ret.value, bound)
         return body
 
-    def check_argument(self, keyword, bound: set[str]) -> None:
-        """A loop function is passed by name as the `cond=` / `body=` argument of a layer (its source text)."""
-        if keyword.arg in LOOP_ARGUMENTS and isinstance(keyword.value, ast.Name) and \
-                keyword.value.id in self.loop_functions and keyword.value.id not in bound:
+    def check_expr(self, node, bound: set[str]) -> None:
+        """A loop function is named (`cond=rnn_while_cond`, in `nested=[{"cond": ...}]`) for its source text."""
+        if isinstance(node, ast.Name) and node.id in self.loop_functions and node.id not in bound:
             return
-        self.check_expr(keyword.value, bound)
+        super().check_expr(node, bound)
 
-    def eval_argument(self, keyword, env):
-        if keyword.arg in LOOP_ARGUMENTS and isinstance(keyword.value, ast.Name) and \
-                keyword.value.id in self.loop_functions and keyword.value.id not in env:
-            return self.loop_functions[keyword.value.id]
-        return self.eval(keyword.value, env)
+    def eval(self, node, env):
+        if isinstance(node, ast.Name) and node.id in self.loop_functions and node.id not in env:
+            return self.loop_functions[node.id]   # data: the function's source text, interpreted by the layer
+        return super().eval(node, env)
 
     def callable_kinds(self) -> str:
         return (f"keras.Input / Model, keras.ops.*, keras.layers.{{{', '.join(sorted(KERAS_LAYERS))}}}, tfm.*")
@@ -179,8 +176,8 @@ class Program(Interpreter):
         return self.eval(self.body[-1].value, env)
 
     # the names tests and older callers use
-    _check_expr = Interpreter.check_expr
-    _eval = Interpreter.eval
+    _check_expr = check_expr
+    _eval = eval
 
 
 _TRAINING_NODES = (ast.Expr, ast.Constant, ast.Import, ast.alias, ast.Assign, ast.Name, ast.Call, ast.Attribute,
