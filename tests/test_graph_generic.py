@@ -8,6 +8,7 @@ with random non-zero weights and biases and a non-default forget bias.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -113,10 +114,37 @@ def _nested(tf, v1):   # a while loop in the body of a while loop, both reading 
     tf.identity(h, name="h_out")
 
 
+def _v2_lstm_lengths_cond(tf, v1):   # TF 2's compat.v1: StatelessWhile, TensorLists, StatelessIf, resource vars
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(6, use_peepholes=True, forget_bias=0.6), x,
+                               sequence_length=n, dtype=tf.float32)
+    flag = v1.placeholder_with_default(True, [], name="flag")
+    tf.identity(tf.cond(flag, lambda: out * 2.0, lambda: out), name="outputs")
+
+
+def _v2_hand_loop_cond_fed(tf, v1):   # a functional While around a hand-written body, an If on a fed bool
+    x = v1.placeholder(tf.float32, [None, 4], name="x")
+    w = v1.get_variable("w", [4, 4])
+    flag = v1.placeholder(tf.bool, [], name="use_tanh")
+
+    def body(i, h):
+        h2 = tf.cond(flag, lambda: tf.tanh(tf.matmul(h, w)), lambda: tf.nn.relu(tf.matmul(h, w)))
+        return i + 1, h2 + x
+
+    _, h = tf.while_loop(lambda i, h: i < 3, body, [tf.constant(0), x])
+    tf.identity(h, name="h_out")
+
+
+V2 = {"v2_lstm_lengths_cond", "v2_hand_loop_cond_fed"}   # built with TF 2's defaults, not TF 1.x's
+
+
 BUILDERS = {"basic_rnn": _basic_rnn, "peephole": _peephole, "peephole_projection": _peephole_projection,
             "sigmoid_lstm_lengths": _sigmoid_lstm_lengths, "time_major_stack": _time_major_stack,
-            "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default, "nested": _nested}
-OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"], "nested": ["h_out:0"]}
+            "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default, "nested": _nested,
+            "v2_lstm_lengths_cond": _v2_lstm_lengths_cond, "v2_hand_loop_cond_fed": _v2_hand_loop_cond_fed}
+OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"], "nested": ["h_out:0"],
+           "v2_hand_loop_cond_fed": ["h_out:0"]}
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +154,12 @@ def graphs(tmp_path_factory):
     root = tmp_path_factory.mktemp("generic")
     out = {}
     for name, build in BUILDERS.items():
-        with tf1_style(), tf.Graph().as_default():
+        with contextlib.nullcontext() if name in V2 else tf1_style(), tf.Graph().as_default():
             build(tf, tf.compat.v1)
             out[name] = save_random_weights(str(root / name), seed=3)
+            if name in V2:
+                assert {"StatelessWhile", "While"} & {o.type for o in tf.compat.v1.get_default_graph()
+                                                      .get_operations()}
     return out
 
 

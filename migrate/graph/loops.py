@@ -156,6 +156,15 @@ def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOG
                     out.setdefault(name, p)
                 stack.extend(p.inputs)
                 continue
+        if o.type in ("While", "StatelessWhile") and o.name not in found:   # control flow v2
+            from migrate.graph.functional import FunctionalWhileProvider  # noqa: PLC0415
+
+            p = FunctionalWhileProvider(view, o, why)
+            found[o.name] = p
+            for name in p.provides:
+                out.setdefault(name, p)
+            stack.extend(p.inputs)
+            continue
         if o.type == "Merge":
             stack.extend(live_inputs(view, o))
             continue
@@ -415,6 +424,19 @@ class WhileLoopProvider:
         self.inputs = inputs
         self.provides = [lv.exit.outputs[0].name for lv in self.frame.vars if lv.exit is not None]
 
+    # -- what differs between a v1 frame and a functional While (migrate.graph.functional) ----------------
+    def targets(self, e, kind: str) -> list:
+        """The tensors of the condition's / body's graph that a value the loop reads (`e`) is seen as."""
+        return [e.outputs[0]]
+
+    def variable_read(self, e) -> str | None:
+        """The TF variable a value the loop reads is, or None."""
+        return self.view.variable_of(e.outputs[0])
+
+    def walk_view(self, kind: str):
+        """The graph the condition / body ops are read from (a v1 frame: the graph itself)."""
+        return self.view
+
     def emit(self, em: Emitter, syms_in: list[Sym]) -> dict:
         from migrate.graph.translate import walk  # noqa: PLC0415 - translate imports this module lazily
 
@@ -439,14 +461,16 @@ class WhileLoopProvider:
                 t = lv.merge.outputs[0] if kind == "cond" else lv.switch.outputs[1]
                 s[t.name] = Sym(var=p, shape=_shape(t), dtype=lv.dtype)
             for (e, _), p in zip(invariants, inv_params):
-                s[e.outputs[0].name] = Sym(var=p, shape=_shape(e.outputs[0]),
-                                           dtype=np.dtype(e.outputs[0].dtype.base_dtype.as_numpy_dtype).name)
-            for name, value in known.items():
+                for t in self.targets(e, kind):
+                    s[t.name] = Sym(var=p, shape=_shape(t), dtype=_np_dtype(t))
+            for e, _k in self.invariants:
+                value = known[e.outputs[0].name]
                 if value is not None:
-                    s[name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
+                    for t in self.targets(e, kind):
+                        s[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
             for e in frame.constants:
                 t = e.outputs[0]
-                if t.name in s:
+                if t.name in s or not hasattr(e, "get_attr"):
                     continue
                 src = _through_identity(e.inputs[0])
                 if src.op.type == "TensorArrayV3" and src.value_index == 0 or tensor_array_op(e.inputs[0]) is \
@@ -463,14 +487,18 @@ class WhileLoopProvider:
             unsupported: list = []
             # a constant Enter of a variable read -> the weight; of a constant -> folded (the walk does both)
             for e in frame.constants:
-                t = e.outputs[0]
-                if t.name not in syms and view.variable_of(t) is not None:
-                    syms[t.name] = fem.variable(view.variable_of(t))
-                elif t.name not in syms and view.foldable(e.inputs[0].op):
+                targets = [t for t in self.targets(e, kind) if t.name not in syms]
+                var = self.variable_read(e)
+                if var is not None:
+                    for t in targets:
+                        syms[t.name] = fem.variable(var)
+                elif targets and view.foldable(e.inputs[0].op):
                     value = view.fold(e.inputs[0])
-                    syms[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
-            nested = generic_loops(view, roots, {}, why=self.why, stop=set(syms))   # loops in this loop
-            walk(view, fem, roots, syms, nested, unsupported, eager_variables=True)
+                    for t in targets:
+                        syms[t.name] = Sym(const=value, shape=value.shape, dtype=str(value.dtype))
+            wview = self.walk_view(kind)
+            nested = generic_loops(wview, roots, {}, why=self.why, stop=set(syms))   # loops in this loop
+            walk(wview, fem, roots, syms, nested, unsupported, eager_variables=True)
             if unsupported:
                 t, n, why = unsupported[0]
                 raise Unsupported(f"{kind} of {frame.name}: {t} {n}{': ' + why if why else ''}"
@@ -613,6 +641,14 @@ def generic_loops_in_body(view: GraphView, roots, syms: dict) -> list[str]:
     return found
 
 
+def _np_dtype(t) -> str:
+    """A tensor's numpy dtype name; a TensorList / TensorArray value (variant) is its buffer, float32 here."""
+    try:
+        return np.dtype(t.dtype.base_dtype.as_numpy_dtype).name
+    except (KeyError, TypeError):
+        return "float32"
+
+
 def _var_name(lv: LoopVar) -> str:
     """A loop variable's name: its initial value's op (`rnn/time` -> time; `rnn/TensorArray` -> TensorArray)."""
     return _through_identity(lv.enter.inputs[0]).op.name.rsplit("/", 1)[-1]
@@ -637,6 +673,8 @@ def _shape(t):
 
 
 def _element_shape(ta_op):
+    if hasattr(ta_op, "element_dims"):   # a TensorList (migrate.graph.functional)
+        return ta_op.element_dims
     shape = ta_op.get_attr("element_shape")
     if shape.unknown_rank:
         return None
@@ -644,3 +682,5 @@ def _element_shape(ta_op):
 
 
 __all__ = ["CONTROL_ENTRIES", "WhileLoopProvider", "generic_loops", "live_inputs", "literal"]
+
+from migrate.graph import functional  # noqa: E402,F401 - registers the control-flow-v2 entries (If, TensorList)
