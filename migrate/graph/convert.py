@@ -225,11 +225,15 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(f"--inputs has no {', '.join(lacking)}: the generated values are used for them")
         runs.append(("--inputs", {i["graph"]: npz[i["graph"]] if i["graph"] in npz else gen[i["graph"]]
                                   for i in tr.inputs}))
-    rows, failed, first_outputs = [], [], None
+    rows, failed, first_outputs, first_feed = [], [], None, gen
     for label, feed in runs:
         tf_feed = dict(feed)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+        if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
+            log(f"parity on generated inputs: skipped (the TF1 graph refuses values drawn like --inputs "
+                f"{inputs_npz}; only its own batch is compared)")
+            continue
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
         got, problem = _run_keras(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
         if problem:   # the graph ran on these inputs and the model did not: a parity failure, TensorFlow's reason
@@ -239,7 +243,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                 log(parity.line(row))
                 failed.append(name)
             continue
-        first_outputs = first_outputs if first_outputs is not None else got   # the generated run's, for the loss
+        if first_outputs is None:   # the first run's (the generated one's), for the loss
+            first_outputs, first_feed = got, feed
         for name, r, o in zip(outputs, ref, got):
             row = parity.compare(name, r, o)
             row["inputs"] = label
@@ -248,7 +253,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             if not row["ok"]:
                 failed.append(name)
     if loss_spec is not None and first_outputs is not None:
-        loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, gen,
+        loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
                                              view.inference_values, seed)
         lp = loss_entry["parity"]
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
@@ -448,17 +453,19 @@ def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed
 
 def _run_tf1(tf1, outputs, feed, label, generated, inputs, inputs_npz):
     """The TF1 graph's outputs on `feed`, run before the Keras model: when the graph itself refuses the inputs,
-    one message with TensorFlow's own error and the way out (`graph_inputs.rejected`)."""
+    one message with TensorFlow's own error and the way out (`graph_inputs.rejected`); None when it refuses the
+    values drawn like the user's `--inputs` (then that batch alone is compared)."""
     from migrate.parity.graph_inputs import Feed, rejected  # noqa: PLC0415
     from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
 
     try:
         return tf1.run(outputs, feed)
     except GraphRunError as e:
-        shown = generated if generated is not None and label == "generated" else Feed(values=dict(feed))
         if label == "--inputs":
-            raise rejected(tf1, e, shown, source=inputs_npz) from None
-        raise rejected(tf1, e, shown, example=[i["graph"] for i in inputs]) from None
+            raise rejected(tf1, e, Feed(values=dict(feed)), source=inputs_npz) from None
+        if inputs_npz:   # drawn like the user's batch: that batch is compared on its own
+            return None
+        raise rejected(tf1, e, generated, example=[i["graph"] for i in inputs]) from None
 
 
 def _run_keras(model, inputs) -> tuple[list | None, str | None]:
