@@ -185,9 +185,14 @@ def test_a_fed_batch_size_is_the_batch_of_every_input(graphs, tmp_path, capsys):
     assert "x:0 [2, 5, 3]" in _generated(stdout) and "batch 2: batch_size:0 = the batch size, as fed" in stdout
     assert report["parity"]["ok"] and report["graph"]["fixed_at_inference"] == {"batch_size:0": 2}
     # not fed: the placeholder the recognised LSTM does not need is still fed to the graph, with the batch used
-    rc, stdout, err, report, _ = _convert(graphs, "zero_state_batch", tmp_path / "free", capsys)
+    rc, stdout, err, report, out = _convert(graphs, "zero_state_batch", tmp_path / "free", capsys)
     assert rc == 0, err
     assert "batch_size:0 = 3: the batch size" in stdout and "x:0 [3, 5, 3]" in _generated(stdout)
+    # parity --tf1 against that model derives it too (batch 8 here): no binding or --feed asked for
+    rc, stdout, err = _cli(["parity", "--tf1", graphs["zero_state_batch"], "--keras", str(out / "model.keras"),
+                            "--json", str(tmp_path / "p.json")], capsys)
+    assert rc == 0, stdout + err
+    assert json.loads((tmp_path / "p.json").read_text())["info"]["feeds"]["batch_size:0"] == 8
 
 
 def test_ids_stay_within_the_table_each_one_indexes(graphs, tmp_path, capsys):

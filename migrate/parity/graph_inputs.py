@@ -12,11 +12,23 @@ feed.lengths         # {"ids:0": lengths array}: which positions of those ids ar
 feed.notes           # one sentence per derived or inferred value, for the report
 ```
 
-Generated values respect each placeholder's dtype and shape (None dimensions: axis 0 = `batch_size`, any other
-= `time_steps`; a `shapes` hint, e.g. from the Keras input, fills dimensions or a rank the graph leaves unknown);
-integer ids are drawn in `[1, vocab)` where `vocab` is the first dimension of the embedding they index
-(`TF1Graph.id_range`; 0 stays for padding); a placeholder with a `length_of` rule gets lengths in `[1, T]` (row 0
-full, row 1 a single token) and the ids past each length are set to 0; floats are N(0, 1); bools random.
+Generated values fit the graph they are fed to: what each placeholder is and which of its axes are batch and time
+is read from the ops that consume it (`input_roles`: ids of an embedding, lengths compared with a loop counter,
+a `zero_state`'s batch size, a TensorArray's step count, a dropout keep probability, a `tf.cond` predicate;
+time-major where the graph unstacks axis 0 over time without a transpose). One batch size B and one time length T
+serve every input (B: a fed or defaulted batch-size placeholder, else a batch axis the graph fixes, else
+`batch_size`; T: a time axis the graph fixes, else `time_steps`); unknown dimensions are B on the batch axis
+and T elsewhere (a `shapes` hint, e.g. from the Keras input, fills dimensions or a rank the graph leaves unknown).
+Integer ids are drawn in `[1, vocab)` where `vocab` is the first dimension of the table they index (0 stays for
+padding); lengths (by the graph, else by name) in `[1, T]` with T the time axis of the sequences they go with
+(row 0 full, row 1 a single token), and with a `length_of` rule (declared, or lengths the graph ties to one id
+sequence) the ids past each length are set to 0; a batch size is B, a step count T, a keep probability 1.0, a
+dropout rate 0.0, a cond predicate False; other floats are N(0, 1); bools random. `feed.notes` says each choice;
+`feed.from_graph` the ones the graph dictated.
+
+When the TF1 graph itself refuses a feed, `rejected(graph, error, feed)` is the one message to raise: TensorFlow's
+own error (kind, node, op type, text), what was fed, and the way out (`--inputs FEED.npz` with an example line
+naming this graph's placeholders and shapes; for the user's own `.npz`, to fix it).
 `load_feed(path, needed, rules)` reads a `.npz` whose keys are placeholder names (`:0` optional), checks dtypes and
 shapes, and adds only the derived feeds. Both raise `ParityInputError` (exit 2) naming the placeholder.
 
@@ -192,6 +204,14 @@ def _lengths(rng: np.random.RandomState, batch: int, steps: int) -> np.ndarray:
 
 # Values a scalar takes at inference, by the role the graph gives it (`input_roles`).
 ROLE_VALUES = {"keep_prob": 1.0, "rate": 0.0, "mode": False}
+# Roles whose values follow from the rest of the batch (or from inference): never asked of the user.
+DERIVED_ROLES = ("batch_size", "steps", "lengths", *ROLE_VALUES)
+
+
+def derivable(graph: TF1Graph, needed: list[PlaceholderInfo]) -> dict[str, str]:
+    """`{tensor: role}` of the placeholders whose values the graph's own structure gives (`DERIVED_ROLES`)."""
+    roles = analyse(graph.graph, [p.name for p in needed])
+    return {n + ":0": r.kind for n, r in roles.items() if r.kind in DERIVED_ROLES}
 
 
 def graph_sizes(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[str, FeedRule], *,
@@ -324,6 +344,8 @@ def load_feed(path: str, graph: TF1Graph, needed: list[PlaceholderInfo], rules: 
             lengths = (ids != 0).sum(axis=0 if feed.time_major(rule.length_of) else 1).astype(p.dtype)
             feed.values[p.tensor] = lengths
             feed.notes.append(f"fed {rule.describe()}: {lengths.tolist()} (non-zero ids per row)")
+        elif rule is None and _derive(p, feed):
+            continue
         else:
             raise ParityInputError(f"{path}: no array for placeholder {p.tensor} ({p.dtype}, shape "
                                    f"{list(p.shape) if p.shape is not None else 'unknown'}); add it to the .npz "
@@ -333,6 +355,25 @@ def load_feed(path: str, graph: TF1Graph, needed: list[PlaceholderInfo], rules: 
             feed.lengths[r.length_of] = np.asarray(feed.values[r.placeholder])
     feed_other_tensors(graph, rules, feed)
     return feed
+
+
+def _derive(p: PlaceholderInfo, feed: Feed) -> bool:
+    """A placeholder the user's batch leaves out whose value follows from that batch (a batch size, a step count,
+    full lengths, a keep probability, a cond predicate); False when the graph says no such thing of it."""
+    sizes = feed.sizes
+    role = sizes.roles.get(p.name) if sizes is not None else None
+    if role is None or role.kind not in DERIVED_ROLES or p.shape is None:
+        return False
+    shape = sizes.shape(p)
+    if role.kind == "lengths":
+        value = np.full(shape, sizes.length_bound(p.name), dtype=p.dtype)
+    else:
+        value = np.full(shape, {"batch_size": sizes.batch, "steps": sizes.steps, **ROLE_VALUES}[role.kind],
+                        dtype=p.dtype)
+    feed.values[p.tensor] = value
+    feed.note(f"{p.tensor} = {value.tolist()}: {role.describe()}, derived from the batch ({role.why[0]})",
+              from_graph=True)
+    return True
 
 
 def _sizes_of(graph: TF1Graph, needed: list[PlaceholderInfo], arrays: dict[str, np.ndarray]) -> Sizes:

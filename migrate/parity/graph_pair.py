@@ -30,7 +30,7 @@ import numpy as np
 from migrate.parity.checks import OutputTensorCheck
 from migrate.parity.compare import ParityResult
 from migrate.parity.errors import ParityInputError
-from migrate.parity.graph_inputs import Feed, generate_feed, infer_rules, load_feed
+from migrate.parity.graph_inputs import Feed, derivable, generate_feed, infer_rules, load_feed
 from migrate.parity.graph_spec import ParitySpec, normalise
 from migrate.parity.keras_side import KerasSide
 from migrate.parity.tf1_graph import TF1Graph, op_name, tensor_name
@@ -126,10 +126,13 @@ class GraphPair:
                     fed=[k for k, r in self.spec.feeds.items() if r.length_of is None and graph.has_tensor(k)],
                     choose="bind the Keras outputs to tensors that do not read them ([parity] outputs in --mapping)")
         self.needed = graph.needed(list(self.outputs.values()))
+        # what the graph makes of each placeholder: a batch size, a step count, lengths, a keep probability or a
+        # cond predicate is derived from the rest of the batch, never bound to a Keras input nor asked for
+        self.derived = derivable(graph, self.needed)
         self.inputs = self._bind_inputs()
         self.rules = infer_rules(graph, self.needed, self.spec.feeds, skip=set(self.inputs.values()))
         unfed = [p for p in self.needed if p.tensor not in self.inputs.values() and p.tensor not in self.rules
-                 and not p.has_default]
+                 and not p.has_default and p.tensor not in self.derived]
         if unfed:
             desc = ", ".join(f"{p.tensor} ({p.dtype}, shape {_shape(p.shape)})" for p in unfed)
             raise ParityInputError(
@@ -188,7 +191,8 @@ class GraphPair:
                 names.remove(hits[0])
                 self.notes.append(f"input {k} -> {bound[k]} (by name)")
         left_k = [k for k in keras_names if k not in bound]
-        left_p = [p for p in free if p.name in names and not p.has_default and not _derived(p.name)]
+        left_p = [p for p in free if p.name in names and not p.has_default and not _derived(p.name)
+                  and p.tensor not in self.derived]
         if len(left_k) == 1 and len(left_p) == 1:
             bound[left_k[0]] = left_p[0].tensor
             self.notes.append(f"input {left_k[0]} -> {left_p[0].tensor} (the only Keras input and placeholder left)")

@@ -389,8 +389,8 @@ def _axis_evidence(f, time_at: int, batch_at: int | None, why: str, ties=frozens
         return None
     t = f.axes[time_at]
     b = f.axes[batch_at] if batch_at is not None and 0 <= batch_at < len(f.axes) else None
-    if t is None:
-        return None
+    if t is None or b is None:   # the batch is made inside the graph (a sentence expand_dims'ed to a batch of
+        return None              # one): its time axis is no sequence axis of the placeholder's own batch
     return Evidence("time", why, time_axis=t, batch_axis=b, ties=frozenset(ties))
 
 
@@ -650,8 +650,7 @@ def _settle(role: InputRole, found: list[Evidence]) -> None:
     if times:
         (role.time_axis, batch), _ = times.most_common(1)[0]
         role.time_why = next(e.why for e in found if e.kind == "time" and e.time_axis == role.time_axis)
-        role.batch_axis = batch if batch is not None and batch != role.time_axis else (1 if role.time_axis == 0
-                                                                                          else 0)
+        role.batch_axis = batch
     for e in found:
         if e.kind in ("time", role.kind):
             role.ties |= set(e.ties)
@@ -753,7 +752,7 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
         for p in placeholders:
             role = roles.get(p.name)
             shape = p.shape if p.shape is not None else hints.get(p.name)
-            if not shape or (role is not None and role.kind in ("batch_size", "steps")):
+            if not shape or (role is not None and role.kind in ("batch_size", "steps", "keep_prob", "rate", "mode")):
                 continue
             hint = hints.get(p.name)
             if hint is not None and len(hint) == len(shape):

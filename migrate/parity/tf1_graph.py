@@ -40,7 +40,9 @@ with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory,
   `parse_variable_options(["NAME=FILE.npy", ...])` reads the command-line form.
 - `.missing_variables(fetches)`: the variables they read that have no value (what `focus` refuses).
 - `.needed(fetches) -> list[PlaceholderInfo]`: the placeholders those tensors depend on.
-- `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise.
+- `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise. TensorFlow's refusal
+  of the feed is a `GraphRunError` (a `TF1GraphError`) whose message is `describe_op_error`'s and whose `.kind`,
+  `.node`, `.op_type`, `.text` keep the parts apart.
 - `.id_range(placeholder) -> int | None`: follows the placeholder's consumers in the GraphDef to a
   `Gather` / `GatherV2` / `ResourceGather` (`embedding_lookup`) whose params are a variable and returns that
   variable's first dimension (a `OneHot`'s depth counts too); None when the ids index no embedding.
