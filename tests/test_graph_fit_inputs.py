@@ -258,3 +258,38 @@ def _mapping(tmp_path) -> str:
     path = tmp_path / "mapping.toml"
     path.write_text('[parity]\ninputs = { features = "features:0" }\noutputs = { logits = "logits/BiasAdd:0" }\n')
     return str(path)
+
+
+def test_each_role_rule_on_a_graph_and_on_its_meta_read_as_data():
+    """One graph, every placeholder generic: the RULES entries for a keep probability (dropout, as TF 2's compat
+    dropout rewrites it to 1 - rate), a rate, a tf.cond predicate, a TensorArray's size, static_rnn's unstack
+    axis, sequence_mask's lengths (bounded by its constant maxlen) and one_hot ids; the same on the imported graph
+    and on the .meta read as data (`graph_def.ProtoGraph`)."""
+    import tensorflow as tf
+
+    from migrate.parity.graph_def import ProtoGraph
+    from migrate.parity.input_roles import analyse
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            keep, rate = v1.placeholder(tf.float32, []), v1.placeholder(tf.float32, [])
+            flag, steps = v1.placeholder(tf.bool, []), v1.placeholder(tf.int32, [])
+            x = v1.placeholder(tf.float32, [None, 4, D])
+            lengths, classes = v1.placeholder(tf.int32, [None]), v1.placeholder(tf.int32, [None])
+            h = v1.nn.dropout(v1.nn.dropout(x, keep_prob=keep), rate=rate)
+            h = tf.cond(flag, lambda: h * 2.0, lambda: h)
+            v1.nn.static_rnn(v1.nn.rnn_cell.BasicRNNCell(U), tf.unstack(h, axis=1), dtype=tf.float32)
+            tf.sequence_mask(lengths, 4)
+            tf.TensorArray(tf.float32, size=steps)
+            tf.one_hot(classes, 6)
+            proto = ProtoGraph(v1.train.export_meta_graph(graph=g))
+    names = [f"Placeholder{'_' + str(k) if k else ''}" for k in range(7)]
+    want = {"Placeholder": ("keep_prob", None, None, None), "Placeholder_1": ("rate", None, None, None),
+            "Placeholder_2": ("mode", None, None, None), "Placeholder_3": ("steps", None, None, None),
+            "Placeholder_4": ("", None, 1, None), "Placeholder_5": ("lengths", None, None, 4),
+            "Placeholder_6": ("ids", 6, None, None)}
+    for graph in (g, proto):
+        got = {n: (r.kind, r.vocab, r.time_axis, r.bound) for n, r in analyse(graph, names).items()}
+        assert got == want, type(graph).__name__

@@ -287,7 +287,7 @@ def generate_feed(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[st
                 target = by_tensor[length_for[p.tensor]]
                 feed.values[target.tensor] = lengths.astype(target.dtype)
                 feed.lengths[p.tensor] = lengths
-                feed.note(f"fed {rules[target.tensor].describe()}: {lengths.tolist()}; ids past each length are 0",
+                feed.note(f"fed {rules[target.tensor].describe()}: {_short(lengths)}; ids past each length are 0",
                           from_graph=rules[target.tensor].source.startswith("from the graph"))
             feed.values[p.tensor] = ids
         elif p.dtype.kind == "f":
@@ -343,7 +343,7 @@ def load_feed(path: str, graph: TF1Graph, needed: list[PlaceholderInfo], rules: 
             ids = feed.values[rule.length_of]
             lengths = (ids != 0).sum(axis=0 if feed.time_major(rule.length_of) else 1).astype(p.dtype)
             feed.values[p.tensor] = lengths
-            feed.notes.append(f"fed {rule.describe()}: {lengths.tolist()} (non-zero ids per row)")
+            feed.notes.append(f"fed {rule.describe()}: {_short(lengths)} (non-zero ids per row)")
         elif rule is None and _derive(p, feed):
             continue
         else:
@@ -371,9 +371,17 @@ def _derive(p: PlaceholderInfo, feed: Feed) -> bool:
         value = np.full(shape, {"batch_size": sizes.batch, "steps": sizes.steps, **ROLE_VALUES}[role.kind],
                         dtype=p.dtype)
     feed.values[p.tensor] = value
-    feed.note(f"{p.tensor} = {value.tolist()}: {role.describe()}, derived from the batch ({role.why[0]})",
+    feed.note(f"{p.tensor} = {_short(value)}: {role.describe()}, derived from the batch ({role.why[0]})",
               from_graph=True)
     return True
+
+
+def _short(values: np.ndarray, n: int = 8) -> str:
+    """`[5, 1, 4, ...]` (128 values): an array for a one-line note."""
+    flat = np.asarray(values).reshape(-1).tolist()
+    if np.ndim(values) == 0:
+        return repr(np.asarray(values).item())
+    return str(flat) if len(flat) <= n else f"[{', '.join(map(str, flat[:n]))}, ...] ({len(flat)} values)"
 
 
 def _sizes_of(graph: TF1Graph, needed: list[PlaceholderInfo], arrays: dict[str, np.ndarray]) -> Sizes:

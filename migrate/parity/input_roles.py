@@ -276,6 +276,34 @@ def _concat(op, i, f):
     return [(op.outputs[0], replace(f, axes=f.axes[:at] + (None,) + f.axes[at + 1:]))]
 
 
+def _strided_slice(op, i, f):
+    """`x[:, :-1]`: an axis taken whole (or from its start to a constant end) keeps its meaning; one sliced otherwise
+    is an axis of its own; an index removes it."""
+    if i != 0 or f.axes is None or f.elem is not None:
+        return []
+    try:
+        masks = {k: int(op.get_attr(k)) for k in ("begin_mask", "end_mask", "shrink_axis_mask", "new_axis_mask",
+                                                  "ellipsis_mask")}
+    except ValueError:
+        return []
+    begin, end, strides = (_fold(t) for t in op.inputs[1:4])
+    if masks["new_axis_mask"] or masks["ellipsis_mask"] or strides is None or strides.ndim != 1:
+        return []
+    axes = []
+    for k, a in enumerate(f.axes):
+        bit = 1 << k
+        if k >= strides.size:
+            axes.append(a)
+        elif masks["shrink_axis_mask"] & bit:
+            continue
+        elif strides[k] == 1 and (masks["begin_mask"] & bit or (begin is not None and begin[k] == 0)) \
+                and (masks["end_mask"] & bit or (end is not None and end[k] > 0)):
+            axes.append(a)        # whole, or its first rows (`x[:batch_size]`: all of them when that is the batch)
+        else:
+            axes.append(None)
+    return [(op.outputs[0], replace(f, axes=tuple(axes)))]
+
+
 def _reshape_to_vector(op, i, f):
     """`tf.reshape(batch_size, [1])` or `[-1]`: a scalar as the one entry of a shape vector."""
     if i == 0 and f.axes == () and f.elem is None and _rank(op.outputs[0]) == 1:
@@ -298,7 +326,7 @@ PASS: dict[str, Any] = {
     "ReverseSequence": _first_input, "ReverseV2": _first_input,
     "Gather": _gather, "GatherV2": _gather, "ResourceGather": _gather,
     "Transpose": _transpose, "ExpandDims": _expand_dims, "Squeeze": _squeeze, "Pack": _pack,
-    "ConcatV2": _concat, "Reshape": _reshape_to_vector,
+    "ConcatV2": _concat, "Reshape": _reshape_to_vector, "StridedSlice": _strided_slice,
     "Select": lambda op, i, f: [(op.outputs[0], f)] if i > 0 else [],
     "SelectV2": lambda op, i, f: [(op.outputs[0], f)] if i > 0 else [],
 }
@@ -315,6 +343,7 @@ class Evidence:
     batch_axis: int | None = None
     ties: frozenset[str] = frozenset()
     bound: int | None = None
+    sizes: tuple[tuple[int, int], ...] = ()    # (placeholder axis, the size the graph fixes it at)
 
 
 @dataclass(frozen=True)
@@ -499,6 +528,43 @@ def _dropout_compare(op, i, f, p):
     return None
 
 
+def _fixed_sizes(op, i, f, p):
+    """A tensor concatenated with, or combined elementwise with, an operand whose size the graph fixes (a
+    `tf.fill([128, 1], GO)` column, a constant) must have that size on the same axis (not the concat axis)."""
+    if f.axes is None or f.elem is not None or not any(a is not None for a in f.axes):
+        return None
+    n = len(op.inputs) - 1 if op.type == "ConcatV2" else len(op.inputs)
+    skip = None
+    if op.type == "ConcatV2":
+        axis = _fold(op.inputs[n])
+        if axis is None:
+            return None
+        skip = _normal_axis(int(axis), len(f.axes))
+    sizes = {}
+    for j, other in enumerate(op.inputs[:n]):
+        if j == i or _rank(other) is None:
+            continue
+        dims = other.shape.as_list()
+        if op.type != "ConcatV2":      # broadcasting: right-aligned
+            dims = [None] * (len(f.axes) - len(dims)) + dims if len(dims) <= len(f.axes) else dims[-len(f.axes):]
+        if len(dims) != len(f.axes):
+            continue
+        for k, (a, d) in enumerate(zip(f.axes, dims)):
+            if a is not None and k != skip and d is not None and d > 1 and not _from_placeholder(other):
+                sizes.setdefault(a, d)
+    if not sizes:
+        return None
+    said = ", ".join(f"axis {a} = {d}" for a, d in sorted(sizes.items()))
+    return Evidence("size", f"{op.type} {op.name} joins it with a tensor of fixed size ({said})",
+                    sizes=tuple(sorted(sizes.items())))
+
+
+def _from_placeholder(t) -> bool:
+    """Whether a tensor's static size could come from a placeholder's own declared shape (then it says nothing
+    the placeholder's shape does not)."""
+    return t.op.type in ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
+
+
 def _mode_switch(op, i, f, p):
     return Evidence("mode", f"the predicate of Switch {op.name} (a tf.cond)")
 
@@ -532,6 +598,8 @@ RULES: tuple[Rule, ...] = (
     Rule("dropout rate", ("GreaterEqual",), 1, "f", 0, _dropout_compare,
          "tf.nn.dropout (TF >= 1.13): uniform >= rate, rate = 1 - keep_prob"),
     Rule("tf.cond predicate", ("Switch",), 1, "b", 0, _mode_switch, "tf.cond on a training flag: False"),
+    Rule("a size the graph fixes", ("ConcatV2", *BINARY), None, "iufb", None, _fixed_sizes,
+         "concatenated with tf.fill([128, 1], GO) (a batch baked into the graph): the batch is 128"),
 )
 _BY_OP: dict[str, list[Rule]] = {}
 for _rule in RULES:
@@ -567,6 +635,7 @@ class InputRole:
     bound: int | None = None
     default: Any = None
     time_why: str = ""
+    sizes: dict[int, tuple[int, str]] = field(default_factory=dict)   # axis -> (size the graph fixes, why)
 
     @property
     def sequence(self) -> bool:
@@ -639,7 +708,10 @@ def analyse(graph, names: list[str]) -> dict[str, InputRole]:
 
 
 def _settle(role: InputRole, found: list[Evidence]) -> None:
-    kinds = [e.kind for e in found if e.kind != "time"]
+    kinds = [e.kind for e in found if e.kind not in ("time", "size")]
+    for e in found:
+        for axis, size in e.sizes:
+            role.sizes.setdefault(axis, (size, e.why))
     for k in _PRIORITY:
         if k in kinds:
             role.kind = k
@@ -748,6 +820,16 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
         if role.default is not None and p.name not in fed_defaults and np.size(role.default) == 1:
             b_value = int(np.asarray(role.default).reshape(()))
             b_why = f"{p.name}:0 (the batch size) keeps its default"
+    if b_value is None:   # a size the graph's own constants fix on an input's batch axis
+        for p in placeholders:
+            role = roles.get(p.name)
+            if role is None or not role.sizes:
+                continue
+            b_ax = role.batch_axis if role.sequence and role.batch_axis is not None else 0
+            if b_ax in role.sizes:
+                b_value, why = role.sizes[b_ax]
+                b_why = f"{p.name}:0's batch axis: {why}"
+                break
     if b_value is None:
         for p in placeholders:
             role = roles.get(p.name)
@@ -779,6 +861,8 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
                 shape = [h if d is None else d for d, h in zip(shape, hint)]
             if shape is not None and role.time_axis < len(shape) and shape[role.time_axis] is not None:
                 fixed_times[int(shape[role.time_axis])] += 1
+            elif role.time_axis in role.sizes:
+                fixed_times[role.sizes[role.time_axis][0]] += 1
         if fixed_times:
             t_value = sorted(fixed_times.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
             t_why = f"the graph fixes a time axis at {t_value}"
