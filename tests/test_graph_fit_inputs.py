@@ -88,6 +88,17 @@ def time_major_bidi_default_batch(tf, v1):
     v1.layers.dense(tf.concat([ofw, obw], -1), 4, name="logits")
 
 
+def baked_batch(tf, v1):
+    """(7) a decoder input built as in the Udacity seq2seq projects: a <GO> column tf.fill([4, 1], 1) (the batch
+    a Python int) before targets[:4, :-1]: the graph fixes the batch at 4 in a constant."""
+    targets = v1.placeholder(tf.int32, [None, None], name="targets")
+    sliced = tf.strided_slice(targets, [0, 0], [4, -1], [1, 1])
+    dec_input = tf.concat([tf.fill([4, 1], 1), sliced], 1)
+    x = tf.nn.embedding_lookup(v1.get_variable("embedding", [6, 3]), dec_input)
+    out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(U, forget_bias=0.9), x, dtype=tf.float32)
+    v1.layers.dense(out, 4, name="logits")
+
+
 def rejects_everything(tf, v1):
     """(6) a graph that asserts its features are over 100: no generated batch passes."""
     x = v1.placeholder(tf.float32, [None, 4], name="features")
@@ -98,7 +109,8 @@ def rejects_everything(tf, v1):
 
 BUILDERS = {"time_major_lstm": time_major_lstm, "generic_lengths_bidi": generic_lengths_bidi,
             "zero_state_batch": zero_state_batch, "two_tables": two_tables,
-            "time_major_bidi_default_batch": time_major_bidi_default_batch, "rejects_everything": rejects_everything}
+            "time_major_bidi_default_batch": time_major_bidi_default_batch, "baked_batch": baked_batch,
+            "rejects_everything": rejects_everything}
 
 
 class _Graphs(dict):
@@ -222,6 +234,15 @@ def test_time_major_bidirectional_with_a_defaulted_batch_size(graphs, tmp_path, 
     assert "Placeholder:0 [5, 4]" in line and "Placeholder_1:0 [4]" in line, line
     assert "batch 4: bs:0 (the batch size) keeps its default" in stdout
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5
+
+
+def test_a_batch_the_graph_bakes_into_a_constant_is_the_batch(graphs, tmp_path, capsys):
+    roles, _ = _roles(graphs["baked_batch"])
+    assert roles["targets"].sizes[0][0] == 4 and roles["targets"].vocab == 6
+    rc, stdout, err, report, _ = _convert(graphs, "baked_batch", tmp_path, capsys)
+    assert rc == 0, err
+    assert "targets:0 [4, 5]" in _generated(stdout) and "batch 4: targets:0's batch axis: ConcatV2 concat" in stdout
+    assert report["parity"]["ok"]
 
 
 def test_a_graph_that_rejects_the_generated_inputs_says_why_and_what_to_pass(graphs, tmp_path, capsys):

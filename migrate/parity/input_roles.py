@@ -38,9 +38,16 @@ placeholder is (one entry per rule; `doc` says why):
 - **steps**: an integer scalar that sizes a `TensorArrayV3` (the number of steps of a loop): the time length.
 - **keep_prob** / **rate**: a float scalar added to, or compared with, a random uniform tensor (dropout): 1.0 /
   0.0, as at inference. **mode**: a bool scalar that is a `Switch` predicate (`tf.cond`): False.
+- **a fixed size**: a tensor concatenated (not along that axis) or combined elementwise with one whose size the
+  graph fixes (`tf.fill([128, 1], GO)` before `targets[:, :-1]`, a batch given as a Python int): that axis of the
+  placeholder has that size.
 
-`choose_sizes` then picks one batch size B (a fed or defaulted batch-size placeholder, else a batch axis the graph
-fixes, else the default) and one time length T (a time axis the graph fixes, a fed step count, else the default).
+`choose_sizes` then picks one batch size B (a fed or defaulted batch-size placeholder, else a size the graph fixes
+on a batch axis, in a constant or a declared shape, else the default) and one time length T (a fed step count,
+else a time axis the graph fixes, else the default).
+
+A batch made inside the graph (a sentence `expand_dims`'ed to a batch of one) leaves the placeholder's axes alone:
+only a time axis whose batch is also an axis of the placeholder makes it a sequence.
 """
 
 from __future__ import annotations
