@@ -228,12 +228,20 @@ def test_time_major_bidirectional_with_a_defaulted_batch_size(graphs, tmp_path, 
     assert (roles["Placeholder"].time_axis, roles["Placeholder"].batch_axis, roles["Placeholder"].vocab) == (0, 1, 9)
     assert roles["bs"].kind == "batch_size" and int(roles["bs"].default) == 4
     assert roles["Placeholder_1"].kind == "lengths"
-    rc, stdout, err, report, _ = _convert(graphs, "time_major_bidi_default_batch", tmp_path, capsys)
+    rc, stdout, err, report, out = _convert(graphs, "time_major_bidi_default_batch", tmp_path, capsys)
     assert rc == 0, err
     line = _generated(stdout)
     assert "Placeholder:0 [5, 4]" in line and "Placeholder_1:0 [4]" in line, line
     assert "batch 4: bs:0 (the batch size) keeps its default" in stdout
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5
+    # parity --tf1: the same batch of 4 (not its default 8), [T, B] ids padded past the lengths the graph ties to
+    # them, outputs compared at the valid [T, B] positions
+    rc, stdout, err = _cli(["parity", "--tf1", graphs["time_major_bidi_default_batch"], "--keras",
+                            str(out / "model.keras"), "--json", str(tmp_path / "p.json")], capsys)
+    assert rc == 0, stdout + err
+    info = json.loads((tmp_path / "p.json").read_text())["info"]
+    assert info["batch"]["rows"] == 4 and info["batch"]["time_steps"] == 6 and "bs:0" not in info["feeds"], info
+    assert "fed Placeholder_1:0 = lengths of Placeholder:0 (from the graph: " in stdout and "past each length" in stdout
 
 
 def test_a_batch_the_graph_bakes_into_a_constant_is_the_batch(graphs, tmp_path, capsys):
