@@ -223,10 +223,15 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                      fed=feeds, log=log)
 
     # parity on generated inputs (+ the user's)
+    generated = None
     if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
         gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
-    else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`
-        gen = _harness_feed(tf1, tr.inputs, seed)
+    else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
+        # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
+        generated = _harness_feed(tf1, tr.inputs, outputs, chosen_values, seed)
+        gen = dict(generated.values)
+        for note in generated.from_graph:   # what the graph fixed: batch, time axes, lengths, batch size
+            log(f"  {note}")
     runs = [("generated", gen)]
     if npz:
         lacking = [i["graph"] for i in tr.inputs if i["graph"] not in npz]
@@ -234,15 +239,26 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(f"--inputs has no {', '.join(lacking)}: the generated values are used for them")
         runs.append(("--inputs", {i["graph"]: npz[i["graph"]] if i["graph"] in npz else gen[i["graph"]]
                                   for i in tr.inputs}))
-    rows, failed, first_outputs = [], [], None
+    rows, failed, first_outputs, first_feed = [], [], None, gen
     for label, feed in runs:
         tf_feed = dict(feed)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
-        ref = tf1.run(outputs, tf_feed)
-        got = _run(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
-        got = [np.asarray(x) for x in (got if isinstance(got, (list, tuple)) else [got])]
-        first_outputs = first_outputs if first_outputs is not None else got   # the generated run's, for the loss
+        ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+        if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
+            log(f"parity on generated inputs: skipped (the TF1 graph refuses values drawn like --inputs "
+                f"{inputs_npz}; only its own batch is compared)")
+            continue
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
+        got, problem = _run_keras(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
+        if problem:   # the graph ran on these inputs and the model did not: a parity failure, TensorFlow's reason
+            for name in outputs:
+                row = {"graph": name, "ok": False, "inputs": label, "problem": problem}
+                rows.append(row)
+                log(parity.line(row))
+                failed.append(name)
+            continue
+        if first_outputs is None:   # the first run's (the generated one's), for the loss
+            first_outputs, first_feed = got, feed
         for name, r, o in zip(outputs, ref, got):
             row = parity.compare(name, r, o)
             row["inputs"] = label
@@ -250,8 +266,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(parity.line(row))
             if not row["ok"]:
                 failed.append(name)
-    if loss_spec is not None:
-        loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, gen,
+    if loss_spec is not None and first_outputs is not None:
+        loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
                                              view.inference_values, seed)
         lp = loss_entry["parity"]
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
@@ -431,17 +447,57 @@ def _run(model, inputs):
     return model.predict_on_batch(inputs)
 
 
-def _harness_feed(tf1, inputs: list[dict], seed: int) -> dict:
-    """Generated inputs from `migrate.parity.graph_inputs` (batch 3, 5 steps where the graph leaves them open; ids
-    inside the embedding they index; lengths consistent with the ids they describe)."""
+def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int):
+    """Generated inputs from `migrate.parity.graph_inputs` for every placeholder the TF1 side of `outputs` needs
+    (the model's inputs, and those it does not take, e.g. the batch size of a zero state a recognised RNN makes
+    itself): one batch size and time length for all (batch 3, 5 steps where the graph leaves them open, else what
+    it fixes or `fixed`, the values fixed at inference, give), each input's time axis where the graph reads it,
+    ids inside the embedding they index, lengths within the time axis they index. A `graph_inputs.Feed`."""
     from migrate.parity.graph_inputs import generate_feed, infer_rules  # noqa: PLC0415
+    from migrate.parity.graph_spec import FeedRule  # noqa: PLC0415
 
-    needed = [tf1.placeholder(i["graph"]) for i in inputs]
     names = {i["graph"] for i in inputs}
-    rules = infer_rules(tf1, needed, skip=names)
-    feed = generate_feed(tf1, needed, rules, shapes={i["graph"]: tuple(i["shape"]) for i in inputs}, batch_size=3,
+    needed = tf1.needed(outputs)
+    needed += [tf1.placeholder(n) for n in sorted(names - {p.tensor for p in needed})]
+    declared = {p.tensor: FeedRule(p.tensor, value=np.asarray(fixed[p.name]), source="fixed at inference")
+                for p in needed if p.name in fixed and p.tensor not in names}
+    rules = infer_rules(tf1, needed, declared, skip=names)
+    return generate_feed(tf1, needed, rules, shapes={i["graph"]: tuple(i["shape"]) for i in inputs}, batch_size=3,
                          time_steps=5, seed=seed, always=names)
-    return {i["graph"]: np.asarray(feed.values[i["graph"]]) for i in inputs}
+
+
+def _run_tf1(tf1, outputs, feed, label, generated, inputs, inputs_npz):
+    """The TF1 graph's outputs on `feed`, run before the Keras model: when the graph itself refuses the inputs,
+    one message with TensorFlow's own error and the way out (`graph_inputs.rejected`); None when it refuses the
+    values drawn like the user's `--inputs` (then that batch alone is compared)."""
+    from migrate.parity.graph_inputs import Feed, rejected  # noqa: PLC0415
+    from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
+
+    try:
+        return tf1.run(outputs, feed)
+    except GraphRunError as e:
+        if label == "--inputs":
+            raise rejected(tf1, e, Feed(values=dict(feed)), source=inputs_npz) from None
+        if inputs_npz:   # drawn like the user's batch: that batch is compared on its own
+            return None
+        raise rejected(tf1, e, generated, example=[i["graph"] for i in inputs]) from None
+
+
+def _run_keras(model, inputs) -> tuple[list | None, str | None]:
+    """(outputs, None), or (None, why) when the model fails on inputs the TF1 graph ran: TensorFlow's own error
+    (`describe_op_error`), never its bare "Graph execution error:" first line."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
+
+    try:
+        got = _run(model, inputs)
+    except tf.errors.OpError as e:
+        return None, f"the Keras model fails on inputs the TF1 graph runs: {describe_op_error(e)}"
+    except (ValueError, TypeError) as e:
+        return None, (f"the Keras model fails on inputs the TF1 graph runs: {type(e).__name__}: "
+                      f"{' '.join(str(e).split())[:600]}")
+    return [np.asarray(x) for x in (got if isinstance(got, (list, tuple)) else [got])], None
 
 
 def _op_counts(lines) -> dict:

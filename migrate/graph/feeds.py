@@ -25,8 +25,9 @@ def generate(inputs: list[dict], id_range, seed: int = 0, batch: int = BATCH, st
             ex = np.asarray(like[i["graph"]]) if i["graph"] in like else None
             if ex is None:
                 continue
-            if ex.dtype.kind == "f":
-                out[i["graph"]] = rng.normal(0, max(float(ex.std()), 1e-3), ex.shape).astype(ex.dtype)
+            if ex.dtype.kind == "f":   # the example's mean and spread (a graph may check its inputs' range)
+                out[i["graph"]] = rng.normal(float(ex.mean()) if ex.size else 0.0,
+                                             max(float(ex.std()) if ex.size else 1.0, 1e-3), ex.shape).astype(ex.dtype)
             elif ex.dtype.kind == "b":
                 out[i["graph"]] = rng.rand(*ex.shape) > 0.5
             else:

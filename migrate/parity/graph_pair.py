@@ -30,7 +30,7 @@ import numpy as np
 from migrate.parity.checks import OutputTensorCheck
 from migrate.parity.compare import ParityResult
 from migrate.parity.errors import ParityInputError
-from migrate.parity.graph_inputs import Feed, generate_feed, infer_rules, load_feed
+from migrate.parity.graph_inputs import Feed, derivable, generate_feed, infer_rules, load_feed
 from migrate.parity.graph_spec import ParitySpec, normalise
 from migrate.parity.keras_side import KerasSide
 from migrate.parity.tf1_graph import TF1Graph, op_name, tensor_name
@@ -126,10 +126,13 @@ class GraphPair:
                     fed=[k for k, r in self.spec.feeds.items() if r.length_of is None and graph.has_tensor(k)],
                     choose="bind the Keras outputs to tensors that do not read them ([parity] outputs in --mapping)")
         self.needed = graph.needed(list(self.outputs.values()))
+        # what the graph makes of each placeholder: a batch size, a step count, lengths, a keep probability or a
+        # cond predicate is derived from the rest of the batch, never bound to a Keras input nor asked for
+        self.derived = derivable(graph, self.needed)
         self.inputs = self._bind_inputs()
         self.rules = infer_rules(graph, self.needed, self.spec.feeds, skip=set(self.inputs.values()))
         unfed = [p for p in self.needed if p.tensor not in self.inputs.values() and p.tensor not in self.rules
-                 and not p.has_default]
+                 and not p.has_default and p.tensor not in self.derived]
         if unfed:
             desc = ", ".join(f"{p.tensor} ({p.dtype}, shape {_shape(p.shape)})" for p in unfed)
             raise ParityInputError(
@@ -188,7 +191,8 @@ class GraphPair:
                 names.remove(hits[0])
                 self.notes.append(f"input {k} -> {bound[k]} (by name)")
         left_k = [k for k in keras_names if k not in bound]
-        left_p = [p for p in free if p.name in names and not p.has_default and not _derived(p.name)]
+        left_p = [p for p in free if p.name in names and not p.has_default and not _derived(p.name)
+                  and p.tensor not in self.derived]
         if len(left_k) == 1 and len(left_p) == 1:
             bound[left_k[0]] = left_p[0].tensor
             self.notes.append(f"input {left_k[0]} -> {left_p[0].tensor} (the only Keras input and placeholder left)")
@@ -223,10 +227,10 @@ class GraphPair:
         if missing:
             raise ParityInputError(f"no value for {', '.join(missing)} (bound to a Keras input); add it to "
                                    f"the --inputs .npz")
-        keras_out = self.keras.run({k: feed.values[t] for k, t in self.inputs.items()})
         names = list(self.outputs)
-        graph_out = self.graph.run([self.outputs[n] for n in names], feed.values)
+        graph_out = self._run_graph(names, feed)       # the graph first: it says whether the inputs fit it
         self._refuse_randomness(names, graph_out, feed)
+        keras_out = self._run_keras(feed)
         checks = []
         for name, want in zip(names, graph_out):
             have = keras_out[name]
@@ -242,6 +246,38 @@ class GraphPair:
                                             actual=have, mask=mask, rtol=rtol, atol=atol, notes=notes,
                                             logits=want.dtype.kind == "f" and want.ndim >= 2 and want.shape[-1] > 1))
         return checks
+
+    def _run_graph(self, names: list[str], feed: Feed) -> list[np.ndarray]:
+        """The bound tensors on `feed`; when TensorFlow refuses the inputs, one message with its own error (op,
+        node, text) and the way out (`graph_inputs.rejected`: --inputs FEED.npz with an example, or fix it)."""
+        from migrate.parity.graph_inputs import rejected  # noqa: PLC0415
+        from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
+
+        try:
+            return self.graph.run([self.outputs[n] for n in names], feed.values)
+        except GraphRunError as e:
+            if feed.generated:
+                raise rejected(self.graph, e, feed, example=[t for t in feed.values if t not in self.rules
+                                                             or self.rules[t].length_of]) from None
+            raise rejected(self.graph, e, feed, source=feed.source or "--inputs") from None
+
+    def _run_keras(self, feed: Feed) -> dict[str, np.ndarray]:
+        """The Keras model's outputs on the bound inputs; a model that fails on inputs the TF1 graph ran is a
+        parity failure (exit 1) with TensorFlow's own error, never its bare "Graph execution error:"."""
+        import tensorflow as tf  # noqa: PLC0415
+
+        from migrate.errors import MismatchError  # noqa: PLC0415
+        from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
+
+        try:
+            return self.keras.run({k: feed.values[t] for k, t in self.inputs.items()})
+        except tf.errors.OpError as e:
+            why = describe_op_error(e)
+        except (ValueError, TypeError) as e:
+            why = f"{type(e).__name__}: {' '.join(str(e).split())[:600]}"
+        shapes = ", ".join(f"{k} {list(np.shape(feed.values[t]))}" for k, t in self.inputs.items())
+        raise MismatchError(f"{self.keras.source}: the Keras model fails on inputs the TF1 graph runs ({shapes}): "
+                            f"{why}")
 
     def _refuse_randomness(self, names: list[str], first: list[np.ndarray], feed: Feed) -> None:
         """Run the graph a second time on the same feed: a graph whose outputs change (dropout baked in with a
@@ -265,10 +301,11 @@ class GraphPair:
         if len(feed.lengths) != 1 or want.ndim < 1:
             return None, []
         (ids, lengths), = feed.lengths.items()
-        steps = feed.values[ids].shape[1]
-        valid = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
-        if want.shape[:2] == valid.shape:
-            return valid, []
+        time_major = feed.time_major(ids)
+        steps = feed.values[ids].shape[0 if time_major else 1]
+        valid = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]    # [B, T]
+        if want.shape[:2] == (valid.T.shape if time_major else valid.shape):   # a time-major graph's [T, B, ...]
+            return (valid.T if time_major else valid), []
         if want.shape[0] == valid.size:  # [B * T, ...]: flattened; `checks` picks the order
             return valid, []
         return None, []

@@ -185,7 +185,8 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     finally:
         if worker is not None:
             worker.close()
-    rows = next((int(v.shape[0]) for v in feed.values.values() if np.ndim(v)), 1)
+    rows = feed.sizes.batch if feed.sizes is not None else \
+        next((int(v.shape[0]) for v in feed.values.values() if np.ndim(v)), 1)   # the batch, whichever its axis
     info = {"tf1": graph.prefix, "meta": graph.meta, "keras": side.source, "mapping": mapping,
             "inputs": pair.inputs, "outputs": pair.outputs, "feeds": {k: _show(v) for k, v in feed.values.items()
                                                                     if k not in pair.inputs.values()},

@@ -40,7 +40,9 @@ with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory,
   `parse_variable_options(["NAME=FILE.npy", ...])` reads the command-line form.
 - `.missing_variables(fetches)`: the variables they read that have no value (what `focus` refuses).
 - `.needed(fetches) -> list[PlaceholderInfo]`: the placeholders those tensors depend on.
-- `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise.
+- `.run(fetches, feed) -> list[np.ndarray]`: names with or without `:0`; feed keys likewise. TensorFlow's refusal
+  of the feed is a `GraphRunError` (a `TF1GraphError`) whose message is `describe_op_error`'s and whose `.kind`,
+  `.node`, `.op_type`, `.text` keep the parts apart.
 - `.id_range(placeholder) -> int | None`: follows the placeholder's consumers in the GraphDef to a
   `Gather` / `GatherV2` / `ResourceGather` (`embedding_lookup`) whose params are a variable and returns that
   variable's first dimension (a `OneHot`'s depth counts too); None when the ids index no embedding.
@@ -88,6 +90,24 @@ _READ_OPS = ("Identity", "Enter", "ReadVariableOp", "Switch", "ConcatV2", "Conca
 
 class TF1GraphError(ParityInputError):
     """The `.meta` graph cannot be imported, restored or run as asked (exit code 2)."""
+
+
+class GraphRunError(TF1GraphError):
+    """TensorFlow refused to run the graph on the feed given (exit code 2). The message is TensorFlow's own
+    (`describe_op_error`); the parts stay apart for the caller that explains what to feed instead.
+
+    Attributes:
+        fetches: the tensors asked for.
+        kind: the `OpError` class name (`"InvalidArgumentError"`).
+        node: the node that failed (None when TensorFlow names none).
+        op_type: its op type (`"Assert"`, `"ConcatV2"`; None when unknown).
+        text: TensorFlow's error text, without the "Graph execution error:" header and stack traces.
+    """
+
+    def __init__(self, message: str, fetches: list[str], kind: str, node: str | None, op_type: str | None,
+                 text: str):
+        super().__init__(message)
+        self.fetches, self.kind, self.node, self.op_type, self.text = fetches, kind, node, op_type, text
 
 
 @dataclass(frozen=True)
@@ -616,8 +636,10 @@ class TF1Graph:
         try:
             values = self.session.run(targets, feed_dict)
         except tf.errors.OpError as e:
-            raise TF1GraphError(f"{self.meta}: running {', '.join(tensor_name(f) for f in fetches)} failed: "
-                                f"{describe_op_error(e)}") from None
+            kind, node, op_type, text = op_error_parts(e, graph)
+            raise GraphRunError(f"{self.meta}: running {', '.join(tensor_name(f) for f in fetches)} failed: "
+                                f"{describe_op_error(e, graph)}", [tensor_name(f) for f in fetches], kind, node,
+                                op_type, text) from None
         return [np.asarray(v) for v in values]
 
     def values(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
@@ -650,11 +672,20 @@ class TF1Graph:
         self.close()
 
 
-def describe_op_error(e: BaseException) -> str:
-    """A TensorFlow `OpError` as one message: its kind, the node and TensorFlow's own text (the lines after
-    "Graph execution error:" and the "defined at" trace, up to the stack trace), never cut to its first line."""
+def describe_op_error(e: BaseException, graph=None) -> str:
+    """A TensorFlow `OpError` as one message: its kind, the node and its op type, and TensorFlow's own text (the
+    lines after "Graph execution error:" and the "defined at" trace, up to the stack trace), never cut to its first
+    line. `graph`: where to look the node's op type up when the error does not carry its op."""
+    kind, node, op_type, body = op_error_parts(e, graph)
+    where = f" at node {node}" + (f" ({op_type})" if op_type else "") if node else ""
+    return f"{kind}{where}: {body}"
+
+
+def op_error_parts(e: BaseException, graph=None) -> tuple[str, str | None, str | None, str]:
+    """(error class name, node name or None, op type or None, TensorFlow's text) of an `OpError`."""
     text = getattr(e, "message", None) or str(e)
-    node = getattr(getattr(e, "op", None), "name", None)
+    op = getattr(e, "op", None)
+    node = getattr(op, "name", None)
     lines, skipping = [], False
     for raw in text.splitlines():
         s = raw.strip()
@@ -671,8 +702,13 @@ def describe_op_error(e: BaseException) -> str:
             continue
         lines.append(s)
     body = "; ".join(lines)[:2000] or _first_lines(str(e)) or type(e).__name__
-    where = f" at node {node}" if node else ""
-    return f"{type(e).__name__}{where}: {body}"
+    op_type = getattr(op, "type", None)
+    if op_type is None and node and graph is not None:
+        try:
+            op_type = graph.get_operation_by_name(node).type
+        except (KeyError, ValueError):
+            op_type = None
+    return type(e).__name__, node, op_type, body
 
 
 def _first_lines(text: str, n: int = 3) -> str:
