@@ -209,7 +209,15 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
-    model = build_model(source)  # interpreted, never executed (migrate.graph.program)
+    try:
+        model = build_model(source)  # interpreted, never executed (migrate.graph.program)
+    except (ValueError, TypeError) as e:   # Keras refused a layer call of the translation: a converter bug
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip() and "Exception encountered" not in ln
+                      and "Could not automatically infer" not in ln), str(e))
+        raise GraphConvertError(f"{tf1.meta}: the Keras model translated from the graph could not be built "
+                                f"({type(e).__name__}: {first[:400]}). This is a bug of the converter for this "
+                                f"graph: please report it with the .meta; meanwhile --outputs computed before the "
+                                f"part it names may convert. Nothing was written.") from None
     for lname, values in tr.emitter.weights.items():
         layer = model.get_layer(lname)
         layer.set_weights([np.asarray(v) for v in values])

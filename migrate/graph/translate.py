@@ -106,11 +106,9 @@ _LOOP_OPS = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "T
 # Control flow v2: a functional `While` whose body is a library function, with TensorLists for its sequences.
 V2_LOOP_OPS = ("While", "StatelessWhile")
 V2_LIST_OPS = ("TensorList", "EmptyTensorList")   # prefixes of the op types
-V2_HINT = ("this version reads TF 1.x control flow (Enter / Exit frames) only, and this graph was built with control "
-           "flow v2 (TF 2.x's tf.compat.v1 without disable_v2_behavior(), or TF 1.15 with v2 switched on). Run your "
-           "graph-building code once more after tf.compat.v1.disable_control_flow_v2() (or disable_v2_behavior()) "
-           "and write its graph beside the checkpoint with tf.compat.v1.train.export_meta_graph(PREFIX + '.meta'): "
-           "the variables are the same, so the checkpoint is used as it is")
+V2_HINT = ("a control-flow-v2 loop whose ops the generic tier met outside its While op (a TensorList made or "
+           "read where no functional While carries it); name --outputs before it, or write the graph with "
+           "tf.compat.v1.disable_control_flow_v2() and tf.compat.v1.train.export_meta_graph(PREFIX + '.meta')")
 
 
 # What an unrecognised while loop is, told from the name scopes its step ops carry (first match wins):
@@ -123,10 +121,8 @@ LOOP_KINDS = (
      "GreedyEmbeddingHelper with maximum_iterations (optionally over one AttentionWrapper): e.g. a sampling or "
      "custom helper, not in this version's recognisers"),
 )
-OTHER_LOOP = ("neither a dynamic_rnn over LSTMCell / BasicLSTMCell / GRUCell (or their block / CIFG forms) nor a "
-              "contrib.seq2seq dynamic_decode: e.g. tf.nn.raw_rnn or a hand-written tf.while_loop, which this version "
-              "does not translate; choose --outputs computed before the loop, or convert a graph of the same "
-              "checkpoint that runs its cells with dynamic_rnn")
+OTHER_LOOP = ("ops of a while frame met outside the loop that holds them (the generic tier translates a loop from "
+              "its Exit values); name --outputs computed from the loop's results")
 
 
 def loop_kind(names) -> str | None:

@@ -350,12 +350,37 @@ def one_hot(c: Ctx):
     depth = int(c.const(1))
     on, off = c.v(2), c.v(3)
     axis = int(c.attr("axis", -1))
-    return c.out(f"keras.ops.one_hot({c.v(0)}, {depth}, axis={axis}, dtype={c.out_dtype()!r}) * ({on} - {off}) + {off}")
+    hot = f"keras.ops.one_hot({c.v(0)}, {depth}, axis={axis}, dtype='bool')"
+    dt = c.out_dtype()
+    if c.is_const(2) and c.is_const(3) and dt == "bool" and bool(c.const(2)) != bool(c.const(3)):
+        return c.out(hot if bool(c.const(2)) else f"keras.ops.logical_not({hot})")
+    if c.is_const(2) and c.is_const(3) and float(c.const(2)) == 1 and float(c.const(3)) == 0:
+        return c.out(f"keras.ops.one_hot({c.v(0)}, {depth}, axis={axis}, dtype={dt!r})")
+    # a where, not `hot * (on - off) + off`: beam search's off value is -inf (inf - inf would be NaN)
+    return c.out(f"keras.ops.cast(keras.ops.where({hot}, {on}, {off}), {dt!r})")
+
+
+def _batch_gather(c: Ctx, axis: int, batch_dims: int):
+    """`GatherV2` with `batch_dims` = b: out[i_0..i_b-1, j...] = params[i_0..i_b-1, indices[i_0..i_b-1, j...]] along
+    `axis`. When the indices have params' rank and `axis` is their last batch axis + 1 that is
+    `take_along_axis`; other forms are not in the table."""
+    pr = len(c.ins[0].shape) if c.ins[0].shape is not None else None
+    ir = len(c.ins[1].shape) if c.ins[1].shape is not None else None
+    if batch_dims < 0 and ir is not None:
+        batch_dims += ir
+    if axis < 0 and pr is not None:
+        axis += pr
+    if pr is None or ir is None or not (axis == batch_dims and ir == batch_dims + 1 and pr == axis + 1):
+        raise Unsupported(f"GatherV2 with batch_dims={batch_dims}, axis={axis} on ranks {pr} / {ir}")
+    return c.out(f"keras.ops.take_along_axis({c.v(0)}, keras.ops.cast({c.v(1)}, 'int32'), axis={axis})")
 
 
 @op("GatherV2", "Gather", "ResourceGather")
 def gather(c: Ctx):
     axis = int(c.const(2)) if c.type == "GatherV2" else 0
+    batch_dims = int(c.attr("batch_dims", 0) or 0)
+    if batch_dims:   # tf.gather(..., batch_dims=b): per batch row (beam search's parent pointers)
+        return _batch_gather(c, axis, batch_dims)
     if c.ins[0].parts is not None and c.is_const(1) and axis == 0:  # picking dimensions of a shape
         idx = c.const(1)
         picked = [c.ins[0].parts[int(i)] for i in idx.reshape(-1)]

@@ -48,7 +48,14 @@ def top_k(c: Ctx):
 
 @op("Cumsum")
 def cumsum(c: Ctx):
-    if c.attr("exclusive") or c.attr("reverse"):
-        from migrate.graph.ir import Unsupported
-        raise Unsupported("Cumsum with exclusive / reverse")
-    return c.out(f"keras.ops.cumsum({c.v(0)}, axis={int(c.const(1))})")
+    """`tf.cumsum(x, axis, exclusive, reverse)`: reverse sums from the end (flip, sum, flip back); exclusive leaves
+    each element out of its own sum (the inclusive sum minus the element, as TF1 does it on floats and ints)."""
+    axis = int(c.const(1))
+    x = c.v(0)
+    expr = f"keras.ops.flip({x}, axis={axis})" if c.attr("reverse") else x
+    expr = f"keras.ops.cumsum({expr}, axis={axis})"
+    if c.attr("exclusive"):
+        expr = f"keras.ops.subtract({expr}, {f'keras.ops.flip({x}, axis={axis})' if c.attr('reverse') else x})"
+    if c.attr("reverse"):
+        expr = f"keras.ops.flip({expr}, axis={axis})"
+    return c.out(expr)
