@@ -200,19 +200,18 @@ def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tm
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
 
-def test_a_control_flow_v2_graph_is_refused_with_the_way_out_that_works(tmp_path):
-    """TF1 code run under TF 2.x's tf.compat.v1 without disable_v2_behavior() writes `StatelessWhile` + TensorList
-    loops: exit 2 naming the loop once (not its 16 gradient accumulators by type) and the way out; following it
-    (the same graph code after disable_control_flow_v2(), export_meta_graph beside the checkpoint) converts the
-    SAME checkpoint with parity."""
+def test_a_control_flow_v2_graph_converts_generically_and_its_v1_twin_is_recognised(tmp_path):
+    """TF1 code run under TF 2.x's tf.compat.v1 without disable_v2_behavior() writes a `StatelessWhile` + TensorList
+    loop: the generic tier converts it with parity (no refusal); the same graph code under control flow v1 gives
+    the recognised keras.layers.LSTM for the SAME checkpoint, with parity too."""
     import tensorflow as tf
 
-    from migrate.graph import GraphConvertError, convert_graph
+    from migrate.graph import convert_graph
 
     v1 = tf.compat.v1
 
     @contextlib.contextmanager
-    def control_flow_v1():   # the way out: TF 1.x control flow, the user's (resource) variables as they were
+    def control_flow_v1():   # TF 1.x control flow, the user's (resource) variables as they were
         v1.disable_control_flow_v2()
         try:
             yield
@@ -222,15 +221,12 @@ def test_a_control_flow_v2_graph_is_refused_with_the_way_out_that_works(tmp_path
     assert v1.control_flow_v2_enabled()
     path = _build(str(tmp_path / "ckpt"), kind="lstm", style=contextlib.nullcontext)   # TF 2.x's defaults
     prefix = os.path.join(path, "model.ckpt")
-    with pytest.raises(GraphConvertError) as e:
-        convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
-    msg = str(e.value)
-    assert e.value.exit_code == 2 and "control-flow-v2 while loop rnn/while, with 19 TensorList ops around it" in msg
-    assert "disable_control_flow_v2()" in msg and "export_meta_graph" in msg and "EmptyTensorList x" not in msg
-    assert not (tmp_path / "out").exists()
+    report = convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
+    assert [lp["how"] for lp in report["loops"]] == ["translated generically"], report["loops"]
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
     _build(path, kind="lstm", style=control_flow_v1, save=False)
-    report = convert_graph(prefix, str(tmp_path / "out"), log=lambda m: None)
+    report = convert_graph(prefix, str(tmp_path / "out1"), log=lambda m: None)
     assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
