@@ -126,6 +126,40 @@ class _Frame:
         self.vars, self.constants, self.pred = vars_, constants, pred
 
 
+def _needed_values(op, cond_graph, body_graph) -> set[int]:
+    """The loop values the forward computation needs: those whose final value something other than the backward
+    pass (`gradients/...`) reads, those the condition reads, and every value the body computes them from."""
+    from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
+
+    index = {t.name: k for k, t in enumerate(body_graph.inputs)}
+    cond_index = {t.name: k for k, t in enumerate(cond_graph.inputs)}
+    needed = {k for k, out in enumerate(op.outputs) if any(not is_gradient(c.name) for c in out.consumers())}
+    needed |= {cond_index[n] for n in _args_read(cond_graph.outputs[0], cond_index)}
+    todo = list(needed)
+    while todo:
+        k = todo.pop()
+        for n in _args_read(body_graph.outputs[k], index):
+            if index[n] not in needed:
+                needed.add(index[n])
+                todo.append(index[n])
+    return needed
+
+
+def _args_read(t, args: dict) -> set[str]:
+    """The function arguments (by tensor name) a tensor of a function graph is computed from."""
+    found, seen, stack = set(), set(), [t]
+    while stack:
+        x = stack.pop()
+        if x.name in seen:
+            continue
+        seen.add(x.name)
+        if x.name in args:
+            found.add(x.name)
+            continue
+        stack.extend(x.op.inputs)
+    return found
+
+
 class FunctionalWhileProvider(WhileLoopProvider):
     """A functional `While` / `StatelessWhile` -> the same `tfm.WhileLoop` as a v1 frame. A loop variable the body
     returns unchanged is a value the loop reads (an invariant, or a weight when it is a variable's read)."""
@@ -139,7 +173,10 @@ class FunctionalWhileProvider(WhileLoopProvider):
                 len(self.cond_g.graph.inputs) != n:
             raise Unsupported(f"functional while loop {op.name}: its functions do not take its {n} loop values")
         vars_, constants = [], []
+        needed = _needed_values(op, self.cond_g.graph, self.body_g.graph)
         for k in range(n):
+            if k not in needed:   # carried for the backward pass only (tf.gradients' accumulators)
+                continue
             if self.body_g.graph.outputs[k].name == self.body_g.graph.inputs[k].name:   # passed through
                 constants.append(_Node(f"{op.name}/invariant_{k}", [op.inputs[k]],
                                        [self.body_g.graph.inputs[k], self.cond_g.graph.inputs[k]]))
