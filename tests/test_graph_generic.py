@@ -201,7 +201,8 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
 
     report, _ = _convert(graphs["peephole"], tmp_path / "out")
     assert report["loops"][0]["how"] == "translated generically"
-    assert "no recogniser took it" in report["loops"][0]["why"]
+    assert "no recogniser took it: an LSTM step with peephole weights (rnn/lstm_cell/w_f_diag" in \
+        report["loops"][0]["why"]   # the first condition the LSTM recogniser does not meet
     model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
     loop = next(layer for layer in model.layers if type(layer).__name__ == "WhileLoop")
     names = sorted(w.path.rsplit("/", 1)[-1] for w in loop.trainable_weights)
@@ -222,6 +223,17 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
     a, b = model({"x": x}), rebuilt({"x": x})
     a, b = (a[0] if isinstance(a, list) else a), (b[0] if isinstance(b, list) else b)
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
+@pytest.mark.parametrize("name, why", [
+    ("basic_rnn", "the kernel rnn/basic_rnn_cell/kernel feeds Tanh with no gate split: a plain RNN step"),
+    ("sigmoid_lstm_lengths", "an LSTM step whose activation is not tanh"),
+])
+def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):
+    report, lines = _convert(graphs[name], tmp_path / "out")
+    assert report["parity"]["ok"]
+    assert why in report["loops"][0]["why"], report["loops"]
+    assert any(line.startswith("loop rnn/while: translated generically (no recogniser took it: ") for line in lines)
 
 
 def test_recognised_lstm_and_its_generic_translation_agree(tmp_path):

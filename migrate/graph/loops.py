@@ -125,6 +125,52 @@ NO_RECOGNISER = ("no recogniser took it: its body is none of the recognised cell
 RECOGNISERS_OFF = "recognisers switched off (--no-recognisers)"
 
 
+_PASS_TO_GATES = ("BiasAdd", "Add", "AddV2", "Identity")
+_PEEPHOLES = ("w_f_diag", "w_i_diag", "w_o_diag")
+
+
+def why_not_recognised(view: GraphView, frame: str) -> str:
+    """The first condition of the cell recognisers (`rnn.CELL_MATCHERS`: LSTM, GRU, CIFG, block cells) that this
+    loop's body does not meet, read from its ops: what a user needs to know why the loop is generic."""
+    ops = [o for o in view.graph.get_operations() if o.name.startswith(_title(frame) + "/")]
+    kernels = [o for o in ops if o.type == "MatMul" and view.variable_of(o.inputs[1]) is not None]
+    if any(o.type in ("LSTMBlockCell", "GRUBlockCell") for o in ops):
+        return "a fused block cell whose wiring the block-cell recognisers did not match"
+    if not kernels:
+        return "no cell recogniser applies: its body multiplies no variable (no MatMul on a cell kernel)"
+    k = kernels[0]
+    var = view.variable_of(k.inputs[1])
+    nxt, t = None, k.outputs[0]
+    for _ in range(4):
+        cons = [c for c in t.consumers() if not c.name.startswith("gradients")]
+        if len(cons) != 1:
+            break
+        nxt = cons[0]
+        if nxt.type not in _PASS_TO_GATES:
+            break
+        t = nxt.outputs[0]
+    variables = {view.variable_of(o.inputs[1]) or "" for o in ops if o.type == "Mul" and len(o.inputs) > 1}
+    variables |= {view.variable_of(i) or "" for o in ops for i in o.inputs if i.op.type == "Enter"}
+    peep = sorted(v for v in variables if v.rsplit("/", 1)[-1] in _PEEPHOLES)
+    projection = sorted(v for v in variables if "projection" in v)
+    if nxt is not None and nxt.type in ("Split", "SplitV"):
+        parts = int(nxt.get_attr("num_split"))
+        if parts == 4:
+            if peep:
+                return f"an LSTM step with peephole weights ({', '.join(peep)}), which the LSTM recogniser does not take"
+            if projection:
+                return f"an LSTM step with a projection ({projection[0]}), which the LSTM recogniser does not take"
+            acts = sorted({o.type for o in ops if o.type in ("Tanh", "Relu", "Elu", "Selu", "Softsign", "Relu6")})
+            if acts != ["Tanh"]:
+                return (f"an LSTM step whose activation is {', '.join(acts) or 'not tanh'} (the LSTM recogniser "
+                        f"takes tanh)")
+            return f"an LSTM-like step on {var} whose gate wiring the LSTM recogniser did not match"
+        return f"the kernel {var} feeds a {parts}-way split: no recognised cell's gate layout"
+    following = nxt.type if nxt is not None else "several ops"
+    return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step (BasicRNNCell-like) or "
+            f"custom cell, which no recogniser takes")
+
+
 def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER, stop=()) -> dict:
     """{tensor name: WhileLoopProvider} for every while frame the outputs need whose exits no recogniser
     provides (walking back from the outputs, through the recognised constructs' inputs)."""
@@ -150,7 +196,10 @@ def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOG
         if o.type in ("Exit", "RefExit"):
             frame = frame_of_exit(o)
             if frame is not None and frame not in found:
-                p = WhileLoopProvider(view, frame, frames_of(view).get(frame, []), why)
+                reason = why
+                if why == NO_RECOGNISER and isinstance(view, GraphView):
+                    reason = f"no recogniser took it: {why_not_recognised(view, frame)}"
+                p = WhileLoopProvider(view, frame, frames_of(view).get(frame, []), reason)
                 found[frame] = p
                 for name in p.provides:
                     out.setdefault(name, p)
