@@ -297,6 +297,8 @@ def _concat_shape(first, rest):
     """`(first, *rest)` as a shape argument: plain ints when all are known, else a tensor vector."""
     rest = [_int_or_tensor(d) for d in rest]
     first = _int_or_tensor(first)
+    if not any(keras.ops.is_tensor(d) for d in (first, *rest)):   # ints, or JAX's symbolic dimensions
+        return (first, *rest)
     if isinstance(first, int) and all(isinstance(d, int) for d in rest):
         return (first, *rest)
     parts = [keras.ops.reshape(keras.ops.cast(first, "int32"), (1,))]
