@@ -38,6 +38,10 @@ MAX_TENSOR_BYTES = 256 << 20
 # Every generated parity input of one batch together:
 MAX_FEED_BYTES = 1 << 30
 
+# More outputs than this from one node's count attribute (`num_split`, `num`, `N`) is a damaged `.meta`: the view
+# counts the outputs the graph uses instead (the import refuses the node).
+MAX_OUTPUTS = 1 << 16
+
 PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 _CONTROL = -1   # the port of a control input (`^name`)
@@ -295,10 +299,12 @@ class ProtoGraph:
                 if number:
                     a = attr(number)
                     n = int(a.i) if a is not None else 1
+                    if not 0 <= n <= MAX_OUTPUTS:   # a damaged count (num_split = 2**40): what the graph uses
+                        n = self._fallback_outputs(i)
                 types = [enum] * n
             for enum in types:
-                dt = tf.as_dtype(enum)
-                out.append(dt._as_ref if is_ref else dt)  # noqa: SLF001 - DType's public ref form
+                dt = _dtype_or_none(enum) or tf.float32   # an attr the node lacks or a damaged enum: the import
+                out.append(dt._as_ref if is_ref else dt)  # noqa: SLF001 - DType's public ref form; (it refuses)
         return out
 
     def _fallback_outputs(self, i: int) -> int:
@@ -342,7 +348,7 @@ class ProtoGraph:
 
         node = self.graph_def.node[i]
         attr = node.attr["dtype"].type if "dtype" in node.attr else node.attr["value"].tensor.dtype
-        return np.dtype(tf.as_dtype(attr).as_numpy_dtype)
+        return np.dtype((_dtype_or_none(attr) or tf.float32).as_numpy_dtype)
 
     def oversized_constant(self, i: int) -> tuple[list[int], int] | None:
         """(declared shape, bytes) of a `Const` whose value the proto does not hold in full (a short list of values
@@ -456,7 +462,10 @@ class ProtoOp:
         a = node.attr[name]
         kind = a.WhichOneof("value")
         if kind == "type":
-            return tf.as_dtype(a.type)
+            dt = _dtype_or_none(a.type)
+            if dt is None:
+                raise ValueError(f"Operation {self.name!r} has attr {name!r} = {a.type}, which is no dtype.")
+            return dt
         if kind == "shape":
             return tf.TensorShape(a.shape)
         if kind == "list":
@@ -465,7 +474,10 @@ class ProtoOp:
                 if len(getattr(lst, field)):
                     return list(getattr(lst, field))
             if len(lst.type):
-                return [tf.as_dtype(t) for t in lst.type]
+                types = [_dtype_or_none(t) for t in lst.type]
+                if None in types:
+                    raise ValueError(f"Operation {self.name!r} has attr {name!r} = {list(lst.type)}, not all dtypes.")
+                return types
             if len(lst.shape):
                 return [tf.TensorShape(s) for s in lst.shape]
             return []
@@ -518,6 +530,16 @@ class ProtoTensor:
 
     def __repr__(self) -> str:
         return f"<ProtoTensor {self.name!r}>"
+
+
+def _dtype_or_none(enum: int):
+    """`tf.as_dtype(enum)`, or None for a value that is no dtype (0 = DT_INVALID: the attr is missing or damaged)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        return tf.as_dtype(enum)
+    except TypeError:
+        return None
 
 
 def _numpy_dtype(enum: int):
