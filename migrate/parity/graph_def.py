@@ -33,6 +33,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from migrate.checkpoint.tables import is_gradient
+
 # One generated parity input, one `--variable NAME=zeros`, one graph constant expanded from a short proto:
 MAX_TENSOR_BYTES = 256 << 20
 # Every generated parity input of one batch together:
@@ -196,16 +198,22 @@ class ProtoGraph:
                 frame_of_enter = {e: f for f, es in self.frames().items() for e in es}
             for f in {frame_of_enter[i] for i in seen if i in frame_of_enter} - frames_done:
                 frames_done.add(f)
-                stack.extend(self._frame_nodes(self.frames()[f]))
+                stack.extend(self._frame_nodes(self.frames()[f], forward=not is_gradient(f)))
         return seen
 
-    def _frame_nodes(self, enters: list[int]) -> list[int]:
+    def _frame_nodes(self, enters: list[int], forward: bool = True) -> list[int]:
+        """The ops a loop's `Enter`s reach up to its `Exit`s. In a forward loop, not what `tf.gradients` added to it
+        (its iteration counter `gradients/f_count`, the stacks that keep each step's values for the backward pass):
+        the backward pass is no part of the loop's result, and is taken only where the roots themselves need it."""
         out, seen, stack = [], set(), list(enters)
+        names = self.names
         while stack:
             i = stack.pop()
             if i in seen:
                 continue
             seen.add(i)
+            if forward and is_gradient(names[i]):
+                continue
             out.append(i)
             if self.types[i] in ("Exit", "RefExit"):
                 continue
