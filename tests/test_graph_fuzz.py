@@ -3,8 +3,8 @@
 A seeded, deterministic fuzzer takes real TF1 graphs of the corpus (`$TF_MIGRATE_REAL_TF1`, else
 `../shared/fixtures/real_tf1`) and one TF1-style graph built here, and damages them as data: the `MetaGraphDef`
 protobuf loses a node, a node is renamed (its consumers' inputs dangle), an attribute is dropped, a dtype or shape
-attribute (`_output_shapes` included) changed, a node name duplicated, a cycle made; or the checkpoint is cut (its
-data file or index truncated, the index deleted). Each mutant goes through the three commands in-process
+attribute (`_output_shapes` included) changed, an int / float / bool attribute given another value, a node name
+duplicated, a cycle made; or the checkpoint is cut (its data file, index or `.meta` truncated, the index deleted). Each mutant goes through the three commands in-process
 (`migrate.cli.main`), and every run must end with exit 0, 1, 2 or 3; no "Traceback"; on failure one line
 "tf-migrate CMD: error: ..." naming the file (or the node, the variable); and nothing under --out / --json unless
 the command succeeded (convert's one documented exception: parity outside tolerance writes the folder, exit 1, its
@@ -42,7 +42,7 @@ REAL = {
 BUILT = "built_lstm_tagger"
 
 MUTATIONS = ("drop_node", "rename_node", "drop_attr", "change_dtype", "change_shape", "change_attr", "duplicate_name",
-             "cycle", "truncate_data", "truncate_index", "delete_index")
+             "cycle", "truncate_data", "truncate_index", "delete_index", "truncate_meta")
 # (mutation, seed) pairs each graph gets in the test; the seeds are fixed so CI sees the same mutants every run.
 SEEDS_PER_MUTATION = 1
 
@@ -302,8 +302,8 @@ def make_mutant(prefix: str, needed: set[str], mutation: str, seed: int, dst: st
             what = MUTATE_META[mutation](meta, rng, needed)
             with open(target, "wb") as out:
                 out.write(meta.SerializeToString())
-        elif mutation in ("truncate_data", "truncate_index") and (".data-" in f) == (mutation == "truncate_data") \
-                and not f.endswith(".meta"):
+        elif mutation == "truncate_meta" and f.endswith(".meta") or mutation in ("truncate_data", "truncate_index") \
+                and (".data-" in f) == (mutation == "truncate_data") and not f.endswith(".meta"):
             with open(f, "rb") as src:
                 data = src.read()
             cut = rng.randrange(1, max(2, len(data)))
@@ -473,7 +473,36 @@ def test_a_twin_subgraph_whose_variables_the_checkpoint_lacks_is_never_imported_
     assert "the checkpoint lacks 5 variable(s) that infer/proj/BiasAdd:0 read: infer/embedding, infer/proj/bias," in line
 
 
-CASES = [(g, m, s) for g in list(REAL) + [BUILT] for m in MUTATIONS for s in range(SEEDS_PER_MUTATION)]
+# Mutants that ended in a traceback before their fix (found with more seeds): kept as regression cases.
+FOUND = [("hcn_static_bigru_tf18", "change_attr", 100)]   # Split.num_split = 2**40: MemoryError reading its outputs
+CASES = [(g, m, s) for g in list(REAL) + [BUILT] for m in MUTATIONS for s in range(SEEDS_PER_MUTATION)] + FOUND
+
+
+def test_the_graph_read_as_data_survives_missing_and_damaged_attributes():
+    """`ProtoGraph` (selection and name checks run on it before anything is imported) reads a node without its dtype
+    attribute, with a dtype that is no dtype, or with an output count of 2**40 without failing: float32 for an
+    unknown dtype, and the outputs its consumers use for an absurd count (the import then refuses the node)."""
+    import tensorflow as tf
+
+    from migrate.parity.graph_def import ProtoGraph
+
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [4, 6], name="x")
+        a, b = tf.split(x, 2, axis=1, name="halves")
+        tf.add(a, b, name="sum")
+        tf.cast(x, tf.int32, name="ids")
+        meta = tf.compat.v1.train.export_meta_graph()
+    nodes = {n.name: n for n in meta.graph_def.node}
+    del nodes["sum"].attr["T"]
+    nodes["halves"].attr["num_split"].i = 1 << 40
+    nodes["ids"].attr["DstT"].type = 99
+    view = ProtoGraph(meta)
+    assert [t.dtype for t in view.get_operation_by_name("sum").outputs] == [tf.float32]
+    assert len(view.get_operation_by_name("halves").outputs) == 2        # the two its consumer reads
+    assert view.get_tensor_by_name("ids:0").dtype == tf.float32
+    with pytest.raises(ValueError, match="which is no dtype"):
+        view.get_operation_by_name("ids").get_attr("DstT")
 
 
 @pytest.mark.slow

@@ -61,7 +61,8 @@ def read_meta(path: str):
     except OSError as e:
         raise ValueError(f"cannot read ({e.strerror})") from None
     except Exception as e:  # noqa: BLE001 - a protobuf DecodeError: not a MetaGraphDef
-        raise ValueError(f"not a MetaGraphDef written by tf.train.Saver ({e})") from None
+        raise ValueError(f"cannot be read as the MetaGraphDef tf.train.Saver writes: truncated, corrupt or another "
+                         f"kind of file ({e}); use the .meta saved with this checkpoint") from None
     return meta
 
 
