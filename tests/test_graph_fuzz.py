@@ -28,6 +28,7 @@ import sys
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+pytestmark = pytest.mark.filterwarnings("ignore:.*is deprecated:UserWarning")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -445,6 +446,7 @@ def corpus(tmp_path_factory):
     return Corpus(str(tmp_path_factory.mktemp("fuzz")))
 
 
+@pytest.mark.slow
 def test_a_twin_subgraph_whose_variables_the_checkpoint_lacks_is_never_imported_nor_run(tmp_path):
     """The `infer/` copy (a while loop, variables not saved) is not on the path to the outputs: convert, inspect and
     parity --tf1 never initialise, run or translate it; asking for its outputs is refused naming its variables."""
