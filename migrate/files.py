@@ -151,6 +151,15 @@ def resolve_checkpoint(path: str) -> str:
             f"{path}: not a TensorFlow checkpoint: no {os.path.basename(path)}.index beside it (a V2 checkpoint) and "
             f"not a V1 checkpoint file either (it does not end with the table magic: truncated, or another "
             f"format); expected a prefix such as model.ckpt-1000 with .index and .data-* files, or a V1 model.ckpt.")
+    data = sorted(glob.glob(glob.escape(path) + ".data-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"))
+    if data:   # a V2 bundle whose index was not copied: the data files alone cannot be read
+        present = [os.path.basename(data[0]) + (f" (and {len(data) - 1} more data files)" if len(data) > 1 else "")]
+        present += [os.path.basename(path) + ".meta"] if os.path.isfile(path + ".meta") else []
+        raise CheckpointNotFound(
+            f"{path}.index: no such file, though {' and '.join(present)} {'are' if len(present) > 1 else 'is'} "
+            f"there: the index says where each "
+            f"tensor lies in the data files, and without it they cannot be read. Copy {os.path.basename(path)}.index "
+            f"from where the checkpoint was saved.")
     raise CheckpointNotFound(f"{path}: no such checkpoint (neither a directory nor a prefix with a .index file or "
                              f"a V1 checkpoint file).")
 

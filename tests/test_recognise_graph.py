@@ -120,6 +120,8 @@ def _real_summary(fixture: str) -> dict:
            "dense": sorted(d.kernel for d in rec.dense),
            "parts": sorted(f"{p.kind}:{p.name}" for p in rec.parts),
            "unrecognised": list(rec.unrecognised)}
+    if rec.other_cells:   # cells no layout matches: never "dense" (the loops whose recurrence reads them)
+        out["other_cells"] = {o.scope: o.loops for o in rec.other_cells}
     try:
         _, _, plan, _ = plan_conversion(ckpt)
         out["convert"] = "plan: " + ("complete" if not (plan.missing or plan.mismatched) else "incomplete")
@@ -230,13 +232,23 @@ EXPECTED_REAL: dict = json.loads(r'''
   "cells": {},
   "convert": "refused: its recurrent cells are contrib CoupledInputForgetGateLSTMCell (no Keras layout; W_0/B names), none of LSTMCell / BasicLSTMCell / LSTMBlockCell / GRUCell / GRUB",
   "dense": [
-   "character_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell/W_0",
-   "character_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell/W_0",
    "feedforward_after_lstm/W",
-   "feedforward_before_crf/W",
-   "token_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell/W_0",
-   "token_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell/W_0"
+   "feedforward_before_crf/W"
   ],
+  "other_cells": {
+   "character_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell": [
+    "character_lstm/bidirectional_LSTM/bidirectional_rnn/bw/bw/while"
+   ],
+   "character_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell": [
+    "character_lstm/bidirectional_LSTM/bidirectional_rnn/fw/fw/while"
+   ],
+   "token_lstm/bidirectional_LSTM/bidirectional_rnn/bw/coupled_input_forget_gate_lstm_cell": [
+    "token_lstm/bidirectional_LSTM/bidirectional_rnn/bw/bw/while"
+   ],
+   "token_lstm/bidirectional_LSTM/bidirectional_rnn/fw/coupled_input_forget_gate_lstm_cell": [
+    "token_lstm/bidirectional_LSTM/bidirectional_rnn/fw/fw/while"
+   ]
+  },
   "embeddings": {
    "character_embedding/character_embedding_weights": null,
    "token_embedding/token_embedding_weights": null

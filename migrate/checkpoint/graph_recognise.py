@@ -19,6 +19,9 @@ returns `GraphFacts`, which `recognise(variables, graph=...)` combines with the 
 |                               | (LSTMCell / BasicLSTMCell), or the `forget_bias` attr of the LSTMBlockCell / BlockLSTM   |
 |                               | op reading the kernel (contrib); one per time step in static_rnn graphs                 |
 | fused layout                  | the kernel is an input of an LSTMBlockCell / BlockLSTM / GRUBlockCell op                |
+| part of a loop's cell         | the variable, read inside a while loop, reaches that loop's `NextIteration` along a     |
+|                               | path of values (not through an ArgMax / comparison / int Cast, a TensorArray write or   |
+|                               | an `Exit`): the recurrence reads it, whatever its cell (BasicRNNCell, peepholes, custom)|
 
 Variables may be `VariableV2` / `Variable` (read through `<name>/read` Identity ops) or resource variables
 (`VarHandleOp` read by `ReadVariableOp`), in TF 1.0-1.15 graphs.
@@ -45,6 +48,16 @@ FORGET_OUTPUT = cell_layouts.get("lstm").tf1_gates.index("f")     # 2: i, j, f, 
 # Data that says nothing about which RNN feeds which: shapes, and the input TensorArray of the next layer.
 NOT_DATAFLOW = ("Shape", "ShapeN", "Size", "Rank", "TensorArrayScatterV3", "TensorArrayScatterV2",
                 "TensorArrayScatter", "TensorArrayUnpack", "TensorArraySizeV3", "NoOp")
+# Ops whose result carries no value of a float input into a loop's state: ids and flags (a greedy decoder's ArgMax
+# feeds the next step an embedding row, not the projection), outputs collected for after the loop, the loop's end.
+NOT_RECURRENCE = NOT_DATAFLOW + ("ArgMax", "ArgMin", "Equal", "NotEqual", "Less", "LessEqual", "Greater",
+                                 "GreaterEqual", "IsNan", "IsFinite", "IsInf", "InTopK", "InTopKV2", "Multinomial",
+                                 "TensorArrayWriteV3", "TensorArrayWriteV2", "TensorArrayWrite",
+                                 "TensorArrayScatterV3", "TensorArrayPack", "StackPushV2", "StackPush", "Exit",
+                                 "RefExit", "Assert", "Print", "PrintV2")
+NEXT_ITERATION = ("NextIteration", "RefNextIteration")
+_INT_DTYPES = frozenset({3, 4, 5, 6, 9, 10, 17, 22, 23})   # int32, uint8, int16, int8, int64, bool, uint16, 32, 64
+_RECURRENCE_WALK = 20000    # nodes followed per variable (a loop body is far smaller)
 
 
 @dataclass
@@ -65,6 +78,8 @@ class GraphFacts:
     static_runs: dict[str, set[str]] = field(default_factory=dict)  # kernel -> names of MatMul/fused nodes
     gather_nodes: dict[str, list[str]] = field(default_factory=dict)  # embedding -> its Gather nodes
     embedding_runs: dict[str, set[str]] = field(default_factory=dict)  # embedding -> runs its lookups feed
+    recurrent: dict[str, list[str]] = field(default_factory=dict)  # variable -> loops whose recurrence reads it
+    loop_names: dict[str, str] = field(default_factory=dict)       # while frame -> the name scope of its ops
 
     def direction(self, frame: str) -> str | None:
         comps = frame.split("/")
@@ -177,8 +192,11 @@ def read_graph(meta_path: str, checkpoint_names: set[str] | None = None) -> Grap
             n = nodes.get(s[0]) if s else None
         if n is None or n.op != "Const":
             return None
-        arr = make_ndarray(n.attr["value"].tensor)
-        return float(arr.reshape(())) if arr.size == 1 else None
+        try:
+            arr = make_ndarray(n.attr["value"].tensor)
+            return float(arr.reshape(())) if arr.size == 1 else None
+        except (ValueError, TypeError):   # a damaged constant (its values do not fit its shape / dtype): no bias
+            return None
 
     for v, u in var_uses.items():
         for n, i in u:
@@ -222,8 +240,52 @@ def read_graph(meta_path: str, checkpoint_names: set[str] | None = None) -> Grap
                 if v not in facts.dense or facts.dense[v] is None:
                     facts.dense[v] = bias
 
+    _recurrence(facts, nodes, consumers, value_of)
     _dataflow(facts, nodes, consumers)
     return facts
+
+
+def _loop_names(nodes: dict) -> dict[str, str]:
+    """while frame -> its loop's name scope (`rnn/while`): the shortest scope of its forward `Enter` ops (the frame
+    name is `rnn/while/while_context` from TF 1.3-ish, `rnn/while/rnn/while/` before; `tf.gradients` adds Enters
+    named `gradients/f_count_1` to the forward frame)."""
+    out: dict[str, str] = {}
+    for n in nodes.values():
+        if n.op in ("Enter", "RefEnter") and not _is_training(n.name):   # not the backward pass's counters
+            f = n.attr["frame_name"].s.decode("utf-8", "replace")
+            parent = n.name.rpartition("/")[0]
+            if f not in out or len(parent) < len(out[f]):
+                out[f] = parent
+    return out
+
+
+def _recurrence(facts: GraphFacts, nodes: dict, consumers: dict, value_of: dict[str, str]) -> None:
+    """Fill `facts.recurrent`: each variable read inside a (forward) while loop whose value reaches one of the loop's
+    `NextIteration` ops along values (`NOT_RECURRENCE` and int / bool casts stop the walk): a weight of the loop's
+    cell, whichever cell it is, never a dense layer applied to the loop's outputs."""
+    facts.loop_names = _loop_names(nodes)
+    reads: dict[str, list[str]] = defaultdict(list)     # variable -> its value's nodes (read, Enter chain)
+    for node, var in value_of.items():
+        reads[var].append(node)
+    for v, frames in facts.frames.items():
+        if not frames:
+            continue
+        start = reads.get(v, [])
+        seen, todo, hit = set(start), deque(start), False
+        while todo and not hit and len(seen) < _RECURRENCE_WALK:
+            cur = todo.popleft()
+            for c, _, _ in consumers.get(cur, ()):
+                if c.name in seen or _is_training(c.name) or c.op in NOT_RECURRENCE:
+                    continue
+                if c.op == "Cast" and c.attr["DstT"].type in _INT_DTYPES:
+                    continue
+                if c.op in NEXT_ITERATION:
+                    hit = True
+                    break
+                seen.add(c.name)
+                todo.append(c.name)
+        if hit:
+            facts.recurrent[v] = [facts.loop_names.get(f, _frame_prefix(f)) for f in frames]
 
 
 def _num_split(n) -> int:
@@ -242,12 +304,7 @@ def _dataflow(facts: GraphFacts, nodes: dict, consumers: dict) -> None:
         if n.op in ("Enter", "RefEnter"):
             enters[n.name] = n.attr["frame_name"].s.decode()
     # A loop's nodes live in one name scope: the scope of its loop-variable Enter ops (`rnn/while/Enter_1`).
-    # (frame_name is `rnn/while/while_context` from TF 1.3-ish, `rnn/while/rnn/while/` before: not a prefix.)
-    scope_of: dict[str, str] = {}
-    for name, f in enters.items():
-        parent = name.rpartition("/")[0]
-        if f not in scope_of or len(parent) < len(scope_of[f]):
-            scope_of[f] = parent
+    scope_of = facts.loop_names
     starts: dict[str, list[str]] = {}
     for f in frames:
         prefix = scope_of.get(f, _frame_prefix(f)) + "/"

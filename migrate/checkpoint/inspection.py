@@ -4,7 +4,8 @@ The JSON schema (`"schema": "tf-migrate/inspect", "version": 2`) is documented i
 are only ever added within a version. Version 2 (recognition from the `.meta` graph): `cells[].forget_bias`
 (`{"value", "source"}` per cell, or null), `cells[].layout`, `cells[].directions` (both for one cell shared by
 fw and bw), `cells[].role_source`, `cells[].frames`, `embeddings[].source`, `dense[].source`, `parts` (legacy_seq2seq
-attention, CRF transitions; variable kind `part`), `shared_cells`, `graph` (null, or the .meta facts used).
+attention, CRF transitions; variable kind `part`), `shared_cells`, `graph` (null, or the .meta facts used),
+`other_cells` (cells no layout matches: the loops that read them and what is unknown; variable kind `cell`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def classify(rec: Recognition) -> dict[str, tuple[str, str | None]]:
         out[d.kernel] = ("dense", d.scope)
         if d.bias:
             out[d.bias] = ("dense", d.scope)
+    for o in rec.other_cells:
+        for n in o.variables:
+            out[n] = ("cell", o.scope)
     for a in rec.attention:
         out[a.name] = ("attention", a.part)
     for p in rec.parts:
@@ -96,6 +100,7 @@ def inspect_json(ckpt: Checkpoint) -> dict:
         "cells": [c.to_json() for c in rec.cells],
         "embeddings": [e.to_json() for e in rec.embeddings],
         "dense": [d.to_json() for d in rec.dense],
+        "other_cells": [o.to_json() for o in rec.other_cells],
         "attention": [a.to_json() for a in rec.attention],
         "parts": [p.to_json() for p in rec.parts],
         "shared_cells": list(rec.shared_cells),
@@ -178,6 +183,9 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
         extra += f", forget bias {fbc['value']:g} (from {fbc['source']})" if fbc else ""
         lines.append(f"  cell {c['scope']}: {c['tf1_class']}, units {c['units']}, input {c['input_size']}"
                      f"{extra}{' (' + where + ')' if where else ''}")
+    for o in report.get("other_cells", []):
+        shapes = ", ".join(f"{n.rsplit('/', 1)[-1]} {o['shapes'][n]}" for n in o["variables"])
+        lines.append(f"  cell {o['scope']}: {o['unknown']} ({shapes})")
     for e in report["embeddings"]:
         lines.append(f"  embedding {e['name']}: vocab {e['vocab_size']} x dim {e['dim']}")
     for d in report["dense"]:

@@ -109,6 +109,24 @@ class DenseLayer:
 
 
 @dataclass
+class OtherCell:
+    """The variables of a recurrent cell no layout of `cell_layouts` matches (a BasicRNNCell, a peephole or custom
+    cell, an LSTM with another activation...): what the `.meta` shows of it (the while loops whose recurrence reads
+    them) and what is not known. Never a dense layer: its kernel is read inside the loop, step after step."""
+
+    scope: str
+    variables: list[str]
+    shapes: dict[str, list[int]]
+    loops: list[str]              # while loops (their name scopes) whose recurrence reads the variables
+    tf1_class: str | None         # from the scope name (`basic_rnn_cell` -> BasicRNNCell), else None
+    unknown: str                  # what is not known, e.g. "cell kind unknown: read inside rnn/while"
+
+    def to_json(self) -> dict:
+        return {"scope": self.scope, "variables": list(self.variables), "shapes": dict(self.shapes),
+                "loops": list(self.loops), "tf1_class": self.tf1_class, "unknown": self.unknown}
+
+
+@dataclass
 class AttentionPart:
     name: str
     part: str                     # memory_layer, query_layer, attention_layer, attention_v, attention_g, attention_b
@@ -157,6 +175,7 @@ class Recognition:
     cells: list[CellGroup] = field(default_factory=list)
     embeddings: list[Embedding] = field(default_factory=list)
     dense: list[DenseLayer] = field(default_factory=list)
+    other_cells: list[OtherCell] = field(default_factory=list)   # cells of no known layout (read inside a loop)
     attention: list[AttentionPart] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
     optimizers: list[OptimizerState] = field(default_factory=list)
@@ -280,6 +299,7 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
     cells: dict[str, CellGroup] = {}
     dense_kernels: dict[str, str] = {}
     dense_biases: dict[str, str] = {}
+    other: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)   # (cell scope, loops) -> variables
     non_slot_by_prefix: dict[str, dict[str, str]] = defaultdict(dict)
 
     for name, info in variables.items():
@@ -329,6 +349,11 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
         if graph is not None and name in graph.gathered and len(info.shape) == 2:
             rec.embeddings.append(Embedding(name, info.shape[0], info.shape[1], "graph (read by Gather)"))
             continue
+        unmapped = _unmapped_cell_scope(comps)
+        if unmapped is not None or (graph is not None and name in graph.recurrent):
+            other[(unmapped or "/".join(comps[:-1]) or name, tuple(graph.recurrent.get(name, ()) if graph else ()))
+                  ].append(name)
+            continue
         if graph is not None and len(info.shape) == 2 and name in graph.dense and name not in graph.gathered:
             dense_kernels["graph:" + name] = name
             continue
@@ -364,11 +389,13 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
     taken = {d.bias for d in rec.dense if d.bias}
     rec.unrecognised.extend(b for b in dense_biases.values() if b not in taken)
     if graph is not None:
-        in_cells = {n for g in cells.values() for n in g.variables.values()}
+        in_cells = {n for g in cells.values() for n in g.variables.values()} | {n for ns in other.values() for n in ns}
         rec.unrecognised.extend(b for b in graph_dense_biases if b in variables and b not in taken and b not in slots
                                 and b not in in_cells and b not in rec.unrecognised
                                 and not any(b == p.name for p in rec.parts + rec.attention))
     rec.unrecognised.sort()
+    rec.other_cells = [_other_cell(scope, loops, names, variables, graph is not None)
+                       for (scope, loops), names in sorted(other.items())]
 
     for g in cells.values():
         _finish_cell(g, variables)
@@ -407,6 +434,22 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
         target.non_slots.update(names)
     rec.optimizers = list(by_opt.values())
     return rec
+
+
+def _unmapped_cell_scope(comps: list[str]) -> str | None:
+    """The scope of a cell TF1 names but no layout maps (`T.UNMAPPED_CELL_SCOPES`), else None."""
+    at = max((i for i, c in enumerate(comps[:-1]) if c in T.UNMAPPED_CELL_SCOPES), default=None)
+    return None if at is None else "/".join(comps[: at + 1])
+
+
+def _other_cell(scope: str, loops: tuple[str, ...], names: list[str], variables: Mapping[str, VariableInfo],
+                has_graph: bool) -> OtherCell:
+    tf1_class = T.UNMAPPED_CELL_SCOPES.get(scope.rsplit("/", 1)[-1])
+    where = (f"read inside {', '.join(loops)}" if loops else "read by no while loop of the .meta graph (static_rnn, "
+             "or one step)" if has_graph else "no .meta graph to show the loop that reads it")
+    unknown = (f"no Keras layout for {tf1_class}: {where}" if tf1_class else f"cell kind unknown: {where}")
+    names = sorted(names)
+    return OtherCell(scope, names, {n: list(variables[n].shape) for n in names}, list(loops), tf1_class, unknown)
 
 
 def _naming(kernel: str) -> str:

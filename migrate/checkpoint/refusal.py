@@ -33,6 +33,10 @@ def found_summary(ckpt: Checkpoint, rec: Recognition) -> str:
             f"{c.tf1_class.split(' (')[0]} {c.scope}"
             + (f" [{c.role}]" if c.role else "") + (" [shared fw+bw]" if c.directions else "")
             for c in rec.cells))
+    if rec.other_cells:
+        found.append(f"{len(rec.other_cells)} cell(s) of no known layout: " + ", ".join(
+            f"{o.tf1_class or 'unknown'} {o.scope}" + (f" [in {o.loops[0]}]" if o.loops else "")
+            for o in rec.other_cells[:4]) + (" ..." if len(rec.other_cells) > 4 else ""))
     if rec.embeddings:
         found.append("embeddings " + ", ".join(f"{e.name} {[e.vocab_size, e.dim]}" for e in rec.embeddings))
     if rec.dense:

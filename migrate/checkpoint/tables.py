@@ -120,6 +120,21 @@ FOREIGN_SIGNATURES: dict[str, str] = {
     "cudnn_gru": "CudnnGRU (opaque cuDNN parameter buffer)",
 }
 
+# Cells TF1 names by their scope that have no layout in `cell_layouts` (no Keras layer they map onto one to one):
+# inspect files their variables under the cell (`other_cells[]`, with the class the scope names), never as a dense
+# layer or an embedding. Scope names from tf.nn.rnn_cell / tf.contrib.rnn (TF 1.x `_BASIC_RNN_*`, `name=` defaults).
+UNMAPPED_CELL_SCOPES: dict[str, str] = {
+    "basic_rnn_cell": "BasicRNNCell",
+    "BasicRNNCell": "BasicRNNCell (TF <= 1.1)",
+    "layer_norm_basic_lstm_cell": "contrib LayerNormBasicLSTMCell",
+    "coupled_input_forget_gate_lstm_cell": "contrib CoupledInputForgetGateLSTMCell",
+    "nas_cell": "contrib NASCell",
+    "ugrnn_cell": "contrib UGRNNCell",
+    "intersection_rnn_cell": "contrib IntersectionRNNCell",
+    "phased_lstm_cell": "contrib PhasedLSTMCell",
+    "glstm_cell": "contrib GLSTMCell",
+}
+
 # Parameter dtypes the converter accepts. float16 / bfloat16 checkpoints are refused rather than silently
 # up-cast: a mixed-precision model needs its loss scale and master weights decided by a person.
 ACCEPTED_FLOAT_DTYPES = ("float32", "float64")

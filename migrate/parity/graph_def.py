@@ -33,10 +33,16 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from migrate.checkpoint.tables import is_gradient
+
 # One generated parity input, one `--variable NAME=zeros`, one graph constant expanded from a short proto:
 MAX_TENSOR_BYTES = 256 << 20
 # Every generated parity input of one batch together:
 MAX_FEED_BYTES = 1 << 30
+
+# More outputs than this from one node's count attribute (`num_split`, `num`, `N`) is a damaged `.meta`: the view
+# counts the outputs the graph uses instead (the import refuses the node).
+MAX_OUTPUTS = 1 << 16
 
 PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
@@ -55,7 +61,8 @@ def read_meta(path: str):
     except OSError as e:
         raise ValueError(f"cannot read ({e.strerror})") from None
     except Exception as e:  # noqa: BLE001 - a protobuf DecodeError: not a MetaGraphDef
-        raise ValueError(f"not a MetaGraphDef written by tf.train.Saver ({e})") from None
+        raise ValueError(f"cannot be read as the MetaGraphDef tf.train.Saver writes: truncated, corrupt or another "
+                         f"kind of file ({e}); use the .meta saved with this checkpoint") from None
     return meta
 
 
@@ -192,16 +199,22 @@ class ProtoGraph:
                 frame_of_enter = {e: f for f, es in self.frames().items() for e in es}
             for f in {frame_of_enter[i] for i in seen if i in frame_of_enter} - frames_done:
                 frames_done.add(f)
-                stack.extend(self._frame_nodes(self.frames()[f]))
+                stack.extend(self._frame_nodes(self.frames()[f], forward=not is_gradient(f)))
         return seen
 
-    def _frame_nodes(self, enters: list[int]) -> list[int]:
+    def _frame_nodes(self, enters: list[int], forward: bool = True) -> list[int]:
+        """The ops a loop's `Enter`s reach up to its `Exit`s. In a forward loop, not what `tf.gradients` added to it
+        (its iteration counter `gradients/f_count`, the stacks that keep each step's values for the backward pass):
+        the backward pass is no part of the loop's result, and is taken only where the roots themselves need it."""
         out, seen, stack = [], set(), list(enters)
+        names = self.names
         while stack:
             i = stack.pop()
             if i in seen:
                 continue
             seen.add(i)
+            if forward and is_gradient(names[i]):
+                continue
             out.append(i)
             if self.types[i] in ("Exit", "RefExit"):
                 continue
@@ -295,10 +308,12 @@ class ProtoGraph:
                 if number:
                     a = attr(number)
                     n = int(a.i) if a is not None else 1
+                    if not 0 <= n <= MAX_OUTPUTS:   # a damaged count (num_split = 2**40): what the graph uses
+                        n = self._fallback_outputs(i)
                 types = [enum] * n
             for enum in types:
-                dt = tf.as_dtype(enum)
-                out.append(dt._as_ref if is_ref else dt)  # noqa: SLF001 - DType's public ref form
+                dt = _dtype_or_none(enum) or tf.float32   # an attr the node lacks or a damaged enum: the import
+                out.append(dt._as_ref if is_ref else dt)  # noqa: SLF001 - DType's public ref form; (it refuses)
         return out
 
     def _fallback_outputs(self, i: int) -> int:
@@ -342,7 +357,7 @@ class ProtoGraph:
 
         node = self.graph_def.node[i]
         attr = node.attr["dtype"].type if "dtype" in node.attr else node.attr["value"].tensor.dtype
-        return np.dtype(tf.as_dtype(attr).as_numpy_dtype)
+        return np.dtype((_dtype_or_none(attr) or tf.float32).as_numpy_dtype)
 
     def oversized_constant(self, i: int) -> tuple[list[int], int] | None:
         """(declared shape, bytes) of a `Const` whose value the proto does not hold in full (a short list of values
@@ -456,7 +471,10 @@ class ProtoOp:
         a = node.attr[name]
         kind = a.WhichOneof("value")
         if kind == "type":
-            return tf.as_dtype(a.type)
+            dt = _dtype_or_none(a.type)
+            if dt is None:
+                raise ValueError(f"Operation {self.name!r} has attr {name!r} = {a.type}, which is no dtype.")
+            return dt
         if kind == "shape":
             return tf.TensorShape(a.shape)
         if kind == "list":
@@ -465,7 +483,10 @@ class ProtoOp:
                 if len(getattr(lst, field)):
                     return list(getattr(lst, field))
             if len(lst.type):
-                return [tf.as_dtype(t) for t in lst.type]
+                types = [_dtype_or_none(t) for t in lst.type]
+                if None in types:
+                    raise ValueError(f"Operation {self.name!r} has attr {name!r} = {list(lst.type)}, not all dtypes.")
+                return types
             if len(lst.shape):
                 return [tf.TensorShape(s) for s in lst.shape]
             return []
@@ -518,6 +539,16 @@ class ProtoTensor:
 
     def __repr__(self) -> str:
         return f"<ProtoTensor {self.name!r}>"
+
+
+def _dtype_or_none(enum: int):
+    """`tf.as_dtype(enum)`, or None for a value that is no dtype (0 = DT_INVALID: the attr is missing or damaged)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        return tf.as_dtype(enum)
+    except TypeError:
+        return None
 
 
 def _numpy_dtype(enum: int):

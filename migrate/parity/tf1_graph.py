@@ -355,11 +355,12 @@ class TF1Graph:
                                                producer_op_list=self.meta_def.meta_info_def.stripped_op_list)
             except (ValueError, KeyError, tf.errors.OpError, TypeError) as e:
                 text = describe_op_error(e) if isinstance(e, tf.errors.OpError) else _first_lines(str(e))
-                why = ("an op from tf.contrib or a custom op has no kernel here" if "not registered" in str(e)
-                       else "the MetaGraphDef does not fit the graph it holds")
+                why = ("an op from tf.contrib or a custom op has no kernel here. Compare against your own tensors "
+                       "with migrate.parity.compare instead" if "not registered" in str(e) else
+                       "the .meta is damaged, or was edited after tf.train.Saver wrote it (its nodes do not fit the "
+                       "ops they name, or each other). Use the .meta saved with this checkpoint")
                 raise TF1GraphError(f"{self.meta}: the graph does not import into TensorFlow {tf.__version__} "
-                                    f"({text}); {why}. "
-                                    f"Compare against your own tensors with migrate.parity.compare instead.") from None
+                                    f"({text}); {why}.") from None
             self._n_imported = len(graph.get_operations())
             restore = self._build_restore(graph)
         self._graph = graph

@@ -214,41 +214,108 @@ def split_v(c: Ctx):
     return c.out(f"keras.ops.split({c.v(0)}, {[int(x) for x in cuts]!r}, axis={axis})", n_out=len(sizes))
 
 
-def _slice_parts_of_shape(c: Ctx, begin, end, strides):
-    """StridedSlice / Slice on a shape vector: stay in `parts`."""
-    src = c.ins[0].parts
-    return src[slice(begin, end, strides)]
+# The masks of a `StridedSlice` (tf.Tensor.__getitem__), one bit per entry of `begin` / `end` / `strides`, in the
+# order TensorFlow reads them: an entry that is the ellipsis is nothing else; a new axis ignores its begin, end and
+# shrink bits; a shrunk axis is the index `begin` (its end and stride unused); else a slice whose begin / end bit
+# says "from the start" / "to the end" (the begin / end value is then ignored, whatever it holds).
+_FULL = slice(None, None, 1)
+
+
+def _strided_keys(c: Ctx) -> list:
+    """The Python index a `StridedSlice` is: a list of `...`, None, ints and slices (as numpy reads them)."""
+    begin, end, strides = (c.const(i).reshape(-1).tolist() for i in (1, 2, 3))
+    if not len(begin) == len(end) == len(strides):
+        raise Unsupported(f"StridedSlice with begin, end and strides of lengths {len(begin)}, {len(end)}, "
+                          f"{len(strides)} (TensorFlow requires one length)")
+    bm, em_, elm, nam, sam = (int(c.attr(k, 0) or 0) for k in
+                              ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"))
+    keys: list = []
+    for k in range(len(begin)):
+        if elm >> k & 1:
+            keys.append(Ellipsis)
+        elif nam >> k & 1:
+            keys.append(None)
+        elif sam >> k & 1:
+            keys.append(int(begin[k]))
+        else:
+            if int(strides[k]) == 0:
+                raise Unsupported("StridedSlice with a stride of 0 (TensorFlow refuses it)")
+            keys.append(slice(None if bm >> k & 1 else int(begin[k]), None if em_ >> k & 1 else int(end[k]),
+                              int(strides[k])))
+    if keys.count(Ellipsis) > 1:
+        raise Unsupported("StridedSlice with two ellipses (TensorFlow refuses it)")
+    return _implicit_dropped(keys)
+
+
+def _implicit_dropped(keys: list) -> list:
+    """Without the trailing full slices and ellipsis, implicit as in numpy (`x[1, :, ...]` is `x[1]`)."""
+    keys = list(keys)
+    while keys and (keys[-1] is Ellipsis or keys[-1] == _FULL):
+        keys.pop()
+    return keys
+
+
+def _flips(keys: list) -> tuple[list, list[int]]:
+    """Negative strides as a flip first (`torch` slices with positive steps only): `x[b:e:-s]` on axis `a` is
+    `flip(x, a)[-1-b:-1-e:s]` (a missing bound stays missing), whatever the axis' length. Returns the keys with
+    positive steps and the axes to flip (counted from the end after an ellipsis)."""
+    out, axes = [], []
+    after = keys.index(Ellipsis) if Ellipsis in keys else len(keys)
+    dims_after = [k for k in keys[after + 1:] if k is not None]
+    axis = 0
+    for k in keys:
+        if k is Ellipsis or k is None:
+            out.append(k)
+            if k is Ellipsis:
+                axis = -len(dims_after)
+            continue
+        if isinstance(k, slice) and k.step < 0:
+            axes.append(axis)
+            k = slice(None if k.start is None else -1 - k.start, None if k.stop is None else -1 - k.stop, -k.step)
+        out.append(k)
+        axis += 1
+    return out, axes
+
+
+def _index_source(keys: list) -> str:
+    def one(k) -> str:
+        if k is Ellipsis:
+            return "..."
+        if k is None or isinstance(k, int):
+            return str(k)
+        text = f"{'' if k.start is None else k.start}:{'' if k.stop is None else k.stop}"
+        return text + ("" if k.step == 1 else f":{k.step}")
+
+    items = [one(k) for k in keys]
+    if len(keys) == 1 and not isinstance(keys[0], int):   # Keras takes a tuple (or an int), never a bare slice
+        items.append("...")
+    return ", ".join(items)
 
 
 @op("StridedSlice")
 def strided_slice(c: Ctx):
-    begin, end, strides = (c.const(i).reshape(-1).tolist() for i in (1, 2, 3))
-    bm, em_, elm, nam, sam = (int(c.attr(k, 0)) for k in
-                              ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"))
-    items, keys = [], []  # the source of each index, and the index itself
-    for k in range(len(begin)):
-        if elm >> k & 1:
-            items.append("...")
-            keys.append(Ellipsis)
-        elif nam >> k & 1:
-            items.append("None")
-            keys.append(None)
-        elif sam >> k & 1:
-            items.append(str(int(begin[k])))
-            keys.append(int(begin[k]))
-        else:
-            b = "" if bm >> k & 1 else str(int(begin[k]))
-            e = "" if em_ >> k & 1 else str(int(end[k]))
-            s = "" if int(strides[k]) == 1 else f":{int(strides[k])}"
-            items.append(f"{b}:{e}{s}")
-            keys.append(slice(int(b) if b else None, int(e) if e else None, int(strides[k])))
+    keys = _strided_keys(c)
     src = c.ins[0]
-    if src.parts is not None and len(items) == 1:  # slicing a shape vector
-        sel = src.parts[keys[0]]
-        if isinstance(sel, list):
-            return [_shape_sym(c, sel)]
-        return [_shape_sym(c, [sel], shape=())]
-    return c.out(f"{c.v(0)}[{', '.join(items)}]")
+    if src.parts is not None:  # slicing a shape vector: the result stays shape arithmetic
+        picked = [k for k in keys if k is not Ellipsis]
+        if not picked:
+            return [src]
+        if len(picked) == 1 and picked[0] is not None:
+            try:
+                sel = src.parts[picked[0]]
+            except IndexError:
+                raise Unsupported(f"StridedSlice index {picked[0]} of a shape of {len(src.parts)} entries") from None
+            if isinstance(sel, list):
+                return [_shape_sym(c, sel)]
+            return [_shape_sym(c, [sel], shape=())]
+    if not keys:  # every entry a full slice: the value itself, like Identity
+        return [src]
+    keys, axes = _flips(keys)
+    value = c.v(0)
+    if axes:
+        value = f"keras.ops.flip({value}, axis={axes[0] if len(axes) == 1 else tuple(axes)!r})"
+    keys = _implicit_dropped(keys)
+    return c.out(f"{value}[{_index_source(keys)}]" if keys else value)
 
 
 @op("Slice")
