@@ -125,7 +125,8 @@ def convert_one(entry: dict, corpus: str, mode: str, work: str, recognise_rnns: 
     except MigrateError as e:
         report_path = os.path.join(out, "convert_report.json")
         row.update(converted=False, parity_ok=False, status="refused",
-                   why=first_line(e).replace(work + os.sep, "")[:300], exit_code=e.exit_code)
+                   why=first_line(e).replace(work + os.sep, "").replace(corpus + os.sep, "")[:300],
+                   exit_code=e.exit_code)
         if os.path.isfile(report_path):   # ParityFailed: written, parity off; say where and how much
             with open(report_path) as f:
                 parity_rows = json.load(f)["parity"]["outputs"]
