@@ -1,16 +1,23 @@
-"""Benchmark `tf-migrate convert --from-graph` over a corpus of real TF1 checkpoints, beside tf2onnx (issue 12).
+"""Benchmark `tf-migrate convert --from-graph` over a corpus of real TF1 checkpoints, beside tf2onnx (issues 12, 21).
 
     .venv/bin/python benchmarks/bench_graph_convert.py --install-tf2onnx          # once: benchmarks/.venv-tf2onnx
     .venv/bin/python benchmarks/bench_graph_convert.py --corpus DIR [--json out.json] [--name NAME ...]
+        [--modes as-given,fed,auto] [--recognisers on|off]
 
 DIR holds one folder per checkpoint and a manifest (`corpus_manifest.json` as written by `benchmarks/corpus.py`,
 or `manifest.json` as in tests/fixtures/real_tf1/): per entry `dir`, `prefix`, `feeds` (a number = a fixed
 scalar; a dict = generated: `{"fill": "ids", "low", "high"}`, `{"fill": "full", "value"}`, `{"fill": "normal"}`,
-`{"fill": "zeros"}`, each with `"shape"`) and `outputs`. Every entry is converted twice, in this process:
-- `auto`: no --outputs (the converter's own choice; the table says whether it picked the manifest's outputs),
-- `given`: --outputs = the manifest's outputs,
-with the manifest's feeds as `--inputs FEED.npz` / `--feed`. Per checkpoint the table prints: converted or not and
-why (the first line of the error), parity max abs error, seconds (conversion + parity, TF already imported).
+`{"fill": "zeros"}`, each with `"shape"`) and `outputs`. Every entry is converted in this process, in each mode:
+- `as-given` (the default, issue 21's measure): `--outputs` = the manifest's outputs and nothing else: no
+  `--inputs`, no `--feed`; the converter derives its own parity inputs from the graph, as for a new user,
+- `fed`: the manifest's outputs and its feeds as `--inputs FEED.npz` / `--feed` (what the tests pin),
+- `auto`: nothing given (the converter picks the outputs too; the table says whether it picked the manifest's).
+In every mode the manifest's `restore_exclude` variables are `--variable NAME=zeros` (checkpoints TF1 itself
+cannot restore whole). `--recognisers off` converts with every recogniser switched off (`recognise_rnns=False`).
+Per checkpoint and mode the table prints one verdict: `ok` (converted with parity), `PARITY FAILED` (written,
+parity off), `refused` (a MigrateError: its exit code and the first line of its message) or `CRASH` (any other
+exception: what the CLI would show as a traceback), with the parity max abs error and the seconds (conversion +
+parity, TF already imported).
 
 tf2onnx column (when `benchmarks/.venv-tf2onnx` exists, or `--tf2onnx yes`): tf2onnx + onnxruntime live in that
 virtual environment only (`--install-tf2onnx` makes it with the versions pinned in TF2ONNX_PINS; they are never a
@@ -79,30 +86,58 @@ def make_feeds(entry: dict, seed: int = 0) -> tuple[dict, dict]:
     return arrays, scalars
 
 
-def convert_one(entry: dict, corpus: str, mode: str, work: str) -> dict:
+# mode -> (the manifest's outputs given?, the manifest's feeds given as --inputs / --feed?)
+MODES = {"as-given": (True, False), "fed": (True, True), "auto": (False, False)}
+
+
+def first_line(e: BaseException) -> str:
+    """The first non-empty line of an exception's message (a MigrateError's reason; its hint follows)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
+
+
+def convert_one(entry: dict, corpus: str, mode: str, work: str, recognise_rnns: bool = True) -> dict:
+    """One conversion of `entry` in `mode` (MODES). Never raises: the row's `status` is ok / parity failed /
+    refused (with `exit_code` and `why`, the message's first line) / crash (`why` = the exception)."""
     from migrate.errors import MigrateError
     from migrate.graph import convert_graph
 
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
+    outputs_given, feeds_given = MODES[mode]
     prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
-    arrays, scalars = make_feeds(entry)
+    arrays, scalars = make_feeds(entry) if feeds_given else ({}, {})
     npz = os.path.join(work, f"{entry['name']}_{mode}.npz")
-    np.savez(npz, **arrays)
+    if arrays:
+        np.savez(npz, **arrays)
     out = os.path.join(work, f"{entry['name']}_{mode}")
     row = {"name": entry["name"], "mode": mode, "tf": entry.get("tf_version", "?")}
     t0 = time.perf_counter()
     try:
-        report = convert_graph(prefix, out, outputs=entry["outputs"] if mode == "given" else None,
+        report = convert_graph(prefix, out, outputs=entry["outputs"] if outputs_given else None,
                                feeds=scalars, inputs_npz=npz if arrays else None, force=True, log=lambda m: None,
+                               recognise_rnns=recognise_rnns,
                                variables={n: "zeros" for n in entry.get("restore_exclude", ())})  # --variable N=zeros
         row.update(converted=True, parity_ok=report["parity"]["ok"],
+                   status="ok" if report["parity"]["ok"] else "parity failed",
                    max_abs=max((r.get("max_abs", 0.0) for r in report["parity"]["outputs"]), default=0.0),
                    outputs=[o["graph"] for o in report["graph"]["outputs"]], translated=report["translated"])
     except MigrateError as e:
-        ok_files = os.path.isfile(os.path.join(out, "convert_report.json"))
-        row.update(converted=ok_files, parity_ok=False, why=str(e).splitlines()[0][:300], exit_code=e.exit_code)
+        report_path = os.path.join(out, "convert_report.json")
+        row.update(converted=False, parity_ok=False, status="refused",
+                   why=first_line(e).replace(work + os.sep, "").replace(corpus + os.sep, "")[:300],
+                   exit_code=e.exit_code)
+        if os.path.isfile(report_path):   # ParityFailed: written, parity off; say where and how much
+            with open(report_path) as f:
+                parity_rows = json.load(f)["parity"]["outputs"]
+            bad = [r for r in parity_rows if not r.get("ok")]
+            row.update(converted=True, status="parity failed",
+                       max_abs=max((r.get("max_abs", 0.0) for r in parity_rows), default=0.0),
+                       why="parity: " + "; ".join(f"{r['graph']} max abs {r.get('max_abs', float('nan')):.2e} > "
+                                                   f"{r.get('tolerance', float('nan')):.2e}" for r in bad)[:300])
     except Exception as e:  # noqa: BLE001 - a benchmark reports every failure and goes on
-        row.update(converted=False, parity_ok=False, why=f"{type(e).__name__}: {str(e).splitlines()[0][:300]}",
-                   exit_code="crash")
+        row.update(converted=False, parity_ok=False, status="crash",
+                   why=f"{type(e).__name__}: {first_line(e)[:300]}", exit_code="crash")
     row["seconds"] = round(time.perf_counter() - t0, 2)
     if mode == "auto" and row.get("outputs"):
         row["auto_matches_manifest"] = sorted(row["outputs"]) == sorted(entry["outputs"])
@@ -154,7 +189,7 @@ def tf1_reference(entry: dict, corpus: str) -> dict:
     """The manifest's outputs computed by the TF1 graph (restored as `convert --from-graph` restores it for its
     parity: constant dropout keep probabilities set to 1) on the benchmark's feed. Returns feed, ref (None when
     the graph does not run here), why, seconds."""
-    from migrate.graph.convert import _inference_meta
+    from migrate.graph.convert import _inference_constants
     from migrate.graph.meta import TF1Graph
 
     prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
@@ -162,22 +197,16 @@ def tf1_reference(entry: dict, corpus: str) -> dict:
     feed = dict(arrays)
     feed.update({k: np.asarray(v, dtype=np.float32 if isinstance(v, float) else None) for k, v in scalars.items()})
     t0 = time.perf_counter()
-    meta, dropout = None, []
+    dropout = []
     try:
-        meta, dropout = _inference_meta(prefix)
-        tf1 = TF1Graph(prefix, meta=meta)
-        try:
+        with TF1Graph(prefix, variables={n: "zeros" for n in entry.get("restore_exclude", ())}) as tf1:
+            dropout = _inference_constants(tf1)   # constant keep probabilities -> 1.0 before the import
             for k, v in scalars.items():
                 feed[k] = np.asarray(v, dtype=tf1.placeholder(k).dtype)
             ref = tf1.run(entry["outputs"], feed)
-        finally:
-            tf1.close()
         why = None
     except Exception as e:  # noqa: BLE001 - the row says why there is no reference
-        ref, why = None, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
-    finally:
-        if meta:
-            os.unlink(meta)
+        ref, why = None, f"{type(e).__name__}: {first_line(e)[:200]}"
     return {"feed": feed, "ref": ref, "why": why, "seconds": round(time.perf_counter() - t0, 3), "dropout": dropout}
 
 
@@ -186,18 +215,13 @@ def hand_fixed_meta(prefix: str, meta: str, folder: str) -> tuple[str, list[str]
     keep probabilities set to 1 (the graph drops out at inference otherwise) and collection entries naming ops the
     graph lacks removed (TFLearn's `Adam`); written as PREFIX.meta in `folder` beside links to the checkpoint's
     files (tf2onnx restores from the .meta path minus `.meta`). Returns (the .meta to use, the fixes made)."""
-    import tensorflow as tf
+    from migrate.graph.convert import _inference_constants
+    from migrate.graph.meta import TF1Graph
 
-    from migrate.graph.convert import _inference_meta
-    from migrate.parity.tf1_graph import _prune_collections
-
-    fixed, dropout = _inference_meta(prefix)
-    m = tf.compat.v1.MetaGraphDef()
-    with open(fixed or meta, "rb") as f:
-        m.ParseFromString(f.read())
-    if fixed:
-        os.unlink(fixed)
-    dropped = _prune_collections(m)
+    tf1 = TF1Graph(prefix, meta=meta)            # the .meta read as data; nothing is imported here
+    dropout = _inference_constants(tf1)          # sets those constants to 1.0 in tf1.meta_def
+    m = tf1.meta_def                             # collections naming absent ops already pruned
+    dropped = tf1.pruned_collections
     fixes = ([f"dropout keep_prob constants set to 1 ({len(dropout)})"] if dropout else []) + (
         [f"collection entries naming absent ops removed ({sum(dropped.values())})"] if dropped else [])
     if not fixes:
@@ -302,10 +326,15 @@ def tf2onnx_one(entry: dict, corpus: str, work: str, reference: dict, timeout: f
 # -- the table -------------------------------------------------------------------------------------------------
 
 def status(r: dict | None) -> str:
+    """One verdict per row: ours ok / PARITY FAILED / refused N (exit code) / CRASH; tf2onnx's the same, with
+    `not converted` for a failed tf2onnx.convert and `timeout`."""
     if r is None:
         return "-"
     if r.get("timed_out"):
         return "timeout"
+    if "status" in r:   # ours
+        return {"ok": "ok", "parity failed": "PARITY FAILED", "crash": "CRASH"}.get(
+            r["status"], f"refused {r.get('exit_code', '?')}")
     return "ok" if r.get("parity_ok") else "PARITY FAILED" if r.get("converted") else "not converted"
 
 
@@ -321,15 +350,28 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def summary(ours: dict, t2o: dict, names: list[str], t2o_fixed: dict | None = None) -> list[str]:
+WHAT_IS_GIVEN = {"as-given": "the manifest's outputs only, no --inputs / --feed",
+                 "fed": "the manifest's outputs and feeds (--inputs / --feed)", "auto": "nothing: outputs chosen too"}
+
+
+def summary(ours: dict, t2o: dict, names: list[str], t2o_fixed: dict | None = None,
+            modes: tuple[str, ...] = ("as-given",)) -> list[str]:
+    """The closing lines: per mode, how many convert with parity / fail parity / are refused / crash; then
+    tf2onnx against the first mode."""
     lines = []
-    given = [ours.get((n, "given")) for n in names if ours.get((n, "given"))]
-    auto = [ours.get((n, "auto")) for n in names if ours.get((n, "auto"))]
-    ok = {r["name"] for r in given if r.get("parity_ok")}
-    if given:
-        lines.append(f"ours (tf-migrate convert --from-graph): {len(ok)} / {len(given)} convert with parity (given "
-                     f"outputs; names typed: the outputs); auto outputs = the manifest's for "
-                     f"{sum(1 for r in auto if r.get('auto_matches_manifest'))} / {len(auto)} (names typed: 0)")
+    for mode in modes:
+        rows = [ours[(n, mode)] for n in names if (n, mode) in ours]
+        if not rows:
+            continue
+        count = {k: sum(1 for r in rows if r["status"] == k) for k in ("ok", "parity failed", "refused", "crash")}
+        line = (f"ours {mode} ({WHAT_IS_GIVEN[mode]}): {count['ok']} / {len(rows)} convert with parity "
+                f"({100.0 * count['ok'] / len(rows):.0f}%), {count['parity failed']} fail parity, "
+                f"{count['refused']} refused, {count['crash']} crash")
+        if mode == "auto":
+            line += f"; auto outputs = the manifest's for {sum(1 for r in rows if r.get('auto_matches_manifest'))}"
+        lines.append(line)
+    primary = modes[0]
+    ok = {n for n in names if ours.get((n, primary), {}).get("parity_ok")}
     if not t2o:
         return lines
     rows = [t2o[n] for n in names if n in t2o]
@@ -345,12 +387,12 @@ def summary(ours: dict, t2o: dict, names: list[str], t2o_fixed: dict | None = No
                      f"{len(fixed_ok)} / {len(t2o_fixed)} more with parity"
                      + (f" ({', '.join(sorted(fixed_ok))})" if fixed_ok else "")
                      + f"; {len(t_ok | fixed_ok)} / {len(rows)} in all")
-    lines.append("tf2onnx does, we don't: " + (", ".join(sorted(t_ok - ok)) or "none") + " as given; "
-                 + (", ".join(sorted(fixed_ok - ok)) or "none") + " after hand fixes")
-    lines.append("we do, tf2onnx doesn't (as given): " + (", ".join(sorted(ok - t_ok)) or "none"))
+    lines.append(f"tf2onnx does, we don't ({primary}): " + (", ".join(sorted(t_ok - ok)) or "none")
+                 + " as given; " + (", ".join(sorted(fixed_ok - ok)) or "none") + " after hand fixes")
+    lines.append(f"we do ({primary}), tf2onnx doesn't (as given): " + (", ".join(sorted(ok - t_ok)) or "none"))
     both = [n for n in names if n in ok and n in t_ok]
-    ratios = {n: ours[(n, "given")]["seconds"] / t2o[n]["seconds"] for n in both if t2o[n]["seconds"]}
-    conv_only = {n: ours[(n, "given")]["seconds"] / (t2o[n]["seconds_convert"] + t2o[n]["seconds_ort"])
+    ratios = {n: ours[(n, primary)]["seconds"] / t2o[n]["seconds"] for n in both if t2o[n]["seconds"]}
+    conv_only = {n: ours[(n, primary)]["seconds"] / (t2o[n]["seconds_convert"] + t2o[n]["seconds_ort"])
                  for n in both if t2o[n]["seconds_convert"]}
     lines.append("time ours/tf2onnx where both convert with parity: "
                  + (", ".join(f"{n} {r:.2f}" for n, r in ratios.items()) or "-")
@@ -358,7 +400,7 @@ def summary(ours: dict, t2o: dict, names: list[str], t2o_fixed: dict | None = No
                  f"the TF1 run a parity check needs: median {median(list(conv_only.values())):.2f})")
     fixed_both = [n for n in names if n in ok and n in fixed_ok]
     if fixed_both:
-        more = {n: ours[(n, "given")]["seconds"] / t2o_fixed[n]["seconds"] for n in fixed_both}
+        more = {n: ours[(n, primary)]["seconds"] / t2o_fixed[n]["seconds"] for n in fixed_both}
         lines.append("time ours/tf2onnx after hand fixes: " + ", ".join(f"{n} {r:.2f}" for n, r in more.items())
                      + f"; median over both lists {median(list(ratios.values()) + list(more.values())):.2f}")
     return lines
@@ -369,7 +411,11 @@ def main(argv=None) -> int:
     ap.add_argument("--corpus", help="folder with the checkpoints and their manifest")
     ap.add_argument("--json", help="write the rows as JSON")
     ap.add_argument("--name", action="append", help="only these entries")
-    ap.add_argument("--modes", default="auto,given", help="auto,given (default both)")
+    ap.add_argument("--modes", default="as-given",
+                    help=f"comma-separated, from {', '.join(MODES)} (default as-given; the first one is compared "
+                         f"with tf2onnx)")
+    ap.add_argument("--recognisers", choices=("on", "off"), default="on",
+                    help="off: convert with every recogniser switched off (the generic tier alone)")
     ap.add_argument("--tf2onnx", choices=("auto", "yes", "no"), default="auto",
                     help=f"the tf2onnx column: auto = when {os.path.relpath(TF2ONNX_VENV, ROOT)} exists (default)")
     ap.add_argument("--install-tf2onnx", action="store_true",
@@ -397,7 +443,10 @@ def main(argv=None) -> int:
 
     import_tensorflow_quietly()
     entries = [e for e in load_manifest(args.corpus) if not args.name or e["name"] in args.name]
-    modes = args.modes.split(",")
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        ap.error(f"--modes {args.modes}: each one of {', '.join(MODES)}")
     rows, ours, t2o, t2o_fixed = [], {}, {}, {}
     print(f"{'checkpoint':34s} {'TF':6s} " + " ".join(f"{'ours ' + m:31s}" for m in modes)
           + (f" {'tf2onnx ' + versions['tf2onnx']:31s} names  ours/t2o" if versions else ""), flush=True)
@@ -408,7 +457,8 @@ def main(argv=None) -> int:
                 print(f"{e['name']:34s} not in the corpus folder", flush=True)
                 continue
             for mode in modes:
-                ours[(e["name"], mode)] = r = convert_one(e, args.corpus, mode, work)
+                ours[(e["name"], mode)] = r = convert_one(e, args.corpus, mode, work,
+                                                          recognise_rnns=args.recognisers == "on")
                 rows.append(r)
             t = fixed = None
             if versions:
@@ -419,7 +469,7 @@ def main(argv=None) -> int:
                     fixed = t2o_fixed[e["name"]] = tf2onnx_one(e, args.corpus, work, reference,
                                                                args.tf2onnx_timeout, hand_fixes=True)
                     rows.append(fixed)
-            mine = ours.get((e["name"], "given"))
+            mine = ours.get((e["name"], modes[0]))
             ratio = (f"{mine['seconds'] / t['seconds']:.2f}" if t and mine and t.get("parity_ok")
                      and mine.get("parity_ok") and t.get("seconds") else "-")
             line = f"{e['name']:34s} {str(e.get('tf_version', '?'))[:6]:6s} " + " ".join(
@@ -435,7 +485,7 @@ def main(argv=None) -> int:
                       f"{cell(fixed)}" + (f"  {fixed['why'][:150]}" if fixed.get("why") else ""), flush=True)
     names = [e["name"] for e in entries]
     print()
-    for line in summary(ours, t2o, names, t2o_fixed):
+    for line in summary(ours, t2o, names, t2o_fixed, modes):
         print(line)
     if versions:
         print("tf2onnx side: " + ", ".join(f"{k} {v}" for k, v in versions.items())

@@ -553,7 +553,7 @@ CORPUS: list[dict] = [
     },
     {
         "name": "neuroner_mimic_bilstm_crf_tf10",
-        "fixture": False,
+        "fixture": True,
         "repo": "Franck-Dernoncourt/NeuroNER",
         "commit": "3817feaf290c1f6e03ae23ea964e68c88d0e7a88",
         "licence": "MIT (LICENSE: 'Copyright (c) 2019 Franck Dernoncourt, Jenny Lee, Tom Pollard')",
@@ -562,7 +562,6 @@ CORPUS: list[dict] = [
             "model.ckpt.data-00000-of-00001": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.data-00000-of-00001",
             "model.ckpt.index": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.index",
             "model.ckpt.meta": "neuroner/trained_models/mimic_glove_spacy_bioes/model.ckpt.meta",
-            "checkpoint": "neuroner/trained_models/mimic_glove_spacy_bioes/checkpoint",
         },
         "tf_version": "1.0.0",
         "model": "NeuroNER de-identification tagger trained on MIMIC (49 tags): the architecture of "
@@ -585,7 +584,9 @@ CORPUS: list[dict] = [
                         for s in ("character", "token") for d in ("fw", "bw")},
         "imports_under_tf221": True,
         "notes": "As neuroner_bilstm_crf_tf10: the .meta declares token_embedding_weights [31126, 100], the "
-                 "checkpoint holds [1, 100]; restore the other variables and zero that one.",
+                 "checkpoint holds [1, 100]; restore the other variables and zero that one. The repository's "
+                 "`checkpoint` state file is not copied: it names model_mimic_glove_spacy_iobes.ckpt, a prefix "
+                 "the folder does not hold (the files were renamed to model.ckpt when committed).",
     },
     {
         "name": "charrnn_static_fb0_tf12",

@@ -146,12 +146,12 @@ def reference(args) -> int:
                 if name not in entries:
                     print(f"{name}: not in the manifest of {args.corpus}", file=sys.stderr)
                     return 2
-                row = bench.convert_one(entries[name], args.corpus, "given", work)
+                row = bench.convert_one(entries[name], args.corpus, "fed", work)
                 if not row.get("parity_ok"):
                     print(f"{name}: did not convert with parity here: {row.get('why')}", file=sys.stderr)
                     return 1
-                with np.load(os.path.join(work, f"{name}_given.npz")) as f:
-                    cases.append((name, os.path.join(work, f"{name}_given"), {k: f[k] for k in f.files}))
+                with np.load(os.path.join(work, f"{name}_fed.npz")) as f:
+                    cases.append((name, os.path.join(work, f"{name}_fed"), {k: f[k] for k in f.files}))
         for spec in args.dir or []:
             name, rest = spec.split("=", 1)
             folder, npz = rest.rsplit(":", 1)

@@ -376,7 +376,7 @@ REAL_CONVERTS = {  # real TF1 checkpoints (tests/fixtures/real_tf1) this path co
 @pytest.mark.parametrize("name", sorted(REAL_CONVERTS))
 def test_real_tf1_fixture_converts_with_parity(name, tmp_path):
     _, entry = corpus_entry(name)
-    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
+    row = bench().convert_one(entry, real_tf1_dir(), "fed", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["outputs"] == entry["outputs"]
 

@@ -266,7 +266,7 @@ REAL_DECODERS = {  # real TF1 checkpoints with contrib.seq2seq decoders (tests/f
 @pytest.mark.parametrize("name", sorted(REAL_DECODERS))
 def test_real_tf1_decoder_converts_with_parity(name, tmp_path):
     _, entry = corpus_entry(name)
-    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
+    row = bench().convert_one(entry, real_tf1_dir(), "fed", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["outputs"] == entry["outputs"]
 

@@ -377,7 +377,7 @@ def test_real_tflearn_embedding_attention_seq2seq_converts_with_parity(tmp_path)
     embedding_attention_seq2seq with BasicLSTMCell(32), 20 encoder / 20 decoder steps -> static_rnn + one
     LegacyAttentionDecoder; the manifest's outputs (stacked logits, their argmax) match the graph."""
     _, entry = corpus_entry(REAL)
-    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
+    row = bench().convert_one(entry, real_tf1_dir(), "fed", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
     assert row["translated"]["legacy_seq2seq embedding_attention_decoder feed_previous=False -> "
                              "tfm.LegacyAttentionDecoder"] == 1

@@ -277,9 +277,9 @@ REAL = {  # name -> what made it convert
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_real_tf1_checkpoint_converts_with_parity(name, tmp_path):
     prefix, entry = corpus_entry(name)
-    row = bench().convert_one(entry, real_tf1_dir(), "given", str(tmp_path))
+    row = bench().convert_one(entry, real_tf1_dir(), "fed", str(tmp_path))
     assert row["converted"] and row["parity_ok"], row
-    report = json.loads(open(os.path.join(tmp_path, f"{name}_given", "convert_report.json")).read())
+    report = json.loads(open(os.path.join(tmp_path, f"{name}_fed", "convert_report.json")).read())
     assert all(r["ok"] for r in report["parity"]["outputs"])
     assert max(r.get("max_abs", 0.0) for r in report["parity"]["outputs"]) < 1e-4
     if name in OTHER_SIZES:  # the saved model follows another batch / length, as the TF1 graph does
@@ -292,7 +292,7 @@ def test_real_tf1_checkpoint_converts_with_parity(name, tmp_path):
                 for k, (shape, high) in OTHER_SIZES[name].items()}
         with TF1Graph(prefix) as g:
             ref = g.run(entry["outputs"], feed)
-        model = keras.saving.load_model(os.path.join(tmp_path, f"{name}_given", "model.keras"))
+        model = keras.saving.load_model(os.path.join(tmp_path, f"{name}_fed", "model.keras"))
         got = model({i["keras"]: feed[i["graph"]] for i in report["graph"]["inputs"]})
         for out, r, o in zip(entry["outputs"], ref, got):
             o = keras.ops.convert_to_numpy(o)
