@@ -92,6 +92,18 @@ class TF1GraphError(ParityInputError):
     """The `.meta` graph cannot be imported, restored or run as asked (exit code 2)."""
 
 
+RUN_SECONDS_ENV = "TF_MIGRATE_RUN_SECONDS"
+RUN_SECONDS = 300.0   # one TF1 run of the parity inputs: a loop that never stops is an error, not a hang
+
+
+def run_seconds() -> float:
+    """The limit on one TF1 run (`$TF_MIGRATE_RUN_SECONDS`, default 300 s)."""
+    try:
+        return max(0.001, float(os.environ.get(RUN_SECONDS_ENV, RUN_SECONDS)))
+    except ValueError:
+        return RUN_SECONDS
+
+
 class GraphRunError(TF1GraphError):
     """TensorFlow refused to run the graph on the feed given (exit code 2). The message is TensorFlow's own
     (`describe_op_error`); the parts stay apart for the caller that explains what to feed instead.
@@ -634,8 +646,18 @@ class TF1Graph:
         self.check_runnable(list(fetches), [tensor_name(k) for k in names])
         targets = [self.tensor(f) for f in fetches]
         feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
+        limit = run_seconds()
         try:
-            values = self.session.run(targets, feed_dict)
+            values = self.session.run(targets, feed_dict,
+                                      options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
+        except tf.errors.DeadlineExceededError:
+            why = (f"did not finish in {limit:g} s on these inputs: a while loop that stops on the model's own "
+                   f"outputs (a greedy decoder without maximum_iterations, waiting for an end token that drawn inputs "
+                   f"may never produce) can run for ever; give inputs it stops on, or --outputs before the loop "
+                   f"(${RUN_SECONDS_ENV} sets the limit)")
+            raise GraphRunError(f"{self.meta}: running {', '.join(tensor_name(f) for f in fetches)} {why}.",
+                                [tensor_name(f) for f in fetches], "DeadlineExceededError", None, None, why) \
+                from None
         except tf.errors.OpError as e:
             kind, node, op_type, text = op_error_parts(e, graph)
             raise GraphRunError(f"{self.meta}: running {', '.join(tensor_name(f) for f in fetches)} failed: "
