@@ -618,7 +618,8 @@ class WhileLoopProvider:
         weights_spec = [{"name": _weight_name(w["name"]), "shape": list(w["value"].shape),
                          "dtype": str(w["value"].dtype), "trainable": w["trainable"]} for w in weights]
         provided = [lv for lv in frame.vars if lv.exit is not None]
-        outputs = [{"kind": "var", "var": frame.vars.index(lv)} for lv in provided]
+        outputs = [{"kind": "var", "var": frame.vars.index(lv), **_static(lv, loop_vars[frame.vars.index(lv)],
+                                                                         arrays)} for lv in provided]
         if inner:
             spec = {"cond": _FunctionName(f"{base}_cond"), "body": _FunctionName(f"{base}_body"),
                     "loop_vars": loop_vars, "arrays": arrays, "invariants": inv_spec, "outputs": outputs,
@@ -688,6 +689,19 @@ def generic_loops_in_body(view: GraphView, roots, syms: dict) -> list[str]:
             continue
         stack.extend(t.op.inputs)
     return found
+
+
+def _static(lv, spec: dict, arrays: list) -> dict:
+    """`{"shape": [...]}`: what TF1 knew of a loop variable's final shape (None = unknown), for the layer to keep
+    (the loop itself only keeps ranks): a tensor's Exit shape; an array's size and written element's shape."""
+    if spec["kind"] == "array":
+        write = lv.next_value.op
+        if write.type not in ("TensorArrayWriteV3", "TensorListSetItem") or write.inputs[2].shape.rank is None:
+            return {}
+        size = arrays[spec["array"]].get("size_value")
+        return {"shape": [size, *_shape(write.inputs[2])]}
+    shape = _shape(lv.exit.outputs[0])
+    return {} if shape is None or all(d is None for d in shape) else {"shape": list(shape)}
 
 
 def _np_dtype(t) -> str:

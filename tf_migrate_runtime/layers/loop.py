@@ -224,7 +224,7 @@ class _Loop:
         final = list(final) if isinstance(final, (list, tuple)) else [final]
         outs = []
         for o in self.outputs:
-            x = final[o["var"]]
+            x = _with_static_shape(final[o["var"]], o.get("shape"))
             kind = o["kind"]
             if kind in ("var", "stack"):
                 outs.append(x)
@@ -256,7 +256,8 @@ class WhileLoop(keras.layers.Layer):
             `{"kind": "input", "arg": k}`, `{"kind": "array", "array": j}` (a read-only TensorArray) or
             `{"kind": "weight", "weight": w}`.
         weights_spec: one entry per TF1 variable the loop reads: `{"name", "shape", "dtype", "trainable"}`.
-        outputs: what the layer returns: `{"kind": "var", "var": i}` (a loop variable's final value),
+        outputs: what the layer returns: `{"kind": "var", "var": i}` (a loop variable's final value, with
+            `"shape"`: the static shape TF1 knew, None for an unknown size),
             `{"kind": "stack", "var": i}` (a TensorArray loop variable, stacked), `{"kind": "gather", "var": i,
             "indices": k}`, `{"kind": "read", "var": i, "index": k}` or `{"kind": "size", "var": i}`.
 
@@ -304,6 +305,16 @@ def _concat_shape(first, rest):
     parts = [keras.ops.reshape(keras.ops.cast(first, "int32"), (1,))]
     parts += [keras.ops.reshape(keras.ops.cast(d, "int32"), (1,)) for d in rest]
     return keras.ops.concatenate(parts, axis=0)
+
+
+def _with_static_shape(x, shape):
+    """A loop's final value with the static shape TF1 knew (`shape`, None = unknown): the loop keeps only ranks on
+    TensorFlow, and a functional model needs, e.g., the batch of 1 it squeezes."""
+    if shape is None or keras.backend.backend() != "tensorflow" or len(x.shape) != len(shape):
+        return x
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    return tf.ensure_shape(x, [None if d is None else int(d) for d in shape])
 
 
 def _invariant(tf, x):
