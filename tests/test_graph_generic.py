@@ -252,6 +252,24 @@ def test_recognised_lstm_and_its_generic_translation_agree(tmp_path):
     assert "keras.layers.LSTM(" not in (tmp_path / "off" / "model.py").read_text()
 
 
+def test_a_recognised_layer_that_fails_parity_gives_way_to_the_generic_tier(tmp_path, monkeypatch):
+    """When the recognised layers miss parity (here: the LSTM weights a recogniser hands over are off by 0.05, a
+    wrong layout in miniature), the loop is converted again op by op; that translation holds parity and is what is
+    written, and the report says why."""
+    import tf1_models  # noqa: PLC0415
+
+    from migrate.graph import rnn  # noqa: PLC0415
+
+    real = rnn.keras_weights
+    monkeypatch.setattr(rnn, "keras_weights", lambda view, step: [w + 0.05 for w in real(view, step)])
+    report, lines = _convert(tf1_models.build_all()["char_rnn"], tmp_path / "out", outputs=["add:0"])
+    assert report["parity"]["ok"]
+    assert report["recognisers_declined"]["why"] == "parity" and report["recognisers_declined"]["max_abs"] > 1e-3
+    assert [lp["how"] for lp in report["loops"]] == ["translated generically"]
+    assert any("parity failed with the recognised layers" in line for line in lines)
+    assert "keras.layers.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
+
+
 def test_a_loop_layer_config_is_data_never_code(tmp_path):
     """A model.keras whose WhileLoop body was edited to call something outside the whitelist loads to a refusal
     naming the form; nothing of it runs."""

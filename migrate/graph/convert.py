@@ -88,9 +88,27 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
 
     tf1 = TF1Graph(prefix, variables=variables)   # the .meta read as data; nothing imported yet
     try:
-        return _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns, optimizer)
+        report, files, failed = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns,
+                                               optimizer)
     finally:
         tf1.close()
+    recognised = [lp for lp in report.get("loops", []) if lp["how"].startswith("recognised")]
+    if failed and recognise_rnns and recognised:   # an upgrade that does not hold: the generic tier instead
+        worst = max((r.get("max_abs") or 0.0 for r in report["parity"]["outputs"] if not r["ok"]), default=0.0)
+        log(f"parity failed with the recognised layers ({', '.join(lp['loop'] for lp in recognised)}; max abs "
+            f"{worst:.2g}): converting again with every loop translated op by op (the generic tier)")
+        tf1 = TF1Graph(prefix, variables=variables)
+        try:
+            again = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, False, optimizer)
+        finally:
+            tf1.close()
+        if not again[2]:
+            log("the generic translation holds parity: it is what is written")
+            again[0]["recognisers_declined"] = {"why": "parity", "max_abs": worst,
+                                                "loops": [lp["loop"] for lp in recognised]}
+            return again
+        log("the generic translation fails parity too: the recognised one is written")
+    return report, files, failed
 
 
 CHOOSE_OUTPUTS = "choose --outputs that do not read them"
