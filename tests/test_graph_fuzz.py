@@ -476,7 +476,8 @@ def test_a_twin_subgraph_whose_variables_the_checkpoint_lacks_is_never_imported_
 
 
 # Mutants that ended in a traceback before their fix (found with more seeds): kept as regression cases.
-FOUND = [("hcn_static_bigru_tf18", "change_attr", 100)]   # Split.num_split = 2**40: MemoryError reading its outputs
+FOUND = [("hcn_static_bigru_tf18", "change_attr", 100),   # Split.num_split = 2**40: MemoryError reading its outputs
+         (BUILT, "change_attr", 80)]                      # GatherV2.batch_dims = 7: TensorFlow's import aborted
 CASES = [(g, m, s) for g in list(REAL) + [BUILT] for m in MUTATIONS for s in range(SEEDS_PER_MUTATION)] + FOUND
 
 
@@ -494,6 +495,8 @@ def test_the_graph_read_as_data_survives_missing_and_damaged_attributes():
         a, b = tf.split(x, 2, axis=1, name="halves")
         tf.add(a, b, name="sum")
         tf.cast(x, tf.int32, name="ids")
+        rows = tf.compat.v1.placeholder(tf.int32, [4, 2], name="rows")
+        tf.gather(tf.reshape(x, [4, 2, 3]), rows, axis=1, batch_dims=1, name="batched")
         meta = tf.compat.v1.train.export_meta_graph()
     nodes = {n.name: n for n in meta.graph_def.node}
     del nodes["sum"].attr["T"]
@@ -505,6 +508,11 @@ def test_the_graph_read_as_data_survives_missing_and_damaged_attributes():
     assert view.get_tensor_by_name("ids:0").dtype == tf.float32
     with pytest.raises(ValueError, match="which is no dtype"):
         view.get_operation_by_name("ids").get_attr("DstT")
+    # a batch_dims that TensorFlow's shape function would take without a check (the import aborts the process)
+    assert view.import_hazard(view.index["batched"]) is None
+    nodes["batched"].attr["batch_dims"].i = 7
+    assert ProtoGraph(meta).import_hazard(view.index["batched"]) == \
+        "batch_dims 7 on indices of rank 2 and params of rank 3"
 
 
 @pytest.mark.slow

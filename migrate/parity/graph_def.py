@@ -245,6 +245,11 @@ class ProtoGraph:
                     del node.attr["_class"]
         return out
 
+    def import_hazard(self, i: int) -> str | None:
+        """Why importing node i would abort the process (`IMPORT_HAZARDS`), else None."""
+        check = IMPORT_HAZARDS.get(self.types[i])
+        return check(self, i) if check is not None else None
+
     def nodes_of_type(self, types: Iterable[str]) -> list[int]:
         want = set(types)
         return [i for i, t in enumerate(self.types) if t in want]
@@ -539,6 +544,32 @@ class ProtoTensor:
 
     def __repr__(self) -> str:
         return f"<ProtoTensor {self.name!r}>"
+
+
+def _gather_batch_dims(g: ProtoGraph, i: int) -> str | None:
+    """GatherV2 / ResourceGather `batch_dims`: within [-rank(indices), rank(indices)] and under rank(params) once
+    made non-negative (ranks as the `.meta` records them); anything but 0 where it records no rank."""
+    attrs = g.graph_def.node[i].attr
+    b = int(attrs["batch_dims"].i) if "batch_dims" in attrs else 0
+    if b == 0:
+        return None
+    data = [(j, k) for j, k in g.inputs_of(i) if k >= 0]
+    if len(data) < 2:
+        return None     # the import refuses the node itself
+    params, indices = (g.output_shape(j, k).rank for j, k in data[:2])
+    if g.types[i] == "ResourceGather":
+        params = None if indices is None else max(params or 0, abs(b) + 1)   # a handle: its value's rank unknown
+    if params is None or indices is None:
+        return f"batch_dims {b} on inputs of unknown rank"
+    if not -indices <= b <= indices or (b + indices if b < 0 else b) > params - 1:
+        return f"batch_dims {b} on indices of rank {indices} and params of rank {params}"
+    return None
+
+
+# Attribute values TensorFlow's shape functions use without checking them: importing a node that holds one aborts the
+# whole process (a C++ CHECK failure, no Python exception), so `TF1Graph` refuses it on the `.meta` as data first.
+# One entry per op type (found by tests/test_graph_fuzz.py): op type -> check(graph, node) -> why, or None.
+IMPORT_HAZARDS = {"GatherV2": _gather_batch_dims, "ResourceGather": _gather_batch_dims}
 
 
 def _dtype_or_none(enum: int):

@@ -437,6 +437,12 @@ class TF1Graph:
         problems = []
         for i in keep:
             n = g.names[i]
+            hazard = g.import_hazard(i)
+            if hazard is not None:
+                raise TF1GraphError(f"{self.meta}: node {n} ({g.types[i]}) holds {hazard}, which TensorFlow "
+                                    f"{self.tf.__version__} cannot import (its shape function would abort the "
+                                    f"process); the .meta is damaged, or was edited after tf.train.Saver wrote it. "
+                                    f"Use the .meta saved with this checkpoint.")
             if g.types[i] in VARIABLE_OPS and n in shapes and n not in self._given:
                 declared = g.declared_shape(i)
                 if declared is not None and None not in declared and declared != list(shapes[n]):
