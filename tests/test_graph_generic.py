@@ -39,6 +39,49 @@ def _peephole_projection(tf, v1):   # a variant nobody asked for: peepholes, a p
     tf.identity(out, name="outputs")
 
 
+def _layer_norm_lstm(tf, v1):   # contrib's LayerNormBasicLSTMCell (its TF1 ops, from the runtime's successor)
+    from tf_migrate_runtime.contrib.rnn import LayerNormBasicLSTMCell
+
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, _ = v1.nn.dynamic_rnn(LayerNormBasicLSTMCell(6, forget_bias=0.8), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
+def _projection_wrapper(tf, v1):   # TF 1.x's OutputProjectionWrapper (rnn_cell_impl), inside dynamic_rnn
+    class OutputProjectionWrapper(v1.nn.rnn_cell.RNNCell):
+        def __init__(self, cell, output_size):
+            super().__init__()
+            self._cell, self._output_size = cell, output_size
+
+        @property
+        def state_size(self):
+            return self._cell.state_size
+
+        @property
+        def output_size(self):
+            return self._output_size
+
+        def call(self, inputs, state):
+            output, new_state = self._cell(inputs, state)
+            with v1.variable_scope("output_projection_wrapper"):
+                w = v1.get_variable("kernel", [self._cell.output_size, self._output_size])
+                b = v1.get_variable("bias", [self._output_size])
+            return tf.matmul(output, w) + b, new_state
+
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, _ = v1.nn.dynamic_rnn(OutputProjectionWrapper(v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.4), 3), x,
+                               dtype=tf.float32)
+    tf.identity(out, name="logits")
+
+
+def _dropout_before_dense(tf, v1):   # a DropoutWrapper between the cell and the output layer
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    keep = v1.placeholder_with_default(1.0, [], name="keep_prob")
+    cell = v1.nn.rnn_cell.DropoutWrapper(v1.nn.rnn_cell.GRUCell(6), output_keep_prob=keep)
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    tf.identity(v1.layers.dense(out, 3), name="logits")
+
+
 def _sigmoid_lstm_lengths(tf, v1):
     x = v1.placeholder(tf.float32, [None, None, 4], name="x")
     n = v1.placeholder(tf.int32, [None], name="lengths")
@@ -140,7 +183,8 @@ def _v2_hand_loop_cond_fed(tf, v1):   # a functional While around a hand-written
 V2 = {"v2_lstm_lengths_cond", "v2_hand_loop_cond_fed"}   # built with TF 2's defaults, not TF 1.x's
 
 
-BUILDERS = {"basic_rnn": _basic_rnn, "peephole": _peephole, "peephole_projection": _peephole_projection,
+BUILDERS = {"layer_norm_lstm": _layer_norm_lstm, "projection_wrapper": _projection_wrapper,
+            "dropout_before_dense": _dropout_before_dense, "basic_rnn": _basic_rnn, "peephole": _peephole, "peephole_projection": _peephole_projection,
             "sigmoid_lstm_lengths": _sigmoid_lstm_lengths, "time_major_stack": _time_major_stack,
             "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default, "nested": _nested,
             "v2_lstm_lengths_cond": _v2_lstm_lengths_cond, "v2_hand_loop_cond_fed": _v2_hand_loop_cond_fed}
@@ -229,6 +273,7 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
 @pytest.mark.parametrize("name, why", [
     ("basic_rnn", "the kernel rnn/basic_rnn_cell/kernel feeds Tanh with no gate split: a plain RNN step"),
     ("sigmoid_lstm_lengths", "an LSTM step whose activation is not tanh"),
+    ("projection_wrapper", "an LSTM step inside an OutputProjectionWrapper (rnn/output_projection_wrapper/"),
 ])
 def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):
     report, lines = _convert(graphs[name], tmp_path / "out")

@@ -152,12 +152,16 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
     variables = {view.variable_of(o.inputs[1]) or "" for o in ops if o.type == "Mul" and len(o.inputs) > 1}
     variables |= {view.variable_of(i) or "" for o in ops for i in o.inputs if i.op.type == "Enter"}
     peep = sorted(v for v in variables if v.rsplit("/", 1)[-1] in _PEEPHOLES)
-    projection = sorted(v for v in variables if "projection" in v)
+    projection = sorted(v for v in variables if v.rsplit("/", 2)[-2:-1] == ["projection"])   # LSTMCell(num_proj)
+    wrapper = sorted(v for v in variables if "/output_projection_wrapper/" in f"/{v}")
     if nxt is not None and nxt.type in ("Split", "SplitV"):
         parts = int(nxt.get_attr("num_split"))
         if parts == 4:
             if peep:
                 return f"an LSTM step with peephole weights ({', '.join(peep)}), which the LSTM recogniser does not take"
+            if wrapper:
+                return (f"an LSTM step inside an OutputProjectionWrapper ({wrapper[0]}), which the dynamic_rnn "
+                        f"recogniser does not take")
             if projection:
                 return f"an LSTM step with a projection ({projection[0]}), which the LSTM recogniser does not take"
             acts = sorted({o.type for o in ops if o.type in ("Tanh", "Relu", "Elu", "Selu", "Softsign", "Relu6")})
