@@ -137,6 +137,19 @@ def test_training_helper_decoder_converts_with_parity(graphs, tmp_path, name):
     assert ("decoder__decoder__zero_past_length" in source) == VARIANTS[name].get("impute", False)
 
 
+@pytest.mark.parametrize("name", ["multi_lstm_impute", "scaled_luong_gru"])
+def test_decoders_convert_through_the_generic_tier_with_the_recognisers_off(graphs, tmp_path, name):
+    """The same decoders op by op (`--no-recognisers`): the TrainingHelper loop, and the GreedyEmbeddingHelper loop
+    whose maximum_iterations is the while loop's own counter, with AttentionWrapper or a two-layer LSTM."""
+    report = _convert(graphs[name], tmp_path / "out", outputs=[OUT["rnn_output"], OUT["sample_id"],
+                                                              "greedy_logits:0", "greedy_ids:0"],
+                      recognise_rnns=False)
+    assert report["parity"]["ok"], report["parity"]
+    assert all(r.get("exact") for r in report["parity"]["outputs"][1::2])   # ids exact
+    assert {lp["how"] for lp in report["loops"]} == {"translated generically"} and len(report["loops"]) >= 2
+    assert "tfm.AttentionDecoder" not in (tmp_path / "out" / "model.py").read_text()
+
+
 @pytest.mark.parametrize("name", ["multi_lstm_impute", "gru_greedy", "scaled_luong_gru"])
 def test_greedy_embedding_helper_decoder(graphs, tmp_path, name):
     """GreedyEmbeddingHelper (argmax fed back through the embedding, end token 2, maximum_iterations 6) sharing the

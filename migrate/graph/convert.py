@@ -302,7 +302,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         if lp.get("ok") is False:  # compile_for_training would train another loss than the graph's
             failed.append(f"training loss {loss_spec.graph}")
     elif loss_entry:
-        log(f"training loss: {loss_entry['graph']} not reproduced ({loss_entry['why']}); compile your own for fit")
+        why = loss_entry.get("why", "the Keras model did not run on the parity inputs")
+        log(f"training loss: {loss_entry['graph']} not reproduced ({why}); compile your own for fit")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
         "checkpoint": prefix, "meta": tf1.meta, "tf_version": _tf_version(tf1),

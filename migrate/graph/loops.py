@@ -702,7 +702,8 @@ def _static(lv, spec: dict, arrays: list) -> dict:
         write = lv.next_value.op
         if write.type not in ("TensorArrayWriteV3", "TensorListSetItem") or write.inputs[2].shape.rank is None:
             return {}
-        size = arrays[spec["array"]].get("size_value")
+        array = arrays[spec["array"]]
+        size = None if array.get("dynamic_size") else array.get("size_value")   # a growing array: unknown
         return {"shape": [size, *_shape(write.inputs[2])]}
     shape = _shape(lv.exit.outputs[0])
     return {} if shape is None or all(d is None for d in shape) else {"shape": list(shape)}
