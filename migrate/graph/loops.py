@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import Emitter, Sym, Unsupported, literal, source_text
+from migrate.graph.ir import Emitter, Sym, Unsupported, py_literal, source_text
 from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS, GraphView
 
 HANDLE = "__tensor_array_handle__"   # the Sym var of a TensorArray handle (the dense buffer is its flow)
@@ -641,8 +641,6 @@ class WhileLoopProvider:
             args.append(em.anchor)   # a functional layer needs an input: any model tensor (unused)
         lname = em.layer_name(frame.title)
         layer = em.new_ident(base + "_layer")
-        from migrate.graph.ir import py_literal  # noqa: PLC0415
-
         em.line(f"{layer} = tfm.WhileLoop(cond={base}_cond, body={base}_body, loop_vars={py_literal(loop_vars)}, "
                 f"arrays={py_literal(arrays)}, invariants={py_literal(inv_spec)}, "
                 f"weights_spec={py_literal(weights_spec)}, outputs={py_literal(outputs)}"
@@ -666,7 +664,6 @@ class _FunctionName(str):
 
 def _spec_source(value) -> str:
     """A nested loops' spec as source: `py_literal`, with the loop functions as their names."""
-    from migrate.graph.ir import py_literal  # noqa: PLC0415
 
     if isinstance(value, _FunctionName):
         return str(value)
@@ -675,24 +672,6 @@ def _spec_source(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_spec_source(v) for v in value) + "]"
     return py_literal(value)
-
-
-def generic_loops_in_body(view: GraphView, roots, syms: dict) -> list[str]:
-    """The frames of Exit ops a loop function would reach (nested loops), by name."""
-    found, seen = [], set()
-    stack = [view.graph.get_tensor_by_name(r) for r in roots]
-    while stack:
-        t = stack.pop()
-        if t.name in seen or t.name in syms:
-            continue
-        seen.add(t.name)
-        if t.op.type in ("Exit", "RefExit"):
-            found.append(frame_of_exit(t.op) or t.op.name)
-            continue
-        if view.foldable(t.op):
-            continue
-        stack.extend(t.op.inputs)
-    return found
 
 
 def _static(lv, spec: dict, arrays: list) -> dict:
@@ -749,6 +728,6 @@ def _element_shape(ta_op):
     return [None if x.size < 0 else int(x.size) for x in shape.dim]
 
 
-__all__ = ["CONTROL_ENTRIES", "WhileLoopProvider", "generic_loops", "live_inputs", "literal"]
+__all__ = ["CONTROL_ENTRIES", "WhileLoopProvider", "generic_loops", "live_inputs", "why_not_recognised"]
 
 from migrate.graph import functional  # noqa: E402,F401 - registers the control-flow-v2 entries (If, TensorList)
