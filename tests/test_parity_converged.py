@@ -87,3 +87,18 @@ def test_every_optimizer_mistake_fails_the_adam_check_on_the_converged_model(sid
     adam = [r for r in results if r.check == "adam"]
     assert sum(not r.ok for r in adam) >= 5 and max(r.margin for r in adam) > 10   # far outside, not at the edge
     assert POINTERS[name] in ParityReport(results=results).failure_message()
+
+
+def test_the_first_adam_step_reuses_the_gradients_check_only_at_the_same_weights(sides):
+    """`PortRunner.adam_steps` takes step 1's gradients from the gradients check just before it (same batch, same
+    weights): the same weights after as computing them again; after a `gradients_at` (other weights) nothing is reused."""
+    li, _, _, runner = sides
+    batches = _batches(li, 2)[:1]
+    runner.gradients(batches[0])
+    assert runner._reusable(batches[0]) is not None and runner._reusable(_batches(li, 2)[0]) is None  # this batch only
+    reused = runner.adam_steps(batches, 1, li.hparams)
+    moved = {n: v + 1e-3 for n, v in runner.weights().items()}
+    runner.gradients_at(moved, batches[0])                # gradients at other weights, then the weights restored
+    assert runner._reusable(batches[0]) is None
+    again = runner.adam_steps(batches, 1, li.hparams)     # computed afresh
+    assert reused.keys() == again.keys() and all(np.array_equal(reused[n], again[n]) for n in reused)

@@ -33,6 +33,18 @@ def _cached(model, key, make):
     return fns[key]
 
 
+def _compile_ids_fn(model, fn, jit_compile=False):
+    """`fn(encoder_ids int32 [B, S])` compiled (`compile_function`). On TensorFlow it is traced once, for every batch
+    size and source length (`[None, None]`): a trace costs about a second of CPU, and a shape-specific first trace
+    made the second batch shape trace again (`reduce_retracing`). JAX traces per shape whatever we do."""
+    compiled = compile_function(fn, model.variables, jit_compile)
+    if backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415  (only on the TensorFlow backend)
+
+        compiled.get_concrete_function(tf.TensorSpec([None, None], tf.int32))
+    return compiled
+
+
 def _max_steps(model, max_steps):
     return int(max_steps or model.hparams.decode_max_steps)
 
@@ -100,7 +112,7 @@ def greedy_fn(model, max_steps=None, alignments=False, jit_compile=False):
     if alignments and model.attention is None:
         raise ValueError(f"alignments need an attention model; hparams.attention={model.hparams.attention!r}")
     return _cached(model, ("greedy", steps, alignments, bool(jit_compile)),
-                   lambda: compile_function(_greedy_loop(model, steps, alignments), model.variables, jit_compile))
+                   lambda: _compile_ids_fn(model, _greedy_loop(model, steps, alignments), jit_compile))
 
 
 def greedy_decode(model, encoder_ids, max_steps=None):
@@ -205,7 +217,7 @@ def beam_fn(model, beam_width=4, alpha=0.0, max_steps=None):
     """
     steps, k = _max_steps(model, max_steps), int(beam_width)
     return _cached(model, ("beam", steps, k, float(alpha)),
-                   lambda: compile_function(_beam_loop(model, steps, k, float(alpha)), model.variables))
+                   lambda: _compile_ids_fn(model, _beam_loop(model, steps, k, float(alpha))))
 
 
 def beam_search(model, encoder_ids, beam_width=4, length_penalty=0.0, max_steps=None):

@@ -490,10 +490,10 @@ def _run_seq2seq(job, inputs, out: dict[str, np.ndarray], reply: dict[str, Any])
 
     if "weights" in checks:
         put("weights", _to_tf1(bindings, {id(w): _numpy(w.value) for w in trainable}, linear=False))
-    first = None
+    first = first_grads = None
     if checks & {"gradients", "adam"}:
         logits, loss, grads = value_and_grad(*batches[0])
-        first = (logits, loss)
+        first, first_grads = (logits, loss), grads
         put("gradients", _to_tf1(bindings, {id(w): _numpy(g) for w, g in zip(trainable, grads)}, linear=True))
     if first is not None and backend == "jax" and not eager:
         forward = lambda *b: value_and_grad(*b)[:2]  # noqa: E731  (compiled already for batches of that shape)
@@ -505,8 +505,8 @@ def _run_seq2seq(job, inputs, out: dict[str, np.ndarray], reply: dict[str, Any])
     if "adam" in checks and job["adam_steps"] > 0:
         before = [_numpy(w.value) for w in trainable]
         opt = port_optimizer(hparams)
-        for k in range(job["adam_steps"]):
-            _, _, grads = value_and_grad(*batches[k % len(batches)])
+        for k in range(job["adam_steps"]):   # step 1: the gradients above (same weights, same batch)
+            grads = first_grads if k == 0 else value_and_grad(*batches[k % len(batches)])[2]
             opt.apply(grads, trainable)
         put("adam", _to_tf1(bindings, {id(w): _numpy(w.value) for w in trainable}, linear=False))
         for w, v in zip(trainable, before):

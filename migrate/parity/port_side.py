@@ -55,6 +55,9 @@ class PortRunner:
         self.loss_fn = loss_fn or port_loss
         self.optimizer_fn = optimizer_fn or port_optimizer
         self.variables = [w for b in self.bindings for w in b.keras_weights]
+        # The raw gradients of the last `gradients(batch)`, with the weights they were taken at: the first of
+        # `adam_steps` (same batch, same weights: the harness's gradients check comes first) reuses them.
+        self._last_gradients: tuple[Batch, list[np.ndarray], list] | None = None
         ids = tf.TensorSpec([None, None], tf.int32)
         lengths = tf.TensorSpec([None], tf.int32)
         signature = [ids, lengths, ids, ids, lengths]
@@ -103,8 +106,18 @@ class PortRunner:
             loss = self.loss_fn(self.model, Batch(*(tf.constant(f) for f in self._fields(batch))))
         return tape.gradient(loss, self.variables)
 
+    def _reusable(self, batch: Batch) -> list | None:
+        """The last `gradients(batch)`'s raw gradients if they were taken on this batch at the current weights."""
+        if self._last_gradients is None or self._last_gradients[0] is not batch:
+            return None
+        _, at, grads = self._last_gradients
+        if all(np.array_equal(w.numpy(), v) for w, v in zip(self.variables, at)):
+            return grads
+        return None
+
     def gradients(self, batch: Batch) -> dict[str, np.ndarray]:
         grads = self._grads(batch)
+        self._last_gradients = (batch, [np.array(w.numpy()) for w in self.variables], grads)
         dense = {id(w): np.asarray(self.tf.convert_to_tensor(g)) if g is not None else np.zeros(w.shape, np.float32)
                  for w, g in zip(self.variables, grads)}
         return self.to_tf1(dense, linear=True)
@@ -124,11 +137,14 @@ class PortRunner:
                 w.assign(v)
 
     def adam_steps(self, batches: Sequence[Batch], steps: int, hparams: HParams) -> dict[str, np.ndarray]:
-        """K steps of the port's optimizer (fresh) from the current weights; the weights after (then restored)."""
+        """K steps of the port's optimizer (fresh) from the current weights; the weights after (then restored).
+        Step 1's gradients are those of the last `gradients(batches[0])` when taken at these weights (one backward
+        pass fewer per parity run: `compare_sides` checks the gradients on batches[0] first)."""
         before = [np.asarray(w.numpy()) for w in self.variables]
         opt = self.optimizer_fn(hparams)
         for k in range(steps):
-            grads = self._grads(batches[k % len(batches)])
+            batch = batches[k % len(batches)]
+            grads = (self._reusable(batch) if k == 0 else None) or self._grads(batch)
             opt.apply_gradients(list(zip(grads, self.variables)))
         after = self.to_tf1({id(w): np.asarray(w.numpy()) for w in self.variables}, linear=False)
         for w, v in zip(self.variables, before):
