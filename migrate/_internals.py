@@ -287,3 +287,12 @@ def silence_tf_deprecation_printing() -> bool:
         return True
     except Exception:  # noqa: BLE001 - the logger level still applies
         return False
+
+
+def function_graph(function_def):
+    """A FuncGraph of one library function of a graph (control flow v2's While / If bodies), from TensorFlow's
+    `function_def_to_graph` (`tensorflow.python`: no public API builds one from a FunctionDef). Called inside
+    the owning graph's `as_default()`, so the functions it calls resolve."""
+    from tensorflow.python.framework.function_def_to_graph import function_def_to_graph  # noqa: PLC0415
+
+    return function_def_to_graph(function_def)

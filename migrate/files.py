@@ -43,6 +43,7 @@ import secrets
 import shutil
 import signal
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -360,6 +361,11 @@ def _acquire(dest: str) -> _Lock:
         except (ImportError, OSError) as e:
             if isinstance(e, OSError) and e.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
                 pid = _read_pid(fd)
+                for _ in range(50):            # the holder writes its pid just after taking the flock
+                    if pid:
+                        break
+                    time.sleep(0.01)
+                    pid = _read_pid(fd)
                 os.close(fd)
                 raise _busy(dest, pid) from None
             os.close(fd)                       # no flock here (some network file systems): a pid file instead

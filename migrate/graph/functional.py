@@ -26,7 +26,7 @@ def function_graph(view, name: str):
     if cache is None:
         cache = view._function_graphs = {}
     if name not in cache:
-        from tensorflow.python.framework.function_def_to_graph import function_def_to_graph  # noqa: PLC0415
+        from migrate._internals import function_graph as function_def_to_graph  # noqa: PLC0415
 
         root = getattr(view, "root", view)
         lib = getattr(root, "_library", None)
