@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 import tensorflow as tf
+from tf1_models import session_config
 
 import legacy_tf1  # noqa: F401
 from legacy_tf1.model import Seq2SeqModel
@@ -214,7 +215,7 @@ def test_every_variant_trains_and_saves_tf1_names(variant, tmp_path):
         tf.compat.v1.set_random_seed(0)
         model = Seq2SeqModel(hp, "train")
         init = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=g) as sess:
+    with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
         sess.run(init)
         feed = model.feed_dict(_padded_batch(hp, np.random.RandomState(1)))
         grads = sess.run([g for g, _ in model.gradients], feed)
