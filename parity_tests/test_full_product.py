@@ -5,6 +5,9 @@ greedy; random and trained weights). This file covers the whole product with the
 legacy eval graph, which is about 3x cheaper to build than the train graph: the weights mapped back,
 the logits at valid positions, the loss and the greedy ids, on random non-zero weights (biases
 included) seeded per cell. `full_matrix.py` adds gradients to the whole product outside CI.
+
+Each cell's eval graph, built here anyway, is also checked to hold exactly the variables TF1's naming rules give
+(tests/legacy_tf1_names.py; tests/test_legacy_names.py checks the train graphs).
 """
 
 import itertools
@@ -13,6 +16,7 @@ import pytest
 from parity_support import ATTENTION_LAYER, batches_for, make_hparams
 
 from seq2seq_task import ATTENTION_TYPES, CELL_TYPES
+from tests.legacy_tf1_names import check_eval_graph_names
 
 # GRUCell has no forget bias (the hparam is unused), so its two forget-bias cells are one computation:
 # 120 cells of the product, 100 distinct.
@@ -22,6 +26,7 @@ CELLS = [c for c in itertools.product(CELL_TYPES, (1, 2), ("uni", "bi"), ATTENTI
 
 def test_the_product_has_every_distinct_cell():
     assert len(CELLS) == 100
+    assert len({c[:4] for c in CELLS}) == 60   # every legacy graph variant's eval graph names are checked here
     assert {c[4] for c in CELLS if c[0] != "gru"} == {1.0, 0.8}
 
 
@@ -35,6 +40,8 @@ def test_every_cell_forward(index):
                       output_attention=index % 4 != 1)
     pair = ParityPair(hp, backward=False)
     try:
+        eval_graph = pair.legacy.graphs["eval"]
+        check_eval_graph_names(eval_graph.graph, eval_graph.model, pair.legacy.hparams)
         weights = pair.random_weights(seed=1000 + index)
         biases = [v for name, v in weights.items() if name.endswith(("bias", "biases"))]
         assert biases and all(abs(v).min() > 0 for v in biases)  # random NON-zero biases

@@ -1,7 +1,10 @@
 """Every variant of the legacy graph builds, with exactly the variable names and shapes TF1 produced.
 
-The expected tables are generated from the naming rules below (TF1_FACTS.md "Names TF1 gives",
-contrib's attention_wrapper.py, tensorflow/nmt's scopes), never from what the code under test produces.
+The expected tables come from the naming rules of tests/legacy_tf1_names.py (TF1_FACTS.md "Names TF1 gives",
+contrib's attention_wrapper.py, tensorflow/nmt's scopes), never from what the code under test produces. Here: the
+train graph of all 60 variants (model variables, Adam's slots, every trainable variable connected to the loss)
+and the infer graph with slim projection and shared embeddings. The eval graph of every variant is checked by
+parity_tests/test_full_product.py, which builds it for its parity check anyway (`check_eval_graph_names`).
 """
 
 import itertools
@@ -14,90 +17,11 @@ from tf1_models import session_config
 import legacy_tf1  # noqa: F401
 from legacy_tf1.model import Seq2SeqModel
 from seq2seq_task import HParams
+from tests.legacy_tf1_names import assert_same_table, expected_variables, expected_with_adam, graph_variables
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 SRC_V, TGT_V, EMB, UNITS = 11, 9, 3, 4
-
-# -- naming rules ---------------------------------------------------------------------------------------
-# rnn_cell_impl: LSTMCell -> lstm_cell, BasicLSTMCell -> basic_lstm_cell, GRUCell -> gru_cell.
-CELL_SCOPE = {"lstm": "lstm_cell", "basic_lstm": "basic_lstm_cell", "gru": "gru_cell"}
-
-
-def cell_variables(cell_type, prefix, input_size, units):
-    """One cell's variables: LSTM kernel [in+u, 4u] + bias; GRU gates [in+u, 2u] and candidate [in+u, u]."""
-    p = f"{prefix}/{CELL_SCOPE[cell_type]}"
-    rows = input_size + units
-    if cell_type == "gru":
-        return {p + "/gates/kernel": [rows, 2 * units], p + "/gates/bias": [2 * units],
-                p + "/candidate/kernel": [rows, units], p + "/candidate/bias": [units]}
-    return {p + "/kernel": [rows, 4 * units], p + "/bias": [4 * units]}
-
-
-def stack_variables(cell_type, prefix, input_size, units, layers):
-    """MultiRNNCell: multi_rnn_cell/cell_{i}; layer i > 0 reads the `units` outputs of layer i - 1."""
-    if layers == 1:
-        return cell_variables(cell_type, prefix, input_size, units)
-    out = {}
-    for i in range(layers):
-        out.update(cell_variables(cell_type, f"{prefix}/multi_rnn_cell/cell_{i}", input_size if i == 0 else units,
-                                  units))
-    return out
-
-
-def expected_variables(hp):
-    """{name: shape} of the model variables (no optimizer state) of `hp`."""
-    out = {"global_step": []}
-    if hp.share_embeddings:
-        out["embeddings/embedding_share"] = [hp.src_vocab_size, EMB]
-    else:
-        out["embeddings/encoder/embedding_encoder"] = [hp.src_vocab_size, EMB]
-        out["embeddings/decoder/embedding_decoder"] = [hp.tgt_vocab_size, EMB]
-    enc = "dynamic_seq2seq/encoder"
-    if hp.encoder_type == "uni":
-        out.update(stack_variables(hp.cell_type, enc + "/rnn", EMB, UNITS, hp.num_layers))
-    else:
-        for direction in ("fw", "bw"):
-            out.update(stack_variables(hp.cell_type, f"{enc}/bidirectional_rnn/{direction}", EMB, UNITS, hp.num_layers))
-    dec = "dynamic_seq2seq/decoder"
-    d_units = UNITS * (2 if hp.encoder_type == "bi" else 1)  # = memory depth
-    out_depth = d_units
-    if hp.attention == "none":
-        out.update(stack_variables(hp.cell_type, dec + "/rnn", EMB, d_units, hp.num_layers))
-    else:
-        wrapper = dec + "/rnn/attention_wrapper"
-        attention_depth = hp.attention_layer_size or d_units  # no attention layer: attention = context
-        out[dec + "/memory_layer/kernel"] = [d_units, d_units]  # built with the mechanism, in the decoder scope
-        out.update(stack_variables(hp.cell_type, wrapper, EMB + attention_depth, d_units, hp.num_layers))
-        if hp.attention == "scaled_luong":
-            out[wrapper + "/luong_attention/attention_g"] = []
-        if hp.attention in ("bahdanau", "normalized_bahdanau"):
-            out[wrapper + "/bahdanau_attention/query_layer/kernel"] = [d_units, d_units]
-            out[wrapper + "/bahdanau_attention/attention_v"] = [d_units]
-        if hp.attention == "normalized_bahdanau":
-            out[wrapper + "/bahdanau_attention/attention_g"] = []
-            out[wrapper + "/bahdanau_attention/attention_b"] = [d_units]
-        if hp.attention_layer_size:
-            out[wrapper + "/attention_layer/kernel"] = [d_units + d_units, hp.attention_layer_size]
-        if hp.output_attention:
-            out_depth = attention_depth
-    kernel, bias = ("weights", "biases") if hp.projection == "slim" else ("kernel", "bias")
-    out[f"{dec}/output_projection/{kernel}"] = [out_depth, hp.tgt_vocab_size]
-    out[f"{dec}/output_projection/{bias}"] = [hp.tgt_vocab_size]
-    return out
-
-
-def expected_with_adam(hp):
-    """AdamOptimizer: <var>/Adam and <var>/Adam_1 per trainable variable, plus beta1_power, beta2_power."""
-    model = expected_variables(hp)
-    out = dict(model)
-    out.update({"beta1_power": [], "beta2_power": []})
-    for name, shape in model.items():
-        if name != "global_step":
-            out[name + "/Adam"] = shape
-            out[name + "/Adam_1"] = shape
-    return out
-
 
 # -- variants -------------------------------------------------------------------------------------------
 
@@ -123,31 +47,7 @@ def build(hp, mode):
     g = tf.Graph()
     with g.as_default():
         model = Seq2SeqModel(hp, mode)
-        names = {v.op.name: v.shape.as_list() for v in tf.compat.v1.global_variables()}
-        trainable = {v.op.name for v in tf.compat.v1.trainable_variables()}
-        saved = {v.op.name for v in model.saver._var_list}  # noqa: SLF001  (what the checkpoint will hold)
-    return model, names, trainable, saved
-
-
-def assert_same_table(got, expected):
-    missing = sorted(set(expected) - set(got))
-    extra = sorted(set(got) - set(expected))
-    wrong = sorted(f"{k}: got {got[k]}, expected {expected[k]}" for k in set(got) & set(expected) if got[k] != expected[k])
-    assert not (missing or extra or wrong), f"missing {missing}\nextra {extra}\nwrong shapes {wrong}"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", VARIANTS, ids=[variant_id(v) for v in VARIANTS])
-def test_every_variant_builds_with_tf1_names(variant):
-    """Eval graphs (teacher forcing + greedy while_loop) hold exactly the model variables, all saved."""
-    hp = make_hparams(*variant)
-    model, names, trainable, saved = build(hp, "eval")
-    expected = expected_variables(hp)
-    assert_same_table(names, expected)
-    assert trainable == set(expected) - {"global_step"}
-    assert saved == set(expected)
-    assert model.greedy_ids.shape.as_list() == [None, hp.decode_max_steps]
-    assert (model.alignments is None) == (hp.attention == "none")
+    return (model, *graph_variables(g, model))
 
 
 # Train graphs are 3-4x slower to build (gradients through the while loops): pin the optimizer state on
