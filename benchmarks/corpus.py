@@ -553,7 +553,7 @@ CORPUS: list[dict] = [
     },
     {
         "name": "neuroner_mimic_bilstm_crf_tf10",
-        "fixture": True,
+        "fixture": False,   # 1.88 MB, but ../shared/fixtures/real_tf1 does not hold it: a corpus entry, not a test fixture
         "repo": "Franck-Dernoncourt/NeuroNER",
         "commit": "3817feaf290c1f6e03ae23ea964e68c88d0e7a88",
         "licence": "MIT (LICENSE: 'Copyright (c) 2019 Franck Dernoncourt, Jenny Lee, Tom Pollard')",

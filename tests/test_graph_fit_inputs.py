@@ -107,10 +107,35 @@ def rejects_everything(tf, v1):
         v1.layers.dense(x, 3, name="logits")
 
 
+def sampling_state_default(tf, v1):
+    """(8) as the char-RNN projects that share one graph between training and sampling: a sampling input of batch
+    1 (declared [1, 1]) beside an initial state placeholder_with_default(zeros of the training batch 20), read by
+    a static_rnn of BasicLSTMCell(forget_bias=0.0). The graph cannot run on its defaults (ConcatOp: [1, D] vs
+    [20, U]): the state h must be fed; its c default broadcasts and may stay."""
+    ids = v1.placeholder(tf.int64, [1, 1], name="sample_ids")
+    x = tf.one_hot(ids, D, dtype=tf.float32)
+    cell = v1.nn.rnn_cell.BasicLSTMCell(U, forget_bias=0.0)
+    c = v1.placeholder_with_default(tf.zeros([20, U]), [None, U], name="state_c")
+    h = v1.placeholder_with_default(tf.zeros([20, U]), [None, U], name="state_h")
+    out, _ = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), initial_state=v1.nn.rnn_cell.LSTMStateTuple(c, h))
+    v1.layers.dense(out[-1], 4, name="logits")
+
+
+def time_major_state_default(tf, v1):
+    """(9) the variant: a time-major [T, 2, D] input and a hand-written step whose state placeholder_with_default
+    has batch 4, joined on the last axis of a rank-3 concat with the batch on axis 1."""
+    x = v1.placeholder(tf.float32, [3, 2, D], name="x")
+    s = v1.placeholder_with_default(tf.ones([1, 4, U]) * 0.5, [1, None, U], name="state")
+    joined = tf.concat([x[:1], s], axis=2)                                    # [1, B, D + U]
+    w = v1.get_variable("w", [D + U, 4])
+    v1.layers.dense(tf.tanh(tf.tensordot(joined, w, 1))[0], 4, name="logits")
+
+
 BUILDERS = {"time_major_lstm": time_major_lstm, "generic_lengths_bidi": generic_lengths_bidi,
             "zero_state_batch": zero_state_batch, "two_tables": two_tables,
             "time_major_bidi_default_batch": time_major_bidi_default_batch, "baked_batch": baked_batch,
-            "rejects_everything": rejects_everything}
+            "rejects_everything": rejects_everything, "sampling_state_default": sampling_state_default,
+            "time_major_state_default": time_major_state_default}
 
 
 class _Graphs(dict):
@@ -251,6 +276,23 @@ def test_a_batch_the_graph_bakes_into_a_constant_is_the_batch(graphs, tmp_path, 
     assert rc == 0, err
     assert "targets:0 [4, 5]" in _generated(stdout) and "batch 4: targets:0's batch axis: ConcatV2 concat" in stdout
     assert report["parity"]["ok"]
+
+
+@pytest.mark.parametrize("name, fed, shape", [("sampling_state_default", "state_h", [1, U]),
+                                               ("time_major_state_default", "state", [1, 2, U])])
+def test_a_default_that_does_not_fit_becomes_an_input_of_the_fitting_batch(graphs, tmp_path, capsys, name, fed,
+                                                                          shape):
+    """A placeholder_with_default whose default cannot meet the other inputs (the TF1 graph fails there on its
+    defaults) becomes a Keras input, fed at the batch the graph fixes for it (a concat with a batch-1 / batch-2
+    input), not at its default's batch; the rest keeps its default. Converted as given, with parity."""
+    rc, stdout, err, report, out = _convert(graphs, name, tmp_path, capsys)
+    assert rc == 0, err
+    assert f"{fed}:0: its default value does not fit the other inputs where it is used" in stdout
+    assert f"{fed}:0 {shape}" in _generated(stdout)
+    assert [i["graph"] for i in report["graph"]["inputs"] if i["graph"].startswith("state")] == [f"{fed}:0"]
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5
+    source = (out / "model.py").read_text()
+    assert f"tf.placeholder_with_default (fed, so an input) {fed}:0" in source
 
 
 def test_a_graph_that_rejects_the_generated_inputs_says_why_and_what_to_pass(graphs, tmp_path, capsys):

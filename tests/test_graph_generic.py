@@ -180,15 +180,20 @@ def _v2_hand_loop_cond_fed(tf, v1):   # a functional While around a hand-written
     tf.identity(h, name="h_out")
 
 
-V2 = {"v2_lstm_lengths_cond", "v2_hand_loop_cond_fed"}   # built with TF 2's defaults, not TF 1.x's
+def _v2_nested(tf, v1):   # control flow v2: a functional While in the body of a functional While
+    _nested(tf, v1)
+
+
+V2 = {"v2_lstm_lengths_cond", "v2_hand_loop_cond_fed", "v2_nested"}   # built with TF 2's defaults, not TF 1.x's
 
 
 BUILDERS = {"layer_norm_lstm": _layer_norm_lstm, "projection_wrapper": _projection_wrapper,
             "dropout_before_dense": _dropout_before_dense, "basic_rnn": _basic_rnn, "peephole": _peephole, "peephole_projection": _peephole_projection,
             "sigmoid_lstm_lengths": _sigmoid_lstm_lengths, "time_major_stack": _time_major_stack,
             "raw_rnn": _raw_rnn, "hand_loop": _hand_loop, "cond_fed": _cond_fed, "cond_default": _cond_default, "nested": _nested,
-            "v2_lstm_lengths_cond": _v2_lstm_lengths_cond, "v2_hand_loop_cond_fed": _v2_hand_loop_cond_fed}
-OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"], "nested": ["h_out:0"],
+            "v2_lstm_lengths_cond": _v2_lstm_lengths_cond, "v2_hand_loop_cond_fed": _v2_hand_loop_cond_fed,
+            "v2_nested": _v2_nested}
+OUTPUTS = {"hand_loop": ["h_out:0", "acc_out:0"], "cond_fed": ["y_out:0"], "nested": ["h_out:0"], "v2_nested": ["h_out:0"],
            "v2_hand_loop_cond_fed": ["h_out:0"]}
 
 
@@ -233,6 +238,8 @@ def test_generic_tier_converts_with_parity(graphs, tmp_path, name):
         assert "tfm.WhileLoop(cond=" in source and "_body(" in source and "_cond(" in source
     if name == "nested":
         assert "tfm.nested_loop(0, [" in source and "nested=[{'cond': while_while_cond" in source, source
+    if name == "v2_nested":   # the inner While is a function of the outer body's library function
+        assert "tfm.nested_loop(0, [" in source and "nested=[{'cond': while__2_cond" in source, source
 
 
 def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):

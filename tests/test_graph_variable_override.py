@@ -290,7 +290,7 @@ def test_real_neuroner_restores_with_restore_exclude_as_zeros():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["neuroner_bilstm_crf_tf10", "neuroner_mimic_bilstm_crf_tf10"])
+@pytest.mark.parametrize("name", ["neuroner_bilstm_crf_tf10"])
 def test_real_neuroner_converts_with_parity(name, tmp_path):
     """convert --from-graph --variable token_embedding/token_embedding_weights=zeros (the manifest's
     restore_exclude) + the manifest's outputs: char BiLSTM + token BiLSTM (CIFG cells) + CRF unary scores."""

@@ -543,8 +543,6 @@ EXPECTED_REAL: dict = json.loads(r'''
  }
 }
 ''')
-# NeuroNER's MIMIC model: the i2b2 model's architecture (only the vocabulary and tag counts differ), the same verdict
-EXPECTED_REAL["neuroner_mimic_bilstm_crf_tf10"] = EXPECTED_REAL["neuroner_bilstm_crf_tf10"]
 
 
 @pytest.mark.parametrize("fixture", REAL_FIXTURES)

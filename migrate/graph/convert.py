@@ -34,6 +34,32 @@ class GraphConvertError(InputError):
     """The graph cannot be converted (exit 2): no `.meta`, an op outside the table, an input of unknown shape."""
 
 
+def _translate(view, outputs, input_shapes, recognise_rnns: bool, log):
+    """Recognisers first (when on), then the translation; a recogniser that matched but could not emit leaves
+    its loop to the generic tier (logged)."""
+    from migrate.graph.translate import translate  # noqa: PLC0415 - TensorFlow-free import time for the CLI
+
+    providers = {}
+    if recognise_rnns:
+        from migrate.graph.rnn import recognise  # noqa: PLC0415
+
+        providers = recognise(view, outputs)
+    tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
+    declined = []
+    while True:
+        names = {p.name: p for p in providers.values()}
+        failed = [(n, why) for t, n, why in tr.unsupported if n in names and getattr(names[n], "kind", t) == t]
+        if not failed:
+            break
+        for n, why in failed:
+            declined.append(f"{names[n].kind} {n}: {why}")
+        providers = {k: p for k, p in providers.items() if p.name not in dict(failed)}
+        tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
+    for d in declined:
+        log(f"a recogniser matched but did not translate {d}; left to the generic tier")
+    return tr
+
+
 def _log_default(msg: str) -> None:
     print(msg, flush=True)
 
@@ -126,7 +152,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     from migrate.graph.meta import PLACEHOLDER_OPS, GraphView  # noqa: PLC0415
     from migrate.graph.program import build_model  # noqa: PLC0415
     from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
-    from migrate.graph.translate import UnknownRank, translate  # noqa: PLC0415
+    from migrate.graph.translate import UnknownRank  # noqa: PLC0415
 
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
@@ -196,26 +222,20 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log("fixed at inference: " + ", ".join(f"{k}:0 = {v}" for k, v in sorted(chosen_values.items())))
     g = view.graph
 
-    providers, constructs = {}, Counter()
-    if recognise_rnns:
-        from migrate.graph.rnn import recognise  # noqa: PLC0415
-
-        providers = recognise(view, outputs)
+    constructs = Counter()
     input_shapes = {k.split(":")[0]: tuple(v.shape) for k, v in npz.items()}
     try:
-        tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
-        declined = []
-        while True:   # a recogniser that matched but could not emit leaves its loop to the generic tier
-            names = {p.name: p for p in providers.values()}
-            failed = [(n, why) for t, n, why in tr.unsupported if n in names and getattr(names[n], "kind", t) == t]
-            if not failed:
-                break
-            for n, why in failed:
-                declined.append(f"{names[n].kind} {n}: {why}")
-            providers = {k: p for k, p in providers.items() if p.name not in dict(failed)}
-            tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
-        for d in declined:
-            log(f"a recogniser matched but did not translate {d}; left to the generic tier")
+        tr = _translate(view, outputs, input_shapes, recognise_rnns, log)
+        while tr.unsupported and (refit := sorted(tr.emitter.defaults_to_feed - set(input_shapes))):
+            # a placeholder_with_default whose default cannot fit the graph's inputs (an initial state built for
+            # another batch): the graph runs only with it fed, so it is fed: an input of the model
+            for name in refit:
+                log(f"{name}:0: its default value does not fit the other inputs where it is used (the TF1 graph "
+                    f"fails on it as well); it becomes an input of the model, fed like the others")
+            for name in refit:   # fed like the user's --inputs (translate makes every name here an input)
+                shape = view.graph.get_operation_by_name(name).outputs[0].shape
+                input_shapes[name] = tuple(shape.as_list()) if shape.rank is not None else ()
+            tr = _translate(view, outputs, input_shapes, recognise_rnns, log)
     except UnknownRank as e:
         raise GraphConvertError(f"{tf1.meta}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
                                 f"{_tf_version(tf1)}, whose empty shape means 'unknown'); pass an example with "
@@ -229,7 +249,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
     try:
         model = build_model(source)  # interpreted, never executed (migrate.graph.program)
-    except (ValueError, TypeError) as e:   # Keras refused a layer call of the translation: a converter bug
+    except MigrateError:
+        raise
+    except Exception as e:   # noqa: BLE001 - Keras refused a layer call of the translation: a converter bug
         first = next((ln.strip() for ln in str(e).splitlines() if ln.strip() and "Exception encountered" not in ln
                       and "Could not automatically infer" not in ln), str(e))
         raise GraphConvertError(f"{tf1.meta}: the Keras model translated from the graph could not be built "

@@ -27,6 +27,16 @@ class Unsupported(Exception):
     """An op the table cannot translate in this form (collected; the conversion exits 2 listing them)."""
 
 
+class DefaultDoesNotFit(Unsupported):
+    """An op whose inputs cannot fit together because a `PlaceholderWithDefault` keeps its default (e.g. an initial
+    state built for batch 20 beside a batch-1 input): the TF1 graph fails there too unless the placeholder is fed.
+    `placeholders`: those op names; the converter makes them inputs of the model and translates again."""
+
+    def __init__(self, message: str, placeholders):
+        super().__init__(message)
+        self.placeholders = tuple(placeholders)
+
+
 @dataclass(frozen=True)
 class Dim:
     """A dimension known only at run time: axis `axis` of the tensor `sym`."""
@@ -163,6 +173,7 @@ class Emitter:
     _const_syms: dict = field(default_factory=dict)
     _layers: dict = field(default_factory=dict)
     functions: list = field(default_factory=list)   # module-level loop functions (source text) for model.py
+    defaults_to_feed: set = field(default_factory=set)   # PlaceholderWithDefault ops whose default does not fit
 
     # -- names ----------------------------------------------------------------------------------
     def new_ident(self, hint: str) -> str:

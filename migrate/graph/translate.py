@@ -296,6 +296,7 @@ def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsup
             got = entry(ctx)
         except Unsupported as e:
             unsupported.append((o.type, o.name, str(e)))
+            em.defaults_to_feed.update(getattr(e, "placeholders", ()))
             got = [Sym(var="__unsupported__") for _ in o.outputs]
         for out, s in zip(o.outputs, got):
             syms.setdefault(out.name, s)

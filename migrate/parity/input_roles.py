@@ -537,7 +537,8 @@ def _dropout_compare(op, i, f, p):
 
 def _fixed_sizes(op, i, f, p):
     """A tensor concatenated with, or combined elementwise with, an operand whose size the graph fixes (a
-    `tf.fill([128, 1], GO)` column, a constant) must have that size on the same axis (not the concat axis)."""
+    `tf.fill([128, 1], GO)` column, a constant, a batch-1 input's one-hot) must have that size on the same axis
+    (not the concat axis; a size 1 counts only in a concat: elementwise it broadcasts)."""
     if f.axes is None or f.elem is not None or not any(a is not None for a in f.axes):
         return None
     n = len(op.inputs) - 1 if op.type == "ConcatV2" else len(op.inputs)
@@ -557,7 +558,8 @@ def _fixed_sizes(op, i, f, p):
         if len(dims) != len(f.axes):
             continue
         for k, (a, d) in enumerate(zip(f.axes, dims)):
-            if a is not None and k != skip and d is not None and d > 1 and not _from_placeholder(other):
+            if a is not None and k != skip and d is not None and (d > 1 or op.type == "ConcatV2") and \
+                    not _from_placeholder(other):   # a size 1 broadcasts in an elementwise op, not in a concat
                 sizes.setdefault(a, d)
     if not sizes:
         return None
@@ -769,15 +771,20 @@ class Sizes:
         return 0, None
 
     def shape(self, p, hint: tuple | None = None) -> tuple[int, ...] | None:
-        """The shape generated for placeholder `p` (`PlaceholderInfo`): the batch axis B, the time axis T, other
-        unknown axes T; `hint` (a Keras input's shape) fills what the graph leaves unknown. None: unknown rank."""
+        """The shape generated for placeholder `p` (`PlaceholderInfo`): an axis whose size the graph fixes (the
+        role's `sizes`: an initial state concatenated with a batch-1 input gets batch 1, whatever B is), else the
+        batch axis B, the time axis T, other unknown axes T; `hint` (a Keras input's shape) fills what the graph
+        leaves unknown. None: unknown rank."""
         if p.shape is None and hint is None:
             return None
         shape = list(p.shape if p.shape is not None else hint)
         if hint is not None and len(hint) == len(shape):
             shape = [h if d is None else d for d, h in zip(shape, hint)]
         b, _t = self.axes(p.name)
-        return tuple((self.batch if k == b else self.steps) if d is None else int(d) for k, d in enumerate(shape))
+        role = self.roles.get(p.name.split(":", 1)[0])
+        fixed = role.sizes if role is not None else {}
+        return tuple((fixed[k][0] if k in fixed else self.batch if k == b else self.steps) if d is None else int(d)
+                     for k, d in enumerate(shape))
 
     def time_of(self, name: str) -> int | None:
         """The time length of a sequence placeholder (its fixed time axis, else T); None when it is none."""

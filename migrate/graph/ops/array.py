@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import Dim, Sym, Unsupported, Val, dim_op, py_literal, shape_spec
+from migrate.graph.ir import DefaultDoesNotFit, Dim, Sym, Unsupported, Val, dim_op, py_literal, shape_spec
 from migrate.graph.ops import Ctx, op
 
 
@@ -154,8 +154,11 @@ def _check_concat(c: Ctx, vals, axis: int) -> None:
             hint = (f" The default value of {', '.join(defaults[:4])} is used here (a PlaceholderWithDefault not fed); "
                     f"the TF1 graph runs only when it is fed: pass a value of the right size in --inputs FEED.npz "
                     f"(key {defaults[0]}) and it becomes an input of the model." if defaults else "")
-            raise Unsupported(f"its inputs have shapes {', '.join(str(list(s)) for s in shapes)}, which differ on "
-                              f"axis {k}: TensorFlow fails on this concatenation as well.{hint}")
+            message = (f"its inputs have shapes {', '.join(str(list(s)) for s in shapes)}, which differ on axis {k}: "
+                       f"TensorFlow fails on this concatenation as well.{hint}")
+            if defaults:
+                raise DefaultDoesNotFit(message, [d.split(":")[0] for d in defaults])
+            raise Unsupported(message)
 
 
 def _defaults_upstream(c: Ctx) -> list[str]:
@@ -193,6 +196,8 @@ def unpack(c: Ctx):
     axis, num = int(c.attr("axis", 0)), int(c.attr("num"))
     if c.ins[0].parts is not None and len(c.ins[0].parts) == num:  # tf.unstack(tf.shape(x)): its entries
         return [_shape_sym(c, [p], shape=()) for p in c.ins[0].parts]
+    if num == 1:   # tf.unstack of a size-1 axis: one tensor, not a list of one
+        return c.out(f"keras.ops.squeeze({c.v(0)}, axis={axis})")
     return c.out(f"keras.ops.unstack({c.v(0)}, num={num}, axis={axis})", n_out=num)
 
 
@@ -210,6 +215,8 @@ def split_v(c: Ctx):
     axis = int(c.const(2))
     if -1 in sizes:
         raise Unsupported("SplitV with a -1 size")
+    if len(sizes) == 1:   # one piece: the tensor itself
+        return [c.ins[0]]
     cuts = list(np.cumsum(sizes)[:-1])
     return c.out(f"keras.ops.split({c.v(0)}, {[int(x) for x in cuts]!r}, axis={axis})", n_out=len(sizes))
 
