@@ -28,10 +28,10 @@ placeholder is (one entry per rule; `doc` says why):
 - **time axis**: the value a `TensorArrayScatterV3` unstacks (`dynamic_rnn`, `raw_rnn`, `TrainingHelper`): its axis
   0 is time and axis 1 the batch; so a placeholder fed straight to it is time-major, one that passes a
   `Transpose [1, 0, 2]` first is batch-major. `Unpack` (`static_rnn`'s `tf.unstack(x, axis=1)`): its axis is time.
-  `ReverseSequence`: its `seq_dim` / `batch_dim`.
+  `ReverseSequence`: its `seq_dim` / `batch_dim`. `BlockLSTM` (`LSTMBlockFusedCell`): its x is time-major.
 - **lengths**: a rank-1 integer compared (`Less`, `GreaterEqual`, ...) with a loop counter, a `Range` or a step
   index (`dynamic_rnn`'s `time >= sequence_length`, `sequence_mask`), or the `seq_lengths` of a `ReverseSequence`,
-  or the sequence lengths of a `CTCLoss`: values in `[1, T]`, T the time axis of the sequences it goes with (those
+  or the sequence lengths of a `CTCLoss`, or those whose maximum is a `BlockLSTM`'s `seq_len_max`: values in `[1, T]`, T the time axis of the sequences it goes with (those
   that meet it in the same while loop or `ReverseSequence`; else the shortest one).
 - **batch_size**: an integer scalar that becomes the first entry of a shape (`Fill`'s dims, as `zero_state` builds
   them; `Reshape`, `BroadcastTo`, `Tile`, random ops): it must equal the batch of every other input.
@@ -329,6 +329,7 @@ PASS: dict[str, Any] = {
     **{k: _elementwise for k in BINARY},
     "Identity": _same, "Snapshot": _same, "StopGradient": _same, "PreventGradient": _same,
     "CheckNumerics": _same, "Cast": _cast, "Enter": _enter,
+    "Max": lambda op, i, f: [(op.outputs[0], replace(f, axes=()))] if i == 0 and _rank(op.outputs[0]) == 0 else [],
     "Switch": _all_outputs, "Merge": _first_input,
     "ReverseSequence": _first_input, "ReverseV2": _first_input,
     "Gather": _gather, "GatherV2": _gather, "ResourceGather": _gather,
@@ -489,6 +490,17 @@ def _lengths_reverse(op, i, f, p):
     return Evidence("lengths", f"the seq_lengths of ReverseSequence {op.name}", ties=frozenset({f"op {op.name}"}))
 
 
+def _time_block_lstm(op, i, f, p):
+    return _axis_evidence(f, 0, 1, f"the time-major x of {op.type} {op.name} (LSTMBlockFusedCell)", {f"op {op.name}"})
+
+
+def _lengths_block_lstm(op, i, f, p):
+    if f.axes == ():   # their maximum, as LSTMBlockFusedCell computes seq_len_max
+        return Evidence("lengths", f"their maximum is the seq_len_max of {op.type} {op.name}, which must not exceed "
+                        f"its time axis", ties=frozenset({f"op {op.name}"}))
+    return None
+
+
 def _lengths_ctc(op, i, f, p):
     return Evidence("lengths", f"the sequence lengths of {op.type} {op.name}")
 
@@ -595,6 +607,10 @@ RULES: tuple[Rule, ...] = (
          _lengths_compare, "dynamic_rnn's `time >= sequence_length`, sequence_mask's `range(T) < lengths`"),
     Rule("lengths of a ReverseSequence", ("ReverseSequence",), 1, "iu", 1, _lengths_reverse,
          "seq_lengths must not exceed the reversed axis"),
+    Rule("time axis of a BlockLSTM", ("BlockLSTM", "BlockLSTMV2"), 1, "f", None, _time_block_lstm,
+         "LSTMBlockFusedCell runs one op over a time-major [T, B, D] sequence"),
+    Rule("lengths of a BlockLSTM", ("BlockLSTM", "BlockLSTMV2"), 0, "iu", 1, _lengths_block_lstm,
+         "LSTMBlockFusedCell's seq_len_max = max(sequence_length); TensorFlow aborts when it exceeds T"),
     Rule("lengths of a CTC loss", ("CTCLoss", "CTCLossV2", "CTCGreedyDecoder", "CTCBeamSearchDecoder"), None,
          "iu", 1, _lengths_ctc, "sequence_length of ctc_loss / ctc decoders"),
     *(Rule(f"batch size of a {op} shape", (op,), k, "iu", 0, _shape_entry,
