@@ -108,7 +108,8 @@ def test_select_and_ignore():
         "import tensorflow as tf\ny = tf.reduce_sum(tf.log(x), keepdims=True)\n"
     with pytest.raises(ValueError, match="unknown rule 'TFM999'; known rules: TFM001 \\(rename\\)"):
         select_rules("TFM999")
-    assert set(RULES) == {"TFM001", "TFM002", "TFM003", "TFM004", "TFM005", "TFM006", "TFM007"}
+    assert set(RULES) == {"TFM001", "TFM002", "TFM003", "TFM004", "TFM005", "TFM006", "TFM007",
+                          "TFM008"}
     assert "TFM007" not in select_rules() and "TFM007" in select_rules(extend="graph-mode")
 
 

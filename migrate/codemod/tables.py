@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrate.codemod.semantics import COMPAT, SEMANTICS, SemanticChange
+
 TABLES_PATH = Path(__file__).with_name("tf_tables.json")
 PRIVATE_PATH = Path(__file__).with_name("tf_private_modules.json")  # read only when a file imports one
 
@@ -42,13 +44,9 @@ OVERRIDES: dict[str, str] = {
     # the only home of the same functions with the same variable names is `tf.compat.v1.layers`
     # (needs legacy Keras: reported by rule TFM005).
     "tf.layers": "tf.compat.v1.layers",
-    # (`tf.nn.softmax_cross_entropy_with_logits` is deliberately absent: it is TF 2's own name, and TF 1
-    # code calling it with labels=/logits= keywords gets the same forward result; only the gradient into
-    # labels differs, which TF 1 code never relied on.)
-    # TF 1 returns a SparseTensor, TF 2 a RaggedTensor.
-    "tf.strings.split": "tf.compat.v1.strings.split",
-    # TF 2's name_scope takes one name (no default_name / values); TF 1's is the variable-scope-aware one.
-    "tf.name_scope": "tf.compat.v1.name_scope",
+    # (`tf.where`, `tf.strings.split`, `tf.name_scope`, `tf.nn.softmax_cross_entropy_with_logits`, ...:
+    # names TF 2 kept with another meaning are not renamed here but at each call, by rule TFM008, from the
+    # semantic-change table `semantics.SEMANTICS`.)
 }
 
 # TensorFlow's private packages (`from tensorflow.python.ops import lookup_ops`): not public API, not in
@@ -172,6 +170,13 @@ class Tables:
         self.keyword_renames: dict[str, dict[str, str | None]] = data["keyword_renames"]
         self.reorders: dict[str, list[str | None]] = data["reorders"]
         self.module_deprecations: dict[str, list[str]] = data["module_deprecations"]
+        self.signatures: dict[str, list[str]] = data.get("signatures_v2", {})
+        # Calls whose TF 1 meaning a file may carry whatever it looks like: the semantic-change table, and
+        # the TF 2 names whose positional order or keywords changed (their argument fix is made in every
+        # file when the call needs it: `tf1_only_keywords`, `diverges`).
+        self.semantics: dict[str, SemanticChange] = SEMANTICS
+        self.meaning_changed = frozenset(SEMANTICS) | frozenset(
+            n for n in (*self.reorders, *self.keyword_renames) if n in self.signatures)
         self.api = frozenset(data["api_v2"]) | frozenset(data["api_legacy_keras"]) | EXTRA_API
         self.slim = frozenset(data["tf_slim"]) | {"tf_slim", "tf_slim.layers"}
         self.successors = _successors()
@@ -206,6 +211,31 @@ class Tables:
                 return k == len(parts) or not any(n.startswith(prefix + ".") for n in _members(known, prefix))
         return False
 
+    # -- calls whose meaning changed --------------------------------------------------------------
+    def tf1_only_keywords(self, name: str, keywords: set[str]) -> set[str]:
+        """The keywords of a call of the TF 2 name `name` that only TF 1's signature has (a TypeError on
+        TF 2.21: the call is TF 1 code)."""
+        renamed = self.keyword_renames.get(name, {})
+        params = self.signatures.get(name)
+        if params is None:
+            return set()
+        return {k for k in keywords if k in renamed and k not in params}
+
+    def diverges(self, name: str, positional: int) -> bool:
+        """Whether `positional` positional arguments bind to other parameters under TF 1's order
+        (`reorders`, TF 1 keyword names taken at their TF 2 spelling) than under TF 2.21's."""
+        order, params = self.reorders.get(name), self.signatures.get(name)
+        if not order or params is None:
+            return False
+        renamed = self.keyword_renames.get(name, {})
+        for i in range(min(positional, len(order))):
+            if order[i] is None:
+                continue
+            tf2 = renamed.get(order[i], order[i])
+            if i >= len(params) or tf2 != params[i]:
+                return True
+        return False
+
     # -- the decision ----------------------------------------------------------------------------
     @functools.lru_cache(maxsize=8192)  # noqa: B019  (one Tables per process, lives forever)
     def resolve(self, name: str) -> Resolution:
@@ -217,6 +247,9 @@ class Tables:
             return self.resolve("tf." + ".".join(parts[3:]))
         if parts[:2] == ["tf", "contrib"]:
             return self._resolve_contrib(name, parts)
+        entry = self.semantics.get(name)
+        if entry is not None and entry.fix == COMPAT and name in self.api:
+            return Resolution(None)  # decided at each call (TFM008), from its arguments
         for k in range(len(parts), 1, -1):
             prefix, tail = ".".join(parts[:k]), parts[k:]
             new = OVERRIDES.get(prefix) or self.renames.get(prefix)

@@ -597,18 +597,23 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         # A call of a name TF 2.21 also has (`tf.nn.dropout(x, 0.8)`: rate in TF 2, keep_prob in TF 1) is
         # TF 1 code only if the file is: its argument changes are made on the same terms as ambiguous names.
         tf2_name = name is not None and not name.startswith("tf.compat.") and self.tables.exists(name)
+        # ... except the names whose TF 1 meaning a call may carry in any file (`Tables.meaning_changed`):
+        # their hooks run on every pass and set `evidence` / `ambiguous_seen` themselves.
+        meaning = tf2_name and name in self.tables.meaning_changed
         for code, hook in self._call_hooks:
             if not isinstance(new, cst.Call):
                 break
             if name is None and not self.rules.rule(code).words:
                 continue
-            if tf2_name and not self.assume_tf1:
+            if tf2_name and not self.assume_tf1 and not meaning:
                 continue
             self.current_rule = code
             out = hook(self, original_node, new, name)
             if out is not new:
                 self._replaced.add(id(original_node))
-                if tf2_name:
+                if meaning:
+                    pass
+                elif tf2_name:
                     self.ambiguous_seen = True
                 else:
                     self.evidence = True

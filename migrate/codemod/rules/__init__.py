@@ -43,6 +43,7 @@ _MODULES = (
     "tfm005_notices",
     "tfm006_dataset",
     "tfm007_graph_mode",
+    "tfm008_meaning",
 )
 
 RULES: dict[str, Rule] = {}

@@ -1,0 +1,126 @@
+"""TFM008 meaning: calls of names TF 2.21 kept with another meaning keep their TF 1 meaning.
+
+The table is data (`migrate/codemod/semantics.py`, one entry per name with its doc); this rule applies
+the entries whose fix is not an argument change (TFM002 makes those): the tf.compat.v1 twin, dropout's
+keep_prob, the gradient into softmax_cross_entropy_with_logits' labels.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from migrate.codemod.rules import Rule
+from migrate.codemod.semantics import COMPAT, DROPOUT, LABELS_STOP_GRADIENT
+
+# Calls whose result has the shape of their (first) argument: `tf.where(tf.is_nan(x), tf.zeros_like(x),
+# x)` has condition, x and y of one shape, where TF 1's and TF 2's tf.where agree (no rewrite needed).
+SHAPE_PRESERVING: frozenset[str] = frozenset({
+    "tf.zeros_like", "tf.ones_like", "tf.math.is_nan", "tf.is_nan", "tf.math.is_inf", "tf.is_inf",
+    "tf.math.is_finite", "tf.is_finite", "tf.math.logical_not", "tf.logical_not", "tf.identity",
+    "tf.stop_gradient", "tf.abs", "tf.math.abs", "tf.math.negative", "tf.negative", "tf.math.sign", "tf.sign",
+})
+# Label expressions that carry no gradient (TF 1's stop_gradient is a no-op on them): no rewrite needed.
+NO_GRADIENT: frozenset[str] = frozenset({"tf.stop_gradient", "tf.one_hot"})
+
+
+def _callee(cm, node: cst.BaseExpression) -> str | None:
+    """The canonical TF name a callee of the input refers to (`tf.zeros_like`; the engine's resolution of
+    the reference, so both resolvers agree), or None."""
+    name = cm._canon.get(id(node))
+    if name is not None and name.startswith("tf.compat.v1."):
+        return "tf." + name[len("tf.compat.v1."):]
+    return name
+
+
+def _base(cm, expr: cst.BaseExpression) -> str | None:
+    """The source of the tensor whose shape `expr` has, through shape-preserving calls and comparisons
+    with a number; None when that cannot be told."""
+    while True:
+        if isinstance(expr, cst.Call) and _callee(cm, expr.func) in SHAPE_PRESERVING and expr.args \
+                and expr.args[0].keyword is None and not expr.args[0].star:
+            expr = expr.args[0].value
+        elif isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1 \
+                and isinstance(expr.comparisons[0].comparator, cst.Integer | cst.Float):
+            expr = expr.left
+        elif isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.BitInvert | cst.Minus):
+            expr = expr.expression
+        else:
+            break
+    if isinstance(expr, cst.Name | cst.Attribute | cst.Subscript):
+        return cst.Module([]).code_for_node(expr.with_changes(lpar=[], rpar=[]))
+    return None
+
+
+def _same_shape(cm, args: list[cst.Arg]) -> bool:
+    """`tf.where(c, x, y)` whose three operands provably have one shape (TF 1 and TF 2 agree)."""
+    if len(args) != 3 or any(a.keyword is not None or a.star for a in args):
+        return False
+    bases = {_base(cm, a.value) for a in args}
+    return len(bases) == 1 and None not in bases
+
+
+def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.BaseExpression:
+    entry = cm.tables.semantics.get(name) if name else None
+    if entry is None or entry.fix not in (COMPAT, DROPOUT, LABELS_STOP_GRADIENT):
+        return call
+    if any(a.star == "*" for a in call.args):
+        cm.report(original, "TFM008", f"`{name}` is called with *args and its meaning changed in TF 2: "
+                                      f"{entry.doc}; check the call by hand")
+        return call
+    positional = sum(1 for a in call.args if a.keyword is None and not a.star)
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    if not entry.applies(positional, keywords) or not (entry.everywhere or cm.assume_tf1):
+        return call
+    if entry.fix == COMPAT:
+        if name == "tf.where" and _same_shape(cm, list(original.args)):
+            return call
+        compat = "tf.compat.v1." + name[len("tf."):]
+        cm.mark_replaced(original.func)
+        new = call.with_changes(func=cst.parse_expression(cm.import_for(compat, original)))
+        if not entry.everywhere:
+            cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code
+    elif entry.fix == DROPOUT:
+        from migrate.codemod.rules.tfm002_arguments import dropout_keep_prob  # noqa: PLC0415
+
+        new = dropout_keep_prob(call)
+    else:
+        new = _labels_stop_gradient(cm, original, call)
+    return new
+
+
+def _labels_stop_gradient(cm, original: cst.Call, call: cst.Call) -> cst.Call:
+    args = list(call.args)
+    for i, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == "labels":
+            value = arg.value
+            before = original.args[i].value if i < len(original.args) else None
+            if isinstance(before, cst.Call) and _callee(cm, before.func) in NO_GRADIENT:
+                return call
+            wrapped = cst.Call(func=cst.parse_expression(cm.import_for("tf.stop_gradient", original)),
+                               args=[cst.Arg(value.with_changes(lpar=[], rpar=[]))])
+            args[i] = arg.with_changes(value=wrapped)
+            return call.with_changes(args=args)
+    return call
+
+
+RULE = Rule(
+    code="TFM008",
+    name="meaning",
+    summary="calls of names TF 2 kept with another meaning (tf.where(c, x, y), tf.nn.dropout(x, keep_prob), "
+            "softmax_cross_entropy_with_logits' labels, initializer defaults, tf.image.resize, ...: "
+            "`migrate/codemod/semantics.py`) keep their TF 1 meaning in every file: the tf.compat.v1 twin or "
+            "a proven equivalent",
+    why="The same call spelled the same way computes something else on TF 2.21 (tf.where with a rank-1 "
+        "mask selects columns instead of rows; dropout(h, 0.8) drops 80% instead of keeping it) or fails. "
+        "Whether a call keeps its meaning must not hang on a guess that the file is TF 2 code, so these "
+        "calls are rewritten wherever they may carry the TF 1 meaning (their arguments say when: "
+        "tf.where(c) alone, or with condition, x and y of one provable shape, means the same in both); "
+        "the diff shows each one. A call with *args is a finding. The table, one entry per name with its difference and source, "
+        "is `semantics.SEMANTICS`; `tests/test_codemod_semantics.py` runs each entry's example with TF 1 "
+        "semantics and the codemod's output on TF 2.21 and compares the results.",
+    before="import tensorflow as tf\n\nrows = tf.where(mask, x, y)\nh = tf.nn.dropout(h, 0.8)\n"
+           "init = tf.random_normal_initializer()\n",
+    after="import tensorflow as tf\n\nrows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(h, rate=1 - 0.8)\n"
+          "init = tf.compat.v1.random_normal_initializer()\n",
+    leave_call=leave_call,
+)
