@@ -228,7 +228,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "or, positionally, read as support_partition",
         COMPAT, positional=2, keywords=_kw("dtype", "verify_shape"),
         source="tf_upgrade_v2 function_warnings (initializers_no_dtype_comment)",
-        example="out = tf.constant_initializer(3, tf.int32)([2])\n"),
+        example="out = tf.constant_initializer(3, tf.float32)([2])\n"),
     SemanticChange(
         "tf.image.resize",
         "TF 1's tf.image.resize is resize_images (no half-pixel centres, align_corners, method as an int); "
@@ -241,7 +241,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "TF 1 returns a SparseTensor, TF 2 a RaggedTensor",
         COMPAT, everywhere=False,
         source="tf_upgrade_v2 function_transformers (_string_split_rtype_transformer)",
-        example="out = tf.sparse.to_dense(tf.strings.split(['a b', 'c']), '')\n"),
+        example="n = tf.to_float(2)\nout = tf.sparse.to_dense(tf.strings.split(['a b', 'c']), '')\n"),
     SemanticChange(
         "tf.name_scope",
         "TF 1's name_scope(name, default_name, values) is the graph-aware one; TF 2's takes one name "
