@@ -19,6 +19,8 @@ from migrate.codemod.tables import tables
 tf = pytest.importorskip("tensorflow")
 
 HEADER = "import tensorflow as tf\nimport numpy as np\n"
+# A TF 1-only name: the file is TF 1 code, so the entries TF 2 code also writes are rewritten too.
+TF1_LINE = "one = tf.to_float(1)\n"
 
 
 def _run(source: str, namespace_tf) -> object:
@@ -47,9 +49,10 @@ def _same(a, b, rtol: float) -> bool:
 @pytest.mark.parametrize("name", sorted(SEMANTICS))
 def test_the_codemod_keeps_the_tf1_meaning_on_tf_2_21(name):
     entry = SEMANTICS[name]
-    tf1 = _run(entry.example, tf.compat.v1)
-    after, findings, _ = transform_source(HEADER + entry.example)
-    assert after is not None and after != HEADER + entry.example, f"{name}: the example was not rewritten"
+    example = TF1_LINE + entry.example
+    tf1 = _run(example, tf.compat.v1)
+    after, findings, _ = transform_source(HEADER + example)
+    assert after != HEADER + example, f"{name}: the example was not rewritten"
     assert not findings, findings
     assert _same(_run(after, tf), tf1, entry.rtol), f"{name}: the rewritten call computes something else"
     # The codemod's output is stable.
@@ -66,6 +69,21 @@ def test_the_example_left_as_it_is_differs_on_tf_2_21(name):
     except Exception:  # noqa: BLE001  (failing is one of the two ways to differ)
         return
     assert not _same(unchanged, tf1, entry.rtol), f"{name}: TF 2.21 computes the same; the entry is no difference"
+
+
+@pytest.mark.parametrize("name", sorted(SEMANTICS))
+def test_in_a_file_that_may_be_tf2_code_the_entries_tf2_code_also_writes_are_findings(name):
+    """Without another TF 1-only name: `everywhere` entries are rewritten all the same; the others are left
+    as they are, with a finding that names the difference (the codemod cannot tell which meaning it has)."""
+    entry = SEMANTICS[name]
+    source = HEADER + entry.example
+    out, findings, _ = transform_source(source)
+    if entry.everywhere:
+        assert out != source
+    else:
+        assert out == source
+        assert len(findings) == 1 and findings[0].rule in ("TFM002", "TFM008"), findings
+        assert name in findings[0].message and "TF 1 code" in findings[0].message
 
 
 def test_every_entry_is_a_tf_2_21_name_with_a_doc_an_example_and_a_fix_that_exists():
@@ -89,6 +107,7 @@ def test_every_entry_is_a_tf_2_21_name_with_a_doc_an_example_and_a_fix_that_exis
     ("import tensorflow as tf\nr = tf.where(tf.math.is_nan(v), tf.zeros_like(v), v)\n", None),
     ("import tensorflow as tf\nr = tf.where(v > 0, v, -v)\n", None),
     ("import tensorflow as tf\nr = tf.where(v > 0, w, v)\n", "import tensorflow as tf\nr = tf.compat.v1.where(v > 0, w, v)\n"),
+    ("import tensorflow as tf\nr = tf.where(v > 0, v, 0.)\n", None),  # TF 1 needs one shape: TF 2 code
     # TF 2 spellings stay: rate=, a one-hot label, keywords in TF 2 order.
     ("import tensorflow as tf\nh = tf.nn.dropout(h, rate=0.1)\n", None),
     ("import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=tf.one_hot(y, 3), logits=z)\n", None),
@@ -97,9 +116,10 @@ def test_every_entry_is_a_tf_2_21_name_with_a_doc_an_example_and_a_fix_that_exis
     # A keyword only TF 1 has: the file is TF 1 code, and its ambiguous names follow.
     ("import tensorflow as tf\ns = tf.reduce_sum(x, keep_dims=True)\ntf.summary.scalar('s', s)\n",
      "import tensorflow as tf\ns = tf.reduce_sum(x, keepdims=True)\ntf.compat.v1.summary.scalar('s', s)\n"),
-    # A positional argument where the orders differ: TF 1's order.
-    ("import tensorflow as tf\nk = tf.nn.in_top_k(p, t, 1)\n",
-     "import tensorflow as tf\nk = tf.nn.in_top_k(predictions=p, targets=t, k=1)\n"),
+    # A positional argument where the orders differ: TF 1's order in TF 1 code; left (a finding) elsewhere.
+    ("import tensorflow as tf\nk = tf.nn.in_top_k(p, t, 1)\nx = tf.to_float(k)\n",
+     "import tensorflow as tf\nk = tf.nn.in_top_k(predictions=p, targets=t, k=1)\nx = tf.cast(k, tf.float32)\n"),
+    ("import tensorflow as tf\nk = tf.nn.in_top_k(p, t, 1)\n", None),
     # Through `import tensorflow.compat.v1 as tf` the TF 1 functions are called: nothing to keep.
     ("import tensorflow.compat.v1 as tf\nr = tf.where(m, a, b)\nh = tf.nn.dropout(h, 0.8)\n", None),
 ])

@@ -3,8 +3,9 @@
 A TF 1 call such as `tf.where(mask, x, y)` is still valid TF 2.21 source, but computes something else
 (TF 1 picks rows with a rank-1 mask; TF 2 broadcasts), or fails. Whether the call keeps its TF 1 meaning
 must not hang on a guess that the file is TF 2 code, so every call of a name listed here is rewritten to
-its TF 1 meaning wherever it might carry it, whatever the rest of the file looks like (rule TFM008
-`meaning`, `rules/tfm008_meaning.py`; TFM002 `arguments` for the `ARGUMENTS` entries).
+its TF 1 meaning wherever it might carry it (rule TFM008 `meaning`, `rules/tfm008_meaning.py`; TFM002
+`arguments` for the `ARGUMENTS` entries): in every file when the call's form shows it (`everywhere`),
+else in TF 1 code, and where the codemod cannot tell, a finding names the difference.
 
 Sources: `tf_upgrade_v2`'s own tables (`tensorflow/tools/compatibility/tf_upgrade_v2.py`:
 `function_transformers`, `function_arg_warnings`, `reorders_v2.py`, the keyword renames) and the TF 2.0
@@ -13,9 +14,10 @@ entry's `example` with TF 1 semantics (the `tf.compat.v1` API in a graph), runs 
 TF 2.21, and compares; it also checks that the example, left as it is, differs or fails on TF 2.21.
 
 Beyond these entries, every TF 2 name whose positional order or keywords changed (`reorders` and
-`keyword_renames` of `tf_tables.json`) gets TFM002's argument fix in every file too, when the call
-passes a keyword only TF 1 has (it fails on TF 2) or a positional argument where the TF 1 and TF 2
-orders differ (`Tables.signatures`: TF 2.21's parameter names).
+`keyword_renames` of `tf_tables.json`) gets TFM002's argument fix in every file when the call passes a
+keyword only TF 1 has (it fails on TF 2: the file is TF 1 code); a positional argument where the TF 1 and
+TF 2 orders differ (`Tables.diverges`, from TF 2.21's parameter names) is fixed in TF 1 code and is a
+finding elsewhere (`tf.math.in_top_k(targets, predictions, k)` is TF 2 code in Keras itself).
 
 Pure data: importing this module loads nothing.
 """
@@ -44,10 +46,13 @@ class SemanticChange:
         keywords: ... or any of these keywords.
         unless: ... and none of these keywords (they are TF 2-only: the call is TF 2 code).
         source: where the difference is documented.
-        everywhere: rewrite in every file (the default). False: only in TF 1 code (a file where some
-            other name needed a rewrite), for a call that is just as common in TF 2 code and whose TF 1
-            and TF 2 results differ in type, so that a mix-up fails loudly instead of computing wrong
-            numbers (`tf.strings.split`: SparseTensor vs RaggedTensor).
+        everywhere: True: rewritten in every file, because the call's form is TF 1's (it fails on
+            TF 2: `tf.zeros_initializer(tf.int32)`) or because the TF 1 form computes what TF 2's does on
+            what TF 2 code gives it, or raises (`tf.where`: TF 1's needs operands of one shape, where both
+            agree; the one silent case is a rank-1 condition over a square x: rows against columns). False (the default): the same call is just as common in
+            TF 2 code, with its TF 2 meaning (`tf.nn.dropout(h, 0.2)`), so the codemod cannot tell:
+            rewritten in TF 1 code (a file where some other name needed a rewrite), otherwise left as it
+            is with a finding that names the difference.
         example: TF 1 code computing `out` (inputs as constants; `np` is numpy); the test runs it.
         rtol: the tolerance of the comparison (random draws compare statistics).
     """
@@ -59,7 +64,7 @@ class SemanticChange:
     keywords: frozenset[str] = frozenset()
     unless: frozenset[str] = frozenset()
     source: str = "tf_upgrade_v2"
-    everywhere: bool = True
+    everywhere: bool = False
     example: str = ""
     rtol: float = 1e-6
 
@@ -83,6 +88,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "condition of one shape; TF 2's broadcasts them (tf.where_v2): a rank-1 mask then selects columns",
         COMPAT, positional=2, keywords=_kw("x", "y"),
         source="TF 2.0 release notes (tf.where is tf.where_v2); tf_upgrade_v2 renames it to tf.compat.v1.where",
+        everywhere=True,
         example="c = tf.constant([True, False])\nx = tf.constant([[1., 2.], [3., 4.]])\n"
                 "y = tf.constant([[5., 6.], [7., 8.]])\nout = tf.where(c, x, y)\n"),
     SemanticChange(
@@ -126,6 +132,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "the fifth positional argument is reduction_indices in TF 1 (the same for every tf.reduce_*)",
         ARGUMENTS, positional=5, keywords=_kw("keep_dims", "reduction_indices"),
         source="tf_upgrade_v2 keyword renames and reorders_v2",
+        everywhere=True,
         example="m = tf.constant([[1., 2.], [3., 4.]])\nout = tf.reduce_sum(m, 1, keep_dims=True)\n"),
     SemanticChange(
         "tf.math.confusion_matrix",
@@ -186,6 +193,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "gate_gradients; the call keeps TF 1's signature on tf.compat.v1.gradients",
         ARGUMENTS, positional=5, keywords=_kw("colocate_gradients_with_ops"),
         source="tf_upgrade_v2 function_arg_warnings / reorders_v2",
+        everywhere=True,
         example="x = tf.constant([1., 2.])\ny = x * x\n"
                 "out = tf.gradients(y, x, colocate_gradients_with_ops=True)[0]\n"),
     SemanticChange(
@@ -215,12 +223,14 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "TF 1's takes dtype, TF 2's does not (a TypeError)",
         COMPAT, positional=1, keywords=_kw("dtype"),
         source="tf_upgrade_v2 function_warnings (initializers_no_dtype_comment)",
+        everywhere=True,
         example="out = tf.zeros_initializer(tf.int32)([2, 2])\n"),
     SemanticChange(
         "tf.ones_initializer",
         "TF 1's takes dtype, TF 2's does not (a TypeError)",
         COMPAT, positional=1, keywords=_kw("dtype"),
         source="tf_upgrade_v2 function_warnings (initializers_no_dtype_comment)",
+        everywhere=True,
         example="out = tf.ones_initializer(dtype=tf.int32)([3])\n"),
     SemanticChange(
         "tf.constant_initializer",
@@ -228,6 +238,7 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         "or, positionally, read as support_partition",
         COMPAT, positional=2, keywords=_kw("dtype", "verify_shape"),
         source="tf_upgrade_v2 function_warnings (initializers_no_dtype_comment)",
+        everywhere=True,
         example="out = tf.constant_initializer(3, tf.float32)([2])\n"),
     SemanticChange(
         "tf.image.resize",
@@ -239,15 +250,16 @@ _ENTRIES: tuple[SemanticChange, ...] = (
     SemanticChange(
         "tf.strings.split",
         "TF 1 returns a SparseTensor, TF 2 a RaggedTensor",
-        COMPAT, everywhere=False,
+        COMPAT,
         source="tf_upgrade_v2 function_transformers (_string_split_rtype_transformer)",
-        example="n = tf.to_float(2)\nout = tf.sparse.to_dense(tf.strings.split(['a b', 'c']), '')\n"),
+        example="out = tf.sparse.to_dense(tf.strings.split(['a b', 'c']), '')\n"),
     SemanticChange(
         "tf.name_scope",
         "TF 1's name_scope(name, default_name, values) is the graph-aware one; TF 2's takes one name "
         "(default_name / values are a TypeError)",
         COMPAT, positional=2, keywords=_kw("default_name", "values"),
         source="tf_upgrade_v2 function_transformers (_name_scope_transformer)",
+        everywhere=True,
         example="x = tf.constant(1.)\nwith tf.name_scope(None, 'block', [x]):\n"
                 "    out = tf.identity(x, name='y').name\n"),
 )

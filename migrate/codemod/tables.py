@@ -221,20 +221,21 @@ class Tables:
             return set()
         return {k for k in keywords if k in renamed and k not in params}
 
-    def diverges(self, name: str, positional: int) -> bool:
-        """Whether `positional` positional arguments bind to other parameters under TF 1's order
-        (`reorders`, TF 1 keyword names taken at their TF 2 spelling) than under TF 2.21's."""
+    def diverges(self, name: str, positional: int) -> tuple[int, str, str] | None:
+        """The first of `positional` positional arguments that binds to another parameter under TF 1's
+        order (`reorders`, TF 1 keyword names taken at their TF 2 spelling) than under TF 2.21's:
+        (index, TF 1 parameter, TF 2 parameter), or None."""
         order, params = self.reorders.get(name), self.signatures.get(name)
         if not order or params is None:
-            return False
+            return None
         renamed = self.keyword_renames.get(name, {})
         for i in range(min(positional, len(order))):
             if order[i] is None:
                 continue
-            tf2 = renamed.get(order[i], order[i])
-            if i >= len(params) or tf2 != params[i]:
-                return True
-        return False
+            tf2 = params[i] if i < len(params) else "nothing"
+            if renamed.get(order[i], order[i]) != tf2:
+                return i, order[i], tf2
+        return None
 
     # -- the decision ----------------------------------------------------------------------------
     @functools.lru_cache(maxsize=8192)  # noqa: B019  (one Tables per process, lives forever)

@@ -34,8 +34,9 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
 
 def _meaning_changed(cm, original: cst.Call, call: cst.Call, name: str) -> cst.BaseExpression:
     """A call of a TF 2 name whose positional order or keywords changed (`Tables.meaning_changed`): its
-    arguments are fixed in every file when the call needs it (a keyword only TF 1 has, a positional
-    argument where the orders differ); otherwise only in TF 1 code, like an ambiguous name. Calls that
+    arguments are fixed in every file when it passes a keyword only TF 1 has (it fails on TF 2);
+    otherwise only in TF 1 code, like an ambiguous name, and a positional argument where the orders
+    differ is a finding elsewhere. Calls that
     TFM008 moves to their tf.compat.v1 twin (which keeps TF 1's arguments) or whose keep_prob it turns
     into rate are left to it."""
     t = cm.tables
@@ -45,15 +46,20 @@ def _meaning_changed(cm, original: cst.Call, call: cst.Call, name: str) -> cst.B
     keywords = {a.keyword.value for a in call.args if a.keyword is not None}
     positional = sum(1 for a in call.args if a.keyword is None and not a.star)
     tf1_only = t.tf1_only_keywords(name, keywords)
-    must = bool(tf1_only) or t.diverges(name, positional)
-    if not must and not cm.assume_tf1:
+    if not tf1_only and not cm.assume_tf1:  # the rerun of a file with no TF 1-only name
+        where = t.diverges(name, positional)
+        if where is not None:
+            i, tf1, tf2 = where
+            cm.report(original, "TFM002", f"`{name}`'s positional argument {i + 1} is {tf1} in TF 1 and {tf2} "
+                                          "in TF 2.21; nothing else in this file is TF 1-only, so the call was "
+                                          "left as it is: if it is TF 1 code, pass the arguments by keyword")
         return call
     new = _arguments(cm, original, call, name, tf2=True)
     if new is not call:
         if tf1_only:
             cm.evidence = True  # TF 2 has no such keyword: this is TF 1 code
-        elif not must:
-            cm.ambiguous_seen = True
+        else:
+            cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code (else: the finding)
     return new
 
 

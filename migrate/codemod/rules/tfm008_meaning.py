@@ -19,6 +19,12 @@ SHAPE_PRESERVING: frozenset[str] = frozenset({
     "tf.math.is_finite", "tf.is_finite", "tf.math.logical_not", "tf.logical_not", "tf.identity",
     "tf.stop_gradient", "tf.abs", "tf.math.abs", "tf.math.negative", "tf.negative", "tf.math.sign", "tf.sign",
 })
+# What the finding in a file that may be TF 2 code asks for, per fix.
+FIXES: dict[str, str] = {
+    COMPAT: "`{compat}(...)`",
+    DROPOUT: "`rate=1 - keep_prob`",
+    LABELS_STOP_GRADIENT: "`labels=tf.stop_gradient(labels)`",
+}
 # Label expressions that carry no gradient (TF 1's stop_gradient is a no-op on them): no rewrite needed.
 NO_GRADIENT: frozenset[str] = frozenset({"tf.stop_gradient", "tf.one_hot"})
 
@@ -51,10 +57,20 @@ def _base(cm, expr: cst.BaseExpression) -> str | None:
     return None
 
 
-def _same_shape(cm, args: list[cst.Arg]) -> bool:
-    """`tf.where(c, x, y)` whose three operands provably have one shape (TF 1 and TF 2 agree)."""
+def _number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus | cst.Plus):
+        expr = expr.expression
+    return isinstance(expr, cst.Integer | cst.Float)
+
+
+def _where_means_the_same(cm, args: list[cst.Arg]) -> bool:
+    """`tf.where(c, x, y)` that TF 1 and TF 2 compute alike: its three operands provably have one shape;
+    or x or y is a number, which TF 1's tf.where rejects unless the condition is a scalar too (TF 2 code,
+    `tf.where(x > 0, x, 0.)`, whose meaning TF 1 never had)."""
     if len(args) != 3 or any(a.keyword is not None or a.star for a in args):
         return False
+    if _number(args[1].value) or _number(args[2].value):
+        return True
     bases = {_base(cm, a.value) for a in args}
     return len(bases) == 1 and None not in bases
 
@@ -69,22 +85,27 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         return call
     positional = sum(1 for a in call.args if a.keyword is None and not a.star)
     keywords = {a.keyword.value for a in call.args if a.keyword is not None}
-    if not entry.applies(positional, keywords) or not (entry.everywhere or cm.assume_tf1):
+    if not entry.applies(positional, keywords):
+        return call
+    if name == "tf.where" and _where_means_the_same(cm, list(original.args)):
+        return call
+    if not entry.everywhere and not cm.assume_tf1:  # the rerun of a file with no TF 1-only name
+        cm.report(original, "TFM008", f"`{name}` means something else in TF 2: {entry.doc}. Nothing else in "
+                                      "this file is TF 1-only, so the call was left as it is: if it is TF 1 "
+                                      f"code, write {FIXES[entry.fix].format(compat='tf.compat.v1.' + name[3:])}")
         return call
     if entry.fix == COMPAT:
-        if name == "tf.where" and _same_shape(cm, list(original.args)):
-            return call
         compat = "tf.compat.v1." + name[len("tf."):]
         cm.mark_replaced(original.func)
         new = call.with_changes(func=cst.parse_expression(cm.import_for(compat, original)))
-        if not entry.everywhere:
-            cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code
     elif entry.fix == DROPOUT:
         from migrate.codemod.rules.tfm002_arguments import dropout_keep_prob  # noqa: PLC0415
 
         new = dropout_keep_prob(call)
     else:
         new = _labels_stop_gradient(cm, original, call)
+    if new is not call and not entry.everywhere:
+        cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code (else: the finding)
     return new
 
 
@@ -112,15 +133,21 @@ RULE = Rule(
             "a proven equivalent",
     why="The same call spelled the same way computes something else on TF 2.21 (tf.where with a rank-1 "
         "mask selects columns instead of rows; dropout(h, 0.8) drops 80% instead of keeping it) or fails. "
-        "Whether a call keeps its meaning must not hang on a guess that the file is TF 2 code, so these "
-        "calls are rewritten wherever they may carry the TF 1 meaning (their arguments say when: "
-        "tf.where(c) alone, or with condition, x and y of one provable shape, means the same in both); "
-        "the diff shows each one. A call with *args is a finding. The table, one entry per name with its difference and source, "
+        "Whether a call keeps its meaning must not hang on a guess that the file is TF 2 code: a call "
+        "whose form is TF 1's (an argument TF 2 lacks) or whose TF 1 meaning is safe for TF 2 code too "
+        "(tf.where: TF 1's computes what TF 2's does or raises, but for a rank-1 condition over a square x, "
+        "rows against columns) is rewritten in every file; a "
+        "call TF 2 code writes the same way with its TF 2 meaning (dropout(h, 0.2)) is rewritten in TF 1 "
+        "code and, where nothing else says which it is, left as it is with a finding naming the "
+        "difference. The arguments say when a call may carry the TF 1 meaning: tf.where(c) alone, or "
+        "with condition, x and y of one provable shape, means the same in both. A call with *args is a "
+        "finding. The table, one entry per name with its difference and source, "
         "is `semantics.SEMANTICS`; `tests/test_codemod_semantics.py` runs each entry's example with TF 1 "
         "semantics and the codemod's output on TF 2.21 and compares the results.",
-    before="import tensorflow as tf\n\nrows = tf.where(mask, x, y)\nh = tf.nn.dropout(h, 0.8)\n"
-           "init = tf.random_normal_initializer()\n",
-    after="import tensorflow as tf\n\nrows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(h, rate=1 - 0.8)\n"
+    before="import tensorflow as tf\n\nx = tf.placeholder(tf.float32, [None, 4])\nrows = tf.where(mask, x, y)\n"
+           "h = tf.nn.dropout(x, 0.8)\ninit = tf.random_normal_initializer()\n",
+    after="import tensorflow as tf\n\nx = tf.compat.v1.placeholder(tf.float32, [None, 4])\n"
+          "rows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(x, rate=1 - 0.8)\n"
           "init = tf.compat.v1.random_normal_initializer()\n",
     leave_call=leave_call,
 )
