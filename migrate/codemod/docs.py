@@ -216,9 +216,17 @@ private packages (`tensorflow.python`, `.core`, ...: located with `importlib.uti
 directories walked) with the names its top level defines or imports (`ast`), read only when a file
 imports one of them. TFM004 checks such imports against it (`tests/test_codemod_tables.py` runs the
 same imports on the installed TensorFlow and compares). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
-`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`) and in the rule files (`CAST_FUNCTIONS`,
+`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`, `ESTIMATOR_HINTS`), in `migrate/codemod/semantics.py`
+(the calls whose meaning changed) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.
+
+**tf.estimator** is gone since TF 2.16. `tf.estimator.ModeKeys` (also through `tf.compat.v1`, or
+`from tensorflow.estimator import ModeKeys`) becomes `tf_migrate_runtime.estimator.ModeKeys`, with TF 1's
+values (`TRAIN="train"`, `EVAL="eval"`, `PREDICT="infer"`), and its import is added; every other
+Estimator API (`Estimator`, `EstimatorSpec`, `RunConfig`, `train_and_evaluate`, `export`, the canned
+estimators, ...) is a finding with the Keras way to do it, one entry each in `ESTIMATOR_HINTS`
+(`tests/test_codemod_estimator.py` runs the rewritten mode keys and checks every hint).
 """
 
 

@@ -138,6 +138,48 @@ CONTRIB_HINTS: dict[str, str] = {
 }
 
 
+# tf.estimator is gone since TF 2.16. Its mode keys have a successor in the runtime package
+# (`tf_migrate_runtime/successors.py`); every other Estimator API is a finding with the Keras 3 way to do
+# the same (longest prefix wins; "tf.estimator" is the default). Checked against the TF 2 migration guide
+# ("Migrate from Estimator to Keras APIs").
+ESTIMATOR_HINTS: dict[str, str] = {
+    "tf.estimator.Estimator": "build a keras.Model from the model_fn's layers, then model.compile(optimizer, "
+                              "loss, metrics) and model.fit / evaluate / predict",
+    "tf.estimator.EstimatorSpec": "what a model_fn returns maps onto Keras: the loss and train_op onto "
+                                  "model.compile(loss=..., optimizer=...), eval_metric_ops onto "
+                                  "compile(metrics=...), predictions onto model.predict",
+    "tf.estimator.RunConfig": "model_dir / save_checkpoints_steps -> keras.callbacks.ModelCheckpoint or "
+                              "BackupAndRestore; tf_random_seed -> keras.utils.set_random_seed; "
+                              "train_distribute -> build the model under a tf.distribute strategy's scope()",
+    "tf.estimator.train_and_evaluate": "model.fit(train_dataset, validation_data=eval_dataset, epochs=..., "
+                                       "steps_per_epoch=...)",
+    "tf.estimator.TrainSpec": "its input_fn / max_steps become model.fit's dataset and epochs / steps_per_epoch",
+    "tf.estimator.EvalSpec": "its input_fn / steps become model.fit's validation_data / validation_steps",
+    "tf.estimator.export": "export for serving with model.export(path) (a SavedModel) or save with "
+                           "model.save('model.keras'); serving_input_receiver_fn -> the model's Input shapes",
+    "tf.estimator.FinalExporter": "model.export(path) after model.fit",
+    "tf.estimator.LatestExporter": "keras.callbacks.ModelCheckpoint(...) during model.fit",
+    "tf.estimator.BestExporter": "keras.callbacks.ModelCheckpoint(..., save_best_only=True)",
+    "tf.estimator.inputs": "feed model.fit a tf.data.Dataset (tf.data.Dataset.from_tensor_slices for numpy "
+                           "arrays or a pandas DataFrame's dict)",
+    "tf.estimator.SessionRunHook": "a keras.callbacks.Callback (on_train_batch_end, ...)",
+    "tf.estimator.WarmStartSettings": "model.load_weights(...) or tf.train.Checkpoint(model=...).restore(...) "
+                                      "before model.fit",
+    "tf.estimator.add_metrics": "model.compile(metrics=[...])",
+    "tf.estimator.LinearClassifier": "keras.Sequential([keras.layers.Dense(n_classes)]) on the feature columns' "
+                                     "Keras preprocessing layers",
+    "tf.estimator.LinearRegressor": "keras.Sequential([keras.layers.Dense(1)]) with loss='mse'",
+    "tf.estimator.DNNClassifier": "keras.Sequential of keras.layers.Dense(units, activation='relu') layers "
+                                  "and a Dense(n_classes) head",
+    "tf.estimator.DNNRegressor": "keras.Sequential of keras.layers.Dense layers and a Dense(1) head, loss='mse'",
+    "tf.estimator.DNNLinearCombinedClassifier": "a keras.Model with a linear (Dense) branch and a deep "
+                                                "(Dense stack) branch added before the head",
+    "tf.estimator.BoostedTreesClassifier": "TensorFlow Decision Forests (tfdf.keras.GradientBoostedTreesModel)",
+    "tf.estimator.BoostedTreesRegressor": "TensorFlow Decision Forests (tfdf.keras.GradientBoostedTreesModel)",
+    "tf.estimator": "tf.estimator is gone since TF 2.16: port the model to Keras 3 (model.compile / fit / "
+                    "evaluate / predict; the TF 2 migration guide's 'Migrate from Estimator to Keras APIs')",
+}
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -248,6 +290,10 @@ class Tables:
             return self.resolve("tf." + ".".join(parts[3:]))
         if parts[:2] == ["tf", "contrib"]:
             return self._resolve_contrib(name, parts)
+        if parts[:4] == ["tf", "compat", "v1", "estimator"]:  # the same module under compat.v1
+            return self.resolve("tf." + ".".join(parts[3:]))
+        if parts[:2] == ["tf", "estimator"] and name not in self.api:
+            return self._resolve_estimator(name, parts)
         entry = self.semantics.get(name)
         if entry is not None and entry.fix == COMPAT and name in self.api:
             return Resolution(None)  # decided at each call (TFM008), from its arguments
@@ -265,6 +311,24 @@ class Tables:
             return Resolution(None)
         return Resolution(None, problem=f"`{name}` does not exist in TensorFlow {self.version} and has no known "
                                          "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
+
+    def _resolve_estimator(self, name: str, parts: list[str]) -> Resolution:
+        """`tf.estimator.ModeKeys` -> the runtime package's; any other Estimator API: a finding with the
+        Keras way (ESTIMATOR_HINTS)."""
+        for k in range(len(parts), 1, -1):
+            prefix, tail = ".".join(parts[:k]), parts[k:]
+            new = self.successors.get(prefix)
+            if new is None or (tail and prefix in self.successor_modules):
+                continue
+            target = _join(new, tail)
+            if self.exists(target):
+                module = new if prefix in self.successor_modules else new.rpartition(".")[0]
+                return Resolution(target, module=module)
+        hint = next((ESTIMATOR_HINTS[p] for p in sorted(ESTIMATOR_HINTS, key=len, reverse=True)
+                     if name == p or name.startswith(p + ".")), ESTIMATOR_HINTS["tf.estimator"])
+        if name == "tf.estimator" or not hint.startswith("tf.estimator is gone"):
+            hint = "tf.estimator is gone since TF 2.16; the Keras way: " + hint
+        return Resolution(None, problem=f"`{name}` has no successor in TensorFlow {self.version}: {hint}")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
         moved = module_move(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
