@@ -559,7 +559,11 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if self._attr_hooks and original_node.attr.value in self.words:
             for code, hook in self._attr_hooks:
                 self.current_rule = code
-                hook(self, original_node)
+                out = hook(self, original_node, updated_node)
+                if out is not None:  # a rewrite (TFM006: `ds.output_shapes` of a known Dataset)
+                    self.current_rule = "engine"
+                    self._replaced.add(id(original_node))
+                    return out
             self.current_rule = "engine"
         if id(original_node) not in self._pending:
             return updated_node
@@ -590,7 +594,9 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if name is not None:
             for hook in self._note_call_hooks:
                 hook(self, original_node, name)
-        method = original_node.func.attr.value if isinstance(original_node.func, cst.Attribute) else None
+        func = original_node.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) \
+            else None
         if name is None and method not in self.words:
             return updated_node
         new = updated_node
