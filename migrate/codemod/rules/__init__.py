@@ -46,6 +46,7 @@ _MODULES = (
     "tfm006_dataset",
     "tfm007_graph_mode",
     "tfm008_meaning",
+    "tfm009_feature_tests",
 )
 
 RULES: dict[str, Rule] = {}
