@@ -109,6 +109,31 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
     return new
 
 
+def note_reference(cm, node, final: str) -> None:
+    """A reference to a name of the table (its calls are seen by `note_call`; the others, at the end)."""
+    entry = cm.tables.semantics.get(final)
+    if entry is not None and entry.fix in FIXES and final in cm.tables.api:
+        cm.state["TFM008"].setdefault("refs", []).append((node, final))
+
+
+def note_call(cm, original: cst.Call, name: str) -> None:
+    cm.state["TFM008"].setdefault("called", set()).add(id(original.func))
+
+
+def leave_module(cm, original) -> None:
+    """A name of the table used without a call (`fn = tf.where`, `map(tf.nn.dropout, ...)`): its arguments
+    cannot be seen, so it is a finding naming the difference (not for the argument-order entries: a
+    function passed uncalled, `tf.nest.map_structure(tf.shape, x)`, is called with one argument)."""
+    state = cm.state["TFM008"]
+    called = state.get("called", set())
+    for node, name in state.get("refs", ()):
+        if id(node) not in called:
+            entry = cm.tables.semantics[name]
+            cm.report(node, "TFM008", f"`{name}` is used without a call and means something else in TF 2: "
+                                      f"{entry.doc}; if this is TF 1 code, call it where its arguments show "
+                                      f"(or use {FIXES[entry.fix].format(compat='tf.compat.v1.' + name[3:])})")
+
+
 def _labels_stop_gradient(cm, original: cst.Call, call: cst.Call) -> cst.Call:
     args = list(call.args)
     for i, arg in enumerate(args):
@@ -150,4 +175,8 @@ RULE = Rule(
           "rows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(x, rate=1 - 0.8)\n"
           "init = tf.compat.v1.random_normal_initializer()\n",
     leave_call=leave_call,
+    note_reference=note_reference,
+    note_call=note_call,
+    leave_module=leave_module,
+    new_state=dict,  # "refs": references to the table's names; "called": ids of the callees among them
 )

@@ -74,7 +74,7 @@ RULE = Rule(
     before="import tensorflow as tf\n\nif hasattr(tf.data, 'get_output_shapes'):\n"
            "    shapes = tf.data.get_output_shapes(ds)\nelse:\n    shapes = ds.output_shapes\n",
     after="import tensorflow as tf\n\nif hasattr(tf.data, 'get_output_shapes'):\n"
-          "    shapes = tf.data.get_output_shapes(ds)\nelse:\n    shapes = ds.output_shapes\n",
+          "    shapes = tf.compat.v1.data.get_output_shapes(ds)\nelse:\n    shapes = ds.output_shapes\n",
     leave_call=leave_call,
     words=frozenset(FEATURE_TESTS),
 )
