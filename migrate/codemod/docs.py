@@ -24,9 +24,10 @@ HEAD = """\
 A [libcst](https://libcst.readthedocs.io) codemod. It rewrites what has a TF 2.21 successor, leaves
 everything else byte-identical, and reports what it cannot rewrite with `file:line:column` (in the
 source file), the rule and what to do. It never imports or runs the code it rewrites, nor TensorFlow.
-Code that is valid TF 2.21 is never changed, except the calls whose TF 1 meaning differs from their TF 2
-meaning with the same spelling (`tf.where(mask, x, y)`, `tf.nn.dropout(h, 0.8)`: rule TFM008 and the
-table below), which keep their TF 1 meaning in every file; a second run over its own output changes nothing.
+Code that is valid TF 2.21 is never changed, except `tf.where(mask, x, y)` whose operands are not provably
+of one shape: it keeps its TF 1 meaning (`tf.compat.v1.where`) in every file (rule TFM008, "Meaning first"
+below); other calls that TF 2 code writes the same way with another meaning (`tf.nn.dropout(h, 0.8)`) are
+rewritten in TF 1 code and are findings elsewhere. A second run over its own output changes nothing.
 
 ```
 tf-migrate codemod PATH... [--diff | --write | --check] [--graph-mode] [--strict] [--jobs N]

@@ -154,8 +154,9 @@ RULE = Rule(
     name="meaning",
     summary="calls of names TF 2 kept with another meaning (tf.where(c, x, y), tf.nn.dropout(x, keep_prob), "
             "softmax_cross_entropy_with_logits' labels, initializer defaults, tf.image.resize, ...: "
-            "`migrate/codemod/semantics.py`) keep their TF 1 meaning in every file: the tf.compat.v1 twin or "
-            "a proven equivalent",
+            "`migrate/codemod/semantics.py`) keep their TF 1 meaning (the tf.compat.v1 twin or a proven "
+            "equivalent): in every file where the call's form is TF 1's or TF 1's meaning is safe for TF 2 code "
+            "(tf.where), else in TF 1 code, and elsewhere a finding names the difference",
     why="The same call spelled the same way computes something else on TF 2.21 (tf.where with a rank-1 "
         "mask selects columns instead of rows; dropout(h, 0.8) drops 80% instead of keeping it) or fails. "
         "Whether a call keeps its meaning must not hang on a guess that the file is TF 2 code: a call "
