@@ -70,3 +70,11 @@ def test_the_successor_is_a_tf1_estimator_name_missing_from_tf_2_21():
 
     assert {k: getattr(ModeKeys, k) for k in TF1_MODE_KEYS} == TF1_MODE_KEYS
     assert ModeKeys.PREDICT == ContribKeys.INFER
+
+
+@pytest.mark.parametrize("module", ["tensorflow.python.estimator.model_fn", "tensorflow.python.estimator.mode_keys"])
+def test_a_private_mode_keys_import_is_a_finding_naming_the_successor(module):
+    source = f"from {module} import ModeKeys\n"
+    out, findings, _ = transform_source(source)
+    assert out == source and [f.rule for f in findings] == ["TFM004"]
+    assert "from tf_migrate_runtime.estimator import ModeKeys" in findings[0].message

@@ -60,6 +60,11 @@ PRIVATE_HINTS: dict[str, str] = {
     # tensorflow/python/estimator was a shim of the tensorflow_estimator package; both are gone since TF 2.16.
     "tensorflow.python.estimator": "tf.estimator (and the `tensorflow_estimator` package) is gone since TF "
                                    "2.16: port the model to Keras 3 (`keras.Model.fit` / `evaluate` / `predict`)",
+    # ... its mode keys have a successor with the same values (tf_migrate_runtime/estimator.py).
+    "tensorflow.python.estimator.model_fn.ModeKeys": "use `from tf_migrate_runtime.estimator import ModeKeys` "
+                                                     "(TF 1's values: 'train', 'eval', 'infer')",
+    "tensorflow.python.estimator.mode_keys.ModeKeys": "use `from tf_migrate_runtime.estimator import ModeKeys` "
+                                                      "(TF 1's values: 'train', 'eval', 'infer')",
     # TF 2.16+ bundles Keras 3 (`import keras`); TF 2 Keras 2 internals live on in the `tf_keras` package.
     "tensorflow.python.keras": "TF 2.21's Keras is Keras 3 (`import keras`); the Keras 2 internals are in the "
                                "`tf_keras` package (`tf_keras.src...`)",
