@@ -131,7 +131,7 @@ def test_every_rename_target_exists_in_tf_2_21():
 @pytest.mark.parametrize("old, new", [
     ("tf.contrib.rnn.LSTMStateTuple", "tf.compat.v1.nn.rnn_cell.LSTMStateTuple"),  # TF's table: tf.nn.rnn_cell.
     ("tf.layers.dense", "tf.compat.v1.layers.dense"),                               # TF 2.21 table: left as is
-    ("tf.summary.scalar", "tf.compat.v1.summary.scalar"),                           # same name, v2 meaning
+    ("tf.summary.tensor_summary", "tf.compat.v1.summary.tensor_summary"),           # not in TF 2 (scalar: TFM008)
     ("tf.summary.merge_all", "tf.compat.v1.summary.merge_all"),
     ("tf.log", "tf.math.log"),
     ("tf.contrib.rnn.LSTMCell", "tf.compat.v1.nn.rnn_cell.LSTMCell"),

@@ -19,7 +19,9 @@ keyword only TF 1 has (it fails on TF 2: the file is TF 1 code); a positional ar
 TF 2 orders differ (`Tables.diverges`, from TF 2.21's parameter names) is fixed in TF 1 code and is a
 finding elsewhere (`tf.math.in_top_k(targets, predictions, k)` is TF 2 code in Keras itself).
 
-Pure data: importing this module loads nothing.
+Adding an entry: one `SemanticChange` below with its example, then `python -m migrate.codemod.generate_tables`
+(`tf_tables.json`'s `signatures_v2` holds TF 2.21's parameters of every name here) and
+`python -m migrate.codemod.docs` (the table in docs/codemod.md). Pure data: importing this module loads nothing.
 """
 
 from __future__ import annotations
@@ -253,6 +255,16 @@ _ENTRIES: tuple[SemanticChange, ...] = (
         COMPAT,
         source="tf_upgrade_v2 function_transformers (_string_split_rtype_transformer)",
         example="out = tf.sparse.to_dense(tf.strings.split(['a b', 'c']), '')\n"),
+    *(SemanticChange(
+        f"tf.summary.{kind}",
+        f"TF 1's tf.summary.{kind} returns a serialized Summary for merge_all / FileWriter; TF 2's writes to "
+        "the default summary writer at a step, and without one does nothing and returns False",
+        COMPAT, unless=_kw("step"),
+        source="TF 2.0 release notes (tf.summary); tf_upgrade_v2 function_warnings (summary_api_comment)",
+        example=f"out = tf.summary.{kind}({args})\n")
+      for kind, args in (("scalar", "'loss', tf.constant(0.5)"), ("histogram", "'h', tf.constant([1., 2., 3.])"),
+                         ("image", "'i', tf.zeros([1, 2, 2, 1])"), ("audio", "'a', tf.zeros([1, 8]), 8000"),
+                         ("text", "'t', tf.constant('hi')"))),
     SemanticChange(
         "tf.name_scope",
         "TF 1's name_scope(name, default_name, values) is the graph-aware one; TF 2's takes one name "

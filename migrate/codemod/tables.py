@@ -28,14 +28,9 @@ OVERRIDES: dict[str, str] = {
     # tf_upgrade_v2 maps it to tf.nn.rnn_cell.LSTMStateTuple, which does not exist in TF 2.x.
     "tf.contrib.rnn.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
     "tf.nn.rnn_cell.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
-    # TF 1.x summary ops. The 2.21 table leaves `tf.summary.*` as is, but in TF 2 these names are the v2
-    # summary API (a `step` argument, no collections, no-ops without a default writer): same name,
-    # different meaning. `merge`/`merge_all`/`FileWriter` do not exist in TF 2 at all.
-    "tf.summary.scalar": "tf.compat.v1.summary.scalar",
-    "tf.summary.histogram": "tf.compat.v1.summary.histogram",
-    "tf.summary.image": "tf.compat.v1.summary.image",
-    "tf.summary.audio": "tf.compat.v1.summary.audio",
-    "tf.summary.text": "tf.compat.v1.summary.text",
+    # TF 1.x summary ops. The 2.21 table leaves `tf.summary.*` as is; `merge` / `merge_all` / `FileWriter` /
+    # `tensor_summary` do not exist in TF 2 at all. (`scalar`, `histogram`, `image`, `audio`, `text` are TF 2's
+    # v2 summary API with another meaning: decided at each call, `semantics.SEMANTICS`.)
     "tf.summary.tensor_summary": "tf.compat.v1.summary.tensor_summary",
     "tf.summary.merge": "tf.compat.v1.summary.merge",
     "tf.summary.merge_all": "tf.compat.v1.summary.merge_all",
