@@ -617,11 +617,9 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             out = hook(self, original_node, new, name)
             if out is not new:
                 self._replaced.add(id(original_node))
-                if meaning:
-                    pass
-                elif tf2_name:
+                if tf2_name and not meaning:
                     self.ambiguous_seen = True
-                else:
+                elif not tf2_name:
                     self.evidence = True
             new = out
         self.current_rule = "engine"
