@@ -116,6 +116,11 @@ def test_every_entry_is_a_tf_2_21_name_with_a_doc_an_example_and_a_fix_that_exis
     # A keyword only TF 1 has: the file is TF 1 code, and its ambiguous names follow.
     ("import tensorflow as tf\ns = tf.reduce_sum(x, keep_dims=True)\ntf.summary.scalar('s', s)\n",
      "import tensorflow as tf\ns = tf.reduce_sum(x, keepdims=True)\ntf.compat.v1.summary.scalar('s', s)\n"),
+    # A keyword only TF 1's function has (keep_prob=, dim=) is TF 1 code whatever else the file holds.
+    ("import tensorflow as tf\nh = tf.nn.dropout(x, keep_prob=0.8)\n",
+     "import tensorflow as tf\nh = tf.nn.dropout(x, rate=1 - 0.8)\n"),
+    ("import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z, dim=1)\n",
+     "import tensorflow as tf\nl = tf.nn.softmax_cross_entropy_with_logits(labels=tf.stop_gradient(y), logits=z, axis=1)\n"),
     # A positional argument where the orders differ: TF 1's order in TF 1 code; left (a finding) elsewhere.
     ("import tensorflow as tf\nk = tf.nn.in_top_k(p, t, 1)\nx = tf.to_float(k)\n",
      "import tensorflow as tf\nk = tf.nn.in_top_k(predictions=p, targets=t, k=1)\nx = tf.cast(k, tf.float32)\n"),

@@ -83,13 +83,17 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         cm.report(original, "TFM008", f"`{name}` is called with *args and its meaning changed in TF 2: "
                                       f"{entry.doc}; check the call by hand")
         return call
-    positional = sum(1 for a in call.args if a.keyword is None and not a.star)
-    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    positional = sum(1 for a in original.args if a.keyword is None and not a.star)
+    keywords = {a.keyword.value for a in original.args if a.keyword is not None}
     if not entry.applies(positional, keywords):
         return call
     if name == "tf.where" and _where_means_the_same(cm, list(original.args)):
         return call
-    if not entry.everywhere and not cm.assume_tf1:  # the rerun of a file with no TF 1-only name
+    params = cm.tables.signatures.get(name)
+    tf1_form = params is not None and bool(keywords - set(params))  # `keep_prob=`, `dim=`: a TypeError on TF 2
+    if tf1_form:
+        cm.evidence = True  # this is TF 1 code
+    if not entry.everywhere and not tf1_form and not cm.assume_tf1:  # the rerun of a file with no TF 1-only name
         cm.report(original, "TFM008", f"`{name}` means something else in TF 2: {entry.doc}. Nothing else in "
                                       "this file is TF 1-only, so the call was left as it is: if it is TF 1 "
                                       f"code, write {FIXES[entry.fix].format(compat='tf.compat.v1.' + name[3:])}")
@@ -104,7 +108,7 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         new = dropout_keep_prob(call)
     else:
         new = _labels_stop_gradient(cm, original, call)
-    if new is not call and not entry.everywhere:
+    if new is not call and not entry.everywhere and not tf1_form:
         cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code (else: the finding)
     return new
 
