@@ -108,7 +108,8 @@ def test_select_and_ignore():
         "import tensorflow as tf\ny = tf.reduce_sum(tf.log(x), keepdims=True)\n"
     with pytest.raises(ValueError, match="unknown rule 'TFM999'; known rules: TFM001 \\(rename\\)"):
         select_rules("TFM999")
-    assert set(RULES) == {"TFM001", "TFM002", "TFM003", "TFM004", "TFM005", "TFM006", "TFM007"}
+    assert set(RULES) == {"TFM001", "TFM002", "TFM003", "TFM004", "TFM005", "TFM006", "TFM007",
+                          "TFM008", "TFM009"}
     assert "TFM007" not in select_rules() and "TFM007" in select_rules(extend="graph-mode")
 
 
@@ -130,7 +131,7 @@ def test_every_rename_target_exists_in_tf_2_21():
 @pytest.mark.parametrize("old, new", [
     ("tf.contrib.rnn.LSTMStateTuple", "tf.compat.v1.nn.rnn_cell.LSTMStateTuple"),  # TF's table: tf.nn.rnn_cell.
     ("tf.layers.dense", "tf.compat.v1.layers.dense"),                               # TF 2.21 table: left as is
-    ("tf.summary.scalar", "tf.compat.v1.summary.scalar"),                           # same name, v2 meaning
+    ("tf.summary.tensor_summary", "tf.compat.v1.summary.tensor_summary"),           # not in TF 2 (scalar: TFM008)
     ("tf.summary.merge_all", "tf.compat.v1.summary.merge_all"),
     ("tf.log", "tf.math.log"),
     ("tf.contrib.rnn.LSTMCell", "tf.compat.v1.nn.rnn_cell.LSTMCell"),

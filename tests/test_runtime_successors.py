@@ -33,7 +33,7 @@ def _resolve(dotted):
 @pytest.mark.parametrize("contrib_name", sorted(SUCCESSORS))
 def test_every_target_resolves(contrib_name):
     entry = SUCCESSORS[contrib_name]
-    assert contrib_name.startswith("tf.contrib."), contrib_name
+    assert contrib_name.startswith(("tf.contrib.", "tf.estimator")), contrib_name
     assert entry.target.startswith(("tf_migrate_runtime.", "tf.")) and entry.note.strip(), entry
     assert _resolve(entry.target) is not None
 

@@ -1,4 +1,5 @@
-"""Where each `tf.contrib` name that migrated code may use lives now: one entry per contrib dotted name.
+"""Where each `tf.contrib` (and `tf.estimator`) name that migrated code may use lives now: one entry per
+TF 1 dotted name.
 
 `tf-migrate codemod` reads this table to rewrite contrib uses. Keys are the names as TF 1.15 code spells
 them (`tf.contrib.training.HParams`); values are `Successor(target, note)`:
@@ -70,6 +71,11 @@ SUCCESSORS: dict[str, Successor] = {
     "tf.contrib.learn": Successor("tf_migrate_runtime.contrib.learn", "the module; only ModeKeys"),
     "tf.contrib.learn.ModeKeys": Successor("tf_migrate_runtime.contrib.learn.ModeKeys",
                                            "TRAIN='train', EVAL='eval', INFER='infer', as contrib"),
+    # --- tf.estimator (gone since TF 2.16): only the mode keys; the rest is a finding with the Keras way
+    # (migrate/codemod/tables.py ESTIMATOR_HINTS) ---
+    "tf.estimator": Successor("tf_migrate_runtime.estimator", "the module; only ModeKeys"),
+    "tf.estimator.ModeKeys": Successor("tf_migrate_runtime.estimator.ModeKeys",
+                                       "TRAIN='train', EVAL='eval', PREDICT='infer', as tf.estimator"),
     # --- moved into TensorFlow itself (same function, new name; no runtime code needed) ---
     "tf.contrib.framework.nest": Successor("tf.nest", "the same module; is_sequence is called is_nested"),
     "tf.contrib.framework.nest.is_sequence": Successor("tf.nest.is_nested", "renamed, same result"),

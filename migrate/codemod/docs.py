@@ -12,6 +12,7 @@ from pathlib import Path
 
 from migrate.codemod import guard
 from migrate.codemod.rules import RULES, docs_markdown
+from migrate.codemod.semantics import SEMANTICS
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "codemod.md"
 
@@ -23,7 +24,10 @@ HEAD = """\
 A [libcst](https://libcst.readthedocs.io) codemod. It rewrites what has a TF 2.21 successor, leaves
 everything else byte-identical, and reports what it cannot rewrite with `file:line:column` (in the
 source file), the rule and what to do. It never imports or runs the code it rewrites, nor TensorFlow.
-Code that is valid TF 2.21 is never changed, and a second run over its own output changes nothing.
+Code that is valid TF 2.21 is never changed, except `tf.where(mask, x, y)` whose operands are not provably
+of one shape: it keeps its TF 1 meaning (`tf.compat.v1.where`) in every file (rule TFM008, "Meaning first"
+below); other calls that TF 2 code writes the same way with another meaning (`tf.nn.dropout(h, 0.8)`) are
+rewritten in TF 1 code and are findings elsewhere. A second run over its own output changes nothing.
 
 ```
 tf-migrate codemod PATH... [--diff | --write | --check] [--graph-mode] [--strict] [--jobs N]
@@ -148,11 +152,23 @@ A module alias (`gfile = tf.gfile`, `flags = tf.app.flags; FLAGS = flags.FLAGS`)
 defined (`gfile = tf.compat.v1.gfile`); its uses stay as they are when the member exists under the new
 value, and are written through the alias when the target lies under it.
 
-Names that TF 2.21 also has with another meaning (`tf.summary.scalar`, `tf.name_scope`, `tf.where`, the
-initializers, ...: the entries of `tf_upgrade_v2`'s table whose old name is still public) are rewritten to
+Names that TF 2.21 also has with another meaning (`tf.summary.scalar`, `tf.data.Iterator`, the
+assertions, ...: the entries of `tf_upgrade_v2`'s table whose old name is still public) are rewritten to
 `tf.compat.v1` only in files that are TF 1 code, i.e. where some other reference, argument or method had
-to change; otherwise the file is run again with them left alone. `tf.nn.softmax_cross_entropy_with_logits`
-is TF 2's own name and is never changed.
+to change; otherwise the file is run again with them left alone.
+
+**Meaning first.** A call whose TF 1 meaning differs from its TF 2 meaning with the same spelling does
+not wait for that guess: it is rewritten to its TF 1 meaning in every file, whenever its arguments
+show that it may carry the TF 1 meaning (rule TFM008, and TFM002 for argument changes). The table is
+`migrate/codemod/semantics.py`, one entry per name with the difference and its source;
+`tests/test_codemod_semantics.py` runs each entry's example with TF 1's meaning (the `tf.compat.v1`
+functions), the codemod's output on TF 2.21 and the example left as it is, and checks that the first two
+agree and the third differs or fails. Beyond the table, every TF 2 name whose positional order or
+keywords changed (`reorders` / `keyword_renames`) gets its argument fix in every file when the call
+passes a keyword only TF 1 has or a positional argument where TF 1's and TF 2.21's orders
+(`signatures_v2`) differ; a keyword only TF 1 has also marks the file as TF 1 code.
+
+{semantics}
 
 Every name the codemod writes is checked to exist in the target environment (TF 2.21's API as generated
 into `tf_tables.json`, tf_slim 1.1 by attribute, the runtime package's table); a reference with no
@@ -201,9 +217,17 @@ private packages (`tensorflow.python`, `.core`, ...: located with `importlib.uti
 directories walked) with the names its top level defines or imports (`ast`), read only when a file
 imports one of them. TFM004 checks such imports against it (`tests/test_codemod_tables.py` runs the
 same imports on the installed TensorFlow and compares). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
-`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`) and in the rule files (`CAST_FUNCTIONS`,
+`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`, `ESTIMATOR_HINTS`), in `migrate/codemod/semantics.py`
+(the calls whose meaning changed) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.
+
+**tf.estimator** is gone since TF 2.16. `tf.estimator.ModeKeys` (also through `tf.compat.v1`, or
+`from tensorflow.estimator import ModeKeys`) becomes `tf_migrate_runtime.estimator.ModeKeys`, with TF 1's
+values (`TRAIN="train"`, `EVAL="eval"`, `PREDICT="infer"`), and its import is added; every other
+Estimator API (`Estimator`, `EstimatorSpec`, `RunConfig`, `train_and_evaluate`, `export`, the canned
+estimators, ...) is a finding with the Keras way to do it, one entry each in `ESTIMATOR_HINTS`
+(`tests/test_codemod_estimator.py` runs the rewritten mode keys and checks every hint).
 """
 
 
@@ -216,7 +240,23 @@ def render() -> str:
         value = getattr(guard, name)
         shown = f"{value / 1024**3:g} GiB" if unit == "bytes" and value >= 1024**3 else f"{value:,} {unit}"
         limits.append(f"| `{name}` | {shown} | {what} |")
-    return HEAD.replace("{limits}", "\n".join(limits)) + "\n".join(table) + "\n\n" + docs_markdown() + TAIL
+    fixes = {"compat": "its tf.compat.v1 twin", "arguments": "TF 1's arguments as keywords (TFM002)",
+             "dropout": "rate=1 - keep_prob", "labels_stop_gradient": "labels=tf.stop_gradient(labels)"}
+    semantics = ["| name | the difference | rewritten to | when |", "|------|------|------|------|"]
+    for e in SEMANTICS.values():
+        when = []
+        if e.positional:
+            when.append(f"{e.positional}+ positional arguments")
+        if e.keywords:
+            when.append(" or ".join(f"`{k}=`" for k in sorted(e.keywords)))
+        when_text = ", or ".join(when) if when else "always"
+        if e.unless:
+            when_text += "; not with " + " / ".join(f"`{k}=`" for k in sorted(e.unless))
+        if not e.everywhere:
+            when_text += "; in TF 1 files only"
+        semantics.append(f"| `{e.name}` | {e.doc} | {fixes[e.fix]} | {when_text} |")
+    return (HEAD.replace("{limits}", "\n".join(limits)) + "\n".join(table) + "\n\n" + docs_markdown()
+            + TAIL.replace("{semantics}", "\n".join(semantics)))
 
 
 def main(argv: list[str] | None = None) -> int:

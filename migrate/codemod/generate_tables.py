@@ -12,6 +12,7 @@ Sources, all read from the installed packages (nothing is typed by hand here):
 | `reorders`          | `TFAPIChangeSpec().function_reorders` (TF1 positional order of changed funcs)  |
 | `module_deprecations` | `TFAPIChangeSpec().module_deprecations` (level, message)                     |
 | `function_warnings` | `TFAPIChangeSpec().function_warnings` (level, message)                        |
+| `signatures_v2`     | TF 2.21's parameter names (`inspect.signature`) of the TF 2 names in `reorders`, `keyword_renames` and `semantics.SEMANTICS` |
 | `api_v2`            | public names of `tf.*` (`tensorflow/_api/v2/**/__init__.py`, read with `ast`) |
 | `api_legacy_keras`  | `tf.compat.v1.layers.*` / `tf.compat.v1.nn.rnn_cell.*` (tf_keras `_v1` legacy) |
 | `tf_slim`           | `dir()` of `tf_slim` and, by attribute, of each of its submodules            |
@@ -178,6 +179,29 @@ def private_modules() -> dict:
     }
 
 
+def _signatures(tf, api_v2: set[str], names: set[str]) -> dict[str, list[str]]:
+    """TF 2.21's parameter names of each TF 2 name among `names` and the semantic-change table: where a
+    TF 1 positional order differs from TF 2's (`Tables.diverges`)."""
+    import inspect  # noqa: PLC0415
+
+    from migrate.codemod.semantics import SEMANTICS  # noqa: PLC0415
+
+    out: dict[str, list[str]] = {}
+    for name in sorted(names | set(SEMANTICS)):
+        if name not in api_v2 or name.startswith("tf.compat."):
+            continue
+        obj = tf
+        for part in name.split(".")[1:]:
+            obj = getattr(obj, part)
+        try:
+            params = inspect.signature(obj).parameters.values()
+        except (TypeError, ValueError):  # a builtin without a signature
+            continue
+        out[name] = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                     or p.kind == p.KEYWORD_ONLY]
+    return out
+
+
 def generate() -> dict:
     import tensorflow as tf  # noqa: PLC0415  (the generator may import TF; the codemod never does)
     import tf_slim  # noqa: PLC0415
@@ -193,6 +217,8 @@ def generate() -> dict:
         _api_names(site / rel, prefix, legacy, "tf_keras.api._v1")
     slim = _package_names(tf_slim)
 
+    signatures = _signatures(tf, api_v2, set(spec.function_reorders) | set(spec.function_keyword_renames))
+
     def level_msg(table):
         return {k: [v[0], v[1]] for k, v in sorted(table.items()) if isinstance(v, tuple) and len(v) == 2}
 
@@ -204,6 +230,7 @@ def generate() -> dict:
         "reorders": {k: list(v) for k, v in sorted(spec.function_reorders.items())},
         "module_deprecations": level_msg(spec.module_deprecations),
         "function_warnings": level_msg(spec.function_warnings),
+        "signatures_v2": signatures,
         "api_v2": sorted(api_v2),
         "api_legacy_keras": sorted(legacy),
         "tf_slim": sorted(slim),

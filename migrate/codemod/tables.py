@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrate.codemod.semantics import COMPAT, SEMANTICS, SemanticChange
+
 TABLES_PATH = Path(__file__).with_name("tf_tables.json")
 PRIVATE_PATH = Path(__file__).with_name("tf_private_modules.json")  # read only when a file imports one
 
@@ -26,14 +28,9 @@ OVERRIDES: dict[str, str] = {
     # tf_upgrade_v2 maps it to tf.nn.rnn_cell.LSTMStateTuple, which does not exist in TF 2.x.
     "tf.contrib.rnn.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
     "tf.nn.rnn_cell.LSTMStateTuple": "tf.compat.v1.nn.rnn_cell.LSTMStateTuple",
-    # TF 1.x summary ops. The 2.21 table leaves `tf.summary.*` as is, but in TF 2 these names are the v2
-    # summary API (a `step` argument, no collections, no-ops without a default writer): same name,
-    # different meaning. `merge`/`merge_all`/`FileWriter` do not exist in TF 2 at all.
-    "tf.summary.scalar": "tf.compat.v1.summary.scalar",
-    "tf.summary.histogram": "tf.compat.v1.summary.histogram",
-    "tf.summary.image": "tf.compat.v1.summary.image",
-    "tf.summary.audio": "tf.compat.v1.summary.audio",
-    "tf.summary.text": "tf.compat.v1.summary.text",
+    # TF 1.x summary ops. The 2.21 table leaves `tf.summary.*` as is; `merge` / `merge_all` / `FileWriter` /
+    # `tensor_summary` do not exist in TF 2 at all. (`scalar`, `histogram`, `image`, `audio`, `text` are TF 2's
+    # v2 summary API with another meaning: decided at each call, `semantics.SEMANTICS`.)
     "tf.summary.tensor_summary": "tf.compat.v1.summary.tensor_summary",
     "tf.summary.merge": "tf.compat.v1.summary.merge",
     "tf.summary.merge_all": "tf.compat.v1.summary.merge_all",
@@ -42,13 +39,9 @@ OVERRIDES: dict[str, str] = {
     # the only home of the same functions with the same variable names is `tf.compat.v1.layers`
     # (needs legacy Keras: reported by rule TFM005).
     "tf.layers": "tf.compat.v1.layers",
-    # (`tf.nn.softmax_cross_entropy_with_logits` is deliberately absent: it is TF 2's own name, and TF 1
-    # code calling it with labels=/logits= keywords gets the same forward result; only the gradient into
-    # labels differs, which TF 1 code never relied on.)
-    # TF 1 returns a SparseTensor, TF 2 a RaggedTensor.
-    "tf.strings.split": "tf.compat.v1.strings.split",
-    # TF 2's name_scope takes one name (no default_name / values); TF 1's is the variable-scope-aware one.
-    "tf.name_scope": "tf.compat.v1.name_scope",
+    # (`tf.where`, `tf.strings.split`, `tf.name_scope`, `tf.nn.softmax_cross_entropy_with_logits`, ...:
+    # names TF 2 kept with another meaning are not renamed here but at each call, by rule TFM008, from the
+    # semantic-change table `semantics.SEMANTICS`.)
 }
 
 # TensorFlow's private packages (`from tensorflow.python.ops import lookup_ops`): not public API, not in
@@ -62,6 +55,11 @@ PRIVATE_HINTS: dict[str, str] = {
     # tensorflow/python/estimator was a shim of the tensorflow_estimator package; both are gone since TF 2.16.
     "tensorflow.python.estimator": "tf.estimator (and the `tensorflow_estimator` package) is gone since TF "
                                    "2.16: port the model to Keras 3 (`keras.Model.fit` / `evaluate` / `predict`)",
+    # ... its mode keys have a successor with the same values (tf_migrate_runtime/estimator.py).
+    "tensorflow.python.estimator.model_fn.ModeKeys": "use `from tf_migrate_runtime.estimator import ModeKeys` "
+                                                     "(TF 1's values: 'train', 'eval', 'infer')",
+    "tensorflow.python.estimator.mode_keys.ModeKeys": "use `from tf_migrate_runtime.estimator import ModeKeys` "
+                                                      "(TF 1's values: 'train', 'eval', 'infer')",
     # TF 2.16+ bundles Keras 3 (`import keras`); TF 2 Keras 2 internals live on in the `tf_keras` package.
     "tensorflow.python.keras": "TF 2.21's Keras is Keras 3 (`import keras`); the Keras 2 internals are in the "
                                "`tf_keras` package (`tf_keras.src...`)",
@@ -140,6 +138,48 @@ CONTRIB_HINTS: dict[str, str] = {
 }
 
 
+# tf.estimator is gone since TF 2.16. Its mode keys have a successor in the runtime package
+# (`tf_migrate_runtime/successors.py`); every other Estimator API is a finding with the Keras 3 way to do
+# the same (longest prefix wins; "tf.estimator" is the default). Checked against the TF 2 migration guide
+# ("Migrate from Estimator to Keras APIs").
+ESTIMATOR_HINTS: dict[str, str] = {
+    "tf.estimator.Estimator": "build a keras.Model from the model_fn's layers, then model.compile(optimizer, "
+                              "loss, metrics) and model.fit / evaluate / predict",
+    "tf.estimator.EstimatorSpec": "what a model_fn returns maps onto Keras: the loss and train_op onto "
+                                  "model.compile(loss=..., optimizer=...), eval_metric_ops onto "
+                                  "compile(metrics=...), predictions onto model.predict",
+    "tf.estimator.RunConfig": "model_dir / save_checkpoints_steps -> keras.callbacks.ModelCheckpoint or "
+                              "BackupAndRestore; tf_random_seed -> keras.utils.set_random_seed; "
+                              "train_distribute -> build the model under a tf.distribute strategy's scope()",
+    "tf.estimator.train_and_evaluate": "model.fit(train_dataset, validation_data=eval_dataset, epochs=..., "
+                                       "steps_per_epoch=...)",
+    "tf.estimator.TrainSpec": "its input_fn / max_steps become model.fit's dataset and epochs / steps_per_epoch",
+    "tf.estimator.EvalSpec": "its input_fn / steps become model.fit's validation_data / validation_steps",
+    "tf.estimator.export": "export for serving with model.export(path) (a SavedModel) or save with "
+                           "model.save('model.keras'); serving_input_receiver_fn -> the model's Input shapes",
+    "tf.estimator.FinalExporter": "model.export(path) after model.fit",
+    "tf.estimator.LatestExporter": "keras.callbacks.ModelCheckpoint(...) during model.fit",
+    "tf.estimator.BestExporter": "keras.callbacks.ModelCheckpoint(..., save_best_only=True)",
+    "tf.estimator.inputs": "feed model.fit a tf.data.Dataset (tf.data.Dataset.from_tensor_slices for numpy "
+                           "arrays or a pandas DataFrame's dict)",
+    "tf.estimator.SessionRunHook": "a keras.callbacks.Callback (on_train_batch_end, ...)",
+    "tf.estimator.WarmStartSettings": "model.load_weights(...) or tf.train.Checkpoint(model=...).restore(...) "
+                                      "before model.fit",
+    "tf.estimator.add_metrics": "model.compile(metrics=[...])",
+    "tf.estimator.LinearClassifier": "keras.Sequential([keras.layers.Dense(n_classes)]) on the feature columns' "
+                                     "Keras preprocessing layers",
+    "tf.estimator.LinearRegressor": "keras.Sequential([keras.layers.Dense(1)]) with loss='mse'",
+    "tf.estimator.DNNClassifier": "keras.Sequential of keras.layers.Dense(units, activation='relu') layers "
+                                  "and a Dense(n_classes) head",
+    "tf.estimator.DNNRegressor": "keras.Sequential of keras.layers.Dense layers and a Dense(1) head, loss='mse'",
+    "tf.estimator.DNNLinearCombinedClassifier": "a keras.Model with a linear (Dense) branch and a deep "
+                                                "(Dense stack) branch added before the head",
+    "tf.estimator.BoostedTreesClassifier": "TensorFlow Decision Forests (tfdf.keras.GradientBoostedTreesModel)",
+    "tf.estimator.BoostedTreesRegressor": "TensorFlow Decision Forests (tfdf.keras.GradientBoostedTreesModel)",
+    "tf.estimator": "tf.estimator is gone since TF 2.16: port the model to Keras 3 (model.compile / fit / "
+                    "evaluate / predict; the TF 2 migration guide's 'Migrate from Estimator to Keras APIs')",
+}
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -172,6 +212,13 @@ class Tables:
         self.keyword_renames: dict[str, dict[str, str | None]] = data["keyword_renames"]
         self.reorders: dict[str, list[str | None]] = data["reorders"]
         self.module_deprecations: dict[str, list[str]] = data["module_deprecations"]
+        self.signatures: dict[str, list[str]] = data.get("signatures_v2", {})
+        # Calls whose TF 1 meaning a file may carry whatever it looks like: the semantic-change table, and
+        # the TF 2 names whose positional order or keywords changed (their argument fix is made in every
+        # file when the call needs it: `tf1_only_keywords`, `diverges`).
+        self.semantics: dict[str, SemanticChange] = SEMANTICS
+        self.meaning_changed = frozenset(SEMANTICS) | frozenset(
+            n for n in (*self.reorders, *self.keyword_renames) if n in self.signatures)
         self.api = frozenset(data["api_v2"]) | frozenset(data["api_legacy_keras"]) | EXTRA_API
         self.slim = frozenset(data["tf_slim"]) | {"tf_slim", "tf_slim.layers"}
         self.successors = _successors()
@@ -206,6 +253,32 @@ class Tables:
                 return k == len(parts) or not any(n.startswith(prefix + ".") for n in _members(known, prefix))
         return False
 
+    # -- calls whose meaning changed --------------------------------------------------------------
+    def tf1_only_keywords(self, name: str, keywords: set[str]) -> set[str]:
+        """The keywords of a call of the TF 2 name `name` that only TF 1's signature has (a TypeError on
+        TF 2.21: the call is TF 1 code)."""
+        renamed = self.keyword_renames.get(name, {})
+        params = self.signatures.get(name)
+        if params is None:
+            return set()
+        return {k for k in keywords if k in renamed and k not in params}
+
+    def diverges(self, name: str, positional: int) -> tuple[int, str, str] | None:
+        """The first of `positional` positional arguments that binds to another parameter under TF 1's
+        order (`reorders`, TF 1 keyword names taken at their TF 2 spelling) than under TF 2.21's:
+        (index, TF 1 parameter, TF 2 parameter), or None."""
+        order, params = self.reorders.get(name), self.signatures.get(name)
+        if not order or params is None:
+            return None
+        renamed = self.keyword_renames.get(name, {})
+        for i in range(min(positional, len(order))):
+            if order[i] is None:
+                continue
+            tf2 = params[i] if i < len(params) else "nothing"
+            if renamed.get(order[i], order[i]) != tf2:
+                return i, order[i], tf2
+        return None
+
     # -- the decision ----------------------------------------------------------------------------
     @functools.lru_cache(maxsize=8192)  # noqa: B019  (one Tables per process, lives forever)
     def resolve(self, name: str) -> Resolution:
@@ -217,6 +290,13 @@ class Tables:
             return self.resolve("tf." + ".".join(parts[3:]))
         if parts[:2] == ["tf", "contrib"]:
             return self._resolve_contrib(name, parts)
+        if parts[:4] == ["tf", "compat", "v1", "estimator"]:  # the same module under compat.v1
+            return self.resolve("tf." + ".".join(parts[3:]))
+        if parts[:2] == ["tf", "estimator"] and name not in self.api:
+            return self._resolve_estimator(name, parts)
+        entry = self.semantics.get(name)
+        if entry is not None and entry.fix == COMPAT and name in self.api:
+            return Resolution(None)  # decided at each call (TFM008), from its arguments
         for k in range(len(parts), 1, -1):
             prefix, tail = ".".join(parts[:k]), parts[k:]
             new = OVERRIDES.get(prefix) or self.renames.get(prefix)
@@ -231,6 +311,24 @@ class Tables:
             return Resolution(None)
         return Resolution(None, problem=f"`{name}` does not exist in TensorFlow {self.version} and has no known "
                                          "successor; find a TF 2 equivalent or keep a copy of the TF 1 code")
+
+    def _resolve_estimator(self, name: str, parts: list[str]) -> Resolution:
+        """`tf.estimator.ModeKeys` -> the runtime package's; any other Estimator API: a finding with the
+        Keras way (ESTIMATOR_HINTS)."""
+        for k in range(len(parts), 1, -1):
+            prefix, tail = ".".join(parts[:k]), parts[k:]
+            new = self.successors.get(prefix)
+            if new is None or (tail and prefix in self.successor_modules):
+                continue
+            target = _join(new, tail)
+            if self.exists(target):
+                module = new if prefix in self.successor_modules else new.rpartition(".")[0]
+                return Resolution(target, module=module)
+        hint = next((ESTIMATOR_HINTS[p] for p in sorted(ESTIMATOR_HINTS, key=len, reverse=True)
+                     if name == p or name.startswith(p + ".")), ESTIMATOR_HINTS["tf.estimator"])
+        if name == "tf.estimator" or not hint.startswith("tf.estimator is gone"):
+            hint = "tf.estimator is gone since TF 2.16; the Keras way: " + hint
+        return Resolution(None, problem=f"`{name}` has no successor in TensorFlow {self.version}: {hint}")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
         moved = module_move(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)

@@ -559,7 +559,11 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if self._attr_hooks and original_node.attr.value in self.words:
             for code, hook in self._attr_hooks:
                 self.current_rule = code
-                hook(self, original_node)
+                out = hook(self, original_node, updated_node)
+                if out is not None:  # a rewrite (TFM006: `ds.output_shapes` of a known Dataset)
+                    self.current_rule = "engine"
+                    self._replaced.add(id(original_node))
+                    return out
             self.current_rule = "engine"
         if id(original_node) not in self._pending:
             return updated_node
@@ -590,27 +594,32 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if name is not None:
             for hook in self._note_call_hooks:
                 hook(self, original_node, name)
-        method = original_node.func.attr.value if isinstance(original_node.func, cst.Attribute) else None
+        func = original_node.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) \
+            else None
         if name is None and method not in self.words:
             return updated_node
         new = updated_node
         # A call of a name TF 2.21 also has (`tf.nn.dropout(x, 0.8)`: rate in TF 2, keep_prob in TF 1) is
         # TF 1 code only if the file is: its argument changes are made on the same terms as ambiguous names.
         tf2_name = name is not None and not name.startswith("tf.compat.") and self.tables.exists(name)
+        # ... except the names whose TF 1 meaning a call may carry in any file (`Tables.meaning_changed`):
+        # their hooks run on every pass and set `evidence` / `ambiguous_seen` themselves.
+        meaning = tf2_name and name in self.tables.meaning_changed
         for code, hook in self._call_hooks:
             if not isinstance(new, cst.Call):
                 break
             if name is None and not self.rules.rule(code).words:
                 continue
-            if tf2_name and not self.assume_tf1:
+            if tf2_name and not self.assume_tf1 and not meaning:
                 continue
             self.current_rule = code
             out = hook(self, original_node, new, name)
             if out is not new:
                 self._replaced.add(id(original_node))
-                if tf2_name:
+                if tf2_name and not meaning:
                     self.ambiguous_seen = True
-                else:
+                elif not tf2_name:
                     self.evidence = True
             new = out
         self.current_rule = "engine"

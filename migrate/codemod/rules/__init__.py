@@ -18,8 +18,10 @@ tables. Adding a rule is one file (plus its line in `_MODULES` and its fixtures)
   written for a reference; every call of a TF name), called whatever the selection, for the state
   (`codemod.state[code]`, made by `new_state()`) that a rule's module-end hook reads.
 * `leave_call(codemod, original, updated, name)`: every call whose callee is a TF name (`name`,
-  canonical TF 1 spelling) or, when the rule lists `words`, any call that mentions one (`name` None).
-* `leave_attribute(codemod, original)`: attributes named in `words` (findings only).
+  canonical TF 1 spelling) or, when the rule lists `words`, any call of a method or function of that
+  name (`ds.make_one_shot_iterator()`, `hasattr(...)`; `name` None).
+* `leave_attribute(codemod, original, updated)`: attributes named in `words`; returns None, or the
+  expression to write instead (`tf.compat.v1.data.get_output_shapes(ds)`).
 * `leave_import(codemod, original, updated)` / `leave_import_from(...)`: import statements.
 * `leave_module(codemod, original)`: at the end of the module (findings, `codemod.setup`).
 Only the selected rules' rewriting hooks run (`leave_call` ... `leave_module`).
@@ -43,6 +45,8 @@ _MODULES = (
     "tfm005_notices",
     "tfm006_dataset",
     "tfm007_graph_mode",
+    "tfm008_meaning",
+    "tfm009_feature_tests",
 )
 
 RULES: dict[str, Rule] = {}

@@ -104,8 +104,8 @@ RULE = Rule(
     name="rename",
     summary="TF 1.x names -> the native TF 2 name when the behaviour is the same (tf.log -> tf.math.log), "
             "else tf.compat.v1 (tf.placeholder, tf.Session, tf.layers.*); names that TF 2.21 also has with "
-            "another meaning (tf.summary.scalar, tf.name_scope, tf.where ...) only in files that are TF 1 "
-            "code; references with no successor are findings",
+            "another meaning (tf.summary.scalar, tf.data.Iterator ...) only in files that are TF 1 "
+            "code (calls whose meaning changed: TFM008); references with no successor are findings",
     why="TensorFlow 2 removed or moved about 1,100 TF 1 names; `tf_upgrade_v2`'s own table (frozen in "
         "`tf_tables.json`) says where each went, with our corrections in `tables.OVERRIDES`. A name that is "
         "valid TF 2.21 is never changed in a file that has no TF 1-only reference, so TF 2 code and the "

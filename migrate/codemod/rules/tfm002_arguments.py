@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from migrate.codemod.rules import Rule
+from migrate.codemod.semantics import COMPAT, DROPOUT
 
 # `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
 CAST_FUNCTIONS: dict[str, str] = {
@@ -28,10 +29,44 @@ DROPPED_IF_LITERAL: dict[str, tuple[str, str]] = {
 
 def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.BaseExpression:
     """The TF 2 call for a call of the TF 1 function `name` (unchanged when nothing moved)."""
+    return _arguments(cm, original, call, name)
+
+
+def _meaning_changed(cm, original: cst.Call, call: cst.Call, name: str) -> cst.BaseExpression:
+    """A call of a TF 2 name whose positional order or keywords changed (`Tables.meaning_changed`): its
+    arguments are fixed in every file when it passes a keyword only TF 1 has (it fails on TF 2);
+    otherwise only in TF 1 code, like an ambiguous name, and a positional argument where the orders
+    differ is a finding elsewhere. Calls that
+    TFM008 moves to their tf.compat.v1 twin (which keeps TF 1's arguments) or whose keep_prob it turns
+    into rate are left to it."""
+    t = cm.tables
+    entry = t.semantics.get(name)
+    if entry is not None and entry.fix in (COMPAT, DROPOUT):
+        return call
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    positional = sum(1 for a in call.args if a.keyword is None and not a.star)
+    tf1_only = t.tf1_only_keywords(name, keywords)
+    if not tf1_only and not cm.assume_tf1:  # the rerun of a file with no TF 1-only name
+        where = t.diverges(name, positional)
+        if where is not None:
+            i, tf1, tf2 = where
+            cm.report(original, "TFM002", f"`{name}`'s positional argument {i + 1} is {tf1} in TF 1 and {tf2} "
+                                          "in TF 2.21; nothing else in this file is TF 1-only, so the call was "
+                                          "left as it is: if it is TF 1 code, pass the arguments by keyword")
+        return call
+    new = _arguments(cm, original, call, name, tf2=True)
+    if new is not call:
+        if tf1_only:
+            cm.evidence = True  # TF 2 has no such keyword: this is TF 1 code
+        else:
+            cm.ambiguous_seen = True  # kept only if the file turns out to be TF 1 code (else: the finding)
+    return new
+
+
+def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bool = False) -> cst.BaseExpression:
     t = cm.tables
     stars = [a for a in call.args if a.star]
-    if any(a.star == "*" for a in stars) and (name in t.reorders or name in CAST_FUNCTIONS
-                                              or name == "tf.nn.dropout"):
+    if any(a.star == "*" for a in stars) and (name in t.reorders or name in CAST_FUNCTIONS):
         cm.report(original, "TFM002", f"`{name}` is called with *args: check its arguments against the TF 2 "
                                       "signature by hand")
         return call
@@ -42,8 +77,8 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         if new is not call:
             cm.mark_replaced(original.func)  # the callee changed: the engine realigns the arguments
         return new
-    if name == "tf.nn.dropout":
-        return _dropout(call)
+    if not tf2 and name in t.meaning_changed and not name.startswith("tf.compat.") and name in t.signatures:
+        return _meaning_changed(cm, original, call, name)
     final = t.resolve(name).target or name
     if final.startswith("tf.compat.v1.") or not final.startswith("tf."):
         return call  # compat.v1 keeps the TF 1 signature
@@ -115,7 +150,9 @@ def _dtype_root(cm, func: cst.BaseExpression) -> str:
     return cm.import_for("tf.cast", func).rpartition(".")[0]
 
 
-def _dropout(call: cst.Call) -> cst.Call:
+def dropout_keep_prob(call: cst.Call) -> cst.Call:
+    """`tf.nn.dropout(x, keep_prob, ...)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob, ...)` (TF 2);
+    unchanged without keep_prob (used by TFM008, whose table holds tf.nn.dropout)."""
     stars = [a for a in call.args if a.star]  # only `**kwargs` here (a `*args` call is a finding)
     args = [a for a in call.args if not a.star]
     positional = [a for a in args if a.keyword is None]

@@ -33,6 +33,9 @@ def _missing_private(cm, node, module: str | None, names: list[str]) -> None:
     if hint:
         notes.append(hint)
     for dotted in gone:
+        own = table.hint(dotted)  # a name with its own successor (`...model_fn.ModeKeys`)
+        if own and own not in notes:
+            notes.append(own)
         name = dotted.rpartition(".")[2]
         where = [m for m in table.definers(name) if m != dotted.rpartition(".")[0]][:2]
         if where:
