@@ -123,8 +123,9 @@ def _convert(prefix, out, recognise, outputs):
     return report, lines
 
 
-@pytest.mark.parametrize("recognise", [True, False], ids=["recognisers", "generic"])
-@pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.parametrize("name, recognise", [(n, r) for n in sorted(BUILDERS) for r in (True, False)
+                                             if n != "fused" or r],   # no recogniser takes BlockLSTM: one path
+                         ids=lambda v: v if isinstance(v, str) else "recognisers" if v else "generic")
 def test_fused_cells_convert_with_parity(graphs, tmp_path, name, recognise):
     report, lines = _convert(graphs[name], tmp_path / "out", recognise, OUTPUTS.get(name))
     rows = report["parity"]["outputs"]
