@@ -198,7 +198,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
     providers, constructs = {}, Counter()
     if recognise_rnns:
-        from migrate.graph.rnn import recognise  # noqa: PLC0415
+        from migrate.graph.constructs import recognise  # noqa: PLC0415
 
         providers = recognise(view, outputs)
     input_shapes = {k.split(":")[0]: tuple(v.shape) for k, v in npz.items()}
