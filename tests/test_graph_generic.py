@@ -271,8 +271,9 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
 
 
 @pytest.mark.parametrize("name, why", [
-    ("basic_rnn", "the kernel rnn/basic_rnn_cell/kernel feeds Tanh with no gate split: a plain RNN step"),
-    ("sigmoid_lstm_lengths", "an LSTM step whose activation is not tanh"),
+    ("layer_norm_lstm", "an LSTM-like step on rnn/layer_norm_basic_lstm_cell/kernel whose gate wiring the LSTM "
+                        "recogniser did not match"),   # BasicRNNCell and LSTMCell(activation=...) are recognised
+    ("peephole_projection", "an LSTM step with peephole weights (rnn/lstm_cell/w_f_diag"),
     ("projection_wrapper", "an LSTM step inside an OutputProjectionWrapper (rnn/output_projection_wrapper/"),
 ])
 def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):

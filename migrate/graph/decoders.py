@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import Provider
-from migrate.graph.rnn import emit_rnn_layer, final_state_names, initial_states, keras_weights
+from migrate.graph.rnn import (
+    KERAS_LAYERS,
+    emit_rnn_layer,
+    final_state_names,
+    initial_states,
+    keras_weights,
+    runtime_cell,
+)
 
 
 @dataclass
@@ -71,7 +78,7 @@ class DynamicDecode(Provider):
         lengths = next(it) if self.helper.lengths is not None else None
         max_iter = next(it) if self.helper.max_iterations is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
-        kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
+        kinds = ", ".join(f"{KERAS_LAYERS[s.family]}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + {self.helper.name}, "
                    f"{len(self.layers)} layer(s) {kinds}" + (", impute_finished" if self.impute else "")
                    + (", output_layer Dense" if self.dense else ""))
@@ -109,6 +116,8 @@ class DynamicDecode(Provider):
 def stacked_cells(em: Emitter, view, layers, inits, what: str):
     """The cells of one stacked decoder layer -> (weights, families, units, flat initial state: all or none)."""
     weights, families, units, flat_init = [], [], [], []
+    for step in layers:
+        runtime_cell(step, what)
     for step, init in zip(layers, inits):
         weights += keras_weights(view, step)
         families.append(step.family)

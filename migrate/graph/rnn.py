@@ -3,7 +3,7 @@
 The construct modules (`migrate.graph.constructs`) match cell steps in a graph and hand them here: `keras_weights`
 converts the step's variables through the cell-layout registry (`migrate.checkpoint.cell_layouts`: gate order, the
 forget bias read from THIS cell's graph constant folded into the Keras bias), `emit_rnn_layer` writes one
-`keras.layers.LSTM` / `GRU(reset_after=False)` line of model.py with `return_sequences=True, return_state=True`.
+`keras.layers.LSTM` / `GRU(reset_after=False)` / `SimpleRNN` line of model.py with `return_sequences=True, return_state=True`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from migrate.checkpoint.cell_layouts.cifg import cifg_to_lstm
 from migrate.checkpoint.cell_layouts.gru import gru_to_keras
 from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
-from migrate.graph.ir import Emitter
+from migrate.graph.ir import Emitter, Unsupported
 from migrate.graph.matching import is_zero_state
 from migrate.graph.meta import GraphView
 
@@ -35,6 +35,28 @@ class CellStep:
     units: int
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
     layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "" the family's own layout
+    activation: str = "tanh"    # the cell's `activation` (a Keras activation name, `ACTIVATIONS`)
+
+
+# The TF op a cell's `activation` runs as -> the Keras activation computing the same function (tf.nn.elu's alpha is
+# 1, Keras's elu default; tf.nn.relu6 is keras.activations.relu6).
+ACTIVATIONS = {"Tanh": "tanh", "Relu": "relu", "Sigmoid": "sigmoid", "Elu": "elu", "Selu": "selu",
+               "Softsign": "softsign", "Softplus": "softplus", "Relu6": "relu6"}
+KERAS_LAYERS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}   # family -> the keras.layers class
+RUNTIME_FAMILIES = ("lstm", "gru")   # what the runtime decoder layers (tfm.AttentionDecoder, ...) run, tanh only
+
+
+def runtime_cell(step: CellStep, what: str) -> None:
+    """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
+    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh":
+        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
+                          f"one the runtime decoder layers run (LSTM / GRU with tanh)")
+
+
+def basic_rnn_to_keras(kernel: np.ndarray, bias: np.ndarray, input_size: int) -> tuple:
+    """BasicRNNCell's `kernel` ([input + units, units], rows x then h) and `bias` -> keras.layers.SimpleRNN's
+    `[kernel, recurrent_kernel, bias]`."""
+    return kernel[:input_size], kernel[input_size:], bias
 
 
 def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
@@ -43,19 +65,23 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
         v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
     if step.family == "lstm":
         return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
+    if step.family == "simple_rnn":
+        return list(basic_rnn_to_keras(v["kernel"], v["bias"], step.input_size))
     return list(gru_to_keras(v["gates_kernel"], v["gates_bias"], v["candidate_kernel"], v["candidate_bias"],
                              step.input_size))
 
 
 def layer_ctor(step: CellStep, name: str) -> str:
-    if step.family == "lstm":
-        return (f"keras.layers.LSTM({step.units}, return_sequences=True, return_state=True, name={name!r})")
-    return (f"keras.layers.GRU({step.units}, reset_after=False, return_sequences=True, return_state=True, "
-            f"name={name!r})")
+    """The Keras layer constructor of `step` (its activation written only when it is not the default tanh)."""
+    act = f", activation={step.activation!r}" if step.activation != "tanh" else ""
+    gru = ", reset_after=False" if step.family == "gru" else ""
+    return (f"keras.layers.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
+            f"return_state=True, name={name!r})")
 
 
 def tf1_class(step: CellStep) -> str:
-    return step.tf1 or {"lstm": "LSTMCell/BasicLSTMCell", "gru": "GRUCell"}[step.family]
+    name = step.tf1 or {"lstm": "LSTMCell/BasicLSTMCell", "gru": "GRUCell", "simple_rnn": "BasicRNNCell"}[step.family]
+    return name + (f"(activation={step.activation})" if step.activation != "tanh" else "")
 
 
 def initial_states(view, states, inputs: list) -> list[dict]:
@@ -78,13 +104,13 @@ def final_state_names(states) -> list[str]:
 
 
 def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask: str | None, construct: str):
-    """One Keras LSTM/GRU layer for `step` run over `seq` -> (layer name, [seq, h(, c)] variables)."""
+    """One Keras LSTM / GRU / SimpleRNN layer for `step` run over `seq` -> (layer name, [seq, h(, c)] variables)."""
     lname = em.layer_name(step.scope)
     layer = em.new_ident(lname.replace("__", "_"))
     fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
     em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
     em.weights[lname] = keras_weights(view, step)
-    em.constructs[f"{construct} {tf1_class(step)} -> keras.layers.{step.family.upper()}"] += 1
+    em.constructs[f"{construct} {tf1_class(step)} -> keras.layers.{KERAS_LAYERS[step.family]}"] += 1
     args = [seq]
     if mask is not None:
         args.append(f"mask={mask}")

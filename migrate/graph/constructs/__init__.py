@@ -1,8 +1,8 @@
 """The construct registry: one module per recognised TF1 recurrent construct, like the cell-layout registry
 (`migrate.checkpoint.cell_layouts`).
 
-- cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `lstm_block_cell`,
-  `gru_block_cell`), tried in this order on the op they are found from;
+- cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `basic_rnn_cell`,
+  `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn`, `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` forms), `legacy_attention_decoder`; their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from migrate.graph.constructs import (
     attention_wrapper,
+    basic_rnn_cell,
     cifg_lstm_cell,
     dynamic_decode,
     dynamic_rnn,
@@ -36,7 +37,7 @@ from migrate.graph.constructs import (
 )
 from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 
-CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, lstm_block_cell, gru_block_cell)
+CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, lstm_block_cell, gru_block_cell)
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder)
 HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)

@@ -45,7 +45,7 @@ from migrate.graph.matching import (
     unwrap,
 )
 from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
-from migrate.graph.rnn import keras_weights, tf1_class
+from migrate.graph.rnn import keras_weights, runtime_cell, tf1_class
 
 
 # ------------------------------------------------------------------------------------------------ pieces
@@ -173,6 +173,8 @@ class LegacyAttention(Provider):
         n = 1 if self.loop else len(self.steps)
         att, xs, init = syms[0], syms[1:1 + n], syms[1 + n:]
         layers = first.layers
+        for st in layers:
+            runtime_cell(st, "a legacy_seq2seq attention decoder")
         v = view.variable_values
         weights = [v(self.in_lin.kernel), v(self.in_lin.bias)]
         for st in layers:

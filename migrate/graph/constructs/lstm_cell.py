@@ -1,16 +1,18 @@
-"""`LSTMCell` / `BasicLSTMCell` (no peepholes, no projection, tanh): one step from the MatMul on its kernel."""
+"""`LSTMCell` / `BasicLSTMCell` (no peepholes, no projection; any `activation` of `rnn.ACTIVATIONS`): one step
+from the MatMul on its kernel."""
 
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Cell
 from migrate.graph.matching import const_scalar, consumers, matmul_bias, only, other, strip
 from migrate.graph.meta import GraphView
-from migrate.graph.rnn import CellStep
+from migrate.graph.rnn import ACTIVATIONS, CellStep
 
 
 def match_lstm(view: GraphView, matmul) -> CellStep | None:
     """LSTMCell / BasicLSTMCell: concat([x, h]) @ kernel + bias -> split 4 (i, j, f, o);
-    c = c_prev * sigmoid(f + forget_bias) + sigmoid(i) * tanh(j); h = tanh(c) * sigmoid(o)."""
+    c = c_prev * sigmoid(f + forget_bias) + sigmoid(i) * act(j); h = act(c) * sigmoid(o), `act` the cell's
+    activation (tanh unless given), the same op on j and on c."""
     found = matmul_bias(view, matmul)
     if found is None:
         return None
@@ -38,18 +40,20 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
     new_c_op = only(consumers(mul_f.outputs[0]), ("Add", "AddV2"))
     if new_c_op is None:
         return None
-    tanh_c = only(consumers(new_c_op.outputs[0]), ("Tanh",))
-    if tanh_c is None:
+    act_c = only(consumers(new_c_op.outputs[0]), tuple(ACTIVATIONS))
+    if act_c is None or only(consumers(j), (act_c.type,)) is None:
         return None
-    new_h_op = only(consumers(tanh_c.outputs[0]), ("Mul",))
+    new_h_op = only(consumers(act_c.outputs[0]), ("Mul",))
     if new_h_op is None:
         return None
     k = view.variable_values(kernel)
     units = k.shape[1] // 4
     return CellStep("lstm", kernel.rsplit("/", 1)[0], {"kernel": kernel, "bias": bias}, float(fb),
                     strip(concat.inputs[0]), concat.inputs[1], c_prev, new_h_op.outputs[0], new_c_op.outputs[0],
-                    k.shape[0] - units, units)
+                    k.shape[0] - units, units, activation=ACTIVATIONS[act_c.type])
 
 
-CELL = Cell("lstm", "MatMul", match_lstm, "`LSTMCell` / `BasicLSTMCell` (`forget_bias` from the graph constant)",
-            "`keras.layers.LSTM`, the forget bias folded into the bias")
+CELL = Cell("lstm", "MatMul", match_lstm,
+            "`LSTMCell` / `BasicLSTMCell` (`forget_bias` from the graph constant; `activation` tanh, sigmoid, relu, "
+            "elu, selu, softsign, softplus, relu6)",
+            "`keras.layers.LSTM(activation=...)`, the forget bias folded into the bias")

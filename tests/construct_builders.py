@@ -1,0 +1,69 @@
+"""TF1-style builders of the recurrent constructs the construct registry recognises (migrate/graph/constructs/).
+
+Each builder `(tf, v1)` adds one construct to the default graph the way TF 1.x code wrote it (the real TF1 cell
+classes of `tf.compat.v1.nn.rnn_cell`, control flow v1 under `tf1_models.tf1_style()`), non-default forget biases,
+and names its results with `tf.identity`. `build(name, root)` saves it with random non-zero weights and biases
+(`tf1_models.save_random_weights`) and returns the checkpoint prefix. Some are the generic tier's builders
+(tests/test_graph_generic.py), copied here so the two test files do not depend on each other.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tf1_models import save_random_weights, tf1_style
+
+
+def basic_rnn(tf, v1):   # the generic tier's `_basic_rnn`, plus lengths and the final state
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    out, state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.BasicRNNCell(6), x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def basic_rnn_relu_static(tf, v1):   # static_rnn of a relu BasicRNNCell from a given initial state
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    h0 = v1.placeholder(tf.float32, [None, 5], name="h0")
+    cell = v1.nn.rnn_cell.BasicRNNCell(5, activation=tf.nn.relu)
+    outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), initial_state=h0)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def time_major_stack(tf, v1):   # the generic tier's: time-major, a relu BasicRNNCell under a GRUCell
+    x = v1.placeholder(tf.float32, [5, None, 4], name="x")
+    cell = v1.nn.rnn_cell.MultiRNNCell([v1.nn.rnn_cell.BasicRNNCell(6, activation=tf.nn.relu),
+                                        v1.nn.rnn_cell.GRUCell(3)])
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32, time_major=True)
+    tf.identity(out, name="outputs")
+
+
+def sigmoid_lstm_lengths(tf, v1):   # the generic tier's
+    x = v1.placeholder(tf.float32, [None, None, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    cell = v1.nn.rnn_cell.LSTMCell(6, activation=tf.nn.sigmoid, forget_bias=0.3)
+    out, _ = v1.nn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
+def relu_basic_lstm(tf, v1):   # BasicLSTMCell(activation=relu) with its final (c, h)
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, (c, h) = v1.nn.dynamic_rnn(v1.nn.rnn_cell.BasicLSTMCell(6, activation=tf.nn.relu, forget_bias=0.6), x,
+                                    dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(c, name="final_c")
+    tf.identity(h, name="final_h")
+
+
+BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
+                                    relu_basic_lstm)}
+
+
+def build(name: str, root) -> str:
+    """The checkpoint prefix of BUILDERS[name]'s graph saved under `root/name`."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    with tf1_style(), tf.Graph().as_default():
+        BUILDERS[name](tf, tf.compat.v1)
+        return save_random_weights(os.path.join(str(root), name), seed=5)

@@ -1,0 +1,105 @@
+"""Cells the construct registry turns into readable Keras layers (migrate/graph/constructs/*_cell.py): each built
+with the real TF1 cell class (tests/construct_builders.py: random non-zero weights and biases, non-default forget
+biases), converted by `convert --from-graph` with parity, trainable, and named by `inspect`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from construct_builders import build
+
+pytestmark = pytest.mark.slow
+
+# builder -> (the loop's "how", what model.py constructs, the report's `translated` key)
+CASES = {
+    "basic_rnn": ("recognised as dynamic_rnn", ["keras.layers.SimpleRNN(6, return_sequences=True"],
+                  "dynamic_rnn BasicRNNCell -> keras.layers.SimpleRNN"),
+    "basic_rnn_relu_static": ("recognised as static_rnn", ["keras.layers.SimpleRNN(5, activation='relu'"],
+                              "static_rnn BasicRNNCell(activation=relu) -> keras.layers.SimpleRNN"),
+    "time_major_stack": ("recognised as dynamic_rnn", ["keras.layers.SimpleRNN(6, activation='relu'",
+                                                       "keras.layers.GRU(3, reset_after=False"],
+                         "dynamic_rnn BasicRNNCell(activation=relu) -> keras.layers.SimpleRNN"),
+    "sigmoid_lstm_lengths": ("recognised as dynamic_rnn", ["keras.layers.LSTM(6, activation='sigmoid'"],
+                             "dynamic_rnn LSTMCell/BasicLSTMCell(activation=sigmoid) -> keras.layers.LSTM"),
+    "relu_basic_lstm": ("recognised as dynamic_rnn", ["keras.layers.LSTM(6, activation='relu'"],
+                        "dynamic_rnn LSTMCell/BasicLSTMCell(activation=relu) -> keras.layers.LSTM"),
+}
+
+
+@pytest.fixture(scope="module")
+def prefixes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cells")
+    return {name: build(name, root) for name in CASES}
+
+
+@pytest.fixture(scope="module")
+def converted(prefixes, tmp_path_factory):
+    """name -> (report, log lines, output folder), each graph converted once."""
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    done = {}
+
+    def get(name):
+        if name not in done:
+            out, lines = tmp_path_factory.mktemp(name), []
+            done[name] = (convert_graph(prefixes[name], str(out / "out"), log=lines.append), lines, out / "out")
+        return done[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_cell_converts_to_its_keras_layer_with_parity(converted, name):
+    how, ctors, key = CASES[name]
+    report, lines, out = converted(name)
+    assert report["parity"]["ok"], lines
+    assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
+    assert [lp["how"] for lp in report["loops"]] == [how], report["loops"]
+    assert report["translated"].get(key) == 1, report["translated"]
+    source = (out / "model.py").read_text()
+    assert all(c in source for c in ctors), source
+    assert "tfm.WhileLoop" not in source
+
+
+def test_simple_rnn_holds_the_tf1_kernel_and_trains(prefixes, converted):
+    """The SimpleRNN's weights are BasicRNNCell's kernel split at the input size and its bias; all three are
+    trainable and get non-zero gradients; model.keras reloads to the same outputs."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401,PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    model = keras.saving.load_model(str(converted("basic_rnn")[2] / "model.keras"))
+    layer = next(la for la in model.layers if isinstance(la, keras.layers.SimpleRNN))
+    ckpt = Checkpoint.open(prefixes["basic_rnn"])
+    kernel, bias = ckpt.read("rnn/basic_rnn_cell/kernel"), ckpt.read("rnn/basic_rnn_cell/bias")
+    k, r, b = (np.asarray(w) for w in layer.get_weights())
+    np.testing.assert_array_equal(k, kernel[:4])
+    np.testing.assert_array_equal(r, kernel[4:])
+    np.testing.assert_array_equal(b, bias)
+    assert len(layer.trainable_weights) == 3
+    x = {"x": np.random.default_rng(2).normal(size=(3, 5, 4)).astype("float32"),
+         "lengths": np.array([5, 2, 4], "int32")}
+    with tf.GradientTape() as tape:
+        out = model(x)
+        loss = tf.reduce_sum(tf.square(out[0] if isinstance(out, list | tuple) else out))
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+
+@pytest.mark.parametrize("name, scope, tf1_class", [
+    ("basic_rnn", "rnn/basic_rnn_cell", "BasicRNNCell"),
+    ("relu_basic_lstm", "rnn/basic_lstm_cell", None),
+])
+def test_inspect_names_the_cell(prefixes, name, scope, tf1_class):
+    """`inspect` calls the kernel a cell's (never a dense layer's)."""
+    from migrate.checkpoint.inspection import inspect_json  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    rep = inspect_json(Checkpoint.open(prefixes[name]))
+    assert not any(scope in str(d) for d in rep["dense"])
+    cells = [c for c in rep["cells"] + rep["other_cells"] if c["scope"] == scope]
+    assert len(cells) == 1, rep["cells"] + rep["other_cells"]
+    if tf1_class:
+        assert cells[0]["tf1_class"] == tf1_class
