@@ -56,8 +56,60 @@ def relu_basic_lstm(tf, v1):   # BasicLSTMCell(activation=relu) with its final (
     tf.identity(h, name="final_h")
 
 
+def output_projection_wrapper_class(tf, v1):
+    """TF 1.15's `contrib.rnn.OutputProjectionWrapper` (core_rnn_cell.py) on tf.compat.v1: the projection is
+    `_Linear(output, output_size, True)` (`kernel` and `bias` in the wrapper's scope, MatMul + BiasAdd), then the
+    optional activation; the state is the wrapped cell's."""
+
+    class OutputProjectionWrapper(v1.nn.rnn_cell.RNNCell):
+        def __init__(self, cell, output_size, activation=None, reuse=None):
+            super().__init__(_reuse=reuse)
+            self._cell, self._output_size, self._activation = cell, output_size, activation
+
+        @property
+        def state_size(self):
+            return self._cell.state_size
+
+        @property
+        def output_size(self):
+            return self._output_size
+
+        def zero_state(self, batch_size, dtype):
+            with tf.name_scope(type(self).__name__ + "ZeroState"):
+                return self._cell.zero_state(batch_size, dtype)
+
+        def call(self, inputs, state):
+            output, res_state = self._cell(inputs, state)
+            kernel = v1.get_variable("kernel", [output.shape[-1], self._output_size])
+            bias = v1.get_variable("bias", [self._output_size])
+            projected = tf.nn.bias_add(tf.matmul(output, kernel), bias)
+            if self._activation:
+                projected = self._activation(projected)
+            return projected, res_state
+
+    return OutputProjectionWrapper
+
+
+def projection_wrapper_lengths(tf, v1):   # OutputProjectionWrapper(LSTMCell) with sequence_length
+    wrapper = output_projection_wrapper_class(tf, v1)
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    out, (c, h) = v1.nn.dynamic_rnn(wrapper(v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.4), 3), x, sequence_length=n,
+                                    dtype=tf.float32)
+    tf.identity(out, name="logits")
+    tf.identity(h, name="final_h")
+
+
+def projection_wrapper_gru_stack(tf, v1):   # OutputProjectionWrapper(MultiRNNCell([GRU, GRU]), activation=tanh)
+    wrapper = output_projection_wrapper_class(tf, v1)
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cells = v1.nn.rnn_cell.MultiRNNCell([v1.nn.rnn_cell.GRUCell(5), v1.nn.rnn_cell.GRUCell(4)])
+    out, _ = v1.nn.dynamic_rnn(wrapper(cells, 3, activation=tf.nn.tanh), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
-                                    relu_basic_lstm)}
+                                    relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack)}
 
 
 def build(name: str, root) -> str:

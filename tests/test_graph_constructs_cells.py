@@ -1,4 +1,4 @@
-"""Cells the construct registry turns into readable Keras layers (migrate/graph/constructs/*_cell.py): each built
+"""Cells and wrappers the construct registry turns into readable Keras layers (migrate/graph/constructs/): each built
 with the real TF1 cell class (tests/construct_builders.py: random non-zero weights and biases, non-default forget
 biases), converted by `convert --from-graph` with parity, trainable, and named by `inspect`."""
 
@@ -23,6 +23,14 @@ CASES = {
                              "dynamic_rnn LSTMCell/BasicLSTMCell(activation=sigmoid) -> keras.layers.LSTM"),
     "relu_basic_lstm": ("recognised as dynamic_rnn", ["keras.layers.LSTM(6, activation='relu'"],
                         "dynamic_rnn LSTMCell/BasicLSTMCell(activation=relu) -> keras.layers.LSTM"),
+    "projection_wrapper_lengths": ("recognised as dynamic_rnn", [
+        "keras.layers.LSTM(6, return_sequences=True",
+        "keras.layers.Dense(3, use_bias=True, name='rnn__output_projection_wrapper')"],
+        "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
+    "projection_wrapper_gru_stack": ("recognised as dynamic_rnn", [
+        "keras.layers.GRU(4, reset_after=False",
+        "keras.layers.Dense(3, activation='tanh', use_bias=True, name='rnn__output_projection_wrapper')"],
+        "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
 }
 
 

@@ -272,9 +272,9 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
 
 @pytest.mark.parametrize("name, why", [
     ("layer_norm_lstm", "an LSTM-like step on rnn/layer_norm_basic_lstm_cell/kernel whose gate wiring the LSTM "
-                        "recogniser did not match"),   # BasicRNNCell and LSTMCell(activation=...) are recognised
+                        "recogniser did not match"),   # BasicRNNCell, LSTMCell(activation=...) and
+    # OutputProjectionWrapper are recognised (tests/test_graph_constructs_cells.py)
     ("peephole_projection", "an LSTM step with peephole weights (rnn/lstm_cell/w_f_diag"),
-    ("projection_wrapper", "an LSTM step inside an OutputProjectionWrapper (rnn/output_projection_wrapper/"),
 ])
 def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):
     report, lines = _convert(graphs[name], tmp_path / "out")

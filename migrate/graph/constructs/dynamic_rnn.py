@@ -11,6 +11,7 @@ lengths, and the outputs past each length zeroed as TF1 does (`tfm.ZeroPastLengt
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Construct
+from migrate.graph.constructs.output_projection_wrapper import emit_projection, match_output_projection
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     Provider,
@@ -27,8 +28,9 @@ from migrate.graph.rnn import KERAS_LAYERS, emit_rnn_layer, final_state_names, i
 class WhileRNN(Provider):
     kind = "dynamic_rnn"
 
-    def __init__(self, view, frame, layers, x_seq, x_batch_major, lengths, states, gather, gather_bm):
-        self.view, self.frame, self.layers = view, frame, layers
+    def __init__(self, view, frame, layers, x_seq, x_batch_major, lengths, states, gather, gather_bm,
+                 projection=None):
+        self.view, self.frame, self.layers, self.projection = view, frame, layers, projection
         self.x_seq, self.x_batch_major, self.lengths = x_seq, x_batch_major, lengths
         self.states = states            # per layer: {"h": _LoopVar, "c": _LoopVar|None}
         self.gather, self.gather_bm = gather, gather_bm
@@ -50,7 +52,8 @@ class WhileRNN(Provider):
         kinds = ", ".join(f"{KERAS_LAYERS[s.family]}({s.units})" for s in self.layers)
         em.comment(f"tf.nn.dynamic_rnn (while loop {self.frame}): {len(self.layers)} layer(s) {kinds}"
                    + (" with sequence_length" if lengths is not None else "")
-                   + (" (MultiRNNCell)" if len(self.layers) > 1 else ""))
+                   + (" (MultiRNNCell)" if len(self.layers) > 1 else "")
+                   + (" in an OutputProjectionWrapper" if self.projection is not None else ""))
         seq = em.value(x)
         if not self.x_batch_major:
             seq = em.emit(f"keras.ops.transpose({seq}, (1, 0, 2))", "time_major_to_batch")[0].var
@@ -69,6 +72,8 @@ class WhileRNN(Provider):
                                                         if st["h"].exit.outputs[0].shape.rank else None)
             if st.get("c") is not None and st["c"].exit is not None:
                 out[st["c"].exit.outputs[0].name] = Sym(var=names[2], dtype="float32")
+        if self.projection is not None:
+            seq = emit_projection(em, self.view, self.projection, seq, "dynamic_rnn")
         if mask is not None:
             zname = em.layer_name(self.name + "/zero_past_length")
             seq = em.emit(f"tfm.ZeroPastLength(name={zname!r})({seq}, {mask})", "outputs",
@@ -134,13 +139,15 @@ def while_provider(view, frame, steps):
         states.append(st)
     # the output TensorArray: written with the top layer's output
     top = layers[-1]
-    gather = gather_bm = None
+    gather = gather_bm = projection = None
     for op in view.graph.get_operations():
         if op.type == "TensorArrayWriteV3" and not is_gradient(op.name):
             value, length = strip_select(op.inputs[2])
             if length is not None and value.op.type in ("Select", "SelectV2"):
                 value = value.op.inputs[2]
-            if strip(value).name in (top.new_h.name,):
+            proj = None if strip(value).name == top.new_h.name else match_output_projection(view, value, top.new_h)
+            if strip(value).name == top.new_h.name or proj is not None:
+                projection = proj
                 if length is not None:
                     lengths = length
                 handle = op.inputs[0]
@@ -153,7 +160,7 @@ def while_provider(view, frame, steps):
     if lengths is not None:
         while lengths.op.type == "Identity" and lengths.op.inputs:  # CheckSeqLen / sequence_length Identities
             lengths = lengths.op.inputs[0]
-    return WhileRNN(view, frame, layers, x_seq, batch_major, lengths, states, gather, gather_bm)
+    return WhileRNN(view, frame, layers, x_seq, batch_major, lengths, states, gather, gather_bm, projection)
 
 
 def recognise(view: GraphView, outputs, registry) -> dict:
