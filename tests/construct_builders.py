@@ -108,8 +108,34 @@ def projection_wrapper_gru_stack(tf, v1):   # OutputProjectionWrapper(MultiRNNCe
     tf.identity(out, name="outputs")
 
 
+def peephole(tf, v1):   # the generic tier's, plus lengths and the final state
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    cell = v1.nn.rnn_cell.LSTMCell(6, use_peepholes=True, forget_bias=0.7)
+    out, (c, h) = v1.nn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(c, name="final_c")
+
+
+def peephole_projection(tf, v1):   # the generic tier's: peepholes, a projection and a cell clip
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cell = v1.nn.rnn_cell.LSTMCell(6, use_peepholes=True, num_proj=3, cell_clip=0.8, forget_bias=0.3)
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
+def projection_clip_stack(tf, v1):   # MultiRNNCell: LSTMCell(num_proj, proj_clip) under a peephole LSTMCell(relu)
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cell = v1.nn.rnn_cell.MultiRNNCell([
+        v1.nn.rnn_cell.LSTMCell(6, num_proj=4, proj_clip=0.3, forget_bias=0.2),
+        v1.nn.rnn_cell.LSTMCell(5, use_peepholes=True, activation=tf.nn.relu, forget_bias=0.9)])
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
-                                    relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack)}
+                                    relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
+                                    peephole, peephole_projection, projection_clip_stack)}
 
 
 def build(name: str, root) -> str:

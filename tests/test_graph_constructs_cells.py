@@ -31,6 +31,16 @@ CASES = {
         "keras.layers.GRU(4, reset_after=False",
         "keras.layers.Dense(3, activation='tanh', use_bias=True, name='rnn__output_projection_wrapper')"],
         "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
+    "peephole": ("recognised as dynamic_rnn", [
+        "tfm.PeepholeLSTM(6, use_peepholes=True, forget_bias=0.7, return_sequences=True"],
+        "dynamic_rnn LSTMCell -> tfm.PeepholeLSTM"),
+    "peephole_projection": ("recognised as dynamic_rnn", [
+        "tfm.PeepholeLSTM(6, use_peepholes=True, num_proj=3, cell_clip=0.8, forget_bias=0.3, return_sequences"],
+        "dynamic_rnn LSTMCell -> tfm.PeepholeLSTM"),
+    "projection_clip_stack": ("recognised as dynamic_rnn", [
+        "tfm.PeepholeLSTM(6, use_peepholes=False, num_proj=4, proj_clip=0.3, forget_bias=0.2, return_sequences",
+        "tfm.PeepholeLSTM(5, use_peepholes=True, forget_bias=0.9, activation='relu', return_sequences"],
+        "dynamic_rnn LSTMCell(activation=relu) -> tfm.PeepholeLSTM"),
 }
 
 
@@ -96,9 +106,37 @@ def test_simple_rnn_holds_the_tf1_kernel_and_trains(prefixes, converted):
     assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
 
 
+def test_peephole_lstm_holds_the_tf1_weights_and_trains(prefixes, converted):
+    """tfm.PeepholeLSTM holds LSTMCell's kernel, bias, peephole vectors and projection as TF1 names and saves them
+    (the forget bias stays a constant of the layer); every one is trainable and gets a gradient; model.keras
+    reloads to the graph's outputs."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    model = keras.saving.load_model(str(converted("peephole_projection")[2] / "model.keras"))
+    layer = next(la for la in model.layers if isinstance(la, tfm.PeepholeLSTM))
+    names = [w.path.rsplit("/", 1)[-1] for w in layer.trainable_weights]
+    assert names == ["kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection_kernel"]
+    assert layer.cell.forget_bias == pytest.approx(0.3) and layer.cell.cell_clip == pytest.approx(0.8)
+    ckpt = Checkpoint.open(prefixes["peephole_projection"])
+    for w, tf1 in zip(layer.trainable_weights, ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag",
+                                                "projection/kernel")):
+        np.testing.assert_array_equal(np.asarray(w), ckpt.read(f"rnn/lstm_cell/{tf1}"))
+    x = np.random.default_rng(3).normal(size=(2, 5, 4)).astype("float32")
+    with tf.GradientTape() as tape:
+        out = model({"x": x})
+        loss = tf.reduce_sum(tf.square(out[0] if isinstance(out, list | tuple) else out))
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+
 @pytest.mark.parametrize("name, scope, tf1_class", [
     ("basic_rnn", "rnn/basic_rnn_cell", "BasicRNNCell"),
     ("relu_basic_lstm", "rnn/basic_lstm_cell", None),
+    ("peephole_projection", "rnn/lstm_cell", None),
 ])
 def test_inspect_names_the_cell(prefixes, name, scope, tf1_class):
     """`inspect` calls the kernel a cell's (never a dense layer's)."""

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import Provider
 from migrate.graph.rnn import (
-    KERAS_LAYERS,
     emit_rnn_layer,
     final_state_names,
     initial_states,
     keras_weights,
+    layer_class,
     runtime_cell,
 )
 
@@ -78,7 +78,7 @@ class DynamicDecode(Provider):
         lengths = next(it) if self.helper.lengths is not None else None
         max_iter = next(it) if self.helper.max_iterations is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
-        kinds = ", ".join(f"{KERAS_LAYERS[s.family]}({s.units})" for s in self.layers)
+        kinds = ", ".join(f"{layer_class(s).rsplit('.', 1)[-1]}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + {self.helper.name}, "
                    f"{len(self.layers)} layer(s) {kinds}" + (", impute_finished" if self.impute else "")
                    + (", output_layer Dense" if self.dense else ""))

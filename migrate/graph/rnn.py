@@ -8,7 +8,7 @@ forget bias read from THIS cell's graph constant folded into the Keras bias), `e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class CellStep:
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
     layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "" the family's own layout
     activation: str = "tanh"    # the cell's `activation` (a Keras activation name, `ACTIVATIONS`)
+    options: dict = field(default_factory=dict)   # layout "tf1_lstm": use_peepholes, num_proj, cell_clip, proj_clip
 
 
 # The TF op a cell's `activation` runs as -> the Keras activation computing the same function (tf.nn.elu's alpha is
@@ -48,7 +49,7 @@ RUNTIME_FAMILIES = ("lstm", "gru")   # what the runtime decoder layers (tfm.Atte
 
 def runtime_cell(step: CellStep, what: str) -> None:
     """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
-    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh":
+    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout == "tf1_lstm":
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
                           f"one the runtime decoder layers run (LSTM / GRU with tanh)")
 
@@ -63,6 +64,8 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
     v = {role: view.variable_values(name) for role, name in step.variables.items()}
     if step.layout == "cifg":
         v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
+    if step.layout == "tf1_lstm":   # tfm.PeepholeLSTM holds TF1's own weights
+        return [v[role] for role in ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection") if role in v]
     if step.family == "lstm":
         return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
     if step.family == "simple_rnn":
@@ -71,9 +74,26 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
                              step.input_size))
 
 
+def _f32(v: float) -> str:
+    """A float32 graph constant written as the shortest decimal that is the same float32 (0.8, not
+    0.800000011920929): the layer computes in float32."""
+    return repr(float(str(np.float32(v))))
+
+
+def layer_class(step: CellStep) -> str:
+    """The layer `step` becomes: `keras.layers.LSTM` / `GRU` / `SimpleRNN`, or `tfm.PeepholeLSTM`."""
+    return "tfm.PeepholeLSTM" if step.layout == "tf1_lstm" else f"keras.layers.{KERAS_LAYERS[step.family]}"
+
+
 def layer_ctor(step: CellStep, name: str) -> str:
     """The Keras layer constructor of `step` (its activation written only when it is not the default tanh)."""
     act = f", activation={step.activation!r}" if step.activation != "tanh" else ""
+    if step.layout == "tf1_lstm":
+        opts = "".join(f", {k}={_f32(v) if isinstance(v, float) else repr(v)}" for k, v in step.options.items()
+                       if v is not None and k != "use_peepholes")
+        return (f"tfm.PeepholeLSTM({step.units}, use_peepholes={step.options['use_peepholes']}{opts}, "
+                f"forget_bias={_f32(step.forget_bias)}{act}, return_sequences=True, return_state=True, "
+                f"name={name!r})")
     gru = ", reset_after=False" if step.family == "gru" else ""
     return (f"keras.layers.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
@@ -108,9 +128,11 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
     lname = em.layer_name(step.scope)
     layer = em.new_ident(lname.replace("__", "_"))
     fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
+    if step.layout == "tf1_lstm":
+        fb = f", forget bias {step.forget_bias:g} added at run time"
     em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
     em.weights[lname] = keras_weights(view, step)
-    em.constructs[f"{construct} {tf1_class(step)} -> keras.layers.{KERAS_LAYERS[step.family]}"] += 1
+    em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1
     args = [seq]
     if mask is not None:
         args.append(f"mask={mask}")

@@ -22,7 +22,7 @@ from migrate.graph.matching import (
     strip_select,
 )
 from migrate.graph.meta import GraphView, is_gradient
-from migrate.graph.rnn import KERAS_LAYERS, emit_rnn_layer, final_state_names, initial_states
+from migrate.graph.rnn import emit_rnn_layer, final_state_names, initial_states, layer_class
 
 
 class WhileRNN(Provider):
@@ -49,7 +49,7 @@ class WhileRNN(Provider):
         x = next(it)
         lengths = next(it) if self.lengths is not None else None
         inits = [{role: next(it) for role in init} for init in self.init]
-        kinds = ", ".join(f"{KERAS_LAYERS[s.family]}({s.units})" for s in self.layers)
+        kinds = ", ".join(f"{layer_class(s).rsplit('.', 1)[-1]}({s.units})" for s in self.layers)
         em.comment(f"tf.nn.dynamic_rnn (while loop {self.frame}): {len(self.layers)} layer(s) {kinds}"
                    + (" with sequence_length" if lengths is not None else "")
                    + (" (MultiRNNCell)" if len(self.layers) > 1 else "")

@@ -4,6 +4,7 @@ from the MatMul on its kernel."""
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Cell
+from migrate.graph.constructs.peephole_lstm_cell import projection_of
 from migrate.graph.matching import const_scalar, consumers, matmul_bias, only, other, strip
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import ACTIVATIONS, CellStep
@@ -44,7 +45,7 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
     if act_c is None or only(consumers(j), (act_c.type,)) is None:
         return None
     new_h_op = only(consumers(act_c.outputs[0]), ("Mul",))
-    if new_h_op is None:
+    if new_h_op is None or projection_of(view, new_h_op.outputs[0]) is not None:   # num_proj: peephole_lstm_cell
         return None
     k = view.variable_values(kernel)
     units = k.shape[1] // 4
