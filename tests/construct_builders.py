@@ -133,9 +133,34 @@ def projection_clip_stack(tf, v1):   # MultiRNNCell: LSTMCell(num_proj, proj_cli
     tf.identity(out, name="outputs")
 
 
+def wrapped_stack(tf, v1):   # DropoutWrapper and ResidualWrapper at every depth of a MultiRNNCell, with lengths
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    keep = v1.placeholder_with_default(1.0, [], name="keep_prob")
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([
+        rc.DropoutWrapper(rc.LSTMCell(6, forget_bias=0.3), input_keep_prob=keep, output_keep_prob=keep,
+                          state_keep_prob=keep),
+        rc.ResidualWrapper(rc.DropoutWrapper(rc.GRUCell(6), output_keep_prob=keep)),
+        rc.DropoutWrapper(rc.ResidualWrapper(rc.LSTMCell(6, forget_bias=0.6)), input_keep_prob=keep),
+    ])
+    out, _ = v1.nn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
+def residual_first_layer(tf, v1):   # ResidualWrapper on the bottom layer (input size = units), time major
+    x = v1.placeholder(tf.float32, [5, None, 6], name="x")
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([rc.ResidualWrapper(rc.BasicLSTMCell(6, forget_bias=0.5)), rc.GRUCell(3)])
+    out, state = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32, time_major=True)
+    tf.identity(out, name="outputs")
+    tf.identity(state[0].h, name="final_h0")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
-                                    peephole, peephole_projection, projection_clip_stack)}
+                                    peephole, peephole_projection, projection_clip_stack, wrapped_stack,
+                                    residual_first_layer)}
 
 
 def build(name: str, root) -> str:

@@ -3,7 +3,8 @@
 
 - cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `basic_rnn_cell`,
   `peephole_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
-- constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`), `dynamic_decode` (which emits `attention_wrapper` /
+- constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
+  `residual_wrapper`, `dropout_wrapper`), `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` forms), `legacy_attention_decoder`; their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
 - decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`training_helper`,
@@ -22,6 +23,7 @@ from migrate.graph.constructs import (
     attention_wrapper,
     basic_rnn_cell,
     cifg_lstm_cell,
+    dropout_wrapper,
     dynamic_decode,
     dynamic_rnn,
     dynamic_rnn_input,
@@ -34,6 +36,7 @@ from migrate.graph.constructs import (
     lstm_cell,
     output_projection_wrapper,
     peephole_lstm_cell,
+    residual_wrapper,
     static_rnn,
     training_helper,
 )
@@ -41,7 +44,8 @@ from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 
 CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, lstm_block_cell,
                 gru_block_cell)
-CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, dynamic_decode, attention_wrapper, greedy_decoder,
+CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
+                     dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder)
 HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)
 

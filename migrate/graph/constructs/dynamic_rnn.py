@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.output_projection_wrapper import emit_projection, match_output_projection
+from migrate.graph.constructs.residual_wrapper import emit_residual, is_residual
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     Provider,
@@ -29,8 +30,9 @@ class WhileRNN(Provider):
     kind = "dynamic_rnn"
 
     def __init__(self, view, frame, layers, x_seq, x_batch_major, lengths, states, gather, gather_bm,
-                 projection=None):
+                 projection=None, residual=None):
         self.view, self.frame, self.layers, self.projection = view, frame, layers, projection
+        self.residual = residual or [False] * len(layers)   # per layer: a ResidualWrapper adds its input
         self.x_seq, self.x_batch_major, self.lengths = x_seq, x_batch_major, lengths
         self.states = states            # per layer: {"h": _LoopVar, "c": _LoopVar|None}
         self.gather, self.gather_bm = gather, gather_bm
@@ -63,9 +65,11 @@ class WhileRNN(Provider):
             mask = em.emit(f"tfm.SequenceMask(name={mname!r})({em.value(lengths)}, {seq})", "mask",
                            comment="sequence_length -> mask")[0].var
         out = {}
-        for step, init, st in zip(self.layers, inits, self.states):
+        for step, init, st, res in zip(self.layers, inits, self.states, self.residual):
             _, names = emit_rnn_layer(em, self.view, step, seq, init, mask, "dynamic_rnn")
-            seq = names[0]
+            seq = emit_residual(em, names[0], seq, step.scope) if res else names[0]
+            if res:
+                em.constructs["dynamic_rnn ResidualWrapper -> keras.ops.add"] += 1
             if st["h"].exit is not None:
                 out[st["h"].exit.outputs[0].name] = Sym(var=names[1], dtype="float32",
                                                         shape=tuple(st["h"].exit.outputs[0].shape.as_list())
@@ -99,16 +103,19 @@ def while_provider(view, frame, steps):
         by_x[s.x.name] = s
     if read is None:
         return None
-    layers = [first]
+    layers, residual = [first], []
     while True:
-        nxt = None
+        nxt, res = None, False
         top = layers[-1]
         for s in steps:
             if s is not top and strip(s.x).name in (top.new_h.name, strip(top.new_h).name):
                 nxt = s
+            elif s is not top and is_residual(s.x, top):
+                nxt, res = s, True
         if nxt is None:
             break
         layers.append(nxt)
+        residual.append(res)
     if len(layers) != len(steps):
         return None
     scatter_flow = read.inputs[2]
@@ -140,14 +147,17 @@ def while_provider(view, frame, steps):
     # the output TensorArray: written with the top layer's output
     top = layers[-1]
     gather = gather_bm = projection = None
+    top_residual = False
     for op in view.graph.get_operations():
         if op.type == "TensorArrayWriteV3" and not is_gradient(op.name):
             value, length = strip_select(op.inputs[2])
             if length is not None and value.op.type in ("Select", "SelectV2"):
                 value = value.op.inputs[2]
-            proj = None if strip(value).name == top.new_h.name else match_output_projection(view, value, top.new_h)
-            if strip(value).name == top.new_h.name or proj is not None:
-                projection = proj
+            res = is_residual(value, top)
+            proj = None if strip(value).name == top.new_h.name or res else \
+                match_output_projection(view, value, top.new_h)
+            if strip(value).name == top.new_h.name or res or proj is not None:
+                projection, top_residual = proj, res
                 if length is not None:
                     lengths = length
                 handle = op.inputs[0]
@@ -160,7 +170,8 @@ def while_provider(view, frame, steps):
     if lengths is not None:
         while lengths.op.type == "Identity" and lengths.op.inputs:  # CheckSeqLen / sequence_length Identities
             lengths = lengths.op.inputs[0]
-    return WhileRNN(view, frame, layers, x_seq, batch_major, lengths, states, gather, gather_bm, projection)
+    return WhileRNN(view, frame, layers, x_seq, batch_major, lengths, states, gather, gather_bm, projection,
+                    residual + [top_residual])
 
 
 def recognise(view: GraphView, outputs, registry) -> dict:
