@@ -157,10 +157,19 @@ def residual_first_layer(tf, v1):   # ResidualWrapper on the bottom layer (input
     tf.identity(state[0].h, name="final_h0")
 
 
+def layer_norm_lstm(tf, v1):   # the generic tier's (contrib's cell, ported in tf_migrate_runtime.contrib.rnn)
+    from tf_migrate_runtime.contrib.rnn import LayerNormBasicLSTMCell  # noqa: PLC0415
+
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    out, _ = v1.nn.dynamic_rnn(LayerNormBasicLSTMCell(6, forget_bias=0.8), x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
                                     peephole, peephole_projection, projection_clip_stack, wrapped_stack,
-                                    residual_first_layer)}
+                                    residual_first_layer, layer_norm_lstm)}
 
 
 def build(name: str, root) -> str:

@@ -48,6 +48,9 @@ CASES = {
     "residual_first_layer": ("recognised as dynamic_rnn", [
         "keras.layers.LSTM(6, return_sequences=True", "# ResidualWrapper around rnn/multi_rnn_cell/cell_0/"],
         "dynamic_rnn ResidualWrapper -> keras.ops.add"),
+    "layer_norm_lstm": ("recognised as dynamic_rnn", [
+        "tfm.LayerNormLSTM(6, forget_bias=0.8, return_sequences=True, return_state=True"],
+        "dynamic_rnn LayerNormBasicLSTMCell -> tfm.LayerNormLSTM"),
 }
 
 
@@ -138,6 +141,35 @@ def test_peephole_lstm_holds_the_tf1_weights_and_trains(prefixes, converted):
         loss = tf.reduce_sum(tf.square(out[0] if isinstance(out, list | tuple) else out))
     grads = tape.gradient(loss, layer.trainable_weights)
     assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+
+
+def test_layer_norm_lstm_holds_the_tf1_weights(prefixes, converted):
+    """tfm.LayerNormLSTM holds the cell's kernel and its five gamma / beta pairs as TF1 names them, all trainable;
+    its outputs on a fresh batch equal the TF1 graph's."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    from tf1_models import session_config  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    prefix = prefixes["layer_norm_lstm"]
+    model = keras.saving.load_model(str(converted("layer_norm_lstm")[2] / "model.keras"))
+    layer = next(la for la in model.layers if isinstance(la, tfm.LayerNormLSTM))
+    ckpt = Checkpoint.open(prefix)
+    tf1 = ["kernel"] + [f"{n}/{w}" for n in ("input", "transform", "forget", "output", "state") for w in ("gamma", "beta")]
+    assert [w.path.rsplit("/", 1)[-1] for w in layer.trainable_weights] == [t.replace("/", "_") for t in tf1]
+    for w, name in zip(layer.trainable_weights, tf1):
+        np.testing.assert_array_equal(np.asarray(w), ckpt.read(f"rnn/layer_norm_basic_lstm_cell/{name}"))
+    feed = {"x": np.random.default_rng(4).normal(size=(4, 5, 4)).astype("float32"),
+            "lengths": np.array([5, 1, 3, 4], "int32")}
+    with tf.Graph().as_default(), tf.compat.v1.Session(config=session_config()) as sess:
+        tf.compat.v1.train.import_meta_graph(prefix + ".meta").restore(sess, prefix)
+        want = sess.run("outputs:0", {"x:0": feed["x"], "lengths:0": feed["lengths"]})
+    got = model(feed)
+    got = np.asarray(got[0] if isinstance(got, list | tuple) else got)
+    assert np.abs(want).max() > 0.1
+    np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 @pytest.mark.parametrize("name, scope, tf1_class", [

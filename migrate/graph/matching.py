@@ -157,14 +157,23 @@ def resolve_state(t):
 
 
 # ------------------------------------------------------------------------------------------------ linear maps
-def matmul_bias(view: GraphView, matmul):
-    """`concat([x, h]) @ kernel + bias` on variables -> (kernel, concat op, the bias add op, bias) or None."""
+def matmul_concat(view: GraphView, matmul):
+    """`concat([x, h]) @ kernel` on a variable -> (kernel, the concat op: `inputs` [x, h]) or None."""
     kernel = view.variable_of(matmul.inputs[1])
     concat = matmul.inputs[0].op
     if kernel is None or concat.type not in CONCAT or len(concat.inputs) != 3:
         return None
     if concat.type == "Concat":  # TF < 1.0: Concat(axis, x, h); seen as its values [x, h] (ConcatV2 order)
         concat = SimpleNamespace(type="Concat", inputs=list(concat.inputs)[1:], outputs=concat.outputs)
+    return kernel, concat
+
+
+def matmul_bias(view: GraphView, matmul):
+    """`concat([x, h]) @ kernel + bias` on variables -> (kernel, concat op, the bias add op, bias) or None."""
+    found = matmul_concat(view, matmul)
+    if found is None:
+        return None
+    kernel, concat = found
     bias_op = only(consumers(matmul.outputs[0]), BIAS)
     if bias_op is None:
         return None
@@ -351,6 +360,6 @@ class Provider:
 
 __all__ = ["BIAS", "CONCAT", "GATHER", "PASS", "Linear", "LoopVar", "Provider", "ancestors", "batch_major_gather",
            "batch_major_perm", "concat_values", "const_scalar", "consumers", "dropout_input", "frame_ops",
-           "is_zero_state", "linear_out", "loop_var", "loop_var_of", "match_dense", "match_linear", "matmul_bias",
+           "is_zero_state", "linear_out", "loop_var", "loop_var_of", "match_dense", "match_linear", "matmul_bias", "matmul_concat",
            "max_iterations", "only", "other", "resolve_state", "step_lengths", "strip", "strip_impute",
            "strip_select", "through_cond", "unstacked", "unwrap"]

@@ -36,7 +36,8 @@ class CellStep:
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
     layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "" the family's own layout
     activation: str = "tanh"    # the cell's `activation` (a Keras activation name, `ACTIVATIONS`)
-    options: dict = field(default_factory=dict)   # layout "tf1_lstm": use_peepholes, num_proj, cell_clip, proj_clip
+    options: dict = field(default_factory=dict)   # "tf1_lstm": use_peepholes, num_proj, cell_clip, proj_clip;
+    #                                               "layer_norm_lstm": epsilon
 
 
 # The TF op a cell's `activation` runs as -> the Keras activation computing the same function (tf.nn.elu's alpha is
@@ -45,11 +46,18 @@ ACTIVATIONS = {"Tanh": "tanh", "Relu": "relu", "Sigmoid": "sigmoid", "Elu": "elu
                "Softsign": "softsign", "Softplus": "softplus", "Relu6": "relu6"}
 KERAS_LAYERS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}   # family -> the keras.layers class
 RUNTIME_FAMILIES = ("lstm", "gru")   # what the runtime decoder layers (tfm.AttentionDecoder, ...) run, tanh only
+# layouts whose cells keep TF1's own weights in a runtime layer (layout -> the layer, its weights' roles in order)
+RUNTIME_LAYERS = {
+    "tf1_lstm": ("tfm.PeepholeLSTM", ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection")),
+    "layer_norm_lstm": ("tfm.LayerNormLSTM", ("kernel",) + tuple(f"{n}_{w}" for n in ("input", "transform", "forget",
+                                                                                      "output", "state")
+                                                          for w in ("gamma", "beta"))),
+}
 
 
 def runtime_cell(step: CellStep, what: str) -> None:
     """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
-    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout == "tf1_lstm":
+    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in RUNTIME_LAYERS:
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
                           f"one the runtime decoder layers run (LSTM / GRU with tanh)")
 
@@ -64,8 +72,8 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
     v = {role: view.variable_values(name) for role, name in step.variables.items()}
     if step.layout == "cifg":
         v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
-    if step.layout == "tf1_lstm":   # tfm.PeepholeLSTM holds TF1's own weights
-        return [v[role] for role in ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection") if role in v]
+    if step.layout in RUNTIME_LAYERS:   # tfm.PeepholeLSTM / LayerNormLSTM hold TF1's own weights
+        return [v[role] for role in RUNTIME_LAYERS[step.layout][1] if role in v]
     if step.family == "lstm":
         return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
     if step.family == "simple_rnn":
@@ -82,7 +90,9 @@ def _f32(v: float) -> str:
 
 def layer_class(step: CellStep) -> str:
     """The layer `step` becomes: `keras.layers.LSTM` / `GRU` / `SimpleRNN`, or `tfm.PeepholeLSTM`."""
-    return "tfm.PeepholeLSTM" if step.layout == "tf1_lstm" else f"keras.layers.{KERAS_LAYERS[step.family]}"
+    if step.layout in RUNTIME_LAYERS:
+        return RUNTIME_LAYERS[step.layout][0]
+    return f"keras.layers.{KERAS_LAYERS[step.family]}"
 
 
 def layer_ctor(step: CellStep, name: str) -> str:
@@ -94,6 +104,11 @@ def layer_ctor(step: CellStep, name: str) -> str:
         return (f"tfm.PeepholeLSTM({step.units}, use_peepholes={step.options['use_peepholes']}{opts}, "
                 f"forget_bias={_f32(step.forget_bias)}{act}, return_sequences=True, return_state=True, "
                 f"name={name!r})")
+    if step.layout == "layer_norm_lstm":
+        eps = step.options.get("epsilon")
+        eps = f", epsilon={_f32(eps)}" if eps is not None and np.float32(eps) != np.float32(1e-12) else ""
+        return (f"tfm.LayerNormLSTM({step.units}, forget_bias={_f32(step.forget_bias)}{act}{eps}, "
+                f"return_sequences=True, return_state=True, name={name!r})")
     gru = ", reset_after=False" if step.family == "gru" else ""
     return (f"keras.layers.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
@@ -128,7 +143,7 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
     lname = em.layer_name(step.scope)
     layer = em.new_ident(lname.replace("__", "_"))
     fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-    if step.layout == "tf1_lstm":
+    if step.layout in RUNTIME_LAYERS:
         fb = f", forget bias {step.forget_bias:g} added at run time"
     em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
     em.weights[lname] = keras_weights(view, step)

@@ -2,7 +2,7 @@
 (`migrate.checkpoint.cell_layouts`).
 
 - cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `basic_rnn_cell`,
-  `peephole_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
+  `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`), `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` forms), `legacy_attention_decoder`; their providers are gathered in this order, a later one's
@@ -31,6 +31,7 @@ from migrate.graph.constructs import (
     greedy_embedding_helper,
     gru_block_cell,
     gru_cell,
+    layer_norm_lstm_cell,
     legacy_attention_decoder,
     lstm_block_cell,
     lstm_cell,
@@ -42,8 +43,8 @@ from migrate.graph.constructs import (
 )
 from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 
-CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, lstm_block_cell,
-                gru_block_cell)
+CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, layer_norm_lstm_cell,
+                lstm_block_cell, gru_block_cell)
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder)
