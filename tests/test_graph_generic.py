@@ -251,10 +251,9 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
 
     import tf_migrate_runtime.layers  # noqa: F401,PLC0415
 
-    report, _ = _convert(graphs["peephole"], tmp_path / "out")
+    report, _ = _convert(graphs["peephole"], tmp_path / "out", recognise=False)   # recognised: tfm.PeepholeLSTM
     assert report["loops"][0]["how"] == "translated generically"
-    assert "no recogniser took it: an LSTM step with peephole weights (rnn/lstm_cell/w_f_diag" in \
-        report["loops"][0]["why"]   # the first condition the LSTM recogniser does not meet
+    assert "--no-recognisers" in report["loops"][0]["why"]
     model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
     loop = next(layer for layer in model.layers if type(layer).__name__ == "WhileLoop")
     names = sorted(w.path.rsplit("/", 1)[-1] for w in loop.trainable_weights)
@@ -277,16 +276,15 @@ def test_loop_layer_is_trainable_saved_and_shown(graphs, tmp_path):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 
 
-@pytest.mark.parametrize("name, why", [
-    ("basic_rnn", "the kernel rnn/basic_rnn_cell/kernel feeds Tanh with no gate split: a plain RNN step"),
-    ("sigmoid_lstm_lengths", "an LSTM step whose activation is not tanh"),
-    ("projection_wrapper", "an LSTM step inside an OutputProjectionWrapper (rnn/output_projection_wrapper/"),
+@pytest.mark.parametrize("name, why", [   # the RNN cells of BUILDERS are all recognised now
+    ("hand_loop", "the kernel w feeds Tanh with no gate split"),   # (tests/test_graph_constructs_cells.py)
 ])
 def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):
-    report, lines = _convert(graphs[name], tmp_path / "out")
+    report, lines = _convert(graphs[name], tmp_path / "out", outputs=OUTPUTS.get(name))
     assert report["parity"]["ok"]
     assert why in report["loops"][0]["why"], report["loops"]
-    assert any(line.startswith("loop rnn/while: translated generically (no recogniser took it: ") for line in lines)
+    loop = report["loops"][0]["loop"]
+    assert any(line.startswith(f"loop {loop}: translated generically (no recogniser took it: ") for line in lines)
 
 
 def test_recognised_lstm_and_its_generic_translation_agree(tmp_path):

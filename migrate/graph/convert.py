@@ -41,7 +41,7 @@ def _translate(view, outputs, input_shapes, recognise_rnns: bool, log):
 
     providers = {}
     if recognise_rnns:
-        from migrate.graph.rnn import recognise  # noqa: PLC0415
+        from migrate.graph.constructs import recognise  # noqa: PLC0415
 
         providers = recognise(view, outputs)
     tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)

@@ -519,7 +519,7 @@ def _translate_with(view, outputs, input_shapes, recognise_rnns, values: dict) -
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if recognise_rnns:
-            from migrate.graph.rnn import recognise  # noqa: PLC0415
+            from migrate.graph.constructs import recognise  # noqa: PLC0415
 
             providers = recognise(pv, outputs)
         tr = translate(pv, outputs, input_shapes=input_shapes, providers=providers)

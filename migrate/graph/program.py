@@ -8,7 +8,7 @@ nothing runs), checks the whole module against the forms below, and only then ev
 (exit 2) naming the line, raised before a single call is made.
 
 The forms, the ones the emitters write (`migrate/graph/ir.py`, `ops/`, `rnn.py`, `decoders.py`,
-`legacy_seq2seq.py`, `translate.py`, `codegen.py`):
+`constructs/`, `translate.py`, `codegen.py`):
 - the module: its docstring, `import keras`, `import tf_migrate_runtime.layers as tfm`, `def build_model():`
   (interpreted), `def compile_for_training(model, optimizer="adam"):` (checked, never run here: `convert` compiles
   its loss itself) and the `if __name__ == "__main__":` block;
@@ -38,7 +38,7 @@ from tf_migrate_runtime.program import (
 )
 
 # keras.layers the emitters write (rnn.py, nn.py, decoders.py): one entry per layer class a model may construct.
-KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU"})
+KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN"})
 # keras itself: the functional API.
 KERAS_TOP = frozenset({"Input", "Model"})
 # The tail of every model.py (codegen.MAIN), compared node for node.

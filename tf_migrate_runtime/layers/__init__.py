@@ -9,6 +9,7 @@ from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentio
 from tf_migrate_runtime.layers.bias_add import BiasAdd
 from tf_migrate_runtime.layers.block_lstm import BlockLSTM
 from tf_migrate_runtime.layers.decoder import GreedyDecoder, SampleIds, TrimToMaxLength
+from tf_migrate_runtime.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from tf_migrate_runtime.layers.legacy_seq2seq import LegacyAttentionDecoder
 from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers generated bodies call (LOOP_HELPERS)
     LOOP_HELPERS,
@@ -20,10 +21,11 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     array_write,
     nested_loop,
 )
+from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
-__all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "LegacyAttentionDecoder", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "TrimToMaxLength",
+__all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "LayerNormLSTM", "LayerNormLSTMCell", "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength"]

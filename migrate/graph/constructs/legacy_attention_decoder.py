@@ -9,8 +9,8 @@ no while frame. It is recognised from its ops and variables, not its scope names
 - an attention read (one per head per step): `Add(features, Reshape(linear(query)))` -> `Tanh` -> `Mul` by a
   variable (`AttnV_a`) -> `Sum` -> `Softmax` -> `Reshape` -> `Mul` by the hidden states -> `Sum` -> `Reshape` (d);
   `linear(query)` = `MatMul(concat(flatten(state)), Attention_a kernel) + bias`;
-- a step: `x = linear([inp] + attns)` (one kernel shared by every step), the cell steps on x (the `rnn.CELL_MATCHERS`
-  table: LSTM / GRU, MultiRNNCell layers), optionally `OutputProjectionWrapper` (`linear(top h)`), the reads of
+- a step: `x = linear([inp] + attns)` (one kernel shared by every step), the cell steps on x (the registry's
+  cells: LSTM / GRU, MultiRNNCell layers), optionally `OutputProjectionWrapper` (`linear(top h)`), the reads of
   the new state, and `output = linear([cell_output] + attns)` (`AttnOutputProjection`). Step k+1's cells read
   step k's states and its attns are step k's reads; step 0's attns are zeros or reads of the initial state
   (`initial_state_attention=True`);
@@ -26,70 +26,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from migrate.graph.constructs.base import Construct
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
-from migrate.graph.rnn import (
-    CELL_MATCHERS,
+from migrate.graph.matching import (
+    BIAS,
+    CONCAT,
+    GATHER,
     Provider,
-    _consumers,
-    _is_zero_state,
-    _only,
-    _other,
-    _resolve_state,
-    _strip,
-    _weight_input,
-    keras_weights,
-    match_step,
-    tf1_class,
+    concat_values,
+    consumers,
+    is_zero_state,
+    linear_out,
+    match_linear,
+    only,
+    other,
+    resolve_state,
+    strip,
+    unwrap,
 )
-
-_CONCAT = ("ConcatV2", "Concat")
-_BIAS = ("BiasAdd", "Add", "AddV2")
-_GATHER = ("GatherV2", "Gather", "ResourceGather")
+from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
+from migrate.graph.rnn import keras_weights, runtime_cell, tf1_class
 
 
 # ------------------------------------------------------------------------------------------------ pieces
-def _concat_values(view: GraphView, op):
-    """The values a `concat(..., axis 1)` joins (ConcatV2: axis last; TF < 1.0 Concat: axis first), else None."""
-    values, axis = (op.inputs[:-1], op.inputs[-1]) if op.type == "ConcatV2" else (op.inputs[1:], op.inputs[0])
-    if not view.foldable(axis.op) or int(np.asarray(view.fold(axis))) not in (1, -1):
-        return None
-    return list(values)
-
-
-@dataclass
-class Linear:
-    """`rnn_cell_impl._linear(args, n, bias=True)`: `MatMul(concat(args) | arg, kernel) + bias`."""
-
-    args: list
-    kernel: str
-    bias: str | None
-    out: object
-
-
-def match_linear(view: GraphView, t) -> Linear | None:
-    out, bias = t, None
-    if t.op.type in _BIAS:
-        bias = view.variable_of(t.op.inputs[1])
-        if bias is None:
-            return None
-        t = t.op.inputs[0]
-    if t.op.type != "MatMul" or t.op.get_attr("transpose_a") or t.op.get_attr("transpose_b"):
-        return None
-    kernel = view.variable_of(t.op.inputs[1])
-    if kernel is None:
-        return None
-    a = t.op.inputs[0]
-    args = _concat_values(view, a.op) if a.op.type in _CONCAT else None
-    return Linear(args if args is not None else [a], kernel, bias, out)
-
-
-def _linear_out(matmul):
-    """A linear's output: the bias add after the MatMul, else the MatMul."""
-    b = _only(_consumers(matmul.outputs[0]), _BIAS)
-    return b.outputs[0] if b is not None else matmul.outputs[0]
-
-
 @dataclass
 class Read:
     """One `attention(query)` of one head: the query's flat parts, its linear, the head's `AttnV`, the read d."""
@@ -103,20 +62,20 @@ class Read:
 
 
 def match_read(view: GraphView, conv, add) -> Read | None:
-    y = _other(add, conv.outputs[0])
+    y = other(add, conv.outputs[0])
     if y.op.type != "Reshape":
         return None
     lin = match_linear(view, y.op.inputs[0])
     if lin is None or lin.bias is None:
         return None
-    tanh = _only(_consumers(add.outputs[0]), ("Tanh",))
-    mul = _only(_consumers(tanh.outputs[0]), ("Mul",)) if tanh is not None else None
+    tanh = only(consumers(add.outputs[0]), ("Tanh",))
+    mul = only(consumers(tanh.outputs[0]), ("Mul",)) if tanh is not None else None
     if mul is None:
         return None
-    v = view.variable_of(_other(mul, tanh.outputs[0]))
+    v = view.variable_of(other(mul, tanh.outputs[0]))
     op = mul
     for types in (("Sum",), ("Softmax",), ("Reshape",), ("Mul",), ("Sum",), ("Reshape",)):
-        op = _only(_consumers(op.outputs[0]), types)
+        op = only(consumers(op.outputs[0]), types)
         if op is None:
             return None
     if v is None:
@@ -157,28 +116,22 @@ def _value(view: GraphView, t) -> np.ndarray:
     return np.asarray(view.session.run(t))
 
 
-def _unwrap(t):
-    while t.op.type in ("Identity", "StopGradient", "Cast", "Snapshot") and t.op.inputs:
-        t = t.op.inputs[0]
-    return t
-
-
 def match_loop_input(view: GraphView, inp, prev_out):
     """`_extract_argmax_and_embed`: inp = embedding_lookup(emb, argmax(prev [@ W + b])) ->
     (embedding variable, (W, b) values or None), else None."""
-    g = _unwrap(inp)
-    if g.op.type not in _GATHER:
+    g = unwrap(inp)
+    if g.op.type not in GATHER:
         return None
     emb = view.variable_of(g.op.inputs[0])
-    ids = _unwrap(g.op.inputs[1])
+    ids = unwrap(g.op.inputs[1])
     if emb is None or ids.op.type != "ArgMax":
         return None
-    prev = _strip(ids.op.inputs[0])
-    if prev.name == _strip(prev_out).name:
+    prev = strip(ids.op.inputs[0])
+    if prev.name == strip(prev_out).name:
         return emb, None
-    if prev.op.type in _BIAS and prev.op.inputs[0].op.type == "MatMul":
+    if prev.op.type in BIAS and prev.op.inputs[0].op.type == "MatMul":
         mm = prev.op.inputs[0].op
-        if _strip(mm.inputs[0]).name == _strip(prev_out).name:
+        if strip(mm.inputs[0]).name == strip(prev_out).name:
             return emb, (mm.inputs[1], prev.op.inputs[1])
     return None
 
@@ -211,7 +164,7 @@ class LegacyAttention(Provider):
         super().__init__(name, inputs, provides)
 
     def _is_embedding_decoder(self) -> bool:
-        embs = {self.view.variable_of(_unwrap(s.inp).op.inputs[0]) if _unwrap(s.inp).op.type in _GATHER else None
+        embs = {self.view.variable_of(unwrap(s.inp).op.inputs[0]) if unwrap(s.inp).op.type in GATHER else None
                 for s in self.steps[:1 if self.loop else None]}
         return None not in embs and len(embs) == 1
 
@@ -220,6 +173,8 @@ class LegacyAttention(Provider):
         n = 1 if self.loop else len(self.steps)
         att, xs, init = syms[0], syms[1:1 + n], syms[1 + n:]
         layers = first.layers
+        for st in layers:
+            runtime_cell(st, "a legacy_seq2seq attention decoder")
         v = view.variable_values
         weights = [v(self.in_lin.kernel), v(self.in_lin.bias)]
         for st in layers:
@@ -296,39 +251,29 @@ class LegacyAttention(Provider):
         return out
 
 
-def _all_steps(view: GraphView) -> dict:
+def _all_steps(view: GraphView, registry) -> dict:
     """Every cell step outside while frames, keyed by the (stripped) name of its input."""
-    by_x = {}
-    for op in view.graph.get_operations():
-        if op.type not in CELL_MATCHERS or is_gradient(op.name) or _weight_input(op).op.type == "Enter":
-            continue
-        try:
-            step = match_step(view, op)
-        except Unsupported:
-            continue
-        if step is not None:
-            by_x[_strip(step.x).name] = step
-    return by_x
+    return {strip(step.x).name: step for _, step in registry.steps(view, in_loops=False)}
 
 
 def _resolve(view: GraphView, t):
     """The tensor a state part came from: through Identity, `split(concat([c, h]))` (BasicLSTMCell; TF < 1.0
     `Concat` too) and `slice(concat([c, h]), [0, k], [-1, n])` (LSTMCell), both `state_is_tuple=False`."""
-    t = _strip(t)
-    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2 and t.op.inputs[1].op.type in _CONCAT:
-        values = _concat_values(view, t.op.inputs[1].op)   # Split(axis, value); old and new Concat alike
+    t = strip(t)
+    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2 and t.op.inputs[1].op.type in CONCAT:
+        values = concat_values(view, t.op.inputs[1].op)   # Split(axis, value); old and new Concat alike
         if values is not None and len(values) == 2:
-            return _strip(values[t.value_index])
-    if t.op.type == "Slice" and t.op.inputs[0].op.type in _CONCAT and view.foldable(t.op.inputs[1].op):
-        values = _concat_values(view, t.op.inputs[0].op)
+            return strip(values[t.value_index])
+    if t.op.type == "Slice" and t.op.inputs[0].op.type in CONCAT and view.foldable(t.op.inputs[1].op):
+        values = concat_values(view, t.op.inputs[0].op)
         begin = [int(b) for b in np.asarray(view.fold(t.op.inputs[1]))]
         if values is not None and len(begin) == 2 and begin[0] == 0:
             offset = 0
             for v in values:
                 if offset == begin[1] and v.shape[1] == t.shape[1]:
-                    return _strip(v)
+                    return strip(v)
                 offset += int(v.shape[1] or 0)
-    return _resolve_state(t)
+    return resolve_state(t)
 
 
 def _state_map(view, layers, which: str) -> dict:
@@ -338,7 +283,7 @@ def _state_map(view, layers, which: str) -> dict:
         pairs = (("h", st.new_h), ("c", st.new_c)) if which == "new" else (("h", st.h_prev), ("c", st.c_prev))
         for role, t in pairs:
             if t is not None:
-                m[_strip(t).name] = (k, role)
+                m[strip(t).name] = (k, role)
                 m[_resolve(view, t).name] = (k, role)
     return m
 
@@ -347,11 +292,11 @@ def _query_parts(view, query, states: dict):
     """The flat query -> [(layer, role)] using `states`; concats of states (state_is_tuple=False) are opened."""
     parts = []
     for q in query:
-        q = _strip(q)
+        q = strip(q)
         if q.name in states:
             parts.append(states[q.name])
             continue
-        inner = _concat_values(view, q.op) if q.op.type in _CONCAT else None
+        inner = concat_values(view, q.op) if q.op.type in CONCAT else None
         if inner is None:
             return None
         sub = _query_parts(view, inner, states)
@@ -361,12 +306,13 @@ def _query_parts(view, query, states: dict):
     return parts
 
 
-def recognise_legacy_decoders(view: GraphView, outputs) -> dict:
+def recognise(view: GraphView, outputs, registry) -> dict:
+    """Every legacy_seq2seq attention decoder (one per group of `AttnW` heads on one hidden tensor) -> its provider."""
     providers = {}
     by_x = None
     for convs in _heads(view).values():
         if by_x is None:
-            by_x = _all_steps(view)
+            by_x = _all_steps(view, registry)
         try:
             p = _decoder(view, convs, by_x)
         except Unsupported:
@@ -380,7 +326,7 @@ def recognise_legacy_decoders(view: GraphView, outputs) -> dict:
 def _decoder(view, convs, by_x):
     reads = []
     for conv in convs:
-        for c in _consumers(conv.outputs[0]):
+        for c in consumers(conv.outputs[0]):
             if c.type in ("Add", "AddV2"):
                 r = match_read(view, conv, c)
                 if r is not None:
@@ -391,11 +337,11 @@ def _decoder(view, convs, by_x):
     # step's AttnOutputProjection
     in_kernel = None
     for r in reads:
-        for c in _consumers(r.d):
-            if c.type not in _CONCAT:
+        for c in consumers(r.d):
+            if c.type not in CONCAT:
                 continue
-            for m in _consumers(c.outputs[0]):
-                if m.type == "MatMul" and _linear_out(m).name in by_x:
+            for m in consumers(c.outputs[0]):
+                if m.type == "MatMul" and linear_out(m).name in by_x:
                     in_kernel = view.variable_of(m.inputs[1])
     if in_kernel is None:  # one step without initial attention: step 0's input linear reads zeros
         in_kernel = _input_kernel_from_zeros(view, by_x, len(convs))
@@ -405,15 +351,15 @@ def _decoder(view, convs, by_x):
     for op in view.graph.get_operations():
         if op.type != "MatMul" or is_gradient(op.name) or view.variable_of(op.inputs[1]) != in_kernel:
             continue
-        lin = match_linear(view, _linear_out(op))
-        x = _linear_out(op)
+        lin = match_linear(view, linear_out(op))
+        x = linear_out(op)
         if lin is None or len(lin.args) != 1 + len(convs) or x.name not in by_x:
             return None
         layers = [by_x[x.name]]
         while layers[-1].new_h.name in by_x and len(layers) < 64:
             layers.append(by_x[layers[-1].new_h.name])
         steps.append(Step(lin.args[0], lin.args[1:], layers))
-    in_lin = match_linear(view, _linear_out(next(op for op in view.graph.get_operations()
+    in_lin = match_linear(view, linear_out(next(op for op in view.graph.get_operations()
                                                  if op.type == "MatMul" and not is_gradient(op.name)
                                                  and view.variable_of(op.inputs[1]) == in_kernel)))
     # decoders sharing the variables (model_with_buckets: one per bucket) share the input kernel: keep the steps
@@ -437,8 +383,8 @@ def _decoder(view, convs, by_x):
         raise Unsupported("the decoder steps do not form one chain of equal cell stacks")
     for p, s in zip(chain, chain[1:]):  # every cell of step k+1 starts from the same cell's state of step k
         for a, b in zip(p.layers, s.layers):
-            if a.variables != b.variables or _resolve(view, b.h_prev).name != _strip(a.new_h).name or (
-                    a.new_c is not None and _resolve(view, b.c_prev).name != _strip(a.new_c).name):
+            if a.variables != b.variables or _resolve(view, b.h_prev).name != strip(a.new_h).name or (
+                    a.new_c is not None and _resolve(view, b.c_prev).name != strip(a.new_c).name):
                 raise Unsupported(f"the cell {b.scope} of one step does not continue the previous step's state")
     # the reads of each step's new state (and of the initial state)
     maps = [_state_map(view, s.layers, "new") for s in chain]
@@ -472,28 +418,28 @@ def _decoder(view, convs, by_x):
     for s in chain:
         d0 = next(iter(s.reads.values())).d
         lin = None
-        for c in _consumers(d0):
-            if c.type in _CONCAT:
-                for m in _consumers(c.outputs[0]):
+        for c in consumers(d0):
+            if c.type in CONCAT:
+                for m in consumers(c.outputs[0]):
                     if m.type == "MatMul" and view.variable_of(m.inputs[1]) != in_kernel:
-                        lin = match_linear(view, _linear_out(m))
+                        lin = match_linear(view, linear_out(m))
         if lin is None or lin.bias is None or len(lin.args) != 1 + len(convs):
             raise Unsupported("no AttnOutputProjection after the attention")
         if out_lin is not None and (lin.kernel, lin.bias) != (out_lin.kernel, out_lin.bias):
             raise Unsupported("steps with different AttnOutputProjection variables")
         out_lin = out_lin or lin
-        order = {_strip(r.d).name: conv for conv, r in s.reads.items()}
-        got = [order.get(_strip(a).name) for a in lin.args[1:]]
+        order = {strip(r.d).name: conv for conv, r in s.reads.items()}
+        got = [order.get(strip(a).name) for a in lin.args[1:]]
         if None in got:
             raise Unsupported("AttnOutputProjection reads other tensors than the attention")
         heads = heads or got
         if got != heads:
             raise Unsupported("heads in different orders")
         top = s.layers[-1].new_h
-        cell_out = _strip(lin.args[0])
-        if cell_out.name != _strip(top).name:
+        cell_out = strip(lin.args[0])
+        if cell_out.name != strip(top).name:
             w = match_linear(view, cell_out)
-            if w is None or w.bias is None or len(w.args) != 1 or _strip(w.args[0]).name != _strip(top).name:
+            if w is None or w.bias is None or len(w.args) != 1 or strip(w.args[0]).name != strip(top).name:
                 raise Unsupported("the cell output is neither the cell's h nor an OutputProjectionWrapper of it")
             if opw is not None and (w.kernel, w.bias) != (opw.kernel, opw.bias):
                 raise Unsupported("steps with different OutputProjectionWrapper variables")
@@ -507,7 +453,7 @@ def _decoder(view, convs, by_x):
     init_attn = None
     for k, s in enumerate(chain):
         if k == 0:
-            if all(_is_zero_state(view, a) for a in s.attn_args):
+            if all(is_zero_state(view, a) for a in s.attn_args):
                 init_attn = False
                 continue
             want = [init_reads.get(c.name) for c in heads]
@@ -516,7 +462,7 @@ def _decoder(view, convs, by_x):
             init_attn = True
         else:
             want = [chain[k - 1].reads[c.name] for c in heads]
-        if [_strip(a).name for a in s.attn_args] != [_strip(r.d).name for r in want]:
+        if [strip(a).name for a in s.attn_args] != [strip(r.d).name for r in want]:
             raise Unsupported(f"step {k} reads other attentions than the previous step's")
     # feed_previous: loop_function inputs on every step after the first
     loops = [match_loop_input(view, s.inp, chain[k - 1].output) for k, s in enumerate(chain) if k > 0]
@@ -534,7 +480,7 @@ def _decoder(view, convs, by_x):
     init = []
     for st in chain[0].layers:
         init += [st.h_prev] + ([st.c_prev] if st.family == "lstm" else [])
-    zero = [_is_zero_state(view, t) for t in init]
+    zero = [is_zero_state(view, t) for t in init]
     if all(zero):
         init = []
     elif any(zero):
@@ -553,9 +499,17 @@ def _input_kernel_from_zeros(view, by_x, n_heads):
     `n_heads` zero tensors after the input."""
     for step in by_x.values():
         lin = match_linear(view, step.x)
-        if lin is not None and len(lin.args) == 1 + n_heads and all(_is_zero_state(view, a) for a in lin.args[1:]):
+        if lin is not None and len(lin.args) == 1 + n_heads and all(is_zero_state(view, a) for a in lin.args[1:]):
             return lin.kernel
     return None
 
 
-__all__ = ["LegacyAttention", "recognise_legacy_decoders"]
+CONSTRUCT = Construct(
+    "legacy_attention_decoder", recognise,
+    "`legacy_seq2seq.attention_decoder` / `embedding_attention_decoder` / `embedding_attention_seq2seq` (unrolled, "
+    "one op set per step; `feed_previous` False or True, any number of heads, `initial_state_attention`, "
+    "`OutputProjectionWrapper`, `output_projection`, LSTM / GRU / MultiRNNCell, TF 0.9 - 1.15 names)",
+    "one `tfm.LegacyAttentionDecoder` (recognised from its ops and variables: each head's `[1, 1, A, A']` Conv2D on "
+    "the attention states, the per-step linear maps, the argmax fed back through the embedding)")
+
+__all__ = ["CONSTRUCT", "LegacyAttention", "recognise"]

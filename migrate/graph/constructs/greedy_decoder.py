@@ -1,0 +1,93 @@
+"""`dynamic_decode` + `GreedyEmbeddingHelper` (with or without an `AttentionWrapper`) -> one `tfm.GreedyDecoder` /
+`tfm.GreedyAttentionDecoder` (a `keras.ops.while_loop` feeding the argmax back through the embedding)."""
+
+from __future__ import annotations
+
+from migrate.graph.constructs.attention_wrapper import attention_weights
+from migrate.graph.constructs.base import Construct
+from migrate.graph.decoders import DynamicDecode, final_states, stacked_cells, state_idents, write_outputs
+from migrate.graph.ir import Emitter, Sym
+from migrate.graph.matching import Provider
+from migrate.graph.rnn import final_state_names, initial_states
+
+
+class GreedyDecode(DynamicDecode):
+    kind = "dynamic_decode_greedy"
+
+    def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention=None):
+        self.view, self.frame, self.layers, self.states = view, frame, layers, states
+        self.helper, self.impute, self.dense, self.writes = helper, impute, dense, writes
+        self.lengths_exit, self.attention = None, attention
+        inputs = [helper.max_iterations, helper.start_tokens, helper.end_token]
+        if attention is not None:
+            inputs += [attention.values] + ([attention.memory_lengths] if attention.memory_lengths is not None else [])
+        self.init = initial_states(view, states, inputs)
+        provides = []
+        for w in writes.values():
+            provides += [t.name for t in w if t is not None]
+        provides += final_state_names(states)
+        Provider.__init__(self, frame.split("/while")[0], inputs, provides)
+
+    def emit(self, em: Emitter, syms: list[Sym]) -> dict:
+        it = iter(syms)
+        max_iter, start, end = next(it), next(it), next(it)
+        a = self.attention
+        values = next(it) if a is not None else None
+        mem_len = next(it) if a is not None and a.memory_lengths is not None else None
+        inits = [{role: next(it) for role in init} for init in self.init]
+        weights, families, units, flat_init = stacked_cells(em, self.view, self.layers, inits,
+                                                             "a GreedyEmbeddingHelper decoder whose initial state")
+        emb = self.view.variable_values(self.helper.embedding)
+        att_args = ""
+        if a is not None:
+            weights, att_args = attention_weights(self.view, a, weights, self.layers[0].input_size)
+        weights.append(emb)
+        out_size, use_bias = None, False
+        if self.dense is not None:
+            kernel, bias = self.dense
+            k = self.view.variable_values(kernel)
+            out_size, use_bias = k.shape[1], bool(bias)
+            weights += [k] + ([self.view.variable_values(bias)] if bias else [])
+        kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
+        em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
+                   f"GreedyEmbeddingHelper(embedding {self.helper.embedding}), {kinds}"
+                   + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
+        lname = em.layer_name(self.name + "/greedy_decoder")
+        em.weights[lname] = weights
+        mi = em.value(max_iter)
+        if max_iter.is_const:
+            mi = f"keras.ops.convert_to_tensor({mi}, dtype='int32')"
+        args = [mi, f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
+        if a is not None:
+            args.append(f"memory={em.value(values)}")
+            if mem_len is not None:
+                args.append(f"memory_lengths={em.value(mem_len)}")
+        if flat_init and flat_init[0] is not None:
+            args.append(f"initial_state=[{', '.join(flat_init)}]")
+        names = [em.new_ident("greedy_outputs"), em.new_ident("sample_id")]
+        if a is not None:
+            names.append(em.new_ident("alignments"))
+        names += state_idents(em, self.layers)
+        if a is None:
+            em.lines.append(f"{', '.join(names)} = tfm.GreedyDecoder({families!r}, {units!r}, "
+                            f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
+                            f"use_bias={use_bias}, impute_finished={self.impute}, name={lname!r})({', '.join(args)})")
+            em.constructs["dynamic_decode BasicDecoder+GreedyEmbeddingHelper -> tfm.GreedyDecoder"] += 1
+        else:
+            em.lines.append(f"{', '.join(names)} = tfm.GreedyAttentionDecoder({families!r}, {units!r}, "
+                            f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
+                            f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}, "
+                            f"name={lname!r})({', '.join(args)})")
+            em.constructs["dynamic_decode BasicDecoder(AttentionWrapper)+GreedyEmbeddingHelper -> "
+                          "tfm.GreedyAttentionDecoder"] += 1
+        out = final_states(self.states, names, 2 if a is None else 3)  # names[k]: the first final state
+        write_outputs(em, self.writes, (("rnn_output", names[0]), ("sample_id", names[1]),
+                                         ("alignment_history", names[2] if a is not None else None)), out)
+        em.lines.append("")
+        return out
+
+
+CONSTRUCT = Construct(
+    "greedy_decoder", None,
+    "`dynamic_decode(BasicDecoder(..., GreedyEmbeddingHelper(...)))`, `AttentionWrapper` or not",
+    "`tfm.GreedyDecoder` / `tfm.GreedyAttentionDecoder`")
