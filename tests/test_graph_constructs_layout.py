@@ -29,11 +29,10 @@ KNOWN_CYCLES = {
     frozenset({"migrate.graph.functional", "migrate.graph.loops", "migrate.graph.translate"}),  # the generic tier
     frozenset({"migrate.graph.loss", "migrate.graph.select"}),            # loss kernels / output selection
     frozenset({"migrate.graph.ops", "migrate.graph.ops.array", "migrate.graph.ops.elementwise",
-               "migrate.graph.ops.nn", "migrate.graph.ops.reduce"}),      # op modules register into the table
-}
+               "migrate.graph.ops.fused_rnn", "migrate.graph.ops.nn", "migrate.graph.ops.reduce"}),  # op modules
+}                                                                         # register into the table
 # Private names imported across modules by other modules, the same way: (importing module, imported name).
-KNOWN_PRIVATE = {("migrate.graph.functional", "migrate.graph.loops._np_dtype"),
-                 ("migrate.graph.functional", "migrate.graph.loops._shape")}
+KNOWN_PRIVATE: set = set()
 
 
 def _module_name(path: Path) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from migrate.graph.ir import Sym, Unsupported
-from migrate.graph.loops import CONTROL_ENTRIES, DEAD, NO_RECOGNISER, WhileLoopProvider, _np_dtype, _shape
+from migrate.graph.loops import CONTROL_ENTRIES, DEAD, NO_RECOGNISER, WhileLoopProvider, np_dtype, static_shape
 
 WHILE_OPS = ("While", "StatelessWhile")
 IF_OPS = ("If", "StatelessIf")
@@ -83,7 +83,7 @@ class _Var:
         self.exit = _Node(op.outputs[k].name, [], [op.outputs[k]])
         self.next_value = body_g.graph.outputs[k]
         self.array = array
-        self.dtype = array.dtype if array is not None else _np_dtype(op.outputs[k])
+        self.dtype = array.dtype if array is not None else np_dtype(op.outputs[k])
 
 
 class _Node:
@@ -242,7 +242,7 @@ def _if(c) -> list[Sym]:
     then, other = inline(branches[True]), inline(branches[False])
     em = c.em
     return [c.em.emit(f"keras.ops.where({em.value(pred)}, {em.value(a)}, {em.value(b)})", c.op.name,
-                      shape=_shape(o), dtype=a.dtype, comment=f"{c.op.type} {c.op.name}: output {k}")[0]
+                      shape=static_shape(o), dtype=a.dtype, comment=f"{c.op.type} {c.op.name}: output {k}")[0]
             if a.var != DEAD else b for k, (a, b, o) in enumerate(zip(then, other, c.op.outputs))]
 
 
@@ -284,7 +284,7 @@ def _push_back(c):
 
 
 def _stack(c):
-    return [Sym(var=_buffer(c), shape=_shape(c.op.outputs[0]), dtype=c.ins[0].dtype)]
+    return [Sym(var=_buffer(c), shape=static_shape(c.op.outputs[0]), dtype=c.ins[0].dtype)]
 
 
 def _gather(c):

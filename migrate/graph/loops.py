@@ -512,10 +512,10 @@ class WhileLoopProvider:
             s = {}
             for lv, p in zip(frame.vars, params):
                 t = lv.merge.outputs[0] if kind == "cond" else lv.switch.outputs[1]
-                s[t.name] = Sym(var=p, shape=_shape(t), dtype=lv.dtype)
+                s[t.name] = Sym(var=p, shape=static_shape(t), dtype=lv.dtype)
             for (e, _), p in zip(invariants, inv_params):
                 for t in self.targets(e, kind):
-                    s[t.name] = Sym(var=p, shape=_shape(t), dtype=_np_dtype(t))
+                    s[t.name] = Sym(var=p, shape=static_shape(t), dtype=np_dtype(t))
             for e, _k in self.invariants:
                 value = known[e.outputs[0].name]
                 if value is not None:
@@ -635,7 +635,7 @@ class WhileLoopProvider:
             call = f"tfm.nested_loop({k}, [{', '.join(args)}])"
             em.line(f"{', '.join(names)}, = {call}" if len(names) == 1 else f"{', '.join(names)} = {call}",
                     f"TF1 while loop {frame.title}, nested: translated generically ({self.why})")
-            return {lv.exit.outputs[0].name: Sym(var=n, shape=_shape(lv.exit.outputs[0]), dtype=lv.dtype)
+            return {lv.exit.outputs[0].name: Sym(var=n, shape=static_shape(lv.exit.outputs[0]), dtype=lv.dtype)
                     for lv, n in zip(provided, names)}
         if not args:
             args.append(em.anchor)   # a functional layer needs an input: any model tensor (unused)
@@ -654,7 +654,7 @@ class WhileLoopProvider:
         got = {}
         for lv, n in zip(provided, names):
             t = lv.exit.outputs[0]
-            got[t.name] = Sym(var=n, shape=_shape(t), dtype=lv.dtype)
+            got[t.name] = Sym(var=n, shape=static_shape(t), dtype=lv.dtype)
         return got
 
 
@@ -683,12 +683,12 @@ def _static(lv, spec: dict, arrays: list) -> dict:
             return {}
         array = arrays[spec["array"]]
         size = None if array.get("dynamic_size") else array.get("size_value")   # a growing array: unknown
-        return {"shape": [size, *_shape(write.inputs[2])]}
-    shape = _shape(lv.exit.outputs[0])
+        return {"shape": [size, *static_shape(write.inputs[2])]}
+    shape = static_shape(lv.exit.outputs[0])
     return {} if shape is None or all(d is None for d in shape) else {"shape": list(shape)}
 
 
-def _np_dtype(t) -> str:
+def np_dtype(t) -> str:
     """A tensor's numpy dtype name; a TensorList / TensorArray value (variant) is its buffer, float32 here."""
     try:
         return np.dtype(t.dtype.base_dtype.as_numpy_dtype).name
@@ -715,7 +715,7 @@ def _weight_name(name: str) -> str:
     return name.replace("/", "__").replace(":", "_")
 
 
-def _shape(t):
+def static_shape(t):
     return None if t.shape.rank is None else tuple(t.shape.as_list())
 
 
