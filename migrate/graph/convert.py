@@ -156,8 +156,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
-        log(f"dropout with a constant keep probability set to 1.0 (off at inference): {len(dropout_fixed)} op(s), "
-            f"e.g. {dropout_fixed[0]}")
+        log(f"dropout with a constant keep probability switched off (as at inference): {len(dropout_fixed)} "
+            f"constant(s) set, e.g. {dropout_fixed[0]}")
     g = tf1.proto
     npz = _read_npz(inputs_npz) if inputs_npz else {}
     npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
@@ -214,6 +214,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     for name in tf1.unused_given:
         log(f"--variable {name}: not read by the outputs; not used")
     view = GraphView(tf1)
+    view.dropout_draws = getattr(tf1, "dropout_draws", frozenset())
     imported = {op.name for op in view.graph.get_operations() if op.type in PLACEHOLDER_OPS}
     chosen_values = {k: v for k, v in chosen_values.items() if k in imported}
     view.inference_values = {k: np.asarray(v) for k, v in chosen_values.items()}
@@ -369,31 +370,80 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
 
 _DROPOUT_KEEP = ("dropout/keep_prob",)
+_RANDOM_SCALING = ("Mul", "Add", "AddV2", "Sub")   # random_uniform(minval, maxval) = RandomUniform * range + min
 
 
 def _inference_constants(tf1) -> list[str]:
-    """A DropoutWrapper / tf.nn.dropout built with a constant keep_prob < 1 keeps dropping at inference: the
-    graph is not deterministic. Such constants are set to 1.0 before the graph is imported (the TF1 side of parity;
-    `TF1Graph.set_constants`) and the Keras model has no dropout. Returns the names of the constants changed."""
+    """Dropout built with a constant keep probability (a DropoutWrapper's or `tf.nn.dropout`'s Python float, also
+    inside a while loop) keeps dropping at inference: the graph is not deterministic. Such constants are found by
+    the ops around the random draw, whatever their names, and set before the graph is imported (the TF1 side of
+    parity; `TF1Graph.set_constants`); the Keras model has no dropout:
+
+    - TF < 1.13 `floor(keep_prob + uniform)`: the keep_prob constant < 1 (shared with `x / keep_prob`) -> 1.0;
+    - TF >= 1.13 `uniform >= rate` then `x * (1 / (1 - rate))`: the rate constant -> 0.0 and the scale constant of
+      that dropout's scope -> 1.0;
+    - a constant named `.../dropout/keep_prob` < 1 (either form) -> 1.0.
+    Returns the names of the constants changed; `tf1.dropout_draws` names every dropout's RandomUniform."""
     import tensorflow as tf  # noqa: PLC0415
 
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
 
     g = tf1.proto
     nodes = tf1.meta_def.graph_def.node
-    changed = []
-    for i in g.nodes_of_type(("Const",)):
-        name = g.names[i]
-        if not name.endswith(_DROPOUT_KEEP) or is_gradient(name):
-            continue
+
+    def scalar(i):
+        if g.types[i] != "Const":
+            return None
         tensor = nodes[i].attr["value"].tensor
         if any(d.size != 1 for d in tensor.tensor_shape.dim):   # a scalar (or [1]): read it, nothing larger
-            continue
+            return None
         value = tf.make_ndarray(tensor)
-        if value.size == 1 and float(value) < 1.0:
-            changed.append(name)
-    tf1.set_constants({name + ":0": 1.0 for name in changed})
-    return changed
+        return float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
+
+    def const_input(i, other):   # the constant operand of a binary op i whose other operand is `other`
+        for src, port in g.inputs_of(i):
+            if port >= 0 and src != other:
+                src = next((s for s, p in g.inputs_of(src) if p >= 0), src) if g.types[src] == "Identity" else src
+                return src, scalar(src)
+        return None, None
+
+    changed: dict[str, float] = {}
+    draws: set[str] = set()
+    for i in g.nodes_of_type(("Const",)):
+        name = g.names[i]
+        if name.endswith(_DROPOUT_KEEP) and not is_gradient(name) and (v := scalar(i)) is not None and v < 1.0:
+            changed[name] = 1.0
+    for r in g.nodes_of_type(("RandomUniform",)):
+        if is_gradient(g.names[r]):
+            continue
+        drawn, frontier = {r}, [r]
+        for _ in range(3):   # the uniform draw scaled into [min, max)
+            frontier = [c for f in frontier for c, _ in g.consumers_of(f) if g.types[c] in _RANDOM_SCALING
+                        and c not in drawn and const_input(c, f)[1] is not None]
+            drawn.update(frontier)
+        for d in drawn:
+            for c, _ in g.consumers_of(d):
+                if g.types[c] == "GreaterEqual" or g.types[c] in ("Add", "AddV2") and \
+                        any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
+                    draws.add(g.names[r])   # a dropout's draw, whatever its keep probability is
+                k, value = const_input(c, d)
+                if k is None or value is None or not 0.0 < value < 1.0:
+                    continue
+                if g.types[c] in ("Add", "AddV2") and any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
+                    changed[g.names[k]] = 1.0                      # keep_prob + uniform, floored
+                elif g.types[c] == "GreaterEqual":
+                    changed[g.names[k]] = 0.0                      # uniform >= rate
+                    scope = g.names[c].rsplit("/", 1)[0] + "/"
+                    scale = 1.0 / (1.0 - value)
+                    for m in g.nodes_of_type(("Mul",)):
+                        if g.names[m].startswith(scope) and g.names[m].count("/") == g.names[c].count("/"):
+                            for src, port in g.inputs_of(m):
+                                sv = scalar(src) if port >= 0 else None
+                                if sv is not None and abs(sv - scale) <= 1e-4 * scale:
+                                    changed[g.names[src]] = 1.0    # x * 1 / (1 - rate)
+    tf1.set_constants({name + ":0": v for name, v in changed.items()})
+    tf1.dropout_draws = frozenset(draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
+    return sorted(changed)
 
 
 def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:

@@ -166,9 +166,10 @@ def einsum(c: Ctx):
 
 @op("RandomUniform")
 def dropout_noise(c: Ctx):
-    """The noise of `tf.nn.dropout`: at inference keep_prob is 1.0, floor(1.0 + u) = 1 for every u in [0, 1),
-    so zeros give the same result exactly. Random ops anywhere else are refused."""
-    if "dropout" not in c.op.name:
+    """The noise of a dropout (found by the ops around it, `convert._inference_constants`, or named `dropout`): at
+    inference keep_prob is 1.0 (rate 0.0), floor(1.0 + u) = 1 and u >= 0.0 for every u in [0, 1), so zeros give the
+    same result exactly. Random ops anywhere else are refused."""
+    if "dropout" not in c.op.name and c.op.name not in getattr(c.graph, "dropout_draws", ()):
         raise Unsupported("random numbers outside a dropout")
     from migrate.graph.ir import Dim  # noqa: PLC0415
 

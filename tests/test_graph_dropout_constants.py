@@ -1,0 +1,49 @@
+"""Dropout built with a constant keep probability (a Python float) keeps dropping at inference in TF1, so the graph
+is not deterministic: `convert --from-graph` finds such dropouts by the ops around the random draw, whatever their
+names, switches them off on the TF1 side of parity, and the Keras model has none. Three forms: TF 2.21's
+`DropoutWrapper(output_keep_prob=0.8)` inside `dynamic_rnn` (`uniform >= rate` in the while loop, through the
+recogniser and through the generic tier), `tf.nn.dropout(rate=0.3)` after it, and the TF < 1.13 form
+`x / keep_prob * floor(keep_prob + uniform)` written out by hand, in constants named nothing like `keep_prob`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from tf1_models import save_random_weights, tf1_style
+
+pytestmark = pytest.mark.slow
+
+
+def _build(tf, v1):
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cell = v1.nn.rnn_cell.DropoutWrapper(v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.7), output_keep_prob=0.8)
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    h = tf.nn.dropout(out[:, -1], rate=0.3)
+    keep = tf.constant(0.75, name="p")   # TF 1.12's nn.dropout, by hand
+    mask = tf.floor(keep + v1.random_uniform(tf.shape(h)))
+    h = tf.math.divide(h, keep) * mask
+    tf.identity(v1.layers.dense(h, 3), name="logits")
+
+
+@pytest.fixture(scope="module")
+def prefix(tmp_path_factory):
+    import tensorflow as tf  # noqa: PLC0415
+
+    with tf1_style(), tf.Graph().as_default():
+        _build(tf, tf.compat.v1)
+        return save_random_weights(str(tmp_path_factory.mktemp("dropout") / "m"), seed=4)
+
+
+@pytest.mark.parametrize("recognise", [True, False], ids=["recognisers", "generic"])
+def test_constant_dropout_is_off_on_both_sides(prefix, tmp_path, recognise):
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    lines = []
+    report = convert_graph(prefix, str(tmp_path / "out"), outputs=["logits:0"], log=lines.append,
+                           recognise_rnns=recognise)
+    rows = report["parity"]["outputs"]
+    assert report["parity"]["ok"] and rows[0]["max_abs"] <= 1e-5, lines
+    said = next(line for line in lines if line.startswith("dropout with a constant keep probability"))
+    assert "5 constant(s) set" in said, said   # the loop's rate and scale, the outer rate and scale, and p
+    source = (tmp_path / "out" / "model.py").read_text()
+    assert "keras.random" not in source and "# RandomUniform random_uniform/RandomUniform" in source, source
