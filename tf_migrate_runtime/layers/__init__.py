@@ -19,10 +19,12 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     array_write,
     nested_loop,
 )
+from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
-__all__ = ["AttentionDecoder", "BiasAdd", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "LegacyAttentionDecoder", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "TrimToMaxLength",
+__all__ = ["AttentionDecoder", "BiasAdd", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "GRU", "LegacyAttentionDecoder", "LSTM", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "SimpleRNN",
+           "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength"]
