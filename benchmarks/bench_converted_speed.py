@@ -277,6 +277,34 @@ class OnnxSide:
         self.proc.wait(timeout=30)
 
 
+def _runtime_recurrent(config):
+    """A model config with every `keras.layers.LSTM` / `GRU` / `SimpleRNN` (also inside a wrapper such as
+    `Bidirectional`) as the `tf_migrate_runtime.layers` subclass of the same name."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("LSTM", "GRU", "SimpleRNN") and config.get("module") == "keras.layers":
+            config = dict(config, module="tf_migrate_runtime.layers.recurrent",
+                          registered_name=f"tf_migrate_runtime>{config['class_name']}")
+        return {k: _runtime_recurrent(v) for k, v in config.items()}
+    if isinstance(config, list):
+        return [_runtime_recurrent(v) for v in config]
+    return config
+
+
+def with_runtime_recurrent(model):
+    """`model` rebuilt with the runtime's recurrent layers (`--recurrent runtime`): what a converter that emits
+    `tfm.LSTM(...)` instead of `keras.layers.LSTM(...)` writes; the same weights. Returns (model, layers swapped)."""
+    import keras  # noqa: PLC0415
+
+    config = model.get_config()
+    new_config = _runtime_recurrent(config)
+    n = sum(1 for layer in model._flatten_layers() if type(layer).__name__ in ("LSTM", "GRU", "SimpleRNN"))
+    if new_config == config:
+        return model, 0
+    new = keras.Model.from_config(new_config)
+    new.set_weights(model.get_weights())
+    return new, n
+
+
 def max_diff(ref: list, got: list) -> float:
     d = 0.0
     for r, o in zip(ref, got):
@@ -395,6 +423,8 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
     with open(os.path.join(out, "convert_report.json")) as f:
         report = json.load(f)
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    if args.recurrent == "runtime":
+        model, res["recurrent_layers_swapped"] = with_runtime_recurrent(model)
     keras_sides = {k: KerasSide(model, k) for k in ("eager", "compiled", "xla") if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
@@ -477,6 +507,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tf2onnx-timeout", type=float, default=600.0, help="seconds per checkpoint (default 600)")
     ap.add_argument("--convert-in-process", action="store_true",
                     help="convert in this process (no second TensorFlow start-up)")
+    ap.add_argument("--recurrent", choices=("as-converted", "runtime"), default="as-converted",
+                    help="runtime: the model's keras.layers.LSTM / GRU / SimpleRNN run as tf_migrate_runtime.layers' "
+                         "subclasses (what the converter emitting tfm.LSTM would give)")
     ap.add_argument("--json", help="write the results as JSON")
     args = ap.parse_args(argv)
     args.sides = tuple(s.strip() for s in args.sides.split(",") if s.strip())
@@ -516,14 +549,16 @@ def main(argv=None) -> int:
             results.append(res)
     shown = tuple(s for s in SIDES if s in args.sides)
     print()
-    print(f"speed, {args.runs} runs after {args.warmup} warm-ups, sides interleaved run by run (CPU)")
+    print(f"speed, {args.runs} runs after {args.warmup} warm-ups, sides interleaved run by run (CPU); recurrent "
+          f"layers {args.recurrent}")
     print("\n".join(speed_table(results, shown)))
     print()
     print("conversion: seconds per phase, from convert's console lines as they arrive")
     print("\n".join(convert_table(results)))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": args.runs, "warmup": args.warmup, "sides": shown, "results": results}, f, indent=1)
+            json.dump({"runs": args.runs, "warmup": args.warmup, "sides": shown, "recurrent": args.recurrent,
+                       "results": results}, f, indent=1)
     return 0
 
 
