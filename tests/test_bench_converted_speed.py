@@ -39,7 +39,7 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
     result = json.loads(out.read_text())["results"][0]
     assert result["recurrent_layers_swapped"] == 1            # the static_rnn's LSTM, as tfm.LSTM
     assert result["convert"]["ok"] and set(result["convert"]["phases"]) == {
-        "start", "graph", "translate", "build+tf1", "keras run", "loss", "save", "exit"}
+        "imports", "start", "graph", "translate", "build+tf1", "keras run", "loss", "save", "exit"}
     for row in result["rows"]:
         assert set(row["sides"]) == {"tf1", "eager", "compiled"} and not row["errors"]
         assert all(s["runs"] == 1 and s["vs_tf1"] > 0 for s in row["sides"].values())
