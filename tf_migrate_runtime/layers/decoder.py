@@ -16,8 +16,6 @@ step. Other backends keep dense buffers.
 
 from __future__ import annotations
 
-import weakref
-
 import keras
 from keras import ops
 
@@ -39,7 +37,7 @@ def _in_symbolic_scope() -> bool:
     return in_symbolic_scope()
 
 
-_TRACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # layer -> its tf.function (run_traced)
+_TRACED = "_tfm_traced_loop"   # the attribute run_traced keeps a layer's tf.function in
 
 
 def run_traced(layer, fn, *args, **kwargs):
@@ -54,9 +52,10 @@ def run_traced(layer, fn, *args, **kwargs):
 
     if not tf.executing_eagerly():
         return fn(*args, **kwargs)
-    traced = _TRACED.get(layer)
-    if traced is None:
-        traced = _TRACED[layer] = tf.function(fn, autograph=False, reduce_retracing=True)
+    traced = layer.__dict__.get(_TRACED)
+    if traced is None:   # kept on the layer past Keras' and TensorFlow's attribute tracking (nothing to save)
+        traced = tf.function(fn, autograph=False, reduce_retracing=True)
+        object.__setattr__(layer, _TRACED, traced)
     return traced(*args, **kwargs)
 
 
