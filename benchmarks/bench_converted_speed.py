@@ -507,6 +507,25 @@ def convert_table(results: list[dict]) -> list[str]:
     return lines
 
 
+def compare_table(before: dict, after: dict) -> list[str]:
+    """Two `--json` results side by side (e.g. before / after a runtime change): per model and batch, each side's
+    speed against the TF1 graph in each run, `before -> after`."""
+    sides = [s for s in after["sides"] if s != "tf1" and s in before["sides"]]
+    rows_before = {(r["name"], row["batch"]): row for r in before["results"] for row in r.get("rows", ())}
+    head = f"{'model':34s} {'batch':>5s} " + " ".join(f"{s + ' x':>15s}" for s in sides)
+    lines = [head, "-" * len(head)]
+    for res in after["results"]:
+        for row in res.get("rows", ()):
+            old = rows_before.get((res["name"], row["batch"]), {"sides": {}})
+
+            def x(r, side):
+                v = r["sides"].get(side, {}).get("vs_tf1")
+                return "n/a" if v is None else f"{v:.2f}"
+            lines.append(f"{res['name']:34s} {row['batch']:>5d} "
+                         + " ".join(f"{x(old, s) + ' -> ' + x(row, s):>15s}" for s in sides))
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="a folder written by benchmarks/corpus.py (default: the real fixtures)")
@@ -523,7 +542,13 @@ def main(argv=None) -> int:
                     help="runtime: the model's keras.layers.LSTM / GRU / SimpleRNN run as tf_migrate_runtime.layers' "
                          "subclasses (what the converter emitting tfm.LSTM would give)")
     ap.add_argument("--json", help="write the results as JSON")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
+                    help="print two --json results side by side and exit (nothing is run)")
     args = ap.parse_args(argv)
+    if args.compare:
+        with open(args.compare[0]) as f, open(args.compare[1]) as g:
+            print("\n".join(compare_table(json.load(f), json.load(g))))
+        return 0
     args.sides = tuple(s.strip() for s in args.sides.split(",") if s.strip())
     if "tf1" not in args.sides or any(s not in SIDES for s in args.sides):
         ap.error(f"--sides {','.join(args.sides)}: tf1 and any of {', '.join(SIDES[1:])}")
