@@ -7,7 +7,7 @@ A small server on stdin / stdout, one JSON object a line, so that the benchmark 
 own run by run: `{"feed": "X.npz"}` loads a feed (keys = tensor names; cast to the .onnx inputs' types) and answers
 `{"ok": true}` or `{"error": "..."}`; `{"run": true}` runs the session once on the loaded feed and answers
 `{"seconds": s}` (`time.perf_counter` around `InferenceSession.run`, the outputs as NumPy arrays, what a caller
-gets); `{"save": "OUT.npz"}` writes the last outputs (`out_0`, ...); `{"quit": true}` ends. Imports nothing from
+gets; ORT's threads do not spin between runs, which would take the CPU from the side the benchmark times next); `{"save": "OUT.npz"}` writes the last outputs (`out_0`, ...); `{"quit": true}` ends. Imports nothing from
 this project: only the standard library, numpy and onnxruntime.
 """
 
@@ -28,7 +28,11 @@ def main(argv: list[str]) -> int:
     import numpy as np
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(argv[0], providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    # no busy-waiting of ORT's threads after a run: it would take the CPU from the side timed next
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    sess = ort.InferenceSession(argv[0], sess_options=options, providers=["CPUExecutionProvider"])
     inputs = sess.get_inputs()
     names = [o.name for o in sess.get_outputs()]
     feed, last = None, None
