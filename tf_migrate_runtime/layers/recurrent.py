@@ -40,9 +40,9 @@ def _loop(layer, sequences, initial_state, mask, project, step):
     states)` over `project(sequences)` (the inputs' projection, all steps at once), with Keras' mask rules."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
-    xz = project(sequences)                                      # [B, T, G]
-    steps = tf.shape(xz)[1]
-    xs = tf.TensorArray(xz.dtype, size=steps).unstack(tf.transpose(xz, (1, 0, 2)))
+    xz = project(tf.transpose(sequences, (1, 0, 2)))             # [T, B, G]: the narrower inputs transposed
+    steps = xz.shape[0] if xz.shape[0] is not None else tf.shape(xz)[0]   # static when known (XLA: a fixed trip count)
+    xs = tf.TensorArray(xz.dtype, size=steps).unstack(xz)
     masks = None
     if mask is not None:
         masks = tf.TensorArray(tf.bool, size=steps).unstack(tf.transpose(tf.cast(mask, tf.bool), (1, 0)))
@@ -57,7 +57,8 @@ def _loop(layer, sequences, initial_state, mask, project, step):
             out, new = step(xs.read(t), list(states))
             return (t + 1, out_ta.write(t if every else 0, out), *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states))
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states),
+                            maximum_iterations=steps)
         new_states = list(res[2:])
     else:
         def body(t, out_ta, prev, *states):
@@ -67,7 +68,8 @@ def _loop(layer, sequences, initial_state, mask, project, step):
             new = [tf.where(keep, n, s) for n, s in zip(new, states)]
             return (t + 1, out_ta.write(t if every else 0, out), out, *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, zero, *states))
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, zero, *states),
+                            maximum_iterations=steps)
         new_states = list(res[3:])
     outputs = tf.transpose(res[1].stack(), (1, 0, 2))
     return outputs[:, -1], outputs, new_states
