@@ -22,10 +22,14 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     nested_loop,
 )
 from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
+from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
-__all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "ShapeVector", "Tile", "GreedyAttentionDecoder", "GreedyDecoder", "LayerNormLSTM", "LayerNormLSTMCell", "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleIds", "SequenceMask", "TrimToMaxLength",
+__all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
+           "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
+           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleIds",
+           "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength"]

@@ -21,8 +21,11 @@ from tf_migrate_runtime.layers.decoder import (
     add_cell_weights,
     decode_loop,
     keep_steps,
+    run_traced,
+    stacked,
     state_specs,
     static_steps,
+    step_buffer,
     write_step,
     zero_states,
 )
@@ -163,6 +166,10 @@ class AttentionDecoder(keras.layers.Layer):
         return smask, values, ops.matmul(values, self.memory_kernel)
 
     def call(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
+        return run_traced(self, self._decode, inputs, memory, memory_lengths=memory_lengths,
+                          initial_state=initial_state, sequence_lengths=sequence_lengths)
+
+    def _decode(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
         batch = ops.shape(inputs)[0]
         smask, values, keys = self._memory(memory, memory_lengths)
         states = (zero_states(self.families, self.units, batch, inputs.dtype) if initial_state is None
@@ -251,6 +258,12 @@ class GreedyAttentionDecoder(AttentionDecoder):
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
              initial_state=None, training=False):
+        return run_traced(self, self._greedy, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
+                          memory=memory, memory_lengths=memory_lengths, initial_state=initial_state,
+                          training=training)
+
+    def _greedy(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
+                initial_state=None, training=False):
         start_tokens = ops.cast(start_tokens, "int32")
         batch = ops.shape(start_tokens)[0]
         steps_max = static_steps(maximum_iterations, "GreedyAttentionDecoder")
@@ -258,9 +271,9 @@ class GreedyAttentionDecoder(AttentionDecoder):
         states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         width = self.attention_width if self.output_attention else self.units[-1]
         out_width = self.output_size or width
-        outs = ops.zeros((steps_max, batch, out_width))
-        ids = ops.zeros((steps_max, batch), "int32")
-        aligns = ops.zeros((steps_max, batch, ops.shape(memory)[1]))
+        outs = step_buffer(steps_max, (batch, out_width))
+        ids = step_buffer(steps_max, (batch,), "int32")
+        aligns = step_buffer(steps_max, (batch, ops.shape(memory)[1]))
         attention = ops.zeros((batch, self.attention_width))
         finished = ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = ops.take(self.embedding, start_tokens, axis=0)
@@ -283,15 +296,16 @@ class GreedyAttentionDecoder(AttentionDecoder):
                 new_attn = ops.where(f, attn, new_attn)
                 new = [ops.where(f, o, n) for o, n in zip(flat, new)]
             outs = write_step(outs, t, out, training)
-            ids = ops.slice_update(ids, (t, 0), ops.expand_dims(sample, 0))
+            ids = write_step(ids, t, sample, training)
             aligns = write_step(aligns, t, alignments, training)
             return (t + 1, x, new_attn, next_finished, outs, ids, aligns, *new)
 
         res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, attention, finished, outs, ids, aligns,
                                        *states), steps_max)
         n = res[0]
-        return [ops.transpose(keep_steps(res[4], n), (1, 0, 2)), ops.transpose(keep_steps(res[5], n), (1, 0)),
-                ops.transpose(keep_steps(res[6], n), (1, 0, 2))] + list(res[7:])
+        return [ops.transpose(keep_steps(stacked(res[4]), n), (1, 0, 2)),
+                ops.transpose(keep_steps(stacked(res[5]), n), (1, 0)),
+                ops.transpose(keep_steps(stacked(res[6]), n), (1, 0, 2))] + list(res[7:])
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, memory=None,
                             memory_lengths=None, initial_state=None, training=False):

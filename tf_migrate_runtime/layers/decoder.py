@@ -5,6 +5,13 @@ or until every row emitted the end token); eager calls (any backend) and TensorF
 Under `jax.jit` (`model.predict` / `fit` on JAX) an output shape cannot depend on data: the layers then return their
 static bound (the decoder inputs' length, `maximum_iterations`) and the steps after the TF1 loop would have stopped
 are zeros (greedy outputs and ids) or the teacher-forced steps past `max(lengths)`.
+
+Speed (issue 22; `benchmarks/bench_converted_speed.py`, docs/performance.md): on the TensorFlow backend a layer
+that loops over time runs its loop traced even when the model is called eagerly (`run_traced`: one `tf.function`
+per layer, kept beside it, instead of one Python iteration of eager ops per step), and a decode loop writes its
+per-step outputs into `tf.TensorArray`s (`step_buffer` / `write_step` / `stacked`): a `slice_update` there is
+`XlaDynamicUpdateSlice`, which outside XLA runs as a separately compiled op and copies the whole buffer at every
+step. Other backends keep dense buffers.
 """
 
 from __future__ import annotations
@@ -30,10 +37,56 @@ def _in_symbolic_scope() -> bool:
     return in_symbolic_scope()
 
 
+_TRACED = "_tfm_traced_loop"   # the attribute run_traced keeps a layer's tf.function in
+
+
+def run_traced(layer, fn, *args, **kwargs):
+    """`fn(*args, **kwargs)` (the layer's loop): on the TensorFlow backend, when called eagerly, through one
+    `tf.function` kept for `layer` (traced once per input signature, shapes generalised after a few), so that an
+    eager call runs the loop as a graph rather than as one Python iteration of eager ops per step (a greedy decoder
+    30x faster eagerly). Inside a traced call (tf.function, `model.predict`, a Keras functional build) and on other
+    backends: `fn` directly."""
+    if keras.backend.backend() != "tensorflow":
+        return fn(*args, **kwargs)
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    if not tf.executing_eagerly():
+        return fn(*args, **kwargs)
+    traced = layer.__dict__.get(_TRACED)
+    if traced is None:   # kept on the layer past Keras' and TensorFlow's attribute tracking (nothing to save)
+        traced = tf.function(fn, autograph=False, reduce_retracing=True)
+        object.__setattr__(layer, _TRACED, traced)
+    return traced(*args, **kwargs)
+
+
+def _is_tensor_array(buf) -> bool:
+    return type(buf).__name__.endswith("TensorArray") and hasattr(buf, "write")
+
+
+def step_buffer(steps, shape, dtype="float32"):
+    """A buffer for one per-step output of a decode loop, `steps` (int or int32 scalar) elements of `shape` (ints,
+    or scalar tensors from `keras.ops.shape`): a `tf.TensorArray` on TensorFlow (written in place, an unwritten
+    element stacks as zeros), zeros `[steps, *shape]` elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        static = [d if isinstance(d, int) else None for d in shape]
+        return tf.TensorArray(dtype, size=steps, element_shape=static)
+    return keras.ops.zeros((steps, *shape), dtype)
+
+
+def stacked(buf):
+    """A `step_buffer` as the tensor `[steps, *shape]`."""
+    return buf.stack() if _is_tensor_array(buf) else buf
+
+
 def write_step(buf, t, value, training=False):
-    """`buf[t] = value` for a float buffer `[steps, ...]`: `slice_update`, except when training on TensorFlow:
-    there it is `XlaDynamicUpdateSlice`, which has no gradient, so `fit` through a greedy loop writes the step
-    with `scatter_update` (`TensorScatterUpdate`: differentiable, XLA-compilable, in place under XLA)."""
+    """`buf[t] = value` for a `step_buffer` `[steps, ...]`: a TensorArray write on TensorFlow; elsewhere
+    `slice_update`, except when training on TensorFlow with a dense buffer: there it is `XlaDynamicUpdateSlice`,
+    which has no gradient, so `fit` writes the step with `scatter_update` (`TensorScatterUpdate`: differentiable,
+    XLA-compilable, in place under XLA)."""
+    if _is_tensor_array(buf):
+        return buf.write(keras.ops.cast(t, "int32"), keras.ops.cast(value, buf.dtype))
     t = keras.ops.cast(t, "int32")
     if not (training and keras.backend.backend() == "tensorflow"):
         return keras.ops.slice_update(buf, (t,) + (0,) * (len(buf.shape) - 1), keras.ops.expand_dims(value, 0))
@@ -217,6 +270,10 @@ class GreedyDecoder(keras.layers.Layer):
         self.built = True
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
+        return run_traced(self, self._decode, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
+                          initial_state=initial_state, training=training)
+
+    def _decode(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
         from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
@@ -224,8 +281,8 @@ class GreedyDecoder(keras.layers.Layer):
         steps_max = static_steps(maximum_iterations, "GreedyDecoder")
         width = self.output_size or self.units[-1]
         states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
-        outs = keras.ops.zeros((steps_max, batch, width))
-        ids = keras.ops.zeros((steps_max, batch), "int32")
+        outs = step_buffer(steps_max, (batch, width))
+        ids = step_buffer(steps_max, (batch,), "int32")
         finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = keras.ops.take(self.embedding, start_tokens, axis=0)
 
@@ -252,15 +309,15 @@ class GreedyDecoder(keras.layers.Layer):
                 emit_ids = keras.ops.where(finished, keras.ops.zeros_like(sample), sample)
                 new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
             outs = write_step(outs, t, emit_out, training)
-            ids = keras.ops.slice_update(ids, (t, 0), keras.ops.expand_dims(emit_ids, 0))
+            ids = write_step(ids, t, emit_ids, training)
             x = keras.ops.take(self.embedding, sample, axis=0)
             return (t + 1, x, next_finished, outs, ids, *new)
 
         res = decode_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids, *states),
                           steps_max)
         n = res[0]
-        outputs = keras.ops.transpose(keep_steps(res[3], n), (1, 0, 2))
-        sample_ids = keras.ops.transpose(keep_steps(res[4], n), (1, 0))
+        outputs = keras.ops.transpose(keep_steps(stacked(res[3]), n), (1, 0, 2))
+        sample_ids = keras.ops.transpose(keep_steps(stacked(res[4]), n), (1, 0))
         return [outputs, sample_ids] + list(res[5:])
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None,

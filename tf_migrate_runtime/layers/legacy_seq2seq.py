@@ -21,7 +21,7 @@ import keras
 from keras import ops
 
 from tf_migrate_runtime.layers.attention import cell_step
-from tf_migrate_runtime.layers.decoder import add_cell_weights, zero_states
+from tf_migrate_runtime.layers.decoder import add_cell_weights, run_traced, zero_states
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -147,6 +147,9 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         return ops.take(self.embedding, ops.argmax(out, axis=-1), axis=0)
 
     def call(self, inputs, attention_states, initial_state=None):
+        return run_traced(self, self._decode, inputs, attention_states, initial_state=initial_state)
+
+    def _decode(self, inputs, attention_states, initial_state=None):
         batch = ops.shape(inputs)[0]
         hidden = attention_states
         features = [ops.matmul(hidden, w) for w, _, _, _ in self.heads]

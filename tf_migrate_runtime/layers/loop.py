@@ -285,6 +285,11 @@ class WhileLoop(keras.layers.Layer):
         self.built = True
 
     def call(self, args):
+        from tf_migrate_runtime.layers.decoder import run_traced  # noqa: PLC0415
+
+        return run_traced(self, self._run, list(args))
+
+    def _run(self, args):
         return self._loop.run(args, self._weights)
 
     def get_config(self):

@@ -1,0 +1,129 @@
+"""The speed paths of `tf_migrate_runtime.layers` (issue 22) give the results of the paths they replace.
+
+- `tfm.LSTM` / `GRU` (`reset_after` both ways) / `SimpleRNN` against the `keras.layers` class they extend, with the
+  same random weights: with and without a mask (rows of different lengths), `zero_output_for_mask`, given initial
+  states, `return_sequences` both ways; eagerly and under `tf.function`; their gradients; a `.keras` round trip.
+- an eager call runs the loop traced (`decoder.run_traced`): the layer's `tf.function` is kept, and the result is
+  the one a traced call gives; a decoder's `tf.TensorArray` buffers give the dense buffers' results (the greedy
+  decoder's outputs, ids and states against the same step run by hand in NumPy).
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tf_migrate_runtime.layers as tfm  # noqa: E402
+from tf_migrate_runtime.layers import decoder  # noqa: E402
+
+RNG = np.random.default_rng(22)
+B, T, IN, UNITS = 3, 6, 5, 4
+X = RNG.normal(size=(B, T, IN)).astype("float32")
+MASK = np.array([[True] * 6, [True] * 3 + [False] * 3, [True] + [False] * 5])
+CASES = {"lstm": (keras.layers.LSTM, tfm.LSTM, {}),
+         "gru": (keras.layers.GRU, tfm.GRU, {"reset_after": False}),
+         "gru_reset_after": (keras.layers.GRU, tfm.GRU, {"reset_after": True}),
+         "simple_rnn": (keras.layers.SimpleRNN, tfm.SimpleRNN, {"activation": "relu"})}
+
+
+def _pair(case, **kwargs):
+    """The Keras layer and ours, built, with the same random non-zero weights (biases included)."""
+    base, ours, extra = CASES[case]
+    a, b = base(UNITS, return_state=True, **extra, **kwargs), ours(UNITS, return_state=True, **extra, **kwargs)
+    a(X)
+    b(X)
+    weights = [RNG.normal(scale=0.5, size=w.shape).astype("float32") for w in a.get_weights()]
+    a.set_weights(weights)
+    b.set_weights(weights)
+    return a, b
+
+
+def _close(got, want, atol=2e-6):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), atol=atol, rtol=0)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("sequences", [True, False], ids=["sequences", "last"])
+def test_recurrent_layer_matches_the_keras_layer(case, masked, sequences):
+    a, b = _pair(case, return_sequences=sequences, zero_output_for_mask=masked and sequences)
+    mask = MASK if masked else None
+    want = a(X, mask=mask)
+    _close(b(X, mask=mask), want)                                          # eagerly (traced inside)
+    _close(tf.function(lambda x: b(x, mask=mask))(X), want)                 # under tf.function
+    if masked:   # a row past its length keeps its state: the shortest row's final state is its first step's
+        first = a(X[:, :1])
+        np.testing.assert_allclose(np.asarray(want[1])[2], np.asarray(first[1])[2], atol=2e-6)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_recurrent_layer_takes_initial_states_and_gradients(case):
+    a, b = _pair(case, return_sequences=True)
+    n_states = 2 if case == "lstm" else 1
+    init = [RNG.normal(size=(B, UNITS)).astype("float32") for _ in range(n_states)]
+    _close(b(X, initial_state=init), a(X, initial_state=init))
+    grads = []
+    for layer in (a, b):
+        with tf.GradientTape() as tape:
+            out = layer(X, initial_state=init, mask=MASK)
+            loss = tf.reduce_sum(out[0] * np.linspace(-1, 1, UNITS).astype("float32")) + tf.reduce_sum(out[1])
+        grads.append(tape.gradient(loss, layer.trainable_weights))
+    _close(grads[1], grads[0], atol=1e-5)
+
+
+def test_recurrent_layer_round_trips_through_a_keras_file(tmp_path):
+    inputs = keras.Input((T, IN))
+    model = keras.Model(inputs, tfm.GRU(UNITS, reset_after=False, return_sequences=True, name="gru")(inputs))
+    model.get_layer("gru").set_weights([RNG.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    want = model(X)   # an eager call first: the layer keeps its tf.function, which saving must ignore
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.get_layer("gru")) is tfm.GRU
+    assert loaded.get_layer("gru").get_config()["reset_after"] is False
+    _close([loaded(X)], [want], atol=0)
+
+
+def test_an_eager_decoder_call_runs_traced_and_matches_numpy():
+    """GreedyDecoder (one GRU cell, output layer, impute_finished): called eagerly, its loop is a kept
+    tf.function; outputs, ids and final state equal the TF1 decode loop computed step by step in NumPy."""
+    layer = tfm.GreedyDecoder(["gru"], [UNITS], vocab_size=7, embedding_dim=3, output_size=7, impute_finished=True)
+    start = np.array([1, 2, 3])
+    layer(np.array(5), start_tokens=start, end_token=2)
+    weights = [RNG.normal(scale=0.8, size=w.shape).astype("float32") for w in layer.get_weights()]
+    layer.set_weights(weights)
+    out, ids, state = layer(np.array(5), start_tokens=start, end_token=2)
+    assert layer.__dict__.get(decoder._TRACED) is not None   # the eager call went through the layer's tf.function
+    kernel, recurrent, bias, embedding, out_kernel, out_bias = weights
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    h, x, finished = np.zeros((B, UNITS), "float32"), embedding[start], np.zeros(B, bool)
+    want_out, want_ids = [], []
+    for _ in range(5):
+        xz = x @ kernel + bias
+        z = sig(xz[:, :UNITS] + h @ recurrent[:, :UNITS])
+        r = sig(xz[:, UNITS:2 * UNITS] + h @ recurrent[:, UNITS:2 * UNITS])
+        hh = np.tanh(xz[:, 2 * UNITS:] + (r * h) @ recurrent[:, 2 * UNITS:])
+        new_h = z * h + (1 - z) * hh
+        logits = new_h @ out_kernel + out_bias
+        sample = logits.argmax(-1)
+        want_out.append(np.where(finished[:, None], 0, logits))
+        want_ids.append(np.where(finished, 0, sample))
+        h = np.where(finished[:, None], h, new_h)
+        finished = finished | (sample == 2)
+        x = embedding[sample]
+        if finished.all():
+            break
+    np.testing.assert_allclose(np.asarray(out), np.stack(want_out, 1), atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(ids), np.stack(want_ids, 1))
+    np.testing.assert_allclose(np.asarray(state), h, atol=1e-5)
+    traced = tf.function(lambda: layer(np.array(5), start_tokens=start, end_token=2))()
+    _close(traced, [out, ids, state], atol=1e-6)
