@@ -44,8 +44,8 @@ class Layout:
         if self._ast_calls is None:
             import ast  # noqa: PLC0415
 
-            try:
-                tree = ast.parse(self.source)
+            try:  # the engine's own parse of the file when it has one (`source_tree`)
+                tree = self.source_tree if self.source_tree is not None else ast.parse(self.source)
             except (SyntaxError, ValueError):
                 self._ast_calls = []
                 return None

@@ -20,13 +20,14 @@ normally runs on a synthetic module made of the file's TF statements only (`chun
 
 from __future__ import annotations
 
+import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import ScopeProvider
+from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
 from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
@@ -216,7 +217,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     def __init__(self, context: CodemodContext, rules: RuleSet,
                  source: str = "", prune: bool = True, full_source: str | None = None,
-                 plan: Plan | None = None, assume_tf1: bool = True) -> None:
+                 plan: Plan | None = None, assume_tf1: bool = True,
+                 source_tree: ast.Module | None = None) -> None:
         # ContextAwareTransformer.__init__ minus MatcherDecoratableTransformer's scan of the class for
         # @m.visit / @m.leave decorators (15 ms per file; this class has none and its on_visit / on_leave
         # below do not consult them).
@@ -249,6 +251,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self.source = source
         self.full_source = source if full_source is None else full_source  # the file (`source` may be a plan's)
         self.plan = plan  # set: `source` is chunks.Plan.source, mapped back by `finish`
+        self.source_tree = source_tree  # Python's parse of `source`, when the engine has one (`_call_span`)
         self.prune = prune and bool(source)
         self.tables = tables()
         self.findings: list[tuple[cst.CSTNode, str, str]] = []
@@ -287,8 +290,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         """
         try:
             if self.METADATA_DEPENDENCIES:
-                with self._handle_metadata_reference(tree) as tree_with_metadata:
-                    new = self.transform_module_impl(tree_with_metadata)
+                new = self._transform_with_metadata(tree)
                 if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
                     with static_matcher_scans():
                         new = self._instantiate_and_run(RemoveImports, new)
@@ -302,6 +304,19 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             if not hasattr(e, "tf_migrate_rule"):
                 e.tf_migrate_rule = self.current_rule
             raise
+
+    def _transform_with_metadata(self, tree: cst.Module) -> cst.Module:
+        """Codemod._handle_metadata_reference without MetadataWrapper's deep copy of the module (6% of a
+        run on a real corpus): the engine's tree comes straight from the parser, so no node appears in it
+        twice, and the pass never changes a node in place."""
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        old = self.context.wrapper
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                return self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=old)
 
     # Dispatch without the matcher-decorator machinery of MatcherDecoratableTransformer (this class uses
     # no @m.visit / @m.leave decorators) and without per-field `visit_<Node>_<field>` lookups: together
