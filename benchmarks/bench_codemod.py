@@ -77,8 +77,10 @@ def run_tfu(tree: Path, out: Path, report: Path) -> tuple[float, float]:
 
 def run_ours(tree: Path, report: Path, jobs: int) -> tuple[float, float]:
     c, t = _cpu(), time.perf_counter()
-    subprocess.run([str(BIN / "tf-migrate"), "codemod", str(tree), "--write", "--quiet", "--jobs", str(jobs),
-                    "--json", str(report)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    # `python -m migrate` from this checkout (the installed `tf-migrate` script may import another copy)
+    subprocess.run([sys.executable, "-m", "migrate", "codemod", str(tree), "--write", "--quiet", "--jobs", str(jobs),
+                    "--json", str(report)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                   cwd=ROOT)
     return time.perf_counter() - t, _cpu() - c
 
 

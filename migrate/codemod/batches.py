@@ -8,15 +8,43 @@ the next piece's first statement, exactly where a whole-module parse puts them. 
 parsed behind a dummy `if 1:` block indented like the first piece, so that libcst infers the same
 indentation unit as for the whole module (failing that, the module is parsed whole). `tests/test_codemod_chunks.py` checks that the
 joined tree renders byte-identically.
+
+The parser's nodes are built without libcst's per-node validation (`CSTNode.__post_init__` runs
+`_validate()` for each of them: 45% of the parse, and the native parser only builds nodes of valid
+source). Nodes built later, by the pass and the rules, are validated as usual. This is the one place
+that touches that libcst internal; `_unvalidated` checks it is what it expects and otherwise validates.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
 
 BATCH_LINES = 600
+
+# libcst's own `CSTNode.__post_init__` (libcst 1.x: `self._validate()`, nothing else).
+_POST_INIT = CSTNode.__dict__.get("__post_init__")
+_POST_INIT_OK = _POST_INIT is not None and _POST_INIT.__code__.co_names == ("_validate",)
+
+
+def _no_validation(self) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def _unvalidated():
+    """Nodes built inside skip libcst's validation (restored on exit, exceptions included)."""
+    if not _POST_INIT_OK or CSTNode.__dict__.get("__post_init__") is not _POST_INIT:
+        yield  # another libcst, or already inside: validate as usual
+        return
+    CSTNode.__post_init__ = _no_validation
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = _POST_INIT
 
 
 def parse(source: str, starts: list[int]) -> cst.Module:

@@ -162,7 +162,7 @@ def _transform_module(source: str, rules: RuleSet,
                       flags: list[bool] | None = None, tree: ast.Module | None = None) -> tuple[str, list[Finding], str]:
     module = batches.parse(source, _starts(tree) if tree is not None else [])
     for cls in classes:
-        codemod = cls(CodemodContext(), rules=rules, source=source, assume_tf1=assume_tf1)
+        codemod = cls(CodemodContext(), rules=rules, source=source, assume_tf1=assume_tf1, source_tree=tree)
         try:
             new = codemod.transform_module(module)
         except NeedsScope:

@@ -20,13 +20,14 @@ normally runs on a synthetic module made of the file's TF statements only (`chun
 
 from __future__ import annotations
 
+import ast
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 from libcst.codemod import Codemod, CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.metadata import ScopeProvider
+from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
 from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
@@ -180,6 +181,35 @@ _TRIVIA = frozenset({cst.TrailingWhitespace, cst.EmptyLine, cst.ParenthesizedWhi
         c, (cst.BaseBinaryOp, cst.BaseUnaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseAugOp)))
 
 
+# Inert subtrees (fast pass): an expression made only of names that are neither TF bindings nor rule
+# words, literals, and the operators, containers and arguments below holds nothing for the pass or the
+# rules (no reference, no call, no binding position), so it is kept as is instead of being rebuilt
+# node by node (libcst's transformer rebuilds every node it descends into: a third of the pass).
+_LITERALS = frozenset({cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis})
+_PARTS = {
+    cst.Arg: lambda n: (n.value,),
+    cst.Element: lambda n: (n.value,),
+    cst.StarredElement: lambda n: (n.value,),
+    cst.DictElement: lambda n: (n.key, n.value),
+    cst.StarredDictElement: lambda n: (n.value,),
+    cst.Attribute: lambda n: (n.value, n.attr),
+    cst.Subscript: lambda n: (n.value, *[e.slice for e in n.slice]),
+    cst.Index: lambda n: (n.value,),
+    cst.Slice: lambda n: tuple(p for p in (n.lower, n.upper, n.step) if p is not None),
+    cst.BinaryOperation: lambda n: (n.left, n.right),
+    cst.BooleanOperation: lambda n: (n.left, n.right),
+    cst.UnaryOperation: lambda n: (n.expression,),
+    cst.Comparison: lambda n: (n.left, *[c.comparator for c in n.comparisons]),
+    cst.ConcatenatedString: lambda n: (n.left, n.right),
+    cst.Tuple: lambda n: tuple(n.elements),
+    cst.List: lambda n: tuple(n.elements),
+    cst.Set: lambda n: tuple(n.elements),
+    cst.Dict: lambda n: tuple(n.elements),
+}
+_INERT_KINDS = frozenset({cst.Name, *_LITERALS, *_PARTS})
+_INERT_DEPTH = 8  # deeper expressions are descended into (bounds the cost of the check)
+
+
 class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
     """Move TF 1.x code to TF 2.21: walks the module and calls the rules' hooks (`migrate/codemod/rules/`)."""
 
@@ -187,7 +217,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     def __init__(self, context: CodemodContext, rules: RuleSet,
                  source: str = "", prune: bool = True, full_source: str | None = None,
-                 plan: Plan | None = None, assume_tf1: bool = True) -> None:
+                 plan: Plan | None = None, assume_tf1: bool = True,
+                 source_tree: ast.Module | None = None) -> None:
         # ContextAwareTransformer.__init__ minus MatcherDecoratableTransformer's scan of the class for
         # @m.visit / @m.leave decorators (15 ms per file; this class has none and its on_visit / on_leave
         # below do not consult them).
@@ -220,6 +251,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self.source = source
         self.full_source = source if full_source is None else full_source  # the file (`source` may be a plan's)
         self.plan = plan  # set: `source` is chunks.Plan.source, mapped back by `finish`
+        self.source_tree = source_tree  # Python's parse of `source`, when the engine has one (`_call_span`)
         self.prune = prune and bool(source)
         self.tables = tables()
         self.findings: list[tuple[cst.CSTNode, str, str]] = []
@@ -245,6 +277,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self._uses_left: dict[str, int] = {}  # ... and how many uses of each are left as they were
         self._tf_alias: str | None = None
         self.bindings = ModuleBindings({}, set(), False)
+        self._interesting: frozenset[str] | None = None  # fast pass: names that make a subtree worth visiting
 
     # -- plumbing --------------------------------------------------------------------------------
     def transform_module(self, tree: cst.Module) -> cst.Module:
@@ -257,8 +290,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         """
         try:
             if self.METADATA_DEPENDENCIES:
-                with self._handle_metadata_reference(tree) as tree_with_metadata:
-                    new = self.transform_module_impl(tree_with_metadata)
+                new = self._transform_with_metadata(tree)
                 if RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch:
                     with static_matcher_scans():
                         new = self._instantiate_and_run(RemoveImports, new)
@@ -272,6 +304,19 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             if not hasattr(e, "tf_migrate_rule"):
                 e.tf_migrate_rule = self.current_rule
             raise
+
+    def _transform_with_metadata(self, tree: cst.Module) -> cst.Module:
+        """Codemod._handle_metadata_reference without MetadataWrapper's deep copy of the module (6% of a
+        run on a real corpus): the engine's tree comes straight from the parser, so no node appears in it
+        twice, and the pass never changes a node in place."""
+        wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+        old = self.context.wrapper
+        with self.resolve(wrapper):
+            self.context = replace(self.context, wrapper=wrapper)
+            try:
+                return self.transform_module_impl(wrapper.module)
+            finally:
+                self.context = replace(self.context, wrapper=old)
 
     # Dispatch without the matcher-decorator machinery of MatcherDecoratableTransformer (this class uses
     # no @m.visit / @m.leave decorators) and without per-field `visit_<Node>_<field>` lookups: together
@@ -287,7 +332,20 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
                 visit = _VISIT[key] = _TRIVIA
         if visit is _TRIVIA:
             return False  # nothing to do inside: do not rebuild its whitespace, comments, newlines
+        if self._interesting is not None and type(node) in _INERT_KINDS and self._inert(node, 0):
+            return False  # on_leave still sees it (unchanged)
         return True if visit is None else visit(self, node) is not False
+
+    def _inert(self, node: cst.CSTNode, depth: int) -> bool:
+        kind = type(node)
+        if kind is cst.Name:
+            return node.value not in self._interesting
+        if kind in _LITERALS:
+            return True
+        parts = _PARTS.get(kind)
+        if parts is None or depth >= _INERT_DEPTH:
+            return False
+        return all(self._inert(part, depth + 1) for part in parts(node))
 
     def on_leave(self, original_node, updated_node):
         key = (type(self), type(original_node))
@@ -310,6 +368,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         if self.plan is not None and not set(self.bindings.names) <= self.plan.names:
             raise ChunkMismatch("pass 1 found a TF binding the planner did not")
         self._tf_alias = next((n for n, c in self.bindings.names.items() if c == "tf"), None)
+        if not self.METADATA_DEPENDENCIES:  # the scope pass resolves every name: nothing is inert there
+            self._interesting = frozenset(self.bindings.names) | self.words
         if not self.METADATA_DEPENDENCIES and self.prune:
             self._skip = skippable(node, self.source, frozenset(self.bindings.names) | self.words)
         return True
