@@ -119,9 +119,9 @@ def _title(frame: str) -> str:
 
 
 # ----------------------------------------------------------------------------- finding the loops to translate
-NO_RECOGNISER = ("no recogniser took it: its body is none of the recognised cells (LSTMCell / BasicLSTMCell / "
-                 "GRUCell and their block / CIFG forms, with the activation and wrappers they know) nor a "
-                 "contrib.seq2seq decoder step")
+NO_RECOGNISER = ("no recogniser took it: it is neither a dynamic_rnn / static_rnn over the registered cells "
+                 "(migrate/graph/constructs: LSTM, GRU, plain RNN, peephole / projected LSTM, layer-norm LSTM, "
+                 "CIFG and block cells, with their wrappers) nor a contrib.seq2seq decoder the registry knows")
 RECOGNISERS_OFF = "recognisers switched off (--no-recognisers)"
 
 
@@ -130,8 +130,8 @@ _PEEPHOLES = ("w_f_diag", "w_i_diag", "w_o_diag")
 
 
 def why_not_recognised(view: GraphView, frame: str) -> str:
-    """The first condition of the cell recognisers (`rnn.CELL_MATCHERS`: LSTM, GRU, CIFG, block cells) that this
-    loop's body does not meet, read from its ops: what a user needs to know why the loop is generic."""
+    """What keeps this loop's body from the registered cells (`migrate.graph.constructs`), read from its ops: the
+    kind of step it is and what the registry would need, what a user needs to know why the loop is generic."""
     ops = [o for o in view.graph.get_operations() if o.name.startswith(_title(frame) + "/")]
     kernels = [o for o in ops if o.type == "MatMul" and view.variable_of(o.inputs[1]) is not None]
     if any(o.type in ("LSTMBlockCell", "GRUBlockCell") for o in ops):
@@ -158,21 +158,23 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
         parts = int(nxt.get_attr("num_split"))
         if parts == 4:
             if peep:
-                return f"an LSTM step with peephole weights ({', '.join(peep)}), which the LSTM recogniser does not take"
+                return (f"an LSTM step with peephole weights ({', '.join(peep)}) in a loop the registry does not "
+                        f"take (tfm.PeepholeLSTM takes it inside dynamic_rnn)")
             if wrapper:
-                return (f"an LSTM step inside an OutputProjectionWrapper ({wrapper[0]}), which the dynamic_rnn "
-                        f"recogniser does not take")
+                return (f"an LSTM step inside an OutputProjectionWrapper ({wrapper[0]}) in a loop the registry "
+                        f"does not take (it takes the wrapper around a dynamic_rnn's cell or stack)")
             if projection:
-                return f"an LSTM step with a projection ({projection[0]}), which the LSTM recogniser does not take"
+                return (f"an LSTM step with a projection ({projection[0]}) in a loop the registry does not take "
+                        f"(tfm.PeepholeLSTM takes it inside dynamic_rnn)")
             acts = sorted({o.type for o in ops if o.type in ("Tanh", "Relu", "Elu", "Selu", "Softsign", "Relu6")})
             if acts != ["Tanh"]:
-                return (f"an LSTM step whose activation is {', '.join(acts) or 'not tanh'} (the LSTM recogniser "
-                        f"takes tanh)")
+                return (f"an LSTM step whose activation is {', '.join(acts) or 'not tanh'}, in a loop the "
+                        f"registry does not take")
             return f"an LSTM-like step on {var} whose gate wiring the LSTM recogniser did not match"
         return f"the kernel {var} feeds a {parts}-way split: no recognised cell's gate layout"
     following = nxt.type if nxt is not None else "several ops"
-    return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step (BasicRNNCell-like) or "
-            f"custom cell, which no recogniser takes")
+    return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step or a custom cell, in a loop "
+            f"the registry does not take (it takes BasicRNNCell inside dynamic_rnn / static_rnn)")
 
 
 def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER, stop=()) -> dict:

@@ -8,7 +8,7 @@ TF1 layout; `lstm.lstm_to_keras(..., forget_bias)` then makes the Keras LSTM wei
 
 Not a registered `CellLayout` (`_MODULES`): the map goes one way only (a Keras LSTM's free input gate has no
 CIFG form), so it has no inverse for the registry's round-trip property; the graph converter
-(`migrate.graph.rnn.match_cifg`) uses it directly.
+(`migrate.graph.constructs.cifg_lstm_cell`) uses it directly.
 """
 
 from __future__ import annotations
