@@ -45,5 +45,8 @@ def test_constant_dropout_is_off_on_both_sides(prefix, tmp_path, recognise):
     assert report["parity"]["ok"] and rows[0]["max_abs"] <= 1e-5, lines
     said = next(line for line in lines if line.startswith("dropout with a constant keep probability"))
     assert "5 constant(s) set" in said, said   # the loop's rate and scale, the outer rate and scale, and p
+    timings = report["timings"]   # where the conversion's time went, phase by phase, within its seconds
+    assert [k.split(" ")[0] for k in timings] == ["select", "import", "translate", "build", "parity", "write"]
+    assert all(v >= 0 for v in timings.values()) and sum(timings.values()) <= report["seconds"]
     source = (tmp_path / "out" / "model.py").read_text()
     assert "keras.random" not in source and "# RandomUniform random_uniform/RandomUniform" in source, source

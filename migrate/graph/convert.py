@@ -91,10 +91,12 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
         out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
         report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns,
                                          variables or {}, (with_optimizer, step))
-        report["seconds"] = round(time.perf_counter() - t0, 3)
+        t_write = time.perf_counter()
         tmp = out.stage(out_dir, kind="dir")
         for name, writer in files.items():
             writer(os.path.join(tmp, name))
+        report.setdefault("timings", {})["write the files"] = round(time.perf_counter() - t_write, 3)
+        report["seconds"] = round(time.perf_counter() - t0, 3)
         with open(os.path.join(tmp, "convert_report.json"), "w") as f:
             json.dump(report, f, indent=2)
             f.write("\n")
@@ -154,10 +156,17 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
     from migrate.graph.translate import UnknownRank  # noqa: PLC0415
 
+    timings, clock = {}, [time.perf_counter()]
+
+    def phase(name: str) -> None:   # seconds per phase, in the report's `timings` (where conversion time goes)
+        now = time.perf_counter()
+        timings[name] = round(now - clock[0], 3)
+        clock[0] = now
+
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
         log(f"dropout with a constant keep probability switched off (as at inference): {len(dropout_fixed)} "
-            f"constant(s) set, e.g. {dropout_fixed[0]}")
+            f"constant(s) set, e.g. {next(iter(dropout_fixed))} = {next(iter(dropout_fixed.values()))}")
     g = tf1.proto
     npz = _read_npz(inputs_npz) if inputs_npz else {}
     npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
@@ -201,11 +210,13 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             if line.split(": ", 1)[0] in outputs:
                 log(f"  {line}")
     loss_extra = [sel.loss] if sel.loss else []
+    phase("select outputs (the .meta read as data)")
     if optimizer[0]:   # the training machinery (update ops, sparse Adam's scatters, the step counter) is read
         tf1.check_runnable(outputs, fed, choose=CHOOSE_OUTPUTS)   # from the whole graph; the outputs still
         tf1.focus(None)                                            # read only restored variables
     else:   # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
         tf1.focus(outputs, extra=loss_extra, fed=fed, choose=CHOOSE_OUTPUTS)
+    phase("import and restore")
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
     for v in tf1.assigned:
@@ -248,6 +259,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
     source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
+    phase("translate")
     try:
         model = build_model(source)  # interpreted, never executed (migrate.graph.program)
     except MigrateError:
@@ -271,6 +283,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                      recognise_rnns=recognise_rnns, checkpoint=prefix, step=optimizer[1],
                                      fed=feeds, log=log)
 
+    phase("build the Keras model")
     # parity on generated inputs (+ the user's)
     generated = None
     if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
@@ -327,6 +340,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     elif loss_entry:
         why = loss_entry.get("why", "the Keras model did not run on the parity inputs")
         log(f"training loss: {loss_entry['graph']} not reproduced ({why}); compile your own for fit")
+    phase("parity (the TF1 graph and the Keras model on the same inputs)")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
         "checkpoint": prefix, "meta": tf1.meta, "tf_version": _tf_version(tf1),
@@ -337,12 +351,13 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             "outputs_chosen_because": why,
             "output_reasons": {} if given else {o: sel.reasons[o] for o in outputs if o in sel.reasons},
             "fixed_at_inference": {**{k + ":0": _jsonable(v) for k, v in sorted(chosen_values.items())},
-                                   **{k + ":0": 1.0 for k in dropout_fixed}},
+                                   **{k + ":0": v for k, v in dropout_fixed.items()}},
         },
         "load_requires": ["tf_migrate_runtime.layers"] + (opt_report or {}).get("load_requires", []),
         "variables_not_from_checkpoint": [{k: v[k] for k in ("name", "source", "shape", "checkpoint_shape")}
                                           for v in tf1.assigned],
         "training_loss": loss_entry,
+        "timings": timings,
         **({"optimizer": opt_report} if opt_report is not None else {}),
         "translated": dict(sorted(constructs.items())),
         "loops": tr.loops,
@@ -373,7 +388,7 @@ _DROPOUT_KEEP = ("dropout/keep_prob",)
 _RANDOM_SCALING = ("Mul", "Add", "AddV2", "Sub")   # random_uniform(minval, maxval) = RandomUniform * range + min
 
 
-def _inference_constants(tf1) -> list[str]:
+def _inference_constants(tf1) -> dict[str, float]:
     """Dropout built with a constant keep probability (a DropoutWrapper's or `tf.nn.dropout`'s Python float, also
     inside a while loop) keeps dropping at inference: the graph is not deterministic. Such constants are found by
     the ops around the random draw, whatever their names, and set before the graph is imported (the TF1 side of
@@ -383,7 +398,7 @@ def _inference_constants(tf1) -> list[str]:
     - TF >= 1.13 `uniform >= rate` then `x * (1 / (1 - rate))`: the rate constant -> 0.0 and the scale constant of
       that dropout's scope -> 1.0;
     - a constant named `.../dropout/keep_prob` < 1 (either form) -> 1.0.
-    Returns the names of the constants changed; `tf1.dropout_draws` names every dropout's RandomUniform."""
+    Returns {constant name: its new value}; `tf1.dropout_draws` names every dropout's RandomUniform."""
     import tensorflow as tf  # noqa: PLC0415
 
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
@@ -443,7 +458,7 @@ def _inference_constants(tf1) -> list[str]:
                                     changed[g.names[src]] = 1.0    # x * 1 / (1 - rate)
     tf1.set_constants({name + ":0": v for name, v in changed.items()})
     tf1.dropout_draws = frozenset(draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
-    return sorted(changed)
+    return dict(sorted(changed.items()))
 
 
 def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
