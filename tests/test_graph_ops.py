@@ -167,19 +167,20 @@ def test_runtime_shape_layers_run_on_jax(converted, tmp_path):
         np.testing.assert_allclose(got[f"arr_{k}"], r, atol=1e-5, rtol=1e-5, err_msg=name)
 
 
-def test_default_that_only_fits_another_batch_is_refused_then_converts_when_fed(tmp_path):
-    """TF1 fails on the concat with the default (batch 4 vs 1): exit 2 naming the default and what to do; with the
-    state in --inputs, the PlaceholderWithDefault becomes a model input and parity holds."""
+def test_default_that_only_fits_another_batch_becomes_an_input_as_given_and_when_fed(tmp_path):
+    """TF1 fails on the concat with the default (batch 4 vs 1): as given, the PlaceholderWithDefault becomes a model
+    input (said on the console), fed at the batch the concat fixes (1), and parity holds; with the state in --inputs
+    too."""
     from migrate.graph import convert_graph
-    from migrate.graph.convert import GraphConvertError
 
     ckpt, out_name = _build_default_state(str(tmp_path / "tf1"))
-    with pytest.raises(GraphConvertError) as e:
-        convert_graph(ckpt, str(tmp_path / "refused"), outputs=[out_name], log=lambda m: None)
-    msg = str(e.value)
-    assert "ConcatV2 x1" in msg and "[1, 3], [4, 5]" in msg and "TensorFlow fails on this concatenation" in msg
-    assert "initial_state:0" in msg and "--inputs FEED.npz" in msg
-    assert not (tmp_path / "refused").exists()
+    lines = []
+    report = convert_graph(ckpt, str(tmp_path / "given"), outputs=[out_name], log=lines.append)
+    assert any(line.startswith("initial_state:0: its default value does not fit the other inputs") for line in lines)
+    assert report["parity"]["ok"] and [i["graph"] for i in report["graph"]["inputs"]] == ["initial_state:0",
+                                                                                         "step_input:0"]
+    generated = next(line for line in lines if line.startswith("parity on generated inputs"))
+    assert "initial_state:0 [1, 5]" in generated, generated
 
     npz = tmp_path / "feed.npz"
     np.savez(npz, **{"step_input:0": np.ones((1, 3), "float32"), "initial_state:0": np.ones((1, 5), "float32")})
