@@ -6,7 +6,7 @@ import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.rules.tfm004_imports import import_moves, schedule_removal
-from migrate.codemod.tables import MODULE_MOVES, module_move
+from migrate.codemod.tables import MODULE_MOVES, moved_name
 
 
 def _dotted_expr(name: str) -> cst.BaseExpression:
@@ -48,7 +48,7 @@ def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
     if (target or name).startswith("tf.compat.v1."):
         cm.compat_seen = True
     cm.current_rule = "engine"
-    moved = module_move(base) if "TFM004" in cm.rules and import_moves(cm, root.value) else None
+    moved = moved_name(base, cm.tables.importable) if "TFM004" in cm.rules and import_moves(cm, root.value) else None
     if target is None or (moved is not None and (target == moved or target.startswith(moved + "."))):
         # unchanged, or the rewritten import (`import tf_slim as slim`) covers it
         cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
