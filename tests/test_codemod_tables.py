@@ -174,6 +174,8 @@ PRIVATE_IMPORTS = [  # (statement, whether TF 2.21 can import it: what the table
     ("from tensorflow.python.framework import ops, tensor_util", True),
     ("from tensorflow.python.training import queue_runner_impl", True),
     ("from tensorflow.python.ops import variables", True),
+    ("from tensorflow.python.training import training_ops", False),
+    ("from tensorflow.python.ops import gen_training_ops", True),
 ]
 
 
@@ -183,6 +185,11 @@ def test_an_import_of_a_private_module_tf_lacks_is_a_finding(statement, importab
     out, findings, _ = transform_source(src)
     assert out == src.replace("tf.log", "tf.math.log")
     assert [(f.line, f.rule) for f in findings] == ([] if importable else [(2, "TFM004")])
+
+
+def test_a_private_module_tf_moved_names_its_new_home():
+    (finding,) = transform_source("from tensorflow.python.training import training_ops\n")[1]
+    assert "`from tensorflow.python.ops import gen_training_ops as training_ops`" in finding.message
 
 
 def test_a_missing_private_name_is_traced_to_where_it_is_defined_now():
@@ -265,8 +272,10 @@ from tensorflow.contrib.slim.python.slim.nets.inception_v3 import inception_v3_b
 from tensorflow.contrib.rnn.python.ops import core_rnn_cell
 from tensorflow.contrib.rnn.python.ops.core_rnn import static_rnn, static_bidirectional_rnn
 from tensorflow.python.util.nest import is_sequence
+from tensorflow.python.util import nest
 print(add_arg_scope.__module__, arg_scope_lib.__name__, inception_v3_base.__module__, static_rnn.__name__,
-      static_bidirectional_rnn.__name__, core_rnn_cell.GRUCell.__name__, is_sequence([1]), is_sequence(1))
+      static_bidirectional_rnn.__name__, core_rnn_cell.GRUCell.__name__, is_sequence([1]), is_sequence(1),
+      nest.is_sequence((1,)))
 """
 
 
@@ -277,4 +286,4 @@ def test_moved_contrib_and_private_imports_import_on_tf_2_21():
     proc = subprocess.run([sys.executable, "-c", out], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["tf_slim.ops.arg_scope", "tf_slim.ops.arg_scope", "tf_slim.nets.inception_v3",
-                                   "static_rnn", "static_bidirectional_rnn", "GRUCell", "True", "False"]
+                                   "static_rnn", "static_bidirectional_rnn", "GRUCell", "True", "False", "True"]

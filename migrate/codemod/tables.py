@@ -64,6 +64,10 @@ PRIVATE_HINTS: dict[str, str] = {
     "tensorflow.python.keras": "TF 2.21's Keras is Keras 3 (`import keras`); the Keras 2 internals are in the "
                                "`tf_keras` package (`tf_keras.src...`)",
     "tensorflow.contrib": "tf.contrib is gone in TF 2",
+    # TF 1's training_ops re-exported the generated training kernels; TF 2.21 has them in ops/gen_training_ops.
+    "tensorflow.python.training.training_ops": "its ops (resource_apply_adam, ...) are in "
+                                               "`tensorflow.python.ops.gen_training_ops`: `from "
+                                               "tensorflow.python.ops import gen_training_ops as training_ops`",
 }
 
 # Private names TF 2.21 still has under another name, exact names: TFM004 rewrites the import to the new

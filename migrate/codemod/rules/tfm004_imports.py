@@ -206,7 +206,9 @@ RULE = Rule(
         "successors' (`MODULE_MOVES`: `tensorflow.contrib.rnn.python.ops.core_rnn` -> "
         "`tensorflow.compat.v1.nn`, `...framework.python.ops` -> `tf_slim.ops`, or `tf_slim` for the names "
         "the old package re-exported); a private name TF 2 renamed is imported under its old name "
-        "(`from tensorflow.python.util.nest import is_nested as is_sequence`).",
+        "(`from tensorflow.python.util.nest import is_nested as is_sequence`) and renamed where it is used "
+        "through its module (`nest.is_sequence` -> `nest.is_nested`); any other use of a member the private "
+        "module no longer has (`rnn_cell_impl._linear`) is a finding.",
     before="import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tensorflow as tf\n"
            "from tensorflow.contrib.slim.python.slim.data import tfexample_decoder\n\n"
            "net = tf.contrib.layers.conv2d(x, 4, 3)\n",
