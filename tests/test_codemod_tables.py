@@ -13,7 +13,15 @@ from migrate.cli import main
 from migrate.codemod import docs, transform_source
 from migrate.codemod.engine import _transform_chunks, _transform_module
 from migrate.codemod.rules import RULES, rule_set, select_rules
-from migrate.codemod.tables import CONTRIB_MODULES, OVERRIDES, tables
+from migrate.codemod.tables import (
+    CONTRIB_MODULES,
+    CONTRIB_RENAMES,
+    CONTRIB_REORDERS,
+    OVERRIDES,
+    PRIVATE_RENAMES,
+    private_modules,
+    tables,
+)
 from migrate.codemod.transform import TF2Codemod, TF2ScopeCodemod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +54,10 @@ def _written_names() -> dict[str, tuple[str, str | None]]:
     names = [n for n in t.renames if n.startswith("tf.")] + list(OVERRIDES) + list(t.successors)
     names += [f"{prefix}.{member.rsplit('.', 1)[1]}" for prefix, targets in CONTRIB_MODULES.items()
               for member in t.slim if member.startswith(targets[0] + ".") and member.count(".") == targets[0].count(".") + 1]
+    names += list(CONTRIB_RENAMES) + ["tf.contrib.framework.python.ops.add_arg_scope",
+                                      "tf.contrib.slim.python.slim.nets.inception_v3.inception_v3_base",
+                                      "tf.contrib.rnn.python.ops.core_rnn.static_bidirectional_rnn",
+                                      "tf.contrib.rnn.python.ops.core_rnn_cell.GRUCell"]
     names += ["tf.contrib.slim.python.slim.data.tfexample_decoder", "tf.contrib.slim.nets.vgg",
               "tf.contrib.layers.python.layers.layers.conv2d", "tf.contrib.learn.ModeKeys.TRAIN"]
     out = {}
@@ -162,6 +174,8 @@ PRIVATE_IMPORTS = [  # (statement, whether TF 2.21 can import it: what the table
     ("from tensorflow.python.framework import ops, tensor_util", True),
     ("from tensorflow.python.training import queue_runner_impl", True),
     ("from tensorflow.python.ops import variables", True),
+    ("from tensorflow.python.training import training_ops", False),
+    ("from tensorflow.python.ops import gen_training_ops", True),
 ]
 
 
@@ -171,6 +185,11 @@ def test_an_import_of_a_private_module_tf_lacks_is_a_finding(statement, importab
     out, findings, _ = transform_source(src)
     assert out == src.replace("tf.log", "tf.math.log")
     assert [(f.line, f.rule) for f in findings] == ([] if importable else [(2, "TFM004")])
+
+
+def test_a_private_module_tf_moved_names_its_new_home():
+    (finding,) = transform_source("from tensorflow.python.training import training_ops\n")[1]
+    assert "`from tensorflow.python.ops import gen_training_ops as training_ops`" in finding.message
 
 
 def test_a_missing_private_name_is_traced_to_where_it_is_defined_now():
@@ -191,3 +210,80 @@ def test_the_private_module_table_says_what_tensorflow_imports():
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == dict(PRIVATE_IMPORTS)
+
+
+# -- tf.contrib names TF 2.21 has under another name (CONTRIB_RENAMES, CONTRIB_REORDERS) -------------
+def test_contrib_renames_name_existing_targets_and_reorders_name_their_parameters():
+    t = tables()
+    for old, new in CONTRIB_RENAMES.items():
+        assert not t.exists(old) and t.exists(new), old
+        assert t.resolve(old).target == new
+    assert set(CONTRIB_REORDERS) <= set(CONTRIB_RENAMES)
+    for old, order in CONTRIB_REORDERS.items():  # every TF 1 parameter is a keyword of the TF 2 target
+        assert order[:2] == ["predictions", "labels"] and len(set(order)) == len(order), old
+
+
+METRICS = """import tensorflow as tf
+tf.compat.v1.disable_eager_execution()
+p = tf.constant([True, True, False, False])
+l = tf.constant([True, False, True, True])
+prec, prec_up = tf.contrib.metrics.streaming_precision(p, l)
+rec, rec_up = tf.contrib.metrics.streaming_recall(p, l, None)
+err, err_up = tf.contrib.metrics.streaming_mean_relative_error([2.0, 4.0], [1.0, 2.0], [1.0, 4.0])
+mean, mean_up = tf.contrib.metrics.streaming_mean([1.0, 2.0, 6.0], [1.0, 1.0, 0.0])
+table = tf.contrib.lookup.HashTable(tf.contrib.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2]), -1)
+looked = table.lookup(tf.constant(["b", "z"]))
+with tf.compat.v1.Session() as sess:
+    sess.run([tf.compat.v1.local_variables_initializer(), tf.compat.v1.tables_initializer()])
+    sess.run([prec_up, rec_up, err_up, mean_up])
+    print([round(float(v), 4) for v in sess.run([prec, rec, err, mean])] + [int(v) for v in sess.run(looked)])
+"""
+
+
+@pytest.mark.slow
+def test_renamed_contrib_metrics_and_tables_keep_their_tf1_meaning():
+    """The rewritten calls run on TF 2.21 with TF 1.15's contrib results: precision(predictions=[1,1,0,0],
+    labels=[1,0,1,1]) is 1/2 (1/3 had the positional order not been kept), recall 1/3, the relative error
+    mean(|p - l| / normalizer) = (1/1 + 2/4) / 2, the weighted mean 1.5, the hash table's default -1."""
+    out, findings, _ = transform_source(METRICS)
+    assert findings == [] and "contrib" not in out
+    assert "precision(predictions=p, labels=l)" in out
+    proc = subprocess.run([sys.executable, "-c", out], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[0.5, 0.3333, 0.75, 1.5, 2, -1]"
+
+
+def test_a_renamed_private_name_is_imported_under_its_old_name():
+    t = private_modules()
+    for old, new in PRIVATE_RENAMES.items():
+        module = old.rpartition(".")[0]
+        assert not t.exists(old) and t.exists(f"{module}.{new}")
+    src = "from tensorflow.python.util.nest import is_sequence, flatten\nok = is_sequence([1])\n"
+    out, findings, _ = transform_source(src)
+    assert out == src.replace("import is_sequence,", "import is_nested as is_sequence,")
+    assert findings == []
+
+
+MOVED_IMPORTS = """import os
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+from tensorflow.contrib.framework.python.ops import add_arg_scope
+from tensorflow.contrib.framework.python.ops import arg_scope as arg_scope_lib
+from tensorflow.contrib.slim.python.slim.nets.inception_v3 import inception_v3_base
+from tensorflow.contrib.rnn.python.ops import core_rnn_cell
+from tensorflow.contrib.rnn.python.ops.core_rnn import static_rnn, static_bidirectional_rnn
+from tensorflow.python.util.nest import is_sequence
+from tensorflow.python.util import nest
+print(add_arg_scope.__module__, arg_scope_lib.__name__, inception_v3_base.__module__, static_rnn.__name__,
+      static_bidirectional_rnn.__name__, core_rnn_cell.GRUCell.__name__, is_sequence([1]), is_sequence(1),
+      nest.is_sequence((1,)))
+"""
+
+
+@pytest.mark.slow
+def test_moved_contrib_and_private_imports_import_on_tf_2_21():
+    out, findings, _ = transform_source(MOVED_IMPORTS)
+    assert "contrib" not in out and [f.rule for f in findings] == []
+    proc = subprocess.run([sys.executable, "-c", out], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["tf_slim.ops.arg_scope", "tf_slim.ops.arg_scope", "tf_slim.nets.inception_v3",
+                                   "static_rnn", "static_bidirectional_rnn", "GRUCell", "True", "False", "True"]

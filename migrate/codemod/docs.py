@@ -171,7 +171,7 @@ passes a keyword only TF 1 has or a positional argument where TF 1's and TF 2.21
 {semantics}
 
 Every name the codemod writes is checked to exist in the target environment (TF 2.21's API as generated
-into `tf_tables.json`, tf_slim 1.1 by attribute, the runtime package's table); a reference with no
+into `tf_tables.json`, tf_slim 1.1 by attribute and by submodule, the runtime package's table); a reference with no
 existing successor is a finding, never a rewrite, and it is reported again on every run.
 `tests/test_codemod_tables.py` imports TensorFlow, tf_slim and `tf_migrate_runtime` and resolves every
 target of the whole table by import + getattr.
@@ -217,7 +217,8 @@ private packages (`tensorflow.python`, `.core`, ...: located with `importlib.uti
 directories walked) with the names its top level defines or imports (`ast`), read only when a file
 imports one of them. TFM004 checks such imports against it (`tests/test_codemod_tables.py` runs the
 same imports on the installed TensorFlow and compares). Our own knowledge is in `migrate/codemod/tables.py` (`OVERRIDES`,
-`CONTRIB_MODULES`, `CONTRIB_HINTS`, `MODULE_MOVES`, `ESTIMATOR_HINTS`), in `migrate/codemod/semantics.py`
+`CONTRIB_MODULES`, `CONTRIB_RENAMES`, `CONTRIB_REORDERS`, `CONTRIB_HINTS`, `MODULE_MOVES`,
+`MODULE_MOVE_FALLBACKS`, `PRIVATE_RENAMES`, `ESTIMATOR_HINTS`), in `migrate/codemod/semantics.py`
 (the calls whose meaning changed) and in the rule files (`CAST_FUNCTIONS`,
 `DROPPED_IF_LITERAL`, the Dataset methods, ...), each entry commented with its reason; tf.contrib
 successors of the runtime package come from its own table, `tf_migrate_runtime/successors.py`.

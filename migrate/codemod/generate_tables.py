@@ -16,6 +16,7 @@ Sources, all read from the installed packages (nothing is typed by hand here):
 | `api_v2`            | public names of `tf.*` (`tensorflow/_api/v2/**/__init__.py`, read with `ast`) |
 | `api_legacy_keras`  | `tf.compat.v1.layers.*` / `tf.compat.v1.nn.rnn_cell.*` (tf_keras `_v1` legacy) |
 | `tf_slim`           | `dir()` of `tf_slim` and, by attribute, of each of its submodules            |
+| `tf_slim_modules`   | each submodule of tf_slim importable by its dotted path (`pkgutil`) -> its public names |
 
 `tf.keras.*` is Keras 3 under TF 2.16+ and is not enumerated: the codemod treats it as resolvable.
 
@@ -95,6 +96,21 @@ def _package_names(package) -> set[str]:
             out.add(f"{name}.{attr}")
 
     walk(package, package.__name__)
+    return out
+
+
+def _submodule_names(package) -> dict[str, list[str]]:
+    """Every submodule of `package` importable by its dotted path (`from tf_slim.nets.inception_v3 import
+    inception_v3_base`; not always an attribute after `import tf_slim`) -> its public top-level names."""
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    out: dict[str, list[str]] = {}
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if info.name.endswith("_test") or any(p.startswith("_") for p in info.name.split(".")):
+            continue
+        module = importlib.import_module(info.name)
+        out[info.name] = sorted(a for a in dir(module) if not a.startswith("_"))
     return out
 
 
@@ -234,6 +250,7 @@ def generate() -> dict:
         "api_v2": sorted(api_v2),
         "api_legacy_keras": sorted(legacy),
         "tf_slim": sorted(slim),
+        "tf_slim_modules": _submodule_names(tf_slim),
     }
 
 

@@ -64,6 +64,18 @@ PRIVATE_HINTS: dict[str, str] = {
     "tensorflow.python.keras": "TF 2.21's Keras is Keras 3 (`import keras`); the Keras 2 internals are in the "
                                "`tf_keras` package (`tf_keras.src...`)",
     "tensorflow.contrib": "tf.contrib is gone in TF 2",
+    # TF 1's training_ops re-exported the generated training kernels; TF 2.21 has them in ops/gen_training_ops.
+    "tensorflow.python.training.training_ops": "its ops (resource_apply_adam, ...) are in "
+                                               "`tensorflow.python.ops.gen_training_ops`: `from "
+                                               "tensorflow.python.ops import gen_training_ops as training_ops`",
+}
+
+# Private names TF 2.21 still has under another name, exact names: TFM004 rewrites the import to the new
+# name bound to the old one (`from tensorflow.python.util.nest import is_nested as is_sequence`).
+# Checked against TF 2.21's tensorflow/python/util/nest.py (is_sequence was renamed is_nested in TF 2.x;
+# the same function).
+PRIVATE_RENAMES: dict[str, str] = {
+    "tensorflow.python.util.nest.is_sequence": "is_nested",
 }
 
 # Whole modules that moved: imports of them are rewritten in place by rule TFM004 (`import tf_slim as slim`), longest
@@ -76,6 +88,18 @@ MODULE_MOVES: dict[str, str] = {
     "tf.contrib.slim": "tf_slim",
     "tf.contrib.layers.python.layers": "tf_slim.layers",
     "tf.contrib.framework.python.ops": "tf_slim.ops",
+    # contrib.rnn's private layout: the core RNN functions and cells live on in tf.compat.v1.nn
+    "tf.contrib.rnn.python.ops.core_rnn_cell": "tf.compat.v1.nn.rnn_cell",
+    "tf.contrib.rnn.python.ops.core_rnn": "tf.compat.v1.nn",
+}
+
+# A moved package whose `__init__` re-exported its submodules' names (`from
+# tensorflow.contrib.framework.python.ops import add_arg_scope`) where the successor's `__init__` does not
+# (`tf_slim/ops/__init__.py` is empty): a name the moved module lacks is looked up here (tf_slim's top level
+# re-exports arg_scope / variables / layers names).
+MODULE_MOVE_FALLBACKS: dict[str, str] = {
+    "tf_slim.ops": "tf_slim",
+    "tf_slim.layers": "tf_slim",
 }
 
 
@@ -86,6 +110,34 @@ def module_move(canon: str) -> str | None:
         if canon == old or canon.startswith(old + "."):
             return MODULE_MOVES[old] + canon[len(old):]
     return None
+
+
+def import_move(canon: str, name: str, exists) -> str | None:
+    """The module to import `name` from, for `from <canon> import name` (MODULE_MOVES, then the moved
+    module's fallback), or None when the successor lacks it (`exists`: `Tables.exists`)."""
+    moved = module_move(canon)
+    if moved is None:
+        return None
+    for module in (moved, MODULE_MOVE_FALLBACKS.get(moved)):
+        if module is not None and exists(f"{module}.{name}"):
+            return module
+    return None
+
+
+def moved_name(canon: str, exists) -> str | None:
+    """`tf.contrib.framework.python.ops.add_arg_scope` -> `tf_slim.add_arg_scope`: MODULE_MOVES, then, for a
+    name the moved module lacks, its fallback (`exists`: `Tables.exists`)."""
+    parts = canon.split(".")
+    dunder = next((i for i, p in enumerate(parts) if p.startswith("__")), len(parts))
+    if dunder < len(parts):  # `add_arg_scope.__name__`: where `add_arg_scope` went, then the dunder
+        moved = moved_name(".".join(parts[:dunder]), exists)
+        return None if moved is None else ".".join([moved, *parts[dunder:]])
+    moved = module_move(canon)
+    if moved is not None and not exists(moved):
+        head = next((m for m in MODULE_MOVE_FALLBACKS if moved.startswith(m + ".")), None)
+        if head is not None and exists(MODULE_MOVE_FALLBACKS[head] + moved[len(head):]):
+            return MODULE_MOVE_FALLBACKS[head] + moved[len(head):]
+    return moved
 
 
 # Names that exist in the TF 2.21 API although `api_v2` cannot list them (set with `setattr` at import).
@@ -114,6 +166,48 @@ CONTRIB_MODULES: dict[str, tuple[str, ...]] = {
     "tf.contrib.rnn": ("tf.compat.v1.nn.rnn_cell",),      # the core cells; contrib-only cells -> finding
 }
 
+# tf.contrib names whose successor TF 2.21 has under another name, exact names (checked against the TF 2.21
+# API by tests/test_codemod_tables.py). The contrib metrics are TF 1.15's `tf.metrics` under another name
+# (contrib/metrics/python/ops/metric_ops.py delegates to them); where TF 1's positional order differs
+# (predictions before labels), CONTRIB_REORDERS gives it and rule TFM002 passes the arguments by keyword.
+CONTRIB_RENAMES: dict[str, str] = {
+    # contrib.lookup's HashTable is TF 1.15's tf.lookup.StaticHashTable (HashTable was its old name);
+    # (initializer, default_value, ..., name) in both.
+    "tf.contrib.lookup.HashTable": "tf.lookup.StaticHashTable",
+    "tf.contrib.lookup.KeyValueTensorInitializer": "tf.lookup.KeyValueTensorInitializer",
+    "tf.contrib.lookup.TextFileInitializer": "tf.lookup.TextFileInitializer",
+    "tf.contrib.lookup.TextFileIndex": "tf.lookup.TextFileIndex",
+    "tf.contrib.metrics.streaming_mean": "tf.compat.v1.metrics.mean",
+    "tf.contrib.metrics.streaming_mean_tensor": "tf.compat.v1.metrics.mean_tensor",
+    "tf.contrib.metrics.streaming_percentage_less": "tf.compat.v1.metrics.percentage_below",
+    "tf.contrib.metrics.streaming_accuracy": "tf.compat.v1.metrics.accuracy",
+    "tf.contrib.metrics.streaming_precision": "tf.compat.v1.metrics.precision",
+    "tf.contrib.metrics.streaming_recall": "tf.compat.v1.metrics.recall",
+    "tf.contrib.metrics.streaming_true_positives": "tf.compat.v1.metrics.true_positives",
+    "tf.contrib.metrics.streaming_true_negatives": "tf.compat.v1.metrics.true_negatives",
+    "tf.contrib.metrics.streaming_false_positives": "tf.compat.v1.metrics.false_positives",
+    "tf.contrib.metrics.streaming_false_negatives": "tf.compat.v1.metrics.false_negatives",
+    "tf.contrib.metrics.streaming_auc": "tf.compat.v1.metrics.auc",
+    "tf.contrib.metrics.streaming_mean_absolute_error": "tf.compat.v1.metrics.mean_absolute_error",
+    "tf.contrib.metrics.streaming_mean_squared_error": "tf.compat.v1.metrics.mean_squared_error",
+    "tf.contrib.metrics.streaming_root_mean_squared_error": "tf.compat.v1.metrics.root_mean_squared_error",
+    "tf.contrib.metrics.streaming_mean_relative_error": "tf.compat.v1.metrics.mean_relative_error",
+    "tf.contrib.metrics.streaming_mean_cosine_distance": "tf.compat.v1.metrics.mean_cosine_distance",
+    "tf.contrib.metrics.streaming_mean_iou": "tf.compat.v1.metrics.mean_iou",
+}
+_PL = ["predictions", "labels"]
+_TAIL = ["weights", "metrics_collections", "updates_collections", "name"]
+CONTRIB_REORDERS: dict[str, list[str]] = {
+    **{f"tf.contrib.metrics.streaming_{m}": _PL + _TAIL for m in (
+        "accuracy", "precision", "recall", "true_positives", "true_negatives", "false_positives",
+        "false_negatives", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error")},
+    "tf.contrib.metrics.streaming_auc": _PL + ["weights", "num_thresholds", "metrics_collections",
+                                               "updates_collections", "curve", "name", "summation_method"],
+    "tf.contrib.metrics.streaming_mean_relative_error": _PL + ["normalizer"] + _TAIL,
+    "tf.contrib.metrics.streaming_mean_cosine_distance": _PL + ["dim"] + _TAIL,
+    "tf.contrib.metrics.streaming_mean_iou": _PL + ["num_classes"] + _TAIL,
+}
+
 # tf.contrib successors kept in this distribution's runtime package (`tf_migrate_runtime`), one entry per
 # contrib name, in that package's own table (`tf_migrate_runtime/successors.py`, pure data: importing it
 # loads no TensorFlow). Keys that name a module map the module; its members not listed are not provided.
@@ -132,6 +226,16 @@ CONTRIB_HINTS: dict[str, str] = {
     "tf.contrib.learn": "tf.estimator is gone in TF 2.16+ too: port it to Keras 3 by hand",
     "tf.contrib.seq2seq": "port it by hand (tfa.seq2seq is end-of-life and does not support Keras 3), "
                           "or add it to tf_migrate_runtime",
+    # contrib.rnn's stacked bidirectional RNN has no TF 2 function (tf.compat.v1.nn has the single-layer
+    # bidirectional_dynamic_rnn only)
+    "tf.contrib.rnn.stack_bidirectional_dynamic_rnn": "TF 2 has no stacked bidirectional RNN function: stack "
+        "keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True)) layers (one per layer of "
+        "cells_fw / cells_bw), or loop over tf.compat.v1.nn.bidirectional_dynamic_rnn, concatenating each "
+        "layer's two outputs as the next layer's input",
+    "tf.contrib.rnn.python.ops.rnn.stack_bidirectional_dynamic_rnn": "TF 2 has no stacked bidirectional RNN "
+        "function: stack keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True)) layers (one "
+        "per layer of cells_fw / cells_bw), or loop over tf.compat.v1.nn.bidirectional_dynamic_rnn, "
+        "concatenating each layer's two outputs as the next layer's input",
     "tf.contrib.rnn": "use a tf.compat.v1.nn.rnn_cell cell or a Keras 3 layer (keras.layers.LSTM/GRU)",
     "tf.contrib.cudnn_rnn": "keras.layers.LSTM/GRU use cuDNN when they can (TF 2 migration guide)",
     "tf.contrib": "port it to TF 2 / Keras 3 by hand or keep a copy of the TF 1.15 code",
@@ -210,7 +314,7 @@ class Tables:
         self.version = data["tensorflow_version"]
         self.renames: dict[str, str] = data["symbol_renames"]
         self.keyword_renames: dict[str, dict[str, str | None]] = data["keyword_renames"]
-        self.reorders: dict[str, list[str | None]] = data["reorders"]
+        self.reorders: dict[str, list[str | None]] = {**data["reorders"], **CONTRIB_REORDERS}
         self.module_deprecations: dict[str, list[str]] = data["module_deprecations"]
         self.signatures: dict[str, list[str]] = data.get("signatures_v2", {})
         # Calls whose TF 1 meaning a file may carry whatever it looks like: the semantic-change table, and
@@ -221,6 +325,9 @@ class Tables:
             n for n in (*self.reorders, *self.keyword_renames) if n in self.signatures)
         self.api = frozenset(data["api_v2"]) | frozenset(data["api_legacy_keras"]) | EXTRA_API
         self.slim = frozenset(data["tf_slim"]) | {"tf_slim", "tf_slim.layers"}
+        # tf_slim's submodules by dotted path (`from tf_slim.nets.inception_v3 import ...`), with their names
+        self.slim_modules: dict[str, frozenset[str]] = {m: frozenset(n) for m, n in
+                                                         data.get("tf_slim_modules", {}).items()}
         self.successors = _successors()
         runtime = {t for t in self.successors.values() if t.startswith(RUNTIME_PACKAGE + ".")}
         for t in list(runtime):
@@ -242,6 +349,21 @@ class Tables:
         if any(name == p or name.startswith(p + ".") for p in OPAQUE_PREFIXES):
             return not any(name == m or name.startswith(m + ".") for m in MISSING)
         return self._prefix_in(name, self.api)
+
+    def importable(self, name: str) -> bool:
+        """`exists(name)`, or `name` is a tf_slim submodule or one of its names, imported by its dotted path
+        (`import_module` says which module to import for it)."""
+        return self.exists(name) or self.import_module(name) is not None
+
+    def import_module(self, name: str) -> str | None:
+        """The tf_slim submodule to import for `name` (`tf_slim.nets.inception_v3.inception_v3_base` ->
+        `tf_slim.nets.inception_v3`) when only its dotted path reaches it, else None."""
+        module, _, member = name.rpartition(".")
+        if name in self.slim_modules:
+            return name
+        if member in self.slim_modules.get(module, ()):
+            return module
+        return None
 
     @staticmethod
     def _prefix_in(name: str, known: frozenset[str]) -> bool:
@@ -331,9 +453,11 @@ class Tables:
         return Resolution(None, problem=f"`{name}` has no successor in TensorFlow {self.version}: {hint}")
 
     def _resolve_contrib(self, name: str, parts: list[str]) -> Resolution:
-        moved = module_move(name)  # contrib's own module layout (`tf.contrib.slim.python.slim.data`)
+        moved = moved_name(name, self.importable)  # contrib's own layout (`tf.contrib.slim.python.slim.data`)
         if moved is not None and self.exists(moved):
-            return Resolution(moved, rule="TFM003", module=moved.split(".")[0])
+            return Resolution(moved, rule="TFM003", module=None if moved.startswith("tf.") else moved.split(".")[0])
+        if moved is not None and self.import_module(moved) is not None:  # `tf_slim.nets.inception_v3.X`
+            return Resolution(moved, rule="TFM003", module=self.import_module(moved))
         for k in range(len(parts), 2, -1):  # the runtime package's table first, longest prefix
             prefix, tail = ".".join(parts[:k]), parts[k:]
             new = self.successors.get(prefix)
@@ -353,7 +477,7 @@ class Tables:
             return Resolution(target, rule="TFM003")
         for k in range(len(parts), 2, -1):
             prefix, tail = ".".join(parts[:k]), parts[k:]
-            new = OVERRIDES.get(prefix) or self.renames.get(prefix)
+            new = CONTRIB_RENAMES.get(prefix) or OVERRIDES.get(prefix) or self.renames.get(prefix)
             if new is not None and self.exists(new):
                 return Resolution(_join(new, tail), rule="TFM003",
                                   module=None if new.startswith("tf.") else new.split(".")[0])
@@ -371,8 +495,8 @@ class Tables:
 
 
 def _hint(name: str) -> str:
-    return next((h for p, h in CONTRIB_HINTS.items() if name == p or name.startswith(p + ".")),
-                CONTRIB_HINTS["tf.contrib"])
+    best = max((p for p in CONTRIB_HINTS if name == p or name.startswith(p + ".")), key=len, default="tf.contrib")
+    return CONTRIB_HINTS[best]
 
 
 class PrivateModules:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.rules.tfm004_imports import import_moves, schedule_removal
-from migrate.codemod.tables import MODULE_MOVES, module_move
+from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, PRIVATE_RENAMES, moved_name, private_modules
 
 
 def _dotted_expr(name: str) -> cst.BaseExpression:
@@ -29,6 +29,8 @@ def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
             cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
         return updated
     name = ".".join([base, *parts[1:]])
+    if len(parts) > 1 and base.split(".")[1:2] and base.split(".")[1] in PRIVATE_MODULES and "TFM004" in cm.rules:
+        return _private_member(cm, original, updated, root, base, parts)
     cm._canon[id(original)] = name
     cm.current_rule = "TFM001"
     res = cm.tables.resolve(name)
@@ -48,7 +50,7 @@ def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
     if (target or name).startswith("tf.compat.v1."):
         cm.compat_seen = True
     cm.current_rule = "engine"
-    moved = module_move(base) if "TFM004" in cm.rules and import_moves(cm, root.value) else None
+    moved = moved_name(base, cm.tables.importable) if "TFM004" in cm.rules and import_moves(cm, root.value) else None
     if target is None or (moved is not None and (target == moved or target.startswith(moved + "."))):
         # unchanged, or the rewritten import (`import tf_slim as slim`) covers it
         cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
@@ -60,6 +62,33 @@ def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
             expr = expr.with_changes(lpar=original.lpar, rpar=original.rpar)
         return expr
     return _expr_for(cm, original, root, base, target, res.module)
+
+
+def _private_member(cm, original, updated, root: cst.Name, base: str, parts: list[str]):
+    """`nest.is_sequence` through `from tensorflow.python.util import nest`: a member TF 2.21's private
+    module lacks is renamed (PRIVATE_RENAMES: `nest.is_nested`) or a finding (TFM004) with where the name
+    is defined now. A module that is gone altogether is reported at its import, not at each use."""
+    cm._uses_left[root.value] = cm._uses_left.get(root.value, 0) + 1
+    table = private_modules()
+    module = "tensorflow" + base[2:]
+    member = f"{module}.{parts[1]}"
+    if not table.exists(module) or table.exists(member):
+        return updated
+    renamed = PRIVATE_RENAMES.get(member)
+    if renamed is not None:
+        cm.mark_replaced(original)
+        expr = _dotted_expr(".".join([root.value, renamed, *parts[2:]]))
+        if isinstance(original, cst.Attribute) and (original.lpar or original.rpar):
+            expr = expr.with_changes(lpar=original.lpar, rpar=original.rpar)
+        return expr
+    where = [m for m in table.definers(parts[1]) if m != module][:2]
+    then = (f"`{parts[1]}` is defined in {' and '.join(f'`{w}`' for w in where)} (private: import it from there, "
+            "or copy it)") if where else "no module of TensorFlow defines it now: copy the code you need from " \
+                                         "TF 1.x, or port it by hand"
+    cm.current_rule = "TFM004"
+    cm.report(original, "TFM004", f"`{member}` does not exist in TensorFlow {table.version}: {then}")
+    cm.current_rule = "engine"
+    return updated
 
 
 def _through_alias(cm, alias: str, parts: list[str], target: str) -> str | None:

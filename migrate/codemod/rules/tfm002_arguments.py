@@ -6,6 +6,7 @@ import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT
+from migrate.codemod.tables import CONTRIB_REORDERS
 
 # `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
 CAST_FUNCTIONS: dict[str, str] = {
@@ -80,8 +81,8 @@ def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bo
     if not tf2 and name in t.meaning_changed and not name.startswith("tf.compat.") and name in t.signatures:
         return _meaning_changed(cm, original, call, name)
     final = t.resolve(name).target or name
-    if final.startswith("tf.compat.v1.") or not final.startswith("tf."):
-        return call  # compat.v1 keeps the TF 1 signature
+    if (final.startswith("tf.compat.v1.") or not final.startswith("tf.")) and name not in CONTRIB_REORDERS:
+        return call  # compat.v1 keeps the TF 1 signature (a renamed contrib function may not: CONTRIB_REORDERS)
     dropped = DROPPED_IF_LITERAL.get(name)
     if dropped is not None:
         keyword, value = dropped

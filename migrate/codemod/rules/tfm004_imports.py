@@ -6,7 +6,14 @@ import libcst as cst
 
 from migrate.codemod import transform
 from migrate.codemod.rules import Rule
-from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, module_move, private_modules
+from migrate.codemod.tables import (
+    MODULE_MOVES,
+    PRIVATE_MODULES,
+    PRIVATE_RENAMES,
+    import_move,
+    module_move,
+    private_modules,
+)
 
 
 def _private(dotted: str) -> bool:
@@ -60,14 +67,14 @@ def leave_import(cm, original_node: cst.Import, updated_node: cst.Import) -> cst
         new = None
         if canon:
             moved = module_move(canon) if alias.asname is not None else None
-            if moved is not None and cm.tables.exists(moved):
+            if moved is not None and (cm.tables.exists(moved) or moved in cm.tables.slim_modules):
                 new = moved
             elif moved is not None:
                 cm.report(original_node, "TFM004", f"`{full}` has no counterpart `{moved}` in tf_slim: "
                                                      "port this import by hand")
             if new is None and canon.startswith("tf.contrib") and alias.asname is None:
                 new = "tensorflow"  # `import tensorflow.contrib.rnn` binds `tensorflow`; contrib is gone
-        names.append(alias.with_changes(name=transform.dotted_expr(new)) if new else alias)
+        names.append(alias.with_changes(name=transform.dotted_expr(_importable(new))) if new else alias)
         cm._imports_changed = cm._imports_changed or bool(new)
     return updated_node.with_changes(names=names)
 
@@ -86,27 +93,56 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
             if names:
                 _missing_private(cm, original_node, None, names)
         else:
-            _missing_private(cm, original_node, module, names)
+            renamed = {a.name.value: PRIVATE_RENAMES.get(f"{module}.{a.name.value}") for a in updated_node.names}
+            if any(renamed.values()):
+                # `from tensorflow.python.util.nest import is_sequence` -> `... import is_nested as is_sequence`
+                cm._imports_changed = True
+                updated_node = updated_node.with_changes(names=[
+                    a.with_changes(name=cst.Name(renamed[a.name.value]),
+                                   asname=a.asname or cst.AsName(name=cst.Name(a.name.value)))
+                    if renamed[a.name.value] else a for a in updated_node.names])
+                names = [n for n in names if not renamed.get(n)]
+            if names:
+                _missing_private(cm, original_node, module, names)
     canon = transform.canonical(module)
     moved = module_move(canon)
     if moved is not None:
-        missing = [a.name.value for a in updated_node.names if not cm.tables.exists(f"{moved}.{a.name.value}")]
+        homes = {a.name.value: import_move(canon, a.name.value, cm.tables.importable) for a in updated_node.names}
+        missing = [n for n, home in homes.items() if home is None]
         if missing:
-            cm.report(original_node, "TFM004", f"`from {module} import {', '.join(missing)}`: tf_slim has no "
-                                                 f"`{moved}.{missing[0]}`; port this import by hand")
+            cm.report(original_node, "TFM004", f"`from {module} import {', '.join(missing)}`: "
+                                                 f"{moved.split('.')[0]} has no `{moved}.{missing[0]}`; "
+                                                 "port this import by hand")
+            return updated_node
+        if len(set(homes.values())) > 1:
+            cm.report(original_node, "TFM004", f"`from {module} import ...`: the names now live in "
+                      + " and ".join(f"`{h}` ({', '.join(n for n in homes if homes[n] == h)})"
+                                     for h in dict.fromkeys(homes.values()))
+                      + ": split this import in two")
             return updated_node
         cm._imports_changed = True
-        return updated_node.with_changes(module=transform.dotted_expr(moved))
+        return updated_node.with_changes(module=transform.dotted_expr(_importable(next(iter(homes.values())))))
     if len(updated_node.names) == 1:
         alias = updated_node.names[0]
         moved = module_move(f"{canon}.{alias.name.value}")
-        if moved is not None and cm.tables.exists(moved):
+        if moved is not None and (cm.tables.exists(moved) or moved in cm.tables.slim_modules):
             # `from tensorflow.contrib import slim` -> `import tf_slim as slim`
             local = alias.asname.name.value if alias.asname else alias.name.value
             cm._imports_changed = True
+            if moved.startswith("tf."):  # an attribute of the TF API, not always a module: from-import it
+                package, _, member = _importable(moved).rpartition(".")
+                return updated_node.with_changes(
+                    module=transform.dotted_expr(package),
+                    names=[cst.ImportAlias(name=cst.Name(member),
+                                           asname=None if member == local else cst.AsName(name=cst.Name(local)))])
             return cst.Import(names=[cst.ImportAlias(name=transform.dotted_expr(moved),
                                                      asname=cst.AsName(name=cst.Name(local)))])
     return updated_node
+
+
+def _importable(dotted: str) -> str:
+    """The module path to write in an import: `tf.compat.v1.nn` -> `tensorflow.compat.v1.nn`."""
+    return "tensorflow" + dotted[2:] if dotted == "tf" or dotted.startswith("tf.") else dotted
 
 
 def import_moves(cm, local: str) -> bool:
@@ -166,7 +202,13 @@ RULE = Rule(
         "name (the successor the tables know, or why there is none) and a private module or name "
         "(`from tensorflow.python.estimator.util import fn_args`), checked against the modules and top-level "
         "names TF 2.21's private packages hold (`tf_private_modules.json`, generated from the installed "
-        "TensorFlow), with the modules that define the name now.",
+        "TensorFlow), with the modules that define the name now. contrib's private layout maps onto its "
+        "successors' (`MODULE_MOVES`: `tensorflow.contrib.rnn.python.ops.core_rnn` -> "
+        "`tensorflow.compat.v1.nn`, `...framework.python.ops` -> `tf_slim.ops`, or `tf_slim` for the names "
+        "the old package re-exported); a private name TF 2 renamed is imported under its old name "
+        "(`from tensorflow.python.util.nest import is_nested as is_sequence`) and renamed where it is used "
+        "through its module (`nest.is_sequence` -> `nest.is_nested`); any other use of a member the private "
+        "module no longer has (`rnn_cell_impl._linear`) is a finding.",
     before="import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\nimport tensorflow as tf\n"
            "from tensorflow.contrib.slim.python.slim.data import tfexample_decoder\n\n"
            "net = tf.contrib.layers.conv2d(x, 4, 3)\n",

@@ -1,5 +1,6 @@
 """TFM005 notices: findings only (legacy Keras, graph mode)."""
 
+import re
 from dataclasses import dataclass
 
 from migrate.codemod.rules import Rule
@@ -18,6 +19,17 @@ GRAPH_MODE_SETUP: frozenset[str] = frozenset({
     "tf.compat.v1.disable_eager_execution", "tf.compat.v1.disable_v2_behavior", "tf.Graph",
 })
 
+# A test module (a subclass of one of these) that uses one of the graph-only APIs below needs graph mode:
+# under TF 2's eager default `self.test_session()` yields None (`sess.run` fails), `tf.gradients` raises,
+# placeholders cannot be created, and a Dataset has no `make_initializable_iterator` (TF 2.21's
+# tensorflow/python/framework/test_util.py and ops/gradients_impl.py).
+TEST_CASES: frozenset[str] = frozenset({"tf.test.TestCase", "tf.compat.v1.test.TestCase"})
+TEST_GRAPH_ONLY_NAMES: frozenset[str] = frozenset({
+    "tf.gradients", "tf.compat.v1.gradients", "tf.compat.v1.placeholder", "tf.compat.v1.placeholder_with_default",
+    "tf.compat.v1.data.make_initializable_iterator",
+})
+TEST_GRAPH_ONLY_CALLS = re.compile(r"\bself\.(test_session)\s*\(|\.(make_initializable_iterator)\s*\(")
+
 LEGACY_KERAS_MESSAGE = (
     "tf.compat.v1.layers / tf.compat.v1.nn.rnn_cell need legacy Keras under TF 2.16+: install tf_keras and "
     "set TF_USE_LEGACY_KERAS=1 before the first use (e.g. os.environ.setdefault('TF_USE_LEGACY_KERAS', '1') "
@@ -27,6 +39,13 @@ GRAPH_MODE_MESSAGE = (
     "`with tf.Graph().as_default():`, or run the codemod with --graph-mode (TFM007), which calls "
     "tf.compat.v1.disable_v2_behavior() in the program's entry points")
 
+TEST_GRAPH_MODE_MESSAGE = (
+    "this tf.test.TestCase module uses {what}, which need{s} graph mode: under TF 2.21's eager default "
+    "self.test_session() yields None, tf.gradients raises and placeholders fail; run the codemod with "
+    "--graph-mode (TFM007 calls tf.compat.v1.disable_v2_behavior() before tf.test.main()), or build each "
+    "test's graph inside `with tf.Graph().as_default():`")
+
+
 @dataclass
 class Seen:
     """What the pass met (per file): the first reference needing legacy Keras / graph mode."""
@@ -34,6 +53,8 @@ class Seen:
     legacy_keras: object = None
     graph_mode: object = None
     graph_setup: bool = False
+    test_case: bool = False          # a tf.test.TestCase subclass (or any reference to it)
+    test_graph_only: object = None   # the first graph-only name it uses
 
 
 def note_reference(cm, node, final: str) -> None:
@@ -44,6 +65,10 @@ def note_reference(cm, node, final: str) -> None:
         seen.graph_mode = node
     if final in GRAPH_MODE_SETUP or final.startswith("tf.Graph."):
         seen.graph_setup = True
+    if final in TEST_CASES:
+        seen.test_case = True
+    if seen.test_graph_only is None and final in TEST_GRAPH_ONLY_NAMES:
+        seen.test_graph_only = (node, final)
 
 
 def leave_module(cm, original) -> None:
@@ -54,9 +79,48 @@ def leave_module(cm, original) -> None:
     seen = cm.state["TFM005"]
     if seen.legacy_keras is not None and LEGACY_KERAS_SWITCH not in cm.full_source:
         cm.report(seen.legacy_keras, "TFM005", LEGACY_KERAS_MESSAGE)
-    if seen.graph_mode is not None and not seen.graph_setup and setup_statement(cm, original) is None \
-            and not cm.state["TFM007"].declined:  # --graph-mode declined: its own finding says what to do
+    if seen.graph_setup or setup_statement(cm, original) is not None or cm.state["TFM007"].declined:
+        return  # graph mode already set up, or --graph-mode sets it up / declined (its own finding says why)
+    if seen.test_case:
+        _test_notice(cm, seen)
+    elif seen.graph_mode is not None:
         cm.report(seen.graph_mode, "TFM005", GRAPH_MODE_MESSAGE)
+
+
+def _test_notice(cm, seen: Seen) -> None:
+    """A tf.test.TestCase module that uses graph-only APIs: one notice at the first of them."""
+    calls = [(m.start(), m.group(1) or m.group(2)) for m in TEST_GRAPH_ONLY_CALLS.finditer(cm.full_source)]
+    calls = [(at, name) for at, name in calls if not _in_comment_or_string(cm.full_source, at)]
+    what = sorted({f"self.{n}()" if n == "test_session" else f".{n}()" for _, n in calls}
+                  | ({seen.test_graph_only[1]} if seen.test_graph_only else set()))
+    if not what:
+        return
+    listed = [f"`{w}`" for w in what]
+    listed = ", ".join(listed[:-1]) + " and " + listed[-1] if len(listed) > 1 else listed[0]
+    message = TEST_GRAPH_MODE_MESSAGE.format(what=listed, s="" if len(what) > 1 else "s")
+    if seen.test_graph_only is not None:
+        cm.report(seen.test_graph_only[0], "TFM005", message)
+    else:
+        at = calls[0][0]
+        line = cm.full_source.count("\n", 0, at) + 1
+        cm.report_at(line, at - (cm.full_source.rfind("\n", 0, at) + 1), "TFM005", message)
+
+
+def _in_comment_or_string(source: str, at: int) -> bool:
+    """Whether the match at `at` lies in a comment or a one-line string of its line (by its tokens)."""
+    import io  # noqa: PLC0415
+    import tokenize  # noqa: PLC0415
+
+    start = source.rfind("\n", 0, at) + 1
+    end = source.find("\n", at)
+    line = source[start:end if end >= 0 else len(source)]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    column = at - start
+    return any(t.type in (tokenize.COMMENT, tokenize.STRING) and t.start[1] <= column < t.end[1]
+               for t in tokens if t.start[0] == t.end[0] == 1)
 
 
 RULE = Rule(
@@ -64,9 +128,13 @@ RULE = Rule(
     name="notices",
     summary="findings, no edits: the result needs legacy Keras (tf.compat.v1.layers, rnn_cell; silent once "
             "the file mentions TF_USE_LEGACY_KERAS) or graph mode (a script built around Session / "
-            "placeholders, unless it already disables v2 behaviour or builds a tf.Graph)",
+            "placeholders, unless it already disables v2 behaviour or builds a tf.Graph; a tf.test.TestCase "
+            "module using self.test_session(), tf.gradients, placeholders or make_initializable_iterator)",
     why="Some TF 1 code runs under TF 2.21 only with a switch the codemod cannot set for you: legacy Keras "
-        "(tf_keras) behind tf.compat.v1.layers and rnn_cell, and graph mode behind Session and placeholders.",
+        "(tf_keras) behind tf.compat.v1.layers and rnn_cell, and graph mode behind Session and placeholders. "
+        "A TF 1 test module (a tf.test.TestCase) with `self.test_session()`, `tf.gradients`, placeholders or "
+        "`make_initializable_iterator` fails under TF 2's eager default even though every name exists: the "
+        "notice tells to run it with --graph-mode.",
     before="import tensorflow as tf\n\ncell = tf.nn.rnn_cell.LSTMCell(8)\n",
     after="import tensorflow as tf\n\ncell = tf.compat.v1.nn.rnn_cell.LSTMCell(8)\n",  # + a finding at 3:8
     note_reference=note_reference,
