@@ -183,6 +183,18 @@ def matmul_bias(view: GraphView, matmul):
     return kernel, concat, bias_op, bias
 
 
+def gate_split(view: GraphView, matmul, parts: int):
+    """`concat([x, h]) @ kernel + bias` split into `parts` gates -> (kernel, concat op, bias add op, bias, the
+    Split op) or None: the start every gated cell's matcher shares."""
+    found = matmul_bias(view, matmul)
+    if found is None:
+        return None
+    split = only(consumers(found[2].outputs[0]), ("Split",))
+    if split is None or int(split.get_attr("num_split")) != parts:
+        return None
+    return (*found, split)
+
+
 def concat_values(view: GraphView, op):
     """The values a `concat(..., axis 1)` joins (ConcatV2: axis last; TF < 1.0 Concat: axis first), else None."""
     values, axis = (op.inputs[:-1], op.inputs[-1]) if op.type == "ConcatV2" else (op.inputs[1:], op.inputs[0])

@@ -86,8 +86,19 @@ def _inputs_projection(kernel, bias):
     return project
 
 
+class _FastLoop:
+    """The `inner_loop` the three layers share: their own `_fast_loop` where `_fast_path` allows, Keras' otherwise."""
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, list | tuple):
+            mask = mask[0]
+        if not _fast_path(self, training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        return run_traced(self, self._fast_loop, sequences, list(initial_state), mask)
+
+
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class LSTM(keras.layers.LSTM):
+class LSTM(_FastLoop, keras.layers.LSTM):
     """`keras.layers.LSTM` (same arguments, weights and results), with the faster CPU loop of this module.
 
     Example:
@@ -96,13 +107,6 @@ class LSTM(keras.layers.LSTM):
         >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
         (2, 3, 4)
     """
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, list | tuple):
-            mask = mask[0]
-        if not _fast_path(self, training):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        return run_traced(self, self._fast_loop, sequences, list(initial_state), mask)
 
     def _fast_loop(self, sequences, initial_state, mask):
         cell = self.cell
@@ -120,7 +124,7 @@ class LSTM(keras.layers.LSTM):
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class GRU(keras.layers.GRU):
+class GRU(_FastLoop, keras.layers.GRU):
     """`keras.layers.GRU` (same arguments, weights and results, `reset_after` either way), with the faster CPU loop
     of this module.
 
@@ -130,13 +134,6 @@ class GRU(keras.layers.GRU):
         >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
         (2, 4)
     """
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, list | tuple):
-            mask = mask[0]
-        if not _fast_path(self, training):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        return run_traced(self, self._fast_loop, sequences, list(initial_state), mask)
 
     def _fast_loop(self, sequences, initial_state, mask):
         cell = self.cell
@@ -172,7 +169,7 @@ class GRU(keras.layers.GRU):
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class SimpleRNN(keras.layers.SimpleRNN):
+class SimpleRNN(_FastLoop, keras.layers.SimpleRNN):
     """`keras.layers.SimpleRNN` (same arguments, weights and results), with the faster CPU loop of this module.
 
     Example:
@@ -181,13 +178,6 @@ class SimpleRNN(keras.layers.SimpleRNN):
         >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
         (2, 3, 4)
     """
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if isinstance(mask, list | tuple):
-            mask = mask[0]
-        if not _fast_path(self, training):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        return run_traced(self, self._fast_loop, sequences, list(initial_state), mask)
 
     def _fast_loop(self, sequences, initial_state, mask):
         cell = self.cell

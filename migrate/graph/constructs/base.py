@@ -50,6 +50,18 @@ class Construct:
     keras: str
 
 
+def add_provider(providers: dict, make: Callable) -> None:
+    """`make()` -> a provider, None or `Unsupported` (not this construct); a provider is entered under each name it
+    provides."""
+    try:
+        p = make()
+    except Unsupported:
+        return
+    if p is not None:
+        for name in p.provides:
+            providers[name] = p
+
+
 class Registry:
     """The registered cells, helpers and constructs, in matching order (an earlier cell matcher of one op type is
     tried first; a later construct's providers replace an earlier one's for the same tensor)."""
@@ -99,13 +111,7 @@ class Registry:
             frames.setdefault(self.weight_input(op).op.get_attr("frame_name").decode(), []).append(step)
         providers = {}
         for frame, steps in frames.items():
-            try:
-                p = provider(view, frame, steps)
-            except Unsupported:
-                p = None
-            if p is not None:
-                for name in p.provides:
-                    providers[name] = p
+            add_provider(providers, lambda frame=frame, steps=steps: provider(view, frame, steps))
         return providers
 
     def recognise(self, view, outputs) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Cell
-from migrate.graph.matching import const_scalar, consumers, matmul_bias, only, other, strip
+from migrate.graph.matching import const_scalar, consumers, gate_split, only, other, strip
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import CellStep
 
@@ -12,13 +12,10 @@ def match_cifg(view: GraphView, matmul) -> CellStep | None:
     """contrib.rnn.CoupledInputForgetGateLSTMCell (no peepholes / projection): concat([x, h]) @ W_0 + B -> split 3
     (j, f, o); f_act = sigmoid(f + forget_bias); c = f_act * c_prev + (1 - f_act) * tanh(j); h = sigmoid(o) *
     tanh(c). A Keras LSTM with the input gate -(f + forget_bias) computes exactly that (cell_layouts.cifg)."""
-    found = matmul_bias(view, matmul)
+    found = gate_split(view, matmul, 3)
     if found is None:
         return None
-    kernel, concat, bias_op, bias = found
-    split = only(consumers(bias_op.outputs[0]), ("Split",))
-    if split is None or int(split.get_attr("num_split")) != 3:
-        return None
+    kernel, concat, bias_op, bias, split = found
     j, f, o = split.outputs
     fb, pre = 0.0, f
     add = only(consumers(f), ("Add", "AddV2"))

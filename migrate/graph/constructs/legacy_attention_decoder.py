@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from migrate.graph.constructs.base import Construct
+from migrate.graph.constructs.base import Construct, add_provider
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     BIAS,
@@ -313,13 +313,7 @@ def recognise(view: GraphView, outputs, registry) -> dict:
     for convs in _heads(view).values():
         if by_x is None:
             by_x = _all_steps(view, registry)
-        try:
-            p = _decoder(view, convs, by_x)
-        except Unsupported:
-            p = None
-        if p is not None:
-            for name in p.provides:
-                providers[name] = p
+        add_provider(providers, lambda convs=convs, by_x=by_x: _decoder(view, convs, by_x))
     return providers
 
 

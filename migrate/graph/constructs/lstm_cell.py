@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from migrate.graph.constructs.base import Cell
 from migrate.graph.constructs.peephole_lstm_cell import projection_of
-from migrate.graph.matching import const_scalar, consumers, matmul_bias, only, other, strip
+from migrate.graph.matching import const_scalar, consumers, gate_split, only, other, strip
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import ACTIVATIONS, CellStep
 
@@ -14,13 +14,10 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
     """LSTMCell / BasicLSTMCell: concat([x, h]) @ kernel + bias -> split 4 (i, j, f, o);
     c = c_prev * sigmoid(f + forget_bias) + sigmoid(i) * act(j); h = act(c) * sigmoid(o), `act` the cell's
     activation (tanh unless given), the same op on j and on c."""
-    found = matmul_bias(view, matmul)
+    found = gate_split(view, matmul, 4)
     if found is None:
         return None
-    kernel, concat, bias_op, bias = found
-    split = only(consumers(bias_op.outputs[0]), ("Split",))
-    if split is None or int(split.get_attr("num_split")) != 4:
-        return None
+    kernel, concat, bias_op, bias, split = found
     i, j, f, o = split.outputs
     fb, f_sig = 0.0, None
     for c in consumers(f):

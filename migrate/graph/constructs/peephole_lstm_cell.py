@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Cell
-from migrate.graph.matching import const_scalar, consumers, matmul_bias, only, other, strip
+from migrate.graph.matching import const_scalar, consumers, gate_split, only, other, strip
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import ACTIVATIONS, CellStep
 
@@ -74,13 +74,10 @@ def match_peephole_lstm(view: GraphView, matmul) -> CellStep | None:
     """LSTMCell (rnn_cell_impl.py) with peepholes, a cell clip or a projection: concat([x, m]) @ kernel + bias ->
     split 4 (i, j, f, o); c = sigmoid(f + forget_bias [+ w_f_diag * c_prev]) * c_prev + sigmoid(i [+ w_i_diag *
     c_prev]) * act(j) [clipped]; m = sigmoid(o [+ w_o_diag * c]) * act(c) [@ projection/kernel [clipped]]."""
-    found = matmul_bias(view, matmul)
+    found = gate_split(view, matmul, 4)
     if found is None:
         return None
-    kernel, concat, bias_op, bias = found
-    split = only(consumers(bias_op.outputs[0]), ("Split",))
-    if split is None or int(split.get_attr("num_split")) != 4:
-        return None
+    kernel, concat, bias_op, bias, split = found
     i, j, f, o = split.outputs
     gates = [_gate(view, t) for t in (i, f, o)]
     if None in gates:
