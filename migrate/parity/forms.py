@@ -120,7 +120,7 @@ def detect_form(path: str) -> str:
     if os.path.isdir(path):
         if any(os.path.isfile(os.path.join(path, f)) for f in SAVED_MODEL_FILES):
             return "saved_model"
-        if os.path.isfile(os.path.join(path, "graph.pbtxt")) or _exports(path):
+        if os.path.isfile(os.path.join(path, "graph.pbtxt")) or os.path.isdir(os.path.join(path, "export")):
             return "model_dir"
         return "checkpoint"
     if os.path.basename(path) in SAVED_MODEL_FILES:
@@ -326,7 +326,61 @@ def _wrap(graph_def):
 
     meta = meta_graph_pb2.MetaGraphDef()
     meta.graph_def.CopyFrom(graph_def)
+    loop_shapes(meta.graph_def)
     return meta
+
+
+def loop_shapes(graph_def) -> int:
+    """Give a GraphDef written without `_output_shapes` (`sess.graph_def`, `convert_variables_to_constants`: most
+    frozen graphs, graph.pbtxt) static shapes for its while loops' state: each loop Merge gets what the value
+    entering the loop and the value the body passes back both say of their shape (the importer cannot infer it
+    through the back edge; TF1's `while_loop` had set it from its shape invariant, and a .meta keeps it). Without
+    them a loop's state has no static shape and the recognisers cannot read a cell's sizes from it.
+    Returns how many Merges were given a shape."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    if any("_output_shapes" in n.attr for n in graph_def.node):
+        return 0
+    by_name = {n.name: n for n in graph_def.node}
+    merges = []
+    for n in graph_def.node:
+        data = [x.split(":")[0] for x in n.input if not x.startswith("^")]
+        if n.op == "Merge" and len(data) == 2 and {by_name[d].op for d in data if d in by_name} == \
+                {"Enter", "NextIteration"}:
+            merges.append((n, next(d for d in data if by_name[d].op == "Enter"),
+                           next(d for d in data if by_name[d].op == "NextIteration")))
+    if not merges:
+        return 0
+
+    def imported():
+        g = tf.Graph()
+        with g.as_default():
+            tf.graph_util.import_graph_def(graph_def, name="")
+        return g
+
+    given = 0
+    try:
+        for _ in range(2):   # a shape given to one loop's state can refine another's (a stack of cells)
+            g = imported()
+            given = 0
+            for n, enter, nxt in merges:
+                a = g.get_tensor_by_name(enter + ":0").shape
+                b = g.get_tensor_by_name(nxt + ":0").shape
+                if not a.is_compatible_with(b):
+                    continue
+                shape = a.merge_with(b)   # both are sound claims about what the Merge passes on
+                if shape.rank is None:
+                    continue
+                n.attr["_output_shapes"].list.Clear()
+                n.attr["_output_shapes"].list.shape.add().CopyFrom(shape.as_proto())
+                n.attr["_output_shapes"].list.shape.add().CopyFrom(tf.TensorShape([]).as_proto())
+                given += 1
+        return given
+    except (ValueError, TypeError, tf.errors.OpError):   # the import names the problem later, with its context
+        for n, _, _ in merges:
+            if "_output_shapes" in n.attr:
+                del n.attr["_output_shapes"]
+        return 0
 
 
 def _graphdef_file(path: str) -> ModelSource:
