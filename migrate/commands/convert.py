@@ -28,8 +28,9 @@ end or not at all (docs/outputs.md).
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("convert", help="convert a TF1 checkpoint into Keras 3 weights (or back with --to tf1)",
                               description=__doc__, epilog=EPILOG)
-    p.add_argument("source", metavar="CKPT", help="TF1 checkpoint prefix, directory or .index file "
-                                                  "(with --to tf1: the .keras / .weights.h5 file)")
+    p.add_argument("source", metavar="CKPT", help="TF1 checkpoint prefix, directory or .index file; or (the graph "
+                   "path) a TF1 SavedModel folder, a frozen GraphDef .pb / .pbtxt, an Estimator model_dir "
+                   "(with --to tf1: the .keras / .weights.h5 file)")
     p.add_argument("--out", required=True, help="output: FILE.keras, FILE.weights.h5 or a TF2 checkpoint prefix "
                                                 "(with --to tf1: the TF1 checkpoint prefix to write)")
     p.add_argument("--to", choices=("keras", "tf1"), default="keras", help="direction (default: keras)")
@@ -63,6 +64,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--variable", action="append", metavar="NAME=FILE.npy", help="assign this variable the value "
                    "in FILE.npy (or NAME=zeros) instead of the checkpoint's, as a program that sets it when it "
                    "loads does (e.g. an embedding table stripped before saving); shape = the .meta's; repeatable")
+    g.add_argument("--tag-set", metavar="TAGS", help="a SavedModel's graph to convert, by its tag set (default: "
+                   "serve; comma-separated for several tags, e.g. serve,gpu)")
+    g.add_argument("--signature", metavar="KEY", help="a SavedModel's signature whose inputs and outputs the Keras "
+                   "model takes and returns, named after its keys (default: serving_default, else the only one)")
     g.add_argument("--no-recognisers", action="store_true", help="translate every loop with the generic tier "
                    "(tfm.WhileLoop, op by op) instead of recognising cells and decoders as Keras layers: the "
                    "fallback the recognisers upgrade, e.g. to compare the two")
@@ -78,7 +83,9 @@ def _out_kind(args) -> str | None:
     checkpoint - a TF2 checkpoint prefix for a Seq2Seq, a model folder for the graph path)."""
     if args.to == "tf1":
         return "prefix"
-    if args.from_graph:
+    from migrate.parity.forms import detect_form  # noqa: PLC0415 - from the path alone, no TensorFlow
+
+    if args.from_graph or detect_form(args.source) != "checkpoint":
         return "dir"
     return "file" if args.out.endswith(KERAS_FILE_SUFFIXES) else None
 
@@ -104,11 +111,25 @@ def _run(args) -> int:
         from migrate.errors import InputError  # noqa: PLC0415
 
         raise InputError(f"--step {args.step}: the optimizer's step count, an option of --with-optimizer")
-    if args.to == "keras" and (args.from_graph or not args.out.endswith(KERAS_FILE_SUFFIXES)
+    from migrate.parity.forms import detect_form  # noqa: PLC0415
+
+    form = detect_form(args.source) if args.to == "keras" else "checkpoint"
+    if form != "checkpoint" and args.out.endswith(KERAS_FILE_SUFFIXES):
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError(f"{args.source}: a {form.replace('_', ' ')} converts from its graph into a model folder: "
+                         f"--out DIR (model.keras, model.py, model.weights.h5, convert_report.json), not "
+                         f"{args.out}")
+    if args.to == "keras" and (args.from_graph or form != "checkpoint" or not args.out.endswith(KERAS_FILE_SUFFIXES)
                                and _wants_graph(args.source)):
         from migrate.graph.cli import run_from_graph  # noqa: PLC0415
 
         return run_from_graph(args)
+    if getattr(args, "tag_set", None) or getattr(args, "signature", None):
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError("--tag-set / --signature: options of a TF1 SavedModel (its folder holds saved_model.pb), "
+                         f"and {args.source} is a checkpoint; leave them out")
     if getattr(args, "variable", None):
         from migrate.errors import InputError  # noqa: PLC0415
 

@@ -44,7 +44,8 @@ Missing folders of --json / --junit are created (and removed again when the comm
 # Options of the legacy pair only (the graph pair has one forward batch and no training).
 LEGACY_ONLY = {"hparams": "--hparams", "batches": "--batches", "adam_steps": "--adam-steps", "checks": "--checks"}
 GRAPH_ONLY = {"build": "--build", "mapping": "--mapping", "inputs": "--inputs", "feeds": "--feed",
-              "time_steps": "--time-steps", "variables": "--variable"}
+              "time_steps": "--time-steps", "variables": "--variable",
+              "tag_set": "--tag-set", "signature": "--signature"}
 
 
 def _positive(text: str) -> int:
@@ -75,7 +76,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                               description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     side = p.add_mutually_exclusive_group(required=True)
     side.add_argument("--tf1", metavar="CKPT",
-                      help="a TF1 checkpoint prefix or directory with its .meta graph (any model)")
+                      help="a TF1 checkpoint prefix or directory with its .meta graph (any model); or a TF1 "
+                           "SavedModel folder, a frozen GraphDef .pb / .pbtxt, an Estimator model_dir")
     side.add_argument("--legacy", metavar="CKPT",
                       help="this repo's legacy model directory (hparams.json beside the checkpoint) or prefix")
     p.add_argument("--keras", metavar="MODEL", default=None,
@@ -83,6 +85,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "converts the checkpoint on the fly)")
     p.add_argument("--build", metavar="MODULE:FUNCTION", default=None,
                    help="--tf1: a function returning the Keras model (for .weights.h5; MODULE may be FILE.py)")
+    p.add_argument("--tag-set", metavar="TAGS", default=None,
+                   help="--tf1 SavedModel: the graph's tag set (default serve; serve,gpu for several)")
+    p.add_argument("--signature", metavar="KEY", default=None,
+                   help="--tf1 SavedModel: the signature (default serving_default, else the only one)")
     p.add_argument("--mapping", metavar="MAPPING.toml", default=None,
                    help="--tf1: the mapping file whose [parity] section binds inputs, outputs and feeds")
     p.add_argument("--inputs", metavar="FEED.npz", default=None,
@@ -164,7 +170,7 @@ def _run_graph(args):
     return run_graph_parity(args.tf1, args.keras, mapping=args.mapping, build=args.build, inputs=args.inputs,
                             feeds=args.feeds, batch_size=args.batch_size or 8, time_steps=args.time_steps or 6,
                             seed=args.seed, rtol=args.rtol, atol=args.atol, backend=args.backend,
-                            variables=args.variables)
+                            variables=args.variables, tag_set=args.tag_set, signature=args.signature)
 
 
 def run(args) -> int:

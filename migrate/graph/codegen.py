@@ -36,7 +36,9 @@ def build_model():
 
 
 def model_source(tr: Translation, meta: str, output_names: list[str], model_name: str = "converted",
-                 loss=None) -> str:
+                 loss=None, output_keys: list[str] | None = None) -> str:
+    """`output_keys`: names for the Keras outputs (a SavedModel signature's keys): each output passes through a
+    `keras.layers.Identity` of that name, so `model.output_names` are the keys."""
     inputs = ", ".join(f"{i['keras']} <- {i['graph']}" for i in tr.inputs)
     example = ", ".join(f"{i['keras']!r}: ..." for i in tr.inputs)
     functions = "".join(f"\n\n{f}" for f in tr.emitter.functions)   # the loop functions (migrate.graph.loops)
@@ -44,8 +46,17 @@ def model_source(tr: Translation, meta: str, output_names: list[str], model_name
                          outputs=source_text(", ".join(output_names)), example=source_text(example),
                          imports=IMPORTS + functions)
     ins = ", ".join(f"{i['keras']!r}: {i['var']}" for i in tr.inputs)
-    outs = ", ".join(tr.emitter.value(s) for s in tr.outputs)
+    values = [tr.emitter.value(s) for s in tr.outputs]
     body = list(tr.emitter.lines)  # value() may have added lines
+    if output_keys:
+        named = []
+        for key, graph_name, value in zip(output_keys, output_names, values):
+            ident = tr.emitter.new_ident("out_" + key)
+            body.append(f"{ident} = keras.layers.Identity(name={tr.emitter.layer_name(key)!r})({value})  "
+                        f"# signature output {source_text(key)} = {source_text(graph_name)}")
+            named.append(ident)
+        values = named
+    outs = ", ".join(values)
     body.append("")
     body.append(f"return keras.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r})")
     text = head + "\n".join(f"    {line}" if line.strip() else line for line in "\n".join(body).split("\n"))

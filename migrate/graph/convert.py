@@ -68,20 +68,26 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
                   feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
                   log=_log_default, seed: int = 0, recognise_rnns: bool = True,
                   variables: dict[str, object] | None = None, with_optimizer: bool = False,
-                  step: int | None = None) -> dict:
+                  step: int | None = None, tag_set: str | None = None, signature: str | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
     files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
     variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
     TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`.
     `with_optimizer` (`step`: `--step N`): the graph's optimizer state carried into the Keras optimizer that
-    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`)."""
+    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`).
+    `checkpoint` may be any form a TF1 model ships in (`migrate.parity.forms`: a checkpoint, a SavedModel folder
+    with `tag_set` / `signature`, a frozen GraphDef, an Estimator model_dir); the report's `source` says which."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
+    from migrate.parity.forms import open_source  # noqa: PLC0415
 
     t0 = time.perf_counter()
-    prefix = resolve_checkpoint(checkpoint)
+    source = open_source(checkpoint, tag_set=tag_set, signature=signature)
+    prefix = resolve_checkpoint(checkpoint) if source.form == "checkpoint" else source.prefix
     from migrate.graph.meta import has_meta  # noqa: PLC0415
 
-    if not has_meta(prefix):
+    for note in source.notes:
+        log(f"{source.form.replace('_', ' ')}: {note}")
+    if source.form == "checkpoint" and not has_meta(prefix):
         raise GraphConvertError(
             f"{prefix}.meta: no such file; converting the graph needs the .meta file tf.train.Saver writes beside "
             f"the checkpoint (it holds the model's ops). Without it, convert the weights alone: the Python API "
@@ -90,7 +96,7 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
     with Outputs(force=force) as out:
         out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
         report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns,
-                                         variables or {}, (with_optimizer, step))
+                                         variables or {}, (with_optimizer, step), source=source)
         t_write = time.perf_counter()
         tmp = out.stage(out_dir, kind="dir")
         for name, writer in files.items():
@@ -111,10 +117,11 @@ class ParityFailed(MigrateError):
     exit_code = MISMATCH
 
 
-def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables, optimizer=(False, None)):
+def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables, optimizer=(False, None),
+             source=None):
     from migrate.graph.meta import TF1Graph  # noqa: PLC0415
 
-    tf1 = TF1Graph(prefix, variables=variables)   # the .meta read as data; nothing imported yet
+    tf1 = TF1Graph(prefix, variables=variables, source=source)   # the graph read as data; nothing imported yet
     try:
         report, files, failed = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns,
                                                optimizer)
@@ -125,7 +132,7 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
         worst = max((r.get("max_abs") or 0.0 for r in report["parity"]["outputs"] if not r["ok"]), default=0.0)
         log(f"parity failed with the recognised layers ({', '.join(lp['loop'] for lp in recognised)}; max abs "
             f"{worst:.2g}): converting again with every loop translated op by op (the generic tier)")
-        tf1 = TF1Graph(prefix, variables=variables)
+        tf1 = TF1Graph(prefix, variables=variables, source=source)
         try:
             again = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, False, optimizer)
         finally:
@@ -184,18 +191,26 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             raise GraphConvertError(f"--feed {k}: the graph has no op {name!r}") from None
         chosen_values[name] = np.asarray(v, dtype=op.outputs[0].dtype.as_numpy_dtype)
 
+    signature = getattr(tf1, "source", None) and tf1.source.signature
+    output_keys = None
+    if signature and not outputs:   # a SavedModel's signature names the outputs (and the Keras outputs' names)
+        output_keys = list(tf1.source.signature_outputs)
+        outputs = list(tf1.source.signature_outputs.values())
+        why = f"the outputs of signature {signature['key']!r} ({signature['method_name'] or 'no method name'})"
     given = bool(outputs)
-    if outputs:
+    if outputs and output_keys is None:
         missing = [o for o in outputs if not _has_tensor(g, o)]
         if missing:
             raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {tf1.meta}")
         outputs = [o if ":" in o else o + ":0" for o in outputs]
         why = "named by --outputs"
         sel = choose_outputs(g)
+    elif outputs:
+        sel = choose_outputs(g)
     else:
         sel = choose_outputs(g)
         if not sel.outputs:
-            raise GraphConvertError(f"{prefix}.meta: {sel.why}")
+            raise GraphConvertError(f"{tf1.meta}: {sel.why}")
         outputs, why = sel.outputs, sel.why
     fed = [k + ":0" for k in chosen_values] + list(npz)
     if not given:   # a head or named result that reads a variable the checkpoint lacks: not chosen
@@ -225,6 +240,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     for name in tf1.unused_given:
         log(f"--variable {name}: not read by the outputs; not used")
     view = GraphView(tf1)
+    if signature:   # the Keras inputs are named after the signature's keys
+        view.input_names = {t.split(":")[0]: k for k, t in tf1.source.signature_inputs.items()
+                            if t.endswith(":0")}
     view.dropout_draws = getattr(tf1, "dropout_draws", frozenset())
     imported = {op.name for op in view.graph.get_operations() if op.type in PLACEHOLDER_OPS}
     chosen_values = {k: v for k, v in chosen_values.items() if k in imported}
@@ -258,7 +276,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     for loop in tr.loops:
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
-    source = model_source(tr, os.path.basename(_meta(prefix)), outputs, loss=loss_spec)
+    source = model_source(tr, os.path.basename(tf1.meta), outputs, loss=loss_spec, output_keys=output_keys)
     phase("translate")
     try:
         model = build_model(source)  # interpreted, never executed (migrate.graph.program)
@@ -344,6 +362,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
         "checkpoint": prefix, "meta": tf1.meta, "tf_version": _tf_version(tf1),
+        "source": _source_report(tf1, tr.inputs),
         "graph": {
             "nodes": {"meta": len(tf1.proto), "imported": tf1.kept},
             "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
@@ -647,6 +666,18 @@ def _meta(prefix: str) -> str:
     from migrate.files import find_meta  # noqa: PLC0415
 
     return find_meta(prefix)
+
+
+def _source_report(tf1, inputs) -> dict:
+    """The report's `source` (`migrate.parity.forms.ModelSource.report`), with the signature inputs the outputs do
+    not read (not inputs of the Keras model) named."""
+    src = tf1.source.report()
+    if tf1.source.signature:
+        used = {i["graph"] for i in inputs}
+        unused = sorted(k for k, t in tf1.source.signature_inputs.items() if t not in used)
+        if unused:
+            src["signature_inputs_not_read"] = unused
+    return src
 
 
 def _tf_version(tf1):

@@ -33,6 +33,7 @@ class GraphView:
         self.inference_values: dict[str, object] = {}   # placeholder op name -> value fed at inference
         self.fed: set[str] = set()   # PlaceholderWithDefault op names the user feeds: inputs, not their default
         self.dropout_draws: frozenset = frozenset()   # RandomUniform ops that are a dropout's draw (convert.py)
+        self.input_names: dict[str, str] = {}   # placeholder op name -> Keras input name (a SavedModel signature key)
 
     def set_fed(self, names) -> None:
         """Placeholders the user feeds (`--inputs`): a `PlaceholderWithDefault` among them is a model input, and

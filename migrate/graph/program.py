@@ -38,7 +38,8 @@ from tf_migrate_runtime.program import (
 )
 
 # keras.layers the emitters write (rnn.py, nn.py, decoders.py): one entry per layer class a model may construct.
-KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN"})
+KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN",
+                          "Identity"})   # Identity: an output named after a SavedModel signature key (codegen.py)
 # keras itself: the functional API.
 KERAS_TOP = frozenset({"Input", "Model"})
 # The tail of every model.py (codegen.MAIN), compared node for node.

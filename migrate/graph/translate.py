@@ -193,7 +193,7 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
             shape = tuple(t.shape.as_list())
         shape = tuple(shape)  # the graph's own static dims (a graph built for batch 1 stays batch 1)
         dtype = np.dtype(t.dtype.as_numpy_dtype).name
-        kname = keras_name(ph.name)
+        kname = keras_name(getattr(view, "input_names", {}).get(ph.name, ph.name))   # a signature key, else the name
         var = em.new_ident(ph.name)
         what = "tf.placeholder_with_default (fed, so an input)" if ph.type == "PlaceholderWithDefault" else \
             "tf.placeholder"

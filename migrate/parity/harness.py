@@ -133,11 +133,14 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
                      inputs: str | None = None, feeds: Sequence[str] = (), batch_size: int = 8,
                      time_steps: int = 6, seed: int = 0, rtol: float | None = None,
                      atol: float | None = None, backend: str = "tf",
-                     variables: Sequence[str] = ()) -> ParityReport:
+                     variables: Sequence[str] = (), tag_set: str | None = None,
+                     signature: str | None = None) -> ParityReport:
     """Compare a user's Keras model with the TF1 graph in the checkpoint's `.meta`, restored from the checkpoint.
 
     Args:
-        tf1: a checkpoint prefix or directory with `PREFIX.meta` beside it.
+        tf1: a checkpoint prefix or directory with `PREFIX.meta` beside it; or any other form a TF1 model ships in
+            (`migrate.parity.forms`: a SavedModel folder, chosen by `tag_set` / `signature`; a frozen GraphDef
+            `.pb` / `.pbtxt`; an Estimator model_dir).
         keras: a `.keras` file, a `.weights.h5` file (with `build`), or a Keras model object.
         mapping: a TOML mapping file whose `[parity]` section binds inputs, outputs and feeds
             (`migrate.parity.graph_spec`).
@@ -178,7 +181,8 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
         constants = {k: r.value for k, r in spec.feeds.items() if r.length_of is None}
         from migrate.parity.tf1_graph import parse_variable_options  # noqa: PLC0415 - `--variable NAME=FILE.npy`
 
-        with TF1Graph(tf1, constants=constants, variables=parse_variable_options(list(variables))) as graph:
+        with TF1Graph(tf1, constants=constants, variables=parse_variable_options(list(variables)), tag_set=tag_set,
+                      signature=signature) as graph:
             pair = GraphPair(graph, side, spec)
             feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
             results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
@@ -187,7 +191,7 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
             worker.close()
     rows = feed.sizes.batch if feed.sizes is not None else \
         next((int(v.shape[0]) for v in feed.values.values() if np.ndim(v)), 1)   # the batch, whichever its axis
-    info = {"tf1": graph.prefix, "meta": graph.meta, "keras": side.source, "mapping": mapping,
+    info = {"tf1": graph.prefix or graph.meta, "meta": graph.meta, "source": graph.source.report(), "keras": side.source, "mapping": mapping,
             "inputs": pair.inputs, "outputs": pair.outputs, "feeds": {k: _show(v) for k, v in feed.values.items()
                                                                     if k not in pair.inputs.values()},
             "batch": inputs or {"rows": rows, "seed": seed, "time_steps": time_steps}, "rtol": rtol, "atol": atol,

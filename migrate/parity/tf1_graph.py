@@ -204,20 +204,35 @@ class TF1Graph:
     """
 
     def __init__(self, checkpoint: str, meta: str | None = None, constants: dict[str, Any] | None = None,
-                 variables: dict[str, Any] | None = None, outputs: list[str] | None = None):
+                 variables: dict[str, Any] | None = None, outputs: list[str] | None = None,
+                 tag_set: str | None = None, signature: str | None = None, source: Any = None):
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # graphs that use tf.compat.v1.nn.rnn_cell
         from migrate.quiet import silence_after_import  # noqa: PLC0415
 
         silence_after_import()
         import tensorflow as tf  # noqa: PLC0415
 
+        from migrate.parity.forms import ModelSource, open_source  # noqa: PLC0415
+
         self.tf = tf
-        self.prefix = resolve_checkpoint(checkpoint)
-        self.meta = meta or meta_path_of(self.prefix)
-        try:
-            self.meta_def = read_meta(self.meta)
-        except ValueError as e:
-            raise TF1GraphError(f"{self.meta}: {e}") from None
+        if source is None:   # the form told from the path (migrate.parity.forms): checkpoint, SavedModel, ...
+            source = ModelSource("checkpoint", os.fspath(checkpoint), "") if meta is not None else \
+                open_source(checkpoint, tag_set=tag_set, signature=signature)
+        self.source = source
+        self._frozen: dict[str, np.ndarray] = dict(source.frozen)
+        if source.meta_def is None:   # a checkpoint and its .meta
+            self.prefix = resolve_checkpoint(source.prefix or checkpoint)
+            self.meta = meta or meta_path_of(self.prefix)
+            try:
+                self.meta_def = read_meta(self.meta)
+            except ValueError as e:
+                raise TF1GraphError(f"{self.meta}: {e}") from None
+            source.prefix, source.graph_file = self.prefix, self.meta
+        else:                         # a SavedModel's graph, a (frozen) GraphDef: read by migrate.parity.forms
+            self.prefix = source.prefix
+            self.meta = source.graph_file
+            self.meta_def = type(source.meta_def)()
+            self.meta_def.CopyFrom(source.meta_def)   # set_constants edits nodes: the source stays as read
         self.pruned_collections = _prune_collections(self.meta_def)
         self.proto = ProtoGraph(self.meta_def)
         self.overridden: dict[str, Any] = {}
@@ -262,11 +277,14 @@ class TF1Graph:
         from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
         from migrate.errors import MigrateError  # noqa: PLC0415
 
+        shapes = {n: list(v.shape) for n, v in self._frozen.items()}   # a frozen graph's weights
+        if self.prefix is None:
+            return shapes
         try:
             ckpt = Checkpoint.open(self.prefix)
         except MigrateError as e:
             raise TF1GraphError(str(e)) from None
-        return {n: list(v.shape) for n, v in ckpt.variables.items()}
+        return {**{n: list(v.shape) for n, v in ckpt.variables.items()}, **shapes}
 
     def focus(self, fetches: list[str] | None, extra: list[str] = (), fed: list[str] = (),
               choose: str | None = None) -> None:
@@ -330,7 +348,7 @@ class TF1Graph:
         first = missing[0]
         outs = ", ".join(tensor_name(f) for f in fetches[:4]) + (" ..." if len(fetches) > 4 else "")
         declared = self.proto.declared_shape(self.proto.index[first])
-        return (f"{self.prefix}: the checkpoint lacks {len(missing)} variable(s) that {outs} read: {shown}. "
+        return (f"{self.prefix or self.meta}: the checkpoint lacks {len(missing)} variable(s) that {outs} read: {shown}. "
                 f"{os.path.basename(self.meta)} declares them, but their values are not in the checkpoint, so the "
                 f"model would run with made-up (randomly initialised) values and no check could tell. If the "
                 f"program sets them itself when it loads (an embedding table from a file, say), pass that value: "
@@ -486,13 +504,19 @@ class TF1Graph:
             given.append((assign, ph, value))
             self.assigned.append({"name": name, "source": source, "shape": list(value.shape),
                                   "checkpoint_shape": list(self._shapes[name]) if name in self._shapes else None})
+        for name in sorted(set(present) & set(self._frozen)):   # a frozen graph's weights: their constant's value
+            op = present[name]
+            value = self._frozen[name]
+            ph = tf.compat.v1.placeholder(op.outputs[0].dtype.base_dtype, shape=value.shape)
+            given.append((tf.compat.v1.assign(op.outputs[0], ph, validate_shape=False), ph, value))
         self.variables = {n: op.outputs[0] for n, op in variables.items()}
         self.restored = sorted(present)
         self.not_restored = sorted(set(variables) - set(present) - set(self._values))
         # a resource variable is saved and restored through a read of its handle (what a Saver's dict form takes)
         saveable = {n: op.outputs[0] if op.type != "VarHandleOp" else
                     tf.raw_ops.ReadVariableOp(resource=op.outputs[0], dtype=op.get_attr("dtype"))
-                    for n, op in present.items()}
+                    for n, op in present.items() if n not in self._frozen}
+        present = saveable
         saver = tf.compat.v1.train.Saver(var_list=saveable, reshape=False, name="tfm_restore") if present else None
         return saver, given
 
@@ -514,9 +538,13 @@ class TF1Graph:
         from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
         from migrate.errors import MigrateError  # noqa: PLC0415
 
+        if self.prefix is None:
+            return
         try:
             ckpt = Checkpoint.open(self.prefix)
             for name in self.restored:
+                if name in self._frozen:
+                    continue
                 ckpt.read(name)
         except MigrateError as e:
             raise TF1GraphError(f"corrupt checkpoint data: "
