@@ -23,6 +23,10 @@ DECORATOR = "tf_migrate_runtime.testing.tf1_graph_mode"
 DECORATOR_MODULE = "tf_migrate_runtime.testing"
 # Base classes that make a class a TF test case (canonical spellings).
 TEST_CASES: frozenset[str] = frozenset({"tf.test.TestCase", "tf.compat.v1.test.TestCase"})
+# ... and the test cases of unittest / absl that TF 1 projects' tests derive from (as spelled; their run()
+# is what the decorator wraps too).
+OTHER_TEST_CASES: frozenset[str] = frozenset({"unittest.TestCase", "absltest.TestCase", "parameterized.TestCase",
+                                              "googletest.TestCase"})
 # References that only work in graph mode: their TF 1 spelling and their tf.compat.v1 one (TF 2.21's
 # test_util.py: test_session() / session() yield None or a warner in eager mode; gradients_impl.py:
 # tf.gradients raises; placeholders and Session cannot be used eagerly).
@@ -53,8 +57,10 @@ def note_reference(cm, node, final: str) -> None:
         cm.state["TFM010"].bases.add(id(node))
 
 
-def graph_only_uses(source: str, bindings: dict[str, str]) -> list[str]:
-    """The graph-only test APIs `source` uses (`self.test_session()`, `tf.placeholder`, ...), sorted.
+def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[str]:
+    """The graph-only test APIs `source` uses (`self.test_session()`, `tf.placeholder`, ...), sorted;
+    with `tables`, also `tf.Graph` when the module builds its own graphs and uses a TF 1-only name
+    (`with tf.Graph().as_default(): ... tf.train.AdamOptimizer(...)`: TF 1 test code).
 
     `bindings`: the module's TF names (local name -> canonical, `tf` -> `tf`)."""
     found = {f"self.{m.group(1)}()" if m.group(1) else f".{m.group(2)}()"
@@ -63,6 +69,7 @@ def graph_only_uses(source: str, bindings: dict[str, str]) -> list[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return sorted(found)
+    graphs = tf1_only = False
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute):
             continue
@@ -74,6 +81,13 @@ def graph_only_uses(source: str, bindings: dict[str, str]) -> list[str]:
             name = ".".join([bindings[inner.id], *reversed(parts)])
             if name in GRAPH_ONLY_NAMES:
                 found.add(name)
+            elif name == "tf.Graph":
+                graphs = True
+            elif tables is not None and not tf1_only and name.startswith("tf."):
+                res = tables.resolve(name)
+                tf1_only = res.target is not None and not res.ambiguous
+    if graphs and tf1_only:
+        found.add("tf.Graph")
     return sorted(found)
 
 
@@ -89,12 +103,16 @@ def _decorated(node: cst.ClassDef) -> bool:
 
 def leave_class(cm, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
     seen = cm.state["TFM010"]
-    if not any(id(arg.value) in seen.bases for arg in original.bases) or _decorated(original):
+    if not any(id(arg.value) in seen.bases or ".".join(cm.dotted(arg.value) or ()) in OTHER_TEST_CASES
+               for arg in original.bases):
+        return updated
+    if _decorated(original):
+        seen.decorated = True  # graph mode chosen already (a second run over our output): no notice either
         return updated
     if DISABLES.search(cm.full_source):
         return updated
     if seen.uses is None:
-        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names)
+        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names, cm.tables)
         choice = mode_choice(cm.full_source, cm.bindings.names) if seen.uses else None
         if choice is not None:
             seen.declined = True
@@ -152,5 +170,6 @@ RULE = Rule(
           "            self.assertAllEqual(sess.run(x * x, {x: [2, 3]}), [4, 9])\n",
     note_reference=note_reference,
     leave_class=leave_class,
+    words=frozenset({"TestCase"}),  # unittest.TestCase headers mention no TF name: the fast pass keeps them
     new_state=Seen,
 )
