@@ -183,12 +183,23 @@ def install_needs(name: str, suite: Suite, work: Path) -> Path | None | str:
     return target
 
 
-def run_suite(suite: Suite, copy: Path, timeout: float, needs: Path | None = None) -> dict:
+def _runtime_path(work: Path) -> Path:
+    """A folder holding only this checkout's runtime package (what rewritten code imports), first on the tests'
+    PYTHONPATH: the environment may have another checkout's installed (an editable install elsewhere)."""
+    folder = work / "_runtime"
+    folder.mkdir(exist_ok=True)
+    link = folder / "tf_migrate_runtime"
+    if not link.exists():
+        link.symlink_to(ROOT / "tf_migrate_runtime", target_is_directory=True)
+    return folder
+
+
+def run_suite(suite: Suite, copy: Path, timeout: float, needs: list[Path] = ()) -> dict:
     """Run the suite's tests in `copy`; counts and failures from the JUnit XML."""
     xml = copy.parent / f"{copy.name}_junit.xml"
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1",
                CUDA_VISIBLE_DEVICES="")
-    env["PYTHONPATH"] = os.pathsep.join([str(copy), *([str(needs)] if needs else []),
+    env["PYTHONPATH"] = os.pathsep.join([str(copy), *map(str, needs),
                                          *filter(None, [os.environ.get("PYTHONPATH")])])
     cmd = [sys.executable, "-m", "pytest", *suite.tests, "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
            "-o", "addopts=", "--rootdir", str(copy), "--continue-on-collection-errors", "-p", "no:xdist",
@@ -256,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     work = Path(tempfile.mkdtemp(prefix="bench_suites_")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
+    runtime = _runtime_path(work)
     try:
         for name, checkout in suites:
             suite = SUITES[name]
@@ -264,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(needs, str):
                 print(needs, file=sys.stderr)
                 return 2
+            needs = [p for p in (needs, runtime) if p is not None]
             print(f"{name}: {suite.repo}@{suite.commit[:12]} ({suite.note})", flush=True)
             for variant in variants:
                 copy = work / name / variant.replace("-", "_")

@@ -52,9 +52,18 @@ def _switches(tf):
         return isinstance(tf.TensorShape([1])[0], int)  # TF 1: a Dimension
 
     def tensor_equality() -> bool:
-        with tf.Graph().as_default():
+        # Element-wise `==` applies in eager code and in functions only (a legacy graph compares by
+        # identity either way): traced, `c == c` is a Tensor with equality on, True (identity) with it off.
+        seen = []
+
+        @tf.function(autograph=False)
+        def probe():
             c = tf.constant(0)
-            return not isinstance(c == c, bool)  # TF 1: `==` is identity, a bool
+            seen.append(not isinstance(c == c, bool))
+            return c
+
+        probe.get_concrete_function()
+        return seen[0]
 
     return (
         ("control flow v2", v1.control_flow_v2_enabled, v1.enable_control_flow_v2, v1.disable_control_flow_v2),
