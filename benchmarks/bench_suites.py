@@ -27,7 +27,7 @@ What a suite's own environment needs (`Suite.needs`: portpicker for nmt, Pillow 
 lacks is installed from the package index into a folder of the run (`pip install --target`), first on the
 tests' PYTHONPATH; this environment is never changed.
 The goal (issue 23): on every suite more tests pass after the codemod than after tf_upgrade_v2, and
-`--graph-mode` never lowers the count. Measured tables: docs/codemod.md, "Real test suites" (tflearn 0.3.2:
+`--graph-mode` never lowers the count. Measured tables: docs/codemod.md, "Real test suites" (nmt: 2 / 6 / 31 by default; tflearn 0.3.2:
 original 0 / tf_upgrade_v2 0 / codemod 15 / --graph-mode 18; google/seq2seq 0 everywhere: its package imports
 tf.contrib.learn Estimator APIs and tf.contrib.distributions, which have no TF 2.21 successor). Exit codes: 0 done, 1 a tool changed nothing, 2 unusable input,
 130 interrupted.
