@@ -22,7 +22,7 @@ class Rule:
         why: a paragraph: why the change is right (ruff's "Why is this bad?").
         before / after: an example, as source text.
         default: applied unless deselected (opt-in rules, like TFM007 `graph-mode`, are False).
-        leave_call ... leave_module: optional hooks (see the module docstring).
+        leave_call ... leave_class: optional hooks (see the module docstring).
         new_state: optional factory of the rule's per-file state (`codemod.state[code]`).
         words: attribute names the hooks need to see even in statements that mention no TF name.
         cases: (situation, what the rule does there) pairs, for a rule whose effect depends on the file
@@ -44,6 +44,7 @@ class Rule:
     leave_import: Callable | None = field(default=None, compare=False)
     leave_import_from: Callable | None = field(default=None, compare=False)
     leave_module: Callable | None = field(default=None, compare=False)
+    leave_class: Callable | None = field(default=None, compare=False)
     new_state: Callable | None = field(default=None, compare=False)
     words: frozenset[str] = frozenset()
     cases: tuple[tuple[str, str], ...] = ()

@@ -241,6 +241,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self._import_hooks = rules.hooks("leave_import")
         self._import_from_hooks = rules.hooks("leave_import_from")
         self._module_hooks = rules.hooks("leave_module")
+        self._class_hooks = rules.hooks("leave_class")
         self._reference_hook = next(hook for _, hook in rules.hooks("leave_reference", selected=False))
         self._note_reference_hooks = [hook for _, hook in rules.hooks("note_reference", selected=False)]
         self._note_call_hooks = [hook for _, hook in rules.hooks("note_call", selected=False)]
@@ -541,6 +542,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     def leave_ClassDef(self, original_node, updated_node):
         self._depth -= 1
+        if self._class_hooks:  # TFM010: a TF 1 test class gets its decorator
+            updated_node = self._run_hooks(self._class_hooks, original_node, updated_node)
         return updated_node
 
     def visit_Lambda(self, node: cst.Lambda) -> None:

@@ -23,8 +23,10 @@ tables. Adding a rule is one file (plus its line in `_MODULES` and its fixtures)
 * `leave_attribute(codemod, original, updated)`: attributes named in `words`; returns None, or the
   expression to write instead (`tf.compat.v1.data.get_output_shapes(ds)`).
 * `leave_import(codemod, original, updated)` / `leave_import_from(...)`: import statements.
+* `leave_class(codemod, original, updated)`: every class definition (after its body); returns the class
+  to write (TFM010 adds a decorator).
 * `leave_module(codemod, original)`: at the end of the module (findings, `codemod.setup`).
-Only the selected rules' rewriting hooks run (`leave_call` ... `leave_module`).
+Only the selected rules' rewriting hooks run (`leave_call` ... `leave_module`, `leave_class`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ _MODULES = (
     "tfm007_graph_mode",
     "tfm008_meaning",
     "tfm009_feature_tests",
+    "tfm010_graph_tests",
 )
 
 RULES: dict[str, Rule] = {}

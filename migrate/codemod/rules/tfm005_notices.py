@@ -81,6 +81,8 @@ def leave_module(cm, original) -> None:
         cm.report(seen.legacy_keras, "TFM005", LEGACY_KERAS_MESSAGE)
     if seen.graph_setup or setup_statement(cm, original) is not None or cm.state["TFM007"].declined:
         return  # graph mode already set up, or --graph-mode sets it up / declined (its own finding says why)
+    if cm.state["TFM010"].decorated or cm.state["TFM010"].declined:
+        return  # TFM010 runs the test classes in graph mode (or says why it did not)
     if seen.test_case:
         _test_notice(cm, seen)
     elif seen.graph_mode is not None:

@@ -1,0 +1,105 @@
+"""TFM010 + tf_migrate_runtime.testing: TF 1 test classes pass on TF 2.21 after the codemod's default rules,
+each test in TF 1's graph mode, and nothing leaks into the tests that run after them in the same process."""
+
+from __future__ import annotations
+
+import types
+import unittest
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from migrate.codemod import transform_source
+from tf_migrate_runtime.testing import tf1_behaviour
+
+FIXTURES = Path(__file__).with_name("codemod_fixtures")
+DECORATOR = "@testing.tf1_graph_mode\n"
+
+
+def _run(source: str, name: str) -> unittest.TestResult:
+    """Run the unittest classes `source` defines (a module of its own, as pytest would import it)."""
+    module = types.ModuleType(name)
+    exec(compile(source, f"{name}.py", "exec"), module.__dict__)  # noqa: S102  (our fixtures)
+    suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    result = unittest.TestResult()
+    suite.run(result)
+    return result
+
+
+def _tf2_behaviour() -> tuple:
+    equality = []
+    tf.function(lambda: equality.append(not isinstance(tf.constant(0) == tf.constant(0), bool))
+                ).get_concrete_function()
+    equality = equality[0]
+    return (tf.executing_eagerly(), tf.compat.v1.resource_variables_enabled(),
+            tf.compat.v1.control_flow_v2_enabled(), isinstance(tf.TensorShape([1])[0], int), equality)
+
+
+def test_a_tf1_test_class_passes_after_and_fails_without_the_decorator():
+    before = (FIXTURES / "TFM010_test_session.before.py.txt").read_text()
+    after, _, _ = transform_source(before)
+    assert after.count(DECORATOR) == 1
+    result = _run(after, "tfm010_after")
+    # test_square, test_cube, test_square inherited; TF's own `test_session` method skips itself (twice)
+    assert (result.testsRun, len(result.skipped), result.errors, result.failures) == (5, 2, [], [])
+    # The same code without the decorator (every other rewrite kept): placeholders fail eagerly on TF 2.21.
+    result = _run(after.replace(DECORATOR, ""), "tfm010_plain")
+    assert result.testsRun == 5 and len(result.errors) == 2  # SquareTest.test_square and CubeTest's copy
+    assert all("test_square" in str(t) and "not compatible with eager execution" in tb for t, tb in result.errors)
+    assert _tf2_behaviour() == (True, True, True, True, True)  # nothing leaked
+
+
+# tflearn's layers: `if b:` on a variable, shapes read through Dimension.value, a Tensor used as a dict key.
+TF1_LIBRARY_TEST = '''
+import unittest
+
+import tensorflow as tf
+
+
+class LayerTest(unittest.TestCase):
+
+    def test_layer(self):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, [None, 3])
+            b = tf.get_variable("b", [3], initializer=tf.zeros_initializer())
+            if b:  # a reference variable is truthy in TF 1; a resource variable's bool() is a graph error
+                x = x + b
+            n = x.get_shape()[1].value  # TF 1: a Dimension
+            seen = {x: n}
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                out = sess.run(x, {x: [[1.0, 2.0, 3.0]]})
+            self.assertEqual(out.tolist(), [[1.0, 2.0, 3.0]])
+            self.assertEqual(seen[x], 3)
+'''
+
+
+def test_tf1_semantics_a_library_relies_on_are_back_inside_the_test_only():
+    after, _, _ = transform_source(TF1_LIBRARY_TEST)
+    assert DECORATOR in after and "tf.compat.v1.get_variable" in after
+    result = _run(after, "tfm010_library")
+    assert (result.testsRun, result.errors, result.failures) == (1, [], [])
+    result = _run(after.replace(DECORATOR, ""), "tfm010_library_plain")
+    assert len(result.errors) == 1 and "OperatorNotAllowedInGraphError" in result.errors[0][1]
+    assert _tf2_behaviour() == (True, True, True, True, True)
+
+
+def test_the_switches_are_restored_even_when_the_test_fails():
+    tf.compat.v1.disable_control_flow_v2()  # a state of the process's own, kept as it was
+    try:
+        with pytest.raises(ZeroDivisionError), tf1_behaviour():
+            assert not tf.executing_eagerly() and not tf.compat.v1.resource_variables_enabled()
+            assert type(tf.TensorShape([2])[0]).__name__ == "Dimension"
+            1 / 0  # noqa: B018
+        assert not tf.compat.v1.control_flow_v2_enabled()
+        assert _tf2_behaviour()[:2] == (True, True) and _tf2_behaviour()[3:] == (True, True)
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+
+
+@pytest.mark.parametrize("case", ["disabled", "eager_probe", "tf2_test"])
+def test_left_alone(case):
+    before = (FIXTURES / f"TFM010_{case}.before.py.txt").read_text()
+    after, _, _ = transform_source(before)
+    assert "tf1_graph_mode" not in after and "tf_migrate_runtime" not in after
