@@ -16,3 +16,11 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The `slow` tests (end-to-end: a training, a conversion, JAX / PyTorch children, 1-4 minutes each) run first.
+    pytest-xdist hands tests to its workers in collection order, so a four-minute test collected last starts when
+    the other worker is already idle and the run's wall time is its tail; started first, the quick tests fill the
+    other worker meanwhile. The order is stable otherwise (every worker must collect the same order)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
