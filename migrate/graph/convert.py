@@ -234,6 +234,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     phase("import and restore")
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
+    for name in getattr(tf1, "loaded_values", ()):
+        log(f"variable {name}: the SavedModel's main_op / legacy_init_op assigns it at load, so the model holds the "
+            f"loaded value (what the served model computes with), not the one in variables/")
     for v in tf1.assigned:
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
@@ -672,6 +675,9 @@ def _source_report(tf1, inputs) -> dict:
     """The report's `source` (`migrate.parity.forms.ModelSource.report`), with the signature inputs the outputs do
     not read (not inputs of the Keras model) named."""
     src = tf1.source.report()
+    from migrate.parity.reference import reference_report  # noqa: PLC0415
+
+    src.update(reference_report(tf1))
     if tf1.source.signature:
         used = {i["graph"] for i in inputs}
         unused = sorted(k for k, t in tf1.source.signature_inputs.items() if t not in used)

@@ -406,7 +406,8 @@ class TF1Graph:
 
     def __getattr__(self, name: str):
         # what the import sets (session, placeholders, restored, not_restored, assigned, variables): import first
-        if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given") \
+        if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given",
+                    "loaded_values") \
                 and not self._imported():
             self._ensure()
             return getattr(self, name)
@@ -531,6 +532,29 @@ class TF1Graph:
                                     f"({describe_op_error(e)})") from None
         for assign, ph, value in given:
             self.session.run(assign, {ph: value})
+        self.loaded_values = self._take_loaded_values()
+
+    def _take_loaded_values(self) -> list[str]:
+        """A SavedModel's variables as its loader leaves them: the values `variables/` holds, then what its main_op /
+        legacy_init_op assigned at load (what TF Serving computes with). Variables whose loaded value differs from
+        `variables/` take the loaded one here too, so the translation reads what the served model runs; returns
+        their names."""
+        if self.source.tag_set is None or not self.restored:
+            return []
+        ref = self.reference
+        loaded = ref.values([n for n in self.restored if ref.has_tensor(n)])
+        mine = self.values(list(loaded))
+        changed = sorted(n for n in loaded if np.shape(loaded[n]) != np.shape(mine[n]) or
+                         not np.array_equal(loaded[n], mine[n]))
+        tf = self.tf
+        with self._graph.as_default():
+            for n in changed:
+                t = self.variables[n]
+                ph = tf.compat.v1.placeholder(t.dtype.base_dtype, shape=np.shape(loaded[n]))
+                assign = tf.raw_ops.AssignVariableOp(resource=t, value=ph) if t.op.type == "VarHandleOp" else \
+                    tf.compat.v1.assign(t, ph, validate_shape=False)
+                self.session.run(assign, {ph: loaded[n]})
+        return changed
 
     def _corrupt_tensor(self) -> None:
         """After a failed restore: read the restored tensors one by one through the checkpoint reader (its CRC32C
@@ -679,11 +703,17 @@ class TF1Graph:
                 continue         # pruned: nothing fetched reads it
         self.check_runnable(list(fetches), [tensor_name(k) for k in names])
         targets = [self.tensor(f) for f in fetches]
+        session = self.session
+        ref = self.reference
+        if ref is not None:   # the form's own loader ran the original artefact: the fetches run there
+            graph, session = ref.graph, ref.session
+            targets = [graph.get_tensor_by_name(t.name) for t in targets]
+            names = {k: graph.get_tensor_by_name(t.name) for k, t in names.items()}
         feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
         limit = run_seconds()
         try:
-            values = self.session.run(targets, feed_dict,
-                                      options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
+            values = session.run(targets, feed_dict,
+                                 options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
         except tf.errors.DeadlineExceededError:
             why = (f"did not finish in {limit:g} s on these inputs: a while loop that stops on the model's own "
                    f"outputs (a greedy decoder without maximum_iterations, waiting for an end token that drawn inputs "
@@ -698,6 +728,19 @@ class TF1Graph:
                                 f"{describe_op_error(e, graph)}", [tensor_name(f) for f in fetches], kind, node,
                                 op_type, text) from None
         return [np.asarray(v) for v in values]
+
+    @property
+    def reference(self):
+        """The original artefact loaded by TF 2.21's own loader for its form (`migrate.parity.reference`): what `run`
+        runs for a SavedModel (`tf.compat.v1.saved_model.loader.load`: main_op / legacy_init_op, tables, assets)
+        and a frozen GraphDef (`tf.compat.v1.import_graph_def` of the file); None for a checkpoint's `.meta` and a
+        model_dir's graph.pbtxt, whose reference is this graph restored by name. Opened on first use, after
+        `set_constants` (the same constants are set there)."""
+        if "_reference" not in self.__dict__:
+            from migrate.parity.reference import LoaderReference  # noqa: PLC0415
+
+            self._reference = LoaderReference.open(self.source, {k: v for k, v in self.overridden.items()})
+        return self._reference
 
     def values(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
         """The current values of variables by TF1 name (default: every restored one)."""
@@ -721,6 +764,8 @@ class TF1Graph:
     def close(self) -> None:
         if self._imported():
             self.session.close()
+        if self.__dict__.get("_reference") is not None:
+            self._reference.close()
 
     def __enter__(self) -> TF1Graph:
         return self
