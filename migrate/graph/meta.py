@@ -34,6 +34,7 @@ class GraphView:
         self.fed: set[str] = set()   # PlaceholderWithDefault op names the user feeds: inputs, not their default
         self.dropout_draws: frozenset = frozenset()   # RandomUniform ops that are a dropout's draw (convert.py)
         self.input_names: dict[str, str] = {}   # placeholder op name -> Keras input name (a SavedModel signature key)
+        self.cut_inputs: dict[str, str] = {}    # tensor -> Keras input name: where the walk stops (parsed features)
 
     def set_fed(self, names) -> None:
         """Placeholders the user feeds (`--inputs`): a `PlaceholderWithDefault` among them is a model input, and

@@ -227,6 +227,14 @@ def _saved_model(folder: str, path: str, tag_set, signature, *, form: str = "sav
                         f"{len(sigs)} signatures and no {DEFAULT_SIGNATURE!r}: {', '.join(sorted(sigs))}. Pass "
                         f"--signature with the one to convert.")
     sig = signature_info(key, sigs[key], graph_file)
+    from migrate.parity.examples import parse_spec  # noqa: PLC0415
+
+    parse = parse_spec(mg.graph_def, sig)
+    if parse is not None:   # an Estimator-style export taking serialized tf.Example: the features become inputs
+        sig["parse_example"] = parse
+        notes.append(f"signature input {parse['input']!r} takes serialized tf.Example protos ({parse['op']} "
+                     f"{parse['node']}): the Keras model takes the parsed features "
+                     f"({', '.join(k for k, f in parse['features'].items() if f['kind'] == 'dense')})")
     variables = os.path.join(folder, "variables", "variables")
     has_vars = any(n.op in VARIABLE_OPS for n in mg.graph_def.node)
     if has_vars and not (os.path.isfile(variables + ".index") or os.path.isfile(variables)):

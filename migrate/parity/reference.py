@@ -88,17 +88,29 @@ class LoaderReference:
 
         gd = read_graph_def(source.graph_file)   # the file's GraphDef as written
         _set_constants(gd, constants)
-        graph = tf.Graph()
-        try:
-            with graph.as_default():
-                tf.compat.v1.import_graph_def(gd, name="")
-        except (tf.errors.OpError, ValueError, KeyError, TypeError) as e:
-            text = describe_op_error(e) if isinstance(e, tf.errors.OpError) else " ".join(str(e).split())[:600]
-            raise ReferenceLoadError(f"{source.graph_file}: detected a frozen GraphDef, but "
-                                     f"tf.compat.v1.import_graph_def fails on it under TensorFlow {tf.__version__}: "
-                                     f"{text}; an op from tf.contrib or a custom op, or a damaged file") from None
+        how = f"tf.compat.v1.import_graph_def({os.path.basename(source.graph_file)})"
+        dropped = 0
+        for attempt in range(2):
+            graph = tf.Graph()
+            try:
+                with graph.as_default():
+                    tf.compat.v1.import_graph_def(gd, name="")
+                break
+            except (tf.errors.OpError, ValueError, KeyError, TypeError) as e:
+                if attempt == 0 and "colocated with unknown node" in str(e):
+                    # a tool that removed nodes left `_class: loc:@NODE` hints naming them: placement hints only
+                    dropped = _drop_dangling_colocation(gd)
+                    if dropped:
+                        continue
+                text = describe_op_error(e) if isinstance(e, tf.errors.OpError) else " ".join(str(e).split())[:600]
+                raise ReferenceLoadError(f"{source.graph_file}: detected a frozen GraphDef, but "
+                                         f"tf.compat.v1.import_graph_def fails on it under TensorFlow "
+                                         f"{tf.__version__}: {text}; an op from tf.contrib or a custom op, or a "
+                                         f"damaged file") from None
+        if dropped:
+            how += f", its {dropped} colocation hint(s) naming removed nodes dropped"
         session = tf.compat.v1.Session(graph=graph, config=_session_config(tf))
-        return cls(source, graph, session, f"tf.compat.v1.import_graph_def({os.path.basename(source.graph_file)})")
+        return cls(source, graph, session, how)
 
     def has_tensor(self, name: str) -> bool:
         try:
@@ -138,6 +150,25 @@ class LoaderReference:
 
     def close(self) -> None:
         self.session.close()
+
+
+def _drop_dangling_colocation(graph_def) -> int:
+    """Remove `_class: loc:@NODE` entries naming nodes the GraphDef does not have; how many were removed."""
+    names = {n.name for n in graph_def.node}
+    dropped = 0
+    for n in graph_def.node:
+        if "_class" not in n.attr:
+            continue
+        values = list(n.attr["_class"].list.s)
+        keep = [v for v in values if not v.startswith(b"loc:@") or v[5:].decode("utf-8", "replace") in names]
+        if len(keep) != len(values):
+            dropped += len(values) - len(keep)
+            if keep:
+                del n.attr["_class"].list.s[:]
+                n.attr["_class"].list.s.extend(keep)
+            else:
+                del n.attr["_class"]
+    return dropped
 
 
 def _set_constants(graph_def, constants: dict[str, Any]) -> None:
