@@ -80,3 +80,76 @@ def test_frozen_reference_is_the_files_graphdef_imported_unchanged(main_op_model
         assert ref.graph.get_operation_by_name("dense/kernel").type == "Const"
         assert g.graph.get_operation_by_name("dense/kernel").type == "VariableV2"
     np.testing.assert_allclose(got, x @ A + BIAS, rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def example_export(tmp_path_factory):
+    """An Estimator-style PREDICT export written TF1-style (TF 2.21 has no tf.estimator): the signature takes
+    serialized tf.Example (`examples` -> input_example_tensor -> tf.io.parse_example), as
+    build_parsing_serving_input_receiver_fn builds it."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    root = str(tmp_path_factory.mktemp("example_export"))
+    rng = np.random.RandomState(3)
+    with tf1_style(), tf.Graph().as_default():
+        serialized = v1.placeholder(tf.string, [None], name="input_example_tensor")
+        spec = {"age": tf.io.FixedLenFeature([1], tf.float32),
+                "ids": tf.io.FixedLenFeature([3], tf.int64, default_value=[1, 2, 3])}
+        f = tf.io.parse_example(serialized, spec)
+        emb = v1.get_variable("embedding", initializer=rng.normal(0, 0.5, (7, 4)).astype("float32"))
+        pooled = tf.reduce_mean(tf.nn.embedding_lookup(emb, f["ids"]), axis=1)
+        h = tf.concat([f["age"], pooled], axis=1)
+        w = v1.get_variable("head/kernel", initializer=rng.normal(0, 0.5, (5, 2)).astype("float32"))
+        b = v1.get_variable("head/bias", initializer=np.array([0.2, -0.4], "float32"))
+        logits = tf.identity(tf.nn.bias_add(tf.matmul(h, w), b), name="logits")
+        with v1.Session(config=session_config()) as s:
+            s.run(v1.global_variables_initializer())
+            sig = v1.saved_model.signature_def_utils.predict_signature_def({"examples": serialized},
+                                                                           {"logits": logits})
+            builder = v1.saved_model.builder.SavedModelBuilder(os.path.join(root, "export", "1700000000"))
+            builder.add_meta_graph_and_variables(s, ["serve"], signature_def_map={"predict": sig})
+            builder.save()
+    return os.path.join(root, "export", "1700000000")
+
+
+def test_an_example_parsing_export_takes_the_parsed_features_with_parity_on_serialized_examples(example_export,
+                                                                                               tmp_path):
+    from migrate.graph import convert_graph
+
+    logs = []
+    report = convert_graph(example_export, str(tmp_path / "k"), log=logs.append)
+    assert report["parity"]["ok"], logs
+    inputs = {i["keras"]: i for i in report["graph"]["inputs"]}
+    assert {k: (i["dtype"], i["shape"]) for k, i in inputs.items()} == {"age": ("float32", [None, 1]),
+                                                                          "ids": ("int64", [None, 3])}
+    parse = report["source"]["signature"]["parse_example"]
+    assert parse["input"] == "examples" and parse["tensor"] == "input_example_tensor:0"
+    assert parse["op"] in ("ParseExample", "ParseExampleV2")
+    assert parse["features"]["age"] == {"kind": "dense", "dtype": "float32", "shape": [1], "default": None,
+                                        "tensor": inputs["age"]["graph"], "keras_input": "age"}
+    assert parse["features"]["ids"]["default"] == [1, 2, 3] and parse["features"]["ids"]["keras_input"] == "ids"
+    assert "signature_inputs_not_read" not in report["source"]
+    # the reference was fed serialized examples, the first without `ids` (the parse filled in its default)
+    assert any("ids: parsed feature int64 [3]" in m and "default" in m for m in logs), logs
+
+
+def test_serialized_examples_parse_back_to_the_features(example_export):
+    """`serialize` writes what the export's own parse reads: the loader's graph parses them to the same arrays."""
+    import tensorflow as tf
+
+    from migrate.parity.examples import serialize
+    from migrate.parity.forms import open_source
+
+    src = open_source(example_export)
+    parse = src.signature["parse_example"]
+    age = np.array([[0.5], [-1.25]], "float32")
+    ids = np.array([[4, 5, 6], [0, 1, 2]], "int64")
+    data = serialize(parse, {"age": age, "ids": ids}, omit={"ids": {1}})
+    with tf.Graph().as_default():
+        got = tf.io.parse_example(data, {"age": tf.io.FixedLenFeature([1], tf.float32),
+                                         "ids": tf.io.FixedLenFeature([3], tf.int64, default_value=[1, 2, 3])})
+        with tf.compat.v1.Session() as s:
+            out = s.run(got)
+    np.testing.assert_array_equal(out["age"], age)
+    np.testing.assert_array_equal(out["ids"], [[4, 5, 6], [1, 2, 3]])

@@ -246,6 +246,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     if signature:   # the Keras inputs are named after the signature's keys
         view.input_names = {t.split(":")[0]: k for k, t in tf1.source.signature_inputs.items()
                             if t.endswith(":0")}
+    parse = (signature or {}).get("parse_example")
+    if parse:   # serialized tf.Example in: the parsed dense features are the Keras inputs, named after their keys
+        view.cut_inputs = {f["tensor"]: k for k, f in parse["features"].items() if f["kind"] == "dense"}
     view.dropout_draws = getattr(tf1, "dropout_draws", frozenset())
     imported = {op.name for op in view.graph.get_operations() if op.type in PLACEHOLDER_OPS}
     chosen_values = {k: v for k, v in chosen_values.items() if k in imported}
@@ -307,7 +310,16 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     phase("build the Keras model")
     # parity on generated inputs (+ the user's)
     generated = None
-    if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
+    parsed = [i for i in tr.inputs if i["graph"] in view.cut_inputs]
+    if parsed and npz:
+        raise GraphConvertError(f"--inputs {inputs_npz}: signature {signature['key']!r} takes serialized tf.Example "
+                                f"({parse['input']!r}); the parity inputs are generated from its parse spec, so "
+                                f"leave --inputs out")
+    if parsed:   # features drawn from the parse spec; the TF1 graph is fed them serialized as tf.Example
+        generated, gen, omitted = _example_feed(tf1, tr.inputs, parse, view.cut_inputs, seed)
+        for note in generated.from_graph:
+            log(f"  {note}")
+    elif npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
         gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
     else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
         # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
@@ -325,6 +337,11 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     rows, failed, first_outputs, first_feed = [], [], None, gen
     for label, feed in runs:
         tf_feed = dict(feed)
+        if parsed:   # the reference takes what a serving client sends: one serialized tf.Example per row
+            from migrate.parity.examples import serialize  # noqa: PLC0415
+
+            features = {view.cut_inputs[i["graph"]]: tf_feed.pop(i["graph"]) for i in parsed}
+            tf_feed[parse["tensor"]] = serialize(parse, features, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
@@ -602,6 +619,49 @@ def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed
                          time_steps=5, seed=seed, always=names)
 
 
+def _example_feed(tf1, inputs: list[dict], parse: dict, cut: dict, seed: int):
+    """(Feed, {graph tensor: array}, {feature key: rows left out}) for an export that parses tf.Example: each
+    parsed dense feature drawn by its parse spec's dtype and shape (ids within the embedding they index, else
+    [0, 10)), batch 3; a feature with a default is left out of the first example, and its parsed value there is the
+    default (what the parse fills in). Other inputs of the model are drawn by `_harness_feed`."""
+    from migrate.parity.graph_inputs import Feed  # noqa: PLC0415
+
+    rng = np.random.RandomState(seed)
+    batch = 3
+    feed = Feed(generated=True)
+    values, omitted = {}, {}
+    others = [i for i in inputs if i["graph"] not in cut]
+    if others:
+        values.update(_harness_feed(tf1, others, [i["graph"] for i in others], {}, seed).values)
+        values = {k: v for k, v in values.items() if k in {i["graph"] for i in others}}
+    for i in inputs:
+        if i["graph"] not in cut:
+            continue
+        key = cut[i["graph"]]
+        spec = parse["features"][key]
+        shape = (batch, *spec["shape"])
+        if spec["dtype"] == "float32":
+            v = rng.standard_normal(shape).astype("float32")
+        elif spec["dtype"] == "int64":
+            high = _id_range(tf1, i["graph"]) or 10
+            v = rng.randint(0, high, shape).astype("int64")
+        else:
+            v = np.array([f"w{k}".encode() for k in rng.randint(0, 10, int(np.prod(shape)))],
+                         dtype=object).reshape(shape)
+        if spec["default"] is not None:
+            default = np.asarray(spec["default"], dtype=object if v.dtype == object else v.dtype)
+            if v.dtype == object:
+                default = np.vectorize(lambda s: s.encode() if isinstance(s, str) else s, otypes=[object])(default)
+            v[0] = np.broadcast_to(default, spec["shape"])
+            omitted[key] = {0}
+        values[i["graph"]] = v
+        feed.note(f"{key}: parsed feature {spec['dtype']} {list(spec['shape'])}, drawn for {batch} serialized "
+                  f"tf.Example protos" + (" (left out of the first one: its default)" if key in omitted else ""),
+                  from_graph=True)
+    feed.values = values
+    return feed, dict(values), omitted
+
+
 def _run_tf1(tf1, outputs, feed, label, generated, inputs, inputs_npz):
     """The TF1 graph's outputs on `feed`, run before the Keras model: when the graph itself refuses the inputs,
     one message with TensorFlow's own error and the way out (`graph_inputs.rejected`); None when it refuses the
@@ -680,6 +740,18 @@ def _source_report(tf1, inputs) -> dict:
     src.update(reference_report(tf1))
     if tf1.source.signature:
         used = {i["graph"] for i in inputs}
+        parse = src["signature"].get("parse_example")
+        if parse:   # the serialized examples are read through the parsed features the model takes
+            import copy  # noqa: PLC0415
+
+            src["signature"] = copy.deepcopy(src["signature"])
+            parse = src["signature"]["parse_example"]
+            by_graph = {i["graph"]: i["keras"] for i in inputs}
+            for f in parse["features"].values():
+                if f.get("tensor") in by_graph:
+                    f["keras_input"] = by_graph[f["tensor"]]
+            if any("keras_input" in f for f in parse["features"].values()):
+                used.add(parse["tensor"])
         unused = sorted(k for k, t in tf1.source.signature_inputs.items() if t not in used)
         if unused:
             src["signature_inputs_not_read"] = unused

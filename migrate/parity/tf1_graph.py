@@ -649,12 +649,14 @@ class TF1Graph:
     def id_range(self, placeholder: str) -> int | None:
         """The vocabulary size the ids fed to `placeholder` index, from the embedding they reach; None if none."""
         start = self.graph.get_operation_by_name(op_name(placeholder))
+        first = [self.graph.get_tensor_by_name(placeholder)] if ":" in placeholder and len(start.outputs) > 1 \
+            else start.outputs   # one output of a multi-output op (a parsed feature): its own consumers
         seen = {start.name}
         queue = deque([start])
         sizes: list[int] = []
         while queue:
             op = queue.popleft()
-            for out in op.outputs:
+            for out in first if op is start else op.outputs:
                 for consumer in out.consumers():
                     if consumer.type in GATHER_OPS and len(consumer.inputs) > 1 and consumer.inputs[1] is out:
                         n = self._variable_rows(consumer.inputs[0])
