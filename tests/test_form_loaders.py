@@ -153,3 +153,81 @@ def test_serialized_examples_parse_back_to_the_features(example_export):
             out = s.run(got)
     np.testing.assert_array_equal(out["age"], age)
     np.testing.assert_array_equal(out["ids"], [[4, 5, 6], [1, 2, 3]])
+
+
+VOCAB = ["the", "cat", "sat", "on", "mat"]
+
+
+@pytest.fixture(scope="module")
+def vocab_export(tmp_path_factory):
+    """The common text-model export, TF1-style: a vocabulary file in assets/, index_table_from_file (HashTableV2 +
+    InitializeTableFromTextFileV2 + LookupTableFindV2, unknown words -> an extra row), string inputs,
+    SavedModelBuilder with assets_collection and legacy_init_op=tf.tables_initializer()."""
+    import tensorflow as tf
+    from tensorflow.python.ops import lookup_ops   # what tf.contrib.lookup.index_table_from_file was
+
+    v1 = tf.compat.v1
+    root = str(tmp_path_factory.mktemp("vocab_export"))
+    vocab_file = os.path.join(root, "vocab.txt")
+    with open(vocab_file, "w") as f:
+        f.write("\n".join(VOCAB) + "\n")
+    rng = np.random.RandomState(5)
+    with tf1_style(), tf.Graph().as_default():
+        words = v1.placeholder(tf.string, [None, None], name="words")
+        table = lookup_ops.index_table_from_file(tf.constant(vocab_file, name="vocab_path"),
+                                                 default_value=len(VOCAB))
+        ids = tf.identity(table.lookup(words), name="ids")
+        emb = v1.get_variable("embedding", initializer=rng.normal(0, 0.5, (len(VOCAB) + 1, 3)).astype("float32"))
+        pooled = tf.reduce_sum(tf.nn.embedding_lookup(emb, ids), axis=1)
+        w = v1.get_variable("out/kernel", initializer=rng.normal(0, 0.5, (3, 2)).astype("float32"))
+        b = v1.get_variable("out/bias", initializer=np.array([0.1, -0.3], "float32"))
+        scores = tf.identity(tf.matmul(pooled, w) + b, name="scores")
+        with v1.Session(config=session_config()) as s:
+            s.run([v1.global_variables_initializer(), v1.tables_initializer()])
+            sig = v1.saved_model.signature_def_utils.predict_signature_def({"words": words},
+                                                                           {"ids": ids, "scores": scores})
+            builder = v1.saved_model.builder.SavedModelBuilder(os.path.join(root, "sm"))
+            builder.add_meta_graph_and_variables(
+                s, ["serve"], signature_def_map={"serving_default": sig},
+                assets_collection=v1.get_collection(v1.GraphKeys.ASSET_FILEPATHS),
+                legacy_init_op=v1.tables_initializer(name="legacy_init_op"))
+            builder.save()
+    os.remove(vocab_file)   # the SavedModel's assets/ copy is the one the loader reads
+    return os.path.join(root, "sm")
+
+
+def test_a_vocabulary_table_becomes_a_string_lookup_with_parity_on_string_inputs(vocab_export, tmp_path):
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+    from migrate.graph import convert_graph
+
+    assert os.listdir(os.path.join(vocab_export, "assets")) == ["vocab.txt"]
+    logs = []
+    report = convert_graph(vocab_export, str(tmp_path / "k"), log=logs.append)
+    assert report["parity"]["ok"], logs
+    assert {r["graph"] for r in report["parity"]["outputs"]} == {"ids:0", "scores:0"}
+    assert report["graph"]["inputs"] == [{"keras": "words", "graph": "words:0", "shape": [None, None],
+                                          "dtype": "string"}]
+    assert report["translated"]["HashTable + LookupTableFindV2 -> keras.layers.StringLookup"] == 1
+    assert any("vocabulary of the lookup table" in m for m in logs), logs
+    model = keras.models.load_model(str(tmp_path / "k" / "model.keras"))
+    lookup = next(layer for layer in model.layers if isinstance(layer, keras.layers.StringLookup))
+    assert lookup.get_vocabulary()[1:] == VOCAB
+    got = model.predict_on_batch({"words": np.array([[b"cat", b"dog", b"the"]], dtype=object)})
+    ids = got[0] if np.asarray(got[0]).dtype.kind == "i" else got[1]
+    np.testing.assert_array_equal(ids, [[1, len(VOCAB), 0]])   # an unknown word: the table's default
+
+
+def test_a_saved_model_without_its_assets_exits_2_naming_the_file(vocab_export, tmp_path, capsys):
+    import shutil
+
+    from migrate.cli import main
+
+    broken = tmp_path / "sm"
+    shutil.copytree(vocab_export, broken)
+    shutil.rmtree(broken / "assets")
+    code = main(["convert", str(broken), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "vocab.txt" in err and "assets" in err and "SavedModel" in err, err
+    assert not (tmp_path / "out").exists()

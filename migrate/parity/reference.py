@@ -55,6 +55,13 @@ class LoaderReference:
         from migrate.parity.tf1_graph import _session_config, describe_op_error  # noqa: PLC0415
 
         folder = os.path.dirname(source.graph_file)
+        missing = [f for f in asset_files(source.meta_def) if not os.path.isfile(os.path.join(folder, "assets", f))]
+        if missing:
+            raise ReferenceLoadError(
+                f"{source.graph_file}: detected a TF1 SavedModel (tag set {','.join(source.tag_set)}) whose graph "
+                f"reads {len(missing)} asset file(s) that are not in {os.path.join(folder, 'assets')}: "
+                f"{', '.join(missing[:5])} (a vocabulary a lookup table is filled from when the model loads). Copy "
+                f"the assets/ folder SavedModelBuilder wrote beside saved_model.pb, then convert again.")
         graph = tf.Graph()
         session = tf.compat.v1.Session(graph=graph, config=_session_config(tf))
         try:
@@ -150,6 +157,21 @@ class LoaderReference:
 
     def close(self) -> None:
         self.session.close()
+
+
+def asset_files(meta_def) -> list[str]:
+    """The asset file names a MetaGraphDef reads from `assets/` (`asset_file_def`, or the `saved_model_assets`
+    collection older TF 1.x wrote)."""
+    from tensorflow.core.protobuf import meta_graph_pb2  # noqa: PLC0415
+
+    names = [a.filename for a in meta_def.asset_file_def]
+    col = meta_def.collection_def.get("saved_model_assets")
+    if col is not None and col.WhichOneof("kind") == "any_list":
+        for item in col.any_list.value:
+            a = meta_graph_pb2.AssetFileDef()
+            if item.Unpack(a):
+                names.append(a.filename)
+    return sorted(set(names))
 
 
 def _drop_dangling_colocation(graph_def) -> int:

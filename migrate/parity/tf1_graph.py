@@ -673,6 +673,33 @@ class TF1Graph:
                         queue.append(consumer)
         return min(sizes) if sizes else None
 
+    def string_vocabulary(self, placeholder: str) -> list[bytes] | None:
+        """The keys of the lookup table the strings fed to `placeholder` are looked up in (`LookupTableFindV2`, as the
+        form's loader filled it: `reference.table_contents`), in value order; None when they reach no such table."""
+        ref = self.reference
+        if ref is None:
+            return None
+        start = self.graph.get_operation_by_name(op_name(placeholder))
+        seen, queue = {start.name}, deque([start])
+        while queue:
+            op = queue.popleft()
+            for out in op.outputs:
+                for consumer in out.consumers():
+                    if consumer.type in ("LookupTableFindV2", "LookupTableFind") and consumer.inputs[1] is out:
+                        t = consumer.inputs[0]
+                        while t.op.type == "Identity":
+                            t = t.op.inputs[0]
+                        got = ref.table_contents(t.op.name)
+                        if got is not None and len(got[0]):
+                            keys, values = got
+                            order = np.argsort(values, kind="stable") if np.asarray(values).dtype.kind in "iu" \
+                                else np.arange(len(keys))
+                            return [k if isinstance(k, bytes) else str(k).encode() for k in np.asarray(keys)[order]]
+                    if consumer.type in _ID_PASSTHROUGH and consumer.name not in seen:
+                        seen.add(consumer.name)
+                        queue.append(consumer)
+        return None
+
     def _variable_rows(self, t) -> int | None:
         seen = set()
         while t.op.type in _READ_OPS and t.op.inputs and t.op.name not in seen:
