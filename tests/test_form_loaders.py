@@ -132,6 +132,17 @@ def test_an_example_parsing_export_takes_the_parsed_features_with_parity_on_seri
     assert "signature_inputs_not_read" not in report["source"]
     # the reference was fed serialized examples, the first without `ids` (the parse filled in its default)
     assert any("ids: parsed feature int64 [3]" in m and "default" in m for m in logs), logs
+    # parity --tf1 on the converted model: bound to the parsed features, the graph fed serialized examples
+    from migrate.cli import main
+
+    assert main(["parity", "--tf1", example_export, "--keras", str(tmp_path / "k" / "model.keras"),
+                 "--json", str(tmp_path / "parity.json")]) == 0
+    import json
+
+    with open(tmp_path / "parity.json") as f:
+        done = json.load(f)
+    assert done["info"]["inputs"] == {"age": inputs["age"]["graph"], "ids": inputs["ids"]["graph"]}
+    assert done["info"]["source"]["reference"].startswith("tf.compat.v1.saved_model.loader.load")
 
 
 def test_serialized_examples_parse_back_to_the_features(example_export):

@@ -338,10 +338,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     for label, feed in runs:
         tf_feed = dict(feed)
         if parsed:   # the reference takes what a serving client sends: one serialized tf.Example per row
-            from migrate.parity.examples import serialize  # noqa: PLC0415
+            from migrate.parity.examples import reference_feed  # noqa: PLC0415
 
-            features = {view.cut_inputs[i["graph"]]: tf_feed.pop(i["graph"]) for i in parsed}
-            tf_feed[parse["tensor"]] = serialize(parse, features, omitted)
+            tf_feed = reference_feed(parse, view.cut_inputs, tf_feed, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
@@ -620,46 +619,16 @@ def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed
 
 
 def _example_feed(tf1, inputs: list[dict], parse: dict, cut: dict, seed: int):
-    """(Feed, {graph tensor: array}, {feature key: rows left out}) for an export that parses tf.Example: each
-    parsed dense feature drawn by its parse spec's dtype and shape (ids within the embedding they index, else
-    [0, 10)), batch 3; a feature with a default is left out of the first example, and its parsed value there is the
-    default (what the parse fills in). Other inputs of the model are drawn by `_harness_feed`."""
-    from migrate.parity.graph_inputs import Feed  # noqa: PLC0415
+    """`migrate.parity.examples.example_feed` for the parsed features among `inputs`; the model's other inputs
+    drawn by `_harness_feed`."""
+    from migrate.parity.examples import example_feed  # noqa: PLC0415
 
-    rng = np.random.RandomState(seed)
-    batch = 3
-    feed = Feed(generated=True)
-    values, omitted = {}, {}
     others = [i for i in inputs if i["graph"] not in cut]
+    feed, omitted = example_feed(tf1, [i["graph"] for i in inputs if i["graph"] in cut], parse, cut, seed)
     if others:
-        values.update(_harness_feed(tf1, others, [i["graph"] for i in others], {}, seed).values)
-        values = {k: v for k, v in values.items() if k in {i["graph"] for i in others}}
-    for i in inputs:
-        if i["graph"] not in cut:
-            continue
-        key = cut[i["graph"]]
-        spec = parse["features"][key]
-        shape = (batch, *spec["shape"])
-        if spec["dtype"] == "float32":
-            v = rng.standard_normal(shape).astype("float32")
-        elif spec["dtype"] == "int64":
-            high = _id_range(tf1, i["graph"]) or 10
-            v = rng.randint(0, high, shape).astype("int64")
-        else:
-            v = np.array([f"w{k}".encode() for k in rng.randint(0, 10, int(np.prod(shape)))],
-                         dtype=object).reshape(shape)
-        if spec["default"] is not None:
-            default = np.asarray(spec["default"], dtype=object if v.dtype == object else v.dtype)
-            if v.dtype == object:
-                default = np.vectorize(lambda s: s.encode() if isinstance(s, str) else s, otypes=[object])(default)
-            v[0] = np.broadcast_to(default, spec["shape"])
-            omitted[key] = {0}
-        values[i["graph"]] = v
-        feed.note(f"{key}: parsed feature {spec['dtype']} {list(spec['shape'])}, drawn for {batch} serialized "
-                  f"tf.Example protos" + (" (left out of the first one: its default)" if key in omitted else ""),
-                  from_graph=True)
-    feed.values = values
-    return feed, dict(values), omitted
+        drawn = _harness_feed(tf1, others, [i["graph"] for i in others], {}, seed).values
+        feed.values.update({i["graph"]: drawn[i["graph"]] for i in others})
+    return feed, dict(feed.values), omitted
 
 
 def _run_tf1(tf1, outputs, feed, label, generated, inputs, inputs_npz):

@@ -7,7 +7,9 @@ parse spec's dtype and shape); the spec goes to the report's `source.signature.p
 an export can put the parse back in front of the Keras model; parity feeds the TF1 graph serialized examples
 (`serialize`) and the Keras model the parsed tensors.
 
-`parse_spec(graph_def, signature) -> dict | None`, `serialize(spec, features) -> np.ndarray of bytes`.
+`parse_spec(graph_def, signature) -> dict | None`, `serialize(spec, features) -> np.ndarray of bytes`,
+`example_feed(graph, tensors, spec, cut, seed)` (generated features), `reference_feed(spec, cut, values, omitted)`
+(the same, serialized, for the TF1 side). `convert` and `parity --tf1` (`graph_pair`) both use them.
 """
 
 from __future__ import annotations
@@ -134,3 +136,50 @@ def serialize(spec: dict, features: dict[str, np.ndarray], omit: dict[str, set[i
             getattr(ex.features.feature[key], kind).value.extend(flat)
         out.append(ex.SerializeToString())
     return np.array(out, dtype=object)
+
+
+def example_feed(graph, tensors: list[str], spec: dict, cut: dict[str, str], seed: int, batch: int = 3):
+    """(Feed, {feature key: rows left out}): each parsed dense feature in `tensors` (`cut`: tensor -> feature key)
+    drawn by its parse spec's dtype and shape, `batch` rows: floats N(0, 1), int64 ids within the embedding they
+    index (else [0, 10)), strings w0 .. w9; a feature with a default is left out of the first example, and its
+    parsed value there is the default (what the parse fills in)."""
+    from migrate.parity.graph_inputs import Feed  # noqa: PLC0415
+
+    rng = np.random.RandomState(seed)
+    feed = Feed(generated=True)
+    omitted: dict[str, set[int]] = {}
+    for t in tensors:
+        key = cut[t]
+        f = spec["features"][key]
+        shape = (batch, *f["shape"])
+        if f["dtype"] == "float32":
+            v = rng.standard_normal(shape).astype("float32")
+        elif f["dtype"] == "int64":
+            try:
+                high = graph.id_range(t) or 10
+            except Exception:  # noqa: BLE001 - a hint only
+                high = 10
+            v = rng.randint(0, high, shape).astype("int64")
+        else:
+            v = np.array([f"w{k}".encode() for k in rng.randint(0, 10, int(np.prod(shape)))],
+                         dtype=object).reshape(shape)
+        if f["default"] is not None and batch > 1:
+            default = np.asarray(f["default"], dtype=object if v.dtype == object else v.dtype)
+            if v.dtype == object:
+                default = np.vectorize(lambda x: x.encode() if isinstance(x, str) else x, otypes=[object])(default)
+            v[0] = np.broadcast_to(default, f["shape"])
+            omitted[key] = {0}
+        feed.values[t] = v
+        feed.note(f"{key}: parsed feature {f['dtype']} {list(f['shape'])}, drawn for {batch} serialized tf.Example "
+                  f"protos" + (" (left out of the first one: its default)" if key in omitted else ""),
+                  from_graph=True)
+    return feed, omitted
+
+
+def reference_feed(spec: dict, cut: dict[str, str], values: dict, omitted: dict[str, set[int]] | None) -> dict:
+    """The TF1 side's feed: `values` with the parsed features replaced by the serialized examples holding them."""
+    out = {k: v for k, v in values.items() if k not in cut}
+    features = {cut[k]: v for k, v in values.items() if k in cut}
+    if features:
+        out[spec["tensor"]] = serialize(spec, features, omitted)
+    return out

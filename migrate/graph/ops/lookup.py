@@ -86,3 +86,19 @@ def lookup_find(c: Ctx):
         expr = (f"keras.ops.cast(keras.ops.where(keras.ops.equal({index}, 0), {default}, "
                 f"keras.ops.subtract({index}, 1)), {dtype!r})")
     return c.out(expr)
+
+
+@op("ParseExample", "ParseExampleV2")
+def parse_example(c: Ctx):
+    """Reached only for what the walk does not stop at (`GraphView.cut_inputs`: the dense features of a signature
+    that takes serialized tf.Example): a sparse / ragged feature, or a parse of examples the signature does not
+    take. Refused with what was read and the way out."""
+    cut = getattr(c.graph, "cut_inputs", {})
+    dense = sorted(v for k, v in cut.items() if k.startswith(c.op.name + ":"))
+    raise Unsupported(
+        "the outputs read a sparse or ragged feature of this tf.Example parse (tf.io.VarLenFeature / "
+        "SparseFeature / RaggedFeature): only dense features (FixedLenFeature) become Keras inputs"
+        + (f" (here: {', '.join(dense)})" if dense else
+           " and this parse is not fed by a signature input of serialized examples")
+        + "; convert with --outputs computed from dense features only, or export a signature whose parse spec "
+          "has FixedLenFeature features")
