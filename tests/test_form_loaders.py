@@ -221,6 +221,7 @@ def test_a_vocabulary_table_becomes_a_string_lookup_with_parity_on_string_inputs
     assert report["graph"]["inputs"] == [{"keras": "words", "graph": "words:0", "shape": [None, None],
                                           "dtype": "string"}]
     assert report["translated"]["HashTable + LookupTableFindV2 -> keras.layers.StringLookup"] == 1
+    assert report["source"]["signature"]["inputs"]["words"]["dtype"] == "string"
     assert any("vocabulary of the lookup table" in m for m in logs), logs
     model = keras.models.load_model(str(tmp_path / "k" / "model.keras"))
     lookup = next(layer for layer in model.layers if isinstance(layer, keras.layers.StringLookup))

@@ -255,7 +255,8 @@ def _saved_model(folder: str, path: str, tag_set, signature, *, form: str = "sav
 
 def signature_info(key: str, sig, where: str) -> dict:
     """`{"key", "method_name", "inputs": {KEY: {"tensor", "dtype", "shape"}}, "outputs": {...}}` of a SignatureDef
-    (shape: a list with None for unknown sizes, or None for an unknown rank; dtype: NumPy's name)."""
+    (shape: a list with None for unknown sizes, or None for an unknown rank; dtype: NumPy's name, "string" for
+    strings)."""
     from tensorflow.python.framework import dtypes  # noqa: PLC0415
 
     def one(kind, k, info):
@@ -266,7 +267,8 @@ def signature_info(key: str, sig, where: str) -> dict:
         shape = None if info.tensor_shape.unknown_rank else \
             [d.size if d.size >= 0 else None for d in info.tensor_shape.dim]
         try:
-            dtype = np.dtype(dtypes.as_dtype(info.dtype).as_numpy_dtype).name
+            dtype = "string" if dtypes.as_dtype(info.dtype) == dtypes.string else \
+                np.dtype(dtypes.as_dtype(info.dtype).as_numpy_dtype).name
         except TypeError:
             dtype = dtypes.as_dtype(info.dtype).name
         return {"tensor": info.name, "dtype": dtype, "shape": shape}

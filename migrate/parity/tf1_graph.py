@@ -542,7 +542,8 @@ class TF1Graph:
         if self.source.tag_set is None or not self.restored:
             return []
         ref = self.reference
-        loaded = ref.values([n for n in self.restored if ref.has_tensor(n)])
+        loaded = ref.values([n for n in self.restored if n not in self._frozen and ref.has_tensor(n)
+                             and ref.graph.get_operation_by_name(n).type in VARIABLE_OPS])
         mine = self.values(list(loaded))
         changed = sorted(n for n in loaded if np.shape(loaded[n]) != np.shape(mine[n]) or
                          not np.array_equal(loaded[n], mine[n]))
@@ -736,8 +737,12 @@ class TF1Graph:
         ref = self.reference
         if ref is not None:   # the form's own loader ran the original artefact: the fetches run there
             graph, session = ref.graph, ref.session
-            targets = [graph.get_tensor_by_name(t.name) for t in targets]
-            names = {k: graph.get_tensor_by_name(t.name) for k, t in names.items()}
+            try:
+                targets = [graph.get_tensor_by_name(t.name) for t in targets]
+                names = {k: graph.get_tensor_by_name(t.name) for k, t in names.items()}
+            except (KeyError, ValueError) as e:
+                raise TF1GraphError(f"{self.meta}: {e}: the tensor is in the graph the translation read but not in "
+                                    f"the one {ref.how} loaded") from None
         feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
         limit = run_seconds()
         try:
