@@ -175,7 +175,7 @@ def vocab_export(tmp_path_factory):
     InitializeTableFromTextFileV2 + LookupTableFindV2, unknown words -> an extra row), string inputs,
     SavedModelBuilder with assets_collection and legacy_init_op=tf.tables_initializer()."""
     import tensorflow as tf
-    from tensorflow.python.ops import lookup_ops   # what tf.contrib.lookup.index_table_from_file was
+    from tensorflow.python.ops import lookup_ops  # what tf.contrib.lookup.index_table_from_file was
 
     v1 = tf.compat.v1
     root = str(tmp_path_factory.mktemp("vocab_export"))
@@ -243,3 +243,32 @@ def test_a_saved_model_without_its_assets_exits_2_naming_the_file(vocab_export, 
     err = capsys.readouterr().err
     assert code == 2 and "vocab.txt" in err and "assets" in err and "SavedModel" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_integer_key_table_from_a_tensor_becomes_an_integer_lookup(tmp_path):
+    """index_table_from_tensor over int64 keys (InitializeTableV2, filled by legacy_init_op), default -1."""
+    import keras
+    import tensorflow as tf
+    from tensorflow.python.ops import lookup_ops
+
+    from migrate.graph import convert_graph
+
+    v1 = tf.compat.v1
+    with tf1_style(), tf.Graph().as_default():
+        codes = v1.placeholder(tf.int64, [None, 4], name="codes")
+        table = lookup_ops.index_table_from_tensor(tf.constant([70, 30, 90], tf.int64), dtype=tf.int64)
+        ids = tf.identity(table.lookup(codes), name="ids")
+        with v1.Session(config=session_config()) as s:
+            s.run(v1.tables_initializer())
+            builder = v1.saved_model.builder.SavedModelBuilder(str(tmp_path / "sm"))
+            builder.add_meta_graph_and_variables(
+                s, ["serve"], signature_def_map={"serving_default": v1.saved_model.signature_def_utils.
+                                                 predict_signature_def({"codes": codes}, {"ids": ids})},
+                legacy_init_op=v1.tables_initializer(name="legacy_init_op"))
+            builder.save()
+    report = convert_graph(str(tmp_path / "sm"), str(tmp_path / "k"), log=lambda m: None)
+    assert report["parity"]["ok"]
+    assert report["translated"]["HashTable + LookupTableFindV2 -> keras.layers.IntegerLookup"] == 1
+    model = keras.models.load_model(str(tmp_path / "k" / "model.keras"))
+    got = model.predict_on_batch({"codes": np.array([[30, 5, 90, 70]], "int64")})
+    np.testing.assert_array_equal(got, [[1, -1, 2, 0]])

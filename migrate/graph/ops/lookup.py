@@ -62,19 +62,18 @@ def lookup_find(c: Ctx):
         while oov in set(words):   # a vocabulary that holds the default OOV token itself (BERT's): another one
             oov = f"[{oov}]"
         kind = "keras.layers.StringLookup"
-        ctor = (lambda n: f"keras.layers.StringLookup(vocabulary={words!r}, num_oov_indices=1, mask_token=None, "
-                          f"oov_token={oov!r}, name={n!r})")
+        args = f"vocabulary={words!r}, num_oov_indices=1, mask_token=None, oov_token={oov!r}"
     elif keys.dtype.kind in "iu":
         numbers = [int(k) for k in vocab]
         oov = -1
         while oov in set(numbers):
             oov -= 1
         kind = "keras.layers.IntegerLookup"
-        ctor = (lambda n: f"keras.layers.IntegerLookup(vocabulary={numbers!r}, num_oov_indices=1, mask_token=None, "
-                          f"oov_token={oov!r}, vocabulary_dtype={str(keys.dtype)!r}, name={n!r})")
+        args = (f"vocabulary={numbers!r}, num_oov_indices=1, mask_token=None, oov_token={oov!r}, "
+                f"vocabulary_dtype={str(keys.dtype)!r}")
     else:
         raise Unsupported(f"lookup table {tab.name} has {keys.dtype} keys")
-    layer = c.em.shared_layer(("lookup", tab.name), tab.name, ctor, [], kind,
+    layer = c.em.shared_layer(("lookup", tab.name), tab.name, lambda n: f"{kind}({args}, name={n!r})", [], kind,
                               f"{tab.type} {tab.name}: {len(vocab)} keys, as the SavedModel's loader filled it")
     c.em.constructs[f"HashTable + LookupTableFindV2 -> {kind}"] += 1
     index = c.em.emit(f"{layer}({c.v(1)})", c.op.name + "/index", shape=c.out_shape(0), dtype="int64",
