@@ -48,6 +48,12 @@ with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory,
   variable's first dimension (a `OneHot`'s depth counts too); None when the ids index no embedding.
 - `.values(names=None) -> {name: array}`: variables' current values (default: the restored ones).
 - `.tensor(name)`, `.has_tensor(name)` (the whole `.meta`), `.graph`, `.session`, `.close()`; a context manager.
+- Other forms (`migrate.parity.forms`: `TF1Graph(path, tag_set=, signature=)`): `.run` runs the original artefact
+  as its own loader loads it (`.reference`, `migrate.parity.reference`: a SavedModel through
+  `tf.compat.v1.saved_model.loader.load`, a frozen graph's file through `import_graph_def`), while `.graph` /
+  `.session` stay what the translation reads; `.loaded_values` names the SavedModel variables its main_op /
+  legacy_init_op changed at load (this graph takes the loaded values); `.string_vocabulary(placeholder)` the keys
+  of the lookup table its strings reach.
 
 Raises `TF1GraphError` (a `ParityInputError`, exit code 2) for a missing `.meta`, a graph that does not import
 (an op unknown to this TensorFlow, e.g. from `tf.contrib`), a variable whose shape differs from the
