@@ -234,6 +234,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     phase("import and restore")
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
+    for name in getattr(tf1, "loaded_values", ()):
+        log(f"variable {name}: the SavedModel's main_op / legacy_init_op assigns it at load, so the model holds the "
+            f"loaded value (what the served model computes with), not the one in variables/")
     for v in tf1.assigned:
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
@@ -243,6 +246,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     if signature:   # the Keras inputs are named after the signature's keys
         view.input_names = {t.split(":")[0]: k for k, t in tf1.source.signature_inputs.items()
                             if t.endswith(":0")}
+    parse = (signature or {}).get("parse_example")
+    if parse:   # serialized tf.Example in: the parsed dense features are the Keras inputs, named after their keys
+        view.cut_inputs = {f["tensor"]: k for k, f in parse["features"].items() if f["kind"] == "dense"}
     view.dropout_draws = getattr(tf1, "dropout_draws", frozenset())
     imported = {op.name for op in view.graph.get_operations() if op.type in PLACEHOLDER_OPS}
     chosen_values = {k: v for k, v in chosen_values.items() if k in imported}
@@ -304,7 +310,16 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     phase("build the Keras model")
     # parity on generated inputs (+ the user's)
     generated = None
-    if npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
+    parsed = [i for i in tr.inputs if i["graph"] in view.cut_inputs]
+    if parsed and npz:
+        raise GraphConvertError(f"--inputs {inputs_npz}: signature {signature['key']!r} takes serialized tf.Example "
+                                f"({parse['input']!r}); the parity inputs are generated from its parse spec, so "
+                                f"leave --inputs out")
+    if parsed:   # features drawn from the parse spec; the TF1 graph is fed them serialized as tf.Example
+        generated, gen, omitted = _example_feed(tf1, tr.inputs, parse, view.cut_inputs, seed)
+        for note in generated.from_graph:
+            log(f"  {note}")
+    elif npz:  # the user's example fixes shapes and ranges: generate alike (lengths stay consistent with it)
         gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
     else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
         # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
@@ -322,6 +337,10 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     rows, failed, first_outputs, first_feed = [], [], None, gen
     for label, feed in runs:
         tf_feed = dict(feed)
+        if parsed:   # the reference takes what a serving client sends: one serialized tf.Example per row
+            from migrate.parity.examples import reference_feed  # noqa: PLC0415
+
+            tf_feed = reference_feed(parse, view.cut_inputs, tf_feed, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
         ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
@@ -599,6 +618,19 @@ def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed
                          time_steps=5, seed=seed, always=names)
 
 
+def _example_feed(tf1, inputs: list[dict], parse: dict, cut: dict, seed: int):
+    """`migrate.parity.examples.example_feed` for the parsed features among `inputs`; the model's other inputs
+    drawn by `_harness_feed`."""
+    from migrate.parity.examples import example_feed  # noqa: PLC0415
+
+    others = [i for i in inputs if i["graph"] not in cut]
+    feed, omitted = example_feed(tf1, [i["graph"] for i in inputs if i["graph"] in cut], parse, cut, seed)
+    if others:
+        drawn = _harness_feed(tf1, others, [i["graph"] for i in others], {}, seed).values
+        feed.values.update({i["graph"]: drawn[i["graph"]] for i in others})
+    return feed, dict(feed.values), omitted
+
+
 def _run_tf1(tf1, outputs, feed, label, generated, inputs, inputs_npz):
     """The TF1 graph's outputs on `feed`, run before the Keras model: when the graph itself refuses the inputs,
     one message with TensorFlow's own error and the way out (`graph_inputs.rejected`); None when it refuses the
@@ -672,8 +704,23 @@ def _source_report(tf1, inputs) -> dict:
     """The report's `source` (`migrate.parity.forms.ModelSource.report`), with the signature inputs the outputs do
     not read (not inputs of the Keras model) named."""
     src = tf1.source.report()
+    from migrate.parity.reference import reference_report  # noqa: PLC0415
+
+    src.update(reference_report(tf1))
     if tf1.source.signature:
         used = {i["graph"] for i in inputs}
+        parse = src["signature"].get("parse_example")
+        if parse:   # the serialized examples are read through the parsed features the model takes
+            import copy  # noqa: PLC0415
+
+            src["signature"] = copy.deepcopy(src["signature"])
+            parse = src["signature"]["parse_example"]
+            by_graph = {i["graph"]: i["keras"] for i in inputs}
+            for f in parse["features"].values():
+                if f.get("tensor") in by_graph:
+                    f["keras_input"] = by_graph[f["tensor"]]
+            if any("keras_input" in f for f in parse["features"].values()):
+                used.add(parse["tensor"])
         unused = sorted(k for k, t in tf1.source.signature_inputs.items() if t not in used)
         if unused:
             src["signature_inputs_not_read"] = unused

@@ -13,6 +13,7 @@ from migrate.parity.tf1_graph import TF1Graph, TF1GraphError, describe_op_error 
 PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 READ_OPS = ("Identity", "ReadVariableOp", "Snapshot")
+TABLE_OPS = ("HashTableV2", "HashTable")   # a lookup table: read through the loader (migrate.graph.ops.lookup)
 STATEFUL_RANDOM = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
                    "RandomShuffle")
 CONTROL_FLOW = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3",
@@ -34,6 +35,7 @@ class GraphView:
         self.fed: set[str] = set()   # PlaceholderWithDefault op names the user feeds: inputs, not their default
         self.dropout_draws: frozenset = frozenset()   # RandomUniform ops that are a dropout's draw (convert.py)
         self.input_names: dict[str, str] = {}   # placeholder op name -> Keras input name (a SavedModel signature key)
+        self.cut_inputs: dict[str, str] = {}    # tensor -> Keras input name: where the walk stops (parsed features)
 
     def set_fed(self, names) -> None:
         """Placeholders the user feeds (`--inputs`): a `PlaceholderWithDefault` among them is a model input, and
@@ -97,7 +99,7 @@ class GraphView:
             if o.type in PLACEHOLDER_OPS:
                 verdict = o.name in self.inference_values or o.type == "PlaceholderWithDefault" and \
                     o.name not in self.fed and self._all_fold(o.inputs, stack)
-            elif o.type in VARIABLE_OPS or o.type in STATEFUL_RANDOM or o.type in CONTROL_FLOW:
+            elif o.type in VARIABLE_OPS or o.type in STATEFUL_RANDOM or o.type in CONTROL_FLOW or o.type in TABLE_OPS:
                 verdict = False
             elif o.type in ("Shape", "Size", "Rank") and o.inputs[0].shape.is_fully_defined():
                 verdict = True

@@ -39,6 +39,7 @@ from tf_migrate_runtime.program import (
 
 # keras.layers the emitters write (rnn.py, nn.py, decoders.py): one entry per layer class a model may construct.
 KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN",
+                          "StringLookup", "IntegerLookup",   # a lookup table's vocabulary (ops/lookup.py)
                           "Identity"})   # Identity: an output named after a SavedModel signature key (codegen.py)
 # keras itself: the functional API.
 KERAS_TOP = frozenset({"Input", "Model"})

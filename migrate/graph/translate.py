@@ -146,12 +146,22 @@ def needed_placeholders(view: GraphView, outputs, providers, fed=()) -> list:
     """The placeholders the outputs depend on: every `Placeholder` without an inference value, and a
     `PlaceholderWithDefault` when the user feeds it (named in `fed`, e.g. an initial state given in
     `--inputs FEED.npz`): TF1 then uses the fed value, not the default, so it becomes an input."""
+    return [t.op for t in needed_inputs(view, outputs, providers, fed) if t.name not in view.cut_inputs]
+
+
+def needed_inputs(view: GraphView, outputs, providers, fed=()) -> list:
+    """The tensors that become the model's inputs: the outputs of `needed_placeholders`, and the tensors of
+    `view.cut_inputs` the outputs read (an Estimator export's parsed features: the walk stops there), by name."""
     seen, found, stack = set(), [], [view.graph.get_tensor_by_name(o) for o in outputs]
+    cut: list = []
     while stack:
         t = stack.pop()
         if t.name in seen:
             continue
         seen.add(t.name)
+        if t.name in view.cut_inputs:
+            cut.append(t)
+            continue
         if t.name in providers:
             stack.extend(providers[t.name].inputs)
             continue
@@ -164,7 +174,7 @@ def needed_placeholders(view: GraphView, outputs, providers, fed=()) -> list:
         if view.foldable(o) or o.type in VARIABLE_OPS:
             continue
         stack.extend(o.inputs)
-    return sorted(found, key=lambda o: o.name)
+    return sorted([o.outputs[0] for o in found] + cut, key=lambda t: t.name)
 
 
 def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple] | None = None,
@@ -182,8 +192,8 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     syms: dict[str, Sym] = {}
     unsupported: list[tuple[str, str, str]] = []
     inputs = []
-    for ph in needed_placeholders(view, outputs, providers, fed=view.fed):
-        t = ph.outputs[0]
+    for t in needed_inputs(view, outputs, providers, fed=view.fed):
+        ph = t.op
         shape = (input_shapes or {}).get(ph.name) if t.shape.rank is None else None
         if shape is not None and len(shape) > 0:
             shape = (None,) + tuple(shape[1:])  # an example fixes the rank and sizes; the batch stays free
@@ -192,11 +202,15 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
                 raise UnknownRank(ph.name)
             shape = tuple(t.shape.as_list())
         shape = tuple(shape)  # the graph's own static dims (a graph built for batch 1 stays batch 1)
-        dtype = np.dtype(t.dtype.as_numpy_dtype).name
-        kname = keras_name(getattr(view, "input_names", {}).get(ph.name, ph.name))   # a signature key, else the name
-        var = em.new_ident(ph.name)
-        what = "tf.placeholder_with_default (fed, so an input)" if ph.type == "PlaceholderWithDefault" else \
-            "tf.placeholder"
+        dtype = "string" if t.dtype.base_dtype.name == "string" else np.dtype(t.dtype.as_numpy_dtype).name
+        if t.name in view.cut_inputs:   # a parsed feature: named after its key
+            kname = keras_name(view.cut_inputs[t.name])
+            what = f"tf.io.parse_example feature {view.cut_inputs[t.name]!r}"
+        else:
+            kname = keras_name(getattr(view, "input_names", {}).get(ph.name, ph.name))   # a signature key, else the name
+            what = "tf.placeholder_with_default (fed, so an input)" if ph.type == "PlaceholderWithDefault" else \
+                "tf.placeholder"
+        var = em.new_ident(ph.name if t.name not in view.cut_inputs else kname)
         em.line(f"{var} = keras.Input(batch_shape={tuple(shape)!r}, dtype={dtype!r}, name={kname!r})",
                 f"{what} {t.name}")
         syms[t.name] = Sym(var=var, shape=tuple(shape), dtype=dtype)

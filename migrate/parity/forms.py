@@ -227,6 +227,14 @@ def _saved_model(folder: str, path: str, tag_set, signature, *, form: str = "sav
                         f"{len(sigs)} signatures and no {DEFAULT_SIGNATURE!r}: {', '.join(sorted(sigs))}. Pass "
                         f"--signature with the one to convert.")
     sig = signature_info(key, sigs[key], graph_file)
+    from migrate.parity.examples import parse_spec  # noqa: PLC0415
+
+    parse = parse_spec(mg.graph_def, sig)
+    if parse is not None:   # an Estimator-style export taking serialized tf.Example: the features become inputs
+        sig["parse_example"] = parse
+        notes.append(f"signature input {parse['input']!r} takes serialized tf.Example protos ({parse['op']} "
+                     f"{parse['node']}): the Keras model takes the parsed features "
+                     f"({', '.join(k for k, f in parse['features'].items() if f['kind'] == 'dense')})")
     variables = os.path.join(folder, "variables", "variables")
     has_vars = any(n.op in VARIABLE_OPS for n in mg.graph_def.node)
     if has_vars and not (os.path.isfile(variables + ".index") or os.path.isfile(variables)):
@@ -247,7 +255,8 @@ def _saved_model(folder: str, path: str, tag_set, signature, *, form: str = "sav
 
 def signature_info(key: str, sig, where: str) -> dict:
     """`{"key", "method_name", "inputs": {KEY: {"tensor", "dtype", "shape"}}, "outputs": {...}}` of a SignatureDef
-    (shape: a list with None for unknown sizes, or None for an unknown rank; dtype: NumPy's name)."""
+    (shape: a list with None for unknown sizes, or None for an unknown rank; dtype: NumPy's name, "string" for
+    strings)."""
     from tensorflow.python.framework import dtypes  # noqa: PLC0415
 
     def one(kind, k, info):
@@ -258,7 +267,8 @@ def signature_info(key: str, sig, where: str) -> dict:
         shape = None if info.tensor_shape.unknown_rank else \
             [d.size if d.size >= 0 else None for d in info.tensor_shape.dim]
         try:
-            dtype = np.dtype(dtypes.as_dtype(info.dtype).as_numpy_dtype).name
+            dtype = "string" if dtypes.as_dtype(info.dtype) == dtypes.string else \
+                np.dtype(dtypes.as_dtype(info.dtype).as_numpy_dtype).name
         except TypeError:
             dtype = dtypes.as_dtype(info.dtype).name
         return {"tensor": info.name, "dtype": dtype, "shape": shape}

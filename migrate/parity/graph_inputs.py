@@ -294,6 +294,16 @@ def generate_feed(graph: TF1Graph, needed: list[PlaceholderInfo], rules: dict[st
             feed.values[p.tensor] = rng.standard_normal(shape).astype(p.dtype)
         elif p.dtype.kind == "b":
             feed.values[p.tensor] = rng.randint(0, 2, shape).astype(bool)
+        elif p.dtype.kind == "O":   # strings: tokens of the vocabulary the lookup table they reach holds
+            vocab = graph.string_vocabulary(p.name)
+            words = list(vocab[:1000]) if vocab else [f"w{k}".encode() for k in range(DEFAULT_ID_RANGE)]
+            words.append(b"tfm-out-of-vocabulary")   # one unknown token: the table's default must hold too
+            feed.values[p.tensor] = np.array([words[k] for k in rng.randint(0, len(words), int(np.prod(shape)))],
+                                             dtype=object).reshape(shape)
+            feed.note(f"{p.tensor}: strings drawn from " + (
+                f"the {len(vocab)}-key vocabulary of the lookup table it reaches, and one unknown token" if vocab
+                else "w0 .. w9 (it reaches no lookup table; pass --inputs FEED.npz for real text)"),
+                from_graph=bool(vocab))
         else:
             raise ParityInputError(f"placeholder {p.tensor}: cannot generate values of dtype {p.dtype}; feed it "
                                    f"with --feed or pass --inputs FEED.npz")

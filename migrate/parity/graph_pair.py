@@ -119,6 +119,12 @@ class GraphPair:
     def __init__(self, graph: TF1Graph, keras: KerasSide, spec: ParitySpec | None = None):
         self.graph, self.keras, self.spec = graph, keras, spec or ParitySpec()
         self.notes: list[str] = []
+        # an export whose signature takes serialized tf.Example: Keras inputs bind to the parsed features, and the
+        # graph is fed the examples serialized (migrate.parity.examples)
+        self.parse = ((getattr(getattr(graph, "source", None), "signature", None) or {}).get("parse_example"))
+        self.cut = {f["tensor"]: k for k, f in self.parse["features"].items() if f["kind"] == "dense"} \
+            if self.parse else {}
+        self._omitted: dict = {}
         self.outputs = self._bind_outputs()
         # import and restore what the bound outputs need, nothing else; refuse an output that reads a variable with
         # no value (exit 1, naming it) before either side runs
@@ -130,6 +136,8 @@ class GraphPair:
         # cond predicate is derived from the rest of the batch, never bound to a Keras input nor asked for
         self.derived = derivable(graph, self.needed)
         self.inputs = self._bind_inputs()
+        if any(t in self.cut for t in self.inputs.values()):   # the examples are made from the bound features
+            self.needed = [p for p in self.needed if p.tensor != self.parse["tensor"]]
         self.rules = infer_rules(graph, self.needed, self.spec.feeds, skip=set(self.inputs.values()))
         unfed = [p for p in self.needed if p.tensor not in self.inputs.values() and p.tensor not in self.rules
                  and not p.has_default and p.tensor not in self.derived]
@@ -177,13 +185,19 @@ class GraphPair:
             if k not in keras_names:
                 raise ParityInputError(f"{self.spec.source}: inputs {k}: no such Keras input; the model's inputs "
                                        f"are {', '.join(keras_names)}")
-            self.graph.placeholder(t)
+            if t not in self.cut:
+                self.graph.placeholder(t)
             bound[k] = t
             self.notes.append(f"input {k} -> {t} ({self.spec.source})")
         free = [p for p in self.needed if p.tensor not in bound.values() and p.tensor not in self.spec.feeds]
         names = [p.name for p in free]
+        features = {key: t for t, key in self.cut.items()}
         for k in keras_names:
             if k in bound:
+                continue
+            if k in features:   # a parsed tf.Example feature, named after its key
+                bound[k] = features[k]
+                self.notes.append(f"input {k} -> {features[k]} (the parsed tf.Example feature {k!r})")
                 continue
             hits = _match(k, names)
             if len(hits) == 1:
@@ -211,15 +225,38 @@ class GraphPair:
 
     def feed(self, *, npz: str | None = None, batch_size: int = 4, time_steps: int = 6, seed: int = 0) -> Feed:
         """One feed for both sides: the user's `.npz`, or generated (`graph_inputs.generate_feed`)."""
+        parsed = [t for t in self.inputs.values() if t in self.cut]
         if npz is not None:
+            if parsed:
+                raise ParityInputError(f"--inputs {npz}: the Keras inputs {', '.join(self.cut[t] for t in parsed)} "
+                                       f"are parsed tf.Example features; the parity batch is generated from the "
+                                       f"parse spec and serialized for the graph, so leave --inputs out")
             return load_feed(npz, self.graph, self.needed, self.rules)
         hints = {}
         for k, t in self.inputs.items():
             shape = self.keras.input_shapes.get(k)
             if shape is not None:
                 hints[t] = tuple(shape)
+        if parsed:
+            from migrate.parity.examples import example_feed  # noqa: PLC0415
+
+            feed, self._omitted = example_feed(self.graph, parsed, self.parse, self.cut, seed, batch=batch_size)
+            if self.needed:
+                more = generate_feed(self.graph, self.needed, self.rules, shapes=hints, batch_size=batch_size,
+                                     time_steps=time_steps, seed=seed, always=set(self.inputs.values()) - set(parsed))
+                feed.values.update(more.values)
+                feed.notes.extend(more.notes)
+            return feed
         return generate_feed(self.graph, self.needed, self.rules, shapes=hints, batch_size=batch_size,
                              time_steps=time_steps, seed=seed, always=set(self.inputs.values()))
+
+    def _graph_feed(self, feed: Feed) -> dict:
+        """What the graph is fed: the parsed features serialized into tf.Example protos, the rest as is."""
+        if not self.cut or not any(t in self.cut for t in feed.values):
+            return feed.values
+        from migrate.parity.examples import reference_feed  # noqa: PLC0415
+
+        return reference_feed(self.parse, self.cut, feed.values, self._omitted)
 
     def checks(self, feed: Feed, rtol: float | None = None, atol: float | None = None) -> list[OutputTensorCheck]:
         """Run both sides on `feed`; one `OutputTensorCheck` per bound output."""
@@ -254,7 +291,7 @@ class GraphPair:
         from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
 
         try:
-            return self.graph.run([self.outputs[n] for n in names], feed.values)
+            return self.graph.run([self.outputs[n] for n in names], self._graph_feed(feed))
         except GraphRunError as e:
             if feed.generated:
                 raise rejected(self.graph, e, feed, example=[t for t in feed.values if t not in self.rules
@@ -282,7 +319,7 @@ class GraphPair:
     def _refuse_randomness(self, names: list[str], first: list[np.ndarray], feed: Feed) -> None:
         """Run the graph a second time on the same feed: a graph whose outputs change (dropout baked in with a
         constant keep probability, sampling) cannot be compared; say which random ops and what to feed."""
-        again = self.graph.run([self.outputs[n] for n in names], feed.values)
+        again = self.graph.run([self.outputs[n] for n in names], self._graph_feed(feed))
         differ = [(n, a, b) for n, a, b in zip(names, first, again) if not _same(a, b)]
         if not differ:
             return

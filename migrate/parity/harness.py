@@ -161,6 +161,7 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     from migrate.parity.graph_pair import GraphPair  # noqa: PLC0415
     from migrate.parity.graph_spec import ParitySpec  # noqa: PLC0415
     from migrate.parity.keras_side import KerasSide  # noqa: PLC0415
+    from migrate.parity.reference import reference_report  # noqa: PLC0415
     from migrate.parity.tf1_graph import TF1Graph  # noqa: PLC0415
 
     start = time.time()
@@ -191,7 +192,7 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
             worker.close()
     rows = feed.sizes.batch if feed.sizes is not None else \
         next((int(v.shape[0]) for v in feed.values.values() if np.ndim(v)), 1)   # the batch, whichever its axis
-    info = {"tf1": graph.prefix or graph.meta, "meta": graph.meta, "source": graph.source.report(), "keras": side.source, "mapping": mapping,
+    info = {"tf1": graph.prefix or graph.meta, "meta": graph.meta, "source": {**graph.source.report(), **reference_report(graph)}, "keras": side.source, "mapping": mapping,
             "inputs": pair.inputs, "outputs": pair.outputs, "feeds": {k: _show(v) for k, v in feed.values.items()
                                                                     if k not in pair.inputs.values()},
             "batch": inputs or {"rows": rows, "seed": seed, "time_steps": time_steps}, "rtol": rtol, "atol": atol,

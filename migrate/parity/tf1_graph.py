@@ -48,6 +48,12 @@ with TF1Graph("runs/model/model.ckpt-1000") as g:       # a prefix, a directory,
   variable's first dimension (a `OneHot`'s depth counts too); None when the ids index no embedding.
 - `.values(names=None) -> {name: array}`: variables' current values (default: the restored ones).
 - `.tensor(name)`, `.has_tensor(name)` (the whole `.meta`), `.graph`, `.session`, `.close()`; a context manager.
+- Other forms (`migrate.parity.forms`: `TF1Graph(path, tag_set=, signature=)`): `.run` runs the original artefact
+  as its own loader loads it (`.reference`, `migrate.parity.reference`: a SavedModel through
+  `tf.compat.v1.saved_model.loader.load`, a frozen graph's file through `import_graph_def`), while `.graph` /
+  `.session` stay what the translation reads; `.loaded_values` names the SavedModel variables its main_op /
+  legacy_init_op changed at load (this graph takes the loaded values); `.string_vocabulary(placeholder)` the keys
+  of the lookup table its strings reach.
 
 Raises `TF1GraphError` (a `ParityInputError`, exit code 2) for a missing `.meta`, a graph that does not import
 (an op unknown to this TensorFlow, e.g. from `tf.contrib`), a variable whose shape differs from the
@@ -406,7 +412,8 @@ class TF1Graph:
 
     def __getattr__(self, name: str):
         # what the import sets (session, placeholders, restored, not_restored, assigned, variables): import first
-        if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given") \
+        if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given",
+                    "loaded_values") \
                 and not self._imported():
             self._ensure()
             return getattr(self, name)
@@ -531,6 +538,30 @@ class TF1Graph:
                                     f"({describe_op_error(e)})") from None
         for assign, ph, value in given:
             self.session.run(assign, {ph: value})
+        self.loaded_values = self._take_loaded_values()
+
+    def _take_loaded_values(self) -> list[str]:
+        """A SavedModel's variables as its loader leaves them: the values `variables/` holds, then what its main_op /
+        legacy_init_op assigned at load (what TF Serving computes with). Variables whose loaded value differs from
+        `variables/` take the loaded one here too, so the translation reads what the served model runs; returns
+        their names."""
+        if self.source.tag_set is None or not self.restored:
+            return []
+        ref = self.reference
+        loaded = ref.values([n for n in self.restored if n not in self._frozen and ref.has_tensor(n)
+                             and ref.graph.get_operation_by_name(n).type in VARIABLE_OPS])
+        mine = self.values(list(loaded))
+        changed = sorted(n for n in loaded if np.shape(loaded[n]) != np.shape(mine[n]) or
+                         not np.array_equal(loaded[n], mine[n]))
+        tf = self.tf
+        with self._graph.as_default():
+            for n in changed:
+                t = self.variables[n]
+                ph = tf.compat.v1.placeholder(t.dtype.base_dtype, shape=np.shape(loaded[n]))
+                assign = tf.raw_ops.AssignVariableOp(resource=t, value=ph) if t.op.type == "VarHandleOp" else \
+                    tf.compat.v1.assign(t, ph, validate_shape=False)
+                self.session.run(assign, {ph: loaded[n]})
+        return changed
 
     def _corrupt_tensor(self) -> None:
         """After a failed restore: read the restored tensors one by one through the checkpoint reader (its CRC32C
@@ -625,12 +656,14 @@ class TF1Graph:
     def id_range(self, placeholder: str) -> int | None:
         """The vocabulary size the ids fed to `placeholder` index, from the embedding they reach; None if none."""
         start = self.graph.get_operation_by_name(op_name(placeholder))
+        first = [self.graph.get_tensor_by_name(placeholder)] if ":" in placeholder and len(start.outputs) > 1 \
+            else start.outputs   # one output of a multi-output op (a parsed feature): its own consumers
         seen = {start.name}
         queue = deque([start])
         sizes: list[int] = []
         while queue:
             op = queue.popleft()
-            for out in op.outputs:
+            for out in first if op is start else op.outputs:
                 for consumer in out.consumers():
                     if consumer.type in GATHER_OPS and len(consumer.inputs) > 1 and consumer.inputs[1] is out:
                         n = self._variable_rows(consumer.inputs[0])
@@ -646,6 +679,33 @@ class TF1Graph:
                         seen.add(consumer.name)
                         queue.append(consumer)
         return min(sizes) if sizes else None
+
+    def string_vocabulary(self, placeholder: str) -> list[bytes] | None:
+        """The keys of the lookup table the strings fed to `placeholder` are looked up in (`LookupTableFindV2`, as the
+        form's loader filled it: `reference.table_contents`), in value order; None when they reach no such table."""
+        ref = self.reference
+        if ref is None:
+            return None
+        start = self.graph.get_operation_by_name(op_name(placeholder))
+        seen, queue = {start.name}, deque([start])
+        while queue:
+            op = queue.popleft()
+            for out in op.outputs:
+                for consumer in out.consumers():
+                    if consumer.type in ("LookupTableFindV2", "LookupTableFind") and consumer.inputs[1] is out:
+                        t = consumer.inputs[0]
+                        while t.op.type == "Identity":
+                            t = t.op.inputs[0]
+                        got = ref.table_contents(t.op.name)
+                        if got is not None and len(got[0]):
+                            keys, values = got
+                            order = np.argsort(values, kind="stable") if np.asarray(values).dtype.kind in "iu" \
+                                else np.arange(len(keys))
+                            return [k if isinstance(k, bytes) else str(k).encode() for k in np.asarray(keys)[order]]
+                    if consumer.type in _ID_PASSTHROUGH and consumer.name not in seen:
+                        seen.add(consumer.name)
+                        queue.append(consumer)
+        return None
 
     def _variable_rows(self, t) -> int | None:
         seen = set()
@@ -679,11 +739,21 @@ class TF1Graph:
                 continue         # pruned: nothing fetched reads it
         self.check_runnable(list(fetches), [tensor_name(k) for k in names])
         targets = [self.tensor(f) for f in fetches]
+        session = self.session
+        ref = self.reference
+        if ref is not None:   # the form's own loader ran the original artefact: the fetches run there
+            graph, session = ref.graph, ref.session
+            try:
+                targets = [graph.get_tensor_by_name(t.name) for t in targets]
+                names = {k: graph.get_tensor_by_name(t.name) for k, t in names.items()}
+            except (KeyError, ValueError) as e:
+                raise TF1GraphError(f"{self.meta}: {e}: the tensor is in the graph the translation read but not in "
+                                    f"the one {ref.how} loaded") from None
         feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
         limit = run_seconds()
         try:
-            values = self.session.run(targets, feed_dict,
-                                      options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
+            values = session.run(targets, feed_dict,
+                                 options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
         except tf.errors.DeadlineExceededError:
             why = (f"did not finish in {limit:g} s on these inputs: a while loop that stops on the model's own "
                    f"outputs (a greedy decoder without maximum_iterations, waiting for an end token that drawn inputs "
@@ -698,6 +768,19 @@ class TF1Graph:
                                 f"{describe_op_error(e, graph)}", [tensor_name(f) for f in fetches], kind, node,
                                 op_type, text) from None
         return [np.asarray(v) for v in values]
+
+    @property
+    def reference(self):
+        """The original artefact loaded by TF 2.21's own loader for its form (`migrate.parity.reference`): what `run`
+        runs for a SavedModel (`tf.compat.v1.saved_model.loader.load`: main_op / legacy_init_op, tables, assets)
+        and a frozen GraphDef (`tf.compat.v1.import_graph_def` of the file); None for a checkpoint's `.meta` and a
+        model_dir's graph.pbtxt, whose reference is this graph restored by name. Opened on first use, after
+        `set_constants` (the same constants are set there)."""
+        if "_reference" not in self.__dict__:
+            from migrate.parity.reference import LoaderReference  # noqa: PLC0415
+
+            self._reference = LoaderReference.open(self.source, {k: v for k, v in self.overridden.items()})
+        return self._reference
 
     def values(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
         """The current values of variables by TF1 name (default: every restored one)."""
@@ -721,6 +804,8 @@ class TF1Graph:
     def close(self) -> None:
         if self._imported():
             self.session.close()
+        if self.__dict__.get("_reference") is not None:
+            self._reference.close()
 
     def __enter__(self) -> TF1Graph:
         return self

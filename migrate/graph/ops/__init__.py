@@ -100,7 +100,7 @@ def axis_of(c: Ctx, i: int, rank: int | None = None) -> int:
 
 
 # Register every module's entries.
-from migrate.graph.ops import array, elementwise, fused_rnn, nn, reduce  # noqa: E402,F401
+from migrate.graph.ops import array, elementwise, fused_rnn, lookup, nn, reduce  # noqa: E402,F401
 
 SUPPORTED = frozenset(OPS)
 
