@@ -340,6 +340,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     elif loss_entry:
         why = loss_entry.get("why", "the Keras model did not run on the parity inputs")
         log(f"training loss: {loss_entry['graph']} not reproduced ({why}); compile your own for fit")
+    for op_name, how in tf1.references_used.items():   # ops the TF1 side could not run on this machine
+        log(f"parity reference for {op_name}: {how}")
     phase("parity (the TF1 graph and the Keras model on the same inputs)")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
@@ -363,7 +365,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "loops": tr.loops,
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
-                   "integers exact", "outputs": rows},
+                   "integers exact", "outputs": rows,
+                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
     }
 

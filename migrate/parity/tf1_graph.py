@@ -418,7 +418,10 @@ class TF1Graph:
             self._n_imported = len(graph.get_operations())
             restore = self._build_restore(graph)
         self._graph = graph
-        self.session = tf.compat.v1.Session(graph=graph, config=_session_config(tf))
+        from migrate.parity.cudnn_reference import CUDNN_OPS  # noqa: PLC0415
+
+        no_cpu_kernel = any(op.type in CUDNN_OPS for op in graph.get_operations())
+        self.session = tf.compat.v1.Session(graph=graph, config=_session_config(tf, place_pruned=no_cpu_kernel))
         with graph.as_default():
             self._restore(*restore)
         self.placeholders = self._placeholders()
@@ -888,8 +891,10 @@ def _const_value(t) -> Any:
     return tf.make_ndarray(t.op.get_attr("value"))
 
 
-def _session_config(tf):
-    """Grappler off: the graph runs as written (no constant folding / arithmetic rewrites)."""
+def _session_config(tf, place_pruned: bool = False):
+    """Grappler off: the graph runs as written (no constant folding / arithmetic rewrites). `place_pruned`: only the
+    part each run needs is placed (a graph holding an op with no CPU kernel, whose outputs a run feeds)."""
     config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     config.graph_options.rewrite_options.disable_meta_optimizer = True
+    config.graph_options.place_pruned_graph = place_pruned
     return config
