@@ -295,6 +295,7 @@ def build_cudnn_canonical(root) -> tuple[str, str]:
     v1 = tf.compat.v1
     with tf1_style(), tf.Graph().as_default():
         cudnn_compatible_lstm(tf, v1)
+        os.makedirs(os.path.join(str(root), "compat"), exist_ok=True)
         compat = save_random_weights(os.path.join(str(root), "compat"), seed=9)
     prefix = os.path.join(str(root), "canonical", "model.ckpt")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)

@@ -220,6 +220,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
     for v in tf1.assigned:
+        if v["name"] in tf1.assembled:   # a cuDNN buffer the checkpoint holds as canonical variables
+            log(f"variable {v['name']} {v['shape']}: not in the checkpoint; {v['source']}")
+            continue
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
     for name in tf1.unused_given:
