@@ -250,6 +250,20 @@ def buffer_from_tf_canonical(read, group: dict, mode: str, scope: str) -> tuple[
     return canonical_to_opaque(params, spec), spec
 
 
+def keras_to_tf1(layers: list[list], spec: CudnnSpec, scope: str = "") -> dict[str, np.ndarray]:
+    """The Keras layers' weights (one list per pseudo-layer, buffer order) -> what a TF1 checkpoint of the CudnnRNN
+    layer holds: `{scope + "opaque_kernel": buffer}` plus, for LSTM / GRU, the canonical variables TF1's saveable
+    writes beside it (so both a CudnnLSTM graph and a CudnnCompatibleLSTMCell graph restore it)."""
+    params = [from_keras(w, spec.mode) for w in layers]
+    out = {f"{scope}opaque_kernel": canonical_to_opaque(params, spec).astype(np.float32)}
+    if MODES[spec.mode][2] is not None:
+        for (layer, k), (ws, bs) in zip(spec.pseudo_layers(), params):
+            prefix = scope + canonical_prefix(spec.mode, layer, k, spec.directions)
+            for role, v in to_tf_canonical(ws, bs, spec.mode).items():
+                out[f"{prefix}/{role}"] = v.astype(np.float32)
+    return out
+
+
 __all__ = ["CANONICAL_NAME", "MODES", "CudnnParamsError", "CudnnSpec", "buffer_from_tf_canonical",
-           "canonical_groups", "canonical_prefix", "canonical_to_opaque", "from_keras", "from_tf_canonical",
+           "canonical_groups", "canonical_prefix", "canonical_to_opaque", "from_keras", "from_tf_canonical", "keras_to_tf1",
            "num_layers_of", "opaque_to_canonical", "to_keras", "to_tf_canonical"]
