@@ -166,10 +166,45 @@ def layer_norm_lstm(tf, v1):   # the generic tier's (contrib's cell, ported in t
     tf.identity(out, name="outputs")
 
 
+def static_projection(tf, v1):   # static_rnn(OutputProjectionWrapper(LSTMCell(forget_bias=0.7), 2, tanh))
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    cell = output_projection_wrapper_class(tf, v1)(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7), 2,
+                                                   activation=tf.nn.tanh)
+    outs, _ = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
+def static_residual_dropout(tf, v1):   # static_rnn(MultiRNNCell([DropoutWrapper(GRU), ResidualWrapper(GRU)]))
+    x = v1.placeholder(tf.float32, [None, 4, 5], name="x")
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([rc.DropoutWrapper(rc.GRUCell(5), output_keep_prob=0.8), rc.ResidualWrapper(rc.GRUCell(5))])
+    outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    tf.identity(state[1], name="final_state")
+
+
+def static_bidi(tf, v1):   # static_bidirectional_rnn(LSTMCell(forget_bias=0.4), GRUCell)
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    rc = v1.nn.rnn_cell
+    outs, _, _ = v1.nn.static_bidirectional_rnn(rc.LSTMCell(5, forget_bias=0.4), rc.GRUCell(4), tf.unstack(x, axis=1),
+                                                dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
+def static_bidi_wrapped(tf, v1):   # forward MultiRNNCell([LSTM, ResidualWrapper(LSTM)]), backward DropoutWrapper(GRU)
+    x = v1.placeholder(tf.float32, [None, 4, 5], name="x")
+    rc = v1.nn.rnn_cell
+    fw = rc.MultiRNNCell([rc.LSTMCell(5, forget_bias=0.4), rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.9))])
+    bw = rc.DropoutWrapper(rc.GRUCell(4), output_keep_prob=0.7)
+    outs, _, _ = v1.nn.static_bidirectional_rnn(fw, bw, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
                                     peephole, peephole_projection, projection_clip_stack, wrapped_stack,
-                                    residual_first_layer, layer_norm_lstm)}
+                                    residual_first_layer, layer_norm_lstm, static_projection, static_residual_dropout,
+                                    static_bidi, static_bidi_wrapped)}
 
 
 def build(name: str, root) -> str:
@@ -178,6 +213,7 @@ def build(name: str, root) -> str:
 
     with tf1_style(), tf.Graph().as_default():
         BUILDERS[name](tf, tf.compat.v1)
+        os.makedirs(os.path.join(str(root), name), exist_ok=True)
         return save_random_weights(os.path.join(str(root), name), seed=5)
 
 

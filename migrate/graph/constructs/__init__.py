@@ -39,6 +39,7 @@ from migrate.graph.constructs import (
     output_projection_wrapper,
     peephole_lstm_cell,
     residual_wrapper,
+    static_bidirectional_rnn,
     static_rnn,
     training_helper,
 )
@@ -49,7 +50,8 @@ CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_ls
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
-                     cudnn_rnn)
+                     cudnn_rnn,
+                     static_bidirectional_rnn)
 HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)
 
 REGISTRY = Registry([m.CELL for m in CELL_MODULES], [m.HELPER for m in HELPER_MODULES],
