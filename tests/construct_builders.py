@@ -342,3 +342,52 @@ def build_cudnn_canonical(root) -> tuple[str, str]:
         cudnn_lstm_2(tf, v1)
         v1.train.export_meta_graph(filename=prefix + ".meta")
     return prefix, compat
+
+
+# ------------------------------------------------------------------------------------------ wrappers in decoders
+def decoder_wrapped(tf, v1, layers: int = 2, attention: bool = False):
+    """An encoder `dynamic_rnn` and a contrib.seq2seq `BasicDecoder` + `TrainingHelper` whose cells are wrapped: a
+    `MultiRNNCell([DropoutWrapper(LSTMCell(fb 0.6), input 0.9, output 0.8), ResidualWrapper(LSTMCell(fb 0.3))])`
+    (`layers=1`: `ResidualWrapper(LSTMCell)` alone); `attention`: `AttentionWrapper(DropoutWrapper(LSTMCell))`
+    under Luong attention instead. Logits named `logits`."""
+    from tf_migrate_runtime.contrib import seq2seq  # noqa: PLC0415
+
+    rc = v1.nn.rnn_cell
+    src = v1.placeholder(tf.int32, [None, None], name="src")
+    src_len = v1.placeholder(tf.int32, [None], name="src_len")
+    tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
+    tgt_len = v1.placeholder(tf.int32, [None], name="tgt_len")
+    emb = v1.get_variable("embedding", [11, 5])
+    with v1.variable_scope("encoder"):
+        enc_out, enc_state = v1.nn.dynamic_rnn(rc.LSTMCell(5, forget_bias=0.7), tf.nn.embedding_lookup(emb, src),
+                                               sequence_length=src_len, dtype=tf.float32)
+    with v1.variable_scope("decoder"):
+        dropped = rc.DropoutWrapper(rc.LSTMCell(5, forget_bias=0.6), input_keep_prob=0.9, output_keep_prob=0.8)
+        if attention:
+            cell = seq2seq.AttentionWrapper(dropped, seq2seq.LuongAttention(5, enc_out, src_len),
+                                            attention_layer_size=5)
+            init = cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
+        elif layers == 1:
+            cell, init = rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.6)), enc_state
+        else:
+            cell = rc.MultiRNNCell([dropped, rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.3))])
+            init = (enc_state, cell.zero_state(tf.size(src_len), tf.float32)[1])
+        helper = seq2seq.TrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), tgt_len)
+        decoder = seq2seq.BasicDecoder(cell, helper, init, output_layer=v1.layers.Dense(11, name="output_projection"))
+        outputs, _, _ = seq2seq.dynamic_decode(decoder)
+    tf.identity(outputs.rnn_output, name="logits")
+
+
+def decoder_residual(tf, v1):
+    decoder_wrapped(tf, v1, layers=1)
+
+
+def decoder_wrapped_stack(tf, v1):
+    decoder_wrapped(tf, v1, layers=2)
+
+
+def decoder_attention_dropout(tf, v1):
+    decoder_wrapped(tf, v1, attention=True)
+
+
+BUILDERS.update({f.__name__: f for f in (decoder_residual, decoder_wrapped_stack, decoder_attention_dropout)})
