@@ -19,8 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.checkpoint.cudnn_params import MODES, CudnnParamsError, CudnnSpec, num_layers_of, opaque_to_canonical, \
-    to_keras
+from migrate.checkpoint.cudnn_params import (
+    MODES,
+    CudnnParamsError,
+    CudnnSpec,
+    num_layers_of,
+    opaque_to_canonical,
+    to_keras,
+)
 from migrate.graph.constructs.base import Construct, add_provider
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import Provider, batch_major_perm, is_zero_state
@@ -131,13 +137,12 @@ class CudnnRNN(Provider):
             hs.append(names[1])
             if mode == "lstm":
                 cs.append(names[2])
-            if k == spec.directions - 1:
-                if spec.directions == 2:
-                    seq = em.emit(f"keras.ops.concatenate([{prev}, {names[0]}], axis=-1)", f"{self.scope}_layer_{layer}",
-                                  comment="forward units, then backward")[0].var
-                else:
-                    seq = names[0]
-            prev = names[0]
+            if k == 0:
+                forward = names[0]
+            if k == spec.directions - 1:   # the layer's sequence, what the layer above reads
+                seq = names[0] if spec.directions == 1 else em.emit(
+                    f"keras.ops.concatenate([{forward}, {names[0]}], axis=-1)", f"{self.scope}_layer_{layer}",
+                    comment="forward units, then backward")[0].var
         if mask is not None:
             zname = em.layer_name(self.scope + "/zero_past_length")
             seq = em.emit(f"tfm.ZeroPastLength(name={zname!r})({seq}, {mask})", "outputs",
