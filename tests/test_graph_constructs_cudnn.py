@@ -214,3 +214,16 @@ def test_inspect_names_the_cudnn_parameters(converted, tmp_path):
     scopes = sorted(c["scope"] for c in rep["other_cells"])
     assert scopes == [f"cudnn_lstm/rnn/multi_rnn_cell/cell_{k}/cudnn_compatible_lstm_cell" for k in (0, 1)]
     assert all(c["tf1_class"].startswith("contrib CudnnCompatibleLSTMCell") for c in rep["other_cells"])
+
+
+@pytest.mark.slow
+def test_parity_command_says_what_stood_in_for_the_op(converted):
+    """`parity --tf1` on the converted model (run_graph_parity, bound by convert_report.json): within tolerance, and
+    its notes and info name the NumPy reference that computed the CudnnRNNV3 op's outputs."""
+    from migrate.parity.harness import run_graph_parity  # noqa: PLC0415
+
+    prefix, _, _, out = converted("cudnn_lstm_lengths")
+    report = run_graph_parity(prefix, str(out / "model.keras"))
+    assert all(r.ok for r in report.results), report.results
+    assert list(report.info["tf1_references"]) == ["CudnnRNNV3"]
+    assert any(n.startswith("TF1 side, CudnnRNNV3: CudnnRNNV3 has no CPU kernel") for n in report.notes), report.notes
