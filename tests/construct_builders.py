@@ -166,10 +166,45 @@ def layer_norm_lstm(tf, v1):   # the generic tier's (contrib's cell, ported in t
     tf.identity(out, name="outputs")
 
 
+def static_projection(tf, v1):   # static_rnn(OutputProjectionWrapper(LSTMCell(forget_bias=0.7), 2, tanh))
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    cell = output_projection_wrapper_class(tf, v1)(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7), 2,
+                                                   activation=tf.nn.tanh)
+    outs, _ = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
+def static_residual_dropout(tf, v1):   # static_rnn(MultiRNNCell([DropoutWrapper(GRU), ResidualWrapper(GRU)]))
+    x = v1.placeholder(tf.float32, [None, 4, 5], name="x")
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([rc.DropoutWrapper(rc.GRUCell(5), output_keep_prob=0.8), rc.ResidualWrapper(rc.GRUCell(5))])
+    outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    tf.identity(state[1], name="final_state")
+
+
+def static_bidi(tf, v1):   # static_bidirectional_rnn(LSTMCell(forget_bias=0.4), GRUCell)
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    rc = v1.nn.rnn_cell
+    outs, _, _ = v1.nn.static_bidirectional_rnn(rc.LSTMCell(5, forget_bias=0.4), rc.GRUCell(4), tf.unstack(x, axis=1),
+                                                dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
+def static_bidi_wrapped(tf, v1):   # forward MultiRNNCell([LSTM, ResidualWrapper(LSTM)]), backward DropoutWrapper(GRU)
+    x = v1.placeholder(tf.float32, [None, 4, 5], name="x")
+    rc = v1.nn.rnn_cell
+    fw = rc.MultiRNNCell([rc.LSTMCell(5, forget_bias=0.4), rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.9))])
+    bw = rc.DropoutWrapper(rc.GRUCell(4), output_keep_prob=0.7)
+    outs, _, _ = v1.nn.static_bidirectional_rnn(fw, bw, tf.unstack(x, axis=1), dtype=tf.float32)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
                                     peephole, peephole_projection, projection_clip_stack, wrapped_stack,
-                                    residual_first_layer, layer_norm_lstm)}
+                                    residual_first_layer, layer_norm_lstm, static_projection, static_residual_dropout,
+                                    static_bidi, static_bidi_wrapped)}
 
 
 def build(name: str, root) -> str:
@@ -178,4 +213,181 @@ def build(name: str, root) -> str:
 
     with tf1_style(), tf.Graph().as_default():
         BUILDERS[name](tf, tf.compat.v1)
+        os.makedirs(os.path.join(str(root), name), exist_ok=True)
         return save_random_weights(os.path.join(str(root), name), seed=5)
+
+
+# ------------------------------------------------------------------------------------------ contrib.cudnn_rnn
+# contrib's `CudnnLSTM` / `CudnnGRU` layers (tensorflow/contrib/cudnn_rnn/python/layers/cudnn_rnn.py r1.15) are gone
+# from TF 2; these builders write the ops their `build` / `call` write: `<scope>/opaque_kernel` (get_variable with
+# a tensor initializer and validate_shape=False: its shape unknown in the .meta), a zero state
+# `zeros([layers * dirs, batch, units])` unless one is given, one `CudnnRNN` op (V3 when `sequence_lengths` are
+# given) over the time-major input. The op has no CPU kernel: the graphs are built and saved, never run here.
+def _cudnn_layer(tf, v1, x, mode, layers, units, bidirectional=False, h0=None, c0=None, lengths=None,
+                 time_major=True, scope=None):
+    from migrate.checkpoint.cudnn_params import CudnnSpec  # noqa: PLC0415
+
+    d = 2 if bidirectional else 1
+    size = CudnnSpec(mode, layers, units, x.shape[-1], d).size()
+    with v1.variable_scope(scope or {"lstm": "cudnn_lstm", "gru": "cudnn_gru"}.get(mode, "cudnn_rnn")):
+        kernel = v1.get_variable("opaque_kernel", initializer=tf.zeros([size]), validate_shape=False)
+    batch = tf.shape(x)[1 if time_major else 0]
+    if h0 is None:
+        h0 = tf.zeros(tf.stack([layers * d, batch, units]))
+    if c0 is None:
+        c0 = tf.zeros(tf.stack([layers * d, batch, units])) if mode == "lstm" else tf.constant([], tf.float32)
+    args = dict(input=x, input_h=h0, input_c=c0, params=kernel, rnn_mode=mode, input_mode="linear_input",
+                direction="bidirectional" if bidirectional else "unidirectional", dropout=0.0, seed=0, seed2=0,
+                is_training=False)
+    if lengths is not None:
+        out = tf.raw_ops.CudnnRNNV3(sequence_lengths=lengths, time_major=time_major, **args)
+    else:
+        out = tf.raw_ops.CudnnRNN(**args)
+    for t in (out[0], out[1], out[2]) if mode == "lstm" else (out[0], out[1]):
+        if t.shape.rank == 3 and t.shape[-1] is None:   # contrib sets the unit axis the op's shape function leaves
+            t.set_shape(t.shape.as_list()[:-1] + [units * (d if t is out[0] else 1)])
+    return out[0], out[1], out[2]
+
+
+def cudnn_lstm(tf, v1):   # CudnnLSTM(1, 6) over a batch-major input transposed to time major
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, h, c = _cudnn_layer(tf, v1, tf.transpose(x, [1, 0, 2]), "lstm", 1, 6)
+    tf.identity(tf.transpose(out, [1, 0, 2]), name="outputs")
+    tf.identity(h, name="final_h")
+    tf.identity(c, name="final_c")
+
+
+def cudnn_gru_bidi(tf, v1):   # CudnnGRU(2, 5, direction="bidirectional") from a given initial state, time major
+    x = v1.placeholder(tf.float32, [5, None, 3], name="x")
+    h0 = v1.placeholder(tf.float32, [4, None, 5], name="h0")
+    out, h, _ = _cudnn_layer(tf, v1, x, "gru", 2, 5, bidirectional=True, h0=h0)
+    tf.identity(out, name="outputs")
+    tf.identity(h, name="final_h")
+
+
+def cudnn_lstm_lengths(tf, v1):   # CudnnLSTM(2, 4, bidirectional)(x, sequence_lengths=n, time_major=False): V3
+    x = v1.placeholder(tf.float32, [None, 6, 3], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    out, h, c = _cudnn_layer(tf, v1, x, "lstm", 2, 4, bidirectional=True, lengths=n, time_major=False)
+    tf.identity(out, name="outputs")
+    tf.identity(h, name="final_h")
+    tf.identity(c, name="final_c")
+
+
+def cudnn_relu_rnn(tf, v1):   # CudnnRNNRelu(2, 5)
+    x = v1.placeholder(tf.float32, [5, None, 3], name="x")
+    out, h, _ = _cudnn_layer(tf, v1, x, "rnn_relu", 2, 5)
+    tf.identity(out, name="outputs")
+    tf.identity(h, name="final_h")
+
+
+def cudnn_compatible_lstm(tf, v1):
+    """What contrib's docs tell a CPU user to build to load a CudnnLSTM(2, 6) checkpoint: `CudnnCompatibleLSTMCell`s
+    (an LSTMBlockCell with forget bias 0: LSTMCell's equations, names and layout) in a MultiRNNCell under the
+    layer's scope -> the names the saveable writes."""
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cells = [v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.0, name="cudnn_compatible_lstm_cell") for _ in range(2)]
+    with v1.variable_scope("cudnn_lstm"):
+        out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.MultiRNNCell(cells), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+
+
+def cudnn_lstm_2(tf, v1):   # CudnnLSTM(2, 6), the graph whose checkpoint cudnn_compatible_lstm's weights make
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, _, _ = _cudnn_layer(tf, v1, tf.transpose(x, [1, 0, 2]), "lstm", 2, 6)
+    tf.identity(tf.transpose(out, [1, 0, 2]), name="outputs")
+
+
+CUDNN_BUILDERS = {f.__name__: f for f in (cudnn_lstm, cudnn_gru_bidi, cudnn_lstm_lengths, cudnn_relu_rnn)}
+
+
+def build_cudnn(name: str, root, seed: int = 5) -> str:
+    """CUDNN_BUILDERS[name]'s graph saved under `root/name` with a random N(0, 0.5) opaque buffer (biases
+    included); the checkpoint prefix."""
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    from tf1_models import session_config  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style(), tf.Graph().as_default():
+        CUDNN_BUILDERS[name](tf, v1)
+        rng = np.random.RandomState(seed)
+        config = session_config()
+        config.graph_options.place_pruned_graph = True   # the CudnnRNN op (no CPU kernel) is never placed
+        with v1.Session(config=config) as s:
+            s.run(v1.global_variables_initializer())
+            for v in v1.global_variables():
+                v.load(rng.normal(0, 0.5, s.run(v).shape).astype("float32"), s)
+            os.makedirs(os.path.join(str(root), name), exist_ok=True)
+            return v1.train.Saver().save(s, os.path.join(str(root), name, "model.ckpt"))
+
+
+def build_cudnn_canonical(root) -> tuple[str, str]:
+    """A CudnnLSTM(2, 6) checkpoint that holds only the canonical variables (`cudnn_lstm/rnn/multi_rnn_cell/cell_N/
+    cudnn_compatible_lstm_cell/{kernel,bias}`, random N(0, 0.5)) beside the CudnnRNN graph's `.meta`; and the
+    prefix of the same weights saved with `cudnn_compatible_lstm`'s own `.meta` (the CPU graph to compare with)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style(), tf.Graph().as_default():
+        cudnn_compatible_lstm(tf, v1)
+        os.makedirs(os.path.join(str(root), "compat"), exist_ok=True)
+        compat = save_random_weights(os.path.join(str(root), "compat"), seed=9)
+    prefix = os.path.join(str(root), "canonical", "model.ckpt")
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    for suffix in (".index", ".data-00000-of-00001"):
+        with open(compat + suffix, "rb") as f, open(prefix + suffix, "wb") as g:
+            g.write(f.read())
+    with tf1_style(), tf.Graph().as_default():
+        cudnn_lstm_2(tf, v1)
+        v1.train.export_meta_graph(filename=prefix + ".meta")
+    return prefix, compat
+
+
+# ------------------------------------------------------------------------------------------ wrappers in decoders
+def decoder_wrapped(tf, v1, layers: int = 2, attention: bool = False):
+    """An encoder `dynamic_rnn` and a contrib.seq2seq `BasicDecoder` + `TrainingHelper` whose cells are wrapped: a
+    `MultiRNNCell([DropoutWrapper(LSTMCell(fb 0.6), input 0.9, output 0.8), ResidualWrapper(LSTMCell(fb 0.3))])`
+    (`layers=1`: `ResidualWrapper(LSTMCell)` alone); `attention`: `AttentionWrapper(DropoutWrapper(LSTMCell))`
+    under Luong attention instead. Logits named `logits`."""
+    from tf_migrate_runtime.contrib import seq2seq  # noqa: PLC0415
+
+    rc = v1.nn.rnn_cell
+    src = v1.placeholder(tf.int32, [None, None], name="src")
+    src_len = v1.placeholder(tf.int32, [None], name="src_len")
+    tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
+    tgt_len = v1.placeholder(tf.int32, [None], name="tgt_len")
+    emb = v1.get_variable("embedding", [11, 5])
+    with v1.variable_scope("encoder"):
+        enc_out, enc_state = v1.nn.dynamic_rnn(rc.LSTMCell(5, forget_bias=0.7), tf.nn.embedding_lookup(emb, src),
+                                               sequence_length=src_len, dtype=tf.float32)
+    with v1.variable_scope("decoder"):
+        dropped = rc.DropoutWrapper(rc.LSTMCell(5, forget_bias=0.6), input_keep_prob=0.9, output_keep_prob=0.8)
+        if attention:
+            cell = seq2seq.AttentionWrapper(dropped, seq2seq.LuongAttention(5, enc_out, src_len),
+                                            attention_layer_size=5)
+            init = cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
+        elif layers == 1:
+            cell, init = rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.6)), enc_state
+        else:
+            cell = rc.MultiRNNCell([dropped, rc.ResidualWrapper(rc.LSTMCell(5, forget_bias=0.3))])
+            init = (enc_state, cell.zero_state(tf.size(src_len), tf.float32)[1])
+        helper = seq2seq.TrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), tgt_len)
+        decoder = seq2seq.BasicDecoder(cell, helper, init, output_layer=v1.layers.Dense(11, name="output_projection"))
+        outputs, _, _ = seq2seq.dynamic_decode(decoder)
+    tf.identity(outputs.rnn_output, name="logits")
+
+
+def decoder_residual(tf, v1):
+    decoder_wrapped(tf, v1, layers=1)
+
+
+def decoder_wrapped_stack(tf, v1):
+    decoder_wrapped(tf, v1, layers=2)
+
+
+def decoder_attention_dropout(tf, v1):
+    decoder_wrapped(tf, v1, attention=True)
+
+
+BUILDERS.update({f.__name__: f for f in (decoder_residual, decoder_wrapped_stack, decoder_attention_dropout)})

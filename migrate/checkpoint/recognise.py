@@ -439,15 +439,20 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
 def _unmapped_cell_scope(comps: list[str]) -> str | None:
     """The scope of a cell TF1 names but no layout maps (`T.UNMAPPED_CELL_SCOPES`), else None."""
     at = max((i for i, c in enumerate(comps[:-1]) if c in T.UNMAPPED_CELL_SCOPES), default=None)
+    if at is None and comps[-1] in T.UNMAPPED_CELL_VARIABLES:   # a layer's parameters in one variable
+        return "/".join(comps)
     return None if at is None else "/".join(comps[: at + 1])
 
 
 def _other_cell(scope: str, loops: tuple[str, ...], names: list[str], variables: Mapping[str, VariableInfo],
                 has_graph: bool) -> OtherCell:
-    tf1_class = T.UNMAPPED_CELL_SCOPES.get(scope.rsplit("/", 1)[-1])
+    last = scope.rsplit("/", 1)[-1]
+    tf1_class = T.UNMAPPED_CELL_SCOPES.get(last) or T.UNMAPPED_CELL_VARIABLES.get(last)
     where = (f"read inside {', '.join(loops)}" if loops else "read by no while loop of the .meta graph (static_rnn, "
              "or one step)" if has_graph else "no .meta graph to show the loop that reads it")
     unknown = (f"no Keras layout for {tf1_class}: {where}" if tf1_class else f"cell kind unknown: {where}")
+    if last in T.UNMAPPED_CELL_VARIABLES or last.startswith("cudnn_compatible_"):   # no loop: one cuDNN op
+        unknown = tf1_class
     names = sorted(names)
     return OtherCell(scope, names, {n: list(variables[n].shape) for n in names}, list(loops), tf1_class, unknown)
 

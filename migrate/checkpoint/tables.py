@@ -133,6 +133,16 @@ UNMAPPED_CELL_SCOPES: dict[str, str] = {
     "intersection_rnn_cell": "contrib IntersectionRNNCell",
     "phased_lstm_cell": "contrib PhasedLSTMCell",
     "glstm_cell": "contrib GLSTMCell",
+    "cudnn_compatible_lstm_cell": "contrib CudnnCompatibleLSTMCell (CudnnLSTM's canonical weights; convert "
+                                  "--from-graph makes keras.layers.LSTM of them)",
+    "cudnn_compatible_gru_cell": "contrib CudnnCompatibleGRUCell (CudnnGRU's canonical weights; convert --from-graph "
+                                 "makes keras.layers.GRU(reset_after=True) of them)",
+}
+# Variables (last name component) that are a whole recurrent layer's parameters: inspect files them as that layer
+# (`other_cells[]`, under their scope), never as unrecognised.
+UNMAPPED_CELL_VARIABLES: dict[str, str] = {
+    "opaque_kernel": "contrib.cudnn_rnn CudnnLSTM / CudnnGRU / CudnnRNNTanh / CudnnRNNRelu (the opaque cuDNN "
+                     "parameter buffer; convert --from-graph splits it into keras.layers.LSTM / GRU / SimpleRNN)",
 }
 
 # Parameter dtypes the converter accepts. float16 / bfloat16 checkpoints are refused rather than silently

@@ -238,6 +238,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log(f"variable {name}: the SavedModel's main_op / legacy_init_op assigns it at load, so the model holds the "
             f"loaded value (what the served model computes with), not the one in variables/")
     for v in tf1.assigned:
+        if v["name"] in tf1.assembled:   # a cuDNN buffer the checkpoint holds as canonical variables
+            log(f"variable {v['name']} {v['shape']}: not in the checkpoint; {v['source']}")
+            continue
         log(f"variable {v['name']} {v['shape']}: the model holds the value of --variable {v['name']}={v['source']}, "
             f"not the checkpoint's" + (f" (which holds {v['checkpoint_shape']})" if v["checkpoint_shape"] else ""))
     for name in tf1.unused_given:
@@ -377,6 +380,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     elif loss_entry:
         why = loss_entry.get("why", "the Keras model did not run on the parity inputs")
         log(f"training loss: {loss_entry['graph']} not reproduced ({why}); compile your own for fit")
+    for op_name, how in tf1.references_used.items():   # ops the TF1 side could not run on this machine
+        log(f"parity reference for {op_name}: {how}")
     phase("parity (the TF1 graph and the Keras model on the same inputs)")
     report = {
         "tool": "tf-migrate convert --from-graph", "version": GRAPH_CONVERT_VERSION,
@@ -401,7 +406,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "loops": tr.loops,
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
-                   "integers exact", "outputs": rows},
+                   "integers exact", "outputs": rows,
+                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
     }
 

@@ -42,8 +42,9 @@ class HelperMatch:
 class DynamicDecode(Provider):
     kind = "dynamic_decode"
 
-    def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit):
+    def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit, residual=None):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states
+        self.residual = residual or [False] * len(layers)   # per layer: a ResidualWrapper adds its input
         self.helper, self.impute, self.dense, self.writes = helper, impute, dense, writes
         self.lengths_exit = lengths_exit
         inputs = [helper.inputs] + [t for t in (helper.lengths, helper.max_iterations) if t is not None]
@@ -89,10 +90,15 @@ class DynamicDecode(Provider):
             mask = em.emit(f"tfm.SequenceMask(name={mname!r})({lens}, {seq})", "mask",
                            comment="impute_finished: finished rows keep their state")[0].var
         out = {}
-        for step, init, st in zip(self.layers, inits, self.states):
+        for step, init, st, res in zip(self.layers, inits, self.states, self.residual):
             _, names = emit_rnn_layer(em, self.view, step, seq, init, mask,
                                       f"dynamic_decode BasicDecoder+{self.helper.name}")
-            seq = names[0]
+            if res:   # ResidualWrapper: the cell's output + its input
+                seq = em.emit(f"keras.ops.add({names[0]}, {seq})", "residual",
+                              comment=f"ResidualWrapper around {step.scope}: output + input")[0].var
+                em.constructs["dynamic_decode ResidualWrapper -> keras.ops.add"] += 1
+            else:
+                seq = names[0]
             if st["h"].exit is not None:
                 out[st["h"].exit.outputs[0].name] = Sym(var=names[1], dtype="float32")
             if st.get("c") is not None and st["c"].exit is not None:

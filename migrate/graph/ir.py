@@ -123,6 +123,7 @@ class Sym:
     parts: list | None = None           # 1-D int vector with run-time entries (None)
     lazy: Any = None                    # () -> source expression, written on first use (a slice of an RNN's output)
     array: dict | None = None           # a TensorArray not yet written (`migrate.graph.loops`): its spec
+    step_of: tuple | None = None        # (sequence variable, k): step k of a batch-major sequence (static_rnn)
 
     @property
     def is_const(self) -> bool:

@@ -197,9 +197,11 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
                                                                     if k not in pair.inputs.values()},
             "batch": inputs or {"rows": rows, "seed": seed, "time_steps": time_steps}, "rtol": rtol, "atol": atol,
             "restored": len(graph.restored), "not_restored": graph.not_restored, "constants": graph.overridden,
-            "variables_not_from_checkpoint": graph.assigned,
+            "variables_not_from_checkpoint": graph.assigned, "tf1_references": graph.references_used,
             "backend": backend, **_child_info(side)}
-    return make_report(results, info, notes=pair.notes + feed.notes + _backend_notes(backend), start=start)
+    references = [f"TF1 side, {op}: {how}." for op, how in graph.references_used.items()]
+    return make_report(results, info, notes=pair.notes + feed.notes + references + _backend_notes(backend),
+                       start=start)
 
 
 def _child_info(side: Any) -> dict[str, Any]:

@@ -245,8 +245,10 @@ class TF1Graph:
         self.set_constants(constants or {})
         self._given = _variable_values(variables or {})
         self._shapes = self._checkpoint_variables()
+        self.assembled = self._cudnn_buffers()   # opaque cuDNN buffers made from TF1's canonical variables
         self._graph = None
         self._checked: dict[tuple, None] = {}
+        self.references_used: dict[str, str] = {}   # op name -> what computed it instead (`_feed_references`)
         self.kept: int | None = None   # nodes imported (None: not yet)
         if outputs is not None:
             self.focus(outputs)
@@ -291,6 +293,46 @@ class TF1Graph:
         except MigrateError as e:
             raise TF1GraphError(str(e)) from None
         return {**{n: list(v.shape) for n, v in ckpt.variables.items()}, **shapes}
+
+    def _cudnn_buffers(self) -> dict[str, str]:
+        """A `CudnnRNN*` op's opaque parameter variable the checkpoint lacks, where the checkpoint holds the canonical
+        variables contrib's saveable writes instead (`cudnn_compatible_lstm_cell/kernel`, ...): the buffer is assembled
+        from them (`migrate.checkpoint.cudnn_params`) and given like `--variable`. -> {variable: where from}."""
+        from migrate.checkpoint.cudnn_params import CudnnParamsError, buffer_from_tf_canonical, canonical_groups  # noqa: PLC0415
+        from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+        from migrate.parity.cudnn_reference import CUDNN_OPS  # noqa: PLC0415
+
+        g, done = self.proto, {}
+        nodes = g.nodes_of_type(CUDNN_OPS)
+        if not nodes:
+            return done
+        groups = canonical_groups(self._shapes)
+        for i in nodes:
+            j = g.inputs_of(i)[3][0]
+            while g.types[j] in ("Identity", "ReadVariableOp", "Enter", "Snapshot") and g.inputs_of(j):
+                j = g.inputs_of(j)[0][0]
+            name = g.names[j]
+            if g.types[j] not in VARIABLE_OPS or name in self._shapes or name in self._given or name in done:
+                continue
+            mode = g.op(i).get_attr("rnn_mode")
+            mode = mode.decode() if isinstance(mode, bytes) else mode
+            fits = sorted(((scope, grp) for (scope, m), grp in groups.items() if m == mode and name.startswith(scope)),
+                          key=lambda sg: -len(sg[0]))
+            if not fits and sum(m == mode for _, m in groups) == 1:
+                fits = [(scope, grp) for (scope, m), grp in groups.items() if m == mode]
+            if not fits:
+                continue   # the usual refusal: the checkpoint lacks the variable
+            scope, grp = fits[0]
+            ckpt = Checkpoint.open(self.prefix)
+            try:
+                buffer, spec = buffer_from_tf_canonical(ckpt.read, grp, mode, scope)
+            except CudnnParamsError as e:
+                raise TF1GraphError(f"{self.prefix}: {name} ({g.types[i]}'s parameters): {e}") from None
+            source = (f"assembled from the canonical cuDNN variables {scope}{'stack_bidirectional_rnn' if spec.directions == 2 else 'rnn/multi_rnn_cell'}"
+                      f"/cell_*/cudnn_compatible_{mode}_cell/* ({spec.num_layers} layer(s), {spec.units} units)")
+            self._given[name] = (source, buffer.astype(np.float32))
+            done[name] = source
+        return done
 
     def focus(self, fetches: list[str] | None, extra: list[str] = (), fed: list[str] = (),
               choose: str | None = None) -> None:
@@ -400,7 +442,10 @@ class TF1Graph:
             self._n_imported = len(graph.get_operations())
             restore = self._build_restore(graph)
         self._graph = graph
-        self.session = tf.compat.v1.Session(graph=graph, config=_session_config(tf))
+        from migrate.parity.cudnn_reference import CUDNN_OPS  # noqa: PLC0415
+
+        no_cpu_kernel = any(op.type in CUDNN_OPS for op in graph.get_operations())
+        self.session = tf.compat.v1.Session(graph=graph, config=_session_config(tf, place_pruned=no_cpu_kernel))
         with graph.as_default():
             self._restore(*restore)
         self.placeholders = self._placeholders()
@@ -447,8 +492,8 @@ class TF1Graph:
                                         f"for one tensor; pass --variable {name}=FILE.npy with the value the program "
                                         f"uses")
                 value = np.zeros(declared, dtype)
-            elif declared is None or len(declared) != value.ndim or any(
-                    d is not None and d != s for d, s in zip(declared, value.shape)):
+            elif name not in self.assembled and (declared is None or len(declared) != value.ndim or any(
+                    d is not None and d != s for d, s in zip(declared, value.shape))):
                 raise TF1GraphError(f"--variable {name}={source}: the value has shape {list(value.shape)} but "
                                     f"{self.meta} declares {name} with shape {declared}; pass an array of shape "
                                     f"{declared}")
@@ -752,6 +797,7 @@ class TF1Graph:
         feed_dict = {names[k]: np.asarray(v) for k, v in feed.items() if k in names}
         limit = run_seconds()
         try:
+            self._feed_references(targets, feed_dict, session)
             values = session.run(targets, feed_dict,
                                  options=tf.compat.v1.RunOptions(timeout_in_ms=int(limit * 1000)))
         except tf.errors.DeadlineExceededError:
@@ -781,6 +827,39 @@ class TF1Graph:
 
             self._reference = LoaderReference.open(self.source, {k: v for k, v in self.overridden.items()})
         return self._reference
+
+    def _feed_references(self, targets, feed_dict, session) -> None:
+        """Ops with no CPU kernel that `targets` need (`cudnn_reference.CUDNN_OPS`): their inputs are run, their
+        outputs computed by the NumPy reference and added to `feed_dict` (so the op itself never runs), inner ones
+        first. `references_used` names each op and what stood in for it."""
+        from migrate.parity.cudnn_reference import CUDNN_OPS, reference_outputs  # noqa: PLC0415
+
+        fed = set(feed_dict)
+        order, seen, stack = [], set(), [(t.op, False) for t in targets]
+        while stack:   # post-order: an op after the ops it reads
+            op, done = stack.pop()
+            if done:
+                if op.type in CUDNN_OPS:
+                    order.append(op)
+                continue
+            if op.name in seen:
+                continue
+            seen.add(op.name)
+            stack.append((op, True))
+            stack.extend((i.op, False) for i in list(op.inputs) if i not in fed)
+            stack.extend((c, False) for c in op.control_inputs)
+        for op in order:
+            n_in = 5 if op.type == "CudnnRNNV3" else 4
+            values = session.run(list(op.inputs[:n_in]), feed_dict)
+            try:
+                outs = reference_outputs(op, values)
+            except ValueError as e:
+                raise TF1GraphError(f"{self.meta}: {op.name} ({op.type}) has no CPU kernel in TensorFlow "
+                                    f"{self.tf.__version__} and {e}; check parity on a GPU machine") from None
+            for k, v in outs.items():
+                feed_dict[op.outputs[k]] = v
+            self.references_used[op.name] = (f"{op.type} has no CPU kernel: its outputs come from a NumPy "
+                                              f"reference of cuDNN's equations (migrate/parity/cudnn_reference.py)")
 
     def values(self, names: list[str] | None = None) -> dict[str, np.ndarray]:
         """The current values of variables by TF1 name (default: every restored one)."""
@@ -925,8 +1004,10 @@ def _const_value(t) -> Any:
     return tf.make_ndarray(t.op.get_attr("value"))
 
 
-def _session_config(tf):
-    """Grappler off: the graph runs as written (no constant folding / arithmetic rewrites)."""
+def _session_config(tf, place_pruned: bool = False):
+    """Grappler off: the graph runs as written (no constant folding / arithmetic rewrites). `place_pruned`: only the
+    part each run needs is placed (a graph holding an op with no CPU kernel, whose outputs a run feeds)."""
     config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     config.graph_options.rewrite_options.disable_meta_optimizer = True
+    config.graph_options.place_pruned_graph = place_pruned
     return config

@@ -10,6 +10,7 @@ from __future__ import annotations
 from migrate.graph.constructs.attention_wrapper import AttentionDecode, attention_input, match_attention
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.greedy_decoder import GreedyDecode
+from migrate.graph.constructs.residual_wrapper import is_residual
 from migrate.graph.decoders import DynamicDecode
 from migrate.graph.ir import Unsupported
 from migrate.graph.matching import (
@@ -34,14 +35,19 @@ def decoder_provider(view, frame, steps, helpers):
     firsts = [s for s in steps if loop_var(s.x) is not None or attention_input(s.x) is not None]
     if len(firsts) != 1:
         return None
-    layers = [firsts[0]]
+    layers, residual = [firsts[0]], []
     while True:
         top = layers[-1]
         nxt = next((s for s in steps if s is not top and strip(s.x).name in (top.new_h.name, strip(top.new_h).name)),
                    None)
+        res = False
+        if nxt is None:   # a ResidualWrapper around the cell below: the next cell reads its input + its output
+            nxt = next((s for s in steps if s is not top and is_residual(s.x, top)), None)
+            res = nxt is not None
         if nxt is None:
             break
         layers.append(nxt)
+        residual.append(res)
     if len(layers) != len(steps):
         return None
     ops = frame_ops(view, frame)
@@ -69,8 +75,10 @@ def decoder_provider(view, frame, steps, helpers):
             st[role] = lv
         states.append(st)
     top = layers[-1]
+    top_residual = next((op.outputs[0] for op in ops if op.type in ("Add", "AddV2")
+                         and is_residual(op.outputs[0], top)), None)
     attention = match_attention(view, frame, ops, layers, att_in) if att_in is not None else None
-    writes, dense = {}, None
+    writes, dense, top_res = {}, None, False
     for op in ops:
         if op.type != "TensorArrayWriteV3":
             continue
@@ -84,6 +92,8 @@ def decoder_provider(view, frame, steps, helpers):
         else:
             key = "rnn_output"
             outs = [top.new_h] if attention is None else [attention.attention_next, top.new_h]
+            if top_residual is not None and attention is None:
+                outs.append(top_residual)
             hit = next((o for o in outs if v.name == strip(o).name), None)
             if hit is None:
                 for o in outs:
@@ -95,6 +105,7 @@ def decoder_provider(view, frame, steps, helpers):
                 return None
             if attention is not None:
                 attention.output_attention = hit is attention.attention_next
+            top_res = hit is top_residual
         handle = op.inputs[0]
         ta = handle.op.inputs[0].op if handle.op.type == "Enter" else handle.op
         gather = next((c.outputs[0] for c in ta.outputs[0].consumers() if c.type == "TensorArrayGatherV3"), None)
@@ -108,17 +119,22 @@ def decoder_provider(view, frame, steps, helpers):
             lv = loop_var_of(op.inputs[2])
             if lv is not None and lv.exit is not None:
                 lengths_exit = lv.exit.outputs[0]
+    residual = residual + [top_res]
+    if any(residual) and (helper.name == "GreedyEmbeddingHelper" or attention is not None):
+        raise Unsupported(f"{frame}: a ResidualWrapper inside the cells of a runtime decoder layer "
+                          f"(tfm.GreedyDecoder / AttentionDecoder run plain cells)")
     if helper.name == "GreedyEmbeddingHelper":
         return GreedyDecode(view, frame, layers, states, helper, impute, dense, writes, None, attention)
     if attention is not None:
         return AttentionDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention)
     if helper.name == "dynamic_rnn":
         return None  # a dynamic_rnn of plain cells: rnn.WhileRNN's
-    return DynamicDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit)
+    return DynamicDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, residual)
 
 
 CONSTRUCT = Construct(
     "dynamic_decode", recognise,
     "contrib.seq2seq `dynamic_decode(BasicDecoder(...))` while loop (a helper below gives its step input; "
-    "`output_layer`: MatMul + BiasAdd on variables inside the body)",
+    "`output_layer`: MatMul + BiasAdd on variables inside the body; `DropoutWrapper` / `ResidualWrapper` around its "
+    "cells with `TrainingHelper`)",
     "the helper's layers; the `output_layer` a `keras.layers.Dense`")

@@ -2,16 +2,57 @@
 
 One step per time step, all reading one kernel; step k's state is step k-1's new state (directly, or via
 `concat([c, h])` / `split` when `state_is_tuple=False`). It becomes one Keras layer over
-`keras.ops.stack(steps, axis=1)`.
+`keras.ops.stack(steps, axis=1)` (or over the previous layer's sequence, when the steps are its steps: a
+`MultiRNNCell`). Wrappers around the cell, found on every step alike: a `DropoutWrapper` is looked through, a
+`ResidualWrapper` (each step's output + its input) becomes one `keras.ops.add` over the sequences, an
+`OutputProjectionWrapper` (each step's output through `_Linear` and an activation) one `keras.layers.Dense` on the
+sequence, as in `dynamic_rnn`.
 """
 
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Construct
+from migrate.graph.constructs.output_projection_wrapper import Projection, emit_projection, match_output_projection
+from migrate.graph.constructs.residual_wrapper import emit_residual, is_residual
 from migrate.graph.ir import Emitter, Sym
-from migrate.graph.matching import Provider, is_zero_state, resolve_state
+from migrate.graph.matching import BIAS, PASS, Provider, consumers, is_zero_state, resolve_state
 from migrate.graph.meta import GraphView
-from migrate.graph.rnn import emit_rnn_layer, tf1_class
+from migrate.graph.rnn import ACTIVATIONS, emit_rnn_layer, tf1_class
+
+
+def _readers(t):
+    """The ops reading `t`, through Identity ops."""
+    out = []
+    for c in consumers(t):
+        if c.type in PASS:
+            out.extend(_readers(c.outputs[0]))
+        else:
+            out.append(c)
+    return out
+
+
+def step_wrappers(view, step) -> tuple[object, bool, Projection | None]:
+    """What a wrapper around one step's cell makes of its output: (the wrapper's output tensor, whether a
+    ResidualWrapper added the step's input, the OutputProjectionWrapper's projection or None)."""
+    out, residual = step.new_h, False
+    for c in _readers(out):
+        if c.type in ("Add", "AddV2") and is_residual(c.outputs[0], step):
+            out, residual = c.outputs[0], True
+            break
+    for c in _readers(out):
+        if c.type != "MatMul":
+            continue
+        t = c.outputs[0]
+        nxt = [r for r in _readers(t) if r.type in BIAS]
+        if len(nxt) == 1:
+            t = nxt[0].outputs[0]
+        acts = [r for r in _readers(t) if r.type in ACTIVATIONS]
+        if len(acts) == 1 and len(_readers(t)) == 1:
+            t = acts[0].outputs[0]
+        proj = match_output_projection(view, t, out)
+        if proj is not None:
+            return t, residual, proj
+    return out, residual, None
 
 
 class StaticRNN(Provider):
@@ -22,30 +63,87 @@ class StaticRNN(Provider):
         first = steps[0]
         self.init = {}
         inputs = [s.x for s in steps]
+        unstack, n = steps[0].x.op, len(steps)
+        self.unstacked = None   # "forward" / "reversed": the steps read tf.unstack(x, axis=1) in order / reversed
+        if unstack.type == "Unpack" and unstack.get_attr("axis") == 1 and len(unstack.outputs) == n and \
+                all(s.x.op is unstack for s in steps):
+            order = [s.x.value_index for s in steps]
+            self.unstacked = "forward" if order == list(range(n)) else "reversed" if order == list(range(n))[::-1] \
+                else None
+        if self.unstacked:   # the layer runs over x itself (flipped for static_bidirectional_rnn's backward cell)
+            inputs = [unstack.inputs[0]]
         for role, t in (("h", first.h_prev), ("c", first.c_prev)):
             if t is not None and not is_zero_state(view, t):
                 self.init[role] = t
                 inputs.append(t)
         provides = [s.new_h.name for s in steps] + [steps[-1].new_c.name] if first.new_c is not None else \
             [s.new_h.name for s in steps]
+        wrapped = [step_wrappers(view, s) for s in steps]
+        same = all(w[1] == wrapped[0][1] and (w[2] is None) == (wrapped[0][2] is None) and
+                   (w[2] is None or (w[2].kernel, w[2].bias, w[2].activation) ==
+                    (wrapped[0][2].kernel, wrapped[0][2].bias, wrapped[0][2].activation)) for w in wrapped)
+        self.residual, self.projection = (wrapped[0][1], wrapped[0][2]) if same else (False, None)
+        self.wrapped = [w[0] for w in wrapped] if self.residual or self.projection is not None else []
+        provides += [t.name for t in self.wrapped]
+        self.stacked = self._stack_of(self.wrapped or [s.new_h for s in steps])
+        if self.stacked is not None:
+            provides.append(self.stacked.name)
         super().__init__(first.scope, inputs, provides)
+
+    @staticmethod
+    def _stack_of(tensors):
+        """The `tf.stack(outputs, axis=1)` of exactly these step outputs, in order, else None."""
+        packs = {c for c in _readers(tensors[0]) if c.type == "Pack"}
+        for p in packs:
+            if p.get_attr("axis") == 1 and [t.name for t in p.inputs] == [t.name for t in tensors]:
+                return p.outputs[0]
+        return None
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         n = len(self.steps)
-        xs, rest = syms[:n], syms[n:]
+        xs, rest = syms[:1 if self.unstacked else n], syms[1 if self.unstacked else n:]
         init = dict(zip(self.init, rest))
         step = self.steps[0]
-        em.comment(f"tf.nn.static_rnn (unrolled, {n} steps) of {tf1_class(step)} {step.scope}")
-        seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
+        em.comment(f"tf.nn.static_rnn (unrolled, {n} steps) of {tf1_class(step)} {step.scope}"
+                   + (" over the steps last to first" if self.unstacked == "reversed" else "")
+                   + (" in a ResidualWrapper" if self.residual else "")
+                   + (" in an OutputProjectionWrapper" if self.projection is not None else ""))
+        seqs = {x.step_of[0] for x in xs if x.step_of is not None}
+        if self.unstacked == "forward":
+            seq = em.value(xs[0])
+        elif self.unstacked == "reversed":
+            seq = em.emit(f"keras.ops.flip({em.value(xs[0])}, axis=1)", "steps_reversed")[0].var
+        elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)]:
+            seq = next(iter(seqs))   # the steps of the layer below (MultiRNNCell): its sequence as it is
+        else:
+            seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
         _, names = emit_rnn_layer(em, self.view, step, seq, init, None, "static_rnn")
-        em.lines.append("")
-        out = {}
-        for k, s in enumerate(self.steps[:-1]):
-            out[s.new_h.name] = Sym(lazy=(lambda k=k: em.emit(f"{names[0]}[:, {k}]", f"step_{k}_output")[0].var),
-                                    dtype="float32")
-        out[self.steps[-1].new_h.name] = Sym(var=names[1], dtype="float32")
+        out = self._steps(em, self.steps, [s.new_h for s in self.steps], names[0], names[1])
         if step.family == "lstm":
             out[self.steps[-1].new_c.name] = Sym(var=names[2], dtype="float32")
+        wseq = names[0]
+        if self.wrapped:
+            if self.residual:
+                wseq = emit_residual(em, wseq, seq, step.scope)
+                em.constructs["static_rnn ResidualWrapper -> keras.ops.add"] += 1
+            if self.projection is not None:
+                wseq = emit_projection(em, self.view, self.projection, wseq, "static_rnn")
+            out.update(self._steps(em, self.steps, self.wrapped, wseq, None))
+        if self.stacked is not None:
+            out[self.stacked.name] = Sym(var=wseq, dtype="float32")
+        em.lines.append("")
+        return out
+
+    @staticmethod
+    def _steps(em, steps, tensors, seq: str, last: str | None) -> dict:
+        """{tensor of step k: step k of `seq`} (the last one `last` when given: the layer's final output)."""
+        out = {}
+        for k, t in enumerate(tensors):
+            if k == len(tensors) - 1 and last is not None:
+                out[t.name] = Sym(var=last, dtype="float32", step_of=(seq, k))
+            else:
+                out[t.name] = Sym(lazy=(lambda k=k: em.emit(f"{seq}[:, {k}]", f"step_{k}_output")[0].var),
+                                  dtype="float32", step_of=(seq, k))
         return out
 
 
@@ -84,5 +182,7 @@ def recognise(view: GraphView, outputs, registry) -> dict:
 
 CONSTRUCT = Construct(
     "static_rnn", recognise,
-    "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way)",
-    "one layer over `keras.ops.stack(steps, axis=1)`")
+    "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way; `MultiRNNCell` layers; "
+    "`DropoutWrapper` looked through, `ResidualWrapper` and `OutputProjectionWrapper` around the cell on every step)",
+    "one layer over `keras.ops.stack(steps, axis=1)` (a layer above over the sequence below); a ResidualWrapper "
+    "`keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence")
