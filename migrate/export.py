@@ -66,6 +66,7 @@ class Port:
     shape: list | None               # None: unknown rank; None / -1 entries: any size
     keras: str | int | None = None   # None: an input the Keras model does not read
     tensor: str | None = None
+    fixed: object = None             # an input not read: the value the conversion fixed it to (keep_prob 1.0)
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Signature:
                            for p in self.inputs},
                 "outputs": {p.key: {"dtype": p.dtype, "shape": p.shape, "keras": p.keras, "tensor": p.tensor}
                             for p in self.outputs},
-                "inputs_accepted_not_used": list(self.unused)}
+                "inputs_accepted_not_used": {p.key: p.fixed for p in self.inputs if p.key in self.unused}}
 
 
 # -- reading the model and its report --------------------------------------------------------------------------------
@@ -238,8 +239,9 @@ def _from_tf1(model, report: dict, src: dict) -> Signature:
         kname = by_tensor.get(t) if t in by_tensor else (k if k in keras_inputs else None)
         if kname is not None and kname not in keras_inputs:
             kname = None
+        fixed = ((report.get("graph") or {}).get("fixed_at_inference") or {}).get(t) if kname is None else None
         inputs.append(Port(k, dtype_name(info.get("dtype", "float32")), _shape(info.get("shape")), keras=kname,
-                           tensor=t))
+                           tensor=t, fixed=fixed))
         if kname is None:
             unused.append(k)
     served = {p.keras for p in inputs}
@@ -336,6 +338,9 @@ def example_feed(sig: Signature, keras_inputs: dict, npz: dict | None = None, se
             continue
         shape = _spec_shape(p, keras_inputs[p.keras][1] if p.keras else [])
         dims = [d if d is not None else (batch if i == 0 else steps) for i, d in enumerate(shape or [])]
+        if p.fixed is not None:   # what the conversion fixed it to, as the clients of an inference model send it
+            feed[p.key] = np.broadcast_to(np.asarray(p.fixed, dtype=p.dtype), dims).copy()
+            continue
         kind = np.dtype(p.dtype).kind if p.dtype != "string" else "S"
         if kind == "f":
             feed[p.key] = rng.normal(0, 1, dims).astype(p.dtype)
@@ -413,6 +418,8 @@ def _check_original(original: dict, sig: Signature, feed: dict, served: dict, ro
     feed: the same keys, dtypes and values (within tolerance) as the exported one."""
     import tensorflow as tf  # noqa: PLC0415
 
+    if "skip" in original:
+        return {"compared": False, "why": original["skip"]}
     path, tags = original.get("path"), original.get("tag_set") or list(DEFAULT_TAGS)
     if not path or not os.path.isdir(path):
         return {"compared": False, "why": f"{path}: not on disk any more"}
@@ -439,6 +446,36 @@ def _check_original(original: dict, sig: Signature, feed: dict, served: dict, ro
             "ok": not problems and all(r["ok"] for r in compared)}
 
 
+def placeholder_defaults(path: str, tags, tensors: list[str]) -> dict:
+    """{tensor: value} for the tensors of a TF1 SavedModel that are `placeholder_with_default`s of a constant (a
+    `keep_prob` defaulting to 1.0): read from `saved_model.pb` as data, nothing imported or run."""
+    import tensorflow as tf  # noqa: PLC0415
+    from tensorflow.core.protobuf import saved_model_pb2  # noqa: PLC0415
+
+    sm = saved_model_pb2.SavedModel()
+    try:
+        with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+            sm.ParseFromString(f.read())
+    except (OSError, ValueError):
+        return {}
+    want = sorted(tags or DEFAULT_TAGS)
+    graphs = [m.graph_def for m in sm.meta_graphs if sorted(m.meta_info_def.tags) == want]
+    if not graphs:
+        return {}
+    nodes = {n.name: n for n in graphs[0].node}
+    found = {}
+    for t in tensors:
+        node = nodes.get(t.split(":")[0])
+        if node is None or node.op != "PlaceholderWithDefault" or not node.input:
+            continue
+        src = nodes.get(node.input[0].split(":")[0].lstrip("^"))
+        while src is not None and src.op == "Identity" and src.input:
+            src = nodes.get(src.input[0].split(":")[0])
+        if src is not None and src.op == "Const":
+            found[t] = tf.make_ndarray(src.attr["value"].tensor).tolist()
+    return found
+
+
 def _original(report: dict) -> dict | None:
     src = report.get("source") or {}
     if src.get("form") != "saved_model" or not src.get("signature"):
@@ -455,15 +492,27 @@ def export_model(model, report: dict, path: str, *, key: str | None = None, tf1_
     t0 = time.perf_counter()
     sig = signature_for(model, report if tf1_signature else {k: v for k, v in report.items() if k != "source"}, key)
     write_saved_model(model, sig, path)
+    original = _original(report) if tf1_signature else None
+    if original and any(p.keras is None and p.fixed is None for p in sig.inputs):   # a placeholder_with_default
+        defaults = placeholder_defaults(original["path"], original["tag_set"], [p.tensor for p in sig.inputs
+                                                                                if p.tensor])
+        for p in sig.inputs:
+            if p.keras is None and p.fixed is None and p.tensor in defaults:
+                p.fixed = defaults[p.tensor]
     feed = example_feed(sig, _keras_inputs(model), npz)
-    check = check_served(path, sig, model, feed, original=_original(report) if tf1_signature else None)
+    unknown = [p.key for p in sig.inputs if p.keras is None and p.fixed is None and not (npz and p.key in npz)]
+    if original and unknown:   # the TF1 model reads them; their value at inference is not known here
+        original = {"skip": f"the value of input(s) {', '.join(unknown)} at inference is not known (the Keras model "
+                            f"does not read them); give it with --inputs FEED.npz"}
+    check = check_served(path, sig, model, feed, original=original)
     result = {"tool": "tf-migrate export", "version": EXPORT_VERSION, "signature": sig.as_json(),
               "tags": list(DEFAULT_TAGS), "check": check, "seconds": round(time.perf_counter() - t0, 3)}
     log(f"signature {sig.key!r} ({sig.origin}): inputs "
         + ", ".join(f"{p.key} {p.dtype} {_shown(p.shape)}" for p in sig.inputs) + "; outputs "
         + ", ".join(f"{p.key} {p.dtype}" for p in sig.outputs))
     if sig.unused:
-        log(f"accepted, not used by the Keras model (fixed at inference when it was converted): {', '.join(sig.unused)}")
+        log("accepted, not used by the Keras model (fixed at inference when it was converted): "
+            + ", ".join(f"{p.key} (fixed to {p.fixed})" for p in sig.inputs if p.key in sig.unused))
     for r in check["outputs"]:
         log(f"  {r['output']}: served vs {r['against']}: "
             + (f"max abs {r['max_abs']:.2g}" if isinstance(r.get("max_abs"), float) else r.get("rule", ""))
@@ -471,7 +520,8 @@ def export_model(model, report: dict, path: str, *, key: str | None = None, tf1_
     if check.get("original") and not check["original"].get("compared"):
         log(f"  the TF1 SavedModel was not compared: {check['original']['why']}")
     if not check["ok"]:
-        bad = [r["output"] for r in check["outputs"] if not r["ok"]] + check["problems"] + \
+        bad = [f"{r['output']} vs {r['against']}: " + (r.get("problem") or f"max abs {r.get('max_abs')} (up to "
+               f"{r.get('tolerance', 0):.2g} allowed)") for r in check["outputs"] if not r["ok"]] + check["problems"] + \
             (check.get("original") or {}).get("problems", [])
         raise ServingMismatch(f"{path}: the exported SavedModel does not serve what it should ({'; '.join(bad)}); "
                               f"nothing was written. This is a bug of the exporter for this model: please report it "
