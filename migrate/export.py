@@ -379,7 +379,7 @@ def check_served(path: str, sig: Signature, model, feed: dict, original: dict | 
     loaded = tf.saved_model.load(path)
     fn = loaded.signatures[sig.key]
     args = fn.structured_input_signature[1]
-    got_inputs = {spec.name: spec.dtype.name for spec in args.values()}
+    got_inputs = {p.key: args[_arg(args, p.key)].dtype.name for p in sig.inputs if _arg(args, p.key) in args}
     want_inputs = {p.key: p.dtype for p in sig.inputs}
     problems = []
     if got_inputs != want_inputs:
@@ -406,7 +406,11 @@ def check_served(path: str, sig: Signature, model, feed: dict, original: dict | 
 
 
 def _arg(args: dict, key: str) -> str:
-    """The keyword a loaded signature function takes for input `key` (its Python name: '/' -> '_')."""
+    """The keyword a loaded signature function takes for input `key`: the key itself (a TF1 SavedModel's, whose
+    TensorSpec names are lower-cased), else the one whose TensorSpec is named `key` (a TF2 SavedModel's: the
+    keyword is the key made a Python name, '/' -> '_')."""
+    if key in args:
+        return key
     for name, spec in args.items():
         if spec.name == key:
             return name
@@ -428,12 +432,12 @@ def _check_original(original: dict, sig: Signature, feed: dict, served: dict, ro
     tf1 = tf.saved_model.load(path, tags=tags)
     fn = tf1.signatures[original.get("key") or sig.key]
     args = fn.structured_input_signature[1]
-    given = {_arg(args, k): tf.constant(v) for k, v in feed.items() if k in {s.name for s in args.values()}}
+    given = {_arg(args, k): tf.constant(v) for k, v in feed.items()}
     ref = {k: np.asarray(v) for k, v in fn(**given).items()}
     problems = []
     if sorted(ref) != sorted(served):
         problems.append(f"output keys {sorted(served)}, the TF1 SavedModel's {sorted(ref)}")
-    if {s.name: s.dtype.name for s in args.values()} != {p.key: p.dtype for p in sig.inputs}:
+    if {_arg(args, p.key): p.dtype for p in sig.inputs} != {k: s.dtype.name for k, s in args.items()}:
         problems.append("input keys or dtypes differ from the TF1 SavedModel's")
     compared = []
     for k in sorted(set(ref) & set(served)):

@@ -101,7 +101,7 @@ def _call(path, key, feed, tags=None):
 
     fn = tf.saved_model.load(path, tags=tags).signatures[key]
     args = fn.structured_input_signature[1]
-    names = {spec.name: arg for arg, spec in args.items()}
+    names = {**{spec.name: arg for arg, spec in args.items()}, **{arg: arg for arg in args}}   # TF1: keys; TF2: names
     return {k: np.asarray(v) for k, v in fn(**{names[k]: tf.constant(v) for k, v in feed.items()}).items()}
 
 
