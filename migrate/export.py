@@ -158,6 +158,8 @@ def dtype_name(dtype) -> str:
         from tensorflow.core.framework import types_pb2  # noqa: PLC0415
 
         return tf.dtypes.as_dtype(types_pb2.DataType.Value(dtype.upper())).name
+    if dtype in ("object", "bytes", "str"):   # NumPy's name of a TF string tensor (the report's dtype is NumPy's)
+        return "string"
     return tf.dtypes.as_dtype(dtype).name
 
 
