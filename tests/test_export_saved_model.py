@@ -210,6 +210,7 @@ def test_a_tf1_savedmodel_converted_from_its_folder_is_served_unchanged(tf1_tagg
 
     _, sm, _, _ = tf1_tagger
     out, served = str(tmp_path / "port"), str(tmp_path / "serving" / "1")
+    os.makedirs(os.path.dirname(served))
     report = convert_graph(sm, out, signature=KEY, export_saved_model=served, log=lambda m: None)
     assert report["source"]["form"] == "saved_model" and report["export"]["check"]["original"]["ok"]
     assert _signature_def(served, KEY).inputs.keys() == _signature_def(sm, KEY).inputs.keys()
