@@ -407,9 +407,9 @@ def convert_form(entry: dict, folder: str, work: str, recognise_rnns: bool = Tru
     kw = {"feeds": scalars, "inputs_npz": npz if arrays else None, "force": True, "log": lambda m: None,
           "recognise_rnns": recognise_rnns}
     accepted = inspect.signature(convert_graph).parameters
+    kw["export_saved_model"] = os.path.join(work, f"{entry['name']}_served")   # back into serving, every form
     if entry["form"] == "saved_model":
-        kw.update(signature=entry["signature"]["key"], tag_set=",".join(entry.get("tag_set", ["serve"])),
-                  export_saved_model=os.path.join(work, f"{entry['name']}_served"))
+        kw.update(signature=entry["signature"]["key"], tag_set=",".join(entry.get("tag_set", ["serve"])))
     else:
         kw["outputs"] = entry["outputs"]
     missing = [k for k in ("signature", "tag_set", "export_saved_model") if k in kw and k not in accepted]
@@ -425,14 +425,17 @@ def convert_form(entry: dict, folder: str, work: str, recognise_rnns: bool = Tru
                                                 default=0.0), translated=report.get("translated"))
         exported = report.get("export")
         if exported:
-            original = (exported.get("check") or {}).get("original") or {}
-            row["served"] = {"written": exported.get("written"), "ok": original.get("ok"),
+            check = exported.get("check") or {}
+            original = check.get("original") or {}
+            against = original if original else {"ok": check.get("ok"), "outputs": check.get("outputs", [])}
+            row["served"] = {"written": exported.get("written"), "ok": against.get("ok"),
+                             "against": "the TF1 SavedModel's signature" if original else "the Keras model",
                              "signature": (exported.get("signature") or {}).get("key"),
-                             "max_abs": max((r.get("max_abs") or 0.0 for r in original.get("outputs", [])),
+                             "max_abs": max((r.get("max_abs") or 0.0 for r in against.get("outputs", [])),
                                             default=None)}
-            if not original.get("ok"):
+            if not against.get("ok"):
                 row.update(parity_ok=False, status="parity failed",
-                           why=f"served signature vs the TF1 SavedModel's: {original}"[:300])
+                           why=f"served signature vs {row['served']['against']}: {against}"[:300])
     except MigrateError as e:
         row.update(converted=False, parity_ok=False, status="refused", exit_code=e.exit_code,
                    why=first_line(e).replace(work + os.sep, "").replace(folder + os.sep, "")[:300])

@@ -84,6 +84,7 @@ class Signature:
                            for p in self.inputs},
                 "outputs": {p.key: {"dtype": p.dtype, "shape": p.shape, "keras": p.keras, "tensor": p.tensor}
                             for p in self.outputs},
+                # the value the conversion fixed each to (None: the outputs do not read it)
                 "inputs_accepted_not_used": {p.key: p.fixed for p in self.inputs if p.key in self.unused}}
 
 
@@ -452,9 +453,10 @@ def _check_original(original: dict, sig: Signature, feed: dict, served: dict, ro
             "ok": not problems and all(r["ok"] for r in compared)}
 
 
-def placeholder_defaults(path: str, tags, tensors: list[str]) -> dict:
-    """{tensor: value} for the tensors of a TF1 SavedModel that are `placeholder_with_default`s of a constant (a
-    `keep_prob` defaulting to 1.0): read from `saved_model.pb` as data, nothing imported or run."""
+def placeholder_defaults(path: str, tags, tensors: list[str]) -> tuple[dict, set]:
+    """({tensor: value} for the tensors of a TF1 SavedModel that are `placeholder_with_default`s of a constant (a
+    `keep_prob` defaulting to 1.0), {every one of `tensors` that is a placeholder_with_default}): read from
+    `saved_model.pb` as data, nothing imported or run."""
     import tensorflow as tf  # noqa: PLC0415
     from tensorflow.core.protobuf import saved_model_pb2  # noqa: PLC0415
 
@@ -463,23 +465,24 @@ def placeholder_defaults(path: str, tags, tensors: list[str]) -> dict:
         with open(os.path.join(path, "saved_model.pb"), "rb") as f:
             sm.ParseFromString(f.read())
     except (OSError, ValueError):
-        return {}
-    want = sorted(tags or DEFAULT_TAGS)
+        return {}, set()
+    want = sorted([tags] if isinstance(tags, str) else tags or DEFAULT_TAGS)
     graphs = [m.graph_def for m in sm.meta_graphs if sorted(m.meta_info_def.tags) == want]
     if not graphs:
-        return {}
+        return {}, set()
     nodes = {n.name: n for n in graphs[0].node}
-    found = {}
+    found, with_default = {}, set()
     for t in tensors:
         node = nodes.get(t.split(":")[0])
         if node is None or node.op != "PlaceholderWithDefault" or not node.input:
             continue
+        with_default.add(t)
         src = nodes.get(node.input[0].split(":")[0].lstrip("^"))
         while src is not None and src.op == "Identity" and src.input:
             src = nodes.get(src.input[0].split(":")[0])
         if src is not None and src.op == "Const":
             found[t] = tf.make_ndarray(src.attr["value"].tensor).tolist()
-    return found
+    return found, with_default
 
 
 def _original(report: dict) -> dict | None:
@@ -499,14 +502,18 @@ def export_model(model, report: dict, path: str, *, key: str | None = None, tf1_
     sig = signature_for(model, report if tf1_signature else {k: v for k, v in report.items() if k != "source"}, key)
     write_saved_model(model, sig, path)
     original = _original(report) if tf1_signature else None
-    if original and any(p.keras is None and p.fixed is None for p in sig.inputs):   # a placeholder_with_default
-        defaults = placeholder_defaults(original["path"], original["tag_set"], [p.tensor for p in sig.inputs
-                                                                                if p.tensor])
+    # An input the Keras model does not read is one the conversion fixed (report: fixed_at_inference), a
+    # placeholder_with_default that kept its default, or one the outputs do not read at all (any value will do).
+    with_default = set()
+    if original and any(p.keras is None and p.fixed is None for p in sig.inputs):
+        defaults, with_default = placeholder_defaults(original["path"], original["tag_set"],
+                                                      [p.tensor for p in sig.inputs if p.tensor])
         for p in sig.inputs:
             if p.keras is None and p.fixed is None and p.tensor in defaults:
                 p.fixed = defaults[p.tensor]
     feed = example_feed(sig, _keras_inputs(model), npz)
-    unknown = [p.key for p in sig.inputs if p.keras is None and p.fixed is None and not (npz and p.key in npz)]
+    unknown = [p.key for p in sig.inputs if p.keras is None and p.fixed is None and p.tensor in with_default
+               and not (npz and p.key in npz)]
     if original and unknown:   # the TF1 model reads them; their value at inference is not known here
         original = {"skip": f"the value of input(s) {', '.join(unknown)} at inference is not known (the Keras model "
                             f"does not read them); give it with --inputs FEED.npz"}
@@ -517,8 +524,9 @@ def export_model(model, report: dict, path: str, *, key: str | None = None, tf1_
         + ", ".join(f"{p.key} {p.dtype} {_shown(p.shape)}" for p in sig.inputs) + "; outputs "
         + ", ".join(f"{p.key} {p.dtype}" for p in sig.outputs))
     if sig.unused:
-        log("accepted, not used by the Keras model (fixed at inference when it was converted): "
-            + ", ".join(f"{p.key} (fixed to {p.fixed})" for p in sig.inputs if p.key in sig.unused))
+        log("accepted, not used by the Keras model: " + ", ".join(
+            f"{p.key} ({'fixed to ' + str(p.fixed) + ' at inference' if p.fixed is not None else 'not read by the outputs'})"
+            for p in sig.inputs if p.key in sig.unused))
     for r in check["outputs"]:
         log(f"  {r['output']}: served vs {r['against']}: "
             + (f"max abs {r['max_abs']:.2g}" if isinstance(r.get("max_abs"), float) else r.get("rule", ""))
