@@ -474,11 +474,17 @@ def tf2onnx_form(entry: dict, folder: str, work: str, reference: dict, timeout: 
     d = os.path.join(work, f"{entry['name']}_form_tf2onnx")
     os.makedirs(d, exist_ok=True)
     feed = reference["feed"]
-    np.savez(os.path.join(d, "feed.npz"), **feed)
+    aliases = {}   # from a SavedModel tf2onnx names the .onnx inputs / outputs after the signature's keys
+    if entry["form"] == "saved_model":
+        for k, v in entry["signature"]["inputs"].items():
+            aliases.update({k: feed[v["tensor"]], k.lower(): feed[v["tensor"]]})
+    np.savez(os.path.join(d, "feed.npz"), **feed, **{k: v for k, v in aliases.items() if k not in feed})
+    keys = {}
     if entry["form"] == "saved_model":
         user_args = ["--saved-model", path, "--tag", ",".join(entry.get("tag_set", ["serve"])),
                      "--signature_def", entry["signature"]["key"]]
         outputs, typed = [v["tensor"] for v in entry["signature"]["outputs"].values()], 0
+        keys = {v["tensor"]: k for k, v in entry["signature"]["outputs"].items()}
     else:
         outputs = list(entry["outputs"])
         user_args = ["--graphdef", path, "--inputs", ",".join(feed), "--outputs", ",".join(outputs)]
@@ -513,6 +519,9 @@ def tf2onnx_form(entry: dict, folder: str, work: str, reference: dict, timeout: 
         if reference["ref"] is None:
             row["why"] = f"converted, but no reference ({reference['why']})"
         else:
+            for n in outputs:   # an output named after its signature key
+                if n not in by_name and keys.get(n) in by_name:
+                    by_name[n] = by_name[keys[n]]
             rows = [parity.compare(n, reference["ref"][n], by_name[n]) for n in outputs if n in by_name]
             row.update(parity=rows, parity_ok=len(rows) == len(outputs) and all(r["ok"] for r in rows),
                        max_abs=max((r.get("max_abs", float("inf")) for r in rows), default=float("inf")))
