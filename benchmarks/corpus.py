@@ -1181,6 +1181,27 @@ FORMS: list[dict] = [
         "notes": "Its placeholders carry no shape (unknown rank): a converter needs an example input for X.",
     },
     {
+        "name": "har_lstm_frozen",
+        "form": "frozen_graph",
+        "repo": "NJIT-ECE-Final-Project/LSTM-Human-Activity-Recognition",
+        "commit": "ecc2b331ee3c2e79392790823b6724ccae473c4d",
+        "licence": "MIT (LICENSE at the repository root: 'Copyright (c) 2016 Guillaume Chevalier', the licence of "
+                   "guillaume-chevalier/LSTM-Human-Activity-Recognition, which the repository forks)",
+        "sha256": {"frozen_har.pb": "1d54047e50a3464baec7480279b0383b5e1758770b93211dc84815ad6c6731ec"},
+        "files": {"frozen_har.pb": "frozen_har.pb"},
+        "path": "frozen_har.pb",
+        "tf_version": "1.x (2017-08; GraphDef producer 0; frozen by the repository's FreezeGraph.py)",
+        "model": "Human activity recognition from smartphone sensors (UCI HAR): X [?, 128, 9] -> ReLU dense -> "
+                 "static_rnn over 128 steps of 2 x BasicLSTMCell(32) in MultiRNNCell -> dense logits 'y_' over 6 "
+                 "activities; frozen.",
+        "constructs": ["static_rnn (unrolled, 128 steps)", "MultiRNNCell", "BasicLSTMCell", "frozen: variables as Const"],
+        "inputs": {"X:0": {"dtype": "float32", "shape": [-1, 128, 9]}},
+        "feeds": {"X:0": {"fill": "normal", "shape": [2, 128, 9]}},
+        "outputs": ["y_:0"],
+        "output_shapes": {"y_:0": [2, 6]},
+        "notes": "4414 nodes (256 cell steps: 258 MatMul, 768 Sigmoid); the largest unrolled graph of the forms.",
+    },
+    {
         "name": "tf2onnx_regression_saved_model",
         "form": "saved_model",
         "fixture": True,
