@@ -231,9 +231,10 @@ def _from_tf1(model, report: dict, src: dict) -> Signature:
     method = src.get("method_name") or PREDICT_METHOD
     key = src.get("key") or DEFAULT_SIGNATURE_KEY
     if method != PREDICT_METHOD:
-        raise ExportError(f"signature {key!r}: method {method!r}; a TF2 SavedModel signature is a function of "
-                          f"tensors (method {PREDICT_METHOD}), not of serialized tf.Examples; call the model through "
-                          f"TF Serving's Predict API, or re-convert choosing a predict signature with --signature.")
+        raise ExportError(f"signature {key!r}: method {method!r} takes serialized tf.Examples, which a TF2 "
+                          f"signature (a function of tensors, method {PREDICT_METHOD}) cannot take; re-convert the "
+                          f"SavedModel choosing one of its predict signatures, and move the clients of TF Serving's "
+                          f"Classify / Regress API to Predict.")
     keras_inputs = _keras_inputs(model)
     by_tensor = {_tensor(r.get("graph")): r.get("keras") for r in (report.get("graph") or {}).get("inputs", [])}
     inputs, unused = [], []

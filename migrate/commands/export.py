@@ -11,11 +11,10 @@ EPILOG = """\
 examples:
   tf-migrate export port/ --out serving/mymodel/1              # port/ = a `convert` folder (model.keras + report)
   tf-migrate export port/model.keras --out serving/mymodel/2 --inputs example.npz
-  saved_model_cli show --dir serving/mymodel/1 --all           # the signature TF1 clients already call
 
 The signature is the TF1 one the conversion read (convert_report.json `source.signature`: the same key, input keys,
 dtypes, shapes, output keys); a model converted from a checkpoint (no TF1 signature) gets `serving_default` keyed by
-its Keras input / output names. Before anything is written the SavedModel is loaded back and its signature called on
+its Keras input / output names (TensorFlow's saved_model_cli shows it). Before anything is written the SavedModel is loaded back and its signature called on
 the same inputs as the Keras model (and as the TF1 SavedModel, when the source was one and is still on disk).
 exit codes: 0 exported; 1 the exported signature does not serve what the model computes; 2 unusable input (no
 model, an unreadable report, a signature the model cannot serve: each named); 3 DIR cannot be written or exists
