@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_graph_convert.py --install-tf2onnx          # once: benchmarks/.venv-tf2onnx
     .venv/bin/python benchmarks/bench_graph_convert.py --corpus DIR [--json out.json] [--name NAME ...]
         [--modes as-given,fed,auto] [--recognisers on|off]
+    .venv/bin/python benchmarks/bench_graph_convert.py --forms FORMS_DIR     # SavedModels and frozen graphs
 
 DIR holds one folder per checkpoint and a manifest (`corpus_manifest.json` as written by `benchmarks/corpus.py`,
 or `manifest.json` as in tests/fixtures/real_tf1/): per entry `dir`, `prefix`, `feeds` (a number = a fixed
@@ -323,6 +324,258 @@ def tf2onnx_one(entry: dict, corpus: str, work: str, reference: dict, timeout: f
     return row
 
 
+# -- the other forms: TF1 SavedModels and frozen GraphDefs (issue 24) -------------------------------------------
+#
+# `--forms DIR`: DIR as written by `benchmarks/corpus.py --forms others` (`forms_manifest.json`, one folder per
+# entry). Per entry: what it holds (read as data: nodes, the recurrent / convolution ops, the signature), ours
+# (`convert_graph` on the SavedModel folder or the `.pb`, the entry's feeds as --inputs / --feed, a frozen graph's
+# outputs as --outputs; a SavedModel's outputs are its signature's, and it is exported back with
+# --export-saved-model and called through both signatures) and tf2onnx on the same files (`--saved-model DIR --tag
+# serve --signature_def KEY`, or `--graphdef X.pb --inputs ... --outputs ...`), compared with TF 2.21's own loader
+# of the form (`corpus.run_form`) on the same feed.
+
+RECURRENT_OPS = ("Enter", "TensorArrayV3", "While", "StatelessWhile", "LSTMBlockCell", "GRUBlockCell", "BlockLSTM",
+                 "BlockLSTMV2", "CudnnRNN", "CudnnRNNV3")
+CONV_OPS = ("Conv2D", "Conv1D", "DepthwiseConv2dNative", "Conv3D")
+
+
+def describe_form(entry: dict, folder: str) -> dict:
+    """What a SavedModel or frozen graph holds, read as data (nothing imported): nodes, the most used ops, loops and
+    fused cells, convolutions, constants' bytes (a frozen graph's former variables) and the signature."""
+    import collections
+
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = os.path.normpath(os.path.join(folder, entry["path"]))
+    if entry["form"] == "saved_model":
+        sm = saved_model_pb2.SavedModel()
+        with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+            sm.ParseFromString(f.read())
+        mg = next(m for m in sm.meta_graphs if sorted(m.meta_info_def.tags) == sorted(entry.get("tag_set", ["serve"])))
+        nodes, version = mg.graph_def.node, mg.meta_info_def.tensorflow_version
+        sig = mg.signature_def[entry["signature"]["key"]]
+        signature = (f"{entry['signature']['key']}: " + ", ".join(sorted(sig.inputs)) + " -> "
+                     + ", ".join(sorted(sig.outputs)))
+    else:
+        gd = tf.compat.v1.GraphDef()
+        with open(path, "rb") as f:
+            gd.ParseFromString(f.read())
+        nodes, version, signature = gd.node, f"producer {gd.versions.producer}", None
+    ops = collections.Counter(n.op for n in nodes)
+    const_bytes = sum(len(n.attr["value"].tensor.tensor_content) for n in nodes if n.op == "Const")
+    steps = ops.get("MatMul", 0)
+    return {"nodes": len(nodes), "tf": version, "top_ops": dict(ops.most_common(6)),
+            "loops_and_fused_cells": {o: ops[o] for o in RECURRENT_OPS if ops.get(o)},
+            "convolutions": {o: ops[o] for o in CONV_OPS if ops.get(o)}, "matmul": steps,
+            "const_bytes": const_bytes, "signature": signature,
+            "placeholders": sorted(n.name for n in nodes if n.op in ("Placeholder", "PlaceholderWithDefault"))}
+
+
+def _form_feed(entry: dict, seed: int = 0) -> dict:
+    """{graph tensor: array} from the entry's feeds (a SavedModel's are keyed by signature input key)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from corpus import make_feed
+
+    rng = np.random.default_rng(seed)
+    feed = {}
+    for k, spec in entry["feeds"].items():
+        if entry["form"] == "saved_model":
+            info = entry["signature"]["inputs"][k]
+            feed[info["tensor"]] = make_feed(spec, info["dtype"], rng)
+        else:
+            feed[k] = make_feed(spec, entry["inputs"][k]["dtype"], rng)
+    return feed
+
+
+def convert_form(entry: dict, folder: str, work: str, recognise_rnns: bool = True) -> dict:
+    """Ours on one form: `convert_graph(PATH, ...)` with the entry's feeds; a SavedModel also exported
+    (`export_saved_model`) and its served signature compared with the TF1 SavedModel's. Never raises."""
+    import inspect
+
+    from migrate.errors import MigrateError
+    from migrate.graph import convert_graph
+
+    path = os.path.normpath(os.path.join(folder, entry["path"]))
+    feed = _form_feed(entry)
+    arrays = {k: v for k, v in feed.items() if np.ndim(v)}
+    scalars = {k: v.item() for k, v in feed.items() if not np.ndim(v)}
+    npz = os.path.join(work, f"{entry['name']}_form.npz")
+    if arrays:
+        np.savez(npz, **arrays)
+    out = os.path.join(work, f"{entry['name']}_form")
+    kw = {"feeds": scalars, "inputs_npz": npz if arrays else None, "force": True, "log": lambda m: None,
+          "recognise_rnns": recognise_rnns}
+    accepted = inspect.signature(convert_graph).parameters
+    kw["export_saved_model"] = os.path.join(work, f"{entry['name']}_served")   # back into serving, every form
+    if entry["form"] == "saved_model":
+        kw.update(signature=entry["signature"]["key"], tag_set=",".join(entry.get("tag_set", ["serve"])))
+    else:
+        kw["outputs"] = entry["outputs"]
+    missing = [k for k in ("signature", "tag_set", "export_saved_model") if k in kw and k not in accepted]
+    row = {"name": entry["name"], "form": entry["form"], "mode": "ours"}
+    t0 = time.perf_counter()
+    try:
+        if missing:   # this checkout's convert has no such option: the form is not read here
+            raise TypeError(f"convert_graph has no {', '.join(missing)} (the SavedModel input form is not in this "
+                            f"checkout)")
+        report = convert_graph(path, out, **kw)
+        row.update(converted=True, parity_ok=report["parity"]["ok"], status="ok" if report["parity"]["ok"] else
+                   "parity failed", max_abs=max((r.get("max_abs", 0.0) for r in report["parity"]["outputs"]),
+                                                default=0.0), translated=report.get("translated"))
+        exported = report.get("export")
+        if exported:
+            check = exported.get("check") or {}
+            original = check.get("original") or {}
+            against = original if original else {"ok": check.get("ok"), "outputs": check.get("outputs", [])}
+            row["served"] = {"written": exported.get("written"), "ok": against.get("ok"),
+                             "against": "the TF1 SavedModel's signature" if original else "the Keras model",
+                             "signature": (exported.get("signature") or {}).get("key"),
+                             "max_abs": max((r.get("max_abs") or 0.0 for r in against.get("outputs", [])),
+                                            default=None)}
+            if not against.get("ok"):
+                row.update(parity_ok=False, status="parity failed",
+                           why=f"served signature vs {row['served']['against']}: {against}"[:300])
+    except MigrateError as e:
+        row.update(converted=False, parity_ok=False, status="refused", exit_code=e.exit_code,
+                   why=first_line(e).replace(work + os.sep, "").replace(folder + os.sep, "")[:300])
+        if os.path.isfile(os.path.join(out, "convert_report.json")):
+            row.update(converted=True, status="parity failed")
+    except Exception as e:  # noqa: BLE001 - a benchmark reports every failure and goes on
+        row.update(converted=False, parity_ok=False, status="crash", exit_code="crash",
+                   why=f"{type(e).__name__}: {first_line(e)[:300]}")
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row
+
+
+def form_reference(entry: dict, folder: str) -> dict:
+    """The entry's outputs by TF 2.21's loader of its form (`corpus.run_form`) on the benchmark's feed, keyed by
+    graph tensor name."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from corpus import run_form
+
+    t0 = time.perf_counter()
+    try:
+        got = run_form(entry, folder)
+        if entry["form"] == "saved_model":
+            got = {entry["signature"]["outputs"][k]["tensor"]: v for k, v in got.items()}
+        return {"ref": got, "why": None, "seconds": round(time.perf_counter() - t0, 3), "feed": _form_feed(entry)}
+    except Exception as e:  # noqa: BLE001 - the row says why there is no reference
+        return {"ref": None, "why": f"{type(e).__name__}: {first_line(e)[:200]}", "seconds": 0.0,
+                "feed": _form_feed(entry)}
+
+
+def tf2onnx_form(entry: dict, folder: str, work: str, reference: dict, timeout: float) -> dict:
+    """tf2onnx on the same file, as its README says for the form; onnxruntime on the same feed, compared with TF
+    2.21's loader of the form. Never raises."""
+    from migrate.graph import parity
+
+    path = os.path.normpath(os.path.join(folder, entry["path"]))
+    d = os.path.join(work, f"{entry['name']}_form_tf2onnx")
+    os.makedirs(d, exist_ok=True)
+    feed = reference["feed"]
+    aliases = {}   # from a SavedModel tf2onnx names the .onnx inputs / outputs after the signature's keys
+    if entry["form"] == "saved_model":
+        for k, v in entry["signature"]["inputs"].items():
+            aliases.update({k: feed[v["tensor"]], k.lower(): feed[v["tensor"]]})
+    np.savez(os.path.join(d, "feed.npz"), **feed, **{k: v for k, v in aliases.items() if k not in feed})
+    keys = {}
+    if entry["form"] == "saved_model":
+        user_args = ["--saved-model", path, "--tag", ",".join(entry.get("tag_set", ["serve"])),
+                     "--signature_def", entry["signature"]["key"]]
+        outputs, typed = [v["tensor"] for v in entry["signature"]["outputs"].values()], 0
+        keys = {v["tensor"]: k for k, v in entry["signature"]["outputs"].items()}
+    else:
+        outputs = list(entry["outputs"])
+        user_args = ["--graphdef", path, "--inputs", ",".join(feed), "--outputs", ",".join(outputs)]
+        typed = len(feed) + len(outputs)
+    user_args += ["--output", os.path.join(d, "model.onnx")]
+    row = {"name": entry["name"], "form": entry["form"], "mode": "tf2onnx", "converted": False, "parity_ok": False,
+           "names_typed": typed, "command": "python -m tf2onnx.convert " + shlex.join(user_args[:-1] + ["model.onnx"])}
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="", PYTHONPATH="")
+    t0 = time.perf_counter()
+    with open(os.path.join(d, "log.txt"), "w") as log:
+        proc = subprocess.Popen([venv_python(), TF2ONNX_SIDE, "--work", d, "--", *user_args], stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=d, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            row.update(timed_out=True, why=f"timeout after {timeout:.0f} s")
+            return row
+    row["wall_seconds"] = round(time.perf_counter() - t0, 2)
+    try:
+        with open(os.path.join(d, "result.json")) as f:
+            res = json.load(f)
+    except OSError:
+        row["why"] = f"crash in the tf2onnx venv (exit {rc})"
+        return row
+    row.update(converted=res["converted"], why=res.get("why"), seconds_convert=res.get("seconds_convert"),
+               seconds_ort=res.get("seconds_ort", 0.0))
+    if res["converted"]:
+        got = np.load(os.path.join(d, "outputs.npz"))
+        by_name = dict(zip(res.get("onnx_outputs", []), (got[f"out_{k}"] for k in range(len(got.files)))))
+        if reference["ref"] is None:
+            row["why"] = f"converted, but no reference ({reference['why']})"
+        else:
+            for n in outputs:   # an output named after its signature key
+                if n not in by_name and keys.get(n) in by_name:
+                    by_name[n] = by_name[keys[n]]
+            rows = [parity.compare(n, reference["ref"][n], by_name[n]) for n in outputs if n in by_name]
+            row.update(parity=rows, parity_ok=len(rows) == len(outputs) and all(r["ok"] for r in rows),
+                       max_abs=max((r.get("max_abs", float("inf")) for r in rows), default=float("inf")))
+            if len(rows) != len(outputs):
+                row["why"] = f"the .onnx outputs {sorted(by_name)} are not {outputs}"
+    row["seconds"] = round((row.get("seconds_convert") or 0) + (row.get("seconds_ort") or 0)
+                           + reference["seconds"], 2)
+    return row
+
+
+def forms_table(forms: str, names: list[str] | None, versions: dict | None, timeout: float,
+                recognise_rnns: bool = True) -> list[dict]:
+    """The forms benchmark: one line per entry, a column per form (SavedModel / frozen graph: ours) and tf2onnx."""
+    with open(os.path.join(forms, "forms_manifest.json")) as f:
+        entries = [e for e in json.load(f) if not names or e["name"] in names]
+    rows = []
+    print(f"{'model (form)':46s} {'holds':44s} {'ours saved_model':31s} {'ours frozen_graph':31s} "
+          + (f"{'tf2onnx ' + versions['tf2onnx']:31s}" if versions else ""), flush=True)
+    with tempfile.TemporaryDirectory() as work:
+        for e in entries:
+            folder = os.path.join(forms, e["dir"])
+            what = describe_form(e, folder)
+            loops = ",".join(f"{k} {v}" for k, v in what["loops_and_fused_cells"].items()) or "no loop"
+            conv = ",".join(f"{k} {v}" for k, v in what["convolutions"].items())
+            holds = f"{what['nodes']} nodes, MatMul {what['matmul']}, {loops}" + (f", {conv}" if conv else "")
+            ours = convert_form(e, folder, work, recognise_rnns)
+            ours["holds"] = what
+            rows.append(ours)
+            t = None
+            if versions:
+                t = tf2onnx_form(e, folder, work, form_reference(e, folder), timeout)
+                rows.append(t)
+            cols = [cell(ours) if e["form"] == f else f"{'':31s}" for f in ("saved_model", "frozen_graph")]
+            print(f"{e['name'] + ' (' + e['form'] + ')':46s} {holds[:44]:44s} {' '.join(cols)} "
+                  + (cell(t) if versions else ""), flush=True)
+            if what["signature"]:
+                print(f"    signature {what['signature']}", flush=True)
+            for label, r in (("ours", ours), ("tf2onnx", t)):
+                if r and r.get("why") and not r.get("parity_ok"):
+                    print(f"    {label}: {r['why'][:200]}", flush=True)
+            if ours.get("served"):
+                print(f"    served back (--export-saved-model): {ours['served']}", flush=True)
+    ok = [r for r in rows if r["mode"] == "ours" and r.get("parity_ok")]
+    n = sum(1 for r in rows if r["mode"] == "ours")
+    print(f"\nours: {len(ok)} / {n} convert with parity (" + ", ".join(
+        f"{form} {sum(1 for r in ok if r['form'] == form)} / {sum(1 for r in rows if r['mode'] == 'ours' and r['form'] == form)}"
+        for form in ("saved_model", "frozen_graph")) + ")")
+    if versions:
+        t_ok = [r for r in rows if r["mode"] == "tf2onnx" and r.get("parity_ok")]
+        print(f"tf2onnx: {len(t_ok)} / {n} convert with parity (names typed by hand: "
+              f"{sum(r['names_typed'] for r in rows if r['mode'] == 'tf2onnx')})")
+    return rows
+
+
 # -- the table -------------------------------------------------------------------------------------------------
 
 def status(r: dict | None) -> str:
@@ -424,13 +677,15 @@ def main(argv=None) -> int:
     ap.add_argument("--tf2onnx-timeout", type=float, default=600.0, help="seconds per checkpoint (default 600)")
     ap.add_argument("--tf2onnx-hand-fixes", action=argparse.BooleanOptionalAction, default=True,
                     help="where tf2onnx's first try fails, a second try after cheap hand fixes (default on)")
+    ap.add_argument("--forms", metavar="DIR", help="also (or only, without --corpus) the TF1 SavedModels and "
+                    "frozen graphs of DIR/forms_manifest.json (benchmarks/corpus.py --forms others)")
     args = ap.parse_args(argv)
     if args.install_tf2onnx:
         code = install_tf2onnx(python=args.venv_python)
-        if code or not args.corpus:
+        if code or not (args.corpus or args.forms):
             return code
-    if not args.corpus:
-        ap.error("--corpus is required (unless --install-tf2onnx alone)")
+    if not args.corpus and not args.forms:
+        ap.error("--corpus or --forms is required (unless --install-tf2onnx alone)")
     versions = None
     if args.tf2onnx != "no":
         versions = tf2onnx_versions()
@@ -442,6 +697,15 @@ def main(argv=None) -> int:
     from migrate.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    if args.forms:
+        form_rows = forms_table(args.forms, args.name, versions, args.tf2onnx_timeout,
+                                recognise_rnns=args.recognisers == "on")
+        if not args.corpus:
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump(form_rows, f, indent=2, default=float)
+            return 0
+        print()
     entries = [e for e in load_manifest(args.corpus) if not args.name or e["name"] in args.name]
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     unknown = [m for m in modes if m not in MODES]

@@ -1101,6 +1101,254 @@ CORPUS: list[dict] = [
 ]
 
 
+TF2ONNX_APACHE = ("Apache-2.0 (LICENSE at the repository root of onnx/tensorflow-onnx; the models are the project's "
+                  "own test models, written by its TF1 scripts)")
+
+# Other forms a TF1 model ships in (issue 24): TF1 SavedModels (`saved_model.pb` + `variables/`, written by
+# `SavedModelBuilder` / `simple_save` / `Estimator.export_savedmodel`) and frozen GraphDefs (variables folded into
+# constants by `convert_variables_to_constants` / `freeze_graph`). Each is what a public project's own code wrote and
+# committed under a permissive licence. `form` says which; `path` is the local file or folder to hand to
+# `tf-migrate inspect / convert` (the SavedModel folder, or the `.pb`); `signature` (SavedModels) the serving
+# signature's key, its inputs and outputs as `saved_model_cli show` prints them; `inputs` / `outputs` (frozen
+# graphs) the placeholders and the result tensors. `feeds` and `output_shapes` are checked by `--verify`, which
+# loads each under TF 2.21 (`tf.saved_model.load(...).signatures[KEY]`, or `tf.graph_util.import_graph_def` and a
+# `tf.compat.v1.Session`). Written to DIR/forms_manifest.json (corpus_manifest.json keeps the checkpoints only).
+# `needs_full_clone`: the file is larger than the snapshot mirrors carry (4 MiB); a plain `git clone` mirror has it;
+# without it the entry is skipped, named.
+FORMS: list[dict] = [
+    {
+        "name": "charrnn_receipts_frozen",
+        "form": "frozen_graph",
+        "repo": "zaneoliver6/char-rnn-lstm-receipts",
+        "commit": "f2a54a6eacae50209c47d1ac5246cfc616b53b11",
+        "licence": "MIT (LICENSE.md at the repository root: 'Copyright (c) 2015 Sherjil Ozair', the licence of "
+                   "sherjilozair/char-rnn-tensorflow, which the repository copies)",
+        "sha256": {"frozen_model.pb": "a4f763226039cd9a2cee7801d0420c887fb7f117c6f11eca8915e816cf1d90e4"},
+        "files": {"frozen_model.pb": "frozen_model.pb"},
+        "path": "frozen_model.pb",
+        "tf_version": "1.2 (2017-07; GraphDef producer of TF 1.2)",
+        "model": "Character-level language model of receipt text (sherjilozair/char-rnn-tensorflow's Model, sampling "
+                 "graph): embedding -> legacy_seq2seq.rnn_decoder over 2 x BasicLSTMCell (10 unrolled steps, scope "
+                 "rnnlm) -> softmax 'probs' over 57 characters; frozen with convert_variables_to_constants.",
+        "constructs": ["static rnn_decoder (unrolled)", "MultiRNNCell", "BasicLSTMCell", "embedding (Gather)",
+                       "frozen: variables as Const"],
+        "inputs": {"input_data:0": {"dtype": "int32", "shape": [10, 10]}},
+        "feeds": {"input_data:0": {"fill": "ids", "low": 0, "high": 57, "shape": [10, 10]}},
+        "outputs": ["probs:0"],
+        "output_shapes": {"probs:0": [100, 57]},
+        "notes": "387 nodes: 21 MatMul, 60 Sigmoid, 40 Tanh (2 layers x 10 steps), no while loop. The repository also "
+                 "holds rnn_optimized_model.pb (optimize_for_inference of the same graph) and *_mobile.pb variants.",
+    },
+    {
+        "name": "tf2onnx_lstm_frozen",
+        "form": "frozen_graph",
+        "fixture": True,
+        "repo": "onnx/tensorflow-onnx",
+        "commit": "6537fcb2ee9868f7446a278dc1473915cdec5d45",
+        "licence": TF2ONNX_APACHE,
+        "sha256": {"frozen.pb": "7adf4bdf940928d409cf5a7ce492bc25cd2cf52a11d042fead030ab0c99be8f9"},
+        "files": {"frozen.pb": "tests/models/lstm/frozen.pb"},
+        "path": "frozen.pb",
+        "tf_version": "1.x (2018-03, tf2onnx's first test models; GraphDef producer 0)",
+        "model": "MNIST rows as a sequence: X [?, 784] -> reshape [?, 28, 28] -> static_rnn over 28 steps of "
+                 "2 x BasicLSTMCell in MultiRNNCell with DropoutWrapper(keep_prob) -> dense 'output'; frozen.",
+        "constructs": ["static_rnn (unrolled)", "MultiRNNCell", "BasicLSTMCell", "DropoutWrapper keep_prob placeholder",
+                       "frozen: variables as Const"],
+        "inputs": {"X:0": {"dtype": "float32", "shape": [-1, 784]}, "keep_prob:0": {"dtype": "float32", "shape": []}},
+        "feeds": {"X:0": {"fill": "normal", "shape": [2, 784]}, "keep_prob:0": 1.0},
+        "outputs": ["output:0"],
+        "output_shapes": {"output:0": [2, 10]},
+        "notes": "tf2onnx's README converts it with `--graphdef frozen.pb --inputs X:0,keep_prob:0 --outputs output:0`.",
+    },
+    {
+        "name": "tf2onnx_gru_frozen",
+        "form": "frozen_graph",
+        "repo": "onnx/tensorflow-onnx",
+        "commit": "6537fcb2ee9868f7446a278dc1473915cdec5d45",
+        "licence": TF2ONNX_APACHE,
+        "sha256": {"frozen.pb": "0983b6b1c0e641482e4b8d310dbd9a292bcf937b20c7e703b85620062266558c"},
+        "files": {"frozen.pb": "tests/models/gru/frozen.pb"},
+        "path": "frozen.pb",
+        "tf_version": "1.x (2018-03; GraphDef producer 0)",
+        "model": "The same MNIST-rows model with 2 x GRUCell: static_rnn over 28 steps, dropout keep_prob, dense "
+                 "'output'; frozen.",
+        "constructs": ["static_rnn (unrolled)", "MultiRNNCell", "GRUCell", "DropoutWrapper keep_prob placeholder",
+                       "frozen: variables as Const"],
+        "inputs": {"X:0": {"dtype": "float32", "shape": None}, "keep_prob:0": {"dtype": "float32", "shape": None}},
+        "feeds": {"X:0": {"fill": "normal", "shape": [2, 784]}, "keep_prob:0": 1.0},
+        "outputs": ["output:0"],
+        "output_shapes": {"output:0": [2, 10]},
+        "notes": "Its placeholders carry no shape (unknown rank): a converter needs an example input for X.",
+    },
+    {
+        "name": "har_lstm_frozen",
+        "form": "frozen_graph",
+        "repo": "NJIT-ECE-Final-Project/LSTM-Human-Activity-Recognition",
+        "commit": "ecc2b331ee3c2e79392790823b6724ccae473c4d",
+        "licence": "MIT (LICENSE at the repository root: 'Copyright (c) 2016 Guillaume Chevalier', the licence of "
+                   "guillaume-chevalier/LSTM-Human-Activity-Recognition, which the repository forks)",
+        "sha256": {"frozen_har.pb": "1d54047e50a3464baec7480279b0383b5e1758770b93211dc84815ad6c6731ec"},
+        "files": {"frozen_har.pb": "frozen_har.pb"},
+        "path": "frozen_har.pb",
+        "tf_version": "1.x (2017-08; GraphDef producer 0; frozen by the repository's FreezeGraph.py)",
+        "model": "Human activity recognition from smartphone sensors (UCI HAR): X [?, 128, 9] -> ReLU dense -> "
+                 "static_rnn over 128 steps of 2 x BasicLSTMCell(32) in MultiRNNCell -> dense logits 'y_' over 6 "
+                 "activities; frozen.",
+        "constructs": ["static_rnn (unrolled, 128 steps)", "MultiRNNCell", "BasicLSTMCell", "frozen: variables as Const"],
+        "inputs": {"X:0": {"dtype": "float32", "shape": [-1, 128, 9]}},
+        "feeds": {"X:0": {"fill": "normal", "shape": [2, 128, 9]}},
+        "outputs": ["y_:0"],
+        "output_shapes": {"y_:0": [2, 6]},
+        "notes": "4414 nodes (256 cell steps: 258 MatMul, 768 Sigmoid); the largest unrolled graph of the forms.",
+    },
+    {
+        "name": "tf2onnx_regression_saved_model",
+        "form": "saved_model",
+        "fixture": True,
+        "repo": "onnx/tensorflow-onnx",
+        "commit": "6537fcb2ee9868f7446a278dc1473915cdec5d45",
+        "licence": TF2ONNX_APACHE,
+        "sha256": {
+            "saved_model.pb": "c07d41e7e59ce598bf542760c9df699e95247bc8527c02cde2d53c297dd8f6ab",
+            "variables/variables.data-00000-of-00001": "0d56f9069f910e59604c8c2afd6f486575963271fa7f2185a56c1e3247a5b992",
+            "variables/variables.index": "4bdfcc27207d4a9fb6e9c39d1097adfa875f204d2b6a70058bdb82efcb1e9369",
+        },
+        "files": {"saved_model.pb": "tests/models/regression/saved_model/saved_model.pb",
+                  "variables/variables.data-00000-of-00001":
+                      "tests/models/regression/saved_model/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": "tests/models/regression/saved_model/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.11.0",
+        "model": "Linear regression pred = X * W + b (two scalar variables), written by SavedModelBuilder with a "
+                 "predict signature; the same model as the checkpoint and the frozen graph beside it.",
+        "constructs": ["SavedModelBuilder", "predict signature", "no recurrence"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"X": {"tensor": "X:0", "dtype": "float32", "shape": None}},
+                      "outputs": {"pred": {"tensor": "pred:0", "dtype": "float32", "shape": None}}},
+        "feeds": {"X": {"fill": "normal", "shape": [4]}},
+        "output_shapes": {"pred": [4]},
+        "notes": "Not recurrent: the smallest real TF1 SavedModel, for the form itself (the signature's X has an "
+                 "unknown rank).",
+    },
+    {
+        "name": "tf2onnx_redundant_inputs_saved_model",
+        "form": "saved_model",
+        "repo": "onnx/tensorflow-onnx",
+        "commit": "6537fcb2ee9868f7446a278dc1473915cdec5d45",
+        "licence": TF2ONNX_APACHE,
+        "sha256": {"saved_model.pb": "defa0f576576aae29dacc6bb9811cb6497f93d751f08eef84a52acdcdf0b3be7"},
+        "files": {"saved_model.pb": "tests/models/saved_model_with_redundant_inputs/saved_model.pb"},
+        "path": ".",
+        "tf_version": "1.12.0",
+        "model": "z = x + y with a third, unused placeholder (tf2onnx's test of a signature naming fewer inputs than "
+                 "the graph has); no variables folder (none were saved).",
+        "constructs": ["SavedModelBuilder", "predict signature", "no variables", "no recurrence"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"x": {"tensor": "Placeholder:0", "dtype": "float32", "shape": [1, 10]},
+                                 "y": {"tensor": "Placeholder_1:0", "dtype": "float32", "shape": [1, 10]}},
+                      "outputs": {"z": {"tensor": "Add:0", "dtype": "float32", "shape": [1, 10]}}},
+        "feeds": {"x": {"fill": "normal", "shape": [1, 10]}, "y": {"fill": "normal", "shape": [1, 10]}},
+        "output_shapes": {"z": [1, 10]},
+        "notes": "Signature keys (x, y, z) differ from the tensor names (Placeholder, Placeholder_1, Add): what a "
+                 "client calls is the key.",
+    },
+    {
+        "name": "chopstick_mlp_saved_model",
+        "form": "saved_model",
+        "repo": "kdubovikov/chopstick-serving",
+        "commit": "4908cc62eda42935e8e9a6e34f89f0f12640adbf",
+        "licence": "MIT (LICENSE at the repository root: 'Copyright (c) 2018 Kirill Dubovikov')",
+        "sha256": {
+            "saved_model.pb": "ed49cb1f1e7d0c76105c892a4be5cf236d0a799bebaf23ed9c74be171c52d53b",
+            "variables/variables.data-00000-of-00001": "6f2b97e6911f4f38a4d45f7d49aa8f22a5c70be7b52c5d9ab4cf426c9a61c15d",
+            "variables/variables.index": "b9818fc688769a48cd6e74bf34f8ea94c69e0561b63162a54b216aa84be6a1e6",
+        },
+        "files": {"saved_model.pb": "serving/1/saved_model.pb",
+                  "variables/variables.data-00000-of-00001": "serving/1/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": "serving/1/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.3.0",
+        "model": "Chopstick-length classifier for a TF Serving demo (tf_api/chopstick_classifier.py): a small MLP "
+                 "over one float feature -> softmax over 3 classes, exported with SavedModelBuilder as "
+                 "serving/1 (TF Serving's model_base/version layout).",
+        "constructs": ["SavedModelBuilder", "predict signature", "MLP", "no recurrence"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"chopstick_length": {"tensor": "Placeholder:0", "dtype": "float32",
+                                                      "shape": [-1, 1]}},
+                      "outputs": {"classes_prob": {"tensor": "Softmax:0", "dtype": "float32", "shape": [-1, 3]}}},
+        "feeds": {"chopstick_length": {"fill": "normal", "shape": [5, 1]}},
+        "output_shapes": {"classes_prob": [5, 3]},
+        "notes": "Not recurrent. A TF Serving deployment as found in the wild: the version folder under serving/.",
+    },
+    {
+        "name": "crnn_synth90k_saved_model",
+        "form": "saved_model",
+        "needs_full_clone": True,
+        "repo": "MaybeShewill-CV/CRNN_Tensorflow",
+        "commit": "44072509021f7f1ef48e35cc50d6bf50cb5793d8",
+        "licence": "MIT (LICENSE at the repository root: 'Copyright (c) 2019 MaybeShewill-CV')",
+        "files": {"saved_model.pb": "model/crnn_syn90k_saved_model/1/saved_model.pb",
+                  "variables/variables.data-00000-of-00001":
+                      "model/crnn_syn90k_saved_model/1/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": "model/crnn_syn90k_saved_model/1/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.12.0",
+        "model": "CRNN scene-text recogniser (Synth90k): VGG-style Conv2D stack on a [1, 32, 100, 3] image -> "
+                 "bidirectional LSTM (stack_bidirectional_dynamic_rnn, while loops) -> CTC beam search; "
+                 "tools/export_saved_model.py's SavedModelBuilder export.",
+        "constructs": ["Conv2D", "stack_bidirectional_dynamic_rnn", "LSTMCell", "CTCBeamSearchDecoder",
+                       "SavedModelBuilder", "predict signature"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"input_tensor": {"tensor": "input_tensor:0", "dtype": "float32",
+                                                  "shape": [1, 32, 100, 3]}},
+                      "outputs": {"decodes_indices": {"tensor": "CTCBeamSearchDecoder:0", "dtype": "int64",
+                                                      "shape": [-1, 2]},
+                                  "decodes_values": {"tensor": "CTCBeamSearchDecoder:1", "dtype": "int64",
+                                                     "shape": [-1]},
+                                  "decodes_dense_shape": {"tensor": "CTCBeamSearchDecoder:2", "dtype": "int64",
+                                                          "shape": [2]}}},
+        "feeds": {"input_tensor": {"fill": "normal", "shape": [1, 32, 100, 3]}},
+        "output_shapes": {"decodes_dense_shape": [2]},
+        "notes": "Recurrent + convolutional, real, permissive; its variables data file (~35 MB) is over the 4 MiB "
+                 "the snapshot mirrors carry: extracted only from a full clone. Its outputs are a sparse CTC "
+                 "decode (an op outside the op table: a converter's refusal names it).",
+    },
+]
+
+
+def run_form(entry: dict, folder: str, seed: int = 0) -> dict:
+    """Load a FORMS entry under TF 2.21 and run its recorded feeds: a SavedModel through
+    `tf.saved_model.load(folder, tags).signatures[KEY]`, a frozen graph imported into its own tf.Graph and run
+    by a `tf.compat.v1.Session`. Returns {output name: array}."""
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    path = os.path.normpath(os.path.join(folder, entry["path"]))
+    if entry["form"] == "saved_model":
+        sig = entry["signature"]
+        fn = tf.saved_model.load(path, tags=entry.get("tag_set")).signatures[sig["key"]]
+        args = fn.structured_input_signature[1]
+        names = {**{spec.name: arg for arg, spec in args.items()}, **{arg: arg for arg in args}}   # TF1: the keys
+        feed = {names[k]: tf.constant(make_feed(spec, sig["inputs"][k]["dtype"], rng))
+                for k, spec in entry["feeds"].items()}
+        return {k: np.asarray(v) for k, v in fn(**feed).items()}
+    graph_def = tf.compat.v1.GraphDef()
+    with open(path, "rb") as f:
+        graph_def.ParseFromString(f.read())
+    with tf.Graph().as_default() as g:
+        tf.graph_util.import_graph_def(graph_def, name="")
+        feeds = {g.get_tensor_by_name(n): make_feed(spec, g.get_tensor_by_name(n).dtype.as_numpy_dtype, rng)
+                 for n, spec in entry["feeds"].items()}
+        with tf.compat.v1.Session(graph=g) as sess:
+            values = sess.run([g.get_tensor_by_name(o) for o in entry["outputs"]], feeds)
+    return dict(zip(entry["outputs"], values))
+
+
 def make_feed(spec, dtype, rng):
     """The value for one feed of the table (a number, or a generated array; see the module doc)."""
     import numpy as np
@@ -1163,7 +1411,11 @@ def verify(entry: dict, out: str) -> str:
     import numpy as np
 
     try:
-        got = run_graph(entry, os.path.join(out, entry["name"], entry["prefix"]))
+        if "form" in entry:
+            got = run_form(entry, os.path.join(out, entry["name"]))
+            got = {k: v for k, v in got.items() if k in entry["output_shapes"]}
+        else:
+            got = run_graph(entry, os.path.join(out, entry["name"], entry["prefix"]))
     except Exception as e:  # noqa: BLE001 - reported, one line per entry
         return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
     for name, value in got.items():
@@ -1191,6 +1443,11 @@ def git_show(git_dir: str, commit: str, path: str) -> bytes:
 
 def record(entry: dict, directory: str | None = None) -> dict:
     """The manifest record of one entry (what tests and benchmarks read)."""
+    if "form" in entry:   # a FORMS entry: its own fields, and where its files are
+        rec = {k: v for k, v in entry.items() if k not in ("files", "fixture")}
+        rec["dir"] = entry["name"] if directory is None else directory
+        rec["paths"] = sorted(entry["files"].values())
+        return rec
     keys = ("name", "repo", "commit", "licence", "tf_version", "model", "constructs", "feeds", "placeholders",
             "outputs", "output_shapes", "forget_bias", "restore_exclude", "keep_collections", "format",
             "opens_with_project_reader", "slow", "imports_under_tf221", "notes")
@@ -1215,6 +1472,7 @@ def extract(entry: dict, mirrors: str, out: str) -> dict:
         sizes = {}
         for local, path in entry["files"].items():
             data = git_show(git_dir, entry["commit"], path)
+            os.makedirs(os.path.dirname(os.path.join(tmp, local)), exist_ok=True)   # a SavedModel's variables/
             with open(os.path.join(tmp, local), "wb") as f:
                 f.write(data)
                 f.flush()
@@ -1232,6 +1490,11 @@ def extract(entry: dict, mirrors: str, out: str) -> dict:
     rec = record(entry)
     rec["bytes"] = sum(sizes.values())
     rec["sha256"] = {k: hashlib.sha256(open(os.path.join(dest, k), "rb").read()).hexdigest() for k in sizes}
+    wrong = [k for k, h in (entry.get("sha256") or {}).items() if rec["sha256"].get(k) != h]
+    if wrong:   # the bytes recorded here are the bytes measured: another blob at that commit is not this entry
+        shutil.rmtree(dest, ignore_errors=True)
+        raise FileNotFoundError(f"{entry['repo']}@{entry['commit'][:10]}: {', '.join(wrong)}: sha256 differs from "
+                                f"the one recorded in benchmarks/corpus.py")
     return rec
 
 
@@ -1256,8 +1519,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verify", action="store_true",
                     help="after extracting, import each .meta under TF 2.x, restore, run the recorded feeds and "
                          "check the recorded output shapes (exit 1 when one does not)")
+    ap.add_argument("--forms", choices=("all", "checkpoints", "others"), default="all",
+                    help="checkpoints (CORPUS, corpus_manifest.json), the other forms (FORMS: SavedModels and frozen "
+                         "graphs, forms_manifest.json) or both (default)")
     a = ap.parse_args(argv)
-    entries = [e for e in CORPUS if (not a.fixtures_only or e.get("fixture")) and (not a.name or e["name"] in a.name)]
+    pool = (CORPUS if a.forms != "others" else []) + (FORMS if a.forms != "checkpoints" else [])
+    entries = [e for e in pool if (not a.fixtures_only or e.get("fixture")) and (not a.name or e["name"] in a.name)]
     if a.list:
         print("\n".join(sorted({e["repo"] for e in entries})))
         return 0
@@ -1275,11 +1542,16 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"corpus: cannot create {a.out}: {e.strerror}", file=sys.stderr)
         return 3
-    records = []
+    records, skipped = [], set()
     for e in entries:
         try:
             rec = extract(e, a.mirrors, a.out)
         except FileNotFoundError as err:
+            if e.get("needs_full_clone"):   # a file over the snapshot size: skipped, named
+                print(f"corpus: {e['name']}: skipped: {err} (a full `git clone` mirror of {e['repo']} has it)",
+                      file=sys.stderr)
+                skipped.add(e["name"])
+                continue
             print(f"corpus: {e['name']}: {err}", file=sys.stderr)
             return 2
         except OSError as err:
@@ -1289,15 +1561,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"corpus: {e['name']}: {rec['bytes']} bytes, over the fixture limit", file=sys.stderr)
         records.append(rec)
         print(f"{e['name']}: {rec['bytes'] / 1e6:.2f} MB from {e['repo']}@{e['commit'][:10]}")
-    try:
-        _write_json(os.path.join(a.out, "corpus_manifest.json"), records)
-    except OSError as e:
-        print(f"corpus: cannot write {a.out}/corpus_manifest.json: {e.strerror}", file=sys.stderr)
-        return 3
-    print(f"{len(records)} checkpoints, {sum(r['bytes'] for r in records) / 1e6:.1f} MB -> {a.out}")
+    checkpoints = [r for r in records if "form" not in r]
+    forms = [r for r in records if "form" in r]
+    for name, part, wanted in (("corpus_manifest.json", checkpoints, a.forms != "others"),
+                               ("forms_manifest.json", forms, a.forms != "checkpoints")):
+        if not wanted:
+            continue
+        try:
+            _write_json(os.path.join(a.out, name), part)
+        except OSError as e:
+            print(f"corpus: cannot write {a.out}/{name}: {e.strerror}", file=sys.stderr)
+            return 3
+    print(f"{len(checkpoints)} checkpoints, {len(forms)} SavedModels / frozen graphs, "
+          f"{sum(r['bytes'] for r in records) / 1e6:.1f} MB -> {a.out}")
     if a.verify:
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
         failed = 0
+        entries = [e for e in entries if e["name"] not in skipped]
         for e in entries:
             why = verify(e, a.out)
             failed += bool(why)

@@ -29,11 +29,11 @@ from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
 from migrate.text import shown, shown_lines
 
 # Order shown in `tf-migrate --help`.
-COMMANDS = ("legacy", "port", "inspect", "convert", "parity", "codemod", "demo")
+COMMANDS = ("legacy", "port", "inspect", "convert", "export", "parity", "codemod", "demo")
 COMMANDS_WITHOUT_TENSORFLOW = ("codemod",)  # it never imports the code it rewrites, nor TensorFlow
 # Commands whose outputs are committed together by one `migrate.files.Outputs` at the end of the work; after that
 # commit only their summary is left, so a Ctrl-C no longer stops them (their outputs are complete).
-DONE_AT_COMMIT = ("convert", "parity")
+DONE_AT_COMMIT = ("convert", "export", "parity")
 
 EPILOG = """\
 examples:

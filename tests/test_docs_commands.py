@@ -323,6 +323,7 @@ RUN = {
     "tf-migrate convert path/to/ckpt_dir --out port/model.weights.h5 --hparams hparams.json --strict": 0,
     "tf-migrate convert path/to/ckpt_dir --out port/ckpt --with-optimizer": 0,
     "tf-migrate convert --to tf1 port/model.keras --out rollback/model.ckpt-1500": 0,
+    "tf-migrate export port/model.keras --out serving/seq2seq/1": 0,
     "tf-migrate inspect ../shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017": 0,
     "tf-migrate convert ../shared/fixtures/real_tf1_checkpoints/t2t_transformer_test --out model.keras": None,
     "tf-migrate convert ../shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017 --out aplain_keras": 0,

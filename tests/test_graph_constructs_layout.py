@@ -29,7 +29,8 @@ KNOWN_CYCLES = {
     frozenset({"migrate.graph.functional", "migrate.graph.loops", "migrate.graph.translate"}),  # the generic tier
     frozenset({"migrate.graph.loss", "migrate.graph.select"}),            # loss kernels / output selection
     frozenset({"migrate.graph.ops", "migrate.graph.ops.array", "migrate.graph.ops.elementwise",
-               "migrate.graph.ops.fused_rnn", "migrate.graph.ops.nn", "migrate.graph.ops.reduce"}),  # op modules
+               "migrate.graph.ops.fused_rnn", "migrate.graph.ops.lookup", "migrate.graph.ops.nn",
+               "migrate.graph.ops.reduce"}),  # op modules
 }                                                                         # register into the table
 # Private names imported across modules by other modules, the same way: (importing module, imported name).
 KNOWN_PRIVATE: set = set()

@@ -15,7 +15,7 @@ def test_help_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     for name in ("legacy", "port", "inspect", "convert", "parity", "codemod", "demo"):
         assert f"    {name} " in out
-    assert set(COMMANDS) == {"legacy", "port", "inspect", "convert", "parity", "codemod", "demo"}
+    assert set(COMMANDS) == {"legacy", "port", "inspect", "convert", "export", "parity", "codemod", "demo"}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -53,6 +53,11 @@ class Seq2Seq(keras.Model):
     (2, 4, 15)
     """
 
+    # What a serving signature of the model exposes (`tf-migrate export`, docs/serving.md): each input's name ->
+    # (dtype, shape), and the output's name; the same as `tf2.export.export_serving`'s `serve` endpoint.
+    serving_inputs = {"encoder_ids": ("int32", (None, None)), "decoder_ids": ("int32", (None, None))}
+    serving_outputs = ("logits",)
+
     def __init__(self, hparams, **kwargs):
         kwargs.setdefault("name", "seq2seq")
         super().__init__(**kwargs)

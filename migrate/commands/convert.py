@@ -68,6 +68,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    "serve; comma-separated for several tags, e.g. serve,gpu)")
     g.add_argument("--signature", metavar="KEY", help="a SavedModel's signature whose inputs and outputs the Keras "
                    "model takes and returns, named after its keys (default: serving_default, else the only one)")
+    g.add_argument("--export-saved-model", metavar="DIR", help="also write the converted model as a TF2 "
+                   "SavedModel at DIR whose signature is the TF1 one (keys, dtypes, output names), so serving "
+                   "clients work unchanged; the same as `tf-migrate export` afterwards (docs/serving.md)")
     g.add_argument("--no-recognisers", action="store_true", help="translate every loop with the generic tier "
                    "(tfm.WhileLoop, op by op) instead of recognising cells and decoders as Keras layers: the "
                    "fallback the recognisers upgrade, e.g. to compare the two")
@@ -93,11 +96,12 @@ def _out_kind(args) -> str | None:
 def preflight(args) -> None:
     """Before TensorFlow is imported: every output this run will write can be written (exit 3 otherwise)."""
     kind = _out_kind(args)
-    check_outputs_early([(args.out, kind or "prefix"), (args.report, "file")], force=args.force)
+    check_outputs_early([(args.out, kind or "prefix"), (args.report, "file"),
+                         (getattr(args, "export_saved_model", None), "dir")], force=args.force)
 
 
 def run(args) -> int:
-    with output_parents([args.out, args.report]):   # `mkdir -p` of their folders; removed again on failure
+    with output_parents([args.out, args.report, getattr(args, "export_saved_model", None)]):   # `mkdir -p` of their folders; removed again on failure
         return _run(args)
 
 
@@ -130,6 +134,12 @@ def _run(args) -> int:
 
         raise InputError("--tag-set / --signature: options of a TF1 SavedModel (its folder holds saved_model.pb), "
                          f"and {args.source} is a checkpoint; leave them out")
+    if getattr(args, "export_saved_model", None):
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError(f"--export-saved-model: an option of the graph path (convert --from-graph); for this "
+                         f"Seq2Seq port, export the converted file afterwards: tf-migrate export {args.out} --out "
+                         f"{args.export_saved_model}")
     if getattr(args, "variable", None):
         from migrate.errors import InputError  # noqa: PLC0415
 

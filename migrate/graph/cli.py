@@ -62,5 +62,6 @@ def run_from_graph(args) -> int:
                   variables=parse_variable_options(getattr(args, "variable", None)),
                   with_optimizer=getattr(args, "with_optimizer", False), step=getattr(args, "step", None),
                   recognise_rnns=not getattr(args, "no_recognisers", False),
-                  tag_set=getattr(args, "tag_set", None), signature=getattr(args, "signature", None))
+                  tag_set=getattr(args, "tag_set", None), signature=getattr(args, "signature", None),
+                  export_saved_model=getattr(args, "export_saved_model", None))
     return 0

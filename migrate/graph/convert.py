@@ -68,13 +68,16 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
                   feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
                   log=_log_default, seed: int = 0, recognise_rnns: bool = True,
                   variables: dict[str, object] | None = None, with_optimizer: bool = False,
-                  step: int | None = None, tag_set: str | None = None, signature: str | None = None) -> dict:
+                  step: int | None = None, tag_set: str | None = None, signature: str | None = None,
+                  export_saved_model: str | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
     files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
     variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
     TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`.
     `with_optimizer` (`step`: `--step N`): the graph's optimizer state carried into the Keras optimizer that
-    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`).
+    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`). `export_saved_model`
+    (`--export-saved-model DIR`): the converted model also written as a TF2 SavedModel at DIR with the TF1 serving
+    signature (`migrate.export`; the report's `export`), in the same commit; not written when parity failed.
     `checkpoint` may be any form a TF1 model ships in (`migrate.parity.forms`: a checkpoint, a SavedModel folder
     with `tag_set` / `signature`, a frozen GraphDef, an Estimator model_dir); the report's `source` says which."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
@@ -95,6 +98,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
             f"(migrate.checkpoint.apply_mapping) onto a Keras model you write.")
     with Outputs(force=force) as out:
         out.check(out_dir, kind="dir")  # exit 3 before any work when DIR cannot be written
+        if export_saved_model:
+            out.check(export_saved_model, kind="dir")
         report, files, failed = _convert(prefix, outputs, feeds or {}, inputs_npz, log, seed, recognise_rnns,
                                          variables or {}, (with_optimizer, step), source=source)
         t_write = time.perf_counter()
@@ -102,6 +107,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
         for name, writer in files.items():
             writer(os.path.join(tmp, name))
         report.setdefault("timings", {})["write the files"] = round(time.perf_counter() - t_write, 3)
+        if export_saved_model:
+            _export(out, export_saved_model, os.path.join(tmp, "model.keras"), report, failed, log)
         report["seconds"] = round(time.perf_counter() - t0, 3)
         with open(os.path.join(tmp, "convert_report.json"), "w") as f:
             json.dump(report, f, indent=2)
@@ -111,6 +118,23 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
         raise ParityFailed(f"{out_dir}: parity FAILED for {', '.join(failed)} (files kept for inspection; "
                            f"convert_report.json has parity.ok = false)")
     return report
+
+
+def _export(out, path: str, keras_file: str, report: dict, failed: list, log) -> None:
+    """`--export-saved-model DIR`: the model just written (loaded back from its staged `model.keras`, as a user
+    would) exported as a TF2 SavedModel with the TF1 signature (`migrate.export`), staged in the same commit."""
+    from migrate.export import export_model, load_model  # noqa: PLC0415
+
+    if failed:
+        report["export"] = {"written": False, "why": "parity failed: a model that does not compute what the TF1 "
+                            "graph computed is not exported for serving"}
+        log(f"not exported to {path}: parity failed")
+        return
+    t = time.perf_counter()
+    model = load_model(keras_file, report)
+    report["export"] = {"written": True, "path": path, **export_model(model, report, out.stage(path, kind="dir"),
+                                                                       log=log)}
+    report["timings"]["export the SavedModel"] = round(time.perf_counter() - t, 3)
 
 
 class ParityFailed(MigrateError):
