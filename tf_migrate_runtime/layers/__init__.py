@@ -9,6 +9,7 @@ from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentio
 from tf_migrate_runtime.layers.bias_add import BiasAdd
 from tf_migrate_runtime.layers.block_lstm import BlockLSTM
 from tf_migrate_runtime.layers.decoder import GreedyDecoder, SampleIds, TrimToMaxLength
+from tf_migrate_runtime.layers.gather_tree import GatherTree, gather_tree
 from tf_migrate_runtime.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from tf_migrate_runtime.layers.legacy_seq2seq import LegacyAttentionDecoder
 from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers generated bodies call (LOOP_HELPERS)
@@ -29,7 +30,7 @@ from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, 
 from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
-           "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
+           "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength"]
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]
