@@ -106,8 +106,8 @@ def import_graph_def(tf, graph_def, producer_op_list=None) -> dict:
         for n in ready:
             ins = [_source(i)[1] for i in n.input if not i.startswith("^")]
             controls = [graph.get_operation_by_name(i[1:]) for i in n.input if i.startswith("^")]
-            with graph.control_dependencies(controls), tf.name_scope(None):
-                with tf.name_scope(n.name + "_equivalent"):
+            with graph.control_dependencies(controls):
+                with graph.name_scope(n.name + "_equivalent/"):   # an absolute scope
                     out = REGISTRY[n.op].build([graph.get_tensor_by_name(t) for t in ins], n)
                 result = tf.identity(out, name=n.name)
             if result.op.name != n.name:

@@ -23,7 +23,9 @@ def build(inputs, node):
 
 def emit(em, syms, name: str) -> str:
     lname = em.layer_name(name)
-    return f"tfm.GatherTree(name={lname!r})({', '.join(em.value(s) for s in syms)})"
+    ids, parents, lengths, end = (em.value(s) for s in syms)
+    return (f"tfm.GatherTree(name={lname!r})({ids}, {parents}, max_sequence_lengths={lengths}, "
+            f"end_token={end})")
 
 
 def refuse(node) -> str | None:
