@@ -172,9 +172,8 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     """`providers`: the recognised constructs (`rnn.recognise`); every while loop the outputs need that none of
     them provides is translated by the generic tier (`loops.generic_loops`). `recognised`: False when the
     recognisers were switched off (said in each generic loop's reason)."""
-    from migrate.graph.loops import NO_RECOGNISER, RECOGNISERS_OFF, generic_loops  # noqa: PLC0415
-
     from migrate.contrib_ops import providers as contrib_ops  # noqa: PLC0415
+    from migrate.graph.loops import NO_RECOGNISER, RECOGNISERS_OFF, generic_loops  # noqa: PLC0415
 
     providers = {**contrib_ops(view), **(providers or {})}   # contrib ops TF 2.21 lacks: their runtime call
     view._aliases.clear()   # aliases name the variables of one translation's source (Dense = MatMul + BiasAdd)
