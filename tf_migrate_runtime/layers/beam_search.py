@@ -70,6 +70,8 @@ class BeamSearchDecoder(GreedyDecoder):
 
         k = self.beam_width
         start_tokens = ops.cast(start_tokens, "int32")
+        if len(start_tokens.shape) == 2:   # the tiled [B, beam] tokens the TF1 loop starts from
+            start_tokens = start_tokens[:, 0]
         end = ops.cast(end_token, "int32")
         batch = ops.shape(start_tokens)[0]
         steps_max = static_steps(maximum_iterations, "BeamSearchDecoder")
@@ -87,8 +89,7 @@ class BeamSearchDecoder(GreedyDecoder):
         ids_buf, parents_buf = step_buffer(steps_max, (batch, k), "int32"), step_buffer(steps_max, (batch, k), "int32")
         scores_buf = step_buffer(steps_max, (batch, k))
         is_end = ops.equal(ops.arange(vocab, dtype="int32"), end)                          # [V]
-        min_value = float(keras.ops.finfo("float32").min) if hasattr(keras.ops, "finfo") else -3.4028234663852886e38
-        finished_row = ops.where(is_end, 0.0, min_value)
+        finished_row = ops.where(is_end, 0.0, -3.4028234663852886e38)   # float32's minimum, as contrib
 
         def merge(t):
             return ops.reshape(t, (-1,) + tuple(t.shape[2:]))

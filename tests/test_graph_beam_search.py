@@ -1,0 +1,74 @@
+"""contrib.seq2seq `BeamSearchDecoder` as `tfm.BeamSearchDecoder` (keras.ops): given the TF1 graph's own weights
+(read through the converter's cell matchers and weight layouts) and the loop's initial state, its step ids,
+parents and lengths, back-tracked by `tfm.gather_tree`, are the graph's `predicted_ids` exactly and its scores
+match, with a length penalty or without, GRU and LSTM (forget bias 0.7); random non-zero weights and biases."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from beam_models import beam_graph
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+VARIANTS = {"gru_length_penalty": {"kind": "gru", "length_penalty": 0.6},
+            "lstm_no_penalty": {"kind": "lstm", "length_penalty": 0.0}}
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("beam")
+    return {n: beam_graph(str(root / n), train=False, **kw) for n, kw in VARIANTS.items()}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_beam_search_decoder_layer_matches_the_graph(graphs, name):
+    import keras
+
+    from migrate.graph.constructs import REGISTRY
+    from migrate.graph.meta import GraphView
+    from migrate.graph.rnn import keras_weights
+    from migrate.parity.tf1_graph import TF1Graph
+    from tf_migrate_runtime.layers import BeamSearchDecoder, gather_tree
+
+    kind, penalty = VARIANTS[name]["kind"], VARIANTS[name]["length_penalty"]
+    rng = np.random.RandomState(3)
+    feed = {"src:0": rng.randint(0, 11, (4, 5)).astype("int32"), "src_len:0": np.array([5, 3, 1, 4], "int32")}
+    enc_final = ["encoder/rnn/while/Exit_3:0"] + (["encoder/rnn/while/Exit_4:0"] if kind == "lstm" else [])
+    with TF1Graph(graphs[name]) as g:
+        g.focus(["decoder/predicted_ids:0", "decoder/beam_scores:0"] + enc_final)
+        ids, scores, *enc = g.run(["decoder/predicted_ids:0", "decoder/beam_scores:0"] + enc_final, feed)
+        view = GraphView(g)
+        (step,) = [s for _, s in REGISTRY.steps(view, in_loops=True) if s.scope.startswith("decoder/")]
+        weights = keras_weights(view, step) + [view.variable_values("embedding")] + [
+            view.variable_values(f"decoder/beam/output_projection/{n}") for n in ("kernel", "bias")]
+    init = [np.repeat(e[:, None, :], 3, axis=1) for e in enc]       # tile_batch, split to [B, beam, units]
+    if kind == "lstm":
+        init = init[::-1]                                             # TF1 LSTMStateTuple (c, h) -> [h, c]
+    layer = BeamSearchDecoder([step.family], [step.units], vocab_size=11, embedding_dim=6, output_size=11,
+                              beam_width=3, length_penalty_weight=penalty)
+    layer(np.array(6), start_tokens=np.ones(4, "int32"), end_token=2, initial_state=init)
+    layer.set_weights(weights)
+    step_ids, parents, step_scores, lengths, _ = (keras.ops.convert_to_numpy(o) for o in layer(
+        np.array(6), start_tokens=np.ones(4, "int32"), end_token=2, initial_state=init))
+    got = keras.ops.convert_to_numpy(gather_tree(step_ids, parents, lengths.max(1), 2)).transpose(1, 0, 2)
+    assert got.shape == ids.shape and ids.shape[1] >= 2
+    np.testing.assert_array_equal(got, ids)
+    np.testing.assert_allclose(step_scores.transpose(1, 0, 2), scores, atol=1e-5)
+
+
+def test_beam_search_decoder_round_trips_its_config():
+    """A `.keras` file keeps beam width and length penalty (the variant: two stacked cells, no output layer)."""
+    import keras
+
+    from tf_migrate_runtime.layers import BeamSearchDecoder
+
+    layer = BeamSearchDecoder(["lstm", "gru"], [4, 7], vocab_size=7, embedding_dim=3, beam_width=2,
+                              length_penalty_weight=1.0)
+    ids, parents, scores, lengths, log_probs = layer(np.array(4), start_tokens=np.array([1, 1, 1]), end_token=2)
+    assert tuple(ids.shape)[1:] == (3, 2) and tuple(lengths.shape) == (3, 2)
+    again = BeamSearchDecoder.from_config(layer.get_config())
+    assert (again.beam_width, again.length_penalty_weight, again.units) == (2, 1.0, [4, 7])
+    assert keras.ops.convert_to_numpy(log_probs).shape == (3, 2)
