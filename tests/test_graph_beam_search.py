@@ -72,3 +72,62 @@ def test_beam_search_decoder_round_trips_its_config():
     again = BeamSearchDecoder.from_config(layer.get_config())
     assert (again.beam_width, again.length_penalty_weight, again.units) == (2, 1.0, [4, 7])
     assert keras.ops.convert_to_numpy(log_probs).shape == (3, 2)
+
+
+# ------------------------------------------------------------------------------------ the recogniser (convert)
+CONVERTED = {  # one conversion each, shared by the tests below
+    "gru_penalty_train": {"kind": "gru", "length_penalty": 0.6, "train": True},
+    "lstm": {"kind": "lstm", "length_penalty": 0.0, "train": False},
+}
+BEAM_OUTPUTS = ["decoder/predicted_ids:0", "decoder/beam_scores:0"]
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """Each variant's graph (a real `GatherTree` NodeDef, as TF 1.x saved it) converted -> (report, model.py)."""
+    from migrate.graph import convert_graph
+
+    root = tmp_path_factory.mktemp("beam_convert")
+    out = {}
+    for name, kw in CONVERTED.items():
+        prefix = beam_graph(str(root / name), real_gather_tree=True, **kw)
+        outputs = BEAM_OUTPUTS + (["decoder/train_logits:0"] if kw["train"] else [])
+        report = convert_graph(prefix, str(root / f"{name}_out"), log=lambda m: None, outputs=outputs)
+        out[name] = report, (root / f"{name}_out" / "model.py").read_text()
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED))
+def test_beam_search_loop_converts_to_one_beam_search_decoder_layer(converted, name):
+    """The beam loop is recognised (not translated op by op): one `tfm.BeamSearchDecoder` with the graph's beam
+    width, length penalty and output layer, its back-tracking `tfm.GatherTree`; predicted ids exact, scores within
+    tolerance; with `train`, the training decoder sharing its variables converts beside it with parity."""
+    report, source = converted[name]
+    kw = CONVERTED[name]
+    assert report["parity"]["ok"], report["parity"]
+    assert report["parity"]["outputs"][0]["exact"]
+    assert report["translated"]["dynamic_decode BeamSearchDecoder -> tfm.BeamSearchDecoder"] == 1
+    assert report["translated"]["GatherTree (contrib, not in TF 2.21) -> tfm.GatherTree"] == 1
+    assert not any("generic" in k for k in report["translated"]), report["translated"]
+    assert {lp["loop"]: lp["how"] for lp in report["loops"]}["decoder/beam"] == "recognised as beam_search_decoder"
+    assert f"tfm.BeamSearchDecoder([{kw['kind']!r}], [5], vocab_size=11, embedding_dim=6, output_size=11, " \
+           f"use_bias=True, beam_width=3, length_penalty_weight=" in source
+    assert f"length_penalty_weight={kw['length_penalty']!r}, name=" in source   # the float32 constant as written
+    assert ("dynamic_decode BasicDecoder+TrainingHelper" in " ".join(report["translated"])) == kw["train"]
+
+
+def test_a_beam_loop_over_an_attention_wrapper_says_why_it_stays_generic(tmp_path):
+    """The reason a loop is left to the generic tier is the construct's own (here: an AttentionWrapper cell in the
+    beam), not the body-shape guess ("its body multiplies no variable") the beam loop used to get."""
+    from migrate.graph.constructs import REGISTRY
+    from migrate.graph.loops import why_not_recognised
+    from migrate.graph.meta import GraphView
+    from migrate.parity.tf1_graph import TF1Graph
+
+    prefix = beam_graph(str(tmp_path / "luong"), attention="luong", train=False)
+    with TF1Graph(prefix) as g:
+        view = GraphView(g)
+        kinds = {p.kind for p in REGISTRY.recognise(view, []).values()}
+        why = why_not_recognised(view, "decoder/beam/while/while_context")
+    assert "beam_search_decoder" not in kinds
+    assert why.startswith("a BeamSearchDecoder over an AttentionWrapper cell"), why

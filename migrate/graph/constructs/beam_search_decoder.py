@@ -17,6 +17,8 @@ variable the layer does not carry), a coverage penalty, an output layer that is 
 
 from __future__ import annotations
 
+import numpy as np
+
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import stacked_cells
 from migrate.graph.ir import Emitter, Sym, Unsupported
@@ -148,7 +150,7 @@ def beam_provider(view: GraphView, frame: str, steps):
         elif dtype.is_floating:
             exits["log_probs"] = op.outputs[0]
     return BeamSearchDecode(view, frame, layers, states, embedding, start.op.inputs[1], end_token, max_iter,
-                            int(width), float(penalty), dense, writes, exits)
+                            int(width), float(str(np.float32(penalty))), dense, writes, exits)
 
 
 def output_layer(view, logits, top_h):
