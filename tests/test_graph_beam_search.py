@@ -77,7 +77,10 @@ def test_beam_search_decoder_round_trips_its_config():
 # ------------------------------------------------------------------------------------ the recogniser (convert)
 CONVERTED = {  # one conversion each, shared by the tests below
     "gru_penalty_train": {"kind": "gru", "length_penalty": 0.6, "train": True},
-    "lstm": {"kind": "lstm", "length_penalty": 0.0, "train": False},
+    # a variant nobody asked for: LSTM (forget bias 0.7) without an output layer (vocab = the cell's 5 units),
+    # beam width 2, maximum_iterations 4
+    "lstm_no_output_layer": {"kind": "lstm", "length_penalty": 0.0, "train": False, "output_layer": False,
+                             "beam": 2, "max_iterations": 4},
 }
 BEAM_OUTPUTS = ["decoder/predicted_ids:0", "decoder/beam_scores:0"]
 
@@ -93,16 +96,16 @@ def converted(tmp_path_factory):
         prefix = beam_graph(str(root / name), real_gather_tree=True, **kw)
         outputs = BEAM_OUTPUTS + (["decoder/train_logits:0"] if kw["train"] else [])
         report = convert_graph(prefix, str(root / f"{name}_out"), log=lambda m: None, outputs=outputs)
-        out[name] = report, (root / f"{name}_out" / "model.py").read_text()
+        out[name] = report, (root / f"{name}_out" / "model.py").read_text(), prefix
     return out
 
 
 @pytest.mark.parametrize("name", sorted(CONVERTED))
 def test_beam_search_loop_converts_to_one_beam_search_decoder_layer(converted, name):
     """The beam loop is recognised (not translated op by op): one `tfm.BeamSearchDecoder` with the graph's beam
-    width, length penalty and output layer, its back-tracking `tfm.GatherTree`; predicted ids exact, scores within
+    width, length penalty, maximum_iterations and output layer (or none), its back-tracking `tfm.GatherTree`; predicted ids exact, scores within
     tolerance; with `train`, the training decoder sharing its variables converts beside it with parity."""
-    report, source = converted[name]
+    report, source, _ = converted[name]
     kw = CONVERTED[name]
     assert report["parity"]["ok"], report["parity"]
     assert report["parity"]["outputs"][0]["exact"]
@@ -110,10 +113,26 @@ def test_beam_search_loop_converts_to_one_beam_search_decoder_layer(converted, n
     assert report["translated"]["GatherTree (contrib, not in TF 2.21) -> tfm.GatherTree"] == 1
     assert not any("generic" in k for k in report["translated"]), report["translated"]
     assert {lp["loop"]: lp["how"] for lp in report["loops"]}["decoder/beam"] == "recognised as beam_search_decoder"
-    assert f"tfm.BeamSearchDecoder([{kw['kind']!r}], [5], vocab_size=11, embedding_dim=6, output_size=11, " \
-           f"use_bias=True, beam_width=3, length_penalty_weight=" in source
+    dense = kw.get("output_layer", True)
+    assert f"tfm.BeamSearchDecoder([{kw['kind']!r}], [5], vocab_size=11, embedding_dim=6, " \
+           f"output_size={11 if dense else None}, use_bias={dense}, beam_width={kw.get('beam', 3)}, " \
+           f"length_penalty_weight=" in source
+    assert f"keras.ops.convert_to_tensor({kw.get('max_iterations', 6)}, dtype='int32')" in source
     assert f"length_penalty_weight={kw['length_penalty']!r}, name=" in source   # the float32 constant as written
     assert ("dynamic_decode BasicDecoder+TrainingHelper" in " ".join(report["translated"])) == kw["train"]
+
+
+def test_inspect_names_the_beam_loop_and_its_output_layer(converted):
+    """`inspect`: the loop is a BeamSearchDecoder (beam width 3, the decoder cell it runs); the output layer the
+    beam's log-softmax reads is a dense layer (it used to be 'cell kind unknown: read inside decoder/beam/while')."""
+    from migrate.checkpoint.inspection import inspect_json, inspect_text
+    from migrate.checkpoint.reader import Checkpoint
+
+    rep = inspect_json(Checkpoint.open(converted["gru_penalty_train"][2]))
+    assert rep["graph"]["beam_search_loops"] == [{"loop": "decoder/beam/while", "beam_width": 3,
+                                                  "cells": ["decoder/decoder/gru_cell"]}]
+    assert [d["scope"] for d in rep["dense"]] == ["decoder/decoder/output_projection"] and not rep["other_cells"]
+    assert "loop decoder/beam/while: BeamSearchDecoder, beam width 3" in inspect_text(rep)
 
 
 def test_a_beam_loop_over_an_attention_wrapper_says_why_it_stays_generic(tmp_path):
