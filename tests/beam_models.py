@@ -15,10 +15,10 @@ STANDIN = "standin_gather_tree"
 
 def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam: int = 3,
                length_penalty: float = 0.0, coverage_penalty: float = 0.0, max_iterations: int = 6,
-               train: bool = True, real_gather_tree: bool = False, output_layer: bool = True) -> str:
+               train: bool = True, real_gather_tree: bool = False, output_layer: bool = True, layers: int = 1) -> str:
     """src ids -> embedding -> dynamic_rnn encoder -> [training decoder: BasicDecoder(TrainingHelper)] and an
     inference decoder sharing its variables: BeamSearchDecoder(cell, embedding, start 1, end 2, tile_batch(state),
-    beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`. Outputs `decoder/predicted_ids`
+    beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`; `layers` > 1: MultiRNNCell stacks. Outputs `decoder/predicted_ids`
     ([B, T, beam]), `decoder/beam_scores`, `decoder/train_logits` (when `train`). Random weights; the prefix."""
     import tensorflow as tf
 
@@ -42,8 +42,11 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
             src_len = v1.placeholder(tf.int32, [None], name="src_len")
             emb = v1.get_variable("embedding", [11, 6])
 
-            def cell():
+            def one():
                 return v1.nn.rnn_cell.GRUCell(5) if kind == "gru" else v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.7)
+
+            def cell():   # `layers` > 1: a MultiRNNCell (encoder and decoder alike: the final state is the initial)
+                return one() if layers == 1 else v1.nn.rnn_cell.MultiRNNCell([one() for _ in range(layers)])
 
             with v1.variable_scope("encoder"):
                 enc_out, enc_state = v1.nn.dynamic_rnn(cell(), tf.nn.embedding_lookup(emb, src),

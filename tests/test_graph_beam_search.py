@@ -77,10 +77,10 @@ def test_beam_search_decoder_round_trips_its_config():
 # ------------------------------------------------------------------------------------ the recogniser (convert)
 CONVERTED = {  # one conversion each, shared by the tests below
     "gru_penalty_train": {"kind": "gru", "length_penalty": 0.6, "train": True},
-    # a variant nobody asked for: LSTM (forget bias 0.7) without an output layer (vocab = the cell's 5 units),
-    # beam width 2, maximum_iterations 4
-    "lstm_no_output_layer": {"kind": "lstm", "length_penalty": 0.0, "train": False, "output_layer": False,
-                             "beam": 2, "max_iterations": 4},
+    # a variant nobody asked for: two stacked LSTMs (forget bias 0.7, a MultiRNNCell) without an output layer (vocab
+    # = the top cell's 5 units), beam width 2, maximum_iterations 4
+    "stacked_lstm_no_output_layer": {"kind": "lstm", "length_penalty": 0.0, "train": False, "output_layer": False,
+                                     "beam": 2, "max_iterations": 4, "layers": 2},
 }
 BEAM_OUTPUTS = ["decoder/predicted_ids:0", "decoder/beam_scores:0"]
 
@@ -114,7 +114,8 @@ def test_beam_search_loop_converts_to_one_beam_search_decoder_layer(converted, n
     assert not any("generic" in k for k in report["translated"]), report["translated"]
     assert {lp["loop"]: lp["how"] for lp in report["loops"]}["decoder/beam"] == "recognised as beam_search_decoder"
     dense = kw.get("output_layer", True)
-    assert f"tfm.BeamSearchDecoder([{kw['kind']!r}], [5], vocab_size=11, embedding_dim=6, " \
+    n = kw.get("layers", 1)
+    assert f"tfm.BeamSearchDecoder({[kw['kind']] * n!r}, {[5] * n!r}, vocab_size=11, embedding_dim=6, " \
            f"output_size={11 if dense else None}, use_bias={dense}, beam_width={kw.get('beam', 3)}, " \
            f"length_penalty_weight=" in source
     assert f"keras.ops.convert_to_tensor({kw.get('max_iterations', 6)}, dtype='int32')" in source
