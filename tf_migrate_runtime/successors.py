@@ -47,6 +47,8 @@ SUCCESSORS: dict[str, Successor] = {
     "tf.contrib.seq2seq.dynamic_decode": Successor(f"{_S2S}.dynamic_decode", _SAME),
     "tf.contrib.seq2seq.SampleEmbeddingHelper": Successor(f"{_S2S}.SampleEmbeddingHelper",
                                                           _SAME + " (tf.random.categorical draw)"),
+    "tf.contrib.seq2seq.ScheduledEmbeddingTrainingHelper": Successor(
+        f"{_S2S}.ScheduledEmbeddingTrainingHelper", _SAME + " (tf.random.uniform / tf.random.categorical draws)"),
     "tf.contrib.seq2seq.BeamSearchDecoder": Successor(f"{_S2S}.BeamSearchDecoder", _SAME),
     "tf.contrib.seq2seq.BeamSearchDecoderState": Successor(f"{_S2S}.BeamSearchDecoderState", "namedtuple, same fields"),
     "tf.contrib.seq2seq.BeamSearchDecoderOutput": Successor(f"{_S2S}.BeamSearchDecoderOutput",

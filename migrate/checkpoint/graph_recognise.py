@@ -50,7 +50,8 @@ NOT_DATAFLOW = ("Shape", "ShapeN", "Size", "Rank", "TensorArrayScatterV3", "Tens
                 "TensorArrayScatter", "TensorArrayUnpack", "TensorArraySizeV3", "NoOp")
 # Ops whose result carries no value of a float input into a loop's state: ids and flags (a greedy decoder's ArgMax
 # feeds the next step an embedding row, not the projection), outputs collected for after the loop, the loop's end.
-NOT_RECURRENCE = NOT_DATAFLOW + ("ArgMax", "ArgMin", "Equal", "NotEqual", "Less", "LessEqual", "Greater",
+NOT_RECURRENCE = NOT_DATAFLOW + ("LogSoftmax",   # a beam search's scores: its output layer is no cell weight
+                                  "ArgMax", "ArgMin", "Equal", "NotEqual", "Less", "LessEqual", "Greater",
                                  "GreaterEqual", "IsNan", "IsFinite", "IsInf", "InTopK", "InTopKV2", "Multinomial",
                                  "TensorArrayWriteV3", "TensorArrayWriteV2", "TensorArrayWrite",
                                  "TensorArrayScatterV3", "TensorArrayPack", "StackPushV2", "StackPush", "Exit",
@@ -80,6 +81,7 @@ class GraphFacts:
     embedding_runs: dict[str, set[str]] = field(default_factory=dict)  # embedding -> runs its lookups feed
     recurrent: dict[str, list[str]] = field(default_factory=dict)  # variable -> loops whose recurrence reads it
     loop_names: dict[str, str] = field(default_factory=dict)       # while frame -> the name scope of its ops
+    beam_loops: dict[str, int | None] = field(default_factory=dict)  # BeamSearchDecoder loop scope -> beam width
 
     def direction(self, frame: str) -> str | None:
         comps = frame.split("/")
@@ -242,6 +244,12 @@ def read_graph(meta_path: str, checkpoint_names: set[str] | None = None) -> Grap
 
     _recurrence(facts, nodes, consumers, value_of)
     _dataflow(facts, nodes, consumers)
+    for scope in set(facts.loop_names.values()):   # contrib's beam step: a TopKV2 over the beams' scores
+        for n in nodes.values():
+            if n.op == "TopKV2" and n.name.startswith(scope + "/") and not _is_training(n.name):
+                k = _src(n.input[1]) if len(n.input) > 1 else None
+                width = const_scalar(k[0]) if k else None
+                facts.beam_loops[scope] = None if width is None else int(width)
     return facts
 
 

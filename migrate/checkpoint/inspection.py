@@ -105,7 +105,13 @@ def inspect_json(ckpt: Checkpoint) -> dict:
         "parts": [p.to_json() for p in rec.parts],
         "shared_cells": list(rec.shared_cells),
         "graph": None if rec.graph is None else {"meta": rec.graph.meta_path, "tensorflow_version": rec.graph.tf_version,
-                                                 "while_loops": sorted({f for c in rec.cells for f in c.frames})},
+                                                 "while_loops": sorted({f for c in rec.cells for f in c.frames}),
+                                                 "beam_search_loops": [
+                                                     {"loop": scope, "beam_width": k, "cells": sorted(
+                                                         c.scope for c in rec.cells
+                                                         if any(rec.graph.loop_names.get(f) == scope
+                                                                for f in c.frames))}
+                                                     for scope, k in sorted(rec.graph.beam_loops.items())]},
         "optimizers": [o.to_json() for o in rec.optimizers],
         "counters": dict(rec.other_state),
         "unrecognised": list(rec.unrecognised),
@@ -183,6 +189,10 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
         extra += f", forget bias {fbc['value']:g} (from {fbc['source']})" if fbc else ""
         lines.append(f"  cell {c['scope']}: {c['tf1_class']}, units {c['units']}, input {c['input_size']}"
                      f"{extra}{' (' + where + ')' if where else ''}")
+    for b in (report.get("graph") or {}).get("beam_search_loops", []):
+        width = f", beam width {b['beam_width']}" if b["beam_width"] is not None else ""
+        lines.append(f"  loop {b['loop']}: BeamSearchDecoder{width} (cells {', '.join(b['cells']) or 'none recognised'};"
+                     f" convert: tfm.BeamSearchDecoder)")
     for o in report.get("other_cells", []):
         shapes = ", ".join(f"{n.rsplit('/', 1)[-1]} {o['shapes'][n]}" for n in o["variables"])
         lines.append(f"  cell {o['scope']}: {o['unknown']} ({shapes})")

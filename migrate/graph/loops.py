@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from migrate.graph.ir import Emitter, Sym, Unsupported, py_literal, source_text
+from migrate.graph.matching import frame_ops
 from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS, GraphView
 
 HANDLE = "__tensor_array_handle__"   # the Sym var of a TensorArray handle (the dense buffer is its flow)
@@ -132,7 +133,11 @@ _PEEPHOLES = ("w_f_diag", "w_i_diag", "w_o_diag")
 def why_not_recognised(view: GraphView, frame: str) -> str:
     """What keeps this loop's body from the registered cells (`migrate.graph.constructs`), read from its ops: the
     kind of step it is and what the registry would need, what a user needs to know why the loop is generic."""
-    ops = [o for o in view.graph.get_operations() if o.name.startswith(_title(frame) + "/")]
+    declined = view.__dict__.get("declined_frames", {}).get(frame)
+    if declined:   # a registered construct saw the loop's cells and said why it does not take it
+        return declined
+    # the frame's own ops (a decoder reusing another's variable scope names its ops after that one's)
+    ops = frame_ops(view, frame) + [o for o in view.graph.get_operations() if o.name.startswith(_title(frame) + "/")]
     kernels = [o for o in ops if o.type == "MatMul" and view.variable_of(o.inputs[1]) is not None]
     if any(o.type in ("LSTMBlockCell", "GRUBlockCell") for o in ops):
         return "a fused block cell whose wiring the block-cell recognisers did not match"

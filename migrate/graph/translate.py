@@ -182,9 +182,10 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     """`providers`: the recognised constructs (`rnn.recognise`); every while loop the outputs need that none of
     them provides is translated by the generic tier (`loops.generic_loops`). `recognised`: False when the
     recognisers were switched off (said in each generic loop's reason)."""
+    from migrate.contrib_ops import providers as contrib_ops  # noqa: PLC0415
     from migrate.graph.loops import NO_RECOGNISER, RECOGNISERS_OFF, generic_loops  # noqa: PLC0415
 
-    providers = dict(providers or {})
+    providers = {**contrib_ops(view), **(providers or {})}   # contrib ops TF 2.21 lacks: their runtime call
     view._aliases.clear()   # aliases name the variables of one translation's source (Dense = MatMul + BiasAdd)
     view.set_fed(input_shapes or ())
     providers.update(generic_loops(view, outputs, providers, why=NO_RECOGNISER if recognised else RECOGNISERS_OFF))
@@ -224,7 +225,7 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     out_syms = [syms[n] for n in outputs]
     loops, seen = [], set()
     for p in providers.values():   # each construct once, in the order met: how it was translated
-        if id(p) in seen or not any(n in syms for n in p.provides):
+        if id(p) in seen or not any(n in syms for n in p.provides) or getattr(p, "loop", True) is False:
             continue
         seen.add(id(p))
         generic = getattr(p, "kind", "") == GENERIC_LOOP

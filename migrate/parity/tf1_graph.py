@@ -428,13 +428,18 @@ class TF1Graph:
         self.kept = len(graph_def.node)
         graph = tf.Graph()
         with graph.as_default():
-            try:
-                tf.graph_util.import_graph_def(graph_def, name="",
-                                               producer_op_list=self.meta_def.meta_info_def.stripped_op_list)
+            from migrate.contrib_ops import REGISTRY, ContribOpError, import_graph_def  # noqa: PLC0415
+
+            try:   # contrib ops TF 2.21 lacks (GatherTree) are built as their TF 2.21 equivalents (migrate.contrib_ops)
+                self.replaced = import_graph_def(tf, graph_def, self.meta_def.meta_info_def.stripped_op_list)
+            except ContribOpError as e:
+                raise TF1GraphError(f"{self.meta}: the graph does not import into TensorFlow {tf.__version__}: "
+                                    f"{e}.") from None
             except (ValueError, KeyError, tf.errors.OpError, TypeError) as e:
                 text = describe_op_error(e) if isinstance(e, tf.errors.OpError) else _first_lines(str(e))
-                why = ("an op from tf.contrib or a custom op has no kernel here. Compare against your own tensors "
-                       "with migrate.parity.compare instead" if "not registered" in str(e) else
+                why = (f"an op from tf.contrib or a custom op has no kernel here (of tf.contrib's, only "
+                       f"{', '.join(sorted(REGISTRY))} can be stood in for: migrate/contrib_ops). Compare against "
+                       f"your own tensors with migrate.parity.compare instead" if "not registered" in str(e) else
                        "the .meta is damaged, or was edited after tf.train.Saver wrote it (its nodes do not fit the "
                        "ops they name, or each other). Use the .meta saved with this checkpoint")
                 raise TF1GraphError(f"{self.meta}: the graph does not import into TensorFlow {tf.__version__} "
@@ -458,7 +463,7 @@ class TF1Graph:
     def __getattr__(self, name: str):
         # what the import sets (session, placeholders, restored, not_restored, assigned, variables): import first
         if name in ("session", "placeholders", "restored", "not_restored", "assigned", "variables", "unused_given",
-                    "loaded_values") \
+                    "loaded_values", "replaced") \
                 and not self._imported():
             self._ensure()
             return getattr(self, name)

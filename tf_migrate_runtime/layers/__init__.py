@@ -6,9 +6,11 @@ backends too. Every class is registered with `keras.saving.register_keras_serial
 """
 
 from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentionDecoder
+from tf_migrate_runtime.layers.beam_search import BeamSearchDecoder
 from tf_migrate_runtime.layers.bias_add import BiasAdd
 from tf_migrate_runtime.layers.block_lstm import BlockLSTM
 from tf_migrate_runtime.layers.decoder import GreedyDecoder, SampleIds, TrimToMaxLength
+from tf_migrate_runtime.layers.gather_tree import GatherTree, gather_tree
 from tf_migrate_runtime.layers.layer_norm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from tf_migrate_runtime.layers.legacy_seq2seq import LegacyAttentionDecoder
 from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers generated bodies call (LOOP_HELPERS)
@@ -24,12 +26,13 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
 from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
+from tf_migrate_runtime.layers.sampling import SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
-__all__ = ["AttentionDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
-           "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
-           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleIds",
+__all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
+           "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
+           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength"]
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]

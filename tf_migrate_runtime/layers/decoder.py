@@ -285,6 +285,7 @@ class GreedyDecoder(keras.layers.Layer):
         ids = step_buffer(steps_max, (batch,), "int32")
         finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = keras.ops.take(self.embedding, start_tokens, axis=0)
+        draws = self._draws(steps_max, batch)
 
         def cond(t, x, finished, outs, ids, *states):
             return keras.ops.logical_and(t < steps_max, keras.ops.logical_not(keras.ops.all(finished)))
@@ -299,7 +300,7 @@ class GreedyDecoder(keras.layers.Layer):
             out = h
             if self.kernel is not None:
                 out = keras.ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
-            sample = keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32")
+            sample = self._sample(out, t, draws)
             next_finished = keras.ops.logical_or(keras.ops.equal(sample, keras.ops.cast(end_token, "int32")),
                                                  finished)
             emit_out, emit_ids = out, sample
@@ -319,6 +320,14 @@ class GreedyDecoder(keras.layers.Layer):
         outputs = keras.ops.transpose(keep_steps(stacked(res[3]), n), (1, 0, 2))
         sample_ids = keras.ops.transpose(keep_steps(stacked(res[4]), n), (1, 0))
         return [outputs, sample_ids] + list(res[5:])
+
+    def _draws(self, steps, batch):
+        """What `_sample` reads besides the step's output (a sampling subclass: its random numbers); None."""
+        return None
+
+    def _sample(self, out, t, draws):
+        """The step's id: GreedyEmbeddingHelper's argmax."""
+        return keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32")
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None,
                             training=False):

@@ -5,7 +5,8 @@
   `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`), `dynamic_decode` (which emits `attention_wrapper` /
-  `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`; their providers are gathered in this order, a later one's
+  `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
+  `beam_search_decoder`; their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
 - decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`training_helper`,
   `greedy_embedding_helper`, `dynamic_rnn_input`), tried in this order.
@@ -22,6 +23,7 @@ from __future__ import annotations
 from migrate.graph.constructs import (
     attention_wrapper,
     basic_rnn_cell,
+    beam_search_decoder,
     cifg_lstm_cell,
     cudnn_rnn,
     dropout_wrapper,
@@ -51,7 +53,8 @@ CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residua
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
                      cudnn_rnn,
-                     static_bidirectional_rnn)
+                     static_bidirectional_rnn,
+                     beam_search_decoder)
 HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)
 
 REGISTRY = Registry([m.CELL for m in CELL_MODULES], [m.HELPER for m in HELPER_MODULES],

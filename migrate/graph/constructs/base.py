@@ -62,6 +62,11 @@ def add_provider(providers: dict, make: Callable) -> None:
             providers[name] = p
 
 
+DECLINED = ("its cells ({}) are recognised, but no construct takes the loop around them: its step input comes from "
+            "no registered decoder helper (TrainingHelper, GreedyEmbeddingHelper, a dynamic_rnn's input) and it is no "
+            "BeamSearchDecoder loop")
+
+
 class Registry:
     """The registered cells, helpers and constructs, in matching order (an earlier cell matcher of one op type is
     tried first; a later construct's providers replace an earlier one's for the same tensor)."""
@@ -105,13 +110,26 @@ class Registry:
 
     def frames(self, view, provider) -> dict:
         """The recognised cell steps grouped by the while frame their weights enter; `provider(view, frame, steps)`
-        (None or `Unsupported`: not this kind of loop) -> {each name it provides: the provider}."""
+        (None or `Unsupported`: not this kind of loop) -> {each name it provides: the provider}. A frame a provider
+        declines is noted in `view.declined_frames` (frame -> the `Unsupported` reason, else DECLINED): the reason
+        `loops.why_not_recognised` gives when no construct took the loop."""
         frames: dict[str, list] = {}
         for op, step in self.steps(view, in_loops=True):
             frames.setdefault(self.weight_input(op).op.get_attr("frame_name").decode(), []).append(step)
         providers = {}
+        declined = view.__dict__.setdefault("declined_frames", {})
         for frame, steps in frames.items():
-            add_provider(providers, lambda frame=frame, steps=steps: provider(view, frame, steps))
+            try:
+                p = provider(view, frame, steps)
+            except Unsupported as e:
+                declined[frame] = str(e)
+                continue
+            if p is None:
+                declined.setdefault(frame, None if not steps else DECLINED.format(
+                    ", ".join(sorted({f"{s.family.upper()} {s.scope}" for s in steps}))))
+                continue
+            for name in p.provides:
+                providers[name] = p
         return providers
 
     def recognise(self, view, outputs) -> dict:
@@ -123,4 +141,4 @@ class Registry:
         return providers
 
 
-__all__ = ["Cell", "Construct", "Helper", "Registry"]
+__all__ = ["DECLINED", "Cell", "Construct", "Helper", "Registry"]

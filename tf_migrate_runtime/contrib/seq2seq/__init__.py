@@ -9,7 +9,7 @@ tensorflow/contrib/seq2seq/python/ops/{loss,attention_wrapper,helper,basic_decod
 
 Provided (what this repository's legacy Seq2Seq and tensorflow/nmt use): `sequence_loss`, `LuongAttention`,
 `BahdanauAttention`, `AttentionWrapper`, `AttentionWrapperState`, `TrainingHelper`, `GreedyEmbeddingHelper`,
-`SampleEmbeddingHelper`, `BasicDecoder`, `BasicDecoderOutput`, `BeamSearchDecoder` (+ its state and output
+`SampleEmbeddingHelper`, `ScheduledEmbeddingTrainingHelper`, `BasicDecoder`, `BasicDecoderOutput`, `BeamSearchDecoder` (+ its state and output
 tuples), `tile_batch`, `gather_tree` (contrib's C++ kernel, composed from core ops), `dynamic_decode`.
 The name-by-name table is `tf_migrate_runtime.successors.SUCCESSORS`.
 """
@@ -35,6 +35,7 @@ from tf_migrate_runtime.contrib.seq2seq.helper import (
     GreedyEmbeddingHelper,
     Helper,
     SampleEmbeddingHelper,
+    ScheduledEmbeddingTrainingHelper,
     TrainingHelper,
 )
 from tf_migrate_runtime.contrib.seq2seq.loss import sequence_loss
@@ -43,5 +44,5 @@ __all__ = [
     "AttentionMechanism", "AttentionWrapper", "AttentionWrapperState", "BahdanauAttention", "BasicDecoder",
     "BasicDecoderOutput", "BeamSearchDecoder", "BeamSearchDecoderOutput", "BeamSearchDecoderState", "Decoder",
     "FinalBeamSearchDecoderOutput", "GreedyEmbeddingHelper", "Helper", "LuongAttention", "SampleEmbeddingHelper",
-    "TrainingHelper", "dynamic_decode", "gather_tree", "sequence_loss", "tile_batch",
+    "ScheduledEmbeddingTrainingHelper", "TrainingHelper", "dynamic_decode", "gather_tree", "sequence_loss", "tile_batch",
 ]

@@ -172,3 +172,62 @@ class SampleEmbeddingHelper(GreedyEmbeddingHelper):
         # contrib: Categorical(logits=logits, dtype=int32).sample(seed=seed) -> one multinomial draw per row
         draws = tf.random.categorical(logits, 1, dtype=tf.int32, seed=self._seed)
         return tf.reshape(draws, [-1])
+
+
+class ScheduledEmbeddingTrainingHelper(TrainingHelper):
+    """Scheduled sampling (TF 1.15 contrib): teacher forcing where, with probability `sampling_probability` per row
+    and step, the next input is the embedding of an id drawn from `Categorical(logits=outputs)` instead of the next
+    ground-truth input. The sample id is -1 where the row was not sampled.
+
+    Args:
+        inputs / sequence_length / time_major / name: as `TrainingHelper`.
+        embedding: the embedding matrix, or a callable `ids -> vectors`.
+        sampling_probability: float scalar in [0, 1] (a tensor: a training schedule may feed it).
+        seed: op seed of the id draws. scheduling_seed: op seed of the sample-or-not draws.
+    """
+
+    def __init__(self, inputs, sequence_length, embedding, sampling_probability, time_major=False, seed=None,
+                 scheduling_seed=None, name=None):
+        with tf.compat.v1.name_scope(name, "ScheduledEmbeddingSamplingWrapper", [embedding, sampling_probability]):
+            if callable(embedding):
+                self._embedding_fn = embedding
+            else:
+                self._embedding_fn = lambda ids: tf.nn.embedding_lookup(embedding, ids)
+            self._sampling_probability = tf.convert_to_tensor(sampling_probability, name="sampling_probability")
+            if self._sampling_probability.get_shape().ndims not in (0, 1):
+                raise ValueError(f"sampling_probability must be either a scalar or a vector. "
+                                 f"saw shape: {self._sampling_probability.get_shape()}")
+            self._seed = seed
+            self._scheduling_seed = scheduling_seed
+            super().__init__(inputs=inputs, sequence_length=sequence_length, time_major=time_major, name=name)
+
+    def initialize(self, name=None):
+        return super().initialize(name=name)
+
+    def sample(self, time, outputs, state, name=None):
+        with tf.compat.v1.name_scope(name, "ScheduledEmbeddingTrainingHelperSample", [time, outputs, state]):
+            # contrib: Bernoulli(probs=p).sample(batch, seed=scheduling_seed) is `uniform < p`
+            select_sample = tf.random.uniform([self.batch_size], seed=self._scheduling_seed) < \
+                self._sampling_probability
+            draws = tf.reshape(tf.random.categorical(outputs, 1, dtype=tf.int32, seed=self._seed), [-1])
+            return tf.where(select_sample, draws, tf.fill([self.batch_size], -1))
+
+    def next_inputs(self, time, outputs, state, sample_ids, name=None):
+        with tf.compat.v1.name_scope(name, "ScheduledEmbeddingTrainingHelperNextInputs",
+                                     [time, outputs, state, sample_ids]):
+            finished, base_next_inputs, state = super().next_inputs(time=time, outputs=outputs, state=state,
+                                                                    sample_ids=sample_ids, name=name)
+
+            def maybe_sample():
+                where_sampling = tf.cast(tf.where(sample_ids > -1), tf.int32)
+                where_not_sampling = tf.cast(tf.where(sample_ids <= -1), tf.int32)
+                sample_ids_sampling = tf.gather_nd(sample_ids, where_sampling)
+                inputs_not_sampling = tf.gather_nd(base_next_inputs, where_not_sampling)
+                sampled_next_inputs = self._embedding_fn(sample_ids_sampling)
+                base_shape = tf.shape(base_next_inputs)
+                return (tf.scatter_nd(indices=where_sampling, updates=sampled_next_inputs, shape=base_shape)
+                        + tf.scatter_nd(indices=where_not_sampling, updates=inputs_not_sampling, shape=base_shape))
+
+            all_finished = tf.reduce_all(finished)
+            next_inputs = tf.cond(all_finished, lambda: base_next_inputs, maybe_sample)
+            return finished, next_inputs, state

@@ -1,0 +1,255 @@
+"""contrib.seq2seq `dynamic_decode(BeamSearchDecoder(...), maximum_iterations=N)` -> one `tfm.BeamSearchDecoder`.
+
+A beam loop is a while frame holding a `TopKV2` (over the flattened `[B, beam * V]` scores; its `k` is the beam
+width) and a `LogSoftmax` of the step's logits, around recognised cell steps run on the merged `[B * beam]` rows
+(each state loop variable `[B, beam, units]`, read through a `Reshape`). Read from the graph: the embedding (the
+`GatherV2` of the next inputs, whose start value is the same embedding's lookup of the tiled start tokens),
+`end_token` (the `Equal` of the step's word ids with an `Enter`), `maximum_iterations`, the length penalty (the
+`Pow` exponent, a constant; no `Pow`: 0), the output layer (MatMul / tensordot + BiasAdd on variables between the
+top cell and the `LogSoftmax`) and the initial states (each state loop variable's `Enter` input). Provided: the
+`TensorArrayGatherV3`s of the step ids, the parent ids and the scores (time major, as `dynamic_decode` stacks
+them; the transposes after them stay ops), and the lengths / log-probs `Exit`s; `finalize`'s back-tracking
+(`GatherTree`, `migrate/contrib_ops`) reads them, translated op by op to `tfm.GatherTree`.
+
+Not taken (the loop stays generic, with that reason): an `AttentionWrapper` cell (its attention state is a loop
+variable the layer does not carry), a coverage penalty, an output layer that is not a Dense.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from migrate.graph.constructs.base import Construct
+from migrate.graph.decoders import stacked_cells
+from migrate.graph.ir import Emitter, Sym, Unsupported
+from migrate.graph.matching import (
+    BIAS,
+    GATHER,
+    Provider,
+    ancestors,
+    const_scalar,
+    frame_ops,
+    loop_var,
+    max_iterations,
+    strip,
+    through_cond,
+)
+from migrate.graph.meta import GraphView
+from migrate.graph.rnn import initial_states
+
+RESHAPES = ("Reshape", "Identity")
+
+
+def recognise(view: GraphView, outputs, registry) -> dict:
+    """Every while frame that is a `BeamSearchDecoder` loop -> its provider."""
+    return registry.frames(view, lambda v, frame, steps: beam_provider(v, frame, steps))
+
+
+def merged(t):
+    """A beam loop's `_merge_batch_beams` (Reshape [B, beam, ...] -> [B * beam, ...]) -> the loop variable, else None."""
+    t = strip(t)
+    while t.op.type in RESHAPES and t.op.inputs:
+        lv = loop_var(t)
+        if lv is not None:
+            return lv
+        t = t.op.inputs[0]
+    return loop_var(t)
+
+
+def beam_provider(view: GraphView, frame: str, steps):
+    ops = frame_ops(view, frame)
+    topk = [o for o in ops if o.type in ("TopKV2", "TopK")]
+    log_softmax = [o for o in ops if o.type == "LogSoftmax"]
+    if len(topk) != 1 or len(log_softmax) != 1:
+        return None
+    topk, log_softmax = topk[0], log_softmax[0]
+    firsts = [s for s in steps if merged(s.x) is not None]
+    if len(firsts) != 1:
+        if any(o.type == "Softmax" for o in ops):
+            raise Unsupported("a BeamSearchDecoder over an AttentionWrapper cell (tfm.BeamSearchDecoder runs plain "
+                              "stacked LSTM / GRU cells)")
+        return None
+    layers = [firsts[0]]
+    while True:
+        top = layers[-1]
+        nxt = next((s for s in steps if s is not top and strip(s.x).name in (top.new_h.name, strip(top.new_h).name)),
+                   None)
+        if nxt is None:
+            break
+        layers.append(nxt)
+    if len(layers) != len(steps):
+        return None
+    if any("accumulated_attention_probs" in o.name for o in ops):
+        raise Unsupported("a BeamSearchDecoder with a coverage penalty")
+    x_lv = merged(layers[0].x)
+    states = []
+    for s in layers:
+        st = {}
+        for role, prev in (("h", s.h_prev), ("c", s.c_prev)):
+            if prev is None:
+                continue
+            lv = merged(prev)
+            if lv is None:
+                raise Unsupported(f"the {role} state of {s.scope} in the beam loop {frame} is not a loop variable")
+            st[role] = lv
+        states.append(st)
+    # the embedding the next inputs are read from; the start inputs its lookup of the tiled start tokens
+    gather = next((a.op for a in ancestors(x_lv.next, depth=12) if a.op.type in GATHER
+                   and view.variable_of(through_cond(a.op.inputs[0])) is not None), None)
+    if gather is None:
+        return None
+    embedding = view.variable_of(through_cond(gather.inputs[0]))
+    start = x_lv.enter.inputs[0]
+    while start.op.type == "Identity":
+        start = start.op.inputs[0]
+    if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
+        return None
+    word_ids = strip(through_cond(gather.inputs[1]))
+    end_token = None
+    for op in ops:
+        if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
+            end_token, word_ids = op.inputs[1].op.inputs[0], op.inputs[0]
+    max_iter = max_iterations(ops)
+    if end_token is None:
+        return None
+    if max_iter is None:
+        raise Unsupported("a BeamSearchDecoder without maximum_iterations (its length is unbounded)")
+    width = const_scalar(view, topk.inputs[1])
+    if width is None:
+        raise Unsupported(f"the beam width of {frame} (TopKV2's k) is not a constant")
+    pows = [o for o in ops if o.type == "Pow"]
+    penalty = 0.0
+    if pows:
+        penalty = const_scalar(view, pows[0].inputs[1])
+        if penalty is None or len({o.inputs[1].name for o in pows}) > 1:
+            raise Unsupported(f"the length penalty of {frame} is not one constant")
+    dense = output_layer(view, log_softmax.inputs[0], layers[-1].new_h)
+    # the TensorArrays written each step: scores (TopKV2's values), word ids (what `Equal` compares), parents
+    writes = {}
+    for op in ops:
+        if op.type != "TensorArrayWriteV3":
+            continue
+        value = strip(op.inputs[2])
+        key = "scores" if value.op is topk else "ids" if value.name == strip(word_ids).name else "parents"
+        handle = op.inputs[0]
+        ta = handle.op.inputs[0].op if handle.op.type == "Enter" else handle.op
+        writes[key] = next((c.outputs[0] for c in ta.outputs[0].consumers() if c.type == "TensorArrayGatherV3"),
+                           None)
+    if set(writes) != {"scores", "ids", "parents"}:
+        return None
+    exits = {}
+    for op in ops:   # the BeamSearchDecoderState's lengths (int) and log_probs (float) loop variables [B, beam]
+        if op.type != "Exit" or op.outputs[0].shape.rank != 2 or op.outputs[0].shape[1] != int(width):
+            continue
+        dtype, merge = op.outputs[0].dtype, op.inputs[0].op.inputs[0].op
+        nxt = next((i.op.inputs[0] for i in merge.inputs if i.op.type == "NextIteration"), None)
+        if nxt is None:
+            continue
+        if dtype.is_integer and strip(nxt).op.type in ("Add", "AddV2"):   # gathered lengths + lengths_to_add (not
+            exits["lengths"] = op.outputs[0]                              # dynamic_decode's where(..., time + 1))
+        elif dtype.is_floating:
+            exits["log_probs"] = op.outputs[0]
+    return BeamSearchDecode(view, frame, layers, states, embedding, start.op.inputs[1], end_token, max_iter,
+                            int(width), float(str(np.float32(penalty))), dense, writes, exits)
+
+
+def output_layer(view, logits, top_h):
+    """The Dense (`tensordot(x, kernel) + bias` on `[B, beam, units]`, or MatMul + BiasAdd) between the top cell's
+    output and the `LogSoftmax` -> (kernel, bias or None), or None when the logits are the cell's output."""
+    t, bias = logits, None
+    if t.op.type in BIAS and view.variable_of(t.op.inputs[1]) is not None:
+        bias = view.variable_of(t.op.inputs[1])
+        t = t.op.inputs[0]
+    matmul = next((a.op for a in ancestors(t, depth=4, through=("Reshape", "Identity")) if a.op.type == "MatMul"),
+                  None)
+    if matmul is None:
+        if bias is None and merged_output(t, top_h):
+            return None
+        raise Unsupported("the BeamSearchDecoder's output layer is not a Dense (MatMul + BiasAdd)")
+    kernel = view.variable_of(matmul.inputs[1])
+    if kernel is None or matmul.get_attr("transpose_a") or matmul.get_attr("transpose_b") or \
+            not merged_output(matmul.inputs[0], top_h):
+        raise Unsupported("the BeamSearchDecoder's output layer is not a Dense on the top cell's output")
+    return kernel, bias
+
+
+def merged_output(t, top_h) -> bool:
+    """`t` is the top cell's output, through the `_split_batch_beams` / tensordot reshapes."""
+    for _ in range(6):
+        if strip(t).name in (top_h.name, strip(top_h).name):
+            return True
+        if t.op.type not in RESHAPES + ("Transpose",) or not t.op.inputs:
+            return False
+        t = t.op.inputs[0]
+    return False
+
+
+class BeamSearchDecode(Provider):
+    kind = "beam_search_decoder"
+
+    def __init__(self, view, frame, layers, states, embedding, start_tokens, end_token, max_iter, width, penalty,
+                 dense, writes, exits):
+        self.view, self.frame, self.layers, self.states = view, frame, layers, states
+        self.embedding, self.width, self.penalty, self.dense = embedding, width, penalty, dense
+        self.writes, self.exits = writes, exits
+        inputs = [max_iter, start_tokens, end_token]
+        self.init = initial_states(view, states, inputs)
+        provides = [t.name for t in writes.values() if t is not None] + [t.name for t in exits.values()]
+        super().__init__(frame.split("/while")[0], inputs, provides)
+
+    def emit(self, em: Emitter, syms: list[Sym]) -> dict:
+        it = iter(syms)
+        max_iter, start, end = next(it), next(it), next(it)
+        inits = [{role: next(it) for role in init} for init in self.init]
+        weights, families, units, flat_init = stacked_cells(em, self.view, self.layers, inits,
+                                                             "a BeamSearchDecoder whose initial state")
+        emb = self.view.variable_values(self.embedding)
+        weights.append(emb)
+        out_size, use_bias = None, False
+        if self.dense is not None:
+            kernel, bias = self.dense
+            k = self.view.variable_values(kernel)
+            out_size, use_bias = k.shape[1], bool(bias)
+            weights += [k] + ([self.view.variable_values(bias)] if bias else [])
+        kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
+        em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BeamSearchDecoder(embedding "
+                   f"{self.embedding}, beam_width={self.width}, length_penalty_weight={self.penalty:g}), {kinds}"
+                   + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
+        lname = em.layer_name(self.name + "/beam_search_decoder")
+        em.weights[lname] = weights
+        mi = em.value(max_iter)
+        if max_iter.is_const:
+            mi = f"keras.ops.convert_to_tensor({mi}, dtype='int32')"
+        args = [mi, f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
+        if flat_init and flat_init[0] is not None:
+            args.append(f"initial_state=[{', '.join(flat_init)}]")
+        names = [em.new_ident(n) for n in ("beam_step_ids", "beam_parent_ids", "beam_scores", "beam_lengths",
+                                           "beam_log_probs")]
+        em.lines.append(f"{', '.join(names)} = tfm.BeamSearchDecoder({families!r}, {units!r}, "
+                        f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
+                        f"use_bias={use_bias}, beam_width={self.width}, "
+                        f"length_penalty_weight={self.penalty!r}, name={lname!r})({', '.join(args)})")
+        em.constructs["dynamic_decode BeamSearchDecoder -> tfm.BeamSearchDecoder"] += 1
+        out = {}
+        for key, var, dtype in (("ids", names[0], "int32"), ("parents", names[1], "int32"),
+                                ("scores", names[2], "float32")):
+            if self.writes.get(key) is not None:
+                out[self.writes[key].name] = Sym(var=var, dtype=dtype)
+        for key, var, dtype in (("lengths", names[3], "int32"), ("log_probs", names[4], "float32")):
+            t = self.exits.get(key)
+            if t is not None:
+                if t.dtype.name == "int64":   # TF1's BeamSearchDecoderState.lengths
+                    var, dtype = em.emit(f"keras.ops.cast({var}, 'int64')", "beam_lengths", dtype="int64")[0].var, \
+                        "int64"
+                out[t.name] = Sym(var=var, dtype=dtype)
+        em.lines.append("")
+        return out
+
+
+CONSTRUCT = Construct(
+    "beam_search_decoder", recognise,
+    "contrib.seq2seq `dynamic_decode(BeamSearchDecoder(cell, embedding, start_tokens, end_token, "
+    "tile_batch(state), beam_width, output_layer, length_penalty_weight), maximum_iterations=N)` (a while loop "
+    "holding `TopKV2` + `LogSoftmax` around stacked LSTM / GRU steps; `GatherTree` after it)",
+    "one `tfm.BeamSearchDecoder` (contrib's beam step in a `keras.ops.while_loop`) returning the step ids, parents, "
+    "scores and lengths; `finalize`'s `GatherTree` -> `tfm.GatherTree`")

@@ -1,0 +1,208 @@
+"""contrib.seq2seq's sampling helpers as decoder layers (keras.ops only: every backend).
+
+- `SampleEmbeddingDecoder`: `dynamic_decode(BasicDecoder(cells, SampleEmbeddingHelper(embedding, start_tokens,
+  end_token, softmax_temperature, seed), initial_state, output_layer), maximum_iterations=N)`: each step feeds back
+  the embedding of an id drawn from `softmax(logits / softmax_temperature)`.
+- `ScheduledEmbeddingTrainingDecoder`: `dynamic_decode(BasicDecoder(cells, ScheduledEmbeddingTrainingHelper(inputs,
+  sequence_length, embedding, sampling_probability, seed, scheduling_seed), ...))`: teacher forcing where, with
+  probability `sampling_probability` per row and step, the next input is the embedding of an id drawn from
+  `softmax(logits)` instead of the next ground-truth input; the sample id is -1 where the row was not sampled.
+
+Seeds and parity. A layer takes its `seed` (an int: the TF1 op seed, or any) and keeps a `keras.random.SeedGenerator`:
+each call draws fresh random numbers, reproducibly from that seed, as a TF1 session's seeded `Multinomial` gives a
+fresh draw per `run`. The draws cannot be TF1's own: TF1's stateful `Multinomial` / `RandomUniform` streams
+(Philox keyed by the graph and op seeds, consumed per kernel call) are not reproducible outside a TF1 session, and
+the layers draw by inverse CDF on `keras.random.uniform` numbers (one per row and step, drawn before the loop, so
+the loop compiles under XLA and JAX). What is checkable against the TF1 graph: exactly, every id where the
+distribution is degenerate (`softmax_temperature` -> 0, `sampling_probability` 0 or 1 with peaked logits) and every
+logit given the same ids; statistically, the sampled distribution (tests/test_runtime_sampling_helpers.py).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tf_migrate_runtime.layers.decoder import (
+    GreedyDecoder,
+    add_cell_weights,
+    decode_loop,
+    keep_steps,
+    run_traced,
+    stacked,
+    state_specs,
+    step_buffer,
+    write_step,
+    zero_states,
+)
+
+
+def inverse_cdf(logits, u):
+    """One categorical draw per row of `logits` `[B, V]` from uniforms `u` `[B]` in (0, 1) -> int32 `[B]`."""
+    cdf = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
+    ids = ops.sum(ops.cast(cdf < u[:, None], "int32"), axis=-1)
+    return ops.minimum(ids, ops.shape(logits)[-1] - 1)
+
+
+def uniforms(generator, shape):
+    """Uniform draws in (0, 1) (never 0: a zero-probability id is never drawn)."""
+    return keras.random.uniform(shape, minval=1e-7, maxval=1.0, seed=generator)
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class SampleEmbeddingDecoder(GreedyDecoder):
+    """contrib.seq2seq `SampleEmbeddingHelper` under `dynamic_decode(maximum_iterations=N)`: as `GreedyDecoder`
+    (same weights, same call), the next id drawn from `softmax(logits / softmax_temperature)` (see the module doc
+    for the seed and what parity is possible).
+
+    Args:
+        families / units / vocab_size / embedding_dim / output_size / use_bias / impute_finished: as `GreedyDecoder`.
+        softmax_temperature: float dividing the logits (None: 1).
+        seed: int seeding the layer's `keras.random.SeedGenerator` (None: unseeded).
+
+    Returns:
+        `[outputs [B, steps, output size], sample_ids [B, steps] int32, final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = SampleEmbeddingDecoder(["gru"], [4], vocab_size=7, embedding_dim=3, output_size=7, seed=1)
+        >>> out = layer(np.array(5), start_tokens=np.array([1, 1]), end_token=2)
+        >>> tuple(out[1].shape)[0], bool(np.all((np.asarray(out[1]) >= 0) & (np.asarray(out[1]) < 7)))
+        (2, True)
+    """
+
+    def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
+                 impute_finished=False, softmax_temperature=None, seed=None, **kwargs):
+        super().__init__(families, units, vocab_size, embedding_dim, output_size, use_bias, impute_finished, **kwargs)
+        self.softmax_temperature = None if softmax_temperature is None else float(softmax_temperature)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _draws(self, steps, batch):
+        return uniforms(self.seed_generator, (steps, batch))
+
+    def _sample(self, out, t, draws):
+        logits = out if self.softmax_temperature is None else out / self.softmax_temperature
+        return inverse_cdf(logits, ops.take(draws, t, axis=0))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(softmax_temperature=self.softmax_temperature, seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
+    """contrib.seq2seq `ScheduledEmbeddingTrainingHelper` under `dynamic_decode` (see the module doc): runs
+    `max(sequence_length)` steps over the batch-major decoder inputs; at each step and row, with probability
+    `sampling_probability`, the next input is the embedding of an id drawn from `softmax(logits)` (the sample id),
+    else the next decoder input (the sample id -1).
+
+    Args:
+        families / units: per cell layer, "lstm" or "gru" and its units (the Keras weight layout).
+        vocab_size / embedding_dim: the embedding the sampled ids are read from (`embedding_dim`: the inputs' depth).
+        output_size / use_bias: the output layer (None: the cell output is sampled).
+        sampling_probability: float in [0, 1] (a call argument overrides it: a training schedule feeds it).
+        seed / scheduling_seed: ints seeding the id draws and the sample-or-not draws.
+
+    Call arguments:
+        inputs: `[B, T, embedding_dim]` teacher-forced inputs. sequence_length: int `[B]`.
+        initial_state: flat list (`[h, c]` per LSTM, `[h]` per GRU) or None (zeros).
+        sampling_probability: optional float scalar.
+
+    Returns:
+        `[outputs [B, max(lengths), output size], sample_ids [B, max(lengths)] int32, final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = ScheduledEmbeddingTrainingDecoder(["lstm"], [4], vocab_size=7, embedding_dim=3, output_size=7,
+        ...                                           sampling_probability=0.0)
+        >>> out = layer(np.ones((2, 5, 3), "float32"), np.array([3, 2]))
+        >>> tuple(out[0].shape), np.asarray(out[1]).tolist()
+        ((2, 3, 7), [[-1, -1, -1], [-1, -1, -1]])
+    """
+
+    loops_over_time = True
+
+    def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
+                 sampling_probability=0.0, seed=None, scheduling_seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.families, self.units = list(families), [int(u) for u in units]
+        self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
+        self.output_size = int(output_size) if output_size else None
+        self.use_bias, self.sampling_probability = bool(use_bias), float(sampling_probability)
+        self.seed, self.scheduling_seed = seed, scheduling_seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.scheduling_generator = keras.random.SeedGenerator(scheduling_seed)
+
+    def build(self, *args, **kwargs):
+        self.cell_weights, width = add_cell_weights(self, self.families, self.units, self.embedding_dim)
+        self.embedding = self.add_weight(shape=(self.vocab_size, self.embedding_dim), name="embedding")
+        self.kernel = self.bias = None
+        if self.output_size:
+            self.kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
+            if self.use_bias:
+                self.bias = self.add_weight(shape=(self.output_size,), name="output_bias")
+        self.built = True
+
+    def call(self, inputs, sequence_length, initial_state=None, sampling_probability=None, training=False):
+        p = self.sampling_probability if sampling_probability is None else sampling_probability
+        return run_traced(self, self._decode, inputs, sequence_length, initial_state=initial_state,
+                          sampling_probability=ops.cast(p, "float32"), training=training)
+
+    def _decode(self, inputs, sequence_length, initial_state=None, sampling_probability=0.0, training=False):
+        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+
+        inputs = ops.convert_to_tensor(inputs)
+        lengths = ops.cast(sequence_length, "int32")
+        batch, width = ops.shape(inputs)[0], self.output_size or self.units[-1]
+        steps_max = inputs.shape[1] if inputs.shape[1] is not None else ops.shape(inputs)[1]
+        n = ops.minimum(ops.max(lengths), steps_max)
+        states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
+        scheduled = uniforms(self.scheduling_generator, (steps_max, batch)) < sampling_probability    # Bernoulli
+        picks = uniforms(self.seed_generator, (steps_max, batch))
+        outs, ids = step_buffer(steps_max, (batch, width)), step_buffer(steps_max, (batch,), "int32")
+        x = inputs[:, 0]
+
+        def cond(t, x, outs, ids, *states):
+            return t < n
+
+        def body(t, x, outs, ids, *states):
+            h, new, k = x, [], 0
+            for fam, w in zip(self.families, self.cell_weights):
+                m = 2 if fam == "lstm" else 1
+                h, st = cell_step(fam, w, h, list(states[k:k + m]))
+                new += st
+                k += m
+            out = h
+            if self.kernel is not None:
+                out = ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+            sampled = ops.take(scheduled, t, axis=0)
+            sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
+            outs = write_step(outs, t, out, training)
+            ids = write_step(ids, t, sample, training)
+            base = ops.take(inputs, ops.minimum(t + 1, steps_max - 1), axis=1)
+            x = ops.where(sampled[:, None], ops.take(self.embedding, ops.maximum(sample, 0), axis=0), base)
+            return (t + 1, x, outs, ids, *new)
+
+        res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, outs, ids, *states), steps_max)
+        outputs = ops.transpose(keep_steps(stacked(res[2]), res[0]), (1, 0, 2))
+        sample_ids = ops.transpose(keep_steps(stacked(res[3]), res[0]), (1, 0))
+        return [outputs, sample_ids] + list(res[4:])
+
+    def compute_output_spec(self, inputs, sequence_length, initial_state=None, sampling_probability=None,
+                            training=False):
+        b, width = inputs.shape[0], self.output_size or self.units[-1]
+        out = [keras.KerasTensor((b, None, width)), keras.KerasTensor((b, None), "int32")]
+        return out + state_specs(self.families, self.units, b)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(families=self.families, units=self.units, vocab_size=self.vocab_size,
+                      embedding_dim=self.embedding_dim, output_size=self.output_size, use_bias=self.use_bias,
+                      sampling_probability=self.sampling_probability, seed=self.seed,
+                      scheduling_seed=self.scheduling_seed)
+        return config
+
+
+__all__ = ["SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "inverse_cdf"]
