@@ -61,5 +61,5 @@ def run_from_graph(args) -> int:
                   inputs_npz=inputs_npz, force=getattr(args, "force", False),
                   variables=parse_variable_options(getattr(args, "variable", None)),
                   with_optimizer=getattr(args, "with_optimizer", False), step=getattr(args, "step", None),
-                  recognise_rnns=not getattr(args, "no_recognisers", False))
+                  recognise_rnns=not getattr(args, "no_recognisers", False), started=getattr(args, "process_started", None))
     return 0

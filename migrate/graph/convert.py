@@ -68,13 +68,15 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
                   feeds: dict[str, object] | None = None, inputs_npz: str | None = None, force: bool = False,
                   log=_log_default, seed: int = 0, recognise_rnns: bool = True,
                   variables: dict[str, object] | None = None, with_optimizer: bool = False,
-                  step: int | None = None) -> dict:
+                  step: int | None = None, started: float | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
     files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
     variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
     TF1 graph and so in the Keras model; the report lists them under `variables_not_from_checkpoint`.
     `with_optimizer` (`step`: `--step N`): the graph's optimizer state carried into the Keras optimizer that
-    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`)."""
+    `model.keras` holds (`migrate.graph.optimizer`; the report's `optimizer`). `started` (the CLI): the
+    `time.perf_counter()` value at which the process started; the report's `timings` (seconds per phase) then
+    begin with the start-up before this call (Python, the imports, the argument checks)."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
 
     t0 = time.perf_counter()
@@ -96,6 +98,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
         for name, writer in files.items():
             writer(os.path.join(tmp, name))
         report.setdefault("timings", {})["write the files"] = round(time.perf_counter() - t_write, 3)
+        if started is not None:
+            report["timings"] = {"start-up and imports": round(t0 - started, 3), **report["timings"]}
         report["seconds"] = round(time.perf_counter() - t0, 3)
         with open(os.path.join(tmp, "convert_report.json"), "w") as f:
             json.dump(report, f, indent=2)
@@ -114,10 +118,13 @@ class ParityFailed(MigrateError):
 def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, variables, optimizer=(False, None)):
     from migrate.graph.meta import TF1Graph  # noqa: PLC0415
 
+    t_read = time.perf_counter()
     tf1 = TF1Graph(prefix, variables=variables)   # the .meta read as data; nothing imported yet
     try:
+        read = {"read the .meta": round(time.perf_counter() - t_read, 3)}
         report, files, failed = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns,
                                                optimizer)
+        report["timings"] = {**read, **report["timings"]}
     finally:
         tf1.close()
     recognised = [lp for lp in report.get("loops", []) if lp["how"].startswith("recognised")]
@@ -125,11 +132,15 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
         worst = max((r.get("max_abs") or 0.0 for r in report["parity"]["outputs"] if not r["ok"]), default=0.0)
         log(f"parity failed with the recognised layers ({', '.join(lp['loop'] for lp in recognised)}; max abs "
             f"{worst:.2g}): converting again with every loop translated op by op (the generic tier)")
+        t_again = time.perf_counter()
         tf1 = TF1Graph(prefix, variables=variables)
         try:
+            read_again = {"read the .meta": round(time.perf_counter() - t_again, 3)}
             again = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, False, optimizer)
         finally:
             tf1.close()
+        again[0]["timings"] = {"the conversion with recognised layers (parity failed)": round(t_again - t_read, 3),
+                               **read_again, **again[0]["timings"]}
         if not again[2]:
             log("the generic translation holds parity: it is what is written")
             again[0]["recognisers_declined"] = {"why": "parity", "max_abs": worst,
