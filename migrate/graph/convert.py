@@ -202,7 +202,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {tf1.meta}")
         outputs = [o if ":" in o else o + ":0" for o in outputs]
         why = "named by --outputs"
-        sel = choose_outputs(g)
+        sel = choose_outputs(g, loss_only=True)   # the loss, for its check; the outputs are the user's
     else:
         sel = choose_outputs(g)
         if not sel.outputs:
