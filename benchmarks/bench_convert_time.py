@@ -7,9 +7,10 @@ Per checkpoint of the corpus (a folder written by `benchmarks/corpus.py`), each 
 from its start to its exit (wall clock), the sides run one after another in an order rotated from model to model
 and repeat to repeat, so that a shared machine's load falls on every side alike:
 
-- `ours`: `python -m migrate convert CKPT --out DIR --outputs <the manifest's outputs> --force` (plus
-  `--variable NAME=zeros` for the manifest's `restore_exclude`), from this tree: the graph path chosen by itself,
-  its automatic parity check included (the TF1 graph and the Keras model run on generated inputs);
+- `ours`: `python -m migrate convert CKPT --from-graph --out DIR --outputs <the manifest's outputs> --force` (plus
+  `--variable NAME=zeros` for the manifest's `restore_exclude`), from this tree: the graph path (which `convert`
+  takes by itself for a checkpoint with a .meta that is not a Seq2Seq; five corpus entries are one), its
+  automatic parity check included (the TF1 graph and the Keras model run on generated inputs);
 - `before` (with `--baseline TREE`, e.g. a `git worktree` of an older commit): the same command from that tree;
 - `tf2onnx`: `python -m tf2onnx.convert --checkpoint CKPT.meta --inputs <the manifest's feeds> --outputs <its
   outputs> --output model.onnx` in tf2onnx's own venv (`bench_graph_convert.py --install-tf2onnx` makes it). It
@@ -99,8 +100,8 @@ def ours_one(entry: dict, corpus: str, tree: str, work: str, label: str, timeout
              site: str | None = None) -> dict:
     prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
     out = os.path.join(work, f"{entry['name']}_{label}")
-    cmd = [sys.executable, "-m", "migrate", "convert", prefix, "--out", out, "--outputs", ",".join(entry["outputs"]),
-           "--force"]
+    cmd = [sys.executable, "-m", "migrate", "convert", prefix, "--from-graph", "--out", out,
+           "--outputs", ",".join(entry["outputs"]), "--force"]
     for name in entry.get("restore_exclude", ()):
         cmd += ["--variable", f"{name}=zeros"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (site, tree) if p))
