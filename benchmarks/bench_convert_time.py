@@ -9,7 +9,7 @@ and repeat to repeat, so that a shared machine's load falls on every side alike:
 
 - `ours`: `python -m migrate convert CKPT --from-graph --out DIR --outputs <the manifest's outputs> --force` (plus
   `--variable NAME=zeros` for the manifest's `restore_exclude`), from this tree: the graph path (which `convert`
-  takes by itself for a checkpoint with a .meta that is not a Seq2Seq; five corpus entries are one), its
+  takes by itself for a checkpoint with a .meta that is not a Seq2Seq; the contrib.seq2seq entries are one), its
   automatic parity check included (the TF1 graph and the Keras model run on generated inputs);
 - `before` (with `--baseline TREE`, e.g. a `git worktree` of an older commit): the same command from that tree;
 - `tf2onnx`: `python -m tf2onnx.convert --checkpoint CKPT.meta --inputs <the manifest's feeds> --outputs <its
