@@ -22,10 +22,10 @@ import sys
 import threading
 
 from migrate import __version__
-from migrate.commands._common import add_verbose
+from migrate.commands._common import add_verbose, process_started
 from migrate.errors import MigrateError, OutputError
 from migrate.exit_codes import BAD_INPUT, CANNOT_WRITE, INTERRUPTED, CliError
-from migrate.quiet import import_tensorflow_quietly, quiet_tensorflow
+from migrate.quiet import import_tensorflow_quietly, optional_imports_skipped, quiet_tensorflow
 from migrate.text import shown, shown_lines
 
 # Order shown in `tf-migrate --help`.
@@ -106,15 +106,15 @@ def install_ctrl_c() -> tuple[CtrlC, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; the exit code. Called as the program (`argv` None), Ctrl-C is ignored from its
-    return until the process has exited (TensorFlow's teardown takes a while); called with `argv` (in-process)
-    the caller's handler is restored."""
+    """Run the command line; the exit code. Called as the program (`argv` None), the process ends here
+    (`exit_now`: its output flushed, exit handlers run, TensorFlow's seconds-long teardown skipped) and Ctrl-C is
+    ignored from the end of the command until then; called with `argv` (in-process) the code is returned and the
+    caller's handler is restored."""
     handler, previous = install_ctrl_c()
     try:
         code = _main(argv, handler)
         if code == INTERRUPTED and argv is None:
             exit_interrupted()
-        return code
     finally:
         handler.finished = True            # the exit code is decided: a late Ctrl-C changes nothing
         if previous is not None:
@@ -122,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                 signal.signal(signal.SIGINT, previous if argv is not None else signal.SIG_IGN)  # exits ignoring it
             except (ValueError, OSError):  # (SIG_IGN survives interpreter shutdown, which resets a handler)
                 pass
+    if argv is None:
+        exit_now(code)
+    return code
 
 
 def _main(argv: list[str] | None, handler: CtrlC) -> int:
-    command = "tf-migrate"
+    command, program = "tf-migrate", argv is None
     try:
         from migrate import files  # noqa: PLC0415
 
@@ -140,6 +143,7 @@ def _main(argv: list[str] | None, handler: CtrlC) -> int:
             return BAD_INPUT if argv else 0
         command = f"tf-migrate {args.command}"
         handler.command = args.command
+        args.process_started = process_started() if program else None   # a report's start-up time (convert)
         return _run(args, verbose)
     except KeyboardInterrupt:
         return _interrupted(command)
@@ -159,12 +163,47 @@ def exit_interrupted() -> None:
     os._exit(INTERRUPTED)
 
 
+def exit_now(code: int) -> None:
+    """End the program with `code` now: stdout and stderr flushed, the `atexit` handlers run (logging's flush,
+    `weakref.finalize`), then `os._exit`. What it skips is the interpreter's teardown: freeing every module and
+    object, and with TensorFlow loaded its C++ destructors, 3 - 18 s of a conversion's wall time on a loaded machine
+    (docs/performance.md), after every output is written. Returns (the usual exit then) when a flush fails (a
+    closed pipe: Python's own exit reports it) or another non-daemon thread still runs (the usual exit waits)."""
+    import atexit  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.current_thread()):
+        return
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)   # CPython's; elsewhere the usual exit
+    if run_exit_handlers is None:
+        return
+    run_exit_handlers()   # the handlers the usual exit would run; os._exit runs none
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(code)
+
+
 def _run(args, verbose: bool) -> int:
     try:
         if getattr(args, "preflight", None):   # cheap checks (outputs writable) before the ~10 s TensorFlow import
             args.preflight(args)
-        if not verbose and args.command not in COMMANDS_WITHOUT_TENSORFLOW:
-            import_tensorflow_quietly()
+        if args.command not in COMMANDS_WITHOUT_TENSORFLOW:   # TensorFlow and Keras, without the optional
+            if verbose:                                         # packages they would load (quiet.OPTIONAL_IMPORTS)
+                with optional_imports_skipped():
+                    import keras  # noqa: F401, PLC0415
+                    import tensorflow  # noqa: F401, PLC0415
+            else:
+                import_tensorflow_quietly(skip_optional=True)
         return int(args.func(args) or 0)
     except (CliError, MigrateError) as e:
         print(f"tf-migrate {args.command}: error: {error_text(e)}", file=sys.stderr)

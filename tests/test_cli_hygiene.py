@@ -357,11 +357,64 @@ for argv in (['parity', '--tf1', 'c', '--keras', 'm.keras', '--json', 'r.json'],
              ['inspect', 'c', '--json'], ['codemod', 'src', '--check'], ['demo', '--out', 'd'],
              ['legacy', 'train', '--out', 'r'], ['port', 'train', '--out', 'r']):
     p.parse_args(argv)
-print(sorted(m for m in ('tensorflow', 'keras', 'tf2', 'jax', 'torch') if m in sys.modules))
+print(sorted(m for m in ('tensorflow', 'keras', 'tf2', 'jax', 'torch', 'libcst', 'matplotlib', 'tf_keras')
+             if m in sys.modules))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
                          timeout=300).stdout
     assert out.strip() == "[]"
+
+
+def test_optional_imports_are_skipped_inside_the_block_only(tmp_path, monkeypatch):
+    """`quiet.optional_imports_skipped`: a package of OPTIONAL_IMPORTS is not found inside the block (TensorFlow's
+    and Keras's `except ImportError` branch), imports as usual after it, and is never skipped under another Keras
+    backend (which needs JAX itself)."""
+    from migrate import quiet
+
+    (tmp_path / "tfm_optional_probe").mkdir()
+    (tmp_path / "tfm_optional_probe" / "__init__.py").write_text("VALUE = 7\n")
+    (tmp_path / "tfm_optional_probe" / "sub.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(quiet, "OPTIONAL_IMPORTS", {"tfm_optional_probe": "a test package"})
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    with quiet.optional_imports_skipped():
+        with pytest.raises(ModuleNotFoundError, match="tfm_optional_probe"):
+            import tfm_optional_probe  # noqa: F401
+        with pytest.raises(ModuleNotFoundError):
+            import tfm_optional_probe.sub  # noqa: F401
+    assert "tfm_optional_probe" not in sys.modules
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    with quiet.optional_imports_skipped():
+        import tfm_optional_probe
+    assert tfm_optional_probe.VALUE == 7
+    sys.modules.pop("tfm_optional_probe", None)
+
+
+def test_the_program_ends_with_its_code_after_its_output_and_exit_handlers(tmp_path):
+    """`cli.exit_now` (the end of `tf-migrate`, skipping the interpreter's teardown): stdout flushed, the atexit
+    handlers run, the exit code kept."""
+    code = ("import atexit, sys\nfrom migrate.cli import exit_now\n"
+            "atexit.register(lambda: print('handler ran'))\nprint('partial line', end='')\n"
+            "sys.stderr.write('err')\nexit_now(7)\nprint('not reached')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (7, "partial linehandler ran\n", "err")
+    proc = subprocess.run([sys.executable, "-m", "migrate", "codemod", "no_such_dir", "--check"], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT}, timeout=120)
+    assert proc.returncode == 2 and "no_such_dir" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_cli_imports_tensorflow_and_keras_without_jax_or_matplotlib():
+    """TensorFlow imports JAX (TFLite's JAX converter) and Keras imports matplotlib (keras.visualization) when they
+    are installed: ~1.5 s of CPU in every command; the CLI's import skips them, and they import as usual after."""
+    code = ("import sys\nfrom migrate.quiet import import_tensorflow_quietly\n"
+            "import_tensorflow_quietly(skip_optional=True)\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'jaxlib', 'matplotlib') if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("KERAS_BACKEND", None)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.stdout.strip() == "['keras', 'tensorflow']", proc.stderr[-2000:]
 
 
 @pytest.mark.slow

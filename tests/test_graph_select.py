@@ -128,6 +128,17 @@ def test_logits_then_heads_then_named_results(graphs):
                                                               "output"]
 
 
+def test_loss_only_finds_the_same_loss_without_heads_or_named_results(graphs):
+    """`convert --outputs` asks only for the loss: the same loss and logits, none of the walks for the rest."""
+    from migrate.graph.select import choose_outputs
+
+    for name in ("classifier", "pointer", "regression", "no_loss"):
+        full, lean = choose_outputs(graphs[name]), choose_outputs(graphs[name], loss_only=True)
+        assert (lean.loss, lean.labels, lean.primary) == (full.loss, full.labels, full.primary), name
+    lean = choose_outputs(graphs["classifier"], loss_only=True)
+    assert lean.outputs == ["proj/BiasAdd:0"] and lean.loss is not None
+
+
 def test_per_step_losses_over_unstack_give_the_stacked_tensor(graphs):
     from migrate.graph.select import choose_outputs
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import time
 
 
 def add_verbose(parser: argparse.ArgumentParser) -> None:
@@ -105,3 +106,17 @@ def output_parents(paths):
             except OSError:
                 pass   # not empty (outputs committed in it, or another run's) - it stays
         raise
+
+
+def process_started() -> float | None:
+    """The `time.perf_counter()` value at which this process started (Linux: its start time in /proc, 10 ms
+    resolution), so a command's report can say how long start-up and imports took; None elsewhere."""
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()   # after "pid (comm)": state is field 3, starttime 22
+        with open("/proc/uptime", "rb") as f:
+            uptime = float(f.read().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return time.perf_counter() - age if age >= 0 else None

@@ -63,5 +63,6 @@ def run_from_graph(args) -> int:
                   with_optimizer=getattr(args, "with_optimizer", False), step=getattr(args, "step", None),
                   recognise_rnns=not getattr(args, "no_recognisers", False),
                   tag_set=getattr(args, "tag_set", None), signature=getattr(args, "signature", None),
-                  export_saved_model=getattr(args, "export_saved_model", None))
+                  export_saved_model=getattr(args, "export_saved_model", None),
+                  started=getattr(args, "process_started", None))
     return 0

@@ -69,7 +69,7 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
                   log=_log_default, seed: int = 0, recognise_rnns: bool = True,
                   variables: dict[str, object] | None = None, with_optimizer: bool = False,
                   step: int | None = None, tag_set: str | None = None, signature: str | None = None,
-                  export_saved_model: str | None = None) -> dict:
+                  export_saved_model: str | None = None, started: float | None = None) -> dict:
     """Convert and check. Returns the report; raises `MigrateError` (exit 2 / 3) or `ParityFailed` (exit 1,
     files written). `variables` (`--variable NAME=FILE.npy|zeros`): `{name: array | .npy path | "zeros"}`,
     variables assigned that value instead of restored from the checkpoint (`TF1Graph(variables=...)`), in the
@@ -79,7 +79,9 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
     (`--export-saved-model DIR`): the converted model also written as a TF2 SavedModel at DIR with the TF1 serving
     signature (`migrate.export`; the report's `export`), in the same commit; not written when parity failed.
     `checkpoint` may be any form a TF1 model ships in (`migrate.parity.forms`: a checkpoint, a SavedModel folder
-    with `tag_set` / `signature`, a frozen GraphDef, an Estimator model_dir); the report's `source` says which."""
+    with `tag_set` / `signature`, a frozen GraphDef, an Estimator model_dir); the report's `source` says which.
+    `started` (the CLI): the `time.perf_counter()` value at which the process started; the report's `timings`
+    (seconds per phase) then begin with the start-up before this call (Python, the imports, the argument checks)."""
     from migrate.files import Outputs, resolve_checkpoint  # noqa: PLC0415
     from migrate.parity.forms import open_source  # noqa: PLC0415
 
@@ -109,6 +111,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
         report.setdefault("timings", {})["write the files"] = round(time.perf_counter() - t_write, 3)
         if export_saved_model:
             _export(out, export_saved_model, os.path.join(tmp, "model.keras"), report, failed, log)
+        if started is not None:
+            report["timings"] = {"start-up and imports": round(t0 - started, 3), **report["timings"]}
         report["seconds"] = round(time.perf_counter() - t0, 3)
         with open(os.path.join(tmp, "convert_report.json"), "w") as f:
             json.dump(report, f, indent=2)
@@ -145,10 +149,13 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
              source=None):
     from migrate.graph.meta import TF1Graph  # noqa: PLC0415
 
+    t_read = time.perf_counter()
     tf1 = TF1Graph(prefix, variables=variables, source=source)   # the graph read as data; nothing imported yet
     try:
+        read = {"read the .meta": round(time.perf_counter() - t_read, 3)}
         report, files, failed = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise_rnns,
                                                optimizer)
+        report["timings"] = {**read, **report["timings"]}
     finally:
         tf1.close()
     recognised = [lp for lp in report.get("loops", []) if lp["how"].startswith("recognised")]
@@ -156,11 +163,15 @@ def _convert(prefix, outputs, feeds, inputs_npz, log, seed, recognise_rnns, vari
         worst = max((r.get("max_abs") or 0.0 for r in report["parity"]["outputs"] if not r["ok"]), default=0.0)
         log(f"parity failed with the recognised layers ({', '.join(lp['loop'] for lp in recognised)}; max abs "
             f"{worst:.2g}): converting again with every loop translated op by op (the generic tier)")
+        t_again = time.perf_counter()
         tf1 = TF1Graph(prefix, variables=variables, source=source)
         try:
+            read_again = {"read the .meta": round(time.perf_counter() - t_again, 3)}
             again = _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, False, optimizer)
         finally:
             tf1.close()
+        again[0]["timings"] = {"the conversion with recognised layers (parity failed)": round(t_again - t_read, 3),
+                               **read_again, **again[0]["timings"]}
         if not again[2]:
             log("the generic translation holds parity: it is what is written")
             again[0]["recognisers_declined"] = {"why": "parity", "max_abs": worst,
@@ -228,9 +239,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             raise GraphConvertError(f"--outputs: no tensor {', '.join(missing)} in {tf1.meta}")
         outputs = [o if ":" in o else o + ":0" for o in outputs]
         why = "named by --outputs"
-        sel = choose_outputs(g)
+        sel = choose_outputs(g, loss_only=True)   # the loss, for its check; the outputs are the user's
     elif outputs:
-        sel = choose_outputs(g)
+        sel = choose_outputs(g, loss_only=True)
     else:
         sel = choose_outputs(g)
         if not sel.outputs:

@@ -174,7 +174,10 @@ def auto_named(op) -> bool:
     return leaf == kind or leaf in AUTO_NAMES
 
 
-def choose_outputs(graph) -> Selection:
+def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
+    """The outputs a model of this graph returns and why (module docstring). `loss_only` (the caller names the
+    outputs and wants the loss): the loss and what it is computed from, without looking for the heads and named
+    results beside them (walks over what the variables reach: seconds on a large graph)."""
     from migrate.graph.loss import LOSS_KERNELS  # noqa: PLC0415
 
     loss, how = find_loss(graph)
@@ -195,8 +198,9 @@ def choose_outputs(graph) -> Selection:
             primary = set(reasons)
             model_anc = data_ancestors([graph.get_tensor_by_name(n).op for n in reasons])
             labels = sorted(o.name for o in anc.values() if o.type in PLACEHOLDER_OPS and o.name not in model_anc)
-            _add_heads(graph, reasons, anc)
-            _add_named_sinks(graph, reasons, anc, labels)
+            if not loss_only:
+                _add_heads(graph, reasons, anc)
+                _add_named_sinks(graph, reasons, anc, labels)
             outs = _dedupe_identities(graph, list(reasons))
             return Selection(outs, f"the loss is {loss.name} ({how}); labels: {', '.join(labels) or 'none'}",
                              loss.name, labels, {o: reasons[o] for o in outs}, [o for o in outs if o in primary])
