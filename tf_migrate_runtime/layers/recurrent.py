@@ -6,7 +6,7 @@ backend without a GPU takes another path (issue 22; `benchmarks/bench_converted_
 
 - a step is TF1's own: one product `concat([x_t, h]) @ concat([kernel, recurrent_kernel])` with the bias added to
   it, which TensorFlow's graph optimiser fuses into one `_FusedMatMul` (Keras runs two unfused products, a bias
-  add and its cell's layer call per step): 3x faster at batch 1, 1.3x - 1.7x at batch 64 under `tf.function`;
+  add and its cell's layer call per step): 3x faster at batch 1, 1.0x - 1.3x at batch 64 under `tf.function`;
 - called eagerly, the loop runs traced (`decoder.run_traced`: one `tf.function` per layer) instead of one Python
   iteration of eager ops per step: 30x faster for a notebook user's `model(x)`.
 
@@ -90,10 +90,10 @@ def _loop(layer, sequences, initial_state, mask, step):
 
 def _fused(kernel, recurrent_kernel, bias):
     """`z(x_t, h) = concat([x_t, h]) @ concat([kernel, recurrent_kernel]) + bias`: TF1's own form of a cell step,
-    one matrix product whose bias TensorFlow's graph optimiser fuses into it (`_FusedMatMul`, oneDNN on x86). Both
-    faster than Keras' `x @ kernel + h @ recurrent_kernel + bias` and than projecting every step's input before
-    the loop (measured, docs/performance.md: 3x at batch 1, where an unfused product of a single row costs the
-    thread pool's hand-offs; 1.3x at batch 64, where the projected inputs, 4 units wide, outweigh the inputs)."""
+    one matrix product whose bias TensorFlow's graph optimiser fuses into it (`_FusedMatMul`). Faster than Keras'
+    `x @ kernel + h @ recurrent_kernel + bias` (unfused products: about 3x at batch 1) and than projecting every
+    step's input before the loop (about 1.4x at batch 64, where the projected inputs are 4 units wide);
+    docs/performance.md."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
     w = tf.concat([kernel, recurrent_kernel], 0)
