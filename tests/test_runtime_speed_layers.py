@@ -160,3 +160,23 @@ def test_decoder_cell_step_in_tf1_form_matches_numpy(family):
             ops = {op.type for op in fn.get_concrete_function(x, state).graph.get_operations()}
             assert "BiasAdd" in ops and "ConcatV2" in ops
         _close(fn(x, state), want, atol=5e-6)
+
+
+@pytest.mark.parametrize("batch_axis", [0, 1])
+def test_reverse_sequence_runs_tf1_op_and_matches_the_portable_path(batch_axis, monkeypatch):
+    """`tfm.ReverseSequence` on TensorFlow is `tf.reverse_sequence` itself (one op, fast eagerly); it equals the
+    portable `take_along_axis` path the other backends run, and NumPy: the first `lengths[b]` steps reversed."""
+    lengths = np.array([6, 3, 1])
+    x = X if batch_axis == 0 else np.transpose(X, (1, 0, 2))
+    layer = tfm.ReverseSequence(seq_axis=1 - batch_axis, batch_axis=batch_axis)
+    want = X.copy()
+    for b, n in enumerate(lengths):
+        want[b, :n] = X[b, :n][::-1]
+    want = want if batch_axis == 0 else np.transpose(want, (1, 0, 2))
+    fn = tf.function(lambda x: layer(x, lengths))
+    assert "ReverseSequence" in {op.type for op in fn.get_concrete_function(x).graph.get_operations()}
+    np.testing.assert_array_equal(np.asarray(layer(x, lengths)), want)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")   # the portable path, still on TF tensors
+    portable = tf.function(lambda x: layer(x, lengths))
+    assert "ReverseSequence" not in {op.type for op in portable.get_concrete_function(x).graph.get_operations()}
+    np.testing.assert_array_equal(np.asarray(portable(x)), want)
