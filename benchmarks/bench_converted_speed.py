@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_converted_speed.py [--corpus DIR] [--name NAME ...] [--quick]
         [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,compiled,xla,onnx] [--json OUT.json]
+        [--recurrent as-converted|keras|runtime]
 
 Per model of the development corpus (default: the real fixtures, `tests/real_corpus.py`'s folder, plus
 `../shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017`; `--corpus DIR`: a folder written by
@@ -36,8 +37,10 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    compared with `tf1`'s once per batch (`max|d|`, the largest difference over all outputs and sides).
    The goals of issue 22 (compiled >= 1.0x, xla >= 1.5x, eager >= 0.25x, compiled >= onnx) are checked per row.
 
-`--recurrent runtime`: the loaded model's `keras.layers.LSTM` / `GRU` / `SimpleRNN` rebuilt as
-`tf_migrate_runtime.layers.LSTM` / ... (same config and weights), what a converter that emits them gives.
+`--recurrent keras`: the loaded model's `tfm.LSTM` / `GRU` / `SimpleRNN` (what `convert` emits) rebuilt as the
+`keras.layers` classes they extend (same config and weights): Keras' own loop, what the converter emitted before
+issue 22, to measure what the runtime layers give. `--recurrent runtime`: the other way, for a model written by an
+older converter (`keras.layers.LSTM` -> `tfm.LSTM`).
 
 `--quick`: two models (a plain recurrent one and a decoder) unless `--name` says, 5 runs after 2 warm-ups, batch 1
 and 64, no ONNX. `--convert-in-process`: convert with `migrate.graph.convert_graph` in this process (no second
@@ -289,31 +292,41 @@ class OnnxSide:
         self.proc.wait(timeout=30)
 
 
-def _runtime_recurrent(config):
-    """A model config with every `keras.layers.LSTM` / `GRU` / `SimpleRNN` (also inside a wrapper such as
-    `Bidirectional`) as the `tf_migrate_runtime.layers` subclass of the same name."""
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+# --recurrent -> (the module of the classes a config names now, the module and registered name they become)
+RECURRENT_SWAPS = {"runtime": ("keras.layers", "tf_migrate_runtime.layers.recurrent", "tf_migrate_runtime>{}"),
+                   "keras": ("tf_migrate_runtime.layers.recurrent", "keras.layers", None)}
+
+
+def _swap_recurrent(config, how: str):
+    """A model config with every recurrent layer of `RECURRENT` (also inside a wrapper such as `Bidirectional`)
+    moved to the other module of `RECURRENT_SWAPS[how]`: `keras.layers.LSTM` <-> `tf_migrate_runtime.layers.LSTM`
+    (the subclass: the same arguments and weights)."""
     if isinstance(config, dict):
-        if config.get("class_name") in ("LSTM", "GRU", "SimpleRNN") and config.get("module") == "keras.layers":
-            config = dict(config, module="tf_migrate_runtime.layers.recurrent",
-                          registered_name=f"tf_migrate_runtime>{config['class_name']}")
-        return {k: _runtime_recurrent(v) for k, v in config.items()}
+        src, dst, registered = RECURRENT_SWAPS[how]
+        if config.get("class_name") in RECURRENT and config.get("module") == src:
+            config = dict(config, module=dst,
+                          registered_name=registered.format(config["class_name"]) if registered else None)
+        return {k: _swap_recurrent(v, how) for k, v in config.items()}
     if isinstance(config, list):
-        return [_runtime_recurrent(v) for v in config]
+        return [_swap_recurrent(v, how) for v in config]
     return config
 
 
-def with_runtime_recurrent(model):
-    """`model` rebuilt with the runtime's recurrent layers (`--recurrent runtime`): what a converter that emits
-    `tfm.LSTM(...)` instead of `keras.layers.LSTM(...)` writes; the same weights. Returns (model, layers swapped)."""
+def with_recurrent(model, how: str):
+    """`model` rebuilt with its recurrent layers as `how` says (`--recurrent keras`: `tfm.LSTM` -> Keras' own
+    `keras.layers.LSTM`; `runtime`: the reverse); the same weights. Returns (model, layers swapped)."""
     import keras  # noqa: PLC0415
 
     config = model.get_config()
-    new_config = _runtime_recurrent(config)
-    n = sum(1 for layer in model._flatten_layers() if type(layer).__name__ in ("LSTM", "GRU", "SimpleRNN"))
+    new_config = _swap_recurrent(config, how)
     if new_config == config:
         return model, 0
     new = keras.Model.from_config(new_config)
     new.set_weights(model.get_weights())
+    ours = "tf_migrate_runtime.layers.recurrent"
+    n = sum(1 for layer in model._flatten_layers()
+            if type(layer).__name__ in RECURRENT and (type(layer).__module__ == ours) == (how == "keras"))
     return new, n
 
 
@@ -435,8 +448,8 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
     with open(os.path.join(out, "convert_report.json")) as f:
         report = json.load(f)
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
-    if args.recurrent == "runtime":
-        model, res["recurrent_layers_swapped"] = with_runtime_recurrent(model)
+    if args.recurrent != "as-converted":
+        model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
     keras_sides = {k: KerasSide(model, k) for k in ("eager", "compiled", "xla") if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
@@ -538,9 +551,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tf2onnx-timeout", type=float, default=600.0, help="seconds per checkpoint (default 600)")
     ap.add_argument("--convert-in-process", action="store_true",
                     help="convert in this process (no second TensorFlow start-up)")
-    ap.add_argument("--recurrent", choices=("as-converted", "runtime"), default="as-converted",
-                    help="runtime: the model's keras.layers.LSTM / GRU / SimpleRNN run as tf_migrate_runtime.layers' "
-                         "subclasses (what the converter emitting tfm.LSTM would give)")
+    ap.add_argument("--recurrent", choices=("as-converted", "keras", "runtime"), default="as-converted",
+                    help="keras: the model's tfm.LSTM / GRU / SimpleRNN run as the keras.layers classes they extend "
+                         "(Keras' own loop); runtime: the reverse, for a model of an older converter")
     ap.add_argument("--json", help="write the results as JSON")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
                     help="print two --json results side by side and exit (nothing is run)")

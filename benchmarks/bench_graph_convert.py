@@ -318,7 +318,7 @@ def tf2onnx_one(entry: dict, corpus: str, work: str, reference: dict, timeout: f
                 row["why"] = "parity: " + "; ".join(parity.line(r).strip() for r in bad)[:300]
                 if reference.get("dropout") and not hand_fixes:
                     row["why"] += (f" (the graph drops out at inference: {len(reference['dropout'])} constant "
-                                   f"keep_prob < 1, e.g. {reference['dropout'][0]}; the .onnx keeps that dropout)")
+                                   f"keep_prob < 1, e.g. {next(iter(reference['dropout']))}; the .onnx keeps that dropout)")
     # like ours: conversion + parity (TensorFlow imported), parity = the .onnx run + the TF1 graph run
     row["seconds"] = round(row["seconds_convert"] + row["seconds_ort"] + reference["seconds"], 2)
     return row

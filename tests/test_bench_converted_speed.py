@@ -27,7 +27,7 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
     out = tmp_path / "speed.json"
     code = _bench().main(["--quick", "--name", "aplain_basiclstm_2017", "--convert-in-process", "--runs", "1",
                           "--warmup", "0", "--batches", "1,4", "--sides", "tf1,eager,compiled",
-                          "--recurrent", "runtime", "--json", str(out)])
+                          "--recurrent", "keras", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     head = next(ln for ln in text.splitlines() if ln.startswith("model ") and "batch" in ln)
@@ -37,7 +37,7 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
     assert rows[0][2].endswith("ms") and rows[1][2].endswith("/s")   # latency at batch 1, throughput above
     assert "conversion: seconds per phase" in text
     result = json.loads(out.read_text())["results"][0]
-    assert result["recurrent_layers_swapped"] == 1            # the static_rnn's LSTM, as tfm.LSTM
+    assert result["recurrent_layers_swapped"] == 1            # the static_rnn's tfm.LSTM, as keras.layers.LSTM
     assert result["convert"]["ok"] and set(result["convert"]["phases"]) == {
         "imports", "start", "graph", "translate", "build+tf1", "keras run", "loss", "save", "exit"}
     for row in result["rows"]:

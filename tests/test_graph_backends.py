@@ -88,8 +88,8 @@ def _feed(inputs, rng, fit=False):
 # Real fixtures left out of the backend run: the same runtime layers as another fixture here, at many times its cost
 # (loading a converted model on JAX compiles Keras's random initializers for every weight shape: seconds per model).
 REAL_SAME_LAYERS = {
-    "udacity_tvscript_wordlm_tf10": "udacity_charrnn_tf13's keras.layers.LSTM stack over an embedding",
-    "charrnn_static_fb0_tf12": "udacity_charrnn_tf13's keras.layers.LSTM stack (static_rnn, stacked steps)",
+    "udacity_tvscript_wordlm_tf10": "udacity_charrnn_tf13's tfm.LSTM stack over an embedding",
+    "charrnn_static_fb0_tf12": "udacity_charrnn_tf13's tfm.LSTM stack (static_rnn, stacked steps)",
     "udacity_translation_contrib_tf11": "udacity_seq2seq_contrib_tf12's decoders (TrainingHelper + greedy) at batch 1024",
     "ptrnet_gru_bahdanau_tf15": "ptrnet_lstm_bahdanau_tf16's AttentionWrapper(Bahdanau) pointer; GRU attention "
                                 "decoders: the generated scaled_luong_multi_gru_greedy",

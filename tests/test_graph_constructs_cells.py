@@ -12,23 +12,23 @@ pytestmark = pytest.mark.slow
 
 # builder -> (the loop's "how", what model.py constructs, the report's `translated` key)
 CASES = {
-    "basic_rnn": ("recognised as dynamic_rnn", ["keras.layers.SimpleRNN(6, return_sequences=True"],
-                  "dynamic_rnn BasicRNNCell -> keras.layers.SimpleRNN"),
-    "basic_rnn_relu_static": ("recognised as static_rnn", ["keras.layers.SimpleRNN(5, activation='relu'"],
-                              "static_rnn BasicRNNCell(activation=relu) -> keras.layers.SimpleRNN"),
-    "time_major_stack": ("recognised as dynamic_rnn", ["keras.layers.SimpleRNN(6, activation='relu'",
-                                                       "keras.layers.GRU(3, reset_after=False"],
-                         "dynamic_rnn BasicRNNCell(activation=relu) -> keras.layers.SimpleRNN"),
-    "sigmoid_lstm_lengths": ("recognised as dynamic_rnn", ["keras.layers.LSTM(6, activation='sigmoid'"],
-                             "dynamic_rnn LSTMCell/BasicLSTMCell(activation=sigmoid) -> keras.layers.LSTM"),
-    "relu_basic_lstm": ("recognised as dynamic_rnn", ["keras.layers.LSTM(6, activation='relu'"],
-                        "dynamic_rnn LSTMCell/BasicLSTMCell(activation=relu) -> keras.layers.LSTM"),
+    "basic_rnn": ("recognised as dynamic_rnn", ["tfm.SimpleRNN(6, return_sequences=True"],
+                  "dynamic_rnn BasicRNNCell -> tfm.SimpleRNN"),
+    "basic_rnn_relu_static": ("recognised as static_rnn", ["tfm.SimpleRNN(5, activation='relu'"],
+                              "static_rnn BasicRNNCell(activation=relu) -> tfm.SimpleRNN"),
+    "time_major_stack": ("recognised as dynamic_rnn", ["tfm.SimpleRNN(6, activation='relu'",
+                                                       "tfm.GRU(3, reset_after=False"],
+                         "dynamic_rnn BasicRNNCell(activation=relu) -> tfm.SimpleRNN"),
+    "sigmoid_lstm_lengths": ("recognised as dynamic_rnn", ["tfm.LSTM(6, activation='sigmoid'"],
+                             "dynamic_rnn LSTMCell/BasicLSTMCell(activation=sigmoid) -> tfm.LSTM"),
+    "relu_basic_lstm": ("recognised as dynamic_rnn", ["tfm.LSTM(6, activation='relu'"],
+                        "dynamic_rnn LSTMCell/BasicLSTMCell(activation=relu) -> tfm.LSTM"),
     "projection_wrapper_lengths": ("recognised as dynamic_rnn", [
-        "keras.layers.LSTM(6, return_sequences=True",
+        "tfm.LSTM(6, return_sequences=True",
         "keras.layers.Dense(3, use_bias=True, name='rnn__output_projection_wrapper')"],
         "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
     "projection_wrapper_gru_stack": ("recognised as dynamic_rnn", [
-        "keras.layers.GRU(4, reset_after=False",
+        "tfm.GRU(4, reset_after=False",
         "keras.layers.Dense(3, activation='tanh', use_bias=True, name='rnn__output_projection_wrapper')"],
         "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
     "peephole": ("recognised as dynamic_rnn", [
@@ -42,11 +42,11 @@ CASES = {
         "tfm.PeepholeLSTM(5, use_peepholes=True, forget_bias=0.9, activation='relu', return_sequences"],
         "dynamic_rnn LSTMCell(activation=relu) -> tfm.PeepholeLSTM"),
     "wrapped_stack": ("recognised as dynamic_rnn", [   # 3 layers: dropout, residual(dropout(GRU)), dropout(residual)
-        "keras.layers.GRU(6, reset_after=False", "# ResidualWrapper around rnn/multi_rnn_cell/cell_1/gru_cell",
+        "tfm.GRU(6, reset_after=False", "# ResidualWrapper around rnn/multi_rnn_cell/cell_1/gru_cell",
         "# ResidualWrapper around rnn/multi_rnn_cell/cell_2/lstm_cell"],
         "dynamic_rnn ResidualWrapper -> keras.ops.add"),
     "residual_first_layer": ("recognised as dynamic_rnn", [
-        "keras.layers.LSTM(6, return_sequences=True", "# ResidualWrapper around rnn/multi_rnn_cell/cell_0/"],
+        "tfm.LSTM(6, return_sequences=True", "# ResidualWrapper around rnn/multi_rnn_cell/cell_0/"],
         "dynamic_rnn ResidualWrapper -> keras.ops.add"),
     "layer_norm_lstm": ("recognised as dynamic_rnn", [
         "tfm.LayerNormLSTM(6, forget_bias=0.8, return_sequences=True, return_state=True"],
@@ -95,11 +95,11 @@ def test_simple_rnn_holds_the_tf1_kernel_and_trains(prefixes, converted):
     import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    import tf_migrate_runtime.layers  # noqa: F401,PLC0415
+    import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
     model = keras.saving.load_model(str(converted("basic_rnn")[2] / "model.keras"))
-    layer = next(la for la in model.layers if isinstance(la, keras.layers.SimpleRNN))
+    layer = next(la for la in model.layers if type(la) is tfm.SimpleRNN)   # the runtime subclass, reloaded as itself
     ckpt = Checkpoint.open(prefixes["basic_rnn"])
     kernel, bias = ckpt.read("rnn/basic_rnn_cell/kernel"), ckpt.read("rnn/basic_rnn_cell/bias")
     k, r, b = (np.asarray(w) for w in layer.get_weights())

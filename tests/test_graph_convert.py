@@ -131,18 +131,18 @@ def _gru_block_cell(units: int):
 
 
 CASES = {  # id -> (builder kwargs, construct expected in the report)
-    "dynamic_gru_block_cell": (dict(kind="gru_block"), "dynamic_rnn GRUBlockCell -> keras.layers.GRU"),
-    "dynamic_lstm_block_cell": (dict(kind="block"), "dynamic_rnn LSTMBlockCell -> keras.layers.LSTM"),
-    "dynamic_lstm_seqlen": (dict(kind="lstm"), "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+    "dynamic_gru_block_cell": (dict(kind="gru_block"), "dynamic_rnn GRUBlockCell -> tfm.GRU"),
+    "dynamic_lstm_block_cell": (dict(kind="block"), "dynamic_rnn LSTMBlockCell -> tfm.LSTM"),
+    "dynamic_lstm_seqlen": (dict(kind="lstm"), "dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"),
     "dynamic_gru_time_major_initial_state": (dict(kind="gru", time_major=True, init_state=True),
-                                             "dynamic_rnn GRUCell -> keras.layers.GRU"),
+                                             "dynamic_rnn GRUCell -> tfm.GRU"),
     "multi_basic_lstm_dropout": (dict(kind="basic", layers=2, dropout=True, seqlen=False),
-                                 "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
-    "bidirectional_lstm": (dict(kind="lstm", bidi=True), "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+                                 "dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"),
+    "bidirectional_lstm": (dict(kind="lstm", bidi=True), "dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"),
     "bidirectional_gru_one_shared_cell": (dict(kind="gru", bidi=True, shared=True),
-                                          "dynamic_rnn GRUCell -> keras.layers.GRU"),
+                                          "dynamic_rnn GRUCell -> tfm.GRU"),
     "static_rnn_basic_lstm": (dict(kind="basic", static=True, seqlen=False),
-                              "static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"),
+                              "static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"),
 }
 
 
@@ -195,7 +195,7 @@ def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tm
         loss, why = find_loss(g)
     assert loss.name == "policy_gradients/loss:0" and "tf.gradients differentiates" in why, why
     report = convert_graph(path, str(tmp_path / "out"), log=lambda m: None)
-    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
+    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM" in report["translated"]
     assert [o["graph"] for o in report["graph"]["outputs"]] == ["policy_gradients/proj/BiasAdd:0"]
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
@@ -203,7 +203,7 @@ def test_a_user_scope_named_like_gradients_is_the_model_not_the_backward_pass(tm
 def test_a_control_flow_v2_graph_converts_generically_and_its_v1_twin_is_recognised(tmp_path):
     """TF1 code run under TF 2.x's tf.compat.v1 without disable_v2_behavior() writes a `StatelessWhile` + TensorList
     loop: the generic tier converts it with parity (no refusal); the same graph code under control flow v1 gives
-    the recognised keras.layers.LSTM for the SAME checkpoint, with parity too."""
+    the recognised tfm.LSTM for the SAME checkpoint, with parity too."""
     import tensorflow as tf
 
     from migrate.graph import convert_graph
@@ -227,7 +227,7 @@ def test_a_control_flow_v2_graph_converts_generically_and_its_v1_twin_is_recogni
 
     _build(path, kind="lstm", style=control_flow_v1, save=False)
     report = convert_graph(prefix, str(tmp_path / "out1"), log=lambda m: None)
-    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM" in report["translated"]
+    assert "dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM" in report["translated"]
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, report["parity"]
 
 
@@ -254,14 +254,14 @@ def test_one_cell_shared_by_both_directions_gives_two_layers_with_the_same_weigh
                                                                 "model.ckpt"))]
     assert not any("/bw/" in n for n in names)          # TF1 wrote one set of weights, under fw
     report, _ = converted["bidirectional_gru_one_shared_cell"]
-    assert report["translated"]["dynamic_rnn GRUCell -> keras.layers.GRU"] == 2 and report["parity"]["ok"]
+    assert report["translated"]["dynamic_rnn GRUCell -> tfm.GRU"] == 2 and report["parity"]["ok"]
 
 
 def test_report_inputs_and_layers(converted):
     report, out = converted["multi_basic_lstm_dropout"]
     # keep_prob has a default and labels feed only the loss: neither is an input
     assert report["graph"]["inputs"] == [{"keras": "ids", "graph": "ids:0", "shape": [None, None], "dtype": "int32"}]
-    assert report["translated"]["dynamic_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"] == 2
+    assert report["translated"]["dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"] == 2
     src = open(os.path.join(out, "model.py")).read()
     assert "name='rnn__multi_rnn_cell__cell_1__basic_lstm_cell'" in src   # layers named after the TF1 scopes
     assert "forget bias 1.3 folded" in src                              # the TF1 construct named per block
@@ -300,7 +300,7 @@ def test_real_aplain_static_rnn_fixture(tmp_path):
     report = convert_graph(APLAIN, str(tmp_path / "out"), inputs_npz=str(feed), log=lambda m: None)
     assert report["tf_version"] == "1.1.0"
     assert [o["graph"] for o in report["graph"]["outputs"]] == ["inference/add_1:0"]
-    assert report["translated"]["static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"] == 1
+    assert report["translated"]["static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"] == 1
     assert all(r["ok"] and r["max_abs"] < 5e-6 for r in report["parity"]["outputs"])
     assert len(report["parity"]["outputs"]) == 2        # generated inputs and --inputs
     saved = json.loads((tmp_path / "out" / "convert_report.json").read_text())

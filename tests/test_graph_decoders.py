@@ -132,7 +132,7 @@ def test_training_helper_decoder_converts_with_parity(graphs, tmp_path, name):
         assert f"tfm.AttentionDecoder({cells!r}, [5" in source  # one layer holding every cell
     else:
         assert "dynamic_decode BasicDecoder+TrainingHelper" in kinds
-        assert ("keras.layers.GRU" if VARIANTS[name].get("kind") == "gru" else "keras.layers.LSTM") in kinds
+        assert ("tfm.GRU" if VARIANTS[name].get("kind") == "gru" else "tfm.LSTM") in kinds
     assert "tfm.TrimToMaxLength" in source and "import tensorflow" not in source
     assert ("decoder__decoder__zero_past_length" in source) == VARIANTS[name].get("impute", False)
 

@@ -138,7 +138,7 @@ def test_fused_cells_convert_with_parity(graphs, tmp_path, name, recognise):
     (loop,) = report["loops"]
     if recognise and name in ("block", "gru_block"):   # the recogniser: Keras' LSTM / GRU
         assert loop["how"] == "recognised as dynamic_rnn", loop
-        assert ("keras.layers.GRU(" if name == "gru_block" else "keras.layers.LSTM(") in source
+        assert ("tfm.GRU(" if name == "gru_block" else "tfm.LSTM(") in source
     else:   # peepholes and a clip (no Keras LSTM has them) or the recognisers off: op by op in the loop body
         assert loop["how"] == "translated generically", loop
         op = "GRUBlockCell" if name == "gru_block" else "LSTMBlockCell"

@@ -289,7 +289,7 @@ def test_the_loop_says_why_no_recogniser_took_it(graphs, tmp_path, name, why):
 
 def test_recognised_lstm_and_its_generic_translation_agree(tmp_path):
     """A recognised construct (char-rnn: 2 x BasicLSTMCell in MultiRNNCell) converts with parity both ways: as a
-    keras.layers.LSTM stack, and op by op with the recognisers off."""
+    tfm.LSTM stack, and op by op with the recognisers off."""
     import tf1_models  # noqa: PLC0415
 
     prefix = tf1_models.build_all()["char_rnn"]
@@ -298,8 +298,8 @@ def test_recognised_lstm_and_its_generic_translation_agree(tmp_path):
     assert on["parity"]["ok"] and off["parity"]["ok"]
     assert any(lp["how"].startswith("recognised as") for lp in on["loops"])
     assert [lp["how"] for lp in off["loops"]] == ["translated generically"]
-    assert "keras.layers.LSTM(" in (tmp_path / "on" / "model.py").read_text()
-    assert "keras.layers.LSTM(" not in (tmp_path / "off" / "model.py").read_text()
+    assert "tfm.LSTM(" in (tmp_path / "on" / "model.py").read_text()
+    assert "tfm.LSTM(" not in (tmp_path / "off" / "model.py").read_text()
 
 
 def test_a_recognised_layer_that_fails_parity_gives_way_to_the_generic_tier(tmp_path, monkeypatch):
@@ -317,7 +317,7 @@ def test_a_recognised_layer_that_fails_parity_gives_way_to_the_generic_tier(tmp_
     assert report["recognisers_declined"]["why"] == "parity" and report["recognisers_declined"]["max_abs"] > 1e-3
     assert [lp["how"] for lp in report["loops"]] == ["translated generically"]
     assert any("parity failed with the recognised layers" in line for line in lines)
-    assert "keras.layers.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
+    assert "tfm.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
 
 
 def test_a_loop_layer_config_is_data_never_code(tmp_path):
@@ -386,7 +386,7 @@ def test_real_checkpoint_converts_with_the_recognisers_off(name, tmp_path):
                                   inputs_npz=str(npz) if arrays else None)
     assert report["parity"]["ok"], lines
     assert report["loops"] and all(lp["how"] == "translated generically" for lp in report["loops"])
-    assert "keras.layers.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
+    assert "tfm.LSTM(" not in (tmp_path / "out" / "model.py").read_text()
 
 
 def _convert_with(prefix, out, **kw):

@@ -381,4 +381,4 @@ def test_real_tflearn_embedding_attention_seq2seq_converts_with_parity(tmp_path)
     assert row["converted"] and row["parity_ok"], row
     assert row["translated"]["legacy_seq2seq embedding_attention_decoder feed_previous=False -> "
                              "tfm.LegacyAttentionDecoder"] == 1
-    assert row["translated"]["static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM"] == 1
+    assert row["translated"]["static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"] == 1

@@ -80,7 +80,7 @@ def test_legacy_variant_converts_with_logits_parity(bench, root, row):
     if mode == "infer":
         assert result["max_abs"][result["greedy_ids"]] == 0 and result["greedy_ids"] in result["integer"]
     translated = result["translated"]
-    layer = "keras.layers.GRU" if cell == "gru" else "keras.layers.LSTM"
+    layer = "tfm.GRU" if cell == "gru" else "tfm.LSTM"
     encoder_layers = layers * (2 if encoder == "bi" else 1)  # one Keras layer per cell per direction
     assert sum(n for k, n in translated.items() if k.startswith("dynamic_rnn") and k.endswith(layer)) == \
         encoder_layers + (layers if attention == "none" else 0), translated

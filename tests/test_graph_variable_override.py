@@ -246,7 +246,7 @@ def test_coupled_input_forget_gate_cell_becomes_a_keras_lstm(cifg):
 
     prefix, root = cifg
     report = convert_graph(prefix, str(root / "out"), outputs=["scores:0"], log=lambda m: None)
-    assert report["translated"]["dynamic_rnn CoupledInputForgetGateLSTMCell -> keras.layers.LSTM"] == 2
+    assert report["translated"]["dynamic_rnn CoupledInputForgetGateLSTMCell -> tfm.LSTM"] == 2
     row = report["parity"]["outputs"][0]
     assert report["parity"]["ok"] and 0 < row["max_abs"] < 1e-5
     assert "CoupledInputForgetGateLSTMCell" in (root / "out" / "model.py").read_text()
@@ -301,5 +301,5 @@ def test_real_neuroner_converts_with_parity(name, tmp_path):
                            feeds={"dropout_keep_prob:0": 1.0}, log=lambda m: None,
                            variables={n: "zeros" for n in entry["restore_exclude"]})
     assert report["parity"]["ok"], report["parity"]
-    assert report["translated"]["dynamic_rnn CoupledInputForgetGateLSTMCell -> keras.layers.LSTM"] == 4
+    assert report["translated"]["dynamic_rnn CoupledInputForgetGateLSTMCell -> tfm.LSTM"] == 4
     assert [v["name"] for v in report["variables_not_from_checkpoint"]] == entry["restore_exclude"]

@@ -127,3 +127,56 @@ def test_an_eager_decoder_call_runs_traced_and_matches_numpy():
     np.testing.assert_allclose(np.asarray(state), h, atol=1e-5)
     traced = tf.function(lambda: layer(np.array(5), start_tokens=start, end_token=2))()
     _close(traced, [out, ids, state], atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_decoder_cell_step_in_tf1_form_matches_numpy(family):
+    """`attention.cell_step` (the decoders' cells) runs `decoder.step_product`: on TensorFlow TF1's fused
+    `concat([x, h]) @ concat([kernel, recurrent]) + bias`, under XLA the plain sum; both equal the cell in NumPy."""
+    from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+
+    gates = 4 if family == "lstm" else 3
+    kernel, recurrent = (RNG.normal(scale=0.5, size=(n, gates * UNITS)).astype("float32") for n in (IN, UNITS))
+    bias = RNG.normal(size=gates * UNITS).astype("float32")
+    x, h, c = X[:, 0], RNG.normal(size=(B, UNITS)).astype("float32"), RNG.normal(size=(B, UNITS)).astype("float32")
+    state = [h, c] if family == "lstm" else [h]
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    u = UNITS
+    if family == "lstm":
+        z = x @ kernel + h @ recurrent + bias
+        want_c = sig(z[:, u:2 * u]) * c + sig(z[:, :u]) * np.tanh(z[:, 2 * u:3 * u])
+        want = [sig(z[:, 3 * u:]) * np.tanh(want_c), want_c]
+    else:
+        xz = x @ kernel + bias
+        zg, r = sig(xz[:, :u] + h @ recurrent[:, :u]), sig(xz[:, u:2 * u] + h @ recurrent[:, u:2 * u])
+        want = [zg * h + (1 - zg) * np.tanh(xz[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])]
+    weights = (tf.constant(kernel), tf.constant(recurrent), tf.constant(bias))
+    for jit in (False, True):
+        fn = tf.function(lambda x, s: cell_step(family, weights, x, s)[1], jit_compile=jit)
+        if not jit:   # the TF1 form: one product with the bias fused, no unfused product of the recurrent kernel
+            ops = {op.type for op in fn.get_concrete_function(x, state).graph.get_operations()}
+            assert "BiasAdd" in ops and "ConcatV2" in ops
+        _close(fn(x, state), want, atol=5e-6)
+
+
+@pytest.mark.parametrize("batch_axis", [0, 1])
+def test_reverse_sequence_runs_tf1_op_and_matches_the_portable_path(batch_axis, monkeypatch):
+    """`tfm.ReverseSequence` on TensorFlow is `tf.reverse_sequence` itself (one op, fast eagerly); it equals the
+    portable `take_along_axis` path the other backends run, and NumPy: the first `lengths[b]` steps reversed."""
+    lengths = np.array([6, 3, 1])
+    x = X if batch_axis == 0 else np.transpose(X, (1, 0, 2))
+    layer = tfm.ReverseSequence(seq_axis=1 - batch_axis, batch_axis=batch_axis)
+    want = X.copy()
+    for b, n in enumerate(lengths):
+        want[b, :n] = X[b, :n][::-1]
+    want = want if batch_axis == 0 else np.transpose(want, (1, 0, 2))
+    fn = tf.function(lambda x: layer(x, lengths))
+    assert "ReverseSequence" in {op.type for op in fn.get_concrete_function(x).graph.get_operations()}
+    np.testing.assert_array_equal(np.asarray(layer(x, lengths)), want)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")   # the portable path, still on TF tensors
+    portable = tf.function(lambda x: layer(x, lengths))
+    assert "ReverseSequence" not in {op.type for op in portable.get_concrete_function(x).graph.get_operations()}
+    np.testing.assert_array_equal(np.asarray(portable(x)), want)

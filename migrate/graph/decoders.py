@@ -4,7 +4,7 @@
 output TensorArrays (`rnn_output`, `sample_id`), the cell state, the next inputs, the finished flags and the
 lengths. The recogniser (`constructs/dynamic_decode.py`) finds it from the cell steps of its body and a helper
 (`constructs/*_helper.py`: how the next input is produced) and builds one of the providers: `DynamicDecode` here
-(TrainingHelper: `tfm.TrimToMaxLength` -> one `keras.layers.LSTM` / `GRU` per cell layer with the decoder's initial
+(TrainingHelper: `tfm.TrimToMaxLength` -> one `tfm.LSTM` / `GRU` per cell layer with the decoder's initial
 state -> the `BasicDecoder` `output_layer` as `keras.layers.Dense` -> `tfm.SampleIds`; with `impute_finished=True`
 the layers get the length mask and the outputs past each length are zeroed, as TF1 writes them),
 `constructs/attention_wrapper.AttentionDecode`, `constructs/greedy_decoder.GreedyDecode`. This module holds

@@ -3,7 +3,9 @@
 The construct modules (`migrate.graph.constructs`) match cell steps in a graph and hand them here: `keras_weights`
 converts the step's variables through the cell-layout registry (`migrate.checkpoint.cell_layouts`: gate order, the
 forget bias read from THIS cell's graph constant folded into the Keras bias), `emit_rnn_layer` writes one
-`keras.layers.LSTM` / `GRU(reset_after=False)` / `SimpleRNN` line of model.py with `return_sequences=True, return_state=True`.
+`tfm.LSTM` / `GRU(reset_after=False)` / `SimpleRNN` line of model.py with `return_sequences=True, return_state=True`:
+the subclasses of `keras.layers.LSTM` / `GRU` / `SimpleRNN` in `tf_migrate_runtime.layers.recurrent` (the same
+arguments, weights and results; a faster loop on TensorFlow's CPU, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class CellStep:
 # 1, Keras's elu default; tf.nn.relu6 is keras.activations.relu6).
 ACTIVATIONS = {"Tanh": "tanh", "Relu": "relu", "Sigmoid": "sigmoid", "Elu": "elu", "Selu": "selu",
                "Softsign": "softsign", "Softplus": "softplus", "Relu6": "relu6"}
-KERAS_LAYERS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}   # family -> the keras.layers class
+# family -> the layer class: `tfm.<name>` (tf_migrate_runtime.layers.recurrent), a subclass of `keras.layers.<name>`
+KERAS_LAYERS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 RUNTIME_FAMILIES = ("lstm", "gru")   # what the runtime decoder layers (tfm.AttentionDecoder, ...) run, tanh only
 # layouts whose cells keep TF1's own weights in a runtime layer (layout -> the layer, its weights' roles in order)
 RUNTIME_LAYERS = {
@@ -89,10 +92,10 @@ def _f32(v: float) -> str:
 
 
 def layer_class(step: CellStep) -> str:
-    """The layer `step` becomes: `keras.layers.LSTM` / `GRU` / `SimpleRNN`, or `tfm.PeepholeLSTM`."""
+    """The layer `step` becomes: `tfm.LSTM` / `GRU` / `SimpleRNN`, or `tfm.PeepholeLSTM` / `LayerNormLSTM`."""
     if step.layout in RUNTIME_LAYERS:
         return RUNTIME_LAYERS[step.layout][0]
-    return f"keras.layers.{KERAS_LAYERS[step.family]}"
+    return f"tfm.{KERAS_LAYERS[step.family]}"
 
 
 def layer_ctor(step: CellStep, name: str) -> str:
@@ -110,7 +113,7 @@ def layer_ctor(step: CellStep, name: str) -> str:
         return (f"tfm.LayerNormLSTM({step.units}, forget_bias={_f32(step.forget_bias)}{act}{eps}, "
                 f"return_sequences=True, return_state=True, name={name!r})")
     gru = ", reset_after=False" if step.family == "gru" else ""
-    return (f"keras.layers.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
+    return (f"tfm.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
 
 

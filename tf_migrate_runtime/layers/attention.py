@@ -23,6 +23,7 @@ from tf_migrate_runtime.layers.decoder import (
     keep_steps,
     run_traced,
     stacked,
+    step_product,
     state_specs,
     static_steps,
     step_buffer,
@@ -40,17 +41,15 @@ def cell_step(family, weights, x, state):
     u = recurrent.shape[0]
     if family == "lstm":
         h, c = state
-        z = ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias
+        z = step_product(x, h, kernel, recurrent, bias)
         i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         h = ops.sigmoid(o) * ops.tanh(c)
         return h, [h, c]
     (h,) = state
-    xz = ops.matmul(x, kernel) + bias
-    rz = ops.matmul(h, recurrent[:, :2 * u])
-    z = ops.sigmoid(xz[:, :u] + rz[:, :u])
-    r = ops.sigmoid(xz[:, u:2 * u] + rz[:, u:])
-    hh = ops.tanh(xz[:, 2 * u:] + ops.matmul(r * h, recurrent[:, 2 * u:]))
+    z, r = ops.split(ops.sigmoid(step_product(x, h, kernel[:, :2 * u], recurrent[:, :2 * u], bias[:2 * u])), 2,
+                     axis=-1)
+    hh = ops.tanh(step_product(x, r * h, kernel[:, 2 * u:], recurrent[:, 2 * u:], bias[2 * u:]))
     h = z * h + (1.0 - z) * hh
     return h, [h]
 

@@ -59,6 +59,21 @@ def run_traced(layer, fn, *args, **kwargs):
     return traced(*args, **kwargs)
 
 
+def step_product(x, h, kernel, recurrent, bias):
+    """A cell step's gate pre-activations `x @ kernel + h @ recurrent + bias`, on TensorFlow outside XLA in TF1's
+    own form: one product `concat([x, h]) @ concat([kernel, recurrent])` with the bias added by `bias_add`, which
+    TensorFlow's graph optimiser fuses into the product (`_FusedMatMul`); an unfused product of a few rows costs
+    several times more (docs/performance.md). Elsewhere (JAX, PyTorch, XLA) the plain sum, which they fuse."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        from tf_migrate_runtime._keras_internals import in_xla_compilation  # noqa: PLC0415
+
+        if not in_xla_compilation():
+            return tf.nn.bias_add(tf.matmul(tf.concat([x, h], 1), tf.concat([kernel, recurrent], 0)), bias)
+    return ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias
+
+
 def _is_tensor_array(buf) -> bool:
     return type(buf).__name__.endswith("TensorArray") and hasattr(buf, "write")
 

@@ -1,24 +1,23 @@
 """`LSTM`, `GRU`, `SimpleRNN`: `keras.layers.LSTM` / `GRU` / `SimpleRNN` with a faster loop on TensorFlow's CPU.
 
 Drop-in subclasses: the same arguments, weights, config and results as the Keras layers they extend (a converted
-model may name either; `model.keras` files round-trip). Only the TensorFlow backend without a GPU takes another
-path (issue 22; `benchmarks/bench_converted_speed.py`, docs/performance.md):
+model names these: `tf-migrate convert` writes `tfm.LSTM(...)`; `model.keras` files round-trip). Only the TensorFlow
+backend without a GPU takes another path (issue 22; `benchmarks/bench_converted_speed.py`, docs/performance.md):
 
-- the input projection of every step is one matrix product before the loop (`x @ kernel + bias` over `[B, T]`),
-  so a step is one product with the recurrent kernel and the gates (Keras runs two products, the bias and its
-  cell's layer call per step): 25% less time under `tf.function` on a 2 x LSTM(128) char-RNN;
+- a step is TF1's own: one product `concat([x_t, h]) @ concat([kernel, recurrent_kernel])` with the bias added to
+  it, which TensorFlow's graph optimiser fuses into one `_FusedMatMul` (Keras runs two unfused products, a bias
+  add and its cell's layer call per step): 3x faster at batch 1, 1.0x - 1.3x at batch 64 under `tf.function`;
 - called eagerly, the loop runs traced (`decoder.run_traced`: one `tf.function` per layer) instead of one Python
   iteration of eager ops per step: 30x faster for a notebook user's `model(x)`.
 
 Everything else is Keras' own path: other backends, a GPU (cuDNN), a function XLA compiles (`jit_compile=True`:
-XLA compiles Keras' loop better), `go_backwards`, `unroll`, and dropout while training. Masks follow Keras exactly: a masked step keeps the states and repeats the previous output (zeros with
-`zero_output_for_mask`).
+XLA compiles Keras' loop better), `go_backwards`, `unroll`, and dropout while training. Masks follow Keras exactly:
+a masked step keeps the states and repeats the previous output (zeros with `zero_output_for_mask`).
 """
 
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 from tf_migrate_runtime.layers.decoder import run_traced
 
@@ -39,20 +38,20 @@ def _fast_path(layer, training) -> bool:
     return not tf.config.list_logical_devices("GPU")   # cuDNN there (Keras' own path)
 
 
-def _loop(layer, sequences, initial_state, mask, project, step):
-    """`backend.rnn`'s result `(last_output, outputs [B, T, U], new states)` of `step(xz_t, states) -> (output,
-    states)` over `project(sequences)` (the inputs' projection, all steps at once), with Keras' mask rules."""
+def _loop(layer, sequences, initial_state, mask, step):
+    """`backend.rnn`'s result `(last_output, outputs [B, T, U], new states)` of `step(x_t, states) -> (output,
+    states)` over the time steps of `sequences` `[B, T, I]`, with Keras' mask rules."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
-    xz = project(tf.transpose(sequences, (1, 0, 2)))             # [T, B, G]: the narrower inputs transposed
-    steps = xz.shape[0] if xz.shape[0] is not None else tf.shape(xz)[0]   # static when known (XLA: a fixed trip count)
-    xs = tf.TensorArray(xz.dtype, size=steps).unstack(xz)
+    xt = tf.transpose(sequences, (1, 0, 2))                       # [T, B, I]
+    steps = xt.shape[0] if xt.shape[0] is not None else tf.shape(xt)[0]   # static when known (a fixed trip count)
+    xs = tf.TensorArray(xt.dtype, size=steps).unstack(xt)
     masks = None
     if mask is not None:
         masks = tf.TensorArray(tf.bool, size=steps).unstack(tf.transpose(tf.cast(mask, tf.bool), (1, 0)))
     every = layer.return_sequences
-    out_ta = tf.TensorArray(xz.dtype, size=steps if every else 1)
     states = [tf.convert_to_tensor(s) for s in initial_state]
+    out_ta = tf.TensorArray(states[0].dtype, size=steps if every else 1)
     zero = tf.zeros_like(states[0])
     zero_for_mask = layer.zero_output_for_mask
 
@@ -64,11 +63,21 @@ def _loop(layer, sequences, initial_state, mask, project, step):
         res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states),
                             maximum_iterations=steps)
         new_states = list(res[2:])
+    elif zero_for_mask:   # a masked step writes zeros: no previous output to carry
+        def body(t, out_ta, *states):
+            out, new = step(xs.read(t), list(states))
+            keep = tf.expand_dims(masks.read(t), -1)
+            new = [tf.where(keep, n, s) for n, s in zip(new, states)]
+            return (t + 1, out_ta.write(t if every else 0, tf.where(keep, out, zero)), *new)
+
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states),
+                            maximum_iterations=steps)
+        new_states = list(res[2:])
     else:
         def body(t, out_ta, prev, *states):
             out, new = step(xs.read(t), list(states))
             keep = tf.expand_dims(masks.read(t), -1)
-            out = tf.where(keep, out, zero if zero_for_mask else prev)
+            out = tf.where(keep, out, prev)
             new = [tf.where(keep, n, s) for n, s in zip(new, states)]
             return (t + 1, out_ta.write(t if every else 0, out), out, *new)
 
@@ -79,11 +88,20 @@ def _loop(layer, sequences, initial_state, mask, project, step):
     return outputs[:, -1], outputs, new_states
 
 
-def _inputs_projection(kernel, bias):
-    def project(x):
-        z = ops.matmul(x, kernel)
-        return z + bias if bias is not None else z
-    return project
+def _fused(kernel, recurrent_kernel, bias):
+    """`z(x_t, h) = concat([x_t, h]) @ concat([kernel, recurrent_kernel]) + bias`: TF1's own form of a cell step,
+    one matrix product whose bias TensorFlow's graph optimiser fuses into it (`_FusedMatMul`). Faster than Keras'
+    `x @ kernel + h @ recurrent_kernel + bias` (unfused products: about 3x at batch 1) and than projecting every
+    step's input before the loop (about 1.4x at batch 64, where the projected inputs are 4 units wide);
+    docs/performance.md."""
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    w = tf.concat([kernel, recurrent_kernel], 0)
+
+    def z(x, h):
+        y = tf.matmul(tf.concat([x, h], 1), w)
+        return tf.nn.bias_add(y, bias) if bias is not None else y
+    return z
 
 
 class _FastLoop:
@@ -109,18 +127,20 @@ class LSTM(_FastLoop, keras.layers.LSTM):
     """
 
     def _fast_loop(self, sequences, initial_state, mask):
-        cell = self.cell
-        rk, act, rec = cell.recurrent_kernel, cell.activation, cell.recurrent_activation
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
-        def step(z, states):
+        cell = self.cell
+        act, rec = cell.activation, cell.recurrent_activation
+        z = _fused(cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None)
+
+        def step(x, states):
             h, c = states
-            i, f, g, o = ops.split(z + ops.matmul(h, rk), 4, axis=-1)
+            i, f, g, o = tf.split(z(x, h), 4, axis=-1)
             c = rec(f) * c + rec(i) * act(g)
             h = rec(o) * act(c)
             return h, [h, c]
 
-        return _loop(self, sequences, initial_state, mask,
-                     _inputs_projection(cell.kernel, cell.bias if cell.use_bias else None), step)
+        return _loop(self, sequences, initial_state, mask, step)
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -136,36 +156,39 @@ class GRU(_FastLoop, keras.layers.GRU):
     """
 
     def _fast_loop(self, sequences, initial_state, mask):
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
         cell = self.cell
-        u, rk, act, rec = cell.units, cell.recurrent_kernel, cell.activation, cell.recurrent_activation
+        u, k, rk, act, rec = cell.units, cell.kernel, cell.recurrent_kernel, cell.activation, cell.recurrent_activation
         bias = cell.bias if cell.use_bias else None
-        if cell.reset_after:
+        if cell.reset_after:   # the candidate's recurrent product is taken before the reset gate: one product per step
             input_bias, recurrent_bias = (bias[0], bias[1]) if bias is not None else (None, None)
 
-            def step(xz, states):
+            def step(x, states):
                 (h,) = states
-                inner = ops.matmul(h, rk)
-                if recurrent_bias is not None:
-                    inner = inner + recurrent_bias
+                xz = tf.matmul(x, k)
+                xz = tf.nn.bias_add(xz, input_bias) if input_bias is not None else xz
+                inner = tf.matmul(h, rk)
+                inner = tf.nn.bias_add(inner, recurrent_bias) if recurrent_bias is not None else inner
                 z = rec(xz[:, :u] + inner[:, :u])
                 r = rec(xz[:, u:2 * u] + inner[:, u:2 * u])
                 hh = act(xz[:, 2 * u:] + r * inner[:, 2 * u:])
                 h = z * h + (1.0 - z) * hh
                 return h, [h]
 
-            return _loop(self, sequences, initial_state, mask, _inputs_projection(cell.kernel, input_bias), step)
-        rk_zr, rk_h = rk[:, :2 * u], rk[:, 2 * u:]
+            return _loop(self, sequences, initial_state, mask, step)
+        # reset_after=False (TF1's GRUCell): the gates' product on [x, h], the candidate's on [x, r * h], as TF1
+        gates = _fused(k[:, :2 * u], rk[:, :2 * u], bias[:2 * u] if bias is not None else None)
+        candidate = _fused(k[:, 2 * u:], rk[:, 2 * u:], bias[2 * u:] if bias is not None else None)
 
-        def step(xz, states):
+        def step(x, states):
             (h,) = states
-            zr = ops.matmul(h, rk_zr)
-            z = rec(xz[:, :u] + zr[:, :u])
-            r = rec(xz[:, u:2 * u] + zr[:, u:])
-            hh = act(xz[:, 2 * u:] + ops.matmul(r * h, rk_h))
+            z, r = tf.split(rec(gates(x, h)), 2, axis=-1)
+            hh = act(candidate(x, r * h))
             h = z * h + (1.0 - z) * hh
             return h, [h]
 
-        return _loop(self, sequences, initial_state, mask, _inputs_projection(cell.kernel, bias), step)
+        return _loop(self, sequences, initial_state, mask, step)
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -181,12 +204,12 @@ class SimpleRNN(_FastLoop, keras.layers.SimpleRNN):
 
     def _fast_loop(self, sequences, initial_state, mask):
         cell = self.cell
-        rk, act = cell.recurrent_kernel, cell.activation
+        act = cell.activation
+        z = _fused(cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None)
 
-        def step(xz, states):
+        def step(x, states):
             (h,) = states
-            h = act(xz + ops.matmul(h, rk))
+            h = act(z(x, h))
             return h, [h]
 
-        return _loop(self, sequences, initial_state, mask,
-                     _inputs_projection(cell.kernel, cell.bias if cell.use_bias else None), step)
+        return _loop(self, sequences, initial_state, mask, step)

@@ -40,4 +40,4 @@ def match_basic_rnn(view: GraphView, matmul) -> CellStep | None:
 
 
 CELL = Cell("basic_rnn", "MatMul", match_basic_rnn,
-            "`BasicRNNCell` (any `activation` of the LSTM row)", "`keras.layers.SimpleRNN(activation=...)`")
+            "`BasicRNNCell` (any `activation` of the LSTM row)", "`tfm.SimpleRNN(activation=...)`")

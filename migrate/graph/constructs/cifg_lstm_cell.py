@@ -45,5 +45,5 @@ def match_cifg(view: GraphView, matmul) -> CellStep | None:
 
 CELL = Cell("cifg_lstm", "MatMul", match_cifg,
             "contrib `CoupledInputForgetGateLSTMCell` (no peepholes / projection)",
-            "`keras.layers.LSTM`: the cell is a standard LSTM whose input gate is `1 - f`, i.e. the i block = "
+            "`tfm.LSTM`: the cell is a standard LSTM whose input gate is `1 - f`, i.e. the i block = "
             "`-(f + forget_bias)` (`cell_layouts/cifg.py`)")

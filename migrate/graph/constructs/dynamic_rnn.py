@@ -1,5 +1,5 @@
 """`tf.nn.dynamic_rnn` (and each direction of `bidirectional_dynamic_rnn`, and `MultiRNNCell` layers inside one
-loop) -> one `keras.layers.LSTM` / `GRU` per layer.
+loop) -> one `tfm.LSTM` / `GRU` (`keras.layers.LSTM` / `GRU` subclasses) per layer.
 
 A control-flow-v1 while frame (`rnn/while/...`) whose body runs cell steps. Its input is the value
 `TensorArrayScatterV3` unstacks, its output the `TensorArrayGatherV3` of what the body wrote, its final states the

@@ -24,4 +24,4 @@ def match_gru_block(view: GraphView, op) -> CellStep | None:
 
 
 CELL = Cell("gru_block", "GRUBlockCell", match_gru_block, "contrib `GRUBlockCell` (the fused op)",
-            "`keras.layers.GRU(reset_after=False)`", weight_input=2)
+            "`tfm.GRU(reset_after=False)`", weight_input=2)

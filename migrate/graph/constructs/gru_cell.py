@@ -52,4 +52,4 @@ def match_gru(view: GraphView, matmul) -> CellStep | None:
                     new_h_op.outputs[0], None, k.shape[0] - units, units)
 
 
-CELL = Cell("gru", "MatMul", match_gru, "`GRUCell`", "`keras.layers.GRU(reset_after=False)`")
+CELL = Cell("gru", "MatMul", match_gru, "`GRUCell`", "`tfm.GRU(reset_after=False)`")

@@ -29,5 +29,5 @@ def match_lstm_block(view: GraphView, op) -> CellStep | None:
 
 
 CELL = Cell("lstm_block", "LSTMBlockCell", match_lstm_block,
-            "contrib `LSTMBlockCell` (the fused op; forget bias from the op attribute)", "`keras.layers.LSTM`",
+            "contrib `LSTMBlockCell` (the fused op; forget bias from the op attribute)", "`tfm.LSTM`",
             weight_input=3)

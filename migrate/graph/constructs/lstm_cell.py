@@ -54,4 +54,4 @@ def match_lstm(view: GraphView, matmul) -> CellStep | None:
 CELL = Cell("lstm", "MatMul", match_lstm,
             "`LSTMCell` / `BasicLSTMCell` (`forget_bias` from the graph constant; `activation` tanh, sigmoid, relu, "
             "elu, selu, softsign, softplus, relu6)",
-            "`keras.layers.LSTM(activation=...)`, the forget bias folded into the bias")
+            "`tfm.LSTM(activation=...)`, the forget bias folded into the bias")
