@@ -45,7 +45,8 @@ def lookup_find(c: Ctx):
     if contents is None:
         raise Unsupported(f"lookup table {tab.name} is filled by an initialiser this form does not run when it "
                           f"loads (a frozen graph or a checkpoint's .meta); convert the SavedModel exported with "
-                          f"legacy_init_op=tf.tables_initializer() and its assets/, whose loader fills it")
+                          f"SavedModelBuilder.add_meta_graph_and_variables(..., legacy_init_op=tables_init) (tables_init = "
+                          f"tf.tables_initializer()) and its assets/, whose loader fills it")
     keys, values = (np.asarray(a) for a in contents)
     if values.dtype.kind not in "iu" or not len(keys) or \
             sorted(int(v) for v in values) != list(range(len(values))):
