@@ -46,10 +46,10 @@ def _numbered(block: str, i: int) -> str:
 
 
 def test_long_dense_file_written_block_by_block_as_the_short_one(tmp_path):
-    """~1,500 lines through `process_file` (--write): batches, the chunked pass and the splice."""
+    """~1,350 lines through `process_file` (--write): batches, the chunked pass and the splice."""
     head, blocks = _blocks((GOLDEN / "dense.before.py.txt").read_text())
     after_head, after = _blocks((GOLDEN / "dense.after.py.txt").read_text())
-    count = 3 * batches.BATCH_LINES // blocks[0].count("\n") + 1
+    count = 9 * batches.BATCH_LINES // (4 * blocks[0].count("\n"))  # 2.25 batches
     path = tmp_path / "dense.py"
     path.write_text(head + "".join(_numbered(blocks[1], i) for i in range(count)))
     result = process_file(str(path), "write", rule_set(None))

@@ -35,6 +35,7 @@ from migrate.codemod.layout import Layout
 from migrate.codemod.prune import skippable
 from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.tables import tables
+from migrate.codemod.walk import walk
 
 
 class NeedsScope(Exception):
@@ -295,7 +296,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
                     with static_matcher_scans():
                         new = self._instantiate_and_run(RemoveImports, new)
             else:
-                new = self.transform_module_impl(tree)
+                new = walk(self, tree)
                 unused = {name for name in self._rewritten if not self._uses_left.get(name)}
                 if unused:
                     new = new.visit(DropImports(unused, self.bindings.nodes))
@@ -314,7 +315,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:
-                return self.transform_module_impl(wrapper.module)
+                return walk(self, wrapper.module)
             finally:
                 self.context = replace(self.context, wrapper=old)
 
