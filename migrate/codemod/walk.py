@@ -10,8 +10,9 @@ otherwise, built and validated as libcst builds it), so untouched subtrees are n
 re-validated. `on_visit_attribute` / `on_leave_attribute` are not called (the pass has none).
 
 The field order is read once per node class from libcst's own `_visit_and_replace_children` (its
-`return Cls(field=visit_xxx(self, "field", self.field, visitor), ...)`); a class whose method does
-not have that shape is walked by libcst itself (same result, slower). `tests/test_codemod_speed.py`
+`return Cls(field=visit_xxx(self, "field", self.field, visitor), ...)`, or `return self` for a leaf); a class whose method does
+not have that shape is walked by libcst itself (same result, slower; its rebuilt node is dropped for the
+original when every field is the same object). `tests/test_codemod_speed.py`
 checks the order against libcst's for every node class. This module is the one place that reads that
 libcst internal.
 """
@@ -25,7 +26,7 @@ import textwrap
 
 import libcst as cst
 
-_ONE, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY = range(5)
+_ONE, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY, _EITHER = range(6)
 _HELPERS = {"visit_required": _ONE, "visit_optional": _OPTIONAL, "visit_sentinel": _SENTINEL,
             "visit_sequence": _SEQUENCE, "visit_body_sequence": _BODY}
 _FIELDS: dict[type, tuple[tuple[str, int], ...] | None] = {}
@@ -50,11 +51,19 @@ def fields(cls: type) -> tuple[tuple[str, int], ...] | None:
 
 
 def _spec(func: ast.AST, cls: type) -> tuple[tuple[str, int], ...] | None:
-    body = [s for s in getattr(func, "body", ()) if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-    if len(body) != 1 or not isinstance(body[0], ast.Return) or not isinstance(body[0].value, ast.Call):
+    body = [s for s in getattr(func, "body", ()) if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+            and not _local_copy(s)]  # `names = self.names` before the return
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
         return None
     ctor = body[0].value
-    if not isinstance(ctor.func, ast.Name) or ctor.func.id != cls.__name__ or ctor.args:
+    if isinstance(ctor, ast.Name) and ctor.id == "self":
+        return ()  # a leaf (`return self`)
+    if not isinstance(ctor, ast.Call) or ctor.args:
+        return None
+    by_name = isinstance(ctor.func, ast.Name) and ctor.func.id == cls.__name__
+    by_class = isinstance(ctor.func, ast.Attribute) and ctor.func.attr == "__class__" and \
+        isinstance(ctor.func.value, ast.Name) and ctor.func.value.id == "self"
+    if not (by_name or by_class):
         return None
     names = {f.name for f in dataclasses.fields(cls)}
     out, seen = [], set()
@@ -66,14 +75,33 @@ def _spec(func: ast.AST, cls: type) -> tuple[tuple[str, int], ...] | None:
         if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "self" \
                 and value.attr == kw.arg:
             continue  # a plain value (`value=self.value`): not visited
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _HELPERS
-                and len(value.args) == 4 and isinstance(value.args[1], ast.Constant)
-                and value.args[1].value == kw.arg):
+        if isinstance(value, ast.IfExp):  # `visit_sequence(...) if <it is a sequence> else visit_required(...)`
+            if not all(_helper(v, kw.arg) is not None or (isinstance(v, ast.Constant) and v.value is None)
+                       for v in (value.body, value.orelse)):
+                return None
+            out.append((kw.arg, _EITHER))
+            continue
+        kind = _helper(value, kw.arg)
+        if kind is None:
             return None
-        out.append((kw.arg, _HELPERS[value.func.id]))
+        out.append((kw.arg, kind))
     if seen != names:
         return None  # a field the constructor call leaves to its default: not the shape we know
     return tuple(out)
+
+
+def _local_copy(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and isinstance(stmt.value, ast.Attribute) and isinstance(stmt.value.value, ast.Name) \
+        and stmt.value.value.id == "self" and stmt.value.attr == stmt.targets[0].id
+
+
+def _helper(value: ast.AST, name: str) -> int | None:
+    """The kind of a `visit_xxx(self, "name", ..., visitor)` call, None for anything else."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _HELPERS \
+            and len(value.args) == 4 and isinstance(value.args[1], ast.Constant) and value.args[1].value == name:
+        return _HELPERS[value.func.id]
+    return None
 
 
 def walk(visitor, node: cst.CSTNode):
@@ -84,8 +112,10 @@ def walk(visitor, node: cst.CSTNode):
         spec = _FIELDS.get(type(node), False)
         if spec is False:
             spec = fields(type(node))
-        if spec is None:
+        if spec is None:  # libcst's own method: it rebuilds the node; keep the original if nothing changed
             updated = node._visit_and_replace_children(visitor)
+            if _same(node, updated):
+                updated = node
         else:
             updated = _children(visitor, node, spec)
     result = visitor.on_leave(node, updated)
@@ -95,10 +125,29 @@ def walk(visitor, node: cst.CSTNode):
     return result
 
 
+def _names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _same(a: cst.CSTNode, b: cst.CSTNode) -> bool:
+    """`b` holds the very field values of `a` (sequences item by item)."""
+    for name in _names(type(a)):
+        x, y = getattr(a, name), getattr(b, name)
+        if x is not y and not (type(x) in (tuple, list) and type(y) in (tuple, list) and len(x) == len(y)
+                               and all(p is q for p, q in zip(x, y, strict=True))):
+            return False
+    return True
+
+
 def _children(visitor, node: cst.CSTNode, spec) -> cst.CSTNode:
     changes = None
     for name, kind in spec:
         value = getattr(node, name)
+        if kind == _EITHER:  # a field that holds a node or a sequence of them (ImportFrom.names)
+            kind = _SEQUENCE if type(value) in (tuple, list) else _OPTIONAL
         if kind <= _SENTINEL:
             if not isinstance(value, cst.CSTNode):  # None, MaybeSentinel.DEFAULT
                 continue
@@ -117,10 +166,7 @@ def _children(visitor, node: cst.CSTNode, spec) -> cst.CSTNode:
     if changes is None:
         return node
     # libcst's `_visit_and_replace_children` passes every field: the same constructor, the same validation
-    names = _NAMES.get(type(node))
-    if names is None:
-        names = _NAMES[type(node)] = tuple(f.name for f in dataclasses.fields(type(node)))
-    return type(node)(**{name: changes[name] if name in changes else getattr(node, name) for name in names})
+    return type(node)(**{name: changes[name] if name in changes else getattr(node, name) for name in _names(type(node))})
 
 
 def _sequence(visitor, items, body: bool):
