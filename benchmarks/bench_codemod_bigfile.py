@@ -15,7 +15,9 @@ Two shapes of file, both TF 1 code from top to bottom:
 Each size and mode runs in a fresh `tf-migrate codemod --jobs 1` process on a fresh copy of the file;
 CPU time is user + system of that process and its worker (a shared machine inflates wall time, not
 this). Prints seconds per size, seconds per 10,000 lines (a linear tool keeps that column flat) and
-whether the goal (issue 23: 50,000 dense lines in <= 10 s for --check and for --write) is met.
+whether the goal (issue 23: 50,000 dense lines in <= 10 s for --check and for --write) is met; a
+last row times libcst alone parsing and printing the same file (one process, same moment), the floor
+for any libcst-based tool, which shows how loaded the machine is.
 `dense(n)` and `DENSE_BLOCK` are also what tests/test_codemod_golden.py rewrites (a few blocks).
 """
 
@@ -67,6 +69,7 @@ def sample(lines: int) -> str:
 
 
 SHAPES = {"dense": dense, "sample": sample}
+FLOOR = "import sys, libcst; libcst.parse_module(open(sys.argv[1]).read()).code"
 
 
 def cpu_of(cmd: list[str]) -> tuple[float, int]:
@@ -109,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
                 failed |= not met
                 print(f"| {args.shape} | {real} | {mode} | {cpu:.1f} | {cpu / real * 10_000:.2f} | "
                       f"{'met' if met else 'NOT met'} ({allowed:.1f} s allowed) |")
+            # The floor on this machine now: libcst alone parsing and printing the same file once.
+            path = os.path.join(tmp, f"big_{n}_libcst.py")
+            Path(path).write_text(text)
+            cpu, rc = cpu_of([sys.executable, "-c", FLOOR, path])
+            print(f"| {args.shape} | {real} | libcst parse + print alone | {cpu:.1f} | {cpu / real * 10_000:.2f} | "
+                  "(the floor for a libcst tool) |")
     return 1 if failed else 0
 
 
