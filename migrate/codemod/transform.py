@@ -31,7 +31,7 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
 from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
-from migrate.codemod.layout import Layout, render
+from migrate.codemod.layout import Layout, render, render_plan
 from migrate.codemod.prune import skippable
 from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.tables import tables
@@ -448,7 +448,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             where = {k: self.plan.map_in(v) for k, v in where.items()}
         if not changed:
             return None, self._format(where)
-        code = render(result)
+        code = render(result) if self.plan is None else render_plan(result, self._root, self.plan)
         if self.plan is not None:  # back from the synthetic module to the file
             code, _ = self.plan.splice(code)
         return code, self._format(where)
