@@ -120,6 +120,12 @@ class Plan:
         out.sort(key=lambda n: (n.lineno, n.col_offset, -n.end_lineno, -n.end_col_offset))
         return out
 
+    def piece(self, k: int) -> str:
+        """The text of chunk `k` in the synthetic module: its marker line, wrapper line, lines and tail line."""
+        chunk, nl = self.chunks[k], self.newline
+        return "".join((f"{MARK}{k}{nl}", chunk.wrapper + nl if chunk.wrapper else "",
+                        *self.lines[chunk.start - 1:chunk.end], chunk.tail + nl if chunk.tail else ""))
+
     def map_in(self, pos: tuple[int, int]) -> tuple[int, int]:
         """(line, column) in the synthetic input -> in the original file."""
         return _map(self.in_segments, pos)
@@ -433,25 +439,18 @@ def plan(source: str, tree: ast.Module | None = None, extra: frozenset[str] = fr
         return None
     chunks = _merge(chunks, lines)
     newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
+    out = Plan("", names, lines, head_end, chunks, newline, [(1, head_end, 1)], tree=tree)
     parts = ["".join(lines[:head_end])]
-    segments = [(1, head_end, 1)]
     line = head_end + 1
     for k, chunk in enumerate(chunks):
-        text = "".join(lines[chunk.start - 1:chunk.end])
-        if not text.endswith("\n") and (chunk.tail or k + 1 < len(chunks)):
+        if not lines[chunk.end - 1].endswith("\n") and (chunk.tail or k + 1 < len(chunks)):
             return None
-        parts.append(f"{MARK}{k}{newline}")
-        line += 1
-        if chunk.wrapper:
-            parts.append(chunk.wrapper + newline)
-            line += 1
-        parts.append(text)
-        segments.append((line, chunk.end - chunk.start + 1, chunk.start))
-        line += chunk.end - chunk.start + 1
-        if chunk.tail:
-            parts.append(chunk.tail + newline)
-            line += 1
-    return Plan("".join(parts), names, lines, head_end, chunks, newline, segments, tree=tree)
+        parts.append(out.piece(k))
+        line += 1 + bool(chunk.wrapper)  # the marker and the wrapper lines
+        out.in_segments.append((line, chunk.end - chunk.start + 1, chunk.start))
+        line += chunk.end - chunk.start + 1 + bool(chunk.tail)
+    out.source = "".join(parts)
+    return out
 
 
 def _indent(line: str) -> str:

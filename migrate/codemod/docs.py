@@ -193,6 +193,17 @@ the same output and findings on every fixture, on edge cases, and on a real TF t
 the module, so a module is cut at top-level statements into pieces of about 600 lines whose statements
 are joined into one tree (checked byte-identical and `deep_equals` to a whole parse).
 
+**The pass walks the tree itself** (`walk.py`): libcst's transformer rebuilds (and re-validates) every
+node it descends into and routes each child through generator helpers and two no-op callbacks per field.
+`walk` calls the same `on_visit` / `on_leave`, in libcst's own order (read once per node class from
+libcst's `_visit_and_replace_children`; a class of another shape is left to libcst), and keeps the
+original node wherever no child changed. The output is rendered without libcst's per-node position
+context manager (`layout.render`), and a chunk in which nothing changed (all its statements are the very
+input nodes) is written back from its input text without code generation (`layout.render_plan`: 29 of
+the 62 chunks of nmt's `model.py`). `tests/test_codemod_speed.py` checks the visiting order, the tree and
+the rendering against libcst's; `tests/test_codemod_golden.py` checks the rewrite of issue 23's dense file
+and of the sample model against checked-in outputs.
+
 The pass also does not descend into whitespace, comments and punctuation, runs libcst's import visitor
 without its per-instance decorator scans, the cyclic garbage collector is paused while a file is
 processed (it rescanned the millions of live parser objects: 40% of the CPU time of a big file), the

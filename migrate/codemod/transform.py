@@ -31,10 +31,11 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
 from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
-from migrate.codemod.layout import Layout
+from migrate.codemod.layout import Layout, render, render_plan
 from migrate.codemod.prune import skippable
 from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.tables import tables
+from migrate.codemod.walk import walk
 
 
 class NeedsScope(Exception):
@@ -296,7 +297,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
                     with static_matcher_scans():
                         new = self._instantiate_and_run(RemoveImports, new)
             else:
-                new = self.transform_module_impl(tree)
+                new = walk(self, tree)
                 unused = {name for name in self._rewritten if not self._uses_left.get(name)}
                 if unused:
                     new = new.visit(DropImports(unused, self.bindings.nodes))
@@ -315,7 +316,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         with self.resolve(wrapper):
             self.context = replace(self.context, wrapper=wrapper)
             try:
-                return self.transform_module_impl(wrapper.module)
+                return walk(self, wrapper.module)
             finally:
                 self.context = replace(self.context, wrapper=old)
 
@@ -448,7 +449,7 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             where = {k: self.plan.map_in(v) for k, v in where.items()}
         if not changed:
             return None, self._format(where)
-        code = result.code
+        code = render(result) if self.plan is None else render_plan(result, self._root, self.plan)
         if self.plan is not None:  # back from the synthetic module to the file
             code, _ = self.plan.splice(code)
         return code, self._format(where)
