@@ -1322,7 +1322,8 @@ FORMS: list[dict] = [
         "output_shapes": {"Yout": [3, 8, 2], "H": [3, 256]},
         "notes": "1435 nodes, one while loop (rnn/while) holding both GRU layers; the variables file also holds the "
                  "Adam slots (the training graph's Saver). The signature's dropout_pkeep has an unknown rank (a "
-                 "scalar placeholder without a shape); 1.0 at serving.",
+                 "scalar placeholder without a shape); 1.0 at serving: `tf-migrate convert DIR --out OUT --feed "
+                 "Placeholder_4:0=1.0` (without the --feed it exits 2 asking for its shape).",
     },
     {
         "name": "crnn_synth90k_saved_model",
