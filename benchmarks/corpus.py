@@ -1115,6 +1115,8 @@ TF2ONNX_APACHE = ("Apache-2.0 (LICENSE at the repository root of onnx/tensorflow
 # `tf.compat.v1.Session`). Written to DIR/forms_manifest.json (corpus_manifest.json keeps the checkpoints only).
 # `needs_full_clone`: the file is larger than the snapshot mirrors carry (4 MiB); a plain `git clone` mirror has it;
 # without it the entry is skipped, named.
+TEMPERATURES_DIR = "tensorflow-rnn-tutorial/old-school-tensorflow/tutorial/temperatures_best_checkpoint"
+
 FORMS: list[dict] = [
     {
         "name": "charrnn_receipts_frozen",
@@ -1282,6 +1284,46 @@ FORMS: list[dict] = [
         "feeds": {"chopstick_length": {"fill": "normal", "shape": [5, 1]}},
         "output_shapes": {"classes_prob": [5, 3]},
         "notes": "Not recurrent. A TF Serving deployment as found in the wild: the version folder under serving/.",
+    },
+    {
+        "name": "temperatures_gru_saved_model",
+        "form": "saved_model",
+        "repo": "GoogleCloudPlatform/tensorflow-without-a-phd",
+        "commit": "0394811fa439c3d28eb33dd53ed5764f01da3f1b",
+        "licence": "Apache-2.0 (LICENSE at the repository root of GoogleCloudPlatform/tensorflow-without-a-phd)",
+        "sha256": {
+            "saved_model.pb": "f37c7e5d9049a10c7ec4552672bf148fab67797982db1b78e2ce2bc81827730b",
+            "variables/variables.data-00000-of-00001": "f0213dbd35dba3af7a462da43ef46eb51ade9adfae2587f1c21440ae423a1e11",
+            "variables/variables.index": "8e327d4ad595983b0da87be06829a31d28f1c318c4ef86b5b5a172ea8734eb9e",
+        },
+        "files": {"saved_model.pb": TEMPERATURES_DIR + "/saved_model.pb",
+                  "variables/variables.data-00000-of-00001":
+                      TEMPERATURES_DIR + "/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": TEMPERATURES_DIR + "/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.6.0 (meta_info_def; committed 2019-03)",
+        "model": "Weather-station temperature predictor of Google's 'TensorFlow without a PhD' RNN tutorial "
+                 "(02_RNN_generator_temperatures_solution.ipynb): (Tmin, Tmax) sequences [?, ?, 2] -> dynamic_rnn "
+                 "(while loop) over MultiRNNCell(state_is_tuple=False) of 2 x GRUCell(128, tanh) with DropoutWrapper "
+                 "(output_keep_prob placeholder) from an explicit initial state Hin [?, 256] -> dense 2 on every step "
+                 "-> the last 8 steps 'Yout'; the final state 'H' is an output too (stateful serving).",
+        "constructs": ["dynamic_rnn (while loop)", "MultiRNNCell state_is_tuple=False", "GRUCell",
+                       "DropoutWrapper keep_prob placeholder", "initial state fed", "final state as output",
+                       "simple_save", "predict signature"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"features": {"tensor": "Placeholder_1:0", "dtype": "float32", "shape": [-1, -1, 2]},
+                                 "Hin": {"tensor": "Placeholder:0", "dtype": "float32", "shape": [-1, 256]},
+                                 "dropout_pkeep": {"tensor": "Placeholder_4:0", "dtype": "float32", "shape": None}},
+                      "outputs": {"Yout": {"tensor": "strided_slice_3:0", "dtype": "float32", "shape": [-1, -1, 2]},
+                                  "H": {"tensor": "rnn/while/Exit_3:0", "dtype": "float32", "shape": [-1, 256]}}},
+        "feeds": {"features": {"fill": "normal", "shape": [3, 16, 2]}, "Hin": {"fill": "normal", "shape": [3, 256]},
+                  "dropout_pkeep": 1.0},
+        "output_shapes": {"Yout": [3, 8, 2], "H": [3, 256]},
+        "notes": "1435 nodes, one while loop (rnn/while) holding both GRU layers; the variables file also holds the "
+                 "Adam slots (the training graph's Saver). The signature's dropout_pkeep has an unknown rank (a "
+                 "scalar placeholder without a shape); 1.0 at serving: `tf-migrate convert DIR --out OUT --feed "
+                 "Placeholder_4:0=1.0` (without the --feed it exits 2 asking for its shape).",
     },
     {
         "name": "crnn_synth90k_saved_model",
