@@ -55,3 +55,36 @@ def test_constant_dropout_is_off_on_both_sides(prefix, tmp_path, recognise):
     assert sum(timings.values()) - timings["start-up and imports"] <= report["seconds"]
     source = (tmp_path / "out" / "model.py").read_text()
     assert "keras.random" not in source and "# RandomUniform random_uniform/RandomUniform" in source, source
+
+
+def _build_placeholders(tf, v1):
+    """Keep probabilities fed through placeholders with TF's own names (`Placeholder_1`, no shape, as TF 1.6 wrote
+    a `tf.placeholder(tf.float32)`): one in TF < 1.13's form inside the `dynamic_rnn` loop (`floor(keep + uniform)`,
+    the uniform's range `max - min` an op, not a constant), one as `tf.nn.dropout(keep_prob=p)` writes it in TF 2.21
+    (`uniform >= 1 - p`). Found by use, never by name, and fed 1.0."""
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    keep_loop, keep_out = v1.placeholder(tf.float32), v1.placeholder(tf.float32)
+
+    class Dropped(v1.nn.rnn_cell.GRUCell):
+        def call(self, inputs, state):
+            u = v1.random_uniform(tf.shape(inputs)) * (tf.constant(1.0) - tf.constant(0.0)) + tf.constant(0.0)
+            return super().call(tf.math.divide(inputs, keep_loop) * tf.floor(keep_loop + u), state)
+
+    out, _ = v1.nn.dynamic_rnn(Dropped(6), x, dtype=tf.float32)
+    h = v1.nn.dropout(out[:, -1], keep_prob=keep_out)
+    tf.identity(v1.layers.dense(h, 3), name="logits")
+
+
+def test_keep_probability_placeholders_named_by_tf_are_found_by_use(tmp_path):
+    import tensorflow as tf  # noqa: PLC0415
+
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    with tf1_style(), tf.Graph().as_default():
+        _build_placeholders(tf, tf.compat.v1)
+        prefix = save_random_weights(str(tmp_path / "m"), seed=5)
+    lines = []
+    report = convert_graph(prefix, str(tmp_path / "out"), outputs=["logits:0"], log=lines.append)
+    said = next(line for line in lines if line.startswith("dropout probabilities fed as at inference"))
+    assert said.endswith("Placeholder:0 = 1, Placeholder_1:0 = 1"), said
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, lines

@@ -218,6 +218,11 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         v = inference_value(g.op(i))
         if v is not None:
             chosen_values[g.names[i]] = v
+    by_use = {k: v for k, v in getattr(tf1, "dropout_placeholders", {}).items() if chosen_values.get(k) != v}
+    if by_use:
+        log(f"dropout probabilities fed as at inference (found by their use in a dropout, not by name): "
+            f"{', '.join(f'{k}:0 = {v:g}' for k, v in by_use.items())}")
+        chosen_values.update(by_use)
     for k, v in feeds.items():
         name = k.split(":", 1)[0]
         try:
@@ -313,7 +318,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     except UnknownRank as e:
         raise GraphConvertError(f"{tf1.meta}: the placeholder {e.name}:0 has no shape in the graph (written by TF "
                                 f"{_tf_version(tf1)}, whose empty shape means 'unknown'); pass an example with "
-                                f"--inputs FEED.npz (a key {e.name}:0) so its rank and sizes are known.") from None
+                                f"--inputs FEED.npz (a key {e.name}:0) so its rank and sizes are known, or, where it "
+                                f"is a mode setting fixed at inference (a keep probability, a training flag), "
+                                f"--feed {e.name}:0=VALUE.") from None
     if tr.unsupported:
         raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
                                 f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
@@ -477,7 +484,9 @@ def _inference_constants(tf1) -> dict[str, float]:
     - TF >= 1.13 `uniform >= rate` then `x * (1 / (1 - rate))`: the rate constant -> 0.0 and the scale constant of
       that dropout's scope -> 1.0;
     - a constant named `.../dropout/keep_prob` < 1 (either form) -> 1.0.
-    Returns {constant name: its new value}; `tf1.dropout_draws` names every dropout's RandomUniform."""
+    Returns {constant name: its new value}; `tf1.dropout_draws` names every dropout's RandomUniform, and
+    `tf1.dropout_placeholders` the placeholders that are a dropout's keep probability (-> 1.0) or rate (-> 0.0) by
+    the same ops, whatever their names (`Placeholder_4` fed as `dropout_pkeep` in a signature)."""
     import tensorflow as tf  # noqa: PLC0415
 
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
@@ -494,6 +503,17 @@ def _inference_constants(tf1) -> dict[str, float]:
         value = tf.make_ndarray(tensor)
         return float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
 
+    def folded(i, depth=2):   # a scalar Const, or `max - min` of two (random_uniform's range in TF < 1.13 graphs)
+        value = scalar(i)
+        if value is None and depth and g.types[i] in ("Sub", "Add", "AddV2", "Mul"):
+            a, b = (folded(src, depth - 1) for src, _ in g.inputs_of(i)[:2])
+            if a is not None and b is not None:
+                value = {"Sub": a - b, "Mul": a * b}.get(g.types[i], a + b)
+        return value
+
+    def scaling_operand(i, other):   # the operand of a scaling op i besides `other`, if it is known at conversion
+        return next((folded(src) for src, port in g.inputs_of(i) if port >= 0 and src != other), None)
+
     def const_input(i, other):   # the constant operand of a binary op i whose other operand is `other`
         for src, port in g.inputs_of(i):
             if port >= 0 and src != other:
@@ -501,8 +521,25 @@ def _inference_constants(tf1) -> dict[str, float]:
                 return src, scalar(src)
         return None, None
 
+    def placeholder_input(i, other):   # a placeholder operand of binary op i (through reads, Enter, 1 - p)
+        for src, port in g.inputs_of(i):
+            if port < 0 or src == other:
+                continue
+            flip = False
+            for _ in range(4):
+                if g.types[src] in ("Identity", "Enter", "Cast"):
+                    src = next((s for s, p in g.inputs_of(src) if p >= 0), src)
+                elif g.types[src] == "Sub" and scalar(g.inputs_of(src)[0][0]) == 1.0 and not flip:
+                    src, flip = g.inputs_of(src)[1][0], True   # rate = 1 - keep_prob
+                else:
+                    break
+            if g.types[src] in ("Placeholder", "PlaceholderV2"):
+                return src, flip
+        return None, False
+
     changed: dict[str, float] = {}
     draws: set[str] = set()
+    fed: dict[str, float] = {}   # placeholders that are a dropout's keep probability (or rate) by use
     for i in g.nodes_of_type(("Const",)):
         name = g.names[i]
         if name.endswith(_DROPOUT_KEEP) and not is_gradient(name) and (v := scalar(i)) is not None and v < 1.0:
@@ -513,7 +550,7 @@ def _inference_constants(tf1) -> dict[str, float]:
         drawn, frontier = {r}, [r]
         for _ in range(3):   # the uniform draw scaled into [min, max)
             frontier = [c for f in frontier for c, _ in g.consumers_of(f) if g.types[c] in _RANDOM_SCALING
-                        and c not in drawn and const_input(c, f)[1] is not None]
+                        and c not in drawn and scaling_operand(c, f) is not None]
             drawn.update(frontier)
         for d in drawn:
             for c, _ in g.consumers_of(d):
@@ -521,6 +558,11 @@ def _inference_constants(tf1) -> dict[str, float]:
                         any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
                     draws.add(g.names[r])   # a dropout's draw, whatever its keep probability is
                 k, value = const_input(c, d)
+                floored = g.types[c] in ("Add", "AddV2") and any(g.types[f] == "Floor" for f, _ in g.consumers_of(c))
+                if value is None and (floored or g.types[c] == "GreaterEqual"):
+                    ph, flip = placeholder_input(c, d)
+                    if ph is not None:   # keep_prob + uniform: 1.0; uniform >= rate: 0.0, or 1.0 where rate = 1 - p
+                        fed[g.names[ph]] = 1.0 if floored or flip else 0.0
                 if k is None or value is None or not 0.0 < value < 1.0:
                     continue
                 if g.types[c] in ("Add", "AddV2") and any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
@@ -537,6 +579,7 @@ def _inference_constants(tf1) -> dict[str, float]:
                                     changed[g.names[src]] = 1.0    # x * 1 / (1 - rate)
     tf1.set_constants({name + ":0": v for name, v in changed.items()})
     tf1.dropout_draws = frozenset(draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
+    tf1.dropout_placeholders = dict(sorted(fed.items()))   # fed their inference value unless --feed says otherwise
     return dict(sorted(changed.items()))
 
 
