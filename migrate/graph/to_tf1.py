@@ -92,12 +92,15 @@ class _Translation:
         from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
         from migrate.parity.forms import open_source  # noqa: PLC0415
 
+        from migrate.files import resolve_checkpoint  # noqa: PLC0415
+
         src = open_source(source, tag_set=recipe.get("tag_set"), signature=recipe.get("signature"))
-        if src.prefix is None:
+        prefix = resolve_checkpoint(source) if src.form == "checkpoint" else src.prefix
+        if prefix is None:
             raise ToTF1Error(f"{source}: a frozen graph holds its weights as constants; there is no checkpoint "
                              f"to write back into. Use the Keras model, or convert from the checkpoint.")
-        self.prefix = src.prefix
-        self.tf1 = TF1Graph(src.prefix, source=src)
+        self.prefix = prefix
+        self.tf1 = TF1Graph(prefix, source=src)
         self.outputs, self.recognisers = recipe["outputs"], recipe["recognisers"]
         inference_constants(self.tf1)
         self.tf1.focus(self.outputs, fed=recipe.get("fed", []))
@@ -285,8 +288,8 @@ def graph_model_to_tf1(path: str, out_prefix: str, *, outputs, source: str | Non
         real = {n: np.asarray(tr.view.variable_values(n)) for n in sorted(read)}
         probed = [n for n in sorted(read) if real[n].dtype.name in PROBED_DTYPES and real[n].size]
         terms, runs = probe_terms(tr, translated, probed, real)
-        new_values, tied = _invert(terms, probed, real, {k: [np.asarray(w.numpy(), np.float64)
-                                                               for w in have[k].weights] for k in translated})
+        new_values, tied = _invert(terms, probed, real, translated,
+                                   {k: [np.asarray(w.numpy(), np.float64) for w in have[k].weights] for k in translated})
         arrays, copied = _checkpoint_arrays(tr, probed, new_values, real)
         meta = tr.tf1.meta
     finally:
@@ -308,14 +311,17 @@ def graph_model_to_tf1(path: str, out_prefix: str, *, outputs, source: str | Non
     return out
 
 
-def _invert(terms: dict, probed: list[str], real: dict, keras: dict) -> tuple[dict, list[str]]:
+def _invert(terms: dict, probed: list[str], real: dict, translated: dict, keras: dict) -> tuple[dict, list[str]]:
+    """The probed variables' new values: each Keras element's change from the value the translation gave it goes
+    to its first term (`sign * change`); an element the Keras model did not change leaves its TF element as it was
+    (exact, with no forget bias subtracted and added back)."""
     flat = np.concatenate([real[n].reshape(-1).astype(np.float64) for n in probed]) if probed else np.zeros(0)
     new = flat.copy()
-    owner = np.full(flat.shape, -1, np.int64)     # which (weight, element) set each TF element
-    wanted: dict[int, float] = {}
+    owner = np.full(flat.shape, -1, np.int64)     # which weight set each TF element
     tied, conflicts = set(), []
     for k, (key, t) in enumerate(sorted(terms.items())):
         w = keras[key[0]][key[1]].reshape(-1)
+        change = w - np.asarray(translated[key[0]][key[1]], np.float64).reshape(-1)
         at, ids, sign = t.arrays()
         if not at.size:
             continue
@@ -323,10 +329,14 @@ def _invert(terms: dict, probed: list[str], real: dict, keras: dict) -> tuple[di
         at, ids, sign = at[order], ids[order], sign[order]
         first = np.ones(at.shape, bool)
         first[1:] = at[1:] != at[:-1]
-        rest = np.zeros(w.shape)
-        np.add.at(rest, at[~first], sign[~first] * flat[ids[~first]])
         a, i, s = at[first], ids[first], sign[first]
-        value = s * (w[a] - t.c.reshape(-1)[a] - rest[a])
+        value = flat[i] + s * change[a]
+        rebuilt = t.c.reshape(-1).copy()
+        np.add.at(rebuilt, at, sign * flat[ids])
+        base = np.asarray(translated[key[0]][key[1]], np.float64).reshape(-1)
+        if not np.all(np.abs(rebuilt - base) <= 1e-5 * (1 + np.abs(base))):
+            raise ToTF1Error(f"Keras weight {key[0]}[{key[1]}]: not a sum of TF1 variable elements (rebuilt from "
+                             f"them it differs); it cannot be written back into the TF1 variables.")
         seen = owner[i] >= 0
         if seen.any():
             differ = np.abs(new[i[seen]] - value[seen]) > 1e-6 * (1 + np.abs(value[seen]))
