@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from construct_builders import build_cudnn
+from construct_builders import build_cudnn, build_cudnn_canonical
 from tf1_models import save_random_weights, tf1_style
 
 
@@ -52,10 +52,10 @@ def _perturb(model, seed=1):
             w.assign(np.asarray(w.numpy()) + rng.normal(0, 0.3, tuple(w.shape)).astype(np.float32))
 
 
-def _tf1_outputs(prefix, outputs, feed):
+def _tf1_outputs(prefix, outputs, feed, meta=None):
     from migrate.parity.tf1_graph import TF1Graph  # noqa: PLC0415
 
-    tf1 = TF1Graph(prefix)
+    tf1 = TF1Graph(prefix, meta=meta)
     try:
         tf1.focus(outputs)
         return tf1.run(outputs, feed)
@@ -136,6 +136,25 @@ def test_cudnn_lstm_buffer_reassembled(tmp_path):
         np.testing.assert_allclose(g, np.asarray(w), atol=1e-5)
 
 
+def test_cudnn_canonical_checkpoint_restores_into_the_cpu_twin(tmp_path):
+    """A CudnnLSTM(2, 6) checkpoint of TF1's canonical variables only: the changed model goes back as those
+    canonical variables (and the buffer), which contrib's CPU graph of CudnnCompatibleLSTMCells restores and runs
+    (real TF1 kernels, no reference) to the changed Keras model's outputs."""
+    from migrate.cli import main  # noqa: PLC0415
+
+    prefix, compat = build_cudnn_canonical(tmp_path)
+    model = _convert(prefix, tmp_path / "conv", ["outputs:0"])
+    _perturb(model, seed=3)
+    model.save(str(tmp_path / "conv" / "model.keras"))
+    out = str(tmp_path / "back" / "model.ckpt")
+    assert main(["convert", "--to", "tf1", str(tmp_path / "conv"), "--out", out]) == 0
+    written = _read(out)
+    assert set(_read(prefix)) <= set(written) and "cudnn_lstm/opaque_kernel" in written
+    x = np.random.default_rng(5).normal(size=(2, 5, 4)).astype(np.float32)
+    (got,) = _tf1_outputs(out, ["outputs:0"], {"x:0": x}, meta=compat + ".meta")
+    np.testing.assert_allclose(got, np.asarray(model(x)), atol=1e-5)
+
+
 def test_not_a_converted_folder_exit_2(tmp_path, capsys):
     from migrate.cli import main  # noqa: PLC0415
 
@@ -144,4 +163,13 @@ def test_not_a_converted_folder_exit_2(tmp_path, capsys):
     out = tmp_path / "o" / "model.ckpt"
     assert main(["convert", "--to", "tf1", str(tmp_path / "m"), "--out", str(out)]) == 2
     assert "to_tf1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_folder_without_a_report_exit_2(tmp_path, capsys):
+    from migrate.cli import main  # noqa: PLC0415
+
+    (tmp_path / "m").mkdir()
+    assert main(["convert", "--to", "tf1", str(tmp_path / "m"), "--out", str(tmp_path / "o" / "model.ckpt")]) == 2
+    assert "convert_report.json" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

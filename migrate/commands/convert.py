@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from migrate.commands._common import add_force, check_outputs_early, output_parents
 
@@ -142,6 +143,12 @@ def _run(args) -> int:
     with Outputs(force=args.force) as outputs:   # every output committed together, or none (exit 3 / 130)
         if args.to == "tf1" and _graph_folder(args.source):   # a model folder of `convert --from-graph`
             return _graph_to_tf1(args, outputs)
+        if args.to == "tf1" and os.path.isdir(args.source):
+            from migrate.errors import InputError  # noqa: PLC0415
+
+            raise InputError(f"{args.source}: a folder without the convert_report.json `convert --from-graph` "
+                             f"writes; --to tf1 takes such a model folder (model.keras + convert_report.json), or "
+                             f"the Seq2Seq port's .keras / .weights.h5 file")
         if args.to == "tf1":
             from migrate.checkpoint.reverse import convert_to_tf1  # noqa: PLC0415
 
