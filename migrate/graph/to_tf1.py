@@ -88,11 +88,10 @@ class _Translation:
     """The graph opened and its view set up as `convert --from-graph` did (`convert_report.json`'s `to_tf1`)."""
 
     def __init__(self, recipe: dict, source: str, log):
+        from migrate.files import resolve_checkpoint  # noqa: PLC0415
         from migrate.graph.convert import inference_constants  # noqa: PLC0415
         from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, TF1Graph  # noqa: PLC0415
         from migrate.parity.forms import open_source  # noqa: PLC0415
-
-        from migrate.files import resolve_checkpoint  # noqa: PLC0415
 
         src = open_source(source, tag_set=recipe.get("tag_set"), signature=recipe.get("signature"))
         prefix = resolve_checkpoint(source) if src.form == "checkpoint" else src.prefix
@@ -238,7 +237,7 @@ def probe_terms(tr: _Translation, keras_weights: dict, probed: list[str], real: 
         for half in (0, 1):
             mask = ((ids >> bit) & 1) == half
             ones_m, ds_m = family(mask)
-            for key, (many, count, found) in list(pending.items()):
+            for key, (many, _count, found) in list(pending.items()):
                 where, got, sign, _ = singles(key, ones_m, ds_m)
                 sel = np.isin(where, many)
                 for w, g, s in zip(where[sel], got[sel], sign[sel]):
