@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from migrate.commands._common import add_force, check_outputs_early, output_parents
 
@@ -12,6 +13,7 @@ examples:
   tf-migrate convert runs/legacy/model.ckpt-2000 --out model.weights.h5 --hparams runs/legacy/hparams.json
   tf-migrate convert runs/legacy --out tf2_ckpt/model --with-optimizer      # TF2 object checkpoint + Adam state
   tf-migrate convert --to tf1 model.keras --out rollback/model.ckpt-2000     # back to a name-based TF1 checkpoint
+  tf-migrate convert --to tf1 converted/ --out rollback/model.ckpt           # a --from-graph folder, back too
 
 --out decides the format: *.keras, *.weights.h5, anything else = a TF2 object checkpoint prefix.
 The forget bias comes from --forget-bias, else hparams, else the .meta graph; the report says which.
@@ -47,6 +49,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--step", type=int, metavar="N", help="with --with-optimizer: the number of updates the optimizer "
                    "made (Keras optimizer.iterations), where the checkpoint cannot tell it (no global_step, Adam's "
                    "beta powers underflowed) or should not")
+    p.add_argument("--graph-source", metavar="SRC", help="with --to tf1 and a model folder of --from-graph: the "
+                   "TF1 checkpoint / SavedModel it was converted from (default: the one convert_report.json records)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     add_force(p)
     p.add_argument("--allow-unused", action="store_true",
@@ -147,6 +151,14 @@ def _run(args) -> int:
                          "from the .meta; this conversion maps checkpoint weights onto the Seq2Seq port")
     progress = False if args.no_progress else None
     with Outputs(force=args.force) as outputs:   # every output committed together, or none (exit 3 / 130)
+        if args.to == "tf1" and _graph_folder(args.source):   # a model folder of `convert --from-graph`
+            return _graph_to_tf1(args, outputs)
+        if args.to == "tf1" and os.path.isdir(args.source):
+            from migrate.errors import InputError  # noqa: PLC0415
+
+            raise InputError(f"{args.source}: a folder without the convert_report.json `convert --from-graph` "
+                             f"writes; --to tf1 takes such a model folder (model.keras + convert_report.json), or "
+                             f"the Seq2Seq port's .keras / .weights.h5 file")
         if args.to == "tf1":
             from migrate.checkpoint.reverse import convert_to_tf1  # noqa: PLC0415
 
@@ -170,6 +182,35 @@ def _run(args) -> int:
     for line in lines:                       # warnings go to stderr, never stdout
         if line.startswith("warning:"):
             print(line, file=sys.stderr)
+    return 0
+
+
+def _graph_folder(source: str) -> str | None:
+    from migrate.graph.to_tf1 import model_folder  # noqa: PLC0415
+
+    return model_folder(source)
+
+
+def _graph_to_tf1(args, outputs) -> int:
+    """`--to tf1` of a model folder `convert --from-graph` wrote (migrate/graph/to_tf1.py)."""
+    from migrate.graph.to_tf1 import graph_model_to_tf1  # noqa: PLC0415
+
+    if args.with_optimizer:
+        from migrate.errors import InputError  # noqa: PLC0415
+
+        raise InputError("--with-optimizer: a graph-converted model goes back without its Keras optimizer state "
+                         "(the TF1 slots are copied from the source checkpoint unchanged); leave it out")
+    report = graph_model_to_tf1(args.source, args.out, outputs=outputs, source=args.graph_source)
+    if args.report:
+        from migrate.checkpoint.writers import report_bytes  # noqa: PLC0415
+
+        outputs.write_bytes(args.report, report_bytes(report))
+    c = report["counts"]
+    copied = report["copied_from_source"]
+    listed = f" ({', '.join(copied[:4])}{' ...' if len(copied) > 4 else ''})" if copied else ""
+    print(f"wrote {report['output']['path']} ({c['from_keras']} TF1 variables from the Keras model, "
+          f"{len(report['changed'])} of them changed; {c['copied']} copied unchanged from {report['tf1_source']}"
+          f"{listed}; the graph translated {c['translations']} times)")
     return 0
 
 

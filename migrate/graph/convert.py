@@ -451,6 +451,15 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                    "integers exact", "outputs": rows,
                    **({"reference": dict(tf1.references_used)} if tf1.references_used else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
+        "to_tf1": {   # what `convert --to tf1` needs to translate the graph again (migrate/graph/to_tf1.py)
+            "source": os.path.abspath(tf1.source.path) if getattr(tf1, "source", None) else os.path.abspath(prefix),
+            "tag_set": ",".join(tf1.source.tag_set) if getattr(tf1, "source", None) and tf1.source.tag_set else None,
+            "signature": signature["key"] if signature else None,
+            "outputs": list(outputs), "fed": sorted(fed),
+            "inference_values": {k: _jsonable(v) for k, v in sorted(chosen_values.items())},
+            "input_shapes": {k: list(v) for k, v in sorted(input_shapes.items())},
+            "recognisers": bool(recognise_rnns),
+        },
     }
 
     def write_keras(path):
@@ -818,3 +827,8 @@ def _tf_version(tf1):
 def _jsonable(v):
     a = np.asarray(v)
     return a.item() if a.ndim == 0 else a.tolist()
+
+
+# public names of the steps `convert --to tf1` repeats (migrate/graph/to_tf1.py)
+inference_constants = _inference_constants
+translate_view = _translate
