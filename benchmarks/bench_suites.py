@@ -79,12 +79,14 @@ SUITES: dict[str, Suite] = {
         ("modeling_test.py", "optimization_test.py", "tokenization_test.py"),
         "modeling_test.py", ("six",),
         "BERT (TF 1.11 era): tf.layers, tf.contrib.layers.layer_norm, tf.train.Optimizer, tf.gfile"),
-    "seq2seq": Suite(
-        "google/seq2seq", "7f485894d412e8d81ce0e07977831865e44309ce", ("seq2seq",),
-        ("seq2seq/test",),
-        "seq2seq/test/decoder_test.py", ("PyYAML", "matplotlib"),
-        "tf-seq2seq (TF 1.0-1.2 era, 2017): tf.contrib.seq2seq / learn / framework, tf.test.TestCase; cannot count: "
-        "its package __init__ imports tf.contrib.learn.Experiment / MetricSpec and tf.contrib.distributions"),
+    "bilm": Suite(
+        "allenai/bilm-tf", "7cffee2b0986be51f5e2a747244836e1047657f4", ("bilm", "tests"),
+        ("tests",),
+        "bilm/training.py", ("h5py",),
+        "ELMo biLM (TF 1.2-1.11 era, Apache-2.0): LSTMCell with projection, dynamic_rnn, placeholders, "
+        "Session-based unittest tests over committed hdf5 fixtures; replaces google/seq2seq, which cannot "
+        "count (its package __init__ imports tf.contrib.learn.Experiment / MetricSpec and "
+        "tf.contrib.distributions: no TF 2.21 successor)"),
     "tflearn": Suite(
         "tflearn/tflearn", "17cee59d4999f7a43cb6a21bf02661b0d4e9139b", ("tflearn", "tests"),
         ("tests/test_layers.py", "tests/test_models.py", "tests/test_metrics.py", "tests/test_objectives.py",
