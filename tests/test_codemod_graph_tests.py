@@ -103,3 +103,44 @@ def test_left_alone(case):
     before = (FIXTURES / f"TFM010_{case}.before.py.txt").read_text()
     after, _, _ = transform_source(before)
     assert "tf1_graph_mode" not in after and "tf_migrate_runtime" not in after
+
+
+LIBRARY = ("import tensorflow as tf\n\n\ndef predict(values):\n"
+           "    x = tf.placeholder(tf.float32, [None])\n    with tf.Session() as sess:\n"
+           "        return sess.run(x * 2.0, {x: values}).tolist()\n")
+LIBRARY_TEST = ("import unittest\n\nimport tensorflow as tf\nimport lib\n\n\nclass LibTest(unittest.TestCase):\n\n"
+                "    def test_predict(self):\n        with tf.Graph().as_default():\n"
+                "            self.assertEqual(lib.predict([1.0, 2.0]), [2.0, 4.0])\n")
+
+
+def _project(tmp_path, library: str) -> tuple[str, str]:
+    """A project of a library module and a test that only calls it, run through `codemod --write`."""
+    from migrate.codemod import run  # noqa: PLC0415
+
+    (tmp_path / "lib.py").write_text(library)
+    (tmp_path / "lib_test.py").write_text(LIBRARY_TEST)
+    report = run([tmp_path], mode="write", jobs=1)
+    assert not [r for r in report.results if r.error]
+    return (tmp_path / "lib.py").read_text(), (tmp_path / "lib_test.py").read_text()
+
+
+def test_a_test_that_only_calls_the_projects_graph_mode_library_is_decorated(tmp_path, monkeypatch):
+    """`tflearn`'s tests: the test module names no graph-only API; the library it imports opens Sessions."""
+    library, test = _project(tmp_path, LIBRARY)
+    assert "tf.compat.v1.Session()" in library and test.count(DECORATOR) == 1
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = _run(test, "lib_test_after")
+    assert (result.testsRun, result.errors, result.failures) == (1, [], [])
+    result = _run(test.replace(DECORATOR, ""), "lib_test_plain")  # TF 2.21's eager default: placeholders fail
+    assert len(result.errors) == 1 and "not compatible with eager execution" in result.errors[0][1]
+    assert transform_source(LIBRARY_TEST)[0] == LIBRARY_TEST  # alone (no run, no project): nothing to go by
+
+
+@pytest.mark.parametrize("library", [
+    "import tensorflow as tf\n\n\ndef predict(values):\n    return (tf.constant(values) * 2.0).numpy().tolist()\n",
+    "import tensorflow as tf\n\nTF2 = tf.__version__.startswith('2')\n\n\ndef predict(values):\n"
+    "    if TF2:\n        return (tf.constant(values) * 2.0).numpy().tolist()\n"
+    "    with tf.Session() as sess:\n        return sess.run(tf.constant(values) * 2.0).tolist()\n",
+], ids=["tf2_library", "library_choosing_its_mode"])
+def test_a_test_of_a_tf2_library_is_left_alone(tmp_path, library):
+    assert DECORATOR not in _project(tmp_path, library)[1]

@@ -92,6 +92,28 @@ def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[
     return sorted(found)
 
 
+def graph_modules_imported(source: str, project: dict[str, str]) -> list[str]:
+    """The run's own graph-mode TF 1 modules and packages (`project.graph_modules`: `tflearn`, whose files
+    open Sessions) that `source` imports at its top level, as `tflearn (tflearn/helpers/trainer.py:120
+    Session)`; empty when `project` is."""
+    if not project:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found.update(f"{top} ({project[top]})" for top in (n.split(".")[0] for n in names) if top in project)
+    return sorted(found)
+
+
 def _decorated(node: cst.ClassDef) -> bool:
     for d in node.decorators:
         expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
@@ -113,7 +135,8 @@ def leave_class(cm, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassD
     if DISABLES.search(cm.full_source):
         return updated
     if seen.uses is None:
-        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names, cm.tables)
+        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names, cm.tables) \
+            or graph_modules_imported(cm.full_source, getattr(cm.rules, "project", {}))
         choice = mode_choice(cm.full_source, cm.bindings.names) if seen.uses else None
         if choice is not None:
             seen.declined = True
