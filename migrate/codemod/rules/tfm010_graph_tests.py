@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from migrate.codemod.modes import mode_choice
 from migrate.codemod.rules import Rule
-from migrate.codemod.rules.tfm005_notices import _in_comment_or_string
-from migrate.codemod.rules.tfm007_graph_mode import mode_choice
+from migrate.codemod.shared import in_comment_or_string
 
 DECORATOR = "tf_migrate_runtime.testing.tf1_graph_mode"
 DECORATOR_MODULE = "tf_migrate_runtime.testing"
@@ -65,7 +65,7 @@ def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[
 
     `bindings`: the module's TF names (local name -> canonical, `tf` -> `tf`)."""
     found = {f"self.{m.group(1)}()" if m.group(1) else f".{m.group(2)}()"
-             for m in GRAPH_ONLY_METHODS.finditer(source) if not _in_comment_or_string(source, m.start())}
+             for m in GRAPH_ONLY_METHODS.finditer(source) if not in_comment_or_string(source, m.start())}
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
