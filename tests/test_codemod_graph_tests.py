@@ -98,6 +98,43 @@ def test_the_switches_are_restored_even_when_the_test_fails():
         tf.compat.v1.enable_control_flow_v2()
 
 
+RESETTING_TEST = '''import unittest
+
+import tensorflow as tf
+
+
+class ResettingTest(unittest.TestCase):
+
+    def setUp(self):
+        self.sess = tf.Session()
+
+    def tearDown(self):
+        tf.reset_default_graph()  # bilm-tf's tests: TF 1 gives the next test a fresh default graph
+        self.sess.close()
+
+    def test_fresh_graph(self):
+        x = tf.placeholder(tf.float32, [2])
+        graph = tf.get_default_graph()
+        tf.reset_default_graph()
+        self.assertIsNot(tf.get_default_graph(), graph)
+        self.assertEqual(self.sess.run(x * 2.0, {x: [1.0, 2.0]}).tolist(), [2.0, 4.0])
+
+    def test_nested_graphs_still_raise(self):
+        with tf.Graph().as_default():
+            with self.assertRaisesRegex(AssertionError, "nested graphs"):
+                tf.reset_default_graph()
+'''
+
+
+def test_reset_default_graph_in_a_test_gives_a_fresh_graph_as_in_tf1():
+    after, _, _ = transform_source(RESETTING_TEST)
+    assert after.count(DECORATOR) == 1 and "tf.compat.v1.reset_default_graph()" in after
+    reset = tf.compat.v1.reset_default_graph
+    result = _run(after, "tfm010_resetting")
+    assert (result.testsRun, result.errors, result.failures) == (2, [], [])
+    assert tf.compat.v1.reset_default_graph is reset and _tf2_behaviour() == (True, True, True, True, True)
+
+
 @pytest.mark.parametrize("case", ["disabled", "eager_probe", "tf2_test"])
 def test_left_alone(case):
     before = (FIXTURES / f"TFM010_{case}.before.py.txt").read_text()
