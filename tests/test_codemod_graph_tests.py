@@ -182,3 +182,21 @@ def test_a_test_that_only_calls_the_projects_graph_mode_library_is_decorated(tmp
 ], ids=["tf2_library", "library_choosing_its_mode"])
 def test_a_test_of_a_tf2_library_is_left_alone(tmp_path, library):
     assert DECORATOR not in _project(tmp_path, library)[1]
+
+
+def test_project_facts_name_the_package_and_where_it_opens_a_session(tmp_path):
+    from migrate.codemod.project import graph_modules, importable_name  # noqa: PLC0415
+
+    package = tmp_path / "tflearn" / "helpers"
+    package.mkdir(parents=True)
+    for folder in (tmp_path / "tflearn", package):
+        (folder / "__init__.py").write_text("")
+    (package / "trainer.py").write_text("import tensorflow as tf\n# tf.Session() in a comment\n\n"
+                                        "sess = tf.compat.v1.Session()\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_models.py").write_text("import tflearn\n")
+    (tmp_path / "probe.py").write_text("import tensorflow as tf\nif tf.executing_eagerly():\n    pass\n"
+                                       "x = tf.placeholder(tf.float32)\n")
+    files = [package / "trainer.py", tmp_path / "tests" / "test_models.py", tmp_path / "probe.py"]
+    assert importable_name(package / "trainer.py") == "tflearn" and importable_name(files[1]) == "test_models"
+    assert graph_modules(files) == {"tflearn": f"{(package / 'trainer.py').as_posix()}:4 Session"}
