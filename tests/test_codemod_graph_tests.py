@@ -184,8 +184,18 @@ def test_a_test_of_a_tf2_library_is_left_alone(tmp_path, library):
     assert DECORATOR not in _project(tmp_path, library)[1]
 
 
+def test_a_relative_import_of_a_graph_mode_sibling_counts():
+    """nmt's `nmt_test.py`: `from . import inference`, and `nmt/inference.py` opens a Session."""
+    from migrate.codemod.rules.tfm010_graph_tests import graph_modules_imported  # noqa: PLC0415
+
+    project = {"nmt": "nmt/inference.py:100 Session", "nmt.inference": "nmt/inference.py:100 Session"}
+    source = "from . import inference\nfrom . import nmt as main\nfrom .utils import misc_utils\n"
+    assert graph_modules_imported(source, project) == ["nmt.inference (nmt/inference.py:100 Session)"]
+    assert graph_modules_imported("from . import train\nimport numpy\n", project) == []
+
+
 def test_project_facts_name_the_package_and_where_it_opens_a_session(tmp_path):
-    from migrate.codemod.project import graph_modules, importable_name  # noqa: PLC0415
+    from migrate.codemod.project import dotted_name, graph_modules  # noqa: PLC0415
 
     package = tmp_path / "tflearn" / "helpers"
     package.mkdir(parents=True)
@@ -198,5 +208,10 @@ def test_project_facts_name_the_package_and_where_it_opens_a_session(tmp_path):
     (tmp_path / "probe.py").write_text("import tensorflow as tf\nif tf.executing_eagerly():\n    pass\n"
                                        "x = tf.placeholder(tf.float32)\n")
     files = [package / "trainer.py", tmp_path / "tests" / "test_models.py", tmp_path / "probe.py"]
-    assert importable_name(package / "trainer.py") == "tflearn" and importable_name(files[1]) == "test_models"
-    assert graph_modules(files) == {"tflearn": f"{(package / 'trainer.py').as_posix()}:4 Session"}
+    (tmp_path / "printing.py").write_text("import tensorflow as tf\nprint(tf.__version__)\n"
+                                          "x = tf.placeholder(tf.float32)\n")  # printing the version is no choice
+    files = [*files, tmp_path / "printing.py"]
+    assert dotted_name(package / "trainer.py") == "tflearn.helpers.trainer" and dotted_name(files[1]) == "test_models"
+    where = f"{(package / 'trainer.py').as_posix()}:4 Session"
+    assert graph_modules(files) == {"tflearn": where, "tflearn.helpers.trainer": where,
+                                    "printing": f"{files[-1].as_posix()}:3 placeholder"}

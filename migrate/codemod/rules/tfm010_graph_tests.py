@@ -93,9 +93,10 @@ def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[
 
 
 def graph_modules_imported(source: str, project: dict[str, str]) -> list[str]:
-    """The run's own graph-mode TF 1 modules and packages (`project.graph_modules`: `tflearn`, whose files
-    open Sessions) that `source` imports at its top level, as `tflearn (tflearn/helpers/trainer.py:120
-    Session)`; empty when `project` is."""
+    """The run's own graph-mode TF 1 modules (`project.graph_modules`: `tflearn`, whose files open Sessions;
+    `nmt.inference`) that `source` imports at its top level, as `tflearn (tflearn/helpers/trainer.py:120
+    Session)`: `import tflearn`, `from tflearn.layers import x`, or, in a package, `from . import inference`
+    (a module of that name in one of the run's packages); empty when `project` is."""
     if not project:
         return []
     try:
@@ -105,12 +106,15 @@ def graph_modules_imported(source: str, project: dict[str, str]) -> list[str]:
     found = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            names = [a.name.split(".")[0] for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
+            names = [node.module.split(".")[0]]
+        elif isinstance(node, ast.ImportFrom):  # relative: a sibling module (or one below it)
+            tails = [node.module] if node.module else [a.name for a in node.names]
+            names = [key for key in project for tail in tails if key.endswith("." + tail)]
         else:
             continue
-        found.update(f"{top} ({project[top]})" for top in (n.split(".")[0] for n in names) if top in project)
+        found.update(f"{name} ({project[name]})" for name in names if name in project)
     return sorted(found)
 
 
