@@ -210,8 +210,9 @@ def test_project_facts_name_the_package_and_where_it_opens_a_session(tmp_path):
     files = [package / "trainer.py", tmp_path / "tests" / "test_models.py", tmp_path / "probe.py"]
     (tmp_path / "printing.py").write_text("import tensorflow as tf\nprint(tf.__version__)\n"
                                           "x = tf.placeholder(tf.float32)\n")  # printing the version is no choice
-    files = [*files, tmp_path / "printing.py"]
+    (tmp_path / "tests" / "test_session.py").write_text("import tensorflow as tf\nsess = tf.Session()\n")
+    files = [*files, tmp_path / "printing.py", tmp_path / "tests" / "test_session.py"]
     assert dotted_name(package / "trainer.py") == "tflearn.helpers.trainer" and dotted_name(files[1]) == "test_models"
     where = f"{(package / 'trainer.py').as_posix()}:4 Session"
     assert graph_modules(files) == {"tflearn": where, "tflearn.helpers.trainer": where,
-                                    "printing": f"{files[-1].as_posix()}:3 placeholder"}
+                                    "printing": f"{files[-2].as_posix()}:3 placeholder"}

@@ -25,6 +25,10 @@ from migrate.codemod.modes import mode_choice
 GRAPH_ONLY_CALL = re.compile(
     r"^[^#\n]*?\b(?:tf|tensorflow|v1)\.(?:compat\.v1\.)?(Session|InteractiveSession|placeholder|"
     r"placeholder_with_default|train\.Saver)\s*\(", re.MULTILINE)
+# Test modules are no library: their Sessions say nothing about what importing their package does.
+TEST_FILE = re.compile(r"^(test_.*|.*_test|conftest)\.py$")
+# Words one of which a file must hold before the expression above is tried.
+WORDS = ("Session", "placeholder", "Saver")
 # A module that chooses between TF 1 and TF 2 itself is not graph-only code, whatever else it calls: one that
 # mentions these is read with `modes.mode_choice` (a version printed or checked against a minimum is no choice).
 MODE_PROBE = re.compile(r"\b(executing_eagerly|__version__|VERSION|tf2\.enabled|enable_eager_execution|"
@@ -47,13 +51,13 @@ def dotted_name(path: str | os.PathLike) -> str:
 
 def graph_modules(files: Iterable[str | os.PathLike]) -> dict[str, str]:
     """{name: where it calls a graph-only API (`tflearn/helpers/trainer.py:120 Session`)} for the run's `.py`
-    files that call one and do not choose between TF 1 and TF 2 themselves (`modes.mode_choice`): each such
+    files (test modules aside) that call one and do not choose between TF 1 and TF 2 themselves (`modes.mode_choice`): each such
     module under its dotted name (`nmt.inference`, what a relative import in its package reaches) and its
     top-level name (`nmt`, `tflearn`)."""
     found: dict[str, str] = {}
     for f in files:
         path = Path(f)
-        if path.suffix != ".py" or not path.is_file() or path.is_symlink():
+        if path.suffix != ".py" or not path.is_file() or path.is_symlink() or TEST_FILE.match(path.name):
             continue
         try:
             if path.stat().st_size > MAX_BYTES:
@@ -61,6 +65,8 @@ def graph_modules(files: Iterable[str | os.PathLike]) -> dict[str, str]:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        if not any(word in text for word in WORDS):
+            continue  # most files of a large tree: no regular expression run over them
         match = GRAPH_ONLY_CALL.search(text)
         if match is None:
             continue
