@@ -9,7 +9,8 @@ commit's files. Nothing is fetched or committed here; recreate a checkout from a
 
     git --git-dir MIRROR/.git archive COMMIT | tar -x -C /tmp/suites/bert
 
-(`fetch github:google-research/bert`, then the commit below). The checkout is never modified. Each variant
+(`fetch github:google-research/bert`, then the commit below; likewise tensorflow/nmt, tflearn/tflearn and
+allenai/bilm-tf). The checkout is never modified. Each variant
 is a fresh copy in a temporary folder:
 
 | variant          | what is done to the copy                                                   |
@@ -27,9 +28,19 @@ What a suite's own environment needs (`Suite.needs`: portpicker for nmt, Pillow 
 lacks is installed from the package index into a folder of the run (`pip install --target`), first on the
 tests' PYTHONPATH; this environment is never changed.
 The goal (issue 23): on every suite more tests pass after the codemod than after tf_upgrade_v2, and
-`--graph-mode` never lowers the count. Measured tables: docs/codemod.md, "Real test suites" (nmt: 2 / 6 / 31 by default; tflearn 0.3.2:
-original 0 / tf_upgrade_v2 0 / codemod 15 / --graph-mode 18; google/seq2seq 0 everywhere: its package imports
-tf.contrib.learn Estimator APIs and tf.contrib.distributions, which have no TF 2.21 successor). Exit codes: 0 done, 1 a tool changed nothing, 2 unusable input,
+`--graph-mode` never lowers the count. Measured in one run of all four suites (2026-12-07, `-v`; table and
+causes: docs/codemod.md, "Real test suites"), tests passed, original / tf_upgrade_v2 / codemod / --graph-mode:
+
+| suite   | original | tf_upgrade_v2 | codemod | --graph-mode |
+|---------|----------|---------------|---------|--------------|
+| nmt     | 2        | 6             | 34      | 34           |
+| bert    | 9        | 10            | 12      | 12           |
+| tflearn | 0        | 0             | 18      | 18           |
+| bilm    | 13       | 14            | 20      | 20           |
+
+google/seq2seq is no longer a suite: 0 for every tool, since its package imports tf.contrib.learn Estimator
+APIs (Experiment, MetricSpec, RunConfig) and tf.contrib.distributions, which have no TF 2.21 successor;
+allenai/bilm-tf replaces it. Exit codes: 0 done, 1 a tool changed nothing, 2 unusable input,
 130 interrupted.
 """
 
