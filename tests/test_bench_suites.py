@@ -21,7 +21,7 @@ def _bench():
 def test_unknown_suite_and_wrong_checkout_are_refused_with_the_way_out(tmp_path, capsys):
     bench = _bench()
     assert bench.main(["nope=" + str(tmp_path)]) == 2
-    assert "expected SUITE=CHECKOUT with SUITE one of nmt, bert, seq2seq, tflearn" in capsys.readouterr().err
+    assert "expected SUITE=CHECKOUT with SUITE one of nmt, bert, bilm, tflearn" in capsys.readouterr().err
     assert bench.main(["bert=" + str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is not a google-research/bert checkout (no modeling_test.py)" in err
@@ -33,16 +33,16 @@ def test_unknown_suite_and_wrong_checkout_are_refused_with_the_way_out(tmp_path,
 
 def test_changed_files_counts_only_the_suites_python_files(tmp_path):
     bench = _bench()
-    suite = bench.SUITES["seq2seq"]
+    suite = bench.SUITES["nmt"]
     before, after = tmp_path / "a", tmp_path / "b"
     for root in (before, after):
-        (root / "seq2seq" / "test").mkdir(parents=True)
-        (root / "seq2seq" / "x.py").write_text("import tensorflow as tf\n")
-        (root / "seq2seq" / "test" / "t_test.py").write_text("x = 1\n")
+        (root / "nmt" / "utils").mkdir(parents=True)
+        (root / "nmt" / "x.py").write_text("import tensorflow as tf\n")
+        (root / "nmt" / "utils" / "t_test.py").write_text("x = 1\n")
         (root / "setup.py").write_text("a = 1\n")
-    (after / "seq2seq" / "x.py").write_text("import tensorflow as tf  # changed\n")
+    (after / "nmt" / "x.py").write_text("import tensorflow as tf  # changed\n")
     (after / "setup.py").write_text("a = 2\n")  # outside the suite's folders: not counted
-    (after / "seq2seq" / "new.py").write_text("")
+    (after / "nmt" / "new.py").write_text("")
     assert bench.changed_files(before, after, suite) == 2
     root_suite = bench.SUITES["bert"]  # "." means the checkout's own top-level files only
     assert bench.changed_files(before, after, root_suite) == 1

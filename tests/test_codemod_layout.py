@@ -67,3 +67,9 @@ def test_the_engine_runs_a_rule_set_it_is_given():
     assert transform_source(src, RuleSet(RULES, {"TFM004"}))[0] == src
     with pytest.raises(ValueError, match="unknown rule 'TFM999'"):
         RuleSet(RULES, {"TFM999"})
+
+
+@pytest.mark.parametrize("path", sorted((CODEMOD / "rules").glob("tfm*.py")), ids=lambda p: p.name)
+def test_no_rule_imports_another_rule(path):
+    """What rules share lives outside them (`shared.py`, `modes.py`, `project.py`)."""
+    assert not _imports(path) & (_rule_modules() - {f"{REGISTRY}.{path.stem}"}), f"{path.name} imports a rule"

@@ -109,7 +109,7 @@ def test_select_and_ignore():
     with pytest.raises(ValueError, match="unknown rule 'TFM999'; known rules: TFM001 \\(rename\\)"):
         select_rules("TFM999")
     assert set(RULES) == {"TFM001", "TFM002", "TFM003", "TFM004", "TFM005", "TFM006", "TFM007",
-                          "TFM008", "TFM009", "TFM010"}
+                          "TFM008", "TFM009", "TFM010", "TFM011"}
     assert "TFM007" not in select_rules() and "TFM007" in select_rules(extend="graph-mode")
 
 

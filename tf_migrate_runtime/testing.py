@@ -15,6 +15,8 @@ gives each test of the class, and only it, what TF 1 gave it, and puts everythin
 | `TensorShape[i]` is a `Dimension`        | `tf.compat.v1.disable_v2_tensorshape()`         |
 | (`shape[1].value`)                       |                                                 |
 | tensors hash and compare by identity     | `tf.compat.v1.disable_tensor_equality()`        |
+| `tf.reset_default_graph()` in setUp /    | the block's graph is replaced by a fresh one    |
+| tearDown gives a fresh default graph     | (`tf.compat.v1.reset_default_graph`, restored)  |
 
 It wraps the class's `run` (what unittest and pytest call for each test), so `setUp`, the test method,
 `tearDown` and the cleanups all build into one graph (TF's `TestCase.setUp` resets the default graph first,
@@ -81,11 +83,32 @@ def tf1_behaviour():
 
     switches = _switches(tf)
     saved = [read() for _, read, _, _ in switches]
+    v1 = tf.compat.v1
+    reset = v1.reset_default_graph
+    scope = [tf.Graph()]
+    scope.append(scope[0].as_default())
+
+    def reset_default_graph():
+        """TF 1's `tf.reset_default_graph()` in a test (setUp / tearDown): a fresh default graph. The test's
+        graph is this block's, not the process's, so it is replaced here; nested graphs still raise."""
+        if v1.get_default_graph() is not scope[0]:
+            return reset()
+        scope[1].__exit__(None, None, None)
+        scope[0] = tf.Graph()
+        scope[1] = scope[0].as_default()
+        scope[1].__enter__()
+        return None
+
     try:
         for _, _, _, disable in switches:
             disable()
-        with tf.Graph().as_default():
+        scope[1].__enter__()
+        v1.reset_default_graph = reset_default_graph
+        try:
             yield
+        finally:
+            v1.reset_default_graph = reset
+            scope[1].__exit__(None, None, None)
     finally:
         for (_, _, enable, disable), was_on in zip(switches, saved):
             (enable if was_on else disable)()

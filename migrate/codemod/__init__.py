@@ -27,6 +27,7 @@ from pathlib import Path
 
 from migrate.codemod import engine
 from migrate.codemod.engine import FileResult
+from migrate.codemod.project import graph_modules
 from migrate.codemod.rules import RULES, RuleSet, rule_set, select_rules
 from migrate.codemod.tables import tables
 from migrate.codemod.transform import Finding
@@ -224,6 +225,7 @@ def run(paths: Iterable[str | os.PathLike], mode: str = "diff", jobs: int | None
     extend = [extend_select] if isinstance(extend_select, str) else list(extend_select or [])
     rules = rule_set(select_rules(select, ignore, extend=extend + (["TFM007"] if graph_mode else [])))
     files = discover(paths)
+    rules = rules.with_project(graph_modules(files))  # read before any file is rewritten (project.py)
     jobs = max(1, jobs or os.cpu_count() or 1)
     if len(files) < MIN_FILES_FOR_POOL:
         jobs = 1

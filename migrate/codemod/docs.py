@@ -225,23 +225,38 @@ CPU time of each whole process tree, from one run:
 `benchmarks/bench_suites.py SUITE=CHECKOUT ...` runs real TF 1 projects' own tests on TF 2.21 as they are,
 after `tf_upgrade_v2`, after `tf-migrate codemod --write` and after it with `--graph-mode` (each suite pinned
 to a commit and recreated with `git archive`; what a suite's own environment needs, portpicker for nmt and
-Pillow < 10 for tflearn, is installed into a folder of the run, never into this environment). Tests passed
-(2026-12-07, 2 shared cores under a load of 10-14; the rows say which run gave each figure):
+Pillow < 10 for tflearn, is installed into a folder of the run, never into this environment). Tests passed,
+all four suites and variants from ONE run (2026-12-07, 2 shared cores under a load of 10-14):
+
+```
+.venv/bin/python benchmarks/bench_suites.py nmt=/tmp/suites/nmt bert=/tmp/suites/bert tflearn=/tmp/suites/tflearn bilm=/tmp/suites/bilm -v
+```
 
 | suite (commit) | original | tf_upgrade_v2 | codemod | codemod --graph-mode |
 |----------------|----------|---------------|---------|----------------------|
-| tensorflow/nmt (0be8642) | 2 | 6 | **31** (3 failed: nmt_test, below) | 34 (session 7) |
-| google-research/bert (eedf571) | 9 | 10 | not re-measured | 12 (session 7) |
-| tflearn 0.3.2 (17cee59) | 0 | 0 | **15** | 18 (before TFM010) |
-| google/seq2seq (7f48589) | 0 | 0 | 0 | 0 |
+| tensorflow/nmt (0be8642), 41 tests | 2 | 6 | **34** (0 failed) | 34 |
+| google-research/bert (eedf571), 15 tests | 9 | 10 | **12** (0 failed) | 12 |
+| tflearn 0.3.2 (17cee59), 20 tests | 0 | 0 | **18** | 18 |
+| allenai/bilm-tf (7cffee2), 25 tests | 13 | 14 | **20** | 20 |
 
-nmt_test.py (3 tests) still fails by default: it trains through `nmt.main` and reads a shape `.value` that TF 2 shapes lack; its module uses no graph-only test API, so TFM010 leaves it alone. tflearn's default-mode gain is TFM010 (`@tf_migrate_runtime.testing.tf1_graph_mode` on its
-`unittest.TestCase` classes: reference variables make its layers' `if b:` on a bias variable true again);
-tf_upgrade_v2's output stops at import (`tf.contrib.learn` VocabularyProcessor, `PIL.Image.ANTIALIAS` aside).
-google/seq2seq cannot count for any tool: its package `__init__` imports every submodule, and those subclass
-or import `tf.contrib.learn.Experiment`, `MetricSpec`, `RunConfig` (Estimator APIs, gone since TF 2.16
-with no successor) and `tf.contrib.distributions` (TensorFlow Probability's now); each is a finding with the
-Keras way.
+What the codemod needed beyond renames, by suite: nmt_test trains through `nmt.main`, which reads
+`tensor.shape[time_axis].value` (TFM011 writes `tf.compat.dimension_value(...)`) and opens a
+`tf.summary.FileWriter`, which needs graph mode: its test module only calls the package (`from . import
+inference`), whose `inference.py` opens a Session, so TFM010 decorates it (`migrate/codemod/project.py`: the run
+reads its own files first and knows which of its modules are graph-mode TF 1 code). tflearn's tests call
+`tflearn.DNN(...).fit(...)`, a library of the same run that opens Sessions: decorated the same way (15 -> 18);
+its last 2 tests download a dataset (no network here: they fail for every tool). bilm-tf's tests call
+`tf.reset_default_graph()` in `tearDown`; inside `tf1_graph_mode` that now replaces the test's graph, as in TF 1
+(before: "Do not use tf.reset_default_graph() to clear nested graphs", 17 failures). Its 5 failures left are
+no TF matter: `tests/test_training.py` imports a function named `test` that pytest
+collects and cannot run, and 4 training tests stop at "generator raised StopIteration" (bilm's data generator
+calls `next()` inside a generator: an error since Python 3.7, PEP 479).
+google/seq2seq, measured earlier (0 passed for every tool), is out of the harness: its package `__init__`
+imports every submodule, and those subclass or import `tf.contrib.learn.Experiment`, `MetricSpec`, `RunConfig`
+(Estimator APIs, gone since TF 2.16 with no successor) and `tf.contrib.distributions` (TensorFlow
+Probability's now); each is a finding with the Keras way, and no tool can make it import without writing
+those APIs itself. allenai/bilm-tf (Apache-2.0, 2018, TF 1.2-1.11: LSTMCell with projections, dynamic_rnn,
+placeholders and Sessions in `unittest` tests over committed fixtures) replaces it.
 
 ## Tables
 

@@ -61,11 +61,15 @@ class RuleSet:
     Args:
         known: every rule, by code (the registry's `RULES`).
         selected: the codes to apply.
+        project: what the run learnt about the project before rewriting any file (`project.py`): its
+            top-level modules and packages that are graph-mode TF 1 code, each with where it shows
+            (`{"tflearn": "tflearn/helpers/trainer.py:120 Session"}`); empty for a lone source text.
     """
 
-    def __init__(self, known: Mapping[str, Rule], selected: Iterable[str]):
+    def __init__(self, known: Mapping[str, Rule], selected: Iterable[str], project: Mapping[str, str] | None = None):
         self.known = dict(sorted(known.items()))
         self.codes = frozenset(selected)
+        self.project = dict(project or {})
         unknown = sorted(self.codes - self.known.keys())
         if unknown:
             raise ValueError(f"unknown rule {unknown[0]!r}")
@@ -85,6 +89,10 @@ class RuleSet:
     def new_states(self) -> dict[str, object]:
         """A fresh per-file state for every rule that keeps one (`codemod.state[code]`)."""
         return {code: r.new_state() for code, r in self.known.items() if r.new_state is not None}
+
+    def with_project(self, project: Mapping[str, str]) -> RuleSet:
+        """The same selection, with the run's facts about the project (`project` above)."""
+        return RuleSet(self.known, self.codes, project)
 
     def rule(self, code: str) -> Rule:
         return self.known[code]

@@ -50,6 +50,7 @@ _MODULES = (
     "tfm008_meaning",
     "tfm009_feature_tests",
     "tfm010_graph_tests",
+    "tfm011_dimension",
 )
 
 RULES: dict[str, Rule] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from migrate.codemod.rules import Rule
-from migrate.codemod.rules.tfm004_imports import import_moves, schedule_removal
+from migrate.codemod.shared import import_moves, schedule_removal
 from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, PRIVATE_RENAMES, moved_name, private_modules
 
 

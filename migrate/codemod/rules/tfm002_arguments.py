@@ -6,6 +6,7 @@ import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT
+from migrate.codemod.shared import dropout_keep_prob, eq, fix_commas  # noqa: F401  (TFM008 uses dropout_keep_prob)
 from migrate.codemod.tables import CONTRIB_REORDERS
 
 # `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
@@ -13,9 +14,6 @@ CAST_FUNCTIONS: dict[str, str] = {
     "tf.to_float": "float32", "tf.to_double": "float64", "tf.to_int32": "int32", "tf.to_int64": "int64",
     "tf.to_bfloat16": "bfloat16", "tf.to_complex64": "complex64", "tf.to_complex128": "complex128",
 }
-# `tf.nn.dropout(x, keep_prob, noise_shape, seed, name)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob,
-# ...)` (TF 2): positional arguments after `x` become keywords (tf_upgrade_v2: _dropout_transformer).
-DROPOUT_TF1_SIGNATURE: tuple[str, ...] = ("x", "keep_prob", "noise_shape", "seed", "name")
 # Arguments TF 2 removed because it always does what one value of them did: passed with that literal
 # value, the argument is dropped; passed otherwise (another value, a variable), the call moves to its
 # tf.compat.v1 twin, which keeps the argument. (TF 2's sampled_softmax_loss / nce_loss / embedding_lookup
@@ -104,7 +102,7 @@ def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bo
             for i, arg in enumerate(positional):
                 key = order[i] if i < len(order) else None
                 if key:
-                    keywords.append(arg.with_changes(keyword=cst.Name(key), equal=_eq()))
+                    keywords.append(arg.with_changes(keyword=cst.Name(key), equal=eq()))
                 else:
                     new_args.append(arg)
             args = new_args + keywords + [a for a in args if a.keyword is not None]
@@ -135,7 +133,7 @@ def _cast(cm, call: cst.Call, name: str) -> cst.Call:
     if x is None:
         return call
     keywords = [a for a in keywords if a is not x]
-    rest = [a.with_changes(keyword=cst.Name("name"), equal=_eq()) for a in positional[1:2]] + keywords
+    rest = [a.with_changes(keyword=cst.Name("name"), equal=eq()) for a in positional[1:2]] + keywords
     x = x.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT)
     root = _dtype_root(cm, call.func)
     func = cst.parse_expression(root + ".cast") if cm.dotted(call.func) else call.func
@@ -149,51 +147,6 @@ def _dtype_root(cm, func: cst.BaseExpression) -> str:
     if len(parts) >= 2 and cm.bindings.names.get(parts[0]) in ("tf", "tf.compat.v1"):
         return parts[0]
     return cm.import_for("tf.cast", func).rpartition(".")[0]
-
-
-def dropout_keep_prob(call: cst.Call) -> cst.Call:
-    """`tf.nn.dropout(x, keep_prob, ...)` (TF 1) -> `tf.nn.dropout(x, rate=1 - keep_prob, ...)` (TF 2);
-    unchanged without keep_prob (used by TFM008, whose table holds tf.nn.dropout)."""
-    stars = [a for a in call.args if a.star]  # only `**kwargs` here (a `*args` call is a finding)
-    args = [a for a in call.args if not a.star]
-    positional = [a for a in args if a.keyword is None]
-    keywords = [a for a in args if a.keyword is not None]
-    named = [a.with_changes(keyword=cst.Name(DROPOUT_TF1_SIGNATURE[i]), equal=_eq())
-             for i, a in enumerate(positional) if 0 < i < len(DROPOUT_TF1_SIGNATURE)]
-    if not any(a.keyword.value == "keep_prob" for a in named + keywords):
-        return call
-    out = positional[:1]
-    for arg in named + keywords:
-        if arg.keyword.value == "keep_prob":
-            arg = arg.with_changes(keyword=cst.Name("rate"), value=_one_minus(arg.value))
-        out.append(arg)
-    return call.with_changes(args=fix_commas(out + stars, call.args))
-
-
-def _eq() -> cst.AssignEqual:  # a fresh node each time: metadata is keyed by node identity
-    return cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
-
-
-def _one_minus(value: cst.BaseExpression) -> cst.BaseExpression:
-    atomic = isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float)) \
-        or bool(getattr(value, "lpar", ()))
-    if not atomic:
-        value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return cst.BinaryOperation(left=cst.Integer("1"), operator=cst.Subtract(), right=value)
-
-
-def fix_commas(args: list[cst.Arg], old: tuple[cst.Arg, ...]) -> list[cst.Arg]:
-    """Commas after reordering: every argument but the last gets one (keeping its old whitespace)."""
-    old_last_comma = old[-1].comma if old else cst.MaybeSentinel.DEFAULT
-    out = []
-    for i, arg in enumerate(args):
-        if i < len(args) - 1:
-            if not isinstance(arg.comma, cst.Comma):
-                arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        else:
-            arg = arg.with_changes(comma=old_last_comma)
-        out.append(arg)
-    return out
 
 
 RULE = Rule(

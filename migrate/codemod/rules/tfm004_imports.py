@@ -6,6 +6,7 @@ import libcst as cst
 
 from migrate.codemod import transform
 from migrate.codemod.rules import Rule
+from migrate.codemod.shared import import_moves, schedule_removal  # noqa: F401  (shared with TFM001)
 from migrate.codemod.tables import (
     MODULE_MOVES,
     PRIVATE_MODULES,
@@ -143,29 +144,6 @@ def leave_import_from(cm, original_node: cst.ImportFrom, updated_node: cst.Impor
 def _importable(dotted: str) -> str:
     """The module path to write in an import: `tf.compat.v1.nn` -> `tensorflow.compat.v1.nn`."""
     return "tensorflow" + dotted[2:] if dotted == "tf" or dotted.startswith("tf.") else dotted
-
-
-def import_moves(cm, local: str) -> bool:
-    """`local` is bound by a module-level import that TFM004 rewrites in place (not an alias)."""
-    return local not in cm.bindings.aliases and module_move(cm.bindings.names.get(local, "")) is not None
-
-
-def schedule_removal(cm, local: str, base: str) -> None:
-    """A use of the TF binding `local` (canonical `base`) was rewritten to another module: its import
-    goes once no use is left (fast pass: counted by the engine; scope pass: libcst's RemoveImportsVisitor)."""
-    if "TFM004" not in cm.rules or base in ("tf",):
-        return
-    cm._rewritten.add(local)
-    if not cm.METADATA_DEPENDENCIES:
-        return
-    from libcst.codemod.visitors import RemoveImportsVisitor  # noqa: PLC0415
-
-    module, _, obj = ("tensorflow" + base[2:]).rpartition(".")
-    if local == obj:
-        RemoveImportsVisitor.remove_unused_import(cm.context, module, obj)
-    else:  # `from tensorflow.contrib import rnn as r` or `import tensorflow.contrib.rnn as rnn`
-        RemoveImportsVisitor.remove_unused_import(cm.context, module, obj, local)
-        RemoveImportsVisitor.remove_unused_import(cm.context, f"{module}.{obj}", None, local)
 
 
 def stale_imports(cm, original=None) -> None:

@@ -3,7 +3,9 @@
 import re
 from dataclasses import dataclass
 
+from migrate.codemod.modes import setup_statement
 from migrate.codemod.rules import Rule
+from migrate.codemod.shared import in_comment_or_string
 
 # Targets that only work with legacy Keras under TF 2.16+ (tf_keras + TF_USE_LEGACY_KERAS=1).
 LEGACY_KERAS_PREFIXES: tuple[str, ...] = ("tf.compat.v1.layers", "tf.compat.v1.nn.rnn_cell")
@@ -74,8 +76,6 @@ def note_reference(cm, node, final: str) -> None:
 def leave_module(cm, original) -> None:
     """At the end of the module: the legacy-Keras and graph-mode notices (none once the file has the
     switch they ask for, or when TFM007 inserts the graph-mode setup)."""
-    from migrate.codemod.rules.tfm007_graph_mode import setup_statement  # noqa: PLC0415
-
     seen = cm.state["TFM005"]
     if seen.legacy_keras is not None and LEGACY_KERAS_SWITCH not in cm.full_source:
         cm.report(seen.legacy_keras, "TFM005", LEGACY_KERAS_MESSAGE)
@@ -92,7 +92,7 @@ def leave_module(cm, original) -> None:
 def _test_notice(cm, seen: Seen) -> None:
     """A tf.test.TestCase module that uses graph-only APIs: one notice at the first of them."""
     calls = [(m.start(), m.group(1) or m.group(2)) for m in TEST_GRAPH_ONLY_CALLS.finditer(cm.full_source)]
-    calls = [(at, name) for at, name in calls if not _in_comment_or_string(cm.full_source, at)]
+    calls = [(at, name) for at, name in calls if not in_comment_or_string(cm.full_source, at)]
     what = sorted({f"self.{n}()" if n == "test_session" else f".{n}()" for _, n in calls}
                   | ({seen.test_graph_only[1]} if seen.test_graph_only else set()))
     if not what:
@@ -106,23 +106,6 @@ def _test_notice(cm, seen: Seen) -> None:
         at = calls[0][0]
         line = cm.full_source.count("\n", 0, at) + 1
         cm.report_at(line, at - (cm.full_source.rfind("\n", 0, at) + 1), "TFM005", message)
-
-
-def _in_comment_or_string(source: str, at: int) -> bool:
-    """Whether the match at `at` lies in a comment or a one-line string of its line (by its tokens)."""
-    import io  # noqa: PLC0415
-    import tokenize  # noqa: PLC0415
-
-    start = source.rfind("\n", 0, at) + 1
-    end = source.find("\n", at)
-    line = source[start:end if end >= 0 else len(source)]
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(line + "\n").readline))
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    column = at - start
-    return any(t.type in (tokenize.COMMENT, tokenize.STRING) and t.start[1] <= column < t.end[1]
-               for t in tokens if t.start[0] == t.end[0] == 1)
 
 
 RULE = Rule(

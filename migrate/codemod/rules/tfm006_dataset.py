@@ -7,6 +7,7 @@ import ast
 import libcst as cst
 
 from migrate.codemod.rules import Rule
+from migrate.codemod.shared import fix_commas
 
 # Methods only TF 1's tf.data.Dataset has (checked against TF 2.21: `dir(tf.compat.v1.data.Dataset) -
 # dir(tf.data.Dataset)`), whose names nothing else in TensorFlow uses: `ds.m(*a)` -> `tf.compat.v1.data.m(ds, *a)`
@@ -59,8 +60,6 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         return call  # `tf.compat.v1.data.make_one_shot_iterator` itself, or a TF 2 name
     target = cm.import_for(UNIQUE_METHODS[func.attr.value], original)
     args = [cst.Arg(func.value), *call.args]
-    from migrate.codemod.rules.tfm002_arguments import fix_commas  # noqa: PLC0415
-
     return call.with_changes(func=cst.parse_expression(target), args=fix_commas(args, call.args))
 
 

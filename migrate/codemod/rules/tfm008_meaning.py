@@ -11,6 +11,7 @@ import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT, LABELS_STOP_GRADIENT
+from migrate.codemod.shared import dropout_keep_prob
 
 # Calls whose result has the shape of their (first) argument: `tf.where(tf.is_nan(x), tf.zeros_like(x),
 # x)` has condition, x and y of one shape, where TF 1's and TF 2's tf.where agree (no rewrite needed).
@@ -103,8 +104,6 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
         cm.mark_replaced(original.func)
         new = call.with_changes(func=cst.parse_expression(cm.import_for(compat, original)))
     elif entry.fix == DROPOUT:
-        from migrate.codemod.rules.tfm002_arguments import dropout_keep_prob  # noqa: PLC0415
-
         new = dropout_keep_prob(call)
     else:
         new = _labels_stop_gradient(cm, original, call)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from migrate.codemod.modes import mode_choice
 from migrate.codemod.rules import Rule
-from migrate.codemod.rules.tfm005_notices import _in_comment_or_string
-from migrate.codemod.rules.tfm007_graph_mode import mode_choice
+from migrate.codemod.shared import in_comment_or_string
 
 DECORATOR = "tf_migrate_runtime.testing.tf1_graph_mode"
 DECORATOR_MODULE = "tf_migrate_runtime.testing"
@@ -65,7 +65,7 @@ def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[
 
     `bindings`: the module's TF names (local name -> canonical, `tf` -> `tf`)."""
     found = {f"self.{m.group(1)}()" if m.group(1) else f".{m.group(2)}()"
-             for m in GRAPH_ONLY_METHODS.finditer(source) if not _in_comment_or_string(source, m.start())}
+             for m in GRAPH_ONLY_METHODS.finditer(source) if not in_comment_or_string(source, m.start())}
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -92,6 +92,32 @@ def graph_only_uses(source: str, bindings: dict[str, str], tables=None) -> list[
     return sorted(found)
 
 
+def graph_modules_imported(source: str, project: dict[str, str]) -> list[str]:
+    """The run's own graph-mode TF 1 modules (`project.graph_modules`: `tflearn`, whose files open Sessions;
+    `nmt.inference`) that `source` imports at its top level, as `tflearn (tflearn/helpers/trainer.py:120
+    Session)`: `import tflearn`, `from tflearn.layers import x`, or, in a package, `from . import inference`
+    (a module of that name in one of the run's packages); empty when `project` is."""
+    if not project:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module.split(".")[0]]
+        elif isinstance(node, ast.ImportFrom):  # relative: a sibling module (or one below it)
+            tails = [node.module] if node.module else [a.name for a in node.names]
+            names = [key for key in project for tail in tails if key.endswith("." + tail)]
+        else:
+            continue
+        found.update(f"{name} ({project[name]})" for name in names if name in project)
+    return sorted(found)
+
+
 def _decorated(node: cst.ClassDef) -> bool:
     for d in node.decorators:
         expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
@@ -113,7 +139,8 @@ def leave_class(cm, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassD
     if DISABLES.search(cm.full_source):
         return updated
     if seen.uses is None:
-        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names, cm.tables)
+        seen.uses = graph_only_uses(cm.full_source, cm.bindings.names, cm.tables) \
+            or graph_modules_imported(cm.full_source, getattr(cm.rules, "project", {}))
         choice = mode_choice(cm.full_source, cm.bindings.names) if seen.uses else None
         if choice is not None:
             seen.declined = True
