@@ -44,7 +44,6 @@ def run(args) -> int:
     from migrate.checkpoint.reader import Checkpoint, corrupt_error  # noqa: PLC0415
     from migrate.checkpoint.stream import verify_tensors  # noqa: PLC0415
     from migrate.files import to_json_text  # noqa: PLC0415
-
     from migrate.parity.forms import detect_form  # noqa: PLC0415
 
     if detect_form(args.checkpoint) != "checkpoint" or args.tag_set or args.signature:

@@ -23,10 +23,10 @@ from tf_migrate_runtime.layers.decoder import (
     keep_steps,
     run_traced,
     stacked,
-    step_product,
     state_specs,
     static_steps,
     step_buffer,
+    step_product,
     write_step,
     zero_states,
 )
