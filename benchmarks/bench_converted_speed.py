@@ -184,7 +184,12 @@ def tf1_default_session_options():
     from migrate.parity import tf1_graph  # noqa: PLC0415
 
     saved = tf1_graph._session_config
-    tf1_graph._session_config = lambda tf: tf.compat.v1.ConfigProto(allow_soft_placement=True)
+    def default_options(tf, place_pruned: bool = False):
+        config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+        config.graph_options.place_pruned_graph = place_pruned   # a cuDNN op with no CPU kernel: place what runs
+        return config
+
+    tf1_graph._session_config = default_options
     try:
         yield
     finally:

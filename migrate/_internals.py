@@ -296,3 +296,28 @@ def function_graph(function_def):
     from tensorflow.python.framework.function_def_to_graph import function_def_to_graph  # noqa: PLC0415
 
     return function_def_to_graph(function_def)
+
+
+def op_registered(op_type: str) -> bool:
+    """Whether this TensorFlow registers an op type (contrib's `GatherTree` is not in TF 2.21): `op_def_registry`
+    (`tensorflow.python`), the registry `import_graph_def` itself checks; the public fallback is `tf.raw_ops`, the
+    generated wrappers of the same registry."""
+    if private_ok():
+        try:
+            from tensorflow.python.framework import op_def_registry  # noqa: PLC0415
+
+            return op_def_registry.get(op_type) is not None
+        except ImportError:
+            pass
+    import tensorflow as tf  # noqa: PLC0415
+
+    return hasattr(tf.raw_ops, op_type)
+
+
+def saved_model_loader(export_dir: str):
+    """TF 2.21's SavedModel loader object (`tensorflow.python.saved_model.loader_impl.SavedModelLoader`): what
+    `tf.compat.v1.saved_model.loader.load` runs, split so that the MetaGraphDef can be edited between reading and
+    loading (parity sets the same inference constants on the reference). No public API exposes that split."""
+    from tensorflow.python.saved_model.loader_impl import SavedModelLoader  # noqa: PLC0415
+
+    return SavedModelLoader(export_dir)

@@ -15,7 +15,7 @@ CASES = {   # builder -> (the decoder loop's "how", the report's `translated` en
     "decoder_residual": ("recognised as dynamic_decode", {"dynamic_decode ResidualWrapper -> keras.ops.add": 1}),
     "decoder_wrapped_stack": ("recognised as dynamic_decode", {
         "dynamic_decode ResidualWrapper -> keras.ops.add": 1,
-        "dynamic_decode BasicDecoder+TrainingHelper LSTMCell/BasicLSTMCell -> keras.layers.LSTM": 2}),
+        "dynamic_decode BasicDecoder+TrainingHelper LSTMCell/BasicLSTMCell -> tfm.LSTM": 2}),
     "decoder_attention_dropout": ("recognised as dynamic_decode_attention", {
         "dynamic_decode BasicDecoder(AttentionWrapper LuongAttention)+TrainingHelper -> tfm.AttentionDecoder": 1}),
 }

@@ -13,23 +13,23 @@ pytestmark = pytest.mark.slow
 # builder -> (the report's `translated`, lines model.py must hold, the loops' "how")
 CASES = {
     "static_projection": (
-        {"static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM": 1,
+        {"static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM": 1,
          "static_rnn OutputProjectionWrapper -> keras.layers.Dense": 1},
         ["keras.layers.Dense(2, activation='tanh', use_bias=True, name='rnn__output_projection_wrapper')(rnn__"],
         ["recognised as static_rnn"]),
     "static_residual_dropout": (
-        {"static_rnn GRUCell -> keras.layers.GRU": 2, "static_rnn ResidualWrapper -> keras.ops.add": 1},
+        {"static_rnn GRUCell -> tfm.GRU": 2, "static_rnn ResidualWrapper -> keras.ops.add": 1},
         ["= keras.ops.add(rnn__multi_rnn_cell__cell_1__gru_cell_seq, rnn__multi_rnn_cell__cell_0__gru_cell_seq)"],
         ["recognised as static_rnn"] * 2),
     "static_bidi": (
-        {"static_bidirectional_rnn -> keras.ops.concatenate": 1, "static_rnn GRUCell -> keras.layers.GRU": 1,
-         "static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM": 1},
+        {"static_bidirectional_rnn -> keras.ops.concatenate": 1, "static_rnn GRUCell -> tfm.GRU": 1,
+         "static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM": 1},
         ["steps_reversed = keras.ops.flip(x, axis=1)",
          "keras.ops.concatenate([bidirectional_rnn__fw__lstm_cell_seq, backward_in_time_order], axis=-1)"],
         ["recognised as static_rnn"] * 2 + ["recognised as static_bidirectional_rnn"]),
     "static_bidi_wrapped": (
-        {"static_bidirectional_rnn -> keras.ops.concatenate": 1, "static_rnn GRUCell -> keras.layers.GRU": 1,
-         "static_rnn LSTMCell/BasicLSTMCell -> keras.layers.LSTM": 2, "static_rnn ResidualWrapper -> keras.ops.add": 1},
+        {"static_bidirectional_rnn -> keras.ops.concatenate": 1, "static_rnn GRUCell -> tfm.GRU": 1,
+         "static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM": 2, "static_rnn ResidualWrapper -> keras.ops.add": 1},
         ["keras.ops.concatenate([residual, backward_in_time_order], axis=-1)"],
         ["recognised as static_rnn"] * 3 + ["recognised as static_bidirectional_rnn"]),
 }

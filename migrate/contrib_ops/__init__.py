@@ -51,9 +51,9 @@ class ContribOpError(ValueError):
 
 
 def _registered(op_type: str) -> bool:
-    from tensorflow.python.framework import op_def_registry  # noqa: PLC0415
+    from migrate._internals import op_registered  # noqa: PLC0415
 
-    return op_def_registry.get(op_type) is not None
+    return op_registered(op_type)
 
 
 def missing(graph_def) -> list:

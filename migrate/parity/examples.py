@@ -26,7 +26,7 @@ def parse_spec(graph_def, signature: dict) -> dict | None:
     "default", "tensor"} | {"kind": "sparse" | "ragged", "dtype"}}}` when a signature input feeds a ParseExample op,
     else None. `dtype`: float32 / int64 / string; `shape`: the feature's shape without the batch axis; `default`:
     the value a missing feature takes (nested lists), None when the feature is required."""
-    from tensorflow.python.framework import dtypes  # noqa: PLC0415
+    from tensorflow import dtypes  # noqa: PLC0415  (the public tf.dtypes)
 
     nodes = {n.name: n for n in graph_def.node}
     inputs = {v["tensor"]: k for k, v in signature.get("inputs", {}).items()}

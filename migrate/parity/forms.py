@@ -257,7 +257,7 @@ def signature_info(key: str, sig, where: str) -> dict:
     """`{"key", "method_name", "inputs": {KEY: {"tensor", "dtype", "shape"}}, "outputs": {...}}` of a SignatureDef
     (shape: a list with None for unknown sizes, or None for an unknown rank; dtype: NumPy's name, "string" for
     strings)."""
-    from tensorflow.python.framework import dtypes  # noqa: PLC0415
+    from tensorflow import dtypes  # noqa: PLC0415  (the public tf.dtypes)
 
     def one(kind, k, info):
         if info.WhichOneof("encoding") != "name":
@@ -414,7 +414,7 @@ def _graphdef_file(path: str) -> ModelSource:
 def frozen_weights(graph_def) -> dict[str, tuple[int, str]]:
     """The constants of a frozen graph that were variables, found by use: {const node name: (node index, the use
     that told it, "MatMul rnn/while/lstm_cell/MatMul")}. See `WEIGHT_INPUTS` / `BIAS_AFTER`."""
-    from tensorflow.python.framework import dtypes  # noqa: PLC0415
+    from tensorflow import dtypes  # noqa: PLC0415  (the public tf.dtypes)
 
     nodes = graph_def.node
     index = {n.name: i for i, n in enumerate(nodes)}

@@ -67,9 +67,9 @@ class LoaderReference:
         try:
             with graph.as_default():
                 if constants:   # loader.load is SavedModelLoader(dir).load: the same, with the constants set
-                    from tensorflow.python.saved_model.loader_impl import SavedModelLoader  # noqa: PLC0415
+                    from migrate._internals import saved_model_loader  # noqa: PLC0415
 
-                    loader = SavedModelLoader(folder)
+                    loader = saved_model_loader(folder)
                     _set_constants(loader.get_meta_graph_def_from_tags(source.tag_set).graph_def, constants)
                     loader.load(session, source.tag_set)
                 else:
