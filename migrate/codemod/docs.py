@@ -209,10 +209,10 @@ without its per-instance decorator scans, the cyclic garbage collector is paused
 processed (it rescanned the millions of live parser objects: 40% of the CPU time of a big file), the
 locating pass for findings stops once every finding is placed, and a callee's length is measured without
 a code-generation pass when it is a plain dotted name.
-Linear time: a 50,000-line file of the sample model's functions repeated (`bench_codemod_bigfile.py --shape
-sample`) takes 8.2-9.1 s of CPU (`--check` / `--write`, load 3) on the 2 shared
+Linear time: a 50,000-line file of the sample model's functions repeated (the `sample` shape of
+`bench_codemod_bigfile.py`) takes 8.2-9.1 s of CPU (`--check` / `--write`, load 3) on the 2 shared
 cores of the development machine, about 1.7 s per 10,000 lines; the quadratic steps (diffs computed for `--write`, line
-mapping per finding, marker line counting) are gone. Issue 23's dense file (`--shape dense`, the default: nearly
+mapping per finding, marker line counting) are gone. Issue 23's dense file (its `dense` shape, the default: nearly
 every line rewritten) takes 24.6-26.8 s at load 5-18, where libcst's own parse + print of it takes 21-25 s: not
 within the 10 s goal.
 
