@@ -135,6 +135,23 @@ def stacked_cells(em: Emitter, view, layers, inits, what: str):
     return weights, families, units, flat_init
 
 
+def output_layer_weights(view, dense, weights: list) -> tuple[int | None, bool]:
+    """A decoder's `output_layer` (`(kernel, bias or None)` or None): its arrays appended to the layer's `weights`;
+    -> (units, use_bias), (None, False) without one."""
+    if dense is None:
+        return None, False
+    kernel, bias = dense
+    k = view.variable_values(kernel)
+    weights += [k] + ([view.variable_values(bias)] if bias else [])
+    return k.shape[1], bool(bias)
+
+
+def max_iterations_arg(em: Emitter, max_iter) -> str:
+    """`maximum_iterations` as the decoder layer's first argument: a constant one as an int32 tensor."""
+    mi = em.value(max_iter)
+    return f"keras.ops.convert_to_tensor({mi}, dtype='int32')" if max_iter.is_const else mi
+
+
 def state_idents(em: Emitter, layers) -> list[str]:
     """Variables for each cell's final state: `<cell>_h` (and `<cell>_c` for an LSTM)."""
     names = []

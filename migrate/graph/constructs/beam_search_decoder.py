@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from migrate.graph.constructs.base import Construct
-from migrate.graph.decoders import stacked_cells
+from migrate.graph.decoders import max_iterations_arg, output_layer_weights, stacked_cells
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     BIAS,
@@ -205,22 +205,14 @@ class BeamSearchDecode(Provider):
                                                              "a BeamSearchDecoder whose initial state")
         emb = self.view.variable_values(self.embedding)
         weights.append(emb)
-        out_size, use_bias = None, False
-        if self.dense is not None:
-            kernel, bias = self.dense
-            k = self.view.variable_values(kernel)
-            out_size, use_bias = k.shape[1], bool(bias)
-            weights += [k] + ([self.view.variable_values(bias)] if bias else [])
+        out_size, use_bias = output_layer_weights(self.view, self.dense, weights)
         kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BeamSearchDecoder(embedding "
                    f"{self.embedding}, beam_width={self.width}, length_penalty_weight={self.penalty:g}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
         lname = em.layer_name(self.name + "/beam_search_decoder")
         em.weights[lname] = weights
-        mi = em.value(max_iter)
-        if max_iter.is_const:
-            mi = f"keras.ops.convert_to_tensor({mi}, dtype='int32')"
-        args = [mi, f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
+        args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if flat_init and flat_init[0] is not None:
             args.append(f"initial_state=[{', '.join(flat_init)}]")
         names = [em.new_ident(n) for n in ("beam_step_ids", "beam_parent_ids", "beam_scores", "beam_lengths",

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from migrate.graph.constructs.attention_wrapper import attention_weights
 from migrate.graph.constructs.base import Construct
-from migrate.graph.decoders import DynamicDecode, final_states, stacked_cells, state_idents, write_outputs
+from migrate.graph.decoders import (
+    DynamicDecode,
+    final_states,
+    max_iterations_arg,
+    output_layer_weights,
+    stacked_cells,
+    state_idents,
+    write_outputs,
+)
 from migrate.graph.ir import Emitter, Sym
 from migrate.graph.matching import Provider
 from migrate.graph.rnn import final_state_names, initial_states
@@ -42,22 +50,14 @@ class GreedyDecode(DynamicDecode):
         if a is not None:
             weights, att_args = attention_weights(self.view, a, weights, self.layers[0].input_size)
         weights.append(emb)
-        out_size, use_bias = None, False
-        if self.dense is not None:
-            kernel, bias = self.dense
-            k = self.view.variable_values(kernel)
-            out_size, use_bias = k.shape[1], bool(bias)
-            weights += [k] + ([self.view.variable_values(bias)] if bias else [])
+        out_size, use_bias = output_layer_weights(self.view, self.dense, weights)
         kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
                    f"GreedyEmbeddingHelper(embedding {self.helper.embedding}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
         lname = em.layer_name(self.name + "/greedy_decoder")
         em.weights[lname] = weights
-        mi = em.value(max_iter)
-        if max_iter.is_const:
-            mi = f"keras.ops.convert_to_tensor({mi}, dtype='int32')"
-        args = [mi, f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
+        args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
             args.append(f"memory={em.value(values)}")
             if mem_len is not None:
