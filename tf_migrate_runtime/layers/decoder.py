@@ -182,6 +182,20 @@ def state_specs(families, units, batch, dtype="float32") -> list:
     return out
 
 
+def build_embedding_decoder(layer) -> None:
+    """The weights of a decoder that feeds its cells an embedding (`GreedyDecoder`, the sampling decoders), in
+    this order: the cells' (`add_cell_weights`), `embedding`, then the output layer's `output_kernel` /
+    `output_bias` when it has one."""
+    layer.cell_weights, width = add_cell_weights(layer, layer.families, layer.units, layer.embedding_dim)
+    layer.embedding = layer.add_weight(shape=(layer.vocab_size, layer.embedding_dim), name="embedding")
+    layer.kernel = layer.bias = None
+    if layer.output_size:
+        layer.kernel = layer.add_weight(shape=(width, layer.output_size), name="output_kernel")
+        if layer.use_bias:
+            layer.bias = layer.add_weight(shape=(layer.output_size,), name="output_bias")
+    layer.built = True
+
+
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
 class TrimToMaxLength(keras.layers.Layer):
     """`dynamic_decode` with a `TrainingHelper` runs `max(sequence_length)` steps: keeps the first `max(lengths)`
@@ -275,14 +289,7 @@ class GreedyDecoder(keras.layers.Layer):
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
 
     def build(self, *args, **kwargs):
-        self.cell_weights, width = add_cell_weights(self, self.families, self.units, self.embedding_dim)
-        self.embedding = self.add_weight(shape=(self.vocab_size, self.embedding_dim), name="embedding")
-        self.kernel = self.bias = None
-        if self.output_size:
-            self.kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
-            if self.use_bias:
-                self.bias = self.add_weight(shape=(self.output_size,), name="output_bias")
-        self.built = True
+        build_embedding_decoder(self)
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
         return run_traced(self, self._decode, maximum_iterations, start_tokens=start_tokens, end_token=end_token,

@@ -25,7 +25,7 @@ from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
-    add_cell_weights,
+    build_embedding_decoder,
     decode_loop,
     keep_steps,
     run_traced,
@@ -136,14 +136,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         self.scheduling_generator = keras.random.SeedGenerator(scheduling_seed)
 
     def build(self, *args, **kwargs):
-        self.cell_weights, width = add_cell_weights(self, self.families, self.units, self.embedding_dim)
-        self.embedding = self.add_weight(shape=(self.vocab_size, self.embedding_dim), name="embedding")
-        self.kernel = self.bias = None
-        if self.output_size:
-            self.kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
-            if self.use_bias:
-                self.bias = self.add_weight(shape=(self.output_size,), name="output_bias")
-        self.built = True
+        build_embedding_decoder(self)
 
     def call(self, inputs, sequence_length, initial_state=None, sampling_probability=None, training=False):
         p = self.sampling_probability if sampling_probability is None else sampling_probability
