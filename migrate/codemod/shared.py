@@ -5,6 +5,8 @@ bookkeeping of a reference rewritten to another module (TFM001 renames, TFM004 d
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from migrate.codemod.tables import module_move
@@ -97,3 +99,14 @@ def schedule_removal(cm, local: str, base: str) -> None:
     else:  # `from tensorflow.contrib import rnn as r` or `import tensorflow.contrib.rnn as rnn`
         RemoveImportsVisitor.remove_unused_import(cm.context, module, obj, local)
         RemoveImportsVisitor.remove_unused_import(cm.context, f"{module}.{obj}", None, local)
+
+
+def file_ast(cm):
+    """The whole file's `ast` tree, parsed once per file for every rule that reads the file whole (TFM006's
+    Dataset names, TFM011's shape names); None where Python's own parser refuses the text."""
+    if "_file_ast" not in cm.state:
+        try:
+            cm.state["_file_ast"] = ast.parse(cm.full_source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            cm.state["_file_ast"] = None
+    return cm.state["_file_ast"]

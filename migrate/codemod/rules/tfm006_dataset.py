@@ -7,7 +7,7 @@ import ast
 import libcst as cst
 
 from migrate.codemod.rules import Rule
-from migrate.codemod.shared import fix_commas
+from migrate.codemod.shared import file_ast, fix_commas
 
 # Methods only TF 1's tf.data.Dataset has (checked against TF 2.21: `dir(tf.compat.v1.data.Dataset) -
 # dir(tf.data.Dataset)`), whose names nothing else in TensorFlow uses: `ds.m(*a)` -> `tf.compat.v1.data.m(ds, *a)`
@@ -110,9 +110,8 @@ def dataset_names(cm) -> frozenset[str]:
     state = cm.state["TFM006"]
     if "names" in state:
         return state["names"]
-    try:
-        tree = ast.parse(cm.full_source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = file_ast(cm)
+    if tree is None:
         state["names"] = frozenset()
         return state["names"]
     bindings: dict[str, list] = {}  # name -> the values bound to it (a str marks a binding of another kind)

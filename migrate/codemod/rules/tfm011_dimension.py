@@ -25,6 +25,7 @@ import ast
 import libcst as cst
 
 from migrate.codemod.rules import Rule
+from migrate.codemod.shared import file_ast
 
 FUNCTION = "tf.compat.dimension_value"
 # Methods / properties of a tensor, variable or shape whose result is a static shape (TensorShape).
@@ -60,9 +61,8 @@ def shape_names(cm) -> frozenset[str]:
     state = cm.state["TFM011"]
     if "names" in state:
         return state["names"]
-    try:
-        tree = ast.parse(cm.full_source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = file_ast(cm)
+    if tree is None:
         state["names"] = frozenset()
         return state["names"]
     shapes: set[str] = set()
