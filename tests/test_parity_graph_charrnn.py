@@ -6,8 +6,9 @@ placeholder of unknown shape, predictions flattened to [500, 83].
 Nothing is bound by hand: the Keras input `inputs` and output `predictions` carry the graph's names, the one-hot
 depth gives the id range, and the Keras [10, 50, 83] output is compared in the graph's [500, 83]. But this graph
 was saved with `DropoutWrapper(output_keep_prob=0.5)` as a CONSTANT inside the while loop (its `keep_prob`
-placeholder is unused): two runs on the same inputs differ, which parity refuses (exit 2) naming the constants;
-`--feed` on those constants replaces their values before the import.
+placeholder is unused): two runs on the same inputs differ. Parity sets those constants to 1.0 before the import
+(`migrate.parity.dropouts`, as `convert` does) and says so; a value set with `--feed` is kept, and then the
+refusal (exit 2) names that dropout and its inference value.
 """
 
 from __future__ import annotations
@@ -58,13 +59,21 @@ KEEP = [f"--feed=rnn/while/rnn/multi_rnn_cell/cell_{i}/dropout/keep_prob=1.0" fo
 
 
 @pytest.mark.slow
-def test_dropout_baked_into_the_graph_is_refused_with_the_constants_to_feed(models, capsys):
+def test_dropout_baked_into_the_graph_is_switched_off_and_a_value_the_user_sets_is_kept(models, capsys):
     code = main(["parity", "--tf1", PREFIX, "--keras", str(models / "charrnn.keras")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert ("dropout with a constant keep probability switched off in the TF1 graph, as at inference (the Keras "
+            "model runs without dropout): rnn/while/rnn/multi_rnn_cell/cell_0/dropout/keep_prob:0 = 1, "
+            "rnn/while/rnn/multi_rnn_cell/cell_1/dropout/keep_prob:0 = 1") in out
+    half = "--feed=rnn/while/rnn/multi_rnn_cell/cell_0/dropout/keep_prob=0.5"
+    code = main(["parity", "--tf1", PREFIX, "--keras", str(models / "charrnn.keras"), half])
     err = capsys.readouterr().err
     assert code == 2
     assert "predictions:0 differs between two runs on the same inputs" in err
-    assert "rnn/while/rnn/multi_rnn_cell/cell_0/dropout/random_uniform/RandomUniform" in err
-    assert "--feed rnn/while/rnn/multi_rnn_cell/cell_0/dropout/keep_prob:0=1.0" in err
+    assert "(rnn/while/rnn/multi_rnn_cell/cell_0/dropout/random_uniform/RandomUniform)" in err
+    assert ("rnn/while/rnn/multi_rnn_cell/cell_0/dropout/keep_prob:0 is a dropout's, set with --feed: at inference "
+            "it is 1") in err
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ import numpy as np
 
 from migrate.errors import InputError, MigrateError
 from migrate.exit_codes import MISMATCH
+from migrate.parity.dropouts import inference_constants as _inference_constants
 
 GRAPH_CONVERT_VERSION = 1
 
@@ -479,119 +480,6 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed
 
 
-_DROPOUT_KEEP = ("dropout/keep_prob",)
-_RANDOM_SCALING = ("Mul", "Add", "AddV2", "Sub")   # random_uniform(minval, maxval) = RandomUniform * range + min
-
-
-def _inference_constants(tf1) -> dict[str, float]:
-    """Dropout built with a constant keep probability (a DropoutWrapper's or `tf.nn.dropout`'s Python float, also
-    inside a while loop) keeps dropping at inference: the graph is not deterministic. Such constants are found by
-    the ops around the random draw, whatever their names, and set before the graph is imported (the TF1 side of
-    parity; `TF1Graph.set_constants`); the Keras model has no dropout:
-
-    - TF < 1.13 `floor(keep_prob + uniform)`: the keep_prob constant < 1 (shared with `x / keep_prob`) -> 1.0;
-    - TF >= 1.13 `uniform >= rate` then `x * (1 / (1 - rate))`: the rate constant -> 0.0 and the scale constant of
-      that dropout's scope -> 1.0;
-    - a constant named `.../dropout/keep_prob` < 1 (either form) -> 1.0.
-    Returns {constant name: its new value}; `tf1.dropout_draws` names every dropout's RandomUniform, and
-    `tf1.dropout_placeholders` the placeholders that are a dropout's keep probability (-> 1.0) or rate (-> 0.0) by
-    the same ops, whatever their names (`Placeholder_4` fed as `dropout_pkeep` in a signature)."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
-
-    g = tf1.proto
-    nodes = tf1.meta_def.graph_def.node
-
-    def scalar(i):
-        if g.types[i] != "Const":
-            return None
-        tensor = nodes[i].attr["value"].tensor
-        if any(d.size != 1 for d in tensor.tensor_shape.dim):   # a scalar (or [1]): read it, nothing larger
-            return None
-        value = tf.make_ndarray(tensor)
-        return float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f" else None
-
-    def folded(i, depth=2):   # a scalar Const, or `max - min` of two (random_uniform's range in TF < 1.13 graphs)
-        value = scalar(i)
-        if value is None and depth and g.types[i] in ("Sub", "Add", "AddV2", "Mul"):
-            a, b = (folded(src, depth - 1) for src, _ in g.inputs_of(i)[:2])
-            if a is not None and b is not None:
-                value = {"Sub": a - b, "Mul": a * b}.get(g.types[i], a + b)
-        return value
-
-    def scaling_operand(i, other):   # the operand of a scaling op i besides `other`, if it is known at conversion
-        return next((folded(src) for src, port in g.inputs_of(i) if port >= 0 and src != other), None)
-
-    def const_input(i, other):   # the constant operand of a binary op i whose other operand is `other`
-        for src, port in g.inputs_of(i):
-            if port >= 0 and src != other:
-                src = next((s for s, p in g.inputs_of(src) if p >= 0), src) if g.types[src] == "Identity" else src
-                return src, scalar(src)
-        return None, None
-
-    def placeholder_input(i, other):   # a placeholder operand of binary op i (through reads, Enter, 1 - p)
-        for src, port in g.inputs_of(i):
-            if port < 0 or src == other:
-                continue
-            flip = False
-            for _ in range(4):
-                if g.types[src] in ("Identity", "Enter", "Cast"):
-                    src = next((s for s, p in g.inputs_of(src) if p >= 0), src)
-                elif g.types[src] == "Sub" and scalar(g.inputs_of(src)[0][0]) == 1.0 and not flip:
-                    src, flip = g.inputs_of(src)[1][0], True   # rate = 1 - keep_prob
-                else:
-                    break
-            if g.types[src] in ("Placeholder", "PlaceholderV2"):
-                return src, flip
-        return None, False
-
-    changed: dict[str, float] = {}
-    draws: set[str] = set()
-    fed: dict[str, float] = {}   # placeholders that are a dropout's keep probability (or rate) by use
-    for i in g.nodes_of_type(("Const",)):
-        name = g.names[i]
-        if name.endswith(_DROPOUT_KEEP) and not is_gradient(name) and (v := scalar(i)) is not None and v < 1.0:
-            changed[name] = 1.0
-    for r in g.nodes_of_type(("RandomUniform",)):
-        if is_gradient(g.names[r]):
-            continue
-        drawn, frontier = {r}, [r]
-        for _ in range(3):   # the uniform draw scaled into [min, max)
-            frontier = [c for f in frontier for c, _ in g.consumers_of(f) if g.types[c] in _RANDOM_SCALING
-                        and c not in drawn and scaling_operand(c, f) is not None]
-            drawn.update(frontier)
-        for d in drawn:
-            for c, _ in g.consumers_of(d):
-                if g.types[c] == "GreaterEqual" or g.types[c] in ("Add", "AddV2") and \
-                        any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
-                    draws.add(g.names[r])   # a dropout's draw, whatever its keep probability is
-                k, value = const_input(c, d)
-                floored = g.types[c] in ("Add", "AddV2") and any(g.types[f] == "Floor" for f, _ in g.consumers_of(c))
-                if value is None and (floored or g.types[c] == "GreaterEqual"):
-                    ph, flip = placeholder_input(c, d)
-                    if ph is not None:   # keep_prob + uniform: 1.0; uniform >= rate: 0.0, or 1.0 where rate = 1 - p
-                        fed[g.names[ph]] = 1.0 if floored or flip else 0.0
-                if k is None or value is None or not 0.0 < value < 1.0:
-                    continue
-                if g.types[c] in ("Add", "AddV2") and any(g.types[f] == "Floor" for f, _ in g.consumers_of(c)):
-                    changed[g.names[k]] = 1.0                      # keep_prob + uniform, floored
-                elif g.types[c] == "GreaterEqual":
-                    changed[g.names[k]] = 0.0                      # uniform >= rate
-                    scope = g.names[c].rsplit("/", 1)[0] + "/"
-                    scale = 1.0 / (1.0 - value)
-                    for m in g.nodes_of_type(("Mul",)):
-                        if g.names[m].startswith(scope) and g.names[m].count("/") == g.names[c].count("/"):
-                            for src, port in g.inputs_of(m):
-                                sv = scalar(src) if port >= 0 else None
-                                if sv is not None and abs(sv - scale) <= 1e-4 * scale:
-                                    changed[g.names[src]] = 1.0    # x * 1 / (1 - rate)
-    tf1.set_constants({name + ":0": v for name, v in changed.items()})
-    tf1.dropout_draws = frozenset(draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
-    tf1.dropout_placeholders = dict(sorted(fed.items()))   # fed their inference value unless --feed says otherwise
-    return dict(sorted(changed.items()))
-
-
 def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
     """The TF1 loss tensor and the Keras loss on the same batch: the generated inputs, plus labels (and lengths
     or weights) generated for the placeholders the loss alone reads."""
@@ -830,5 +718,5 @@ def _jsonable(v):
 
 
 # public names of the steps `convert --to tf1` repeats (migrate/graph/to_tf1.py)
-inference_constants = _inference_constants
+inference_constants = _inference_constants   # migrate.parity.dropouts
 translate_view = _translate

@@ -325,8 +325,17 @@ class GraphPair:
             return
         name, a, b = differ[0]
         random_ops, keep = random_sources(self.graph, [self.outputs[n] for n, _, _ in differ])
-        hint = (f" Feed that keep probability 1.0: {', '.join(f'--feed {k}=1.0' for k in keep[:3])} (or in the "
-                f"mapping: [parity] feeds = {{\"{keep[0]}\" = 1.0}})." if keep else "")
+        off = getattr(self.graph, "dropouts_off", frozenset())
+        random_ops = [r for r in random_ops if r not in off] or random_ops   # the ones still random first
+        user_set = getattr(self.graph, "dropouts_user_set", {})
+        keep = [k for k in keep if k not in self.graph.overridden]
+        mine = [user_set[r] for r in random_ops if r in user_set]
+        if mine:
+            hint = (" " + "; ".join(f"{k}:0 is a dropout's, set with --feed: at inference it is {v:g}" for k, v in
+                                    mine[:3]) + " (without that --feed parity sets it so).")
+        else:
+            hint = (f" Feed that keep probability 1.0: {', '.join(f'--feed {k}=1.0' for k in keep[:3])} (or in "
+                    f"the mapping: [parity] feeds = {{\"{keep[0]}\" = 1.0}})." if keep else "")
         diff = float(np.nanmax(np.abs(a.astype(np.float64) - b))) if a.dtype.kind == "f" else "ids differ"
         raise ParityInputError(
             f"{self.graph.meta}: {self.outputs[name]} differs between two runs on the same inputs (max "

@@ -180,10 +180,12 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
         if worker is not None:
             side = RemoteKerasSide(side, worker, os.fspath(keras), build)
         constants = {k: r.value for k, r in spec.feeds.items() if r.length_of is None}
+        from migrate.parity.dropouts import inference_constants  # noqa: PLC0415
         from migrate.parity.tf1_graph import parse_variable_options  # noqa: PLC0415 - `--variable NAME=FILE.npy`
 
         with TF1Graph(tf1, constants=constants, variables=parse_variable_options(list(variables)), tag_set=tag_set,
                       signature=signature) as graph:
+            switched = inference_constants(graph, keep=constants)
             pair = GraphPair(graph, side, spec)
             feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
             results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
@@ -200,8 +202,17 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
             "variables_not_from_checkpoint": graph.assigned, "tf1_references": graph.references_used,
             "backend": backend, **_child_info(side)}
     references = [f"TF1 side, {op}: {how}." for op, how in graph.references_used.items()]
-    return make_report(results, info, notes=pair.notes + feed.notes + references + _backend_notes(backend),
+    dropouts = [_dropout_note(switched)] if switched else []
+    return make_report(results, info, notes=dropouts + pair.notes + feed.notes + references + _backend_notes(backend),
                        start=start)
+
+
+def _dropout_note(switched: dict[str, float]) -> str:
+    """What `inference_constants` set: the TF1 graph's dropouts with a constant keep probability (or rate)."""
+    shown = ", ".join(f"{k}:0 = {v:g}" for k, v in list(switched.items())[:3])
+    more = f" and {len(switched) - 3} more" if len(switched) > 3 else ""
+    return (f"dropout with a constant keep probability switched off in the TF1 graph, as at inference (the Keras "
+            f"model runs without dropout): {shown}{more}; --feed NAME=VALUE keeps another value.")
 
 
 def _child_info(side: Any) -> dict[str, Any]:
