@@ -88,3 +88,40 @@ def test_keep_probability_placeholders_named_by_tf_are_found_by_use(tmp_path):
     said = next(line for line in lines if line.startswith("dropout probabilities fed as at inference"))
     assert said.endswith("Placeholder:0 = 1, Placeholder_1:0 = 1"), said
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, lines
+
+
+def _build_hand_loop(tf, v1):
+    """A hand-written `tf.while_loop` whose body drops its state with TF < 1.13's `floor(keep + uniform)` and a
+    keep probability 0.6 written as a Python float."""
+    x = v1.placeholder(tf.float32, [None, 4], name="x")
+    w = v1.get_variable("w", [4, 4])
+
+    def body(i, h):
+        dropped = tf.math.divide(h, 0.6) * tf.floor(0.6 + v1.random_uniform(tf.shape(h)))
+        return i + 1, tf.tanh(tf.matmul(dropped, w))
+
+    _, h = tf.while_loop(lambda i, h: i < 3, body, [tf.constant(0), x])
+    tf.identity(v1.layers.dense(h, 3), name="logits")
+
+
+@pytest.mark.parametrize(("build", "count"), [(_build, 5), (_build_hand_loop, 1)], ids=["dynamic_rnn", "hand_loop"])
+def test_dropout_inside_a_control_flow_v2_loop_is_off_too(tmp_path, build, count):
+    """TF1 code run under TF 2.x's `tf.compat.v1` without `disable_v2_behavior()` saves a functional `While`: its
+    dropout lives in the body's library function, where `set_constants` does not reach. Found there and set in the
+    function before the import (before: parity FAILED, max abs 0.29, on the TF1 graph's own dropout)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    assert v1.control_flow_v2_enabled()
+    with tf.Graph().as_default():
+        build(tf, v1)
+        prefix = save_random_weights(str(tmp_path / "m"), seed=6)
+    lines = []
+    report = convert_graph(prefix, str(tmp_path / "out"), outputs=["logits:0"], log=lines.append)
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5, lines
+    said = next(line for line in lines if line.startswith("dropout with a constant keep probability"))
+    assert f"{count} constant(s) set" in said, said   # the body's rate and scale among them (dynamic_rnn)
+    if count == 1:
+        assert "e.g. while_body_" in said and "/add/x = 1.0" in said, said   # `FUNCTION/NODE`

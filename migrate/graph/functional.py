@@ -49,6 +49,10 @@ class FunctionView:
         self._aliases: dict = {}
         self._function_graphs = root.__dict__.setdefault("_function_graphs", {})
 
+    @property
+    def dropout_draws(self) -> frozenset:   # the body's dropout draws are found with the graph's (parity.dropouts)
+        return getattr(self.root, "dropout_draws", frozenset())
+
     def variable_of(self, tensor):
         return None
 

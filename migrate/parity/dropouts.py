@@ -11,6 +11,7 @@ user chose.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 
 _DROPOUT_KEEP = ("dropout/keep_prob",)
 _RANDOM_SCALING = ("Mul", "Add", "AddV2", "Sub")   # random_uniform(minval, maxval) = RandomUniform * range + min
@@ -31,13 +32,45 @@ def inference_constants(tf1, keep: Collection[str] = ()) -> dict[str, float]:
     the same ops, whatever their names (`Placeholder_4` fed as `dropout_pkeep` in a signature).
     `keep`: constants (tensor names) the user set (`--feed`): their dropout is left as it is
     (`tf1.dropouts_user_set`: draw -> (that constant, its inference value)); `tf1.dropouts_off` the draws switched
-    off."""
+    off. Control flow v2 loops (TF1 code run under TF 2.x's `tf.compat.v1`: a `While` whose body is a library
+    function) are searched too: their constants are set in the function before the import, named
+    `FUNCTION/NODE` in the result and in `tf1.overridden`."""
+    found = _scan(tf1.proto, tf1.meta_def.graph_def.node, keep)
+    tf1.set_constants({name + ":0": v for name, v in found.changed.items()})
+    changed = dict(found.changed)
+    for fdef in tf1.meta_def.graph_def.library.function:   # While / If bodies of control flow v2
+        fg = FunctionNodes(fdef)
+        if not fg.nodes_of_type(("RandomUniform",)):
+            continue
+        inner = _scan(fg, fdef.node_def, keep)
+        for name, v in inner.changed.items():
+            _set_scalar(fdef.node_def[fg.index[name]], v)
+            changed[f"{fdef.signature.name}/{name}"] = v
+            tf1.overridden[f"{fdef.signature.name}/{name}:0"] = v
+        found.draws |= inner.draws   # op names inside the body: the translation reads them there
+        found.off |= inner.off
+        found.user_set.update(inner.user_set)
+    tf1.dropout_draws = frozenset(found.draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
+    tf1.dropouts_off = frozenset(found.off)      # parity's refusal names the random ops that are still random
+    tf1.dropouts_user_set = found.user_set
+    tf1.dropout_placeholders = dict(sorted(found.fed.items()))   # fed their inference value unless --feed says so
+    return dict(sorted(changed.items()))
+
+
+@dataclass
+class _Found:
+    changed: dict[str, float] = field(default_factory=dict)   # constant -> its inference value
+    draws: set[str] = field(default_factory=set)              # every dropout's RandomUniform
+    off: set[str] = field(default_factory=set)                # draws whose dropout is switched off
+    user_set: dict[str, tuple[str, float]] = field(default_factory=dict)   # draw -> (constant set by the user, value)
+    fed: dict[str, float] = field(default_factory=dict)       # placeholders: a keep probability (rate) by use
+
+
+def _scan(g, nodes, keep: Collection[str]) -> _Found:
+    """The dropouts of one graph (`ProtoGraph`, or `FunctionNodes` of a library function) and their nodes."""
     import tensorflow as tf  # noqa: PLC0415
 
     from migrate.checkpoint.tables import is_gradient  # noqa: PLC0415
-
-    g = tf1.proto
-    nodes = tf1.meta_def.graph_def.node
 
     def scalar(i):
         if g.types[i] != "Const":
@@ -85,11 +118,8 @@ def inference_constants(tf1, keep: Collection[str] = ()) -> dict[str, float]:
     def kept(name):
         return name in keep or name + ":0" in keep
 
-    changed: dict[str, float] = {}
-    draws: set[str] = set()
-    off: set[str] = set()                          # draws whose dropout is switched off
-    user_set: dict[str, tuple[str, float]] = {}    # draw -> (the constant the user set, its inference value)
-    fed: dict[str, float] = {}   # placeholders that are a dropout's keep probability (or rate) by use
+    found = _Found()
+    changed, draws, off, user_set, fed = found.changed, found.draws, found.off, found.user_set, found.fed
     for i in g.nodes_of_type(("Const",)):
         name = g.names[i]
         if name.endswith(_DROPOUT_KEEP) and not is_gradient(name) and not kept(name) and \
@@ -132,9 +162,50 @@ def inference_constants(tf1, keep: Collection[str] = ()) -> dict[str, float]:
                                 sv = scalar(src) if port >= 0 else None
                                 if sv is not None and abs(sv - scale) <= 1e-4 * scale:
                                     changed[g.names[src]] = 1.0    # x * 1 / (1 - rate)
-    tf1.set_constants({name + ":0": v for name, v in changed.items()})
-    tf1.dropout_draws = frozenset(draws)   # the translation gives them zeros (ops/nn.py RandomUniform)
-    tf1.dropouts_off = frozenset(off)      # parity's refusal names the random ops that are still random
-    tf1.dropouts_user_set = user_set
-    tf1.dropout_placeholders = dict(sorted(fed.items()))   # fed their inference value unless --feed says otherwise
-    return dict(sorted(changed.items()))
+    return found
+
+
+def _set_scalar(node, value: float) -> None:
+    """A scalar float `Const` node given another value (in a library function, where `set_constants` does not
+    reach)."""
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    old = tf.make_ndarray(node.attr["value"].tensor)
+    node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(np.full(old.shape, value, dtype=old.dtype)))
+
+
+class FunctionNodes:
+    """The nodes of one library function (`FunctionDef.node_def`) with the lookups of `ProtoGraph` that `_scan`
+    uses: `names`, `types`, `index`, `inputs_of`, `consumers_of`, `nodes_of_type`. Inputs name `node:output:k`
+    (or a function argument, which is not a node: left out)."""
+
+    def __init__(self, fdef):
+        self.names = [n.name for n in fdef.node_def]
+        self.types = [n.op for n in fdef.node_def]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self._inputs: list[list[tuple[int, int]]] = []
+        self._consumers: list[list[tuple[int, int]]] = [[] for _ in self.names]
+        for i, n in enumerate(fdef.node_def):
+            row = []
+            for text in n.input:
+                control = text.startswith("^")
+                name, _, rest = text.lstrip("^").partition(":")
+                j = self.index.get(name)
+                if j is None:
+                    continue
+                port = -1 if control else int(rest.rsplit(":", 1)[-1]) if rest[-1:].isdigit() else 0
+                row.append((j, port))
+                if port >= 0:
+                    self._consumers[j].append((i, port))
+            self._inputs.append(row)
+
+    def inputs_of(self, i: int) -> list[tuple[int, int]]:
+        return self._inputs[i]
+
+    def consumers_of(self, i: int) -> list[tuple[int, int]]:
+        return self._consumers[i]
+
+    def nodes_of_type(self, types) -> list[int]:
+        want = set(types)
+        return [i for i, t in enumerate(self.types) if t in want]
