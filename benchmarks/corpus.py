@@ -1115,6 +1115,8 @@ TF2ONNX_APACHE = ("Apache-2.0 (LICENSE at the repository root of onnx/tensorflow
 # `tf.compat.v1.Session`). Written to DIR/forms_manifest.json (corpus_manifest.json keeps the checkpoints only).
 # `needs_full_clone`: the file is larger than the snapshot mirrors carry (4 MiB); a plain `git clone` mirror has it;
 # without it the entry is skipped, named.
+KWS_APACHE = ("Apache-2.0 (LICENSE at the repository root of ARM-software/ML-KWS-for-MCU; the models are its own "
+              "Pretrained_models, trained and frozen by its train.py / freeze.py)")
 TEMPERATURES_DIR = "tensorflow-rnn-tutorial/old-school-tensorflow/tutorial/temperatures_best_checkpoint"
 
 FORMS: list[dict] = [
@@ -1203,6 +1205,43 @@ FORMS: list[dict] = [
         "output_shapes": {"y_:0": [2, 6]},
         "notes": "4414 nodes (256 cell steps: 258 MatMul, 768 Sigmoid); the largest unrolled graph of the forms.",
     },
+    *[{
+        "name": f"kws_{key}_frozen",
+        "form": "frozen_graph",
+        "repo": "ARM-software/ML-KWS-for-MCU",
+        "commit": "8151349b110f4d1c194c085fcc5b3535bdf7ce4a",
+        "licence": KWS_APACHE,
+        "sha256": {f"{stem}.pb": digest},
+        "files": {f"{stem}.pb": f"Pretrained_models/{folder}/{stem}.pb"},
+        "path": f"{stem}.pb",
+        "tf_version": "1.x (committed 2017-12; GraphDef producer 0; frozen by the repository's freeze.py)",
+        "model": "Keyword spotting on the Speech Commands set (12 classes): wav_data (a WAV file's bytes) -> DecodeWav "
+                 "-> AudioSpectrogram -> Mfcc [1, %d, 10] -> %s -> Softmax 'labels_softmax'." % (steps, body),
+        "constructs": ["dynamic_rnn (while loop)", *constructs, "audio front-end (DecodeWav, AudioSpectrogram, Mfcc)",
+                       "frozen: variables as Const"],
+        "inputs": {"wav_data:0": {"dtype": "string", "shape": []}},
+        "feeds": {"Mfcc:0": {"fill": "normal", "shape": [1, steps, 10]}},
+        "outputs": ["labels_softmax:0"],
+        "output_shapes": {"labels_softmax:0": [1, 12]},
+        "notes": "The placeholder takes encoded WAV bytes; the recurrent model starts at Mfcc:0, fed directly (a "
+                 "converter that cannot translate the audio ops starts there). " + notes,
+    } for key, folder, stem, digest, steps, body, constructs, notes in [
+        ("basic_lstm", "Basic_LSTM", "Basic_LSTM_S", "666c8b5389392fdff61df5436cf3fed14c3eac798ce98539447177d7cf676ae5",
+         49, "dynamic_rnn of BasicLSTMCell(118) (scope lstm) -> the last state's h -> dense W_o",
+         ["BasicLSTMCell", "final state used"], "98 nodes; the repository's S size of models.py create_basic_lstm_model."),
+        ("lstm", "LSTM", "LSTM_S", "363859f70794f49f61c55eed123ccdc3b35fedd7a8947456c2d483129843771e",
+         25, "dynamic_rnn of LSTMCell(144, use_peepholes=True, num_proj=98) -> the last projected h -> dense W_o",
+         ["LSTMCell use_peepholes", "LSTMCell num_proj (projection)", "final state used"],
+         "117 nodes; peepholes and a projection layer: the LSTMCell variants tf2onnx and Keras lack a layer for."),
+        ("gru", "GRU", "GRU_S", "f189c44c5f5b87f3841d490a85f508eae7491852e97fedaf668fe4c65e27b753",
+         25, "dynamic_rnn of MultiRNNCell([GRUCell(154)]) -> the last state -> dense W_o",
+         ["MultiRNNCell (one layer)", "GRUCell", "final state used"], "94 nodes."),
+        ("crnn", "CRNN", "CRNN_S", "a70ceac825480f4c99962ebc334185fc7bd9e9b53ac87240ac98c83eafa14ba2",
+         49, "Conv2D(48, 10x4, stride 2x2, VALID) + ReLU -> reshape to a sequence -> dynamic_rnn of MultiRNNCell of "
+             "2 x GRUCell(60) -> the last state -> ReLU dense 84 -> dense 12",
+         ["Conv2D", "MultiRNNCell", "GRUCell", "final state used"],
+         "151 nodes; recurrent + convolutional (models.py create_crnn_model)."),
+    ]],
     {
         "name": "tf2onnx_regression_saved_model",
         "form": "saved_model",
