@@ -1227,7 +1227,9 @@ FORMS: list[dict] = [
         "outputs": ["preds:0"],
         "output_shapes": {"preds:0": [1, 20]},
         "notes": "98 nodes. 'preds' reshapes to a fixed [1, 20]: the batch must be 1 although the placeholder says "
-                 "None. The checkpoint and .meta it was frozen from are beside it (ch8/python/tf/model/).",
+                 "None. The checkpoint and .meta it was frozen from are beside it (ch8/python/tf/model/). Converts "
+                 "with `--outputs preds:0 --inputs FEED.npz` (Placeholder:0 of batch 1; 'preds' is not a name the "
+                 "automatic output choice takes).",
     },
     {
         "name": "stock_bilstm_keras_frozen",
@@ -1251,7 +1253,8 @@ FORMS: list[dict] = [
         "output_shapes": {"activation_1/Identity:0": [2, 1]},
         "notes": "785 nodes, 4 while loops (the two directions of the bidirectional layer and two stacked LSTMs); "
                  "TF1 Keras's own LSTM lowering (Keras backend rnn: TensorArrays, clip_by_value of the "
-                 "hard_sigmoid), not tf.nn.rnn_cell. The learning phase defaults to False: dropout is off at serving.",
+                 "hard_sigmoid), not tf.nn.rnn_cell. The learning phase defaults to False: dropout is off at serving. "
+                 "Converts with `--outputs activation_1/Identity:0`.",
     },
     *[{
         "name": f"kws_{key}_frozen",
@@ -1267,7 +1270,8 @@ FORMS: list[dict] = [
                  "-> AudioSpectrogram -> Mfcc [1, %d, 10] -> %s -> Softmax 'labels_softmax'." % (steps, body),
         "constructs": ["dynamic_rnn (while loop)", *constructs, "audio front-end (DecodeWav, AudioSpectrogram, Mfcc)",
                        "frozen: variables as Const"],
-        "inputs": {"wav_data:0": {"dtype": "string", "shape": []}},
+        "inputs": {"wav_data:0": {"dtype": "string", "shape": []},   # the placeholder; the feed below is past it
+                   "Mfcc:0": {"dtype": "float32", "shape": [1, steps, 10]}},
         "feeds": {"Mfcc:0": {"fill": "normal", "shape": [1, steps, 10]}},
         "outputs": ["labels_softmax:0"],
         "output_shapes": {"labels_softmax:0": [1, 12]},
