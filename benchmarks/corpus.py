@@ -1115,6 +1115,10 @@ TF2ONNX_APACHE = ("Apache-2.0 (LICENSE at the repository root of onnx/tensorflow
 # `tf.compat.v1.Session`). Written to DIR/forms_manifest.json (corpus_manifest.json keeps the checkpoints only).
 # `needs_full_clone`: the file is larger than the snapshot mirrors carry (4 MiB); a plain `git clone` mirror has it;
 # without it the entry is skipped, named.
+PACKT_MIT = ("MIT (LICENSE at the repository root: 'Copyright (c) 2018 Packt'; the models are the book's own, "
+             "written by its chapter 8 scripts)")
+KWS_APACHE = ("Apache-2.0 (LICENSE at the repository root of ARM-software/ML-KWS-for-MCU; the models are its own "
+              "Pretrained_models, trained and frozen by its train.py / freeze.py)")
 TEMPERATURES_DIR = "tensorflow-rnn-tutorial/old-school-tensorflow/tutorial/temperatures_best_checkpoint"
 
 FORMS: list[dict] = [
@@ -1203,6 +1207,93 @@ FORMS: list[dict] = [
         "output_shapes": {"y_:0": [2, 6]},
         "notes": "4414 nodes (256 cell steps: 258 MatMul, 768 Sigmoid); the largest unrolled graph of the forms.",
     },
+    {
+        "name": "stock_rnn_frozen",
+        "form": "frozen_graph",
+        "repo": "PacktPublishing/Intelligent-Mobile-Projects-with-TensorFlow",
+        "commit": "27942728b3e14045c7483f0ac4fceedd56b88e90",
+        "licence": PACKT_MIT,
+        "sha256": {"amzn_tf_frozen.pb": "8b7c96698befd5b44bfc637047f7f6c980ce611a92297939ac7ebfb7fe9339e3"},
+        "files": {"amzn_tf_frozen.pb": "ch8/python/tf/model/amzn_tf_frozen.pb"},
+        "path": "amzn_tf_frozen.pb",
+        "tf_version": "1.x (committed 2018-05; GraphDef producer 0)",
+        "model": "Stock-price predictor of the book's chapter 8 (ch8/python/tf/train.py): 20 daily prices [?, 20, 1] -> "
+                 "dynamic_rnn of OutputProjectionWrapper(BasicRNNCell(100, relu), 1) -> reshape 'preds' [1, 20] (the "
+                 "next price at every step); frozen for the book's iOS app.",
+        "constructs": ["dynamic_rnn (while loop)", "BasicRNNCell (relu activation)", "OutputProjectionWrapper",
+                       "frozen: variables as Const"],
+        "inputs": {"Placeholder:0": {"dtype": "float32", "shape": [-1, 20, 1]}},
+        "feeds": {"Placeholder:0": {"fill": "normal", "shape": [1, 20, 1]}},
+        "outputs": ["preds:0"],
+        "output_shapes": {"preds:0": [1, 20]},
+        "notes": "98 nodes. 'preds' reshapes to a fixed [1, 20]: the batch must be 1 although the placeholder says "
+                 "None. The checkpoint and .meta it was frozen from are beside it (ch8/python/tf/model/). Converts "
+                 "with `--outputs preds:0 --inputs FEED.npz` (Placeholder:0 of batch 1; 'preds' is not a name the "
+                 "automatic output choice takes).",
+    },
+    {
+        "name": "stock_bilstm_keras_frozen",
+        "form": "frozen_graph",
+        "repo": "PacktPublishing/Intelligent-Mobile-Projects-with-TensorFlow",
+        "commit": "27942728b3e14045c7483f0ac4fceedd56b88e90",
+        "licence": PACKT_MIT,
+        "sha256": {"amzn_keras_frozen.pb": "6cc4d13464b5c60c9589f0279a7b3955eb66ba81f95859f65e45eb105c4cb166"},
+        "files": {"amzn_keras_frozen.pb": "ch8/python/keras/ckpt/amzn_keras_frozen.pb"},
+        "path": "amzn_keras_frozen.pb",
+        "tf_version": "1.x with standalone Keras 2 on the TF backend (committed 2018-05; GraphDef producer 0)",
+        "model": "Stock-price predictor of the book's chapter 8 (ch8/python/keras/train.py): [?, 20, 1] -> "
+                 "Bidirectional(LSTM(100, return_sequences)) -> Dropout -> LSTM(100, return_sequences) -> Dropout -> "
+                 "LSTM(100) -> Dropout -> Dense(1) -> linear Activation 'activation_1'; frozen for the book's Android "
+                 "app.",
+        "constructs": ["Keras LSTM (graph mode: while loops)", "Keras Bidirectional (ReverseV2)", "stacked LSTM",
+                       "Keras Dropout with keras_learning_phase (PlaceholderWithDefault)", "frozen: variables as Const"],
+        "inputs": {"bidirectional_1_input:0": {"dtype": "float32", "shape": [-1, 20, 1]}},
+        "feeds": {"bidirectional_1_input:0": {"fill": "normal", "shape": [2, 20, 1]}},
+        "outputs": ["activation_1/Identity:0"],
+        "output_shapes": {"activation_1/Identity:0": [2, 1]},
+        "notes": "785 nodes, 4 while loops (the two directions of the bidirectional layer and two stacked LSTMs); "
+                 "TF1 Keras's own LSTM lowering (Keras backend rnn: TensorArrays, clip_by_value of the "
+                 "hard_sigmoid), not tf.nn.rnn_cell. The learning phase defaults to False: dropout is off at serving. "
+                 "Converts with `--outputs activation_1/Identity:0`.",
+    },
+    *[{
+        "name": f"kws_{key}_frozen",
+        "form": "frozen_graph",
+        "repo": "ARM-software/ML-KWS-for-MCU",
+        "commit": "8151349b110f4d1c194c085fcc5b3535bdf7ce4a",
+        "licence": KWS_APACHE,
+        "sha256": {f"{stem}.pb": digest},
+        "files": {f"{stem}.pb": f"Pretrained_models/{folder}/{stem}.pb"},
+        "path": f"{stem}.pb",
+        "tf_version": "1.x (committed 2017-12; GraphDef producer 0; frozen by the repository's freeze.py)",
+        "model": "Keyword spotting on the Speech Commands set (12 classes): wav_data (a WAV file's bytes) -> DecodeWav "
+                 "-> AudioSpectrogram -> Mfcc [1, %d, 10] -> %s -> Softmax 'labels_softmax'." % (steps, body),
+        "constructs": ["dynamic_rnn (while loop)", *constructs, "audio front-end (DecodeWav, AudioSpectrogram, Mfcc)",
+                       "frozen: variables as Const"],
+        "inputs": {"wav_data:0": {"dtype": "string", "shape": []},   # the placeholder; the feed below is past it
+                   "Mfcc:0": {"dtype": "float32", "shape": [1, steps, 10]}},
+        "feeds": {"Mfcc:0": {"fill": "normal", "shape": [1, steps, 10]}},
+        "outputs": ["labels_softmax:0"],
+        "output_shapes": {"labels_softmax:0": [1, 12]},
+        "notes": "The placeholder takes encoded WAV bytes; the recurrent model starts at Mfcc:0, fed directly (a "
+                 "converter that cannot translate the audio ops starts there). " + notes,
+    } for key, folder, stem, digest, steps, body, constructs, notes in [
+        ("basic_lstm", "Basic_LSTM", "Basic_LSTM_S", "666c8b5389392fdff61df5436cf3fed14c3eac798ce98539447177d7cf676ae5",
+         49, "dynamic_rnn of BasicLSTMCell(118) (scope lstm) -> the last state's h -> dense W_o",
+         ["BasicLSTMCell", "final state used"], "98 nodes; the repository's S size of models.py create_basic_lstm_model."),
+        ("lstm", "LSTM", "LSTM_S", "363859f70794f49f61c55eed123ccdc3b35fedd7a8947456c2d483129843771e",
+         25, "dynamic_rnn of LSTMCell(144, use_peepholes=True, num_proj=98) -> the last projected h -> dense W_o",
+         ["LSTMCell use_peepholes", "LSTMCell num_proj (projection)", "final state used"],
+         "117 nodes; peepholes and a projection layer: the LSTMCell variants tf2onnx and Keras lack a layer for."),
+        ("gru", "GRU", "GRU_S", "f189c44c5f5b87f3841d490a85f508eae7491852e97fedaf668fe4c65e27b753",
+         25, "dynamic_rnn of MultiRNNCell([GRUCell(154)]) -> the last state -> dense W_o",
+         ["MultiRNNCell (one layer)", "GRUCell", "final state used"], "94 nodes."),
+        ("crnn", "CRNN", "CRNN_S", "a70ceac825480f4c99962ebc334185fc7bd9e9b53ac87240ac98c83eafa14ba2",
+         49, "Conv2D(48, 10x4, stride 2x2, VALID) + ReLU -> reshape to a sequence -> dynamic_rnn of MultiRNNCell of "
+             "2 x GRUCell(60) -> the last state -> ReLU dense 84 -> dense 12",
+         ["Conv2D", "MultiRNNCell", "GRUCell", "final state used"],
+         "151 nodes; recurrent + convolutional (models.py create_crnn_model)."),
+    ]],
     {
         "name": "tf2onnx_regression_saved_model",
         "form": "saved_model",
