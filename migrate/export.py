@@ -388,7 +388,14 @@ def check_served(path: str, sig: Signature, model, feed: dict, original: dict | 
     problems = []
     if got_inputs != want_inputs:
         problems.append(f"inputs {got_inputs}, expected {want_inputs}")
-    served = {k: np.asarray(v) for k, v in fn(**{_arg(args, k): tf.constant(v) for k, v in feed.items()}).items()}
+    shapes = ", ".join(f"{k} {list(np.shape(v))}" for k, v in feed.items())
+    try:
+        served = {k: np.asarray(v) for k, v in fn(**{_arg(args, k): tf.constant(v) for k, v in feed.items()}).items()}
+    except tf.errors.OpError as e:
+        why = " ".join(str(e.message).split())[:400]
+        raise ExportError(f"{path}: the serving check could not run the exported signature {sig.key!r} on the example "
+                          f"inputs ({shapes}): {why}. Give inputs the model takes (e.g. the batch size the graph "
+                          f"fixes) with --inputs FEED.npz, keyed by signature input or placeholder name.") from None
     want_outputs = {p.key: p.dtype for p in sig.outputs}
     if {k: v.dtype.name if v.dtype.kind != "S" else "string" for k, v in served.items()} != want_outputs:
         problems.append(f"outputs {sorted(served)} of dtypes {[str(v.dtype) for v in served.values()]}, expected "

@@ -111,7 +111,8 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
             writer(os.path.join(tmp, name))
         report.setdefault("timings", {})["write the files"] = round(time.perf_counter() - t_write, 3)
         if export_saved_model:
-            _export(out, export_saved_model, os.path.join(tmp, "model.keras"), report, failed, log)
+            _export(out, export_saved_model, os.path.join(tmp, "model.keras"), report, failed, log,
+                    npz=_read_npz(inputs_npz) if inputs_npz else None)
         if started is not None:
             report["timings"] = {"start-up and imports": round(t0 - started, 3), **report["timings"]}
         report["seconds"] = round(time.perf_counter() - t0, 3)
@@ -125,9 +126,10 @@ def convert_graph(checkpoint: str, out_dir: str, *, outputs: list[str] | None = 
     return report
 
 
-def _export(out, path: str, keras_file: str, report: dict, failed: list, log) -> None:
+def _export(out, path: str, keras_file: str, report: dict, failed: list, log, npz: dict | None = None) -> None:
     """`--export-saved-model DIR`: the model just written (loaded back from its staged `model.keras`, as a user
-    would) exported as a TF2 SavedModel with the TF1 signature (`migrate.export`), staged in the same commit."""
+    would) exported as a TF2 SavedModel with the TF1 signature (`migrate.export`), staged in the same commit; the
+    serving check runs on the `--inputs` batch when one was given (a graph may fix its batch size)."""
     from migrate.export import export_model, load_model  # noqa: PLC0415
 
     if failed:
@@ -137,8 +139,10 @@ def _export(out, path: str, keras_file: str, report: dict, failed: list, log) ->
         return
     t = time.perf_counter()
     model = load_model(keras_file, report)
+    if npz:   # keyed by placeholder, with or without `:0`: both, as the signature's tensors are named
+        npz = {**npz, **{k + ":0": v for k, v in npz.items() if ":" not in k}}
     report["export"] = {"written": True, "path": path, **export_model(model, report, out.stage(path, kind="dir"),
-                                                                       log=log)}
+                                                                       npz=npz, log=log)}
     report["timings"]["export the SavedModel"] = round(time.perf_counter() - t, 3)
 
 
@@ -206,13 +210,21 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         timings[name] = round(now - clock[0], 3)
         clock[0] = now
 
+    npz = _read_npz(inputs_npz) if inputs_npz else {}
+    npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
+    unknown = [k for k in npz if k.split(":")[0] not in tf1.proto.index]
+    if unknown:
+        raise GraphConvertError(f"--inputs {inputs_npz}: the graph has no tensor {', '.join(unknown[:3])}; keys are "
+                                f"the names of the placeholders to feed (or of the tensors to start the model at)")
+    started = tf1.start_at(npz)   # a key naming a tensor that is not a placeholder: the model starts there
+    if started:
+        log(f"inputs: the model starts at {', '.join(started)} (given in --inputs, not placeholders): the ops that "
+            f"computed them are left out of the model and fed on the TF1 side")
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
         log(f"dropout with a constant keep probability switched off (as at inference): {len(dropout_fixed)} "
             f"constant(s) set, e.g. {next(iter(dropout_fixed))} = {next(iter(dropout_fixed.values()))}")
     g = tf1.proto
-    npz = _read_npz(inputs_npz) if inputs_npz else {}
-    npz = {k if ":" in k else k + ":0": v for k, v in npz.items()}
     # inference values of mode placeholders (keep_prob, is_training, ...), --feed overrides
     chosen_values = {}
     for i in g.nodes_of_type(PLACEHOLDER_OPS):
@@ -324,7 +336,10 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                 f"--feed {e.name}:0=VALUE.") from None
     if tr.unsupported:
         raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
-                                f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.")
+                                f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written. Where those "
+                                f"ops are a front-end the Keras model need not hold (decoding audio or images, "
+                                f"parsing), start the model after it: give the tensor it produces in --inputs "
+                                f"FEED.npz, keyed by its name (e.g. Mfcc:0).")
     for loop in tr.loops:
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)

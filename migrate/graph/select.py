@@ -219,7 +219,46 @@ def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
     if sinks:
         return Selection(sinks, why, reasons={s: "unconsumed, named like an output (the graph has no loss)"
                                               for s in sinks}, primary=list(sinks))
-    return Selection([], "no loss and no tensor named like logits / predictions / output; pass --outputs")
+    ends = _result_ends(graph)
+    if 0 < len(ends) <= MAX_UNNAMED_OUTPUTS:
+        return Selection(ends, "the graph has no loss and names no output; the outputs are its unconsumed tensors "
+                               "computed from its inputs (a frozen or exported inference graph keeps only what its "
+                               "outputs need)", reasons={e: "unconsumed, computed from the inputs (the graph has no "
+                                                          "loss and names no output)" for e in ends}, primary=list(ends))
+    listed = f" (its unconsumed tensors computed from the inputs: {', '.join(ends[:6])}" + \
+        (f" and {len(ends) - 6} more)" if len(ends) > 6 else ")") if ends else ""
+    return Selection([], f"no loss and no tensor named like logits / predictions / output{listed}; pass --outputs")
+
+
+MAX_UNNAMED_OUTPUTS = 4   # more unconsumed results than this: the graph holds more than one model's outputs
+_NOT_RESULTS = ("Const", "NoOp", "Assign", "Exit", "Enter", "Merge", "Switch", "NextIteration", "LoopCond",
+                "HistogramSummary", "ScalarSummary", "MergeSummary", "Print",
+                "PrintV2", "Assert", "SaveV2", "RestoreV2")
+
+
+_LOOP_FRAME = re.compile(r"(^|/)while(_\d+)?/")
+
+
+def _result_ends(graph) -> list[str]:
+    """The tensors nothing consumes that are computed from a placeholder (a data path from an input), outside the
+    training machinery, summaries and loop frames: a frozen graph's outputs (`convert_variables_to_constants` keeps
+    only what its output nodes need), an export's results. In graph order."""
+    ops = graph.get_operations()
+    reach: set[str] = set()
+    stack = [o for o in ops if o.type in PLACEHOLDER_OPS]
+    while stack:
+        o = stack.pop()
+        if o.name in reach:
+            continue
+        reach.add(o.name)
+        stack.extend(c for t in o.outputs for c in t.consumers())
+    ends = []
+    for o in ops:
+        if o.name not in reach or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + _NOT_RESULTS + NOT_OUTPUTS or \
+                _SKIP_SCOPES.search(o.name) or _LOOP_FRAME.search(o.name):
+            continue
+        ends.extend(t.name for t in o.outputs if not t.consumers() and t.dtype != "bool")
+    return ends
 
 
 def _feeds_only(t, anc) -> bool:

@@ -39,8 +39,8 @@ VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 
 # Where a frozen graph's weights are read: op type -> the input positions that hold a weight (TF 1.15's op
 # definitions, tensorflow/core/ops/{math,nn,array,rnn}_ops.cc and contrib/rnn/ops/{lstm,gru}_ops.cc). A float
-# constant reaching one of these inputs (through Identity / Enter / Switch, as a variable's read does) was a
-# variable before freezing.
+# constant reaching one of these inputs (through Identity / Enter / Switch, as a variable's read does, and through a
+# slice of it: `PART_OF`) was a variable before freezing.
 WEIGHT_INPUTS: dict[str, tuple[int, ...]] = {
     "MatMul": (0, 1), "BatchMatMul": (0, 1), "BatchMatMulV2": (0, 1), "BatchMatMulV3": (0, 1),
     "Conv1D": (1,), "Conv2D": (1,), "Conv3D": (1,), "DepthwiseConv2dNative": (1,), "Conv2DBackpropInput": (1,),
@@ -56,6 +56,10 @@ WEIGHT_INPUTS: dict[str, tuple[int, ...]] = {
 BIAS_AFTER = ("MatMul", "BatchMatMul", "BatchMatMulV2", "Conv2D", "Conv1D", "Conv3D", "DepthwiseConv2dNative")
 # Ops a variable's value passes through on its way to its use (its read, a while loop's Enter, a cond's Switch).
 PASSTHROUGH = ("Identity", "Enter", "Switch", "Snapshot", "ReadVariableOp", "RefIdentity")
+# Ops that take part of a weight, or the weight in another layout, before its use: op type -> the input holding the
+# weight (standalone Keras 2's LSTM slices its kernel into the four gates' columns with StridedSlice outside the
+# loop, then each enters the loop: `kernel/read -> strided_slice -> while/MatMul/Enter -> while/MatMul`).
+PART_OF = {"StridedSlice": 0, "Slice": 0, "Split": 1, "SplitV": 0, "Transpose": 0, "Reshape": 0}
 
 
 class FormError(ParityInputError):
@@ -429,9 +433,10 @@ def frozen_weights(graph_def) -> dict[str, tuple[int, str]]:
             n = nodes[i]
             if n.op == "Const":
                 return i
-            if n.op not in PASSTHROUGH or not n.input:
+            k = 0 if n.op in PASSTHROUGH else PART_OF.get(n.op)
+            if k is None or len(n.input) <= k:
                 return None
-            name, seen = n.input[0].split(":")[0], seen + 1
+            name, seen = n.input[k].split(":")[0], seen + 1
         return None
 
     def is_weight(i: int) -> bool:

@@ -279,6 +279,43 @@ class TF1Graph:
             node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(new))
             self.overridden[node.name + ":0"] = new.tolist()
 
+    def start_at(self, values: dict[str, Any]) -> list[str]:
+        """Make the named tensors inputs: each non-placeholder op whose output a key of `values` names (`Mfcc:0`,
+        fed by the user's `--inputs` batch) becomes a `Placeholder` of its dtype and shape (the graph's declared
+        shape, else the value's with a free first axis), so what computed it (an audio or image decoding front-end)
+        is left out; a TF1 session fed that tensor runs the same (the reference is fed it as it stands). Before
+        the import. Returns the tensors made inputs."""
+        if self._imported():
+            raise TF1GraphError(f"{self.meta}: inputs are chosen before the graph is imported")
+        tf = self.tf
+        from migrate.graph.meta import PLACEHOLDER_OPS  # noqa: PLC0415
+
+        nodes, made = self.meta_def.graph_def.node, []
+        for key, value in values.items():
+            name, _, port = key.partition(":")
+            i = self.proto.index.get(name)
+            if i is None or self.proto.types[i] in PLACEHOLDER_OPS:
+                continue   # not in the graph (the caller names it), or a placeholder already
+            if (port or "0") != "0" or self.proto.num_outputs(i) != 1:
+                raise TF1GraphError(f"{self.meta}: {key} is output {port or 0} of {self.proto.types[i]} {name}, "
+                                    f"which has {self.proto.num_outputs(i)} outputs; a model can start at a tensor "
+                                    f"that is its op's only output: feed that op's input instead")
+            dtype = self.proto.output_dtypes(i)[0]
+            declared = self.proto.output_shape(i, 0)
+            value = np.asarray(value)
+            shape = declared if declared.rank is not None else tf.TensorShape([None, *value.shape[1:]])
+            node = nodes[i]
+            node.op = "Placeholder"
+            node.ClearField("attr")
+            del node.input[:]
+            node.attr["dtype"].type = dtype.base_dtype.as_datatype_enum
+            node.attr["shape"].shape.CopyFrom(shape.as_proto())
+            made.append(f"{name}:0")
+        if made:
+            self.proto = ProtoGraph(self.meta_def)
+            self.started_at = getattr(self, "started_at", []) + made
+        return made
+
     def _checkpoint_variables(self) -> dict[str, list[int]]:
         """The checkpoint's variables and shapes, its data files checked against its index (a tensor the index
         declares larger than the data files hold is refused before anything is allocated)."""

@@ -1,0 +1,167 @@
+"""Frozen graphs as real projects ship them (benchmarks/corpus.py FORMS: ARM's ML-KWS-for-MCU keyword spotters,
+Packt's stock-price models), built TF1-style and frozen with `convert_variables_to_constants`:
+
+- an audio front-end (`DecodeWav` -> `AudioSpectrogram` -> `Mfcc`) before the recurrent model: ops a Keras model
+  need not hold. The refusal names the way out, and a `--inputs` key naming `Mfcc:0` (not a placeholder) starts
+  the model there (`TF1Graph.start_at`), the TF1 side fed that tensor;
+- standalone Keras 2's LSTM, which slices its kernel into the gates' columns before the loop
+  (`kernel/read -> strided_slice -> while/MatMul/Enter -> MatMul`): the sliced constants were variables and become
+  trainable weights (`forms.PART_OF`), and so does a `tf.split` of a kernel;
+- results named nothing like an output (`preds`, `activation_1/Identity`): a frozen graph keeps only what its
+  outputs need, so its unconsumed tensors computed from the inputs are chosen (`select._result_ends`);
+- a graph that fixes its batch at 1 (`tf.reshape(..., [1, 20])`): `--export-saved-model`'s serving check runs on
+  the `--inputs` batch, not a generated batch of 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from tf1_models import session_config, tf1_style
+
+from migrate.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def _freeze(path: str, builder, outputs: list[str], seed: int = 0) -> str:
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    with tf1_style(), tf.Graph().as_default() as g:
+        builder(tf, v1)
+        rng = np.random.RandomState(seed)
+        with v1.Session(config=session_config()) as s:
+            s.run(v1.global_variables_initializer())
+            for v in v1.trainable_variables():
+                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+            frozen = v1.graph_util.convert_variables_to_constants(s, g.as_graph_def(), outputs)
+    tf.io.write_graph(frozen, os.path.dirname(path), os.path.basename(path), as_text=False)
+    return path
+
+
+def _keyword_spotter(tf, v1):
+    """ML-KWS-for-MCU's shape: a WAV string -> 10 MFCCs per frame -> GRUCell(8) -> softmax over 4 labels."""
+    wav = v1.placeholder(tf.string, [], name="wav_data")
+    audio, rate = tf.audio.decode_wav(wav, desired_channels=1, desired_samples=8000)
+    spectrogram = tf.raw_ops.AudioSpectrogram(input=audio, window_size=480, stride=320, magnitude_squared=True)
+    mfcc = tf.raw_ops.Mfcc(spectrogram=spectrogram, sample_rate=rate, dct_coefficient_count=10, name="Mfcc")
+    frames = tf.reshape(mfcc, [-1, 24, 10])
+    cell = v1.nn.rnn_cell.GRUCell(8)
+    out, _ = v1.nn.dynamic_rnn(cell, frames, dtype=tf.float32)
+    w = v1.get_variable("W_o", [8, 4])
+    b = v1.get_variable("b_o", [4])
+    tf.nn.softmax(tf.matmul(out[:, -1], w) + b, name="labels_softmax")
+
+
+def _keras2_lstm(tf, v1, split: bool = False):
+    """Standalone Keras 2 on TF 1 (its `LSTM` layer's step written out): the kernel sliced per gate before the
+    loop (or `tf.split`), a hand `tf.while_loop`, its result named `preds` through an Identity, batch fixed at 1."""
+    x = v1.placeholder(tf.float32, [None, 20, 1], name="Placeholder")
+    kernel = v1.get_variable("lstm_1/kernel", [1, 16])
+    recurrent = v1.get_variable("lstm_1/recurrent_kernel", [4, 16])
+    bias = v1.get_variable("lstm_1/bias", [16])
+    if split:
+        ks, rs = tf.split(kernel, 4, axis=1), tf.split(recurrent, 4, axis=1)
+    else:
+        ks = [kernel[:, 4 * k:4 * k + 4] for k in range(4)]
+        rs = [recurrent[:, 4 * k:4 * k + 4] for k in range(4)]
+    bs = [bias[4 * k:4 * k + 4] for k in range(4)]
+    steps = tf.TensorArray(tf.float32, size=20).unstack(tf.transpose(x, [1, 0, 2]))   # as Keras 2's rnn() reads
+
+    def body(t, h, c):
+        xt = steps.read(t)
+        i, f, g, o = (tf.nn.bias_add(tf.matmul(xt, ks[k]), bs[k]) + tf.matmul(h, rs[k]) for k in range(4))
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        return t + 1, tf.sigmoid(o) * tf.tanh(c), c
+
+    zeros = tf.zeros([tf.shape(x)[0], 4])
+    _, h, _ = tf.while_loop(lambda t, h, c: t < 20, body, [tf.constant(0), zeros, zeros])
+    w = v1.get_variable("dense_1/kernel", [4, 20])
+    tf.identity(tf.reshape(tf.matmul(h, w), [1, 20]), name="preds")
+
+
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shipped")
+    return {"kws": _freeze(str(root / "kws.pb"), _keyword_spotter, ["labels_softmax"]),
+            "stock": _freeze(str(root / "stock.pb"), _keras2_lstm, ["preds"], seed=1),
+            "stock_split": _freeze(str(root / "split.pb"), lambda tf, v1: _keras2_lstm(tf, v1, split=True), ["preds"],
+                                   seed=2),
+            "root": root}
+
+
+def test_a_front_end_outside_the_op_table_is_refused_with_the_way_out(frozen, tmp_path, capsys):
+    code = main(["convert", frozen["kws"], "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "DecodeWav" in err and "AudioSpectrogram" in err and "Mfcc" in err
+    assert "start the model after it: give the tensor it produces in --inputs FEED.npz, keyed by its name" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_model_starts_at_the_tensor_the_inputs_feed(frozen, tmp_path, capsys):
+    import json
+
+    np.savez(tmp_path / "mfcc.npz", **{"Mfcc:0": np.random.RandomState(0).normal(0, 1, (1, 24, 10)).astype("f4")})
+    code = main(["convert", frozen["kws"], "--inputs", str(tmp_path / "mfcc.npz"), "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "inputs: the model starts at Mfcc:0 (given in --inputs, not placeholders)" in out
+    report = json.loads((tmp_path / "out" / "convert_report.json").read_text())
+    assert report["parity"]["ok"] and all(o["max_abs"] <= 1e-5 for o in report["parity"]["outputs"])
+    assert [i["graph"] for i in report["graph"]["inputs"]] == ["Mfcc:0"]
+    source = (tmp_path / "out" / "model.py").read_text()
+    assert "DecodeWav" not in source and "tfm.GRU" in source
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("nothing_here:0", "the graph has no tensor nothing_here:0"),
+    ("DecodeWav:1", "DecodeWav:1 is output 1 of DecodeWav DecodeWav, which has 2 outputs"),
+])
+def test_inputs_keys_that_cannot_start_the_model_exit_2(frozen, tmp_path, capsys, key, said):
+    np.savez(tmp_path / "f.npz", **{key: np.zeros((1,), "f4")})
+    code = main(["convert", frozen["kws"], "--inputs", str(tmp_path / "f.npz"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err, err
+
+
+@pytest.mark.parametrize("name", ["stock", "stock_split"])
+def test_sliced_kernels_become_weights_and_the_unnamed_result_is_chosen(frozen, tmp_path, capsys, name):
+    import json
+
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    np.savez(tmp_path / "one.npz", Placeholder=np.random.RandomState(1).normal(0, 1, (1, 20, 1)).astype("f4"))
+    code = main(["convert", frozen[name], "--inputs", str(tmp_path / "one.npz"), "--out", str(tmp_path / "out"),
+                 "--export-saved-model", str(tmp_path / "served")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "outputs: preds:0 (the graph has no loss and names no output; the outputs are its unconsumed tensors" in out
+    report = json.loads((tmp_path / "out" / "convert_report.json").read_text())
+    assert report["parity"]["ok"]
+    assert report["export"]["check"]["ok"] and report["export"]["check"]["inputs"]["Placeholder"] == [1, 20, 1]
+    model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
+    trained = sorted(w.path.rsplit("/", 1)[-1] for w in model.trainable_weights)
+    # the three LSTM variables (read sliced or split inside the loop) and the dense kernel: every weight trainable
+    assert len(model.trainable_weights) == 4 and sum(w.numpy().size for w in model.trainable_weights) == \
+        1 * 16 + 4 * 16 + 16 + 4 * 20, trained
+
+
+def test_several_unnamed_results_are_listed_for_outputs(tmp_path, capsys):
+    def five(tf, v1):
+        x = v1.placeholder(tf.float32, [None, 3], name="x")
+        w = v1.get_variable("w", [3, 3])
+        for k in range(5):
+            tf.identity(tf.matmul(x, w) * float(k + 1), name=f"head{k}")
+
+    path = _freeze(str(tmp_path / "five.pb"), five, [f"head{k}" for k in range(5)])
+    code = main(["convert", path, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "its unconsumed tensors computed from the inputs: head0:0, head1:0, head2:0, head3:0, head4:0" in err
+    assert "pass --outputs" in err
