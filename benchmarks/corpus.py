@@ -1228,8 +1228,8 @@ FORMS: list[dict] = [
         "output_shapes": {"preds:0": [1, 20]},
         "notes": "98 nodes. 'preds' reshapes to a fixed [1, 20]: the batch must be 1 although the placeholder says "
                  "None. The checkpoint and .meta it was frozen from are beside it (ch8/python/tf/model/). Converts "
-                 "with `--outputs preds:0 --inputs FEED.npz` (Placeholder:0 of batch 1; 'preds' is not a name the "
-                 "automatic output choice takes).",
+                 "with `--inputs FEED.npz` (Placeholder:0 of batch 1; 'preds', the graph's one unconsumed result, is "
+                 "chosen as the output), served back with `--export-saved-model` checked on that batch.",
     },
     {
         "name": "stock_bilstm_keras_frozen",
@@ -1254,7 +1254,9 @@ FORMS: list[dict] = [
         "notes": "785 nodes, 4 while loops (the two directions of the bidirectional layer and two stacked LSTMs); "
                  "TF1 Keras's own LSTM lowering (Keras backend rnn: TensorArrays, clip_by_value of the "
                  "hard_sigmoid), not tf.nn.rnn_cell. The learning phase defaults to False: dropout is off at serving. "
-                 "Converts with `--outputs activation_1/Identity:0`.",
+                 "Converts as it is: activation_1/Identity:0 is chosen (the one unconsumed result); the LSTM kernels, "
+                 "sliced per gate before the loops, become trainable weights; the loops go through the generic tier "
+                 "(no recogniser takes Keras 2's gate-sliced LSTM step yet).",
     },
     *[{
         "name": f"kws_{key}_frozen",
@@ -1276,7 +1278,8 @@ FORMS: list[dict] = [
         "outputs": ["labels_softmax:0"],
         "output_shapes": {"labels_softmax:0": [1, 12]},
         "notes": "The placeholder takes encoded WAV bytes; the recurrent model starts at Mfcc:0, fed directly (a "
-                 "converter that cannot translate the audio ops starts there). " + notes,
+                 "converter that cannot translate the audio ops starts there: `tf-migrate convert FILE --inputs FEED.npz` "
+                 "with a key Mfcc:0 does). " + notes,
     } for key, folder, stem, digest, steps, body, constructs, notes in [
         ("basic_lstm", "Basic_LSTM", "Basic_LSTM_S", "666c8b5389392fdff61df5436cf3fed14c3eac798ce98539447177d7cf676ae5",
          49, "dynamic_rnn of BasicLSTMCell(118) (scope lstm) -> the last state's h -> dense W_o",
