@@ -165,3 +165,51 @@ def test_several_unnamed_results_are_listed_for_outputs(tmp_path, capsys):
     assert code == 2
     assert "its unconsumed tensors computed from the inputs: head0:0, head1:0, head2:0, head3:0, head4:0" in err
     assert "pass --outputs" in err
+
+
+def _peephole_projection(tf, v1):
+    """ML-KWS-for-MCU's LSTM model: LSTMCell(use_peepholes=True, num_proj) in dynamic_rnn; the peephole vectors
+    are read by a Mul (no op table names it a weight's use)."""
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    cell = v1.nn.rnn_cell.LSTMCell(6, use_peepholes=True, num_proj=3, forget_bias=0.3)
+    out, _ = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+    w = v1.get_variable("W_o", [3, 2])
+    tf.nn.softmax(tf.matmul(out[:, -1], w), name="labels_softmax")
+
+
+def _layer_norm_lstm(tf, v1):
+    """contrib's LayerNormBasicLSTMCell (its gains and shifts read by Mul / Add) in dynamic_rnn."""
+    from tf_migrate_runtime.contrib.rnn import LayerNormBasicLSTMCell
+
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    out, _ = v1.nn.dynamic_rnn(LayerNormBasicLSTMCell(6, forget_bias=0.8), x, dtype=tf.float32)
+    tf.identity(out[:, -1], name="output")
+
+
+@pytest.mark.parametrize(("builder", "variables"), [(_peephole_projection, 7), (_layer_norm_lstm, 11)],
+                         ids=["peephole_projection", "layer_norm"])
+def test_every_frozen_variable_of_a_cell_becomes_a_weight(tmp_path, builder, variables):
+    """A frozen variable is a `Const` of its name read by an Identity `NAME/read`: found so whatever reads it, the
+    cell's variables are all weights again and its loop is recognised (before: the peephole vectors stayed
+    constants and the KWS LSTM went through the generic tier)."""
+    import json
+
+    import tensorflow as tf
+
+    with tf1_style(), tf.Graph().as_default():
+        builder(tf, tf.compat.v1)
+        expected = len(tf.compat.v1.trainable_variables())
+    assert expected == variables
+    output = "labels_softmax" if builder is _peephole_projection else "output"
+    path = _freeze(str(tmp_path / "m.pb"), builder, [output], seed=3)
+    code = main(["convert", path, "--out", str(tmp_path / "out")])
+    assert code == 0
+    report = json.loads((tmp_path / "out" / "convert_report.json").read_text())
+    assert report["parity"]["ok"]
+    assert [lp["how"] for lp in report["loops"]] == ["recognised as dynamic_rnn"], report["loops"]
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
+    assert len(model.trainable_weights) == variables, [w.path for w in model.trainable_weights]

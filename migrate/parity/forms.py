@@ -417,7 +417,9 @@ def _graphdef_file(path: str) -> ModelSource:
 
 def frozen_weights(graph_def) -> dict[str, tuple[int, str]]:
     """The constants of a frozen graph that were variables, found by use: {const node name: (node index, the use
-    that told it, "MatMul rnn/while/lstm_cell/MatMul")}. See `WEIGHT_INPUTS` / `BIAS_AFTER`."""
+    that told it, "MatMul rnn/while/lstm_cell/MatMul")}. See `WEIGHT_INPUTS` / `BIAS_AFTER` / `PART_OF`; and a
+    constant `X` read by an Identity `X/read` (`convert_variables_to_constants` turns a variable into a `Const` of
+    its name and keeps its read: a peephole vector read by a Mul, which no op table names, is found so)."""
     from tensorflow import dtypes  # noqa: PLC0415  (the public tf.dtypes)
 
     nodes = graph_def.node
@@ -463,6 +465,11 @@ def frozen_weights(graph_def) -> dict[str, tuple[int, str]]:
                             all(source_const(x) is not None for x in data[:2]):
                         continue   # constant times constant: folded arithmetic, not a layer
                     found[nodes[c].name] = (c, f"{n.op} {n.name}")
+    for i, n in enumerate(nodes):   # `X` read by an Identity `X/read`: how the freezer leaves every variable
+        read = index.get(f"{n.name}/read")
+        if n.op == "Const" and n.name not in found and read is not None and nodes[read].op == "Identity" and \
+                is_weight(i):
+            found[n.name] = (i, f"Identity {n.name}/read, a variable's read")   # peepholes, gains: read by a Mul
     return found
 
 

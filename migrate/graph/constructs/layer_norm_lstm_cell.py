@@ -22,7 +22,8 @@ def layer_norm(view, t):
     mean = only(consumers(t), ("Mean",))
     sqd = only(consumers(t), ("SquaredDifference",))
     if mean is None or sqd is None or not view.foldable(mean.inputs[1].op) or \
-            [int(a) for a in np.ravel(view.fold(mean.inputs[1]))] not in ([t.shape.rank - 1], [-1]):
+            [int(a) for a in np.ravel(view.fold(mean.inputs[1]))] not in \
+            ([t.shape.rank - 1] if t.shape.rank is not None else [1], [-1]):   # a graph without shapes: a cell's [B, n]
         return None
     var = only(consumers(sqd.outputs[0]), ("Mean",))
     add = only(consumers(var.outputs[0]), _ADD) if var is not None else None
