@@ -39,6 +39,7 @@ from migrate.graph.constructs import (
     lstm_block_cell,
     lstm_cell,
     output_projection_wrapper,
+    packed_state,
     peephole_lstm_cell,
     residual_wrapper,
     static_bidirectional_rnn,
@@ -49,7 +50,7 @@ from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 
 CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, layer_norm_lstm_cell,
                 lstm_block_cell, gru_block_cell)
-CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
+CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, packed_state, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
                      cudnn_rnn,

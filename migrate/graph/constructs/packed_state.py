@@ -1,0 +1,195 @@
+"""`MultiRNNCell(cells, state_is_tuple=False)` and `LSTMCell` / `BasicLSTMCell(state_is_tuple=False)` in a
+`dynamic_rnn` (or each direction of a `bidirectional_dynamic_rnn`): the loop carries the states packed in one
+tensor.
+
+TF 1.x (rnn_cell_impl.py r1.15): `MultiRNNCell.call` reads layer k's state as `Slice(state, [0, pos_k], [-1,
+state_size_k])` and returns `concat(new_states, 1)`; `LSTMCell` with `state_is_tuple=False` reads `c` / `h` as
+`Slice(state, [0, 0], [-1, units])` / `Slice(state, [0, units], [-1, num_proj or units])`, `BasicLSTMCell` as
+`split(state, 2, axis=1)`, and both return `concat([c, h], 1)`; with `sequence_length` the loop keeps the packed
+state through one `Select`. Each cell step's previous state is such a slice of one loop variable (`state_slot`);
+the loop variable's next value, looked through those concats (`concat_leaves`), must hold each step's new state at
+the same place, the places tiling the whole width. The layers are then the tuple case's (`dynamic_rnn`), each
+started from its slice of a given initial state (`init[:, a:b]`; a `zero_state` dropped), and the packed final
+state is `keras.ops.concatenate` of the layers' final states in TF1's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from migrate.graph.constructs.base import Construct
+from migrate.graph.ir import Emitter, Sym, Unsupported
+from migrate.graph.matching import CONCAT, PASS, LoopVar, concat_values, is_zero_state, loop_var_of, strip, \
+    strip_select
+
+
+@dataclass
+class Slot:
+    """One cell state (`role` "h" / "c" of layer `layer`) at columns [offset, offset + size) of a packed state."""
+
+    offset: int
+    size: int
+    layer: int
+    role: str
+    new: object = None          # the step's new state (what the next value holds at this place)
+
+
+@dataclass
+class Packed:
+    """A loop variable holding several cell states side by side (`slots`, by offset)."""
+
+    lv: LoopVar
+    width: int
+    slots: list = field(default_factory=list)
+    has_init: bool = False      # a given (not zero) initial state: sliced into the layers' initial states
+
+
+def _ints(view, t):
+    if not view.foldable(t.op):
+        return None
+    return [int(v) for v in np.asarray(view.fold(t)).reshape(-1)]
+
+
+def state_slot(view, t):
+    """`t` = columns of a loop variable's value, through `Slice(v, [0, a], [-1, n])`, `split(v, k, axis=1)` and
+    `SplitV` (nested: MultiRNNCell's slice, then LSTMCell's) -> (LoopVar, offset, size), else None."""
+    size = t.shape[-1] if t.shape.rank == 2 else None
+    if size is None:
+        return None
+    offset, sliced = 0, False
+    for _ in range(16):
+        while t.op.type in PASS and t.op.inputs and t.op.inputs[0].op.type != "Switch":   # not the loop's own
+            t = t.op.inputs[0]
+        op = t.op
+        if op.type == "Slice":
+            begin, sz = _ints(view, op.inputs[1]), _ints(view, op.inputs[2])
+            if begin is None or sz is None or len(begin) != 2 or begin[0] != 0 or sz[0] != -1:
+                return None
+            offset, t = offset + begin[1], op.inputs[0]
+        elif op.type == "Split":
+            axis = _ints(view, op.inputs[0])
+            width = op.inputs[1].shape[-1] if op.inputs[1].shape.rank == 2 else None
+            if axis not in ([1], [-1]) or width is None:
+                return None
+            offset, t = offset + t.value_index * (width // int(op.get_attr("num_split"))), op.inputs[1]
+        elif op.type == "SplitV":
+            sizes, axis = _ints(view, op.inputs[1]), _ints(view, op.inputs[2])
+            if sizes is None or axis not in ([1], [-1]) or any(s < 0 for s in sizes):
+                return None
+            offset, t = offset + sum(sizes[: t.value_index]), op.inputs[0]
+        else:
+            break
+        sliced = True
+    lv = loop_var_of(t) if sliced else None
+    return (lv, offset, int(size)) if lv is not None else None
+
+
+def concat_leaves(view, t, offset: int = 0):
+    """The pieces `concat(..., axis 1)` ops (nested, DropoutWrappers looked through) put side by side in `t` ->
+    [(offset, width, tensor)], else None when a piece's width is unknown."""
+    t = strip(t)
+    if t.op.type in CONCAT:
+        values = concat_values(view, t.op)
+        if values is not None:
+            out = []
+            for v in values:
+                got = concat_leaves(view, v, offset)
+                if got is None:
+                    return None
+                out += got
+                offset = got[-1][0] + got[-1][1]
+            return out
+    width = t.shape[-1] if t.shape.rank == 2 else None
+    return None if width is None else [(offset, int(width), t)]
+
+
+def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
+    """[(LoopVar, offset, size, layer, role, the step's new state)] -> ([Packed], the sequence_length the loop's
+    Select reads or None); `Unsupported` when the loop variable's next value is not those new states packed at the
+    same places, or when the places leave columns of it unused."""
+    by_lv: dict[str, Packed] = {}
+    for lv, offset, size, layer, role, new in slots:
+        width = lv.body.shape[-1] if lv.body.shape.rank == 2 else None
+        if width is None:
+            raise Unsupported(f"the packed state {lv.merge.name} (state_is_tuple=False) has no static width")
+        p = by_lv.setdefault(lv.merge.name, Packed(lv, int(width)))
+        p.slots.append(Slot(offset, size, layer, role, new))
+    lengths = None
+    for p in by_lv.values():
+        p.slots.sort(key=lambda s: s.offset)
+        end = 0
+        for s in p.slots:
+            if s.offset != end:
+                raise Unsupported(f"the packed state {p.lv.merge.name} (state_is_tuple=False): columns {end}:"
+                                  f"{s.offset} are read by no recognised cell")
+            end = s.offset + s.size
+        if end != p.width:
+            raise Unsupported(f"the packed state {p.lv.merge.name} (state_is_tuple=False): columns {end}:{p.width} "
+                              f"are read by no recognised cell")
+        nxt, length = strip_select(p.lv.next)
+        if length is not None:
+            lengths = length
+        leaves = concat_leaves(view, nxt)
+        got = {(o, w): strip(t).name for o, w, t in leaves or []}
+        if leaves is None or len(leaves) != len(p.slots) or any(
+                got.get((s.offset, s.size)) != strip(s.new).name for s in p.slots):
+            raise Unsupported(f"the next value of the packed state {p.lv.merge.name} (state_is_tuple=False) is not "
+                              f"the cells' new states concatenated in the order they read them")
+        init = p.lv.enter.inputs[0]
+        init_leaves = concat_leaves(view, init) or [(0, p.width, init)]
+        p.has_init = not all(is_zero_state(view, t) for _, _, t in init_leaves)
+    return list(by_lv.values()), lengths
+
+
+def packed_inputs(packed: list[Packed], inputs: list) -> None:
+    """Append each given (not zero) packed initial state to the provider's `inputs`."""
+    for p in packed:
+        if p.has_init:
+            inputs.append(p.lv.enter.inputs[0])
+
+
+def emit_initial_slices(em: Emitter, packed: list[Packed], syms, inits: list[dict], scopes: list[str]) -> None:
+    """Each given packed initial state (the next of `syms`, in `packed` order) sliced into the layers' initial
+    states (`inits[layer][role]`)."""
+    for p in packed:
+        if not p.has_init:
+            continue
+        whole = em.value(next(syms))
+        for s in p.slots:
+            inits[s.layer][s.role] = em.emit(
+                f"{whole}[:, {s.offset}:{s.offset + s.size}]", f"initial_{s.role}",
+                comment=f"state_is_tuple=False: the initial {s.role} of {scopes[s.layer]} is columns "
+                        f"{s.offset}:{s.offset + s.size}")[0]
+
+
+def final_packed(em: Emitter, packed: list[Packed], finals: list[dict]) -> dict:
+    """{each packed loop variable's Exit: the layers' final states (`finals[layer][role]`, variables) concatenated in
+    TF1's order}, written on first use."""
+    out = {}
+    for p in packed:
+        if p.lv.exit is None:
+            continue
+        parts = [finals[s.layer][s.role] for s in p.slots]
+        expr = parts[0] if len(parts) == 1 else f"keras.ops.concatenate([{', '.join(parts)}], axis=-1)"
+        out[p.lv.exit.outputs[0].name] = Sym(
+            lazy=lambda expr=expr: em.emit(expr, "final_state",
+                                           comment="state_is_tuple=False: the final states packed as TF1 "
+                                                   "returns them")[0].var,
+            dtype="float32", shape=(None, p.width))
+    return out
+
+
+def final_names(packed: list[Packed]) -> list[str]:
+    """The names of the packed final states (each packed loop variable's Exit)."""
+    return [p.lv.exit.outputs[0].name for p in packed if p.lv.exit is not None]
+
+
+CONSTRUCT = Construct(
+    "packed_state", None,
+    "`MultiRNNCell(..., state_is_tuple=False)` of any cells of the `dynamic_rnn` row, `LSTMCell` / "
+    "`BasicLSTMCell(state_is_tuple=False)` alone or as its layers (one loop variable holding every state side by "
+    "side, `[c, h]` per LSTM; `zero_state` or a given initial state; `sequence_length`)",
+    "the same stacked layers as `state_is_tuple=True`, each started from its columns of the given initial state "
+    "(`init[:, a:b]`); the final state `keras.ops.concatenate` of the layers' final states in TF1's order")
