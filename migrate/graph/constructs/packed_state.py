@@ -172,7 +172,10 @@ def final_packed(em: Emitter, packed: list[Packed], finals: list[dict]) -> dict:
         if p.lv.exit is None:
             continue
         parts = [finals[s.layer][s.role] for s in p.slots]
-        expr = parts[0] if len(parts) == 1 else f"keras.ops.concatenate([{', '.join(parts)}], axis=-1)"
+        if len(parts) == 1:   # one cell's state alone (a one-layer MultiRNNCell)
+            out[p.lv.exit.outputs[0].name] = Sym(var=parts[0], dtype="float32", shape=(None, p.width))
+            continue
+        expr = f"keras.ops.concatenate([{', '.join(parts)}], axis=-1)"
         out[p.lv.exit.outputs[0].name] = Sym(
             lazy=lambda expr=expr: em.emit(expr, "final_state",
                                            comment="state_is_tuple=False: the final states packed as TF1 "
