@@ -191,8 +191,10 @@ def final_names(packed: list[Packed]) -> list[str]:
 
 CONSTRUCT = Construct(
     "packed_state", None,
-    "`MultiRNNCell(..., state_is_tuple=False)` of any cells of the `dynamic_rnn` row, `LSTMCell` / "
-    "`BasicLSTMCell(state_is_tuple=False)` alone or as its layers (one loop variable holding every state side by "
-    "side, `[c, h]` per LSTM; `zero_state` or a given initial state; `sequence_length`)",
-    "the same stacked layers as `state_is_tuple=True`, each started from its columns of the given initial state "
-    "(`init[:, a:b]`); the final state `keras.ops.concatenate` of the layers' final states in TF1's order")
+    "`MultiRNNCell(..., state_is_tuple=False)` in a `dynamic_rnn` / `bidirectional_dynamic_rnn` (any cells above; "
+    "`LSTMCell` / `BasicLSTMCell(state_is_tuple=False)` alone or as its layers: one loop variable holding every "
+    "state side by side, `[c, h]` per LSTM; a `zero_state` or a given initial state; `sequence_length`; "
+    "`DropoutWrapper`s)",
+    "the stacked layers of the `dynamic_rnn` row, each started from its columns of the given initial state "
+    "(`init[:, a:b]`); the packed final state `keras.ops.concatenate` of the layers' final states in TF1's order "
+    "(`[c, h]` per LSTM)")
