@@ -456,5 +456,35 @@ def packed_bidi(tf, v1):   # bidirectional_dynamic_rnn: fw LSTMCell(peepholes, n
     tf.identity(s_bw, name="final_bw")
 
 
+def packed_swapped(tf, v1):
+    """Not a MultiRNNCell: a cell that runs two GRUCells on a packed state but packs the new states the other way
+    round (layer 1's first). Each cell reads its columns as MultiRNNCell does, so only the next value tells: the
+    generic tier takes it."""
+    rc = v1.nn.rnn_cell
+
+    class Swapped(rc.RNNCell):
+        def __init__(self):
+            super().__init__()
+            self._cells = [rc.GRUCell(4, name="gru_a"), rc.GRUCell(4, name="gru_b")]
+
+        @property
+        def state_size(self):
+            return 8
+
+        @property
+        def output_size(self):
+            return 4
+
+        def call(self, inputs, state):
+            h0, s0 = self._cells[0](inputs, tf.slice(state, [0, 0], [-1, 4]))
+            h1, s1 = self._cells[1](h0, tf.slice(state, [0, 4], [-1, 4]))
+            return h1, tf.concat([s1, s0], 1)
+
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    out, state = v1.nn.dynamic_rnn(Swapped(), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
 BUILDERS.update({f.__name__: f for f in (packed_gru_dropout, packed_lstm_stack, packed_mixed_fed, packed_single_lstm,
-                                         packed_bidi)})
+                                         packed_bidi, packed_swapped)})

@@ -154,3 +154,17 @@ def test_temperatures_shape_converts_into_gru_layers(temperatures, form, tmp_pat
     if form == "saved_model":
         assert {i["keras"] for i in report["graph"]["inputs"]} == {"features", "Hin"}
         assert sorted(o["keras"] for o in report["graph"]["outputs"]) == ["H", "Yout"]
+
+
+def test_a_packed_state_in_another_order_is_left_to_the_generic_tier(tmp_path):
+    """Two GRUCells reading their columns of a packed state as MultiRNNCell does, but packing the new states layer
+    1 first (construct_builders.packed_swapped): stacked layers would return the final state in the wrong order, so
+    the recogniser declines, says why, and the generic tier converts it with parity."""
+    from migrate.graph.convert import convert_graph
+
+    lines = []
+    report = convert_graph(build("packed_swapped", tmp_path), str(tmp_path / "out"),
+                           outputs=["outputs:0", "final_state:0"], log=lines.append)
+    assert report["parity"]["ok"] and all(r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), lines
+    assert [lp["how"] for lp in report["loops"]] == ["translated generically"]
+    assert "is not the cells' new states concatenated in the order they read them" in report["loops"][0]["why"]
