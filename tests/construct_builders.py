@@ -423,7 +423,7 @@ def packed_lstm_stack(tf, v1):   # MultiRNNCell([LSTMCell, BasicLSTMCell], all s
     tf.identity(state, name="final_state")
 
 
-def packed_mixed_fed(tf, v1):   # MultiRNNCell([LSTMCell(tuple=False), GRUCell, BasicRNNCell]) from a fed state, time major
+def packed_mixed_fed(tf, v1):   # MultiRNNCell([LSTMCell(tuple=False), GRU, BasicRNN]) from a fed state, time major
     rc = v1.nn.rnn_cell
     x = v1.placeholder(tf.float32, [5, None, 3], name="x")
     n = v1.placeholder(tf.int32, [None], name="lengths")
@@ -444,7 +444,7 @@ def packed_single_lstm(tf, v1):   # one LSTMCell(state_is_tuple=False) from a fe
     tf.identity(state, name="final_state")
 
 
-def packed_bidi(tf, v1):   # bidirectional_dynamic_rnn: fw LSTMCell(peepholes, num_proj, tuple=False), bw one-layer Multi
+def packed_bidi(tf, v1):   # bidirectional_dynamic_rnn: fw LSTMCell(peepholes, num_proj, tuple=False), bw Multi([GRU])
     rc = v1.nn.rnn_cell
     x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
     n = v1.placeholder(tf.int32, [None], name="lengths")
@@ -486,5 +486,16 @@ def packed_swapped(tf, v1):
     tf.identity(state, name="final_state")
 
 
+def packed_static(tf, v1):   # static_rnn over MultiRNNCell([LSTMCell(tuple=False), GRUCell], tuple=False), a fed state
+    rc = v1.nn.rnn_cell
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    s0 = v1.placeholder(tf.float32, [None, 2 * 4 + 5], name="state0")
+    cell = rc.MultiRNNCell([rc.LSTMCell(4, forget_bias=0.7, state_is_tuple=False), rc.GRUCell(5)],
+                           state_is_tuple=False)
+    outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), initial_state=s0)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    tf.identity(state, name="final_state")
+
+
 BUILDERS.update({f.__name__: f for f in (packed_gru_dropout, packed_lstm_stack, packed_mixed_fed, packed_single_lstm,
-                                         packed_bidi, packed_swapped)})
+                                         packed_bidi, packed_swapped, packed_static)})

@@ -168,3 +168,19 @@ def test_a_packed_state_in_another_order_is_left_to_the_generic_tier(tmp_path):
     assert report["parity"]["ok"] and all(r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), lines
     assert [lp["how"] for lp in report["loops"]] == ["translated generically"]
     assert "is not the cells' new states concatenated in the order they read them" in report["loops"][0]["why"]
+
+
+def test_static_rnn_over_packed_states_becomes_stacked_layers(tmp_path):
+    """static_rnn (unrolled) over MultiRNNCell([LSTMCell(state_is_tuple=False), GRUCell], state_is_tuple=False) from
+    a fed state: each step's state is columns of the step before's packed concat (`matching.resolve_state`), so the
+    steps chain into one tfm.LSTM and one tfm.GRU started from the fed state's columns; no cell kernel is left as a
+    Dense layer; the packed final state with parity."""
+    from migrate.graph.convert import convert_graph
+
+    lines = []
+    report = convert_graph(build("packed_static", tmp_path), str(tmp_path / "out"),
+                           outputs=["outputs:0", "final_state:0"], log=lines.append)
+    assert report["parity"]["ok"] and all(r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), lines
+    assert report["translated"].get("static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM") == 1, report["translated"]
+    assert report["translated"].get("static_rnn GRUCell -> tfm.GRU") == 1, report["translated"]
+    assert not any("Dense" in k for k in report["translated"]), report["translated"]

@@ -12,8 +12,14 @@ from __future__ import annotations
 
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.output_projection_wrapper import emit_projection, match_output_projection
-from migrate.graph.constructs.packed_state import emit_initial_slices, final_names, final_packed, packed_inputs, \
-    packed_states, state_slot
+from migrate.graph.constructs.packed_state import (
+    emit_initial_slices,
+    final_names,
+    final_packed,
+    packed_inputs,
+    packed_states,
+    state_slot,
+)
 from migrate.graph.constructs.residual_wrapper import emit_residual, is_residual
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (

@@ -7,8 +7,8 @@ state_size_k])` and returns `concat(new_states, 1)`; `LSTMCell` with `state_is_t
 `Slice(state, [0, 0], [-1, units])` / `Slice(state, [0, units], [-1, num_proj or units])`, `BasicLSTMCell` as
 `split(state, 2, axis=1)`, and both return `concat([c, h], 1)`; with `sequence_length` the loop keeps the packed
 state through one `Select`. Each cell step's previous state is such a slice of one loop variable (`state_slot`);
-the loop variable's next value, looked through those concats (`concat_leaves`), must hold each step's new state at
-the same place, the places tiling the whole width. The layers are then the tuple case's (`dynamic_rnn`), each
+the loop variable's next value, looked through those concats (`matching.concat_leaves`), must hold each step's new
+state at the same place, the places tiling the whole width. The layers are then the tuple case's (`dynamic_rnn`), each
 started from its slice of a given initial state (`init[:, a:b]`; a `zero_state` dropped), and the packed final
 state is `keras.ops.concatenate` of the layers' final states in TF1's order.
 """
@@ -17,12 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from migrate.graph.constructs.base import Construct
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.matching import CONCAT, PASS, LoopVar, concat_values, is_zero_state, loop_var_of, strip, \
-    strip_select
+from migrate.graph.matching import LoopVar, columns_of, concat_leaves, is_zero_state, loop_var_of, strip, strip_select
 
 
 @dataclass
@@ -46,63 +43,12 @@ class Packed:
     has_init: bool = False      # a given (not zero) initial state: sliced into the layers' initial states
 
 
-def _ints(view, t):
-    if not view.foldable(t.op):
-        return None
-    return [int(v) for v in np.asarray(view.fold(t)).reshape(-1)]
-
-
 def state_slot(view, t):
-    """`t` = columns of a loop variable's value, through `Slice(v, [0, a], [-1, n])`, `split(v, k, axis=1)` and
-    `SplitV` (nested: MultiRNNCell's slice, then LSTMCell's) -> (LoopVar, offset, size), else None."""
-    size = t.shape[-1] if t.shape.rank == 2 else None
-    if size is None:
-        return None
-    offset, sliced = 0, False
-    for _ in range(16):
-        while t.op.type in PASS and t.op.inputs and t.op.inputs[0].op.type != "Switch":   # not the loop's own
-            t = t.op.inputs[0]
-        op = t.op
-        if op.type == "Slice":
-            begin, sz = _ints(view, op.inputs[1]), _ints(view, op.inputs[2])
-            if begin is None or sz is None or len(begin) != 2 or begin[0] != 0 or sz[0] != -1:
-                return None
-            offset, t = offset + begin[1], op.inputs[0]
-        elif op.type == "Split":
-            axis = _ints(view, op.inputs[0])
-            width = op.inputs[1].shape[-1] if op.inputs[1].shape.rank == 2 else None
-            if axis not in ([1], [-1]) or width is None:
-                return None
-            offset, t = offset + t.value_index * (width // int(op.get_attr("num_split"))), op.inputs[1]
-        elif op.type == "SplitV":
-            sizes, axis = _ints(view, op.inputs[1]), _ints(view, op.inputs[2])
-            if sizes is None or axis not in ([1], [-1]) or any(s < 0 for s in sizes):
-                return None
-            offset, t = offset + sum(sizes[: t.value_index]), op.inputs[0]
-        else:
-            break
-        sliced = True
-    lv = loop_var_of(t) if sliced else None
-    return (lv, offset, int(size)) if lv is not None else None
-
-
-def concat_leaves(view, t, offset: int = 0):
-    """The pieces `concat(..., axis 1)` ops (nested, DropoutWrappers looked through) put side by side in `t` ->
-    [(offset, width, tensor)], else None when a piece's width is unknown."""
-    t = strip(t)
-    if t.op.type in CONCAT:
-        values = concat_values(view, t.op)
-        if values is not None:
-            out = []
-            for v in values:
-                got = concat_leaves(view, v, offset)
-                if got is None:
-                    return None
-                out += got
-                offset = got[-1][0] + got[-1][1]
-            return out
-    width = t.shape[-1] if t.shape.rank == 2 else None
-    return None if width is None else [(offset, int(width), t)]
+    """`t` = columns of a loop variable's value (`matching.columns_of`: MultiRNNCell's slice, then LSTMCell's) ->
+    (LoopVar, offset, size), else None."""
+    src, offset, size = columns_of(t, view)
+    lv = loop_var_of(src) if src is not t else None
+    return (lv, offset, size) if lv is not None else None
 
 
 def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
@@ -131,14 +77,14 @@ def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
         nxt, length = strip_select(p.lv.next)
         if length is not None:
             lengths = length
-        leaves = concat_leaves(view, nxt)
+        leaves = concat_leaves(nxt, view)
         got = {(o, w): strip(t).name for o, w, t in leaves or []}
         if leaves is None or len(leaves) != len(p.slots) or any(
                 got.get((s.offset, s.size)) != strip(s.new).name for s in p.slots):
             raise Unsupported(f"the next value of the packed state {p.lv.merge.name} (state_is_tuple=False) is not "
                               f"the cells' new states concatenated in the order they read them")
         init = p.lv.enter.inputs[0]
-        init_leaves = concat_leaves(view, init) or [(0, p.width, init)]
+        init_leaves = concat_leaves(init, view) or [(0, p.width, init)]
         p.has_init = not all(is_zero_state(view, t) for _, _, t in init_leaves)
     return list(by_lv.values()), lengths
 
