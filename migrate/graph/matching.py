@@ -178,12 +178,13 @@ def const_ints(t, view: GraphView | None = None) -> list[int] | None:
 def columns_of(t, view: GraphView | None = None):
     """`t` = columns [offset, offset + size) of a `[batch, n]` tensor, through `Slice(v, [0, a], [-1, n])`,
     `split(v, k, axis=1)` and `SplitV` (nested: a MultiRNNCell's slice of its packed state, then an LSTM's of its
-    `[c, h]`) -> (that tensor, offset, size); (t, 0, its width) when it takes no columns (or its width is unknown).
+    `[c, h]`; all its columns, a one-layer MultiRNNCell's slice) -> (that tensor, offset, size); (t, 0, its width)
+    when it is no such slice (its width None when unknown).
     Identity is looked through, not a while loop's own (the Identity of a `Switch`)."""
     size = t.shape[-1] if t.shape.rank == 2 else None
     if size is None:
         return t, 0, None
-    src, offset = t, 0
+    src, offset, sliced = t, 0, False
     for _ in range(16):
         while src.op.type in PASS and src.op.inputs and src.op.inputs[0].op.type != "Switch":
             src = src.op.inputs[0]
@@ -206,9 +207,8 @@ def columns_of(t, view: GraphView | None = None):
             offset, src = offset + sum(sizes[: src.value_index]), op.inputs[0]
         else:
             break
-    if offset == 0 and src.shape.rank == 2 and src.shape[-1] == size:   # no columns taken
-        return t, 0, int(size)
-    return src, offset, int(size)
+        sliced = True
+    return (src, offset, int(size)) if sliced else (t, 0, int(size))
 
 
 def concat_leaves(t, view: GraphView | None = None, offset: int = 0):
