@@ -151,15 +151,17 @@ def resolve_state(t, view: GraphView | None = None):
     split or sliced, a MultiRNNCell's layers sliced, nested; `columns_of`, `concat_leaves`) to the tensor a state
     came from."""
     t = strip(t)
-    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2:
-        src = t.op.inputs[1].op
-        if src.type in CONCAT and len(src.inputs) == 3:
-            return strip(src.inputs[t.value_index])
     src, offset, size = columns_of(t, view)
     if src is not t:
         for o, w, leaf in concat_leaves(src, view) or []:
             if (o, w) == (offset, size):
                 return strip(leaf)
+    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2:   # widths unknown: split(concat([c, h]))
+        src = t.op.inputs[1].op
+        values = list(src.inputs)[:-1] if src.type == "ConcatV2" else list(src.inputs)[1:] if src.type == "Concat" \
+            else None
+        if values is not None and len(values) == 2:
+            return strip(values[t.value_index])
     return t
 
 
