@@ -391,3 +391,111 @@ def decoder_attention_dropout(tf, v1):
 
 
 BUILDERS.update({f.__name__: f for f in (decoder_residual, decoder_wrapped_stack, decoder_attention_dropout)})
+
+
+# ------------------------------------------------------------------------------------------ state_is_tuple=False
+# The states packed in one tensor (constructs/packed_state.py): MultiRNNCell(state_is_tuple=False) slices each
+# layer's state out of the loop's one state tensor and concatenates the new ones; LSTMCell / BasicLSTMCell
+# (state_is_tuple=False) pack [c, h].
+def packed_gru_dropout(tf, v1):
+    """tensorflow-without-a-phd's temperatures predictor, small: dynamic_rnn over MultiRNNCell([DropoutWrapper(
+    GRUCell(6), output_keep_prob=pkeep)] * 2, state_is_tuple=False) from a fed initial state Hin [?, 12], a dense
+    layer on every step, the last 3 steps `Yout`, the final packed state `H`."""
+    rc = v1.nn.rnn_cell
+    hin = v1.placeholder(tf.float32, [None, 12], name="Hin")
+    x = v1.placeholder(tf.float32, [None, None, 2], name="features")
+    pkeep = v1.placeholder(tf.float32, name="pkeep")
+    cells = [rc.DropoutWrapper(rc.GRUCell(6), output_keep_prob=pkeep) for _ in range(2)]
+    yr, h = v1.nn.dynamic_rnn(rc.MultiRNNCell(cells, state_is_tuple=False), x, initial_state=hin, dtype=tf.float32)
+    tf.identity(h, name="H")
+    y = v1.layers.dense(tf.reshape(yr, [-1, 6]), 2)
+    tf.identity(tf.reshape(y, [tf.shape(x)[0], -1, 2])[:, -3:], name="Yout")
+
+
+def packed_lstm_stack(tf, v1):   # MultiRNNCell([LSTMCell, BasicLSTMCell], all state_is_tuple=False), lengths
+    rc = v1.nn.rnn_cell
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    cell = rc.MultiRNNCell([rc.LSTMCell(4, forget_bias=0.3, state_is_tuple=False),
+                            rc.BasicLSTMCell(5, forget_bias=0.6, state_is_tuple=False)], state_is_tuple=False)
+    out, state = v1.nn.dynamic_rnn(cell, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def packed_mixed_fed(tf, v1):   # MultiRNNCell([LSTMCell(tuple=False), GRU, BasicRNN]) from a fed state, time major
+    rc = v1.nn.rnn_cell
+    x = v1.placeholder(tf.float32, [5, None, 3], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    s0 = v1.placeholder(tf.float32, [None, 2 * 4 + 5 + 3], name="state0")
+    cell = rc.MultiRNNCell([rc.LSTMCell(4, forget_bias=0.7, state_is_tuple=False), rc.GRUCell(5),
+                            rc.BasicRNNCell(3)], state_is_tuple=False)
+    out, state = v1.nn.dynamic_rnn(cell, x, sequence_length=n, initial_state=s0, time_major=True)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def packed_single_lstm(tf, v1):   # one LSTMCell(state_is_tuple=False) from a fed [c, h]
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    s0 = v1.placeholder(tf.float32, [None, 10], name="state0")
+    out, state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.LSTMCell(5, forget_bias=0.4, state_is_tuple=False), x,
+                                   initial_state=s0)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def packed_bidi(tf, v1):   # bidirectional_dynamic_rnn: fw LSTMCell(peepholes, num_proj, tuple=False), bw Multi([GRU])
+    rc = v1.nn.rnn_cell
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    fw = rc.LSTMCell(4, use_peepholes=True, num_proj=3, forget_bias=0.2, state_is_tuple=False)
+    bw = rc.MultiRNNCell([rc.GRUCell(4)], state_is_tuple=False)
+    (o_fw, o_bw), (s_fw, s_bw) = v1.nn.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(tf.concat([o_fw, o_bw], -1), name="outputs")
+    tf.identity(s_fw, name="final_fw")
+    tf.identity(s_bw, name="final_bw")
+
+
+def packed_swapped(tf, v1):
+    """Not a MultiRNNCell: a cell that runs two GRUCells on a packed state but packs the new states the other way
+    round (layer 1's first). Each cell reads its columns as MultiRNNCell does, so only the next value tells: the
+    generic tier takes it."""
+    rc = v1.nn.rnn_cell
+
+    class Swapped(rc.RNNCell):
+        def __init__(self):
+            super().__init__()
+            self._cells = [rc.GRUCell(4, name="gru_a"), rc.GRUCell(4, name="gru_b")]
+
+        @property
+        def state_size(self):
+            return 8
+
+        @property
+        def output_size(self):
+            return 4
+
+        def call(self, inputs, state):
+            h0, s0 = self._cells[0](inputs, tf.slice(state, [0, 0], [-1, 4]))
+            h1, s1 = self._cells[1](h0, tf.slice(state, [0, 4], [-1, 4]))
+            return h1, tf.concat([s1, s0], 1)
+
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    out, state = v1.nn.dynamic_rnn(Swapped(), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(state, name="final_state")
+
+
+def packed_static(tf, v1):   # static_rnn over MultiRNNCell([LSTMCell(tuple=False), GRUCell], tuple=False), a fed state
+    rc = v1.nn.rnn_cell
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    s0 = v1.placeholder(tf.float32, [None, 2 * 4 + 5], name="state0")
+    cell = rc.MultiRNNCell([rc.LSTMCell(4, forget_bias=0.7, state_is_tuple=False), rc.GRUCell(5)],
+                           state_is_tuple=False)
+    outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), initial_state=s0)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    tf.identity(state, name="final_state")
+
+
+BUILDERS.update({f.__name__: f for f in (packed_gru_dropout, packed_lstm_stack, packed_mixed_fed, packed_single_lstm,
+                                         packed_bidi, packed_swapped, packed_static)})

@@ -324,9 +324,9 @@ def test_legacy_attention_decoder_converts_with_parity(graph, tmp_path, name):
     assert ("loop_projection_size=11" in source) == ("output_projection" in kw)
     assert ("cell_output_size=11" in source) == (name.startswith("seq2seq") and "output_projection" not in kw)
     assert "Conv2D" not in source and "attention_decoder__Attention_0" not in source  # no step op left over
-    if name.startswith("seq2seq") and kind != "lstm_concat" and name != "seq2seq_buckets":
-        # the encoder: static_rnn -> one Keras RNN layer. Not yet (rnn.py's static_rnn recogniser), so op by op and
-        # still with parity: LSTMCell(state_is_tuple=False) slices its state; buckets run 2 chains on one kernel
+    if name.startswith("seq2seq") and name != "seq2seq_buckets":
+        # the encoder: static_rnn -> one Keras RNN layer (LSTMCell(state_is_tuple=False) slicing its state too:
+        # matching.resolve_state). Buckets run 2 chains on one kernel: op by op, still with parity
         assert any(k.startswith("static_rnn") for k in report["translated"]), report["translated"]
 
 

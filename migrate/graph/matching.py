@@ -146,14 +146,92 @@ def is_zero_state(view, t) -> bool:
     return False
 
 
-def resolve_state(t):
-    """Look through Identity and `split(concat([c, h]))` (state_is_tuple=False) to the tensor a state came from."""
+def resolve_state(t, view: GraphView | None = None):
+    """Look through Identity and the columns a state takes of a `concat` (state_is_tuple=False: an LSTM's `[c, h]`
+    split or sliced, a MultiRNNCell's layers sliced, nested; `columns_of`, `concat_leaves`) to the tensor a state
+    came from."""
     t = strip(t)
-    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2:
+    src, offset, size = columns_of(t, view)
+    if src is not t:
+        for o, w, leaf in concat_leaves(src, view) or []:
+            if (o, w) == (offset, size):
+                return strip(leaf)
+    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2:   # widths unknown: split(concat([c, h]))
         src = t.op.inputs[1].op
-        if src.type in CONCAT and len(src.inputs) == 3:
-            return strip(src.inputs[t.value_index])
+        values = list(src.inputs)[:-1] if src.type == "ConcatV2" else list(src.inputs)[1:] if src.type == "Concat" \
+            else None
+        if values is not None and len(values) == 2:
+            return strip(values[t.value_index])
     return t
+
+
+def const_ints(t, view: GraphView | None = None) -> list[int] | None:
+    """The values of an integer tensor known at conversion time (a graph `Const`; anything foldable with a
+    `view`), flattened, else None."""
+    if view is not None:
+        return [int(v) for v in np.asarray(view.fold(t)).reshape(-1)] if view.foldable(t.op) else None
+    if t.op.type != "Const":
+        return None
+    import tensorflow as tf  # noqa: PLC0415
+
+    return [int(v) for v in tf.make_ndarray(t.op.get_attr("value")).reshape(-1)]
+
+
+def columns_of(t, view: GraphView | None = None):
+    """`t` = columns [offset, offset + size) of a `[batch, n]` tensor, through `Slice(v, [0, a], [-1, n])`,
+    `split(v, k, axis=1)` and `SplitV` (nested: a MultiRNNCell's slice of its packed state, then an LSTM's of its
+    `[c, h]`; all its columns, a one-layer MultiRNNCell's slice) -> (that tensor, offset, size); (t, 0, its width)
+    when it is no such slice (its width None when unknown).
+    Identity is looked through, not a while loop's own (the Identity of a `Switch`)."""
+    size = t.shape[-1] if t.shape.rank == 2 else None
+    if size is None:
+        return t, 0, None
+    src, offset, sliced = t, 0, False
+    for _ in range(16):
+        while src.op.type in PASS and src.op.inputs and src.op.inputs[0].op.type != "Switch":
+            src = src.op.inputs[0]
+        op = src.op
+        if op.type == "Slice":
+            begin, sz = const_ints(op.inputs[1], view), const_ints(op.inputs[2], view)
+            if begin is None or sz is None or len(begin) != 2 or begin[0] != 0 or sz[0] != -1:
+                break
+            offset, src = offset + begin[1], op.inputs[0]
+        elif op.type == "Split":
+            axis = const_ints(op.inputs[0], view)
+            width = op.inputs[1].shape[-1] if op.inputs[1].shape.rank == 2 else None
+            if axis not in ([1], [-1]) or width is None:
+                break
+            offset, src = offset + src.value_index * (int(width) // int(op.get_attr("num_split"))), op.inputs[1]
+        elif op.type == "SplitV":
+            sizes, axis = const_ints(op.inputs[1], view), const_ints(op.inputs[2], view)
+            if sizes is None or axis not in ([1], [-1]) or any(s < 0 for s in sizes):
+                break
+            offset, src = offset + sum(sizes[: src.value_index]), op.inputs[0]
+        else:
+            break
+        sliced = True
+    return (src, offset, int(size)) if sliced else (t, 0, int(size))
+
+
+def concat_leaves(t, view: GraphView | None = None, offset: int = 0):
+    """The pieces `concat(..., axis 1)` ops (nested; Identity and DropoutWrappers looked through) put side by side
+    in `t` -> [(offset, width, tensor)] (`[(offset, width, t)]` when `t` is no concat), else None when a piece's
+    width is unknown."""
+    t = strip(t)
+    if t.op.type in CONCAT:
+        values, axis = (t.op.inputs[:-1], t.op.inputs[-1]) if t.op.type == "ConcatV2" else \
+            (t.op.inputs[1:], t.op.inputs[0])
+        if const_ints(axis, view) in ([1], [-1]):
+            out = []
+            for v in values:
+                got = concat_leaves(v, view, offset)
+                if got is None:
+                    return None
+                out += got
+                offset = got[-1][0] + got[-1][1]
+            return out
+    width = t.shape[-1] if t.shape.rank == 2 else None
+    return None if width is None else [(offset, int(width), t)]
 
 
 # ------------------------------------------------------------------------------------------------ linear maps
@@ -371,7 +449,8 @@ class Provider:
 
 
 __all__ = ["BIAS", "CONCAT", "GATHER", "PASS", "Linear", "LoopVar", "Provider", "ancestors", "batch_major_gather",
-           "batch_major_perm", "concat_values", "const_scalar", "consumers", "dropout_input", "frame_ops",
-           "is_zero_state", "linear_out", "loop_var", "loop_var_of", "match_dense", "match_linear", "matmul_bias", "matmul_concat",
-           "max_iterations", "only", "other", "resolve_state", "step_lengths", "strip", "strip_impute",
-           "strip_select", "through_cond", "unstacked", "unwrap"]
+           "batch_major_perm", "columns_of", "concat_leaves", "concat_values", "const_ints", "const_scalar",
+           "consumers", "dropout_input", "frame_ops", "is_zero_state", "linear_out", "loop_var", "loop_var_of",
+           "match_dense", "match_linear", "matmul_bias", "matmul_concat", "max_iterations", "only", "other",
+           "resolve_state", "step_lengths", "strip", "strip_impute", "strip_select", "through_cond", "unstacked",
+           "unwrap"]

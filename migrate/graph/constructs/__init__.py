@@ -4,7 +4,7 @@
 - cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `basic_rnn_cell`,
   `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
-  `residual_wrapper`, `dropout_wrapper`), `dynamic_decode` (which emits `attention_wrapper` /
+  `residual_wrapper`, `dropout_wrapper`, `packed_state`), `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
   `beam_search_decoder`; their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
@@ -39,6 +39,7 @@ from migrate.graph.constructs import (
     lstm_block_cell,
     lstm_cell,
     output_projection_wrapper,
+    packed_state,
     peephole_lstm_cell,
     residual_wrapper,
     static_bidirectional_rnn,
@@ -50,6 +51,7 @@ from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, layer_norm_lstm_cell,
                 lstm_block_cell, gru_block_cell)
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
+                     packed_state,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
                      cudnn_rnn,

@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.output_projection_wrapper import emit_projection, match_output_projection
+from migrate.graph.constructs.packed_state import (
+    emit_initial_slices,
+    final_names,
+    final_packed,
+    packed_inputs,
+    packed_states,
+    state_slot,
+)
 from migrate.graph.constructs.residual_wrapper import emit_residual, is_residual
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
@@ -30,20 +38,22 @@ class WhileRNN(Provider):
     kind = "dynamic_rnn"
 
     def __init__(self, view, frame, layers, x_seq, x_batch_major, lengths, states, gather, gather_bm,
-                 projection=None, residual=None):
+                 projection=None, residual=None, packed=()):
         self.view, self.frame, self.layers, self.projection = view, frame, layers, projection
+        self.packed = list(packed)      # state_is_tuple=False: loop variables holding several states (packed_state)
         self.residual = residual or [False] * len(layers)   # per layer: a ResidualWrapper adds its input
         self.x_seq, self.x_batch_major, self.lengths = x_seq, x_batch_major, lengths
         self.states = states            # per layer: {"h": _LoopVar, "c": _LoopVar|None}
         self.gather, self.gather_bm = gather, gather_bm
         inputs = [x_seq] + ([lengths] if lengths is not None else [])
         self.init = initial_states(view, states, inputs)
+        packed_inputs(self.packed, inputs)
         provides = []
         if gather is not None:
             provides.append(gather.name)
         if gather_bm is not None:
             provides.append(gather_bm.name)
-        provides += final_state_names(states)
+        provides += final_state_names(states) + final_names(self.packed)
         super().__init__(frame.split("/while/")[0] if "/while/" in frame else frame, inputs, provides)
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
@@ -55,6 +65,7 @@ class WhileRNN(Provider):
         em.comment(f"tf.nn.dynamic_rnn (while loop {self.frame}): {len(self.layers)} layer(s) {kinds}"
                    + (" with sequence_length" if lengths is not None else "")
                    + (" (MultiRNNCell)" if len(self.layers) > 1 else "")
+                   + (" with the states packed in one tensor (state_is_tuple=False)" if self.packed else "")
                    + (" in an OutputProjectionWrapper" if self.projection is not None else ""))
         seq = em.value(x)
         if not self.x_batch_major:
@@ -64,18 +75,21 @@ class WhileRNN(Provider):
             mname = em.layer_name(self.name + "/sequence_mask")
             mask = em.emit(f"tfm.SequenceMask(name={mname!r})({em.value(lengths)}, {seq})", "mask",
                            comment="sequence_length -> mask")[0].var
-        out = {}
+        emit_initial_slices(em, self.packed, it, inits, [s.scope for s in self.layers])
+        out, finals = {}, []
         for step, init, st, res in zip(self.layers, inits, self.states, self.residual):
             _, names = emit_rnn_layer(em, self.view, step, seq, init, mask, "dynamic_rnn")
             seq = emit_residual(em, names[0], seq, step.scope) if res else names[0]
             if res:
                 em.constructs["dynamic_rnn ResidualWrapper -> keras.ops.add"] += 1
-            if st["h"].exit is not None:
+            finals.append({"h": names[1], "c": names[2] if len(names) > 2 else None})
+            if st.get("h") is not None and st["h"].exit is not None:
                 out[st["h"].exit.outputs[0].name] = Sym(var=names[1], dtype="float32",
                                                         shape=tuple(st["h"].exit.outputs[0].shape.as_list())
                                                         if st["h"].exit.outputs[0].shape.rank else None)
             if st.get("c") is not None and st["c"].exit is not None:
                 out[st["c"].exit.outputs[0].name] = Sym(var=names[2], dtype="float32")
+        out.update(final_packed(em, self.packed, finals))
         if self.projection is not None:
             seq = emit_projection(em, self.view, self.projection, seq, "dynamic_rnn")
         if mask is not None:
@@ -128,15 +142,20 @@ def while_provider(view, frame, steps):
     if batch_major:
         x_seq = x_seq.op.inputs[0]
     lengths = None
-    states = []
-    for s in layers:
+    states, slots = [], []
+    for k, s in enumerate(layers):
         st = {}
         for role, prev, new in (("h", s.h_prev, s.new_h), ("c", s.c_prev, s.new_c)):
             if prev is None:
                 continue
             lv = loop_var_of(prev)
             if lv is None:
-                raise Unsupported(f"the {role} state of {s.scope} is not a loop variable")
+                slot = state_slot(view, prev)   # state_is_tuple=False: columns of one packed loop variable
+                if slot is None:
+                    raise Unsupported(f"the {role} state of {s.scope} is not a loop variable (nor columns of one: "
+                                      f"state_is_tuple=False)")
+                slots.append((*slot, k, role, new))
+                continue
             nxt, length = strip_select(lv.next)
             if strip(nxt).name != new.name:
                 raise Unsupported(f"the next {role} state of {s.scope} is not the cell's new state")
@@ -144,6 +163,9 @@ def while_provider(view, frame, steps):
                 lengths = length
             st[role] = lv
         states.append(st)
+    packed, length = packed_states(view, slots)
+    if length is not None:
+        lengths = length
     # the output TensorArray: written with the top layer's output
     top = layers[-1]
     gather = gather_bm = projection = None
@@ -171,7 +193,7 @@ def while_provider(view, frame, steps):
         while lengths.op.type == "Identity" and lengths.op.inputs:  # CheckSeqLen / sequence_length Identities
             lengths = lengths.op.inputs[0]
     return WhileRNN(view, frame, layers, x_seq, batch_major, lengths, states, gather, gather_bm, projection,
-                    residual + [top_residual])
+                    residual + [top_residual], packed)
 
 
 def recognise(view: GraphView, outputs, registry) -> dict:

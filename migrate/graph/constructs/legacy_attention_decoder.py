@@ -258,22 +258,9 @@ def _all_steps(view: GraphView, registry) -> dict:
 
 def _resolve(view: GraphView, t):
     """The tensor a state part came from: through Identity, `split(concat([c, h]))` (BasicLSTMCell; TF < 1.0
-    `Concat` too) and `slice(concat([c, h]), [0, k], [-1, n])` (LSTMCell), both `state_is_tuple=False`."""
-    t = strip(t)
-    if t.op.type == "Split" and int(t.op.get_attr("num_split")) == 2 and t.op.inputs[1].op.type in CONCAT:
-        values = concat_values(view, t.op.inputs[1].op)   # Split(axis, value); old and new Concat alike
-        if values is not None and len(values) == 2:
-            return strip(values[t.value_index])
-    if t.op.type == "Slice" and t.op.inputs[0].op.type in CONCAT and view.foldable(t.op.inputs[1].op):
-        values = concat_values(view, t.op.inputs[0].op)
-        begin = [int(b) for b in np.asarray(view.fold(t.op.inputs[1]))]
-        if values is not None and len(begin) == 2 and begin[0] == 0:
-            offset = 0
-            for v in values:
-                if offset == begin[1] and v.shape[1] == t.shape[1]:
-                    return strip(v)
-                offset += int(v.shape[1] or 0)
-    return resolve_state(t)
+    `Concat` too) and `slice(concat([c, h]), [0, k], [-1, n])` (LSTMCell), both `state_is_tuple=False`
+    (`matching.resolve_state`)."""
+    return resolve_state(t, view)
 
 
 def _state_map(view, layers, which: str) -> dict:

@@ -1,7 +1,8 @@
 """`tf.nn.static_rnn` (unrolled): the same cell step repeated outside any loop -> one Keras layer.
 
 One step per time step, all reading one kernel; step k's state is step k-1's new state (directly, or via
-`concat([c, h])` / `split` when `state_is_tuple=False`). It becomes one Keras layer over
+columns of the step before's packed state when `state_is_tuple=False`: an LSTM's `concat([c, h])` split or
+sliced, a `MultiRNNCell`'s layers sliced; `matching.resolve_state`). It becomes one Keras layer over
 `keras.ops.stack(steps, axis=1)` (or over the previous layer's sequence, when the steps are its steps: a
 `MultiRNNCell`). Wrappers around the cell, found on every step alike: a `DropoutWrapper` is looked through, a
 `ResidualWrapper` (each step's output + its input) becomes one `keras.ops.add` over the sequences, an
@@ -159,7 +160,7 @@ def recognise(view: GraphView, outputs, registry) -> dict:
         by_new_h = {s.new_h.name: s for s in steps}
         prev_of = {}
         for s in steps:
-            p = by_new_h.get(resolve_state(s.h_prev).name)
+            p = by_new_h.get(resolve_state(s.h_prev, view).name)
             if p is not None:
                 prev_of[id(s)] = p
         heads = [s for s in steps if id(s) not in prev_of]
@@ -172,7 +173,7 @@ def recognise(view: GraphView, outputs, registry) -> dict:
         if len(chain) != len(steps):
             continue
         if chain[0].family == "lstm" and any(
-                resolve_state(s.c_prev).name != p.new_c.name for p, s in zip(chain, chain[1:])):
+                resolve_state(s.c_prev, view).name != p.new_c.name for p, s in zip(chain, chain[1:])):
             continue
         p = StaticRNN(view, chain)
         for name in p.provides:
@@ -182,7 +183,8 @@ def recognise(view: GraphView, outputs, registry) -> dict:
 
 CONSTRUCT = Construct(
     "static_rnn", recognise,
-    "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way; `MultiRNNCell` layers; "
+    "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way, for the LSTM and the "
+    "`MultiRNNCell`; `MultiRNNCell` layers; "
     "`DropoutWrapper` looked through, `ResidualWrapper` and `OutputProjectionWrapper` around the cell on every step)",
     "one layer over `keras.ops.stack(steps, axis=1)` (a layer above over the sequence below); a ResidualWrapper "
     "`keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence")
