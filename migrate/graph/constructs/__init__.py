@@ -40,6 +40,7 @@ from migrate.graph.constructs import (
     lstm_cell,
     output_projection_wrapper,
     peephole_lstm_cell,
+    raw_rnn,
     residual_wrapper,
     static_bidirectional_rnn,
     static_rnn,
@@ -52,6 +53,7 @@ CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_ls
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
+                     raw_rnn,
                      cudnn_rnn,
                      static_bidirectional_rnn,
                      beam_search_decoder)
