@@ -120,11 +120,25 @@ def encoder(tf, v1, cell: str = "lstm", given_state: bool = False):
         tf.identity(final, name="final_h")
 
 
-def build(builder, root, name: str, seed: int = 3, **options) -> str:
-    """The checkpoint prefix of `builder(tf, v1, **options)`'s graph saved under `root/name`."""
+def build(builder, root, name: str, seed: int = 3, eos_bias: float = 0.0, **options) -> str:
+    """The checkpoint prefix of `builder(tf, v1, **options)`'s graph saved under `root/name` with random weights;
+    `eos_bias` is added to the EOS entry of the greedy decoder's output bias `decoder/b` (random weights alone make
+    a greedy loop settle on one token: with it some rows emit EOS, at different steps)."""
     import tensorflow as tf  # noqa: PLC0415
 
-    with tf1_style(), tf.Graph().as_default():
-        builder(tf, tf.compat.v1, **options)
-        os.makedirs(os.path.join(str(root), name), exist_ok=True)
-        return save_random_weights(os.path.join(str(root), name), seed=seed)
+    v1 = tf.compat.v1
+    with tf1_style(), tf.Graph().as_default() as g:
+        builder(tf, v1, **options)
+        path = os.path.join(str(root), name)
+        os.makedirs(path, exist_ok=True)
+        prefix = save_random_weights(path, seed=seed)
+        if eos_bias:
+            with v1.Session(graph=g) as s:
+                saver = v1.train.Saver()
+                saver.restore(s, prefix)
+                b = g.get_tensor_by_name("decoder/b:0")
+                value = s.run(b)
+                value[EOS] += eos_bias
+                s.run(v1.assign(b, value))
+                saver.save(s, prefix)
+        return prefix
