@@ -26,14 +26,15 @@ def _cell(v1, kind: str, units: int = UNITS):
 
 
 def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = "output", cond: bool = False,
-           encoder: bool = True):
+           encoder: bool = True, dense: bool = False):
     """src ids -> embedding -> dynamic_rnn encoder (its final state starts the decoder unless `encoder=False`: zero
     state) -> a greedy `raw_rnn` decoder: the next input `embedding_lookup(embedding, argmax(output @ W + b))`, the
     first one the start token's. `stop`: "eos_or_length" (EOS emitted or `time >= max_len`, a `[]` placeholder with
     default 7), "length" (`time >= 6`), "lengths" (per row: `time >= dec_len`, a `[B]` placeholder, as ematvey's
     tutorial), "eos" (no bound: never run here, its loop may not end). `emit`: "output" (the cell output; the
     logits computed after the loop) or "logits" (its structure given at time 0). `cond`: the next
-    input under `tf.cond(all finished, pad embedding, lookup)` as the tutorial writes it.
+    input under `tf.cond(all finished, pad embedding, lookup)` as the tutorial writes it. `dense`: the projection a
+    `tf.layers.Dense` (MatMul + BiasAdd) instead of `tf.add(tf.matmul(output, W), b)`.
     Names: `outputs` (batch major), `logits`, `ids`, `final_h` (and `final_c`)."""
     src = v1.placeholder(tf.int32, [None, None], name="src")
     emb = v1.get_variable("embedding", [VOCAB, EMB])
@@ -52,6 +53,7 @@ def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = 
         dec_len = v1.placeholder(tf.int32, [None], name="dec_len") if stop == "lengths" else None
         start = tf.nn.embedding_lookup(emb, tf.ones([batch], tf.int32) * START)
         pad = tf.zeros([batch, EMB])
+        proj = v1.layers.Dense(VOCAB, name="output_projection") if dense else None
 
         def done(time, ids):
             if stop == "length":
@@ -66,7 +68,7 @@ def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = 
             if output is None:   # time 0
                 first = tf.zeros([batch], tf.bool) if stop != "lengths" else 0 >= dec_len
                 return first, start, init, None if emit == "output" else tf.zeros([VOCAB]), None
-            logits = tf.add(tf.matmul(output, w), b)
+            logits = proj(output) if dense else tf.add(tf.matmul(output, w), b)
             ids = tf.argmax(logits, axis=-1, output_type=tf.int32)
             finished = done(time, ids)
             if cond:
@@ -78,7 +80,7 @@ def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = 
         outs_ta, final, _ = v1.nn.raw_rnn(dec_cell, loop_fn)
         outs = tf.transpose(outs_ta.stack(), [1, 0, 2])
     tf.identity(outs, name="outputs")
-    logits = outs if emit == "logits" else tf.tensordot(outs, w, 1) + b
+    logits = outs if emit == "logits" else proj(outs) if dense else tf.tensordot(outs, w, 1) + b
     tf.identity(logits, name="logits")
     tf.identity(tf.argmax(logits, -1, output_type=tf.int32), name="ids")
     top = final[-1] if cell == "multi" else final

@@ -15,10 +15,12 @@ from tf1_models import session_config, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+pytestmark = pytest.mark.slow   # conversions
+
 GREEDY = {   # name -> builder options (seed and eos_bias: some rows emit EOS, at different steps; see below)
     "lstm_eos_or_length": {"seed": 4, "eos_bias": 1.5},                     # EOS at step 2, or 7 steps
     "gru_logits_cond": {"cell": "gru", "emit": "logits", "cond": True, "seed": 4, "eos_bias": 0.5},   # EOS at 1-3
-    "gru_row_lengths": {"cell": "gru", "stop": "lengths"},                  # ematvey's tutorial: time >= dec_len
+    "gru_row_lengths": {"cell": "gru", "stop": "lengths", "dense": True},   # ematvey's tutorial: time >= dec_len
     "multi_zero_state": {"cell": "multi", "encoder": False},                # MultiRNNCell([LSTM, GRU]) from zeros
     "basic_lstm_fixed_length": {"cell": "basic_lstm", "stop": "length"},
 }
