@@ -11,10 +11,12 @@ emit is what `loop_fn` returns: the cell output, or the logits.
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
     build_embedding_decoder,
+    concrete_int,
     decode_loop,
     keep_steps,
     run_traced,
@@ -27,6 +29,15 @@ from tf_migrate_runtime.layers.decoder import (
 )
 
 EMITS = ("output", "logits")
+
+
+def known_max(x) -> int | None:
+    """`max(x)` as a Python int where `x` is known here (a number, an array, an eager tensor), else None (a JAX
+    tracer under `jit`, a symbolic tensor): the decode buffers then get a static size under `jax.jit` too."""
+    try:
+        return int(np.max(ops.convert_to_numpy(x)))
+    except Exception:  # noqa: BLE001 - any backend's "no value here" error
+        return None
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -98,11 +109,14 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         batch = ops.shape(start_tokens)[0]
         bound = None
         if lengths is not None:
+            known = known_max(lengths)
             lengths = ops.broadcast_to(ops.cast(lengths, "int32"), (batch,))
-            bound = ops.maximum(ops.max(lengths), 0)
+            bound = max(known, 0) if known is not None else ops.maximum(ops.max(lengths), 0)
         if maximum_iterations is not None:
-            cap = ops.cast(maximum_iterations, "int32")
-            bound = cap if bound is None else ops.minimum(bound, cap)
+            cap = concrete_int(maximum_iterations)
+            cap = ops.cast(maximum_iterations, "int32") if cap is None else cap
+            both = isinstance(bound, int) and isinstance(cap, int)
+            bound = cap if bound is None else min(bound, cap) if both else ops.minimum(bound, cap)
         steps_max = static_steps(bound, "RawRNNGreedyDecoder")
         states = zero_states(self.families, self.units, batch) if initial_state is None else list(initial_state)
         outs = step_buffer(steps_max, (batch, self.width))
