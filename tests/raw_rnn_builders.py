@@ -26,11 +26,11 @@ def _cell(v1, kind: str, units: int = UNITS):
 
 
 def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = "output", cond: bool = False,
-           encoder: bool = True, dense: bool = False):
+           encoder: bool = True, dense: bool = False, max_len: int = 7):
     """src ids -> embedding -> dynamic_rnn encoder (its final state starts the decoder unless `encoder=False`: zero
     state) -> a greedy `raw_rnn` decoder: the next input `embedding_lookup(embedding, argmax(output @ W + b))`, the
     first one the start token's. `stop`: "eos_or_length" (EOS emitted or `time >= max_len`, a `[]` placeholder with
-    default 7), "length" (`time >= 6`), "lengths" (per row: `time >= dec_len`, a `[B]` placeholder, as ematvey's
+    default `max_len`), "length" (`time >= 6`), "lengths" (per row: `time >= dec_len`, a `[B]` placeholder, as ematvey's
     tutorial), "eos" (no bound: never run here, its loop may not end). `emit`: "output" (the cell output; the
     logits computed after the loop) or "logits" (its structure given at time 0). `cond`: the next
     input under `tf.cond(all finished, pad embedding, lookup)` as the tutorial writes it. `dense`: the projection a
@@ -49,7 +49,7 @@ def greedy(tf, v1, cell: str = "lstm", stop: str = "eos_or_length", emit: str = 
             init = (enc_state, init[1]) if cell == "multi" else enc_state
         w = v1.get_variable("W", [UNITS, VOCAB])
         b = v1.get_variable("b", [VOCAB])
-        max_len = v1.placeholder_with_default(7, [], name="max_len")
+        max_len = v1.placeholder_with_default(max_len, [], name="max_len")
         dec_len = v1.placeholder(tf.int32, [None], name="dec_len") if stop == "lengths" else None
         start = tf.nn.embedding_lookup(emb, tf.ones([batch], tf.int32) * START)
         pad = tf.zeros([batch, EMB])
