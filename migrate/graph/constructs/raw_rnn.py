@@ -209,6 +209,9 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
                     return None
             else:
                 return None
+        inside = {o.name for o in ops}
+        if any(t is not None and t.op.name in inside and not is_const(view, t) for t in (lengths, end_token)):
+            return None   # a bound computed inside the loop body: not a loop-invariant argument
         if lengths is None:
             raise Unsupported(f"{frame}: a greedy raw_rnn stopped only when every row emits its end token has no "
                               f"bound on its length (no `time >= length` in its loop_fn)")
