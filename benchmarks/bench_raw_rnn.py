@@ -9,7 +9,7 @@ random weights; `--steps` is its `max_len` (default 20; EOS never fires on these
 many steps). It is converted twice in this process: recognised (`RawRNNGreedyDecoder`) and with
 `recognise_rnns=False` (`tfm.WhileLoop`, what every raw_rnn became before). Sides, interleaved run by run (order
 rotated each run), median of `--runs` after `--warmup`: `tf1` (the graph in a `tf.compat.v1.Session`), then per
-conversion `eager` (`model(inputs)`) and `compiled` (`tf.function(model)`). Each cell: ms per call and the speed
+conversion `eager` (`model(inputs)`), `compiled` (`tf.function(model)`) and `xla` (`jit_compile=True`). Each cell: ms per call and the speed
 against `tf1` (`2.0x` = twice as fast); the outputs of every side are compared with `tf1`'s once (`max|d|`).
 No corpus model uses raw_rnn (none of the 31 .meta files holds raw_rnn's `rnn_output_0` TensorArray), so this is
 a built graph, not a real one.
@@ -69,9 +69,10 @@ def main(argv=None) -> int:
         src = rng.randint(0, 11, (batch, 5)).astype("int32")
         sides = {"tf1": lambda x=src: sess.run(fetch, {"src:0": x})}
         for label, model in models.items():
-            inputs, fn = {"src": src}, tf.function(model)
+            inputs, fn, xla = {"src": src}, tf.function(model), tf.function(model, jit_compile=True)
             sides[f"{label} eager"] = lambda m=model, x=inputs: [np.asarray(o) for o in m(x)]
             sides[f"{label} compiled"] = lambda g=fn, x=inputs: [np.asarray(o) for o in g(x)]
+            sides[f"{label} xla"] = lambda g=xla, x=inputs: [np.asarray(o) for o in g(x)]
         ref = sides["tf1"]()
         diffs = {}
         for name, run in sides.items():

@@ -348,3 +348,7 @@ def test_an_unrecognised_decoder_loop_converts_through_the_generic_tier(tmp_path
         assert how.pop("decoder/decoder") == "recognised as beam_search_decoder"   # scan TF 2.21 composes stays
     assert how and set(how.values()) == {"translated generically"}, report["loops"]
     assert all(k.startswith("decoder/") for k in how)
+    if loop == "raw_rnn":   # the reason names what keeps constructs/raw_rnn.py from it
+        assert [lp["why"] for lp in report["loops"] if lp["loop"].startswith("decoder/")] == [
+            "no recogniser took it: a tf.nn.raw_rnn whose loop_fn constructs/raw_rnn.py does not take: a TensorArray "
+            "written other than raw_rnn's emit (a loop state holding a TensorArray)"], report["loops"]

@@ -151,13 +151,19 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
         return None
     next_finished = next(i for i in fin_next.op.inputs if not same(i, finished.body))
 
+    if any(lv.body.dtype.is_integer and lv.body.shape.rank == 1 for lv in lvs):
+        return None   # a sequence-lengths loop variable: a contrib.seq2seq dynamic_decode, not a raw_rnn
+
+    def decline(why: str) -> Unsupported:
+        return Unsupported(f"a tf.nn.raw_rnn whose loop_fn constructs/raw_rnn.py does not take: {why}")
+
     layers = stack_layers(steps)
     if layers is None:
-        return None
+        raise decline("its cells are not one stack (a MultiRNNCell) fed by the loop's input")
     top = layers[-1]
     x = next((lv for lv in lvs if same(lv.body, layers[0].x)), None)
     if x is None:
-        return None
+        raise decline("the bottom cell does not read the loop's next input")
     states = []
     for s in layers:     # raw_rnn: next state = where(finished, state, loop_fn's next_state = the cell's new state)
         st = {}
@@ -166,7 +172,7 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
                 continue
             lv = next((v for v in lvs if same(v.body, prev)), None)
             if lv is None or not copied_through(lv.next, finished, lv.body, new):
-                return None
+                raise decline(f"the {role} state of {s.scope} is not the cell's new state passed on")
             st[role] = lv
         states.append(st)
     writes, emits = {}, []
@@ -176,16 +182,16 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
         value = unwrap(op.inputs[2])
         if not same(op.inputs[1], time.body) or value.op.type not in ("Select", "SelectV2") \
                 or not same(value.op.inputs[0], finished.body):
-            return None
+            raise decline("a TensorArray written other than raw_rnn's emit (a loop state holding a TensorArray)")
         emits.append((op, strip(value.op.inputs[2])))
     flows = {lv.merge.name for lv in lvs if lv.next.op.type == "TensorArrayWriteV3"}
     used = {time.merge.name, finished.merge.name, x.merge.name} | flows | {
         lv.merge.name for st in states for lv in st.values()}
     for lv in lvs:   # the loop state raw_rnn keeps when loop_fn gives none (a constant passed through)
         if lv.merge.name not in used and not same(lv.next, lv.body):
-            return None
+            raise decline("its loop_fn keeps a loop state")
     if len(emits) != 1 or len(flows) != 1:
-        return None
+        raise decline(f"{len(emits)} emitted tensors (one is taken)")
     write, emit = emits[0]
     handle = write.inputs[0]
     ta = handle.op.inputs[0].op if handle.op.type == "Enter" else handle.op
@@ -194,7 +200,7 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
 
     inputs = after_cond(view, x.next, next_finished, finished)
     if inputs is None:
-        return None
+        raise decline("its next input is a tf.cond on something else than every row being finished")
     terms = or_terms(next_finished)
     greedy = greedy_feedback(view, inputs, x, top)
     if greedy is not None:
@@ -206,34 +212,37 @@ def raw_rnn_provider(view: GraphView, frame: str, steps):
             elif term.op.type == "Equal" and any(same(i, ids) for i in term.op.inputs):
                 end_token = outer(next(i for i in term.op.inputs if not same(i, ids)))
                 if end_token.shape.rank != 0:
-                    return None
+                    raise decline("its end token is not a scalar")
             else:
-                return None
+                raise decline(f"its elements_finished reads {term.op.type} {term.op.name} (taken: time >= length, "
+                              f"equal(ids, EOS))")
         inside = {o.name for o in ops}
         if any(t is not None and t.op.name in inside and not is_const(view, t) for t in (lengths, end_token)):
-            return None   # a bound computed inside the loop body: not a loop-invariant argument
+            raise decline("its length or end token is computed inside the loop body")
         if lengths is None:
-            raise Unsupported(f"{frame}: a greedy raw_rnn stopped only when every row emits its end token has no "
-                              f"bound on its length (no `time >= length` in its loop_fn)")
+            raise Unsupported("a greedy raw_rnn stopped only when every row emits its end token has no bound on its "
+                              "length (no `time >= length` in its loop_fn)")
         if same(emit, top.new_h):
             kind = "output"
         elif dense is not None and same(emit, dense[2]):
             kind = "logits"
         else:
-            return None
+            raise decline("it emits neither the cell output nor the logits it feeds back")
         return RawRNNGreedy(view, frame, layers, states, writes, embedding, dense, start_ids, lengths, end_token,
                             finished.enter.inputs[0], kind)
     seq = sequence_read(view, inputs, x, time)
-    if seq is None or len(terms) != 1 or terms[0].op.type != "GreaterEqual" \
-            or not same(terms[0].op.inputs[0], time.next):
-        return None
+    if seq is None:
+        raise decline("its next input is neither embedding_lookup(argmax(output [@ W + b])) with the first input "
+                      "the same embedding's lookup, nor inputs_ta.read(time) of an unstacked sequence")
+    if len(terms) != 1 or terms[0].op.type != "GreaterEqual" or not same(terms[0].op.inputs[0], time.next):
+        raise decline("it reads a TensorArray but is not finished exactly at time >= lengths")
     lengths = outer(terms[0].op.inputs[1])
     first = unwrap(finished.enter.inputs[0])   # loop_fn(0): 0 >= lengths
     if lengths.shape.rank != 1 or first.op.type != "GreaterEqual" or not is_const(view, first.op.inputs[0], 0) \
             or not same(first.op.inputs[1], lengths):
-        return None
+        raise decline("it reads a TensorArray, but its lengths are not one per row with 0 >= lengths at time 0")
     if not same(emit, top.new_h):
-        return None
+        raise decline("it reads a TensorArray but emits something else than the cell output")
     return RawRNNSequence(view, frame, layers, states, writes, seq[0], seq[1], lengths)
 
 
