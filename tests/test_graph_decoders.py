@@ -295,7 +295,8 @@ def test_real_tf1_decoder_converts_with_parity(name, tmp_path):
 
 def _unrecognised_loop_graph(path: str, loop: str) -> str:
     """An encoder plus, in a scope named `decoder`, an inference loop no recogniser takes: a hand-written greedy
-    `tf.nn.raw_rnn` (`loop="raw_rnn"`) or a contrib BeamSearchDecoder (`loop="beam"`); saved with random weights."""
+    `tf.nn.raw_rnn` keeping its ids in `loop_state` (`loop="raw_rnn"`) or a contrib BeamSearchDecoder
+    (`loop="beam"`); saved with random weights."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -312,16 +313,17 @@ def _unrecognised_loop_graph(path: str, loop: str) -> str:
             with v1.variable_scope("decoder"):
                 cell, proj = v1.nn.rnn_cell.GRUCell(5), v1.layers.Dense(11, name="output_projection")
                 batch = tf.shape(src)[0]
-                if loop == "raw_rnn":
+                if loop == "raw_rnn":   # the ids kept in loop_state (constructs/raw_rnn.py takes the loop without)
                     def loop_fn(time, output, cell_state, loop_state):
                         if output is None:   # time 0: start token 1
                             return (tf.zeros([batch], tf.bool), tf.nn.embedding_lookup(emb, tf.ones([batch], tf.int32)),
-                                    state, None, None)
+                                    state, None, tf.TensorArray(tf.int32, size=0, dynamic_size=True))
                         ids = tf.argmax(proj(output), -1, output_type=tf.int32)
-                        return time >= 6, tf.nn.embedding_lookup(emb, ids), cell_state, output, None
+                        return (time >= 6, tf.nn.embedding_lookup(emb, ids), cell_state, output,
+                                loop_state.write(time - 1, ids))
 
-                    outs, _, _ = v1.nn.raw_rnn(cell, loop_fn)
-                    tf.identity(tf.argmax(proj(outs.stack()), -1), name="greedy_ids")
+                    _, _, ids_ta = v1.nn.raw_rnn(cell, loop_fn)
+                    tf.identity(tf.transpose(ids_ta.stack()), name="greedy_ids")
                 else:
                     dec = seq2seq.BeamSearchDecoder(cell, emb, tf.fill([batch], 1), 2,
                                                     seq2seq.tile_batch(state, 3), 3, output_layer=proj)
@@ -346,3 +348,7 @@ def test_an_unrecognised_decoder_loop_converts_through_the_generic_tier(tmp_path
         assert how.pop("decoder/decoder") == "recognised as beam_search_decoder"   # scan TF 2.21 composes stays
     assert how and set(how.values()) == {"translated generically"}, report["loops"]
     assert all(k.startswith("decoder/") for k in how)
+    if loop == "raw_rnn":   # the reason names what keeps constructs/raw_rnn.py from it
+        assert [lp["why"] for lp in report["loops"] if lp["loop"].startswith("decoder/")] == [
+            "no recogniser took it: a tf.nn.raw_rnn whose loop_fn constructs/raw_rnn.py does not take: a TensorArray "
+            "written other than raw_rnn's emit (a loop state holding a TensorArray)"], report["loops"]

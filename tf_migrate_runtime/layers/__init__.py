@@ -24,6 +24,7 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     nested_loop,
 )
 from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
+from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sampling import SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder
@@ -33,6 +34,6 @@ from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
-           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
+           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]

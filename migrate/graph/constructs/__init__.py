@@ -41,6 +41,7 @@ from migrate.graph.constructs import (
     output_projection_wrapper,
     packed_state,
     peephole_lstm_cell,
+    raw_rnn,
     residual_wrapper,
     static_bidirectional_rnn,
     static_rnn,
@@ -54,6 +55,7 @@ CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residua
                      packed_state,
                      dynamic_decode, attention_wrapper, greedy_decoder,
                      legacy_attention_decoder,
+                     raw_rnn,
                      cudnn_rnn,
                      static_bidirectional_rnn,
                      beam_search_decoder)
