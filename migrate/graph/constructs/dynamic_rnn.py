@@ -153,7 +153,7 @@ def while_provider(view, frame, steps):
                 slot = state_slot(view, prev)   # state_is_tuple=False: columns of one packed loop variable
                 if slot is None:
                     raise Unsupported(f"the {role} state of {s.scope} is not a loop variable (nor columns of one: "
-                                      f"state_is_tuple=False)")
+                                      f"MultiRNNCell(..., state_is_tuple=False))")
                 slots.append((*slot, k, role, new))
                 continue
             nxt, length = strip_select(lv.next)

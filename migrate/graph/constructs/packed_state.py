@@ -59,7 +59,7 @@ def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
     for lv, offset, size, layer, role, new in slots:
         width = lv.body.shape[-1] if lv.body.shape.rank == 2 else None
         if width is None:
-            raise Unsupported(f"the packed state {lv.merge.name} (state_is_tuple=False) has no static width")
+            raise Unsupported(f"the packed state {lv.merge.name} (MultiRNNCell(..., state_is_tuple=False)) has no static width")
         p = by_lv.setdefault(lv.merge.name, Packed(lv, int(width)))
         p.slots.append(Slot(offset, size, layer, role, new))
     lengths = None
@@ -68,11 +68,11 @@ def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
         end = 0
         for s in p.slots:
             if s.offset != end:
-                raise Unsupported(f"the packed state {p.lv.merge.name} (state_is_tuple=False): columns {end}:"
+                raise Unsupported(f"the packed state {p.lv.merge.name} (MultiRNNCell(..., state_is_tuple=False)): columns {end}:"
                                   f"{s.offset} are read by no recognised cell")
             end = s.offset + s.size
         if end != p.width:
-            raise Unsupported(f"the packed state {p.lv.merge.name} (state_is_tuple=False): columns {end}:{p.width} "
+            raise Unsupported(f"the packed state {p.lv.merge.name} (MultiRNNCell(..., state_is_tuple=False)): columns {end}:{p.width} "
                               f"are read by no recognised cell")
         nxt, length = strip_select(p.lv.next)
         if length is not None:
@@ -81,7 +81,7 @@ def packed_states(view, slots: list[tuple]) -> tuple[list[Packed], object]:
         got = {(o, w): strip(t).name for o, w, t in leaves or []}
         if leaves is None or len(leaves) != len(p.slots) or any(
                 got.get((s.offset, s.size)) != strip(s.new).name for s in p.slots):
-            raise Unsupported(f"the next value of the packed state {p.lv.merge.name} (state_is_tuple=False) is not "
+            raise Unsupported(f"the next value of the packed state {p.lv.merge.name} (MultiRNNCell(..., state_is_tuple=False)) is not "
                               f"the cells' new states concatenated in the order they read them")
         init = p.lv.enter.inputs[0]
         init_leaves = concat_leaves(init, view) or [(0, p.width, init)]
