@@ -27,6 +27,12 @@ class Rule:
         words: attribute names the hooks need to see even in statements that mention no TF name.
         cases: (situation, what the rule does there) pairs, for a rule whose effect depends on the file
             (listed in docs/codemod.md, each with its fixture).
+        text_reference: the text path's form of `leave_reference` (`textpath.py`): for a reference
+            `(view, root, parts)` the rule can decide without libcst, `textpath.TextRef` (the name written,
+            or None: unchanged); `textpath.NOT_TEXT` where only the libcst pass can tell.
+        text_call: for a rule with `leave_call`, whether its hook leaves a call of the TF name `name`
+            with this shape unchanged and notes nothing (`(view, name, positional, keywords, star) ->
+            bool`); without it, every call of a TF name is left to the libcst pass.
     """
 
     code: str
@@ -48,6 +54,8 @@ class Rule:
     new_state: Callable | None = field(default=None, compare=False)
     words: frozenset[str] = frozenset()
     cases: tuple[tuple[str, str], ...] = ()
+    text_reference: Callable | None = field(default=None, compare=False)
+    text_call: Callable | None = field(default=None, compare=False)
 
 
 class RuleSet:

@@ -125,6 +125,29 @@ def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bo
     return call
 
 
+def text_call(view, name: str, positional: int, keywords: frozenset[str], star: bool) -> bool:
+    """Whether `leave_call` leaves this call of `name` as it is, on any pass (the text path's question,
+    `textpath.py`): no cast function, no argument TF 2 dropped, reordered or renamed, no finding."""
+    t = view.tables
+    if star or name in CAST_FUNCTIONS or name in DROPPED_IF_LITERAL or name in CONTRIB_REORDERS:
+        return False
+    if name in t.meaning_changed and not name.startswith("tf.compat.") and name in t.signatures:
+        entry = t.semantics.get(name)
+        if entry is not None and entry.fix in (COMPAT, DROPOUT):
+            return True  # left to TFM008
+        if t.tf1_only_keywords(name, set(keywords)) or t.diverges(name, positional) is not None:
+            return False
+    else:
+        final = t.resolve(name).target or name
+        if final.startswith("tf.compat.v1.") or not final.startswith("tf."):
+            return True  # compat.v1 keeps the TF 1 signature
+    order = t.reorders.get(name)
+    if order and any(order[i] for i in range(min(positional, len(order)))):
+        return False
+    renames = t.keyword_renames.get(name, {})
+    return not any(k in renames for k in keywords)
+
+
 def _cast(cm, call: cst.Call, name: str) -> cst.Call:
     args = list(call.args)
     positional = [a for a in args if a.keyword is None]
@@ -162,4 +185,5 @@ RULE = Rule(
     after="import tensorflow as tf\n\ny = tf.reduce_sum(x, 1, keepdims=True)\n"
           "z = tf.nn.dropout(y, rate=1 - 0.9)\nn = tf.cast(k, tf.float32)\n",
     leave_call=leave_call,
+    text_call=text_call,
 )

@@ -112,6 +112,14 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
     return new
 
 
+def text_call(view, name: str, positional: int, keywords: frozenset[str], star: bool) -> bool:
+    """Whether `leave_call` leaves this call of `name` as it is and reports nothing (`textpath.py`)."""
+    entry = view.tables.semantics.get(name)
+    if entry is None or entry.fix not in (COMPAT, DROPOUT, LABELS_STOP_GRADIENT):
+        return True
+    return not star and not entry.applies(positional, set(keywords))
+
+
 def note_reference(cm, node, final: str) -> None:
     """A reference to a name of the table (its calls are seen by `note_call`; the others, at the end)."""
     entry = cm.tables.semantics.get(final)
@@ -179,6 +187,7 @@ RULE = Rule(
           "rows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(x, rate=1 - 0.8)\n"
           "init = tf.compat.v1.random_normal_initializer()\n",
     leave_call=leave_call,
+    text_call=text_call,
     note_reference=note_reference,
     note_call=note_call,
     leave_module=leave_module,
