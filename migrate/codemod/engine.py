@@ -126,7 +126,8 @@ def _transform_chunks(source: str, rules: RuleSet,
     a TF name is bound twice. When the output differs, the synthetic module's output is checked to
     parse with Python's own parser (the pieces put back are the same statements, same indentation).
     """
-    plan = chunks.plan(source, tree, rules.words, text=_text_planner(rules) if textpath.enabled() else None)
+    plan = chunks.plan(source, tree, rules.words,
+                       text=_text_planner(rules, assume_tf1) if textpath.enabled() else None)
     if plan is None:
         raise ChunkMismatch("no plan")
     codemod = TF2Codemod(CodemodContext(), rules=rules, source=plan.source, prune=False, full_source=source,
@@ -145,13 +146,13 @@ def _transform_chunks(source: str, rules: RuleSet,
     return (source if code is None else code), findings, "fast"
 
 
-def _text_planner(rules: RuleSet):
+def _text_planner(rules: RuleSet, assume_tf1: bool = True):
     """The factory `chunks.plan` calls for the file's `textpath.Planner` (None: no text path for it)."""
     def make(lines, names, head, tree):
         found = textpath.bindings_of(tree, head, names)
         if found is None:
             return None
-        view = textpath.View(rules, tables(), ModuleBindings(found, set(), False))
+        view = textpath.View(rules, tables(), ModuleBindings(found, set(), False), assume_tf1)
         return textpath.Planner(lines, found, view)
     return make
 

@@ -30,9 +30,10 @@ class Rule:
         text_reference: the text path's form of `leave_reference` (`textpath.py`): for a reference
             `(view, root, parts)` the rule can decide without libcst, `textpath.TextRef` (the name written,
             or None: unchanged); `textpath.NOT_TEXT` where only the libcst pass can tell.
-        text_call: for a rule with `leave_call`, whether its hook leaves a call of the TF name `name`
-            with this shape unchanged and notes nothing (`(view, name, positional, keywords, star) ->
-            bool`); without it, every call of a TF name is left to the libcst pass.
+        text_call: for a rule with `leave_call`, what its hook does to a call of a TF name on the text
+            path (`(view, textpath.CallShape) -> True | False | textpath.TextCall`): True leaves it
+            unchanged and notes nothing, a `TextCall` is the same rewrite as text edits, False leaves the
+            statement to the libcst pass; without it, every call of a TF name is left to libcst.
     """
 
     code: str

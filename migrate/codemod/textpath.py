@@ -50,6 +50,49 @@ class TextRef(NamedTuple):
     target: str | None
     final: str
     evidence: bool
+    ambiguous: bool = False  # a name TF 2 has with another meaning, rewritten because the pass assumes TF 1
+
+
+class Arg(NamedTuple):
+    """One argument of a call, in source order: its keyword (None: positional), its `ast` value, and
+    whether the value is written in parentheses of its own (`f((x))`)."""
+
+    keyword: str | None
+    value: ast.expr
+    wrapped: bool
+
+
+class CallShape(NamedTuple):
+    """What a rule's `text_call` sees of a call of the TF name `name`."""
+
+    name: str
+    positional: int
+    keywords: frozenset[str]
+    star: bool                  # `*args` or `**kwargs`
+    args: tuple[Arg, ...]
+    root: str                   # the callee's first name (`tf`)
+    callee: tuple[str, ...]     # the callee's dotted parts as written
+    closed: bool                # the last argument is followed by the call's `)` itself (no comma, space)
+
+
+class TextCall(NamedTuple):
+    """A rule's text edit of a call (`Rule.text_call`), what its `leave_call` would write:
+
+    Attributes:
+        func: the new callee (None: as it is).
+        before: (argument index, text) inserted before an argument (`rate=1 - `; a keyword argument's own
+            keyword is then replaced by `keyword`).
+        keyword: (argument index, new keyword) for keyword arguments renamed.
+        after: (argument index, text) inserted right after an argument's value (`, tf.float32`, `)`).
+        evidence / ambiguous: what the hook notes (TF 1-only form / a rewrite kept only in TF 1 code).
+    """
+
+    func: str | None = None
+    before: tuple[tuple[int, str], ...] = ()
+    keyword: tuple[tuple[int, str], ...] = ()
+    after: tuple[tuple[int, str], ...] = ()
+    evidence: bool = False
+    ambiguous: bool = False
 
 
 class TextNode:
@@ -69,6 +112,12 @@ class View:
     rules: object              # RuleSet
     tables: object             # tables.Tables
     bindings: object           # transform.ModuleBindings (module-level TF imports only)
+    assume_tf1: bool = True    # the pass's assumption (`TF2Codemod.assume_tf1`)
+
+    @property
+    def tf_alias(self) -> str | None:
+        """The file's name for `tensorflow` (`TF2Codemod._tf_alias`)."""
+        return next((n for n, c in self.bindings.names.items() if c == "tf"), None)
 
 
 @dataclass
@@ -166,26 +215,121 @@ class Planner:
                 edits.setdefault(line, []).append((col, end_col, decision.target))
                 written[id(node)] = (len(decision.target) - len(old), old)
             piece.events.append(("ref", proxy, root, decision.final, changed, decision.evidence))
+            if decision.ambiguous:
+                piece.events.append(("flags", False, True))
         for call, name in calls:
             if name is None:
                 continue
-            positional = sum(1 for a in call.args if not isinstance(a, ast.Starred))
-            keywords = frozenset(k.arg for k in call.keywords if k.arg is not None)
-            star = any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
-            for _, safe in self.calls:
-                if safe is None or not safe(self.view, name, positional, keywords, star):
-                    raise _No
+            shape = self._shape(call, name)
+            done = None
+            # `TF2Codemod.leave_Call`: a call of a TF 2 name is TF 1 code only if the file is (the rerun skips
+            # its hooks) unless its meaning changed; a rewrite notes TF 1 evidence or an ambiguous rewrite.
+            tables = self.view.tables
+            tf2_name = not name.startswith("tf.compat.") and tables.exists(name)
+            meaning = tf2_name and name in tables.meaning_changed
+            for _, decide in (() if tf2_name and not self.view.assume_tf1 and not meaning else self.calls):
+                out = decide(self.view, shape) if decide is not None else False
+                if out is True:
+                    continue
+                if out is False or done is not None:
+                    raise _No  # libcst decides, or two rules edit one call
+                done = out
             piece.events.append(("call", TextNode(call.lineno, 0, nodes[id(call.func)]), name))
+            if done is not None:
+                done = done._replace(evidence=done.evidence or not tf2_name,
+                                     ambiguous=done.ambiguous or (tf2_name and not meaning))
+                self._call_edits(call, shape, done, edits, written, piece)
         shifts = self._realign(calls, written, indent, start, end)
         for line in set(edits) | set(shifts):
             text = self.lines[line - 1]
-            for col, end_col, new in sorted(edits.get(line, ()), reverse=True):
+            spans = sorted(edits.get(line, ()), key=lambda e: (e[0], e[1] > e[0]), reverse=True)
+            for k in range(1, len(spans)):  # overlapping edits: cannot be proven equivalent
+                if spans[k][1] > spans[k - 1][0] or (spans[k][:2] == spans[k - 1][:2] and spans[k][0] != spans[k][1]):
+                    raise _No
+            for col, end_col, new in spans:
                 text = text[:col] + new + text[end_col:]
             if line in shifts:
                 stripped = text.lstrip(" ")
                 text = " " * shifts[line] + stripped
             piece.lines[line] = text
         return piece
+
+    def _shape(self, call: ast.Call, name: str) -> CallShape:
+        items = sorted([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+        args = []
+        for i, a in enumerate(items):
+            if type(a) is ast.keyword:
+                if a.arg is None:
+                    args.append(Arg(None, a.value, False))
+                    continue
+                args.append(Arg(a.arg, a.value, self._char_before(a.value) != "="))
+            else:
+                value = a.value if type(a) is ast.Starred else a
+                before = self._char_before(value)
+                args.append(Arg(None, value, before != "," and not (i == 0 and before == "(")))
+        star = any(type(a) is ast.Starred for a in call.args) or any(k.arg is None for k in call.keywords)
+        closed = False
+        if items:
+            last = items[-1].value if type(items[-1]) is ast.keyword else items[-1]
+            closed = (last.end_lineno == call.end_lineno and last.end_col_offset == call.end_col_offset - 1)
+        parts = _dotted(call.func)
+        return CallShape(name, sum(1 for a in call.args if type(a) is not ast.Starred),
+                         frozenset(k.arg for k in call.keywords if k.arg is not None), star, tuple(args),
+                         parts[0], parts, closed)
+
+    def _char_before(self, node: ast.expr) -> str:
+        """The last character before `node` that is not a space (on its line; "" at the line's start)."""
+        text = self.lines[node.lineno - 1]
+        before = text[:_chars(text, node.col_offset)].rstrip(" ")
+        return before[-1:] if before else ""
+
+    def _call_edits(self, call, shape: CallShape, edit: TextCall, edits, written, piece) -> None:
+        """A rule's TextCall as edits of lines (insertions and replacements at original columns)."""
+        def at(line: int, col: int, end: int, text: str) -> None:
+            edits.setdefault(line, []).append((col, end, text))
+
+        if edit.func is not None:
+            func = call.func
+            line = func.lineno
+            text = self.lines[line - 1]
+            col, end = _chars(text, func.col_offset), _chars(text, func.end_col_offset)
+            old = ".".join(shape.callee)
+            lst = edits.get(line, [])
+            edits[line] = [e for e in lst if not (e[0] == col and e[1] == end)]  # the reference's own rename
+            at(line, col, end, edit.func)
+            written[id(func)] = (len(edit.func) - len(old), old)
+        before = dict(edit.before)
+        for i, keyword in edit.keyword:
+            if i in before:
+                raise _No
+            node = shape.args[i].value
+            kw = next(k for k in call.keywords if k.value is node)
+            text = self.lines[kw.lineno - 1]
+            col = _chars(text, kw.col_offset)
+            if text[col:col + len(kw.arg)] != kw.arg:
+                raise _No
+            at(kw.lineno, col, col + len(kw.arg), keyword)
+        for i, text_before in before.items():
+            arg = shape.args[i]
+            node = arg.value
+            line = self.lines[node.lineno - 1]
+            col = _chars(line, node.col_offset)
+            if arg.keyword is not None:  # `keep_prob=x` -> `rate=1 - x`: the keyword is replaced too
+                kw = next(k for k in call.keywords if k.value is node)
+                kline = self.lines[kw.lineno - 1]
+                kcol = _chars(kline, kw.col_offset)
+                if kw.lineno != node.lineno or kline[kcol:kcol + len(kw.arg)] != kw.arg:
+                    raise _No
+                eq_end = kcol + len(kw.arg)
+                at(node.lineno, kcol, eq_end, text_before.split("=", 1)[0])
+                at(node.lineno, col, col, text_before.split("=", 1)[1])
+            else:
+                at(node.lineno, col, col, text_before)
+        for i, text_after in edit.after:
+            node = shape.args[i].value
+            line = self.lines[node.end_lineno - 1]
+            at(node.end_lineno, _chars(line, node.end_col_offset), _chars(line, node.end_col_offset), text_after)
+        piece.events.append(("flags", edit.evidence, edit.ambiguous))
 
     def _decide(self, root: str, parts: tuple[str, ...]):
         decision = self._refs.get(parts)

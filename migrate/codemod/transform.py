@@ -418,10 +418,14 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
                         self.compat_seen = True
                     if not changed:
                         self._uses_left[root] = self._uses_left.get(root, 0) + 1
-                else:
+                elif event[0] == "call":
                     _, node, name = event
                     for hook in self._note_call_hooks:
                         hook(self, node, name)
+                else:  # "flags": what a call's or an ambiguous name's rewrite notes
+                    _, evidence, ambiguous = event
+                    self.evidence = self.evidence or evidence
+                    self.ambiguous_seen = self.ambiguous_seen or ambiguous
 
     # Statements that mention no TF name are not visited (see prune.py); calls inside them still count
     # for `_call_span`'s source-order index.

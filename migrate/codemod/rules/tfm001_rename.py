@@ -78,15 +78,18 @@ def text_reference(view, root: str, parts: list[str]):
         return NOT_TEXT
     name = ".".join([base, *parts[1:]])
     res = view.tables.resolve(name)
-    if res.problem or (res.ambiguous and res.target is not None):
+    if res.problem:
         return NOT_TEXT
     target = res.target if res.rule in view.rules else None
+    ambiguous = res.ambiguous and res.target is not None
+    if ambiguous and not view.assume_tf1:
+        target = None
     final = target or name
     if target is None:
-        return TextRef(None, final, res.target is not None)
+        return TextRef(None, final, res.target is not None and not ambiguous, ambiguous)
     if not target.startswith("tf.") or not (base == "tf" or target.startswith(base + ".")):
         return NOT_TEXT  # written through an import of its own
-    return TextRef(root + target[len(base):], final, True)
+    return TextRef(root + target[len(base):], final, not ambiguous, ambiguous)
 
 
 def _private_member(cm, original, updated, root: cst.Name, base: str, parts: list[str]):

@@ -8,6 +8,7 @@ from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT
 from migrate.codemod.shared import dropout_keep_prob, eq, fix_commas  # noqa: F401  (TFM008 uses dropout_keep_prob)
 from migrate.codemod.tables import CONTRIB_REORDERS
+from migrate.codemod.textpath import TextCall
 
 # `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
 CAST_FUNCTIONS: dict[str, str] = {
@@ -125,11 +126,16 @@ def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bo
     return call
 
 
-def text_call(view, name: str, positional: int, keywords: frozenset[str], star: bool) -> bool:
-    """Whether `leave_call` leaves this call of `name` as it is, on any pass (the text path's question,
-    `textpath.py`): no cast function, no argument TF 2 dropped, reordered or renamed, no finding."""
+def text_call(view, call):
+    """`leave_call` on the text path (`textpath.py`): True where it leaves the call as it is on any pass
+    (no argument TF 2 dropped, reordered or renamed, no finding); `tf.to_float(x)` -> `tf.cast(x,
+    tf.float32)` as text edits (one positional argument, the callee through the `tf` module); False
+    (the libcst pass) for everything else."""
     t = view.tables
-    if star or name in CAST_FUNCTIONS or name in DROPPED_IF_LITERAL or name in CONTRIB_REORDERS:
+    name, positional, keywords, star = call.name, call.positional, call.keywords, call.star
+    if name in CAST_FUNCTIONS:
+        return _text_cast(view, call)
+    if star or name in DROPPED_IF_LITERAL or name in CONTRIB_REORDERS:
         return False
     if name in t.meaning_changed and not name.startswith("tf.compat.") and name in t.signatures:
         entry = t.semantics.get(name)
@@ -146,6 +152,16 @@ def text_call(view, name: str, positional: int, keywords: frozenset[str], star: 
         return False
     renames = t.keyword_renames.get(name, {})
     return not any(k in renames for k in keywords)
+
+
+def _text_cast(view, call):
+    """`_cast` as text edits, for `tf.to_<t>(x)` written through the module (`tf.to_float`): one
+    positional argument, closed by the call's `)`."""
+    if call.star or len(call.args) != 1 or call.args[0].keyword is not None or not call.closed \
+            or len(call.callee) < 2 or view.bindings.names.get(call.root) not in ("tf", "tf.compat.v1"):
+        return False
+    root = call.root
+    return TextCall(func=root + ".cast", after=((0, f", {root}.{CAST_FUNCTIONS[call.name]}"),))
 
 
 def _cast(cm, call: cst.Call, name: str) -> cst.Call:

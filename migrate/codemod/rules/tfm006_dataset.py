@@ -63,9 +63,9 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
     return call.with_changes(func=cst.parse_expression(target), args=fix_commas(args, call.args))
 
 
-def text_call(view, name: str, positional: int, keywords: frozenset[str], star: bool) -> bool:
+def text_call(view, call) -> bool:
     """`leave_call` acts on the methods of UNIQUE_METHODS only (`textpath.py`)."""
-    return name.rpartition(".")[2] not in UNIQUE_METHODS
+    return call.name.rpartition(".")[2] not in UNIQUE_METHODS
 
 
 def leave_attribute(cm, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:

@@ -21,7 +21,7 @@ def _tf_module(cm, original: cst.BaseExpression, updated: cst.BaseExpression) ->
     return cm._canon[id(original)]
 
 
-def text_call(view, name: str, positional: int, keywords: frozenset[str], star: bool) -> bool:
+def text_call(view, call) -> bool:
     """`leave_call` looks at the builtins `hasattr` / `getattr` only, never at a call of a TF name."""
     return True
 
