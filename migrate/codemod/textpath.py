@@ -2,9 +2,10 @@
 
 libcst's parse, walk and printing cost ~0.5 s per 1,000 lines of dense TF 1 code, Python's own parser
 (`ast`, in C) a twentieth of that. For each statement the chunk planner cuts out (`chunks.py`), this
-module decides from its `ast` whether every rule would only rename references and realign the
-continuation lines of a call whose callee changed length; such a statement is edited in its text (from
-the end of each line backwards: every other byte stays) and never reaches libcst. Everything else,
+module decides from its `ast` whether every rule would only rename references, make a call edit a rule
+gives as text (`TextCall`: a new callee, text inserted before or after an argument, a keyword renamed) and
+realign the continuation lines of a call whose callee changed length; such a statement is edited in its
+text (right to left on each line: every other byte stays) and never reaches libcst. Everything else,
 or anything this module cannot prove, stays a chunk of the libcst pass:
 
 * which references and calls are text-safe is the rules' data: the rule owning references gives its
@@ -127,7 +128,8 @@ class Piece:
     start: int                                  # first original line (1-based)
     end: int
     lines: dict[int, str]                       # line (1-based) -> its new text, for the lines that change
-    events: list[tuple] = field(default_factory=list)  # ("ref", node, root, final, changed, evidence) / ("call", node, name)
+    # ("ref", node, root, final, changed, evidence), ("call", node, name), ("flags", evidence, ambiguous)
+    events: list[tuple] = field(default_factory=list)
     header: bool = False                        # a compound statement's header (given a `pass` body when parsed)
 
 
