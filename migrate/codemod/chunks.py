@@ -72,6 +72,7 @@ class Chunk:
     end: int       # last original line (inclusive)
     wrapper: str   # "", WRAP_SCOPE or WRAP_LOCAL
     tail: str      # "" or the `pass` line given to a header cut out without its body
+    stmts: tuple = ()  # its `ast` statements (a header's: the compound statement)
 
 
 @dataclass
@@ -87,6 +88,9 @@ class Plan:
     in_segments: list[tuple[int, int, int]] = field(default_factory=list)  # (synthetic line, count, line)
     rendered: str = ""           # the output's changed top-level statements (set by `splice`): to check
     tree: ast.Module | None = None  # the file's `ast`
+    text: list = field(default_factory=list)  # statements done on the text path (`textpath.Piece`)
+    edited: list[str] | None = None  # the lines with the text path's edits (None: none)
+    text_bindings: dict[str, str] | None = None  # the TF bindings the text path assumed (checked by pass 1)
 
     def calls(self) -> list[_Call]:
         """The calls on the synthetic module's lines, from the file's `ast`, in synthetic coordinates.
@@ -133,6 +137,7 @@ class Plan:
     def splice(self, code: str) -> tuple[str, list[tuple[int, int, int]]]:
         """The rendered synthetic module -> (the new file, segments mapping its lines back)."""
         marks = list(MARK_RE.finditer(code))
+        source_lines = self.lines if self.edited is None else self.edited  # between the chunks
         if [int(m.group(1)) for m in marks] != list(range(len(self.chunks))):
             raise ChunkMismatch("a marker was lost or moved")
         head_end = marks[0].start() if marks else len(code)
@@ -160,14 +165,14 @@ class Plan:
                 piece = piece[:-len(last)]
             if piece != "".join(self.lines[chunk.start - 1:chunk.end]):
                 changed.append(code[mark.start():marks[k + 1].start() if k + 1 < len(marks) else len(code)])
-            gap = "".join(self.lines[pos:chunk.start - 1])
+            gap = "".join(source_lines[pos:chunk.start - 1])
             out.append(gap)
             line += gap.count("\n")
             out.append(piece)
             segments.append((syn_line, piece.count("\n") + (not piece.endswith("\n")), line))
             line += piece.count("\n")
             pos = chunk.end
-        out.append("".join(self.lines[pos:]))
+        out.append("".join(source_lines[pos:]))
         self.rendered = "".join(changed)
         return "".join(out), segments
 
@@ -325,7 +330,7 @@ class _Planner:
                 if any(isinstance(g, _COMPOUND) for g in group) or not self.indent_ok(s, s.lineno):
                     raise _Whole
                 if self.mentions(s.lineno, group[-1].end_lineno):
-                    out.append(Chunk(s.lineno, group[-1].end_lineno, wrapper, ""))
+                    out.append(Chunk(s.lineno, group[-1].end_lineno, wrapper, "", tuple(group)))
                 i = j + 1
                 continue
             i += 1
@@ -339,7 +344,7 @@ class _Planner:
         start = _first_line(s)
         if not self.indent_ok(s, start):
             raise _Whole
-        whole = [Chunk(start, s.end_lineno, wrapper, "")]
+        whole = [Chunk(start, s.end_lineno, wrapper, "", (s,))]
         if not isinstance(s, _SPLIT):  # match, try/except*: taken whole
             return whole
         body_start = _first_line(s.body[0])
@@ -377,7 +382,7 @@ class _Planner:
             indent = indent[:len(indent) - len(indent.lstrip(" \t"))]
             if not indent:
                 return whole
-            out.append(Chunk(start, body_start - 1, wrapper, indent + "pass"))
+            out.append(Chunk(start, body_start - 1, wrapper, indent + "pass", (s,)))
         try:
             for stmts, wrap in clauses:
                 out.extend(self.body(stmts, wrap))
@@ -410,8 +415,12 @@ def _header_end(s: ast.stmt) -> int:
     return max([s.lineno] + [getattr(p, "end_lineno", None) or s.lineno for p in parts if p is not None])
 
 
-def plan(source: str, tree: ast.Module | None = None, extra: frozenset[str] = frozenset()) -> Plan | None:
-    """The synthetic module for `source`, or None when the file is better parsed whole."""
+def plan(source: str, tree: ast.Module | None = None, extra: frozenset[str] = frozenset(),
+         text=None) -> Plan | None:
+    """The synthetic module for `source`, or None when the file is better parsed whole.
+
+    `text(lines, names, head, tree)`: a `textpath.Planner` for the file, or None; the statements it
+    edits are left out of the synthetic module (`Plan.text`, `Plan.edited`)."""
     if "\x0c" in source or "\r" in source.replace("\r\n", ""):
         return None
     try:
@@ -437,9 +446,27 @@ def plan(source: str, tree: ast.Module | None = None, extra: frozenset[str] = fr
         return None
     if not chunks:
         return None
-    chunks = _merge(chunks, lines)
+    pieces, edited = [], None
+    texter = text(lines, names, head_end, tree) if text is not None else None
+    if texter is not None:
+        kept = []
+        for c in chunks:
+            piece = texter.piece(list(c.stmts), c.start, c.end, bool(c.tail)) if c.stmts else None
+            if piece is None:
+                kept.append(c)
+                continue
+            pieces.append(piece)
+            if piece.lines:
+                if edited is None:
+                    edited = list(lines)
+                for ln, new in piece.lines.items():
+                    edited[ln - 1] = new
+        chunks = kept
+    if chunks:
+        chunks = _merge(chunks, lines)
     newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
-    out = Plan("", names, lines, head_end, chunks, newline, [(1, head_end, 1)], tree=tree)
+    out = Plan("", names, lines, head_end, chunks, newline, [(1, head_end, 1)], tree=tree, text=pieces,
+               edited=edited, text_bindings=texter.names if pieces else None)
     parts = ["".join(lines[:head_end])]
     line = head_end + 1
     for k, chunk in enumerate(chunks):

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field, replace
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from migrate.codemod import batches, chunks, guard
+from migrate.codemod import batches, chunks, guard, textpath
 from migrate.codemod import notebook as nbedit
 from migrate.codemod.chunks import ChunkMismatch
 from migrate.codemod.ruleset import RuleSet
-from migrate.codemod.transform import Finding, NeedsScope, TF2Codemod, TF2ScopeCodemod
+from migrate.codemod.tables import tables
+from migrate.codemod.transform import Finding, ModuleBindings, NeedsScope, TF2Codemod, TF2ScopeCodemod
 
 BOM = b"\xef\xbb\xbf"
 # A file that does not contain this byte string cannot refer to TensorFlow (every way to reach it names
@@ -125,7 +126,8 @@ def _transform_chunks(source: str, rules: RuleSet,
     a TF name is bound twice. When the output differs, the synthetic module's output is checked to
     parse with Python's own parser (the pieces put back are the same statements, same indentation).
     """
-    plan = chunks.plan(source, tree, rules.words)
+    plan = chunks.plan(source, tree, rules.words,
+                       text=_text_planner(rules, assume_tf1) if textpath.enabled() else None)
     if plan is None:
         raise ChunkMismatch("no plan")
     codemod = TF2Codemod(CodemodContext(), rules=rules, source=plan.source, prune=False, full_source=source,
@@ -137,9 +139,41 @@ def _transform_chunks(source: str, rules: RuleSet,
     if code is not None and code != source:
         try:  # the head and the pieces that changed, each a top-level statement of the synthetic module
             ast.parse(plan.rendered)
+            if plan.edited is not None:  # and the statements the text path edited, as the chunks are cut
+                ast.parse(_edited_pieces(plan))
         except SyntaxError as e:  # never expected: let the whole-file path and its check decide
             raise ChunkMismatch(f"the rewrite would not parse ({e})") from e
     return (source if code is None else code), findings, "fast"
+
+
+def _text_planner(rules: RuleSet, assume_tf1: bool = True):
+    """The factory `chunks.plan` calls for the file's `textpath.Planner` (None: no text path for it)."""
+    def make(lines, names, head, tree):
+        found = textpath.bindings_of(tree, head, names)
+        if found is None:
+            return None
+        view = textpath.View(rules, tables(), ModuleBindings(found, set(), False), assume_tf1)
+        return textpath.Planner(lines, found, view)
+    return make
+
+
+def _edited_pieces(plan: chunks.Plan) -> str:
+    """The statements the text path changed, each under the wrapper its chunk would have had (a
+    header with a `pass` body), as one module for Python's parser."""
+    out = []
+    for piece in plan.text:
+        if not piece.lines:
+            continue
+        body = plan.edited[piece.start - 1:piece.end]
+        indent = body[0][:len(body[0]) - len(body[0].lstrip(" \t"))]
+        if indent:
+            out.append("if 1:\n")
+        out.extend(body)
+        if not body[-1].endswith("\n"):
+            out.append("\n")
+        if piece.header:
+            out.append(indent + " pass\n")
+    return "".join(out)
 
 
 def _starts(tree: ast.Module) -> list[int]:

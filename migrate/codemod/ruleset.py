@@ -27,6 +27,13 @@ class Rule:
         words: attribute names the hooks need to see even in statements that mention no TF name.
         cases: (situation, what the rule does there) pairs, for a rule whose effect depends on the file
             (listed in docs/codemod.md, each with its fixture).
+        text_reference: the text path's form of `leave_reference` (`textpath.py`): for a reference
+            `(view, root, parts)` the rule can decide without libcst, `textpath.TextRef` (the name written,
+            or None: unchanged); `textpath.NOT_TEXT` where only the libcst pass can tell.
+        text_call: for a rule with `leave_call`, what its hook does to a call of a TF name on the text
+            path (`(view, textpath.CallShape) -> True | False | textpath.TextCall`): True leaves it
+            unchanged and notes nothing, a `TextCall` is the same rewrite as text edits, False leaves the
+            statement to the libcst pass; without it, every call of a TF name is left to libcst.
     """
 
     code: str
@@ -48,6 +55,8 @@ class Rule:
     new_state: Callable | None = field(default=None, compare=False)
     words: frozenset[str] = frozenset()
     cases: tuple[tuple[str, str], ...] = ()
+    text_reference: Callable | None = field(default=None, compare=False)
+    text_call: Callable | None = field(default=None, compare=False)
 
 
 class RuleSet:

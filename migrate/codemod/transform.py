@@ -31,10 +31,11 @@ from libcst.metadata import MetadataWrapper, ScopeProvider
 
 from migrate.codemod.chunks import ChunkMismatch, Plan
 from migrate.codemod.imports import DropImports, Imports, RemoveImports, insert, static_matcher_scans
-from migrate.codemod.layout import Layout, render, render_plan
+from migrate.codemod.layout import Layout, _groups, render, render_plan
 from migrate.codemod.prune import skippable
 from migrate.codemod.ruleset import RuleSet
 from migrate.codemod.tables import tables
+from migrate.codemod.textpath import TextNode
 from migrate.codemod.walk import walk
 
 
@@ -280,6 +281,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         self._tf_alias: str | None = None
         self.bindings = ModuleBindings({}, set(), False)
         self._interesting: frozenset[str] | None = None  # fast pass: names that make a subtree worth visiting
+        self._replay_at: dict[int, list] = {}  # id(first statement of a chunk) -> text pieces to replay first
+        self._replay_rest: list = []           # text pieces after the last chunk
 
     # -- plumbing --------------------------------------------------------------------------------
     def transform_module(self, tree: cst.Module) -> cst.Module:
@@ -326,6 +329,10 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
     # The methods are looked up once per (codemod class, node type): a failed getattr costs a raised
     # AttributeError, for most of the ~1,300 nodes per 100 lines.
     def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._replay_at:
+            pieces = self._replay_at.pop(id(node), None)
+            if pieces is not None:
+                self.replay(pieces)
         key = (type(self), type(node))
         visit = _VISIT.get(key, _UNKNOWN)
         if visit is _UNKNOWN:
@@ -369,12 +376,56 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
             raise NeedsScope
         if self.plan is not None and not set(self.bindings.names) <= self.plan.names:
             raise ChunkMismatch("pass 1 found a TF binding the planner did not")
+        if self.plan is not None and self.plan.text:
+            self._schedule(node)
         self._tf_alias = next((n for n, c in self.bindings.names.items() if c == "tf"), None)
         if not self.METADATA_DEPENDENCIES:  # the scope pass resolves every name: nothing is inert there
             self._interesting = frozenset(self.bindings.names) | self.words
         if not self.METADATA_DEPENDENCIES and self.prune:
             self._skip = skippable(node, self.source, frozenset(self.bindings.names) | self.words)
         return True
+
+    # -- the text path's statements (textpath.py) ----------------------------------------------------
+    def _schedule(self, node: cst.Module) -> None:
+        """Each text piece is replayed just before the first chunk below it is walked (source order)."""
+        if self.bindings.names != self.plan.text_bindings or self.bindings.aliases or self.bindings.needs_scope:
+            raise ChunkMismatch("the text path assumed other TF bindings than pass 1 found")
+        groups = _groups(node.body)
+        if groups is None or len(groups) != len(self.plan.chunks) + 1:
+            raise ChunkMismatch("the chunks' markers are not where the text path expects them")
+        pieces = sorted(self.plan.text, key=lambda p: p.start)
+        i = 0
+        for chunk, group in zip(self.plan.chunks, groups[1:], strict=True):
+            before = []
+            while i < len(pieces) and pieces[i].start < chunk.start:
+                before.append(pieces[i])
+                i += 1
+            if before:
+                self._replay_at[id(group[0])] = before
+        self._replay_rest = pieces[i:]
+
+    def replay(self, pieces) -> None:
+        """What the rules would have observed in these statements (`textpath.Piece.events`), as
+        `leave_reference` and `leave_Call` note it."""
+        for piece in pieces:
+            for event in piece.events:
+                if event[0] == "ref":
+                    _, node, root, final, changed, evidence = event
+                    if evidence:
+                        self.evidence = True
+                    self.note_reference(node, final)
+                    if final.startswith("tf.compat.v1."):
+                        self.compat_seen = True
+                    if not changed:
+                        self._uses_left[root] = self._uses_left.get(root, 0) + 1
+                elif event[0] == "call":
+                    _, node, name = event
+                    for hook in self._note_call_hooks:
+                        hook(self, node, name)
+                else:  # "flags": what a call's or an ambiguous name's rewrite notes
+                    _, evidence, ambiguous = event
+                    self.evidence = self.evidence or evidence
+                    self.ambiguous_seen = self.ambiguous_seen or ambiguous
 
     # Statements that mention no TF name are not visited (see prune.py); calls inside them still count
     # for `_call_span`'s source-order index.
@@ -444,9 +495,13 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
         """
         if self.evidence or self.compat_seen:
             self.findings.extend(self._tentative)
-        where = self.positions([node for node, _, _ in self.findings]) if self.findings else {}
+        nodes = [node for node, _, _ in self.findings if type(node) is not TextNode]
+        where = self.positions(nodes) if nodes else {}
         if self.plan is not None:
             where = {k: self.plan.map_in(v) for k, v in where.items()}
+        for node, _, _ in self.findings:
+            if type(node) is TextNode:  # the text path's nodes are located in the file already
+                where[id(node)] = (node.line, node.column)
         if not changed:
             return None, self._format(where)
         code = render(result) if self.plan is None else render_plan(result, self._root, self.plan)
@@ -695,7 +750,8 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
     def changed(self) -> bool:
         """Whether this pass rewrote anything (libcst rebuilds every node, so identity cannot tell)."""
         return bool(self._replaced or self._imports_changed or self._inserted
-                    or RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch)
+                    or RemoveImportsVisitor.CONTEXT_KEY in self.context.scratch
+                    or (self.plan is not None and self.plan.edited is not None))
 
     def visit_Call(self, node: cst.Call) -> None:
         self._call_index[id(node)] = self._calls_seen
@@ -703,6 +759,11 @@ class TF2Codemod(Imports, Layout, VisitorBasedCodemodCommand):
 
     # -- the end ---------------------------------------------------------------------------------
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self._replay_at:
+            raise ChunkMismatch("a chunk the text path waited for was not walked")
+        if self._replay_rest:
+            self.replay(self._replay_rest)
+            self._replay_rest = []
         for code, hook in self._module_hooks:
             self.current_rule = code
             hook(self, original_node)

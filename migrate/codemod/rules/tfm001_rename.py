@@ -7,6 +7,7 @@ import libcst as cst
 from migrate.codemod.rules import Rule
 from migrate.codemod.shared import import_moves, schedule_removal
 from migrate.codemod.tables import MODULE_MOVES, PRIVATE_MODULES, PRIVATE_RENAMES, moved_name, private_modules
+from migrate.codemod.textpath import NOT_TEXT, TextRef
 
 
 def _dotted_expr(name: str) -> cst.BaseExpression:
@@ -62,6 +63,33 @@ def leave_reference(cm, original, updated, root: cst.Name, parts: list[str]):
             expr = expr.with_changes(lpar=original.lpar, rpar=original.rpar)
         return expr
     return _expr_for(cm, original, root, base, target, res.module)
+
+
+def text_reference(view, root: str, parts: list[str]):
+    """`leave_reference` for the text path (`textpath.py`): the same decision where it is a plain rename
+    written relative to the binding (`tf.log` -> `tf.math.log`), with no finding, no import to add or
+    drop and no name TF 2 has with another meaning; `NOT_TEXT` for everything else."""
+    base = view.bindings.names.get(root)
+    if base is None or root in view.bindings.aliases:
+        return NOT_TEXT
+    if len(parts) > 1 and base.split(".")[1:2] and base.split(".")[1] in PRIVATE_MODULES:
+        return NOT_TEXT
+    if "TFM004" in view.rules and (import_moves(view, root) or base in MODULE_MOVES):
+        return NOT_TEXT
+    name = ".".join([base, *parts[1:]])
+    res = view.tables.resolve(name)
+    if res.problem:
+        return NOT_TEXT
+    target = res.target if res.rule in view.rules else None
+    ambiguous = res.ambiguous and res.target is not None
+    if ambiguous and not view.assume_tf1:
+        target = None
+    final = target or name
+    if target is None:
+        return TextRef(None, final, res.target is not None and not ambiguous, ambiguous)
+    if not target.startswith("tf.") or not (base == "tf" or target.startswith(base + ".")):
+        return NOT_TEXT  # written through an import of its own
+    return TextRef(root + target[len(base):], final, not ambiguous, ambiguous)
 
 
 def _private_member(cm, original, updated, root: cst.Name, base: str, parts: list[str]):
@@ -145,5 +173,6 @@ RULE = Rule(
     after="import tensorflow as tf\n\nx = tf.compat.v1.placeholder(tf.float32, [None, 3])\ny = tf.math.log(x)\n"
           "tf.compat.v1.summary.scalar('y', tf.reduce_mean(y))\n",
     leave_reference=leave_reference,
+    text_reference=text_reference,
     new_state=dict,  # alias -> what its definition now names (`gfile` -> `tf.compat.v1.gfile`)
 )

@@ -8,6 +8,7 @@ from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT
 from migrate.codemod.shared import dropout_keep_prob, eq, fix_commas  # noqa: F401  (TFM008 uses dropout_keep_prob)
 from migrate.codemod.tables import CONTRIB_REORDERS
+from migrate.codemod.textpath import TextCall
 
 # `tf.to_<t>(x, name=None)` -> `tf.cast(x, tf.<t>, name=None)` (tf_upgrade_v2: _cast_transformer).
 CAST_FUNCTIONS: dict[str, str] = {
@@ -125,6 +126,44 @@ def _arguments(cm, original: cst.Call, call: cst.Call, name: str | None, tf2: bo
     return call
 
 
+def text_call(view, call):
+    """`leave_call` on the text path (`textpath.py`): True where it leaves the call as it is on any pass
+    (no argument TF 2 dropped, reordered or renamed, no finding); `tf.to_float(x)` -> `tf.cast(x,
+    tf.float32)` as text edits (one positional argument, the callee through the `tf` module); False
+    (the libcst pass) for everything else."""
+    t = view.tables
+    name, positional, keywords, star = call.name, call.positional, call.keywords, call.star
+    if name in CAST_FUNCTIONS:
+        return _text_cast(view, call)
+    if star or name in DROPPED_IF_LITERAL or name in CONTRIB_REORDERS:
+        return False
+    if name in t.meaning_changed and not name.startswith("tf.compat.") and name in t.signatures:
+        entry = t.semantics.get(name)
+        if entry is not None and entry.fix in (COMPAT, DROPOUT):
+            return True  # left to TFM008
+        if t.tf1_only_keywords(name, set(keywords)) or t.diverges(name, positional) is not None:
+            return False
+    else:
+        final = t.resolve(name).target or name
+        if final.startswith("tf.compat.v1.") or not final.startswith("tf."):
+            return True  # compat.v1 keeps the TF 1 signature
+    order = t.reorders.get(name)
+    if order and any(order[i] for i in range(min(positional, len(order)))):
+        return False
+    renames = t.keyword_renames.get(name, {})
+    return not any(k in renames for k in keywords)
+
+
+def _text_cast(view, call):
+    """`_cast` as text edits, for `tf.to_<t>(x)` written through the module (`tf.to_float`): one
+    positional argument, closed by the call's `)`."""
+    if call.star or len(call.args) != 1 or call.args[0].keyword is not None or not call.closed \
+            or len(call.callee) < 2 or view.bindings.names.get(call.root) not in ("tf", "tf.compat.v1"):
+        return False
+    root = call.root
+    return TextCall(func=root + ".cast", after=((0, f", {root}.{CAST_FUNCTIONS[call.name]}"),))
+
+
 def _cast(cm, call: cst.Call, name: str) -> cst.Call:
     args = list(call.args)
     positional = [a for a in args if a.keyword is None]
@@ -162,4 +201,5 @@ RULE = Rule(
     after="import tensorflow as tf\n\ny = tf.reduce_sum(x, 1, keepdims=True)\n"
           "z = tf.nn.dropout(y, rate=1 - 0.9)\nn = tf.cast(k, tf.float32)\n",
     leave_call=leave_call,
+    text_call=text_call,
 )

@@ -63,6 +63,11 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
     return call.with_changes(func=cst.parse_expression(target), args=fix_commas(args, call.args))
 
 
+def text_call(view, call) -> bool:
+    """`leave_call` acts on the methods of UNIQUE_METHODS only (`textpath.py`)."""
+    return call.name.rpartition(".")[2] not in UNIQUE_METHODS
+
+
 def leave_attribute(cm, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression | None:
     function = PROPERTIES.get(original.attr.value)
     if function is not None and _is_dataset(cm, original.value):
@@ -191,6 +196,7 @@ RULE = Rule(
     after="import tensorflow as tf\n\nds = tf.data.Dataset.range(3).batch(2)\n"
           "it = tf.compat.v1.data.make_initializable_iterator(ds)\nshapes = tf.compat.v1.data.get_output_shapes(ds)\n",
     leave_call=leave_call,
+    text_call=text_call,
     leave_attribute=leave_attribute,
     new_state=dict,  # "names": the file's Dataset names (`dataset_names`), computed on first need
     words=frozenset(UNIQUE_METHODS) | frozenset(AMBIGUOUS),

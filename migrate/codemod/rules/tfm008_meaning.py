@@ -7,11 +7,14 @@ keep_prob, the gradient into softmax_cross_entropy_with_logits' labels.
 
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from migrate.codemod.rules import Rule
 from migrate.codemod.semantics import COMPAT, DROPOUT, LABELS_STOP_GRADIENT
-from migrate.codemod.shared import dropout_keep_prob
+from migrate.codemod.shared import DROPOUT_TF1_SIGNATURE, dropout_keep_prob
+from migrate.codemod.textpath import TextCall
 
 # Calls whose result has the shape of their (first) argument: `tf.where(tf.is_nan(x), tf.zeros_like(x),
 # x)` has condition, x and y of one shape, where TF 1's and TF 2's tf.where agree (no rewrite needed).
@@ -112,6 +115,70 @@ def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.
     return new
 
 
+def text_call(view, call):
+    """`leave_call` on the text path (`textpath.py`): True where it leaves the call as it is and reports
+    nothing; the tf.compat.v1 twin (COMPAT) and `rate=1 - keep_prob` (DROPOUT) as text edits where the
+    pass rewrites them (not the rerun of a file with no TF 1-only name: that one reports); False (the
+    libcst pass) for everything else (tf.where, labels, *args, parenthesized arguments)."""
+    name = call.name
+    entry = view.tables.semantics.get(name)
+    if entry is None or entry.fix not in (COMPAT, DROPOUT, LABELS_STOP_GRADIENT):
+        return True
+    if call.star:
+        return False
+    if not entry.applies(call.positional, set(call.keywords)):
+        return True
+    if name == "tf.where" or entry.fix == LABELS_STOP_GRADIENT:
+        return False
+    params = view.tables.signatures.get(name)
+    tf1_form = params is not None and bool(call.keywords - set(params))
+    if not entry.everywhere and not tf1_form and not view.assume_tf1:
+        return False  # the finding
+    ambiguous = not entry.everywhere and not tf1_form
+    if entry.fix == COMPAT:
+        alias = view.tf_alias
+        if alias is None:
+            return False  # an import to add: libcst
+        return TextCall(func=alias + ".compat.v1." + name[len("tf."):], evidence=tf1_form, ambiguous=ambiguous)
+    return _text_dropout(call, tf1_form, ambiguous)
+
+
+def _text_dropout(call, tf1_form: bool, ambiguous: bool):
+    """`dropout_keep_prob` as text edits: TF 1's positional arguments after x become keywords, keep_prob
+    becomes `rate=1 - keep_prob` (in parentheses unless the value is a name, attribute, call, subscript or
+    number)."""
+    if any(a.wrapped for a in call.args) or call.positional > len(DROPOUT_TF1_SIGNATURE):
+        return False
+    if call.args and call.args[0].keyword is not None and call.positional:
+        return False  # a keyword before a positional argument is a syntax error anyway
+    before, after = [], []
+    named = False
+    for i, arg in enumerate(call.args):
+        keyword = arg.keyword
+        if keyword is None and i > 0:
+            keyword = DROPOUT_TF1_SIGNATURE[i]
+        if keyword != "keep_prob":
+            if arg.keyword is None and i > 0:
+                before.append((i, keyword + "="))
+            continue
+        named = True
+        atomic = _atomic(arg.value)
+        before.append((i, "rate=1 - " + ("" if atomic else "(")))
+        if not atomic:
+            after.append((i, ")"))
+    if not named:
+        return True  # no keep_prob: unchanged
+    return TextCall(before=tuple(before), after=tuple(after), evidence=tf1_form, ambiguous=ambiguous)
+
+
+def _atomic(value: ast.expr) -> bool:
+    """`shared.one_minus`'s test on the `ast`: names, attributes, calls, subscripts, numbers (`True` and
+    `None` are names to libcst)."""
+    if isinstance(value, ast.Name | ast.Attribute | ast.Call | ast.Subscript):
+        return True
+    return isinstance(value, ast.Constant) and (value.value is None or isinstance(value.value, bool | int | float))
+
+
 def note_reference(cm, node, final: str) -> None:
     """A reference to a name of the table (its calls are seen by `note_call`; the others, at the end)."""
     entry = cm.tables.semantics.get(final)
@@ -179,6 +246,7 @@ RULE = Rule(
           "rows = tf.compat.v1.where(mask, x, y)\nh = tf.nn.dropout(x, rate=1 - 0.8)\n"
           "init = tf.compat.v1.random_normal_initializer()\n",
     leave_call=leave_call,
+    text_call=text_call,
     note_reference=note_reference,
     note_call=note_call,
     leave_module=leave_module,

@@ -21,6 +21,11 @@ def _tf_module(cm, original: cst.BaseExpression, updated: cst.BaseExpression) ->
     return cm._canon[id(original)]
 
 
+def text_call(view, call) -> bool:
+    """`leave_call` looks at the builtins `hasattr` / `getattr` only, never at a call of a TF name."""
+    return True
+
+
 def leave_call(cm, original: cst.Call, call: cst.Call, name: str | None) -> cst.BaseExpression:
     func = original.func
     if name is not None or not isinstance(func, cst.Name) or func.value not in FEATURE_TESTS:
@@ -76,5 +81,6 @@ RULE = Rule(
     after="import tensorflow as tf\n\nif hasattr(tf.data, 'get_output_shapes'):\n"
           "    shapes = tf.compat.v1.data.get_output_shapes(ds)\nelse:\n    shapes = ds.output_shapes\n",
     leave_call=leave_call,
+    text_call=text_call,
     words=frozenset(FEATURE_TESTS),
 )
