@@ -1,0 +1,77 @@
+"""`tfm.Model`: the functional model `convert --from-graph` writes, whose eager calls run as one traced graph.
+
+A converted model is a functional `keras.Model` of many small operations (the generic tier writes a TF1 graph op
+by op: `keras.ops.split`, `sigmoid`, `multiply`, ...). Called eagerly (`model(x)`, what a notebook user first
+does), Keras walks that graph in Python and dispatches every operation as its own eager op: on the corpus that
+Python, not the arithmetic, was most of an eager call (hcn_shared_layer_lstm_tf18, 38 operations: 31 ms eagerly,
+1.7 ms under `tf.function`; neuroner_bilstm_crf_tf10: 75 ms against 5.8 ms; docs/performance.md).
+
+`tfm.Model` is `keras.Model` built the functional way (`tfm.Model(inputs=..., outputs=..., name=...)`, the same
+arguments, layers, weights and config; a `.keras` file names it `tf_migrate_runtime>Model`). Called eagerly on the
+TensorFlow backend it runs its whole forward pass through one `tf.function` kept on the model, traced once per
+input signature and `training` value (`reduce_retracing`: shapes generalised after a few), so an eager call costs
+what a `tf.function` call costs. Everywhere else it is Keras' own functional call: under an outer `tf.function`,
+`model.predict` / `fit` (Keras traces those itself), XLA, a Keras symbolic build, on JAX and PyTorch, and with
+arguments other than `inputs`, `training` and `mask`. Gradients flow through the traced call (`tf.GradientTape`,
+`fit(run_eagerly=True)`), with the same values as the untraced path.
+
+To debug a converted model layer by layer (a breakpoint in a layer, eager tensors to print):
+`model.trace_eager_calls = False` (this model), `tfm.Model.trace_eager_calls = False` (every one), or
+`tf.config.run_functions_eagerly(True)` (every `tf.function`, the layers' own loops too).
+
+A model converted before `tfm.Model` existed is a plain functional `keras.Model` and loads as one;
+`tfm.Model(inputs=old.inputs, outputs=old.outputs, name=old.name)` gives it this call, on the same layers.
+"""
+
+from __future__ import annotations
+
+import keras
+
+_TRACED = "_tfm_traced_call"   # the attribute the model keeps its traced forward pass in
+
+
+class _TracedCall:
+    """The model's `tf.function`, held in an object TensorFlow's attribute tracking does not look into (a
+    `tf.function` attribute of a Keras model would be saved with it by `tf.saved_model.save`)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class Model(keras.Model):
+    """A functional Keras model whose eager calls on TensorFlow run as one `tf.function` (see the module doc).
+
+    Args: those of the functional `keras.Model`: `inputs`, `outputs`, `name`.
+
+    Attributes:
+        trace_eager_calls: True (the class default): an eager call on TensorFlow runs traced; False: Keras' own
+            functional call, layer by layer (for debugging).
+
+    Example:
+
+        x = keras.Input((10, 4), name="x")
+        model = tfm.Model(inputs={"x": x}, outputs=[tfm.LSTM(8, name="lstm")(x)], name="converted")
+        y = model({"x": np.ones((2, 10, 4), "float32")})   # one traced call
+    """
+
+    trace_eager_calls = True
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        functional_call = super().call
+        if kwargs or not self.trace_eager_calls or keras.backend.backend() != "tensorflow":
+            return functional_call(inputs, training=training, mask=mask, **kwargs)
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        if not tf.executing_eagerly():   # an outer tf.function / predict / fit / XLA, or a symbolic build
+            return functional_call(inputs, training=training, mask=mask)
+        holder = self.__dict__.get(_TRACED)
+        if holder is None:
+            holder = _TracedCall(tf.function(self._forward, autograph=False, reduce_retracing=True))
+            object.__setattr__(self, _TRACED, holder)   # past Keras' attribute tracking: nothing to save
+        return holder.fn(inputs, training, mask)
+
+    def _forward(self, inputs, training, mask):
+        return super().call(inputs, training=training, mask=mask)
