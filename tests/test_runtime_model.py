@@ -183,3 +183,21 @@ def test_a_saved_and_reloaded_model_keeps_the_class_and_the_outputs(converted, t
     assert type(again) is tfm.Model
     for a, b in zip(before, _outputs(again, x)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_inside_a_users_model_it_builds_symbolically_and_runs_traced_with_the_outer_training(converted):
+    import keras
+
+    model = _load(converted)
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    lengths = keras.Input((), dtype="int32", name="lengths")
+    logits = model({"ids": ids, "lengths": lengths})           # a symbolic build: Keras' own __call__
+    logits = logits[0] if isinstance(logits, list | tuple) else logits
+    outer = keras.Model({"ids": ids, "lengths": lengths}, keras.layers.Dense(2, name="head")(logits))
+    assert TRACED not in model.__dict__
+    x = _feed(3)
+    got = np.asarray(outer(x, training=True))                  # eager, inside outer's call: traced, training=True
+    fn = model.__dict__[TRACED].fn
+    model.trace_eager_calls = False
+    np.testing.assert_allclose(got, np.asarray(outer(x, training=True)), rtol=1e-5, atol=1e-6)
+    assert fn.experimental_get_tracing_count() == 1
