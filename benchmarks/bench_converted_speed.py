@@ -20,10 +20,10 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    weights set, the parity feed generated, the TF1 graph run: up to `parity on`), `keras run` (the model on that
    feed: the parity rows), `loss` (the training loss checked), `save` (files written: `wrote ... in`), `exit`.
    With tf2onnx's venv (see `bench_graph_convert.py --install-tf2onnx`), tf2onnx.convert's own time beside it.
-2. **Speed**, in two rotations (`ROTATIONS`): the compiled sides (`compiled`, `xla`, `onnx`) with the TF1 graph,
-   then the eager sides (`eager`, `eager_untraced`) with the TF1 graph again, every batch's compiled rotation before
-   any eager one (after an eager call the sides timed next ran slower for a while: batch-1 compiled figures were
-   wrong when the eager side shared their rotation). In a rotation the sides are interleaved run by run (order
+2. **Speed**, in three rotations (`ROTATIONS`): the compiled sides (`compiled`, `xla`, `onnx`) with the TF1 graph,
+   then `eager` with the TF1 graph again, then `eager_untraced` with it, every batch's compiled rotation before any
+   eager one (after an untraced eager call whatever is timed next runs slower for a while, the graph included:
+   batch-1 figures were wrong when the eager side shared the compiled sides' rotation). In a rotation the sides are interleaved run by run (order
    rotated each run, so that a shared machine's load falls on every side alike), the median of `--runs` after
    `--warmup` calls; each side's speed is against the graph's median in its own rotation. At each batch of
    `--batches` (1: latency; 64: throughput, items/s) where the graph takes that batch (a graph that fixes its batch
@@ -362,10 +362,12 @@ def max_diff(ref: list, got: list) -> float:
 
 
 # The sides are timed in rotations of their own, each interleaved run by run with the TF1 graph, and each side's
-# speed is against the graph's median in its own rotation. The eager sides run in the last rotation, after every
-# batch's compiled rotation: on TensorFlow's CPU, the sides timed after an eager call ran slower for a while (batch-1
-# compiled figures 10x - 20x their own, the graph's too), which one shared rotation put on every figure.
-ROTATIONS = (("compiled", "xla", "onnx"), ("eager", "eager_untraced"))
+# speed is against the graph's median in its own rotation; every batch's compiled rotation first, then every batch's
+# eager one, then the untraced eager one. On TensorFlow's CPU whatever is timed after an untraced eager call (Keras'
+# functional call, one eager op per operation) runs slower for a while, the TF1 graph included: in one shared rotation
+# the graph's batch-1 median went from 0.87 ms to 7.5 ms (hcn_shared_layer_lstm_tf18), which put that slowdown on
+# every side of the row.
+ROTATIONS = (("compiled", "xla", "onnx"), ("eager",), ("eager_untraced",))
 
 
 def prepare_batch(entry: dict, batch: int | None, tf1: Tf1Side, report: dict) -> tuple[dict, dict | None]:
@@ -526,7 +528,7 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
             row, state = prepare_batch(entry, b, tf1, report)
             if all(r["batch"] != row["batch"] for r, _ in prepared):   # a graph that fixes its batch: one row
                 prepared.append((row, state))
-        for group in ROTATIONS:   # every batch's compiled rotation, then every batch's eager one (ROTATIONS)
+        for group in ROTATIONS:   # every batch's compiled rotation, then every batch's eager ones (ROTATIONS)
             for row, state in prepared:
                 if state is not None:
                     time_rotation(row, state, group, tf1, keras_sides, onnx, args.runs, args.warmup)
@@ -679,7 +681,8 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as work:
         for entry, corpus in entries:
-            print(f"{entry['name']} ...", flush=True)
+            if not args.child:
+                print(f"{entry['name']} ...", flush=True)
             if len(entries) > 1:   # one process per model: no model's state (threads, caches, memory) in another's
                 res = in_child(argv, entry["name"], work)
                 results.append(res)
