@@ -31,8 +31,8 @@ _TRACED = "_tfm_traced_call"   # the attribute the model keeps its traced forwar
 
 
 class _TracedCall:
-    """The model's `tf.function`, held in an object TensorFlow's attribute tracking does not look into (a
-    `tf.function` attribute of a Keras model would be saved with it by `tf.saved_model.save`)."""
+    """The model's `tf.function`, held in an object TensorFlow's attribute tracking does not look into
+    (`tf.saved_model.save` collects a trackable object's `tf.function` attributes; this one is not the model's)."""
 
     __slots__ = ("fn",)
 
