@@ -1,7 +1,8 @@
 """How fast does a converted model run beside the TF1 graph it came from (issue 22, points 3 and 4)?
 
     .venv/bin/python benchmarks/bench_converted_speed.py [--corpus DIR] [--name NAME ...] [--quick]
-        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,compiled,xla,onnx] [--json OUT.json]
+        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,xla,onnx]
+        [--json OUT.json]
         [--recurrent as-converted|keras|runtime]
 
 Per model of the development corpus (default: the real fixtures, `tests/real_corpus.py`'s folder, plus
@@ -19,14 +20,23 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    weights set, the parity feed generated, the TF1 graph run: up to `parity on`), `keras run` (the model on that
    feed: the parity rows), `loss` (the training loss checked), `save` (files written: `wrote ... in`), `exit`.
    With tf2onnx's venv (see `bench_graph_convert.py --install-tf2onnx`), tf2onnx.convert's own time beside it.
-2. **Speed**, the sides interleaved run by run (order rotated each run, so that a shared machine's load falls on
-   every side alike), the median of `--runs` after `--warmup` calls, at each batch of `--batches` (1: latency;
-   64: throughput, items/s) where the graph takes that batch (a graph that fixes its batch runs at its own; the
-   row says which):
+2. **Speed**, in three rotations (`ROTATIONS`): the compiled sides (`compiled`, `xla`, `onnx`) with the TF1 graph,
+   then `eager` with the TF1 graph again, then `eager_untraced` with it, every batch's compiled rotation before any
+   eager one (after an untraced eager call whatever is timed next runs slower for a while, the graph included:
+   batch-1 figures were wrong when the eager side shared the compiled sides' rotation). In a rotation the sides are interleaved run by run (order
+   rotated each run, so that a shared machine's load falls on every side alike), the median of `--runs` after
+   `--warmup` calls; each side's speed is against the graph's median in its own rotation. At each batch of
+   `--batches` (1: latency; 64: throughput, items/s) where the graph takes that batch (a graph that fixes its batch
+   runs at its own; the row says which). With several models, each runs in a process of its own (`in_child`).
+   The sides:
    - `tf1`: the graph restored in a `tf.compat.v1.Session` with TensorFlow's default session options (Grappler on,
      as a TF1 program ran it; the parity harness's `TF1Graph` switches it off) and dropout constants set to 1
      as convert does; `session.run(fetches, feed_dict)`;
-   - `eager`: `model(inputs)` on the loaded `model.keras` (outputs to NumPy), what a notebook user first does;
+   - `eager`: `model(inputs)` on the loaded `model.keras` (outputs to NumPy), what a notebook user first does (a
+     `tfm.Model` runs it as one traced graph, `tf_migrate_runtime/layers/model.py`);
+   - `eager_untraced` (not in the default `--sides`): the same call with `model.trace_eager_calls = False`, Keras'
+     functional call layer by layer (the runtime layers' loops still traced): how a model converted before
+     `tfm.Model` runs, and the `eager` side's "before";
    - `compiled`: `tf.function(model)` (what `model.predict` / `predict_on_batch` run, without their per-call
      Keras overhead);
    - `xla`: the same with `jit_compile=True`;
@@ -68,7 +78,9 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import bench_graph_convert as bgc  # noqa: E402 - benchmarks/ is on the path now
 
-SIDES = ("tf1", "eager", "compiled", "xla", "onnx")
+SIDES = ("tf1", "eager", "eager_untraced", "compiled", "xla", "onnx")
+DEFAULT_SIDES = ("tf1", "eager", "compiled", "xla", "onnx")
+KERAS_SIDES = ("eager", "eager_untraced", "compiled", "xla")
 QUICK_NAMES = ("udacity_charrnn_tf13", "ptrnet_gru_bahdanau_tf15")
 ORT_TIMER = os.path.join(ROOT, "benchmarks", "ort_timer.py")
 # a real checkpoint beside the corpus fixtures (../shared/fixtures/real_tf1_checkpoints/README.md)
@@ -237,7 +249,10 @@ class KerasSide:
         import tensorflow as tf  # noqa: PLC0415
 
         self.model, self.kind, self.inputs = model, kind, None
-        if kind == "eager":
+        # a tfm.Model runs an eager call traced; eager_untraced: Keras' functional call, layer by layer (as a model
+        # converted before tfm.Model, a plain keras.Model, runs its eager calls)
+        self.traced = {"eager": True, "eager_untraced": False}.get(kind)
+        if self.traced is not None:
             self.fn = lambda x: model(x, training=False)
         else:
             self.fn = tf.function(lambda x: model(x, training=False), jit_compile=kind == "xla")
@@ -249,6 +264,8 @@ class KerasSide:
     def __call__(self):
         import keras  # noqa: PLC0415
 
+        if self.traced is not None and hasattr(self.model, "trace_eager_calls"):
+            self.model.trace_eager_calls = self.traced
         out = self.fn(self.inputs)
         out = out if isinstance(out, list | tuple) else [out]
         return [keras.ops.convert_to_numpy(o) for o in out]
@@ -321,13 +338,11 @@ def _swap_recurrent(config, how: str):
 def with_recurrent(model, how: str):
     """`model` rebuilt with its recurrent layers as `how` says (`--recurrent keras`: `tfm.LSTM` -> Keras' own
     `keras.layers.LSTM`; `runtime`: the reverse); the same weights. Returns (model, layers swapped)."""
-    import keras  # noqa: PLC0415
-
     config = model.get_config()
     new_config = _swap_recurrent(config, how)
     if new_config == config:
         return model, 0
-    new = keras.Model.from_config(new_config)
+    new = type(model).from_config(new_config)   # a tfm.Model stays one
     new.set_weights(model.get_weights())
     ours = "tf_migrate_runtime.layers.recurrent"
     n = sum(1 for layer in model._flatten_layers()
@@ -346,10 +361,19 @@ def max_diff(ref: list, got: list) -> float:
     return d
 
 
-def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, onnx: OnnxSide | None,
-               report: dict, runs: int, warmup: int) -> dict:
-    """One row: every side at batch `batch` (None: the manifest's), interleaved. Never raises."""
-    row = {"batch": batch, "sides": {}, "errors": {}}
+# The sides are timed in rotations of their own, each interleaved run by run with the TF1 graph, and each side's
+# speed is against the graph's median in its own rotation; every batch's compiled rotation first, then every batch's
+# eager one, then the untraced eager one. On TensorFlow's CPU whatever is timed after an untraced eager call (Keras'
+# functional call, one eager op per operation) runs slower for a while, the TF1 graph included: in one shared rotation
+# the graph's batch-1 median went from 0.87 ms to 7.5 ms (hcn_shared_layer_lstm_tf18), which put that slowdown on
+# every side of the row.
+ROTATIONS = (("compiled", "xla", "onnx"), ("eager",), ("eager_untraced",))
+
+
+def prepare_batch(entry: dict, batch: int | None, tf1: Tf1Side, report: dict) -> tuple[dict, dict | None]:
+    """A row for batch `batch` (None: the manifest's) and what its rotations need: the feeds and the graph's
+    outputs (None when the graph does not run: the row says why). Never raises."""
+    row = {"batch": batch, "sides": {}, "errors": {}, "max_diff": {}}
     feed_entry = scaled(entry, batch)
     fixed = [k for k, v in (entry.get("feeds") or {}).items() if isinstance(v, dict) and v.get("shape")
              and feed_entry["feeds"][k]["shape"] != v["shape"] and not tf1.free_batch(k.split(":")[0])]
@@ -364,7 +388,7 @@ def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, 
     except Exception as e:  # noqa: BLE001 - a graph that fixes its batch elsewhere (a concat): its own batch
         if feed_entry is entry:
             row["errors"]["tf1"] = bgc.first_line(e)[:200]
-            return row
+            return row, None
         feed_entry = entry
         arrays, scalars = bgc.make_feeds(entry)
         feed = dict(arrays)
@@ -378,12 +402,32 @@ def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, 
     lacking = [i["graph"] for i in report["graph"]["inputs"] if i["graph"] not in feed]
     if lacking:
         row["errors"]["keras"] = f"the manifest's feeds lack the model's inputs {lacking}"
-    callers = {"tf1": tf1}
-    diffs = {}
-    for name, side in keras_sides.items():
-        if lacking:
-            break
-        side.set_feed(keras_feed)
+    return row, {"feed": feed, "keras_feed": None if lacking else keras_feed, "ref": ref}
+
+
+def time_rotation(row: dict, state: dict, group: tuple[str, ...], tf1: Tf1Side, keras_sides: dict,
+                  onnx: OnnxSide | None, runs: int, warmup: int) -> None:
+    """The sides of `group` present here, each called once (its outputs against the graph's: `max_diff`), then
+    timed with the TF1 graph, interleaved run by run in an order rotated each run; medians into `row`. Never
+    raises (a side that fails is an error of the row)."""
+    callers = {}
+    tf1.set_feed(state["feed"])
+    for name in group:
+        if name == "onnx":
+            if onnx is None:
+                continue
+            try:
+                onnx.set_feed(state["feed"])
+                onnx.timed()
+                row["max_diff"]["onnx"] = max_diff(state["ref"], onnx.outputs())
+                callers["onnx"] = onnx
+            except Exception as e:  # noqa: BLE001
+                row["errors"]["onnx"] = bgc.first_line(e)[:200]
+            continue
+        side = keras_sides.get(name)
+        if side is None or state["keras_feed"] is None:
+            continue
+        side.set_feed(state["keras_feed"])
         t0 = time.perf_counter()
         try:
             got = side()
@@ -391,16 +435,11 @@ def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, 
             row["errors"][name] = bgc.first_line(e)[:200]
             continue
         row["sides"].setdefault(name, {})["first_call_s"] = round(time.perf_counter() - t0, 3)
-        diffs[name] = max_diff(ref, got)
+        row["max_diff"][name] = max_diff(state["ref"], got)
         callers[name] = side
-    if onnx is not None:
-        try:
-            onnx.set_feed(feed)
-            onnx.timed()
-            diffs["onnx"] = max_diff(ref, onnx.outputs())
-            callers["onnx"] = onnx
-        except Exception as e:  # noqa: BLE001
-            row["errors"]["onnx"] = bgc.first_line(e)[:200]
+    if not callers:
+        return
+    callers = {"tf1": tf1, **callers}
     times = {n: [] for n in callers}
     order = list(callers)
     for r in range(warmup + runs):
@@ -415,16 +454,33 @@ def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, 
                 s = time.perf_counter() - t0
             if r >= warmup:
                 times[name].append(s)
+    base = statistics.median(times.pop("tf1"))
+    rotation = row.setdefault("tf1_by_rotation", {})
+    rotation[",".join(times)] = base
+    tf1_side = row["sides"].setdefault("tf1", {})
+    if "median_s" not in tf1_side:   # the table's TF1 column: its first rotation (the compiled sides')
+        tf1_side.update(median_s=base, items_per_s=row["batch"] / base, runs=runs)
     for name, ts in times.items():
         med = statistics.median(ts)
-        row["sides"].setdefault(name, {}).update(median_s=med, items_per_s=row["batch"] / med, runs=len(ts))
-    base = row["sides"]["tf1"]["median_s"]
-    for s in row["sides"].values():
-        if "median_s" in s:
-            s["vs_tf1"] = round(base / s["median_s"], 3)
-    row["max_diff"] = {k: v for k, v in diffs.items()}
+        row["sides"][name].update(median_s=med, items_per_s=row["batch"] / med, runs=len(ts),
+                                  tf1_median_s=base, vs_tf1=round(base / med, 3))
+
+
+def finish_row(row: dict) -> dict:
+    if "median_s" in row["sides"].get("tf1", {}):
+        row["sides"]["tf1"]["vs_tf1"] = 1.0
     row["goals"] = goals(row)
     return row
+
+
+def time_batch(entry: dict, batch: int | None, tf1: Tf1Side, keras_sides: dict, onnx: OnnxSide | None,
+               report: dict, runs: int, warmup: int) -> dict:
+    """One row: every side at batch `batch` (None: the manifest's), rotation by rotation. Never raises."""
+    row, state = prepare_batch(entry, batch, tf1, report)
+    if state is not None:
+        for group in ROTATIONS:
+            time_rotation(row, state, group, tf1, keras_sides, onnx, runs, warmup)
+    return finish_row(row)
 
 
 def goals(row: dict) -> dict:
@@ -455,7 +511,7 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
     if args.recurrent != "as-converted":
         model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
-    keras_sides = {k: KerasSide(model, k) for k in ("eager", "compiled", "xla") if k in args.sides}
+    keras_sides = {k: KerasSide(model, k) for k in KERAS_SIDES if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
     if "onnx" in args.sides and os.path.isfile(bgc.venv_python()):
@@ -467,11 +523,16 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
         if t.get("converted") and os.path.isfile(path):
             onnx = OnnxSide(path, os.path.dirname(path))
     try:
-        res["rows"] = []
+        prepared = []
         for b in args.batches:
-            row = time_batch(entry, b, tf1, keras_sides, onnx, report, args.runs, args.warmup)
-            if all(r["batch"] != row["batch"] for r in res["rows"]):   # a graph that fixes its batch: one row
-                res["rows"].append(row)
+            row, state = prepare_batch(entry, b, tf1, report)
+            if all(r["batch"] != row["batch"] for r, _ in prepared):   # a graph that fixes its batch: one row
+                prepared.append((row, state))
+        for group in ROTATIONS:   # every batch's compiled rotation, then every batch's eager ones (ROTATIONS)
+            for row, state in prepared:
+                if state is not None:
+                    time_rotation(row, state, group, tf1, keras_sides, onnx, args.runs, args.warmup)
+        res["rows"] = [finish_row(row) for row, _ in prepared]
     finally:
         if onnx is not None:
             onnx.close()
@@ -505,7 +566,8 @@ def speed_table(results: list[dict], sides: tuple[str, ...]) -> list[str]:
             for side, why in row["errors"].items():
                 lines.append(f"{'':41s}{side}: {why}")
     lines.append("ms = median latency (batch 1), /s = items per second (larger batches); Nx = speed against the TF1 "
-                 "graph (tf1 time / side time); * = the graph fixes its batch")
+                 "graph timed in the same rotation (its time there / the side's; the tf1 column: the first "
+                 "rotation's); * = the graph fixes its batch")
     return lines
 
 
@@ -544,7 +606,28 @@ def compare_table(before: dict, after: dict) -> list[str]:
     return lines
 
 
+def in_child(argv: list[str], name: str, work: str) -> dict:
+    """This benchmark on the one model `name`, in a child process with the same options; its result."""
+    keep, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--name", "--json"):
+            skip = True
+        elif not a.startswith(("--name=", "--json=")):
+            keep.append(a)
+    out = os.path.join(work, f"{name}.result.json")
+    cmd = [sys.executable, os.path.abspath(__file__), *keep, "--name", name, "--json", out, "--child"]
+    rc = subprocess.call(cmd, cwd=ROOT)
+    try:
+        with open(out) as f:
+            return json.load(f)["results"][0]
+    except (OSError, ValueError, IndexError, KeyError):
+        return {"name": name, "why": f"its process ended with exit {rc} and no result"}
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", help="a folder written by benchmarks/corpus.py (default: the real fixtures)")
     ap.add_argument("--name", action="append", help="only these entries")
@@ -552,7 +635,8 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, help="timed calls per side and batch (default 20; --quick 5)")
     ap.add_argument("--warmup", type=int, help="untimed calls first (default 3; --quick 2)")
     ap.add_argument("--batches", default="1,64", help="comma-separated batch sizes (default 1,64)")
-    ap.add_argument("--sides", default=",".join(SIDES), help=f"comma-separated, from {', '.join(SIDES)}")
+    ap.add_argument("--sides", default=",".join(DEFAULT_SIDES),
+                    help=f"comma-separated, from {', '.join(SIDES)} (default {','.join(DEFAULT_SIDES)})")
     ap.add_argument("--tf2onnx-timeout", type=float, default=600.0, help="seconds per checkpoint (default 600)")
     ap.add_argument("--convert-in-process", action="store_true",
                     help="convert in this process (no second TensorFlow start-up)")
@@ -560,6 +644,7 @@ def main(argv=None) -> int:
                     help="keras: the model's tfm.LSTM / GRU / SimpleRNN run as the keras.layers classes they extend "
                          "(Keras' own loop); runtime: the reverse, for a model of an older converter")
     ap.add_argument("--json", help="write the results as JSON")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)   # in_child: one model, JSON only
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
                     help="print two --json results side by side and exit (nothing is run)")
     args = ap.parse_args(argv)
@@ -596,16 +681,25 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as work:
         for entry, corpus in entries:
-            print(f"{entry['name']} ...", flush=True)
+            if not args.child:
+                print(f"{entry['name']} ...", flush=True)
+            if len(entries) > 1:   # one process per model: no model's state (threads, caches, memory) in another's
+                res = in_child(argv, entry["name"], work)
+                results.append(res)
+                continue
             try:
                 res = bench_model(entry, corpus, work, args)
             except Exception as e:  # noqa: BLE001 - one model's failure is a row, the others go on
                 res = {"name": entry["name"], "why": f"{type(e).__name__}: {bgc.first_line(e)[:200]}"}
             results.append(res)
     shown = tuple(s for s in SIDES if s in args.sides)
+    if args.child:
+        with open(args.json, "w") as f:
+            json.dump({"results": results}, f)
+        return 0
     print()
-    print(f"speed, {args.runs} runs after {args.warmup} warm-ups, sides interleaved run by run (CPU); recurrent "
-          f"layers {args.recurrent}")
+    print(f"speed, {args.runs} runs after {args.warmup} warm-ups, each side interleaved run by run with the TF1 graph "
+          f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}")
     print("\n".join(speed_table(results, shown)))
     print()
     print("conversion: seconds per phase, from convert's console lines as they arrive")

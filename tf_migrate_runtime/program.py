@@ -273,11 +273,13 @@ class LoopFunction(Interpreter):
 
 def runtime_callables(keras_module, tfm_module) -> dict:
     """What generated code may call: every public function of keras.ops, the layers of
-    `tf_migrate_runtime.layers` (its `__all__`) and its loop helpers (`LOOP_HELPERS`), by dotted name."""
+    `tf_migrate_runtime.layers` (its `__all__`, models aside: `tfm.Model` is `build_model()`'s return only, see
+    `migrate.graph.program`) and its loop helpers (`LOOP_HELPERS`), by dotted name."""
     out = {}
     for n in getattr(tfm_module, "__all__", ()):
         cls = getattr(tfm_module, n)
-        if isinstance(cls, type) and issubclass(cls, keras_module.layers.Layer):
+        if isinstance(cls, type) and issubclass(cls, keras_module.layers.Layer) \
+                and not issubclass(cls, keras_module.Model):
             out[f"tfm.{n}"] = cls
     for n in getattr(tfm_module, "LOOP_HELPERS", ()):
         out[f"tfm.{n}"] = getattr(tfm_module, n)

@@ -26,6 +26,9 @@ Each line names the TF1 op (or construct) it came from. Weights: `model.weights.
     model = build_model()
     model.load_weights("model.weights.h5")
     outputs = model({{{example}}})
+
+Called eagerly on TensorFlow, `tfm.Model` runs the whole model as one traced graph; `model.trace_eager_calls = False`
+calls it layer by layer (to debug it).
 """
 
 {imports}
@@ -58,7 +61,8 @@ def model_source(tr: Translation, meta: str, output_names: list[str], model_name
         values = named
     outs = ", ".join(values)
     body.append("")
-    body.append(f"return keras.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r})")
+    # tfm.Model: keras.Model's functional form whose eager calls run as one tf.function (its module doc)
+    body.append(f"return tfm.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r})")
     text = head + "\n".join(f"    {line}" if line.strip() else line for line in "\n".join(body).split("\n"))
     text = "\n".join(line.rstrip() for line in text.split("\n")) + "\n"
     if loss is not None:

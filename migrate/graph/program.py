@@ -12,7 +12,9 @@ The forms, the ones the emitters write (`migrate/graph/ir.py`, `ops/`, `rnn.py`,
 - the module: its docstring, `import keras`, `import tf_migrate_runtime.layers as tfm`, `def build_model():`
   (interpreted), `def compile_for_training(model, optimizer="adam"):` (checked, never run here: `convert` compiles
   its loss itself) and the `if __name__ == "__main__":` block;
-- in `build_model()`: its docstring, `name = EXPR`, `a, b, c = EXPR`, and `return keras.Model(...)` last;
+- in `build_model()`: its docstring, `name = EXPR`, `a, b, c = EXPR`, and `return tfm.Model(...)` last (the
+  functional model whose eager calls run traced, `tf_migrate_runtime.layers.model`; `return keras.Model(...)` in a
+  model.py written before it);
 - EXPR: a constant (number, string, bytes, True / False / None, `...`), a name bound above, a list / tuple, a dict
   with string keys, `-EXPR`, `EXPR + EXPR` / `-` / `*` on numbers and tensors only, `EXPR[i]` with int / slice /
   `...` / None indices, `float("inf")` / `float("-inf")` / `float("nan")` (the literal form of a non-finite
@@ -43,6 +45,8 @@ KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN",
                           "Identity"})   # Identity: an output named after a SavedModel signature key (codegen.py)
 # keras itself: the functional API.
 KERAS_TOP = frozenset({"Input", "Model"})
+# what build_model() returns: the runtime's functional model (codegen.py), or Keras' in an older model.py
+MODEL_CLASSES = frozenset({"tfm.Model", "keras.Model"})
 # The tail of every model.py (codegen.MAIN), compared node for node.
 MAIN = 'if __name__ == "__main__":\n    model = build_model()\n    model.load_weights("model.weights.h5")\n' \
        '    model.summary()\n'
@@ -122,14 +126,14 @@ class Program(Interpreter):
         if body and is_docstring(body[0]):
             body = body[1:]
         if not body or not isinstance(body[-1], ast.Return):
-            self.fail(build, "build_model() must end with return keras.Model(...)")
+            self.fail(build, "build_model() must end with return tfm.Model(...)")
         self.check_assignments(body[:-1], set())
         bound = set()
         for stmt in body[:-1]:
             bound.update(self.target_names(stmt.targets[0]))
         ret = body[-1]
-        if not (isinstance(ret.value, ast.Call) and chain(ret.value.func) == "keras.Model"):
-            self.fail(ret, "build_model() must return keras.Model(...)")
+        if not (isinstance(ret.value, ast.Call) and chain(ret.value.func) in MODEL_CLASSES):
+            self.fail(ret, "build_model() must return tfm.Model(...)")
         self.check_expr(ret.value, bound)
         return body
 
@@ -145,7 +149,8 @@ class Program(Interpreter):
         return super().eval(node, env)
 
     def callable_kinds(self) -> str:
-        return (f"keras.Input / Model, keras.ops.*, keras.layers.{{{', '.join(sorted(KERAS_LAYERS))}}}, tfm.*")
+        return (f"keras.Input / Model, tfm.Model, keras.ops.*, keras.layers.{{{', '.join(sorted(KERAS_LAYERS))}}}, "
+                f"tfm.*")
 
     def _check_training(self, fn) -> None:
         """compile_for_training is never run here; it may use only its arguments, keras, the loss module it
@@ -187,11 +192,12 @@ _TRAINING_NODES = (ast.Expr, ast.Constant, ast.Import, ast.alias, ast.Assign, as
 
 
 def _callables(keras_module, tfm_module) -> dict:
-    """Dotted name -> the object a call of it may reach: keras.Input / Model, every public function of keras.ops,
-    KERAS_LAYERS, the layers of tf_migrate_runtime.layers and its loop helpers (`tfm.LOOP_HELPERS`)."""
+    """Dotted name -> the object a call of it may reach: keras.Input / Model, tfm.Model, every public function of
+    keras.ops, KERAS_LAYERS, the layers of tf_migrate_runtime.layers and its loop helpers (`tfm.LOOP_HELPERS`)."""
     out = {f"keras.{n}": getattr(keras_module, n) for n in KERAS_TOP}
     out.update({f"keras.layers.{n}": getattr(keras_module.layers, n) for n in KERAS_LAYERS})
     out.update(runtime_callables(keras_module, tfm_module))
+    out["tfm.Model"] = tfm_module.Model
     return out
 
 

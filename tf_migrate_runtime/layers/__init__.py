@@ -23,6 +23,7 @@ from tf_migrate_runtime.layers.loop import (  # noqa: F401 - the loop helpers ge
     array_write,
     nested_loop,
 )
+from tf_migrate_runtime.layers.model import Model
 from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
@@ -34,6 +35,6 @@ from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
-           "LegacyAttentionDecoder", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
+           "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]

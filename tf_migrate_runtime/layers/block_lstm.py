@@ -37,6 +37,11 @@ class BlockLSTM(keras.layers.Layer):
         self.use_peephole, self.gate_order = bool(use_peephole), str(gate_order)
 
     def call(self, inputs):
+        from tf_migrate_runtime.layers.decoder import run_traced  # noqa: PLC0415
+
+        return run_traced(self, self._run, list(inputs))   # eagerly on TensorFlow: the loop traced, once
+
+    def _run(self, inputs):
         seq_len_max, x, cs_prev, h_prev, w, wci, wcf, wco, b = inputs
         x = keras.ops.convert_to_tensor(x)
         steps = keras.ops.arange(keras.ops.shape(x)[0], dtype="int32")

@@ -68,7 +68,9 @@ class GatherTree(keras.layers.Layer):
     """
 
     def call(self, step_ids, parent_ids, max_sequence_lengths, end_token):
-        return gather_tree(step_ids, parent_ids, max_sequence_lengths, end_token)
+        from tf_migrate_runtime.layers.decoder import run_traced  # noqa: PLC0415
+
+        return run_traced(self, gather_tree, step_ids, parent_ids, max_sequence_lengths, end_token)
 
     def compute_output_spec(self, step_ids, parent_ids, max_sequence_lengths, end_token):
         return keras.KerasTensor(step_ids.shape, dtype="int32")

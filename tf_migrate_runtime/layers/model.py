@@ -1,0 +1,113 @@
+"""`tfm.Model`: the functional model `convert --from-graph` writes, whose eager calls run as one traced graph.
+
+A converted model is a functional `keras.Model` of many small operations (the generic tier writes a TF1 graph op
+by op: `keras.ops.split`, `sigmoid`, `multiply`, ...). Called eagerly (`model(x)`, what a notebook user first
+does), Keras walks that graph in Python and dispatches every operation as its own eager op: on the corpus that
+Python, not the arithmetic, was most of an eager call (hcn_shared_layer_lstm_tf18, 38 operations: 31 ms eagerly,
+1.7 ms under `tf.function`; neuroner_bilstm_crf_tf10: 75 ms against 5.8 ms; docs/performance.md).
+
+`tfm.Model` is `keras.Model` built the functional way (`tfm.Model(inputs=..., outputs=..., name=...)`, the same
+arguments, layers, weights and config; a `.keras` file names it `tf_migrate_runtime>Model`). Called eagerly on the
+TensorFlow backend it runs its whole forward pass through one `tf.function` kept on the model, traced once per
+input signature and `training` value (`reduce_retracing`: shapes generalised after a few), so an eager call costs
+what a `tf.function` call costs. Everywhere else it is Keras' own functional call: under an outer `tf.function`,
+`model.predict` / `fit` (Keras traces those itself), XLA, a Keras symbolic build, on JAX and PyTorch, and with
+arguments other than `inputs`, `training` and `mask`. Gradients flow through the traced call (`tf.GradientTape`,
+`fit(run_eagerly=True)`), with the same values as the untraced path.
+
+To debug a converted model layer by layer (a breakpoint in a layer, eager tensors to print):
+`model.trace_eager_calls = False` (this model), `tfm.Model.trace_eager_calls = False` (every one), or
+`tf.config.run_functions_eagerly(True)` (every `tf.function`, the layers' own loops too).
+
+A model converted before `tfm.Model` existed is a plain functional `keras.Model` and loads as one;
+`tfm.Model(inputs=old.inputs, outputs=old.outputs, name=old.name)` gives it this call, on the same layers.
+"""
+
+from __future__ import annotations
+
+import keras
+
+_TRACED = "_tfm_traced_call"   # the attribute the model keeps its traced forward pass in
+
+
+class _TracedCall:
+    """The model's `tf.function`, held in an object TensorFlow's attribute tracking does not look into
+    (`tf.saved_model.save` collects a trackable object's `tf.function` attributes; this one is not the model's)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class Model(keras.Model):
+    """A functional Keras model whose eager calls on TensorFlow run as one `tf.function` (see the module doc).
+
+    Args: those of the functional `keras.Model`: `inputs`, `outputs`, `name`.
+
+    Attributes:
+        trace_eager_calls: True (the class default): an eager call on TensorFlow runs traced; False: Keras' own
+            functional call, layer by layer (for debugging).
+
+    Example:
+
+        x = keras.Input((10, 4), name="x")
+        model = tfm.Model(inputs={"x": x}, outputs=[tfm.LSTM(8, name="lstm")(x)], name="converted")
+        y = model({"x": np.ones((2, 10, 4), "float32")})   # one traced call
+    """
+
+    trace_eager_calls = True
+
+    def __call__(self, *args, **kwargs):
+        """`model(inputs, training=..., mask=...)` called eagerly at the top (no outer layer's call): straight
+        to the traced forward pass, without `Layer.__call__`'s own Python (2x - 4x the traced call at batch 1 on
+        the corpus: input checks, masks, call contexts). Anything else: Keras' `__call__`, then `call` below."""
+        inputs = self._top_eager_inputs(args, kwargs)
+        if inputs is None:
+            return super().__call__(*args, **kwargs)
+        import numpy as np  # noqa: PLC0415
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        # NumPy arrays to tensors here: cheaper than the tf.function's own conversion of its arguments
+        inputs = keras.tree.map_structure(lambda x: tf.convert_to_tensor(x) if isinstance(x, np.ndarray) else x,
+                                          inputs)
+        return self._traced_forward()(inputs, kwargs.get("training"), kwargs.get("mask"))
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        if kwargs or not self._eager_on_tensorflow():
+            return super().call(inputs, training=training, mask=mask, **kwargs)
+        return self._traced_forward()(inputs, training, mask)
+
+    def _eager_on_tensorflow(self) -> bool:
+        """Traced calls on: the TensorFlow backend, executing eagerly (not under an outer `tf.function`,
+        `predict` / `fit`'s own trace, XLA)."""
+        if not self.trace_eager_calls or keras.backend.backend() != "tensorflow":
+            return False
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        return tf.executing_eagerly()
+
+    def _top_eager_inputs(self, args, kwargs):
+        """The inputs of a call `__call__` may take to the traced pass itself, else None."""
+        from tf_migrate_runtime._keras_internals import in_keras_call, keras_mask  # noqa: PLC0415
+
+        if len(args) != 1 or set(kwargs) - {"training", "mask"} or not self._eager_on_tensorflow() \
+                or in_keras_call():
+            return None
+        flat = keras.tree.flatten(args[0])
+        if any(keras.utils.is_keras_tensor(x) or keras_mask(x) is not None for x in flat):
+            return None   # a symbolic build, or masks Keras' __call__ passes on
+        return args[0]
+
+    def _traced_forward(self):
+        holder = self.__dict__.get(_TRACED)
+        if holder is None:
+            import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+            holder = _TracedCall(tf.function(self._forward, autograph=False, reduce_retracing=True))
+            object.__setattr__(self, _TRACED, holder)   # past Keras' attribute tracking: nothing to save
+        return holder.fn
+
+    def _forward(self, inputs, training, mask):
+        return super().call(inputs, training=training, mask=mask)
