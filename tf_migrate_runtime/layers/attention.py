@@ -22,6 +22,7 @@ from tf_migrate_runtime.layers.decoder import (
     decode_loop,
     keep_steps,
     run_traced,
+    scan_steps,
     stacked,
     state_specs,
     static_steps,
@@ -179,16 +180,15 @@ class AttentionDecoder(keras.layers.Layer):
         out0 = ops.zeros((batch, width), inputs.dtype)
         align0 = ops.zeros((batch, ops.shape(memory)[1]), inputs.dtype)
 
-        def step(carry, xk):  # the carry holds this step's output and alignments too: the TF backend's scan
-            x, keep = xk[:, :-1], xk[:, -1:] > 0.5  # stacks outputs shaped like the carry
-            attn, flat = carry[0], list(carry[3:])
+        def step(carry, xk):
+            x, keep = xk[:, :-1], xk[:, -1:] > 0.5
+            attn, flat = carry[0], carry[1:]
             h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask)
             out = attn if self.output_attention else h
             if sequence_lengths is not None:  # impute_finished: a finished row keeps its state and attention
                 attn = ops.where(keep, attn, carry[0])
                 new_flat = [ops.where(keep, n, o) for n, o in zip(new_flat, flat)]
-            new = tuple([attn, out, alignments] + new_flat)
-            return new, new
+            return [attn] + new_flat, [out, alignments]
 
         steps = ops.arange(ops.shape(inputs)[1])
         lengths = sequence_lengths if sequence_lengths is not None else ops.full((batch,), ops.shape(inputs)[1])
@@ -196,8 +196,8 @@ class AttentionDecoder(keras.layers.Layer):
         # one sequence scanned (inputs and the in-length flag side by side): the TensorFlow backend's scan cannot
         # check several sequences of unknown length against each other in a graph
         xs = ops.transpose(ops.concatenate([inputs, ops.cast(keep, inputs.dtype)], axis=-1), (1, 0, 2))
-        carry, ys = ops.scan(step, tuple([attention, out0, align0] + states), xs)
-        return [ops.transpose(ys[1], (1, 0, 2)), ops.transpose(ys[2], (1, 0, 2))] + list(carry[3:])
+        carry, ys = scan_steps(step, [attention] + states, xs, [out0, align0])
+        return [ops.transpose(ys[0], (1, 0, 2)), ops.transpose(ys[1], (1, 0, 2))] + carry[1:]
 
     def compute_output_spec(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
         b, t = inputs.shape[0], inputs.shape[1]

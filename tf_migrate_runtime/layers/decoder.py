@@ -74,6 +74,41 @@ def step_product(x, h, kernel, recurrent, bias):
     return ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias
 
 
+def scan_steps(step, carry, xs, ys_like):
+    """`step(carry, x_t) -> (new carry, ys)` over the steps of `xs` `[T, ...]` -> (final carry, each of `ys`
+    stacked `[T, ...]`). `carry` and `ys_like` (tensors shaped like one step's `ys`) are lists.
+
+    On TensorFlow: a `tf.while_loop` with the carry as plain loop variables and only the `ys` written to
+    `tf.TensorArray`s. `keras.ops.scan` there runs `parallel_iterations=1` (no overlap of a step's independent work
+    with the next), stores the carry in TensorArrays read and written at every step, and stacks only what has the
+    carry's shape, so a layer had to carry its outputs too (every state stacked per step); docs/performance.md.
+    Elsewhere `keras.ops.scan`, the outputs carried beside the state as before."""
+    n_ys = len(ys_like)
+    if keras.backend.backend() == "tensorflow" and not globals().get("_AB_OLD"):
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        xs = tf.convert_to_tensor(xs)
+        steps = xs.shape[0] if xs.shape[0] is not None else tf.shape(xs)[0]
+        xs_ta = tf.TensorArray(xs.dtype, size=steps, element_shape=xs.shape[1:]).unstack(xs)
+        ys_ta = [tf.TensorArray(y.dtype, size=steps, element_shape=y.shape) for y in ys_like]
+
+        def body(t, tas, *c):
+            new, ys = step(list(c), xs_ta.read(t))
+            return (t + 1, [ta.write(t, y) for ta, y in zip(tas, ys)], *new)
+
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), ys_ta, *carry),
+                            maximum_iterations=steps)
+        return list(res[2:]), [ta.stack() for ta in res[1]]
+
+    def f(c, x):   # the outputs carried beside the state: the TF backend's scan stacks only carry-shaped values
+        new, ys = step(list(c[n_ys:]), x)
+        out = tuple(list(ys) + list(new))
+        return out, out
+
+    final, ys = ops.scan(f, tuple(list(ys_like) + list(carry)), xs)
+    return list(final[n_ys:]), list(ys[:n_ys])
+
+
 def _is_tensor_array(buf) -> bool:
     return type(buf).__name__.endswith("TensorArray") and hasattr(buf, "write")
 

@@ -21,7 +21,7 @@ import keras
 from keras import ops
 
 from tf_migrate_runtime.layers.attention import cell_step
-from tf_migrate_runtime.layers.decoder import add_cell_weights, run_traced, zero_states
+from tf_migrate_runtime.layers.decoder import add_cell_weights, run_traced, scan_steps, zero_states
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -164,22 +164,19 @@ class LegacyAttentionDecoder(keras.layers.Layer):
 
         if self.feed_previous:
             def step(carry, _):
-                nxt, attns, flat = carry[0], list(carry[2:2 + n_att]), list(carry[2 + n_att:])
+                nxt, attns, flat = carry[0], carry[1:1 + n_att], carry[1 + n_att:]
                 out, attns, flat = self._step(nxt, attns, flat, hidden, features)
-                new = tuple([self._loop_input(out), out] + attns + flat)
-                return new, new  # the TF backend's scan stacks outputs shaped like the carry
+                return [self._loop_input(out)] + attns + flat, [out]
 
-            carry, ys = ops.scan(step, tuple([inputs[:, 0], out0] + attns + flat), ops.arange(self.steps))
+            carry, ys = scan_steps(step, [inputs[:, 0]] + attns + flat, ops.arange(self.steps), [out0])
         else:
-            def step(carry, x):  # the carry holds the output too: the TF backend's scan stacks outputs like it
-                attns, flat = list(carry[1:1 + n_att]), list(carry[1 + n_att:])
+            def step(carry, x):
+                attns, flat = carry[:n_att], carry[n_att:]
                 out, attns, flat = self._step(x, attns, flat, hidden, features)
-                new = tuple([out] + attns + flat)
-                return new, new
+                return attns + flat, [out]
 
-            carry, ys = ops.scan(step, tuple([out0] + attns + flat), ops.transpose(inputs, (1, 0, 2)))
-        outs = ys[1] if self.feed_previous else ys[0]
-        return [ops.transpose(outs, (1, 0, 2))] + list(carry[len(carry) - len(flat):])
+            carry, ys = scan_steps(step, attns + flat, ops.transpose(inputs, (1, 0, 2)), [out0])
+        return [ops.transpose(ys[0], (1, 0, 2))] + carry[len(carry) - len(flat):]
 
     def compute_output_spec(self, inputs, attention_states, initial_state=None):
         b = inputs.shape[0]
