@@ -19,7 +19,9 @@ from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
     add_cell_weights,
+    argmax_ids,
     decode_loop,
+    dense_product,
     keep_steps,
     run_traced,
     scan_steps,
@@ -43,7 +45,7 @@ def cell_step(family, weights, x, state):
     if family == "lstm":
         h, c = state
         z = step_product(x, h, kernel, recurrent, bias)
-        i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+        i, f, g, o = ops.split(z, 4, axis=-1)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         h = ops.sigmoid(o) * ops.tanh(c)
         return h, [h, c]
@@ -284,8 +286,8 @@ class GreedyAttentionDecoder(AttentionDecoder):
             h, new, alignments, new_attn = self._attend(x, attn, flat, keys, values, smask)
             out = new_attn if self.output_attention else h
             if self.out_kernel is not None:
-                out = ops.matmul(out, self.out_kernel) + (self.out_bias if self.out_bias is not None else 0.0)
-            sample = ops.cast(ops.argmax(out, axis=-1), "int32")
+                out = dense_product(out, self.out_kernel, self.out_bias)
+            sample = argmax_ids(out)
             x = ops.take(self.embedding, sample, axis=0)
             next_finished = ops.logical_or(ops.equal(sample, ops.cast(end_token, "int32")), finished)
             if self.impute_finished:

@@ -18,6 +18,7 @@ from keras import ops
 from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     decode_loop,
+    dense_product,
     keep_steps,
     run_traced,
     stacked,
@@ -109,7 +110,7 @@ class BeamSearchDecoder(GreedyDecoder):
                 j += n
             logits = h
             if self.kernel is not None:
-                logits = ops.matmul(logits, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                logits = dense_product(logits, self.kernel, self.bias)
             step_log_probs = ops.log_softmax(split(logits), axis=-1)                        # [B, beam, V]
             step_log_probs = ops.where(finished[:, :, None], finished_row, step_log_probs)
             total = log_probs[:, :, None] + step_log_probs

@@ -84,7 +84,7 @@ def scan_steps(step, carry, xs, ys_like):
     carry's shape, so a layer had to carry its outputs too (every state stacked per step); docs/performance.md.
     Elsewhere `keras.ops.scan`, the outputs carried beside the state as before."""
     n_ys = len(ys_like)
-    if keras.backend.backend() == "tensorflow" and not globals().get("_AB_OLD"):
+    if keras.backend.backend() == "tensorflow":
         import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
         xs = tf.convert_to_tensor(xs)
@@ -107,6 +107,39 @@ def scan_steps(step, carry, xs, ys_like):
 
     final, ys = ops.scan(f, tuple(list(ys_like) + list(carry)), xs)
     return list(final[n_ys:]), list(ys[:n_ys])
+
+
+def _tf_outside_xla() -> bool:
+    """The TensorFlow backend, in a graph XLA will not compile (where the fused forms below pay)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    from tf_migrate_runtime._keras_internals import in_xla_compilation  # noqa: PLC0415
+
+    return not in_xla_compilation()
+
+
+def dense_product(x, kernel, bias=None):
+    """`x @ kernel + bias` (a decoder's output or input projection, one step `[B, I]`): on TensorFlow outside XLA
+    as TF1's dense ran it, `bias_add(matmul)`, which the graph optimiser fuses into one `_FusedMatMul`
+    (`keras.ops`' `matmul` + `add` stay two ops: an unfused `MatMul` of a few rows costs several times the fused
+    one; docs/performance.md). Elsewhere the plain sum."""
+    if _tf_outside_xla():
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        y = tf.matmul(x, kernel)
+        return tf.nn.bias_add(y, bias) if bias is not None else y
+    y = ops.matmul(x, kernel)
+    return y + bias if bias is not None else y
+
+
+def argmax_ids(x):
+    """`int32(argmax(x, -1))`, a greedy step's id: on TensorFlow TF1's own `ArgMax` (`keras.ops.argmax` adds six
+    ops per call there to order -0.0 below 0.0, which TF1 never did); elsewhere `keras.ops.argmax`."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        return tf.argmax(x, axis=-1, output_type=tf.int32)
+    return ops.cast(ops.argmax(x, axis=-1), "int32")
 
 
 def _is_tensor_array(buf) -> bool:
@@ -278,7 +311,7 @@ class SampleIds(keras.layers.Layer):
         self.supports_masking = True  # the decoder's length mask passes through
 
     def call(self, outputs):
-        return keras.ops.cast(keras.ops.argmax(outputs, axis=-1), "int32")
+        return argmax_ids(outputs)
 
     def compute_output_spec(self, outputs):
         return keras.KerasTensor(tuple(outputs.shape[:-1]), dtype="int32")
@@ -356,7 +389,7 @@ class GreedyDecoder(keras.layers.Layer):
                 k += n
             out = h
             if self.kernel is not None:
-                out = keras.ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                out = dense_product(out, self.kernel, self.bias)
             sample = self._sample(out, t, draws)
             next_finished = keras.ops.logical_or(keras.ops.equal(sample, keras.ops.cast(end_token, "int32")),
                                                  finished)
@@ -384,7 +417,7 @@ class GreedyDecoder(keras.layers.Layer):
 
     def _sample(self, out, t, draws):
         """The step's id: GreedyEmbeddingHelper's argmax."""
-        return keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32")
+        return argmax_ids(out)
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None,
                             training=False):

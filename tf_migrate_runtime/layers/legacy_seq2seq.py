@@ -21,7 +21,14 @@ import keras
 from keras import ops
 
 from tf_migrate_runtime.layers.attention import cell_step
-from tf_migrate_runtime.layers.decoder import add_cell_weights, run_traced, scan_steps, zero_states
+from tf_migrate_runtime.layers.decoder import (
+    add_cell_weights,
+    argmax_ids,
+    dense_product,
+    run_traced,
+    scan_steps,
+    zero_states,
+)
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -120,14 +127,14 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         query = ops.concatenate([flat[self._state_index(k, r)] for k, r in self.query_parts], axis=-1)
         ds = []
         for (_, v, qk, qb), feat in zip(self.heads, features):
-            y = ops.matmul(query, qk) + qb
+            y = dense_product(query, qk, qb)
             s = ops.sum(v * ops.tanh(feat + ops.expand_dims(y, 1)), axis=-1)
             p = ops.softmax(s, axis=-1)
             ds.append(ops.sum(ops.expand_dims(p, -1) * hidden, axis=1))
         return ds
 
     def _step(self, inp, attns, flat, hidden, features):
-        x = ops.matmul(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel) + self.input_bias
+        x = dense_product(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel, self.input_bias)
         new_flat, k = [], 0
         for fam, w in zip(self.families, self.cell_weights):
             n = 2 if fam == "lstm" else 1
@@ -135,16 +142,16 @@ class LegacyAttentionDecoder(keras.layers.Layer):
             new_flat += st
             k += n
         if self.cell_proj is not None:
-            x = ops.matmul(x, self.cell_proj[0]) + self.cell_proj[1]
+            x = dense_product(x, *self.cell_proj)
         attns = self._attention(new_flat, hidden, features)
-        out = ops.matmul(ops.concatenate([x] + attns, axis=-1), self.out_kernel) + self.out_bias
+        out = dense_product(ops.concatenate([x] + attns, axis=-1), self.out_kernel, self.out_bias)
         return out, attns, new_flat
 
     def _loop_input(self, out):
         """`_extract_argmax_and_embed`: the embedding of argmax(out [@ W + b])."""
         if self.loop_proj is not None:
-            out = ops.matmul(out, self.loop_proj[0]) + self.loop_proj[1]
-        return ops.take(self.embedding, ops.argmax(out, axis=-1), axis=0)
+            out = dense_product(out, *self.loop_proj)
+        return ops.take(self.embedding, argmax_ids(out), axis=0)
 
     def call(self, inputs, attention_states, initial_state=None):
         return run_traced(self, self._decode, inputs, attention_states, initial_state=initial_state)

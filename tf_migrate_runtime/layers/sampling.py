@@ -27,6 +27,7 @@ from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     build_embedding_decoder,
     decode_loop,
+    dense_product,
     keep_steps,
     run_traced,
     stacked,
@@ -169,7 +170,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
                 k += m
             out = h
             if self.kernel is not None:
-                out = ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                out = dense_product(out, self.kernel, self.bias)
             sampled = ops.take(scheduled, t, axis=0)
             sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
             outs = write_step(outs, t, out, training)
