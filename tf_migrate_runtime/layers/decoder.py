@@ -142,6 +142,17 @@ def argmax_ids(x):
     return ops.cast(ops.argmax(x, axis=-1), "int32")
 
 
+def embed_ids(embedding, ids):
+    """The rows `ids` (int32, never negative: a step's sampled ids) of `embedding`: on TensorFlow TF1's own
+    `Gather` (`keras.ops.take` adds a negative-index fix per call there: `Less`, `AddV2`, `SelectV2`, and reads the
+    whole variable); elsewhere `keras.ops.take`."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        return tf.gather(embedding, ids)
+    return ops.take(embedding, ids, axis=0)
+
+
 def _is_tensor_array(buf) -> bool:
     return type(buf).__name__.endswith("TensorArray") and hasattr(buf, "write")
 
@@ -364,7 +375,7 @@ class GreedyDecoder(keras.layers.Layer):
                           initial_state=initial_state, training=training)
 
     def _decode(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
         batch = keras.ops.shape(start_tokens)[0]
@@ -376,13 +387,14 @@ class GreedyDecoder(keras.layers.Layer):
         finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = keras.ops.take(self.embedding, start_tokens, axis=0)
         draws = self._draws(steps_max, batch)
+        cells = loop_cells(self.families, self.cell_weights)
 
         def cond(t, x, finished, outs, ids, *states):
             return keras.ops.logical_and(t < steps_max, keras.ops.logical_not(keras.ops.all(finished)))
 
         def body(t, x, finished, outs, ids, *states):
             h, new, k = x, [], 0
-            for fam, w in zip(self.families, self.cell_weights):
+            for fam, w in zip(self.families, cells):
                 n = 2 if fam == "lstm" else 1
                 h, st = cell_step(fam, w, h, list(states[k:k + n]))
                 new += st
@@ -401,7 +413,7 @@ class GreedyDecoder(keras.layers.Layer):
                 new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
             outs = write_step(outs, t, emit_out, training)
             ids = write_step(ids, t, emit_ids, training)
-            x = keras.ops.take(self.embedding, sample, axis=0)
+            x = embed_ids(self.embedding, sample)
             return (t + 1, x, next_finished, outs, ids, *new)
 
         res = decode_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids, *states),

@@ -20,11 +20,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_migrate_runtime.layers.attention import cell_step
+from tf_migrate_runtime.layers.attention import cell_step, loop_cells
 from tf_migrate_runtime.layers.decoder import (
     add_cell_weights,
     argmax_ids,
     dense_product,
+    embed_ids,
     run_traced,
     scan_steps,
     zero_states,
@@ -133,10 +134,10 @@ class LegacyAttentionDecoder(keras.layers.Layer):
             ds.append(ops.sum(ops.expand_dims(p, -1) * hidden, axis=1))
         return ds
 
-    def _step(self, inp, attns, flat, hidden, features):
+    def _step(self, inp, attns, flat, hidden, features, cells):
         x = dense_product(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel, self.input_bias)
         new_flat, k = [], 0
-        for fam, w in zip(self.families, self.cell_weights):
+        for fam, w in zip(self.families, cells):
             n = 2 if fam == "lstm" else 1
             x, st = cell_step(fam, w, x, list(flat[k:k + n]))
             new_flat += st
@@ -151,7 +152,7 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         """`_extract_argmax_and_embed`: the embedding of argmax(out [@ W + b])."""
         if self.loop_proj is not None:
             out = dense_product(out, *self.loop_proj)
-        return ops.take(self.embedding, argmax_ids(out), axis=0)
+        return embed_ids(self.embedding, argmax_ids(out))
 
     def call(self, inputs, attention_states, initial_state=None):
         return run_traced(self, self._decode, inputs, attention_states, initial_state=initial_state)
@@ -168,18 +169,19 @@ class LegacyAttentionDecoder(keras.layers.Layer):
             attns = [ops.zeros((batch, self.attn_size), inputs.dtype)] * self.num_heads
         n_att = self.num_heads
         out0 = ops.zeros((batch, self.output_size), inputs.dtype)
+        cells = loop_cells(self.families, self.cell_weights)
 
         if self.feed_previous:
             def step(carry, _):
                 nxt, attns, flat = carry[0], carry[1:1 + n_att], carry[1 + n_att:]
-                out, attns, flat = self._step(nxt, attns, flat, hidden, features)
+                out, attns, flat = self._step(nxt, attns, flat, hidden, features, cells)
                 return [self._loop_input(out)] + attns + flat, [out]
 
             carry, ys = scan_steps(step, [inputs[:, 0]] + attns + flat, ops.arange(self.steps), [out0])
         else:
             def step(carry, x):
                 attns, flat = carry[:n_att], carry[n_att:]
-                out, attns, flat = self._step(x, attns, flat, hidden, features)
+                out, attns, flat = self._step(x, attns, flat, hidden, features, cells)
                 return attns + flat, [out]
 
             carry, ys = scan_steps(step, attns + flat, ops.transpose(inputs, (1, 0, 2)), [out0])
