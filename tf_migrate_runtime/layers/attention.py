@@ -48,9 +48,9 @@ def loop_cells(families, cell_weights) -> list:
     XLA each product's `concat([kernel, recurrent])` (TF1's fused form, `decoder.step_product`), joined and read
     once instead of at every step (each step otherwise read every variable and copied both matrices into a new
     one: 2 `ConcatV2` and 3 `ReadVariableOp` per cell per step; docs/performance.md); elsewhere as they are."""
-    from tf_migrate_runtime.layers.decoder import _tf_outside_xla  # noqa: PLC0415
+    from tf_migrate_runtime.layers.decoder import tf_outside_xla  # noqa: PLC0415
 
-    if not _tf_outside_xla():
+    if not tf_outside_xla():
         return list(cell_weights)
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 

@@ -109,7 +109,7 @@ def scan_steps(step, carry, xs, ys_like):
     return list(final[n_ys:]), list(ys[:n_ys])
 
 
-def _tf_outside_xla() -> bool:
+def tf_outside_xla() -> bool:
     """The TensorFlow backend, in a graph XLA will not compile (where the fused forms below pay)."""
     if keras.backend.backend() != "tensorflow":
         return False
@@ -123,7 +123,7 @@ def dense_product(x, kernel, bias=None):
     as TF1's dense ran it, `bias_add(matmul)`, which the graph optimiser fuses into one `_FusedMatMul`
     (`keras.ops`' `matmul` + `add` stay two ops: an unfused `MatMul` of a few rows costs several times the fused
     one; docs/performance.md). Elsewhere the plain sum."""
-    if _tf_outside_xla():
+    if tf_outside_xla():
         import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
         y = tf.matmul(x, kernel)
