@@ -19,9 +19,13 @@ from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
     add_cell_weights,
+    argmax_ids,
     decode_loop,
+    dense_product,
+    embed_ids,
     keep_steps,
     run_traced,
+    scan_steps,
     stacked,
     state_specs,
     static_steps,
@@ -34,15 +38,67 @@ from tf_migrate_runtime.layers.decoder import (
 NEG_INF = -1e30
 
 
+class FusedCell(tuple):
+    """A cell's weights prepared by `loop_cells`: `(weights, bias)` per product of its step (LSTM: one, on
+    `concat([x, h])`; GRU: the gates' on `concat([x, h])` and the candidate's on `concat([x, r * h])`)."""
+
+
+def loop_cells(families, cell_weights) -> list:
+    """The cells' weights as the steps of a loop read them, prepared once before the loop: on TensorFlow outside
+    XLA each product's `concat([kernel, recurrent])` (TF1's fused form, `decoder.step_product`), joined and read
+    once instead of at every step (each step otherwise read every variable and copied both matrices into a new
+    one: 2 `ConcatV2` and 3 `ReadVariableOp` per cell per step; docs/performance.md); elsewhere as they are."""
+    from tf_migrate_runtime.layers.decoder import tf_outside_xla  # noqa: PLC0415
+
+    if not tf_outside_xla():
+        return list(cell_weights)
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    out = []
+    for fam, (kernel, recurrent, bias) in zip(families, cell_weights):
+        kernel, recurrent, bias = (tf.convert_to_tensor(w) for w in (kernel, recurrent, bias))
+        if fam == "lstm":
+            out.append(FusedCell([(tf.concat([kernel, recurrent], 0), bias)]))
+            continue
+        u = recurrent.shape[0]
+        out.append(FusedCell([(tf.concat([kernel[:, :2 * u], recurrent[:, :2 * u]], 0), bias[:2 * u]),
+                              (tf.concat([kernel[:, 2 * u:], recurrent[:, 2 * u:]], 0), bias[2 * u:])]))
+    return out
+
+
+def _fused_step(family, weights, x, state):
+    """`cell_step` on `FusedCell` weights (TensorFlow outside XLA)."""
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    def product(k, inp, h):
+        w, b = weights[k]
+        return tf.nn.bias_add(tf.matmul(tf.concat([inp, h], 1), w), b)
+
+    if family == "lstm":
+        h, c = state
+        i, f, g, o = tf.split(product(0, x, h), 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        return h, [h, c]
+    (h,) = state
+    z, r = tf.split(tf.sigmoid(product(0, x, h)), 2, axis=-1)
+    hh = tf.tanh(product(1, x, r * h))
+    h = z * h + (1.0 - z) * hh
+    return h, [h]
+
+
 def cell_step(family, weights, x, state):
     """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`) or GRU `reset_after=False`
-    (gates z, r, h; state `[h]`). Returns `(output, new state list)`."""
+    (gates z, r, h; state `[h]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.
+    Returns `(output, new state list)`."""
+    if isinstance(weights, FusedCell):
+        return _fused_step(family, weights, x, state)
     kernel, recurrent, bias = weights
     u = recurrent.shape[0]
     if family == "lstm":
         h, c = state
         z = step_product(x, h, kernel, recurrent, bias)
-        i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+        i, f, g, o = ops.split(z, 4, axis=-1)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         h = ops.sigmoid(o) * ops.tanh(c)
         return h, [h, c]
@@ -136,11 +192,12 @@ class AttentionDecoder(keras.layers.Layer):
             return ops.sum(v * ops.tanh(keys + pq + self.b), axis=2)
         return ops.sum(v * ops.tanh(keys + pq), axis=2)
 
-    def _attend(self, x, attn, flat, keys, values, smask):
-        """One step: the stacked cells on concat([x, attention]), then the mechanism over the memory ->
-        (top cell output, new flat state, alignments, new attention)."""
+    def _attend(self, x, attn, flat, keys, values, smask, cells=None):
+        """One step: the stacked cells (`cells`: `loop_cells` of the cell weights, prepared before the loop) on
+        concat([x, attention]), then the mechanism over the memory -> (top cell output, new flat state,
+        alignments, new attention)."""
         h, new_flat, k = ops.concatenate([x, attn], axis=-1), [], 0
-        for fam, w in zip(self.families, self.cell_weights):
+        for fam, w in zip(self.families, cells or self.cell_weights):
             n = 2 if fam == "lstm" else 1
             h, st = self._cell(fam, w, h, list(flat[k:k + n]))
             new_flat += st
@@ -179,16 +236,17 @@ class AttentionDecoder(keras.layers.Layer):
         out0 = ops.zeros((batch, width), inputs.dtype)
         align0 = ops.zeros((batch, ops.shape(memory)[1]), inputs.dtype)
 
-        def step(carry, xk):  # the carry holds this step's output and alignments too: the TF backend's scan
-            x, keep = xk[:, :-1], xk[:, -1:] > 0.5  # stacks outputs shaped like the carry
-            attn, flat = carry[0], list(carry[3:])
-            h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask)
+        cells = loop_cells(self.families, self.cell_weights)
+
+        def step(carry, xk):
+            x, keep = xk[:, :-1], xk[:, -1:] > 0.5
+            attn, flat = carry[0], carry[1:]
+            h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask, cells)
             out = attn if self.output_attention else h
             if sequence_lengths is not None:  # impute_finished: a finished row keeps its state and attention
                 attn = ops.where(keep, attn, carry[0])
                 new_flat = [ops.where(keep, n, o) for n, o in zip(new_flat, flat)]
-            new = tuple([attn, out, alignments] + new_flat)
-            return new, new
+            return [attn] + new_flat, [out, alignments]
 
         steps = ops.arange(ops.shape(inputs)[1])
         lengths = sequence_lengths if sequence_lengths is not None else ops.full((batch,), ops.shape(inputs)[1])
@@ -196,8 +254,8 @@ class AttentionDecoder(keras.layers.Layer):
         # one sequence scanned (inputs and the in-length flag side by side): the TensorFlow backend's scan cannot
         # check several sequences of unknown length against each other in a graph
         xs = ops.transpose(ops.concatenate([inputs, ops.cast(keep, inputs.dtype)], axis=-1), (1, 0, 2))
-        carry, ys = ops.scan(step, tuple([attention, out0, align0] + states), xs)
-        return [ops.transpose(ys[1], (1, 0, 2)), ops.transpose(ys[2], (1, 0, 2))] + list(carry[3:])
+        carry, ys = scan_steps(step, [attention] + states, xs, [out0, align0])
+        return [ops.transpose(ys[0], (1, 0, 2)), ops.transpose(ys[1], (1, 0, 2))] + carry[1:]
 
     def compute_output_spec(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
         b, t = inputs.shape[0], inputs.shape[1]
@@ -280,13 +338,15 @@ class GreedyAttentionDecoder(AttentionDecoder):
         def cond(t, x, attn, finished, outs, ids, aligns, *flat):
             return ops.logical_and(t < steps_max, ops.logical_not(ops.all(finished)))
 
+        cells = loop_cells(self.families, self.cell_weights)
+
         def body(t, x, attn, finished, outs, ids, aligns, *flat):
-            h, new, alignments, new_attn = self._attend(x, attn, flat, keys, values, smask)
+            h, new, alignments, new_attn = self._attend(x, attn, flat, keys, values, smask, cells)
             out = new_attn if self.output_attention else h
             if self.out_kernel is not None:
-                out = ops.matmul(out, self.out_kernel) + (self.out_bias if self.out_bias is not None else 0.0)
-            sample = ops.cast(ops.argmax(out, axis=-1), "int32")
-            x = ops.take(self.embedding, sample, axis=0)
+                out = dense_product(out, self.out_kernel, self.out_bias)
+            sample = argmax_ids(out)
+            x = embed_ids(self.embedding, sample)
             next_finished = ops.logical_or(ops.equal(sample, ops.cast(end_token, "int32")), finished)
             if self.impute_finished:
                 f = ops.expand_dims(finished, -1)

@@ -18,6 +18,7 @@ from keras import ops
 from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     decode_loop,
+    dense_product,
     keep_steps,
     run_traced,
     stacked,
@@ -66,7 +67,7 @@ class BeamSearchDecoder(GreedyDecoder):
                           initial_state=initial_state)
 
     def _beam(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None):
-        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
 
         k = self.beam_width
         start_tokens = ops.cast(start_tokens, "int32")
@@ -97,19 +98,21 @@ class BeamSearchDecoder(GreedyDecoder):
         def split(t):
             return ops.reshape(t, (batch, k) + tuple(t.shape[1:]))
 
+        cells = loop_cells(self.families, self.cell_weights)
+
         def cond(t, x, finished, dd_finished, log_probs, lengths, ids_buf, parents_buf, scores_buf, *states):
             return ops.logical_and(t < steps_max, ops.logical_not(ops.all(dd_finished)))
 
         def body(t, x, finished, dd_finished, log_probs, lengths, ids_buf, parents_buf, scores_buf, *states):
             h, new, j = merge(x), [], 0
-            for fam, w in zip(self.families, self.cell_weights):
+            for fam, w in zip(self.families, cells):
                 n = 2 if fam == "lstm" else 1
                 h, st = cell_step(fam, w, h, [merge(s) for s in states[j:j + n]])
                 new += [split(s) for s in st]
                 j += n
             logits = h
             if self.kernel is not None:
-                logits = ops.matmul(logits, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                logits = dense_product(logits, self.kernel, self.bias)
             step_log_probs = ops.log_softmax(split(logits), axis=-1)                        # [B, beam, V]
             step_log_probs = ops.where(finished[:, :, None], finished_row, step_log_probs)
             total = log_probs[:, :, None] + step_log_probs

@@ -74,6 +74,85 @@ def step_product(x, h, kernel, recurrent, bias):
     return ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias
 
 
+def scan_steps(step, carry, xs, ys_like):
+    """`step(carry, x_t) -> (new carry, ys)` over the steps of `xs` `[T, ...]` -> (final carry, each of `ys`
+    stacked `[T, ...]`). `carry` and `ys_like` (tensors shaped like one step's `ys`) are lists.
+
+    On TensorFlow: a `tf.while_loop` with the carry as plain loop variables and only the `ys` written to
+    `tf.TensorArray`s. `keras.ops.scan` there runs `parallel_iterations=1` (no overlap of a step's independent work
+    with the next), stores the carry in TensorArrays read and written at every step, and stacks only what has the
+    carry's shape, so a layer had to carry its outputs too (every state stacked per step); docs/performance.md.
+    Elsewhere `keras.ops.scan`, the outputs carried beside the state as before."""
+    n_ys = len(ys_like)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        xs = tf.convert_to_tensor(xs)
+        steps = xs.shape[0] if xs.shape[0] is not None else tf.shape(xs)[0]
+        xs_ta = tf.TensorArray(xs.dtype, size=steps, element_shape=xs.shape[1:]).unstack(xs)
+        ys_ta = [tf.TensorArray(y.dtype, size=steps, element_shape=y.shape) for y in ys_like]
+
+        def body(t, tas, *c):
+            new, ys = step(list(c), xs_ta.read(t))
+            return (t + 1, [ta.write(t, y) for ta, y in zip(tas, ys)], *new)
+
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), ys_ta, *carry),
+                            maximum_iterations=steps)
+        return list(res[2:]), [ta.stack() for ta in res[1]]
+
+    def f(c, x):   # the outputs carried beside the state: the TF backend's scan stacks only carry-shaped values
+        new, ys = step(list(c[n_ys:]), x)
+        out = tuple(list(ys) + list(new))
+        return out, out
+
+    final, ys = ops.scan(f, tuple(list(ys_like) + list(carry)), xs)
+    return list(final[n_ys:]), list(ys[:n_ys])
+
+
+def tf_outside_xla() -> bool:
+    """The TensorFlow backend, in a graph XLA will not compile (where the fused forms below pay)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    from tf_migrate_runtime._keras_internals import in_xla_compilation  # noqa: PLC0415
+
+    return not in_xla_compilation()
+
+
+def dense_product(x, kernel, bias=None):
+    """`x @ kernel + bias` (a decoder's output or input projection, one step `[B, I]`): on TensorFlow outside XLA
+    as TF1's dense ran it, `bias_add(matmul)`, which the graph optimiser fuses into one `_FusedMatMul`
+    (`keras.ops`' `matmul` + `add` stay two ops: an unfused `MatMul` of a few rows costs several times the fused
+    one; docs/performance.md). Elsewhere the plain sum."""
+    if tf_outside_xla():
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        y = tf.matmul(x, kernel)
+        return tf.nn.bias_add(y, bias) if bias is not None else y
+    y = ops.matmul(x, kernel)
+    return y + bias if bias is not None else y
+
+
+def argmax_ids(x):
+    """`int32(argmax(x, -1))`, a greedy step's id: on TensorFlow TF1's own `ArgMax` (`keras.ops.argmax` adds six
+    ops per call there to order -0.0 below 0.0, which TF1 never did); elsewhere `keras.ops.argmax`."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        return tf.argmax(x, axis=-1, output_type=tf.int32)
+    return ops.cast(ops.argmax(x, axis=-1), "int32")
+
+
+def embed_ids(embedding, ids):
+    """The rows `ids` (int32, never negative: a step's sampled ids) of `embedding`: on TensorFlow TF1's own
+    `Gather` (`keras.ops.take` adds a negative-index fix per call there: `Less`, `AddV2`, `SelectV2`, and reads the
+    whole variable); elsewhere `keras.ops.take`."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        return tf.gather(embedding, ids)
+    return ops.take(embedding, ids, axis=0)
+
+
 def _is_tensor_array(buf) -> bool:
     return type(buf).__name__.endswith("TensorArray") and hasattr(buf, "write")
 
@@ -243,7 +322,7 @@ class SampleIds(keras.layers.Layer):
         self.supports_masking = True  # the decoder's length mask passes through
 
     def call(self, outputs):
-        return keras.ops.cast(keras.ops.argmax(outputs, axis=-1), "int32")
+        return argmax_ids(outputs)
 
     def compute_output_spec(self, outputs):
         return keras.KerasTensor(tuple(outputs.shape[:-1]), dtype="int32")
@@ -296,7 +375,7 @@ class GreedyDecoder(keras.layers.Layer):
                           initial_state=initial_state, training=training)
 
     def _decode(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
         batch = keras.ops.shape(start_tokens)[0]
@@ -308,20 +387,21 @@ class GreedyDecoder(keras.layers.Layer):
         finished = keras.ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = keras.ops.take(self.embedding, start_tokens, axis=0)
         draws = self._draws(steps_max, batch)
+        cells = loop_cells(self.families, self.cell_weights)
 
         def cond(t, x, finished, outs, ids, *states):
             return keras.ops.logical_and(t < steps_max, keras.ops.logical_not(keras.ops.all(finished)))
 
         def body(t, x, finished, outs, ids, *states):
             h, new, k = x, [], 0
-            for fam, w in zip(self.families, self.cell_weights):
+            for fam, w in zip(self.families, cells):
                 n = 2 if fam == "lstm" else 1
                 h, st = cell_step(fam, w, h, list(states[k:k + n]))
                 new += st
                 k += n
             out = h
             if self.kernel is not None:
-                out = keras.ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                out = dense_product(out, self.kernel, self.bias)
             sample = self._sample(out, t, draws)
             next_finished = keras.ops.logical_or(keras.ops.equal(sample, keras.ops.cast(end_token, "int32")),
                                                  finished)
@@ -333,7 +413,7 @@ class GreedyDecoder(keras.layers.Layer):
                 new = [keras.ops.where(f, o, n) for o, n in zip(states, new)]
             outs = write_step(outs, t, emit_out, training)
             ids = write_step(ids, t, emit_ids, training)
-            x = keras.ops.take(self.embedding, sample, axis=0)
+            x = embed_ids(self.embedding, sample)
             return (t + 1, x, next_finished, outs, ids, *new)
 
         res = decode_loop(cond, body, (keras.ops.convert_to_tensor(0, "int32"), x, finished, outs, ids, *states),
@@ -349,7 +429,7 @@ class GreedyDecoder(keras.layers.Layer):
 
     def _sample(self, out, t, draws):
         """The step's id: GreedyEmbeddingHelper's argmax."""
-        return keras.ops.cast(keras.ops.argmax(out, axis=-1), "int32")
+        return argmax_ids(out)
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None,
                             training=False):

@@ -20,8 +20,16 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_migrate_runtime.layers.attention import cell_step
-from tf_migrate_runtime.layers.decoder import add_cell_weights, run_traced, zero_states
+from tf_migrate_runtime.layers.attention import cell_step, loop_cells
+from tf_migrate_runtime.layers.decoder import (
+    add_cell_weights,
+    argmax_ids,
+    dense_product,
+    embed_ids,
+    run_traced,
+    scan_steps,
+    zero_states,
+)
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -120,31 +128,31 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         query = ops.concatenate([flat[self._state_index(k, r)] for k, r in self.query_parts], axis=-1)
         ds = []
         for (_, v, qk, qb), feat in zip(self.heads, features):
-            y = ops.matmul(query, qk) + qb
+            y = dense_product(query, qk, qb)
             s = ops.sum(v * ops.tanh(feat + ops.expand_dims(y, 1)), axis=-1)
             p = ops.softmax(s, axis=-1)
             ds.append(ops.sum(ops.expand_dims(p, -1) * hidden, axis=1))
         return ds
 
-    def _step(self, inp, attns, flat, hidden, features):
-        x = ops.matmul(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel) + self.input_bias
+    def _step(self, inp, attns, flat, hidden, features, cells):
+        x = dense_product(ops.concatenate([inp] + list(attns), axis=-1), self.input_kernel, self.input_bias)
         new_flat, k = [], 0
-        for fam, w in zip(self.families, self.cell_weights):
+        for fam, w in zip(self.families, cells):
             n = 2 if fam == "lstm" else 1
             x, st = cell_step(fam, w, x, list(flat[k:k + n]))
             new_flat += st
             k += n
         if self.cell_proj is not None:
-            x = ops.matmul(x, self.cell_proj[0]) + self.cell_proj[1]
+            x = dense_product(x, *self.cell_proj)
         attns = self._attention(new_flat, hidden, features)
-        out = ops.matmul(ops.concatenate([x] + attns, axis=-1), self.out_kernel) + self.out_bias
+        out = dense_product(ops.concatenate([x] + attns, axis=-1), self.out_kernel, self.out_bias)
         return out, attns, new_flat
 
     def _loop_input(self, out):
         """`_extract_argmax_and_embed`: the embedding of argmax(out [@ W + b])."""
         if self.loop_proj is not None:
-            out = ops.matmul(out, self.loop_proj[0]) + self.loop_proj[1]
-        return ops.take(self.embedding, ops.argmax(out, axis=-1), axis=0)
+            out = dense_product(out, *self.loop_proj)
+        return embed_ids(self.embedding, argmax_ids(out))
 
     def call(self, inputs, attention_states, initial_state=None):
         return run_traced(self, self._decode, inputs, attention_states, initial_state=initial_state)
@@ -161,25 +169,23 @@ class LegacyAttentionDecoder(keras.layers.Layer):
             attns = [ops.zeros((batch, self.attn_size), inputs.dtype)] * self.num_heads
         n_att = self.num_heads
         out0 = ops.zeros((batch, self.output_size), inputs.dtype)
+        cells = loop_cells(self.families, self.cell_weights)
 
         if self.feed_previous:
             def step(carry, _):
-                nxt, attns, flat = carry[0], list(carry[2:2 + n_att]), list(carry[2 + n_att:])
-                out, attns, flat = self._step(nxt, attns, flat, hidden, features)
-                new = tuple([self._loop_input(out), out] + attns + flat)
-                return new, new  # the TF backend's scan stacks outputs shaped like the carry
+                nxt, attns, flat = carry[0], carry[1:1 + n_att], carry[1 + n_att:]
+                out, attns, flat = self._step(nxt, attns, flat, hidden, features, cells)
+                return [self._loop_input(out)] + attns + flat, [out]
 
-            carry, ys = ops.scan(step, tuple([inputs[:, 0], out0] + attns + flat), ops.arange(self.steps))
+            carry, ys = scan_steps(step, [inputs[:, 0]] + attns + flat, ops.arange(self.steps), [out0])
         else:
-            def step(carry, x):  # the carry holds the output too: the TF backend's scan stacks outputs like it
-                attns, flat = list(carry[1:1 + n_att]), list(carry[1 + n_att:])
-                out, attns, flat = self._step(x, attns, flat, hidden, features)
-                new = tuple([out] + attns + flat)
-                return new, new
+            def step(carry, x):
+                attns, flat = carry[:n_att], carry[n_att:]
+                out, attns, flat = self._step(x, attns, flat, hidden, features, cells)
+                return attns + flat, [out]
 
-            carry, ys = ops.scan(step, tuple([out0] + attns + flat), ops.transpose(inputs, (1, 0, 2)))
-        outs = ys[1] if self.feed_previous else ys[0]
-        return [ops.transpose(outs, (1, 0, 2))] + list(carry[len(carry) - len(flat):])
+            carry, ys = scan_steps(step, attns + flat, ops.transpose(inputs, (1, 0, 2)), [out0])
+        return [ops.transpose(ys[0], (1, 0, 2))] + carry[len(carry) - len(flat):]
 
     def compute_output_spec(self, inputs, attention_states, initial_state=None):
         b = inputs.shape[0]

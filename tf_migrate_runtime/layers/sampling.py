@@ -27,6 +27,7 @@ from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     build_embedding_decoder,
     decode_loop,
+    dense_product,
     keep_steps,
     run_traced,
     stacked,
@@ -144,7 +145,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
                           sampling_probability=ops.cast(p, "float32"), training=training)
 
     def _decode(self, inputs, sequence_length, initial_state=None, sampling_probability=0.0, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
 
         inputs = ops.convert_to_tensor(inputs)
         lengths = ops.cast(sequence_length, "int32")
@@ -156,20 +157,21 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         picks = uniforms(self.seed_generator, (steps_max, batch))
         outs, ids = step_buffer(steps_max, (batch, width)), step_buffer(steps_max, (batch,), "int32")
         x = inputs[:, 0]
+        cells = loop_cells(self.families, self.cell_weights)
 
         def cond(t, x, outs, ids, *states):
             return t < n
 
         def body(t, x, outs, ids, *states):
             h, new, k = x, [], 0
-            for fam, w in zip(self.families, self.cell_weights):
+            for fam, w in zip(self.families, cells):
                 m = 2 if fam == "lstm" else 1
                 h, st = cell_step(fam, w, h, list(states[k:k + m]))
                 new += st
                 k += m
             out = h
             if self.kernel is not None:
-                out = ops.matmul(out, self.kernel) + (self.bias if self.bias is not None else 0.0)
+                out = dense_product(out, self.kernel, self.bias)
             sampled = ops.take(scheduled, t, axis=0)
             sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
             outs = write_step(outs, t, out, training)
