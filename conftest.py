@@ -13,6 +13,7 @@ run as a user runs it); a value set outside (`OMP_NUM_THREADS=4 make test`) is k
 """
 
 import os
+import shlex
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
@@ -20,9 +21,11 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llv
 
 def pytest_configure(config):
     """`pytest -n N` alone distributes whole files (`--dist loadfile`) in this file's order (`--no-loadscope-reorder`),
-    as the Makefile asks; a `--dist` given on the command line wins."""
+    as the Makefile asks; a `--dist` given on the command line, in PYTEST_ADDOPTS or in addopts wins."""
+    given = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+             *config.getini("addopts")]
     if getattr(config.option, "dist", "no") == "load" and not any(
-            a == "--dist" or a.startswith("--dist=") for a in config.invocation_params.args):
+            a in ("--dist", "-d", "--distload") or a.startswith("--dist=") for a in given):
         config.option.dist = "loadfile"
         config.option.loadscopereorder = False
 
