@@ -16,7 +16,7 @@ demo: $(STAMP)  ## the main job: train legacy -> convert -> parity -> codemod ->
 	$(VENV)/bin/tf-migrate demo $(ARGS)
 
 test: $(STAMP)  ## the whole test suite (unit tests and parity suite), one worker per CPU (pytest-xdist)
-	$(PY) -m pytest -n auto $(ARGS)
+	$(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -13,14 +13,53 @@ run as a user runs it); a value set outside (`OMP_NUM_THREADS=4 make test`) is k
 """
 
 import os
+import shlex
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
 
+def pytest_configure(config):
+    """`pytest -n N` alone distributes whole files (`--dist loadfile`) in this file's order (`--no-loadscope-reorder`),
+    as the Makefile asks; a `--dist` given on the command line, in PYTEST_ADDOPTS or in addopts wins."""
+    given = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+             *config.getini("addopts")]
+    if getattr(config.option, "dist", "no") == "load" and not any(
+            a in ("--dist", "-d", "--distload") or a.startswith("--dist=") for a in given):
+        config.option.dist = "loadfile"
+        config.option.loadscopereorder = False
+
+
+# Fixtures built once per module (a conversion, a TF1 graph, a SavedModel, a child process's results): every test of
+# the module that asks for one shares its value.
+_SHARED_SCOPES = ("module", "class", "package")
+
+
+def _uses_a_module_fixture(item) -> bool:
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(d.scope in _SHARED_SCOPES for name in getattr(item, "fixturenames", ()) for d in defs.get(name, ()))
+
+
 def pytest_collection_modifyitems(config, items):
-    """The `slow` tests (end-to-end: a training, a conversion, JAX / PyTorch children, 1-4 minutes each) run first.
-    pytest-xdist hands tests to its workers in collection order, so a four-minute test collected last starts when
-    the other worker is already idle and the run's wall time is its tail; started first, the quick tests fill the
-    other worker meanwhile. The order is stable otherwise (every worker must collect the same order)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The order of the files, each file's tests together and in its own order. pytest-xdist (`--dist loadfile`)
+    hands whole files to its workers in this order: a module's fixtures are then built once in the run, where plain
+    `load` spread a module's tests over both workers and each built them (a conversion, a SavedModel, a JAX child:
+    seconds to a minute each), and even one worker built them twice when its tests were not adjacent.
+    First the files with a `slow` test (end-to-end: a training, a conversion, JAX / PyTorch children, 1-4 minutes
+    each): started last, a four-minute test is the run's tail while the other worker is idle; started first, the
+    quick files fill the other worker meanwhile. Then the files whose tests share a module's fixtures, then the
+    rest, the larger files first. The order is stable otherwise (every worker must collect the same order)."""
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def rank(entry):
+        index, tests = entry
+        if any(t.get_closest_marker("slow") is not None for t in tests):
+            return (0, index)
+        if any(_uses_a_module_fixture(t) for t in tests):
+            return (1, index)
+        return (2, -len(tests), index)
+
+    ordered = sorted(enumerate(files.values()), key=rank)
+    items[:] = [item for _, tests in ordered for item in tests]
