@@ -1269,7 +1269,7 @@ FORMS: list[dict] = [
         "path": f"{stem}.pb",
         "tf_version": "1.x (committed 2017-12; GraphDef producer 0; frozen by the repository's freeze.py)",
         "model": "Keyword spotting on the Speech Commands set (12 classes): wav_data (a WAV file's bytes) -> DecodeWav "
-                 "-> AudioSpectrogram -> Mfcc [1, %d, 10] -> %s -> Softmax 'labels_softmax'." % (steps, body),
+                 f"-> AudioSpectrogram -> Mfcc [1, {steps}, 10] -> {body} -> Softmax 'labels_softmax'.",
         "constructs": ["dynamic_rnn (while loop)", *constructs, "audio front-end (DecodeWav, AudioSpectrogram, Mfcc)",
                        "frozen: variables as Const"],
         "inputs": {"wav_data:0": {"dtype": "string", "shape": []},   # the placeholder; the feed below is past it
