@@ -15,6 +15,8 @@ run as a user runs it); a value set outside (`OMP_NUM_THREADS=4 make test`) is k
 import os
 import shlex
 
+import pytest
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
@@ -63,3 +65,21 @@ def pytest_collection_modifyitems(config, items):
 
     ordered = sorted(enumerate(files.values()), key=rank)
     items[:] = [item for _, tests in ordered for item in tests]
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_kept(request):
+    """A test leaves the process's Ctrl-C handler as it found it: a child process inherits an ignored SIGINT, and
+    the Ctrl-C tests of a later file on the same worker would hang or fail. One that changes it is named in a
+    warning, and the handler is put back."""
+    import signal
+    import warnings
+
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before:
+        signal.signal(signal.SIGINT, before)
+        warnings.warn(f"{request.node.nodeid} left SIGINT's handler {after!r} (was {before!r}); put back",
+                      stacklevel=1)
+

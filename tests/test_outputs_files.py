@@ -196,7 +196,8 @@ def test_stale_temps_of_a_killed_run_are_removed_live_ones_kept(tmp_path):
 
 def test_ctrl_c_in_a_real_process_exits_130_and_leaves_no_temp(tmp_path):
     script = textwrap.dedent(f"""
-        import os, sys, time
+        import os, signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)   # as a shell starts it, whatever pytest's is
         sys.path.insert(0, {os.getcwd()!r})
         from migrate.files import Outputs
         try:
