@@ -21,6 +21,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
 
+_SIGINT_AT_START = pytest.StashKey()
+
+
 def pytest_configure(config):
     """`pytest -n N` alone distributes whole files (`--dist loadfile`) in this file's order (`--no-loadscope-reorder`),
     as the Makefile asks; a `--dist` given on the command line, in PYTEST_ADDOPTS or in addopts wins."""
@@ -30,6 +33,9 @@ def pytest_configure(config):
             a in ("--dist", "-d", "--distload") or a.startswith("--dist=") for a in given):
         config.option.dist = "loadfile"
         config.option.loadscopereorder = False
+    import signal  # noqa: PLC0415
+
+    config.stash[_SIGINT_AT_START] = signal.getsignal(signal.SIGINT)   # see _sigint_handler_kept
 
 
 # Fixtures built once per module (a conversion, a TF1 graph, a SavedModel, a child process's results): every test of
@@ -76,6 +82,12 @@ def _sigint_handler_kept(request):
     import warnings
 
     before = signal.getsignal(signal.SIGINT)
+    started = request.config.stash.get(_SIGINT_AT_START, before)
+    if before is not started:   # changed by a fixture of a wider scope, or by something between tests
+        signal.signal(signal.SIGINT, started)
+        warnings.warn(f"SIGINT's handler was {before!r} when {request.node.nodeid} began (a module or session fixture, "
+                      f"or an earlier teardown, changed it; was {started!r}); put back", stacklevel=1)
+        before = started
     yield
     after = signal.getsignal(signal.SIGINT)
     if after is not before:
