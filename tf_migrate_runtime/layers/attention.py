@@ -87,6 +87,19 @@ def _fused_step(family, weights, x, state):
     return h, [h]
 
 
+def stack_step(families, cells, x, states) -> tuple:
+    """One step of stacked cells (a MultiRNNCell): `x` through each cell in turn, `states` flat in layer order (an
+    LSTM's c, h; a GRU's or plain cell's h); `cells` as `loop_cells` prepared them. Returns (the top output, the new
+    states, flat)."""
+    h, new, k = x, [], 0
+    for fam, w in zip(families, cells):
+        n = 2 if fam == "lstm" else 1
+        h, st = cell_step(fam, w, h, list(states[k:k + n]))
+        new += st
+        k += n
+    return h, new
+
+
 def cell_step(family, weights, x, state):
     """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`) or GRU `reset_after=False`
     (gates z, r, h; state `[h]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.

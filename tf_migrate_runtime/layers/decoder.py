@@ -375,7 +375,7 @@ class GreedyDecoder(keras.layers.Layer):
                           initial_state=initial_state, training=training)
 
     def _decode(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import loop_cells, stack_step  # noqa: PLC0415
 
         start_tokens = keras.ops.cast(start_tokens, "int32")
         batch = keras.ops.shape(start_tokens)[0]
@@ -393,13 +393,7 @@ class GreedyDecoder(keras.layers.Layer):
             return keras.ops.logical_and(t < steps_max, keras.ops.logical_not(keras.ops.all(finished)))
 
         def body(t, x, finished, outs, ids, *states):
-            h, new, k = x, [], 0
-            for fam, w in zip(self.families, cells):
-                n = 2 if fam == "lstm" else 1
-                h, st = cell_step(fam, w, h, list(states[k:k + n]))
-                new += st
-                k += n
-            out = h
+            out, new = stack_step(self.families, cells, x, states)
             if self.kernel is not None:
                 out = dense_product(out, self.kernel, self.bias)
             sample = self._sample(out, t, draws)

@@ -15,9 +15,12 @@ import numpy as np
 from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
+    argmax_ids,
     build_embedding_decoder,
     concrete_int,
     decode_loop,
+    dense_product,
+    embed_ids,
     keep_steps,
     run_traced,
     stacked,
@@ -103,7 +106,7 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
 
     def _decode(self, start_tokens, lengths=None, end_token=None, initial_finished=None, initial_state=None,
                 maximum_iterations=None, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import loop_cells, stack_step  # noqa: PLC0415
 
         start_tokens = ops.cast(start_tokens, "int32")
         batch = ops.shape(start_tokens)[0]
@@ -123,20 +126,15 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         finished = ops.zeros((batch,), "bool") if initial_finished is None else ops.cast(initial_finished, "bool")
         x = ops.take(self.embedding, start_tokens, axis=0)
 
+        cells = loop_cells(self.families, self.cell_weights)   # joined once, before the loop
+
         def cond(t, x, finished, outs, *states):
             return ops.logical_and(t < steps_max, ops.logical_not(ops.all(finished)))
 
         def body(t, x, finished, outs, *states):
-            h, new, k = x, [], 0
-            for fam, w in zip(self.families, self.cell_weights):
-                n = 2 if fam == "lstm" else 1
-                h, st = cell_step(fam, w, h, list(states[k:k + n]))
-                new += st
-                k += n
-            logits = h
-            if self.kernel is not None:
-                logits = ops.matmul(h, self.kernel) + (self.bias if self.bias is not None else 0.0)
-            ids = ops.cast(ops.argmax(logits, axis=-1), "int32")
+            h, new = stack_step(self.families, cells, x, states)
+            logits = dense_product(h, self.kernel, self.bias) if self.kernel is not None else h
+            ids = argmax_ids(logits)
             done = ops.zeros_like(finished)
             if lengths is not None:
                 done = ops.logical_or(done, t + 1 >= lengths)
@@ -147,7 +145,7 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
             emit = ops.where(f, ops.zeros_like(emit), emit)             # raw_rnn: zeros for finished rows
             new = [ops.where(f, o, n) for o, n in zip(states, new)]     # and their state copied through
             outs = write_step(outs, t, emit, training)
-            return (t + 1, ops.take(self.embedding, ids, axis=0), ops.logical_or(finished, done), outs, *new)
+            return (t + 1, embed_ids(self.embedding, ids), ops.logical_or(finished, done), outs, *new)
 
         res = decode_loop(cond, body, (ops.convert_to_tensor(0, "int32"), x, finished, outs, *states), steps_max)
         emitted = ops.transpose(keep_steps(stacked(res[3]), res[0]), (1, 0, 2))

@@ -145,7 +145,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
                           sampling_probability=ops.cast(p, "float32"), training=training)
 
     def _decode(self, inputs, sequence_length, initial_state=None, sampling_probability=0.0, training=False):
-        from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
+        from tf_migrate_runtime.layers.attention import loop_cells, stack_step  # noqa: PLC0415
 
         inputs = ops.convert_to_tensor(inputs)
         lengths = ops.cast(sequence_length, "int32")
@@ -163,13 +163,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
             return t < n
 
         def body(t, x, outs, ids, *states):
-            h, new, k = x, [], 0
-            for fam, w in zip(self.families, cells):
-                m = 2 if fam == "lstm" else 1
-                h, st = cell_step(fam, w, h, list(states[k:k + m]))
-                new += st
-                k += m
-            out = h
+            out, new = stack_step(self.families, cells, x, states)
             if self.kernel is not None:
                 out = dense_product(out, self.kernel, self.bias)
             sampled = ops.take(scheduled, t, axis=0)
