@@ -77,7 +77,7 @@ def test_constant_dropouts_are_switched_off_and_reported(saved, capsys, tmp_path
     out, err = capsys.readouterr()
     assert code == 0, out + err
     report = json.loads((tmp_path / "r.json").read_text())
-    constants = report["info"]["constants"] if "info" in report else report["constants"]
+    constants = report["info"]["constants"]
     # the while loop's DropoutWrapper (TF >= 1.13 form: uniform >= rate, then x * 1 / (1 - rate)) and the
     # tf.nn.dropout after it: their rates -> 0, their scales -> 1
     assert sorted(v for v in constants.values()) == [0.0, 0.0, 1.0, 1.0]
