@@ -10,7 +10,8 @@ Packt's stock-price models), built TF1-style and frozen with `convert_variables_
 - results named nothing like an output (`preds`, `activation_1/Identity`): a frozen graph keeps only what its
   outputs need, so its unconsumed tensors computed from the inputs are chosen (`select._result_ends`);
 - a graph that fixes its batch at 1 (`tf.reshape(..., [1, 20])`): `--export-saved-model`'s serving check runs on
-  the `--inputs` batch, not a generated batch of 2.
+  the `--inputs` batch, not a generated batch of 2; without `--inputs`, `convert` and `parity --tf1` find that
+  the graph refuses a generated batch of several rows, and compare on a batch of 1.
 """
 
 from __future__ import annotations
@@ -213,3 +214,41 @@ def test_every_frozen_variable_of_a_cell_becomes_a_weight(tmp_path, builder, var
 
     model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
     assert len(model.trainable_weights) == variables, [w.path for w in model.trainable_weights]
+
+
+def test_a_graph_taking_one_example_at_a_time_is_compared_on_a_batch_of_1(frozen, tmp_path, capsys):
+    """No --inputs: the generated batch of 3 is refused by the graph's Reshape to [1, 20]; a batch of 1 runs, and
+    both `convert` and `parity --tf1` compare on it and say why (before: exit 2 asking for --inputs)."""
+    import json
+
+    code = main(["convert", frozen["stock"], "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert ("the TF1 graph refuses a generated batch of 3 (InvalidArgumentError at node Reshape (Reshape): Input to "
+            "reshape is a tensor with 60 values, but the requested shape has 20) and runs a batch of 1") in out
+    assert "parity on generated inputs (Placeholder:0 [1, 20, 1]):" in out
+    report = json.loads((tmp_path / "out" / "convert_report.json").read_text())
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] <= 1e-5
+
+    code = main(["parity", "--tf1", frozen["stock"], "--keras", str(tmp_path / "out" / "model.keras")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "The TF1 graph refuses a generated batch of 8 and runs a batch of 1: compared on a batch of 1" in out
+    assert "20 values" in out   # the one row of preds, [1, 20]
+
+
+def test_a_graph_refusing_every_generated_batch_gives_the_first_refusal(tmp_path, capsys):
+    """A Reshape fixing batch 2: neither the batch of 3 nor the batch of 1 runs; the reason given is the first
+    refusal, with the way out (--inputs and an example of this graph's shapes)."""
+    def two_rows(tf, v1):
+        x = v1.placeholder(tf.float32, [None, 5], name="x")
+        w = v1.get_variable("w", [5, 5])
+        tf.identity(tf.reshape(tf.matmul(x, w), [2, 5]), name="preds")
+
+    pb = _freeze(str(tmp_path / "two.pb"), two_rows, ["preds"])
+    code = main(["convert", pb, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the TF1 graph rejects the parity inputs generated for it: InvalidArgumentError at node Reshape (Reshape): " \
+           "Input to reshape is a tensor with 15 values, but the requested shape has 10" in err
+    assert "np.zeros((3, 5), 'float32')" in err and not (tmp_path / "out").exists()

@@ -370,7 +370,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
     phase("build the Keras model")
     # parity on generated inputs (+ the user's)
-    generated = None
+    generated, first_ref = None, None
     parsed = [i for i in tr.inputs if i["graph"] in view.cut_inputs]
     if parsed and npz:
         raise GraphConvertError(f"--inputs {inputs_npz}: signature {signature['key']!r} takes serialized tf.Example "
@@ -384,7 +384,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
     else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
         # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
-        generated = _harness_feed(tf1, tr.inputs, outputs, chosen_values, seed)
+        generated, first_ref = _generated_that_runs(tf1, tr.inputs, outputs, chosen_values, seed,
+                                                    view.inference_values, log)
         gen = dict(generated.values)
         for note in generated.from_graph:   # what the graph fixed: batch, time axes, lengths, batch size
             log(f"  {note}")
@@ -403,7 +404,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
             tf_feed = reference_feed(parse, view.cut_inputs, tf_feed, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
-        ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+        ref = first_ref if label == "generated" and first_ref is not None else \
+            _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
             log(f"parity on generated inputs: skipped (the TF1 graph refuses values drawn like --inputs "
                 f"{inputs_npz}; only its own batch is compared)")
@@ -595,7 +597,38 @@ def _run(model, inputs):
     return model.predict_on_batch(inputs)
 
 
-def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int):
+def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log):
+    """(`_harness_feed`'s batch of 3, the TF1 graph's outputs on it). A graph that refuses it (a graph exported for
+    one example at a time fixes batch 1 with a `Reshape` to `[20]` or `[1, -1]`, where no placeholder says so) is
+    tried once more on a batch of 1; when that runs, parity runs on it, and the log says why. When it refuses that
+    too, the first refusal is the reason given (`_run_tf1`)."""
+    from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
+
+    generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
+    try:
+        return generated, tf1.run(outputs, {**generated.values, **{k + ":0": v for k, v in inference.items()}})
+    except GraphRunError as first:
+        if generated.sizes is None or generated.sizes.batch == 1:
+            raise _rejected(tf1, first, generated, inputs) from None
+        one = _harness_feed(tf1, inputs, outputs, fixed, seed, batch_size=1)
+        try:
+            ref = tf1.run(outputs, {**one.values, **{k + ":0": v for k, v in inference.items()}})
+        except GraphRunError:
+            raise _rejected(tf1, first, generated, inputs) from None
+        where = f" at node {first.node}" + (f" ({first.op_type})" if first.op_type else "") if first.node else ""
+        log(f"  the TF1 graph refuses a generated batch of {generated.sizes.batch} ({first.kind}{where}: "
+            f"{' '.join(first.text.split())[:200]}) and runs a batch of 1: parity runs on a batch of 1 (the graph "
+            f"takes one example at a time; pass --inputs FEED.npz to compare your own batch)")
+        return one, ref
+
+
+def _rejected(tf1, error, generated, inputs):
+    from migrate.parity.graph_inputs import rejected  # noqa: PLC0415
+
+    return rejected(tf1, error, generated, example=[i["graph"] for i in inputs])
+
+
+def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, batch_size: int = 3):
     """Generated inputs from `migrate.parity.graph_inputs` for every placeholder the TF1 side of `outputs` needs
     (the model's inputs, and those it does not take, e.g. the batch size of a zero state a recognised RNN makes
     itself): one batch size and time length for all (batch 3, 5 steps where the graph leaves them open, else what
@@ -610,8 +643,8 @@ def _harness_feed(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed
     declared = {p.tensor: FeedRule(p.tensor, value=np.asarray(fixed[p.name]), source="fixed at inference")
                 for p in needed if p.name in fixed and p.tensor not in names}
     rules = infer_rules(tf1, needed, declared, skip=names)
-    return generate_feed(tf1, needed, rules, shapes={i["graph"]: tuple(i["shape"]) for i in inputs}, batch_size=3,
-                         time_steps=5, seed=seed, always=names)
+    return generate_feed(tf1, needed, rules, shapes={i["graph"]: tuple(i["shape"]) for i in inputs},
+                         batch_size=batch_size, time_steps=5, seed=seed, always=names)
 
 
 def _example_feed(tf1, inputs: list[dict], parse: dict, cut: dict, seed: int):

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from migrate.parity.errors import ParityInputError
+from migrate.parity.errors import InputsRejected, ParityInputError
 from migrate.parity.graph_def import MAX_FEED_BYTES, MAX_TENSOR_BYTES, human_bytes, shape_bytes
 from migrate.parity.graph_spec import LENGTH_NAME, NAMED_FEEDS, FeedRule, normalise, tensor_key
 from migrate.parity.input_roles import Sizes, analyse, choose_sizes
@@ -409,7 +409,7 @@ def _sizes_of(graph: TF1Graph, needed: list[PlaceholderInfo], arrays: dict[str, 
 
 
 def rejected(graph: TF1Graph, error: Any, feed: Feed, *, example: list[str] | None = None,
-             source: str | None = None) -> ParityInputError:
+             source: str | None = None) -> InputsRejected:
     """The error to raise when the TF1 graph itself refuses `feed` (`error`: a `tf1_graph.GraphRunError`): one
     message with TensorFlow's own error (kind, node, op type, text), what was fed, and the way out that fits: for
     generated inputs, `--inputs FEED.npz` with an example line naming this graph's placeholders and shapes; for the
@@ -419,19 +419,19 @@ def rejected(graph: TF1Graph, error: Any, feed: Feed, *, example: list[str] | No
     said = f"{error.kind}{where}: {error.text}"
     fed = "; ".join(_fed(k, v, feed) for k, v in list(feed.values.items())[:8])
     if source is not None:
-        return ParityInputError(f"{graph.meta}: the TF1 graph rejects the inputs of {source}: {said}. Fed: {fed}. "
-                                f"Fix the arrays in {source} (keys are placeholder names; shapes and values the "
-                                f"graph accepts)")
+        return InputsRejected(f"{graph.meta}: the TF1 graph rejects the inputs of {source}: {said}. Fed: {fed}. "
+                              f"Fix the arrays in {source} (keys are placeholder names; shapes and values the "
+                              f"graph accepts)", generated=False)
     sizes = feed.sizes
     made = "" if sizes is None else f"batch {sizes.batch}; " if not any(r.sequence for r in sizes.roles.values()) \
         else f"batch {sizes.batch}, {sizes.steps} time steps; "
     names = example if example is not None else list(feed.values)
     items = ", ".join(f"{k!r}: {_example_value(k, feed)}" for k in names if k in feed.values)
-    return ParityInputError(
+    return InputsRejected(
         f"{graph.meta}: the TF1 graph rejects the parity inputs generated for it: {said}. Generated from the "
         f"graph ({made}{fed}). Pass a batch of your own that the graph accepts: --inputs FEED.npz, e.g. "
         f"python -c \"import numpy as np; np.savez('feed.npz', **{{{items}}})\" with your data in those arrays "
-        f"(keys are placeholder names; a scalar --feed NAME=VALUE fixes one value)")
+        f"(keys are placeholder names; a scalar --feed NAME=VALUE fixes one value)", generated=True)
 
 
 def _fed(name: str, value: Any, feed: Feed) -> str:

@@ -188,7 +188,9 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
             switched = inference_constants(graph, keep=constants)
             pair = GraphPair(graph, side, spec)
             feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
-            results = run_checks(pair.checks(feed, rtol=rtol, atol=atol))
+            checks, one_row = _checks_on_a_batch_it_takes(pair, feed, rtol, atol, time_steps, seed)
+            feed = one_row or feed
+            results = run_checks(checks)
     finally:
         if worker is not None:
             worker.close()
@@ -205,6 +207,29 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     dropouts = [_dropout_note(switched)] if switched else []
     return make_report(results, info, notes=dropouts + pair.notes + feed.notes + references + _backend_notes(backend),
                        start=start)
+
+
+def _checks_on_a_batch_it_takes(pair, feed, rtol, atol, time_steps: int, seed: int):
+    """(`pair.checks(feed)`, None), or, when the graph refuses a generated batch of several rows (a graph exported
+    for one example at a time fixes batch 1 with a `Reshape`, where no placeholder says so) and takes a generated
+    batch of 1, (the checks on that batch, its feed, with a note saying why). A graph refusing both: the first
+    refusal is the reason given."""
+    from migrate.parity.errors import InputsRejected  # noqa: PLC0415
+
+    try:
+        return pair.checks(feed, rtol=rtol, atol=atol), None
+    except InputsRejected as first:
+        if not first.generated or feed.sizes is None or feed.sizes.batch == 1:
+            raise
+        one = pair.feed(batch_size=1, time_steps=time_steps, seed=seed)
+        try:
+            checks = pair.checks(one, rtol=rtol, atol=atol)
+        except InputsRejected:
+            raise first from None
+        one.notes.insert(0, f"The TF1 graph refuses a generated batch of {feed.sizes.batch} and runs a batch of "
+                            f"1: compared on a batch of 1 (the graph takes one example at a time; --inputs "
+                            f"FEED.npz compares your own batch).")
+        return checks, one
 
 
 def _dropout_note(switched: dict[str, float]) -> str:
