@@ -1459,6 +1459,49 @@ FORMS: list[dict] = [
                  "Placeholder_4:0=1.0` (without the --feed it exits 2 asking for its shape).",
     },
     {
+        "name": "sertis_thai_bigru_saved_model",
+        "form": "saved_model",
+        "repo": "sertiscorp/thai-word-segmentation",
+        "commit": "121d249d50d5d9a057191c592dc62439605d189b",
+        "licence": "MIT (LICENSE at the repository root at this commit: 'Copyright (c) 2019 Sertis, Co., Ltd.'; the "
+                   "repository was GPLv3 until this commit, 'Switched license to MIT', which left the model's bytes "
+                   "as committed on 2018-06-01 in 1a45456)",
+        "sha256": {
+            "saved_model.pb": "b7ac948b730f5b71f4471e2b52b9fe51c08acb055135f19e96166d25e07a90e3",
+            "variables/variables.data-00000-of-00001": "9099e426da2bb6aa26c02e096681b21de4e5e1aedf6dcdfc3f5bd4215b0f8997",
+            "variables/variables.index": "01c3e52a25a0928c93abab4cf67697b9d42cc3085a0f093fc81580ef6640e0c5",
+        },
+        "files": {"saved_model.pb": "saved_model/saved_model.pb",
+                  "variables/variables.data-00000-of-00001": "saved_model/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": "saved_model/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.4.0-rc0 (meta_info_def; committed 2018-06)",
+        "model": "Sertis' Thai word segmenter (thainlplib/model.py, exported by its save_model with SavedModelBuilder "
+                 "and a predict signature): character ids [?, ?] -> embedding 178 x 128 -> bidirectional_dynamic_rnn "
+                 "of ONE DropoutWrapper(GRUCell(128)) object given as both the forward and the backward cell (the "
+                 "two directions share one set of weights, all under bidirectional_rnn/fw) with sequence_length -> "
+                 "dense 2 -> argmax -> boolean_mask by sequence_mask(lengths): 'outputs', the word-start flags of "
+                 "every real character of the batch, flat [sum(lengths)].",
+        "constructs": ["bidirectional_dynamic_rnn (2 while loops)", "GRUCell", "one cell shared by both directions "
+                       "(tied weights)", "DropoutWrapper (rate from a bool 'training' placeholder)", "sequence_length",
+                       "embedding (Gather)", "boolean_mask output", "SavedModelBuilder", "predict signature",
+                       "inputs are IteratorGetNext outputs (the training graph's tf.data pipeline)"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"inputs": {"tensor": "IteratorGetNext:1", "dtype": "int64", "shape": [-1, -1]},
+                                 "lengths": {"tensor": "IteratorGetNext:0", "dtype": "int64", "shape": [-1]},
+                                 "training": {"tensor": "Placeholder_1:0", "dtype": "bool", "shape": []}},
+                      "outputs": {"outputs": {"tensor": "boolean_mask_1/Gather:0", "dtype": "int64",
+                                              "shape": [-1]}}},
+        "feeds": {"inputs": {"fill": "ids", "low": 0, "high": 178, "shape": [2, 7]},
+                  "lengths": {"fill": "full", "value": 7, "shape": [2]}, "training": False},
+        "output_shapes": {"outputs": [14]},
+        "notes": "1834 nodes: the whole training graph (TFRecordDataset, an iterator from a string handle, Adam's "
+                 "ApplyAdam, summaries) with its Adam slots in the variables; the signature's inputs are the "
+                 "iterator's IteratorGetNext outputs, which TF1 lets a session feed. The repository's "
+                 "predict_example.py feeds one sentence with training=False.",
+    },
+    {
         "name": "crnn_synth90k_saved_model",
         "form": "saved_model",
         "needs_full_clone": True,
