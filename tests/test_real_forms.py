@@ -32,9 +32,49 @@ def test_the_forms_table_records_real_recurrent_models_of_each_form():
     saved = [e for e in forms if e["form"] == "saved_model"]
     assert len(frozen) >= 3 and len(saved) >= 3
     assert all(any(c in " ".join(e["constructs"]) for c in ("LSTM", "GRU", "BasicRNNCell")) for e in frozen)
-    for e in forms:   # where each came from, pinned, with its licence and its bytes
-        assert len(e["commit"]) == 40 and e["licence"].split()[0] in ("MIT", "Apache-2.0") and e["files"]
+    for e in forms:   # where each came from, pinned (a commit, or a PyPI archive), with its licence and its bytes
+        pinned = len(e["pypi"]["sha256"]) == 64 and e["pypi"]["version"] if "pypi" in e else len(e["commit"]) == 40
+        assert pinned and e["licence"].split()[0] in ("MIT", "Apache-2.0") and e["files"]
         assert e.get("needs_full_clone") or set(e["sha256"]) == set(e["files"])
+
+
+def _sdist(folder, member: str, data: bytes) -> tuple[str, str]:
+    """A .tar.gz holding one file (what an sdist is), and its sha256."""
+    import io
+    import tarfile
+
+    path = os.path.join(folder, "pkg-1.0.tar.gz")
+    with tarfile.open(path, "w:gz") as t:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    with open(path, "rb") as f:
+        return path, hashlib.sha256(f.read()).hexdigest()
+
+
+def test_an_entry_from_pypi_is_read_out_of_its_pinned_archive(tmp_path):
+    """A `pypi` entry's files come out of the archive by their paths inside it; the archive already in OUT/.pypi
+    is not downloaded again, and one whose sha256 is not the recorded one is refused, named (no test downloads)."""
+    corpus = _corpus()
+    out = tmp_path / "out"
+    (out / ".pypi").mkdir(parents=True)
+    data = b"a frozen GraphDef's bytes"
+    archive, digest = _sdist(str(out / ".pypi"), "pkg-1.0/pkg/model.pb", data)
+    entry = {"name": "pkg_frozen", "form": "frozen_graph", "path": "model.pb", "licence": "MIT",
+             "pypi": {"package": "pkg", "version": "1.0", "archive": "pkg-1.0.tar.gz", "sha256": digest},
+             "files": {"model.pb": "pkg-1.0/pkg/model.pb"},
+             "sha256": {"model.pb": hashlib.sha256(data).hexdigest()}}
+    rec = corpus.extract(entry, None, str(out))
+    assert (out / "pkg_frozen" / "model.pb").read_bytes() == data
+    assert rec["bytes"] == len(data) and rec["pypi"]["package"] == "pkg" and corpus.source(entry) == "pypi:pkg==1.0"
+
+    missing = {**entry, "files": {"model.pb": "pkg-1.0/pkg/other.pb"}}
+    with pytest.raises(FileNotFoundError, match="no pkg-1.0/pkg/other.pb inside"):
+        corpus.extract(missing, None, str(out))
+    other = {**entry, "pypi": {**entry["pypi"], "sha256": "0" * 64}}
+    with pytest.raises(FileNotFoundError, match="not the 000000000000... recorded"):
+        corpus.extract(other, None, str(out))
+    assert os.path.exists(archive)   # the cache is left as it was
 
 
 @pytest.mark.parametrize("name", COMMITTED)
