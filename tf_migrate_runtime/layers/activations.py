@@ -1,8 +1,8 @@
 """Activations of earlier Keras versions that Keras 3 defines differently, kept exact for converted models.
 
 Registered with `keras.saving.register_keras_serializable(package="tf_migrate_runtime")`: a layer built with one
-(`tfm.LSTM(..., recurrent_activation=tfm.keras2_hard_sigmoid)`) saves it by name and reloads it after
-`import tf_migrate_runtime.layers`.
+saves it by name and reloads it after `import tf_migrate_runtime.layers`. `tfm.LSTM` / `GRU` / `SimpleRNN` take it
+by name too (`tfm.LSTM(..., recurrent_activation="keras2_hard_sigmoid")`, what converted models write).
 """
 
 from __future__ import annotations
