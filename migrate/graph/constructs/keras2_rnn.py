@@ -513,16 +513,18 @@ class Keras2RNN(Provider):
         inputs = [x] + ([mask] if mask is not None else [])
         self.mask = mask
         provides = [t.name for t in gathered + last] + [e.name for e in exits if e is not None]
-        super().__init__(frame.split("/while")[0] if "/while" in frame else frame, inputs, provides)
+        self.title = frame[:-len("/while_context")] if frame.endswith("/while_context") else frame   # lstm_1/while
+        super().__init__(step.scope or self.title, inputs, provides)
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         s = self.step
         x = em.value(syms[0])
         mask = None
-        if self.mask is not None:   # Keras 2's mask [B, T] (or [B, T, 1]) -> Keras 3's [B, T] bool
-            mask = em.emit(f"keras.ops.cast(keras.ops.reshape({em.value(syms[1])}, "
-                           f"keras.ops.shape({x})[:2]), 'bool')", "mask", comment="the layer's mask")[0].var
-        lname = em.layer_name(s.scope or self.name)
+        if self.mask is not None:   # Keras 2's mask [B, T] (before K.rnn's expand_dims and transpose)
+            mask = em.value(syms[1])
+            if not self.mask.dtype.is_bool:
+                mask = em.emit(f"keras.ops.cast({mask}, 'bool')", "mask", comment="the layer's mask")[0].var
+        lname = em.layer_name(self.name)
         layer = em.new_ident(lname.replace("__", "_"))
         cls = f"tfm.{KERAS_LAYERS[s.family]}"
         args = [str(s.units)]
@@ -535,7 +537,7 @@ class Keras2RNN(Provider):
         if self.backwards:
             args.append("go_backwards=True")
         args += ["return_sequences=True", "return_state=True", f"name={lname!r}"]
-        what = (f"Keras 2 {KERAS_LAYERS[s.family]} {s.scope} (K.rnn while loop {self.frame}"
+        what = (f"Keras 2 {KERAS_LAYERS[s.family]} {s.scope} (K.rnn while loop {self.title}"
                 + (", go_backwards" if self.backwards else "") + (", masked" if mask is not None else "")
                 + (", hard_sigmoid of Keras 2" if s.recurrent_activation == HARD_SIGMOID else "") + ")")
         em.line(f"{layer} = {cls}({', '.join(args)})", what)
