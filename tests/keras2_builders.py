@@ -14,8 +14,6 @@ states `tile(expand_dims(sum(zeros_like(x), (1, 2))), [1, units])`, the mask's `
 
 from __future__ import annotations
 
-import contextlib
-
 
 def hard_sigmoid(tf, x):   # keras/backend/tensorflow_backend.py (2.2.4)
     x = (0.2 * x) + 0.5
@@ -133,16 +131,11 @@ def k_rnn(tf, v1, cell, inputs, go_backwards=False, mask=None):
     return last_output, tf.transpose(outputs, (1, 0, 2)), list(final[2:])
 
 
-@contextlib.contextmanager
-def _same_scope():
-    yield
-
-
 def layer(tf, v1, family, name, x, units, return_sequences=True, go_backwards=False, mask=None, scoped=True,
           **cell_args):
     """One Keras 2 recurrent layer `name` over batch-major `x` -> (output, final states); `scoped=False`: its ops in
     the caller's name scope (`Bidirectional` runs its layers' `call`, not `__call__`: `bidirectional_1/while_1`)."""
-    with v1.variable_scope(name), (tf.name_scope(name + "/") if scoped else _same_scope()):
+    with v1.variable_scope(name, auxiliary_name_scope=scoped):
         cell = Cell(tf, v1, family, units, int(x.shape[-1]), **cell_args)
         last, outputs, states = k_rnn(tf, v1, cell, x, go_backwards, mask)
     return (outputs if return_sequences else last), states
@@ -152,7 +145,7 @@ def bidirectional(tf, v1, family, name, x, units, merge_mode="concat", return_se
     """Keras 2.2.4's `Bidirectional(layer, merge_mode)`: `forward_<layer>` and `backward_<layer>` (go_backwards)."""
     inner = {"lstm": "lstm_1", "gru": "gru_1", "simple_rnn": "simple_rnn_1"}[family]
     with tf.name_scope(name + "/"):
-        with v1.variable_scope(name):
+        with v1.variable_scope(name, auxiliary_name_scope=False):
             y, _ = layer(tf, v1, family, f"forward_{inner}", x, units, return_sequences, scoped=False, **cell_args)
             y_rev, _ = layer(tf, v1, family, f"backward_{inner}", x, units, return_sequences, go_backwards=True,
                              scoped=False, **cell_args)
