@@ -135,3 +135,20 @@ def test_keras2_hard_sigmoid_is_keras2s():
     np.testing.assert_allclose(np.asarray(tfm.keras2_hard_sigmoid(x)), np.clip(0.2 * x + 0.5, 0, 1), atol=1e-7)
     assert np.abs(np.asarray(keras.activations.hard_sigmoid(x)) - np.clip(0.2 * x + 0.5, 0, 1)).max() > 0.03
     assert tfm.GRU(3, recurrent_activation="keras2_hard_sigmoid").cell.recurrent_activation is tfm.keras2_hard_sigmoid
+
+
+@pytest.mark.parametrize("name, scope, layer", [
+    ("k2_bilstm_stack", "bidirectional_1/forward_lstm_1", "Keras 2 LSTM"),
+    ("k2_gru_reset_after", "gru_1", "Keras 2 GRU"),
+    ("k2_simple_rnn_backwards", "simple_rnn_1", "Keras 2 SimpleRNN"),
+])
+def test_inspect_names_the_keras2_layer(prefixes, name, scope, layer):
+    """`inspect` calls a Keras 2 layer's kernel, recurrent kernel and bias a cell's (never a dense layer's)."""
+    from migrate.checkpoint.inspection import inspect_json  # noqa: PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    rep = inspect_json(Checkpoint.open(prefixes[name]))
+    assert not any(scope in str(d) for d in rep["dense"])
+    cells = [c for c in rep["other_cells"] if c["scope"] == scope]
+    assert len(cells) == 1 and cells[0]["tf1_class"] == layer, rep["other_cells"]
+    assert sorted(cells[0]["variables"]) == [f"{scope}/{w}" for w in ("bias", "kernel", "recurrent_kernel")]
