@@ -210,8 +210,25 @@ def k2_lstm_impl2_masked(tf, v1):   # LSTM(implementation=2) after Masking(0.): 
     tf.identity(h, name="final_h")
 
 
+def tf_keras_stack(tf, v1):
+    """`tf_keras` (Keras 2.x) itself in a TF1-style graph: its v1 while loops, implementation 2 (`split` of one
+    product), `sigmoid`, GRU `reset_after=True` (`unstack` of the bias), resource variables `lstm/lstm_cell/kernel`;
+    LSTM -> Bidirectional(GRU, 'ave') -> SimpleRNN(go_backwards)."""
+    import os  # noqa: PLC0415
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tf_keras  # noqa: PLC0415
+
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    y = tf_keras.layers.LSTM(4, return_sequences=True)(x)
+    y = tf_keras.layers.Bidirectional(tf_keras.layers.GRU(3, return_sequences=True), merge_mode="ave")(y)
+    # (return_sequences=False writes one TensorArray slot at every step: a v1 TensorArray refuses that)
+    y = tf_keras.layers.SimpleRNN(2, go_backwards=True, return_sequences=True)(y)
+    tf.identity(y[:, -1], name="outputs")
+
+
 BUILDERS = {f.__name__: f for f in (k2_lstm, k2_gru, k2_gru_reset_after, k2_simple_rnn_backwards, k2_bilstm_stack,
-                                    k2_bigru_sum, k2_lstm_impl2_masked)}
+                                    k2_bigru_sum, k2_lstm_impl2_masked, tf_keras_stack)}
 
 
 def build(name: str, root) -> str:

@@ -33,9 +33,20 @@ CASES = {
     "k2_bigru_sum": (["bidirectional_1/while", "bidirectional_1/while_1"], [
         f"tfm.GRU(4, {HS}, reset_after=False, go_backwards=True", "keras.ops.flip("],
         {"keras2_rnn Keras 2 GRU -> tfm.GRU": 2}),
+    "tf_keras_stack": (["bidirectional/backward_gru_1/while", "bidirectional/forward_gru_1/while", "lstm/while",
+                        "simple_rnn/while"], [
+        "tfm.LSTM(4, return_sequences=True, return_state=True, name='lstm')",
+        "tfm.GRU(3, reset_after=True, go_backwards=True", "keras.ops.divide(",
+        "tfm.SimpleRNN(2, go_backwards=True, return_sequences=True, return_state=True, name='simple_rnn')"],
+        {"keras2_rnn Keras 2 LSTM -> tfm.LSTM": 1, "keras2_rnn Keras 2 GRU -> tfm.GRU": 2,
+         "keras2_rnn Keras 2 SimpleRNN -> tfm.SimpleRNN": 1}),
     "k2_lstm_impl2_masked": (["lstm_1/while"], [f"tfm.LSTM(5, {HS}, return_sequences=True", "mask="],
                              {"keras2_rnn Keras 2 LSTM -> tfm.LSTM": 1}),
 }
+
+
+# the final states too (return_state): the loop's Exits
+OUTPUTS = {"k2_lstm": ["outputs:0", "final_h:0", "final_c:0"], "k2_lstm_impl2_masked": ["outputs:0", "final_h:0"]}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +65,8 @@ def converted(prefixes, tmp_path_factory):
     def get(name):
         if name not in done:
             out, lines = tmp_path_factory.mktemp(name), []
-            done[name] = (convert_graph(prefixes[name], str(out / "out"), log=lines.append), lines, out / "out")
+            done[name] = (convert_graph(prefixes[name], str(out / "out"), outputs=OUTPUTS.get(name, ["outputs:0"]),
+                                        log=lines.append), lines, out / "out")
         return done[name]
 
     return get
@@ -66,6 +78,7 @@ def test_keras2_layer_converts_to_its_keras_layer_with_parity(converted, name):
     report, lines, out = converted(name)
     assert report["parity"]["ok"], lines
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
+    assert len(report["parity"]["outputs"]) == len(OUTPUTS.get(name, ["outputs:0"]))
     assert sorted((lp["loop"], lp["how"]) for lp in report["loops"]) == [(lp, "recognised as keras2_rnn")
                                                                         for lp in loops], report["loops"]
     assert {k: v for k, v in report["translated"].items() if k.startswith("keras2_rnn")} == translated

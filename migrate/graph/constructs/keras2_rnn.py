@@ -37,8 +37,9 @@ HARD_SIGMOID = "'keras2_hard_sigmoid'"   # a name the runtime layers take (tfm.L
 KERAS_LAYERS = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h"), "simple_rnn": ("h",)}
 _ADD = ("Add", "AddV2", "BiasAdd")
-_WEIGHT_OPS = ("Identity", "Enter", "StridedSlice", "Split", "SplitV", "Reshape", "Squeeze", "Const", "VariableV2",
-               "VarHandleOp", "ReadVariableOp", "Snapshot")
+CELL_SCOPES = ("lstm_cell", "gru_cell", "simple_rnn_cell")   # tf.keras 2.x's cell scope inside the layer's
+_WEIGHT_OPS = ("Identity", "Enter", "StridedSlice", "Split", "SplitV", "Unpack", "Reshape", "Squeeze", "Const",
+               "VariableV2", "VarHandleOp", "ReadVariableOp", "Snapshot")
 
 
 # ------------------------------------------------------------------------------------------------ weights
@@ -77,10 +78,13 @@ def weight_value(view: GraphView, t, depth: int = 0):
             return None
         if op.type == "Split":
             return np.split(v, int(op.get_attr("num_split")), axis=axis[0])[t.value_index]
-        sizes = const_ints(op.inputs[1])
-        if sizes is None or -1 in sizes:
+        sizes = _sizes(const_ints(op.inputs[1]), v.shape[axis[0]])
+        if sizes is None:
             return None
         return np.split(v, np.cumsum(sizes)[:-1], axis=axis[0])[t.value_index]
+    if op.type == "Unpack":   # tf.keras's `input_bias, recurrent_bias = tf.unstack(self.bias)` (GRU reset_after)
+        v = weight_value(view, op.inputs[0], depth + 1)
+        return None if v is None else np.moveaxis(v, op.get_attr("axis"), 0)[t.value_index]
     if op.type == "Reshape":
         v, shape = weight_value(view, op.inputs[0], depth + 1), const_ints(op.inputs[1])
         return None if v is None or shape is None else v.reshape(shape)
@@ -88,6 +92,15 @@ def weight_value(view: GraphView, t, depth: int = 0):
         v = weight_value(view, op.inputs[0], depth + 1)
         return None if v is None else np.squeeze(v, axis=tuple(op.get_attr("squeeze_dims")) or None)
     return None
+
+
+def _sizes(sizes, total):
+    """SplitV's `size_splits` with its one -1 (the rest) resolved, else None."""
+    if sizes is None or total is None or sizes.count(-1) > 1:
+        return None
+    if -1 in sizes:
+        sizes = [total - (sum(sizes) + 1) if x == -1 else x for x in sizes]
+    return sizes if sum(sizes) == total and min(sizes) >= 0 else None
 
 
 def weight_variables(view: GraphView, t, found: set, depth: int = 0) -> None:
@@ -183,8 +196,8 @@ def affine(view: GraphView, t, depth: int = 0) -> Affine | None:
         if op.type == "Split":
             size = n // int(op.get_attr("num_split"))
             return inner.columns(t.value_index * size, (t.value_index + 1) * size)
-        sizes = const_ints(op.inputs[1])
-        if sizes is None or -1 in sizes:
+        sizes = _sizes(const_ints(op.inputs[1]), n)
+        if sizes is None:
             return None
         lo = sum(sizes[:t.value_index])
         return inner.columns(lo, lo + sizes[t.value_index])
@@ -284,7 +297,9 @@ def _scope_of(variables: set) -> str:
         if len(set(comps)) != 1:
             break
         common.append(comps[0])
-    return "/".join(common) or names[0].rsplit("/", 1)[0]
+    scope = "/".join(common) or names[0].rsplit("/", 1)[0]
+    head, _, last = scope.rpartition("/")   # tf.keras 2.x: `lstm/lstm_cell/kernel`, the layer is `lstm`
+    return head if head and last in CELL_SCOPES else scope
 
 
 def match_step(view: GraphView, x, states: list, nexts: list) -> Keras2Step | None:
