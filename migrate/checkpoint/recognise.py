@@ -316,6 +316,9 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
             else:
                 non_slot_by_prefix[opt][name] = meaning
             continue
+        if "/".join(comps[:-1]) in keras_layers:   # before the TF1 names: tf.keras 2.x's `lstm/lstm_cell/kernel`
+            other[("/".join(comps[:-1]), tuple(graph.recurrent.get(name, ()) if graph else ()))].append(name)
+            continue
         cell_at = max((i for i, c in enumerate(comps[:-1]) if c in scope_layouts), default=None)
         if cell_at is not None:
             member = "/".join(comps[cell_at + 1:])
@@ -350,8 +353,7 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
         if graph is not None and name in graph.gathered and len(info.shape) == 2:
             rec.embeddings.append(Embedding(name, info.shape[0], info.shape[1], "graph (read by Gather)"))
             continue
-        unmapped = _unmapped_cell_scope(comps) or ("/".join(comps[:-1]) if "/".join(comps[:-1]) in keras_layers
-                                                   else None)
+        unmapped = _unmapped_cell_scope(comps)
         if unmapped is not None or (graph is not None and name in graph.recurrent):
             other[(unmapped or "/".join(comps[:-1]) or name, tuple(graph.recurrent.get(name, ()) if graph else ()))
                   ].append(name)
