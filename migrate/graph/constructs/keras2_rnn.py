@@ -28,7 +28,7 @@ import numpy as np
 
 from migrate.graph.constructs.base import Construct
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.matching import PASS, Provider, const_ints, const_scalar, consumers, frame_ops, loop_var_of, other
+from migrate.graph.matching import PASS, Provider, const_ints, const_scalar, consumers, frame_ops, loop_var_of
 from migrate.graph.meta import GraphView, is_gradient
 from migrate.graph.rnn import ACTIVATIONS
 
