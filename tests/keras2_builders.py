@@ -26,15 +26,17 @@ class Cell:
     GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 
     def __init__(self, tf, v1, family, units, input_dim, recurrent_activation="hard_sigmoid", activation="tanh",
-                 implementation=1, reset_after=False):
+                 implementation=1, reset_after=False, use_bias=True):
         self.tf, self.family, self.units, self.impl, self.reset_after = tf, family, units, implementation, reset_after
         self.act = {"tanh": tf.tanh, "relu": tf.nn.relu}[activation]
         self.rec = {"hard_sigmoid": lambda x: hard_sigmoid(tf, x), "sigmoid": tf.sigmoid}[recurrent_activation]
         n = self.GATES[family] * units
         self.kernel = v1.get_variable("kernel", [input_dim, n])
         self.recurrent_kernel = v1.get_variable("recurrent_kernel", [units, n])
-        bias = v1.get_variable("bias", [2, n] if reset_after else [n])
-        if family == "gru" and reset_after:   # input_bias = K.flatten(self.bias[0]), recurrent_bias = ...[1]
+        bias = v1.get_variable("bias", [2, n] if reset_after else [n]) if use_bias else None
+        if bias is None:   # use_bias=False: no bias add at all
+            self.input_bias = self.recurrent_bias = None
+        elif family == "gru" and reset_after:   # input_bias = K.flatten(self.bias[0]), recurrent_bias = ...[1]
             self.input_bias, self.recurrent_bias = tf.reshape(bias[0], [-1]), tf.reshape(bias[1], [-1])
         else:
             self.input_bias, self.recurrent_bias = bias, None
@@ -42,8 +44,8 @@ class Cell:
         cols = [(k * u, (k + 1) * u if k + 1 < self.GATES[family] else None) for k in range(self.GATES[family])]
         self.k = [self.kernel[:, a:b] for a, b in cols]
         self.rk = [self.recurrent_kernel[:, a:b] for a, b in cols]
-        self.b = [self.input_bias[a:b] for a, b in cols]
-        self.rb = [self.recurrent_bias[a:b] for a, b in cols] if self.recurrent_bias is not None else None
+        self.b = [self.input_bias[a:b] if self.input_bias is not None else None for a, b in cols]
+        self.rb = [self.recurrent_bias[a:b] for a, b in cols] if self.recurrent_bias is not None else [None] * len(cols)
 
     def state_count(self):
         return 2 if self.family == "lstm" else 1
@@ -51,14 +53,18 @@ class Cell:
     def call(self, x, states):
         tf, u = self.tf, self.units
         dot = tf.matmul
+
+        def bias_add(v, b):   # Keras 2's `if self.use_bias: x = K.bias_add(x, b)`
+            return v if b is None else tf.nn.bias_add(v, b)
+
         if self.family == "simple_rnn":
-            h = tf.nn.bias_add(dot(x, self.kernel), self.input_bias)
+            h = bias_add(dot(x, self.kernel), self.input_bias)
             out = self.act(h + dot(states[0], self.recurrent_kernel))
             return out, [out]
         if self.family == "lstm":
             h_tm1, c_tm1 = states
             if self.impl == 1:
-                xs = [tf.nn.bias_add(dot(x, k), b) for k, b in zip(self.k, self.b)]
+                xs = [bias_add(dot(x, k), b) for k, b in zip(self.k, self.b)]
                 i = self.rec(xs[0] + dot(h_tm1, self.rk[0]))
                 f = self.rec(xs[1] + dot(h_tm1, self.rk[1]))
                 c = f * c_tm1 + i * self.act(xs[2] + dot(h_tm1, self.rk[2]))
@@ -66,7 +72,7 @@ class Cell:
             else:
                 z = dot(x, self.kernel)
                 z += dot(h_tm1, self.recurrent_kernel)
-                z = tf.nn.bias_add(z, self.input_bias)
+                z = bias_add(z, self.input_bias)
                 z0, z1, z2, z3 = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
                 i, f = self.rec(z0), self.rec(z1)
                 c = f * c_tm1 + i * self.act(z2)
@@ -74,14 +80,14 @@ class Cell:
             h = o * self.act(c)
             return h, [h, c]
         h_tm1 = states[0]   # GRU, implementation 1
-        xs = [tf.nn.bias_add(dot(x, k), b) for k, b in zip(self.k, self.b)]
+        xs = [bias_add(dot(x, k), b) for k, b in zip(self.k, self.b)]
         rz, rr = dot(h_tm1, self.rk[0]), dot(h_tm1, self.rk[1])
         if self.reset_after:
-            rz, rr = tf.nn.bias_add(rz, self.rb[0]), tf.nn.bias_add(rr, self.rb[1])
+            rz, rr = bias_add(rz, self.rb[0]), bias_add(rr, self.rb[1])
         z = self.rec(xs[0] + rz)
         r = self.rec(xs[1] + rr)
         if self.reset_after:
-            rh = r * tf.nn.bias_add(dot(h_tm1, self.rk[2]), self.rb[2])
+            rh = r * bias_add(dot(h_tm1, self.rk[2]), self.rb[2])
         else:
             rh = dot(r * h_tm1, self.rk[2])
         hh = self.act(xs[2] + rh)
@@ -169,9 +175,9 @@ def k2_lstm(tf, v1):   # LSTM(6, return_sequences) with its final states (return
     tf.identity(c, name="final_c")
 
 
-def k2_gru(tf, v1):   # GRU(5) of Keras 2.2 (reset_after=False), its last output
+def k2_gru(tf, v1):   # GRU(5, use_bias=False) of Keras 2.2 (reset_after=False), its last output
     x = v1.placeholder(tf.float32, [None, 6, 3], name="x")
-    y, _ = layer(tf, v1, "gru", "gru_1", x, 5, return_sequences=False)
+    y, _ = layer(tf, v1, "gru", "gru_1", x, 5, return_sequences=False, use_bias=False)
     tf.identity(y, name="outputs")
 
 

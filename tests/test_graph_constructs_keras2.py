@@ -16,7 +16,7 @@ HS = "recurrent_activation='keras2_hard_sigmoid'"
 CASES = {
     "k2_lstm": (["lstm_1/while"], [f"tfm.LSTM(6, {HS}, return_sequences=True, return_state=True, name='lstm_1')"],
                 {"keras2_rnn Keras 2 LSTM -> tfm.LSTM": 1}),
-    "k2_gru": (["gru_1/while"], [f"tfm.GRU(5, {HS}, reset_after=False, return_sequences=True"],
+    "k2_gru": (["gru_1/while"], [f"tfm.GRU(5, {HS}, use_bias=False, reset_after=False, return_sequences=True"],
                {"keras2_rnn Keras 2 GRU -> tfm.GRU": 1}),
     "k2_gru_reset_after": (["gru_1/while"], ["tfm.GRU(5, reset_after=True, return_sequences=True"],
                            {"keras2_rnn Keras 2 GRU -> tfm.GRU": 1}),

@@ -261,6 +261,7 @@ class Keras2Step:
     weights: list               # Keras 3 [kernel, recurrent_kernel, bias]
     reset_after: bool = False
     variables: tuple = ()
+    use_bias: bool = True       # False: the layer has no bias (Keras `use_bias=False`): its weights end at [1]
 
 
 def _gate(aff: Affine, x_name: str, h_name: str, units: int, hr_name: str | None = None):
@@ -364,7 +365,7 @@ def _match_lstm(view, x, h, c, new_h, new_c):
         return None
     pre = {"i": rec["i"][1], "f": rec["f"][1], "c": found_g, "o": rec["o"][1]}
     units = h.shape[-1] if h.shape.rank == 2 and h.shape[-1] is not None else None
-    gates, variables = [], set()
+    gates, variables, biased = [], set(), False
     for g in GATES["lstm"]:
         aff = affine(view, pre[g])
         if aff is None:
@@ -375,11 +376,12 @@ def _match_lstm(view, x, h, c, new_h, new_c):
             return None
         gates.append(gate)
         variables |= aff.variables
+        biased = biased or bool(aff.biases)
     kernel = np.concatenate([g[0] for g in gates], 1)
     recurrent = np.concatenate([g[1] for g in gates], 1)
     bias = np.concatenate([g[2] + g[3] for g in gates])
     return Keras2Step("lstm", _scope_of(variables), units, act, rec["i"][0], [kernel, recurrent, bias],
-                      variables=tuple(sorted(variables)))
+                      variables=tuple(sorted(variables)), use_bias=biased)
 
 
 def _match_gru(view, x, h, new_h):
@@ -461,8 +463,9 @@ def _match_gru(view, x, h, new_h):
         bias = np.stack([np.concatenate([gz[2], gr[2], bx_h]), np.concatenate([gz[3], gr[3], bh_h])])
     else:
         bias = np.concatenate([gz[2] + gz[3], gr[2] + gr[3], bx_h])
+    biased = bool(aff_z.biases or aff_r.biases or aff_x.biases or rh_b is not None)
     return Keras2Step("gru", _scope_of(variables) or "gru", units, act, zr[0], [kernel, recurrent, bias],
-                      reset_after=reset_after, variables=tuple(sorted(variables)))
+                      reset_after=reset_after, variables=tuple(sorted(variables)), use_bias=biased)
 
 
 def _match_simple(view, x, h, new_h):
@@ -478,7 +481,7 @@ def _match_simple(view, x, h, new_h):
     if g is None:
         return None
     return Keras2Step("simple_rnn", _scope_of(aff.variables), units, act, None, [g[0], g[1], g[2] + g[3]],
-                      variables=tuple(sorted(aff.variables)))
+                      variables=tuple(sorted(aff.variables)), use_bias=bool(aff.biases))
 
 
 # ------------------------------------------------------------------------------------------------ the loop
@@ -547,6 +550,8 @@ class Keras2RNN(Provider):
             args.append(f"activation={s.activation}")
         if s.recurrent_activation is not None and s.recurrent_activation != "'sigmoid'":
             args.append(f"recurrent_activation={s.recurrent_activation}")
+        if not s.use_bias:
+            args.append("use_bias=False")
         if s.family == "gru":
             args.append(f"reset_after={s.reset_after}")
         if self.backwards:
@@ -556,7 +561,7 @@ class Keras2RNN(Provider):
                 + (", go_backwards" if self.backwards else "") + (", masked" if mask is not None else "")
                 + (", hard_sigmoid of Keras 2" if s.recurrent_activation == HARD_SIGMOID else "") + ")")
         em.line(f"{layer} = {cls}({', '.join(args)})", what)
-        em.weights[lname] = list(s.weights)
+        em.weights[lname] = list(s.weights) if s.use_bias else list(s.weights[:2])
         em.constructs[f"keras2_rnn Keras 2 {KERAS_LAYERS[s.family]} -> {cls}"] += 1
         names = [em.new_ident(f"{lname}_seq"), em.new_ident(f"{lname}_h")]
         if s.family == "lstm":
