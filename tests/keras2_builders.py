@@ -57,6 +57,8 @@ class Cell:
         def bias_add(v, b):   # Keras 2's `if self.use_bias: x = K.bias_add(x, b)`
             return v if b is None else tf.nn.bias_add(v, b)
 
+        if self.impl == 0:   # Keras 2.0: x projected before the loop; `h_tm1 * rec_dp_mask[k]`, the masks 1.0
+            return self.call_projected(x, states)
         if self.family == "simple_rnn":
             h = bias_add(dot(x, self.kernel), self.input_bias)
             out = self.act(h + dot(states[0], self.recurrent_kernel))
@@ -91,6 +93,41 @@ class Cell:
         else:
             rh = dot(r * h_tm1, self.rk[2])
         hh = self.act(xs[2] + rh)
+        h = z * h_tm1 + (1 - z) * hh
+        return h, [h]
+
+
+    def preprocess_input(self, x):
+        """Keras 2.0's implementation 0: `concat([_time_distributed_dense(x, kernel_g, bias_g) ...], axis=2)`."""
+        tf = self.tf
+        steps = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]   # K.int_shape, else K.shape
+        size = x.shape[2] if x.shape[2] is not None else tf.shape(x)[2]
+        parts = []
+        for k, b in zip(self.k, self.b):
+            y = tf.matmul(tf.reshape(x, (-1, size)), k)
+            y = tf.nn.bias_add(y, b) if b is not None else y
+            parts.append(tf.reshape(y, tf.stack([-1, steps, self.units])))
+        return tf.concat(parts, axis=2) if len(parts) > 1 else parts[0]
+
+    def call_projected(self, inputs, states):
+        u, rec, act, dot = self.units, self.rec, self.act, self.tf.matmul
+        ones = [1.0] * 4   # get_constants' rec_dp_mask without recurrent dropout
+        xs = [inputs[:, k * u:(k + 1) * u] for k in range(self.GATES[self.family])]
+        if self.family == "simple_rnn":
+            out = act(inputs + dot(states[0] * ones[0], self.recurrent_kernel))
+            return out, [out]
+        if self.family == "lstm":
+            h_tm1, c_tm1 = states
+            i = rec(xs[0] + dot(h_tm1 * ones[0], self.rk[0]))
+            f = rec(xs[1] + dot(h_tm1 * ones[1], self.rk[1]))
+            c = f * c_tm1 + i * act(xs[2] + dot(h_tm1 * ones[2], self.rk[2]))
+            o = rec(xs[3] + dot(h_tm1 * ones[3], self.rk[3]))
+            h = o * act(c)
+            return h, [h, c]
+        h_tm1 = states[0]
+        z = rec(xs[0] + dot(h_tm1 * ones[0], self.rk[0]))
+        r = rec(xs[1] + dot(h_tm1 * ones[1], self.rk[1]))
+        hh = act(xs[2] + dot(r * h_tm1 * ones[2], self.rk[2]))
         h = z * h_tm1 + (1 - z) * hh
         return h, [h]
 
@@ -143,6 +180,8 @@ def layer(tf, v1, family, name, x, units, return_sequences=True, go_backwards=Fa
     the caller's name scope (`Bidirectional` runs its layers' `call`, not `__call__`: `bidirectional_1/while_1`)."""
     with v1.variable_scope(name, auxiliary_name_scope=scoped):
         cell = Cell(tf, v1, family, units, int(x.shape[-1]), **cell_args)
+        if cell.impl == 0:
+            x = cell.preprocess_input(x)
         last, outputs, states = k_rnn(tf, v1, cell, x, go_backwards, mask)
     return (outputs if return_sequences else last), states
 
@@ -216,6 +255,14 @@ def k2_lstm_impl2_masked(tf, v1):   # LSTM(implementation=2) after Masking(0.): 
     tf.identity(h, name="final_h")
 
 
+def k20_impl0_stack(tf, v1):   # Keras 2.0's default implementation 0: LSTM(go_backwards) -> GRU -> SimpleRNN
+    x = v1.placeholder(tf.float32, [None, 6, 3], name="x")
+    y, _ = layer(tf, v1, "lstm", "lstm_1", x, 5, implementation=0, go_backwards=True)
+    y, _ = layer(tf, v1, "gru", "gru_1", y, 4, implementation=0)
+    y, _ = layer(tf, v1, "simple_rnn", "simple_rnn_1", y, 3, implementation=0, return_sequences=False)
+    tf.identity(y, name="outputs")
+
+
 def tf_keras_stack(tf, v1):
     """`tf_keras` (Keras 2.x) itself in a TF1-style graph: its v1 while loops, implementation 2 (`split` of one
     product), `sigmoid`, GRU `reset_after=True` (`unstack` of the bias), resource variables `lstm/lstm_cell/kernel`;
@@ -234,7 +281,7 @@ def tf_keras_stack(tf, v1):
 
 
 BUILDERS = {f.__name__: f for f in (k2_lstm, k2_gru, k2_gru_reset_after, k2_simple_rnn_backwards, k2_bilstm_stack,
-                                    k2_bigru_sum, k2_lstm_impl2_masked, tf_keras_stack)}
+                                    k2_bigru_sum, k2_lstm_impl2_masked, k20_impl0_stack, tf_keras_stack)}
 
 
 def build(name: str, root) -> str:

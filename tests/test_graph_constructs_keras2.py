@@ -33,6 +33,11 @@ CASES = {
     "k2_bigru_sum": (["bidirectional_1/while", "bidirectional_1/while_1"], [
         f"tfm.GRU(4, {HS}, reset_after=False, go_backwards=True", "keras.ops.flip("],
         {"keras2_rnn Keras 2 GRU -> tfm.GRU": 2}),
+    "k20_impl0_stack": (["gru_1/while", "lstm_1/while", "simple_rnn_1/while"], [
+        f"tfm.LSTM(5, {HS}, go_backwards=True, return_sequences=True, return_state=True, name='lstm_1')",
+        f"tfm.GRU(4, {HS}, reset_after=False", "tfm.SimpleRNN(3, return_sequences=True"],
+        {"keras2_rnn Keras 2 LSTM -> tfm.LSTM": 1, "keras2_rnn Keras 2 GRU -> tfm.GRU": 1,
+         "keras2_rnn Keras 2 SimpleRNN -> tfm.SimpleRNN": 1}),
     "tf_keras_stack": (["bidirectional/backward_gru_1/while", "bidirectional/forward_gru_1/while", "lstm/while",
                         "simple_rnn/while"], [
         "tfm.LSTM(4, return_sequences=True, return_state=True, name='lstm')",
@@ -165,3 +170,21 @@ def test_inspect_names_the_keras2_layer(prefixes, name, scope, layer):
     cells = [c for c in rep["other_cells"] if c["scope"] == scope]
     assert len(cells) == 1 and cells[0]["tf1_class"] == layer, rep["other_cells"]
     assert sorted(cells[0]["variables"]) == [f"{scope}/{w}" for w in ("bias", "kernel", "recurrent_kernel")]
+
+
+@pytest.mark.parametrize("name, layer", [("k20_impl0_stack", "lstm_1"), ("k20_impl0_stack", "gru_1"),
+                                         ("k2_lstm_impl2_masked", "lstm_1"), ("tf_keras_stack", "lstm")])
+def test_every_implementation_gives_the_layers_own_weights(prefixes, converted, name, layer):
+    """Implementation 0 (the input projected before the loop), 2 (one product, sliced) and tf.keras's split: the
+    Keras 3 layer holds the Keras 2 layer's kernel, recurrent kernel and bias exactly."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
+    from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
+
+    model = keras.saving.load_model(str(converted(name)[2] / "model.keras"))
+    got = next(la for la in model.layers if la.name == layer).get_weights()
+    ckpt = Checkpoint.open(prefixes[name])
+    scope = f"{layer}/{layer}_cell" if name == "tf_keras_stack" else layer
+    for w, role in zip(got, ("kernel", "recurrent_kernel", "bias")):
+        np.testing.assert_array_equal(np.asarray(w), ckpt.read(f"{scope}/{role}"))

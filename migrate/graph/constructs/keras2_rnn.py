@@ -8,7 +8,8 @@ its outputs `transpose(output_ta.stack(), [1, 0, 2])` and `output_ta.read(time -
 states the `Exit`s of the state loop variables. The step is the cell's own `call`: no `concat([x, h])` but
 separate products on per-gate column slices of the layer's three weights `kernel`, `recurrent_kernel`, `bias`
 (sliced once in `build`, implementation 1; or the step's one product `x @ kernel + h @ recurrent_kernel + bias`
-sliced per gate, implementation 2; tf.keras 1.x `split`s instead of slicing). Gate order i, f, c, o (LSTM),
+sliced per gate, implementation 2; tf.keras `split`s instead of slicing; Keras 2.0's implementation 0 projects
+the whole input before the loop, `_time_distributed_dense`, and the step slices the projected input). Gate order i, f, c, o (LSTM),
 z, r, h (GRU, `reset_after` False in Keras 2.2, `bias` `[2, 3 * units]` with `reset_after=True`), the recurrent
 activation `hard_sigmoid` (Keras 2's `clip_by_value(0.2 * x + 0.5, 0, 1)`, which Keras 3 defines differently:
 `recurrent_activation='keras2_hard_sigmoid'`, `tfm.keras2_hard_sigmoid`, keeps it exact) or `sigmoid`.
@@ -148,11 +149,16 @@ def _strip(t):
 
 
 def affine(view: GraphView, t, depth: int = 0) -> Affine | None:
-    """`t` as a sum of products of in-loop tensors with weights plus bias vectors, else None."""
+    """`t` as a sum of products of in-loop tensors with weights plus bias vectors, else None. A step input
+    projected before the loop (Keras 2.0's implementation 0, `view.keras2_projected`) is itself a product with
+    the identity: its column slices are the gates' inputs."""
     t = _strip(t)
     op = t.op
     if depth > 16:
         return None
+    projected = view.__dict__.get("keras2_projected")
+    if projected is not None and t.name == projected[0]:
+        return Affine({t.name: (t, np.eye(projected[1], dtype=np.float32))}, {}, set())
     if op.type in _ADD and len(op.inputs) == 2:
         parts = []
         for k, i in enumerate(op.inputs):
@@ -177,7 +183,7 @@ def affine(view: GraphView, t, depth: int = 0) -> Affine | None:
             return None
         found = set()
         weight_variables(view, op.inputs[1], found)
-        src = _strip(op.inputs[0])
+        src = _source(view, op.inputs[0])
         return Affine({src.name: (src, w)}, {}, found)
     if op.type == "StridedSlice" and op.inputs[0].shape.rank == 2:   # implementation 2: z[:, lo:hi]
         inner = affine(view, op.inputs[0], depth + 1)
@@ -241,6 +247,18 @@ def activation_of(view: GraphView, t):
     return None
 
 
+def _source(view: GraphView, t):
+    """A product's left operand, through Identity and Keras 2.0's `h * 1.0` (its recurrent dropout mask when there
+    is no dropout: `rec_dp_mask = [1.0] * gates`)."""
+    t = _strip(t)
+    while t.op.type == "Mul":
+        ones = [k for k in (0, 1) if const_scalar(view, t.op.inputs[k]) == 1.0]
+        if not ones:
+            break
+        t = _strip(t.op.inputs[1 - ones[0]])
+    return t
+
+
 def _mul_operands(t):
     t = _strip(t)
     return list(t.op.inputs) if t.op.type == "Mul" else None
@@ -289,7 +307,7 @@ def _gate(aff: Affine, x_name: str, h_name: str, units: int, hr_name: str | None
 
 
 def _scope_of(variables: set) -> str:
-    names = sorted(variables)
+    names = sorted({n.rpartition("/")[0] or n for n in variables})   # the scopes holding the variables
     if not names:
         return ""
     parts = [n.split("/") for n in names]
@@ -298,7 +316,7 @@ def _scope_of(variables: set) -> str:
         if len(set(comps)) != 1:
             break
         common.append(comps[0])
-    scope = "/".join(common) or names[0].rsplit("/", 1)[0]
+    scope = "/".join(common) or names[0]
     head, _, last = scope.rpartition("/")   # tf.keras 2.x: `lstm/lstm_cell/kernel`, the layer is `lstm`
     return head if head and last in CELL_SCOPES else scope
 
@@ -435,7 +453,7 @@ def _match_gru(view, x, h, new_h):
                 break
         s = _strip(side).op
         if s.type == "MatMul":   # reset before: (r * h) @ W_h
-            m = _mul_operands(s.inputs[0])
+            m = _mul_operands(_source(view, s.inputs[0]))
             w = weight_value(view, s.inputs[1])
             if m is not None and w is not None and any(_is(v, h) for v in m):
                 reset_after, r_t, x_part = False, next(v for v in m if not _is(v, h)), rest
@@ -520,6 +538,57 @@ def _time_major(view, seq):
     if seq.op.type != "Transpose" or (const_ints(seq.op.inputs[1], view) or [])[:2] != [1, 0]:
         return None
     return seq.op.inputs[0], backwards
+
+
+def _projection(view: GraphView, seq):
+    """Keras 2.0's `preprocess_input` (implementation 0): `concat([_time_distributed_dense(x, kernel_g, bias_g)
+    for each gate], 2)`, each `reshape(bias_add(reshape(x, [-1, input]) @ kernel_g, bias_g), [-1, T, units])` ->
+    (x, the kernel [input, gates * units], the bias or None), else None."""
+    seq = _strip(seq)
+    parts = list(seq.op.inputs)[:-1] if seq.op.type == "ConcatV2" else [seq]
+    if seq.op.type == "ConcatV2" and const_ints(seq.op.inputs[-1], view) not in ([2], [-1]):
+        return None
+    x0, ws, bs = None, [], []
+    for part in parts:
+        part = _strip(part)
+        if part.op.type != "Reshape":
+            return None
+        inner = _strip(part.op.inputs[0])
+        b = None
+        if inner.op.type == "BiasAdd":
+            b = weight_value(view, inner.op.inputs[1])
+            inner = _strip(inner.op.inputs[0])
+        if inner.op.type != "MatMul" or inner.op.get_attr("transpose_a") or inner.op.get_attr("transpose_b"):
+            return None
+        w = weight_value(view, inner.op.inputs[1])
+        flat = _strip(inner.op.inputs[0])
+        if w is None or flat.op.type != "Reshape":
+            return None
+        src = _strip(flat.op.inputs[0])
+        if x0 is not None and src.name != x0.name or src.shape.rank != 3:
+            return None
+        x0 = src
+        ws.append(w)
+        bs.append(b if b is not None else np.zeros(w.shape[1], w.dtype))
+    return x0, np.concatenate(ws, 1), np.concatenate(bs)
+
+
+def _projected_step(step: Keras2Step, w, b) -> Keras2Step:
+    """A step matched over the projected input (its kernel selects columns of it) -> the step over the layer's own
+    input: kernel `w @ kernel`, the projection's bias added to the input bias."""
+    kernel = w @ step.weights[0]
+    weights = [kernel, step.weights[1]]
+    if step.use_bias or np.any(b):
+        bias = step.weights[2] if step.use_bias else np.zeros(step.weights[0].shape[1:] if not step.reset_after
+                                                               else (2, kernel.shape[1]), kernel.dtype)
+        bias = np.array(bias, copy=True)
+        if bias.ndim == 2:
+            bias[0] += b @ step.weights[0]
+        else:
+            bias += b @ step.weights[0]
+        weights.append(bias)
+    return Keras2Step(step.family, step.scope, step.units, step.activation, step.recurrent_activation, weights,
+                      step.reset_after, step.variables, use_bias=len(weights) == 3)
 
 
 class Keras2RNN(Provider):
@@ -637,9 +706,18 @@ def frame_provider(view: GraphView, frame: str):
         if (mt is None) != (mask_read is None):
             return None
         nexts.append(nxt)
-    step = match_step(view, x_read.outputs[0], [lv.body for lv in states], nexts)
+    projection = _projection(view, x)   # Keras 2.0's implementation 0: x @ kernel + bias before the loop
+    if projection is not None:
+        view.__dict__["keras2_projected"] = (_strip(x_read.outputs[0]).name, projection[1].shape[1])
+    try:
+        step = match_step(view, x_read.outputs[0], [lv.body for lv in states], nexts)
+    finally:
+        view.__dict__.pop("keras2_projected", None)
     if step is None:
         return None
+    if projection is not None:
+        x, w, b = projection
+        step = _projected_step(step, w, b)
     order = [0, 1]
     if step.family == "lstm":   # which loop variable is h: the one the output is written from
         h_first = _is(_strip_where(writes[0].inputs[2], states[0].body)[0], nexts[0])
@@ -687,7 +765,7 @@ def recognise(view: GraphView, outputs, registry) -> dict:
 CONSTRUCT = Construct(
     "keras2_rnn", recognise,
     "Keras 2 / tf.keras 1.x `LSTM`, `GRU` (`reset_after` either way), `SimpleRNN` (`K.rnn` while loop over the "
-    "gate-sliced `kernel` / `recurrent_kernel` / `bias`, implementation 1 or 2; `hard_sigmoid` or `sigmoid`; "
+    "gate-sliced `kernel` / `recurrent_kernel` / `bias`, implementation 0, 1 or 2; `hard_sigmoid` or `sigmoid`; "
     "`go_backwards`; a mask; `Bidirectional`: its two layers, the merge op by op)",
     "`tfm.LSTM` / `GRU` / `SimpleRNN` named after the Keras 2 layer (`recurrent_activation="
     "'keras2_hard_sigmoid'`: Keras 2's exactly, `tfm.keras2_hard_sigmoid`), `return_sequences=True, return_state=True`")
