@@ -1259,8 +1259,9 @@ FORMS: list[dict] = [
                  "TF1 Keras's own LSTM lowering (Keras backend rnn: TensorArrays, clip_by_value of the "
                  "hard_sigmoid), not tf.nn.rnn_cell. The learning phase defaults to False: dropout is off at serving. "
                  "Converts as it is: activation_1/Identity:0 is chosen (the one unconsumed result); the LSTM kernels, "
-                 "sliced per gate before the loops, become trainable weights; the loops go through the generic tier "
-                 "(no recogniser takes Keras 2's gate-sliced LSTM step yet).",
+                 "sliced per gate before the loops, become trainable weights; the 4 loops are recognised "
+                 "(constructs/keras2_rnn.py) as tfm.LSTM(100, recurrent_activation='keras2_hard_sigmoid') layers "
+                 "named after the Keras 2 layers, the backward one go_backwards=True, the merge op by op.",
     },
     *[{
         "name": f"kws_{key}_frozen",

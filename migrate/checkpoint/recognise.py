@@ -301,6 +301,7 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
     dense_biases: dict[str, str] = {}
     other: dict[tuple[str, tuple[str, ...]], list[str]] = defaultdict(list)   # (cell scope, loops) -> variables
     non_slot_by_prefix: dict[str, dict[str, str]] = defaultdict(dict)
+    keras_layers = _keras_recurrent_scopes(variables)
 
     for name, info in variables.items():
         if name in slots:
@@ -314,6 +315,9 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
                 rec.other_state[name] = meaning
             else:
                 non_slot_by_prefix[opt][name] = meaning
+            continue
+        if "/".join(comps[:-1]) in keras_layers:   # before the TF1 names: tf.keras 2.x's `lstm/lstm_cell/kernel`
+            other[("/".join(comps[:-1]), tuple(graph.recurrent.get(name, ()) if graph else ()))].append(name)
             continue
         cell_at = max((i for i, c in enumerate(comps[:-1]) if c in scope_layouts), default=None)
         if cell_at is not None:
@@ -394,7 +398,7 @@ def recognise(variables: Mapping[str, VariableInfo], graph=None) -> Recognition:
                                 and b not in in_cells and b not in rec.unrecognised
                                 and not any(b == p.name for p in rec.parts + rec.attention))
     rec.unrecognised.sort()
-    rec.other_cells = [_other_cell(scope, loops, names, variables, graph is not None)
+    rec.other_cells = [_other_cell(scope, loops, names, variables, graph is not None, keras_layers.get(scope))
                        for (scope, loops), names in sorted(other.items())]
 
     for g in cells.values():
@@ -444,15 +448,37 @@ def _unmapped_cell_scope(comps: list[str]) -> str | None:
     return None if at is None else "/".join(comps[: at + 1])
 
 
+# A Keras 2 / tf.keras recurrent layer's weights: `kernel` [input, G * units], `recurrent_kernel` [units, G * units],
+# `bias` [G * units] ([2, 3 * units]: GRU(reset_after=True)); G, the gates, tells the layer (keras/layers/recurrent.py)
+KERAS_RECURRENT_GATES = {4: "Keras 2 LSTM", 3: "Keras 2 GRU", 1: "Keras 2 SimpleRNN"}
+
+
+def _keras_recurrent_scopes(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
+    """scope -> the Keras 2 recurrent layer (`KERAS_RECURRENT_GATES`) of every scope holding its three weights."""
+    out = {}
+    for name, info in variables.items():
+        scope, _, last = name.rpartition("/")
+        kernel = variables.get(f"{scope}/kernel")
+        if last != "recurrent_kernel" or kernel is None or len(info.shape) != 2 or len(kernel.shape) != 2:
+            continue
+        units, width = info.shape
+        if units and width % units == 0 and width // units in KERAS_RECURRENT_GATES and kernel.shape[1] == width:
+            out[scope] = KERAS_RECURRENT_GATES[width // units]
+    return out
+
+
 def _other_cell(scope: str, loops: tuple[str, ...], names: list[str], variables: Mapping[str, VariableInfo],
-                has_graph: bool) -> OtherCell:
+                has_graph: bool, keras_layer: str | None = None) -> OtherCell:
     last = scope.rsplit("/", 1)[-1]
-    tf1_class = T.UNMAPPED_CELL_SCOPES.get(last) or T.UNMAPPED_CELL_VARIABLES.get(last)
+    tf1_class = keras_layer or T.UNMAPPED_CELL_SCOPES.get(last) or T.UNMAPPED_CELL_VARIABLES.get(last)
     where = (f"read inside {', '.join(loops)}" if loops else "read by no while loop of the .meta graph (static_rnn, "
              "or one step)" if has_graph else "no .meta graph to show the loop that reads it")
     unknown = (f"no Keras layout for {tf1_class}: {where}" if tf1_class else f"cell kind unknown: {where}")
     if last in T.UNMAPPED_CELL_VARIABLES or last.startswith("cudnn_compatible_"):   # no loop: one cuDNN op
         unknown = tf1_class
+    if keras_layer:   # its loop reads per-gate slices: the graph converter takes it (graph/constructs/keras2_rnn.py)
+        unknown = (f"{keras_layer} layer's weights in Keras' own layout; `tf-migrate convert` makes the layer from "
+                   f"the graph")
     names = sorted(names)
     return OtherCell(scope, names, {n: list(variables[n].shape) for n in names}, list(loops), tf1_class, unknown)
 

@@ -5,6 +5,7 @@ backends too. Every class is registered with `keras.saving.register_keras_serial
 `import tf_migrate_runtime.layers` before `keras.saving.load_model("model.keras")`.
 """
 
+from tf_migrate_runtime.layers.activations import keras2_hard_sigmoid
 from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentionDecoder
 from tf_migrate_runtime.layers.beam_search import BeamSearchDecoder
 from tf_migrate_runtime.layers.bias_add import BiasAdd
@@ -37,4 +38,4 @@ __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "Bro
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "keras2_hard_sigmoid"]

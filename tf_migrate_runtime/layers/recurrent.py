@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import keras
 
+from tf_migrate_runtime.layers.activations import keras2_hard_sigmoid
 from tf_migrate_runtime.layers.decoder import run_traced
+
+# activations a converted model names that Keras 3 has under no name (or defines differently) -> the function
+RUNTIME_ACTIVATIONS = {"keras2_hard_sigmoid": keras2_hard_sigmoid}
 
 
 def _fast_path(layer, training) -> bool:
@@ -114,7 +118,14 @@ def _fused(kernel, recurrent_kernel, bias):
 
 
 class _FastLoop:
-    """The `inner_loop` the three layers share: their own `_fast_loop` where `_fast_path` allows, Keras' otherwise."""
+    """The `inner_loop` the three layers share: their own `_fast_loop` where `_fast_path` allows, Keras' otherwise;
+    and the activations of `RUNTIME_ACTIVATIONS` by name (`recurrent_activation="keras2_hard_sigmoid"`)."""
+
+    def __init__(self, *args, **kwargs):
+        for key in ("activation", "recurrent_activation"):
+            if isinstance(kwargs.get(key), str) and kwargs[key] in RUNTIME_ACTIVATIONS:
+                kwargs[key] = RUNTIME_ACTIVATIONS[kwargs[key]]
+        super().__init__(*args, **kwargs)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if isinstance(mask, list | tuple):

@@ -6,7 +6,7 @@
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`, `packed_state`), `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
-  `beam_search_decoder`; their providers are gathered in this order, a later one's
+  `beam_search_decoder`, `keras2_rnn` (Keras 2's own `K.rnn` loops); their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
 - decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`training_helper`,
   `greedy_embedding_helper`, `dynamic_rnn_input`), tried in this order.
@@ -34,6 +34,7 @@ from migrate.graph.constructs import (
     greedy_embedding_helper,
     gru_block_cell,
     gru_cell,
+    keras2_rnn,
     layer_norm_lstm_cell,
     legacy_attention_decoder,
     lstm_block_cell,
@@ -58,7 +59,8 @@ CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residua
                      raw_rnn,
                      cudnn_rnn,
                      static_bidirectional_rnn,
-                     beam_search_decoder)
+                     beam_search_decoder,
+                     keras2_rnn)
 HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)
 
 REGISTRY = Registry([m.CELL for m in CELL_MODULES], [m.HELPER for m in HELPER_MODULES],
