@@ -216,15 +216,17 @@ def output_layer(view, logits, tops):
     cell's output (one of `tops`: the top cell's output, or an AttentionWrapper's attention) and the `LogSoftmax`
     -> ((kernel, bias or None) or None when the logits are that output, the top it reads)."""
     t, bias = logits, None
+    while t.op.type in RESHAPES and t.op.inputs:   # an OutputProjectionWrapper's: split after the bias
+        t = t.op.inputs[0]
     if t.op.type in BIAS and view.variable_of(t.op.inputs[1]) is not None:
         bias = view.variable_of(t.op.inputs[1])
         t = t.op.inputs[0]
+    top = next((top for top in tops if merged_output(t, top)), None)
+    if bias is None and top is not None:   # no output layer (an attention layer's MatMul is the output's own)
+        return None, top
     matmul = next((a.op for a in ancestors(t, depth=4, through=("Reshape", "Identity")) if a.op.type == "MatMul"),
                   None)
     if matmul is None:
-        top = next((top for top in tops if merged_output(t, top)), None)
-        if bias is None and top is not None:
-            return None, top
         raise Unsupported("the BeamSearchDecoder's output layer is not a Dense (MatMul + BiasAdd)")
     kernel = view.variable_of(matmul.inputs[1])
     top = next((top for top in tops if merged_output(matmul.inputs[0], top)), None)
