@@ -18,18 +18,17 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
                length_penalty: float = 0.0, coverage_penalty: float = 0.0, max_iterations: int = 6,
                train: bool = True, real_gather_tree: bool = False, output_layer: bool = True, layers: int = 1,
                attention_layer_size: int | None = 6, output_attention: bool = True,
-               alignment_history: bool = False, projection_wrapper: bool = False) -> str:
+               alignment_history: bool = False, projection_wrapper: bool = False, end_token: int = 2) -> str:
     """src ids -> embedding -> dynamic_rnn encoder -> [training decoder: BasicDecoder(TrainingHelper)] and an
-    inference decoder sharing its variables: BeamSearchDecoder(cell, embedding, start 1, end 2, tile_batch(state),
-    beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`; `layers` > 1: MultiRNNCell stacks.
-    `attention` ("luong": LuongAttention(5, scale=True), "bahdanau": BahdanauAttention(4, normalize=True)): the
-    decoder cell is an AttentionWrapper over the (tiled) encoder outputs and lengths, with `attention_layer_size`,
-    `output_attention`, `alignment_history`; `coverage_penalty` its BeamSearchDecoder's. `projection_wrapper`: the
-    vocabulary projection is contrib's `OutputProjectionWrapper(cell, 11)` around the (attention) cell instead of
-    the decoder's `output_layer`. Outputs
-    `decoder/predicted_ids` ([B, T, beam]), `decoder/beam_scores`, `decoder/step_ids` and `decoder/parent_ids`
-    (before `GatherTree`), `decoder/lengths` (the final state's, [B, beam] int64), `decoder/train_logits` (when `train`). Random
-    weights; the prefix."""
+    inference decoder sharing its variables: BeamSearchDecoder(cell, embedding, start 1, `end_token`,
+    tile_batch(state), beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`; `layers` > 1:
+    MultiRNNCell stacks. `attention` ("luong": LuongAttention(5, scale=True), "bahdanau": BahdanauAttention(4,
+    normalize=True)): the decoder cell is an AttentionWrapper over the (tiled) encoder outputs and lengths, with
+    `attention_layer_size`, `output_attention`, `alignment_history`; `coverage_penalty` its BeamSearchDecoder's.
+    `projection_wrapper`: the vocabulary projection is contrib's `OutputProjectionWrapper(cell, 11)` around the
+    (attention) cell instead of the decoder's `output_layer`. Outputs `decoder/predicted_ids` ([B, T, beam]),
+    `decoder/beam_scores`, `decoder/step_ids` and `decoder/parent_ids` (before `GatherTree`), `decoder/lengths`
+    (the final state's, [B, beam] int64), `decoder/train_logits` (when `train`). Random weights; the prefix."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -92,7 +91,8 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
                     scope.reuse_variables()
                 c, init = wrap(seq2seq.tile_batch(enc_out, beam), seq2seq.tile_batch(src_len, beam),
                                seq2seq.tile_batch(enc_state, beam), batch * beam)
-                dec = seq2seq.BeamSearchDecoder(c, emb, tf.fill([batch], 1), 2, init, beam, output_layer=proj,
+                dec = seq2seq.BeamSearchDecoder(c, emb, tf.fill([batch], 1), end_token, init, beam,
+                                                output_layer=proj,
                                                 length_penalty_weight=length_penalty,
                                                 coverage_penalty_weight=coverage_penalty)
                 bsd.gather_tree = standin if real_gather_tree else real

@@ -138,8 +138,10 @@ def test_inspect_names_the_beam_loop_and_its_output_layer(converted):
 
 # ------------------------------------------------------- BeamSearchDecoder over an AttentionWrapper (issue 22)
 ATTENTION_CONVERTED = {  # one conversion each; every variant with the successor's TF 1.15 coverage / length penalty
-    # Luong (scale=True) over a GRU, attention layer 6, output_attention, length penalty 0.6 + coverage 0.4
-    "luong_gru_coverage": {"attention": "luong", "length_penalty": 0.6, "coverage_penalty": 0.4},
+    # Luong (scale=True) over a GRU, attention layer 6, output_attention, length penalty 0.6 + coverage 0.4; end
+    # token 9, a word these random weights pick often enough that beams finish early (the coverage penalty scores
+    # finished beams only)
+    "luong_gru_coverage": {"attention": "luong", "length_penalty": 0.6, "coverage_penalty": 0.4, "end_token": 9},
     # Bahdanau (normalize=True) over two stacked LSTMs (forget bias 0.7), no attention layer, the top cell's output
     # (output_attention=False), alignment_history on, beam 4, length penalty 1.0 + coverage 0.3
     "bahdanau_stacked_lstm": {"attention": "bahdanau", "kind": "lstm", "layers": 2, "attention_layer_size": None,

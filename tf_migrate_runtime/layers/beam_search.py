@@ -28,7 +28,6 @@ from tf_migrate_runtime.layers.decoder import (
     write_step,
 )
 
-
 FLOAT32_MIN = -3.4028234663852886e38   # float32's minimum: a finished beam's log-probability off end_token
 
 
