@@ -8,6 +8,11 @@ that / `((5 + length) / 6) ** length_penalty_weight` (not divided when the weigh
 states are gathered from the parents. At step 0 only beam 0 is live (the others start finished at -inf). The loop
 stops when every beam is finished or after `maximum_iterations` steps. Back-tracking (`gather_tree`) is
 `tfm.GatherTree`, as contrib's `finalize` runs it after the loop.
+
+`BeamSearchAttentionDecoder`: the same loop (`beam_loop`) around an `AttentionWrapper` step (`AttentionDecoder`'s
+mechanism over the tiled memory), its attention vector reordered by the parents like the cell states, and TF
+1.13+'s coverage penalty: `coverage_penalty_weight * sum(log(min(accumulated alignments, 1)))` added to the
+scores of the beams that were already finished.
 """
 
 from __future__ import annotations

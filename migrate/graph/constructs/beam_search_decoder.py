@@ -1,4 +1,5 @@
-"""contrib.seq2seq `dynamic_decode(BeamSearchDecoder(...), maximum_iterations=N)` -> one `tfm.BeamSearchDecoder`.
+"""contrib.seq2seq `dynamic_decode(BeamSearchDecoder(...), maximum_iterations=N)` -> one `tfm.BeamSearchDecoder`, or
+over an `AttentionWrapper` cell one `tfm.BeamSearchAttentionDecoder`.
 
 A beam loop is a while frame holding a `TopKV2` (over the flattened `[B, beam * V]` scores; its `k` is the beam
 width) and a `LogSoftmax` of the step's logits, around recognised cell steps run on the merged `[B * beam]` rows
@@ -6,13 +7,24 @@ width) and a `LogSoftmax` of the step's logits, around recognised cell steps run
 `GatherV2` of the next inputs, whose start value is the same embedding's lookup of the tiled start tokens),
 `end_token` (the `Equal` of the step's word ids with an `Enter`), `maximum_iterations`, the length penalty (the
 `Pow` exponent, a constant; no `Pow`: 0), the output layer (MatMul / tensordot + BiasAdd on variables between the
-top cell and the `LogSoftmax`) and the initial states (each state loop variable's `Enter` input). Provided: the
-`TensorArrayGatherV3`s of the step ids, the parent ids and the scores (time major, as `dynamic_decode` stacks
-them; the transposes after them stay ops), and the lengths / log-probs `Exit`s; `finalize`'s back-tracking
-(`GatherTree`, `migrate/contrib_ops`) reads them, translated op by op to `tfm.GatherTree`.
+decoder cell's output and the `LogSoftmax`, the decoder's `output_layer` or an `OutputProjectionWrapper` around
+the cell) and the initial states (each state loop variable's `Enter` input). Provided: the `TensorArrayGatherV3`s
+of the step ids, the parent ids and the scores (time major, as `dynamic_decode` stacks them; the transposes after
+them stay ops), and the lengths / log-probs `Exit`s; `finalize`'s back-tracking (`GatherTree`, `migrate/contrib_ops`)
+reads them, translated op by op to `tfm.GatherTree`.
 
-Not taken (the loop stays generic, with that reason): an `AttentionWrapper` cell (its attention state is a loop
-variable the layer does not carry), a coverage penalty, an output layer that is not a Dense.
+An `AttentionWrapper` cell (tensorflow/nmt with `beam_width > 0`, OpenNMT-tf 1.x): the first cell reads
+`concat([inputs, attention])` of two merged loop variables; the mechanism is matched as for the other decoders
+(`attention_wrapper.match_attention`: Luong / Bahdanau, scale / normalize, attention layer or none, the tiled
+memory and `memory_sequence_length`), `output_attention` from which of the attention and the top cell's output the
+logits read; the attention loop variable's next value is the step's attention reordered by the parents
+(`_maybe_tensor_gather_helper`), which the layer does too. `alignment_history=True` is accepted (its TensorArray is
+not an output the layer provides). The coverage penalty (TF 1.13+ `_get_scores`: `sum(log(min(accumulated
+attention, 1))) * finished * weight`) is read from its `Log(Minimum(...))` and the constant weight it is multiplied
+by.
+
+Not taken (the loop stays generic, with that reason): an output layer that is not a Dense, a coverage penalty
+whose weight is not a constant or without an attention cell.
 """
 
 from __future__ import annotations
@@ -325,7 +337,12 @@ class BeamSearchDecode(Provider):
 CONSTRUCT = Construct(
     "beam_search_decoder", recognise,
     "contrib.seq2seq `dynamic_decode(BeamSearchDecoder(cell, embedding, start_tokens, end_token, "
-    "tile_batch(state), beam_width, output_layer, length_penalty_weight), maximum_iterations=N)` (a while loop "
-    "holding `TopKV2` + `LogSoftmax` around stacked LSTM / GRU steps; `GatherTree` after it)",
-    "one `tfm.BeamSearchDecoder` (contrib's beam step in a `keras.ops.while_loop`) returning the step ids, parents, "
-    "scores and lengths; `finalize`'s `GatherTree` -> `tfm.GatherTree`")
+    "tile_batch(state), beam_width, output_layer, length_penalty_weight, coverage_penalty_weight), "
+    "maximum_iterations=N)` (a while loop holding `TopKV2` + `LogSoftmax` around stacked LSTM / GRU steps; the "
+    "cell also an `AttentionWrapper` over `tile_batch`ed memory, lengths and state: Luong / Bahdanau, scale / "
+    "normalize, attention layer or none, `output_attention` either way, `alignment_history`; an "
+    "`OutputProjectionWrapper` around it; `GatherTree` after it)",
+    "one `tfm.BeamSearchDecoder` (contrib's beam step in a `keras.ops.while_loop`), over an `AttentionWrapper` "
+    "one `tfm.BeamSearchAttentionDecoder` (the attention vector a per-beam state reordered by the parents, the "
+    "coverage penalty's accumulated alignments too), returning the step ids, parents, scores and lengths; "
+    "`finalize`'s `GatherTree` -> `tfm.GatherTree`")
