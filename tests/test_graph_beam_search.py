@@ -222,6 +222,18 @@ def test_the_coverage_penalty_is_what_makes_the_scores_match(attention_converted
     assert np.abs(got["0.0"][1] - want[1]).max() > 1e-2     # without the penalty the scores are not the graph's
 
 
+def test_inspect_names_the_attention_beam_loop_and_its_layer(attention_converted):
+    """`inspect` on a beam search over an AttentionWrapper: the loop, its wrapped cell and the layer it converts to."""
+    from migrate.checkpoint.inspection import inspect_json, inspect_text
+    from migrate.checkpoint.reader import Checkpoint
+
+    rep = inspect_json(Checkpoint.open(attention_converted["luong_gru_coverage"][2]))
+    assert rep["graph"]["beam_search_loops"] == [{"loop": "decoder/beam/while", "beam_width": 3,
+                                                  "cells": ["decoder/beam/attention_wrapper/gru_cell"]}]
+    assert ("loop decoder/beam/while: BeamSearchDecoder, beam width 3 (cells decoder/beam/attention_wrapper/gru_cell;"
+            " over an AttentionWrapper; convert: tfm.BeamSearchAttentionDecoder)") in inspect_text(rep)
+
+
 def test_beam_search_attention_decoder_round_trips_its_config():
     """A `.keras` file keeps the mechanism, beam width and both penalties; a call on tiled memory returns time-major
     step ids and per-beam lengths."""
