@@ -25,6 +25,7 @@ from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     decode_loop,
     dense_product,
+    embed_ids,
     keep_steps,
     run_traced,
     stacked,
@@ -34,6 +35,11 @@ from tf_migrate_runtime.layers.decoder import (
 )
 
 FLOAT32_MIN = -3.4028234663852886e38   # float32's minimum: a finished beam's log-probability off end_token
+
+
+def merge_beams(t):
+    """`[B, beam, ...]` -> `[B * beam, ...]` (contrib's `_merge_batch_beams`)."""
+    return ops.reshape(t, (-1,) + tuple(t.shape[2:]))
 
 
 def beam_loop(layer, maximum_iterations, start_tokens, end_token, initial_state, step, output, vocab,
@@ -58,35 +64,42 @@ def beam_loop(layer, maximum_iterations, start_tokens, end_token, initial_state,
         initial_state = []
         for fam, u in zip(layer.families, layer.units):
             initial_state += [ops.zeros((batch, k, u))] * (2 if fam == "lstm" else 1)
-    states = list(initial_state) + [ops.zeros((batch, k, w)) for w in initial_extra]
-    n_cell = len(initial_state)
+    # the loop carries every per-beam state merged, [B * beam, ...], as the cells read it; the reorder by parents
+    # is one gather of rows (`+ b * beam`), as contrib's `_tensor_gather_helper` does it
+    states = [merge_beams(s) for s in initial_state]
+    states += [ops.zeros((batch * k, w)) for w in initial_extra]
+    n_cell, n_extra = len(initial_state), len(initial_extra)
     coverage = float(getattr(layer, "coverage_penalty_weight", 0.0))
     if coverage != 0.0:   # initialize(): the initial cell state's alignments (zeros)
-        states.append(ops.zeros((batch, k, memory_steps)))
+        states.append(ops.zeros((batch * k, memory_steps)))
     first = ops.arange(k)[None, :] == 0                                              # [1, beam]
     finished = ops.logical_not(first) | ops.zeros((batch, k), "bool")                 # beam 0 live
     log_probs = ops.where(first, 0.0, float("-inf")) + ops.zeros((batch, k))
     lengths = ops.zeros((batch, k), "int32")
-    x = ops.take(layer.embedding, ops.tile(start_tokens[:, None], (1, k)), axis=0)     # [B, beam, E]
+    x = embed_ids(layer.embedding, ops.reshape(ops.tile(start_tokens[:, None], (1, k)), (-1,)))   # [B * beam, E]
     ids_buf, parents_buf = step_buffer(steps_max, (batch, k), "int32"), step_buffer(steps_max, (batch, k), "int32")
     scores_buf = step_buffer(steps_max, (batch, k))
     is_end = ops.equal(ops.arange(vocab, dtype="int32"), end)                          # [V]
     finished_row = ops.where(is_end, 0.0, FLOAT32_MIN)
-
-    def merge(t):
-        return ops.reshape(t, (-1,) + tuple(t.shape[2:]))
+    offsets = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)                # [B, 1]: row b's first beam
 
     def split(t):
         return ops.reshape(t, (batch, k) + tuple(t.shape[1:]))
+
+    def rows(t, parent):
+        """A merged `[B * beam, ...]` state reordered by `parent` `[B, beam]`."""
+        return embed_ids(t, ops.reshape(parent + offsets, (-1,)))
+
+    def beams(t, parent):
+        """A `[B, beam]` tensor reordered by `parent`."""
+        return ops.reshape(rows(ops.reshape(t, (-1,)), parent), (batch, k))
 
     def cond(t, x, finished, dd_finished, log_probs, lengths, ids_buf, parents_buf, scores_buf, *states):
         return ops.logical_and(t < steps_max, ops.logical_not(ops.all(dd_finished)))
 
     def body(t, x, finished, dd_finished, log_probs, lengths, ids_buf, parents_buf, scores_buf, *states):
-        n_extra = len(initial_extra)
-        h, new, extra, alignments = step(merge(x), [merge(s) for s in states[:n_cell]],
-                                         [merge(s) for s in states[n_cell:n_cell + n_extra]])
-        new = [split(s) for s in list(new) + list(extra)]
+        h, new, extra, alignments = step(x, list(states[:n_cell]), list(states[n_cell:n_cell + n_extra]))
+        new = list(new) + list(extra)
         logits = h
         if output is not None:
             logits = dense_product(logits, *output)
@@ -94,31 +107,32 @@ def beam_loop(layer, maximum_iterations, start_tokens, end_token, initial_state,
         step_log_probs = ops.where(finished[:, :, None], finished_row, step_log_probs)
         total = log_probs[:, :, None] + step_log_probs
         not_finished = ops.logical_not(finished)
-        add = ops.where(is_end, 0, 1)[None, None, :] * ops.cast(not_finished, "int32")[:, :, None]
         scores = total
         if layer.length_penalty_weight != 0.0:
+            add = ops.where(is_end, 0, 1)[None, None, :] * ops.cast(not_finished, "int32")[:, :, None]
             w = layer.length_penalty_weight
             penalty = ops.divide((5.0 + ops.cast(lengths[:, :, None] + add, "float32")) ** w, 6.0 ** w)
             scores = total / penalty
         if coverage != 0.0:   # _get_scores: sum(log(min(accumulated, 1))) (0 read as 1) of finished beams
-            accumulated = states[-1] + split(alignments) * ops.cast(not_finished, "float32")[:, :, None]
+            accumulated = states[-1] + alignments * ops.reshape(ops.cast(not_finished, "float32"), (-1, 1))
             new.append(accumulated)
             acc = ops.where(ops.equal(accumulated, 0.0), ops.ones_like(accumulated), accumulated)
-            penalty = ops.sum(ops.log(ops.minimum(acc, 1.0)), axis=2) * ops.cast(finished, "float32")
+            penalty = split(ops.sum(ops.log(ops.minimum(acc, 1.0)), axis=1)) * ops.cast(finished, "float32")
             scores = scores + ops.expand_dims(penalty * coverage, 2)
         next_scores, index = ops.top_k(ops.reshape(scores, (batch, -1)), k)
-        next_log_probs = ops.take_along_axis(ops.reshape(total, (batch, -1)), index, axis=1)
-        word = ops.cast(index % vocab, "int32")
-        parent = ops.cast(index // vocab, "int32")
-        prev_finished = ops.take_along_axis(finished, parent, axis=1)
+        index = ops.cast(index, "int32")
+        next_log_probs = ops.reshape(embed_ids(ops.reshape(total, (-1,)), ops.reshape(index + offsets * vocab, (-1,))),
+                                     (batch, k))
+        word = index % vocab
+        parent = index // vocab
+        prev_finished = beams(finished, parent)
         next_finished = ops.logical_or(prev_finished, ops.equal(word, end))
-        next_lengths = ops.take_along_axis(lengths, parent, axis=1) + ops.cast(
-            ops.logical_not(prev_finished), "int32")
-        new = [ops.take_along_axis(s, ops.broadcast_to(parent[:, :, None], ops.shape(s)), axis=1) for s in new]
+        next_lengths = beams(lengths, parent) + ops.cast(ops.logical_not(prev_finished), "int32")
+        new = [rows(s, parent) for s in new]
         ids_buf = write_step(ids_buf, t, word)
         parents_buf = write_step(parents_buf, t, parent)
         scores_buf = write_step(scores_buf, t, next_scores)
-        x = ops.take(layer.embedding, word, axis=0)
+        x = embed_ids(layer.embedding, ops.reshape(word, (-1,)))
         dd = ops.logical_or(next_finished, t + 1 >= steps_max)
         return (t + 1, x, next_finished, dd, next_log_probs, next_lengths, ids_buf, parents_buf, scores_buf, *new)
 
