@@ -18,10 +18,10 @@ An `AttentionWrapper` cell (tensorflow/nmt with `beam_width > 0`, OpenNMT-tf 1.x
 (`attention_wrapper.match_attention`: Luong / Bahdanau, scale / normalize, attention layer or none, the tiled
 memory and `memory_sequence_length`), `output_attention` from which of the attention and the top cell's output the
 logits read; the attention loop variable's next value is the step's attention reordered by the parents
-(`_maybe_tensor_gather_helper`), which the layer does too. `alignment_history=True` is accepted while no output reads it (the
-history `finalize` re-sorts is not provided). The coverage penalty (TF 1.13+ `_get_scores`: `sum(log(min(accumulated
-attention, 1))) * finished * weight`) is read from its `Log(Minimum(...))` and the constant weight it is multiplied
-by.
+(`_maybe_tensor_gather_helper`), which the layer does too. `alignment_history=True` is accepted while no output
+reads it (the history `finalize` re-sorts is not provided). The coverage penalty (TF 1.13+ `_get_scores`:
+`sum(log(min(accumulated attention, 1))) * finished * weight`) is read from its `Log(Minimum(...))` and the
+constant weight it is multiplied by.
 
 Not taken (the loop stays generic, with that reason): an output layer that is not a Dense, a coverage penalty
 whose weight is not a constant or without an attention cell.
