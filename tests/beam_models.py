@@ -111,6 +111,13 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
     return prefix
 
 
+def _build(path: str, **kw) -> str:
+    """`beam_graph` into the folder `path` (tests/test_graph_backends.py's builder interface) -> `path`."""
+    os.makedirs(path, exist_ok=True)
+    beam_graph(path, **kw)
+    return path
+
+
 def _rewrite_gather_tree(meta: str, inputs: list[str]) -> None:
     """The stand-in (`<scope>/standin_gather_tree/...` + `Identity <scope>/GatherTree`) -> one `GatherTree` NodeDef
     (attr T: int32) reading the same four tensors, and its OpDef in the stripped op list, as TF 1.x saved them."""
