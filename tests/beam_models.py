@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from construct_builders import output_projection_wrapper_class
 from tf1_models import save_random_weights, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -15,11 +16,19 @@ STANDIN = "standin_gather_tree"
 
 def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam: int = 3,
                length_penalty: float = 0.0, coverage_penalty: float = 0.0, max_iterations: int = 6,
-               train: bool = True, real_gather_tree: bool = False, output_layer: bool = True, layers: int = 1) -> str:
+               train: bool = True, real_gather_tree: bool = False, output_layer: bool = True, layers: int = 1,
+               attention_layer_size: int | None = 6, output_attention: bool = True,
+               alignment_history: bool = False, projection_wrapper: bool = False, end_token: int = 2) -> str:
     """src ids -> embedding -> dynamic_rnn encoder -> [training decoder: BasicDecoder(TrainingHelper)] and an
-    inference decoder sharing its variables: BeamSearchDecoder(cell, embedding, start 1, end 2, tile_batch(state),
-    beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`; `layers` > 1: MultiRNNCell stacks. Outputs `decoder/predicted_ids`
-    ([B, T, beam]), `decoder/beam_scores`, `decoder/train_logits` (when `train`). Random weights; the prefix."""
+    inference decoder sharing its variables: BeamSearchDecoder(cell, embedding, start 1, `end_token`,
+    tile_batch(state), beam, output_layer Dense(11)) under `dynamic_decode(maximum_iterations)`; `layers` > 1:
+    MultiRNNCell stacks. `attention` ("luong": LuongAttention(5, scale=True), "bahdanau": BahdanauAttention(4,
+    normalize=True)): the decoder cell is an AttentionWrapper over the (tiled) encoder outputs and lengths, with
+    `attention_layer_size`, `output_attention`, `alignment_history`; `coverage_penalty` its BeamSearchDecoder's.
+    `projection_wrapper`: the vocabulary projection is contrib's `OutputProjectionWrapper(cell, 11)` around the
+    (attention) cell instead of the decoder's `output_layer`. Outputs `decoder/predicted_ids` ([B, T, beam]),
+    `decoder/beam_scores`, `decoder/step_ids` and `decoder/parent_ids` (before `GatherTree`), `decoder/lengths`
+    (the final state's, [B, beam] int64), `decoder/train_logits` (when `train`). Random weights; the prefix."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -54,7 +63,8 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
             batch = tf.size(src_len)
             with v1.variable_scope("decoder") as scope:
                 dec_cell = cell()
-                proj = v1.layers.Dense(11, name="output_projection") if output_layer else None
+                proj = v1.layers.Dense(11, name="output_projection") if output_layer and not projection_wrapper \
+                    else None
 
                 def wrap(memory, lengths, state, rows):
                     if not attention:
@@ -62,8 +72,13 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
                     mech = {"luong": lambda: seq2seq.LuongAttention(5, memory, lengths, scale=True),
                             "bahdanau": lambda: seq2seq.BahdanauAttention(4, memory, lengths, normalize=True)}[
                         attention]()
-                    c = seq2seq.AttentionWrapper(dec_cell, mech, attention_layer_size=6)
-                    return c, c.zero_state(rows, tf.float32).clone(cell_state=state)
+                    c = seq2seq.AttentionWrapper(dec_cell, mech, attention_layer_size=attention_layer_size,
+                                                 output_attention=output_attention,
+                                                 alignment_history=alignment_history)
+                    init = c.zero_state(rows, tf.float32).clone(cell_state=state)
+                    if projection_wrapper:
+                        c = output_projection_wrapper_class(tf, v1)(c, 11)
+                    return c, init
 
                 if train:
                     tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
@@ -76,20 +91,31 @@ def beam_graph(path: str, kind: str = "gru", attention: str | None = None, beam:
                     scope.reuse_variables()
                 c, init = wrap(seq2seq.tile_batch(enc_out, beam), seq2seq.tile_batch(src_len, beam),
                                seq2seq.tile_batch(enc_state, beam), batch * beam)
-                dec = seq2seq.BeamSearchDecoder(c, emb, tf.fill([batch], 1), 2, init, beam, output_layer=proj,
+                dec = seq2seq.BeamSearchDecoder(c, emb, tf.fill([batch], 1), end_token, init, beam,
+                                                output_layer=proj,
                                                 length_penalty_weight=length_penalty,
                                                 coverage_penalty_weight=coverage_penalty)
                 bsd.gather_tree = standin if real_gather_tree else real
                 try:
-                    out, _, _ = seq2seq.dynamic_decode(dec, maximum_iterations=max_iterations, scope="beam")
+                    out, final, _ = seq2seq.dynamic_decode(dec, maximum_iterations=max_iterations, scope="beam")
                 finally:
                     bsd.gather_tree = real
                 tf.identity(out.predicted_ids, name="predicted_ids")
                 tf.identity(out.beam_search_decoder_output.scores, name="beam_scores")
+                tf.identity(out.beam_search_decoder_output.predicted_ids, name="step_ids")   # before GatherTree
+                tf.identity(out.beam_search_decoder_output.parent_ids, name="parent_ids")
+                tf.identity(final.lengths, name="lengths")
             prefix = save_random_weights(path)
     if real_gather_tree:
         _rewrite_gather_tree(prefix + ".meta", [t.name for t in inputs])
     return prefix
+
+
+def _build(path: str, **kw) -> str:
+    """`beam_graph` into the folder `path` (tests/test_graph_backends.py's builder interface) -> `path`."""
+    os.makedirs(path, exist_ok=True)
+    beam_graph(path, **kw)
+    return path
 
 
 def _rewrite_gather_tree(meta: str, inputs: list[str]) -> None:

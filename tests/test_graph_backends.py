@@ -51,6 +51,10 @@ CASES = {
     "normalized_bahdanau_history_impute": ("test_graph_decoders", dict(
         attention="normalized_bahdanau", attention_layer=6, history=True, impute=True),
         DEC + ["decoder/alignment_history:0"], [7], None),
+    # BeamSearchDecoder over an AttentionWrapper (Luong, GRU), length + coverage penalty, its GatherTree after it
+    "beam_luong_gru_coverage": ("beam_models", dict(attention="luong", train=False, length_penalty=0.6,
+                                                    coverage_penalty=0.4, end_token=9, real_gather_tree=True),
+                                ["decoder/predicted_ids:0", "decoder/beam_scores:0"], [7], None),
     # fitted through the greedy loop (its logits): on JAX the bounded fori_loop, reverse-mode differentiable
     "bahdanau_greedy_impute": ("test_graph_decoders", dict(attention="bahdanau", impute=True, greedy=True),
                                DEC + GREEDY, [7], 2),

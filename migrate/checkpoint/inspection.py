@@ -191,8 +191,10 @@ def inspect_text(report: dict, show_slots: bool = False) -> str:
                      f"{extra}{' (' + where + ')' if where else ''}")
     for b in (report.get("graph") or {}).get("beam_search_loops", []):
         width = f", beam width {b['beam_width']}" if b["beam_width"] is not None else ""
+        wrapped = any(c["attention_wrapped"] for c in report["cells"] if c["scope"] in b["cells"])
+        layer = "tfm.BeamSearchAttentionDecoder" if wrapped else "tfm.BeamSearchDecoder"
         lines.append(f"  loop {b['loop']}: BeamSearchDecoder{width} (cells {', '.join(b['cells']) or 'none recognised'};"
-                     f" convert: tfm.BeamSearchDecoder)")
+                     f"{' over an AttentionWrapper;' if wrapped else ''} convert: {layer})")
     for o in report.get("other_cells", []):
         shapes = ", ".join(f"{n.rsplit('/', 1)[-1]} {o['shapes'][n]}" for n in o["variables"])
         lines.append(f"  cell {o['scope']}: {o['unknown']} ({shapes})")

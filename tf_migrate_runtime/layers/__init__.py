@@ -7,7 +7,7 @@ backends too. Every class is registered with `keras.saving.register_keras_serial
 
 from tf_migrate_runtime.layers.activations import keras2_hard_sigmoid
 from tf_migrate_runtime.layers.attention import AttentionDecoder, GreedyAttentionDecoder
-from tf_migrate_runtime.layers.beam_search import BeamSearchDecoder
+from tf_migrate_runtime.layers.beam_search import BeamSearchAttentionDecoder, BeamSearchDecoder
 from tf_migrate_runtime.layers.bias_add import BiasAdd
 from tf_migrate_runtime.layers.block_lstm import BlockLSTM
 from tf_migrate_runtime.layers.decoder import GreedyDecoder, SampleIds, TrimToMaxLength
@@ -34,7 +34,7 @@ from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
-__all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
+__all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",

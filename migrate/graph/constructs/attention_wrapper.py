@@ -89,7 +89,10 @@ def match_attention(view, frame, frame_ops, layers, att_in) -> AttentionMatch | 
                 lengths = lengths.op.inputs[0]
     att_lv = loop_var(att_in[1])
     nxt, _ = strip_impute(att_lv.next)
-    if not is_zero_state(view, att_lv.enter.inputs[0]):
+    init = att_lv.enter.inputs[0]
+    while init.op.type == "Reshape":   # a beam loop's split [B, beam, ...] of zero_state(B * beam)
+        init = init.op.inputs[0]
+    if not is_zero_state(view, init):
         raise Unsupported("an AttentionWrapper with a non-zero initial attention")
     mech = "bahdanau" if "attention_v" in read else "luong"
     return AttentionMatch(mech, read, values, lengths, strip(nxt), att_lv.enter,
