@@ -19,7 +19,10 @@ Outputs (unless `--outputs` names them), in this order, each with the reason it 
    decoder's ids, a final RNN state exposed by name, an evaluation subgraph's probabilities come from here;
    auto-named internals (`rnn/while/Exit_3`) never do.
 
-A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output.
+A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output, else (at
+most `MAX_UNNAMED_OUTPUTS`) its unconsumed tensors computed from an input. Never control flow, whatever its name (a
+Merge's value_index, the Switch branch nobody takes, Enter / Exit / NextIteration / LoopCond), nor an op inside a
+loop frame (`loop_frame_ops`).
 
 Labels are the placeholders the loss reads that the chosen outputs do not (targets, target weights); a
 placeholder that is both (TrainingHelper's decoder inputs, target lengths) is a model input.

@@ -38,6 +38,9 @@ placeholder is (one entry per rule; `doc` says why):
 - **steps**: an integer scalar that sizes a `TensorArrayV3` (the number of steps of a loop): the time length.
 - **keep_prob** / **rate**: a float scalar added to, or compared with, a random uniform tensor (dropout): 1.0 /
   0.0, as at inference. **mode**: a bool scalar that is a `Switch` predicate (`tf.cond`): False.
+- **batch axis** (a placeholder that is no sequence): the row axis of a rank-2 tensor concatenated with another
+  along its last axis (a cell's `concat([x_t, h], 1)`) or multiplied on the left (`h @ U`): an initial state fed
+  packed `[layers, B, units]` and sliced per layer has its batch on axis 1, not on its leading axis.
 - **a fixed size**: a tensor concatenated (not along that axis) or combined elementwise with one whose size the
   graph fixes (`tf.fill([128, 1], GO)` before `targets[:, :-1]`, a batch given as a Python int): that axis of the
   placeholder has that size.
