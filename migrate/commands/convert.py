@@ -62,7 +62,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--outputs", metavar="T1:0,T2:0", help="the graph tensors the model returns (default: those the "
                    "loss is computed from; printed with the reason)")
     g.add_argument("--feed", action="append", metavar="NAME:0=VALUE", help="fix a placeholder at inference "
-                   "(repeatable), e.g. keep_prob:0=1.0")
+                   "(repeatable): a number, true / false (any case) or a list of them, e.g. keep_prob:0=1.0, "
+                   "is_training:0=false")
     g.add_argument("--inputs", metavar="FEED.npz", help="example inputs (keys = placeholder names) for parity, "
                    "and the shapes of placeholders the graph leaves unknown")
     g.add_argument("--variable", action="append", metavar="NAME=FILE.npy", help="assign this variable the value "

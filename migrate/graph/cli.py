@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 
@@ -29,9 +30,25 @@ def wants_graph(source: str) -> bool:
     return False
 
 
-def parse_feed(items: list[str] | None) -> dict:
-    """`--feed NAME:0=VALUE` (repeatable): VALUE is a Python literal (1.0, False, [1, 2])."""
+_BOOL_WORD = re.compile(r"\b(true|false)\b", re.I)
+
+
+def _feed_literal(value: str):
+    """A --feed VALUE: a Python literal (1.0, False, [1, 2], 'text'), where a boolean may be written in any case
+    (`false`, `TRUE`, as a shell user or a JSON / YAML config writes it)."""
     import ast  # noqa: PLC0415
+
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        if not _BOOL_WORD.search(value):
+            raise
+    return ast.literal_eval(_BOOL_WORD.sub(lambda m: m.group(1).capitalize(), value))
+
+
+def parse_feed(items: list[str] | None) -> dict:
+    """`--feed NAME:0=VALUE` (repeatable): VALUE is a number, a boolean (true / false, any case), a list of them or
+    a quoted string (1.0, false, [1, 2])."""
 
     from migrate.graph.convert import GraphConvertError  # noqa: PLC0415
 
@@ -41,9 +58,11 @@ def parse_feed(items: list[str] | None) -> dict:
         if not sep or not name:
             raise GraphConvertError(f"--feed {item!r}: expected NAME:0=VALUE, e.g. --feed keep_prob:0=1.0")
         try:
-            feeds[name.strip()] = np.asarray(ast.literal_eval(value.strip()))
+            feeds[name.strip()] = np.asarray(_feed_literal(value.strip()))
         except (ValueError, SyntaxError):
-            raise GraphConvertError(f"--feed {item!r}: {value!r} is not a number, boolean or list") from None
+            raise GraphConvertError(f"--feed {item!r}: {value!r} is not a number, boolean or list; write a number "
+                                    f"(1.0, 0), a boolean (true or false, any case), a list of them ([1, 2], "
+                                    f"[true, false]) or a quoted string ('text')") from None
     return feeds
 
 

@@ -139,6 +139,11 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
     # the frame's own ops (a decoder reusing another's variable scope names its ops after that one's)
     ops = frame_ops(view, frame) + [o for o in view.graph.get_operations() if o.name.startswith(_title(frame) + "/")]
     kernels = [o for o in ops if o.type == "MatMul" and view.variable_of(o.inputs[1]) is not None]
+    per_element = map_like(view, frame)
+    if per_element:
+        step = f" (its step applies {view.variable_of(kernels[0].inputs[1])} to each element)" if kernels else ""
+        return (f"a map_fn-style loop, not a recurrence: its loop variables are {per_element}; each step computes "
+                f"element i from element i alone and carries no state to the next{step}")
     if any(o.type in ("LSTMBlockCell", "GRUBlockCell") for o in ops):
         return "a fused block cell whose wiring the block-cell recognisers did not match"
     if not kernels:
@@ -180,6 +185,37 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
     following = nxt.type if nxt is not None else "several ops"
     return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step or a custom cell, in a loop "
             f"the registry does not take (it takes BasicRNNCell inside dynamic_rnn / static_rnn)")
+
+
+def _is_counter(lv: LoopVar) -> bool:
+    """A loop variable that only counts: an integer whose next value is itself (read in the body) plus a
+    constant."""
+    if lv.array is not None or not lv.dtype.startswith(("int", "uint")):
+        return False
+    nxt = _through_identity(lv.next_value).op
+    if nxt.type not in ("Add", "AddV2") or len(nxt.inputs) != 2:
+        return False
+    body = lv.switch.outputs[1]
+    mine = [_through_identity(x) for x in nxt.inputs]
+    return any(x.name == body.name for x in mine) and any(x.op.type == "Const" or (x.op.type == "Enter" and
+               x.op.inputs and x.op.inputs[0].op.type == "Const") for x in mine)
+
+
+def map_like(view: GraphView, frame: str) -> str:
+    """`tf.map_fn` (and any while loop like it): the loop variables are step counters and TensorArrays only (no
+    state carried from one step to the next). Returns them in words ("the counter Const and the TensorArray
+    TensorArray_1"), or "" for a loop that carries state (a recurrence)."""
+    try:
+        lf = LoopFrame(view, frame, frames_of(view).get(frame, []))
+    except (Unsupported, StopIteration, ValueError, IndexError):
+        return ""
+    counters = [lv for lv in lf.vars if _is_counter(lv)]
+    arrays = [lv for lv in lf.vars if lv.array is not None]
+    if not counters or not arrays or len(counters) + len(arrays) != len(lf.vars):
+        return ""
+    names = [f"the step counter {lv.enter.inputs[0].op.name}" for lv in counters] + \
+        [f"the TensorArray {lv.array.name}" for lv in arrays]
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def generic_loops(view: GraphView, outputs, providers: dict, why: str = NO_RECOGNISER, stop=()) -> dict:

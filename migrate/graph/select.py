@@ -19,7 +19,10 @@ Outputs (unless `--outputs` names them), in this order, each with the reason it 
    decoder's ids, a final RNN state exposed by name, an evaluation subgraph's probabilities come from here;
    auto-named internals (`rnn/while/Exit_3`) never do.
 
-A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output.
+A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output, else (at
+most `MAX_UNNAMED_OUTPUTS`) its unconsumed tensors computed from an input. Never control flow, whatever its name (a
+Merge's value_index, the Switch branch nobody takes, Enter / Exit / NextIteration / LoopCond), nor an op inside a
+loop frame (`loop_frame_ops`).
 
 Labels are the placeholders the loss reads that the chosen outputs do not (targets, target weights); a
 placeholder that is both (TrainingHelper's decoder inputs, target lengths) is a model input.
@@ -204,11 +207,15 @@ def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
             outs = _dedupe_identities(graph, list(reasons))
             return Selection(outs, f"the loss is {loss.name} ({how}); labels: {', '.join(labels) or 'none'}",
                              loss.name, labels, {o: reasons[o] for o in outs}, [o for o in outs if o in primary])
-    sinks = []
+    sinks, frames = [], None
     for o in ops_named(graph, OUTPUT_NAMES.search):
         if _SKIP_SCOPES.search(o.name) or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + ("Const", "NoOp", "Assign"):
             continue
-        if o.type in NOT_OUTPUTS:
+        if o.type in NOT_OUTPUTS + _NOT_RESULTS or _LOOP_FRAME.search(o.name):
+            continue
+        if frames is None:
+            frames = loop_frame_ops(graph)
+        if o.name in frames:
             continue
         for t in o.outputs:
             if not t.consumers() or all(c.type in ("HistogramSummary", "ScalarSummary") for c in t.consumers()):
@@ -231,12 +238,23 @@ def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
 
 
 MAX_UNNAMED_OUTPUTS = 4   # more unconsumed results than this: the graph holds more than one model's outputs
-_NOT_RESULTS = ("Const", "NoOp", "Assign", "Exit", "Enter", "Merge", "Switch", "NextIteration", "LoopCond",
-                "HistogramSummary", "ScalarSummary", "MergeSummary", "Print",
-                "PrintV2", "Assert", "SaveV2", "RestoreV2")
+# Control flow: a Merge's value_index (`Merge:1`), the branch of a Switch nobody takes (a tf.cond's or a loop's
+# `Switch:0`), Enter / Exit / NextIteration / LoopCond are plumbing, never what a model returns.
+CONTROL_FLOW = ("Enter", "RefEnter", "Exit", "RefExit", "Merge", "RefMerge", "Switch", "RefSwitch", "NextIteration",
+                "RefNextIteration", "LoopCond")
+_NOT_RESULTS = ("Const", "NoOp", "Assign", *CONTROL_FLOW, "HistogramSummary", "ScalarSummary", "MergeSummary",
+                "Print", "PrintV2", "Assert", "SaveV2", "RestoreV2")
 
 
 _LOOP_FRAME = re.compile(r"(^|/)while(_\d+)?/")
+
+
+def loop_frame_ops(graph) -> set[str]:
+    """The names of the ops inside a while loop's frame, found by structure, whatever their names: everything an
+    `Enter` reaches before an `Exit` (a loop's body and condition; `map_fn`'s, `scan`'s, `dynamic_rnn`'s). What
+    leaves a loop does so through an Exit, so nothing inside a frame is a model's result."""
+    enters = ops_of_type(graph, ("Enter", "RefEnter"))
+    return set(reaches(enters, stop=("Exit", "RefExit"))) if enters else set()
 
 
 def _result_ends(graph) -> list[str]:
@@ -252,10 +270,10 @@ def _result_ends(graph) -> list[str]:
             continue
         reach.add(o.name)
         stack.extend(c for t in o.outputs for c in t.consumers())
-    ends = []
+    ends, frames = [], loop_frame_ops(graph)
     for o in ops:
         if o.name not in reach or o.type in PLACEHOLDER_OPS + VARIABLE_OPS + _NOT_RESULTS + NOT_OUTPUTS or \
-                _SKIP_SCOPES.search(o.name) or _LOOP_FRAME.search(o.name):
+                _SKIP_SCOPES.search(o.name) or _LOOP_FRAME.search(o.name) or o.name in frames:
             continue
         ends.extend(t.name for t in o.outputs if not t.consumers() and t.dtype != "bool")
     return ends

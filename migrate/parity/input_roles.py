@@ -38,6 +38,9 @@ placeholder is (one entry per rule; `doc` says why):
 - **steps**: an integer scalar that sizes a `TensorArrayV3` (the number of steps of a loop): the time length.
 - **keep_prob** / **rate**: a float scalar added to, or compared with, a random uniform tensor (dropout): 1.0 /
   0.0, as at inference. **mode**: a bool scalar that is a `Switch` predicate (`tf.cond`): False.
+- **batch axis** (a placeholder that is no sequence): the row axis of a rank-2 tensor concatenated with another
+  along its last axis (a cell's `concat([x_t, h], 1)`) or multiplied on the left (`h @ U`): an initial state fed
+  packed `[layers, B, units]` and sliced per layer has its batch on axis 1, not on its leading axis.
 - **a fixed size**: a tensor concatenated (not along that axis) or combined elementwise with one whose size the
   graph fixes (`tf.fill([128, 1], GO)` before `targets[:, :-1]`, a batch given as a Python int): that axis of the
   placeholder has that size.
@@ -586,6 +589,30 @@ def _from_placeholder(t) -> bool:
     return t.op.type in ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 
 
+def _batch_rows(op, i, f, p):
+    """A rank-2 tensor whose rows meet a cell's batch rows: concatenated with another tensor along its last axis
+    (`concat([x_t, h])` in every TF1 cell) or the left operand of a MatMul (`h @ U`). Its row axis is the batch, so
+    the placeholder axis it came from is the batch axis: an initial state fed packed `[layers, B, units]` and
+    sliced per layer has its batch on axis 1, not on its leading (layer) axis."""
+    if f.axes is None or f.elem is not None or len(f.axes) != 2 or f.axes[0] is None or _rank(op.outputs[0]) != 2:
+        return None
+    if op.type == "MatMul":
+        try:
+            if op.get_attr("transpose_a"):
+                return None
+        except ValueError:
+            return None
+        return Evidence("batch", f"its rows are the rows of MatMul {op.name}", batch_axis=f.axes[0])
+    n = len(op.inputs) - 1
+    axis = _fold(op.inputs[n])
+    if n < 2 or axis is None or _normal_axis(int(axis), 2) != 1:
+        return None
+    if all(x.op.type == "Const" for k, x in enumerate(op.inputs[:n]) if k != i):
+        return None
+    return Evidence("batch", f"its rows meet the batch rows of the tensors concatenated with it ({op.type} {op.name}: "
+                    f"a cell's [input, state])", batch_axis=f.axes[0])
+
+
 def _mode_switch(op, i, f, p):
     return Evidence("mode", f"the predicate of Switch {op.name} (a tf.cond)")
 
@@ -622,6 +649,9 @@ RULES: tuple[Rule, ...] = (
          "tf.nn.dropout (TF < 1.13): floor(keep_prob + uniform)"),
     Rule("dropout rate", ("GreaterEqual",), 1, "f", 0, _dropout_compare,
          "tf.nn.dropout (TF >= 1.13): uniform >= rate, rate = 1 - keep_prob"),
+    Rule("batch rows of a cell", ("ConcatV2", "MatMul"), None, "f", None, _batch_rows,
+         "a recurrent state (or any matrix) meets the step's input rows: concat([x_t, h], 1), h @ U; that axis is "
+         "the batch"),
     Rule("tf.cond predicate", ("Switch",), 1, "b", 0, _mode_switch, "tf.cond on a training flag: False"),
     Rule("a size the graph fixes", ("ConcatV2", *BINARY), None, "iufb", None, _fixed_sizes,
          "concatenated with tf.fill([128, 1], GO) (a batch baked into the graph): the batch is 128"),
@@ -644,7 +674,8 @@ class InputRole:
             float features, integers of their own).
         why: the evidence, in words, one entry per rule that matched.
         vocab: ids: the rows of the table they index (the smallest, when several).
-        time_axis / batch_axis: a sequence's axes (None: no evidence; then axis 0 is the batch).
+        time_axis / batch_axis: a sequence's axes (None: no evidence; then axis 0 is the batch); batch_axis alone:
+            a tensor whose rows meet a cell's batch rows (an initial state fed packed [layers, B, units]).
         ties: the while loops and ops through which it meets other inputs (to tie lengths to their sequences).
         bound: lengths: a constant they are compared against (values must not exceed it).
         default: a `PlaceholderWithDefault`'s constant default (else None).
@@ -660,6 +691,7 @@ class InputRole:
     bound: int | None = None
     default: Any = None
     time_why: str = ""
+    batch_why: str = ""
     sizes: dict[int, tuple[int, str]] = field(default_factory=dict)   # axis -> (size the graph fixes, why)
 
     @property
@@ -670,6 +702,8 @@ class InputRole:
         axes = ""
         if self.sequence:
             axes = "time-major" if self.time_axis == 0 else f"batch axis {self.batch_axis}, time axis {self.time_axis}"
+        elif self.batch_axis:
+            axes = f"batch axis {self.batch_axis}"
         what = {"ids": f"ids in [0, {self.vocab})", "lengths": "sequence lengths", "batch_size": "the batch size",
                 "steps": "the number of steps", "keep_prob": "a dropout keep probability", "rate": "a dropout rate",
                 "mode": "a tf.cond predicate"}.get(self.kind, "")
@@ -733,7 +767,7 @@ def analyse(graph, names: list[str]) -> dict[str, InputRole]:
 
 
 def _settle(role: InputRole, found: list[Evidence]) -> None:
-    kinds = [e.kind for e in found if e.kind not in ("time", "size")]
+    kinds = [e.kind for e in found if e.kind not in ("time", "size", "batch")]
     for e in found:
         for axis, size in e.sizes:
             role.sizes.setdefault(axis, (size, e.why))
@@ -748,6 +782,10 @@ def _settle(role: InputRole, found: list[Evidence]) -> None:
         (role.time_axis, batch), _ = times.most_common(1)[0]
         role.time_why = next(e.why for e in found if e.kind == "time" and e.time_axis == role.time_axis)
         role.batch_axis = batch
+    rows = Counter(e.batch_axis for e in found if e.kind == "batch")
+    if not times and rows:   # no sequence: the batch axis is where its rows meet a cell's batch rows
+        role.batch_axis = rows.most_common(1)[0][0]
+        role.batch_why = next(e.why for e in found if e.kind == "batch" and e.batch_axis == role.batch_axis)
     for e in found:
         if e.kind in ("time", role.kind):
             role.ties |= set(e.ties)
@@ -784,6 +822,8 @@ class Sizes:
         role = self.roles.get(name.split(":", 1)[0])
         if role is not None and role.sequence:
             return (role.batch_axis if role.batch_axis is not None else 0), role.time_axis
+        if role is not None and role.batch_axis is not None:
+            return role.batch_axis, None
         return 0, None
 
     def shape(self, p, hint: tuple | None = None) -> tuple[int, ...] | None:
@@ -855,7 +895,7 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
             role = roles.get(p.name)
             if role is None or not role.sizes:
                 continue
-            b_ax = role.batch_axis if role.sequence and role.batch_axis is not None else 0
+            b_ax = role.batch_axis if role.batch_axis is not None else 0
             if b_ax in role.sizes:
                 b_value, why = role.sizes[b_ax]
                 b_why = f"{p.name}:0's batch axis: {why}"
@@ -869,7 +909,7 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
             hint = hints.get(p.name)
             if hint is not None and len(hint) == len(shape):
                 shape = [h if d is None else d for d, h in zip(shape, hint)]
-            b_ax = role.batch_axis if role is not None and role.sequence and role.batch_axis is not None else 0
+            b_ax = role.batch_axis if role is not None and role.batch_axis is not None else 0
             if b_ax < len(shape) and shape[b_ax] is not None:
                 b_value, b_why = int(shape[b_ax]), f"{p.name}:0 fixes its batch axis at {shape[b_ax]}"
                 break
@@ -907,4 +947,6 @@ def choose_sizes(placeholders: list, roles: dict[str, InputRole], fixed: dict[st
         if role is not None and role.sequence:
             order = "time-major [T, B, ...]" if role.time_axis == 0 else "batch-major [B, T, ...]"
             notes.append(f"{p.name}:0: {order} ({role.time_why})")
+        elif role is not None and role.batch_axis:
+            notes.append(f"{p.name}:0: batch on axis {role.batch_axis} ({role.batch_why})")
     return Sizes(batch=b, steps=t, roles=roles, placeholders=by_name, notes=notes)
