@@ -1556,6 +1556,8 @@ def run_form(entry: dict, folder: str, seed: int = 0) -> dict:
         feed = {names[k]: tf.constant(make_feed(spec, sig["inputs"][k]["dtype"], rng))
                 for k, spec in entry["feeds"].items()}
         return {k: np.asarray(v) for k, v in fn(**feed).items()}
+    if entry["form"] == "model_dir":
+        return run_model_dir(entry, path, rng)
     graph_def = tf.compat.v1.GraphDef()
     with open(path, "rb") as f:
         graph_def.ParseFromString(f.read())
@@ -1564,6 +1566,55 @@ def run_form(entry: dict, folder: str, seed: int = 0) -> dict:
         feeds = {g.get_tensor_by_name(n): make_feed(spec, g.get_tensor_by_name(n).dtype.as_numpy_dtype, rng)
                  for n, spec in entry["feeds"].items()}
         with tf.compat.v1.Session(graph=g) as sess:
+            values = sess.run([g.get_tensor_by_name(o) for o in entry["outputs"]], feeds)
+    return dict(zip(entry["outputs"], values))
+
+
+def run_model_dir(entry: dict, folder: str, rng) -> dict:
+    """An Estimator model_dir: the `.meta` of the checkpoint its `checkpoint` file names, as TF 2.21's own tools
+    take it, except what cannot run here. An Estimator's training graph reads its inputs from its input pipeline
+    (an `IteratorGetNext`, or `ExperimentalFunctionBufferingResourceGetNext` under a distribution strategy, whose ops
+    TF 2.21 may not have): the entry's `starts` (tensors of that op) become placeholders, the graph is cut to what
+    the outputs need (`tf.compat.v1.graph_util.extract_sub_graph`) and imported, and each variable it reads is set
+    from the checkpoint (`tf.train.load_checkpoint`), by the variable's own name. Returns {output: array}."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    with open(os.path.join(folder, "checkpoint")) as f:
+        state = tf.compat.v1.train.CheckpointState()
+        from google.protobuf import text_format
+
+        text_format.Merge(f.read(), state)
+    prefix = os.path.join(folder, os.path.basename(state.model_checkpoint_path))
+    with open(prefix + ".meta", "rb") as f:
+        graph_def = meta_graph_pb2.MetaGraphDef.FromString(f.read()).graph_def
+    starts = entry["starts"]
+    renamed = {t: "start_" + t.replace(":", "_") for t in starts}
+    for node in graph_def.node:
+        for k, name in enumerate(node.input):
+            full = name if ":" in name else name + ":0"
+            if full in renamed:
+                node.input[k] = renamed[full]
+        node.device = ""
+    for t, spec in starts.items():
+        p = graph_def.node.add(name=renamed[t], op="Placeholder")
+        p.attr["dtype"].type = tf.as_dtype(spec["dtype"]).as_datatype_enum
+    graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def, [o.split(":")[0] for o in entry["outputs"]])
+    reader = tf.train.load_checkpoint(prefix)
+    with tf.Graph().as_default() as g:
+        tf.graph_util.import_graph_def(graph_def, name="")
+        sets = []
+        for op in g.get_operations():
+            if op.type in ("VarHandleOp", "VariableV2", "Variable"):
+                value = reader.get_tensor(op.name)
+                if op.type == "VarHandleOp":
+                    sets.append(tf.raw_ops.AssignVariableOp(resource=op.outputs[0], value=value))
+                else:
+                    sets.append(tf.compat.v1.assign(op.outputs[0], value))
+        feeds = {g.get_tensor_by_name(renamed[t]): make_feed(entry["feeds"][t], tf.as_dtype(spec["dtype"])
+                                                             .as_numpy_dtype, rng) for t, spec in starts.items()}
+        with tf.compat.v1.Session(graph=g) as sess:
+            sess.run(sets)
             values = sess.run([g.get_tensor_by_name(o) for o in entry["outputs"]], feeds)
     return dict(zip(entry["outputs"], values))
 
