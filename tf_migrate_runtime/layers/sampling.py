@@ -16,6 +16,11 @@ the layers draw by inverse CDF on `keras.random.uniform` numbers (one per row an
 the loop compiles under XLA and JAX). What is checkable against the TF1 graph: exactly, every id where the
 distribution is degenerate (`softmax_temperature` -> 0, `sampling_probability` 0 or 1 with peaked logits) and every
 logit given the same ids; statistically, the sampled distribution (tests/test_runtime_sampling_helpers.py).
+
+Given draws. `given_draws(model, {layer name: ids})` makes the named layers take those ids `[B, steps]` (int32; the
+scheduled decoder's -1 where a row was not sampled) instead of drawing, until `given_draws(model, {})`: how
+`convert` checks parity against a sampling graph (its TF1 draws fed to the layer, then every logit, state and
+length compared; the draws themselves are not a check). Each call drops the traced calls that read the old ids.
 """
 
 from __future__ import annotations
@@ -43,6 +48,30 @@ def inverse_cdf(logits, u):
     cdf = ops.cumsum(ops.softmax(logits, axis=-1), axis=-1)
     ids = ops.sum(ops.cast(cdf < u[:, None], "int32"), axis=-1)
     return ops.minimum(ids, ops.shape(logits)[-1] - 1)
+
+
+def given_step(ids, t):
+    """Step `t` of given draws `[B, steps]` (the last step again past the end)."""
+    ids = ops.convert_to_tensor(ids, "int32")
+    return ops.take(ids, ops.minimum(t, ops.shape(ids)[1] - 1), axis=1)
+
+
+def given_draws(model, ids_by_layer: dict) -> list[str]:
+    """Make the sampling layers of `model` named in `ids_by_layer` take those ids instead of drawing (see the
+    module doc); the others draw. -> the names of the layers given ids. Traced calls are dropped either way."""
+    from tf_migrate_runtime.layers.decoder import _TRACED as LAYER_TRACED  # noqa: PLC0415
+    from tf_migrate_runtime.layers.model import _TRACED as MODEL_TRACED  # noqa: PLC0415
+
+    given = []
+    for layer in model.layers:
+        if isinstance(layer, (SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder)):
+            ids = ids_by_layer.get(layer.name)
+            object.__setattr__(layer, "given_ids", None if ids is None else ops.convert_to_numpy(ids).astype("int32"))
+            layer.__dict__.pop(LAYER_TRACED, None)
+            if ids is not None:
+                given.append(layer.name)
+    model.__dict__.pop(MODEL_TRACED, None)
+    return given
 
 
 def uniforms(generator, shape):
@@ -83,6 +112,8 @@ class SampleEmbeddingDecoder(GreedyDecoder):
         return uniforms(self.seed_generator, (steps, batch))
 
     def _sample(self, out, t, draws):
+        if getattr(self, "given_ids", None) is not None:   # parity: TF1's draws (given_draws)
+            return given_step(self.given_ids, t)
         logits = out if self.softmax_temperature is None else out / self.softmax_temperature
         return inverse_cdf(logits, ops.take(draws, t, axis=0))
 
@@ -158,6 +189,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         outs, ids = step_buffer(steps_max, (batch, width)), step_buffer(steps_max, (batch,), "int32")
         x = inputs[:, 0]
         cells = loop_cells(self.families, self.cell_weights)
+        given = getattr(self, "given_ids", None)
 
         def cond(t, x, outs, ids, *states):
             return t < n
@@ -166,8 +198,12 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
             out, new = stack_step(self.families, cells, x, states)
             if self.kernel is not None:
                 out = dense_product(out, self.kernel, self.bias)
-            sampled = ops.take(scheduled, t, axis=0)
-            sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
+            if given is not None:   # parity: TF1's draws (given_draws), -1 where the row was not sampled
+                sample = given_step(given, t)
+                sampled = sample > -1
+            else:
+                sampled = ops.take(scheduled, t, axis=0)
+                sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
             outs = write_step(outs, t, out, training)
             ids = write_step(ids, t, sample, training)
             base = ops.take(inputs, ops.minimum(t + 1, steps_max - 1), axis=1)
@@ -194,4 +230,4 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         return config
 
 
-__all__ = ["SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "inverse_cdf"]
+__all__ = ["SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "given_draws", "inverse_cdf"]

@@ -2,7 +2,7 @@
 
 The frame's cell steps (the registry's cells), stacked, and the helper (the registry's helpers: how the next input
 is produced) identify the decoder; an `AttentionWrapper` (`constructs/attention_wrapper.py`) or a
-`GreedyEmbeddingHelper` pick the provider. A `dynamic_rnn` of plain cells is `constructs/dynamic_rnn.py`'s.
+`GreedyEmbeddingHelper` pick the provider; a sampling helper's is `constructs/sampling_decoder.py`'s. A `dynamic_rnn` of plain cells is `constructs/dynamic_rnn.py`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from migrate.graph.constructs.attention_wrapper import AttentionDecode, attentio
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.greedy_decoder import GreedyDecode
 from migrate.graph.constructs.residual_wrapper import is_residual
+from migrate.graph.constructs.sampling_decoder import sampling_provider
 from migrate.graph.decoders import DynamicDecode
 from migrate.graph.ir import Unsupported
 from migrate.graph.matching import (
@@ -120,6 +121,10 @@ def decoder_provider(view, frame, steps, helpers):
             if lv is not None and lv.exit is not None:
                 lengths_exit = lv.exit.outputs[0]
     residual = residual + [top_res]
+    sampling = sampling_provider(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention,
+                                 residual)
+    if sampling is not None:
+        return sampling
     if any(residual) and (helper.name == "GreedyEmbeddingHelper" or attention is not None):
         raise Unsupported(f"{frame}: a ResidualWrapper inside the cells of a runtime decoder layer "
                           f"(tfm.GreedyDecoder / AttentionDecoder run plain cells)")

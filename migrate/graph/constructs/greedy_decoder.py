@@ -21,6 +21,12 @@ from migrate.graph.rnn import final_state_names, initial_states
 
 class GreedyDecode(DynamicDecode):
     kind = "dynamic_decode_greedy"
+    layer_suffix = "/greedy_decoder"
+    layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
+
+    def layer_kwargs(self) -> str:
+        """Arguments the layer takes besides the greedy decoder's (a sampling helper's: its temperature, seed)."""
+        return ""
 
     def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention=None):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states
@@ -53,9 +59,9 @@ class GreedyDecode(DynamicDecode):
         out_size, use_bias = output_layer_weights(self.view, self.dense, weights)
         kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
-                   f"GreedyEmbeddingHelper(embedding {self.helper.embedding}), {kinds}"
+                   f"{self.helper.name}(embedding {self.helper.embedding}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
-        lname = em.layer_name(self.name + "/greedy_decoder")
+        lname = self.emitted_layer = em.layer_name(self.name + self.layer_suffix)
         em.weights[lname] = weights
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
@@ -69,10 +75,11 @@ class GreedyDecode(DynamicDecode):
             names.append(em.new_ident("alignments"))
         names += state_idents(em, self.layers)
         if a is None:
-            em.lines.append(f"{', '.join(names)} = tfm.GreedyDecoder({families!r}, {units!r}, "
+            em.lines.append(f"{', '.join(names)} = {self.layer_class}({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
-                            f"use_bias={use_bias}, impute_finished={self.impute}, name={lname!r})({', '.join(args)})")
-            em.constructs["dynamic_decode BasicDecoder+GreedyEmbeddingHelper -> tfm.GreedyDecoder"] += 1
+                            f"use_bias={use_bias}, impute_finished={self.impute}{self.layer_kwargs()}, "
+                            f"name={lname!r})({', '.join(args)})")
+            em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} -> {self.layer_class}"] += 1
         else:
             em.lines.append(f"{', '.join(names)} = tfm.GreedyAttentionDecoder({families!r}, {units!r}, "
                             f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
