@@ -396,6 +396,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         runs.append(("--inputs", {i["graph"]: npz[i["graph"]] if i["graph"] in npz else gen[i["graph"]]
                                   for i in tr.inputs}))
     rows, failed, first_outputs, first_feed = [], [], None, gen
+    draws = _draw_tensors(tr.emitter.draws, view.graph, log)   # sampling decoders: the graph's ids fed to them
     for label, feed in runs:
         tf_feed = dict(feed)
         if parsed:   # the reference takes what a serving client sends: one serialized tf.Example per row
@@ -403,7 +404,11 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
             tf_feed = reference_feed(parse, view.cut_inputs, tf_feed, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
-        ref = _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+        ref = _run_tf1(tf1, outputs + [t for t, _ in draws.values()], tf_feed, label, generated, tr.inputs,
+                       inputs_npz)   # the graph first (with the ids its sampling loops drew, in the same run)
+        if ref is not None and draws:
+            _give_draws(model, draws, ref[len(outputs):])
+            ref = ref[:len(outputs)]
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
             log(f"parity on generated inputs: skipped (the TF1 graph refuses values drawn like --inputs "
                 f"{inputs_npz}; only its own batch is compared)")
@@ -426,7 +431,14 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(parity.line(row))
             if not row["ok"]:
                 failed.append(name)
-    if loss_spec is not None and first_outputs is not None:
+    if draws:
+        _give_draws(model, {}, [])   # the model draws its own ids again
+    if loss_spec is not None and first_outputs is not None and draws:
+        sampled = ", ".join(tr.emitter.draws[n][0] for n in draws)
+        loss_entry["parity"] = {"ok": None, "why": f"the graph samples ({sampled}): its loss on another run reads "
+                                                   f"other draws"}
+        log(f"training loss: {loss_spec.graph} not compared ({loss_entry['parity']['why']})")
+    elif loss_spec is not None and first_outputs is not None:
         loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
                                              view.inference_values, seed)
         lp = loss_entry["parity"]
@@ -465,7 +477,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
                    "integers exact", "outputs": rows,
-                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {})},
+                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {}),
+                   **({"given_draws": {n: {"draws": tr.emitter.draws[n][0], "ids": t} for n, (t, _) in
+                                       draws.items()}} if draws else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
         "to_tf1": {   # what `convert --to tf1` needs to translate the graph again (migrate/graph/to_tf1.py)
             "source": os.path.abspath(tf1.source.path) if getattr(tf1, "source", None) else os.path.abspath(prefix),
@@ -672,6 +686,36 @@ def _op_counts(lines) -> dict:
                 if word in SUPPORTED:
                     counts[word] += 1
     return dict(sorted(counts.items()))
+
+
+def _draw_tensors(emitted: dict, g, log) -> dict:
+    """The sampling layers (`Emitter.draws`: layer -> (the graph's Multinomial, [batch-major ids, time-major ids]))
+    -> {layer: (the graph tensor of the ids it draws, time major?)}. Their draws are random on both sides and
+    TF1's cannot be reproduced (constructs/sampling_decoder.py): parity runs the graph, then the layer with the
+    graph's ids of that same run (`tfm.given_draws`), and compares what they determine. A layer whose ids the
+    graph does not compute is left drawing (logged: its outputs differ by chance)."""
+    out = {}
+    for layer, (draw, names) in emitted.items():
+        name = next(((n, k == 1) for k, n in enumerate(names) if n is not None and _has_tensor(g, n)), None)
+        if name is None:
+            log(f"parity: {layer} draws random ids ({draw}) and the graph's ids are not among the tensors imported "
+                f"(choose its sample ids among --outputs): its outputs are compared as drawn, so they differ by "
+                f"chance")
+            continue
+        out[layer] = name
+        log(f"parity: {layer} samples like {draw} (a stateful random op, whose draws a Keras layer cannot "
+            f"reproduce): the graph's ids of each run ({name[0]}) are fed to it (tfm.given_draws), so its sample "
+            f"ids equal them by construction; what is checked is what the draws determine (the logits, the states, "
+            f"the lengths)")
+    return out
+
+
+def _give_draws(model, draws: dict, values: list) -> None:
+    """The graph's ids (`values`, in `draws` order) to the sampling layers of `model`; `{}`: they draw again."""
+    from tf_migrate_runtime.layers.sampling import given_draws  # noqa: PLC0415
+
+    given_draws(model, {layer: (np.asarray(v).T if time_major else np.asarray(v))
+                        for (layer, (_, time_major)), v in zip(draws.items(), values)})
 
 
 def _has_tensor(g, name):

@@ -28,7 +28,11 @@ from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCe
 from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
-from tf_migrate_runtime.layers.sampling import SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder
+from tf_migrate_runtime.layers.sampling import (
+    SampleEmbeddingDecoder,
+    ScheduledEmbeddingTrainingDecoder,
+    given_draws,
+)
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
@@ -37,4 +41,4 @@ __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "Bro
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "given_draws"]

@@ -71,6 +71,8 @@ def given_draws(model, ids_by_layer: dict) -> list[str]:
             if ids is not None:
                 given.append(layer.name)
     model.__dict__.pop(MODEL_TRACED, None)
+    if getattr(model, "predict_function", None) is not None:   # Keras' own traced predict reads them as traced
+        model.predict_function = None
     return given
 
 

@@ -5,7 +5,7 @@
   `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`, `packed_state`), `dynamic_decode` (which emits `attention_wrapper` /
-  `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
+  `greedy_decoder` / `sampling_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
   `beam_search_decoder`; their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
 - decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`scheduled_embedding_training_helper`,

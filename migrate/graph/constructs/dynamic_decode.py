@@ -84,6 +84,8 @@ def decoder_provider(view, frame, steps, helpers):
         if op.type != "TensorArrayWriteV3":
             continue
         value, imp = strip_impute(op.inputs[2])
+        if imp and op.inputs[2].op.inputs[0].op.type == "Less" and helper.name == "ScheduledEmbeddingTrainingHelper":
+            value, imp = op.inputs[2], False   # its sample ids where(uniform < p, draw, -1), not impute_finished's
         impute = impute or imp
         v = strip(value)
         if value.dtype.is_integer:

@@ -15,6 +15,7 @@ from migrate.graph.matching import (
     loop_var,
     max_iterations,
     step_lengths,
+    through_cond,
     unstacked,
 )
 from migrate.graph.meta import GraphView
@@ -55,8 +56,7 @@ def match_scheduled_embedding_training_helper(view: GraphView, frame_ops, x) -> 
     read = next((a.op for a in ancestors(x_loop.next, depth=16) if a.op.type == "TensorArrayReadV3"), None)
     seq = unstacked(view, read) if read is not None else None
     lengths = step_lengths(frame_ops)
-    gathers = [op for op in frame_ops if op.type in GATHER and view.variable_of(op.inputs[0]) is not None]
-    embeddings = {view.variable_of(op.inputs[0]) for op in gathers}
+    embeddings = {view.variable_of(through_cond(op.inputs[0])) for op in frame_ops if op.type in GATHER} - {None}
     if seq is None or lengths is None or len(embeddings) != 1:
         return None
     p = less.inputs[1]
