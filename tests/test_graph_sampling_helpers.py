@@ -29,8 +29,8 @@ def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = T
     """src ids -> embedding -> dynamic_rnn encoder -> its final state -> BasicDecoder(cells, helper, that state,
     Dense(11) or none) -> dynamic_decode -> `logits`, `ids`, `final_h`. helper "sample": SampleEmbeddingHelper(
     embedding, start 1, end 2, temperature, seed 5), maximum_iterations 6; "scheduled": ScheduledEmbeddingTraining
-    Helper(embedding_lookup(tgt_in), tgt_len, embedding, p (a number or, "placeholder", a placeholder_with_default
-    0.5), seed 3, scheduling_seed 4)."""
+    Helper(embedding_lookup(tgt_in), tgt_len, embedding, p (a number or, "placeholder", a scalar placeholder a
+    schedule feeds), seed 3, scheduling_seed 4)."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -63,7 +63,7 @@ def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = T
                 else:
                     tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
                     tgt_len = v1.placeholder(tf.int32, [None], name="tgt_len")
-                    prob = v1.placeholder_with_default(0.5, [], name="p") if p == "placeholder" else p
+                    prob = v1.placeholder(tf.float32, [], name="p") if p == "placeholder" else p
                     h = seq2seq.ScheduledEmbeddingTrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), tgt_len, emb,
                                                                  prob, seed=3, scheduling_seed=4)
                     maximum_iterations = None
@@ -129,7 +129,7 @@ def test_sampling_decoder_converts_with_parity_on_the_graphs_draws(graphs, tmp_p
         p = kw.get("p", 0.5)
         assert f"sampling_probability={0.0 if p == 'placeholder' else float(p)!r}, seed=3, scheduling_seed=4" \
             in source
-        assert ("sampling_probability=decoder__p" in source) == (p == "placeholder")
+        assert ("sampling_probability=p)" in source) == (p == "placeholder")   # the model input a schedule feeds
         assert "seed=87654321, seed2=3" not in source and "seed=11, seed2=3" in source   # the TF1 pair, in a comment
     else:
         t = kw.get("temperature", 0.8)

@@ -22,6 +22,7 @@ from migrate.graph.rnn import final_state_names, initial_states
 class GreedyDecode(DynamicDecode):
     kind = "dynamic_decode_greedy"
     layer_suffix = "/greedy_decoder"
+    outputs_ident = "greedy_outputs"
     layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
 
     def layer_kwargs(self) -> str:
@@ -70,7 +71,7 @@ class GreedyDecode(DynamicDecode):
                 args.append(f"memory_lengths={em.value(mem_len)}")
         if flat_init and flat_init[0] is not None:
             args.append(f"initial_state=[{', '.join(flat_init)}]")
-        names = [em.new_ident("greedy_outputs"), em.new_ident("sample_id")]
+        names = [em.new_ident(self.outputs_ident), em.new_ident("sample_id")]
         if a is not None:
             names.append(em.new_ident("alignments"))
         names += state_idents(em, self.layers)

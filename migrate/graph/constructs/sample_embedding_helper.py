@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from migrate.graph.constructs.base import Helper
 from migrate.graph.decoders import HelperMatch
 from migrate.graph.ir import Unsupported
@@ -55,6 +57,8 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
         while t.op.type in ("Identity", "Enter"):
             t = t.op.inputs[0]
         temperature = const_scalar(view, t)
+        if temperature is not None and t.dtype.name == "float32":   # its float32 value, shortest: 0.8, not 0.800000011
+            temperature = float(str(np.float32(temperature)))
         if temperature is None:
             raise Unsupported(f"{draw.name}: a SampleEmbeddingHelper whose softmax_temperature ({t.name}) is not a "
                               f"constant (tfm.SampleEmbeddingDecoder takes a number)")

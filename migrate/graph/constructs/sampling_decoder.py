@@ -39,6 +39,7 @@ def seeds_comment(name: str, seeds: tuple[int, int]) -> str:
 class SampleDecode(GreedyDecode):
     kind = "dynamic_decode_sample"
     layer_suffix = "/sample_decoder"
+    outputs_ident = "sampled_outputs"
     layer_class = "tfm.SampleEmbeddingDecoder"
 
     def layer_kwargs(self) -> str:
