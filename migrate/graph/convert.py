@@ -691,7 +691,7 @@ def _op_counts(lines) -> dict:
 def _draw_tensors(emitted: dict, g, log) -> dict:
     """The sampling layers (`Emitter.draws`: layer -> (the graph's Multinomial, [batch-major ids, time-major ids]))
     -> {layer: (the graph tensor of the ids it draws, time major?)}. Their draws are random on both sides and
-    TF1's cannot be reproduced (constructs/sampling_decoder.py): parity runs the graph, then the layer with the
+    the layer's are not TF1's (constructs/sampling_decoder.py): parity runs the graph, then the layer with the
     graph's ids of that same run (`tfm.given_draws`), and compares what they determine. A layer whose ids the
     graph does not compute is left drawing (logged: its outputs differ by chance)."""
     out = {}
@@ -703,8 +703,8 @@ def _draw_tensors(emitted: dict, g, log) -> dict:
                 f"chance")
             continue
         out[layer] = name
-        log(f"parity: {layer} samples like {draw} (a stateful random op, whose draws a Keras layer cannot "
-            f"reproduce): the graph's ids of each run ({name[0]}) are fed to it (tfm.given_draws), so its sample "
+        log(f"parity: {layer} samples like {draw} (a stateful random op; the layer draws its own ids, "
+            f"not TF1's stream): the graph's ids of each run ({name[0]}) are fed to it (tfm.given_draws), so its sample "
             f"ids equal them by construction; what is checked is what the draws determine (the logits, the states, "
             f"the lengths)")
     return out

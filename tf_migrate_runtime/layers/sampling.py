@@ -10,10 +10,12 @@
 
 Seeds and parity. A layer takes its `seed` (an int: the TF1 op seed, or any) and keeps a `keras.random.SeedGenerator`:
 each call draws fresh random numbers, reproducibly from that seed, as a TF1 session's seeded `Multinomial` gives a
-fresh draw per `run`. The draws cannot be TF1's own: TF1's stateful `Multinomial` / `RandomUniform` streams
-(Philox keyed by the graph and op seeds, consumed per kernel call) are not reproducible outside a TF1 session, and
-the layers draw by inverse CDF on `keras.random.uniform` numbers (one per row and step, drawn before the loop, so
-the loop compiles under XLA and JAX). What is checkable against the TF1 graph: exactly, every id where the
+fresh draw per `run`. The draws are not TF1's own: TF1's stateful `Multinomial` / `RandomUniform` streams (Philox
+keyed by the graph and op seeds, advanced per kernel call) are reproduced only by the same TensorFlow op with the same
+attributes, traced (a `tf.function`; not eagerly, not under XLA: benchmarks/check_tf1_draws.py), from bitwise-equal
+logits and the same kernel history, so nowhere on JAX / PyTorch; the layers draw by inverse CDF on
+`keras.random.uniform` numbers instead (one per row and step, drawn before the loop, so the loop compiles under XLA
+and JAX). What is checkable against the TF1 graph: exactly, every id where the
 distribution is degenerate (`softmax_temperature` -> 0, `sampling_probability` 0 or 1 with peaked logits) and every
 logit given the same ids; statistically, the sampled distribution (tests/test_runtime_sampling_helpers.py).
 

@@ -2,8 +2,9 @@
 `tfm.SampleEmbeddingDecoder` / `tfm.ScheduledEmbeddingTrainingDecoder`.
 
 Their draws are random: TF1's stateful `Multinomial` / `RandomUniform` (Philox streams keyed by the `seed` / `seed2`
-attributes, advanced per kernel call in one session) cannot be reproduced by a Keras layer (tf_migrate_runtime/
-layers/sampling.py), so the layer is seeded with the op seed and its draws are its own. Each provider records the
+attributes, advanced per kernel call in one session) are reproduced only by the same TensorFlow op traced, without
+XLA (benchmarks/check_tf1_draws.py), which a backend-neutral Keras layer does not run (tf_migrate_runtime/layers/
+sampling.py): the layer is seeded with the op seed and its draws are its own. Each provider records the
 layer and the graph tensors of its sample ids in `Emitter.draws`: parity (convert.py) feeds the graph's draws to the
 layer (`tfm.given_draws`) and compares everything they determine (the logits, the final states, the lengths).
 """
@@ -49,7 +50,7 @@ class SampleDecode(GreedyDecode):
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         s = self.helper.sampler
         em.comment(f"SampleEmbeddingHelper: {seeds_comment(s['draw'], s['seeds'])}; the layer draws its own ids "
-                   f"(TF1's stream is not reproducible outside its session)")
+                   f"(by inverse CDF on keras.random uniforms, not TF1's stream)")
         out = super().emit(em, syms)
         record_draws(em, self.emitted_layer, self.helper, self.writes)
         return out
