@@ -25,12 +25,14 @@ V, E, U = 11, 6, 5
 
 
 def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = True, layers: int = 1,
-           temperature: float | None = 0.8, p: float | str = 0.5, seeds: bool = True) -> str:
+           temperature: float | None = 0.8, p: float | str = 0.5, seeds: bool = True, attention: str | None = None,
+           impute: bool = False) -> str:
     """src ids -> embedding -> dynamic_rnn encoder -> its final state -> BasicDecoder(cells, helper, that state,
     Dense(11) or none) -> dynamic_decode -> `logits`, `ids`, `final_h`. helper "sample": SampleEmbeddingHelper(
     embedding, start 1, end 2, temperature, seed 5), maximum_iterations 6; "scheduled": ScheduledEmbeddingTraining
     Helper(embedding_lookup(tgt_in), tgt_len, embedding, p (a number or, "placeholder", a scalar placeholder a
-    schedule feeds), seed 3, scheduling_seed 4)."""
+    schedule feeds), seed 3, scheduling_seed 4). `attention`: the decoder cells under an AttentionWrapper ("luong": a
+    LuongAttention over the encoder outputs with an attention layer of 6; "bahdanau": a BahdanauAttention without)."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -52,8 +54,8 @@ def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = T
                 return cell() if layers == 1 else v1.nn.rnn_cell.MultiRNNCell([cell() for _ in range(layers)])
 
             with v1.variable_scope("encoder"):
-                _, enc_state = v1.nn.dynamic_rnn(cells(), tf.nn.embedding_lookup(emb, src), sequence_length=src_len,
-                                                 dtype=tf.float32)
+                enc_out, enc_state = v1.nn.dynamic_rnn(cells(), tf.nn.embedding_lookup(emb, src),
+                                                       sequence_length=src_len, dtype=tf.float32)
             with v1.variable_scope("decoder"):
                 out_layer = v1.layers.Dense(V, name="output_projection") if proj else None
                 if helper == "sample":
@@ -67,11 +69,18 @@ def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = T
                     h = seq2seq.ScheduledEmbeddingTrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), tgt_len, emb,
                                                                  prob, seed=3, scheduling_seed=4)
                     maximum_iterations = None
-                out, final, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cells(), h, enc_state,
-                                                                            output_layer=out_layer),
-                                                       maximum_iterations=maximum_iterations)
+                dec_cell, init = cells(), enc_state
+                if attention:
+                    mech = seq2seq.LuongAttention(U, enc_out, src_len) if attention == "luong" else \
+                        seq2seq.BahdanauAttention(4, enc_out, src_len)
+                    dec_cell = seq2seq.AttentionWrapper(dec_cell, mech, attention_layer_size=6 if attention == "luong"
+                                                        else None)
+                    init = dec_cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
+                out, final, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(dec_cell, h, init, output_layer=out_layer),
+                                                       maximum_iterations=maximum_iterations, impute_finished=impute)
             tf.identity(out.rnn_output, name="logits")
             tf.identity(out.sample_id, name="ids")
+            final = final.cell_state if attention else final
             last = final if layers == 1 else final[-1]
             tf.identity(last.h if kind == "lstm" else last, name="final_h")
             save_random_weights(path)
@@ -82,6 +91,8 @@ VARIANTS = {   # name -> _build arguments
     "sample_lstm": {"kind": "lstm"},
     "sample_gru_none_unseeded": {"kind": "gru", "proj": False, "temperature": None, "seeds": False},
     "sample_multi_gru": {"kind": "gru", "layers": 2, "temperature": 1.5},
+    "sample_luong_lstm_impute": {"kind": "lstm", "attention": "luong", "impute": True},
+    "sample_bahdanau_gru_multi": {"kind": "gru", "attention": "bahdanau", "layers": 2, "temperature": 0.5},
     "scheduled_lstm": {"kind": "lstm", "helper": "scheduled"},
     "scheduled_gru_none": {"kind": "gru", "helper": "scheduled", "proj": False},
     "scheduled_p_placeholder": {"kind": "lstm", "helper": "scheduled", "p": "placeholder", "layers": 2},
@@ -114,9 +125,11 @@ def test_sampling_decoder_converts_with_parity_on_the_graphs_draws(graphs, tmp_p
     assert rows["ids:0"].get("exact") and rows["logits:0"]["max_abs"] <= rows["logits:0"]["tolerance"]
     assert rows["logits:0"]["shape"][0] > 1 and rows["logits:0"]["shape"][1] >= 2     # batch > 1, several steps
     scheduled = kw.get("helper") == "scheduled"
-    layer = "ScheduledEmbeddingTrainingDecoder" if scheduled else "SampleEmbeddingDecoder"
+    layer = "ScheduledEmbeddingTrainingDecoder" if scheduled else "SampleEmbeddingAttentionDecoder" if \
+        kw.get("attention") else "SampleEmbeddingDecoder"
     helper = "ScheduledEmbeddingTrainingHelper" if scheduled else "SampleEmbeddingHelper"
-    assert report["translated"][f"dynamic_decode BasicDecoder+{helper} -> tfm.{layer}"] == 1
+    cell = "(AttentionWrapper)" if kw.get("attention") else ""
+    assert report["translated"][f"dynamic_decode BasicDecoder{cell}+{helper} -> tfm.{layer}"] == 1
     (given,) = report["parity"]["given_draws"].values()
     assert given["ids"] == "decoder/decoder/transpose_1:0" and given["draws"].endswith("Multinomial")   # ids:0 reads it
     assert any("tfm.given_draws" in m and "by construction" in m for m in logs)
@@ -133,7 +146,8 @@ def test_sampling_decoder_converts_with_parity_on_the_graphs_draws(graphs, tmp_p
         assert "seed=87654321, seed2=3" not in source and "seed=11, seed2=3" in source   # the TF1 pair, in a comment
     else:
         t = kw.get("temperature", 0.8)
-        assert f"softmax_temperature={t!r}, seed={5 if kw.get('seeds', True) else None}" in source
+        assert f"impute_finished={kw.get('impute', False)}, softmax_temperature={t!r}, " \
+               f"seed={5 if kw.get('seeds', True) else None}" in source
         assert ("Multinomial unseeded" in source) != kw.get("seeds", True)
     ids = np.asarray(_ids_of(tmp_path / "out"))
     if kw.get("p") == 0.0:
@@ -207,9 +221,10 @@ def test_the_graphs_ids_are_random_and_parity_catches_a_wrong_weight(graphs, tmp
     given_draws(model, {})
 
 
-def test_sampling_helper_under_an_attention_wrapper_is_left_to_the_generic_tier_with_its_reason(tmp_path):
-    """No runtime layer samples through an AttentionWrapper: the recogniser declines with that reason (logged)
-    and the generic tier, which has no Multinomial, refuses the op (exit 2 naming it); nothing is written."""
+def test_scheduled_sampling_under_an_attention_wrapper_is_refused_naming_the_op(tmp_path):
+    """No runtime layer takes a ScheduledEmbeddingTrainingHelper over an AttentionWrapper: the recogniser declines
+    with that reason and the generic tier, which has no Multinomial, refuses the op (exit 2 naming it); nothing is
+    written."""
     import tensorflow as tf
 
     from migrate.errors import MigrateError
@@ -221,6 +236,7 @@ def test_sampling_helper_under_an_attention_wrapper_is_left_to_the_generic_tier_
         with g.as_default():
             src = v1.placeholder(tf.int32, [None, None], name="src")
             src_len = v1.placeholder(tf.int32, [None], name="src_len")
+            tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
             emb = v1.get_variable("embedding", [V, E])
             with v1.variable_scope("encoder"):
                 enc_out, enc_state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.GRUCell(U), tf.nn.embedding_lookup(emb, src),
@@ -228,13 +244,16 @@ def test_sampling_helper_under_an_attention_wrapper_is_left_to_the_generic_tier_
             with v1.variable_scope("decoder"):
                 cell = seq2seq.AttentionWrapper(v1.nn.rnn_cell.GRUCell(U), seq2seq.LuongAttention(U, enc_out, src_len))
                 init = cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
-                h = seq2seq.SampleEmbeddingHelper(emb, tf.fill([tf.size(src_len)], 1), 2, seed=5)
-                out, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cell, h, init, output_layer=v1.layers.Dense(V)),
-                                                   maximum_iterations=4)
+                h = seq2seq.ScheduledEmbeddingTrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), src_len, emb, 0.5,
+                                                             seed=3)
+                out, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cell, h, init, output_layer=v1.layers.Dense(V)))
             tf.identity(out.sample_id, name="ids")
             save_random_weights(str(tmp_path / "att"))
     logs = []
     with pytest.raises(MigrateError) as e:
         _convert(str(tmp_path / "att"), tmp_path / "out", logs, outputs=["ids:0"])
     assert e.value.exit_code == 2 and "Multinomial" in str(e.value)
+    assert "no recogniser took it: decoder/decoder/while/while_context: an AttentionWrapper under a " \
+           "ScheduledEmbeddingTrainingHelper (no runtime layer samples a teacher-forced attention decoder)" \
+        in str(e.value)
     assert not (tmp_path / "out").exists()

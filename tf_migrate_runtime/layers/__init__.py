@@ -29,6 +29,7 @@ from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sampling import (
+    SampleEmbeddingAttentionDecoder,
     SampleEmbeddingDecoder,
     ScheduledEmbeddingTrainingDecoder,
     given_draws,
@@ -39,6 +40,6 @@ from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
-           "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
+           "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
            "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "given_draws"]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tf_migrate_runtime.layers.attention import GreedyAttentionDecoder
 from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     build_embedding_decoder,
@@ -66,7 +67,7 @@ def given_draws(model, ids_by_layer: dict) -> list[str]:
 
     given = []
     for layer in model.layers:
-        if isinstance(layer, (SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder)):
+        if isinstance(layer, (_EmbeddingSampler, ScheduledEmbeddingTrainingDecoder)):
             ids = ids_by_layer.get(layer.name)
             object.__setattr__(layer, "given_ids", None if ids is None else ops.convert_to_numpy(ids).astype("int32"))
             layer.__dict__.pop(LAYER_TRACED, None)
@@ -83,8 +84,30 @@ def uniforms(generator, shape):
     return keras.random.uniform(shape, minval=1e-7, maxval=1.0, seed=generator)
 
 
+class _EmbeddingSampler:
+    """The step id of `SampleEmbeddingHelper`: drawn from `softmax(logits / softmax_temperature)` (or given)."""
+
+    def _init_sampler(self, softmax_temperature, seed):
+        self.softmax_temperature = None if softmax_temperature is None else float(softmax_temperature)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _draws(self, steps, batch):
+        return uniforms(self.seed_generator, (steps, batch))
+
+    def _sample(self, out, t, draws):
+        if getattr(self, "given_ids", None) is not None:   # parity: TF1's draws (given_draws)
+            return given_step(self.given_ids, t)
+        logits = out if self.softmax_temperature is None else out / self.softmax_temperature
+        return inverse_cdf(logits, ops.take(draws, t, axis=0))
+
+    def _sampler_config(self, config):
+        config.update(softmax_temperature=self.softmax_temperature, seed=self.seed)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class SampleEmbeddingDecoder(GreedyDecoder):
+class SampleEmbeddingDecoder(_EmbeddingSampler, GreedyDecoder):
     """contrib.seq2seq `SampleEmbeddingHelper` under `dynamic_decode(maximum_iterations=N)`: as `GreedyDecoder`
     (same weights, same call), the next id drawn from `softmax(logits / softmax_temperature)` (see the module doc
     for the seed and what parity is possible).
@@ -108,23 +131,38 @@ class SampleEmbeddingDecoder(GreedyDecoder):
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
                  impute_finished=False, softmax_temperature=None, seed=None, **kwargs):
         super().__init__(families, units, vocab_size, embedding_dim, output_size, use_bias, impute_finished, **kwargs)
-        self.softmax_temperature = None if softmax_temperature is None else float(softmax_temperature)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def _draws(self, steps, batch):
-        return uniforms(self.seed_generator, (steps, batch))
-
-    def _sample(self, out, t, draws):
-        if getattr(self, "given_ids", None) is not None:   # parity: TF1's draws (given_draws)
-            return given_step(self.given_ids, t)
-        logits = out if self.softmax_temperature is None else out / self.softmax_temperature
-        return inverse_cdf(logits, ops.take(draws, t, axis=0))
+        self._init_sampler(softmax_temperature, seed)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(softmax_temperature=self.softmax_temperature, seed=self.seed)
-        return config
+        return self._sampler_config(super().get_config())
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class SampleEmbeddingAttentionDecoder(_EmbeddingSampler, GreedyAttentionDecoder):
+    """`SampleEmbeddingHelper` over an `AttentionWrapper` cell: as `GreedyAttentionDecoder` (same weights, same call),
+    the next id drawn from `softmax(logits / softmax_temperature)` (see the module doc).
+
+    Args:
+        as `GreedyAttentionDecoder`, plus softmax_temperature (None: 1) and seed (None: unseeded).
+
+    Returns:
+        `[outputs [B, steps, width], sample_ids [B, steps], alignments [B, steps, S], final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = SampleEmbeddingAttentionDecoder(["gru"], [4], 3, 5, "bahdanau", 4, vocab_size=7, output_size=7,
+        ...                                         softmax_temperature=0.5, seed=2)
+        >>> out = layer(np.array(4), start_tokens=np.array([1, 1]), end_token=2, memory=np.ones((2, 6, 5), "float32"))
+        >>> tuple(out[2].shape)[::2]
+        (2, 6)
+    """
+
+    def __init__(self, *args, softmax_temperature=None, seed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_sampler(softmax_temperature, seed)
+
+    def get_config(self):
+        return self._sampler_config(super().get_config())
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -234,4 +272,5 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         return config
 
 
-__all__ = ["SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "given_draws", "inverse_cdf"]
+__all__ = ["SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder",
+           "given_draws", "inverse_cdf"]

@@ -24,6 +24,7 @@ class GreedyDecode(DynamicDecode):
     layer_suffix = "/greedy_decoder"
     outputs_ident = "greedy_outputs"
     layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
+    attention_layer_class = "tfm.GreedyAttentionDecoder"
 
     def layer_kwargs(self) -> str:
         """Arguments the layer takes besides the greedy decoder's (a sampling helper's: its temperature, seed)."""
@@ -82,12 +83,12 @@ class GreedyDecode(DynamicDecode):
                             f"name={lname!r})({', '.join(args)})")
             em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} -> {self.layer_class}"] += 1
         else:
-            em.lines.append(f"{', '.join(names)} = tfm.GreedyAttentionDecoder({families!r}, {units!r}, "
+            em.lines.append(f"{', '.join(names)} = {self.attention_layer_class}({families!r}, {units!r}, "
                             f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
-                            f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}, "
-                            f"name={lname!r})({', '.join(args)})")
-            em.constructs["dynamic_decode BasicDecoder(AttentionWrapper)+GreedyEmbeddingHelper -> "
-                          "tfm.GreedyAttentionDecoder"] += 1
+                            f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}"
+                            f"{self.layer_kwargs()}, name={lname!r})({', '.join(args)})")
+            em.constructs[f"dynamic_decode BasicDecoder(AttentionWrapper)+{self.helper.name} -> "
+                          f"{self.attention_layer_class}"] += 1
         out = final_states(self.states, names, 2 if a is None else 3)  # names[k]: the first final state
         write_outputs(em, self.writes, (("rnn_output", names[0]), ("sample_id", names[1]),
                                          ("alignment_history", names[2] if a is not None else None)), out)

@@ -78,6 +78,7 @@ HELPER = Helper(
     "`dynamic_decode(BasicDecoder(cell, SampleEmbeddingHelper(embedding, start_tokens, end_token, "
     "softmax_temperature, seed), ...), maximum_iterations=N)` (the next input an embedding lookup of the step's "
     "`Multinomial` draw over `logits / softmax_temperature`, a constant; its `seed` / `seed2` attributes read)",
-    "one `tfm.SampleEmbeddingDecoder` (the `tfm.GreedyDecoder` loop drawing each id from "
+    "one `tfm.SampleEmbeddingDecoder` / over an `AttentionWrapper` `tfm.SampleEmbeddingAttentionDecoder` (the "
+    "`tfm.GreedyDecoder` / `GreedyAttentionDecoder` loop drawing each id from "
     "`softmax(logits / softmax_temperature)`, seeded with the op seed; its draws are not TF1's, so parity feeds "
     "the graph's draws to the layer and compares the rest: **Sampling decoders** below)")

@@ -1,5 +1,6 @@
-"""`dynamic_decode` + `SampleEmbeddingHelper` / `ScheduledEmbeddingTrainingHelper` -> one
-`tfm.SampleEmbeddingDecoder` / `tfm.ScheduledEmbeddingTrainingDecoder`.
+"""`dynamic_decode` + `SampleEmbeddingHelper` (with or without an `AttentionWrapper`) /
+`ScheduledEmbeddingTrainingHelper` -> one `tfm.SampleEmbeddingDecoder` / `tfm.SampleEmbeddingAttentionDecoder` /
+`tfm.ScheduledEmbeddingTrainingDecoder`.
 
 Their draws are random: TF1's stateful `Multinomial` / `RandomUniform` (Philox streams keyed by the `seed` / `seed2`
 attributes, advanced per kernel call in one session) are reproduced only by the same TensorFlow op traced, without
@@ -42,6 +43,7 @@ class SampleDecode(GreedyDecode):
     layer_suffix = "/sample_decoder"
     outputs_ident = "sampled_outputs"
     layer_class = "tfm.SampleEmbeddingDecoder"
+    attention_layer_class = "tfm.SampleEmbeddingAttentionDecoder"
 
     def layer_kwargs(self) -> str:
         s = self.helper.sampler
@@ -123,13 +125,13 @@ def sampling_provider(view, frame, layers, states, helper, impute, dense, writes
     """The provider of a `dynamic_decode` loop over a sampling helper, else None (another helper)."""
     if helper.name not in ("SampleEmbeddingHelper", "ScheduledEmbeddingTrainingHelper"):
         return None
-    if attention is not None:
-        raise Unsupported(f"{frame}: an AttentionWrapper under a {helper.name} (the runtime sampling decoders run "
-                          f"plain stacked cells)")
     if any(residual):
         raise Unsupported(f"{frame}: a ResidualWrapper inside the cells of a {helper.name} decoder")
     if helper.name == "SampleEmbeddingHelper":
-        return SampleDecode(view, frame, layers, states, helper, impute, dense, writes, None)
+        return SampleDecode(view, frame, layers, states, helper, impute, dense, writes, None, attention)
+    if attention is not None:
+        raise Unsupported(f"{frame}: an AttentionWrapper under a ScheduledEmbeddingTrainingHelper (no runtime layer "
+                          f"samples a teacher-forced attention decoder)")
     if impute:
         raise Unsupported(f"{frame}: a ScheduledEmbeddingTrainingHelper decoder with impute_finished=True "
                           f"(tfm.ScheduledEmbeddingTrainingDecoder does not freeze finished rows)")
@@ -138,7 +140,7 @@ def sampling_provider(view, frame, layers, states, helper, impute, dense, writes
 
 CONSTRUCT = Construct(
     "sampling_decoder", None,
-    "`dynamic_decode(BasicDecoder(..., SampleEmbeddingHelper(...) / ScheduledEmbeddingTrainingHelper(...)))` "
-    "over stacked plain cells",
-    "`tfm.SampleEmbeddingDecoder` / `tfm.ScheduledEmbeddingTrainingDecoder` (parity: the graph's draws fed to "
-    "the layer, `tfm.given_draws`)")
+    "`dynamic_decode(BasicDecoder(..., SampleEmbeddingHelper(...)))`, `AttentionWrapper` or not, and "
+    "`dynamic_decode(BasicDecoder(..., ScheduledEmbeddingTrainingHelper(...)))` over stacked plain cells",
+    "`tfm.SampleEmbeddingDecoder` / `tfm.SampleEmbeddingAttentionDecoder` / `tfm.ScheduledEmbeddingTrainingDecoder` "
+    "(parity: the graph's draws fed to the layer, `tfm.given_draws`)")
