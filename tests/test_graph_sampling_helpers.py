@@ -221,6 +221,34 @@ def test_the_graphs_ids_are_random_and_parity_catches_a_wrong_weight(graphs, tmp
     given_draws(model, {})
 
 
+@pytest.mark.parametrize("name", ["scheduled_lstm", "sample_luong_lstm_impute"])
+def test_a_converted_sampling_decoder_trains(graphs, tmp_path, name):
+    """Scheduled sampling is a training construct: `fit` on the converted model's logits (its layers drawing their
+    own ids) lowers the loss, gradients flowing through the sampling loop to the cells, the embedding and the
+    output layer. Converted with the logits as the only output: parity still gets the graph's ids."""
+    import keras
+
+    import tf_migrate_runtime.layers  # noqa: F401
+
+    report = _convert(graphs[name], tmp_path / "out", outputs=["logits:0"])
+    (given,) = report["parity"]["given_draws"].values()   # the ids imported for parity, though no output reads them
+    assert report["parity"]["ok"] and given["ids"].endswith("TensorArrayGatherV3:0")
+    model = keras.saving.load_model(str(tmp_path / "out" / "model.keras"))
+    model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.RandomState(0)
+    x = {}
+    for t in model.inputs:
+        name_ = t.name
+        x[name_] = np.array([4, 3, 4, 2], "int32") if name_.endswith("len") else \
+            rng.randint(0, V, (4, 4)).astype("int32")
+    y = rng.randint(0, V, model.predict_on_batch(x).shape[:2])
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    losses = model.fit(x, y, epochs=4, batch_size=4, verbose=0).history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0], losses
+    moved = [not np.allclose(a, w.numpy()) for a, w in zip(before, model.trainable_weights)]
+    assert sum(moved) >= len(moved) - 1, [w.path for w, m in zip(model.trainable_weights, moved) if not m]
+
+
 def test_scheduled_sampling_under_an_attention_wrapper_is_refused_naming_the_op(tmp_path):
     """No runtime layer takes a ScheduledEmbeddingTrainingHelper over an AttentionWrapper: the recogniser declines
     with that reason and the generic tier, which has no Multinomial, refuses the op (exit 2 naming it); nothing is

@@ -278,12 +278,13 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             if line.split(": ", 1)[0] in outputs:
                 log(f"  {line}")
     loss_extra = [sel.loss] if sel.loss else []
+    draw_extra = _sampled_ids(g)   # imported for parity: the graph's draws are fed to the model (_draw_tensors)
     phase("select outputs (the .meta read as data)")
     if optimizer[0]:   # the training machinery (update ops, sparse Adam's scatters, the step counter) is read
         tf1.check_runnable(outputs, fed, choose=CHOOSE_OUTPUTS)   # from the whole graph; the outputs still
         tf1.focus(None)                                            # read only restored variables
     else:   # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
-        tf1.focus(outputs, extra=loss_extra, fed=fed, choose=CHOOSE_OUTPUTS)
+        tf1.focus(outputs, extra=loss_extra + draw_extra, fed=fed, choose=CHOOSE_OUTPUTS)
     phase("import and restore")
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
@@ -686,6 +687,23 @@ def _op_counts(lines) -> dict:
                 if word in SUPPORTED:
                     counts[word] += 1
     return dict(sorted(counts.items()))
+
+
+def _sampled_ids(g) -> list[str]:
+    """On the `.meta` read as data: the int32 TensorArray stacks (a `dynamic_decode`'s `sample_id`) in the scope of
+    every while loop that draws from a `Multinomial` (a sampling helper's), so that they are imported even when the
+    outputs do not read them: parity feeds a sampling decoder the ids the graph drew (`_draw_tensors`)."""
+    scopes = {g.names[i].rsplit("/while/", 1)[0] + "/" for i in g.nodes_of_type(("Multinomial",))
+              if "/while/" in g.names[i]}
+    if not scopes:
+        return []
+    out = []
+    for i in g.nodes_of_type(("TensorArrayGatherV3",)):
+        name = g.names[i]
+        if "/while/" not in name and any(name.startswith(s) for s in scopes) and \
+                g.op(i).node_def.attr["dtype"].type == 3:   # DT_INT32
+            out.append(name + ":0")
+    return out
 
 
 def _draw_tensors(emitted: dict, g, log) -> dict:
