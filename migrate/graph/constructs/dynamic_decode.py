@@ -79,7 +79,7 @@ def decoder_provider(view, frame, steps, helpers):
     top_residual = next((op.outputs[0] for op in ops if op.type in ("Add", "AddV2")
                          and is_residual(op.outputs[0], top)), None)
     attention = match_attention(view, frame, ops, layers, att_in) if att_in is not None else None
-    writes, dense, top_res = {}, None, False
+    writes, dense, top_res, rnn_value = {}, None, False, None
     for op in ops:
         if op.type != "TensorArrayWriteV3":
             continue
@@ -93,7 +93,7 @@ def decoder_provider(view, frame, steps, helpers):
         elif v.op.type == "Softmax" and attention is not None:
             key = "alignment_history"
         else:
-            key = "rnn_output"
+            key, rnn_value = "rnn_output", v
             outs = [top.new_h] if attention is None else [attention.attention_next, top.new_h]
             if top_residual is not None and attention is None:
                 outs.append(top_residual)
@@ -124,7 +124,7 @@ def decoder_provider(view, frame, steps, helpers):
                 lengths_exit = lv.exit.outputs[0]
     residual = residual + [top_res]
     sampling = sampling_provider(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention,
-                                 residual)
+                                 residual, rnn_value)
     if sampling is not None:
         return sampling
     if any(residual) and (helper.name == "GreedyEmbeddingHelper" or attention is not None):

@@ -11,7 +11,7 @@ from migrate.graph.ir import Unsupported
 from migrate.graph.matching import GATHER, ancestors, const_scalar, loop_var, max_iterations, through_cond
 from migrate.graph.meta import GraphView
 
-_ID_PLUMBING = ("Identity", "Cast", "Reshape", "Squeeze")
+_ID_PLUMBING = ("Identity", "Cast", "Reshape", "Squeeze", "Transpose")   # contrib's Categorical.sample around it
 
 
 def draw_of(ids):
@@ -19,6 +19,13 @@ def draw_of(ids):
     while ids.op.type in _ID_PLUMBING and ids.op.inputs:
         ids = ids.op.inputs[0]
     return ids.op if ids.op.type == "Multinomial" else None
+
+
+def strip_identity(t):
+    """Look through Identity ops (contrib's distributions keep their parameters as `identity(...)`)."""
+    while t.op.type == "Identity" and t.op.inputs:
+        t = t.op.inputs[0]
+    return t
 
 
 def op_seeds(op) -> tuple[int, int]:
@@ -51,7 +58,7 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
         start = start.op.inputs[0]
     if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
         return None
-    logits, temperature = draw.inputs[0], None
+    logits, temperature = strip_identity(draw.inputs[0]), None
     if logits.op.type in ("RealDiv", "Div"):
         t = logits.op.inputs[1]
         while t.op.type in ("Identity", "Enter"):
@@ -62,6 +69,7 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
         if temperature is None:
             raise Unsupported(f"{draw.name}: a SampleEmbeddingHelper whose softmax_temperature ({t.name}) is not a "
                               f"constant (tfm.SampleEmbeddingDecoder takes a number)")
+        logits = strip_identity(logits.op.inputs[0])
     end_token = None
     for op in frame_ops:
         if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
@@ -70,7 +78,8 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
     if end_token is None or max_iter is None:
         raise Unsupported("a SampleEmbeddingHelper decoder without maximum_iterations (its length is unbounded)")
     return HelperMatch("SampleEmbeddingHelper", None, True, None, max_iter, embedding, start.op.inputs[1], end_token,
-                       sampler={"draw": draw.name, "seeds": op_seeds(draw), "temperature": temperature})
+                       sampler={"draw": draw.name, "seeds": op_seeds(draw), "temperature": temperature,
+                                "logits": logits})
 
 
 HELPER = Helper(

@@ -24,7 +24,7 @@ from migrate.graph.decoders import (
     write_outputs,
 )
 from migrate.graph.ir import Emitter, Sym, Unsupported
-from migrate.graph.matching import Provider
+from migrate.graph.matching import Provider, strip
 from migrate.graph.rnn import final_state_names, initial_states
 
 
@@ -121,10 +121,16 @@ class ScheduledDecode(DynamicDecode):
         return out
 
 
-def sampling_provider(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention, residual):
-    """The provider of a `dynamic_decode` loop over a sampling helper, else None (another helper)."""
+def sampling_provider(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention, residual,
+                      rnn_output):
+    """The provider of a `dynamic_decode` loop over a sampling helper (`rnn_output`: the step output the body writes,
+    which its draws must read), else None (another helper)."""
     if helper.name not in ("SampleEmbeddingHelper", "ScheduledEmbeddingTrainingHelper"):
         return None
+    logits = helper.sampler["logits"]
+    if rnn_output is None or strip(logits).name != strip(rnn_output).name:
+        raise Unsupported(f"{frame}: its {helper.name} draws ({helper.sampler['draw']}) from {logits.name}, not from "
+                          f"the step output the decoder writes ({rnn_output.name if rnn_output is not None else 'none'})")
     if any(residual):
         raise Unsupported(f"{frame}: a ResidualWrapper inside the cells of a {helper.name} decoder")
     if helper.name == "SampleEmbeddingHelper":

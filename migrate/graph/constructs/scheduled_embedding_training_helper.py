@@ -5,7 +5,7 @@ the step's `softmax(logits)` (a stateful `Multinomial`) instead of the next deco
 from __future__ import annotations
 
 from migrate.graph.constructs.base import Helper
-from migrate.graph.constructs.sample_embedding_helper import op_seeds
+from migrate.graph.constructs.sample_embedding_helper import op_seeds, strip_identity
 from migrate.graph.decoders import HelperMatch
 from migrate.graph.ir import Unsupported
 from migrate.graph.matching import (
@@ -65,12 +65,13 @@ def match_scheduled_embedding_training_helper(view: GraphView, frame_ops, x) -> 
     if p.shape.rank != 0:
         raise Unsupported(f"{less.name}: a ScheduledEmbeddingTrainingHelper whose sampling_probability is not a "
                           f"scalar (tfm.ScheduledEmbeddingTrainingDecoder takes one probability)")
-    if draw.inputs[0].dtype.is_floating and draw.inputs[0].op.type in ("RealDiv", "Div"):
+    logits = strip_identity(draw.inputs[0])
+    if logits.op.type in ("RealDiv", "Div"):
         return None   # a temperature: not this helper
     return HelperMatch("ScheduledEmbeddingTrainingHelper", *seq, lengths, max_iterations(frame_ops),
                        next(iter(embeddings)),
                        sampler={"draw": draw.name, "seeds": op_seeds(draw), "scheduling_seeds": op_seeds(uniform),
-                                "p": p, "p_value": const_scalar(view, p)})
+                                "p": p, "p_value": const_scalar(view, p), "logits": logits})
 
 
 HELPER = Helper(
