@@ -221,7 +221,7 @@ def test_the_graphs_ids_are_random_and_parity_catches_a_wrong_weight(graphs, tmp
     given_draws(model, {})
 
 
-@pytest.mark.parametrize("name", ["scheduled_lstm", "sample_luong_lstm_impute"])
+@pytest.mark.parametrize("name", ["scheduled_lstm"])   # the sampling attention decoder: the greedy one's loop (test_graph_decoders)
 def test_a_converted_sampling_decoder_trains(graphs, tmp_path, name):
     """Scheduled sampling is a training construct: `fit` on the converted model's logits (its layers drawing their
     own ids) lowers the loss, gradients flowing through the sampling loop to the cells, the embedding and the
