@@ -221,6 +221,28 @@ def test_the_graphs_ids_are_random_and_parity_catches_a_wrong_weight(graphs, tmp
     given_draws(model, {})
 
 
+def test_parity_tf1_feeds_the_graphs_draws_from_the_convert_report(graphs, tmp_path):
+    """`tf-migrate parity --tf1 CKPT --keras model.keras` (CI, later) binds by convert_report.json, whose
+    `parity.given_draws` names the sampling layer and the ids tensor: the graph's ids of each run are fed to the
+    layer there too, and the logits compared; without that entry the random graph is refused (exit 2), as before."""
+    from migrate.errors import MigrateError
+    from migrate.parity.harness import run_graph_parity
+
+    out = tmp_path / "out"
+    _convert(graphs["scheduled_gru_none"], out, outputs=["logits:0"])   # the ids: the time-major stack, imported
+    prefix = os.path.join(graphs["scheduled_gru_none"], "model.ckpt")
+    report = run_graph_parity(prefix, str(out / "model.keras"), batch_size=5)
+    assert report.ok and [r.subject.split(" <- ")[1] for r in report.results] == ["logits:0"], report.results
+    assert report.results[0].shape[:2] == (5, 6)     # batch 5, max(lengths) steps
+    assert any("tfm.given_draws" in n for n in report.notes)
+    conv = json.loads((out / "convert_report.json").read_text())
+    del conv["parity"]["given_draws"]
+    (out / "convert_report.json").write_text(json.dumps(conv))
+    with pytest.raises(MigrateError) as e:
+        run_graph_parity(prefix, str(out / "model.keras"), batch_size=5)
+    assert e.value.exit_code == 2 and "differs between two runs" in str(e.value) and "Multinomial" in str(e.value)
+
+
 @pytest.mark.parametrize("name", ["scheduled_lstm"])   # the sampling attention decoder: the greedy one's loop (test_graph_decoders)
 def test_a_converted_sampling_decoder_trains(graphs, tmp_path, name):
     """Scheduled sampling is a training construct: `fit` on the converted model's logits (its layers drawing their

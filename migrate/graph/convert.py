@@ -479,8 +479,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
                    "integers exact", "outputs": rows,
                    **({"reference": dict(tf1.references_used)} if tf1.references_used else {}),
-                   **({"given_draws": {n: {"draws": tr.emitter.draws[n][0], "ids": t} for n, (t, _) in
-                                       draws.items()}} if draws else {})},
+                   **({"given_draws": {n: {"draws": tr.emitter.draws[n][0], "ids": t, "time_major": tm} for n, (t, tm)
+                                       in draws.items()}} if draws else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
         "to_tf1": {   # what `convert --to tf1` needs to translate the graph again (migrate/graph/to_tf1.py)
             "source": os.path.abspath(tf1.source.path) if getattr(tf1, "source", None) else os.path.abspath(prefix),
