@@ -75,9 +75,9 @@ def _frozen(packing: str = "layers"):
 # -- output choice ------------------------------------------------------------------------------------------------
 
 def test_a_map_fn_loops_spare_merge_and_switch_outputs_are_not_results():
-    from migrate.graph.select import choose_outputs
-
     import tensorflow as tf
+
+    from migrate.graph.select import choose_outputs
 
     with tf.Graph().as_default() as g:
         tf.graph_util.import_graph_def(_frozen(), name="")

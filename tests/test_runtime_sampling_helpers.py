@@ -191,3 +191,31 @@ def test_sampling_layers_round_trip_their_config():
     b = ScheduledEmbeddingTrainingDecoder.from_config(ScheduledEmbeddingTrainingDecoder(
         ["lstm"], [4], vocab_size=7, embedding_dim=3, sampling_probability=0.25, seed=1, scheduling_seed=2).get_config())
     assert (b.sampling_probability, b.seed, b.scheduling_seed) == (0.25, 1, 2)
+    from tf_migrate_runtime.layers import SampleEmbeddingAttentionDecoder
+
+    c = SampleEmbeddingAttentionDecoder(["gru"], [4], 3, 5, "bahdanau", 4, vocab_size=7, output_size=7,
+                                        softmax_temperature=0.25, seed=3)
+    c2 = SampleEmbeddingAttentionDecoder.from_config(c.get_config())
+    assert (c2.softmax_temperature, c2.seed, c2.vocab_size, c2.output_size) == (0.25, 3, 7, 7)
+
+
+def test_given_draws_make_a_sampling_layer_take_those_ids_and_then_draw_again():
+    """`given_draws`: the named layer's ids are the given ones (its next inputs their embeddings), in a model called
+    eagerly and through `predict` (both traced: the traces that read the old ids are dropped); `{}` draws again."""
+    import keras
+
+    from tf_migrate_runtime.layers import Model, SampleEmbeddingDecoder, given_draws
+
+    start = keras.Input(batch_shape=(3,), dtype="int32", name="start")
+    layer = SampleEmbeddingDecoder(["gru"], [U], vocab_size=V, embedding_dim=E, output_size=V, seed=1,
+                                   name="sampler")
+    out = layer(keras.ops.convert_to_tensor(4, dtype="int32"), start_tokens=start, end_token=V)  # never ends early
+    model = Model(inputs=start, outputs=out[:2])
+    x = np.ones(3, "int32")
+    drawn = np.asarray(model.predict_on_batch(x)[1])
+    ids = (drawn + 1) % V
+    assert given_draws(model, {"sampler": ids}) == ["sampler"]
+    for got in (model(x)[1], model.predict_on_batch(x)[1]):
+        np.testing.assert_array_equal(np.asarray(got), ids)
+    given_draws(model, {})
+    assert not np.array_equal(np.asarray(model.predict_on_batch(x)[1]), ids)

@@ -278,12 +278,13 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             if line.split(": ", 1)[0] in outputs:
                 log(f"  {line}")
     loss_extra = [sel.loss] if sel.loss else []
+    draw_extra = _sampled_ids(g)   # imported for parity: the graph's draws are fed to the model (_draw_tensors)
     phase("select outputs (the .meta read as data)")
     if optimizer[0]:   # the training machinery (update ops, sparse Adam's scatters, the step counter) is read
         tf1.check_runnable(outputs, fed, choose=CHOOSE_OUTPUTS)   # from the whole graph; the outputs still
         tf1.focus(None)                                            # read only restored variables
     else:   # import and restore what the outputs (and the loss, for its check) need; nothing else of the graph
-        tf1.focus(outputs, extra=loss_extra, fed=fed, choose=CHOOSE_OUTPUTS)
+        tf1.focus(outputs, extra=loss_extra + draw_extra, fed=fed, choose=CHOOSE_OUTPUTS)
     phase("import and restore")
     log(f"graph: {tf1.kept} of {len(g)} nodes imported (what the outputs{' and the loss' if loss_extra else ''}"
         f"{' and the optimizer' if optimizer[0] else ''} need)")
@@ -371,6 +372,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     phase("build the Keras model")
     # parity on generated inputs (+ the user's)
     generated, first_ref = None, None
+    draws = _draw_tensors(tr.emitter.draws, view.graph, log)   # sampling decoders: the graph's ids fed to them
     parsed = [i for i in tr.inputs if i["graph"] in view.cut_inputs]
     if parsed and npz:
         raise GraphConvertError(f"--inputs {inputs_npz}: signature {signature['key']!r} takes serialized tf.Example "
@@ -385,7 +387,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
         # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
         generated, first_ref = _generated_that_runs(tf1, tr.inputs, outputs, chosen_values, seed,
-                                                    view.inference_values, log)
+                                                    view.inference_values, log,
+                                                    also=[t for t, _ in draws.values()])
         gen = dict(generated.values)
         for note in generated.from_graph:   # what the graph fixed: batch, time axes, lengths, batch size
             log(f"  {note}")
@@ -404,8 +407,12 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
 
             tf_feed = reference_feed(parse, view.cut_inputs, tf_feed, omitted)
         tf_feed.update({k + ":0": v for k, v in view.inference_values.items()})
+        fetch = outputs + [t for t, _ in draws.values()]   # with the ids its sampling loops drew, in the same run
         ref = first_ref if label == "generated" and first_ref is not None else \
-            _run_tf1(tf1, outputs, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+            _run_tf1(tf1, fetch, tf_feed, label, generated, tr.inputs, inputs_npz)   # the graph first
+        if ref is not None and draws:
+            _give_draws(model, draws, ref[len(outputs):])
+            ref = ref[:len(outputs)]
         if ref is None:   # values drawn like the user's example, which the graph refuses: the example alone
             log(f"parity on generated inputs: skipped (the TF1 graph refuses values drawn like --inputs "
                 f"{inputs_npz}; only its own batch is compared)")
@@ -428,7 +435,14 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(parity.line(row))
             if not row["ok"]:
                 failed.append(name)
-    if loss_spec is not None and first_outputs is not None:
+    if draws:
+        _give_draws(model, {}, [])   # the model draws its own ids again
+    if loss_spec is not None and first_outputs is not None and draws:
+        sampled = ", ".join(tr.emitter.draws[n][0] for n in draws)
+        loss_entry["parity"] = {"ok": None, "why": f"the graph samples ({sampled}): its loss on another run reads "
+                                                   f"other draws"}
+        log(f"training loss: {loss_spec.graph} not compared ({loss_entry['parity']['why']})")
+    elif loss_spec is not None and first_outputs is not None:
         loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
                                              view.inference_values, seed)
         lp = loss_entry["parity"]
@@ -467,7 +481,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "ops_translated": _op_counts(tr.emitter.lines),
         "parity": {"ok": not failed, "atol": parity.ATOL, "rule": "max abs <= atol * max(1, max |reference|); "
                    "integers exact", "outputs": rows,
-                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {})},
+                   **({"reference": dict(tf1.references_used)} if tf1.references_used else {}),
+                   **({"given_draws": {n: {"draws": tr.emitter.draws[n][0], "ids": t, "time_major": tm} for n, (t, tm)
+                                       in draws.items()}} if draws else {})},
         "files": ["model.keras", "model.py", "model.weights.h5", "convert_report.json"],
         "to_tf1": {   # what `convert --to tf1` needs to translate the graph again (migrate/graph/to_tf1.py)
             "source": os.path.abspath(tf1.source.path) if getattr(tf1, "source", None) else os.path.abspath(prefix),
@@ -597,8 +613,9 @@ def _run(model, inputs):
     return model.predict_on_batch(inputs)
 
 
-def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log):
-    """(`_harness_feed`'s batch of 3, the TF1 graph's outputs on it). A graph that refuses it (a graph exported for
+def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
+                         also: list[str] = ()):
+    """(`_harness_feed`'s batch of 3, the TF1 graph's `outputs` + `also` on it). A graph that refuses it (a graph exported for
     one example at a time fixes batch 1 with a `Reshape` to `[20]` or `[1, -1]`, where no placeholder says so) is
     tried once more on a batch of 1; when that runs, parity runs on it, and the log says why. When it refuses that
     too, the first refusal is the reason given (`_run_tf1`)."""
@@ -606,13 +623,14 @@ def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dic
 
     generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
     try:
-        return generated, tf1.run(outputs, {**generated.values, **{k + ":0": v for k, v in inference.items()}})
+        return generated, tf1.run([*outputs, *also], {**generated.values,
+                                                      **{k + ":0": v for k, v in inference.items()}})
     except GraphRunError as first:
         if generated.sizes is None or generated.sizes.batch == 1:
             raise _rejected(tf1, first, generated, inputs) from None
         one = _harness_feed(tf1, inputs, outputs, fixed, seed, batch_size=1)
         try:
-            ref = tf1.run(outputs, {**one.values, **{k + ":0": v for k, v in inference.items()}})
+            ref = tf1.run([*outputs, *also], {**one.values, **{k + ":0": v for k, v in inference.items()}})
         except GraphRunError:
             raise _rejected(tf1, first, generated, inputs) from None
         where = f" at node {first.node}" + (f" ({first.op_type})" if first.op_type else "") if first.node else ""
@@ -705,6 +723,53 @@ def _op_counts(lines) -> dict:
                 if word in SUPPORTED:
                     counts[word] += 1
     return dict(sorted(counts.items()))
+
+
+def _sampled_ids(g) -> list[str]:
+    """On the `.meta` read as data: the int32 TensorArray stacks (a `dynamic_decode`'s `sample_id`) in the scope of
+    every while loop that draws from a `Multinomial` (a sampling helper's), so that they are imported even when the
+    outputs do not read them: parity feeds a sampling decoder the ids the graph drew (`_draw_tensors`)."""
+    scopes = {g.names[i].rsplit("/while/", 1)[0] + "/" for i in g.nodes_of_type(("Multinomial",))
+              if "/while/" in g.names[i]}
+    if not scopes:
+        return []
+    out = []
+    for i in g.nodes_of_type(("TensorArrayGatherV3",)):
+        name = g.names[i]
+        if "/while/" not in name and any(name.startswith(s) for s in scopes) and \
+                g.op(i).node_def.attr["dtype"].type == 3:   # DT_INT32
+            out.append(name + ":0")
+    return out
+
+
+def _draw_tensors(emitted: dict, g, log) -> dict:
+    """The sampling layers (`Emitter.draws`: layer -> (the graph's Multinomial, [batch-major ids, time-major ids]))
+    -> {layer: (the graph tensor of the ids it draws, time major?)}. Their draws are random on both sides and
+    the layer's are not TF1's (constructs/sampling_decoder.py): parity runs the graph, then the layer with the
+    graph's ids of that same run (`tfm.given_draws`), and compares what they determine. A layer whose ids the
+    graph does not compute is left drawing (logged: its outputs differ by chance)."""
+    out = {}
+    for layer, (draw, names) in emitted.items():
+        name = next(((n, k == 1) for k, n in enumerate(names) if n is not None and _has_tensor(g, n)), None)
+        if name is None:
+            log(f"parity: {layer} draws random ids ({draw}) and the graph's ids are not among the tensors imported "
+                f"(choose its sample ids among --outputs): its outputs are compared as drawn, so they differ by "
+                f"chance")
+            continue
+        out[layer] = name
+        log(f"parity: {layer} samples like {draw} (a stateful random op; the layer draws its own ids, "
+            f"not TF1's stream): the graph's ids of each run ({name[0]}) are fed to it (tfm.given_draws), so its sample "
+            f"ids equal them by construction; what is checked is what the draws determine (the logits, the states, "
+            f"the lengths)")
+    return out
+
+
+def _give_draws(model, draws: dict, values: list) -> None:
+    """The graph's ids (`values`, in `draws` order) to the sampling layers of `model`; `{}`: they draw again."""
+    from tf_migrate_runtime.layers.sampling import given_draws  # noqa: PLC0415
+
+    given_draws(model, {layer: (np.asarray(v).T if time_major else np.asarray(v))
+                        for (layer, (_, time_major)), v in zip(draws.items(), values)})
 
 
 def _has_tensor(g, name):

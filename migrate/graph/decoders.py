@@ -37,6 +37,7 @@ class HelperMatch:
     embedding: str | None = None    # GreedyEmbeddingHelper: the embedding variable the next input is read from
     start_tokens: object = None
     end_token: object = None
+    sampler: dict | None = None     # SampleEmbedding / ScheduledEmbeddingTraining helpers: what their draws read
 
 
 class DynamicDecode(Provider):

@@ -269,7 +269,9 @@ def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsup
             try:
                 got = p.emit(em, [syms[d.name] for d in p.inputs])
             except Unsupported as e:
-                unsupported.append((p.kind, p.name, str(e)))
+                declined = view.__dict__.get("declined_frames", {}).get(p.name) if p.kind == GENERIC_LOOP else None
+                why = f"{e} (no recogniser took it: {declined})" if declined else str(e)   # the first reason too
+                unsupported.append((p.kind, p.name, why))
                 got = {n: Sym(var="__unsupported__") for n in p.provides}
             for name, sym in got.items():
                 t2 = view.graph.get_tensor_by_name(name)

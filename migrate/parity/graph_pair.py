@@ -128,7 +128,7 @@ class GraphPair:
         self.outputs = self._bind_outputs()
         # import and restore what the bound outputs need, nothing else; refuse an output that reads a variable with
         # no value (exit 1, naming it) before either side runs
-        graph.focus(list(self.outputs.values()),
+        graph.focus(list(self.outputs.values()), extra=[t for t, _ in self.spec.draws.values()],
                     fed=[k for k, r in self.spec.feeds.items() if r.length_of is None and graph.has_tensor(k)],
                     choose="bind the Keras outputs to tensors that do not read them ([parity] outputs in --mapping)")
         self.needed = graph.needed(list(self.outputs.values()))
@@ -265,9 +265,21 @@ class GraphPair:
             raise ParityInputError(f"no value for {', '.join(missing)} (bound to a Keras input); add it to "
                                    f"the --inputs .npz")
         names = list(self.outputs)
-        graph_out = self._run_graph(names, feed)       # the graph first: it says whether the inputs fit it
-        self._refuse_randomness(names, graph_out, feed)
-        keras_out = self._run_keras(feed)
+        draws = self.spec.draws
+        if draws:   # sampling layers: the graph's ids of this same run are fed to them (convert_report.json)
+            got = self.graph.run([self.outputs[n] for n in names] + [t for t, _ in draws.values()],
+                                 self._graph_feed(feed))
+            graph_out = got[:len(names)]
+            self._give_draws({layer: (v.T if tm else v) for (layer, (_, tm)), v in zip(draws.items(),
+                                                                                        got[len(names):])})
+        else:
+            graph_out = self._run_graph(names, feed)       # the graph first: it says whether the inputs fit it
+            self._refuse_randomness(names, graph_out, feed)
+        try:
+            keras_out = self._run_keras(feed)
+        finally:
+            if draws:
+                self._give_draws({})
         checks = []
         for name, want in zip(names, graph_out):
             have = keras_out[name]
@@ -283,6 +295,21 @@ class GraphPair:
                                             actual=have, mask=mask, rtol=rtol, atol=atol, notes=notes,
                                             logits=want.dtype.kind == "f" and want.ndim >= 2 and want.shape[-1] > 1))
         return checks
+
+    def _give_draws(self, ids: dict) -> None:
+        """The Keras model's sampling layers take `ids` (`tfm.given_draws`; `{}`: they draw again)."""
+        model = getattr(self.keras, "model", None)
+        if model is None or not hasattr(model, "layers"):
+            raise ParityInputError(f"{self.keras.source}: its sampling layers ({', '.join(self.spec.draws)}) draw "
+                                   f"random ids, which parity feeds from the graph in this process only: run parity "
+                                   f"on the TensorFlow backend (--backend tf)")
+        from tf_migrate_runtime.layers.sampling import given_draws  # noqa: PLC0415
+
+        given_draws(model, ids)
+        if ids and not any("tfm.given_draws" in n for n in self.notes):
+            self.notes.append(f"The graph samples ids at random; the Keras layers {', '.join(ids)} are given the "
+                              f"ids of the same graph run (tfm.given_draws), so their sample ids equal the graph's "
+                              f"by construction; what is compared is what those draws determine (logits, states).")
 
     def _run_graph(self, names: list[str], feed: Feed) -> list[np.ndarray]:
         """The bound tensors on `feed`; when TensorFlow refuses the inputs, one message with its own error (op,

@@ -76,6 +76,9 @@ class ParitySpec:
     outputs: dict[str, str] = field(default_factory=dict)
     feeds: dict[str, FeedRule] = field(default_factory=dict)
     source: str = ""
+    # sampling layers of a converted model (convert_report.json's `parity.given_draws`): Keras layer -> (the graph
+    # tensor of the ids its loop draws, time major?); parity feeds the graph's draws to them (tfm.given_draws)
+    draws: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, section: dict, source: str = "[parity]") -> ParitySpec:
@@ -107,8 +110,9 @@ class ParitySpec:
         report = os.path.join(os.path.dirname(os.path.abspath(keras_path)), "convert_report.json")
         try:
             with open(report) as f:
-                graph = json.load(f).get("graph") or {}
-        except (OSError, ValueError):
+                data = json.load(f)
+            graph = data.get("graph") or {}
+        except (OSError, ValueError, AttributeError):
             return None
         entries = (graph.get("inputs") or []) + (graph.get("outputs") or [])
         if not graph.get("inputs") or not graph.get("outputs") or \
@@ -117,6 +121,9 @@ class ParitySpec:
         spec = cls(source=report)
         spec.inputs.update({i["keras"]: tensor_key(i["graph"]) for i in graph["inputs"]})
         spec.outputs.update({o["keras"]: tensor_key(o["graph"]) for o in graph["outputs"]})
+        given = (data.get("parity") or {}).get("given_draws") or {}
+        spec.draws.update({layer: (tensor_key(g["ids"]), bool(g.get("time_major"))) for layer, g in given.items()
+                           if isinstance(g, dict) and isinstance(g.get("ids"), str)})
         return spec
 
     @classmethod

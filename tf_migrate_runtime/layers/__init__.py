@@ -29,13 +29,18 @@ from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCe
 from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
-from tf_migrate_runtime.layers.sampling import SampleEmbeddingDecoder, ScheduledEmbeddingTrainingDecoder
+from tf_migrate_runtime.layers.sampling import (
+    SampleEmbeddingAttentionDecoder,
+    SampleEmbeddingDecoder,
+    ScheduledEmbeddingTrainingDecoder,
+    given_draws,
+)
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
-           "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
+           "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "keras2_hard_sigmoid"]
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "given_draws", "keras2_hard_sigmoid"]

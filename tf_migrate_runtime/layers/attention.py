@@ -347,6 +347,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
         attention = ops.zeros((batch, self.attention_width))
         finished = ops.zeros((batch,), "bool") | (steps_max <= 0)
         x = ops.take(self.embedding, start_tokens, axis=0)
+        draws = self._draws(steps_max, batch)
 
         def cond(t, x, attn, finished, outs, ids, aligns, *flat):
             return ops.logical_and(t < steps_max, ops.logical_not(ops.all(finished)))
@@ -358,7 +359,7 @@ class GreedyAttentionDecoder(AttentionDecoder):
             out = new_attn if self.output_attention else h
             if self.out_kernel is not None:
                 out = dense_product(out, self.out_kernel, self.out_bias)
-            sample = argmax_ids(out)
+            sample = self._sample(out, t, draws)
             x = embed_ids(self.embedding, sample)
             next_finished = ops.logical_or(ops.equal(sample, ops.cast(end_token, "int32")), finished)
             if self.impute_finished:
@@ -378,6 +379,14 @@ class GreedyAttentionDecoder(AttentionDecoder):
         return [ops.transpose(keep_steps(stacked(res[4]), n), (1, 0, 2)),
                 ops.transpose(keep_steps(stacked(res[5]), n), (1, 0)),
                 ops.transpose(keep_steps(stacked(res[6]), n), (1, 0, 2))] + list(res[7:])
+
+    def _draws(self, steps, batch):
+        """What `_sample` reads besides the step's output (a sampling subclass: its random numbers); None."""
+        return None
+
+    def _sample(self, out, t, draws):
+        """The step's id: GreedyEmbeddingHelper's argmax."""
+        return argmax_ids(out)
 
     def compute_output_spec(self, maximum_iterations, start_tokens=None, end_token=None, memory=None,
                             memory_lengths=None, initial_state=None, training=False):

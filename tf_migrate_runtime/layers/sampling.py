@@ -10,12 +10,19 @@
 
 Seeds and parity. A layer takes its `seed` (an int: the TF1 op seed, or any) and keeps a `keras.random.SeedGenerator`:
 each call draws fresh random numbers, reproducibly from that seed, as a TF1 session's seeded `Multinomial` gives a
-fresh draw per `run`. The draws cannot be TF1's own: TF1's stateful `Multinomial` / `RandomUniform` streams
-(Philox keyed by the graph and op seeds, consumed per kernel call) are not reproducible outside a TF1 session, and
-the layers draw by inverse CDF on `keras.random.uniform` numbers (one per row and step, drawn before the loop, so
-the loop compiles under XLA and JAX). What is checkable against the TF1 graph: exactly, every id where the
+fresh draw per `run`. The draws are not TF1's own: TF1's stateful `Multinomial` / `RandomUniform` streams (Philox
+keyed by the graph and op seeds, advanced per kernel call) are reproduced only by the same TensorFlow op with the same
+attributes, traced (a `tf.function`; not eagerly, not under XLA: benchmarks/check_tf1_draws.py), from bitwise-equal
+logits and the same kernel history, so nowhere on JAX / PyTorch; the layers draw by inverse CDF on
+`keras.random.uniform` numbers instead (one per row and step, drawn before the loop, so the loop compiles under XLA
+and JAX). What is checkable against the TF1 graph: exactly, every id where the
 distribution is degenerate (`softmax_temperature` -> 0, `sampling_probability` 0 or 1 with peaked logits) and every
 logit given the same ids; statistically, the sampled distribution (tests/test_runtime_sampling_helpers.py).
+
+Given draws. `given_draws(model, {layer name: ids})` makes the named layers take those ids `[B, steps]` (int32; the
+scheduled decoder's -1 where a row was not sampled) instead of drawing, until `given_draws(model, {})`: how
+`convert` checks parity against a sampling graph (its TF1 draws fed to the layer, then every logit, state and
+length compared; the draws themselves are not a check). Each call drops the traced calls that read the old ids.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tf_migrate_runtime.layers.attention import GreedyAttentionDecoder
 from tf_migrate_runtime.layers.decoder import (
     GreedyDecoder,
     build_embedding_decoder,
@@ -45,13 +53,61 @@ def inverse_cdf(logits, u):
     return ops.minimum(ids, ops.shape(logits)[-1] - 1)
 
 
+def given_step(ids, t):
+    """Step `t` of given draws `[B, steps]` (the last step again past the end)."""
+    ids = ops.convert_to_tensor(ids, "int32")
+    return ops.take(ids, ops.minimum(t, ops.shape(ids)[1] - 1), axis=1)
+
+
+def given_draws(model, ids_by_layer: dict) -> list[str]:
+    """Make the sampling layers of `model` named in `ids_by_layer` take those ids instead of drawing (see the
+    module doc); the others draw. -> the names of the layers given ids. Traced calls are dropped either way."""
+    from tf_migrate_runtime.layers.decoder import _TRACED as LAYER_TRACED  # noqa: PLC0415
+    from tf_migrate_runtime.layers.model import _TRACED as MODEL_TRACED  # noqa: PLC0415
+
+    given = []
+    for layer in model.layers:
+        if isinstance(layer, (_EmbeddingSampler, ScheduledEmbeddingTrainingDecoder)):
+            ids = ids_by_layer.get(layer.name)
+            object.__setattr__(layer, "given_ids", None if ids is None else ops.convert_to_numpy(ids).astype("int32"))
+            layer.__dict__.pop(LAYER_TRACED, None)
+            if ids is not None:
+                given.append(layer.name)
+    model.__dict__.pop(MODEL_TRACED, None)
+    if getattr(model, "predict_function", None) is not None:   # Keras' own traced predict reads them as traced
+        model.predict_function = None
+    return given
+
+
 def uniforms(generator, shape):
     """Uniform draws in (0, 1) (never 0: a zero-probability id is never drawn)."""
     return keras.random.uniform(shape, minval=1e-7, maxval=1.0, seed=generator)
 
 
+class _EmbeddingSampler:
+    """The step id of `SampleEmbeddingHelper`: drawn from `softmax(logits / softmax_temperature)` (or given)."""
+
+    def _init_sampler(self, softmax_temperature, seed):
+        self.softmax_temperature = None if softmax_temperature is None else float(softmax_temperature)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _draws(self, steps, batch):
+        return uniforms(self.seed_generator, (steps, batch))
+
+    def _sample(self, out, t, draws):
+        if getattr(self, "given_ids", None) is not None:   # parity: TF1's draws (given_draws)
+            return given_step(self.given_ids, t)
+        logits = out if self.softmax_temperature is None else out / self.softmax_temperature
+        return inverse_cdf(logits, ops.take(draws, t, axis=0))
+
+    def _sampler_config(self, config):
+        config.update(softmax_temperature=self.softmax_temperature, seed=self.seed)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
-class SampleEmbeddingDecoder(GreedyDecoder):
+class SampleEmbeddingDecoder(_EmbeddingSampler, GreedyDecoder):
     """contrib.seq2seq `SampleEmbeddingHelper` under `dynamic_decode(maximum_iterations=N)`: as `GreedyDecoder`
     (same weights, same call), the next id drawn from `softmax(logits / softmax_temperature)` (see the module doc
     for the seed and what parity is possible).
@@ -75,21 +131,38 @@ class SampleEmbeddingDecoder(GreedyDecoder):
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
                  impute_finished=False, softmax_temperature=None, seed=None, **kwargs):
         super().__init__(families, units, vocab_size, embedding_dim, output_size, use_bias, impute_finished, **kwargs)
-        self.softmax_temperature = None if softmax_temperature is None else float(softmax_temperature)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def _draws(self, steps, batch):
-        return uniforms(self.seed_generator, (steps, batch))
-
-    def _sample(self, out, t, draws):
-        logits = out if self.softmax_temperature is None else out / self.softmax_temperature
-        return inverse_cdf(logits, ops.take(draws, t, axis=0))
+        self._init_sampler(softmax_temperature, seed)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(softmax_temperature=self.softmax_temperature, seed=self.seed)
-        return config
+        return self._sampler_config(super().get_config())
+
+
+@keras.saving.register_keras_serializable(package="tf_migrate_runtime")
+class SampleEmbeddingAttentionDecoder(_EmbeddingSampler, GreedyAttentionDecoder):
+    """`SampleEmbeddingHelper` over an `AttentionWrapper` cell: as `GreedyAttentionDecoder` (same weights, same call),
+    the next id drawn from `softmax(logits / softmax_temperature)` (see the module doc).
+
+    Args:
+        as `GreedyAttentionDecoder`, plus softmax_temperature (None: 1) and seed (None: unseeded).
+
+    Returns:
+        `[outputs [B, steps, width], sample_ids [B, steps], alignments [B, steps, S], final states...]`.
+
+    Example:
+        >>> import numpy as np
+        >>> layer = SampleEmbeddingAttentionDecoder(["gru"], [4], 3, 5, "bahdanau", 4, vocab_size=7, output_size=7,
+        ...                                         softmax_temperature=0.5, seed=2)
+        >>> out = layer(np.array(4), start_tokens=np.array([1, 1]), end_token=2, memory=np.ones((2, 6, 5), "float32"))
+        >>> tuple(out[2].shape)[::2]
+        (2, 6)
+    """
+
+    def __init__(self, *args, softmax_temperature=None, seed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_sampler(softmax_temperature, seed)
+
+    def get_config(self):
+        return self._sampler_config(super().get_config())
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -158,6 +231,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         outs, ids = step_buffer(steps_max, (batch, width)), step_buffer(steps_max, (batch,), "int32")
         x = inputs[:, 0]
         cells = loop_cells(self.families, self.cell_weights)
+        given = getattr(self, "given_ids", None)
 
         def cond(t, x, outs, ids, *states):
             return t < n
@@ -166,8 +240,12 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
             out, new = stack_step(self.families, cells, x, states)
             if self.kernel is not None:
                 out = dense_product(out, self.kernel, self.bias)
-            sampled = ops.take(scheduled, t, axis=0)
-            sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
+            if given is not None:   # parity: TF1's draws (given_draws), -1 where the row was not sampled
+                sample = given_step(given, t)
+                sampled = sample > -1
+            else:
+                sampled = ops.take(scheduled, t, axis=0)
+                sample = ops.where(sampled, inverse_cdf(out, ops.take(picks, t, axis=0)), -1)
             outs = write_step(outs, t, out, training)
             ids = write_step(ids, t, sample, training)
             base = ops.take(inputs, ops.minimum(t + 1, steps_max - 1), axis=1)
@@ -194,4 +272,5 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         return config
 
 
-__all__ = ["SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "inverse_cdf"]
+__all__ = ["SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder",
+           "given_draws", "inverse_cdf"]

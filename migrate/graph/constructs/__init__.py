@@ -5,11 +5,12 @@
   `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`, `packed_state`), `dynamic_decode` (which emits `attention_wrapper` /
-  `greedy_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
+  `greedy_decoder` / `sampling_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
   `beam_search_decoder`, `keras2_rnn` (Keras 2's own `K.rnn` loops); their providers are gathered in this order, a later one's
   replacing an earlier one's for the same tensor;
-- decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`training_helper`,
-  `greedy_embedding_helper`, `dynamic_rnn_input`), tried in this order.
+- decoder helpers (`HELPER`): how a `dynamic_decode` loop gets its step input (`scheduled_embedding_training_helper`,
+  `training_helper`, `greedy_embedding_helper`, `sample_embedding_helper`, `dynamic_rnn_input`), tried in this
+  order.
 
 The shared graph-matching helpers are `migrate.graph.matching`; a cell step becomes a Keras layer in
 `migrate.graph.rnn`; the decoders share `migrate.graph.decoders`. A construct module gets the registry from its
@@ -44,6 +45,9 @@ from migrate.graph.constructs import (
     peephole_lstm_cell,
     raw_rnn,
     residual_wrapper,
+    sample_embedding_helper,
+    sampling_decoder,
+    scheduled_embedding_training_helper,
     static_bidirectional_rnn,
     static_rnn,
     training_helper,
@@ -54,14 +58,15 @@ CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_ls
                 lstm_block_cell, gru_block_cell)
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      packed_state,
-                     dynamic_decode, attention_wrapper, greedy_decoder,
+                     dynamic_decode, attention_wrapper, greedy_decoder, sampling_decoder,
                      legacy_attention_decoder,
                      raw_rnn,
                      cudnn_rnn,
                      static_bidirectional_rnn,
                      beam_search_decoder,
                      keras2_rnn)
-HELPER_MODULES = (training_helper, greedy_embedding_helper, dynamic_rnn_input)
+HELPER_MODULES = (scheduled_embedding_training_helper, training_helper, greedy_embedding_helper,
+                  sample_embedding_helper, dynamic_rnn_input)
 
 REGISTRY = Registry([m.CELL for m in CELL_MODULES], [m.HELPER for m in HELPER_MODULES],
                     [m.CONSTRUCT for m in CONSTRUCT_MODULES])

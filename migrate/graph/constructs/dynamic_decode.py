@@ -2,7 +2,7 @@
 
 The frame's cell steps (the registry's cells), stacked, and the helper (the registry's helpers: how the next input
 is produced) identify the decoder; an `AttentionWrapper` (`constructs/attention_wrapper.py`) or a
-`GreedyEmbeddingHelper` pick the provider. A `dynamic_rnn` of plain cells is `constructs/dynamic_rnn.py`'s.
+`GreedyEmbeddingHelper` pick the provider; a sampling helper's is `constructs/sampling_decoder.py`'s. A `dynamic_rnn` of plain cells is `constructs/dynamic_rnn.py`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from migrate.graph.constructs.attention_wrapper import AttentionDecode, attentio
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.greedy_decoder import GreedyDecode
 from migrate.graph.constructs.residual_wrapper import is_residual
+from migrate.graph.constructs.sampling_decoder import sampling_provider
 from migrate.graph.decoders import DynamicDecode
 from migrate.graph.ir import Unsupported
 from migrate.graph.matching import (
@@ -78,11 +79,13 @@ def decoder_provider(view, frame, steps, helpers):
     top_residual = next((op.outputs[0] for op in ops if op.type in ("Add", "AddV2")
                          and is_residual(op.outputs[0], top)), None)
     attention = match_attention(view, frame, ops, layers, att_in) if att_in is not None else None
-    writes, dense, top_res = {}, None, False
+    writes, dense, top_res, rnn_value = {}, None, False, None
     for op in ops:
         if op.type != "TensorArrayWriteV3":
             continue
         value, imp = strip_impute(op.inputs[2])
+        if imp and op.inputs[2].op.inputs[0].op.type == "Less" and helper.name == "ScheduledEmbeddingTrainingHelper":
+            value, imp = op.inputs[2], False   # its sample ids where(uniform < p, draw, -1), not impute_finished's
         impute = impute or imp
         v = strip(value)
         if value.dtype.is_integer:
@@ -90,7 +93,7 @@ def decoder_provider(view, frame, steps, helpers):
         elif v.op.type == "Softmax" and attention is not None:
             key = "alignment_history"
         else:
-            key = "rnn_output"
+            key, rnn_value = "rnn_output", v
             outs = [top.new_h] if attention is None else [attention.attention_next, top.new_h]
             if top_residual is not None and attention is None:
                 outs.append(top_residual)
@@ -120,6 +123,10 @@ def decoder_provider(view, frame, steps, helpers):
             if lv is not None and lv.exit is not None:
                 lengths_exit = lv.exit.outputs[0]
     residual = residual + [top_res]
+    sampling = sampling_provider(view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention,
+                                 residual, rnn_value)
+    if sampling is not None:
+        return sampling
     if any(residual) and (helper.name == "GreedyEmbeddingHelper" or attention is not None):
         raise Unsupported(f"{frame}: a ResidualWrapper inside the cells of a runtime decoder layer "
                           f"(tfm.GreedyDecoder / AttentionDecoder run plain cells)")

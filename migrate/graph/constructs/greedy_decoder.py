@@ -21,6 +21,14 @@ from migrate.graph.rnn import final_state_names, initial_states
 
 class GreedyDecode(DynamicDecode):
     kind = "dynamic_decode_greedy"
+    layer_suffix = "/greedy_decoder"
+    outputs_ident = "greedy_outputs"
+    layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
+    attention_layer_class = "tfm.GreedyAttentionDecoder"
+
+    def layer_kwargs(self) -> str:
+        """Arguments the layer takes besides the greedy decoder's (a sampling helper's: its temperature, seed)."""
+        return ""
 
     def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention=None):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states
@@ -53,9 +61,9 @@ class GreedyDecode(DynamicDecode):
         out_size, use_bias = output_layer_weights(self.view, self.dense, weights)
         kinds = ", ".join(f"{s.family.upper()}({s.units})" for s in self.layers)
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
-                   f"GreedyEmbeddingHelper(embedding {self.helper.embedding}), {kinds}"
+                   f"{self.helper.name}(embedding {self.helper.embedding}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
-        lname = em.layer_name(self.name + "/greedy_decoder")
+        lname = self.emitted_layer = em.layer_name(self.name + self.layer_suffix)
         em.weights[lname] = weights
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
@@ -64,22 +72,23 @@ class GreedyDecode(DynamicDecode):
                 args.append(f"memory_lengths={em.value(mem_len)}")
         if flat_init and flat_init[0] is not None:
             args.append(f"initial_state=[{', '.join(flat_init)}]")
-        names = [em.new_ident("greedy_outputs"), em.new_ident("sample_id")]
+        names = [em.new_ident(self.outputs_ident), em.new_ident("sample_id")]
         if a is not None:
             names.append(em.new_ident("alignments"))
         names += state_idents(em, self.layers)
         if a is None:
-            em.lines.append(f"{', '.join(names)} = tfm.GreedyDecoder({families!r}, {units!r}, "
+            em.lines.append(f"{', '.join(names)} = {self.layer_class}({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
-                            f"use_bias={use_bias}, impute_finished={self.impute}, name={lname!r})({', '.join(args)})")
-            em.constructs["dynamic_decode BasicDecoder+GreedyEmbeddingHelper -> tfm.GreedyDecoder"] += 1
-        else:
-            em.lines.append(f"{', '.join(names)} = tfm.GreedyAttentionDecoder({families!r}, {units!r}, "
-                            f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
-                            f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}, "
+                            f"use_bias={use_bias}, impute_finished={self.impute}{self.layer_kwargs()}, "
                             f"name={lname!r})({', '.join(args)})")
-            em.constructs["dynamic_decode BasicDecoder(AttentionWrapper)+GreedyEmbeddingHelper -> "
-                          "tfm.GreedyAttentionDecoder"] += 1
+            em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} -> {self.layer_class}"] += 1
+        else:
+            em.lines.append(f"{', '.join(names)} = {self.attention_layer_class}({families!r}, {units!r}, "
+                            f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
+                            f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}"
+                            f"{self.layer_kwargs()}, name={lname!r})({', '.join(args)})")
+            em.constructs[f"dynamic_decode BasicDecoder(AttentionWrapper)+{self.helper.name} -> "
+                          f"{self.attention_layer_class}"] += 1
         out = final_states(self.states, names, 2 if a is None else 3)  # names[k]: the first final state
         write_outputs(em, self.writes, (("rnn_output", names[0]), ("sample_id", names[1]),
                                          ("alignment_history", names[2] if a is not None else None)), out)

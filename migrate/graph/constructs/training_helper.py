@@ -12,7 +12,7 @@ def match_training_helper(view: GraphView, frame_ops, x) -> HelperMatch | None:
     """TrainingHelper: next input = cond(all finished, zeros, inputs_ta.read(time + 1)), inputs_ta =
     TensorArray.unstack(transpose(inputs, [1, 0, 2]))."""
     x_loop = loop_var(x)
-    if x_loop is None:
+    if x_loop is None or any(op.type == "Multinomial" for op in frame_ops):   # a sampling helper's loop
         return None
     read = next((a.op for a in ancestors(x_loop.next) if a.op.type == "TensorArrayReadV3"), None)
     seq = unstacked(view, read) if read is not None else None

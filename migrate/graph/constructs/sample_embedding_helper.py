@@ -1,0 +1,93 @@
+"""contrib.seq2seq `SampleEmbeddingHelper`: the next input is the embedding of an id drawn from the step's
+`softmax(logits / softmax_temperature)` (a stateful `Multinomial`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from migrate.graph.constructs.base import Helper
+from migrate.graph.decoders import HelperMatch
+from migrate.graph.ir import Unsupported
+from migrate.graph.matching import GATHER, ancestors, const_scalar, loop_var, max_iterations, through_cond
+from migrate.graph.meta import GraphView
+
+_ID_PLUMBING = ("Identity", "Cast", "Reshape", "Squeeze", "Transpose")   # contrib's Categorical.sample around it
+
+
+def draw_of(ids):
+    """The `Multinomial` a step's sampled ids come from (through Reshape / Squeeze / Cast), else None."""
+    while ids.op.type in _ID_PLUMBING and ids.op.inputs:
+        ids = ids.op.inputs[0]
+    return ids.op if ids.op.type == "Multinomial" else None
+
+
+def strip_identity(t):
+    """Look through Identity ops (contrib's distributions keep their parameters as `identity(...)`)."""
+    while t.op.type == "Identity" and t.op.inputs:
+        t = t.op.inputs[0]
+    return t
+
+
+def op_seeds(op) -> tuple[int, int]:
+    """A stateful random op's (graph seed, op seed) attributes: TF1 sets (87654321, op seed) for an op seed without a
+    graph seed, (0, 0) for none."""
+    return int(op.get_attr("seed")), int(op.get_attr("seed2"))
+
+
+def layer_seed(seeds: tuple[int, int]) -> int | None:
+    """The runtime layer's seed for a TF1 op's (seed, seed2): the op seed, None when TF1 drew unseeded."""
+    return None if seeds == (0, 0) else seeds[1]
+
+
+def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch | None:
+    """SampleEmbeddingHelper: next input = cond(all finished, start_inputs, embedding_lookup(embedding, ids)), ids =
+    reshape(Multinomial(outputs [/ softmax_temperature], 1)); start inputs = embedding_lookup(embedding,
+    start_tokens); finished when ids == end_token."""
+    x_loop = loop_var(x)
+    if x_loop is None:
+        return None
+    gather = next((a.op for a in ancestors(x_loop.next) if a.op.type in GATHER), None)
+    if gather is None:
+        return None
+    embedding = view.variable_of(through_cond(gather.inputs[0]))
+    draw = draw_of(through_cond(gather.inputs[1]))
+    if embedding is None or draw is None:
+        return None
+    start = x_loop.enter.inputs[0]
+    while start.op.type == "Identity":
+        start = start.op.inputs[0]
+    if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
+        return None
+    logits, temperature = strip_identity(draw.inputs[0]), None
+    if logits.op.type in ("RealDiv", "Div"):
+        t = logits.op.inputs[1]
+        while t.op.type in ("Identity", "Enter"):
+            t = t.op.inputs[0]
+        temperature = const_scalar(view, t)
+        if temperature is not None and t.dtype.name == "float32":   # its float32 value, shortest: 0.8, not 0.800000011
+            temperature = float(str(np.float32(temperature)))
+        if temperature is None:
+            raise Unsupported(f"{draw.name}: a SampleEmbeddingHelper whose softmax_temperature ({t.name}) is not a "
+                              f"constant (tfm.SampleEmbeddingDecoder takes a number)")
+        logits = strip_identity(logits.op.inputs[0])
+    end_token = None
+    for op in frame_ops:
+        if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
+            end_token = op.inputs[1].op.inputs[0]
+    max_iter = max_iterations(frame_ops)
+    if end_token is None or max_iter is None:
+        raise Unsupported("a SampleEmbeddingHelper decoder without maximum_iterations (its length is unbounded)")
+    return HelperMatch("SampleEmbeddingHelper", None, True, None, max_iter, embedding, start.op.inputs[1], end_token,
+                       sampler={"draw": draw.name, "seeds": op_seeds(draw), "temperature": temperature,
+                                "logits": logits})
+
+
+HELPER = Helper(
+    "SampleEmbeddingHelper", match_sample_embedding_helper,
+    "`dynamic_decode(BasicDecoder(cell, SampleEmbeddingHelper(embedding, start_tokens, end_token, "
+    "softmax_temperature, seed), ...), maximum_iterations=N)` (the next input an embedding lookup of the step's "
+    "`Multinomial` draw over `logits / softmax_temperature`, a constant; its `seed` / `seed2` attributes read)",
+    "one `tfm.SampleEmbeddingDecoder` / over an `AttentionWrapper` `tfm.SampleEmbeddingAttentionDecoder` (the "
+    "`tfm.GreedyDecoder` / `GreedyAttentionDecoder` loop drawing each id from "
+    "`softmax(logits / softmax_temperature)`, seeded with the op seed; its draws are not TF1's, so parity feeds "
+    "the graph's draws to the layer and compares the rest: **Sampling decoders** below)")
