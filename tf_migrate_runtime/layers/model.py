@@ -127,11 +127,12 @@ class Model(keras.Model):
         if inputs is None:
             return super().__call__(*args, **kwargs)
         import numpy as np  # noqa: PLC0415
-        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
         # NumPy arrays to tensors here: cheaper than the tf.function's own conversion of its arguments
+        to_tensor = _internals.numpy_to_tensor()
+
         def tensor(x):
-            return tf.constant(x) if isinstance(x, np.ndarray) else x
+            return to_tensor(x) if isinstance(x, np.ndarray) else x
 
         if isinstance(inputs, dict):
             inputs = {k: tensor(v) for k, v in inputs.items()}
