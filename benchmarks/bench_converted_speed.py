@@ -37,12 +37,17 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    - `eager_untraced` (not in the default `--sides`): the same call with `model.trace_eager_calls = False`, Keras'
      functional call layer by layer (the runtime layers' loops still traced): how a model converted before
      `tfm.Model` runs, and the `eager` side's "before";
-   - `compiled`: `tf.function(model)` (what `model.predict` / `predict_on_batch` run, without their per-call
-     Keras overhead);
+   - `compiled`: `tf.function(lambda x: model(x, training=False))` called with the NumPy feeds, as a user's
+     TF2 program calls a model (TensorFlow's dispatch of that polymorphic `tf.function` included);
+   - `predict`: `model.predict_on_batch(feeds)` (a `tfm.Model` runs its traced call directly, Keras' predict
+     machinery otherwise); not in the default `--sides`;
    - `xla`: the same with `jit_compile=True`;
    - `onnx`: ONNX Runtime (CPU) on tf2onnx's `.onnx` of the same checkpoint and outputs (converted as
      `bench_graph_convert.py` does, in tf2onnx's own venv; timed in a child process by `ort_timer.py`).
-   Each cell: the median (ms at batch 1, items/s above) and the speed against `tf1` (`2.0x` = twice as fast).
+   Each cell: the median (ms at batch 1, items/s above) and the speed against `tf1` (`2.0x` = twice as fast);
+   a second table: the process's CPU seconds per call (`time.process_time`, all its threads; ONNX Runtime's from
+   its own process), median, and the TF1 graph's / the side's in the same rotation (on a loaded machine the wall
+   clock of a few-ms call measures the scheduler; the CPU time reproduces).
    The first call of `compiled` / `xla` (trace + compile) is in the JSON. The outputs of every side are
    compared with `tf1`'s once per batch (`max|d|`, the largest difference over all outputs and sides).
    The goals of issue 22 (compiled >= 1.0x, xla >= 1.5x, eager >= 0.25x, compiled >= onnx) are checked per row.
@@ -78,9 +83,9 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import bench_graph_convert as bgc  # noqa: E402 - benchmarks/ is on the path now
 
-SIDES = ("tf1", "eager", "eager_untraced", "compiled", "xla", "onnx")
+SIDES = ("tf1", "eager", "eager_untraced", "compiled", "predict", "xla", "onnx")
 DEFAULT_SIDES = ("tf1", "eager", "compiled", "xla", "onnx")
-KERAS_SIDES = ("eager", "eager_untraced", "compiled", "xla")
+KERAS_SIDES = ("eager", "eager_untraced", "compiled", "predict", "xla")
 QUICK_NAMES = ("udacity_charrnn_tf13", "ptrnet_gru_bahdanau_tf15")
 ORT_TIMER = os.path.join(ROOT, "benchmarks", "ort_timer.py")
 # a real checkpoint beside the corpus fixtures (../shared/fixtures/real_tf1_checkpoints/README.md)
@@ -254,6 +259,8 @@ class KerasSide:
         self.traced = {"eager": True, "eager_untraced": False}.get(kind)
         if self.traced is not None:
             self.fn = lambda x: model(x, training=False)
+        elif kind == "predict":
+            self.fn = model.predict_on_batch
         else:
             self.fn = tf.function(lambda x: model(x, training=False), jit_compile=kind == "xla")
         self.first_call = None
@@ -280,6 +287,7 @@ class OnnxSide:
                                      stdout=subprocess.PIPE, text=True, env=env, cwd=work)
         self.work = work
         self.n = 0
+        self.last_cpu = None
 
     def _ask(self, cmd: dict) -> dict:
         self.proc.stdin.write(json.dumps(cmd) + "\n")
@@ -299,7 +307,9 @@ class OnnxSide:
         self._ask({"feed": path})
 
     def timed(self) -> float:
-        return self._ask({"run": True})["seconds"]
+        reply = self._ask({"run": True})
+        self.last_cpu = reply.get("cpu_seconds")   # ort_timer.py's process: ONNX Runtime's threads, no Python around
+        return reply["seconds"]
 
     def outputs(self) -> list:
         path = os.path.join(self.work, f"ort_out_{self.n}.npz")
@@ -367,7 +377,7 @@ def max_diff(ref: list, got: list) -> float:
 # functional call, one eager op per operation) runs slower for a while, the TF1 graph included: in one shared rotation
 # the graph's batch-1 median went from 0.87 ms to 7.5 ms (hcn_shared_layer_lstm_tf18), which put that slowdown on
 # every side of the row.
-ROTATIONS = (("compiled", "xla", "onnx"), ("eager",), ("eager_untraced",))
+ROTATIONS = (("compiled", "predict", "xla", "onnx"), ("eager",), ("eager_untraced",))
 
 
 def prepare_batch(entry: dict, batch: int | None, tf1: Tf1Side, report: dict) -> tuple[dict, dict | None]:
@@ -441,6 +451,7 @@ def time_rotation(row: dict, state: dict, group: tuple[str, ...], tf1: Tf1Side, 
         return
     callers = {"tf1": tf1, **callers}
     times = {n: [] for n in callers}
+    cpu = {n: [] for n in callers}
     order = list(callers)
     for r in range(warmup + runs):
         turn = order[r % len(order):] + order[:r % len(order)]
@@ -448,22 +459,30 @@ def time_rotation(row: dict, state: dict, group: tuple[str, ...], tf1: Tf1Side, 
             side = callers[name]
             if name == "onnx":
                 s = side.timed()
+                c = side.last_cpu
             else:
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 side()
-                s = time.perf_counter() - t0
+                s, c = time.perf_counter() - t0, time.process_time() - c0
             if r >= warmup:
                 times[name].append(s)
+                if c is not None:
+                    cpu[name].append(c)
     base = statistics.median(times.pop("tf1"))
+    cpu_base = statistics.median(cpu.pop("tf1"))
     rotation = row.setdefault("tf1_by_rotation", {})
     rotation[",".join(times)] = base
+    row.setdefault("tf1_cpu_by_rotation", {})[",".join(times)] = cpu_base
     tf1_side = row["sides"].setdefault("tf1", {})
     if "median_s" not in tf1_side:   # the table's TF1 column: its first rotation (the compiled sides')
-        tf1_side.update(median_s=base, items_per_s=row["batch"] / base, runs=runs)
+        tf1_side.update(median_s=base, items_per_s=row["batch"] / base, runs=runs, cpu_s=cpu_base)
     for name, ts in times.items():
         med = statistics.median(ts)
         row["sides"][name].update(median_s=med, items_per_s=row["batch"] / med, runs=len(ts),
                                   tf1_median_s=base, vs_tf1=round(base / med, 3))
+        if cpu[name]:   # process CPU seconds per call (every thread of the process: the load barely moves it)
+            c = statistics.median(cpu[name])
+            row["sides"][name].update(cpu_s=c, tf1_cpu_s=cpu_base, cpu_vs_tf1=round(cpu_base / c, 3) if c else None)
 
 
 def finish_row(row: dict) -> dict:
@@ -550,6 +569,29 @@ def cell(row: dict, side: str) -> str:
     return value if side == "tf1" else f"{value} {s['vs_tf1']:.2f}x"
 
 
+def cpu_cell(row: dict, side: str) -> str:
+    s = row["sides"].get(side, {})
+    if "cpu_s" not in s:
+        return "n/a" if side in row["errors"] else "-"
+    value = f"{s['cpu_s'] * 1000:.2f}ms"
+    return value if side == "tf1" or s.get("cpu_vs_tf1") is None else f"{value} {s['cpu_vs_tf1']:.2f}x"
+
+
+def cpu_table(results: list[dict], sides: tuple[str, ...]) -> list[str]:
+    """Process CPU time per call (`time.process_time` around the call: every thread of this process; ONNX Runtime:
+    its own process's), median, and its ratio to the TF1 graph's in the same rotation: on a shared machine the
+    figure that reproduces (a side's CPU time moves little with the load, its wall time doubles)."""
+    head = f"{'model':34s} {'batch':>5s} " + " ".join(f"{s:>17s}" for s in sides)
+    lines = [head, "-" * len(head)]
+    for res in results:
+        for row in res.get("rows", ()):
+            batch = f"{row['batch']}{'*' if row.get('batch_fixed_by_graph') else ''}"
+            lines.append(f"{res['name']:34s} {batch:>5s} " + " ".join(f"{cpu_cell(row, s):>17s}" for s in sides))
+    lines.append("ms = median CPU seconds per call of the whole process (batch as above); Nx = the TF1 graph's CPU "
+                 "time per call in the same rotation / the side's")
+    return lines
+
+
 def speed_table(results: list[dict], sides: tuple[str, ...]) -> list[str]:
     head = f"{'model':34s} {'batch':>5s} " + " ".join(f"{s:>17s}" for s in sides) + "  max|d|    goals missed"
     lines = [head, "-" * len(head)]
@@ -592,17 +634,20 @@ def compare_table(before: dict, after: dict) -> list[str]:
     speed against the TF1 graph in each run, `before -> after`."""
     sides = [s for s in after["sides"] if s != "tf1" and s in before["sides"]]
     rows_before = {(r["name"], row["batch"]): row for r in before["results"] for row in r.get("rows", ())}
-    head = f"{'model':34s} {'batch':>5s} " + " ".join(f"{s + ' x':>15s}" for s in sides)
+    head = (f"{'model':34s} {'batch':>5s} " + " ".join(f"{s + ' x':>15s}" for s in sides) + "   cpu "
+            + " ".join(f"{s + ' x':>15s}" for s in sides))
     lines = [head, "-" * len(head)]
     for res in after["results"]:
         for row in res.get("rows", ()):
             old = rows_before.get((res["name"], row["batch"]), {"sides": {}})
 
-            def x(r, side):
-                v = r["sides"].get(side, {}).get("vs_tf1")
+            def x(r, side, key):
+                v = r["sides"].get(side, {}).get(key)
                 return "n/a" if v is None else f"{v:.2f}"
             lines.append(f"{res['name']:34s} {row['batch']:>5d} "
-                         + " ".join(f"{x(old, s) + ' -> ' + x(row, s):>15s}" for s in sides))
+                         + " ".join(f"{x(old, s, 'vs_tf1') + ' -> ' + x(row, s, 'vs_tf1'):>15s}" for s in sides)
+                         + "   cpu " + " ".join(f"{x(old, s, 'cpu_vs_tf1') + ' -> ' + x(row, s, 'cpu_vs_tf1'):>15s}"
+                                                for s in sides))
     return lines
 
 
@@ -701,6 +746,9 @@ def main(argv=None) -> int:
     print(f"speed, {args.runs} runs after {args.warmup} warm-ups, each side interleaved run by run with the TF1 graph "
           f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}")
     print("\n".join(speed_table(results, shown)))
+    print()
+    print("CPU time per call, the same runs")
+    print("\n".join(cpu_table(results, shown)))
     print()
     print("conversion: seconds per phase, from convert's console lines as they arrive")
     print("\n".join(convert_table(results)))

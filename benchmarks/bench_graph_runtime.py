@@ -11,9 +11,12 @@ check included), in ONE process, four sides interleaved run by run (order rotate
 - `frozen session`: the same graph with its variables frozen to constants (`convert_variables_to_constants`),
   in a Session: what freezing alone changes;
 - `frozen tf.function`: that frozen graph run by TF2's function runtime (`tf.compat.v1.wrap_function` pruned to
-  the feeds and fetches): the TF1 graph itself, op for op, called the way a TF2 program calls a model;
+  the feeds and fetches, called through a `tf.function` with the NumPy feeds): the TF1 graph itself, op for op,
+  called the way a TF2 program calls a model;
 - `compiled`: the converted `model.keras` under `tf.function` (the `compiled` column of
-  `bench_converted_speed.py`).
+  `bench_converted_speed.py`);
+- `eager`: the converted model called as `model(feeds)` (a `tfm.Model` goes straight to the concrete function of
+  its traced forward pass: no `tf.function` dispatch per call).
 
 `frozen tf.function` against `tf1` is what the runtime costs any graph; `compiled` against `frozen tf.function`
 is what the converted model's own ops cost beside the TF1 graph's, under the same runtime (docs/performance.md).
@@ -42,7 +45,7 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import bench_converted_speed as bcs  # noqa: E402 - benchmarks/ is on the path now
 import bench_graph_convert as bgc  # noqa: E402
 
-SIDES = ("tf1", "frozen session", "frozen tf.function", "compiled")
+SIDES = ("tf1", "frozen session", "frozen tf.function", "compiled", "eager")
 
 
 def feeds_of(entry: dict, batch: int | None) -> dict:
@@ -80,6 +83,11 @@ def sides_of(entry: dict, corpus: str, out: str, batch: int | None) -> tuple[dic
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(frozen, name=""), [])
     pruned = wrapped.prune([wrapped.graph.get_tensor_by_name(n) for n in names],
                            [wrapped.graph.get_tensor_by_name(o) for o in outs])
+    # called through a tf.function of its own, with the NumPy feeds, as the `compiled` side calls the model: a pruned
+    # function called directly has no structured signature, and its call first fails to bind the arguments, with
+    # an error message that formats every input as text (`repr` of the tensors: 0.3 ms a call at batch 1), before
+    # it falls back to the flat call; that cost was in this side's figures before (docs/performance.md)
+    frozen_fn = tf.function(lambda *args: pruned(*args))
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(frozen, name="")
@@ -89,11 +97,14 @@ def sides_of(entry: dict, corpus: str, out: str, batch: int | None) -> tuple[dic
     keras_feed = {i["keras"]: feed[i["graph"]] for i in report["graph"]["inputs"] if i["graph"] in feed}
     compiled = bcs.KerasSide(model, "compiled")
     compiled.set_feed(keras_feed)
+    eager = bcs.KerasSide(model, "eager")
+    eager.set_feed(keras_feed)
     return {
         "tf1": tf1,
         "frozen session": lambda: session.run(frozen_fetches, frozen_feed),
-        "frozen tf.function": lambda: [o.numpy() for o in pruned(*[tf.constant(v) for v in values])],
+        "frozen tf.function": lambda: [o.numpy() for o in frozen_fn(*values)],
         "compiled": compiled,
+        "eager": eager,
     }, ref
 
 

@@ -6,7 +6,7 @@
 A small server on stdin / stdout, one JSON object a line, so that the benchmark can interleave this side with its
 own run by run: `{"feed": "X.npz"}` loads a feed (keys = tensor names; cast to the .onnx inputs' types) and answers
 `{"ok": true}` or `{"error": "..."}`; `{"run": true}` runs the session once on the loaded feed and answers
-`{"seconds": s}` (`time.perf_counter` around `InferenceSession.run`, the outputs as NumPy arrays, what a caller
+`{"seconds": s, "cpu_seconds": c}` (`time.perf_counter` / `time.process_time` around `InferenceSession.run`, the outputs as NumPy arrays, what a caller
 gets; ORT's threads do not spin between runs, which would take the CPU from the side the benchmark times next); `{"save": "OUT.npz"}` writes the last outputs (`out_0`, ...); `{"quit": true}` ends. Imports nothing from
 this project: only the standard library, numpy and onnxruntime.
 """
@@ -49,9 +49,9 @@ def main(argv: list[str]) -> int:
                         for i in inputs}
                 reply = {"ok": True}
             elif "run" in cmd:
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 last = sess.run(names, feed)
-                reply = {"seconds": time.perf_counter() - t0}
+                reply = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
             elif "save" in cmd:
                 np.savez(cmd["save"], **{f"out_{k}": np.asarray(v) for k, v in enumerate(last or ())})
                 reply = {"ok": True}

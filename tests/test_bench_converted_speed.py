@@ -26,12 +26,14 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
         pytest.skip(f"no {CHECKPOINTS} (../shared/fixtures/real_tf1_checkpoints)")
     out = tmp_path / "speed.json"
     code = _bench().main(["--quick", "--name", "aplain_basiclstm_2017", "--convert-in-process", "--runs", "1",
-                          "--warmup", "0", "--batches", "1,4", "--sides", "tf1,eager,eager_untraced,compiled",
+                          "--warmup", "0", "--batches", "1,4", "--sides", "tf1,eager,eager_untraced,compiled,predict",
                           "--recurrent", "keras", "--json", str(out)])
     assert code == 0
     text = capsys.readouterr().out
     head = next(ln for ln in text.splitlines() if ln.startswith("model ") and "batch" in ln)
-    assert head.split()[:6] == ["model", "batch", "tf1", "eager", "eager_untraced", "compiled"] and "goals missed" in head
+    assert head.split()[:7] == ["model", "batch", "tf1", "eager", "eager_untraced", "compiled", "predict"] \
+        and "goals missed" in head
+    assert "CPU time per call, the same runs" in text
     rows = [ln.split() for ln in text.splitlines() if ln.startswith("aplain_basiclstm_2017 ") and "..." not in ln]
     assert [r[1] for r in rows[:2]] == ["1", "4"]            # one row per batch (the graph leaves it free)
     assert rows[0][2].endswith("ms") and rows[1][2].endswith("/s")   # latency at batch 1, throughput above
@@ -41,11 +43,14 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
     assert result["convert"]["ok"] and set(result["convert"]["phases"]) == {
         "imports", "start", "graph", "translate", "build+tf1", "keras run", "loss", "save", "exit"}
     for row in result["rows"]:
-        assert set(row["sides"]) == {"tf1", "eager", "eager_untraced", "compiled"} and not row["errors"]
-        assert all(s["runs"] == 1 and s["vs_tf1"] > 0 for s in row["sides"].values())
+        assert set(row["sides"]) == {"tf1", "eager", "eager_untraced", "compiled", "predict"} and not row["errors"]
+        assert all(s["runs"] == 1 and s["vs_tf1"] > 0 and s["cpu_s"] >= 0 for s in row["sides"].values())
+        for side in ("eager", "compiled", "predict"):         # CPU per call against the graph's in its rotation
+            s = row["sides"][side]
+            assert s["tf1_cpu_s"] == row["tf1_cpu_by_rotation"][side if side == "eager" else "compiled,predict"]
         # the eager sides in a rotation of their own, each against the graph timed in its rotation
-        assert list(row["tf1_by_rotation"]) == ["compiled", "eager", "eager_untraced"]
-        assert row["sides"]["compiled"]["tf1_median_s"] == row["tf1_by_rotation"]["compiled"] \
+        assert list(row["tf1_by_rotation"]) == ["compiled,predict", "eager", "eager_untraced"]
+        assert row["sides"]["compiled"]["tf1_median_s"] == row["tf1_by_rotation"]["compiled,predict"] \
             == row["sides"]["tf1"]["median_s"]
         assert row["sides"]["eager"]["tf1_median_s"] == row["tf1_by_rotation"]["eager"]
         assert max(row["max_diff"].values()) < 1e-4           # every side computed the graph's outputs

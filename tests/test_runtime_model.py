@@ -201,3 +201,44 @@ def test_inside_a_users_model_it_builds_symbolically_and_runs_traced_with_the_ou
     model.trace_eager_calls = False
     np.testing.assert_allclose(got, np.asarray(outer(x, training=True)), rtol=1e-5, atol=1e-6)
     assert fn.experimental_get_tracing_count() == 1
+
+
+def test_an_eager_call_goes_straight_to_the_concrete_function_of_its_signature(converted):
+    import tensorflow as tf
+
+    model = _load(converted)
+    x = _feed(3)
+    first = _outputs(model, x)
+    holder = model.__dict__[TRACED]
+    assert len(holder.concrete) == 1 and None not in holder.concrete.values()   # the direct call is taken
+    reordered = {"lengths": x["lengths"], "ids": x["ids"]}                      # keys in another order: same binding
+    for a, b in zip(first, _outputs(model, reordered)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    swapped = _outputs(model, _feed(3, seed=5))                                 # new values, same concrete function
+    assert len(holder.concrete) == 1 and not np.allclose(swapped[0], first[0])
+    model.trace_eager_calls = False
+    for a, b in zip(swapped, _outputs(model, _feed(3, seed=5))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    model.trace_eager_calls = True
+    tf.config.run_functions_eagerly(True)                                       # debugging: the Python runs
+    try:
+        calls = []
+        model.layers[-1].call = (lambda f: lambda *a, **k: calls.append(1) or f(*a, **k))(model.layers[-1].call)
+        _outputs(model, x)
+        assert calls                                                            # not the cached concrete function
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
+def test_predict_on_batch_runs_the_traced_call_with_keras_outputs(converted):
+    model = _load(converted)
+    x = _feed(5, seed=4)
+    got = model.predict_on_batch(x)
+    assert TRACED in model.__dict__ and model.predict_function is None         # not Keras' predict machinery
+    model.trace_eager_calls = False
+    want = model.predict_on_batch(x)                                            # Keras' own
+    assert model.predict_function is not None
+    assert type(got) is type(want) and len(got) == len(want)
+    for a, b in zip(got, want):
+        assert isinstance(a, np.ndarray)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

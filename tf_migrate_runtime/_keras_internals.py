@@ -7,12 +7,17 @@ them.
 | `tensorflow.python.ops.control_flow_util.GraphOrParentsInXlaContext` | `tfm.LSTM` / `GRU` / `SimpleRNN` leave a loop that XLA compiles (`jit_compile=True`) to Keras' own path, which XLA compiles better than their graph-mode loop (2 x LSTM(128): 15 ms vs 29 ms) | False: their loop, XLA-compiled (same results, slower) |
 | `keras.src.backend.common.global_state.get_global_attribute("current_call_ctx")` | `tfm.Model` runs an eager call as one `tf.function` without Keras' `Layer.__call__` (2x - 4x the traced call itself at batch 1) only when it is called at the top, where no outer layer's call gives it a `training` value | True: every eager call goes through `Layer.__call__` first, then traced (slower, the same results) |
 | `keras.src.backend.get_keras_mask` | the same bypass is left when an input carries a Keras mask (`Layer.__call__` passes it on) | the tensor's `_keras_mask` attribute, where Keras keeps it |
+| `tensorflow.python.eager.polymorphic_function.function_type_utils.canonicalize_function_inputs`, `ConcreteFunction.function_type.unpack_inputs`, `ConcreteFunction._call_flat`, `tensorflow.python.framework.ops.EagerTensor` (`_shape_tuple`) | `tfm.Model` calls the concrete function its `tf.function` traced for a call's signature with the call's flat tensors, as the `tf.function` itself ends up doing, without the `tf.function`'s per-call dispatch (binding the arguments, its trace-cache lookup: 0.65 ms of a 1.2 ms call at batch 1, docs/performance.md); the binding is checked once per signature to flatten the inputs as these would | every eager call through the `tf.function` (slower, the same results) |
+| `tensorflow.python.framework.ops.EagerTensor(array, device, None)` | `tfm.Model` turns a call's NumPy inputs into tensors with the constructor `tf.constant` ends with, without its Python checks around it (half the time of `tf.constant` per input) | `tf.constant` |
+| `tensorflow.python.eager.context.context().functions_run_eagerly()` (public as `tf.config.functions_run_eagerly`) | the direct call is left when functions run eagerly (debugging) | - |
 
 Keras has no public "am I inferring shapes" test, TensorFlow none for "am I being compiled by XLA". Nothing else in this package may import `keras.src`
 (tests/test_runtime_successors.py checks it).
 """
 
 from __future__ import annotations
+
+import functools
 
 
 def in_symbolic_scope() -> bool:
@@ -51,3 +56,58 @@ def keras_mask(x):
     except ImportError:  # a Keras that moved it: its attribute (see the table above)
         return getattr(x, "_keras_mask", None)
     return get_keras_mask(x)
+
+
+def eager_tensor_signature(values) -> tuple | None:
+    """((dtype, shape), ...) of eager tensors (TensorFlow), None when one of `values` is anything else."""
+    try:
+        from tensorflow.python.framework.ops import EagerTensor  # noqa: PLC0415
+    except ImportError:  # a TensorFlow that moved it: no direct call (see the table above)
+        return None
+    out = []
+    for v in values:
+        if type(v) is not EagerTensor:
+            return None
+        out.append((v.dtype, v._shape_tuple()))  # noqa: SLF001 - the C-level shape, no TensorShape per call
+    return tuple(out)
+
+
+def binds_as_flattened(concrete, args: tuple, flat: list) -> bool:
+    """True when `concrete`'s structured call on `args` would pass it exactly the tensors `flat`, in that order."""
+    try:
+        from tensorflow.python.eager.polymorphic_function import function_type_utils  # noqa: PLC0415
+
+        bound = function_type_utils.canonicalize_function_inputs(args, {}, concrete.function_type)
+        expected = concrete.function_type.unpack_inputs(bound)
+        concrete._call_flat  # noqa: B018, SLF001 - present in this TensorFlow
+    except Exception:  # noqa: BLE001 - a TensorFlow that moved any of it, or a binding it refuses: no direct call
+        return False
+    return len(expected) == len(flat) and all(a is b for a, b in zip(expected, flat))
+
+
+def call_concrete(concrete, flat: list):
+    """`concrete(...)` on its flat tensor inputs (what its structured call ends with): the structured outputs."""
+    return concrete._call_flat(flat, concrete.captured_inputs)  # noqa: SLF001
+
+
+def functions_run_eagerly() -> bool:
+    import tensorflow as tf  # noqa: PLC0415
+
+    return bool(tf.config.functions_run_eagerly())
+
+
+@functools.cache
+def numpy_to_tensor():
+    """A function: a NumPy array -> an eager tensor of its dtype on the current device (`tf.constant(x)`)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        from tensorflow.python.eager import context  # noqa: PLC0415
+        from tensorflow.python.framework.ops import EagerTensor  # noqa: PLC0415
+    except ImportError:  # a TensorFlow that moved them: tf.constant (see the table above)
+        return tf.constant
+
+    def tensor(x):
+        return EagerTensor(x, context.context().device_name, None)
+
+    return tensor

@@ -1,0 +1,170 @@
+"""Where a converted model's call spends its time beyond the graph: TensorFlow's dispatch of a `tf.function`, the
+NumPy inputs, and what `tfm.Model` skips (issue 22 point 3; docs/performance.md, "Where a `tf.function` call's
+time goes").
+
+    .venv/bin/python benchmarks/bench_call_dispatch.py --corpus DIR --name NAME [--name ...] [--batch 1]
+        [--runs 60] [--warmup 5] [--json OUT.json]
+
+Per corpus model (`benchmarks/corpus.py`'s folder), converted here with `migrate.graph.convert_graph`, in ONE
+process, the sides interleaved call by call (order rotated), the median of `--runs` calls of CPU time
+(`time.process_time`: every thread of the process; it moves little with a shared machine's load) and of wall time:
+
+- `tf1`: the graph restored in a `tf.compat.v1.Session` with TensorFlow's default options, `session.run` on the
+  NumPy feeds (`bench_converted_speed.py`'s `tf1` side);
+- `tf.function numpy`: `tf.function(lambda x: model(x, training=False))` on the NumPy feeds (the `compiled` side);
+- `tf.function tensors`: the same `tf.function` on tensors made once (no conversion per call);
+- `concrete`: the concrete function it traced, called with its structured signature on those tensors;
+- `call_flat`: the same concrete function's flat call (`_call_flat`): the graph and TensorFlow's C++ call of it,
+  with the least Python around them;
+- `eager before`: `model(x)` as a `tfm.Model` ran it before session 10 (NumPy through `tf.convert_to_tensor`, then
+  the model's `tf.function`), rebuilt here on the same model;
+- `eager`: `model(x)` on the NumPy feeds (a `tfm.Model`: the concrete function of its signature, directly);
+- `predict_on_batch`: `model.predict_on_batch(feeds)`.
+
+Every side's outputs are checked against `tf1`'s first (`max|d|`). Each cell: the median and the TF1 Session's
+median / the side's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import bench_converted_speed as bcs  # noqa: E402 - benchmarks/ is on the path now
+import bench_graph_convert as bgc  # noqa: E402
+
+SIDES = ("tf1", "tf.function numpy", "tf.function tensors", "concrete", "call_flat", "eager before", "eager",
+         "predict_on_batch")
+
+
+def _numpy(out) -> list:
+    import tensorflow as tf  # noqa: PLC0415
+
+    return [np.asarray(o) for o in tf.nest.flatten(out)]
+
+
+def sides_of(model, tf1, feed: dict) -> dict:
+    """name -> a call returning the outputs (flat, as NumPy or tensors)."""
+    import keras  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    tensors = {k: tf.constant(v) for k, v in feed.items()}
+    fn = tf.function(lambda x: model(x, training=False))
+    concrete = fn.get_concrete_function(tensors)
+    flat = tf.nest.flatten(tensors)
+    captured = list(concrete.captured_inputs)
+    traced = model._traced_holder().fn if hasattr(model, "_traced_holder") else None  # noqa: SLF001
+
+    def eager_before():
+        inputs = keras.tree.map_structure(lambda x: tf.convert_to_tensor(x) if isinstance(x, np.ndarray) else x,
+                                          feed)
+        return [o.numpy() for o in tf.nest.flatten(traced(inputs, False, None))]
+
+    out = {
+        "tf1": tf1,
+        "tf.function numpy": lambda: [o.numpy() for o in tf.nest.flatten(fn(feed))],
+        "tf.function tensors": lambda: [o.numpy() for o in tf.nest.flatten(fn(tensors))],
+        "concrete": lambda: [o.numpy() for o in tf.nest.flatten(concrete(tensors))],
+        "call_flat": lambda: [o.numpy() for o in tf.nest.flatten(concrete._call_flat(flat, captured))],  # noqa: SLF001
+        "eager": lambda: [o.numpy() for o in tf.nest.flatten(model(feed, training=False))],
+        "predict_on_batch": lambda: tf.nest.flatten(model.predict_on_batch(feed)),
+    }
+    if traced is not None:   # a tfm.Model (a model converted before tfm.Model has no traced call to rebuild)
+        out["eager before"] = eager_before
+    return out
+
+
+def bench(entry: dict, corpus: str, work: str, args) -> dict:
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415 - the model's layers
+
+    res = {"name": entry["name"]}
+    out = os.path.join(work, entry["name"])
+    res["convert"] = bcs.convert(entry, corpus, out, in_process=True)
+    if not res["convert"]["ok"]:
+        res["why"] = res["convert"]["why"]
+        return res
+    with open(os.path.join(out, "convert_report.json")) as f:
+        report = json.load(f)
+    model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    tf1 = bcs.Tf1Side(entry, corpus)
+    row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
+    res["batch"] = row["batch"]
+    if state is None or state["keras_feed"] is None:
+        res["why"] = "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "no feed for the model"
+        return res
+    tf1.set_feed(state["feed"])
+    sides = sides_of(model, tf1, state["keras_feed"])
+    res["max_diff"] = max(bcs.max_diff(state["ref"], _numpy(sides[s]())) for s in sides if s != "tf1")
+    names = [s for s in SIDES if s in sides]
+    wall = {s: [] for s in names}
+    cpu = {s: [] for s in names}
+    for r in range(args.warmup + args.runs):
+        k = r % len(names)
+        for s in names[k:] + names[:k]:
+            c0, t0 = time.process_time(), time.perf_counter()
+            sides[s]()
+            if r >= args.warmup:
+                wall[s].append(time.perf_counter() - t0)
+                cpu[s].append(time.process_time() - c0)
+    base, cpu_base = statistics.median(wall["tf1"]), statistics.median(cpu["tf1"])
+    res["sides"] = {s: {"median_ms": statistics.median(wall[s]) * 1e3, "vs_tf1": base / statistics.median(wall[s]),
+                        "cpu_ms": statistics.median(cpu[s]) * 1e3, "cpu_vs_tf1": cpu_base / statistics.median(cpu[s])}
+                    for s in names}
+    tf1.tf1.close()
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", required=True, help="a folder written by benchmarks/corpus.py")
+    ap.add_argument("--name", action="append", required=True, help="a corpus entry (repeatable)")
+    ap.add_argument("--batch", type=int, default=None, help="the batch (default: the manifest's)")
+    ap.add_argument("--runs", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    entries = {e["name"]: e for e in bgc.load_manifest(args.corpus)}
+    missing = [n for n in args.name if n not in entries]
+    if missing:
+        print(f"not in {args.corpus}/corpus_manifest.json: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    results = []
+    with tempfile.TemporaryDirectory() as work:
+        for n in args.name:
+            try:
+                results.append(bench(entries[n], args.corpus, work, args))
+            except Exception as e:  # noqa: BLE001 - one model's failure is a row, the others go on
+                results.append({"name": n, "why": f"{type(e).__name__}: {bgc.first_line(e)[:200]}"})
+    print(f"{'model':34s} {'batch':>5s} {'clock':5s} " + " ".join(f"{s:>20s}" for s in SIDES) + "   max|d|")
+    for r in results:
+        if "sides" not in r:
+            print(f"{r['name']:34s} not run: {r.get('why')}")
+            continue
+        for clock, ms, vs in (("cpu", "cpu_ms", "cpu_vs_tf1"), ("wall", "median_ms", "vs_tf1")):
+            cells = " ".join((f"{r['sides'][s][ms]:8.3f}ms {r['sides'][s][vs]:5.2f}x" if s in r["sides"] else "-")
+                             .rjust(20) for s in SIDES)
+            print(f"{r['name']:34s} {r['batch']:>5d} {clock:5s} {cells}   {r['max_diff']:.1e}")
+    print("ms = median per call; Nx = the TF1 Session's median / the side's (CPU: process CPU seconds per call)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
