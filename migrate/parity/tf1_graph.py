@@ -287,7 +287,7 @@ class TF1Graph:
         signature's), else the value's with a free first axis), so what computed it (an audio or image decoding
         front-end, a `tf.data` iterator) is left out of the import with whatever only it needed. The only output
         of an op: the op itself becomes the placeholder (same name). Any output of a multi-output op
-        (`IteratorGetNext:1`, `split:1`): a new placeholder (`IteratorGetNext_1`, a name the graph does not use)
+        (`IteratorGetNext:1`, `split:1`): a new placeholder (`IteratorGetNext_1`, else `split_output_1` where the graph has a `split_1`)
         that the op's consumers of that output read instead; `.renamed` maps it back to the original tensor, which
         is what the reference is fed (a TF1 session feeds any tensor). Before the import. Returns {key: the
         placeholder tensor now standing for it}."""
@@ -321,8 +321,11 @@ class TF1Graph:
                 del node.input[:]
                 made[key] = f"{name}:0"
             else:   # a new placeholder; the op stays for the outputs nobody started at (dropped when none is read)
+                taken = set(self.proto.index) | set(rewire.values())
                 new = f"{name}_{port}"
-                while new in self.proto.index or new in {v.split(":")[0] for v in rewire.values()}:
+                if new in taken:   # a second tf.split is `split_1`
+                    new = f"{name}_output_{port}"
+                while new in taken:
                     new += "_"
                 node = nodes.add()
                 node.name, node.op = new, "Placeholder"

@@ -473,13 +473,11 @@ def gather(c: Ctx):
 
 @op("Where")
 def where(c: Ctx):
-    """`tf.where(condition)` (one argument; `boolean_mask`'s indices): the coordinates of the true (non-zero)
-    elements, int64 [N, rank] in row-major order, N known only at run time. `keras.ops.nonzero` gives them per axis
-    (a tuple on TensorFlow / JAX, a [rank, N] tensor on PyTorch: `stack` reads either). A data-dependent shape: runs
-    eagerly on every backend and traced on TensorFlow / PyTorch; under `jax.jit` (`predict` on JAX) JAX refuses it
-    (`jnp.nonzero` needs a static size there)."""
+    """`tf.where(condition)` (one argument; `boolean_mask`'s indices) -> `tfm.Where`: the coordinates of the true
+    (non-zero) elements, int64 [N, rank], N known only at run time: runs on TensorFlow, PyTorch and eagerly on
+    JAX; under `jax.jit` the layer refuses, naming the op (tf_migrate_runtime/layers/where.py)."""
     if len(c.ins) != 1:
         raise Unsupported("Where with more than one input (the select form is SelectV2)")
     if c.ins[0].shape is None:
         raise Unsupported("Where of a tensor of unknown rank (the rank is the width of its output)")
-    return c.out(f"keras.ops.cast(keras.ops.stack(keras.ops.nonzero({c.v(0)}), axis=1), 'int64')")
+    return c.out(f"tfm.Where(name={c.em.layer_name(c.op.name)!r})({c.v(0)})")
