@@ -457,7 +457,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "source": _source_report(tf1, tr.inputs),
         "graph": {
             "nodes": {"meta": len(tf1.proto), "imported": tf1.kept},
-            "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
+            "inputs": [{**{k: i[k] for k in ("keras", "graph", "shape", "dtype")},
+                        **({"starts_at": tf1.renamed[i["graph"]]} if i["graph"] in tf1.renamed else {})}
+                       for i in tr.inputs],
             "outputs": [{"keras": k, "graph": n} for k, n in zip(model.output_names, outputs)],
             "outputs_chosen_because": why,
             "output_reasons": {} if given else {o: sel.reasons[o] for o in outputs if o in sel.reasons},
