@@ -7,7 +7,7 @@
    a `bidirectional_dynamic_rnn`; the outputs are flat `boolean_mask`s (`Where`) of the predictions and the logits
    by a `sequence_mask`. `convert` starts the model at the signature's inputs without being told, the Keras inputs
    named after the signature's keys; the GRU is one Keras layer called twice; `--export-saved-model` serves the
-   same keys and values as the TF1 SavedModel.
+   same keys and values as the TF1 SavedModel; `parity --tf1` of the SavedModel against it starts there too.
 2. A frozen graph started with `--inputs` at output 1 of a `tf.split` (the graph has a second split named `split_1`),
    the reference (the frozen graph's own import) fed `split:1` by name; its `boolean_mask` output runs on JAX and
    PyTorch (`tfm.Where`: `keras.ops.nonzero`), eagerly and through `predict_on_batch` on PyTorch; under `jax.jit`
@@ -124,6 +124,20 @@ def test_a_signature_starting_at_iterator_outputs_converts_and_serves_back(pipel
     np.testing.assert_array_equal(got["outputs"], want["outputs"])
     np.testing.assert_allclose(got["scores"], want["scores"], atol=1e-5)
     assert np.abs(want["scores"]).max() > 0.1
+    report_inputs = {i["keras"]: i.get("starts_at") for i in report["graph"]["inputs"]}
+    assert report_inputs == {"inputs": "IteratorGetNext:1", "lengths": "IteratorGetNext:0"}
+
+
+def test_parity_tf1_of_the_savedmodel_starts_where_convert_did(pipeline_saved_model, tmp_path, capsys):
+    from migrate.cli import main
+    from migrate.graph import convert_graph
+
+    out = str(tmp_path / "port")
+    convert_graph(pipeline_saved_model, out, log=lambda m: None)
+    code = main(["parity", "--tf1", pipeline_saved_model, "--keras", os.path.join(out, "model.keras")])
+    text = capsys.readouterr()
+    assert code == 0, text.out + text.err
+    assert "input inputs -> IteratorGetNext_1:0" in text.out and "all 2 checks within tolerance" in text.out
 
 
 @pytest.fixture(scope="module")
