@@ -7,7 +7,7 @@
    a `bidirectional_dynamic_rnn`; the outputs are flat `boolean_mask`s (`Where`) of the predictions and the logits
    by a `sequence_mask`. `convert` starts the model at the signature's inputs without being told, the Keras inputs
    named after the signature's keys; the GRU is one Keras layer called twice; `--export-saved-model` serves the
-   same keys and values as the TF1 SavedModel; `parity --tf1` of the SavedModel against it starts there too.
+   same keys and values as the TF1 SavedModel; `parity --tf1` of the SavedModel against it and `convert --to tf1` start there too.
 2. A frozen graph started with `--inputs` at output 1 of a `tf.split` (the graph has a second split named `split_1`),
    the reference (the frozen graph's own import) fed `split:1` by name; its `boolean_mask` output runs on JAX and
    PyTorch (`tfm.Where`: `keras.ops.nonzero`), eagerly and through `predict_on_batch` on PyTorch; under `jax.jit`
@@ -138,6 +138,11 @@ def test_parity_tf1_of_the_savedmodel_starts_where_convert_did(pipeline_saved_mo
     text = capsys.readouterr()
     assert code == 0, text.out + text.err
     assert "input inputs -> IteratorGetNext_1:0" in text.out and "all 2 checks within tolerance" in text.out
+
+    # and back into a TF1 checkpoint (`convert --to tf1`): the translation run again starts where convert did
+    code = main(["convert", "--to", "tf1", os.path.join(out, "model.keras"), "--out", str(tmp_path / "ckpt" / "m")])
+    text = capsys.readouterr()
+    assert code == 0 and "7 TF1 variables from the Keras model, 0 of them changed" in text.out, text.out + text.err
 
 
 @pytest.fixture(scope="module")

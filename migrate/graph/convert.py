@@ -227,6 +227,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             log(f"inputs: the model starts at {', '.join(keys)} ({how}, not placeholders"
                 + "".join(f"; {k} is fed as placeholder {started[k]}" for k in keys if started[k] != k) +
                 "): the ops that computed them are left out of the model and fed on the TF1 side")
+    npz_given = set(npz)
     npz = {started.get(k, k): v for k, v in npz.items()}
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
@@ -484,6 +485,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             "tag_set": ",".join(tf1.source.tag_set) if getattr(tf1, "source", None) and tf1.source.tag_set else None,
             "signature": signature["key"] if signature else None,
             "outputs": list(outputs), "fed": sorted(fed),
+            "starts": {k: [None, *input_shapes.get(v.split(":")[0], ())[1:]] if k in npz_given else None
+                       for k, v in sorted(getattr(tf1, "started_at", {}).items())},   # TF1Graph.start_at
             "inference_values": {k: _jsonable(v) for k, v in sorted(chosen_values.items())},
             "input_shapes": {k: list(v) for k, v in sorted(input_shapes.items())},
             "recognisers": bool(recognise_rnns),

@@ -153,7 +153,7 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
         layer, lname = registry[key]
         em.comment(f"{tf1_class(step)} {step.scope}: the cell's variables are {lname}'s, so that layer is called "
                    f"again (one cell shared, as in TF1)")
-        em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)} (shared: called again)"] += 1
+        em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1   # one loop translated
     else:
         lname = em.layer_name(step.scope)
         layer = em.new_ident(lname.replace("__", "_"))
