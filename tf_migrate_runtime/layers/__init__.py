@@ -37,5 +37,5 @@ from tf_migrate_runtime.layers.where import Where
 __all__ = ["AttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
-           "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "Where", "ZeroPastLength", "gather_tree"]
+           "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength", "Where",
+           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree"]
