@@ -247,14 +247,20 @@ def test_report_output_names_are_the_models_and_parity_tf1_binds_by_the_report(c
     assert "convert_report.json" in printed.out + printed.err
 
 
-def test_one_cell_shared_by_both_directions_gives_two_layers_with_the_same_weights(converted, built):
+def test_one_cell_shared_by_both_directions_gives_one_layer_called_twice(converted, built):
+    import keras
     import tensorflow as tf
+
+    import tf_migrate_runtime.layers  # noqa: F401
 
     names = [n for n, _ in tf.train.list_variables(os.path.join(built["bidirectional_gru_one_shared_cell"],
                                                                 "model.ckpt"))]
     assert not any("/bw/" in n for n in names)          # TF1 wrote one set of weights, under fw
     report, _ = converted["bidirectional_gru_one_shared_cell"]
-    assert report["translated"]["dynamic_rnn GRUCell -> tfm.GRU"] == 2 and report["parity"]["ok"]
+    assert report["translated"]["dynamic_rnn GRUCell -> tfm.GRU"] == 2 and report["parity"]["ok"]   # 2 loops
+    model = keras.saving.load_model(os.path.join(converted["bidirectional_gru_one_shared_cell"][1], "model.keras"))
+    grus = [layer for layer in model.layers if isinstance(layer, keras.layers.GRU)]
+    assert len(grus) == 1 and len(grus[0]._inbound_nodes) == 2   # the weights stay one set, as TF1's
 
 
 def test_report_inputs_and_layers(converted):

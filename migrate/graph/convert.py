@@ -216,10 +216,19 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     if unknown:
         raise GraphConvertError(f"--inputs {inputs_npz}: the graph has no tensor {', '.join(unknown[:3])}; keys are "
                                 f"the names of the placeholders to feed (or of the tensors to start the model at)")
-    started = tf1.start_at(npz)   # a key naming a tensor that is not a placeholder: the model starts there
-    if started:
-        log(f"inputs: the model starts at {', '.join(started)} (given in --inputs, not placeholders): the ops that "
-            f"computed them are left out of the model and fed on the TF1 side")
+    # a key naming a tensor that is not a placeholder, or a SavedModel signature's input that is not one (an output
+    # of the training graph's IteratorGetNext): the model starts there, as a serving client feeds it
+    sig_inputs = ((getattr(tf1, "source", None) and tf1.source.signature) or {}).get("inputs", {})
+    from_signature = {v["tensor"]: None for v in sig_inputs.values() if v["tensor"] not in npz}
+    started = tf1.start_at({**from_signature, **npz}, {v["tensor"]: v["shape"] for v in sig_inputs.values()})
+    for how, keys in (("given in --inputs", [k for k in started if k in npz]),
+                      ("the signature's inputs", [k for k in started if k not in npz])):
+        if keys:
+            log(f"inputs: the model starts at {', '.join(keys)} ({how}, not placeholders"
+                + "".join(f"; {k} is fed as placeholder {started[k]}" for k in keys if started[k] != k) +
+                "): the ops that computed them are left out of the model and fed on the TF1 side")
+    npz_given = set(npz)
+    npz = {started.get(k, k): v for k, v in npz.items()}
     dropout_fixed = _inference_constants(tf1)
     if dropout_fixed:
         log(f"dropout with a constant keep probability switched off (as at inference): {len(dropout_fixed)} "
@@ -301,8 +310,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log(f"--variable {name}: not read by the outputs; not used")
     view = GraphView(tf1)
     if signature:   # the Keras inputs are named after the signature's keys
-        view.input_names = {t.split(":")[0]: k for k, t in tf1.source.signature_inputs.items()
-                            if t.endswith(":0")}
+        view.input_names = {started.get(t, t).split(":")[0]: k for k, t in tf1.source.signature_inputs.items()
+                            if started.get(t, t).endswith(":0")}
     parse = (signature or {}).get("parse_example")
     if parse:   # serialized tf.Example in: the parsed dense features are the Keras inputs, named after their keys
         view.cut_inputs = {f["tensor"]: k for k, f in parse["features"].items() if f["kind"] == "dense"}
@@ -463,7 +472,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         "source": _source_report(tf1, tr.inputs),
         "graph": {
             "nodes": {"meta": len(tf1.proto), "imported": tf1.kept},
-            "inputs": [{k: i[k] for k in ("keras", "graph", "shape", "dtype")} for i in tr.inputs],
+            "inputs": [{**{k: i[k] for k in ("keras", "graph", "shape", "dtype")},
+                        **({"starts_at": tf1.renamed[i["graph"]]} if i["graph"] in tf1.renamed else {})}
+                       for i in tr.inputs],
             "outputs": [{"keras": k, "graph": n} for k, n in zip(model.output_names, outputs)],
             "outputs_chosen_because": why,
             "output_reasons": {} if given else {o: sel.reasons[o] for o in outputs if o in sel.reasons},
@@ -490,6 +501,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
             "tag_set": ",".join(tf1.source.tag_set) if getattr(tf1, "source", None) and tf1.source.tag_set else None,
             "signature": signature["key"] if signature else None,
             "outputs": list(outputs), "fed": sorted(fed),
+            "starts": {k: [None, *input_shapes.get(v.split(":")[0], ())[1:]] if k in npz_given else None
+                       for k, v in sorted(getattr(tf1, "started_at", {}).items())},   # TF1Graph.start_at
             "inference_values": {k: _jsonable(v) for k, v in sorted(chosen_values.items())},
             "input_shapes": {k: list(v) for k, v in sorted(input_shapes.items())},
             "recognisers": bool(recognise_rnns),
@@ -815,7 +828,8 @@ def _source_report(tf1, inputs) -> dict:
                     f["keras_input"] = by_graph[f["tensor"]]
             if any("keras_input" in f for f in parse["features"].values()):
                 used.add(parse["tensor"])
-        unused = sorted(k for k, t in tf1.source.signature_inputs.items() if t not in used)
+        started = getattr(tf1, "started_at", {})
+        unused = sorted(k for k, t in tf1.source.signature_inputs.items() if started.get(t, t) not in used)
         if unused:
             src["signature_inputs_not_read"] = unused
     return src

@@ -142,15 +142,29 @@ def final_state_names(states) -> list[str]:
 
 
 def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask: str | None, construct: str):
-    """One Keras LSTM / GRU / SimpleRNN layer for `step` run over `seq` -> (layer name, [seq, h(, c)] variables)."""
-    lname = em.layer_name(step.scope)
-    layer = em.new_ident(lname.replace("__", "_"))
-    fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-    if step.layout in RUNTIME_LAYERS:
-        fb = f", forget bias {step.forget_bias:g} added at run time"
-    em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-    em.weights[lname] = keras_weights(view, step)
-    em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1
+    """One Keras LSTM / GRU / SimpleRNN layer for `step` run over `seq` -> (layer name, [seq, h(, c)] variables).
+    A cell whose variables another loop already ran (one cell object given to both directions of a
+    `bidirectional_dynamic_rnn`, or to two `dynamic_rnn`s) is that loop's layer called again: one set of weights,
+    shared as in TF1."""
+    registry = getattr(em, "_layers", None)
+    key = ("rnn_layer", step.family, step.layout, step.activation, float(step.forget_bias), step.input_size,
+           step.units, tuple(sorted(step.variables.items())), repr(sorted(step.options.items())))
+    if registry is not None and key in registry:
+        layer, lname = registry[key]
+        em.comment(f"{tf1_class(step)} {step.scope}: the cell's variables are {lname}'s, so that layer is called "
+                   f"again (one cell shared, as in TF1)")
+        em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1   # one loop translated
+    else:
+        lname = em.layer_name(step.scope)
+        layer = em.new_ident(lname.replace("__", "_"))
+        fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
+        if step.layout in RUNTIME_LAYERS:
+            fb = f", forget bias {step.forget_bias:g} added at run time"
+        em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
+        em.weights[lname] = keras_weights(view, step)
+        em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1
+        if registry is not None:
+            registry[key] = (layer, lname)
     args = [seq]
     if mask is not None:
         args.append(f"mask={mask}")

@@ -101,11 +101,16 @@ class _Translation:
         self.prefix = prefix
         self.tf1 = TF1Graph(prefix, source=src)
         self.outputs, self.recognisers = recipe["outputs"], recipe["recognisers"]
+        starts = recipe.get("starts") or {}   # where convert started the model (TF1Graph.start_at): the same
+        sig_shapes = {v["tensor"]: v["shape"] for v in (src.signature or {}).get("inputs", {}).values()}
+        self.tf1.start_at(dict.fromkeys(starts), {**sig_shapes, **{k: v for k, v in starts.items() if v}})
         inference_constants(self.tf1)
         self.tf1.focus(self.outputs, fed=recipe.get("fed", []))
         view = GraphView(self.tf1)
         if src.signature:
-            view.input_names = {t.split(":")[0]: k for k, t in src.signature_inputs.items() if t.endswith(":0")}
+            at = getattr(self.tf1, "started_at", {})
+            view.input_names = {at.get(t, t).split(":")[0]: k for k, t in src.signature_inputs.items()
+                                if at.get(t, t).endswith(":0")}
             parse = src.signature.get("parse_example")
             if parse:
                 view.cut_inputs = {f["tensor"]: k for k, f in parse["features"].items() if f["kind"] == "dense"}

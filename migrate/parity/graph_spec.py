@@ -119,7 +119,8 @@ class ParitySpec:
                 not all(isinstance(e, dict) and {"keras", "graph"} <= set(e) for e in entries):
             return None
         spec = cls(source=report)
-        spec.inputs.update({i["keras"]: tensor_key(i["graph"]) for i in graph["inputs"]})
+        # an input that starts at an output of a multi-output op (`TF1Graph.start_at`) is bound to that output
+        spec.inputs.update({i["keras"]: tensor_key(i.get("starts_at") or i["graph"]) for i in graph["inputs"]})
         spec.outputs.update({o["keras"]: tensor_key(o["graph"]) for o in graph["outputs"]})
         given = (data.get("parity") or {}).get("given_draws") or {}
         spec.draws.update({layer: (tensor_key(g["ids"]), bool(g.get("time_major"))) for layer, g in given.items()

@@ -185,6 +185,7 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
 
         with TF1Graph(tf1, constants=constants, variables=parse_variable_options(list(variables)), tag_set=tag_set,
                       signature=signature) as graph:
+            _start_at_bound_tensors(graph, spec)
             switched = inference_constants(graph, keep=constants)
             pair = GraphPair(graph, side, spec)
             feed = pair.feed(npz=inputs, batch_size=batch_size, time_steps=time_steps, seed=seed)
@@ -207,6 +208,21 @@ def run_graph_parity(tf1: str, keras: Any, *, mapping: str | None = None, build:
     dropouts = [_dropout_note(switched)] if switched else []
     return make_report(results, info, notes=dropouts + pair.notes + feed.notes + references + _backend_notes(backend),
                        start=start)
+
+
+def _start_at_bound_tensors(graph, spec) -> None:
+    """Keras inputs bound to tensors that are not placeholders (a SavedModel signature's `IteratorGetNext:1`, a
+    `[parity] inputs` binding, a `convert_report.json` input's `starts_at`), and a signature's inputs that are not
+    placeholders: the graph starts there as `convert` does (`TF1Graph.start_at`), before the import; the bindings
+    name the placeholders standing for them. The parsed features of a serialized-`tf.Example` signature stay as they
+    are (they are fed serialized examples)."""
+    signature = getattr(getattr(graph, "source", None), "signature", None) or {}
+    parse = signature.get("parse_example") or {}
+    cut = {f.get("tensor") for f in parse.get("features", {}).values()}
+    wanted = [t for t in spec.inputs.values() if t not in cut and graph.has_tensor(t)]
+    wanted += [v["tensor"] for v in signature.get("inputs", {}).values() if v["tensor"] not in wanted]
+    made = graph.start_at(dict.fromkeys(wanted), {v["tensor"]: v["shape"] for v in signature.get("inputs", {}).values()})
+    spec.inputs.update({k: made.get(t, t) for k, t in spec.inputs.items()})
 
 
 def _checks_on_a_batch_it_takes(pair, feed, rtol, atol, time_steps: int, seed: int):

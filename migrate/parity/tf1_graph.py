@@ -250,6 +250,7 @@ class TF1Graph:
         self._checked: dict[tuple, None] = {}
         self.references_used: dict[str, str] = {}   # op name -> what computed it instead (`_feed_references`)
         self.kept: int | None = None   # nodes imported (None: not yet)
+        self.renamed: dict[str, str] = {}   # a placeholder `start_at` added -> the tensor it stands for
         if outputs is not None:
             self.focus(outputs)
 
@@ -279,41 +280,71 @@ class TF1Graph:
             node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(new))
             self.overridden[node.name + ":0"] = new.tolist()
 
-    def start_at(self, values: dict[str, Any]) -> list[str]:
-        """Make the named tensors inputs: each non-placeholder op whose output a key of `values` names (`Mfcc:0`,
-        fed by the user's `--inputs` batch) becomes a `Placeholder` of its dtype and shape (the graph's declared
-        shape, else the value's with a free first axis), so what computed it (an audio or image decoding front-end)
-        is left out; a TF1 session fed that tensor runs the same (the reference is fed it as it stands). Before
-        the import. Returns the tensors made inputs."""
+    def start_at(self, values: dict[str, Any], shapes: dict[str, Any] | None = None) -> dict[str, str]:
+        """Make the named tensors inputs, where a serving client feeds them: each key of `values` (`Mfcc:0`, fed by
+        the user's `--inputs` batch; `IteratorGetNext:1`, a SavedModel signature's input) that is not a placeholder's
+        output becomes a `Placeholder` of its dtype and shape (the graph's declared shape, else `shapes[key]` (a
+        signature's), else the value's with a free first axis), so what computed it (an audio or image decoding
+        front-end, a `tf.data` iterator) is left out of the import with whatever only it needed. The only output
+        of an op: the op itself becomes the placeholder (same name). Any output of a multi-output op
+        (`IteratorGetNext:1`, `split:1`): a new placeholder (`IteratorGetNext_1`, else `split_output_1` where the graph has a `split_1`)
+        that the op's consumers of that output read instead; `.renamed` maps it back to the original tensor, which
+        is what the reference is fed (a TF1 session feeds any tensor). Before the import. Returns {key: the
+        placeholder tensor now standing for it}."""
         if self._imported():
             raise TF1GraphError(f"{self.meta}: inputs are chosen before the graph is imported")
         tf = self.tf
         from migrate.graph.meta import PLACEHOLDER_OPS  # noqa: PLC0415
 
-        nodes, made = self.meta_def.graph_def.node, []
+        shapes = shapes or {}
+        nodes, made, rewire = self.meta_def.graph_def.node, {}, {}
         for key, value in values.items():
             name, _, port = key.partition(":")
+            port = int(port) if port.isdigit() else 0
             i = self.proto.index.get(name)
             if i is None or self.proto.types[i] in PLACEHOLDER_OPS:
                 continue   # not in the graph (the caller names it), or a placeholder already
-            if (port or "0") != "0" or self.proto.num_outputs(i) != 1:
-                raise TF1GraphError(f"{self.meta}: {key} is output {port or 0} of {self.proto.types[i]} {name}, "
-                                    f"which has {self.proto.num_outputs(i)} outputs; a model can start at a tensor "
-                                    f"that is its op's only output: feed that op's input instead")
-            dtype = self.proto.output_dtypes(i)[0]
-            declared = self.proto.output_shape(i, 0)
-            value = np.asarray(value)
-            shape = declared if declared.rank is not None else tf.TensorShape([None, *value.shape[1:]])
-            node = nodes[i]
-            node.op = "Placeholder"
-            node.ClearField("attr")
-            del node.input[:]
+            n_out = self.proto.num_outputs(i)
+            if port >= n_out:
+                raise TF1GraphError(f"{self.meta}: {key} names output {port} of {self.proto.types[i]} {name}, which "
+                                    f"has {n_out} output(s) ({', '.join(f'{name}:{k}' for k in range(n_out))})")
+            dtype = self.proto.output_dtypes(i)[port]
+            declared = self.proto.output_shape(i, port)
+            if declared.rank is None and shapes.get(key) is not None:
+                declared = tf.TensorShape(shapes[key])
+            if declared.rank is None and value is not None:
+                declared = tf.TensorShape([None, *np.asarray(value).shape[1:]])
+            if n_out == 1:
+                node = nodes[i]
+                node.op = "Placeholder"
+                node.ClearField("attr")
+                del node.input[:]
+                made[key] = f"{name}:0"
+            else:   # a new placeholder; the op stays for the outputs nobody started at (dropped when none is read)
+                taken = set(self.proto.index) | set(rewire.values())
+                new = f"{name}_{port}"
+                if new in taken:   # a second tf.split is `split_1`
+                    new = f"{name}_output_{port}"
+                while new in taken:
+                    new += "_"
+                node = nodes.add()
+                node.name, node.op = new, "Placeholder"
+                rewire[(name, port)] = new
+                made[key] = f"{new}:0"
+                self.renamed[f"{new}:0"] = f"{name}:{port}"
             node.attr["dtype"].type = dtype.base_dtype.as_datatype_enum
-            node.attr["shape"].shape.CopyFrom(shape.as_proto())
-            made.append(f"{name}:0")
+            node.attr["shape"].shape.CopyFrom(declared.as_proto())
+        if rewire:   # the consumers of a started output read its placeholder
+            from migrate.parity.graph_def import split_input  # noqa: PLC0415
+
+            for node in nodes:
+                for j, text in enumerate(node.input):
+                    src, k = split_input(text)
+                    if (src, k) in rewire:
+                        node.input[j] = rewire[(src, k)]
         if made:
             self.proto = ProtoGraph(self.meta_def)
-            self.started_at = getattr(self, "started_at", []) + made
+            self.started_at = {**getattr(self, "started_at", {}), **made}
         return made
 
     def _checkpoint_variables(self) -> dict[str, list[int]]:
@@ -832,7 +863,7 @@ class TF1Graph:
             graph, session = ref.graph, ref.session
             try:
                 targets = [graph.get_tensor_by_name(t.name) for t in targets]
-                names = {k: graph.get_tensor_by_name(t.name) for k, t in names.items()}
+                names = {k: graph.get_tensor_by_name(self.renamed.get(t.name, t.name)) for k, t in names.items()}
             except (KeyError, ValueError) as e:
                 raise TF1GraphError(f"{self.meta}: {e}: the tensor is in the graph the translation read but not in "
                                     f"the one {ref.how} loaded") from None

@@ -38,9 +38,10 @@ from tf_migrate_runtime.layers.sampling import (
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
+from tf_migrate_runtime.layers.where import Where
 
 __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "given_draws", "keras2_hard_sigmoid"]
+           "Variable", "WhileLoop", "Where", "ZeroPastLength", "gather_tree", "given_draws", "keras2_hard_sigmoid"]

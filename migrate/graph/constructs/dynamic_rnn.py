@@ -206,6 +206,6 @@ CONSTRUCT = Construct(
     "`dynamic_rnn` while loop (`MultiRNNCell`: one layer per cell, stacked; `time_major=True`: a transpose into the "
     "batch-major layer; given initial states: `initial_state=[h, c]`, a `zero_state` dropped; "
     "`bidirectional_dynamic_rnn`: two layers, the backward one between `tfm.ReverseSequence` ops, exactly as TF1 "
-    "runs it)",
+    "runs it; one cell object given to both directions: one layer called twice, its weights shared)",
     "the cell's layer with `return_sequences=True, return_state=True`; `sequence_length`: `tfm.SequenceMask` -> "
     "`mask=`, outputs past the length zeroed (`tfm.ZeroPastLength`) as TF1 does")

@@ -469,3 +469,15 @@ def gather(c: Ctx):
             c.em.constructs["embedding_lookup -> keras.layers.Embedding"] += 1
             return c.out(f"{layer}({c.v(1)})")
     return c.out(f"keras.ops.take({c.v(0)}, {c.v(1)}, axis={axis})")
+
+
+@op("Where")
+def where(c: Ctx):
+    """`tf.where(condition)` (one argument; `boolean_mask`'s indices) -> `tfm.Where`: the coordinates of the true
+    (non-zero) elements, int64 [N, rank], N known only at run time: runs on TensorFlow, PyTorch and eagerly on
+    JAX; under `jax.jit` the layer refuses, naming the op (tf_migrate_runtime/layers/where.py)."""
+    if len(c.ins) != 1:
+        raise Unsupported("Where with more than one input (the select form is SelectV2)")
+    if c.ins[0].shape is None:
+        raise Unsupported("Where of a tensor of unknown rank (the rank is the width of its output)")
+    return c.out(f"tfm.Where(name={c.em.layer_name(c.op.name)!r})({c.v(0)})")
