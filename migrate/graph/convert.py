@@ -220,12 +220,22 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     # of the training graph's IteratorGetNext): the model starts there, as a serving client feeds it
     sig_inputs = ((getattr(tf1, "source", None) and tf1.source.signature) or {}).get("inputs", {})
     from_signature = {v["tensor"]: None for v in sig_inputs.values() if v["tensor"] not in npz}
-    started = tf1.start_at({**from_signature, **npz}, {v["tensor"]: v["shape"] for v in sig_inputs.values()})
+    # a graph trained from an input pipeline (tf.data, a queue): the model takes the batches those ops hand out
+    from migrate.graph.meta import input_pipeline_starts  # noqa: PLC0415
+
+    pipeline = {k: t for k, t in input_pipeline_starts(tf1.proto).items() if k not in npz and k not in from_signature}
+    started = tf1.start_at({**dict.fromkeys(pipeline), **from_signature, **npz},
+                           {v["tensor"]: v["shape"] for v in sig_inputs.values()})
+    ops = sorted({t for k, t in pipeline.items() if k in started})
     for how, keys in (("given in --inputs", [k for k in started if k in npz]),
-                      ("the signature's inputs", [k for k in started if k not in npz])):
+                      ("the signature's inputs", [k for k in started if k in from_signature]),
+                      (f"the batches its input pipeline hands out ({', '.join(ops)}): a Keras model takes its batches "
+                       f"as arrays; --inputs FEED.npz keyed by these names gives your own",
+                       [k for k in started if k in pipeline])):
         if keys:
+            renamed = [] if how.startswith("the batches") else [k for k in keys if started[k] != k]
             log(f"inputs: the model starts at {', '.join(keys)} ({how}, not placeholders"
-                + "".join(f"; {k} is fed as placeholder {started[k]}" for k in keys if started[k] != k) +
+                + "".join(f"; {k} is fed as placeholder {started[k]}" for k in renamed) +
                 "): the ops that computed them are left out of the model and fed on the TF1 side")
     npz_given = set(npz)
     npz = {started.get(k, k): v for k, v in npz.items()}

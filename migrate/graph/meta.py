@@ -14,6 +14,24 @@ PLACEHOLDER_OPS = ("Placeholder", "PlaceholderV2", "PlaceholderWithDefault")
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 READ_OPS = ("Identity", "ReadVariableOp", "Snapshot")
 TABLE_OPS = ("HashTableV2", "HashTable")   # a lookup table: read through the loader (migrate.graph.ops.lookup)
+# Where a graph trained from an input pipeline takes its batches: the ops that hand out the next element of a tf.data
+# iterator (TF 1.x's own, a distribution strategy's prefetch-to-device buffer, a multi-device iterator) or of a queue.
+# A Keras model takes its batches as arrays, so `convert` starts the model at the outputs of these ops
+# (`input_pipeline_starts`); TF 2.21 no longer registers some of them (ExperimentalFunctionBufferingResource*).
+INPUT_PIPELINE_OPS = ("IteratorGetNext", "IteratorGetNextSync", "IteratorGetNextAsOptional",
+                      "FunctionBufferingResourceGetNext", "ExperimentalFunctionBufferingResourceGetNext",
+                      "MultiDeviceIteratorGetNextFromShard", "QueueDequeueV2", "QueueDequeueManyV2",
+                      "QueueDequeueUpToV2", "QueueDequeue", "QueueDequeueMany", "QueueDequeueUpTo")
+
+
+def input_pipeline_starts(proto) -> dict[str, str]:
+    """{tensor: op type} for every output of an `INPUT_PIPELINE_OPS` op that the graph reads (a `ProtoGraph`, before
+    the import): where the model starts when its batches come from an input pipeline."""
+    starts = {}
+    for i in proto.nodes_of_type(INPUT_PIPELINE_OPS):
+        for port in sorted({k for _, k in proto.consumers_of(i)}):
+            starts[f"{proto.names[i]}:{port}"] = proto.types[i]
+    return starts
 STATEFUL_RANDOM = ("RandomUniform", "RandomStandardNormal", "TruncatedNormal", "RandomUniformInt", "Multinomial",
                    "RandomShuffle")
 CONTROL_FLOW = ("Enter", "Exit", "Merge", "Switch", "NextIteration", "LoopCond", "TensorArrayV3",
