@@ -337,6 +337,7 @@ def tf2onnx_one(entry: dict, corpus: str, work: str, reference: dict, timeout: f
 RECURRENT_OPS = ("Enter", "TensorArrayV3", "While", "StatelessWhile", "LSTMBlockCell", "GRUBlockCell", "BlockLSTM",
                  "BlockLSTMV2", "CudnnRNN", "CudnnRNNV3")
 CONV_OPS = ("Conv2D", "Conv1D", "DepthwiseConv2dNative", "Conv3D")
+FORMS_COLUMNS = ("saved_model", "frozen_graph", "model_dir")
 
 
 def describe_form(entry: dict, folder: str) -> dict:
@@ -357,6 +358,13 @@ def describe_form(entry: dict, folder: str) -> dict:
         sig = mg.signature_def[entry["signature"]["key"]]
         signature = (f"{entry['signature']['key']}: " + ", ".join(sorted(sig.inputs)) + " -> "
                      + ", ".join(sorted(sig.outputs)))
+    elif entry["form"] == "model_dir":   # the .meta of the checkpoint its `checkpoint` file names
+        from tensorflow.core.protobuf import meta_graph_pb2
+
+        prefix = tf.train.get_checkpoint_state(path).model_checkpoint_path
+        with open(os.path.join(path, os.path.basename(prefix)) + ".meta", "rb") as f:
+            mg = meta_graph_pb2.MetaGraphDef.FromString(f.read())
+        nodes, version, signature = mg.graph_def.node, mg.meta_info_def.tensorflow_version, None
     else:
         gd = tf.compat.v1.GraphDef()
         with open(path, "rb") as f:
@@ -383,6 +391,8 @@ def _form_feed(entry: dict, seed: int = 0) -> dict:
         if entry["form"] == "saved_model":
             info = entry["signature"]["inputs"][k]
             feed[info["tensor"]] = make_feed(spec, info["dtype"], rng)
+        elif entry["form"] == "model_dir":   # keyed by the tensors the model starts at (the pipeline's)
+            feed[k] = make_feed(spec, entry["starts"][k]["dtype"], rng)
         else:
             feed[k] = make_feed(spec, entry["inputs"][k]["dtype"], rng)
     return feed
@@ -487,7 +497,14 @@ def tf2onnx_form(entry: dict, folder: str, work: str, reference: dict, timeout: 
         keys = {v["tensor"]: k for k, v in entry["signature"]["outputs"].items()}
     else:
         outputs = list(entry["outputs"])
-        user_args = ["--graphdef", path, "--inputs", ",".join(feed), "--outputs", ",".join(outputs)]
+        given = path
+        if entry["form"] == "model_dir":   # tf2onnx takes a checkpoint's .meta (--checkpoint)
+            import tensorflow as tf
+
+            given = os.path.join(path, os.path.basename(tf.train.get_checkpoint_state(path).model_checkpoint_path))
+        user_args = ["--checkpoint" if entry["form"] == "model_dir" else "--graphdef",
+                     given + (".meta" if entry["form"] == "model_dir" else ""),
+                     "--inputs", ",".join(feed), "--outputs", ",".join(outputs)]
         typed = len(feed) + len(outputs)
     user_args += ["--output", os.path.join(d, "model.onnx")]
     row = {"name": entry["name"], "form": entry["form"], "mode": "tf2onnx", "converted": False, "parity_ok": False,
@@ -538,7 +555,7 @@ def forms_table(forms: str, names: list[str] | None, versions: dict | None, time
     with open(os.path.join(forms, "forms_manifest.json")) as f:
         entries = [e for e in json.load(f) if not names or e["name"] in names]
     rows = []
-    print(f"{'model (form)':46s} {'holds':44s} {'ours saved_model':31s} {'ours frozen_graph':31s} "
+    print(f"{'model (form)':46s} {'holds':44s} " + " ".join(f"{'ours ' + f:31s}" for f in FORMS_COLUMNS) + " "
           + (f"{'tf2onnx ' + versions['tf2onnx']:31s}" if versions else ""), flush=True)
     with tempfile.TemporaryDirectory() as work:
         for e in entries:
@@ -554,7 +571,7 @@ def forms_table(forms: str, names: list[str] | None, versions: dict | None, time
             if versions:
                 t = tf2onnx_form(e, folder, work, form_reference(e, folder), timeout)
                 rows.append(t)
-            cols = [cell(ours) if e["form"] == f else f"{'':31s}" for f in ("saved_model", "frozen_graph")]
+            cols = [cell(ours) if e["form"] == f else f"{'':31s}" for f in FORMS_COLUMNS]
             print(f"{e['name'] + ' (' + e['form'] + ')':46s} {holds[:44]:44s} {' '.join(cols)} "
                   + (cell(t) if versions else ""), flush=True)
             if what["signature"]:
@@ -568,7 +585,7 @@ def forms_table(forms: str, names: list[str] | None, versions: dict | None, time
     n = sum(1 for r in rows if r["mode"] == "ours")
     print(f"\nours: {len(ok)} / {n} convert with parity (" + ", ".join(
         f"{form} {sum(1 for r in ok if r['form'] == form)} / {sum(1 for r in rows if r['mode'] == 'ours' and r['form'] == form)}"
-        for form in ("saved_model", "frozen_graph")) + ")")
+        for form in FORMS_COLUMNS if any(r["form"] == form for r in rows)) + ")")
     if versions:
         t_ok = [r for r in rows if r["mode"] == "tf2onnx" and r.get("parity_ok")]
         print(f"tf2onnx: {len(t_ok)} / {n} convert with parity (names typed by hand: "
