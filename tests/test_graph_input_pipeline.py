@@ -97,6 +97,9 @@ def test_the_model_starts_at_the_batches_the_pipeline_hands_out(model_dirs, tmp_
     assert [i["starts_at"] for i in report["graph"]["inputs"]] in (starts[:2], starts[1::-1])
     assert [lp["how"] for lp in report["loops"]] == ["recognised as dynamic_rnn"]
     assert "tfm.GRU(" in (out_dir / "model.py").read_text()
+    # the labels the pipeline handed out are a placeholder the loss reads: tf.losses' default reduction is
+    # reproduced and checked on generated labels
+    assert report["training_loss"]["parity"]["ok"] and report["training_loss"]["parity"]["abs_diff"] <= 1e-5
 
     code = main(["parity", "--tf1", model_dirs[form], "--keras", str(out_dir / "model.keras")])
     out, err = capsys.readouterr()

@@ -61,6 +61,19 @@ def _legacy_sequence_loss(tf, v1, logits, labels):
         return cost / tf.cast(tf.shape(targets[0])[0], cost.dtype)
 
 
+def _tf112_safe_mean(tf, losses):
+    """tf.losses.compute_weighted_loss(losses) as TF 1.12 built it: weights 1.0, num_present counted from them,
+    `_safe_mean` a division guarded by two `where`s (TF 1.13 made it div_no_nan)."""
+    with tf.name_scope("tf112_loss"):
+        weights = tf.constant(1.0)
+        loss = tf.reduce_sum(tf.multiply(losses, weights))
+        present = tf.where(tf.equal(weights, 0.0), tf.zeros_like(weights), tf.ones_like(weights))
+        num_present = tf.reduce_sum(present * tf.ones_like(losses), name="num_present")
+        return tf.compat.v1.where(tf.greater(num_present, 0), tf.math.divide(
+            loss, tf.compat.v1.where(tf.equal(num_present, 0), tf.ones_like(num_present), num_present)),
+            tf.zeros_like(loss), name="value")
+
+
 def _model(tf, v1):
     ids = v1.placeholder(tf.int32, [None, None], name="ids")
     emb = v1.get_variable("embedding", [11, 6])
@@ -99,6 +112,12 @@ def _losses(tf, v1, logits):
                                                name="softmax_one_hot_mean"),
         "sequence_loss_mask": _sequence_loss(tf, logits, labels, mask),
         "sequence_loss_weights": _sequence_loss(tf, logits, labels, w),
+        # tf.losses' default reduction (SUM_BY_NONZERO_WEIGHTS): TF >= 1.13's div_no_nan, and TF < 1.13's safe
+        # division written as TF 1.12 wrote it (where(n > 0, sum / where(n == 0, 1, n), 0))
+        "tf_losses_default": v1.losses.sparse_softmax_cross_entropy(labels, logits),
+        "tf_losses_dense_default": v1.losses.softmax_cross_entropy(tf.one_hot(labels, C), logits),
+        "tf_losses_mask": v1.losses.sparse_softmax_cross_entropy(labels, logits, weights=mask),
+        "tf_losses_112": _tf112_safe_mean(tf, sparse_ce),
         # TF >= 1.13, with the mask as nmt builds it: maxlen read from the targets' shape (no value read)
         "sequence_loss_113_mask": _sequence_loss_113(
             tf, logits, labels, tf.sequence_mask(lens, tf.shape(labels)[1], dtype=tf.float32)),
@@ -148,6 +167,11 @@ EXPECTED = {  # form -> (keras loss named in the report, reduction, weights kind
     "legacy_sequence_loss": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
     "sequence_loss_113_mask": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean_no_nan')",
                                "weighted_mean_no_nan", "sequence_mask"),
+    "tf_losses_default": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
+    "tf_losses_dense_default": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
+    "tf_losses_mask": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean_no_nan')", "weighted_mean_no_nan",
+                       "sequence_mask"),
+    "tf_losses_112": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
 }
 
 
@@ -193,6 +217,22 @@ def test_a_loss_outside_the_forms_is_reported_not_guessed(graph):
         reg = tf.add(losses["sparse_mean"], 0.01 * tf.reduce_sum(tf.square(logits)), name="with_l2")
     with pytest.raises(NotReproduced, match="adds"):
         recognise_loss(g, reg.name, [logits.name])
+
+
+def test_tf_losses_with_weights_other_than_0_or_1_is_reported_not_guessed(graph):
+    """SUM_BY_NONZERO_WEIGHTS divides by the count of non-zero weights: with weights in (0, 1) that is not their
+    weighted mean, so it is not reproduced, and the reason says so."""
+    import tensorflow as tf
+
+    from migrate.graph.loss import NotReproduced, recognise_loss
+
+    g, _, logits, _ = graph
+    with g.as_default():
+        labels = g.get_tensor_by_name("labels:0")
+        loss = tf.compat.v1.losses.sparse_softmax_cross_entropy(labels, logits, weights=g.get_tensor_by_name(
+            "weights:0"))
+    with pytest.raises(NotReproduced, match="SUM_BY_NONZERO_WEIGHTS with weights weights:0, which may be other"):
+        recognise_loss(g, loss.name, [logits.name])
 
 
 def test_runtime_loss_serializes():

@@ -7,6 +7,9 @@ tensor the optimizer differentiates and names the reduction:
     tf.reduce_mean(sparse_softmax_cross_entropy_with_logits(...))       -> mean
     tf.reduce_sum(...)                                                  -> sum
     tf.reduce_mean(ce * w) / tf.reduce_sum(ce * w)                      -> mean / sum, weighted
+    tf.losses.*(labels, logits[, weights]) (SUM_BY_NONZERO_WEIGHTS,     -> mean (weights 1.0), or
+      their default: sum(ce * w) / the number of non-zero weights;          weighted_mean_no_nan (a 0 / 1
+      TF >= 1.13 div_no_nan, before a safe division by Select)              sequence mask)
     contrib.seq2seq.sequence_loss(logits, targets, weights)             -> sum(ce * w) / (sum(w) + 1e-12)
       (average_across_timesteps and average_across_batch, TF 1.x; the weights a sequence_mask of the lengths)
     softmax_cross_entropy_with_logits(_v2) with one_hot labels          -> the sparse form on the ids
@@ -156,14 +159,23 @@ def _expr(t, ks, depth=0):
     if op.type in _PASS:
         return _expr(op.inputs[0], ks, depth + 1)
     if op.type in _MEAN + _SUM and op.inputs and _reaches(op.inputs[0], ks):
-        return ("mean" if op.type in _MEAN else "sum", _expr(op.inputs[0], ks, depth + 1))
+        inner = _expr(op.inputs[0], ks, depth + 1)
+        if op.type in _SUM and inner[0] == "sum":   # a sum of sums (tf.losses sums the weighted losses again)
+            return inner
+        return ("mean" if op.type in _MEAN else "sum", inner)
     if op.type == "Mul" and len(on) == 1:
         other = op.inputs[1] if on[0] is op.inputs[0] else op.inputs[0]
         return ("mul", _expr(on[0], ks, depth + 1), other)
-    if op.type in _DIV and len(on) == 1 and on[0] is op.inputs[0]:
-        return ("div", _expr(op.inputs[0], ks, depth + 1), op.inputs[1])
-    if op.type == "DivNoNan" and len(on) == 1 and on[0] is op.inputs[0]:
-        return ("div_no_nan", _expr(op.inputs[0], ks, depth + 1), op.inputs[1])
+    by_value = [i for i in on if _reaches(i, ks, values_only=True)]   # a divisor may read the losses' shape
+    if op.type in _DIV + ("DivNoNan",) and by_value == [op.inputs[0]]:
+        return ("div" if op.type in _DIV else "div_no_nan", _expr(op.inputs[0], ks, depth + 1), op.inputs[1])
+    if op.type in ("Select", "SelectV2") and _reaches(op.inputs[1], ks) and \
+            (_strip(op.inputs[2]).op.type == "ZerosLike" or _is_zero(op.inputs[2])):   # TF < 1.13's _safe_div:
+        # where(d > 0, x / where(d == 0, 1, d), 0)
+        inner = _expr(op.inputs[1], ks, depth + 1)
+        if inner[0] == "div":
+            return ("div_no_nan", inner[1], _unguarded(inner[2]))
+        raise NotReproduced(f"{op.name} guards {_show(inner)}, not a division")
     if op.type in _ADD and len(on) == 1:
         other = op.inputs[1] if on[0] is op.inputs[0] else op.inputs[0]
         if _is_zero(other):
@@ -176,10 +188,35 @@ def _expr(t, ks, depth=0):
     raise NotReproduced(f"{op.type} {op.name} on the way from the loss kernel to the loss")
 
 
-def _reaches(t, ks) -> bool:
-    from migrate.graph.select import data_ancestors  # noqa: PLC0415
+def _unguarded(d):
+    """`where(equal(d, 0), ones_like(d), d)` (TF < 1.13's safe divisor) -> d; anything else as it is."""
+    src = _strip(d)
+    if src.op.type in ("Select", "SelectV2") and _is_one(src.op.inputs[1]):
+        return src.op.inputs[2]
+    return d
 
-    return bool(ks & set(data_ancestors([t.op])))
+
+def _counts_nonzero(divisor) -> bool:
+    """tf.losses' `num_present`: a Sum of `where(equal(weights, 0), zeros_like, ones_like)` broadcast to the losses
+    (the number of non-zero weights, TF 1.x's SUM_BY_NONZERO_WEIGHTS), found by its ops, not its name."""
+    from migrate.graph.select import READ_ONLY, data_ancestors  # noqa: PLC0415
+
+    src = _strip(divisor)
+    if src.op.type != "Sum":
+        return False
+    up = data_ancestors([src.op], stop=lambda o: o.type in READ_ONLY + ("OnesLike", "ZerosLike")).values()
+    return any(o.type in ("Select", "SelectV2") and _strip(o.inputs[0]).op.type == "Equal"
+               and _is_zero(o.inputs[1]) and _is_one(o.inputs[2]) for o in up) \
+        and not any(o.type in LOSS_KERNELS for o in up)
+
+
+def _reaches(t, ks, values_only: bool = False) -> bool:
+    """Whether `t` depends on a loss kernel (`values_only`: on its values, not only on a shape read from it, as
+    tf.losses' `num_present` broadcasts its weights with `ones_like(losses)`)."""
+    from migrate.graph.select import READ_ONLY, data_ancestors  # noqa: PLC0415
+
+    stop = (lambda o: o.type in READ_ONLY + ("OnesLike", "ZerosLike")) if values_only else (lambda o: False)
+    return bool(ks & set(data_ancestors([t.op], stop=stop)))
 
 
 def _per_step(kernels, kind, logits, anc, placeholder_ops):
@@ -266,6 +303,15 @@ def _match(expr, loss, k, placeholder_ops):
             expr[1][1][1] == ("ce",):
         w_t, divisor = expr[1][1][2], expr[2]
         w = _weights(w_t, placeholder_ops)
+        if _counts_nonzero(divisor):   # tf.losses.*'s default reduction
+            if w is None:
+                return "mean", None, f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights 1.0: the mean"
+            if "sequence_mask" in w:   # 0 / 1 weights: their count is their sum
+                return "weighted_mean_no_nan", w, (f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights a "
+                                                   f"sequence mask (0 / 1: the count of non-zero weights is their sum)")
+            raise NotReproduced(f"the loss {loss.name} is tf.losses' SUM_BY_NONZERO_WEIGHTS with weights "
+                                f"{w_t.name}, which may be other than 0 / 1 (the mean over the non-zero weights is "
+                                f"not their weighted mean)")
         d = divisor.op
         parts = list(d.inputs) if d.type in _ADD else [divisor]
         sums = [p for p in parts if _strip(p).op.type == "Sum"]
