@@ -35,6 +35,7 @@ from tf_migrate_runtime.layers.sampling import (
     ScheduledEmbeddingTrainingDecoder,
     given_draws,
 )
+from tf_migrate_runtime.layers.shared import bind_shared_weights
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
 from tf_migrate_runtime.layers.variable import Variable
@@ -43,4 +44,4 @@ __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder"
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "ZeroPastLength", "gather_tree", "given_draws", "keras2_hard_sigmoid"]
+           "Variable", "WhileLoop", "ZeroPastLength", "bind_shared_weights", "gather_tree", "given_draws", "keras2_hard_sigmoid"]
