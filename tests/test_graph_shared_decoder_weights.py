@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+from beam_models import beam_graph
 from test_graph_decoders import OUT, _build, _convert
 from test_graph_to_tf1 import _read, _tf1_outputs
 
@@ -113,3 +114,21 @@ def test_fit_trains_the_one_copy_and_it_goes_back_to_tf1(converted, tmp_path):
     np.testing.assert_allclose(tf1[0], after[0], atol=1e-4)
     np.testing.assert_allclose(tf1[2], after[2], atol=1e-4)
     np.testing.assert_array_equal(tf1[3], after[3])
+
+
+def test_beam_search_decoder_reads_the_training_paths_weights(tmp_path):
+    """The variant: a BeamSearchDecoder (beam 3, LSTM forget bias 0.7 stand-in cells, output_layer) beside the
+    TrainingHelper decoder over the same embedding / cells / projection: the beam layer holds nothing of its own, the
+    model holds the TF1 variables' elements once, ids and training logits match the graph."""
+    src = beam_graph(str(tmp_path / "src"), kind="lstm", train=True)   # the checkpoint prefix
+    from migrate.graph import convert_graph  # noqa: PLC0415
+
+    report = convert_graph(src, str(tmp_path / "conv"), outputs=["decoder/train_logits:0", "decoder/predicted_ids:0"],
+                           log=lambda m: None)
+    assert report["parity"]["ok"], report["parity"]
+    assert report["parity"]["outputs"][1].get("exact")
+    assert "shared_weights={'cell_0_kernel'" in (tmp_path / "conv" / "model.py").read_text()
+    model = _load(tmp_path / "conv" / "model.keras")
+    (beam,) = [layer for layer in model.layers if type(layer).__name__ == "BeamSearchDecoder"]
+    assert beam.weights == [] and beam.embedding is model.get_layer("embedding").weights[0]
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == sum(a.size for a in _read(src).values())

@@ -35,9 +35,9 @@ from tf_migrate_runtime.layers.sampling import (
     ScheduledEmbeddingTrainingDecoder,
     given_draws,
 )
-from tf_migrate_runtime.layers.shared import bind_shared_weights
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
+from tf_migrate_runtime.layers.shared import bind_shared_weights
 from tf_migrate_runtime.layers.variable import Variable
 
 __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
