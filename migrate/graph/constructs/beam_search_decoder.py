@@ -321,7 +321,7 @@ class BeamSearchDecode(Provider):
             em.lines.append(f"{', '.join(names)} = tfm.BeamSearchDecoder({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
                             f"use_bias={use_bias}, beam_width={self.width}, "
-                            f"length_penalty_weight={self.penalty!r}{shared_weights_arg(shared)}, name={lname!r})"
+                            f"length_penalty_weight={self.penalty!r}, name={lname!r}{shared_weights_arg(shared)})"
                             f"({', '.join(args)})")
             em.constructs["dynamic_decode BeamSearchDecoder -> tfm.BeamSearchDecoder"] += 1
         else:

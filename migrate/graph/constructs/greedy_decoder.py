@@ -88,7 +88,7 @@ class GreedyDecode(DynamicDecode):
             em.lines.append(f"{', '.join(names)} = {self.layer_class}({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
                             f"use_bias={use_bias}, impute_finished={self.impute}{self.layer_kwargs()}"
-                            f"{shared_weights_arg(shared)}, name={lname!r})({', '.join(args)})")
+                            f", name={lname!r}{shared_weights_arg(shared)})({', '.join(args)})")
             em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} -> {self.layer_class}"] += 1
         else:
             em.lines.append(f"{', '.join(names)} = {self.attention_layer_class}({families!r}, {units!r}, "
