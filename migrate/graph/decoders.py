@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from migrate.graph.ir import Emitter, Sym, Unsupported
+from migrate.graph.ir import Emitter, Sym, Unsupported, py_literal
 from migrate.graph.matching import Provider
 from migrate.graph.rnn import (
+    cell_role,
+    cell_variables,
     emit_rnn_layer,
     final_state_names,
     initial_states,
@@ -147,6 +149,41 @@ def output_layer_weights(view, dense, weights: list) -> tuple[int | None, bool]:
     return k.shape[1], bool(bias)
 
 
+def embedding_decoder_slots(layers, embedding: str, dense) -> list[tuple]:
+    """Per weight of an embedding decoder layer (`tfm.GreedyDecoder` and the sampling decoders, in the order of
+    `decoder.build_embedding_decoder`: the cells', the embedding, the output layer's): (its weight name, role, TF1
+    variables) for `share_weights`."""
+    slots = []
+    for k, step in enumerate(layers):
+        for i, n in enumerate(("kernel", "recurrent_kernel", "bias")):
+            slots.append((f"cell_{k}_{n}", cell_role(step, i), cell_variables(step)))
+    slots.append(("embedding", "embedding", (embedding,)))
+    if dense is not None:
+        slots.append(("output_kernel", "dense_kernel", (dense[0],)))
+        if dense[1]:
+            slots.append(("output_bias", "dense_bias", (dense[1],)))
+    return slots
+
+
+def share_weights(em: Emitter, weights: list, slots: list[tuple]) -> tuple[list, dict]:
+    """A decoder layer's weights -> (those it holds itself, `shared_weights`: weight name -> [layer name, index]
+    of the weight another layer already holds for the same TF1 variables with the same values). TF1 read one
+    variable in the training path and in the inference loop; the model holds it once (issue 22)."""
+    own, shared = [], {}
+    for w, (slot, role, tf_vars) in zip(weights, slots, strict=True):
+        at = em.holder(role, tf_vars, w)
+        if at is None:
+            own.append(w)
+        else:
+            shared[slot] = [at[0], at[1]]
+    return own, shared
+
+
+def shared_weights_arg(shared: dict) -> str:
+    """`, shared_weights={...}` for a decoder layer's constructor (names quoted: data), or ""."""
+    return f", shared_weights={py_literal(shared)}" if shared else ""
+
+
 def max_iterations_arg(em: Emitter, max_iter) -> str:
     """`maximum_iterations` as the decoder layer's first argument: a constant one as an int32 tensor."""
     mi = em.value(max_iter)
@@ -182,6 +219,9 @@ def emit_dense(em: Emitter, view, dense, seq: str) -> str:
     scope = kernel.rsplit("/", 1)[0]
     lname = em.layer_name(scope)
     em.weights[lname] = [k] + ([view.variable_values(bias)] if bias else [])
+    em.hold(lname, 0, "dense_kernel", (kernel,))
+    if bias:
+        em.hold(lname, 1, "dense_bias", (bias,))
     seq = em.emit(f"keras.layers.Dense({k.shape[1]}, use_bias={bool(bias)}, name={lname!r})({seq})",
                   "rnn_output", comment=f"BasicDecoder output_layer {scope} (MatMul + BiasAdd)")[0].var
     em.constructs["BasicDecoder output_layer -> keras.layers.Dense"] += 1
@@ -221,5 +261,6 @@ def keras_name_short(scope: str) -> str:
     return scope.rsplit("/", 1)[-1]
 
 
-__all__ = ["DynamicDecode", "HelperMatch", "emit_dense", "final_states", "keras_name_short", "stacked_cells",
+__all__ = ["DynamicDecode", "HelperMatch", "embedding_decoder_slots", "emit_dense", "share_weights",
+           "shared_weights_arg", "final_states", "keras_name_short", "stacked_cells",
            "state_idents", "write_outputs", "zero_past_length"]

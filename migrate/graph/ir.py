@@ -178,6 +178,10 @@ class Emitter:
     # layers that draw random ids (a sampling decoder): layer name -> (the graph's Multinomial, the graph tensors of
     # the ids it draws: [batch-major [B, T] or None, time-major [T, B] or None]); parity feeds them (convert.py)
     draws: dict = field(default_factory=dict)
+    # which Keras weight holds which TF1 variables (issue 22): (role, TF1 variable names) -> (layer name, weight
+    # index), first holder kept; a decoder layer reading the same variables in the same layout names that weight
+    # (`shared_weights`) instead of holding a copy (`holder`, migrate/graph/decoders.py `share_weights`)
+    held: dict = field(default_factory=dict)
 
     # -- names ----------------------------------------------------------------------------------
     def new_ident(self, hint: str) -> str:
@@ -200,17 +204,38 @@ class Emitter:
         self._layer_names.add(name)
         return name
 
-    def shared_layer(self, key, tf_scope: str, ctor, weights: list, kind: str, comment: str) -> str:
+    def shared_layer(self, key, tf_scope: str, ctor, weights: list, kind: str, comment: str,
+                     holds: list | None = None) -> str:
         """A layer object created once (its line written before first use) and called at every use, so a TF
-        variable read by many ops (an unrolled RNN's kernel) stays one weight."""
+        variable read by many ops (an unrolled RNN's kernel) stays one weight. `holds`: per weight, (role, TF1
+        variable names) for `hold`."""
         if key in self._layers:
             return self._layers[key]
         lname = self.layer_name(tf_scope)
         ident = self.new_ident(lname.replace("__", "_"))
         self.line(f"{ident} = {ctor(lname)}", comment)
         self.weights[lname] = [np.asarray(w) for w in weights]
+        for index, (role, tf_vars) in enumerate(holds or []):
+            self.hold(lname, index, role, tf_vars)
         self._layers[key] = ident
         return ident
+
+    def hold(self, lname: str, index: int, role: str, tf_vars) -> None:
+        """Weight `index` of layer `lname` holds the TF1 variables `tf_vars` in the layout `role` (`"embedding"`,
+        `"dense_kernel"`, `"cell:gru::0"`, ...); the first holder stays the one."""
+        self.held.setdefault((role, tuple(tf_vars)), (lname, int(index)))
+
+    def holder(self, role: str, tf_vars, value) -> tuple[str, int] | None:
+        """(layer name, weight index) of the weight already holding `tf_vars` as `role` with exactly `value`, else
+        None (the values compared too: a transposed or folded copy of the same variables is not the same weight)."""
+        at = self.held.get((role, tuple(tf_vars)))
+        if at is None:
+            return None
+        have = self.weights.get(at[0])
+        if have is None or at[1] >= len(have) or np.shape(have[at[1]]) != np.shape(value) \
+                or not np.array_equal(have[at[1]], value):
+            return None
+        return at
 
     # -- lines ----------------------------------------------------------------------------------
     def line(self, code: str, comment: str | None = None) -> None:

@@ -85,6 +85,16 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
                              step.input_size))
 
 
+def cell_role(step: CellStep, index: int) -> str:
+    """What weight `index` of `keras_weights(step)` is, for `Emitter.hold` / `holder`: family, layout, index."""
+    return f"cell:{step.family}:{step.layout}:{index}"
+
+
+def cell_variables(step: CellStep) -> tuple:
+    """The TF1 variables a cell's Keras weights are made from (sorted names)."""
+    return tuple(sorted(step.variables.values()))
+
+
 def _f32(v: float) -> str:
     """A float32 graph constant written as the shortest decimal that is the same float32 (0.8, not
     0.800000011920929): the layer computes in float32."""
@@ -162,6 +172,8 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
             fb = f", forget bias {step.forget_bias:g} added at run time"
         em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
         em.weights[lname] = keras_weights(view, step)
+        for index in range(len(em.weights[lname])):
+            em.hold(lname, index, cell_role(step, index), cell_variables(step))
         em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1
         if registry is not None:
             registry[key] = (layer, lname)

@@ -37,6 +37,7 @@ from tf_migrate_runtime.layers.sampling import (
 )
 from tf_migrate_runtime.layers.sequence import SequenceMask, ZeroPastLength
 from tf_migrate_runtime.layers.shape import BroadcastTo, DimOf, DynamicReshape, Fill, Range, ShapeVector, Tile
+from tf_migrate_runtime.layers.shared import bind_shared_weights
 from tf_migrate_runtime.layers.variable import Variable
 from tf_migrate_runtime.layers.where import Where
 
@@ -44,4 +45,5 @@ __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder"
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
            "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
-           "Variable", "WhileLoop", "Where", "ZeroPastLength", "gather_tree", "given_draws", "keras2_hard_sigmoid"]
+           "Variable", "WhileLoop", "Where", "ZeroPastLength", "bind_shared_weights", "gather_tree", "given_draws",
+           "keras2_hard_sigmoid"]

@@ -33,6 +33,7 @@ from tf_migrate_runtime.layers.decoder import (
     step_buffer,
     write_step,
 )
+from tf_migrate_runtime.layers.shared import check_bound
 
 FLOAT32_MIN = -3.4028234663852886e38   # float32's minimum: a finished beam's log-probability off end_token
 
@@ -178,6 +179,7 @@ class BeamSearchDecoder(GreedyDecoder):
         self.beam_width, self.length_penalty_weight = int(beam_width), float(length_penalty_weight)
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
+        check_bound(self)
         return run_traced(self, self._beam, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
                           initial_state=initial_state)
 

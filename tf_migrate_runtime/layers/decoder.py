@@ -19,6 +19,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tf_migrate_runtime.layers.shared import check_bound, slot_weight
+
 
 def concrete_int(x):
     """An int scalar as a Python int when its value is known here, else None: a JAX tracer under `jit`, a symbolic
@@ -233,13 +235,18 @@ def static_steps(maximum_iterations, layer: str):
     return ops.cast(maximum_iterations, "int32")
 
 
-def add_cell_weights(layer, families, units, width: int):
+def add_cell_weights(layer, families, units, width: int, shared: bool = False):
     """Add each stacked cell's Keras-layout weights (`cell_<k>_kernel`, `_recurrent_kernel`, `_bias`) to `layer`,
-    the first cell fed `width` features -> (per cell [kernel, recurrent_kernel, bias], the top cell's width)."""
+    the first cell fed `width` features -> (per cell [kernel, recurrent_kernel, bias], the top cell's width).
+    `shared`: through `shared.slot_weight` (a weight the layer's `shared_weights` names is the holder's)."""
     cell_weights = []
+
+    def weight(shape, name):
+        return slot_weight(layer, name, shape) if shared else layer.add_weight(shape=shape, name=name)
+
     for k, (fam, u) in enumerate(zip(families, units)):
         gates = 4 if fam == "lstm" else 3
-        cell_weights.append([layer.add_weight(shape=s, name=f"cell_{k}_{n}") for n, s in (
+        cell_weights.append([weight(s, f"cell_{k}_{n}") for n, s in (
             ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
         width = u
     return cell_weights, width
@@ -264,14 +271,18 @@ def state_specs(families, units, batch, dtype="float32") -> list:
 def build_embedding_decoder(layer) -> None:
     """The weights of a decoder that feeds its cells an embedding (`GreedyDecoder`, the sampling decoders), in
     this order: the cells' (`add_cell_weights`), `embedding`, then the output layer's `output_kernel` /
-    `output_bias` when it has one."""
-    layer.cell_weights, width = add_cell_weights(layer, layer.families, layer.units, layer.embedding_dim)
-    layer.embedding = layer.add_weight(shape=(layer.vocab_size, layer.embedding_dim), name="embedding")
-    layer.kernel = layer.bias = None
+    `output_bias` when it has one. A weight its `shared_weights` names is another layer's (`shared.py`): not
+    created here, bound by the model. Run again when they are bound (`bind_shared`): own weights are made once."""
+    cell_weights, width = add_cell_weights(layer, layer.families, layer.units, layer.embedding_dim, shared=True)
+    embedding = slot_weight(layer, "embedding", (layer.vocab_size, layer.embedding_dim))
+    kernel = bias = None
     if layer.output_size:
-        layer.kernel = layer.add_weight(shape=(width, layer.output_size), name="output_kernel")
+        kernel = slot_weight(layer, "output_kernel", (width, layer.output_size))
         if layer.use_bias:
-            layer.bias = layer.add_weight(shape=(layer.output_size,), name="output_bias")
+            bias = slot_weight(layer, "output_bias", (layer.output_size,))
+    # past Keras' attribute tracking: the own variables are tracked by add_weight, a shared one is its holder's
+    for attr, value in (("cell_weights", cell_weights), ("kernel", kernel), ("bias", bias), ("embedding", embedding)):
+        object.__setattr__(layer, attr, value)
     layer.built = True
 
 
@@ -341,6 +352,9 @@ class GreedyDecoder(keras.layers.Layer):
         output_size: the output layer's units (None: no output layer, the cell output is sampled).
         use_bias: whether the output layer has a bias.
         impute_finished: finished rows emit zeros and keep their state.
+        shared_weights: weight name (`cell_<k>_kernel` / `_recurrent_kernel` / `_bias`, `embedding`,
+            `output_kernel`, `output_bias`) -> [layer name, weight index]: read from that layer of the model (the
+            training path's `Embedding`, `Dense`, `LSTM` / `GRU`), not held here (`tf_migrate_runtime.layers.shared`).
 
     Call arguments:
         maximum_iterations: int scalar.  start_tokens: int `[B]`.  end_token: int scalar.
@@ -360,17 +374,23 @@ class GreedyDecoder(keras.layers.Layer):
     loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
 
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
-                 impute_finished=False, **kwargs):
+                 impute_finished=False, shared_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.families, self.units = list(families), [int(u) for u in units]
         self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
         self.output_size = int(output_size) if output_size else None
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
+        self.shared_weights = {str(k): [str(v[0]), int(v[1])] for k, v in (shared_weights or {}).items()}
 
     def build(self, *args, **kwargs):
         build_embedding_decoder(self)
 
+    def bind_shared(self):
+        """The `shared_weights` were bound (`shared.bind_shared_weights`): take them."""
+        build_embedding_decoder(self)
+
     def call(self, maximum_iterations, start_tokens=None, end_token=None, initial_state=None, training=False):
+        check_bound(self)
         return run_traced(self, self._decode, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
                           initial_state=initial_state, training=training)
 
@@ -437,4 +457,6 @@ class GreedyDecoder(keras.layers.Layer):
         config.update(families=self.families, units=self.units, vocab_size=self.vocab_size,
                       embedding_dim=self.embedding_dim, output_size=self.output_size, use_bias=self.use_bias,
                       impute_finished=self.impute_finished)
+        if self.shared_weights:
+            config["shared_weights"] = {k: list(v) for k, v in self.shared_weights.items()}
         return config

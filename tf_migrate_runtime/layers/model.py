@@ -119,6 +119,12 @@ class Model(keras.Model):
 
     trace_eager_calls = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from tf_migrate_runtime.layers.shared import bind_shared_weights  # noqa: PLC0415
+
+        bind_shared_weights(self)   # a decoder's weights named after the layers that hold them (shared.py)
+
     def __call__(self, *args, **kwargs):
         """`model(inputs, training=..., mask=...)` called eagerly at the top (no outer layer's call): straight
         to the traced forward pass, without `Layer.__call__`'s own Python (2x - 4x the traced call at batch 1 on

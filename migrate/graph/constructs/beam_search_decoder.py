@@ -33,7 +33,14 @@ import numpy as np
 
 from migrate.graph.constructs.attention_wrapper import attention_weights, match_attention
 from migrate.graph.constructs.base import Construct
-from migrate.graph.decoders import max_iterations_arg, output_layer_weights, stacked_cells
+from migrate.graph.decoders import (
+    embedding_decoder_slots,
+    max_iterations_arg,
+    output_layer_weights,
+    share_weights,
+    shared_weights_arg,
+    stacked_cells,
+)
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     BIAS,
@@ -294,8 +301,13 @@ class BeamSearchDecode(Provider):
                    f"embedding {self.embedding}, beam_width={self.width}, length_penalty_weight={self.penalty:g}"
                    + (f", coverage_penalty_weight={self.coverage:g}" if self.coverage else "") + ")"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
+        shared = {}
+        if a is None:   # the weights the training path's layers already hold: named, not copied (issue 22)
+            weights, shared = share_weights(em, weights, embedding_decoder_slots(self.layers, self.embedding,
+                                                                                  self.dense))
         lname = em.layer_name(self.name + "/beam_search_decoder")
-        em.weights[lname] = weights
+        if weights:
+            em.weights[lname] = weights
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
             args.append(f"memory={em.value(values)}")
@@ -309,7 +321,8 @@ class BeamSearchDecode(Provider):
             em.lines.append(f"{', '.join(names)} = tfm.BeamSearchDecoder({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
                             f"use_bias={use_bias}, beam_width={self.width}, "
-                            f"length_penalty_weight={self.penalty!r}, name={lname!r})({', '.join(args)})")
+                            f"length_penalty_weight={self.penalty!r}, name={lname!r}{shared_weights_arg(shared)})"
+                            f"({', '.join(args)})")
             em.constructs["dynamic_decode BeamSearchDecoder -> tfm.BeamSearchDecoder"] += 1
         else:
             em.lines.append(f"{', '.join(names)} = tfm.BeamSearchAttentionDecoder({families!r}, {units!r}, "

@@ -7,9 +7,12 @@ from migrate.graph.constructs.attention_wrapper import attention_weights
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import (
     DynamicDecode,
+    embedding_decoder_slots,
     final_states,
     max_iterations_arg,
     output_layer_weights,
+    share_weights,
+    shared_weights_arg,
     stacked_cells,
     state_idents,
     write_outputs,
@@ -63,8 +66,13 @@ class GreedyDecode(DynamicDecode):
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
                    f"{self.helper.name}(embedding {self.helper.embedding}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
+        shared = {}
+        if a is None:   # the weights the training path's layers already hold: named, not copied (issue 22)
+            weights, shared = share_weights(em, weights, embedding_decoder_slots(self.layers, self.helper.embedding,
+                                                                                  self.dense))
         lname = self.emitted_layer = em.layer_name(self.name + self.layer_suffix)
-        em.weights[lname] = weights
+        if weights:   # every weight shared: the layer holds none
+            em.weights[lname] = weights
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
             args.append(f"memory={em.value(values)}")
@@ -79,8 +87,8 @@ class GreedyDecode(DynamicDecode):
         if a is None:
             em.lines.append(f"{', '.join(names)} = {self.layer_class}({families!r}, {units!r}, "
                             f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
-                            f"use_bias={use_bias}, impute_finished={self.impute}{self.layer_kwargs()}, "
-                            f"name={lname!r})({', '.join(args)})")
+                            f"use_bias={use_bias}, impute_finished={self.impute}{self.layer_kwargs()}"
+                            f", name={lname!r}{shared_weights_arg(shared)})({', '.join(args)})")
             em.constructs[f"dynamic_decode BasicDecoder+{self.helper.name} -> {self.layer_class}"] += 1
         else:
             em.lines.append(f"{', '.join(names)} = {self.attention_layer_class}({families!r}, {units!r}, "

@@ -465,7 +465,8 @@ def gather(c: Ctx):
         if value.ndim == 2:
             layer = c.em.shared_layer(("embedding", params_var), params_var,
                                       lambda n: f"keras.layers.Embedding({value.shape[0]}, {value.shape[1]}, name={n!r})",
-                                      [value], "keras.layers.Embedding", f"tf.Variable {params_var}")
+                                      [value], "keras.layers.Embedding", f"tf.Variable {params_var}",
+                                      holds=[("embedding", (params_var,))])
             c.em.constructs["embedding_lookup -> keras.layers.Embedding"] += 1
             return c.out(f"{layer}({c.v(1)})")
     return c.out(f"keras.ops.take({c.v(0)}, {c.v(1)}, axis={axis})")

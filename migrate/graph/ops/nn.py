@@ -47,7 +47,8 @@ def matmul(c: Ctx):
             layer = c.em.shared_layer(("dense", var, bias_var, tb), dense_scope(var),
                                       lambda n: f"keras.layers.Dense({units}, name={n!r})",
                                       [kernel, c.em.variable_values(bias_var)], "keras.layers.Dense",
-                                      f"tf.Variable {var} + {bias_var}")
+                                      f"tf.Variable {var} + {bias_var}",
+                                      holds=[("dense_kernel", (var,)), ("dense_bias", (bias_var,))])
             c.em.constructs["MatMul + BiasAdd -> keras.layers.Dense"] += 1
             syms = c.em.emit(f"{layer}({c.v(0)})", bias_op.name,
                              shape=tuple(bias_op.outputs[0].shape.as_list()) if bias_op.outputs[0].shape.rank else None,
@@ -56,7 +57,8 @@ def matmul(c: Ctx):
             return syms
         layer = c.em.shared_layer(("dense", var, None, tb), dense_scope(var),
                                   lambda n: f"keras.layers.Dense({units}, use_bias=False, name={n!r})",
-                                  [kernel], "keras.layers.Dense", f"tf.Variable {var}")
+                                  [kernel], "keras.layers.Dense", f"tf.Variable {var}",
+                                  holds=[("dense_kernel", (var,))])
         c.em.constructs["MatMul -> keras.layers.Dense(use_bias=False)"] += 1
         return c.out(f"{layer}({c.v(0)})")
     a, b = c.v(0), c.v(1)
