@@ -504,9 +504,15 @@ BUILDERS.update({f.__name__: f for f in (packed_gru_dropout, packed_lstm_stack, 
 # ------------------------------------------------------------------------------ contrib.cudnn_rnn's CPU cells
 # `CudnnCompatibleGRUCell` / `CudnnCompatibleLSTMCell` (tensorflow/contrib/cudnn_rnn/python/ops/cudnn_rnn_ops.py
 # r1.15) are gone with contrib; these write their variables and step ops as contrib did, op for op.
-def cudnn_compatible_gru_cell(tf, v1, units):
+def cudnn_compatible_gru_cell(tf, v1, units, read_in_loop=False):
     """contrib's CudnnCompatibleGRUCell(units): `gates/{kernel,bias}`, `candidate/{input,hidden}_projection/
-    {kernel,bias}` under `cudnn_compatible_gru_cell`; its `call` (the reset gate after the hidden projection)."""
+    {kernel,bias}` under `cudnn_compatible_gru_cell`; its `call` (the reset gate after the hidden projection).
+    `read_in_loop`: resource variables read where TF 1.15 read them, by a ReadVariableOp inside the while loop on the
+    Enter'ed handle (TF 2.21's graph building reads them outside)."""
+
+    def get(name, shape):
+        v = v1.get_variable(name, shape)
+        return tf.raw_ops.ReadVariableOp(resource=v.handle, dtype=tf.float32) if read_in_loop else v
 
     class CudnnCompatibleGRUCell(v1.nn.rnn_cell.RNNCell):
         state_size = units
@@ -515,12 +521,12 @@ def cudnn_compatible_gru_cell(tf, v1, units):
         def __call__(self, inputs, state, scope=None):
             with v1.variable_scope(scope or "cudnn_compatible_gru_cell", reuse=v1.AUTO_REUSE):
                 d = int(inputs.shape[-1])
-                gk = v1.get_variable("gates/kernel", [d + units, 2 * units])
-                gb = v1.get_variable("gates/bias", [2 * units])
-                ik = v1.get_variable("candidate/input_projection/kernel", [d, units])
-                hk = v1.get_variable("candidate/hidden_projection/kernel", [units, units])
-                ib = v1.get_variable("candidate/input_projection/bias", [units])
-                hb = v1.get_variable("candidate/hidden_projection/bias", [units])
+                gk = get("gates/kernel", [d + units, 2 * units])
+                gb = get("gates/bias", [2 * units])
+                ik = get("candidate/input_projection/kernel", [d, units])
+                hk = get("candidate/hidden_projection/kernel", [units, units])
+                ib = get("candidate/input_projection/bias", [units])
+                hb = get("candidate/hidden_projection/bias", [units])
                 gate_inputs = tf.nn.bias_add(tf.matmul(tf.concat([inputs, state], 1), gk), gb)
                 r, u = tf.split(tf.sigmoid(gate_inputs), 2, axis=1)
                 candidate = tf.nn.bias_add(tf.matmul(inputs, ik), ib)
@@ -580,4 +586,15 @@ def cudnn_compatible_dropout_time_major(tf, v1):
     tf.identity(state[1].c, name="final_c")
 
 
-BUILDERS.update({f.__name__: f for f in (cudnn_compatible_gru_bidi, cudnn_compatible_dropout_time_major)})
+def cudnn_compatible_gru_resource(tf, v1):
+    """One CudnnCompatibleGRUCell(6) in dynamic_rnn over resource variables (TF >= 1.14 graphs, address-net's): the
+    loop reads each kernel through `ReadVariableOp(Enter(handle))`, not a ref variable's Enter."""
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    with v1.variable_scope("enc", use_resource=True):
+        out, h = v1.nn.dynamic_rnn(cudnn_compatible_gru_cell(tf, v1, 6, read_in_loop=True), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(h, name="final_h")
+
+
+BUILDERS.update({f.__name__: f for f in (cudnn_compatible_gru_bidi, cudnn_compatible_dropout_time_major,
+                                         cudnn_compatible_gru_resource)})

@@ -20,6 +20,9 @@ CASES = {
         ["outputs:0", "final_c:0"],
         ["tfm.GRU(5, reset_after=True", "tfm.LSTM(4, return_sequences=True", "initial_state=[h0]"],
         {"dynamic_rnn CudnnCompatibleGRUCell -> tfm.GRU": 1, "dynamic_rnn CudnnCompatibleLSTMCell -> tfm.LSTM": 1}),
+    "cudnn_compatible_gru_resource": (
+        ["outputs:0", "final_h:0"], ["tfm.GRU(6, reset_after=True", "name='enc__rnn__cudnn_compatible_gru_cell'"],
+        {"dynamic_rnn CudnnCompatibleGRUCell -> tfm.GRU": 1}),
 }
 GRU = "bidirectional_rnn/fw/multi_rnn_cell/cell_0/cudnn_compatible_gru_cell"
 
