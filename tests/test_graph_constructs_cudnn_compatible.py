@@ -157,3 +157,27 @@ def test_back_to_tf1(converted, tmp_path):
     refused = tmp_path / "refused" / "model.ckpt"
     assert main(["convert", "--to", "tf1", str(out), "--out", str(refused)]) == 1
     assert not refused.parent.exists() or not any(refused.parent.iterdir())
+
+
+def test_canonical_gru_layout_agrees_with_cudnns():
+    """`tf_canonical_gru_to_keras` is the cuDNN path's function (`from_tf_canonical` -> `to_keras`: same kernels, the
+    same z, r bias sums, the same candidate bias rows) and `keras_to_tf_canonical_gru` undoes it exactly."""
+    from migrate.checkpoint import cudnn_params as cp  # noqa: PLC0415
+
+    rng = np.random.default_rng(0)
+    d, u = 3, 4
+    shapes = {"gates/kernel": (d + u, 2 * u), "gates/bias": (2 * u,), "candidate/input_projection/kernel": (d, u),
+              "candidate/hidden_projection/kernel": (u, u), "candidate/input_projection/bias": (u,),
+              "candidate/hidden_projection/bias": (u,)}
+    v = {r: rng.normal(size=s).astype(np.float32) for r, s in shapes.items()}
+    kernel, rec, bias = cp.tf_canonical_gru_to_keras(v, d)
+    k2, r2, b2 = cp.to_keras(*cp.from_tf_canonical(v, "gru", d), "gru")
+    np.testing.assert_array_equal(kernel, k2)
+    np.testing.assert_array_equal(rec, r2)
+    np.testing.assert_allclose(bias[:, :2 * u].sum(0), b2[:, :2 * u].sum(0), rtol=1e-6)
+    np.testing.assert_array_equal(bias[:, 2 * u:], b2[:, 2 * u:])
+    np.testing.assert_array_equal(bias[1, :2 * u], 0)
+    back = cp.keras_to_tf_canonical_gru([kernel, rec, bias])
+    assert sorted(back) == sorted(v)
+    for r in v:
+        np.testing.assert_array_equal(back[r], v[r], err_msg=r)

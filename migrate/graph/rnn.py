@@ -69,7 +69,10 @@ CUDNN_GRU_ROLES = {"gates_kernel": "gates/kernel", "gates_bias": "gates/bias",
 
 def runtime_cell(step: CellStep, what: str) -> None:
     """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
-    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in (*RUNTIME_LAYERS, "cudnn_gru"):
+    if step.layout == "cudnn_gru":
+        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}) is a GRU(reset_after=True); the runtime "
+                          f"decoder layers run GRUCell's reset_after=False step")
+    if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in RUNTIME_LAYERS:
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
                           f"one the runtime decoder layers run (LSTM / GRU with tanh)")
 

@@ -55,11 +55,11 @@ def match_cudnn_compatible_gru(view: GraphView, matmul) -> CellStep | None:
     if inp is None or tanh is None or strip(inp[0]).name != strip(x).name:
         return None
     mul_c = only(consumers(tanh.outputs[0]), ("Mul",))
-    one_minus_u = other(mul_c, tanh.outputs[0]).op if mul_c is not None else None
-    if one_minus_u is None or one_minus_u.type != "Sub" or one_minus_u.inputs[1].name != u.name:
+    if mul_c is None:
         return None
-    new_h = only(consumers(mul_c.outputs[0]), ("Add", "AddV2")) if mul_c is not None else None
-    if new_h is None:
+    one_minus_u = other(mul_c, tanh.outputs[0]).op
+    new_h = only(consumers(mul_c.outputs[0]), ("Add", "AddV2"))
+    if one_minus_u.type != "Sub" or one_minus_u.inputs[1].name != u.name or new_h is None:
         return None
     units = view.variable_values(kernel).shape[1] // 2
     input_size = view.variable_values(kernel).shape[0] - units
