@@ -499,3 +499,102 @@ def packed_static(tf, v1):   # static_rnn over MultiRNNCell([LSTMCell(tuple=Fals
 
 BUILDERS.update({f.__name__: f for f in (packed_gru_dropout, packed_lstm_stack, packed_mixed_fed, packed_single_lstm,
                                          packed_bidi, packed_swapped, packed_static)})
+
+
+# ------------------------------------------------------------------------------ contrib.cudnn_rnn's CPU cells
+# `CudnnCompatibleGRUCell` / `CudnnCompatibleLSTMCell` (tensorflow/contrib/cudnn_rnn/python/ops/cudnn_rnn_ops.py
+# r1.15) are gone with contrib; these write their variables and step ops as contrib did, op for op.
+def cudnn_compatible_gru_cell(tf, v1, units, read_in_loop=False):
+    """contrib's CudnnCompatibleGRUCell(units): `gates/{kernel,bias}`, `candidate/{input,hidden}_projection/
+    {kernel,bias}` under `cudnn_compatible_gru_cell`; its `call` (the reset gate after the hidden projection).
+    `read_in_loop`: resource variables read where TF 1.15 read them, by a ReadVariableOp inside the while loop on the
+    Enter'ed handle (TF 2.21's graph building reads them outside)."""
+
+    def get(name, shape):
+        v = v1.get_variable(name, shape)
+        return tf.raw_ops.ReadVariableOp(resource=v.handle, dtype=tf.float32) if read_in_loop else v
+
+    class CudnnCompatibleGRUCell(v1.nn.rnn_cell.RNNCell):
+        state_size = units
+        output_size = units
+
+        def __call__(self, inputs, state, scope=None):
+            with v1.variable_scope(scope or "cudnn_compatible_gru_cell", reuse=v1.AUTO_REUSE):
+                d = int(inputs.shape[-1])
+                gk = get("gates/kernel", [d + units, 2 * units])
+                gb = get("gates/bias", [2 * units])
+                ik = get("candidate/input_projection/kernel", [d, units])
+                hk = get("candidate/hidden_projection/kernel", [units, units])
+                ib = get("candidate/input_projection/bias", [units])
+                hb = get("candidate/hidden_projection/bias", [units])
+                gate_inputs = tf.nn.bias_add(tf.matmul(tf.concat([inputs, state], 1), gk), gb)
+                r, u = tf.split(tf.sigmoid(gate_inputs), 2, axis=1)
+                candidate = tf.nn.bias_add(tf.matmul(inputs, ik), ib)
+                candidate += r * tf.nn.bias_add(tf.matmul(state, hk), hb)
+                candidate = tf.tanh(candidate)
+                new_h = (1 - u) * candidate + u * state
+                return new_h, new_h
+
+    return CudnnCompatibleGRUCell()
+
+
+def cudnn_compatible_lstm_cell(tf, v1, units):
+    """contrib's CudnnCompatibleLSTMCell(units): an LSTMBlockCell(forget_bias=0, cell_clip=None (-1), no
+    peepholes) named `cudnn_compatible_lstm_cell`: variables `kernel`, `bias`, one LSTMBlockCell op per step."""
+
+    class CudnnCompatibleLSTMCell(v1.nn.rnn_cell.RNNCell):
+        state_size = v1.nn.rnn_cell.LSTMStateTuple(units, units)
+        output_size = units
+
+        def __call__(self, x, state, scope=None):
+            with v1.variable_scope(scope or "cudnn_compatible_lstm_cell", reuse=v1.AUTO_REUSE):
+                w = v1.get_variable("kernel", [int(x.shape[-1]) + units, 4 * units])
+                b = v1.get_variable("bias", [4 * units])
+                z = tf.zeros([units])
+                out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h, w=w, wci=z, wcf=z, wco=z, b=b,
+                                               forget_bias=0.0, cell_clip=-1.0, use_peephole=False)
+                return out[6], v1.nn.rnn_cell.LSTMStateTuple(out[1], out[6])
+
+    return CudnnCompatibleLSTMCell()
+
+
+def cudnn_compatible_gru_bidi(tf, v1):
+    """address-net's encoder: bidirectional_dynamic_rnn of MultiRNNCell(3 x CudnnCompatibleGRUCell) each way (here
+    2 layers of 5), with sequence lengths."""
+    x = v1.placeholder(tf.float32, [None, 6, 4], name="x")
+    n = v1.placeholder(tf.int32, [None], name="lengths")
+    rc = v1.nn.rnn_cell
+    fw = rc.MultiRNNCell([cudnn_compatible_gru_cell(tf, v1, 5) for _ in range(2)])
+    bw = rc.MultiRNNCell([cudnn_compatible_gru_cell(tf, v1, 5) for _ in range(2)])
+    (of, ob), (sf, sb) = v1.nn.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=n, dtype=tf.float32)
+    tf.identity(tf.concat([of, ob], -1), name="outputs")
+    tf.identity(tf.concat([sf[-1], sb[-1]], -1), name="final_h")
+
+
+def cudnn_compatible_dropout_time_major(tf, v1):
+    """Time-major dynamic_rnn of MultiRNNCell([DropoutWrapper(CudnnCompatibleGRUCell(5), constant keep_prob 0.8 on
+    output and state), CudnnCompatibleLSTMCell(4)]) from a non-zero initial GRU state."""
+    x = v1.placeholder(tf.float32, [6, None, 3], name="x")
+    h0 = v1.placeholder(tf.float32, [None, 5], name="h0")
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([rc.DropoutWrapper(cudnn_compatible_gru_cell(tf, v1, 5), output_keep_prob=0.8,
+                                              state_keep_prob=0.8),
+                            cudnn_compatible_lstm_cell(tf, v1, 4)])
+    zero = cell.zero_state(tf.shape(x)[1], tf.float32)
+    out, state = v1.nn.dynamic_rnn(cell, x, initial_state=(h0, zero[1]), time_major=True)
+    tf.identity(out, name="outputs")
+    tf.identity(state[1].c, name="final_c")
+
+
+def cudnn_compatible_gru_resource(tf, v1):
+    """One CudnnCompatibleGRUCell(6) in dynamic_rnn over resource variables (TF >= 1.14 graphs, address-net's): the
+    loop reads each kernel through `ReadVariableOp(Enter(handle))`, not a ref variable's Enter."""
+    x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
+    with v1.variable_scope("enc", use_resource=True):
+        out, h = v1.nn.dynamic_rnn(cudnn_compatible_gru_cell(tf, v1, 6, read_in_loop=True), x, dtype=tf.float32)
+    tf.identity(out, name="outputs")
+    tf.identity(h, name="final_h")
+
+
+BUILDERS.update({f.__name__: f for f in (cudnn_compatible_gru_bidi, cudnn_compatible_dropout_time_major,
+                                         cudnn_compatible_gru_resource)})

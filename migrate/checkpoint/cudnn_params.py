@@ -250,6 +250,28 @@ def buffer_from_tf_canonical(read, group: dict, mode: str, scope: str) -> tuple[
     return canonical_to_opaque(params, spec), spec
 
 
+def tf_canonical_gru_to_keras(v: dict, input_size: int) -> list[np.ndarray]:
+    """One `CudnnCompatibleGRUCell`'s variables ({TF_ROLES["gru"] role: array}) -> `keras.layers.GRU(reset_after=True)`
+    `[kernel, recurrent_kernel, bias]`, exactly: columns z (TF1's u), r, h; `gates/bias` (cuDNN's b_W + b_R, summed)
+    in the input bias row, the recurrent row's z, r blocks 0; the candidate biases in their own rows."""
+    gk, gb = np.asarray(v["gates/kernel"]), np.asarray(v["gates/bias"])
+    r_k, u_k = np.split(gk, 2, axis=1)
+    r_b, u_b = np.split(gb, 2)
+    kernel = np.concatenate([u_k[:input_size], r_k[:input_size], np.asarray(v["candidate/input_projection/kernel"])],
+                            axis=1)
+    rec = np.concatenate([u_k[input_size:], r_k[input_size:], np.asarray(v["candidate/hidden_projection/kernel"])],
+                         axis=1)
+    zero = np.zeros_like(u_b)
+    bias = np.stack([np.concatenate([u_b, r_b, np.asarray(v["candidate/input_projection/bias"])]),
+                     np.concatenate([zero, zero, np.asarray(v["candidate/hidden_projection/bias"])])])
+    return [kernel, rec, bias]
+
+
+def keras_to_tf_canonical_gru(weights: list) -> dict[str, np.ndarray]:
+    """Inverse of `tf_canonical_gru_to_keras` (the two bias rows' z, r blocks summed into `gates/bias`)."""
+    return to_tf_canonical(*from_keras(weights, "gru"), "gru")
+
+
 def keras_to_tf1(layers: list[list], spec: CudnnSpec, scope: str = "") -> dict[str, np.ndarray]:
     """The Keras layers' weights (one list per pseudo-layer, buffer order) -> what a TF1 checkpoint of the CudnnRNN
     layer holds: `{scope + "opaque_kernel": buffer}` plus, for LSTM / GRU, the canonical variables TF1's saveable
@@ -266,4 +288,5 @@ def keras_to_tf1(layers: list[list], spec: CudnnSpec, scope: str = "") -> dict[s
 
 __all__ = ["CANONICAL_NAME", "MODES", "CudnnParamsError", "CudnnSpec", "buffer_from_tf_canonical",
            "canonical_groups", "canonical_prefix", "canonical_to_opaque", "from_keras", "from_tf_canonical", "keras_to_tf1",
-           "num_layers_of", "opaque_to_canonical", "to_keras", "to_tf_canonical"]
+           "keras_to_tf_canonical_gru", "num_layers_of", "opaque_to_canonical", "tf_canonical_gru_to_keras", "to_keras",
+           "to_tf_canonical"]

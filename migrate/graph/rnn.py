@@ -17,6 +17,7 @@ import numpy as np
 from migrate.checkpoint.cell_layouts.cifg import cifg_to_lstm
 from migrate.checkpoint.cell_layouts.gru import gru_to_keras
 from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
+from migrate.checkpoint.cudnn_params import tf_canonical_gru_to_keras
 from migrate.graph.ir import Emitter, Unsupported
 from migrate.graph.matching import is_zero_state
 from migrate.graph.meta import GraphView
@@ -36,7 +37,8 @@ class CellStep:
     input_size: int
     units: int
     tf1: str = ""               # the TF1 class name when the matcher knows it exactly
-    layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "" the family's own layout
+    layout: str = ""            # "cifg": W_0/B are j, f, o (cell_layouts.cifg); "cudnn_gru": CudnnCompatibleGRUCell
+    #                             (`CUDNN_GRU_ROLES`, GRU(reset_after=True)); "" the family's own layout
     activation: str = "tanh"    # the cell's `activation` (a Keras activation name, `ACTIVATIONS`)
     options: dict = field(default_factory=dict)   # "tf1_lstm": use_peepholes, num_proj, cell_clip, proj_clip;
     #                                               "layer_norm_lstm": epsilon
@@ -57,9 +59,19 @@ RUNTIME_LAYERS = {
                                                           for w in ("gamma", "beta"))),
 }
 
+# layout "cudnn_gru" (CudnnCompatibleGRUCell, `tfm.GRU(reset_after=True)`): CellStep role -> its variable's role in
+# `cudnn_params.TF_ROLES["gru"]` (the names under the cell scope)
+CUDNN_GRU_ROLES = {"gates_kernel": "gates/kernel", "gates_bias": "gates/bias",
+                   "input_kernel": "candidate/input_projection/kernel", "input_bias": "candidate/input_projection/bias",
+                   "hidden_kernel": "candidate/hidden_projection/kernel",
+                   "hidden_bias": "candidate/hidden_projection/bias"}
+
 
 def runtime_cell(step: CellStep, what: str) -> None:
     """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
+    if step.layout == "cudnn_gru":
+        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}) is a GRU(reset_after=True); the runtime "
+                          f"decoder layers run GRUCell's reset_after=False step")
     if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in RUNTIME_LAYERS:
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
                           f"one the runtime decoder layers run (LSTM / GRU with tanh)")
@@ -79,6 +91,8 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
         return [v[role] for role in RUNTIME_LAYERS[step.layout][1] if role in v]
     if step.family == "lstm":
         return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
+    if step.layout == "cudnn_gru":   # CudnnCompatibleGRUCell: GRU(reset_after=True)
+        return tf_canonical_gru_to_keras({role: v[key] for key, role in CUDNN_GRU_ROLES.items()}, step.input_size)
     if step.family == "simple_rnn":
         return list(basic_rnn_to_keras(v["kernel"], v["bias"], step.input_size))
     return list(gru_to_keras(v["gates_kernel"], v["gates_bias"], v["candidate_kernel"], v["candidate_bias"],
@@ -122,7 +136,7 @@ def layer_ctor(step: CellStep, name: str) -> str:
         eps = f", epsilon={_f32(eps)}" if eps is not None and np.float32(eps) != np.float32(1e-12) else ""
         return (f"tfm.LayerNormLSTM({step.units}, forget_bias={_f32(step.forget_bias)}{act}{eps}, "
                 f"return_sequences=True, return_state=True, name={name!r})")
-    gru = ", reset_after=False" if step.family == "gru" else ""
+    gru = f", reset_after={step.layout == 'cudnn_gru'}" if step.family == "gru" else ""
     return (f"tfm.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
 

@@ -14,7 +14,9 @@ probing only the elements whose id has bit k clear, then set, k = 0, 1, ... unti
 The inverse: every TF element starts at its value in the source checkpoint; an element a Keras element reads alone
 gets `sign * (w - c)`; of a sum, the first term (the lowest id: a cuDNN input bias) takes what the other terms,
 kept at their checkpoint values, leave. An unchanged model round-trips exactly. A TF element two Keras elements read
-(a tied variable) must come back the same from both, else exit 1 naming them. Variables the Keras model does not
+(a tied variable) must come back the same from both, else exit 1 naming them; a Keras element no TF element feeds
+(a constant of the translation: a CudnnCompatibleGRUCell's recurrent z, r bias in GRU(reset_after=True)) must be
+unchanged, else exit 1 naming its weight. Variables the Keras model does not
 hold (optimizer slots, `global_step`, unused variables) are copied from the source checkpoint unchanged and
 listed in the report.
 """
@@ -322,11 +324,15 @@ def _invert(terms: dict, probed: list[str], real: dict, translated: dict, keras:
     flat = np.concatenate([real[n].reshape(-1).astype(np.float64) for n in probed]) if probed else np.zeros(0)
     new = flat.copy()
     owner = np.full(flat.shape, -1, np.int64)     # which weight set each TF element
-    tied, conflicts = set(), []
+    tied, conflicts, unheld = set(), [], []
     for k, (key, t) in enumerate(sorted(terms.items())):
         w = keras[key[0]][key[1]].reshape(-1)
         change = w - np.asarray(translated[key[0]][key[1]], np.float64).reshape(-1)
         at, ids, sign = t.arrays()
+        free = np.ones(w.shape, bool)
+        free[at] = False   # elements no TF1 variable element feeds (a constant of the translation)
+        if np.any(np.abs(change[free]) > 1e-6 * (1 + np.abs(w[free]))):
+            unheld.append(f"{key[0]}[{key[1]}]")
         if not at.size:
             continue
         order = np.lexsort((ids, at))
@@ -349,6 +355,12 @@ def _invert(terms: dict, probed: list[str], real: dict, translated: dict, keras:
                 conflicts.append(key[0])
         new[i] = value
         owner[i] = k
+    if unheld:
+        raise DoesNotFit(f"Keras weights {', '.join(unheld)} changed elements that no TF1 variable holds (a "
+                         f"constant of the translation, e.g. the recurrent z, r bias of a GRU(reset_after=True) made "
+                         f"from a CudnnCompatibleGRUCell, whose one `gates/bias` is the input row); the TF1 graph "
+                         f"cannot compute the changed model. Fold such a change into the weight TF1 holds (the input "
+                         f"bias row) or keep it at its converted value; nothing written.")
     if conflicts:
         raise DoesNotFit(f"Keras layers {', '.join(sorted(set(conflicts)))} hold copies of the same TF1 variable "
                          f"elements with different values (a variable TF1 shared, trained apart in Keras); one TF1 "

@@ -1,8 +1,8 @@
 """The construct registry: one module per recognised TF1 recurrent construct, like the cell-layout registry
 (`migrate.checkpoint.cell_layouts`).
 
-- cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cifg_lstm_cell`, `basic_rnn_cell`,
-  `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
+- cells (`CELL`): a step matcher each (`lstm_cell`, `gru_cell`, `cudnn_compatible_gru_cell`, `cifg_lstm_cell`,
+  `basic_rnn_cell`, `peephole_lstm_cell`, `layer_norm_lstm_cell`, `lstm_block_cell`, `gru_block_cell`), tried in this order on the op they are found from;
 - constructs (`CONSTRUCT`): `static_rnn`, `dynamic_rnn` (with `output_projection_wrapper`,
   `residual_wrapper`, `dropout_wrapper`, `packed_state`), `dynamic_decode` (which emits `attention_wrapper` /
   `greedy_decoder` / `sampling_decoder` forms), `legacy_attention_decoder`, `cudnn_rnn`, `static_bidirectional_rnn`,
@@ -26,6 +26,7 @@ from migrate.graph.constructs import (
     basic_rnn_cell,
     beam_search_decoder,
     cifg_lstm_cell,
+    cudnn_compatible_gru_cell,
     cudnn_rnn,
     dropout_wrapper,
     dynamic_decode,
@@ -54,8 +55,8 @@ from migrate.graph.constructs import (
 )
 from migrate.graph.constructs.base import Cell, Construct, Helper, Registry
 
-CELL_MODULES = (lstm_cell, gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell, layer_norm_lstm_cell,
-                lstm_block_cell, gru_block_cell)
+CELL_MODULES = (lstm_cell, gru_cell, cudnn_compatible_gru_cell, cifg_lstm_cell, basic_rnn_cell, peephole_lstm_cell,
+                layer_norm_lstm_cell, lstm_block_cell, gru_block_cell)
 CONSTRUCT_MODULES = (static_rnn, dynamic_rnn, output_projection_wrapper, residual_wrapper, dropout_wrapper,
                      packed_state,
                      dynamic_decode, attention_wrapper, greedy_decoder, sampling_decoder,

@@ -83,6 +83,18 @@ class Registry:
         """The input through which a step op reads its kernel."""
         return op.inputs[self.by_op[op.type][0].weight_input]
 
+    def weight_enter(self, op):
+        """The Enter op through which a step op in a while loop reads its kernel (a ref variable's Enter, or a
+        resource variable's `ReadVariableOp(Enter(handle))` as TF >= 1.14 writes it), else None."""
+        t = self.weight_input(op)
+        for _ in range(4):
+            if t.op.type == "Enter":
+                return t.op
+            if t.op.type not in ("ReadVariableOp", "Identity") or not t.op.inputs:
+                return None
+            t = t.op.inputs[0]
+        return None
+
     def match_step(self, view, op):
         """The first registered cell matching `op` -> its CellStep, else None (`Unsupported` passes through)."""
         for cell in self.by_op.get(op.type, ()):
@@ -98,7 +110,7 @@ class Registry:
         for op in view.graph.get_operations():
             if op.type not in self.by_op or is_gradient(op.name):
                 continue
-            if (self.weight_input(op).op.type == "Enter") != in_loops:
+            if (self.weight_enter(op) is not None) != in_loops:
                 continue
             try:
                 step = self.match_step(view, op)
@@ -115,7 +127,7 @@ class Registry:
         `loops.why_not_recognised` gives when no construct took the loop."""
         frames: dict[str, list] = {}
         for op, step in self.steps(view, in_loops=True):
-            frames.setdefault(self.weight_input(op).op.get_attr("frame_name").decode(), []).append(step)
+            frames.setdefault(self.weight_enter(op).get_attr("frame_name").decode(), []).append(step)
         providers = {}
         declined = view.__dict__.setdefault("declined_frames", {})
         for frame, steps in frames.items():

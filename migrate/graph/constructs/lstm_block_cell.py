@@ -23,11 +23,15 @@ def match_lstm_block(view: GraphView, op) -> CellStep | None:
         return None
     k = view.variable_values(kernel)
     units = k.shape[1] // 4
-    return CellStep("lstm", kernel.rsplit("/", 1)[0], {"kernel": kernel, "bias": bias},
+    scope = kernel.rsplit("/", 1)[0]
+    # contrib.cudnn_rnn's CudnnCompatibleLSTMCell is an LSTMBlockCell(forget_bias=0, no peepholes, no clip) named
+    # `cudnn_compatible_lstm_cell`: the same op, told apart by its scope
+    tf1 = "CudnnCompatibleLSTMCell" if scope.rsplit("/", 1)[-1] == "cudnn_compatible_lstm_cell" else "LSTMBlockCell"
+    return CellStep("lstm", scope, {"kernel": kernel, "bias": bias},
                     float(op.get_attr("forget_bias")), strip(op.inputs[0]), op.inputs[2], op.inputs[1],
-                    op.outputs[6], op.outputs[1], k.shape[0] - units, units, tf1="LSTMBlockCell")
+                    op.outputs[6], op.outputs[1], k.shape[0] - units, units, tf1=tf1)
 
 
 CELL = Cell("lstm_block", "LSTMBlockCell", match_lstm_block,
-            "contrib `LSTMBlockCell` (the fused op; forget bias from the op attribute)", "`tfm.LSTM`",
-            weight_input=3)
+            "contrib `LSTMBlockCell`, `CudnnCompatibleLSTMCell` (the fused op; forget bias from the op attribute)",
+            "`tfm.LSTM`", weight_input=3)
