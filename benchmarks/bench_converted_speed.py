@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_converted_speed.py [--corpus DIR] [--name NAME ...] [--quick]
         [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,xla,onnx]
         [--json OUT.json]
-        [--recurrent as-converted|keras|runtime]
+        [--recurrent as-converted|keras|runtime] [--stacks one-loop|per-layer]
 
 Per model of the development corpus (default: the real fixtures, `tests/real_corpus.py`'s folder, plus
 `../shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017`; `--corpus DIR`: a folder written by
@@ -530,6 +530,8 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
     if args.recurrent != "as-converted":
         model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
+    if args.stacks == "per-layer":   # the tfm.Model's stacks of recurrent layers one loop each, as before session 10
+        model.fuse_recurrent_stacks = False
     keras_sides = {k: KerasSide(model, k) for k in KERAS_SIDES if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
@@ -688,6 +690,9 @@ def main(argv=None) -> int:
     ap.add_argument("--recurrent", choices=("as-converted", "keras", "runtime"), default="as-converted",
                     help="keras: the model's tfm.LSTM / GRU / SimpleRNN run as the keras.layers classes they extend "
                          "(Keras' own loop); runtime: the reverse, for a model of an older converter")
+    ap.add_argument("--stacks", choices=("one-loop", "per-layer"), default="one-loop",
+                    help="per-layer: a tfm.Model's stacks of tfm.LSTM / GRU / SimpleRNN layers run one loop per layer "
+                         "(tfm.Model.fuse_recurrent_stacks = False) instead of one loop for the stack")
     ap.add_argument("--json", help="write the results as JSON")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)   # in_child: one model, JSON only
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
@@ -744,7 +749,8 @@ def main(argv=None) -> int:
         return 0
     print()
     print(f"speed, {args.runs} runs after {args.warmup} warm-ups, each side interleaved run by run with the TF1 graph "
-          f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}")
+          f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}, "
+          f"stacks {args.stacks}")
     print("\n".join(speed_table(results, shown)))
     print()
     print("CPU time per call, the same runs")
@@ -755,7 +761,7 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": args.runs, "warmup": args.warmup, "sides": shown, "recurrent": args.recurrent,
-                       "results": results}, f, indent=1)
+                       "stacks": args.stacks, "results": results}, f, indent=1)
     return 0
 
 
