@@ -532,6 +532,10 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
         model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
     if args.stacks == "per-layer":   # the tfm.Model's stacks of recurrent layers one loop each, as before session 10
         model.fuse_recurrent_stacks = False
+    if hasattr(model, "fuse_recurrent_stacks"):   # the stacks a tfm.Model runs as one loop each (layers/stacked.py)
+        from tf_migrate_runtime.layers import stacked  # noqa: PLC0415
+
+        res["stacks"] = [[n.operation.name for n in chain] for chain in stacked.plan(model).values()]
     keras_sides = {k: KerasSide(model, k) for k in KERAS_SIDES if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
