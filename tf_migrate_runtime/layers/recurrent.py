@@ -99,7 +99,9 @@ def stack_loop(layers, sequences, initial_states, mask):
     and feeds the layer above its previous output, or zeros with `zero_output_for_mask`), each layer's own weights.
     -> per layer `(last_output, outputs [B, T, U] or None, states)`: the output sequence of the top layer only (the
     ones below it feed the next layer inside the loop). A converted char-RNN's two LSTM(128) layers: 1.5x less CPU
-    per call than a loop per layer (docs/performance.md); `tfm.Model` runs stacks so (`layers/stacked.py`)."""
+    per call than a loop per layer; `parallel_iterations=32` (TF1's `dynamic_rnn`'s, against the default 10: the
+    lower layer's next step may start beside the upper layer's step) 3% less again (docs/performance.md).
+    `tfm.Model` runs stacks so (`layers/stacked.py`)."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
     xt = tf.transpose(sequences, (1, 0, 2))                       # [T, B, I]
@@ -134,7 +136,8 @@ def stack_loop(layers, sequences, initial_states, mask):
         return (t + 1, out_ta.write(t if every else 0, x), *new_states, *new_prev)
 
     init = [s for st in states for s in st] + [z for z, c in zip(zeros, carry) if c]
-    res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *init), maximum_iterations=steps)
+    res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *init), maximum_iterations=steps,
+                        parallel_iterations=32)   # TF1 dynamic_rnn's: layer k of step t + 1 beside layer k + 1 of t
     flat = iter(res[2:])
     finals = [[next(flat) for _ in range(n)] for n in sizes]
     outputs = tf.transpose(res[1].stack(), (1, 0, 2))
