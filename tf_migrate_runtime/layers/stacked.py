@@ -125,7 +125,7 @@ def _run_chain(chain, tensor_dict) -> bool:
     for node, layer, (last, outputs, states) in zip(chain, layers, results):
         output = outputs if layer.return_sequences else last
         flat = [output, *states] if layer.return_state else [output]
-        if mask is not None and output is not None:
+        if mask is not None and output is not None and layer.return_sequences:   # RNN.compute_mask's
             set_keras_mask(output, mask)
         for x, y in zip(node.outputs, flat):
             if y is not None:
