@@ -1,7 +1,7 @@
 """How fast does a converted model run beside the TF1 graph it came from (issue 22, points 3 and 4)?
 
     .venv/bin/python benchmarks/bench_converted_speed.py [--corpus DIR] [--name NAME ...] [--quick]
-        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,xla,onnx]
+        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,compiled_per_layer,predict,xla,onnx]
         [--json OUT.json]
         [--recurrent as-converted|keras|runtime] [--stacks one-loop|per-layer]
 
@@ -42,6 +42,9 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    - `predict`: `model.predict_on_batch(feeds)` (a `tfm.Model` runs its traced call directly, Keras' predict
      machinery otherwise); not in the default `--sides`;
    - `xla`: the same with `jit_compile=True`;
+   - `compiled_per_layer` (not in the default `--sides`): `compiled` with a `tfm.Model`'s stacks of recurrent
+     layers run one loop per layer (`fuse_recurrent_stacks = False` while it traces): the one loop's "before",
+     in the same rotation;
    - `onnx`: ONNX Runtime (CPU) on tf2onnx's `.onnx` of the same checkpoint and outputs (converted as
      `bench_graph_convert.py` does, in tf2onnx's own venv; timed in a child process by `ort_timer.py`).
    Each cell: the median (ms at batch 1, items/s above) and the speed against `tf1` (`2.0x` = twice as fast);
@@ -83,9 +86,9 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import bench_graph_convert as bgc  # noqa: E402 - benchmarks/ is on the path now
 
-SIDES = ("tf1", "eager", "eager_untraced", "compiled", "predict", "xla", "onnx")
+SIDES = ("tf1", "eager", "eager_untraced", "compiled", "compiled_per_layer", "predict", "xla", "onnx")
 DEFAULT_SIDES = ("tf1", "eager", "compiled", "xla", "onnx")
-KERAS_SIDES = ("eager", "eager_untraced", "compiled", "predict", "xla")
+KERAS_SIDES = ("eager", "eager_untraced", "compiled", "compiled_per_layer", "predict", "xla")
 QUICK_NAMES = ("udacity_charrnn_tf13", "ptrnet_gru_bahdanau_tf15")
 ORT_TIMER = os.path.join(ROOT, "benchmarks", "ort_timer.py")
 # a real checkpoint beside the corpus fixtures (../shared/fixtures/real_tf1_checkpoints/README.md)
@@ -261,6 +264,15 @@ class KerasSide:
             self.fn = lambda x: model(x, training=False)
         elif kind == "predict":
             self.fn = model.predict_on_batch
+        elif kind == "compiled_per_layer":   # `compiled` with a tfm.Model's recurrent stacks one loop per layer
+            def per_layer(x):
+                fuse = getattr(model, "fuse_recurrent_stacks", None)
+                model.fuse_recurrent_stacks = False   # read while tracing (layers/stacked.py)
+                try:
+                    return model(x, training=False)
+                finally:
+                    model.fuse_recurrent_stacks = fuse
+            self.fn = tf.function(per_layer)
         else:
             self.fn = tf.function(lambda x: model(x, training=False), jit_compile=kind == "xla")
         self.first_call = None
@@ -377,7 +389,7 @@ def max_diff(ref: list, got: list) -> float:
 # functional call, one eager op per operation) runs slower for a while, the TF1 graph included: in one shared rotation
 # the graph's batch-1 median went from 0.87 ms to 7.5 ms (hcn_shared_layer_lstm_tf18), which put that slowdown on
 # every side of the row.
-ROTATIONS = (("compiled", "predict", "xla", "onnx"), ("eager",), ("eager_untraced",))
+ROTATIONS = (("compiled", "compiled_per_layer", "predict", "xla", "onnx"), ("eager",), ("eager_untraced",))
 
 
 def prepare_batch(entry: dict, batch: int | None, tf1: Tf1Side, report: dict) -> tuple[dict, dict | None]:
