@@ -1,9 +1,9 @@
 """How fast does a converted model run beside the TF1 graph it came from (issue 22, points 3 and 4)?
 
     .venv/bin/python benchmarks/bench_converted_speed.py [--corpus DIR] [--name NAME ...] [--quick]
-        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,xla,onnx]
+        [--runs N] [--warmup N] [--batches 1,64] [--sides tf1,eager,eager_untraced,compiled,compiled_per_layer,predict,xla,onnx]
         [--json OUT.json]
-        [--recurrent as-converted|keras|runtime]
+        [--recurrent as-converted|keras|runtime] [--stacks one-loop|per-layer]
 
 Per model of the development corpus (default: the real fixtures, `tests/real_corpus.py`'s folder, plus
 `../shared/fixtures/real_tf1_checkpoints/aplain_basiclstm_2017`; `--corpus DIR`: a folder written by
@@ -42,6 +42,9 @@ Per model of the development corpus (default: the real fixtures, `tests/real_cor
    - `predict`: `model.predict_on_batch(feeds)` (a `tfm.Model` runs its traced call directly, Keras' predict
      machinery otherwise); not in the default `--sides`;
    - `xla`: the same with `jit_compile=True`;
+   - `compiled_per_layer` (not in the default `--sides`): `compiled` with a `tfm.Model`'s stacks of recurrent
+     layers run one loop per layer (`fuse_recurrent_stacks = False` while it traces): the one loop's "before",
+     in the same rotation;
    - `onnx`: ONNX Runtime (CPU) on tf2onnx's `.onnx` of the same checkpoint and outputs (converted as
      `bench_graph_convert.py` does, in tf2onnx's own venv; timed in a child process by `ort_timer.py`).
    Each cell: the median (ms at batch 1, items/s above) and the speed against `tf1` (`2.0x` = twice as fast);
@@ -83,9 +86,9 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import bench_graph_convert as bgc  # noqa: E402 - benchmarks/ is on the path now
 
-SIDES = ("tf1", "eager", "eager_untraced", "compiled", "predict", "xla", "onnx")
+SIDES = ("tf1", "eager", "eager_untraced", "compiled", "compiled_per_layer", "predict", "xla", "onnx")
 DEFAULT_SIDES = ("tf1", "eager", "compiled", "xla", "onnx")
-KERAS_SIDES = ("eager", "eager_untraced", "compiled", "predict", "xla")
+KERAS_SIDES = ("eager", "eager_untraced", "compiled", "compiled_per_layer", "predict", "xla")
 QUICK_NAMES = ("udacity_charrnn_tf13", "ptrnet_gru_bahdanau_tf15")
 ORT_TIMER = os.path.join(ROOT, "benchmarks", "ort_timer.py")
 # a real checkpoint beside the corpus fixtures (../shared/fixtures/real_tf1_checkpoints/README.md)
@@ -261,6 +264,15 @@ class KerasSide:
             self.fn = lambda x: model(x, training=False)
         elif kind == "predict":
             self.fn = model.predict_on_batch
+        elif kind == "compiled_per_layer":   # `compiled` with a tfm.Model's recurrent stacks one loop per layer
+            def per_layer(x):
+                fuse = getattr(model, "fuse_recurrent_stacks", None)
+                model.fuse_recurrent_stacks = False   # read while tracing (layers/stacked.py)
+                try:
+                    return model(x, training=False)
+                finally:
+                    model.fuse_recurrent_stacks = fuse
+            self.fn = tf.function(per_layer)
         else:
             self.fn = tf.function(lambda x: model(x, training=False), jit_compile=kind == "xla")
         self.first_call = None
@@ -377,7 +389,7 @@ def max_diff(ref: list, got: list) -> float:
 # functional call, one eager op per operation) runs slower for a while, the TF1 graph included: in one shared rotation
 # the graph's batch-1 median went from 0.87 ms to 7.5 ms (hcn_shared_layer_lstm_tf18), which put that slowdown on
 # every side of the row.
-ROTATIONS = (("compiled", "predict", "xla", "onnx"), ("eager",), ("eager_untraced",))
+ROTATIONS = (("compiled", "compiled_per_layer", "predict", "xla", "onnx"), ("eager",), ("eager_untraced",))
 
 
 def prepare_batch(entry: dict, batch: int | None, tf1: Tf1Side, report: dict) -> tuple[dict, dict | None]:
@@ -530,6 +542,12 @@ def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
     if args.recurrent != "as-converted":
         model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
+    if args.stacks == "per-layer":   # the tfm.Model's stacks of recurrent layers one loop each, as before session 10
+        model.fuse_recurrent_stacks = False
+    if hasattr(model, "fuse_recurrent_stacks"):   # the stacks a tfm.Model runs as one loop each (layers/stacked.py)
+        from tf_migrate_runtime.layers import stacked  # noqa: PLC0415
+
+        res["stacks"] = [[n.operation.name for n in chain] for chain in stacked.plan(model).values()]
     keras_sides = {k: KerasSide(model, k) for k in KERAS_SIDES if k in args.sides}
     tf1 = Tf1Side(entry, corpus)
     onnx = None
@@ -688,6 +706,9 @@ def main(argv=None) -> int:
     ap.add_argument("--recurrent", choices=("as-converted", "keras", "runtime"), default="as-converted",
                     help="keras: the model's tfm.LSTM / GRU / SimpleRNN run as the keras.layers classes they extend "
                          "(Keras' own loop); runtime: the reverse, for a model of an older converter")
+    ap.add_argument("--stacks", choices=("one-loop", "per-layer"), default="one-loop",
+                    help="per-layer: a tfm.Model's stacks of tfm.LSTM / GRU / SimpleRNN layers run one loop per layer "
+                         "(tfm.Model.fuse_recurrent_stacks = False) instead of one loop for the stack")
     ap.add_argument("--json", help="write the results as JSON")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)   # in_child: one model, JSON only
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE.json", "AFTER.json"),
@@ -744,7 +765,8 @@ def main(argv=None) -> int:
         return 0
     print()
     print(f"speed, {args.runs} runs after {args.warmup} warm-ups, each side interleaved run by run with the TF1 graph "
-          f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}")
+          f"in its rotation ({' | '.join(','.join(g) for g in ROTATIONS)}; CPU); recurrent layers {args.recurrent}, "
+          f"stacks {args.stacks}")
     print("\n".join(speed_table(results, shown)))
     print()
     print("CPU time per call, the same runs")
@@ -755,7 +777,7 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"runs": args.runs, "warmup": args.warmup, "sides": shown, "recurrent": args.recurrent,
-                       "results": results}, f, indent=1)
+                       "stacks": args.stacks, "results": results}, f, indent=1)
     return 0
 
 

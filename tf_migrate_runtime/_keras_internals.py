@@ -7,6 +7,7 @@ them.
 | `tensorflow.python.ops.control_flow_util.GraphOrParentsInXlaContext` | `tfm.LSTM` / `GRU` / `SimpleRNN` leave a loop that XLA compiles (`jit_compile=True`) to Keras' own path, which XLA compiles better than their graph-mode loop (2 x LSTM(128): 15 ms vs 29 ms) | False: their loop, XLA-compiled (same results, slower) |
 | `keras.src.backend.common.global_state.get_global_attribute("current_call_ctx")` | `tfm.Model` runs an eager call as one `tf.function` without Keras' `Layer.__call__` (2x - 4x the traced call itself at batch 1) only when it is called at the top, where no outer layer's call gives it a `training` value | True: every eager call goes through `Layer.__call__` first, then traced (slower, the same results) |
 | `keras.src.backend.get_keras_mask` | the same bypass is left when an input carries a Keras mask (`Layer.__call__` passes it on) | the tensor's `_keras_mask` attribute, where Keras keeps it |
+| `keras.src.backend.set_keras_mask`; the functional model's `_run_through_graph(inputs, operation_fn, call_fn)`, `_nodes_by_depth`, `_outputs_struct`, `Node.arguments` (`args`, `kwargs`, `fill_in`) | `tfm.Model` walks its graph as Keras does, running a stack of `tfm.LSTM` / `GRU` / `SimpleRNN` layers as one loop (`layers/stacked.py`: 1.5x less CPU per call on a 2-layer char-RNN) and giving its outputs the mask Keras' `__call__` would | the mask: the tensor's `_keras_mask` attribute; a Keras without that method or attributes: `tfm.Model.fuse_recurrent_stacks = False` (one loop per layer, the same results) |
 | `tensorflow.python.eager.polymorphic_function.function_type_utils.canonicalize_function_inputs`, `ConcreteFunction.function_type.unpack_inputs`, `ConcreteFunction._call_flat`, `tensorflow.python.framework.ops.EagerTensor` (`_shape_tuple`) | `tfm.Model` calls the concrete function its `tf.function` traced for a call's signature with the call's flat tensors, as the `tf.function` itself ends up doing, without the `tf.function`'s per-call dispatch (binding the arguments, its trace-cache lookup: 0.65 ms of a 1.2 ms call at batch 1, docs/performance.md); the binding is checked once per signature to flatten the inputs as these would | every eager call through the `tf.function` (slower, the same results) |
 | `tensorflow.python.framework.ops.EagerTensor(array, device, None)` | `tfm.Model` turns a call's NumPy inputs into tensors with the constructor `tf.constant` ends with, without its Python checks around it (half the time of `tf.constant` per input) | `tf.constant` |
 | `tensorflow.python.eager.context.context().functions_run_eagerly()` (public as `tf.config.functions_run_eagerly`) | the direct call is left when functions run eagerly (debugging) | - |
@@ -56,6 +57,16 @@ def keras_mask(x):
     except ImportError:  # a Keras that moved it: its attribute (see the table above)
         return getattr(x, "_keras_mask", None)
     return get_keras_mask(x)
+
+
+def set_keras_mask(x, mask) -> None:
+    """Give a tensor the Keras mask `mask` (as a layer's `__call__` does for its outputs)."""
+    try:
+        from keras.src.backend import set_keras_mask as private  # noqa: PLC0415
+    except ImportError:  # a Keras that moved it: its attribute (see the table above)
+        x._keras_mask = mask
+        return
+    private(x, mask)
 
 
 def eager_tensor_signature(values) -> tuple | None:

@@ -198,3 +198,19 @@ class Model(keras.Model):
 
     def _forward(self, inputs, training, mask):
         return super().call(inputs, training=training, mask=mask)
+
+    # whether consecutive runtime recurrent layers run as one loop (`layers/stacked.py`); False: one loop each
+    fuse_recurrent_stacks = True
+
+    def _run_through_graph(self, inputs, operation_fn=lambda op: op, call_fn=None):
+        """Keras' functional graph walk, with each stack of `tfm.LSTM` / `GRU` / `SimpleRNN` layers over the same
+        steps run as one loop on TensorFlow (`tf_migrate_runtime.layers.stacked`: as TF1's `MultiRNNCell` ran;
+        the same layers, weights and results). Symbolic runs (`call_fn`), other backends and models without such
+        a stack: Keras' own walk."""
+        if call_fn is None and self.fuse_recurrent_stacks and keras.backend.backend() == "tensorflow":
+            from tf_migrate_runtime.layers import stacked  # noqa: PLC0415
+
+            chains = stacked.plan(self)
+            if chains:
+                return stacked.run_through_graph(self, inputs, operation_fn, chains)
+        return super()._run_through_graph(inputs, operation_fn=operation_fn, call_fn=call_fn)
