@@ -70,7 +70,7 @@ CUDNN_GRU_ROLES = {"gates_kernel": "gates/kernel", "gates_bias": "gates/bias",
 def runtime_cell(step: CellStep, what: str) -> None:
     """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
     if step.layout == "cudnn_gru":
-        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}) is a GRU(reset_after=True); the runtime "
+        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}) is a keras.layers.GRU(reset_after=True); the runtime "
                           f"decoder layers run GRUCell's reset_after=False step")
     if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in RUNTIME_LAYERS:
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "

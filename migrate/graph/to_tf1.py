@@ -357,7 +357,7 @@ def _invert(terms: dict, probed: list[str], real: dict, translated: dict, keras:
         owner[i] = k
     if unheld:
         raise DoesNotFit(f"Keras weights {', '.join(unheld)} changed elements that no TF1 variable holds (a "
-                         f"constant of the translation, e.g. the recurrent z, r bias of a GRU(reset_after=True) made "
+                         f"constant of the translation, e.g. the recurrent z, r bias of a keras.layers.GRU(reset_after=True) made "
                          f"from a CudnnCompatibleGRUCell, whose one `gates/bias` is the input row); the TF1 graph "
                          f"cannot compute the changed model. Fold such a change into the weight TF1 holds (the input "
                          f"bias row) or keep it at its converted value; nothing written.")

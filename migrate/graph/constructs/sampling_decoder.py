@@ -139,7 +139,7 @@ def sampling_provider(view, frame, layers, states, helper, impute, dense, writes
         raise Unsupported(f"{frame}: an AttentionWrapper under a ScheduledEmbeddingTrainingHelper (no runtime layer "
                           f"samples a teacher-forced attention decoder)")
     if impute:
-        raise Unsupported(f"{frame}: a ScheduledEmbeddingTrainingHelper decoder with impute_finished=True "
+        raise Unsupported(f"{frame}: a ScheduledEmbeddingTrainingHelper decoder with dynamic_decode(..., impute_finished=True) "
                           f"(tfm.ScheduledEmbeddingTrainingDecoder does not freeze finished rows)")
     return ScheduledDecode(view, frame, layers, states, helper, impute, dense, writes, lengths_exit)
 
