@@ -2,9 +2,9 @@
 
 Pure lookups on an imported TF1 graph (`tf.Operation` / `tf.Tensor`) and a `GraphView`: walking consumers and
 inputs, looking through Identity / DropoutWrapper / `tf.cond` plumbing, a control-flow-v1 while frame's loop
-variables, `_linear` (`MatMul(concat(args), kernel) + bias`), zero states. Nothing here emits code; every name is
-public because every construct module may use it (tests/test_graph_constructs_layout.py: no private name crosses a
-module).
+variables, `_linear` (`MatMul(concat(args), kernel) + bias`), zero states, a decoder's embedding feedback and end
+token. Nothing here emits code; every name is public because every construct module may use it
+(tests/test_graph_constructs_layout.py: no private name crosses a module).
 """
 
 from __future__ import annotations
@@ -437,6 +437,58 @@ def max_iterations(ops):
     return None
 
 
+# ------------------------------------------------------------------------------------------------ decoder helpers
+def start_lookup(view: GraphView, x: LoopVar, embedding: str):
+    """The ids of the start inputs a decoder loop's input `x` enters with when they are `embedding`'s lookup
+    (`embedding_lookup(embedding, start_tokens)`, Identity looked through), else None."""
+    start = x.enter.inputs[0]
+    while start.op.type == "Identity":
+        start = start.op.inputs[0]
+    if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
+        return None
+    return start.op.inputs[1]
+
+
+@dataclass
+class EmbeddingFeedback:
+    """A decoder loop whose next input is an embedding lookup of the step's ids (contrib's Greedy / Sample
+    EmbeddingHelper): the embedding variable, the ids it looks up (the `tf.cond` plumbing looked through) and the
+    ids of the start inputs (the same embedding's lookup of `start_tokens`)."""
+
+    embedding: str
+    ids: object
+    start_tokens: object
+
+
+def embedding_feedback(view: GraphView, x) -> EmbeddingFeedback | None:
+    """The cell input `x` of a decoder loop = a loop variable whose next value is `cond(all finished, start inputs,
+    embedding_lookup(embedding, ids))` and whose first value is `embedding_lookup(embedding, start_tokens)` -> an
+    `EmbeddingFeedback`, else None. What the ids are (an ArgMax, a draw) is the helper's to check."""
+    x_loop = loop_var(x)
+    if x_loop is None:
+        return None
+    gather = next((a.op for a in ancestors(x_loop.next) if a.op.type in GATHER), None)
+    if gather is None:
+        return None
+    embedding = view.variable_of(through_cond(gather.inputs[0]))
+    if embedding is None:
+        return None
+    start_tokens = start_lookup(view, x_loop, embedding)
+    if start_tokens is None:
+        return None
+    return EmbeddingFeedback(embedding, through_cond(gather.inputs[1]), start_tokens)
+
+
+def end_token_check(ops):
+    """A decoder helper's `Equal(ids, end_token)` with a scalar `end_token` entering the loop -> (ids, end_token)
+    (the last such `Equal` of `ops`), else None."""
+    found = None
+    for op in ops:
+        if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
+            found = op.inputs[0], op.inputs[1].op.inputs[0]
+    return found
+
+
 # ------------------------------------------------------------------------------------------------ providers
 class Provider:
     """What a recogniser hands the walk: the tensors it reads (`inputs`), the tensor names it computes
@@ -448,9 +500,9 @@ class Provider:
         self.name, self.inputs, self.provides = name, inputs, provides
 
 
-__all__ = ["BIAS", "CONCAT", "GATHER", "PASS", "Linear", "LoopVar", "Provider", "ancestors", "batch_major_gather",
-           "batch_major_perm", "columns_of", "concat_leaves", "concat_values", "const_ints", "const_scalar",
-           "consumers", "dropout_input", "frame_ops", "is_zero_state", "linear_out", "loop_var", "loop_var_of",
-           "match_dense", "match_linear", "matmul_bias", "matmul_concat", "max_iterations", "only", "other",
-           "resolve_state", "step_lengths", "strip", "strip_impute", "strip_select", "through_cond", "unstacked",
-           "unwrap"]
+__all__ = ["BIAS", "CONCAT", "GATHER", "PASS", "EmbeddingFeedback", "Linear", "LoopVar", "Provider", "ancestors",
+           "batch_major_gather", "batch_major_perm", "columns_of", "concat_leaves", "concat_values", "const_ints",
+           "const_scalar", "consumers", "dropout_input", "embedding_feedback", "end_token_check", "frame_ops",
+           "is_zero_state", "linear_out", "loop_var", "loop_var_of", "match_dense", "match_linear", "matmul_bias",
+           "matmul_concat", "max_iterations", "only", "other", "resolve_state", "start_lookup", "step_lengths",
+           "strip", "strip_impute", "strip_select", "through_cond", "unstacked", "unwrap"]

@@ -48,9 +48,11 @@ from migrate.graph.matching import (
     Provider,
     ancestors,
     const_scalar,
+    end_token_check,
     frame_ops,
     loop_var,
     max_iterations,
+    start_lookup,
     strip,
     through_cond,
 )
@@ -124,19 +126,13 @@ def beam_provider(view: GraphView, frame: str, steps):
     if gather is None:
         return None
     embedding = view.variable_of(through_cond(gather.inputs[0]))
-    start = x_lv.enter.inputs[0]
-    while start.op.type == "Identity":
-        start = start.op.inputs[0]
-    if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
+    start_tokens = start_lookup(view, x_lv, embedding)
+    if start_tokens is None:
         return None
-    word_ids = strip(through_cond(gather.inputs[1]))
-    end_token = None
-    for op in ops:
-        if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
-            end_token, word_ids = op.inputs[1].op.inputs[0], op.inputs[0]
-    max_iter = max_iterations(ops)
-    if end_token is None:
+    end, max_iter = end_token_check(ops), max_iterations(ops)
+    if end is None:
         return None
+    word_ids, end_token = end   # the step's word ids, compared with end_token
     if max_iter is None:
         raise Unsupported("a BeamSearchDecoder without maximum_iterations (its length is unbounded)")
     width = const_scalar(view, topk.inputs[1])
@@ -179,7 +175,7 @@ def beam_provider(view: GraphView, frame: str, steps):
             exits["lengths"] = op.outputs[0]                              # dynamic_decode's where(..., time + 1))
         elif dtype.is_floating:
             exits["log_probs"] = op.outputs[0]
-    return BeamSearchDecode(view, frame, layers, states, embedding, start.op.inputs[1], end_token, max_iter,
+    return BeamSearchDecode(view, frame, layers, states, embedding, start_tokens, end_token, max_iter,
                             int(width), as_written(penalty), dense, writes, exits, attention, as_written(coverage))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from migrate.graph.constructs.base import Helper
 from migrate.graph.decoders import HelperMatch
 from migrate.graph.ir import Unsupported
-from migrate.graph.matching import GATHER, ancestors, const_scalar, loop_var, max_iterations, through_cond
+from migrate.graph.matching import const_scalar, embedding_feedback, end_token_check, max_iterations
 from migrate.graph.meta import GraphView
 
 _ID_PLUMBING = ("Identity", "Cast", "Reshape", "Squeeze", "Transpose")   # contrib's Categorical.sample around it
@@ -43,20 +43,11 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
     """SampleEmbeddingHelper: next input = cond(all finished, start_inputs, embedding_lookup(embedding, ids)), ids =
     reshape(Multinomial(outputs [/ softmax_temperature], 1)); start inputs = embedding_lookup(embedding,
     start_tokens); finished when ids == end_token."""
-    x_loop = loop_var(x)
-    if x_loop is None:
+    fed = embedding_feedback(view, x)
+    if fed is None:
         return None
-    gather = next((a.op for a in ancestors(x_loop.next) if a.op.type in GATHER), None)
-    if gather is None:
-        return None
-    embedding = view.variable_of(through_cond(gather.inputs[0]))
-    draw = draw_of(through_cond(gather.inputs[1]))
-    if embedding is None or draw is None:
-        return None
-    start = x_loop.enter.inputs[0]
-    while start.op.type == "Identity":
-        start = start.op.inputs[0]
-    if start.op.type not in GATHER or view.variable_of(start.op.inputs[0]) != embedding:
+    draw = draw_of(fed.ids)
+    if draw is None:
         return None
     logits, temperature = strip_identity(draw.inputs[0]), None
     if logits.op.type in ("RealDiv", "Div"):
@@ -70,14 +61,10 @@ def match_sample_embedding_helper(view: GraphView, frame_ops, x) -> HelperMatch 
             raise Unsupported(f"{draw.name}: a SampleEmbeddingHelper whose softmax_temperature ({t.name}) is not a "
                               f"constant (tfm.SampleEmbeddingDecoder takes a number)")
         logits = strip_identity(logits.op.inputs[0])
-    end_token = None
-    for op in frame_ops:
-        if op.type == "Equal" and op.inputs[1].op.type == "Enter" and op.inputs[1].shape.rank == 0:
-            end_token = op.inputs[1].op.inputs[0]
-    max_iter = max_iterations(frame_ops)
-    if end_token is None or max_iter is None:
+    end, max_iter = end_token_check(frame_ops), max_iterations(frame_ops)
+    if end is None or max_iter is None:
         raise Unsupported("a SampleEmbeddingHelper decoder without maximum_iterations (its length is unbounded)")
-    return HelperMatch("SampleEmbeddingHelper", None, True, None, max_iter, embedding, start.op.inputs[1], end_token,
+    return HelperMatch("SampleEmbeddingHelper", None, True, None, max_iter, fed.embedding, fed.start_tokens, end[1],
                        sampler={"draw": draw.name, "seeds": op_seeds(draw), "temperature": temperature,
                                 "logits": logits})
 
