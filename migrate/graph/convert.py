@@ -638,29 +638,25 @@ def _run(model, inputs):
 
 def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
                          also: list[str] = ()):
-    """(`_harness_feed`'s batch of 3, the TF1 graph's `outputs` + `also` on it). A graph that refuses it (a graph exported for
-    one example at a time fixes batch 1 with a `Reshape` to `[20]` or `[1, -1]`, where no placeholder says so) is
-    tried once more on a batch of 1; when that runs, parity runs on it, and the log says why. When it refuses that
-    too, the first refusal is the reason given (`_run_tf1`)."""
+    """(`_harness_feed`'s batch of 3, the TF1 graph's `outputs` + `also` on it). A graph that refuses it and takes a
+    batch of 1 (`graph_inputs.on_a_batch_it_takes`: a graph exported for one example at a time) runs parity on that
+    batch, and the log says why. When it refuses that too, the first refusal is the reason given (`_run_tf1`)."""
+    from migrate.parity.graph_inputs import on_a_batch_it_takes  # noqa: PLC0415
     from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
 
     generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
     try:
-        return generated, tf1.run([*outputs, *also], {**generated.values,
-                                                      **{k + ":0": v for k, v in inference.items()}})
-    except GraphRunError as first:
-        if generated.sizes is None or generated.sizes.batch == 1:
-            raise _rejected(tf1, first, generated, inputs) from None
-        one = _harness_feed(tf1, inputs, outputs, fixed, seed, batch_size=1)
-        try:
-            ref = tf1.run([*outputs, *also], {**one.values, **{k + ":0": v for k, v in inference.items()}})
-        except GraphRunError:
-            raise _rejected(tf1, first, generated, inputs) from None
+        ref, feed, first = on_a_batch_it_takes(
+            lambda f: tf1.run([*outputs, *also], {**f.values, **{k + ":0": v for k, v in inference.items()}}),
+            generated, lambda: _harness_feed(tf1, inputs, outputs, fixed, seed, batch_size=1), GraphRunError)
+    except GraphRunError as e:
+        raise _rejected(tf1, e, generated, inputs) from None
+    if first is not None:
         where = f" at node {first.node}" + (f" ({first.op_type})" if first.op_type else "") if first.node else ""
         log(f"  the TF1 graph refuses a generated batch of {generated.sizes.batch} ({first.kind}{where}: "
             f"{' '.join(first.text.split())[:200]}) and runs a batch of 1: parity runs on a batch of 1 (the graph "
             f"takes one example at a time; pass --inputs FEED.npz to compare your own batch)")
-        return one, ref
+    return feed, ref
 
 
 def _rejected(tf1, error, generated, inputs):

@@ -40,6 +40,7 @@ naming the placeholder, its declared shape and the bytes (pass a smaller batch o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,6 +407,26 @@ def _sizes_of(graph: TF1Graph, needed: list[PlaceholderInfo], arrays: dict[str, 
     batch = batch if batch is not None else next((a.shape[0] for a in arrays.values() if a.ndim), 1)
     steps = steps if steps is not None else next((a.shape[1] for a in arrays.values() if a.ndim >= 2), 1)
     return Sizes(batch=int(batch), steps=int(steps), roles=roles, placeholders={p.name: p for p in needed})
+
+
+def on_a_batch_it_takes(run: Callable[[Feed], Any], feed: Feed, batch_of_one: Callable[[], Feed],
+                        refused: type[Exception]) -> tuple[Any, Feed, Exception | None]:
+    """`run(feed)` on a batch the TF1 graph takes -> (its result, the feed it ran on, None), or (the result on a
+    batch of 1, that feed, the first refusal) when the graph refuses a generated batch of several rows (a graph
+    exported for one example at a time fixes batch 1 with a `Reshape` to `[20]` or `[1, -1]`, where no placeholder
+    says so) and takes `batch_of_one()`, a generated batch of 1: the caller says why. `refused`: the exception
+    `run` raises when the graph refuses a feed. A graph refusing both, or the user's own batch refused, or a batch
+    of 1 refused: the first refusal is raised."""
+    try:
+        return run(feed), feed, None
+    except refused as first:
+        if not feed.generated or feed.sizes is None or feed.sizes.batch == 1:
+            raise
+        one = batch_of_one()
+        try:
+            return run(one), one, first
+        except refused:
+            raise first from None
 
 
 def rejected(graph: TF1Graph, error: Any, feed: Feed, *, example: list[str] | None = None,

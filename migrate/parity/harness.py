@@ -226,26 +226,22 @@ def _start_at_bound_tensors(graph, spec) -> None:
 
 
 def _checks_on_a_batch_it_takes(pair, feed, rtol, atol, time_steps: int, seed: int):
-    """(`pair.checks(feed)`, None), or, when the graph refuses a generated batch of several rows (a graph exported
-    for one example at a time fixes batch 1 with a `Reshape`, where no placeholder says so) and takes a generated
-    batch of 1, (the checks on that batch, its feed, with a note saying why). A graph refusing both: the first
-    refusal is the reason given."""
+    """(`pair.checks(feed)`, None), or, when the graph refuses a generated batch of several rows and takes a
+    generated batch of 1 (`graph_inputs.on_a_batch_it_takes`: a graph exported for one example at a time), (the
+    checks on that batch, its feed, with a note saying why). A graph refusing both: the first refusal is the reason
+    given."""
     from migrate.parity.errors import InputsRejected  # noqa: PLC0415
+    from migrate.parity.graph_inputs import on_a_batch_it_takes  # noqa: PLC0415
 
-    try:
-        return pair.checks(feed, rtol=rtol, atol=atol), None
-    except InputsRejected as first:
-        if not first.generated or feed.sizes is None or feed.sizes.batch == 1:
-            raise
-        one = pair.feed(batch_size=1, time_steps=time_steps, seed=seed)
-        try:
-            checks = pair.checks(one, rtol=rtol, atol=atol)
-        except InputsRejected:
-            raise first from None
-        one.notes.insert(0, f"The TF1 graph refuses a generated batch of {feed.sizes.batch} and runs a batch of "
-                            f"1: compared on a batch of 1 (the graph takes one example at a time; --inputs "
-                            f"FEED.npz compares your own batch).")
-        return checks, one
+    checks, ran, first = on_a_batch_it_takes(lambda f: pair.checks(f, rtol=rtol, atol=atol), feed,
+                                             lambda: pair.feed(batch_size=1, time_steps=time_steps, seed=seed),
+                                             InputsRejected)
+    if first is None:
+        return checks, None
+    ran.notes.insert(0, f"The TF1 graph refuses a generated batch of {feed.sizes.batch} and runs a batch of "
+                        f"1: compared on a batch of 1 (the graph takes one example at a time; --inputs "
+                        f"FEED.npz compares your own batch).")
+    return checks, ran
 
 
 def _dropout_note(switched: dict[str, float]) -> str:
