@@ -27,13 +27,9 @@ median / the side's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import statistics
 import sys
-import tempfile
-import time
 
 import numpy as np
 
@@ -42,7 +38,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 import bench_converted_speed as bcs  # noqa: E402 - benchmarks/ is on the path now
-import bench_graph_convert as bgc  # noqa: E402
+import bench_graph_runtime as bgr  # noqa: E402 - the timing, command line and table it shares
 
 SIDES = ("tf1", "tf.function numpy", "tf.function tensors", "concrete", "call_flat", "eager before", "eager",
          "predict_on_batch")
@@ -108,61 +104,19 @@ def bench(entry: dict, corpus: str, work: str, args) -> dict:
     tf1.set_feed(state["feed"])
     sides = sides_of(model, tf1, state["keras_feed"])
     res["max_diff"] = max(bcs.max_diff(state["ref"], _numpy(sides[s]())) for s in sides if s != "tf1")
-    names = [s for s in SIDES if s in sides]
-    wall = {s: [] for s in names}
-    cpu = {s: [] for s in names}
-    for r in range(args.warmup + args.runs):
-        k = r % len(names)
-        for s in names[k:] + names[:k]:
-            c0, t0 = time.process_time(), time.perf_counter()
-            sides[s]()
-            if r >= args.warmup:
-                wall[s].append(time.perf_counter() - t0)
-                cpu[s].append(time.process_time() - c0)
-    base, cpu_base = statistics.median(wall["tf1"]), statistics.median(cpu["tf1"])
-    res["sides"] = {s: {"median_ms": statistics.median(wall[s]) * 1e3, "vs_tf1": base / statistics.median(wall[s]),
-                        "cpu_ms": statistics.median(cpu[s]) * 1e3, "cpu_vs_tf1": cpu_base / statistics.median(cpu[s])}
-                    for s in names}
+    res["sides"] = bgr.interleaved(sides, [s for s in SIDES if s in sides], args.runs, args.warmup)
     tf1.tf1.close()
     return res
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--corpus", required=True, help="a folder written by benchmarks/corpus.py")
-    ap.add_argument("--name", action="append", required=True, help="a corpus entry (repeatable)")
-    ap.add_argument("--batch", type=int, default=None, help="the batch (default: the manifest's)")
-    ap.add_argument("--runs", type=int, default=60)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--json", help="write the results here")
-    args = ap.parse_args(argv)
+    args = bgr.arguments(__doc__, argv, runs=60)
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    entries = {e["name"]: e for e in bgc.load_manifest(args.corpus)}
-    missing = [n for n in args.name if n not in entries]
-    if missing:
-        print(f"not in {args.corpus}/corpus_manifest.json: {', '.join(missing)}", file=sys.stderr)
+    results = bgr.run_named(args, bench)
+    if results is None:
         return 2
-    results = []
-    with tempfile.TemporaryDirectory() as work:
-        for n in args.name:
-            try:
-                results.append(bench(entries[n], args.corpus, work, args))
-            except Exception as e:  # noqa: BLE001 - one model's failure is a row, the others go on
-                results.append({"name": n, "why": f"{type(e).__name__}: {bgc.first_line(e)[:200]}"})
-    print(f"{'model':34s} {'batch':>5s} {'clock':5s} " + " ".join(f"{s:>20s}" for s in SIDES) + "   max|d|")
-    for r in results:
-        if "sides" not in r:
-            print(f"{r['name']:34s} not run: {r.get('why')}")
-            continue
-        for clock, ms, vs in (("cpu", "cpu_ms", "cpu_vs_tf1"), ("wall", "median_ms", "vs_tf1")):
-            cells = " ".join((f"{r['sides'][s][ms]:8.3f}ms {r['sides'][s][vs]:5.2f}x" if s in r["sides"] else "-")
-                             .rjust(20) for s in SIDES)
-            print(f"{r['name']:34s} {r['batch']:>5d} {clock:5s} {cells}   {r['max_diff']:.1e}")
-    print("ms = median per call; Nx = the TF1 Session's median / the side's (CPU: process CPU seconds per call)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    bgr.print_table(results, SIDES, args)
     return 0
 
 

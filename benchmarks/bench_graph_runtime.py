@@ -123,57 +123,87 @@ def bench(entry: dict, corpus: str, work: str, args) -> dict:
             res.setdefault("errors", {})[s] = bgc.first_line(e)[:200]
             del sides[s]
     res["max_diff"] = max(diffs.values())
-    names = [s for s in SIDES if s in sides]
-    times = {s: [] for s in names}
+    res["sides"] = interleaved(sides, [s for s in SIDES if s in sides], args.runs, args.warmup)
+    return res
+
+
+def interleaved(sides: dict, names: list[str], runs: int, warmup: int) -> dict:
+    """Every side of `names` called in turn, `warmup + runs` times, the order rotated each time, the first `warmup`
+    not counted -> side -> the median wall and CPU time of a call (`time.process_time`: every thread of the
+    process) in ms, and the `tf1` side's median over the side's (`vs_tf1`, `cpu_vs_tf1`)."""
+    wall = {s: [] for s in names}
     cpu = {s: [] for s in names}
-    for r in range(args.warmup + args.runs):
+    for r in range(warmup + runs):
         k = r % len(names)
         for s in names[k:] + names[:k]:
             c0, t0 = time.process_time(), time.perf_counter()
             sides[s]()
-            if r >= args.warmup:
-                times[s].append(time.perf_counter() - t0)
+            if r >= warmup:
+                wall[s].append(time.perf_counter() - t0)
                 cpu[s].append(time.process_time() - c0)
-    base, cpu_base = statistics.median(times["tf1"]), statistics.median(cpu["tf1"])
-    res["sides"] = {s: {"median_ms": statistics.median(times[s]) * 1e3, "vs_tf1": base / statistics.median(times[s]),
-                        "cpu_ms": statistics.median(cpu[s]) * 1e3, "cpu_vs_tf1": cpu_base / statistics.median(cpu[s])}
-                    for s in names}
-    return res
+    base, cpu_base = statistics.median(wall["tf1"]), statistics.median(cpu["tf1"])
+    return {s: {"median_ms": statistics.median(wall[s]) * 1e3, "vs_tf1": base / statistics.median(wall[s]),
+                "cpu_ms": statistics.median(cpu[s]) * 1e3, "cpu_vs_tf1": cpu_base / statistics.median(cpu[s])}
+            for s in names}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc: str, argv, runs: int):
+    """The command line these per-model benchmarks share (`--corpus`, `--name` ..., `--batch`, `--runs`, `--warmup`,
+    `--json`)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--corpus", required=True, help="a folder written by benchmarks/corpus.py")
     ap.add_argument("--name", action="append", required=True, help="a corpus entry (repeatable)")
     ap.add_argument("--batch", type=int, default=None, help="the batch (default: the manifest's)")
-    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--runs", type=int, default=runs)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json", help="write the results here")
-    args = ap.parse_args(argv)
-    with open(os.path.join(args.corpus, "corpus_manifest.json")) as f:
-        entries = {e["name"]: e for e in json.load(f)}
+    return ap.parse_args(argv)
+
+
+def run_named(args, bench) -> list[dict] | None:
+    """`bench(entry, corpus, work, args)` for each `--name`, in a temporary folder, a model's failure its row (`why`);
+    None (said on stderr) when a name is not in the corpus."""
+    entries = {e["name"]: e for e in bgc.load_manifest(args.corpus)}
     missing = [n for n in args.name if n not in entries]
     if missing:
         print(f"not in {args.corpus}/corpus_manifest.json: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return None
     results = []
     with tempfile.TemporaryDirectory() as work:
         for n in args.name:
-            results.append(bench(entries[n], args.corpus, work, args))
-    print(f"{'model':38s} {'batch':>5s} {'clock':5s} " + " ".join(f"{s:>22s}" for s in SIDES) + "   max|d|")
+            try:
+                results.append(bench(entries[n], args.corpus, work, args))
+            except Exception as e:  # noqa: BLE001 - one model's failure is a row, the others go on
+                results.append({"name": n, "why": f"{type(e).__name__}: {bgc.first_line(e)[:200]}"})
+    return results
+
+
+def print_table(results: list[dict], sides: tuple[str, ...], args) -> None:
+    """Two rows a model, CPU time then wall time: each side's median per call and the TF1 Session's median over it,
+    the largest difference from the TF1 outputs; `--json` written."""
+    print(f"{'model':38s} {'batch':>5s} {'clock':5s} " + " ".join(f"{s:>22s}" for s in sides) + "   max|d|")
     for r in results:
         if "sides" not in r:
-            print(f"{r['name']:38s} not converted: {r.get('why')}")
+            print(f"{r['name']:38s} not run: {r.get('why')}")
             continue
-        for clock, ms, vs in (("wall", "median_ms", "vs_tf1"), ("cpu", "cpu_ms", "cpu_vs_tf1")):
-            cells = " ".join((f"{r['sides'][s][ms]:10.3f} ms {r['sides'][s][vs]:5.2f}x" if s in r["sides"] else "-").rjust(22)
-                             for s in SIDES)
+        for clock, ms, vs in (("cpu", "cpu_ms", "cpu_vs_tf1"), ("wall", "median_ms", "vs_tf1")):
+            cells = " ".join((f"{r['sides'][s][ms]:10.3f} ms {r['sides'][s][vs]:5.2f}x" if s in r["sides"] else "-")
+                             .rjust(22) for s in sides)
             print(f"{r['name']:38s} {str(r['batch'] or '-'):>5s} {clock:5s} {cells}   {r['max_diff']:.1e}")
         for side, why in (r.get("errors") or {}).items():
             print(f"    {side}: {why}")
+    print("ms = median per call; Nx = the TF1 Session's median / the side's (CPU: process CPU seconds per call)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+
+
+def main(argv=None) -> int:
+    args = arguments(__doc__, argv, runs=40)
+    results = run_named(args, bench)
+    if results is None:
+        return 2
+    print_table(results, SIDES, args)
     return 0
 
 
