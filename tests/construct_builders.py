@@ -5,11 +5,13 @@ classes of `tf.compat.v1.nn.rnn_cell`, control flow v1 under `tf1_models.tf1_sty
 and names its results with `tf.identity`. `build(name, root)` saves it with random non-zero weights and biases
 (`tf1_models.save_random_weights`) and returns the checkpoint prefix. Some are the generic tier's builders
 (tests/test_graph_generic.py), copied here so the two test files do not depend on each other.
+`converted_once(root, prefix_of, outputs)` is the construct test modules' fixture: each graph converted once.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
 
 from tf1_models import save_random_weights, tf1_style
 
@@ -216,6 +218,24 @@ def build(name: str, root) -> str:
         os.makedirs(os.path.join(str(root), name), exist_ok=True)
         return save_random_weights(os.path.join(str(root), name), seed=5)
 
+
+
+def converted_once(root, prefix_of, outputs=lambda name: None):
+    """A module fixture's conversions: `get(name)` -> (checkpoint prefix, report, log lines, output folder), the
+    checkpoint `prefix_of(name)` converted by `convert_graph` into `root/<name>_out` with `outputs(name)` (None: the
+    outputs it chooses) on the first call for that name, kept for the module's other tests."""
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    done = {}
+
+    def get(name):
+        if name not in done:
+            prefix, out, lines = prefix_of(name), os.path.join(str(root), f"{name}_out"), []
+            done[name] = (prefix, convert_graph(prefix, out, outputs=outputs(name), log=lines.append), lines,
+                          pathlib.Path(out))
+        return done[name]
+
+    return get
 
 # ------------------------------------------------------------------------------------------ contrib.cudnn_rnn
 # contrib's `CudnnLSTM` / `CudnnGRU` layers (tensorflow/contrib/cudnn_rnn/python/layers/cudnn_rnn.py r1.15) are gone

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from construct_builders import build
+from construct_builders import build, converted_once
 
 pytestmark = pytest.mark.slow
 
@@ -62,24 +62,14 @@ def prefixes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def converted(prefixes, tmp_path_factory):
-    """name -> (report, log lines, output folder), each graph converted once."""
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    done = {}
-
-    def get(name):
-        if name not in done:
-            out, lines = tmp_path_factory.mktemp(name), []
-            done[name] = (convert_graph(prefixes[name], str(out / "out"), log=lines.append), lines, out / "out")
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph converted once."""
+    return converted_once(tmp_path_factory.mktemp("cells_out"), prefixes.__getitem__)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_cell_converts_to_its_keras_layer_with_parity(converted, name):
     how, ctors, key = CASES[name]
-    report, lines, out = converted(name)
+    _, report, lines, out = converted(name)
     assert report["parity"]["ok"], lines
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
     assert [lp["how"] for lp in report["loops"]] == [how], report["loops"]
@@ -98,7 +88,7 @@ def test_simple_rnn_holds_the_tf1_kernel_and_trains(prefixes, converted):
     import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
-    model = keras.saving.load_model(str(converted("basic_rnn")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("basic_rnn")[3] / "model.keras"))
     layer = next(la for la in model.layers if type(la) is tfm.SimpleRNN)   # the runtime subclass, reloaded as itself
     ckpt = Checkpoint.open(prefixes["basic_rnn"])
     kernel, bias = ckpt.read("rnn/basic_rnn_cell/kernel"), ckpt.read("rnn/basic_rnn_cell/bias")
@@ -126,7 +116,7 @@ def test_peephole_lstm_holds_the_tf1_weights_and_trains(prefixes, converted):
     import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
-    model = keras.saving.load_model(str(converted("peephole_projection")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("peephole_projection")[3] / "model.keras"))
     layer = next(la for la in model.layers if isinstance(la, tfm.PeepholeLSTM))
     names = [w.path.rsplit("/", 1)[-1] for w in layer.trainable_weights]
     assert names == ["kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection_kernel"]
@@ -154,7 +144,7 @@ def test_layer_norm_lstm_holds_the_tf1_weights(prefixes, converted):
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
     prefix = prefixes["layer_norm_lstm"]
-    model = keras.saving.load_model(str(converted("layer_norm_lstm")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("layer_norm_lstm")[3] / "model.keras"))
     layer = next(la for la in model.layers if isinstance(la, tfm.LayerNormLSTM))
     ckpt = Checkpoint.open(prefix)
     tf1 = ["kernel"] + [f"{n}/{w}" for n in ("input", "transform", "forget", "output", "state") for w in ("gamma", "beta")]

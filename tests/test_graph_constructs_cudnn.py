@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from construct_builders import build_cudnn, build_cudnn_canonical
+from construct_builders import build_cudnn, build_cudnn_canonical, converted_once
 
 from migrate.checkpoint import cudnn_params as cp
 
@@ -100,19 +100,8 @@ def test_a_buffer_of_the_wrong_size_is_named():
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     """name -> (prefix, report, log lines, output folder), each graph built and converted once."""
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    root, done = tmp_path_factory.mktemp("cudnn"), {}
-
-    def get(name):
-        if name not in done:
-            prefix = build_cudnn(name, root)
-            out, lines = root / f"{name}_out", []
-            done[name] = (prefix, convert_graph(prefix, str(out), outputs=CASES[name][0], log=lines.append), lines,
-                          out)
-        return done[name]
-
-    return get
+    root = tmp_path_factory.mktemp("cudnn")
+    return converted_once(root, lambda name: build_cudnn(name, root), lambda name: CASES[name][0])
 
 
 @pytest.mark.slow

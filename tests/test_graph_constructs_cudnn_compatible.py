@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from construct_builders import build
+from construct_builders import build, converted_once
 
 # builder -> (outputs, what model.py constructs, {the report's `translated` key: count})
 CASES = {
@@ -29,20 +29,9 @@ GRU = "bidirectional_rnn/fw/multi_rnn_cell/cell_0/cudnn_compatible_gru_cell"
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    """name -> (prefix, report, output folder), each graph built and converted once."""
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    done = {}
-
-    def get(name):
-        if name not in done:
-            root = tmp_path_factory.mktemp(name)
-            prefix = build(name, root)
-            done[name] = (prefix, convert_graph(prefix, str(root / "out"), outputs=CASES[name][0], log=lambda m: None),
-                          root / "out")
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph built and converted once."""
+    root = tmp_path_factory.mktemp("cudnn_compatible")
+    return converted_once(root, lambda name: build(name, root), lambda name: CASES[name][0])
 
 
 def _load(out):
@@ -55,7 +44,7 @@ def _load(out):
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_converts_to_keras_layers_with_parity(converted, name):
-    _, report, out = converted(name)
+    _, report, _, out = converted(name)
     assert report["parity"]["ok"], report["parity"]
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
     assert {lp["how"] for lp in report["loops"]} == {"recognised as dynamic_rnn"}, report["loops"]
@@ -74,7 +63,7 @@ def test_gru_weights_are_contribs_rearranged_and_train(converted):
 
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
-    prefix, _, out = converted("cudnn_compatible_gru_bidi")
+    prefix, _, _, out = converted("cudnn_compatible_gru_bidi")
     model = _load(out)
     layer = model.get_layer(GRU.replace("/", "__"))
     assert layer.cell.reset_after and len(layer.trainable_weights) == 3
@@ -129,7 +118,7 @@ def test_back_to_tf1(converted, tmp_path):
 
     from migrate.cli import main  # noqa: PLC0415
 
-    prefix, _, out = converted("cudnn_compatible_gru_bidi")
+    prefix, _, _, out = converted("cudnn_compatible_gru_bidi")
     same = str(tmp_path / "same" / "model.ckpt")
     assert main(["convert", "--to", "tf1", str(out), "--out", same]) == 0
     got, want = _read(same), _read(prefix)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from construct_builders import build
+from construct_builders import build, converted_once
 
 pytestmark = pytest.mark.slow
 
@@ -23,24 +23,15 @@ CASES = {   # builder -> (the decoder loop's "how", the report's `translated` en
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    root, done = tmp_path_factory.mktemp("decoders"), {}
-
-    def get(name):
-        if name not in done:
-            prefix = build(name, root)
-            out, lines = root / f"{name}_out", []
-            done[name] = (convert_graph(prefix, str(out), outputs=["logits:0"], log=lines.append), lines, out)
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph built and converted once."""
+    root = tmp_path_factory.mktemp("decoders")
+    return converted_once(root, lambda name: build(name, root), lambda name: ["logits:0"])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_wrapped_decoder_cells_are_recognised_with_parity(converted, name):
     how, translated = CASES[name]
-    report, lines, out = converted(name)
+    _, report, lines, out = converted(name)
     assert report["parity"]["ok"], lines
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
     assert [lp["how"] for lp in report["loops"]] == ["recognised as dynamic_rnn", how], report["loops"]
@@ -55,7 +46,7 @@ def test_residual_decoder_trains(converted):
 
     import tf_migrate_runtime.layers  # noqa: F401,PLC0415
 
-    model = keras.saving.load_model(str(converted("decoder_wrapped_stack")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("decoder_wrapped_stack")[3] / "model.keras"))
     rnns = [la for la in model.layers if isinstance(la, keras.layers.LSTM)]
     assert len(rnns) == 3   # the encoder's and the decoder's two
     rng = np.random.default_rng(5)

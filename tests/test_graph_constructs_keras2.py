@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from construct_builders import converted_once
 from keras2_builders import build
 
 pytestmark = pytest.mark.slow
@@ -62,25 +63,15 @@ def prefixes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def converted(prefixes, tmp_path_factory):
-    """name -> (report, log lines, output folder), each graph converted once."""
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    done = {}
-
-    def get(name):
-        if name not in done:
-            out, lines = tmp_path_factory.mktemp(name), []
-            done[name] = (convert_graph(prefixes[name], str(out / "out"), outputs=OUTPUTS.get(name, ["outputs:0"]),
-                                        log=lines.append), lines, out / "out")
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph converted once."""
+    return converted_once(tmp_path_factory.mktemp("keras2_out"), prefixes.__getitem__,
+                          lambda name: OUTPUTS.get(name, ["outputs:0"]))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_keras2_layer_converts_to_its_keras_layer_with_parity(converted, name):
     loops, ctors, translated = CASES[name]
-    report, lines, out = converted(name)
+    _, report, lines, out = converted(name)
     assert report["parity"]["ok"], lines
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
     assert len(report["parity"]["outputs"]) == len(OUTPUTS.get(name, ["outputs:0"]))
@@ -104,7 +95,7 @@ def test_lstm_holds_the_keras2_weights_trains_and_reloads(prefixes, converted):
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
     prefix = prefixes["k2_lstm"]
-    model = keras.saving.load_model(str(converted("k2_lstm")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("k2_lstm")[3] / "model.keras"))
     layer = next(la for la in model.layers if type(la) is tfm.LSTM)
     assert layer.name == "lstm_1" and layer.cell.recurrent_activation is tfm.keras2_hard_sigmoid
     ckpt = Checkpoint.open(prefix)
@@ -136,7 +127,7 @@ def test_gru_reset_after_keeps_the_two_bias_rows(prefixes, converted):
     import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
-    model = keras.saving.load_model(str(converted("k2_gru_reset_after")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("k2_gru_reset_after")[3] / "model.keras"))
     layer = next(la for la in model.layers if type(la) is tfm.GRU)
     assert layer.cell.reset_after
     np.testing.assert_array_equal(np.asarray(layer.get_weights()[2]),
@@ -182,7 +173,7 @@ def test_every_implementation_gives_the_layers_own_weights(prefixes, converted, 
     import tf_migrate_runtime.layers  # noqa: F401, PLC0415
     from migrate.checkpoint.reader import Checkpoint  # noqa: PLC0415
 
-    model = keras.saving.load_model(str(converted(name)[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted(name)[3] / "model.keras"))
     got = next(la for la in model.layers if la.name == layer).get_weights()
     ckpt = Checkpoint.open(prefixes[name])
     scope = f"{layer}/{layer}_cell" if name == "tf_keras_stack" else layer

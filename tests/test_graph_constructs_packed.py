@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from construct_builders import build, packed_gru_dropout
+from construct_builders import build, converted_once, packed_gru_dropout
 
 pytestmark = pytest.mark.slow
 
@@ -48,25 +48,14 @@ def prefixes(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def converted(prefixes, tmp_path_factory):
-    """name -> (report, log lines, output folder), each graph converted once."""
-    from migrate.graph.convert import convert_graph
-
-    done = {}
-
-    def get(name):
-        if name not in done:
-            out, lines = tmp_path_factory.mktemp(name), []
-            done[name] = (convert_graph(prefixes[name], str(out / "out"), outputs=CASES[name][0], log=lines.append),
-                          lines, out / "out")
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph converted once."""
+    return converted_once(tmp_path_factory.mktemp("packed_out"), prefixes.__getitem__, lambda name: CASES[name][0])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_packed_state_loop_becomes_stacked_layers_with_parity(converted, name):
     outputs, source_has, translated = CASES[name]
-    report, lines, out = converted(name)
+    _, report, lines, out = converted(name)
     assert report["parity"]["ok"], lines
     assert [r["graph"] for r in report["parity"]["outputs"]] == outputs
     assert all(r["ok"] and r["max_abs"] < 1e-5 for r in report["parity"]["outputs"]), report["parity"]
@@ -89,7 +78,7 @@ def test_fed_packed_state_reaches_every_layer(prefixes, converted):
     import tf_migrate_runtime.layers  # noqa: F401
 
     prefix = prefixes["packed_mixed_fed"]
-    model = keras.saving.load_model(str(converted("packed_mixed_fed")[2] / "model.keras"))
+    model = keras.saving.load_model(str(converted("packed_mixed_fed")[3] / "model.keras"))
     rng = np.random.default_rng(7)
     x = rng.normal(size=(5, 4, 3)).astype("float32")
     n = np.array([5, 2, 4, 1], "int32")

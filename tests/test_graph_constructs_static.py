@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from construct_builders import build
+from construct_builders import build, converted_once
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +37,9 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    from migrate.graph.convert import convert_graph  # noqa: PLC0415
-
-    root, done = tmp_path_factory.mktemp("static"), {}
-
-    def get(name):
-        if name not in done:
-            prefix = build(name, root)
-            out, lines = root / f"{name}_out", []
-            done[name] = (prefix, convert_graph(prefix, str(out), log=lines.append), lines, out)
-        return done[name]
-
-    return get
+    """name -> (prefix, report, log lines, output folder), each graph built and converted once."""
+    root = tmp_path_factory.mktemp("static")
+    return converted_once(root, lambda name: build(name, root))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
