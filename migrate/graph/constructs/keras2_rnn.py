@@ -336,23 +336,32 @@ def match_step(view: GraphView, x, states: list, nexts: list) -> Keras2Step | No
     return _match_gru(view, x, states[0], nexts[0]) or _match_simple(view, x, states[0], nexts[0])
 
 
-def _match_lstm(view, x, h, c, new_h, new_c):
-    # c = f * c_prev + i * act(pre_c); h = o * act(c)
-    op = _strip(new_c).op
+def _carried(new, prev):
+    """`new = gate * prev + a * b` (a state carried through a gate, plus a product: an LSTM's c, a GRU's h) ->
+    (gate, [a, b]), else None."""
+    op = _strip(new).op
     if op.type not in ("Add", "AddV2"):
         return None
-    fc = ic = None
-    for a in op.inputs:
-        m = _mul_operands(a)
+    kept = added = None
+    for t in op.inputs:
+        m = _mul_operands(t)
         if m is None:
             return None
-        if any(_is(v, c) for v in m):
-            fc = m
+        if any(_is(v, prev) for v in m):
+            kept = m
         else:
-            ic = m
-    if fc is None or ic is None:
+            added = m
+    if kept is None or added is None:
         return None
-    f_t = next(v for v in fc if not _is(v, c))
+    return next(v for v in kept if not _is(v, prev)), added
+
+
+def _match_lstm(view, x, h, c, new_h, new_c):
+    # c = f * c_prev + i * act(pre_c); h = o * act(c)
+    carried = _carried(new_c, c)
+    if carried is None:
+        return None
+    f_t, ic = carried
     mh = _mul_operands(new_h)
     if mh is None:
         return None
@@ -404,21 +413,10 @@ def _match_lstm(view, x, h, c, new_h, new_c):
 
 def _match_gru(view, x, h, new_h):
     # h = z * h_prev + (1 - z) * hh; hh = act(x_h + (r * h_prev) @ W_h) or act(x_h + r * (h_prev @ W_h + b_h))
-    op = _strip(new_h).op
-    if op.type not in ("Add", "AddV2"):
+    carried = _carried(new_h, h)
+    if carried is None:
         return None
-    zh = hh_side = None
-    for a in op.inputs:
-        m = _mul_operands(a)
-        if m is None:
-            return None
-        if any(_is(v, h) for v in m):
-            zh = m
-        else:
-            hh_side = m
-    if zh is None or hh_side is None:
-        return None
-    z_t = next(v for v in zh if not _is(v, h))
+    z_t, hh_side = carried
     zr = activation_of(view, z_t)
     if zr is None:
         return None
