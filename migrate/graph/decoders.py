@@ -42,6 +42,13 @@ class HelperMatch:
     sampler: dict | None = None     # SampleEmbedding / ScheduledEmbeddingTraining helpers: what their draws read
 
 
+def decode_provides(writes: dict, states, lengths_exit=None) -> list[str]:
+    """The tensors a decoder loop's provider computes: what its output TensorArrays gather (`writes`: key ->
+    tensors, None where not read), its cells' final states, and the final lengths' `Exit` when read."""
+    provides = [t.name for w in writes.values() for t in w if t is not None] + final_state_names(states)
+    return provides + ([lengths_exit.name] if lengths_exit is not None else [])
+
+
 class DynamicDecode(Provider):
     kind = "dynamic_decode"
 
@@ -52,13 +59,7 @@ class DynamicDecode(Provider):
         self.lengths_exit = lengths_exit
         inputs = [helper.inputs] + [t for t in (helper.lengths, helper.max_iterations) if t is not None]
         self.init = initial_states(view, states, inputs)
-        provides = []
-        for w in writes.values():
-            provides += [t.name for t in w if t is not None]
-        provides += final_state_names(states)
-        if lengths_exit is not None:
-            provides.append(lengths_exit.name)
-        super().__init__(frame.split("/while")[0], inputs, provides)
+        super().__init__(frame.split("/while")[0], inputs, decode_provides(writes, states, lengths_exit))
 
     def _decoder_inputs(self, em: Emitter, x, lengths, max_iter, note_cap: bool):
         """TrainingHelper: the inputs batch major, cut to the steps the loop runs -> (inputs, lengths).
@@ -261,6 +262,6 @@ def keras_name_short(scope: str) -> str:
     return scope.rsplit("/", 1)[-1]
 
 
-__all__ = ["DynamicDecode", "HelperMatch", "embedding_decoder_slots", "emit_dense", "share_weights",
-           "shared_weights_arg", "final_states", "keras_name_short", "stacked_cells",
+__all__ = ["DynamicDecode", "HelperMatch", "decode_provides", "embedding_decoder_slots", "emit_dense",
+           "share_weights", "shared_weights_arg", "final_states", "keras_name_short", "stacked_cells",
            "state_idents", "write_outputs", "zero_past_length"]

@@ -7,6 +7,7 @@ from migrate.graph.constructs.attention_wrapper import attention_weights
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import (
     DynamicDecode,
+    decode_provides,
     embedding_decoder_slots,
     final_states,
     max_iterations_arg,
@@ -19,7 +20,7 @@ from migrate.graph.decoders import (
 )
 from migrate.graph.ir import Emitter, Sym
 from migrate.graph.matching import Provider
-from migrate.graph.rnn import final_state_names, initial_states
+from migrate.graph.rnn import initial_states
 
 
 class GreedyDecode(DynamicDecode):
@@ -41,11 +42,7 @@ class GreedyDecode(DynamicDecode):
         if attention is not None:
             inputs += [attention.values] + ([attention.memory_lengths] if attention.memory_lengths is not None else [])
         self.init = initial_states(view, states, inputs)
-        provides = []
-        for w in writes.values():
-            provides += [t.name for t in w if t is not None]
-        provides += final_state_names(states)
-        Provider.__init__(self, frame.split("/while")[0], inputs, provides)
+        Provider.__init__(self, frame.split("/while")[0], inputs, decode_provides(writes, states))
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         it = iter(syms)

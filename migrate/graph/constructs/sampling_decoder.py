@@ -17,6 +17,7 @@ from migrate.graph.constructs.greedy_decoder import GreedyDecode
 from migrate.graph.constructs.sample_embedding_helper import layer_seed
 from migrate.graph.decoders import (
     DynamicDecode,
+    decode_provides,
     final_states,
     output_layer_weights,
     stacked_cells,
@@ -25,7 +26,7 @@ from migrate.graph.decoders import (
 )
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import Provider, strip
-from migrate.graph.rnn import final_state_names, initial_states
+from migrate.graph.rnn import initial_states
 
 
 def record_draws(em: Emitter, layer: str, helper, writes) -> None:
@@ -69,13 +70,7 @@ class ScheduledDecode(DynamicDecode):
         self.p_input = s["p"] if s["p_value"] is None else None
         inputs = [helper.inputs, helper.lengths] + [t for t in (helper.max_iterations, self.p_input) if t is not None]
         self.init = initial_states(view, states, inputs)
-        provides = []
-        for w in writes.values():
-            provides += [t.name for t in w if t is not None]
-        provides += final_state_names(states)
-        if lengths_exit is not None:
-            provides.append(lengths_exit.name)
-        Provider.__init__(self, frame.split("/while")[0], inputs, provides)
+        Provider.__init__(self, frame.split("/while")[0], inputs, decode_provides(writes, states, lengths_exit))
 
     def emit(self, em: Emitter, syms: list[Sym]) -> dict:
         it = iter(syms)
