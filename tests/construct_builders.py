@@ -558,24 +558,31 @@ def cudnn_compatible_gru_cell(tf, v1, units, read_in_loop=False):
     return CudnnCompatibleGRUCell()
 
 
-def cudnn_compatible_lstm_cell(tf, v1, units):
-    """contrib's CudnnCompatibleLSTMCell(units): an LSTMBlockCell(forget_bias=0, cell_clip=None (-1), no
-    peepholes) named `cudnn_compatible_lstm_cell`: variables `kernel`, `bias`, one LSTMBlockCell op per step."""
+def lstm_block_cell(tf, v1, units, forget_bias=0.0, name="lstm_cell"):
+    """contrib.rnn.LSTMBlockCell(units, forget_bias) as TF 1.x wrote it (contrib is gone from TF 2.21; the fused op
+    is not): variables `<name>/kernel [in + units, 4 units]`, `<name>/bias`, one `LSTMBlockCell` op per step (no
+    peepholes, cell_clip None: -1)."""
 
-    class CudnnCompatibleLSTMCell(v1.nn.rnn_cell.RNNCell):
+    class LSTMBlockCell(v1.nn.rnn_cell.RNNCell):
         state_size = v1.nn.rnn_cell.LSTMStateTuple(units, units)
         output_size = units
 
         def __call__(self, x, state, scope=None):
-            with v1.variable_scope(scope or "cudnn_compatible_lstm_cell", reuse=v1.AUTO_REUSE):
+            with v1.variable_scope(scope or name, reuse=v1.AUTO_REUSE):
                 w = v1.get_variable("kernel", [int(x.shape[-1]) + units, 4 * units])
                 b = v1.get_variable("bias", [4 * units])
                 z = tf.zeros([units])
                 out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h, w=w, wci=z, wcf=z, wco=z, b=b,
-                                               forget_bias=0.0, cell_clip=-1.0, use_peephole=False)
+                                               forget_bias=forget_bias, cell_clip=-1.0, use_peephole=False)
                 return out[6], v1.nn.rnn_cell.LSTMStateTuple(out[1], out[6])
 
-    return CudnnCompatibleLSTMCell()
+    return LSTMBlockCell()
+
+
+def cudnn_compatible_lstm_cell(tf, v1, units):
+    """contrib's CudnnCompatibleLSTMCell(units): an LSTMBlockCell(forget_bias=0) named `cudnn_compatible_lstm_cell`:
+    variables `kernel`, `bias`, one LSTMBlockCell op per step."""
+    return lstm_block_cell(tf, v1, units, 0.0, "cudnn_compatible_lstm_cell")
 
 
 def cudnn_compatible_gru_bidi(tf, v1):

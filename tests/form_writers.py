@@ -14,7 +14,7 @@ values (biases included) and writes, from the same session:
 - `model_dir_export/`: the same plus `export/exporter/1700000000/`, a SavedModel whose only signature is `predict`
   (what `Estimator.export_savedmodel` / an exporter writes).
 
-Returns {form: path}.
+Returns {form: path}. `save_predict_signature(v1, session, path, inputs, outputs)` writes one such SavedModel.
 """
 
 from __future__ import annotations
@@ -22,8 +22,21 @@ from __future__ import annotations
 import os
 import shutil
 
-import numpy as np
-from tf1_models import session_config, tf1_style
+from tf1_models import random_session, tf1_style
+
+
+def save_predict_signature(v1, session, path: str, inputs: dict, outputs: dict, key: str = "serving_default",
+                           tags=("serve",)):
+    """`SavedModelBuilder` at `path` from `session`: one predict signature `key` over `inputs` / `outputs` ({key:
+    tensor}), tag set `tags`, as TF 1.x serving exports wrote it. Returns the SignatureDef."""
+    info = v1.saved_model.utils.build_tensor_info
+    sig = v1.saved_model.signature_def_utils.build_signature_def(
+        inputs={k: info(t) for k, t in inputs.items()}, outputs={k: info(t) for k, t in outputs.items()},
+        method_name=v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
+    builder = v1.saved_model.Builder(path)
+    builder.add_meta_graph_and_variables(session, list(tags), signature_def_map={key: sig})
+    builder.save()
+    return sig
 
 
 def write_forms(root: str, builder, inputs: dict[str, str], outputs: dict[str, str], seed: int = 0) -> dict:
@@ -35,20 +48,12 @@ def write_forms(root: str, builder, inputs: dict[str, str], outputs: dict[str, s
         os.makedirs(os.path.join(root, d), exist_ok=True)
     with tf1_style(), tf.Graph().as_default() as g:
         builder(tf, v1)
-        rng = np.random.RandomState(seed)
         ins = {k: g.get_tensor_by_name(t) for k, t in inputs.items()}
         outs = {k: g.get_tensor_by_name(t) for k, t in outputs.items()}
-        with v1.Session(config=session_config()) as s:
-            s.run(v1.global_variables_initializer())
-            for v in v1.trainable_variables():
-                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+        with random_session(seed) as s:
             paths["checkpoint"] = v1.train.Saver().save(s, os.path.join(root, "ckpt", "model.ckpt"), global_step=3)
-            sig = v1.saved_model.signature_def_utils.predict_signature_def(inputs=ins, outputs=outs)
-            b = v1.saved_model.builder.SavedModelBuilder(os.path.join(root, "saved_model"))
-            b.add_meta_graph_and_variables(s, [v1.saved_model.tag_constants.SERVING],
-                                           signature_def_map={"serving_default": sig})
-            b.save()
             paths["saved_model"] = os.path.join(root, "saved_model")
+            sig = save_predict_signature(v1, s, paths["saved_model"], ins, outs)
             v1.saved_model.simple_save(s, os.path.join(root, "simple_save"),
                                        inputs={t.op.name: t for t in ins.values()},
                                        outputs={t.op.name: t for t in outs.values()})

@@ -16,7 +16,8 @@ import os
 
 import numpy as np
 import pytest
-from tf1_models import session_config, tf1_style
+from form_writers import save_predict_signature
+from tf1_models import random_session, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -54,22 +55,11 @@ def tf1_tagger(tmp_path_factory):
                                        dtype=tf.float32)
             logits = v1.layers.dense(out, 7, name="proj")
             probs = tf.nn.softmax(logits, name="probs")
-            rng = np.random.RandomState(3)
-            with v1.Session(config=session_config()) as s:
-                s.run(v1.global_variables_initializer())
-                for v in v1.trainable_variables():   # biases included: random, non-zero
-                    s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+            with random_session(3) as s:   # biases included: random, non-zero
                 prefix = v1.train.Saver().save(s, os.path.join(root, "ckpt", "model.ckpt"))
-                info = v1.saved_model.utils.build_tensor_info
-                sig = v1.saved_model.signature_def_utils.build_signature_def(
-                    inputs={"tokens": info(ids), "lengths": info(lens), "keep_prob": info(keep)},
-                    outputs={"scores": info(logits), "probabilities": info(probs)},
-                    method_name=v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
                 sm = os.path.join(root, "saved_model")
-                builder = v1.saved_model.Builder(sm)
-                builder.add_meta_graph_and_variables(s, [v1.saved_model.tag_constants.SERVING],
-                                                     signature_def_map={KEY: sig})
-                builder.save()
+                sig = save_predict_signature(v1, s, sm, {"tokens": ids, "lengths": lens, "keep_prob": keep},
+                                             {"scores": logits, "probabilities": probs}, key=KEY)
     return prefix, sm, _signature_json(sig), (logits.name, probs.name)
 
 

@@ -100,17 +100,13 @@ def temperatures(tmp_path_factory):
     """The temperatures predictor's shape (construct_builders.packed_gru_dropout) written as tensorflow-without-a-phd
     did, `tf.saved_model.simple_save` (TF 1.6's), and frozen (`convert_variables_to_constants`)."""
     import tensorflow as tf
-    from tf1_models import session_config, tf1_style
+    from tf1_models import random_session, tf1_style
 
     v1 = tf.compat.v1
     root = str(tmp_path_factory.mktemp("temperatures"))
     with tf1_style(), tf.Graph().as_default() as g:
         packed_gru_dropout(tf, v1)
-        rng = np.random.RandomState(3)
-        with v1.Session(config=session_config()) as s:
-            s.run(v1.global_variables_initializer())
-            for v in v1.trainable_variables():
-                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+        with random_session(3) as s:
             v1.saved_model.simple_save(s, os.path.join(root, "saved_model"),
                                        inputs={k: g.get_tensor_by_name(k + ":0") for k in ("features", "Hin", "pkeep")},
                                        outputs={k: g.get_tensor_by_name(k + ":0") for k in ("Yout", "H")})

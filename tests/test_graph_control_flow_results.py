@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
-from tf1_models import session_config, tf1_style
+from tf1_models import random_session, tf1_style
 
 from migrate.cli import main
 
@@ -64,11 +63,7 @@ def _frozen(packing: str = "layers"):
     v1 = tf.compat.v1
     with tf1_style(), tf.Graph().as_default() as g:
         _segmenter(tf, v1, packing)
-        rng = np.random.RandomState(3)
-        with v1.Session(config=session_config()) as s:
-            s.run(v1.global_variables_initializer())
-            for v in v1.trainable_variables():
-                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+        with random_session(3) as s:
             return v1.graph_util.convert_variables_to_constants(s, g.as_graph_def(), ["probs"])
 
 

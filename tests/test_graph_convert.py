@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 import pytest
+from construct_builders import lstm_block_cell
 from real_corpus import bench, corpus_entry, real_tf1_dir
 from tf1_models import save_random_weights, tf1_style
 
@@ -42,7 +43,7 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
             x = tf.nn.embedding_lookup(emb, ids)
 
             def cell(units=5):
-                c = {"block": lambda: _lstm_block_cell(units, 0.6),
+                c = {"block": lambda: lstm_block_cell(tf, v1, units, 0.6),
                      "gru_block": lambda: _gru_block_cell(units),
                      "lstm": lambda: v1.nn.rnn_cell.LSTMCell(units, forget_bias=0.7),
                      "basic": lambda: v1.nn.rnn_cell.BasicLSTMCell(units, forget_bias=1.3),
@@ -84,29 +85,6 @@ def _build(path: str, kind: str = "lstm", layers: int = 1, seqlen: bool = True, 
             else:
                 v1.train.export_meta_graph(os.path.join(path, "model.ckpt.meta"))
     return path
-
-
-def _lstm_block_cell(units: int, forget_bias: float):
-    """contrib.rnn.LSTMBlockCell as TF 1.x wrote it (contrib is gone from TF 2.21; the fused op is not):
-    variables `lstm_cell/kernel [in + units, 4 units]`, `lstm_cell/bias`, one `LSTMBlockCell` op per step."""
-    import tensorflow as tf
-
-    v1 = tf.compat.v1
-
-    class LSTMBlockCell(v1.nn.rnn_cell.RNNCell):
-        state_size = v1.nn.rnn_cell.LSTMStateTuple(units, units)
-        output_size = units
-
-        def __call__(self, x, state, scope=None):
-            with v1.variable_scope(scope or "lstm_cell", reuse=v1.AUTO_REUSE):
-                w = v1.get_variable("kernel", [int(x.shape[-1]) + units, 4 * units])
-                b = v1.get_variable("bias", [4 * units])
-                z = tf.zeros([units])
-                out = tf.raw_ops.LSTMBlockCell(x=x, cs_prev=state.c, h_prev=state.h, w=w, wci=z, wcf=z, wco=z, b=b,
-                                               forget_bias=forget_bias, cell_clip=-1.0, use_peephole=False)
-                return out[6], v1.nn.rnn_cell.LSTMStateTuple(out[1], out[6])
-
-    return LSTMBlockCell()
 
 
 def _gru_block_cell(units: int):

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 import pytest
-from tf1_models import session_config, tf1_style
+from tf1_models import random_session, tf1_style
 
 from migrate.cli import main
 
@@ -33,11 +33,7 @@ def _freeze(path: str, builder, outputs: list[str], seed: int = 0) -> str:
     v1 = tf.compat.v1
     with tf1_style(), tf.Graph().as_default() as g:
         builder(tf, v1)
-        rng = np.random.RandomState(seed)
-        with v1.Session(config=session_config()) as s:
-            s.run(v1.global_variables_initializer())
-            for v in v1.trainable_variables():
-                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+        with random_session(seed) as s:
             frozen = v1.graph_util.convert_variables_to_constants(s, g.as_graph_def(), outputs)
     tf.io.write_graph(frozen, os.path.dirname(path), os.path.basename(path), as_text=False)
     return path

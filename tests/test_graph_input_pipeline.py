@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 import pytest
-from tf1_models import session_config, tf1_style
+from tf1_models import random_session, tf1_style
 
 from migrate.cli import main
 
@@ -62,11 +62,7 @@ def _model_dir(root: str, builder) -> str:
     os.makedirs(root)
     with tf1_style(), tf.Graph().as_default() as g:
         builder(tf, v1)
-        rng = np.random.RandomState(3)
-        with v1.Session(config=session_config()) as s:
-            s.run(v1.global_variables_initializer())
-            for v in v1.trainable_variables():
-                s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
+        with random_session(3) as s:
             v1.train.Saver().save(s, os.path.join(root, "model.ckpt"), global_step=7)
         tf.io.write_graph(g.as_graph_def(), root, "graph.pbtxt", as_text=True)
     return root

@@ -278,30 +278,9 @@ def test_scheduled_sampling_under_an_attention_wrapper_is_refused_naming_the_op(
     """No runtime layer takes a ScheduledEmbeddingTrainingHelper over an AttentionWrapper: the recogniser declines
     with that reason and the generic tier, which has no Multinomial, refuses the op (exit 2 naming it); nothing is
     written."""
-    import tensorflow as tf
-
     from migrate.errors import MigrateError
-    from tf_migrate_runtime.contrib import seq2seq
 
-    v1 = tf.compat.v1
-    with tf1_style():
-        g = tf.Graph()
-        with g.as_default():
-            src = v1.placeholder(tf.int32, [None, None], name="src")
-            src_len = v1.placeholder(tf.int32, [None], name="src_len")
-            tgt_in = v1.placeholder(tf.int32, [None, None], name="tgt_in")
-            emb = v1.get_variable("embedding", [V, E])
-            with v1.variable_scope("encoder"):
-                enc_out, enc_state = v1.nn.dynamic_rnn(v1.nn.rnn_cell.GRUCell(U), tf.nn.embedding_lookup(emb, src),
-                                                       sequence_length=src_len, dtype=tf.float32)
-            with v1.variable_scope("decoder"):
-                cell = seq2seq.AttentionWrapper(v1.nn.rnn_cell.GRUCell(U), seq2seq.LuongAttention(U, enc_out, src_len))
-                init = cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
-                h = seq2seq.ScheduledEmbeddingTrainingHelper(tf.nn.embedding_lookup(emb, tgt_in), src_len, emb, 0.5,
-                                                             seed=3)
-                out, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(cell, h, init, output_layer=v1.layers.Dense(V)))
-            tf.identity(out.sample_id, name="ids")
-            save_random_weights(str(tmp_path / "att"))
+    _build(str(tmp_path / "att"), kind="gru", helper="scheduled", attention="luong")
     logs = []
     with pytest.raises(MigrateError) as e:
         _convert(str(tmp_path / "att"), tmp_path / "out", logs, outputs=["ids:0"])

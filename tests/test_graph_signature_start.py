@@ -24,18 +24,13 @@ import sys
 
 import numpy as np
 import pytest
-from tf1_models import session_config, tf1_style
+from form_writers import save_predict_signature
+from tf1_models import random_session, tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def _randomise(v1, s, seed):
-    rng = np.random.RandomState(seed)
-    for v in v1.trainable_variables():   # biases included: random, non-zero
-        s.run(v.assign(rng.normal(0, 0.5, v.shape.as_list()).astype("float32")))
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +62,11 @@ def pipeline_saved_model(tmp_path_factory):
             pred = tf.boolean_mask(tf.argmax(logits, -1), mask)
             scores = tf.boolean_mask(logits, mask)
             v1.losses.sparse_softmax_cross_entropy(tf.boolean_mask(labels, mask), scores)
-            with v1.Session(config=session_config()) as s:
-                s.run(v1.global_variables_initializer())
-                _randomise(v1, s, 2)
+            with random_session(2) as s:
                 s.run(train_handle)   # the pipeline works as written
-                info = v1.saved_model.utils.build_tensor_info
-                sig = v1.saved_model.signature_def_utils.build_signature_def(
-                    inputs={"inputs": info(ids), "lengths": info(lengths), "training": info(training)},
-                    outputs={"outputs": info(pred), "scores": info(scores)},
-                    method_name=v1.saved_model.signature_constants.PREDICT_METHOD_NAME)
                 sm = os.path.join(root, "saved_model")
-                builder = v1.saved_model.Builder(sm)
-                builder.add_meta_graph_and_variables(s, [v1.saved_model.tag_constants.SERVING],
-                                                     signature_def_map={"serving_default": sig})
-                builder.save()
+                save_predict_signature(v1, s, sm, {"inputs": ids, "lengths": lengths, "training": training},
+                                       {"outputs": pred, "scores": scores})
     assert (ids.name, lengths.name) == ("IteratorGetNext:1", "IteratorGetNext:0")
     return sm
 
@@ -166,9 +152,7 @@ def frozen_split(tmp_path_factory):
             tf.boolean_mask(h, h > 0, name="y")
             left, _ = tf.split(x, [2, 4], axis=1)                     # SplitV `split_1`
             tf.reduce_sum(left, name="z")
-            with v1.Session(config=session_config()) as s:
-                s.run(v1.global_variables_initializer())
-                _randomise(v1, s, 3)
+            with random_session(3) as s:
                 frozen = v1.graph_util.convert_variables_to_constants(s, g.as_graph_def(), ["y/GatherV2", "z"])
     path = str(root / "frozen.pb")
     with open(path, "wb") as f:

@@ -50,9 +50,10 @@ def session_config():
     return config
 
 
-def save_random_weights(path: str, seed: int = 0, scale: float = 0.5) -> str:
-    """The default graph's variables initialised, every trainable one (biases included) set to N(0, scale) values,
-    saved as `path/model.ckpt` with its `.meta`; the checkpoint prefix."""
+@contextlib.contextmanager
+def random_session(seed: int = 0, scale: float = 0.5):
+    """A Session (`session_config()`) on the default graph, its variables initialised and every trainable one
+    (biases included) set to N(0, scale) values drawn with `seed`: random, non-zero, what a test saves or freezes."""
     import tensorflow as tf  # noqa: PLC0415
 
     v1 = tf.compat.v1
@@ -61,7 +62,16 @@ def save_random_weights(path: str, seed: int = 0, scale: float = 0.5) -> str:
         s.run(v1.global_variables_initializer())
         for v in v1.trainable_variables():
             s.run(v.assign(rng.normal(0, scale, v.shape.as_list()).astype("float32")))
-        return v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
+        yield s
+
+
+def save_random_weights(path: str, seed: int = 0, scale: float = 0.5) -> str:
+    """The default graph's variables initialised, every trainable one (biases included) set to N(0, scale) values
+    (`random_session`), saved as `path/model.ckpt` with its `.meta`; the checkpoint prefix."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    with random_session(seed, scale) as s:
+        return tf.compat.v1.train.Saver().save(s, os.path.join(path, "model.ckpt"))
 
 
 def _save(tf, sess, out: str) -> str:
