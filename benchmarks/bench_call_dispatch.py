@@ -27,7 +27,6 @@ median / the side's.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -82,19 +81,11 @@ def sides_of(model, tf1, feed: dict) -> dict:
 
 
 def bench(entry: dict, corpus: str, work: str, args) -> dict:
-    import keras  # noqa: PLC0415
-
-    import tf_migrate_runtime.layers  # noqa: F401, PLC0415 - the model's layers
-
     res = {"name": entry["name"]}
-    out = os.path.join(work, entry["name"])
-    res["convert"] = bcs.convert(entry, corpus, out, in_process=True)
-    if not res["convert"]["ok"]:
+    res["convert"], report, model = bcs.converted(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
+    if model is None:
         res["why"] = res["convert"]["why"]
         return res
-    with open(os.path.join(out, "convert_report.json")) as f:
-        report = json.load(f)
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))
     tf1 = bcs.Tf1Side(entry, corpus)
     row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
     res["batch"] = row["batch"]

@@ -196,6 +196,21 @@ def convert(entry: dict, corpus: str, out: str, in_process: bool = False) -> dic
             "lines": [f"{t:7.2f} {ln}" for t, ln in lines]}
 
 
+
+def converted(entry: dict, corpus: str, out: str, in_process: bool = False) -> tuple[dict, dict | None, object]:
+    """`convert` into `out`, then its report read and its `model.keras` loaded (the runtime's layers imported: the
+    report's load_requires) -> (the convert row, the report, the model); (the row, None, None) when it failed."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
+
+    row = convert(entry, corpus, out, in_process=in_process)
+    if not row["ok"]:
+        return row, None, None
+    with open(os.path.join(out, "convert_report.json")) as f:
+        report = json.load(f)
+    return row, report, keras.saving.load_model(os.path.join(out, "model.keras"))
+
 # -- the sides ---------------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -527,19 +542,12 @@ def goals(row: dict) -> dict:
 # -- one model ---------------------------------------------------------------------------------------------------
 
 def bench_model(entry: dict, corpus: str, work: str, args) -> dict:
-    import keras  # noqa: PLC0415
-
-    import tf_migrate_runtime.layers  # noqa: F401, PLC0415 - the report's load_requires
-
-    out = os.path.join(work, entry["name"])
     res = {"name": entry["name"], "tf": entry.get("tf_version", "?")}
-    res["convert"] = convert(entry, corpus, out, in_process=args.convert_in_process)
-    if not res["convert"]["ok"]:
+    res["convert"], report, model = converted(entry, corpus, os.path.join(work, entry["name"]),
+                                              in_process=args.convert_in_process)
+    if model is None:
         res["why"] = res["convert"]["why"]
         return res
-    with open(os.path.join(out, "convert_report.json")) as f:
-        report = json.load(f)
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))
     if args.recurrent != "as-converted":
         model, res["recurrent_layers_swapped"] = with_recurrent(model, args.recurrent)
     if args.stacks == "per-layer":   # the tfm.Model's stacks of recurrent layers one loop each, as before session 10

@@ -55,16 +55,10 @@ def feeds_of(entry: dict, batch: int | None) -> dict:
     return feed
 
 
-def sides_of(entry: dict, corpus: str, out: str, batch: int | None) -> tuple[dict, list]:
+def sides_of(entry: dict, corpus: str, report: dict, model, batch: int | None) -> tuple[dict, list]:
     """name -> callable returning the outputs as NumPy, and the TF1 Session's outputs."""
-    import keras  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    import tf_migrate_runtime.layers  # noqa: F401, PLC0415 - the model's layers
-
-    with open(os.path.join(out, "convert_report.json")) as f:
-        report = json.load(f)
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))
     tf1 = bcs.Tf1Side(entry, corpus)
     feed = feeds_of(entry, batch)
     try:
@@ -110,11 +104,11 @@ def sides_of(entry: dict, corpus: str, out: str, batch: int | None) -> tuple[dic
 
 def bench(entry: dict, corpus: str, work: str, args) -> dict:
     res = {"name": entry["name"], "batch": args.batch}
-    res["convert"] = bcs.convert(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
-    if not res["convert"]["ok"]:
+    res["convert"], report, model = bcs.converted(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
+    if model is None:
         res["why"] = res["convert"]["why"]
         return res
-    sides, ref = sides_of(entry, corpus, os.path.join(work, entry["name"]), args.batch)
+    sides, ref = sides_of(entry, corpus, report, model, args.batch)
     diffs = {}
     for s in SIDES[1:]:
         try:
