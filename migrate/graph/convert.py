@@ -583,13 +583,7 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
 
 
 def _loss_object(spec):
-    import keras  # noqa: PLC0415
-
-    import tf_migrate_runtime.losses as rl  # noqa: PLC0415
-
-    if spec.keras.startswith("keras.losses.SparseCategoricalCrossentropy"):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return rl.TF1CrossEntropy(sparse=spec.sparse, reduction=spec.reduction)
+    return spec.loss_object()
 
 
 def _labels_for(tf1, spec, logits, rng):
