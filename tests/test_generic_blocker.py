@@ -15,7 +15,7 @@ from tf1_models import save_random_weights, tf1_style
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
-def _cell_class(tf, v1, switched: bool):
+def _cell_class(tf, v1, switched: bool, translatable: bool = False):
     class OddCell(v1.nn.rnn_cell.RNNCell):
         """An LSTM-like step whose cell input goes through lgamma (with `switched`: only when `special` is on)."""
 
@@ -39,7 +39,7 @@ def _cell_class(tf, v1, switched: bool):
         def call(self, x, h):
             z = tf.nn.bias_add(tf.matmul(tf.concat([x, h], 1), self.kernel), self.bias)
             i, j, f, o = tf.split(z, 4, axis=1)
-            odd = lambda: tf.math.lgamma(tf.nn.softplus(j) + 1.0)  # noqa: E731
+            odd = lambda: tf.nn.softplus(j) if translatable else tf.math.lgamma(tf.nn.softplus(j) + 1.0)  # noqa: E731
             g = v1.cond(self.special, odd, lambda: tf.tanh(j)) if switched else odd()
             h = tf.tanh(tf.sigmoid(f + 0.7) * h + tf.sigmoid(i) * g) * tf.sigmoid(o)
             return h, h
@@ -47,7 +47,7 @@ def _cell_class(tf, v1, switched: bool):
     return OddCell
 
 
-def _build(path, switched=False):
+def _build(path, switched=False, translatable=False):
     import tensorflow as tf
 
     v1 = tf.compat.v1
@@ -56,7 +56,7 @@ def _build(path, switched=False):
         with g.as_default():
             x = v1.placeholder(tf.float32, [None, 5, 3], name="x")
             special = v1.placeholder(tf.bool, [], name="use_special") if switched else None
-            out, _ = v1.nn.dynamic_rnn(_cell_class(tf, v1, switched)(4, special), x, dtype=tf.float32)
+            out, _ = v1.nn.dynamic_rnn(_cell_class(tf, v1, switched, translatable)(4, special), x, dtype=tf.float32)
             tf.identity(out, name="ys")
             save_random_weights(path)
     return os.path.join(path, "model.ckpt")
@@ -96,3 +96,17 @@ def test_a_blocker_in_a_branch_a_mode_placeholder_selects_says_feed_it(tmp_path)
                            log=lambda m: None)
     assert report["graph"]["outputs"][0]["graph"] == "ys:0"
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["graph"] == "ys:0"
+
+
+def test_a_generic_loop_is_explained_by_what_sets_its_cell_apart_not_its_first_matmul(tmp_path):
+    """The generic tier takes the loop (softplus translates); the report's reason names the op no registered cell
+    has, not the first kernel's gate split."""
+    from migrate.graph import convert_graph
+
+    ckpt = _build(str(tmp_path / "ckpt"), translatable=True)
+    report = convert_graph(ckpt, str(tmp_path / "out"), outputs=["ys:0"], log=lambda m: None)
+    loop = report["loops"][0]
+    assert loop["how"] == "translated generically"
+    assert loop["why"] == ("no recogniser took it: an LSTM-like step on rnn/odd_cell/kernel that also applies Softplus "
+                           "(rnn/while/rnn/odd_cell/Softplus), an op no registered cell's step has"), loop
+    assert report["parity"]["ok"]

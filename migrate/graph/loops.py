@@ -152,6 +152,7 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
         return "no cell recogniser applies: its body multiplies no variable (no MatMul on a cell kernel)"
     k = kernels[0]
     var = view.variable_of(k.inputs[1])
+    odd = next((o for o in ops if o.type not in _CELL_STEP_OPS and not o.name.startswith("gradients")), None)
     nxt, t = None, k.outputs[0]
     for _ in range(4):
         cons = [c for c in t.consumers() if not c.name.startswith("gradients")]
@@ -182,11 +183,33 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
             if acts != ["Tanh"]:
                 return (f"an LSTM step whose activation is {', '.join(acts) or 'not tanh'}, in a loop the "
                         f"registry does not take")
+            if odd is not None:
+                return (f"an LSTM-like step on {var} that also applies {odd.type} ({odd.name}), an op no registered "
+                        f"cell's step has")
             return f"an LSTM-like step on {var} whose gate wiring the LSTM recogniser did not match"
+        if odd is not None:
+            return (f"a step that applies {odd.type} ({odd.name}), an op no registered cell's step has (its kernel "
+                    f"{var} feeds a {parts}-way split)")
         return f"the kernel {var} feeds a {parts}-way split: no recognised cell's gate layout"
+    if odd is not None:   # what is unlike every registered cell, not the first MatMul met
+        return (f"a step that applies {odd.type} ({odd.name}), an op no registered cell's step has: a custom cell, "
+                f"in a loop the registry does not take")
     following = nxt.type if nxt is not None else "several ops"
     return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step or a custom cell, in a loop "
             f"the registry does not take (it takes BasicRNNCell inside dynamic_rnn / static_rnn)")
+
+
+# The op types of the steps the registered cells build (LSTM / GRU / plain RNN cells, their wrappers, dropout,
+# layer norm, peepholes, projections and clips, sequence_length's copy-through, TF 1.0-1.15 and TF 2.21's
+# dynamic_rnn): an op of another type in a loop's body is what sets a custom cell apart (`why_not_recognised`).
+_CELL_STEP_OPS = frozenset((
+    "Add", "AddV2", "BiasAdd", "ConcatV2", "Concat", "Const", "Enter", "RefEnter", "Exit", "GreaterEqual", "Greater",
+    "Identity", "Less", "LessEqual", "LogicalAnd", "LoopCond", "MatMul", "Merge", "Mul", "NextIteration",
+    "RandomUniform", "Select", "SelectV2", "Shape", "Sigmoid", "Split", "SplitV", "Sub", "Switch", "Tanh",
+    "TensorArrayReadV3", "TensorArrayWriteV3", "Floor", "RealDiv", "Div", "Cast", "Reshape", "StridedSlice", "Pack",
+    "Fill", "ZerosLike", "Minimum", "Maximum", "ClipByValue", "Mean", "Sum", "SquaredDifference", "Square", "Rsqrt",
+    "StopGradient", "Relu", "Relu6", "Elu", "Selu", "Softsign", "ExpandDims", "Squeeze", "Slice", "Neg",
+    "LSTMBlockCell", "GRUBlockCell", "Equal", "Assert", "NoOp", "All", "Range", "Rank", "Size"))
 
 
 def stopped_at(view, where: str, title: str, unsupported: list) -> str:
