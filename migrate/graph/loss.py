@@ -245,12 +245,30 @@ def _expr(t, ks, depth=0):
         other = op.inputs[1] if on[0] is op.inputs[0] else op.inputs[0]
         if _is_zero(other):
             return _expr(on[0], ks, depth + 1)
-        raise NotReproduced(f"{op.name} adds {other.name} (a regularization term?) to the cross-entropy")
+        raise NotReproduced(_added_term(op, other))
     if op.type == "AddN" and len(on) == len(op.inputs) == len(ks):   # the per-step losses summed over steps
         steps = [_expr(i, ks, depth + 1) for i in op.inputs]
         if all(e == ("ce",) or e[0] == "mul" and e[1] == ("ce",) for e in steps):
             return ("stepsum", [None if e == ("ce",) else e[2] for e in steps])
     raise NotReproduced(f"{op.type} {op.name} on the way from the loss kernel to the loss")
+
+
+def _added_term(op, other) -> str:
+    """Why a term added to the cross-entropy is not reproduced, told for what it is."""
+    from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS  # noqa: PLC0415
+    from migrate.graph.select import data_ancestors  # noqa: PLC0415
+
+    up = data_ancestors([other.op]).values()
+    variables = sorted({o.name for o in up if o.type in VARIABLE_OPS})
+    if variables and not any(o.type in PLACEHOLDER_OPS for o in up):
+        shown = ", ".join(variables[:3]) + (f" and {len(variables) - 3} more" if len(variables) > 3 else "")
+        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}): a weight regularisation "
+                f"(tf.nn.l2_loss, tf.losses.get_regularization_loss), not carried into the Keras loss; for the same "
+                f"objective give those layers keras.regularizers (tf.nn.l2_loss(w) * c is keras.regularizers.L2(c / 2))")
+    if _scalar_const(other) is not None:
+        return (f"{op.name} adds the constant {_scalar_const(other):g} to the cross-entropy (the gradients are the "
+                f"same without it; the loss values are not)")
+    return f"{op.name} adds {other.name}, a second term beside the cross-entropy, to the loss"
 
 
 def _unguarded(d):
