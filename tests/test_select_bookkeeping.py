@@ -100,3 +100,27 @@ def test_convert_without_outputs_returns_the_rnn_outputs_only(converted):
     assert [o["graph"] for o in report["graph"]["outputs"]] == ["rnn/transpose_1:0"]
     assert any(m.startswith("outputs: rnn/transpose_1:0 (") and "left out, unconsumed but no result: " in m
                and "rnn/Min:0" in m for m in logs)
+
+
+def test_a_bidirectional_stacks_setup_is_left_out_in_groups():
+    """The variant: bidirectional_dynamic_rnn over two MultiRNNCells of LSTMCells with sequence_length leaves ten
+    such tensors (each zero state's batch size, each direction's Min); the output line groups them by reason."""
+    import tensorflow as tf
+
+    from migrate.graph.select import choose_outputs
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            x = v1.placeholder(tf.float32, [None, None, 3], name="x")
+            lens = v1.placeholder(tf.int32, [None], name="lengths")
+            fw, bw = (v1.nn.rnn_cell.MultiRNNCell([v1.nn.rnn_cell.LSTMCell(4) for _ in range(2)]) for _ in range(2))
+            (o1, o2), _ = v1.nn.bidirectional_dynamic_rnn(fw, bw, x, sequence_length=lens, dtype=tf.float32)
+            tf.concat([o1, o2], 2)
+    sel = choose_outputs(g)
+    assert sel.outputs == ["concat:0"]
+    assert ("LSTMCellZeroState/ExpandDims_1:0, bidirectional_rnn/fw/fw/MultiRNNCellZeroState/LSTMCellZeroState/"
+            "ExpandDims_3:0, bidirectional_rnn/fw/fw/MultiRNNCellZeroState/LSTMCellZeroState_1/ExpandDims_1:0 and 5 "
+            "more (reads only the shape of an input") in sel.why
+    assert "bidirectional_rnn/fw/fw/Min:0, bidirectional_rnn/bw/bw/Min:0 (reads no weight" in sel.why

@@ -228,8 +228,7 @@ def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
         return Selection(sinks, why, reasons={s: "unconsumed, named like an output (the graph has no loss)"
                                               for s in sinks}, primary=list(sinks))
     ends, skipped = _result_ends(graph)
-    left_out = ("; left out, unconsumed but no result: " + "; ".join(f"{n} ({w})" for n, w in skipped.items())) \
-        if skipped else ""
+    left_out = _left_out(skipped)
     if 0 < len(ends) <= MAX_UNNAMED_OUTPUTS:
         return Selection(ends, "the graph has no loss and names no output; the outputs are its unconsumed tensors "
                                "computed from its inputs (a frozen or exported inference graph keeps only what its "
@@ -283,6 +282,16 @@ def _result_ends(graph) -> tuple[list[str], dict[str, str]]:
             continue
         ends.extend(t.name for t in o.outputs if not t.consumers() and t.dtype != "bool")
     return _bookkeeping(graph, ends)
+
+
+def _left_out(skipped: dict[str, str]) -> str:
+    """The bookkeeping left out, in words, one group per reason (at most 3 names each)."""
+    groups: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        groups.setdefault(why, []).append(name)
+    parts = [", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + f" ({why})"
+             for why, names in groups.items()]
+    return "; left out, unconsumed but no result: " + "; ".join(parts) if parts else ""
 
 
 def _bookkeeping(graph, ends: list[str]) -> tuple[list[str], dict[str, str]]:
