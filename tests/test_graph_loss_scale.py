@@ -114,6 +114,29 @@ def test_a_regularisation_term_is_still_reported_with_its_reason(graph):
         recognise_loss(g, total.name, [logits.name])
 
 
+def test_get_total_loss_with_a_regularizer_says_what_the_term_is():
+    """tf.losses.get_total_loss() = add_n([the loss, the layers' regularisation losses]): the term is named for what
+    it is, a weight regularisation, with the Keras way to the same objective."""
+    import tensorflow as tf
+
+    from migrate.graph.loss import NotReproduced, recognise_loss
+
+    v1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default():
+        ids = v1.placeholder(tf.int32, [None, None], name="ids")
+        labels = v1.placeholder(tf.int32, [None, None], name="labels")
+        emb = v1.get_variable("embedding", [11, 6])
+        logits = v1.layers.dense(tf.nn.embedding_lookup(emb, ids), C, name="proj",
+                                 kernel_regularizer=lambda w: 1e-3 * tf.nn.l2_loss(w))
+        v1.losses.sparse_softmax_cross_entropy(labels, logits)
+        total = v1.losses.get_total_loss()
+    assert total.op.type == "AddN"
+    with pytest.raises(NotReproduced, match=r"total_loss adds .*, computed from the weights alone \(proj/kernel\): a "
+                                            r"weight regularisation"):
+        recognise_loss(g, total.name, [logits.name])
+
+
 # -- end to end: address-net's loss form, converted; the report's loss check compares the scaled values -----------
 
 def _build_addressnet_like(path):

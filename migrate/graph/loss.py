@@ -246,6 +246,12 @@ def _expr(t, ks, depth=0):
         if _is_zero(other):
             return _expr(on[0], ks, depth + 1)
         raise NotReproduced(_added_term(op, other))
+    if op.type == "AddN" and len(on) == 1 and len(op.inputs) > 1:   # tf.losses.get_total_loss(): + regularisation
+        others = [i for i in op.inputs if i is not on[0]]
+        if all(_is_zero(o) for o in others):
+            return _expr(on[0], ks, depth + 1)
+        more = f" (and {len(others) - 1} more term(s))" if len(others) > 1 else ""
+        raise NotReproduced(_added_term(op, next(o for o in others if not _is_zero(o))) + more)
     if op.type == "AddN" and len(on) == len(op.inputs) == len(ks):   # the per-step losses summed over steps
         steps = [_expr(i, ks, depth + 1) for i in op.inputs]
         if all(e == ("ce",) or e[0] == "mul" and e[1] == ("ce",) for e in steps):
