@@ -10,6 +10,9 @@
                                tf.div_no_nan(tf.reduce_sum(ce * w), tf.reduce_sum(w))
                                = the same sequence_loss from TF 1.13 on (0 when every weight is 0)
 
+`scale` multiplies the reduced loss by a constant, as a TF1 graph that trained on `tf.losses.*(...) * 0.5` or
+`2.0 * tf.reduce_mean(...)` did (its gradients, and so each optimizer step, are scaled the same way).
+
 `ce` is the per-element cross-entropy of `y_pred` (logits, classes on the last axis) against `y_true` (ids when
 `sparse`, else probabilities on the last axis); `w` is the `sample_weight` given to `fit` / `__call__` (e.g.
 `sequence_mask(target_lengths, time_steps)`). Both are flattened, so labels `[batch, time]` against logits
@@ -20,6 +23,8 @@
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import ops
@@ -36,6 +41,7 @@ class TF1CrossEntropy(keras.losses.Loss):
         sparse: `y_true` holds class ids (`sparse_softmax_cross_entropy_with_logits`, or a one-hot of ids) rather
             than a distribution over the last axis (`softmax_cross_entropy_with_logits(_v2)`).
         reduction: "mean", "sum", "weighted_mean" or "weighted_mean_no_nan".
+        scale: a constant factor on the reduced loss (1.0: none).
         name: the loss name.
 
     Example:
@@ -44,13 +50,17 @@ class TF1CrossEntropy(keras.losses.Loss):
         1.0986...
     """
 
-    def __init__(self, sparse: bool = True, reduction: str = "mean", name: str = "tf1_cross_entropy", **kwargs):
+    def __init__(self, sparse: bool = True, reduction: str = "mean", scale: float = 1.0,
+                 name: str = "tf1_cross_entropy", **kwargs):
         if reduction not in REDUCTIONS:
             raise ValueError(f"TF1CrossEntropy: reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}")
+        if not math.isfinite(float(scale)):
+            raise ValueError(f"TF1CrossEntropy: scale {scale!r}; expected a finite number")
         kwargs.pop("dtype", None)
         super().__init__(name=name, reduction=None)
         self.sparse = bool(sparse)
         self.tf1_reduction = reduction
+        self.scale = float(scale)
 
     def per_element(self, y_true, y_pred):
         logits = ops.cast(y_pred, "float32")
@@ -67,6 +77,11 @@ class TF1CrossEntropy(keras.losses.Loss):
         return self.call(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred, sample_weight=None):
+        value = self.reduced(y_true, y_pred, sample_weight)
+        return value if self.scale == 1.0 else value * ops.cast(self.scale, value.dtype)
+
+    def reduced(self, y_true, y_pred, sample_weight=None):
+        """The cross-entropy with TF1's reduction, before `scale`."""
         ce = self.per_element(y_true, y_pred)
         if sample_weight is None:
             w = None
@@ -84,7 +99,10 @@ class TF1CrossEntropy(keras.losses.Loss):
         return total / (weight_sum + EPSILON)
 
     def get_config(self):
-        return {"name": self.name, "sparse": self.sparse, "reduction": self.tf1_reduction}
+        config = {"name": self.name, "sparse": self.sparse, "reduction": self.tf1_reduction}
+        if self.scale != 1.0:
+            config["scale"] = self.scale
+        return config
 
 
 def sequence_mask(lengths, maxlen, dtype="float32"):

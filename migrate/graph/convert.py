@@ -355,11 +355,11 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                 f"is a mode setting fixed at inference (a keep probability, a training flag), "
                                 f"--feed {e.name}:0=VALUE.") from None
     if tr.unsupported:
+        front = (" Where those ops are a front-end the Keras model need not hold (decoding audio or images, "
+                 "parsing), start the model after it: give the tensor it produces in --inputs FEED.npz, keyed by its "
+                 "name (e.g. Mfcc:0).") if tr.outside_loops() else ""
         raise GraphConvertError(f"{tf1.meta}: {len(tr.unsupported)} op(s) outside the op table on the path to "
-                                f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written. Where those "
-                                f"ops are a front-end the Keras model need not hold (decoding audio or images, "
-                                f"parsing), start the model after it: give the tensor it produces in --inputs "
-                                f"FEED.npz, keyed by its name (e.g. Mfcc:0).")
+                                f"{', '.join(outputs)}: {tr.unsupported_summary()}. Nothing was written.{front}")
     for loop in tr.loops:
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
@@ -583,13 +583,7 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
 
 
 def _loss_object(spec):
-    import keras  # noqa: PLC0415
-
-    import tf_migrate_runtime.losses as rl  # noqa: PLC0415
-
-    if spec.keras.startswith("keras.losses.SparseCategoricalCrossentropy"):
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    return rl.TF1CrossEntropy(sparse=spec.sparse, reduction=spec.reduction)
+    return spec.loss_object()
 
 
 def _labels_for(tf1, spec, logits, rng):

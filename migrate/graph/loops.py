@@ -19,6 +19,8 @@ branches are computed and `Merge` becomes `keras.ops.where(pred, then, else)`.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from migrate.graph.ir import Emitter, Sym, Unsupported, py_literal, source_text
@@ -150,6 +152,7 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
         return "no cell recogniser applies: its body multiplies no variable (no MatMul on a cell kernel)"
     k = kernels[0]
     var = view.variable_of(k.inputs[1])
+    odd = next((o for o in ops if o.type not in _CELL_STEP_OPS and not o.name.startswith("gradients")), None)
     nxt, t = None, k.outputs[0]
     for _ in range(4):
         cons = [c for c in t.consumers() if not c.name.startswith("gradients")]
@@ -180,11 +183,80 @@ def why_not_recognised(view: GraphView, frame: str) -> str:
             if acts != ["Tanh"]:
                 return (f"an LSTM step whose activation is {', '.join(acts) or 'not tanh'}, in a loop the "
                         f"registry does not take")
+            if odd is not None:
+                return (f"an LSTM-like step on {var} that also applies {odd.type} ({odd.name}), an op no registered "
+                        f"cell's step has")
             return f"an LSTM-like step on {var} whose gate wiring the LSTM recogniser did not match"
+        if odd is not None:
+            return (f"a step that applies {odd.type} ({odd.name}), an op no registered cell's step has (its kernel "
+                    f"{var} feeds a {parts}-way split)")
         return f"the kernel {var} feeds a {parts}-way split: no recognised cell's gate layout"
+    if odd is not None:   # what is unlike every registered cell, not the first MatMul met
+        return (f"a step that applies {odd.type} ({odd.name}), an op no registered cell's step has: a custom cell, "
+                f"in a loop the registry does not take")
     following = nxt.type if nxt is not None else "several ops"
     return (f"the kernel {var} feeds {following} with no gate split: a plain RNN step or a custom cell, in a loop "
             f"the registry does not take (it takes BasicRNNCell inside dynamic_rnn / static_rnn)")
+
+
+# The op types of the steps the registered cells build (LSTM / GRU / plain RNN cells, their wrappers, dropout,
+# layer norm, peepholes, projections and clips, sequence_length's copy-through, TF 1.0-1.15 and TF 2.21's
+# dynamic_rnn): an op of another type in a loop's body is what sets a custom cell apart (`why_not_recognised`).
+_CELL_STEP_OPS = frozenset((
+    "Add", "AddV2", "BiasAdd", "ConcatV2", "Concat", "Const", "Enter", "RefEnter", "Exit", "GreaterEqual", "Greater",
+    "Identity", "Less", "LessEqual", "LogicalAnd", "LoopCond", "MatMul", "Merge", "Mul", "NextIteration",
+    "RandomUniform", "Select", "SelectV2", "Shape", "Sigmoid", "Split", "SplitV", "Sub", "Switch", "Tanh",
+    "TensorArrayReadV3", "TensorArrayWriteV3", "Floor", "RealDiv", "Div", "Cast", "Reshape", "StridedSlice", "Pack",
+    "Fill", "ZerosLike", "Minimum", "Maximum", "ClipByValue", "Mean", "Sum", "SquaredDifference", "Square", "Rsqrt",
+    "StopGradient", "Relu", "Relu6", "Elu", "Selu", "Softsign", "ExpandDims", "Squeeze", "Slice", "Neg",
+    "LSTMBlockCell", "GRUBlockCell", "Equal", "Assert", "NoOp", "All", "Range", "Rank", "Size"))
+
+
+def stopped_at(view, where: str, title: str, unsupported: list) -> str:
+    """Why the generic tier cannot translate a loop: the first op of its condition / body that stops the
+    translation (the walk meets it with every input translated: `unsupported[0]`; what depends on it fails with it,
+    so it is the op to act on, whatever MatMul the step has before it), what was expected of it and the way out
+    that fits: `--feed` where a mode placeholder selects the branch holding it, else `--outputs` before the loop or
+    an issue naming the op type."""
+    t, n, why = unsupported[0]
+    if t == "while loop (generic)":   # a loop in this loop: its own first blocker
+        return f"its {where} holds the while loop {n}, which the generic tier cannot translate either: {why}"
+    if why == "part of a loop no recogniser took":
+        what = f"{t} {n} is part of a cycle of ops outside any while frame the generic tier can follow"
+    elif why:
+        what = f"{t} {n}: {why} (expected: the form the op table translates, migrate/graph/ops)"
+    else:
+        what = f"{t} {n}: no translation for the op type {t} (expected: an op of the op table, migrate/graph/ops)"
+    more = Counter(x[0] for x in unsupported[1:])
+    after = f"; {sum(more.values())} more op(s) of the {where} fail after it ({', '.join(sorted(more))})" \
+        if more else ""
+    mode = _mode_placeholder(view, n)
+    if mode:
+        way = (f"if {mode}:0 is a mode setting fixed at inference (a training flag, a keep probability), pass "
+               f"--feed {mode}:0=VALUE so the branch holding {n} folds away; else ")
+    else:
+        way = ""
+    way += (f"name --outputs computed before the loop {title} (the model then ends there), or open an issue "
+            f"naming the op type {t} and the TF1 call that built it")
+    return f"its {where} stops at {what}{after}. Way out: {way}"
+
+
+def _mode_placeholder(view, op_name: str) -> str | None:
+    """The scalar placeholder whose value selects the tf.cond branch holding `op_name` (a Switch on the way back
+    whose predicate is not a loop's LoopCond and reads it), or None."""
+    try:
+        op = view.graph.get_operation_by_name(op_name)
+    except (KeyError, ValueError):
+        return None
+    from migrate.graph.select import data_ancestors  # noqa: PLC0415
+
+    for o in data_ancestors([op]).values():
+        if o.type not in ("Switch", "RefSwitch") or _through_identity(o.inputs[1]).op.type == "LoopCond":
+            continue
+        for p in data_ancestors([o.inputs[1].op]).values():
+            if p.type in PLACEHOLDER_OPS and p.outputs[0].shape.rank == 0:
+                return p.name
+    return None
 
 
 def _is_counter(lv: LoopVar) -> bool:
@@ -311,7 +383,14 @@ def _is_loop_merge(merge) -> bool:
 
 
 def _known_pred(view: GraphView, pred):
-    """The predicate's value when known at conversion time, else None."""
+    """The predicate's value when known at conversion time, else None. Inside a while loop a tf.cond's predicate
+    read from outside comes through a loop-invariant `Enter` (is_constant): its value is the one outside (a fed
+    mode placeholder's)."""
+    for _ in range(8):
+        if pred is None or pred.op.type not in ("Identity", "Enter", "RefEnter") or not pred.op.inputs or \
+                pred.op.type != "Identity" and not pred.op.get_attr("is_constant"):
+            break
+        pred = pred.op.inputs[0]
     if pred is None or not view.foldable(pred.op):
         return None
     return bool(np.asarray(view.fold(pred)))
@@ -323,9 +402,11 @@ def live_inputs(view: GraphView, merge) -> list:
     if _is_loop_merge(merge):
         return list(merge.inputs)
     branches = [branch_of(merge, i) for i in merge.inputs]
-    preds = {p.name for p, _ in branches if p is not None}
+    # one predicate, whether a branch reaches it through `cond/pred_id` (a captured tensor's Switch) or directly
+    # (the pivot `cond/Switch` a branch's constants hang on)
+    preds = {_through_identity(p).name for p, _ in branches if p is not None}
     if len(preds) == 1:
-        pred = next(p for p, _ in branches if p is not None)
+        pred = _through_identity(next(p for p, _ in branches if p is not None))
         value = _known_pred(view, pred)
         if value is not None:
             live = [i for i, (_, k) in zip(merge.inputs, branches) if k == int(value)]
@@ -596,9 +677,8 @@ class WhileLoopProvider:
             nested = generic_loops(wview, roots, {}, why=self.why, stop=set(syms))   # loops in this loop
             walk(wview, fem, roots, syms, nested, unsupported, eager_variables=True)
             if unsupported:
-                t, n, why = unsupported[0]
-                raise Unsupported(f"{kind} of {frame.name}: {t} {n}{': ' + why if why else ''}"
-                                  + (f" (and {len(unsupported) - 1} more)" if len(unsupported) > 1 else ""))
+                raise Unsupported(stopped_at(view, "condition" if kind == "cond" else "body", frame.title,
+                                             unsupported))
             results = [syms[r] for r in roots]
             for r in results:
                 if r.var == DEAD or r.array is not None:

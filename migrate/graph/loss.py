@@ -15,6 +15,9 @@ tensor the optimizer differentiates and names the reduction:
     softmax_cross_entropy_with_logits(_v2) with one_hot labels          -> the sparse form on the ids
     legacy_seq2seq.sequence_loss: one kernel per unstacked step, ones   -> mean (TFLearn's seq2seq)
     a non-scalar loss tensor (tf.gradients differentiates its sum)      -> sum
+    any of these times / divided by a constant (address-net's           -> the same, `scale` c
+      `tf.losses.softmax_cross_entropy(...) * 0.5`, `2.0 * tf.reduce_mean(...)`, `tf.reduce_sum(ce * 0.1)`,
+      a negation): the gradients `fit` follows are scaled as TF1's were
 
 The result is a `LossSpec`: the runtime loss (`tf_migrate_runtime.losses.TF1CrossEntropy`) with its
 arguments, the labels placeholder (y), the weights (a sequence mask from a lengths placeholder, a weights
@@ -24,6 +27,7 @@ reproduced (the report says why) rather than guessed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -65,13 +69,29 @@ class LossSpec:
     weights: dict | None = None     # {"sequence_mask": lengths tensor} | {"placeholder": tensor} | None
     tf1: str = ""                   # what the graph computes, in TF1 words
     label_reshape: bool = False     # labels are not logits.shape[:-1] (flattened by the loss)
+    scale: float = 1.0              # the constant the graph multiplies the reduced cross-entropy by
     notes: list[str] = field(default_factory=list)
 
     @property
     def keras(self) -> str:
-        if self.sparse and self.reduction == "mean" and not self.weights and not self.label_reshape:
+        """The Keras loss as code: built from a bool, a table's name and a finite float (`repr` of a Python float
+        is a number literal), never from a string of the graph."""
+        if self.sparse and self.reduction == "mean" and not self.weights and not self.label_reshape \
+                and self.scale == 1.0:
             return "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"
-        return f"tf_migrate_runtime.losses.TF1CrossEntropy(sparse={self.sparse}, reduction={self.reduction!r})"
+        scale = "" if self.scale == 1.0 else f", scale={float(self.scale)!r}"
+        return (f"tf_migrate_runtime.losses.TF1CrossEntropy(sparse={bool(self.sparse)}, "
+                f"reduction={self.reduction!r}{scale})")
+
+    def loss_object(self):
+        """The Keras loss `keras` names (what the loss check evaluates and `compile_for_training` compiles)."""
+        import keras  # noqa: PLC0415
+
+        import tf_migrate_runtime.losses as rl  # noqa: PLC0415
+
+        if self.keras.startswith("keras.losses.SparseCategoricalCrossentropy"):
+            return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return rl.TF1CrossEntropy(sparse=self.sparse, reduction=self.reduction, scale=self.scale)
 
     def report(self) -> dict:
         sw = None
@@ -80,7 +100,7 @@ class LossSpec:
         elif self.weights:
             sw = self.weights["placeholder"]
         return {"reproduced": True, "graph": self.graph, "tf1": self.tf1, "keras": self.keras,
-                "output": self.output, "y": self.labels, "sample_weight": sw,
+                "output": self.output, "scale": self.scale, "y": self.labels, "sample_weight": sw,
                 "labels": sorted({self.labels.split(":")[0]} |
                                  ({v.split(":")[0] for v in self.weights.values()} if self.weights else set()))}
 
@@ -108,11 +128,56 @@ def recognise_loss(graph, loss_name: str, outputs: list[str]) -> LossSpec:
         sparse, labels, label_reshape = _per_step(kernels, kind, logits, anc, PLACEHOLDER_OPS)
     else:
         sparse, labels, label_reshape = _labels(k, kind, PLACEHOLDER_OPS)
-    expr = _expr(loss, {o.name for o in kernels})
-    reduction, weights, tf1 = _match(expr, loss, k, PLACEHOLDER_OPS)
+    core, scale = _peel_scale(loss, {o.name for o in kernels})
+    expr = _expr(core, {o.name for o in kernels})
+    reduction, weights, tf1, inner = _match(expr, core, k, PLACEHOLDER_OPS)
+    scale *= inner
+    if not math.isfinite(scale) or scale == 0.0:
+        raise NotReproduced(f"the loss {loss_name} scales the cross-entropy by {scale} (a loss whose gradients "
+                            f"are {'zero' if scale == 0.0 else 'not finite'} trains nothing)")
+    if scale != 1.0:
+        tf1 = f"{scale:g} * {tf1}"
     label_reshape = label_reshape or _other_layout(labels, logits, sparse)
     return LossSpec(graph=loss_name, kernel=k.name, output=logits.name, sparse=sparse, reduction=reduction,
-                    labels=labels.name, weights=weights, tf1=tf1, label_reshape=label_reshape)
+                    labels=labels.name, weights=weights, tf1=tf1, label_reshape=label_reshape, scale=scale)
+
+
+def _scalar_const(t):
+    """The value of a scalar (or one-element) floating constant behind `t` (through identities and casts), else
+    None."""
+    src = _strip(t)
+    if src.op.type != "Const" or not src.dtype.is_floating and not src.dtype.is_integer:
+        return None
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    value = np.asarray(tf.make_ndarray(src.op.get_attr("value")))
+    return float(value.reshape(-1)[0]) if value.size == 1 else None
+
+
+def _peel_scale(t, ks):
+    """(the tensor under the constant factors, their product): `c * loss`, `loss * c`, `loss / c`, `-loss` around
+    the reduced loss, in any nesting (the ops the author wrote after the tf.losses / reduce_* call)."""
+    scale = 1.0
+    for _ in range(40):
+        op = _strip(t).op
+        if op.type == "Neg":
+            scale, t = -scale, op.inputs[0]
+            continue
+        if op.type == "Mul" and len(op.inputs) == 2:
+            a, b = op.inputs
+            ca, cb = _scalar_const(a), _scalar_const(b)
+            if cb is not None and _reaches(a, ks):
+                scale, t = scale * cb, a
+                continue
+            if ca is not None and _reaches(b, ks):
+                scale, t = scale * ca, b
+                continue
+        if op.type in _DIV and _scalar_const(op.inputs[1]) not in (None, 0.0) and _reaches(op.inputs[0], ks):
+            scale, t = scale / _scalar_const(op.inputs[1]), op.inputs[0]
+            continue
+        break
+    return t, scale
 
 
 def _other_layout(labels, logits, sparse) -> bool:
@@ -180,12 +245,36 @@ def _expr(t, ks, depth=0):
         other = op.inputs[1] if on[0] is op.inputs[0] else op.inputs[0]
         if _is_zero(other):
             return _expr(on[0], ks, depth + 1)
-        raise NotReproduced(f"{op.name} adds {other.name} (a regularization term?) to the cross-entropy")
+        raise NotReproduced(_added_term(op, other))
+    if op.type == "AddN" and len(on) == 1 and len(op.inputs) > 1:   # tf.losses.get_total_loss(): + regularisation
+        others = [i for i in op.inputs if i is not on[0]]
+        if all(_is_zero(o) for o in others):
+            return _expr(on[0], ks, depth + 1)
+        more = f" (and {len(others) - 1} more term(s))" if len(others) > 1 else ""
+        raise NotReproduced(_added_term(op, next(o for o in others if not _is_zero(o))) + more)
     if op.type == "AddN" and len(on) == len(op.inputs) == len(ks):   # the per-step losses summed over steps
         steps = [_expr(i, ks, depth + 1) for i in op.inputs]
         if all(e == ("ce",) or e[0] == "mul" and e[1] == ("ce",) for e in steps):
             return ("stepsum", [None if e == ("ce",) else e[2] for e in steps])
     raise NotReproduced(f"{op.type} {op.name} on the way from the loss kernel to the loss")
+
+
+def _added_term(op, other) -> str:
+    """Why a term added to the cross-entropy is not reproduced, told for what it is."""
+    from migrate.graph.meta import PLACEHOLDER_OPS, VARIABLE_OPS  # noqa: PLC0415
+    from migrate.graph.select import data_ancestors  # noqa: PLC0415
+
+    up = data_ancestors([other.op]).values()
+    variables = sorted({o.name for o in up if o.type in VARIABLE_OPS})
+    if variables and not any(o.type in PLACEHOLDER_OPS for o in up):
+        shown = ", ".join(variables[:3]) + (f" and {len(variables) - 3} more" if len(variables) > 3 else "")
+        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}): a weight regularisation "
+                f"(tf.nn.l2_loss, tf.losses.get_regularization_loss), not carried into the Keras loss; for the same "
+                f"objective give those layers keras.regularizers (tf.nn.l2_loss(w) * c is keras.regularizers.L2(c / 2))")
+    if _scalar_const(other) is not None:
+        return (f"{op.name} adds the constant {_scalar_const(other):g} to the cross-entropy (the gradients are the "
+                f"same without it; the loss values are not)")
+    return f"{op.name} adds {other.name}, a second term beside the cross-entropy, to the loss"
 
 
 def _unguarded(d):
@@ -287,31 +376,39 @@ def _weights(w, placeholder_ops):
 
 
 def _match(expr, loss, k, placeholder_ops):
-    """(reduction, weights, TF1 words) for the expression tree."""
+    """(reduction, weights, TF1 words, constant factor) for the expression tree."""
     non_scalar = loss.shape.rank != 0
     scalar_note = " (tf.gradients of a non-scalar loss: its sum)" if non_scalar else ""
     if expr == ("ce",):
         if non_scalar:
-            return "sum", None, f"{k.type}, summed by tf.gradients{scalar_note}"
-        return "mean", None, k.type
+            return "sum", None, f"{k.type}, summed by tf.gradients{scalar_note}", 1.0
+        return "mean", None, k.type, 1.0
     if expr[0] in ("mean", "sum") and expr[1] == ("ce",):
-        return expr[0], None, f"tf.reduce_{expr[0]}({k.type})"
+        return expr[0], None, f"tf.reduce_{expr[0]}({k.type})", 1.0
     if expr[0] in ("mean", "sum") and expr[1][0] == "mul" and expr[1][1] == ("ce",):
+        c = _scalar_const(expr[1][2])
+        if c is not None:   # tf.reduce_mean(ce * 0.5): a constant weight is a constant factor
+            return expr[0], None, f"tf.reduce_{expr[0]}({k.type})", c
         w = _weights(expr[1][2], placeholder_ops)
-        return expr[0], w, f"tf.reduce_{expr[0]}({k.type} * weights)"
+        return expr[0], w, f"tf.reduce_{expr[0]}({k.type} * weights)", 1.0
     if expr[0] in ("div", "div_no_nan") and expr[1][0] == "sum" and expr[1][1][0] == "mul" and \
             expr[1][1][1] == ("ce",):
         w_t, divisor = expr[1][1][2], expr[2]
-        w = _weights(w_t, placeholder_ops)
+        c = _scalar_const(w_t)
         if _counts_nonzero(divisor):   # tf.losses.*'s default reduction
+            if c is not None and c != 0.0:   # tf.losses.*(..., weights=c): sum(c * ce) / count = c * mean
+                return "mean", None, f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights 1.0: the mean", c
+            w = _weights(w_t, placeholder_ops)
             if w is None:
-                return "mean", None, f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights 1.0: the mean"
+                return "mean", None, f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights 1.0: the mean", 1.0
             if "sequence_mask" in w:   # 0 / 1 weights: their count is their sum
                 return "weighted_mean_no_nan", w, (f"tf.losses' SUM_BY_NONZERO_WEIGHTS over {k.type}, weights a "
-                                                   f"sequence mask (0 / 1: the count of non-zero weights is their sum)")
+                                                   f"sequence mask (0 / 1: the count of non-zero weights is their "
+                                                   f"sum)"), 1.0
             raise NotReproduced(f"the loss {loss.name} is tf.losses' SUM_BY_NONZERO_WEIGHTS with weights "
                                 f"{w_t.name}, which may be other than 0 / 1 (the mean over the non-zero weights is "
                                 f"not their weighted mean)")
+        w = _weights(w_t, placeholder_ops)
         d = divisor.op
         parts = list(d.inputs) if d.type in _ADD else [divisor]
         sums = [p for p in parts if _strip(p).op.type == "Sum"]
@@ -320,7 +417,7 @@ def _match(expr, loss, k, placeholder_ops):
             what = ("contrib.seq2seq.sequence_loss (average_across_timesteps and average_across_batch"
                     + (", TF >= 1.13 div_no_nan)" if no_nan else ")")) if w and "sequence_mask" in w else \
                 f"{'div_no_nan' if no_nan else ''}(sum({k.type} * weights), sum(weights))"
-            return ("weighted_mean_no_nan" if no_nan else "weighted_mean"), w, what
+            return ("weighted_mean_no_nan" if no_nan else "weighted_mean"), w, what, 1.0
         raise NotReproduced(f"the cross-entropy sum is divided by {divisor.name}, not by the sum of its weights")
     try:
         legacy = expr[0] == "div" and expr[1][0] == "sum" and expr[1][1][0] == "div" and \
@@ -330,7 +427,7 @@ def _match(expr, loss, k, placeholder_ops):
     if legacy and all(w is None or _is_one(w) for w in expr[1][1][1][1]) and _batch_size(expr[2]):
         # legacy_seq2seq.sequence_loss: sum_b(sum_t ce * w / (sum_t w + 1e-12)) / batch, w = ones: the mean
         return "mean", None, ("legacy_seq2seq.sequence_loss (sequence_loss_by_example, average_across_timesteps "
-                              "and average_across_batch, weights all ones)")
+                              "and average_across_batch, weights all ones)"), 1.0
     raise NotReproduced(f"the loss {loss.name} reduces {k.type} in a form not reproduced yet ({_show(expr)})")
 
 

@@ -20,7 +20,8 @@ Outputs (unless `--outputs` names them), in this order, each with the reason it 
    auto-named internals (`rnn/while/Exit_3`) never do.
 
 A graph without a loss: its unconsumed tensors named like logits / probabilities / predictions / output, else (at
-most `MAX_UNNAMED_OUTPUTS`) its unconsumed tensors computed from an input. Never control flow, whatever its name (a
+most `MAX_UNNAMED_OUTPUTS`) its unconsumed tensors computed from an input, less what a loop's setup leaves
+unconsumed (`_bookkeeping`: TF 2.21 dynamic_rnn's `rnn/Min`, a zero state's batch size). Never control flow, whatever its name (a
 Merge's value_index, the Switch branch nobody takes, Enter / Exit / NextIteration / LoopCond), nor an op inside a
 loop frame (`loop_frame_ops`).
 
@@ -226,15 +227,18 @@ def choose_outputs(graph, *, loss_only: bool = False) -> Selection:
     if sinks:
         return Selection(sinks, why, reasons={s: "unconsumed, named like an output (the graph has no loss)"
                                               for s in sinks}, primary=list(sinks))
-    ends = _result_ends(graph)
+    ends, skipped = _result_ends(graph)
+    left_out = _left_out(skipped)
     if 0 < len(ends) <= MAX_UNNAMED_OUTPUTS:
         return Selection(ends, "the graph has no loss and names no output; the outputs are its unconsumed tensors "
                                "computed from its inputs (a frozen or exported inference graph keeps only what its "
-                               "outputs need)", reasons={e: "unconsumed, computed from the inputs (the graph has no "
-                                                          "loss and names no output)" for e in ends}, primary=list(ends))
+                               "outputs need)" + left_out,
+                         reasons={e: "unconsumed, computed from the inputs (the graph has no loss and names no "
+                                     "output)" for e in ends}, primary=list(ends))
     listed = f" (its unconsumed tensors computed from the inputs: {', '.join(ends[:6])}" + \
         (f" and {len(ends) - 6} more)" if len(ends) > 6 else ")") if ends else ""
-    return Selection([], f"no loss and no tensor named like logits / predictions / output{listed}; pass --outputs")
+    return Selection([], f"no loss and no tensor named like logits / predictions / output{listed}{left_out}; pass "
+                         f"--outputs")
 
 
 MAX_UNNAMED_OUTPUTS = 4   # more unconsumed results than this: the graph holds more than one model's outputs
@@ -257,10 +261,11 @@ def loop_frame_ops(graph) -> set[str]:
     return set(reaches(enters, stop=("Exit", "RefExit"))) if enters else set()
 
 
-def _result_ends(graph) -> list[str]:
+def _result_ends(graph) -> tuple[list[str], dict[str, str]]:
     """The tensors nothing consumes that are computed from a placeholder (a data path from an input), outside the
     training machinery, summaries and loop frames: a frozen graph's outputs (`convert_variables_to_constants` keeps
-    only what its output nodes need), an export's results. In graph order."""
+    only what its output nodes need), an export's results. In graph order; with the unconsumed tensors left out as
+    bookkeeping (`_bookkeeping`) and why."""
     ops = graph.get_operations()
     reach: set[str] = set()
     stack = [o for o in ops if o.type in PLACEHOLDER_OPS]
@@ -276,7 +281,44 @@ def _result_ends(graph) -> list[str]:
                 _SKIP_SCOPES.search(o.name) or _LOOP_FRAME.search(o.name) or o.name in frames:
             continue
         ends.extend(t.name for t in o.outputs if not t.consumers() and t.dtype != "bool")
-    return ends
+    return _bookkeeping(graph, ends)
+
+
+def _left_out(skipped: dict[str, str]) -> str:
+    """The bookkeeping left out, in words, one group per reason (at most 3 names each)."""
+    groups: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        groups.setdefault(why, []).append(name)
+    parts = [", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + f" ({why})"
+             for why, names in groups.items()]
+    return "; left out, unconsumed but no result: " + "; ".join(parts) if parts else ""
+
+
+def _bookkeeping(graph, ends: list[str]) -> tuple[list[str], dict[str, str]]:
+    """(the results among `ends`, the others -> why): what a loop's setup leaves that nobody reads is no result.
+    TF 2.21's `dynamic_rnn` computes `rnn/Min` (min(sequence_length)) that its loop no longer reads, and a cell's
+    `zero_state` builds `rnn/GRUCellZeroState/ExpandDims_1` (the batch size as a shape) beside the zeros it uses;
+    `while_loop` / `TensorArray` setups leave sizes the same way. Found by what they read, not by their names:
+    - a tensor that reads the inputs' shapes only (a Shape / Size / Rank of them), never their values, is a size;
+    - in a graph with weights, a tensor that reads none (min(sequence_length)) is input bookkeeping, when another
+      unconsumed tensor does read them (a model's results are computed with its weights).
+    Nothing is left out when nothing else would remain."""
+    sizes, weightless, results = {}, {}, []
+    has_weights = bool(ops_of_type(graph, VARIABLE_OPS))
+    for name in ends:
+        t = graph.get_tensor_by_name(name)
+        by_value = data_ancestors([t.op], stop=lambda o: o.type in READ_ONLY)
+        if not any(o.type in PLACEHOLDER_OPS for o in by_value.values()):
+            sizes[name] = "reads only the shape of an input: a size a loop's or a zero state's setup computes"
+        elif has_weights and not any(o.type in VARIABLE_OPS for o in data_ancestors([t.op]).values()):
+            weightless[name] = "reads no weight: input bookkeeping a loop's setup computes, e.g. dynamic_rnn's " \
+                               "min(sequence_length)"
+        else:
+            results.append(name)
+    if not results:
+        kept = [n for n in ends if n in weightless] or list(ends)
+        return kept, {n: w for n, w in sizes.items() if n not in kept}
+    return results, {**sizes, **weightless}
 
 
 def _feeds_only(t, anc) -> bool:

@@ -36,8 +36,9 @@ class Translation:
         generic = []
         for t, n, why in self.unsupported:
             frame = _FRAME.search(n)
-            if t == GENERIC_LOOP:
-                generic.append(f"the while loop {n}, which the generic tier could not translate: {why}")
+            if t == GENERIC_LOOP:   # `why` names the op that stops it and the way out (`loops.stopped_at`)
+                generic.append(f"the while loop {_FRAME_TITLE.sub('', n)}, which the generic tier could not "
+                               f"translate: {why}")
             elif t in V2_LOOP_OPS:
                 v2_loops.append(n)
             elif t.startswith(V2_LIST_OPS):
@@ -80,7 +81,14 @@ class Translation:
         return "; ".join(parts)
 
 
+    def outside_loops(self) -> bool:
+        """Whether an op the table lacks stands outside every while loop (a front-end the model could start
+        after), not only in loops the generic tier declined (whose reasons carry their own way out)."""
+        return any(t != GENERIC_LOOP for t, _, _ in self.unsupported)
+
+
 GENERIC_LOOP = "while loop (generic)"   # `loops.WhileLoopProvider.kind`
+_FRAME_TITLE = re.compile(r"/while_context$")   # a frame's name -> its scope (`rnn/while/while_context`)
 _FRAME = re.compile(r"(?:^|/)while(?:_\d+)?/")   # a TF 1.x while frame's scope: `while/`, `rnn/while/`, `while_1/`
 
 
