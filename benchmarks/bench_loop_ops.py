@@ -7,16 +7,18 @@ under a user's `tf.function` (issue 22 point 3: the loop models' compiled gap, d
 For one corpus model, in one process: the checkpoint converted (`convert_graph`, into `--out`, reused when
 `model.keras` is there), then both sides called with the same feeds (`bench_converted_speed.py`'s):
 
-- `tf1`: `Session.run` with `RunOptions(trace_level=FULL_TRACE)` (TensorFlow's default session options, Grappler on);
-- `compiled`: `tf.function(lambda x: model(x, training=False))` with `context.enable_run_metadata()`.
+- `tf1`: `Session.run` (TensorFlow's default session options, Grappler on);
+- `converted`: `tf.function(lambda x: model(x, training=False))`.
 
-Each side's step stats (what the executor ran: every kernel execution, loop iterations included) are summed per op
-type over `--runs` traced calls after warm-up: executions per call and the kernels' own time per call (`op_end_rel
-- op_start_rel`, summed; with overlap on 2 cores the sum can exceed the wall). Op types are grouped as the two sides
-name them (a `_FusedMatMul` is a `_FusedMatMul`; `Enter`/`Exit`/`Switch`/`Merge`/`NextIteration`/`LoopCond` are
-`control flow`). The table shows, per op type, count per call and us per call on each side, and the difference.
-Timing a traced call costs more than an untraced one: read the per-op figures against each other, not as the
-untraced call's time (`bench_converted_speed.py` times those).
+Two tables. (1) Kernel executions per call and their self time per call, per op type, from TensorFlow's profiler
+(`tf.profiler.experimental`, `framework_op_stats` of its trace) over `--runs` calls of each side: loop iterations
+count once each. The profiler does not record the ops the executor runs inline (the control flow: `Enter`,
+`Merge`, `Switch`, `NextIteration`; many cheap element-wise ops at small sizes), and it slows every op: read the
+figures against each other, per op type, not as the call's time (`bench_converted_speed.py` times calls). (2) The
+nodes per op type of the graphs each side runs after Grappler (the Session's partition graphs, the function's
+optimised graphs from `context.enable_run_metadata()`): a loop body's nodes run once per step, and the control-flow
+nodes say how many loop variables each side's loops carry (one `Merge`, `Switch`, `NextIteration`, `Exit` per
+loop variable; a TF2 loop makes every tensor it reads from outside a loop variable, TF1's a constant `Enter`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import argparse
 import collections
 import json
 import os
-import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,10 +136,9 @@ def main(argv=None) -> int:
 
     import tempfile  # noqa: PLC0415
 
-    import keras  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
-
     import bench_converted_speed as bcs  # noqa: PLC0415
+    import keras  # noqa: PLC0415
+
     import tf_migrate_runtime.layers  # noqa: F401, PLC0415
 
     with open(os.path.join(args.corpus, "corpus_manifest.json")) as f:
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     print(f"{args.name} batch {row['batch']} (max|d| {diff:.1e}): kernel executions and their self time per call "
           f"(TensorFlow's profiler, {args.runs} calls each)")
     print("\n".join(table(a, b, args.runs, args.top, "runs per call")))
-    print(f"\nnodes of the optimised graphs (after Grappler; loop bodies run theirs once per step)")
+    print("\nnodes of the optimised graphs (after Grappler; loop bodies run theirs once per step)")
     print("\n".join(table(ga, gb, 1, args.top, "nodes")))
     if args.json:
         with open(args.json, "w") as f:
