@@ -56,17 +56,22 @@ def base_patches(tree: str) -> list:
     """[(object, attribute, the base tree's value)] for `LOOP_CODE`: the older tree's modules loaded beside ours."""
     import importlib  # noqa: PLC0415
 
-    mods = {}
+    mods, classes = {}, {}   # the base tree's modules; its classes, before ours replace them there
     out = []
     for mod, cls, attr in LOOP_CODE:
         src = BASE_SOURCES[mod] if cls is None else mod
         if src not in mods:
             mods[src] = _load(os.path.join(tree, "tf_migrate_runtime", "layers", f"{src}.py"), f"_base_{src}")
+            same = importlib.import_module(f"tf_migrate_runtime.layers.{src}")
+            for name, value in list(vars(mods[src]).items()):   # our classes (`isinstance` checks across modules)
+                if isinstance(value, type) and isinstance(getattr(same, name, None), type):
+                    classes[(src, name)] = value
+                    setattr(mods[src], name, getattr(same, name))
         ours = importlib.import_module(f"tf_migrate_runtime.layers.{mod}")
         if cls is None:
             out.append((ours, attr, getattr(mods[src], attr)))
         else:
-            out.append((getattr(ours, cls), attr, getattr(getattr(mods[src], cls), attr)))
+            out.append((getattr(ours, cls), attr, vars(classes[(src, cls)])[attr]))
     return out
 
 
