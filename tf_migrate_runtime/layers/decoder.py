@@ -98,8 +98,10 @@ def scan_steps(step, carry, xs, ys_like):
             new, ys = step(list(c), xs_ta.read(t))
             return (t + 1, [ta.write(t, y) for ta, y in zip(tas, ys)], *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), ys_ta, *carry))   # no maximum_iterations:
-        # the condition is the trip count (one loop variable, `AddV2`, `Less`, `LogicalAnd` fewer per step)
+        # the condition is the trip count: no `maximum_iterations` outside XLA (one loop variable, an `AddV2`, a `Less`
+        # and a `LogicalAnd` fewer per step); under XLA as before (not measured there)
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), ys_ta, *carry),
+                            maximum_iterations=None if tf_outside_xla() else steps)
         return list(res[2:]), [ta.stack() for ta in res[1]]
 
     def f(c, x):   # the outputs carried beside the state: the TF backend's scan stacks only carry-shaped values
