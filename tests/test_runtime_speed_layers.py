@@ -180,3 +180,20 @@ def test_reverse_sequence_runs_tf1_op_and_matches_the_portable_path(batch_axis, 
     portable = tf.function(lambda x: layer(x, lengths))
     assert "ReverseSequence" not in {op.type for op in portable.get_concrete_function(x).graph.get_operations()}
     np.testing.assert_array_equal(np.asarray(portable(x)), want)
+
+
+def test_where_rows_is_tf1s_row_select_and_keras_where_under_xla():
+    """`decoder.where_rows` (the decoders' impute_finished, session 11): on TensorFlow TF1's `Select` of whole rows
+    (no broadcasting `SelectV2`), under XLA `keras.ops.where`; both give `np.where(cond[:, None], a, b)`, for
+    `[B, U]` states and `[B]` ids."""
+    cond = np.array([True, False, True])
+    a, b = RNG.normal(size=(B, UNITS)).astype("float32"), RNG.normal(size=(B, UNITS)).astype("float32")
+    ids_a, ids_b = np.array([4, 5, 6], "int32"), np.array([7, 8, 9], "int32")
+    want = [np.where(cond[:, None], a, b), np.where(cond, ids_a, ids_b)]
+    fn = tf.function(lambda c, x, y, i, j: [decoder.where_rows(c, x, y), decoder.where_rows(c, i, j)])
+    ops_run = {n.type for n in fn.get_concrete_function(cond, a, b, ids_a, ids_b).graph.get_operations()}
+    assert "Select" in ops_run and "SelectV2" not in ops_run
+    _close(fn(cond, a, b, ids_a, ids_b), want, atol=0)
+    xla = tf.function(lambda c, x, y, i, j: [decoder.where_rows(c, x, y), decoder.where_rows(c, i, j)],
+                      jit_compile=True)
+    _close(xla(cond, a, b, ids_a, ids_b), want, atol=0)

@@ -31,6 +31,7 @@ from tf_migrate_runtime.layers.decoder import (
     static_steps,
     step_buffer,
     step_product,
+    where_rows,
     write_step,
     zero_states,
 )
@@ -257,8 +258,8 @@ class AttentionDecoder(keras.layers.Layer):
             h, new_flat, alignments, attn = self._attend(x, attn, flat, keys, values, smask, cells)
             out = attn if self.output_attention else h
             if sequence_lengths is not None:  # impute_finished: a finished row keeps its state and attention
-                attn = ops.where(keep, attn, carry[0])
-                new_flat = [ops.where(keep, n, o) for n, o in zip(new_flat, flat)]
+                attn = where_rows(keep[:, 0], attn, carry[0])
+                new_flat = [where_rows(keep[:, 0], n, o) for n, o in zip(new_flat, flat)]
             return [attn] + new_flat, [out, alignments]
 
         steps = ops.arange(ops.shape(inputs)[1])
@@ -363,11 +364,10 @@ class GreedyAttentionDecoder(AttentionDecoder):
             x = embed_ids(self.embedding, sample)
             next_finished = ops.logical_or(ops.equal(sample, ops.cast(end_token, "int32")), finished)
             if self.impute_finished:
-                f = ops.expand_dims(finished, -1)
-                out = ops.where(f, ops.zeros_like(out), out)
-                sample = ops.where(finished, ops.zeros_like(sample), sample)
-                new_attn = ops.where(f, attn, new_attn)
-                new = [ops.where(f, o, n) for o, n in zip(flat, new)]
+                out = where_rows(finished, ops.zeros_like(out), out)
+                sample = where_rows(finished, ops.zeros_like(sample), sample)
+                new_attn = where_rows(finished, attn, new_attn)
+                new = [where_rows(finished, o, n) for o, n in zip(flat, new)]
             outs = write_step(outs, t, out, training)
             ids = write_step(ids, t, sample, training)
             aligns = write_step(aligns, t, alignments, training)

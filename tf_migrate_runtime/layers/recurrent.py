@@ -59,13 +59,14 @@ def _loop(layer, sequences, initial_state, mask, step):
     zero = tf.zeros_like(states[0])
     zero_for_mask = layer.zero_output_for_mask
 
-    if masks is None:   # the fewest loop variables: each costs control-flow ops at every step
+    # the loops' condition is their trip count: no `maximum_iterations` (a loop variable, an `AddV2`, a `Less` and a
+    # `LogicalAnd` more per step; docs/performance.md). Each loop variable costs control-flow ops at every step.
+    if masks is None:
         def body(t, out_ta, *states):
             out, new = step(xs.read(t), list(states))
             return (t + 1, out_ta.write(t if every else 0, out), *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states),
-                            maximum_iterations=steps)
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states))
         new_states = list(res[2:])
     elif zero_for_mask:   # a masked step writes zeros: no previous output to carry
         def body(t, out_ta, *states):
@@ -74,8 +75,7 @@ def _loop(layer, sequences, initial_state, mask, step):
             new = [_select_rows(keep, n, s) for n, s in zip(new, states)]
             return (t + 1, out_ta.write(t if every else 0, _select_rows(keep, out, zero)), *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states),
-                            maximum_iterations=steps)
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *states))
         new_states = list(res[2:])
     else:
         def body(t, out_ta, prev, *states):
@@ -85,8 +85,7 @@ def _loop(layer, sequences, initial_state, mask, step):
             new = [_select_rows(keep, n, s) for n, s in zip(new, states)]
             return (t + 1, out_ta.write(t if every else 0, out), out, *new)
 
-        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, zero, *states),
-                            maximum_iterations=steps)
+        res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, zero, *states))
         new_states = list(res[3:])
     outputs = tf.transpose(res[1].stack(), (1, 0, 2))
     return outputs[:, -1], outputs, new_states
@@ -115,7 +114,11 @@ def stack_loop(layers, sequences, initial_states, mask):
     sizes = [len(st) for st in states]
     every = layers[-1].return_sequences
     out_ta = tf.TensorArray(states[-1][0].dtype, size=steps if every else 1)
-    carry = [masks is not None and not layer.zero_output_for_mask for layer in layers]   # the previous output
+    # the previous output, carried for the top layer only: below it a masked step's output only feeds the layer
+    # above, whose states the same mask keeps and whose output it replaces, so it is never read (one `Select` and
+    # one loop variable less per step and layer; the same results)
+    top = len(layers) - 1
+    carry = [masks is not None and not layers[k].zero_output_for_mask and k == top for k in range(len(layers))]
     zeros = [tf.zeros_like(st[0]) for st in states]
 
     def body(t, out_ta, *flat):
@@ -129,14 +132,15 @@ def stack_loop(layers, sequences, initial_states, mask):
             x, new = fn(x, st[k])
             if keep is not None:
                 new = [_select_rows(keep, n, s) for n, s in zip(new, st[k])]
-                x = _select_rows(keep, x, prev[k] if carry[k] else zeros[k])
+                if k == top:
+                    x = _select_rows(keep, x, prev[k] if carry[k] else zeros[k])
                 if carry[k]:
                     new_prev.append(x)
             new_states += new
         return (t + 1, out_ta.write(t if every else 0, x), *new_states, *new_prev)
 
     init = [s for st in states for s in st] + [z for z, c in zip(zeros, carry) if c]
-    res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *init), maximum_iterations=steps,
+    res = tf.while_loop(lambda t, *_: t < steps, body, (tf.constant(0), out_ta, *init),
                         parallel_iterations=32)   # TF1 dynamic_rnn's: layer k of step t + 1 beside layer k + 1 of t
     flat = iter(res[2:])
     finals = [[next(flat) for _ in range(n)] for n in sizes]
