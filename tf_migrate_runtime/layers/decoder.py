@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_migrate_runtime.layers.shared import check_bound, slot_weight
+from tf_migrate_runtime.layers.shared import check_bound, shared_map, slot_weight
 
 
 def concrete_int(x):
@@ -380,7 +380,7 @@ class GreedyDecoder(keras.layers.Layer):
         self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
         self.output_size = int(output_size) if output_size else None
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
-        self.shared_weights = {str(k): [str(v[0]), int(v[1])] for k, v in (shared_weights or {}).items()}
+        self.shared_weights = shared_map(shared_weights)
 
     def build(self, *args, **kwargs):
         build_embedding_decoder(self)
