@@ -139,23 +139,23 @@ def test_fit_trains_the_shared_attention_weights_and_they_go_back_to_tf1(attenti
     np.testing.assert_allclose(tf1[2], after[2], atol=1e-4)
 
 
-def test_beam_search_attention_decoder_reads_the_training_paths_weights(tmp_path):
+def test_beam_search_attention_decoder_reads_the_encoders_embedding(tmp_path):
     """BeamSearchDecoder(AttentionWrapper(LSTM stand-in, LuongAttention(scale=True), attention layer 6), beam 3)
-    beside the TrainingHelper decoder over the same variables, the beam ids asked for first: the beam layer holds
-    nothing, the model holds the TF1 variables' elements once, ids and training logits match the graph."""
+    reading the embedding the encoder reads (TF1 cannot build a second mechanism over the tiled memory on the
+    training path's variables in one graph: its `memory_layer` Dense is made anew, `memory_layer_1`): the beam layer
+    names the encoder's `Embedding`, holds its own cells and mechanism once, ids match the graph."""
     from migrate.graph import convert_graph  # noqa: PLC0415
 
-    src = beam_graph(str(tmp_path / "src"), kind="lstm", attention="luong", train=True)
-    report = convert_graph(src, str(tmp_path / "conv"), outputs=["decoder/predicted_ids:0", "decoder/train_logits:0"],
-                           log=lambda m: None)
+    src = beam_graph(str(tmp_path / "src"), kind="lstm", attention="luong", train=False)
+    report = convert_graph(src, str(tmp_path / "conv"), outputs=["decoder/predicted_ids:0"], log=lambda m: None)
     assert report["parity"]["ok"], report["parity"]
     assert report["parity"]["outputs"][0].get("exact")
-    source = (tmp_path / "conv" / "model.py").read_text()
-    assert source.index("tfm.AttentionDecoder(") < source.index("tfm.BeamSearchAttentionDecoder(")
+    assert "shared_weights={'embedding': ['embedding', 0]}" in (tmp_path / "conv" / "model.py").read_text()
     model = _load(tmp_path / "conv" / "model.keras")
-    beam, train = _layer(model, "BeamSearchAttentionDecoder"), _layer(model, "AttentionDecoder")
-    assert beam.weights == [] and beam.memory_kernel is train.memory_kernel and beam.g is train.g
+    beam = _layer(model, "BeamSearchAttentionDecoder")
     assert beam.embedding is model.get_layer("embedding").weights[0]
+    assert [w.name for w in beam.weights][:4] == ["cell_0_kernel", "cell_0_recurrent_kernel", "cell_0_bias",
+                                                  "memory_layer"]
     _assert_held_once(model, tmp_path / "conv", sum(a.size for a in _read(src).values()))
 
 
@@ -203,14 +203,15 @@ def test_raw_rnn_greedy_loop_reads_the_training_paths_embedding_cell_and_project
 
     os.makedirs(tmp_path / "src")
     src = _raw_rnn_graph(str(tmp_path / "src"))
-    report = convert_graph(src, str(tmp_path / "conv"), outputs=["greedy_outputs:0", "train_logits:0"],
+    report = convert_graph(src, str(tmp_path / "conv"), outputs=["greedy_outputs:0", "decoder/train_logits:0"],
                            log=lambda m: None)
     assert report["parity"]["ok"], report["parity"]
     assert report["translated"]["raw_rnn greedy loop_fn -> tfm.RawRNNGreedyDecoder"] == 1
     source = (tmp_path / "conv" / "model.py").read_text()
     assert source.index("keras.layers.Dense(") < source.index("tfm.RawRNNGreedyDecoder(")
+    # the training path's projection is a Dense(use_bias=False) over [B, T, 5] (Tensordot) + a tfm.BiasAdd
     assert "'embedding': ['embedding', 0], 'output_kernel': ['decoder__output_projection', 0], " \
-           "'output_bias': ['decoder__output_projection', 1]}" in source
+           "'output_bias': ['decoder__output_projection_2', 0]}" in source
     model = _load(tmp_path / "conv" / "model.keras")
     decoder = _layer(model, "RawRNNGreedyDecoder")
     assert decoder.weights == [] and decoder.embedding is model.get_layer("embedding").weights[0]
