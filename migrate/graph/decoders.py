@@ -26,6 +26,7 @@ from migrate.graph.rnn import (
     keras_weights,
     layer_class,
     runtime_cell,
+    runtime_family,
 )
 
 
@@ -129,7 +130,7 @@ def stacked_cells(em: Emitter, view, layers, inits, what: str):
         runtime_cell(step, what)
     for step, init in zip(layers, inits):
         weights += keras_weights(view, step)
-        families.append(step.family)
+        families.append(runtime_family(step))
         units.append(step.units)
         roles = ("h", "c") if step.family == "lstm" else ("h",)
         flat_init += [em.value(init[role]) if role in init else None for role in roles]

@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
+    RESET_AFTER,
     add_cell_weights,
     argmax_ids,
     decode_loop,
@@ -57,6 +58,9 @@ def loop_cells(families, cell_weights) -> list:
 
     out = []
     for fam, (kernel, recurrent, bias) in zip(families, cell_weights):
+        if fam == RESET_AFTER:   # two products, the reset gate between them: nothing to join
+            out.append([kernel, recurrent, bias])
+            continue
         kernel, recurrent, bias = (tf.convert_to_tensor(w) for w in (kernel, recurrent, bias))
         if fam == "lstm":
             out.append(FusedCell([(tf.concat([kernel, recurrent], 0), bias)]))
@@ -102,13 +106,20 @@ def stack_step(families, cells, x, states) -> tuple:
 
 
 def cell_step(family, weights, x, state):
-    """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`) or GRU `reset_after=False`
-    (gates z, r, h; state `[h]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.
+    """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`), GRU `reset_after=False`
+    (gates z, r, h; state `[h]`) or, family `"gru_reset_after"`, GRU `reset_after=True` (bias `[2, 3 * units]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.
     Returns `(output, new state list)`."""
     if isinstance(weights, FusedCell):
         return _fused_step(family, weights, x, state)
     kernel, recurrent, bias = weights
     u = recurrent.shape[0]
+    if family == RESET_AFTER:   # keras.layers.GRU(reset_after=True): r * (h @ recurrent_h + recurrent bias)
+        (h,) = state
+        xs = dense_product(x, kernel, bias[0])
+        hs = dense_product(h, recurrent, bias[1])
+        z, r = ops.split(ops.sigmoid(xs[:, :2 * u] + hs[:, :2 * u]), 2, axis=-1)
+        h = z * h + (1.0 - z) * ops.tanh(xs[:, 2 * u:] + r * hs[:, 2 * u:])
+        return h, [h]
     if family == "lstm":
         h, c = state
         z = step_product(x, h, kernel, recurrent, bias)

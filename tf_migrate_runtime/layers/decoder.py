@@ -235,6 +235,11 @@ def static_steps(maximum_iterations, layer: str):
     return ops.cast(maximum_iterations, "int32")
 
 
+# the family of a `keras.layers.GRU(reset_after=True)` cell (contrib's CudnnCompatibleGRUCell, cuDNN's GRU): the
+# reset gate multiplies the projected state, the bias one row per input / recurrent product
+RESET_AFTER = "gru_reset_after"
+
+
 def add_cell_weights(layer, families, units, width: int, shared: bool = False):
     """Add each stacked cell's Keras-layout weights (`cell_<k>_kernel`, `_recurrent_kernel`, `_bias`) to `layer`,
     the first cell fed `width` features -> (per cell [kernel, recurrent_kernel, bias], the top cell's width).
@@ -246,8 +251,9 @@ def add_cell_weights(layer, families, units, width: int, shared: bool = False):
 
     for k, (fam, u) in enumerate(zip(families, units)):
         gates = 4 if fam == "lstm" else 3
+        bias = (2, gates * u) if fam == RESET_AFTER else (gates * u,)   # GRU(reset_after=True): input, recurrent rows
         cell_weights.append([weight(s, f"cell_{k}_{n}") for n, s in (
-            ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
+            ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", bias))])
         width = u
     return cell_weights, width
 

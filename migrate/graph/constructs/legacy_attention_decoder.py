@@ -46,7 +46,7 @@ from migrate.graph.matching import (
     unwrap,
 )
 from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
-from migrate.graph.rnn import keras_weights, runtime_cell, tf1_class
+from migrate.graph.rnn import keras_weights, runtime_cell, runtime_family, tf1_class
 
 
 # ------------------------------------------------------------------------------------------------ pieces
@@ -214,7 +214,7 @@ class LegacyAttention(Provider):
         conv_w = v(view.variable_of(self.heads[0].inputs[1]))
         in_dim = v(self.in_lin.kernel).shape[1]
         out_size = v(self.out_lin.kernel).shape[1]
-        families = [st.family for st in layers]
+        families = [runtime_family(st) for st in layers]
         units = [st.units for st in layers]
         what = "embedding_attention_decoder" if self._is_embedding_decoder() else "attention_decoder"
         mode = "feed_previous=True (greedy argmax fed back)" if self.loop else "feed_previous=False (teacher forcing)"
