@@ -241,6 +241,9 @@ def holders_first(view: GraphView, outputs: list[str], providers: dict) -> list[
     (`keras.layers.Embedding`, `Dense`, `tfm.LSTM` / `GRU`, `tfm.AttentionDecoder`) come first in model.py and
     hold the TF1 variables, and the loop's layer names them (`shared_weights`, issue 22); the model's outputs keep
     their order."""
+    if len(outputs) < 2 or not any(getattr(p, "reads_shared_weights", False) for p in providers.values()):
+        return list(outputs)
+
     def reads_shared(root: str) -> bool:
         seen, stack = set(), [view.graph.get_tensor_by_name(root)]
         while stack:
