@@ -25,7 +25,8 @@ sys.path.insert(0, HERE)
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 BOTH_PATHS = ["udacity_seq2seq_contrib_tf11", "udacity_seq2seq_contrib_tf12", "udacity_translation_contrib_tf11",
-              "tflearn_legacy_attention_seq2seq_v1"]
+              "tflearn_legacy_attention_seq2seq_v1",
+              "ptrnet_gru_bahdanau_tf15"]   # its greedy attention loop reads the encoder's embedding
 SLOTS = re.compile(r"Adam|Momentum|RMSProp|Adagrad|Ftrl|global_step|beta\d_power")   # optimizer state, counters
 
 

@@ -118,15 +118,17 @@ def test_the_decoder_layer_trains(converted):
     model, _ = _keras_run(converted("greedy", "lstm_eos_or_length")[3], {"src": np.zeros((2, 3), "int32")})
     layer = next(la for la in model.layers if type(la).__name__ == "RawRNNGreedyDecoder")
     assert [w.path.rsplit("/", 1)[-1] for w in layer.trainable_weights] == [
-        "cell_0_kernel", "cell_0_recurrent_kernel", "cell_0_bias", "embedding", "output_kernel", "output_bias"]
+        "cell_0_kernel", "cell_0_recurrent_kernel", "cell_0_bias", "output_kernel", "output_bias"]
+    assert layer.shared_weights == {"embedding": ["embedding", 0]}   # the encoder's Embedding (issue 22)
+    weights = layer.trainable_weights + [layer.embedding]
     src = np.random.RandomState(2).randint(0, 11, (3, 5)).astype("int32")
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(tf.square(model({"src": src})[0]))
-    grads = tape.gradient(loss, layer.trainable_weights)
+    grads = tape.gradient(loss, weights)
     # the argmax feedback has no gradient: the output layer is reached only through the loss on the cell outputs
-    moved = [w.path.rsplit("/", 1)[-1] for w, g in zip(layer.trainable_weights, grads)
+    moved = [w.path.rsplit("/", 1)[-1] for w, g in zip(weights, grads)
              if g is not None and float(tf.reduce_max(tf.abs(g))) > 0]
-    assert {"cell_0_kernel", "cell_0_recurrent_kernel", "cell_0_bias", "embedding"} <= set(moved), moved
+    assert {"cell_0_kernel", "cell_0_recurrent_kernel", "cell_0_bias", "embeddings"} <= set(moved), moved
     assert keras.ops.convert_to_numpy(loss) > 0
 
 

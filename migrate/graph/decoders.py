@@ -26,6 +26,7 @@ from migrate.graph.rnn import (
     keras_weights,
     layer_class,
     runtime_cell,
+    runtime_family,
 )
 
 
@@ -130,7 +131,7 @@ def stacked_cells(em: Emitter, view, layers, inits, what: str):
         runtime_cell(step, what)
     for step, init in zip(layers, inits):
         weights += keras_weights(view, step)
-        families.append(step.family)
+        families.append(runtime_family(step))
         units.append(step.units)
         roles = ("h", "c") if step.family == "lstm" else ("h",)
         flat_init += [em.value(init[role]) if role in init else None for role in roles]
@@ -150,20 +151,34 @@ def output_layer_weights(view, dense, weights: list) -> tuple[int | None, bool]:
     return k.shape[1], bool(bias)
 
 
-def embedding_decoder_slots(layers, embedding: str, dense) -> list[tuple]:
-    """Per weight of an embedding decoder layer (`tfm.GreedyDecoder` and the sampling decoders, in the order of
-    `decoder.build_embedding_decoder`: the cells', the embedding, the output layer's): (its weight name, role, TF1
-    variables) for `share_weights`."""
+def cell_slots(layers) -> list[tuple]:
+    """Per weight of a decoder layer's stacked cells (`decoder.add_cell_weights`: `cell_<k>_kernel`,
+    `_recurrent_kernel`, `_bias`): (its weight name, role, TF1 variables) for `share_weights`."""
     slots = []
     for k, step in enumerate(layers):
         for i, n in enumerate(("kernel", "recurrent_kernel", "bias")):
             slots.append((f"cell_{k}_{n}", cell_role(step, i), cell_variables(step)))
-    slots.append(("embedding", "embedding", (embedding,)))
-    if dense is not None:
-        slots.append(("output_kernel", "dense_kernel", (dense[0],)))
-        if dense[1]:
-            slots.append(("output_bias", "dense_bias", (dense[1],)))
     return slots
+
+
+def output_slots(dense, prefix: str = "output") -> list[tuple]:
+    """The output layer's `(kernel, bias or None)` (or None: no slots) as `<prefix>_kernel` / `<prefix>_bias`, the
+    roles of the training path's `keras.layers.Dense` (`emit_dense`, the op table's MatMul + BiasAdd)."""
+    if dense is None:
+        return []
+    slots = [(f"{prefix}_kernel", "dense_kernel", (dense[0],))]
+    if dense[1]:
+        slots.append((f"{prefix}_bias", "dense_bias", (dense[1],)))
+    return slots
+
+
+def embedding_decoder_slots(layers, embedding: str, dense, mechanism: list = ()) -> list[tuple]:
+    """Per weight of an embedding decoder layer (`tfm.GreedyDecoder` and the sampling decoders, in the order of
+    `decoder.build_embedding_decoder`: the cells', the embedding, the output layer's; with an attention
+    `mechanism`'s slots (`constructs/attention_wrapper.attention_slots`), `tfm.GreedyAttentionDecoder` /
+    `BeamSearchAttentionDecoder`'s: the cells', the mechanism's, the embedding, the output layer's): (its weight
+    name, role, TF1 variables) for `share_weights`."""
+    return cell_slots(layers) + list(mechanism) + [("embedding", "embedding", (embedding,))] + output_slots(dense)
 
 
 def share_weights(em: Emitter, weights: list, slots: list[tuple]) -> tuple[list, dict]:
@@ -178,6 +193,21 @@ def share_weights(em: Emitter, weights: list, slots: list[tuple]) -> tuple[list,
         else:
             shared[slot] = [at[0], at[1]]
     return own, shared
+
+
+def layer_weights(em: Emitter, lname: str, weights: list, slots: list[tuple]) -> dict:
+    """A decoder layer's weights (in its creation order, `slots` naming each): those another layer already holds
+    are named (`share_weights`), the others go to the layer (`em.weights[lname]`) and are held by it for the layers
+    emitted after it (`em.hold`) -> its `shared_weights`."""
+    own, shared = share_weights(em, weights, slots)
+    index = 0
+    for slot, role, tf_vars in slots:
+        if slot not in shared:
+            em.hold(lname, index, role, tf_vars)
+            index += 1
+    if own:   # every weight shared: the layer holds none
+        em.weights[lname] = own
+    return shared
 
 
 def shared_weights_arg(shared: dict) -> str:
@@ -262,6 +292,7 @@ def keras_name_short(scope: str) -> str:
     return scope.rsplit("/", 1)[-1]
 
 
-__all__ = ["DynamicDecode", "HelperMatch", "decode_provides", "embedding_decoder_slots", "emit_dense",
-           "share_weights", "shared_weights_arg", "final_states", "keras_name_short", "stacked_cells",
+__all__ = ["DynamicDecode", "HelperMatch", "cell_slots", "decode_provides", "embedding_decoder_slots", "emit_dense",
+           "layer_weights", "output_slots", "share_weights",
+           "shared_weights_arg", "final_states", "keras_name_short", "stacked_cells",
            "state_idents", "write_outputs", "zero_past_length"]

@@ -495,6 +495,10 @@ class Provider:
     (`provides`) and `emit(em, syms) -> {tensor name: Sym}`."""
 
     kind = "rnn"
+    # an inference loop (greedy, sampling, beam search decoder) that reads the variables a training path reads too:
+    # the walk writes the outputs it does not reach first, so that the training path's layers hold the variables
+    # and the loop's layer names them (`translate.holders_first`, issue 22)
+    reads_shared_weights = False
 
     def __init__(self, name, inputs, provides):
         self.name, self.inputs, self.provides = name, inputs, provides

@@ -68,13 +68,19 @@ CUDNN_GRU_ROLES = {"gates_kernel": "gates/kernel", "gates_bias": "gates/bias",
 
 
 def runtime_cell(step: CellStep, what: str) -> None:
-    """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells."""
-    if step.layout == "cudnn_gru":
-        raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}) is a keras.layers.GRU(reset_after=True); the runtime "
-                          f"decoder layers run GRUCell's reset_after=False step")
+    """Refuse (`Unsupported`) a cell the runtime decoder layers do not run: they take tanh LSTM / GRU cells and
+    CudnnCompatibleGRUCell (`runtime_family`)."""
+    if step.layout == "cudnn_gru":   # keras.layers.GRU(reset_after=True): the decoder layers' "gru_reset_after"
+        return
     if step.family not in RUNTIME_FAMILIES or step.activation != "tanh" or step.layout in RUNTIME_LAYERS:
         raise Unsupported(f"{what}: the cell {step.scope} ({tf1_class(step)}, activation {step.activation}) is not "
                           f"one the runtime decoder layers run (LSTM / GRU with tanh)")
+
+
+def runtime_family(step: CellStep) -> str:
+    """The cell's family in the runtime decoder layers' `families`: "lstm", "gru" (GRUCell, `reset_after=False`) or
+    "gru_reset_after" (CudnnCompatibleGRUCell: `keras.layers.GRU(reset_after=True)`'s weights and step)."""
+    return "gru_reset_after" if step.layout == "cudnn_gru" else step.family
 
 
 def basic_rnn_to_keras(kernel: np.ndarray, bias: np.ndarray, input_size: int) -> tuple:

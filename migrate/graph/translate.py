@@ -229,7 +229,7 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         raise Unsupported("the outputs depend on no placeholder")
     em.lines.append("")
 
-    walk(view, em, outputs, syms, providers, unsupported)
+    walk(view, em, holders_first(view, outputs, providers), syms, providers, unsupported)
     out_syms = [syms[n] for n in outputs]
     loops, seen = [], set()
     for p in providers.values():   # each construct once, in the order met: how it was translated
@@ -240,6 +240,37 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
         loops.append({"loop": getattr(p, "title", p.name), "how": "translated generically" if generic else
                       f"recognised as {p.kind}", **({"why": p.why} if generic else {})})
     return Translation(em, inputs, out_syms, _dedupe(unsupported), loops)
+
+
+def holders_first(view: GraphView, outputs: list[str], providers: dict) -> list[str]:
+    """The outputs in the order the walk writes them: first those it reaches without an inference loop over shared
+    variables (a provider's `reads_shared_weights`: a greedy / sampling / beam search decoder, a raw_rnn or
+    feed_previous decoder), then the others, each group in the given order. So the training path's layers
+    (`keras.layers.Embedding`, `Dense`, `tfm.LSTM` / `GRU`, `tfm.AttentionDecoder`) come first in model.py and
+    hold the TF1 variables, and the loop's layer names them (`shared_weights`, issue 22); the model's outputs keep
+    their order."""
+    if len(outputs) < 2 or not any(getattr(p, "reads_shared_weights", False) for p in providers.values()):
+        return list(outputs)
+
+    def reads_shared(root: str) -> bool:
+        seen, stack = set(), [view.graph.get_tensor_by_name(root)]
+        while stack:
+            t = stack.pop()
+            if t.name in seen:
+                continue
+            seen.add(t.name)
+            p = providers.get(t.name)
+            if p is not None:
+                if getattr(p, "reads_shared_weights", False):
+                    return True
+                stack.extend(p.inputs)
+                continue
+            if view.foldable(t.op) or t.op.type in VARIABLE_OPS:
+                continue
+            stack.extend(t.op.inputs)
+        return False
+
+    return sorted(outputs, key=reads_shared)
 
 
 def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsupported: list,

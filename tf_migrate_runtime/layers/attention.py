@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from tf_migrate_runtime.layers.decoder import (
+    RESET_AFTER,
     add_cell_weights,
     argmax_ids,
     decode_loop,
@@ -35,6 +36,7 @@ from tf_migrate_runtime.layers.decoder import (
     write_step,
     zero_states,
 )
+from tf_migrate_runtime.layers.shared import check_bound, shared_map, slot_weight
 
 NEG_INF = -1e30
 
@@ -57,6 +59,9 @@ def loop_cells(families, cell_weights) -> list:
 
     out = []
     for fam, (kernel, recurrent, bias) in zip(families, cell_weights):
+        if fam == RESET_AFTER:   # two products, the reset gate between them: nothing to join
+            out.append([kernel, recurrent, bias])
+            continue
         kernel, recurrent, bias = (tf.convert_to_tensor(w) for w in (kernel, recurrent, bias))
         if fam == "lstm":
             out.append(FusedCell([(tf.concat([kernel, recurrent], 0), bias)]))
@@ -102,13 +107,20 @@ def stack_step(families, cells, x, states) -> tuple:
 
 
 def cell_step(family, weights, x, state):
-    """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`) or GRU `reset_after=False`
-    (gates z, r, h; state `[h]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.
+    """One step of a Keras-layout cell: LSTM (gates i, f, c, o; state `[h, c]`), GRU `reset_after=False`
+    (gates z, r, h; state `[h]`) or, family `"gru_reset_after"`, GRU `reset_after=True` (bias `[2, 3 * units]`). `weights`: `[kernel, recurrent, bias]`, or what `loop_cells` made of them.
     Returns `(output, new state list)`."""
     if isinstance(weights, FusedCell):
         return _fused_step(family, weights, x, state)
     kernel, recurrent, bias = weights
     u = recurrent.shape[0]
+    if family == RESET_AFTER:   # keras.layers.GRU(reset_after=True): r * (h @ recurrent_h + recurrent bias)
+        (h,) = state
+        xs = dense_product(x, kernel, bias[0])
+        hs = dense_product(h, recurrent, bias[1])
+        z, r = ops.split(ops.sigmoid(xs[:, :2 * u] + hs[:, :2 * u]), 2, axis=-1)
+        h = z * h + (1.0 - z) * ops.tanh(xs[:, 2 * u:] + r * hs[:, 2 * u:])
+        return h, [h]
     if family == "lstm":
         h, c = state
         z = step_product(x, h, kernel, recurrent, bias)
@@ -140,6 +152,10 @@ class AttentionDecoder(keras.layers.Layer):
         normalize: Bahdanau `normalize=True` (g, b).
         attention_layer_size: the attention layer's depth (Dense without bias), or None (attention = context).
         output_attention: emit the attention (else the top cell output).
+        shared_weights: weight name (`cell_<k>_kernel` / `_recurrent_kernel` / `_bias`, `memory_layer`,
+            `query_layer`, `attention_v`, `attention_g`, `attention_b`, `attention_layer`) -> [layer name, weight
+            index]: read from that layer of the model (another decoder over the same TF1 variables), not held here
+            (`tf_migrate_runtime.layers.shared`).
 
     Call arguments:
         inputs: `[B, T, input_dim]`.  memory: `[B, S, memory_dim]`.  memory_lengths: int `[B]` or None.
@@ -161,7 +177,7 @@ class AttentionDecoder(keras.layers.Layer):
     loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
 
     def __init__(self, families, units, input_dim, memory_dim, mechanism, num_units, scale=False, normalize=False,
-                 attention_layer_size=None, output_attention=True, **kwargs):
+                 attention_layer_size=None, output_attention=True, shared_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.families, self.units = list(families), [int(u) for u in units]
         self.input_dim, self.memory_dim = int(input_dim), int(memory_dim)
@@ -169,27 +185,44 @@ class AttentionDecoder(keras.layers.Layer):
         self.scale, self.normalize = bool(scale), bool(normalize)
         self.attention_layer_size = int(attention_layer_size) if attention_layer_size else None
         self.output_attention = bool(output_attention)
+        self.shared_weights = shared_map(shared_weights)
 
     @property
     def attention_width(self):
         return self.attention_layer_size or self.memory_dim
 
     def build(self, *args, **kwargs):
-        self.cell_weights, _ = add_cell_weights(self, self.families, self.units,
-                                                self.input_dim + self.attention_width)
+        self._build_weights()
+
+    def bind_shared(self):
+        """The `shared_weights` were bound (`shared.bind_shared_weights`): take them."""
+        self._build_weights()
+
+    def _build_weights(self):
+        """The weights, in this order: the cells' (`add_cell_weights`), `memory_layer`, then Bahdanau's
+        `query_layer`, `attention_v` (normalized: `attention_g`, `attention_b`) or scaled Luong's `attention_g`,
+        then `attention_layer` when there is one. A weight `shared_weights` names is another layer's (`shared.py`):
+        not created here, bound by the model; own weights are made once (this runs again when they are bound)."""
+        cell_weights, _ = add_cell_weights(self, self.families, self.units, self.input_dim + self.attention_width,
+                                           shared=True)
         q = self.units[-1]
-        self.memory_kernel = self.add_weight(shape=(self.memory_dim, self.num_units), name="memory_layer")
-        self.query_kernel = self.v = self.g = self.b = None
+        memory_kernel = slot_weight(self, "memory_layer", (self.memory_dim, self.num_units))
+        query_kernel = v = g = b = None
         if self.mechanism == "bahdanau":
-            self.query_kernel = self.add_weight(shape=(q, self.num_units), name="query_layer")
-            self.v = self.add_weight(shape=(self.num_units,), name="attention_v")
+            query_kernel = slot_weight(self, "query_layer", (q, self.num_units))
+            v = slot_weight(self, "attention_v", (self.num_units,))
             if self.normalize:
-                self.g = self.add_weight(shape=(), name="attention_g")
-                self.b = self.add_weight(shape=(self.num_units,), name="attention_b")
+                g = slot_weight(self, "attention_g", ())
+                b = slot_weight(self, "attention_b", (self.num_units,))
         elif self.scale:
-            self.g = self.add_weight(shape=(), name="attention_g")
-        self.attention_kernel = (self.add_weight(shape=(q + self.memory_dim, self.attention_layer_size),
-                                                 name="attention_layer") if self.attention_layer_size else None)
+            g = slot_weight(self, "attention_g", ())
+        attention_kernel = (slot_weight(self, "attention_layer", (q + self.memory_dim, self.attention_layer_size))
+                            if self.attention_layer_size else None)
+        # past Keras' attribute tracking: the own variables are tracked by add_weight, a shared one is its holder's
+        for attr, value in (("cell_weights", cell_weights), ("memory_kernel", memory_kernel),
+                            ("query_kernel", query_kernel), ("v", v), ("g", g), ("b", b),
+                            ("attention_kernel", attention_kernel)):
+            object.__setattr__(self, attr, value)
         self.built = True
 
     def _cell(self, fam, w, x, state):
@@ -236,6 +269,7 @@ class AttentionDecoder(keras.layers.Layer):
         return smask, values, ops.matmul(values, self.memory_kernel)
 
     def call(self, inputs, memory, memory_lengths=None, initial_state=None, sequence_lengths=None):
+        check_bound(self)
         return run_traced(self, self._decode, inputs, memory, memory_lengths=memory_lengths,
                           initial_state=initial_state, sequence_lengths=sequence_lengths)
 
@@ -282,6 +316,8 @@ class AttentionDecoder(keras.layers.Layer):
         config.update(families=self.families, units=self.units, input_dim=self.input_dim, memory_dim=self.memory_dim,
                       mechanism=self.mechanism, num_units=self.num_units, scale=self.scale, normalize=self.normalize,
                       attention_layer_size=self.attention_layer_size, output_attention=self.output_attention)
+        if self.shared_weights:
+            config["shared_weights"] = {k: list(v) for k, v in self.shared_weights.items()}
         return config
 
 
@@ -294,6 +330,8 @@ class GreedyAttentionDecoder(AttentionDecoder):
     Args (besides `AttentionDecoder`'s; `input_dim` is the embedding's depth):
         vocab_size: rows of the embedding.  output_size: the output projection's units (None: none).
         use_bias: whether the projection has a bias.  impute_finished: finished rows emit zeros, keep their state.
+        shared_weights: as `AttentionDecoder`'s, and `embedding`, `output_kernel`, `output_bias` (the training
+            path's `Embedding` and `Dense`).
 
     Call arguments:
         maximum_iterations: int scalar.  start_tokens: int `[B]`.  end_token: int scalar.
@@ -316,19 +354,24 @@ class GreedyAttentionDecoder(AttentionDecoder):
         self.output_size = int(output_size) if output_size else None
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
 
-    def build(self, *args, **kwargs):
-        super().build()
-        self.embedding = self.add_weight(shape=(self.vocab_size, self.input_dim), name="embedding")
+    def _build_weights(self):
+        """`AttentionDecoder`'s weights, then `embedding`, then the output projection's `output_kernel` /
+        `output_bias` when it has one (each shareable as there)."""
+        super()._build_weights()
+        embedding = slot_weight(self, "embedding", (self.vocab_size, self.input_dim))
         width = self.attention_width if self.output_attention else self.units[-1]
-        self.out_kernel = self.out_bias = None
+        out_kernel = out_bias = None
         if self.output_size:
-            self.out_kernel = self.add_weight(shape=(width, self.output_size), name="output_kernel")
+            out_kernel = slot_weight(self, "output_kernel", (width, self.output_size))
             if self.use_bias:
-                self.out_bias = self.add_weight(shape=(self.output_size,), name="output_bias")
+                out_bias = slot_weight(self, "output_bias", (self.output_size,))
+        for attr, value in (("embedding", embedding), ("out_kernel", out_kernel), ("out_bias", out_bias)):
+            object.__setattr__(self, attr, value)
         self.built = True
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
              initial_state=None, training=False):
+        check_bound(self)
         return run_traced(self, self._greedy, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
                           memory=memory, memory_lengths=memory_lengths, initial_state=initial_state,
                           training=training)

@@ -261,6 +261,7 @@ class BeamSearchAttentionDecoder(GreedyAttentionDecoder):
 
     def call(self, maximum_iterations, start_tokens=None, end_token=None, memory=None, memory_lengths=None,
              initial_state=None, training=False):
+        check_bound(self)
         return run_traced(self, self._beam, maximum_iterations, start_tokens=start_tokens, end_token=end_token,
                           memory=memory, memory_lengths=memory_lengths, initial_state=initial_state)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tf_migrate_runtime.layers.shared import check_bound, slot_weight
+from tf_migrate_runtime.layers.shared import check_bound, shared_map, slot_weight
 
 
 def concrete_int(x):
@@ -249,6 +249,11 @@ def static_steps(maximum_iterations, layer: str):
     return ops.cast(maximum_iterations, "int32")
 
 
+# the family of a `keras.layers.GRU(reset_after=True)` cell (contrib's CudnnCompatibleGRUCell, cuDNN's GRU): the
+# reset gate multiplies the projected state, the bias one row per input / recurrent product
+RESET_AFTER = "gru_reset_after"
+
+
 def add_cell_weights(layer, families, units, width: int, shared: bool = False):
     """Add each stacked cell's Keras-layout weights (`cell_<k>_kernel`, `_recurrent_kernel`, `_bias`) to `layer`,
     the first cell fed `width` features -> (per cell [kernel, recurrent_kernel, bias], the top cell's width).
@@ -260,8 +265,9 @@ def add_cell_weights(layer, families, units, width: int, shared: bool = False):
 
     for k, (fam, u) in enumerate(zip(families, units)):
         gates = 4 if fam == "lstm" else 3
+        bias = (2, gates * u) if fam == RESET_AFTER else (gates * u,)   # GRU(reset_after=True): input, recurrent rows
         cell_weights.append([weight(s, f"cell_{k}_{n}") for n, s in (
-            ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", (gates * u,)))])
+            ("kernel", (width, gates * u)), ("recurrent_kernel", (u, gates * u)), ("bias", bias))])
         width = u
     return cell_weights, width
 
@@ -394,7 +400,7 @@ class GreedyDecoder(keras.layers.Layer):
         self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
         self.output_size = int(output_size) if output_size else None
         self.use_bias, self.impute_finished = bool(use_bias), bool(impute_finished)
-        self.shared_weights = {str(k): [str(v[0]), int(v[1])] for k, v in (shared_weights or {}).items()}
+        self.shared_weights = shared_map(shared_weights)
 
     def build(self, *args, **kwargs):
         build_embedding_decoder(self)

@@ -30,6 +30,7 @@ from tf_migrate_runtime.layers.decoder import (
     scan_steps,
     zero_states,
 )
+from tf_migrate_runtime.layers.shared import check_bound, shared_map, slot_weight
 
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
@@ -54,6 +55,10 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         steps: the number of steps when `feed_previous` (the graph's decoder length).
         vocab_size: rows of the embedding the loop reads (feed_previous).
         loop_projection_size: the `output_projection` applied before the argmax (feed_previous), or None.
+        shared_weights: weight name (those `build` makes: `input_kernel`, `cell_<k>_kernel`, `attn_w_<a>`,
+            `embedding`, `loop_projection_kernel`, ...) -> [layer name, weight index]: read from that layer of the
+            model (the teacher-forced decoder over the same TF1 variables, the `Embedding`, the `Dense` of the
+            output projection), not held here (`tf_migrate_runtime.layers.shared`).
 
     Call arguments:
         inputs: `[B, T, input_dim]` (feed_previous: `[B, 1, input_dim]` or more, the first step read).
@@ -75,7 +80,7 @@ class LegacyAttentionDecoder(keras.layers.Layer):
 
     def __init__(self, families, units, input_dim, attn_size, attn_vec_size, num_heads, query_parts, output_size,
                  cell_output_size=None, initial_state_attention=False, feed_previous=False, steps=None,
-                 vocab_size=None, loop_projection_size=None, **kwargs):
+                 vocab_size=None, loop_projection_size=None, shared_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.families, self.units = list(families), [int(u) for u in units]
         self.input_dim, self.attn_size, self.attn_vec_size = int(input_dim), int(attn_size), int(attn_vec_size)
@@ -87,6 +92,7 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         self.steps = int(steps) if steps else None
         self.vocab_size = int(vocab_size) if vocab_size else None
         self.loop_projection_size = int(loop_projection_size) if loop_projection_size else None
+        self.shared_weights = shared_map(shared_weights)
         if self.feed_previous and not (self.steps and self.vocab_size):
             raise ValueError("LegacyAttentionDecoder(feed_previous=True) needs steps and vocab_size")
 
@@ -95,33 +101,47 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         return k + (1 if role == "c" else 0)
 
     def build(self, *args, **kwargs):
+        self._build_weights()
+
+    def bind_shared(self):
+        """The `shared_weights` were bound (`shared.bind_shared_weights`): take them."""
+        self._build_weights()
+
+    def _build_weights(self):
+        """The weights in this order (a weight `shared_weights` names is another layer's, bound by the model; own
+        weights are made once, this runs again when the shared ones are bound)."""
+        def weight(name, shape):
+            return slot_weight(self, name, shape)
+
         width = self.input_dim + self.num_heads * self.attn_size
-        self.input_kernel = self.add_weight(shape=(width, self.input_dim), name="input_kernel")
-        self.input_bias = self.add_weight(shape=(self.input_dim,), name="input_bias")
-        self.cell_weights, top = add_cell_weights(self, self.families, self.units, self.input_dim)
+        input_kernel = weight("input_kernel", (width, self.input_dim))
+        input_bias = weight("input_bias", (self.input_dim,))
+        cell_weights, top = add_cell_weights(self, self.families, self.units, self.input_dim, shared=True)
         q = sum(self.units[k] for k, _ in self.query_parts)
-        self.heads = []
+        heads = []
         for a in range(self.num_heads):
-            self.heads.append([
-                self.add_weight(shape=(self.attn_size, self.attn_vec_size), name=f"attn_w_{a}"),
-                self.add_weight(shape=(self.attn_vec_size,), name=f"attn_v_{a}"),
-                self.add_weight(shape=(q, self.attn_vec_size), name=f"attention_{a}_kernel"),
-                self.add_weight(shape=(self.attn_vec_size,), name=f"attention_{a}_bias")])
-        self.cell_proj = None
+            heads.append([weight(f"attn_w_{a}", (self.attn_size, self.attn_vec_size)),
+                          weight(f"attn_v_{a}", (self.attn_vec_size,)),
+                          weight(f"attention_{a}_kernel", (q, self.attn_vec_size)),
+                          weight(f"attention_{a}_bias", (self.attn_vec_size,))])
+        cell_proj = None
         if self.cell_output_size:
-            self.cell_proj = [self.add_weight(shape=(top, self.cell_output_size), name="output_wrapper_kernel"),
-                              self.add_weight(shape=(self.cell_output_size,), name="output_wrapper_bias")]
+            cell_proj = [weight("output_wrapper_kernel", (top, self.cell_output_size)),
+                         weight("output_wrapper_bias", (self.cell_output_size,))]
             top = self.cell_output_size
-        self.out_kernel = self.add_weight(shape=(top + self.num_heads * self.attn_size, self.output_size),
-                                          name="attn_output_projection_kernel")
-        self.out_bias = self.add_weight(shape=(self.output_size,), name="attn_output_projection_bias")
-        self.embedding = self.loop_proj = None
+        out_kernel = weight("attn_output_projection_kernel", (top + self.num_heads * self.attn_size, self.output_size))
+        out_bias = weight("attn_output_projection_bias", (self.output_size,))
+        embedding = loop_proj = None
         if self.feed_previous:
-            self.embedding = self.add_weight(shape=(self.vocab_size, self.input_dim), name="embedding")
+            embedding = weight("embedding", (self.vocab_size, self.input_dim))
             if self.loop_projection_size:
-                self.loop_proj = [
-                    self.add_weight(shape=(self.output_size, self.loop_projection_size), name="loop_projection_kernel"),
-                    self.add_weight(shape=(self.loop_projection_size,), name="loop_projection_bias")]
+                loop_proj = [weight("loop_projection_kernel", (self.output_size, self.loop_projection_size)),
+                             weight("loop_projection_bias", (self.loop_projection_size,))]
+        # past Keras' attribute tracking: the own variables are tracked by add_weight, a shared one is its holder's
+        for attr, value in (("input_kernel", input_kernel), ("input_bias", input_bias), ("cell_weights", cell_weights),
+                            ("heads", heads), ("cell_proj", cell_proj), ("out_kernel", out_kernel),
+                            ("out_bias", out_bias), ("embedding", embedding), ("loop_proj", loop_proj)):
+            object.__setattr__(self, attr, value)
         self.built = True
 
     def _attention(self, flat, hidden, features):
@@ -155,6 +175,7 @@ class LegacyAttentionDecoder(keras.layers.Layer):
         return embed_ids(self.embedding, argmax_ids(out))
 
     def call(self, inputs, attention_states, initial_state=None):
+        check_bound(self)
         return run_traced(self, self._decode, inputs, attention_states, initial_state=initial_state)
 
     def _decode(self, inputs, attention_states, initial_state=None):
@@ -201,4 +222,6 @@ class LegacyAttentionDecoder(keras.layers.Layer):
                       output_size=self.output_size, cell_output_size=self.cell_output_size,
                       initial_state_attention=self.initial_state_attention, feed_previous=self.feed_previous,
                       steps=self.steps, vocab_size=self.vocab_size, loop_projection_size=self.loop_projection_size)
+        if self.shared_weights:
+            config["shared_weights"] = {k: list(v) for k, v in self.shared_weights.items()}
         return config

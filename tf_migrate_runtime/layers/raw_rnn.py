@@ -30,6 +30,7 @@ from tf_migrate_runtime.layers.decoder import (
     write_step,
     zero_states,
 )
+from tf_migrate_runtime.layers.shared import check_bound, shared_map
 
 EMITS = ("output", "logits")
 
@@ -56,6 +57,9 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         output_size: the projection's units (None: the argmax of the cell output itself).
         use_bias: whether the projection has a bias.
         emit: what `loop_fn` emits: "output" (the top cell's output) or "logits" (the projection's).
+        shared_weights: weight name (`cell_<k>_kernel` / `_recurrent_kernel` / `_bias`, `embedding`,
+            `output_kernel`, `output_bias`) -> [layer name, weight index]: read from that layer of the model (the
+            training path's `Embedding`, `Dense`, `LSTM` / `GRU`), not held here (`tf_migrate_runtime.layers.shared`).
 
     Call arguments:
         start_tokens: int `[B]`, the ids whose embedding is the first input.
@@ -79,7 +83,7 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
     loops_over_time = True  # a loop of steps: tools call it traced (tf.function / jit), not step by step
 
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True, emit="output",
-                 **kwargs):
+                 shared_weights=None, **kwargs):
         super().__init__(**kwargs)
         if emit not in EMITS:
             raise ValueError(f"RawRNNGreedyDecoder: emit={emit!r}; expected one of {EMITS}")
@@ -87,8 +91,13 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
         self.output_size = int(output_size) if output_size else None
         self.use_bias, self.emit = bool(use_bias), emit
+        self.shared_weights = shared_map(shared_weights)
 
     def build(self, *args, **kwargs):
+        build_embedding_decoder(self)
+
+    def bind_shared(self):
+        """The `shared_weights` were bound (`shared.bind_shared_weights`): take them."""
         build_embedding_decoder(self)
 
     @property
@@ -100,6 +109,7 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         if lengths is None and maximum_iterations is None:
             raise ValueError("RawRNNGreedyDecoder: neither lengths nor maximum_iterations bounds the loop (a raw_rnn "
                              "stopped only by end_token runs until every row emitted it); give one of them.")
+        check_bound(self)
         return run_traced(self, self._decode, start_tokens, lengths=lengths, end_token=end_token,
                           initial_finished=initial_finished, initial_state=initial_state,
                           maximum_iterations=maximum_iterations, training=training)
@@ -161,4 +171,6 @@ class RawRNNGreedyDecoder(keras.layers.Layer):
         config.update(families=self.families, units=self.units, vocab_size=self.vocab_size,
                       embedding_dim=self.embedding_dim, output_size=self.output_size, use_bias=self.use_bias,
                       emit=self.emit)
+        if self.shared_weights:
+            config["shared_weights"] = {k: list(v) for k, v in self.shared_weights.items()}
         return config

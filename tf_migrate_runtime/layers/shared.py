@@ -23,6 +23,12 @@ _OWN = "_tfm_own_weights"       # the layer's own variables by name (created onc
 _BOUND = "_tfm_bound_weights"   # the shared variables by the layer's weight name, once bound
 
 
+def shared_map(shared_weights) -> dict:
+    """A layer's `shared_weights` argument (from `model.py` or a `.keras` config) as {weight name: [layer name,
+    index]}, names str and indexes int; None or empty: {}."""
+    return {str(k): [str(v[0]), int(v[1])] for k, v in (shared_weights or {}).items()}
+
+
 def slot_weight(layer, name: str, shape):
     """The layer's weight `name` of `shape`: the holder's variable when it is shared (None until bound), else the
     layer's own, created on first use. Kept past Keras' attribute tracking (the layer's callers store it with

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import (
     DynamicDecode,
+    cell_slots,
     emit_dense,
     final_states,
+    layer_weights,
+    shared_weights_arg,
     stacked_cells,
     state_idents,
     write_outputs,
@@ -125,6 +128,23 @@ def attention_weights(view, a, weights, cell_input_size):
     return weights, args
 
 
+# the mechanism's weights in `attention_weights`' (and `tfm.AttentionDecoder`'s) order: (the layer's weight name,
+# the ATTENTION_VARIABLES role / "memory_layer", when it is there)
+MECHANISM_SLOTS = (("memory_layer", "memory_layer", lambda a: True),
+                   ("query_layer", "query_layer", lambda a: a.mechanism == "bahdanau"),
+                   ("attention_v", "attention_v", lambda a: a.mechanism == "bahdanau"),
+                   ("attention_g", "bahdanau_g", lambda a: a.mechanism == "bahdanau" and a.normalize),
+                   ("attention_b", "attention_b", lambda a: a.mechanism == "bahdanau" and a.normalize),
+                   ("attention_g", "luong_g", lambda a: a.mechanism == "luong" and a.scale),
+                   ("attention_layer", "attention_layer", lambda a: "attention_layer" in a.variables))
+
+
+def attention_slots(a: AttentionMatch) -> list[tuple]:
+    """The mechanism's weights (`attention_weights`' order) as (weight name, role, TF1 variables) for
+    `decoders.share_weights`: a decoder over the same AttentionWrapper variables names them (issue 22)."""
+    return [(slot, f"attention:{role}", (a.variables[role],)) for slot, role, present in MECHANISM_SLOTS if present(a)]
+
+
 class AttentionDecode(DynamicDecode):
     kind = "dynamic_decode_attention"
 
@@ -164,10 +184,12 @@ class AttentionDecode(DynamicDecode):
                                                              "an AttentionWrapper whose initial cell state")
         weights, att_args = attention_weights(self.view, a, weights, self.layers[0].input_size)
         lname = em.layer_name(self.layers[0].scope.rsplit("/", 1)[0])
-        em.weights[lname] = weights
+        # held here for the inference decoders over the same variables, or named when another layer holds them
+        shared = layer_weights(em, lname, weights, cell_slots(self.layers) + attention_slots(a))
         att_width = att_size or v["memory_layer"].shape[0]
         input_dim = self.layers[0].input_size - att_width
-        ctor = f"tfm.AttentionDecoder({families!r}, {units!r}, input_dim={input_dim}, {att_args}, name={lname!r})"
+        ctor = (f"tfm.AttentionDecoder({families!r}, {units!r}, input_dim={input_dim}, {att_args}, name={lname!r}"
+                f"{shared_weights_arg(shared)})")
         args = [seq, em.value(values)]
         if mem_len is not None:
             args.append(f"memory_lengths={em.value(mem_len)}")

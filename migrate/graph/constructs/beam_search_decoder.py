@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.constructs.attention_wrapper import attention_weights, match_attention
+from migrate.graph.constructs.attention_wrapper import attention_slots, attention_weights, match_attention
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import (
     embedding_decoder_slots,
+    layer_weights,
     max_iterations_arg,
     output_layer_weights,
-    share_weights,
     shared_weights_arg,
     stacked_cells,
 )
@@ -262,6 +262,7 @@ def merged_output(t, top_h) -> bool:
 
 
 class BeamSearchDecode(Provider):
+    reads_shared_weights = True   # the training path's embedding / cells / projection / mechanism
     kind = "beam_search_decoder"
 
     def __init__(self, view, frame, layers, states, embedding, start_tokens, end_token, max_iter, width, penalty,
@@ -297,13 +298,10 @@ class BeamSearchDecode(Provider):
                    f"embedding {self.embedding}, beam_width={self.width}, length_penalty_weight={self.penalty:g}"
                    + (f", coverage_penalty_weight={self.coverage:g}" if self.coverage else "") + ")"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
-        shared = {}
-        if a is None:   # the weights the training path's layers already hold: named, not copied (issue 22)
-            weights, shared = share_weights(em, weights, embedding_decoder_slots(self.layers, self.embedding,
-                                                                                  self.dense))
         lname = em.layer_name(self.name + "/beam_search_decoder")
-        if weights:
-            em.weights[lname] = weights
+        # the weights the training path's layers already hold: named, not copied (issue 22)
+        shared = layer_weights(em, lname, weights, embedding_decoder_slots(
+            self.layers, self.embedding, self.dense, attention_slots(a) if a is not None else ()))
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
             args.append(f"memory={em.value(values)}")
@@ -325,7 +323,7 @@ class BeamSearchDecode(Provider):
                             f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
                             f"output_size={out_size}, use_bias={use_bias}, beam_width={self.width}, "
                             f"length_penalty_weight={self.penalty!r}, coverage_penalty_weight={self.coverage!r}, "
-                            f"name={lname!r})({', '.join(args)})")
+                            f"name={lname!r}{shared_weights_arg(shared)})({', '.join(args)})")
             em.constructs["dynamic_decode BeamSearchDecoder(AttentionWrapper) -> tfm.BeamSearchAttentionDecoder"] += 1
         out = {}
         for key, var, dtype in (("ids", names[0], "int32"), ("parents", names[1], "int32"),

@@ -72,4 +72,5 @@ def match_cudnn_compatible_gru(view: GraphView, matmul) -> CellStep | None:
 CELL = Cell("cudnn_compatible_gru", "MatMul", match_cudnn_compatible_gru,
             "contrib `CudnnCompatibleGRUCell` (CudnnGRU's canonical weights as TF ops)",
             "`tfm.GRU(reset_after=True)`: columns z (TF1's u), r, h; `gates/bias` the input bias row, the recurrent "
-            "row's z, r blocks 0, the candidate's two biases one per row (`cudnn_params.tf_canonical_gru_to_keras`)")
+            "row's z, r blocks 0, the candidate's two biases one per row (`cudnn_params.tf_canonical_gru_to_keras`); in a "
+            "decoder layer (greedy, beam search, attention, raw_rnn, legacy) its family `gru_reset_after`")

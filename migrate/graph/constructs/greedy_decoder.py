@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from migrate.graph.constructs.attention_wrapper import attention_weights
+from migrate.graph.constructs.attention_wrapper import attention_slots, attention_weights
 from migrate.graph.constructs.base import Construct
 from migrate.graph.decoders import (
     DynamicDecode,
     decode_provides,
     embedding_decoder_slots,
     final_states,
+    layer_weights,
     max_iterations_arg,
     output_layer_weights,
-    share_weights,
     shared_weights_arg,
     stacked_cells,
     state_idents,
@@ -25,6 +25,7 @@ from migrate.graph.rnn import initial_states
 
 class GreedyDecode(DynamicDecode):
     kind = "dynamic_decode_greedy"
+    reads_shared_weights = True   # the training path's embedding / cells / projection / mechanism
     layer_suffix = "/greedy_decoder"
     outputs_ident = "greedy_outputs"
     layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
@@ -63,13 +64,10 @@ class GreedyDecode(DynamicDecode):
         em.comment(f"contrib.seq2seq dynamic_decode (while loop {self.name}/while): BasicDecoder + "
                    f"{self.helper.name}(embedding {self.helper.embedding}), {kinds}"
                    + (", output_layer Dense" if self.dense else "") + ", maximum_iterations")
-        shared = {}
-        if a is None:   # the weights the training path's layers already hold: named, not copied (issue 22)
-            weights, shared = share_weights(em, weights, embedding_decoder_slots(self.layers, self.helper.embedding,
-                                                                                  self.dense))
         lname = self.emitted_layer = em.layer_name(self.name + self.layer_suffix)
-        if weights:   # every weight shared: the layer holds none
-            em.weights[lname] = weights
+        # the weights the training path's layers already hold: named, not copied (issue 22)
+        shared = layer_weights(em, lname, weights, embedding_decoder_slots(
+            self.layers, self.helper.embedding, self.dense, attention_slots(a) if a is not None else ()))
         args = [max_iterations_arg(em, max_iter), f"start_tokens={em.value(start)}", f"end_token={em.value(end)}"]
         if a is not None:
             args.append(f"memory={em.value(values)}")
@@ -91,7 +89,7 @@ class GreedyDecode(DynamicDecode):
             em.lines.append(f"{', '.join(names)} = {self.attention_layer_class}({families!r}, {units!r}, "
                             f"input_dim={emb.shape[1]}, {att_args}, vocab_size={emb.shape[0]}, "
                             f"output_size={out_size}, use_bias={use_bias}, impute_finished={self.impute}"
-                            f"{self.layer_kwargs()}, name={lname!r})({', '.join(args)})")
+                            f"{self.layer_kwargs()}, name={lname!r}{shared_weights_arg(shared)})({', '.join(args)})")
             em.constructs[f"dynamic_decode BasicDecoder(AttentionWrapper)+{self.helper.name} -> "
                           f"{self.attention_layer_class}"] += 1
         out = final_states(self.states, names, 2 if a is None else 3)  # names[k]: the first final state

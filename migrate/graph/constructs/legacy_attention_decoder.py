@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from migrate.graph.constructs.base import Construct, add_provider
+from migrate.graph.decoders import cell_slots, layer_weights, output_slots, shared_weights_arg
 from migrate.graph.ir import Emitter, Sym, Unsupported
 from migrate.graph.matching import (
     BIAS,
@@ -45,7 +46,7 @@ from migrate.graph.matching import (
     unwrap,
 )
 from migrate.graph.meta import PLACEHOLDER_OPS, GraphView, is_gradient
-from migrate.graph.rnn import keras_weights, runtime_cell, tf1_class
+from migrate.graph.rnn import keras_weights, runtime_cell, runtime_family, tf1_class
 
 
 # ------------------------------------------------------------------------------------------------ pieces
@@ -155,6 +156,7 @@ class LegacyAttention(Provider):
         self.view, self.steps, self.heads = view, steps, heads
         self.in_lin, self.out_lin, self.opw = in_lin, out_lin, opw
         self.query_parts, self.init_attn, self.loop, self.init = query_parts, init_attn, loop, init
+        self.reads_shared_weights = loop is not None   # feed_previous: the teacher-forced decoder's variables
         inputs = [attention_states] + ([steps[0].inp] if loop else [s.inp for s in steps]) + list(init)
         provides = [s.output.name for s in steps]
         for st in steps[-1].layers:
@@ -177,26 +179,42 @@ class LegacyAttention(Provider):
             runtime_cell(st, "a legacy_seq2seq attention decoder")
         v = view.variable_values
         weights = [v(self.in_lin.kernel), v(self.in_lin.bias)]
+        slots = [("input_kernel", "legacy:input_kernel", (self.in_lin.kernel,)),
+                 ("input_bias", "legacy:input_bias", (self.in_lin.bias,))]
         for st in layers:
             weights += keras_weights(view, st)
-        for conv in self.heads:
+        slots += cell_slots(layers)
+        for a, conv in enumerate(self.heads):
             r = first.reads[conv.name]
-            w = v(view.variable_of(conv.inputs[1]))
+            conv_var = view.variable_of(conv.inputs[1])
+            w = v(conv_var)
             weights += [w.reshape(w.shape[2], w.shape[3]), v(r.v), v(r.q_kernel), v(r.q_bias)]
+            slots += [(f"attn_w_{a}", "legacy:attn_w", (conv_var,)), (f"attn_v_{a}", "legacy:attn_v", (r.v,)),
+                      (f"attention_{a}_kernel", "legacy:query_kernel", (r.q_kernel,)),
+                      (f"attention_{a}_bias", "legacy:query_bias", (r.q_bias,))]
         if self.opw is not None:
             weights += [v(self.opw.kernel), v(self.opw.bias)]
+            slots += output_slots((self.opw.kernel, self.opw.bias), "output_wrapper")
         weights += [v(self.out_lin.kernel), v(self.out_lin.bias)]
+        slots += [("attn_output_projection_kernel", "legacy:attn_output_projection_kernel", (self.out_lin.kernel,)),
+                  ("attn_output_projection_bias", "legacy:attn_output_projection_bias", (self.out_lin.bias,))]
         loop_proj = None
         if self.loop is not None:
             emb, proj = self.loop
             weights.append(v(emb))
+            slots.append(("embedding", "embedding", (emb,)))
             if proj is not None:
                 loop_proj = [_value(view, proj[0]), _value(view, proj[1])]
                 weights += loop_proj
+                # the output_projection the graph applies to the training outputs too (a Dense there) when both
+                # are variables; a computed one (`transpose(w_t)`) is the layer's own
+                names = [view.variable_of(t) for t in proj]
+                slots += [(f"loop_projection_{part}", f"dense_{part}" if name else f"legacy:loop_projection_{part}",
+                           (name,) if name else (t.name,)) for part, name, t in zip(("kernel", "bias"), names, proj)]
         conv_w = v(view.variable_of(self.heads[0].inputs[1]))
         in_dim = v(self.in_lin.kernel).shape[1]
         out_size = v(self.out_lin.kernel).shape[1]
-        families = [st.family for st in layers]
+        families = [runtime_family(st) for st in layers]
         units = [st.units for st in layers]
         what = "embedding_attention_decoder" if self._is_embedding_decoder() else "attention_decoder"
         mode = "feed_previous=True (greedy argmax fed back)" if self.loop else "feed_previous=False (teacher forcing)"
@@ -211,7 +229,9 @@ class LegacyAttention(Provider):
         else:
             seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "decoder_inputs")[0].var
         lname = em.layer_name(self.name)
-        em.weights[lname] = weights
+        # a feed_previous decoder beside the teacher-forced one over the same variables (two calls of
+        # embedding_attention_seq2seq with reuse) names the weights the first holds, and the Embedding's (issue 22)
+        shared = layer_weights(em, lname, weights, slots)
         args = [f"{families!r}", f"{units!r}", f"input_dim={in_dim}", f"attn_size={conv_w.shape[2]}",
                 f"attn_vec_size={conv_w.shape[3]}", f"num_heads={len(self.heads)}",
                 f"query_parts={[list(p) for p in self.query_parts]!r}", f"output_size={out_size}"]
@@ -233,8 +253,8 @@ class LegacyAttention(Provider):
             names.append(em.new_ident(f"{short}_h"))
             if st.family == "lstm":
                 names.append(em.new_ident(f"{short}_c"))
-        em.lines.append(f"{', '.join(names)} = tfm.LegacyAttentionDecoder({', '.join(args)}, name={lname!r})"
-                        f"({', '.join(call)})")
+        em.lines.append(f"{', '.join(names)} = tfm.LegacyAttentionDecoder({', '.join(args)}, name={lname!r}"
+                        f"{shared_weights_arg(shared)})({', '.join(call)})")
         em.constructs[f"legacy_seq2seq {what} {mode.split(' (')[0]} -> tfm.LegacyAttentionDecoder"] += 1
         out = {}
         for k, s in enumerate(self.steps):

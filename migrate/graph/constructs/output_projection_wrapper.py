@@ -39,6 +39,9 @@ def emit_projection(em: Emitter, view, p: Projection, seq: str, construct: str) 
     scope = p.kernel.rsplit("/", 1)[0]
     lname = em.layer_name(scope)
     em.weights[lname] = [k] + ([view.variable_values(p.bias)] if p.bias else [])
+    em.hold(lname, 0, "dense_kernel", (p.kernel,))   # a decoder over the same cell names it (issue 22)
+    if p.bias:
+        em.hold(lname, 1, "dense_bias", (p.bias,))
     act = f", activation={p.activation!r}" if p.activation != "linear" else ""
     seq = em.emit(f"keras.layers.Dense({k.shape[1]}{act}, use_bias={bool(p.bias)}, name={lname!r})({seq})",
                   "projected", comment=f"OutputProjectionWrapper {scope}: every step's output projected")[0].var

@@ -26,7 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from migrate.graph.constructs.base import Construct
-from migrate.graph.decoders import final_states, output_layer_weights, stacked_cells, state_idents, write_outputs
+from migrate.graph.decoders import (
+    embedding_decoder_slots,
+    final_states,
+    layer_weights,
+    output_layer_weights,
+    shared_weights_arg,
+    stacked_cells,
+    state_idents,
+    write_outputs,
+)
 from migrate.graph.ir import Emitter, Sym, Unsupported, literal
 from migrate.graph.matching import (
     GATHER,
@@ -312,6 +321,7 @@ def sequence_read(view, inputs, x: LoopVar, time: LoopVar):
 # ------------------------------------------------------------------------------------------------ providers
 class RawRNNGreedy(Provider):
     kind = "raw_rnn_greedy"
+    reads_shared_weights = True   # the training path's embedding / cells / projection
 
     def __init__(self, view, frame, layers, states, writes, embedding, dense, start_ids, lengths, end_token,
                  first_finished, emit_kind):
@@ -351,7 +361,9 @@ class RawRNNGreedy(Provider):
                    f"embedding_lookup({self.embedding}, argmax(output{proj})), finished at {stops}, emits the "
                    + ("cell output" if self.emit_kind == "output" else "logits"))
         lname = em.layer_name(self.name + "/greedy_decoder")
-        em.weights[lname] = weights
+        # the embedding / cells / projection the training path's layers already hold: named, not copied (issue 22)
+        shared = layer_weights(em, lname, weights, embedding_decoder_slots(
+            self.layers, self.embedding, self.dense[:2] if self.dense else None))
         call = [args["start_tokens"]] + [f"{k}={args[k]}" for k in ("lengths", "end_token", "initial_finished")
                                          if k in args]
         if flat_init and flat_init[0] is not None:
@@ -359,7 +371,8 @@ class RawRNNGreedy(Provider):
         names = [em.new_ident("raw_rnn_outputs")] + state_idents(em, self.layers)
         em.lines.append(f"{', '.join(names)} = tfm.RawRNNGreedyDecoder({families!r}, {units!r}, "
                         f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
-                        f"use_bias={use_bias}, emit={self.emit_kind!r}, name={lname!r})({', '.join(call)})")
+                        f"use_bias={use_bias}, emit={self.emit_kind!r}, name={lname!r}{shared_weights_arg(shared)})"
+                        f"({', '.join(call)})")
         em.constructs["raw_rnn greedy loop_fn -> tfm.RawRNNGreedyDecoder"] += 1
         out = final_states(self.states, names, 1)
         write_outputs(em, self.writes, (("rnn_output", names[0]),), out)

@@ -89,7 +89,8 @@ def bias_add(c: Ctx):
         value = c.em.variable_values(var)
         scope = var.rsplit("/", 1)[0] if var.rsplit("/", 1)[-1] in ("bias", "biases", "b") else var
         layer = c.em.shared_layer(("bias", var), scope, lambda n: f"tfm.BiasAdd({value.shape[0]}, name={n!r})",
-                                  [value], "tfm.BiasAdd", f"tf.Variable {var}")
+                                  [value], "tfm.BiasAdd", f"tf.Variable {var}",
+                                  holds=[("dense_bias", (var,))])   # a decoder's projection bias names it
         c.em.constructs["BiasAdd -> tfm.BiasAdd"] += 1
         return c.out(f"{layer}({c.v(0)})")
     return c.out(f"keras.ops.add({c.v(0)}, {c.v(1)})")
