@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
+from tf1_models import assign_all, session_config
 
 from migrate.cli import main
 from seq2seq_task import HParams, load_task, make_batch
-from tf1_models import assign_all, session_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FIXTURES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures",

@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
+from tf1_models import assign_all, session_config
 
 from migrate.checkpoint import Checkpoint, bind_seq2seq, recognise
 from migrate.cli import main
 from seq2seq_task import HParams, iterate_batches, load_task
-from tf1_models import assign_all, session_config
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning")]
 N, M = 3, 3
