@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-from tf1_models import assign_all, session_config
 
 from migrate.cli import main
 from seq2seq_task import HParams, load_task, make_batch
@@ -63,12 +62,11 @@ def write_legacy(out_dir, hp, batch, seed=0, mode="train"):
         warnings.simplefilter("ignore")
         model = legacy.Seq2SeqModel(hp, mode)
         init = tf.compat.v1.global_variables_initializer()
-        with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
+        with tf.compat.v1.Session(graph=g) as sess:
             sess.run(init)
             rng = np.random.RandomState(seed)
-            values = {v: rng.uniform(-0.5, 0.5, v.shape.as_list()).astype(np.float32)
-                      for v in tf.compat.v1.trainable_variables()}
-            assign_all(sess, values)
+            for v in tf.compat.v1.trainable_variables():
+                v.load(rng.uniform(-0.5, 0.5, v.shape.as_list()).astype(np.float32), sess)
             logits = sess.run(model.logits, model.feed_dict(batch))
             model.saver.save(sess, os.path.join(out_dir, "model.ckpt"), global_step=model.global_step)
     hp.save(os.path.join(out_dir, "hparams.json"))
@@ -158,7 +156,7 @@ def test_legacy_graph_restores_the_rollback_checkpoint(lstm_ckpt, batch, tmp_pat
     with g.as_default(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = legacy.Seq2SeqModel(hp, "infer")
-        with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
+        with tf.compat.v1.Session(graph=g) as sess:
             model.saver.restore(sess, tf.train.latest_checkpoint(str(tmp_path / "tf1")))
             got = sess.run(model.logits, model.feed_dict(batch))
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)

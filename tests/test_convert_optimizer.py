@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-from tf1_models import assign_all, session_config
 
 from migrate.checkpoint import Checkpoint, bind_seq2seq, recognise
 from migrate.cli import main
@@ -49,25 +48,26 @@ def run(tmp_path_factory):
         warnings.simplefilter("ignore")
         model = legacy.Seq2SeqModel(hp, "train")
         init = tf.compat.v1.global_variables_initializer()
-        with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
+        with tf.compat.v1.Session(graph=g) as sess:
             sess.run(init)
             rng = np.random.RandomState(1)
-            trainable = tf.compat.v1.trainable_variables()
-            assign_all(sess, {v: rng.uniform(-0.3, 0.3, v.shape.as_list()).astype(np.float32) for v in trainable})
+            for v in tf.compat.v1.trainable_variables():
+                v.load(rng.uniform(-0.3, 0.3, v.shape.as_list()).astype(np.float32), sess)
             for b in batches[:N]:
                 sess.run(model.train_op, model.feed_dict(b))
             prefix = model.saver.save(sess, str(root / "legacy" / "model.ckpt"), global_step=model.global_step)
-            every = tf.compat.v1.global_variables()
-            snapshot = dict(zip(every, sess.run(every)))
+            snapshot = {v: sess.run(v) for v in tf.compat.v1.global_variables()}
             for b in batches[N:]:
                 sess.run(model.train_op, model.feed_dict(b))
-            final = {v.op.name: x for v, x in zip(trainable, sess.run(trainable))}
+            final = {v.op.name: sess.run(v) for v in tf.compat.v1.trainable_variables()}
             late = {}
             for case, (updates, with_global_step, _) in LATE.items():
-                by_name = {v.op.name.rsplit("/", 1)[-1]: v for v in every}
-                assign_all(sess, {**snapshot, by_name["beta1_power"]: tf1_power(0.9, updates),
-                                by_name["beta2_power"]: tf1_power(0.999, updates),
-                                model.global_step: np.asarray(updates, snapshot[model.global_step].dtype)})
+                for v, value in snapshot.items():
+                    v.load(value, sess)
+                by_name = {v.op.name.rsplit("/", 1)[-1]: v for v in tf.compat.v1.global_variables()}
+                by_name["beta1_power"].load(tf1_power(0.9, updates), sess)
+                by_name["beta2_power"].load(tf1_power(0.999, updates), sess)
+                model.global_step.load(updates, sess)
                 kept = [v for v in tf.compat.v1.global_variables() if with_global_step or v is not model.global_step]
                 (root / case).mkdir()
                 hp.save(str(root / case / "hparams.json"))
@@ -75,7 +75,8 @@ def run(tmp_path_factory):
                                                                       global_step=updates)
                 for b in batches[N:]:
                     sess.run(model.train_op, model.feed_dict(b))
-                late[case] = {"prefix": saved, "final": {v.op.name: x for v, x in zip(trainable, sess.run(trainable))}}
+                late[case] = {"prefix": saved, "final": {v.op.name: sess.run(v)
+                                                         for v in tf.compat.v1.trainable_variables()}}
     hp.save(str(root / "legacy" / "hparams.json"))
     return {"root": root, "prefix": prefix, "hp": hp, "batches": batches, "final": final, "late": late}
 
@@ -137,7 +138,7 @@ def test_port_resumes_adam_where_legacy_stopped(run, tmp_path):
     with g.as_default(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lm = legacy.Seq2SeqModel(run["hp"], "train")
-        with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
+        with tf.compat.v1.Session(graph=g) as sess:
             lm.saver.restore(sess, back)
             assert sess.run(lm.global_step) == N + M
             kernel = "dynamic_seq2seq/encoder/rnn/multi_rnn_cell/cell_1/lstm_cell/kernel"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 from real_corpus import corpus_entry
-from tf1_models import assign_all, session_config, tf1_style
+from tf1_models import tf1_style
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -156,26 +156,25 @@ def _train_tf1(path: str, case: str) -> dict:
                 train_op = opt.apply_gradients(zip(grads, tvars), global_step=step)
             else:
                 train_op = opt.minimize(loss, global_step=step)
-            with v1.Session(graph=g, config=session_config()) as sess:
+            with v1.Session(graph=g) as sess:
                 sess.run(v1.global_variables_initializer())
                 rng = np.random.RandomState(0)
-                trainable = v1.trainable_variables()
-                assign_all(sess, {v: rng.normal(0, 0.5, v.shape.as_list()).astype("float32")   # random non-zero
-                                  for v in trainable})                                         # weights and biases
+                for v in v1.trainable_variables():   # random non-zero weights and biases
+                    v.load(rng.normal(0, 0.5, v.shape.as_list()).astype("float32"), sess)
                 for _ in range(3):
                     sess.run(train_op, {xs: x0, ys: y0})
                 if updates is not None:
                     by_name = {v.op.name: v for v in v1.global_variables()}
-                    assign_all(sess, {by_name["beta1_power"]: tf1_power(0.9, updates),
-                                      by_name["beta2_power"]: tf1_power(0.999, updates),
-                                      step: np.asarray(updates, step.dtype.as_numpy_dtype)})
+                    by_name["beta1_power"].load(tf1_power(0.9, updates), sess)
+                    by_name["beta2_power"].load(tf1_power(0.999, updates), sess)
+                    step.load(updates, sess)
                 kept = [v for v in v1.global_variables() if c.keep_step or v is not step]
                 prefix = v1.train.Saver(var_list=kept).save(sess, os.path.join(path, "model.ckpt"))
                 for _ in range(K):
                     if c.clip or c.clip_value:   # the clip binds: the gradients' norm (or an element) is above it
                         assert sess.run(norm, {xs: x, ys: y}) > 1.5 * (c.clip or c.clip_value)
                     sess.run(train_op, {xs: x, ys: y})
-                final = {v.op.name: x for v, x in zip(trainable, sess.run(trainable))}
+                final = {v.op.name: sess.run(v) for v in v1.trainable_variables()}
     return {"prefix": prefix, "final": final, "x": x, "y": y, "updates": 3 if updates is None else updates}
 
 
@@ -284,7 +283,7 @@ def _dense_graph(path: str, train: bool) -> str:
             lr = v1.placeholder(tf.float32, [], name="lr")
             step = v1.train.get_or_create_global_step()
             train_op = v1.train.MomentumOptimizer(lr, 0.9).minimize(loss, global_step=step) if train else None
-            with v1.Session(graph=g, config=session_config()) as sess:
+            with v1.Session(graph=g) as sess:
                 sess.run(v1.global_variables_initializer())
                 if train:
                     sess.run(train_op, {xs: np.ones((2, E), "float32"), ys: [1, 2], lr: 0.05})

@@ -50,12 +50,6 @@ def session_config():
     return config
 
 
-def assign_all(sess, values: dict) -> None:
-    """Every variable of `values` (variable -> array) set in one `Session.run` of their initializers, fed: the same
-    values as `v.load(x, sess)` for each, without a pruned subgraph and an executor per variable."""
-    sess.run([v.initializer for v in values], {v.initializer.inputs[1]: x for v, x in values.items()})
-
-
 def save_random_weights(path: str, seed: int = 0, scale: float = 0.5) -> str:
     """The default graph's variables initialised, every trainable one (biases included) set to N(0, scale) values,
     saved as `path/model.ckpt` with its `.meta`; the checkpoint prefix."""
