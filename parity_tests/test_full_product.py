@@ -1,10 +1,13 @@
-"""Every cell of the matrix: cell x layers x encoder x attention x forget bias, forward checks.
+"""Every variant of the matrix: cell x layers x encoder x attention, forward checks.
 
 `test_matrix.py` runs the all-pairs rows with every check (weights, logits, loss, gradients, Adam,
-greedy; random and trained weights). This file covers the whole product with the checks of the
-legacy eval graph, which is about 3x cheaper to build than the train graph: the weights mapped back,
-the logits at valid positions, the loss and the greedy ids, on random non-zero weights (biases
-included) seeded per cell. `full_matrix.py` adds gradients to the whole product outside CI.
+greedy; random and trained weights). This file covers the whole product of the four structural factors (60
+variants) with the checks of the legacy eval graph, which is about 3x cheaper to build than the train graph: the
+weights mapped back, the logits at valid positions, the loss and the greedy ids, on random non-zero weights (biases
+included) seeded per cell. The forget bias (1.0 / 0.8: a constant of the LSTM cells, no variable, no structure) is
+not a factor of the product here: it alternates over the LSTM variants so that each value meets every value of
+every other factor (checked below), as in test_matrix.py's all-pairs rows; `full_matrix.py` runs the whole
+120-cell product, forget bias included, with gradients outside CI.
 
 Each cell's eval graph, built here anyway, is also checked to hold exactly the variables TF1's naming rules give
 (tests/legacy_tf1_names.py; tests/test_legacy_names.py checks the train graphs).
@@ -18,16 +21,29 @@ from parity_support import ATTENTION_LAYER, batches_for, make_hparams
 from seq2seq_task import ATTENTION_TYPES, CELL_TYPES
 from tests.legacy_tf1_names import check_eval_graph_names
 
-# GRUCell has no forget bias (the hparam is unused), so its two forget-bias cells are one computation:
-# 120 cells of the product, 100 distinct.
-CELLS = [c for c in itertools.product(CELL_TYPES, (1, 2), ("uni", "bi"), ATTENTION_TYPES, (1.0, 0.8))
-         if not (c[0] == "gru" and c[4] != 1.0)]
+FACTORS = (CELL_TYPES, (1, 2), ("uni", "bi"), ATTENTION_TYPES)
 
 
-def test_the_product_has_every_distinct_cell():
-    assert len(CELLS) == 100
-    assert len({c[:4] for c in CELLS}) == 60   # every legacy graph variant's eval graph names are checked here
-    assert {c[4] for c in CELLS if c[0] != "gru"} == {1.0, 0.8}
+def _forget_bias(cell, layers, encoder, attention) -> float:
+    """1.0 or 0.8, alternating over the LSTM variants (a parity of their indices: every value of every other factor
+    meets both); GRUCell has no forget bias (the hparam is unused): 1.0."""
+    if cell == "gru":
+        return 1.0
+    odd = (CELL_TYPES.index(cell) + layers + ("uni", "bi").index(encoder) + ATTENTION_TYPES.index(attention)) % 2
+    return 0.8 if odd else 1.0
+
+
+CELLS = [(*v, _forget_bias(*v)) for v in itertools.product(*FACTORS)]
+
+
+def test_the_product_has_every_variant_and_both_forget_biases_meet_every_factor_value():
+    assert len(CELLS) == len({c[:4] for c in CELLS}) == 60   # every legacy graph variant's eval graph names: here
+    lstm = [c for c in CELLS if c[0] != "gru"]
+    for k, values in enumerate(FACTORS):
+        for value in values:
+            if value == "gru":
+                continue
+            assert {c[4] for c in lstm if c[k] == value} == {1.0, 0.8}, (k, value)
 
 
 @pytest.mark.slow

@@ -118,8 +118,9 @@ def test_every_variant_trains_and_saves_tf1_names(variant, tmp_path):
     with tf.compat.v1.Session(graph=g, config=session_config()) as sess:
         sess.run(init)
         feed = model.feed_dict(_padded_batch(hp, np.random.RandomState(1)))
-        grads = sess.run([g for g, _ in model.gradients], feed)
-        loss, _ = sess.run([model.loss, model.train_op], feed)
+        # One run (one executor for the gradient graph): the gradients fetched are the ones the step applies (every
+        # update waits for the clipped gradients' global norm, so for every gradient).
+        grads, loss, _ = sess.run([[g for g, _ in model.gradients], model.loss, model.train_op], feed)
         assert np.isfinite(loss) and loss > 0
         assert sess.run(model.global_step) == 1
         prefix = model.saver.save(sess, str(tmp_path / "model.ckpt"), global_step=model.global_step)
