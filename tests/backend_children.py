@@ -14,6 +14,7 @@ machine without TensorFlow), as the product promises converted models run; every
 kwargs, paths for arrays) that returns `{key: array-like}`; each job's result or traceback comes back separately
 (one failing job never hides the others), named by the job's name and the backend. A child that dies (a crash, a
 timeout) fails the request naming its jobs, exit code and stderr tail; the next request starts a new child.
+`BACKEND_CHILDREN_LOG=FILE` appends each job's CPU and wall seconds in its child to FILE.
 
     with a request:   results = backend_children.run({"jax": [Job(...)], "torch": [Job(...)]})   # both at once
                       results["jax"].values("model_a")  -> {key: np.ndarray}  (AssertionError naming a failed job)
@@ -48,7 +49,8 @@ class Job:
 
 @dataclasses.dataclass
 class Reply:
-    """One request's results on one backend: per job name {"ok", "error", "values", "seconds"}."""
+    """One request's results on one backend: per job name {"ok", "error", "values", "seconds", "cpu": its CPU
+    seconds in the child}."""
     backend: str
     keras_backend: str
     tensorflow_imported: bool
@@ -121,8 +123,12 @@ class BackendChildren:
             for k, (job, m) in enumerate(zip(jobs, meta["jobs"])):
                 values = {key: data[f"{k}/{key}"] for key in m["keys"]}
                 results[job.name] = {"ok": m["error"] is None, "error": m["error"], "values": values,
-                                     "seconds": m["seconds"]}
+                                     "seconds": m["seconds"], "cpu": m["cpu"]}
         os.remove(out)
+        if os.environ.get("BACKEND_CHILDREN_LOG"):   # where the children's CPU goes: one line per job
+            with open(os.environ["BACKEND_CHILDREN_LOG"], "a") as f:
+                f.writelines(f"{backend}\t{name}\tcpu {r['cpu']:.2f} s\twall {r['seconds']:.2f} s\n"
+                             for name, r in results.items())
         return Reply(backend, meta["backend"], meta["tensorflow_imported"], results)
 
     def close(self):
@@ -164,7 +170,7 @@ def _serve() -> int:
         request = json.loads(line)
         arrays, meta = {}, []
         for k, job in enumerate(request["jobs"]):
-            start, error, keys = time.perf_counter(), None, []
+            start, cpu, error, keys = time.perf_counter(), time.process_time(), None, []
             try:
                 values = getattr(_load(job["file"], modules), job["func"])(**job["kwargs"])
                 for key, value in values.items():
@@ -176,7 +182,8 @@ def _serve() -> int:
                 for key in keys:
                     arrays.pop(f"{k}/{key}")
                 keys = []
-            meta.append({"error": error, "keys": keys, "seconds": time.perf_counter() - start})
+            meta.append({"error": error, "keys": keys, "seconds": time.perf_counter() - start,
+                         "cpu": time.process_time() - cpu})
         meta = {"jobs": meta, "backend": keras.backend.backend(), "tensorflow_imported": runner.tensorflow_loaded()}
         tmp = request["out"] + ".tmp.npz"
         np.savez(tmp, meta=json.dumps(meta), **arrays)
