@@ -173,54 +173,29 @@ def test_a_greedy_raw_rnn_stopped_only_by_eos_stays_generic_and_says_why(tmp_pat
 
 
 # ------------------------------------------------------------------------------------------------ the layer itself
-RUN_LAYER = """
-import sys
-import numpy as np, keras
-import tf_migrate_runtime.layers as L
-layer = L.RawRNNGreedyDecoder(["lstm", "gru"], [4, 3], vocab_size=7, embedding_dim=3, output_size=7, emit="logits")
-args = dict(lengths=np.array([4, 0, 2]), end_token=2, initial_finished=np.array([False, True, False]))
-layer(np.array([1, 2, 3]), **args)
-rng = np.random.RandomState(0)
-layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in layer.get_weights()])
-out = [keras.ops.convert_to_numpy(x) for x in layer(np.array([1, 2, 3]), **args)]
-if keras.backend.backend() == "jax":   # under jit: the static bound (a known length), zeros after the loop stopped
-    import jax
-    eager = keras.ops.convert_to_numpy(layer(np.array([1, 2, 3]), lengths=5, end_token=2)[0])
-    jitted = np.asarray(jax.jit(lambda s: layer(s, lengths=5, end_token=2)[0])(np.array([1, 2, 3])))
-    assert jitted.shape[1] == 5 and np.allclose(jitted[:, :eager.shape[1]], eager, atol=1e-6)
-    assert not jitted[:, eager.shape[1]:].any()
-np.savez(sys.argv[1], *out)
-"""
-
-
-def test_the_decoder_layer_runs_the_same_on_tensorflow_jax_and_pytorch(tmp_path, monkeypatch):
+def test_the_decoder_layer_runs_the_same_on_tensorflow_jax_and_pytorch(backend_children):
     """The layer (an LSTM under a GRU, logits emitted, a row finished at time 0, per-row lengths and EOS) gives the
-    same emits and final states on the three backends; under jax.jit too (its buffers sized from a known
+    same emits and final states on the three backends (tests/backend_jobs.py `raw_rnn_decoder_layer`: here on
+    TensorFlow, in the run's JAX and PyTorch children); under jax.jit too (its buffers sized from a known
     length). Its config round-trips; a loop nothing bounds is a clear error."""
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
     import keras  # noqa: PLC0415
+    from backend_children import Job  # noqa: PLC0415
+    from backend_jobs import JOBS, raw_rnn_decoder_layer  # noqa: PLC0415
 
     from tf_migrate_runtime.layers import RawRNNGreedyDecoder  # noqa: PLC0415
 
-    got = {}
-    for backend in ("tensorflow", "jax", "torch"):
-        out = tmp_path / f"{backend}.npz"
-        if backend == keras.backend.backend():   # this process's backend: the same script here, no child to start
-            monkeypatch.setattr(sys, "argv", ["run_layer", str(out)])
-            exec(compile(RUN_LAYER, "RUN_LAYER", "exec"), {"__name__": "run_layer"})  # noqa: S102
-        else:
-            proc = subprocess.run([sys.executable, "-c", RUN_LAYER, str(out)], capture_output=True, text=True,
-                                  timeout=300, env=dict(os.environ, KERAS_BACKEND=backend))
-            assert proc.returncode == 0, proc.stderr[-2000:]
-        with np.load(out) as z:
-            got[backend] = [z[k] for k in sorted(z.files, key=lambda k: int(k.split("_")[1]))]
+    assert keras.backend.backend() == "tensorflow", "the reference runs in this process, on TensorFlow"
+    job = Job("RawRNNGreedyDecoder", JOBS, "raw_rnn_decoder_layer")
+    replies = backend_children.run({"jax": [job], "torch": [job]})
+    got = {"tensorflow": raw_rnn_decoder_layer()}
+    got.update({b: r.values(job.name) for b, r in replies.items()})
+    got = {b: [v[k] for k in sorted(v, key=int)] for b, v in got.items()}
     ref = got["tensorflow"]
     assert ref[0].shape == (3, 4, 7) and not ref[0][1].any() and not ref[0][2, 2:].any()
     for backend in ("jax", "torch"):
-        for a, b in zip(got[backend], ref):
-            np.testing.assert_allclose(a, b, atol=1e-5)
+        assert len(got[backend]) == len(ref), (backend, len(got[backend]), len(ref))
+        for k, (a, b) in enumerate(zip(got[backend], ref)):
+            np.testing.assert_allclose(a, b, atol=1e-5, err_msg=f"output {k} on {backend}")
     layer = RawRNNGreedyDecoder(["gru"], [4], vocab_size=7, embedding_dim=3, output_size=7, use_bias=False,
                                 emit="logits")
     again = RawRNNGreedyDecoder.from_config(layer.get_config())

@@ -424,14 +424,14 @@ def test_op_table_entries_convert_with_parity(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_converted_model_runs_on_other_backends(converted, backend, tmp_path):
-    """Generated models use only Keras layers, keras.ops and tf_migrate_runtime.layers (no TensorFlow)."""
-    import subprocess
-    import sys
-
-    pytest.importorskip(backend)
+def test_converted_model_runs_on_other_backends(converted, tmp_path, backend_children):
+    """Generated models use only Keras layers, keras.ops and tf_migrate_runtime.layers: on JAX and PyTorch (the run's
+    children, tests/backend_children.py, TensorFlow blocked there) the outputs of the TensorFlow backend."""
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
     import keras
+    from backend_children import Job
+    from backend_jobs import JOBS
 
     import tf_migrate_runtime.layers  # noqa: F401
 
@@ -440,14 +440,13 @@ def test_converted_model_runs_on_other_backends(converted, backend, tmp_path):
     feed = {"ids": rng.randint(0, 11, (3, 5)).astype("int32"), "lengths": np.array([5, 2, 4], "int32")}
     np.savez(tmp_path / "feed.npz", **feed)
     ref = np.asarray(keras.saving.load_model(os.path.join(out, "model.keras"))(feed))
-    code = ("import sys, numpy as np, keras, tf_migrate_runtime.layers\n"
-            "feed = dict(np.load(sys.argv[2]))\n"
-            "m = keras.saving.load_model(sys.argv[1])\n"
-            "np.save(sys.argv[3], keras.ops.convert_to_numpy(m(feed)))\n")
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    subprocess.run([sys.executable, "-c", code, os.path.join(out, "model.keras"), str(tmp_path / "feed.npz"),
-                    str(tmp_path / "got.npy")], check=True, env=env, capture_output=True, timeout=300)
-    np.testing.assert_allclose(np.load(tmp_path / "got.npy"), ref, atol=2e-6)
+    job = Job("bidirectional_lstm", JOBS, "call_model", dict(model=os.path.join(out, "model.keras"),
+                                                             feed=str(tmp_path / "feed.npz")))
+    for backend, reply in backend_children.run({"jax": [job], "torch": [job]}).items():
+        assert reply.tensorflow_imported is False, backend
+        got = reply.values(job.name)
+        assert list(got) == ["0"], (backend, list(got))
+        np.testing.assert_allclose(got["0"], ref, atol=2e-6, err_msg=backend)
 
 
 def test_parity_beyond_tolerance_exits_1_keeping_the_files_marked_failed(built, tmp_path, capsys):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -397,34 +396,18 @@ def _convert_with(prefix, out, **kw):
     return report, lines
 
 
-BACKEND_RUN = """
-import sys, numpy as np, keras
-import tf_migrate_runtime.layers
-x = np.load(sys.argv[2])
-for path, out in zip(sys.argv[3::2], sys.argv[4::2]):
-    try:
-        y = keras.saving.load_model(path)({"x": x})
-        np.save(out, keras.ops.convert_to_numpy(y[0] if isinstance(y, list) else y))
-    except Exception as e:  # noqa: BLE001 - the message is what the test reads
-        print("REFUSED", path, type(e).__name__, " ".join(str(e).split())[:2000])
-"""
-
-
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_generic_loops_run_on_jax_and_pytorch(graphs, tmp_path, backend):
-    """model.keras of a generic loop runs on the other backends with the TensorFlow outputs: a fixed-size
-    TensorArray (peephole LSTM) everywhere; a growing one (raw_rnn) on PyTorch, and on JAX, which cannot grow a
-    loop variable, a refusal that says so."""
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
+def test_generic_loops_run_on_jax_and_pytorch(graphs, tmp_path, backend_children):
+    """model.keras of a generic loop runs on the other backends (the run's children, tests/backend_children.py,
+    TensorFlow blocked) with the TensorFlow outputs: a fixed-size TensorArray (peephole LSTM) everywhere; a growing
+    one (raw_rnn) on PyTorch, and on JAX, which cannot grow a loop variable, a refusal that says so."""
     import keras  # noqa: PLC0415
+    from backend_children import Job  # noqa: PLC0415
+    from backend_jobs import JOBS  # noqa: PLC0415
 
     import tf_migrate_runtime.layers  # noqa: F401,PLC0415
 
     x = np.random.default_rng(2).normal(size=(2, 5, 4)).astype("float32")
-    np.save(tmp_path / "x.npy", x)
-    args, refs = [], {}
+    jobs, refs = [], {}
     for name in ("peephole", "raw_rnn"):
         _convert(graphs[name], tmp_path / name, recognise=False)
         model = keras.saving.load_model(str(tmp_path / name / "model.keras"))
@@ -433,19 +416,15 @@ def test_generic_loops_run_on_jax_and_pytorch(graphs, tmp_path, backend):
             feed["lengths"] = np.array([6, 3], "int32")
         y = model(feed)
         refs[name] = np.asarray(y[0] if isinstance(y, list) else y)
-        args += [str(tmp_path / name / "model.keras"), str(tmp_path / f"{name}.npy")]
-    code = BACKEND_RUN.replace('({"x": x})', '(feed(path, x))')
-    code = code.replace("x = np.load(sys.argv[2])", "x = np.load(sys.argv[2])\n"
-                        "def feed(path, x):\n"
-                        "    if 'raw_rnn' in path:\n"
-                        "        return {'x': np.concatenate([x, x[:, :1]], axis=1), 'lengths': np.array([6, 3], 'int32')}\n"
-                        "    return {'x': x}")
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    proc = subprocess.run([sys.executable, "-c", code, "unused", str(tmp_path / "x.npy"), *args], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    np.testing.assert_allclose(np.load(tmp_path / "peephole.npy"), refs["peephole"], atol=1e-5)
-    if backend == "torch":
-        np.testing.assert_allclose(np.load(tmp_path / "raw_rnn.npy"), refs["raw_rnn"], atol=1e-5)
-    else:
-        assert "grows in the loop (dynamic_size=True), which the JAX backend cannot run" in proc.stdout, proc.stdout
+        np.savez(tmp_path / f"{name}.npz", **feed)
+        jobs.append(Job(name, JOBS, "call_model", dict(model=str(tmp_path / name / "model.keras"),
+                                                       feed=str(tmp_path / f"{name}.npz"), first_only=True)))
+    replies = backend_children.run({"jax": jobs, "torch": jobs})
+    for backend, reply in replies.items():
+        assert reply.tensorflow_imported is False, backend
+        np.testing.assert_allclose(reply.values("peephole")["0"], refs["peephole"], atol=1e-5,
+                                   err_msg=f"peephole on {backend}")
+    np.testing.assert_allclose(replies["torch"].values("raw_rnn")["0"], refs["raw_rnn"], atol=1e-5,
+                               err_msg="raw_rnn on torch")
+    why = replies["jax"].error("raw_rnn") or ""
+    assert "grows in the loop (dynamic_size=True), which the JAX backend cannot run" in " ".join(why.split()), why

@@ -141,12 +141,13 @@ def test_converted_model_follows_other_batch_sizes_like_the_tf1_graph(converted,
 
 
 @pytest.mark.slow
-def test_runtime_shape_layers_run_on_jax(converted, tmp_path):
-    """The shape layers use keras.ops only: on JAX (sizes are Python ints there) the model gives the TF1 outputs."""
-    import subprocess
-    import sys
-
+def test_runtime_shape_layers_run_on_jax(converted, tmp_path, backend_children):
+    """The shape layers use keras.ops only: on JAX (sizes are Python ints there; the run's JAX child,
+    tests/backend_children.py, TensorFlow blocked) the model gives the TF1 outputs."""
     pytest.importorskip("jax")
+    from backend_children import Job
+    from backend_jobs import JOBS
+
     from migrate.parity.tf1_graph import TF1Graph
 
     ckpt, out, report = converted
@@ -155,16 +156,14 @@ def test_runtime_shape_layers_run_on_jax(converted, tmp_path):
     with TF1Graph(ckpt) as g:
         ref = g.run(OUTPUTS, feed)
     np.savez(tmp_path / "feed.npz", **{i["keras"]: feed[i["graph"]] for i in report["graph"]["inputs"]})
-    code = ("import sys, numpy as np, keras, tf_migrate_runtime.layers\n"
-            "m = keras.saving.load_model(sys.argv[1])\n"
-            "out = m(dict(np.load(sys.argv[2])))\n"
-            "np.savez(sys.argv[3], *[keras.ops.convert_to_numpy(o) for o in out])\n")
-    subprocess.run([sys.executable, "-c", code, os.path.join(out, "model.keras"), str(tmp_path / "feed.npz"),
-                    str(tmp_path / "got.npz")], check=True, env=dict(os.environ, KERAS_BACKEND="jax"),
-                   capture_output=True, timeout=300)
-    got = np.load(tmp_path / "got.npz")
+    job = Job("shape layers", JOBS, "call_model", dict(model=os.path.join(out, "model.keras"),
+                                                        feed=str(tmp_path / "feed.npz")))
+    reply = backend_children.run({"jax": [job]})["jax"]
+    assert reply.tensorflow_imported is False
+    got = reply.values(job.name)
+    assert len(got) == len(OUTPUTS), sorted(got)
     for k, (name, r) in enumerate(zip(OUTPUTS, ref)):
-        np.testing.assert_allclose(got[f"arr_{k}"], r, atol=1e-5, rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(got[str(k)], r, atol=1e-5, rtol=1e-5, err_msg=name)
 
 
 def test_default_that_only_fits_another_batch_becomes_an_input_as_given_and_when_fed(tmp_path):

@@ -146,18 +146,23 @@ pytest_plugins = ["pytester"]
 
 
 def test_parity_backend_option_runs_each_parity_test_once_per_backend(pytester: pytest.Pytester):
+    """The plugin's option, in this process (three pytest runs in child processes cost ~8 s of CPU each: the plugin
+    imports tf2, so Keras and TensorFlow). pytester removes the modules a run imported when it ends, and TensorFlow
+    aborts the process when imported twice: the plugin's imports are made here first, so that every run keeps them."""
+    import tf2.backend_runner  # noqa: F401
+
     pytester.makepyfile(test_user='''
         def test_port(parity, parity_backend):
             assert parity.backend == parity_backend
             print("BACKEND", parity.backend)
     ''')
     args = ("-p", "no:tf_migrate_parity", "-p", "migrate.parity.pytest_plugin", "-v", "-s")
-    result = pytester.runpytest_subprocess(*args, "--parity-backend", "tf,jax,torch")
+    result = pytester.runpytest_inprocess(*args, "--parity-backend", "tf,jax,torch")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*test_port?backend-tf?*", "*test_port?backend-jax?*", "*test_port?backend-torch?*"])
-    default = pytester.runpytest_subprocess(*args)   # without the option: once, on TensorFlow
+    default = pytester.runpytest_inprocess(*args)   # without the option: once, on TensorFlow
     default.assert_outcomes(passed=1)
     default.stdout.fnmatch_lines(["*BACKEND tf*"])
-    bad = pytester.runpytest_subprocess(*args, "--parity-backend", "cuda")
+    bad = pytester.runpytest_inprocess(*args, "--parity-backend", "cuda")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--parity-backend 'cuda': expected a comma-separated list of tf, jax, torch*"])
