@@ -124,6 +124,8 @@ class Sym:
     lazy: Any = None                    # () -> source expression, written on first use (a slice of an RNN's output)
     array: dict | None = None           # a TensorArray not yet written (`migrate.graph.loops`): its spec
     step_of: tuple | None = None        # (sequence variable, k): step k of a batch-major sequence (static_rnn)
+    piece_of: tuple | None = None       # (sequence variable, k): `seq[:, k:k + 1]`, step k with its time axis kept
+    steps: int | None = None            # how many steps the sequence of `step_of` / `piece_of` has (None: unknown)
 
     @property
     def is_const(self) -> bool:

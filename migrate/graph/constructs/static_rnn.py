@@ -114,8 +114,10 @@ class StaticRNN(Provider):
             seq = em.value(xs[0])
         elif self.unstacked == "reversed":
             seq = em.emit(f"keras.ops.flip({em.value(xs[0])}, axis=1)", "steps_reversed")[0].var
-        elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)]:
-            seq = next(iter(seqs))   # the steps of the layer below (MultiRNNCell): its sequence as it is
+        elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)] \
+                and all(x.steps in (None, n) for x in xs):
+            seq = next(iter(seqs))   # the steps of the layer below (MultiRNNCell), or of a split / unstack of the
+            # inputs along time (squeezed): that sequence as it is, no per-step round trip
         else:
             seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
         _, names = emit_rnn_layer(em, self.view, step, seq, init, None, "static_rnn")
@@ -141,10 +143,10 @@ class StaticRNN(Provider):
         out = {}
         for k, t in enumerate(tensors):
             if k == len(tensors) - 1 and last is not None:
-                out[t.name] = Sym(var=last, dtype="float32", step_of=(seq, k))
+                out[t.name] = Sym(var=last, dtype="float32", step_of=(seq, k), steps=len(tensors))
             else:
                 out[t.name] = Sym(lazy=(lambda k=k: em.emit(f"{seq}[:, {k}]", f"step_{k}_output")[0].var),
-                                  dtype="float32", step_of=(seq, k))
+                                  dtype="float32", step_of=(seq, k), steps=len(tensors))
         return out
 
 
