@@ -208,8 +208,8 @@ class LegacyAttention(Provider):
         if self.loop:
             seq = em.emit(f"keras.ops.expand_dims({em.value(xs[0])}, 1)", "decoder_go",
                           comment="feed_previous: only the first (GO) input is read")[0].var
-        else:
-            seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "decoder_inputs")[0].var
+        else:   # the steps of one sequence (one lookup of all the ids) as slices of it, not stacked step by step
+            seq = em.stack_steps(xs, "decoder_inputs")
         lname = em.layer_name(self.name)
         em.weights[lname] = weights
         args = [f"{families!r}", f"{units!r}", f"input_dim={in_dim}", f"attn_size={conv_w.shape[2]}",

@@ -116,10 +116,10 @@ class StaticRNN(Provider):
             seq = em.emit(f"keras.ops.flip({em.value(xs[0])}, axis=1)", "steps_reversed")[0].var
         elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)] \
                 and all(x.steps in (None, n) for x in xs):
-            seq = next(iter(seqs))   # the steps of the layer below (MultiRNNCell), or of a split / unstack of the
+            seq = em.sequence(next(iter(seqs)))   # the steps of the layer below (MultiRNNCell), or of a split / unstack of the
             # inputs along time (squeezed): that sequence as it is, no per-step round trip
         else:
-            seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
+            seq = em.stack_steps(xs, "steps")
         _, names = emit_rnn_layer(em, self.view, step, seq, init, None, "static_rnn")
         out = self._steps(em, self.steps, [s.new_h for s in self.steps], names[0], names[1])
         if step.family == "lstm":

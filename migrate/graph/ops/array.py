@@ -82,6 +82,9 @@ def reshape(c: Ctx):
     if src.parts is not None and out_shape is not None and len(out_shape) <= 1 and None not in out_shape and \
             int(np.prod(out_shape)) == len(src.parts):  # a shape vector <-> scalar: still shape arithmetic
         return [_shape_sym(c, src.parts, shape=out_shape)]
+    if src.step_of is not None and src.shape is not None and len(src.shape) == 1 and out_shape is not None \
+            and len(out_shape) == 1:   # reshape(ids_t, [-1]) of a step [B] (EmbeddingWrapper): the step itself
+        return [src]
     dims = _runtime_shape(c, 1, "Reshape to a shape")
     unknown = [d for d in dims if not isinstance(d, (int, np.integer)) or d == -1]
     if len(unknown) <= 1:  # the one entry known only at run time is the one TF would infer: -1
@@ -216,7 +219,8 @@ def _whole_sequence(c: Ctx, vals, kind: str) -> Sym | None:
     if n < 2 or any(t is None for t in tags) or len({t[0] for t in tags}) != 1 \
             or [t[1] for t in tags] != list(range(n)) or any(c.ins[i].steps != n for i in vals):
         return None
-    return Sym(var=tags[0][0], shape=None, dtype=c.ins[vals[0]].dtype)
+    seq = tags[0][0]
+    return Sym(lazy=lambda: c.em.sequence(seq), shape=None, dtype=c.ins[vals[0]].dtype)
 
 
 def _deferred(c: Ctx, expr: str, n: int, kind: str | None = None, seq: str | None = None) -> list[Sym]:
@@ -532,8 +536,27 @@ def gather(c: Ctx):
                                       [value], "keras.layers.Embedding", f"tf.Variable {params_var}",
                                       holds=[("embedding", (params_var,))])
             c.em.constructs["embedding_lookup -> keras.layers.Embedding"] += 1
+            ids = c.ins[1]
+            if ids.step_of is not None and ids.steps and ids.shape is not None and len(ids.shape) == 1:
+                return [_step_lookup(c, layer, ids)]
             return c.out(f"{layer}({c.v(1)})")
     return c.out(f"keras.ops.take({c.v(0)}, {c.v(1)}, axis={axis})")
+
+
+def _step_lookup(c: Ctx, layer: str, ids: Sym) -> Sym:
+    """Step k of one lookup of the whole id sequence (`layer(seq)` [B, T, E], written once, when first used) for
+    the lookup of step k's ids: an unrolled model's per-step lookups of one embedding (legacy_seq2seq's
+    `EmbeddingWrapper`, `embedding_attention_decoder`) become one, and a stack of them that sequence."""
+    em, (seq, k) = c.em, ids.step_of
+    key = ("step_lookup", layer, seq)
+    whole = em._layers.get(key)
+    if whole is None:
+        whole = em.new_ident(f"{layer}_of_{seq}")
+        em.pending[whole] = lambda: em.line(f"{whole} = {layer}({em.sequence(seq)})",
+                                            "one lookup of every step's ids (the graph looks each step up alone)")
+        em._layers[key] = whole
+    return Sym(lazy=lambda: em.emit(f"{em.sequence(whole)}[:, {k}]", f"{c.op.name}")[0].var, shape=c.out_shape(),
+               dtype=c.out_dtype(), step_of=(whole, k), steps=ids.steps)
 
 
 @op("Where")
