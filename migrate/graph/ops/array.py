@@ -85,6 +85,11 @@ def reshape(c: Ctx):
     if src.step_of is not None and src.shape is not None and len(src.shape) == 1 and out_shape is not None \
             and len(out_shape) == 1:   # reshape(ids_t, [-1]) of a step [B] (EmbeddingWrapper): the step itself
         return [src]
+    if src.step_of is not None and src.shape is not None and len(src.shape) == 2 and out_shape is not None \
+            and len(out_shape) == 3 and out_shape[1] == 1 and out_shape[2] == src.shape[1] is not None:
+        # reshape(output_t, [-1, 1, H]) (legacy_seq2seq's attention states): step k with its time axis kept
+        return [Sym(lazy=lambda: c.out(f"keras.ops.reshape({c.em.value(src)}, (-1, 1, {int(out_shape[2])}))")[0].var,
+                    shape=out_shape, dtype=c.out_dtype(), piece_of=src.step_of, steps=src.steps)]
     dims = _runtime_shape(c, 1, "Reshape to a shape")
     unknown = [d for d in dims if not isinstance(d, (int, np.integer)) or d == -1]
     if len(unknown) <= 1:  # the one entry known only at run time is the one TF would infer: -1
