@@ -201,6 +201,10 @@ class Emitter:
                 runs.append([tag[0] if tag else None, tag[1] if tag else None, tag[1] if tag else None, [x]])
         if len(runs) == 1 and runs[0][0] is not None and runs[0][1] == 0 and xs[0].steps == len(xs):
             return self.sequence(runs[0][0])
+        n, tags = len(xs), [x.step_of for x in xs]
+        if tags[0] is not None and tags == [(tags[0][0], n - 1 - k) for k in range(n)] and xs[0].steps == n:
+            # the steps last to first (a backward static_rnn): the sequence flipped
+            return self.emit(f"keras.ops.flip({self.sequence(tags[0][0])}, axis=1)", "steps_reversed")[0].var
         if not any(r[0] is not None and len(r[3]) > 1 for r in runs):
             return self.emit(f"keras.ops.stack([{', '.join(self.value(x) for x in xs)}], axis=1)", hint)[0].var
         parts = [f"{self.sequence(r[0])}[:, {r[1]}:{r[2] + 1}]" if r[0] is not None and len(r[3]) > 1 else
