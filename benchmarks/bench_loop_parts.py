@@ -15,6 +15,9 @@ CPU time per call (`time.process_time`: every thread of the process) and wall ti
 - `before` (with `--base TREE`, a checkout of an older commit, e.g. `git worktree add /tmp/base COMMIT`): the same,
   traced with that tree's loop functions (`recurrent.stack_loop` / `_loop`, `decoder.scan_steps`, the decoders'
   `_decode` / `_greedy`) patched in while it traces: the change's before and after in one process;
+- `before_model` (with `--before-model DIR`: a folder holding the same checkpoint converted by an older tree, e.g.
+  its `--out`): that model.py's model, loaded and traced here with this tree's runtime: a CONVERTER change's before
+  and after in one process (what the converter writes, the runtime layers the same);
 - `after_tensors`, `after_model` (with `--tensors`): the `tf.function` called with tensors (no NumPy conversion), and
   a `tfm.Model`'s own traced call on tensors (`model(x)`: no `tf.function` dispatch).
 
@@ -116,6 +119,8 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=40)
     p.add_argument("--part", action="append", default=[], help="LABEL=TF1_TENSOR,...=LAYER[:K],... (repeatable)")
     p.add_argument("--base", default=None, help="a checkout of an older commit: its loop code is the `before` side")
+    p.add_argument("--before-model", default=None,
+                   help="a folder with model.keras converted by an older tree: timed beside this tree's conversion")
     p.add_argument("--tensors", action="store_true", help="add the sides called with tensors")
     p.add_argument("--out", default=None)
     p.add_argument("--json", default=None)
@@ -153,6 +158,7 @@ def main(argv=None) -> int:
         return 1
     feed = state["keras_feed"]
     patches = base_patches(args.base) if args.base else None
+    old_model = keras.saving.load_model(os.path.join(args.before_model, "model.keras")) if args.before_model else None
 
     sides = {}
     for spec in args.part or ["all=*=*"]:
@@ -166,6 +172,9 @@ def main(argv=None) -> int:
         if patches:
             before = traced(sub, feed, patches)
             sides[f"{label}/before"] = lambda fn=before: fn(feed)
+        if old_model is not None:
+            before_model = traced(old_model if t1_names == "*" else cut(old_model, layers), feed)
+            sides[f"{label}/before_model"] = lambda fn=before_model: fn(feed)
         after = traced(sub, feed)
         sides[f"{label}/after"] = lambda fn=after: fn(feed)
         if args.tensors:

@@ -124,6 +124,8 @@ class Sym:
     lazy: Any = None                    # () -> source expression, written on first use (a slice of an RNN's output)
     array: dict | None = None           # a TensorArray not yet written (`migrate.graph.loops`): its spec
     step_of: tuple | None = None        # (sequence variable, k): step k of a batch-major sequence (static_rnn)
+    piece_of: tuple | None = None       # (sequence variable, k): `seq[:, k:k + 1]`, step k with its time axis kept
+    steps: int | None = None            # how many steps the sequence of `step_of` / `piece_of` has (None: unknown)
 
     @property
     def is_const(self) -> bool:
@@ -182,6 +184,39 @@ class Emitter:
     # index), first holder kept; a decoder layer reading the same variables in the same layout names that weight
     # (`shared_weights`) instead of holding a copy (`holder`, migrate/graph/decoders.py `share_weights`)
     held: dict = field(default_factory=dict)
+    # a whole sequence written only when first used (a lookup of all steps' ids at once): variable -> its writer
+    pending: dict = field(default_factory=dict)
+
+    def stack_steps(self, xs: list, hint: str) -> str:
+        """`keras.ops.stack(xs, axis=1)` written without a per-step round trip: the sequence itself when `xs` are
+        all its steps in order; runs of consecutive steps of one sequence as slices of it (a decoder's inputs: GO,
+        then steps 0..T-2 of the targets), joined by one `keras.ops.concatenate`; else the stack."""
+        runs: list = []   # [seq or None, first k, last k, [syms]]
+        for x in xs:
+            tag = x.step_of
+            if tag is not None and runs and runs[-1][0] == tag[0] and runs[-1][2] == tag[1] - 1:
+                runs[-1][2] = tag[1]
+                runs[-1][3].append(x)
+            else:
+                runs.append([tag[0] if tag else None, tag[1] if tag else None, tag[1] if tag else None, [x]])
+        if len(runs) == 1 and runs[0][0] is not None and runs[0][1] == 0 and xs[0].steps == len(xs):
+            return self.sequence(runs[0][0])
+        n, tags = len(xs), [x.step_of for x in xs]
+        if tags[0] is not None and tags == [(tags[0][0], n - 1 - k) for k in range(n)] and xs[0].steps == n:
+            # the steps last to first (a backward static_rnn): the sequence flipped
+            return self.emit(f"keras.ops.flip({self.sequence(tags[0][0])}, axis=1)", "steps_reversed")[0].var
+        if not any(r[0] is not None and len(r[3]) > 1 for r in runs):
+            return self.emit(f"keras.ops.stack([{', '.join(self.value(x) for x in xs)}], axis=1)", hint)[0].var
+        parts = [f"{self.sequence(r[0])}[:, {r[1]}:{r[2] + 1}]" if r[0] is not None and len(r[3]) > 1 else
+                 f"keras.ops.expand_dims({self.value(r[3][0])}, 1)" for r in runs]
+        return self.emit(f"keras.ops.concatenate([{', '.join(parts)}], axis=1)", hint)[0].var
+
+    def sequence(self, var: str) -> str:
+        """The variable of a whole sequence named in a `step_of` / `piece_of` tag, its line written if still pending."""
+        writer = self.pending.pop(var, None)
+        if writer is not None:
+            writer()
+        return var
 
     # -- names ----------------------------------------------------------------------------------
     def new_ident(self, hint: str) -> str:

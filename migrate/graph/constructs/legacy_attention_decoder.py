@@ -226,8 +226,8 @@ class LegacyAttention(Provider):
         if self.loop:
             seq = em.emit(f"keras.ops.expand_dims({em.value(xs[0])}, 1)", "decoder_go",
                           comment="feed_previous: only the first (GO) input is read")[0].var
-        else:
-            seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "decoder_inputs")[0].var
+        else:   # the steps of one sequence (one lookup of all the ids) as slices of it, not stacked step by step
+            seq = em.stack_steps(xs, "decoder_inputs")
         lname = em.layer_name(self.name)
         # a feed_previous decoder beside the teacher-forced one over the same variables (two calls of
         # embedding_attention_seq2seq with reuse) names the weights the first holds, and the Embedding's (issue 22)

@@ -32,7 +32,7 @@ class StaticBidirectional(Provider):
         seq = em.emit(f"keras.ops.concatenate([{seq_fw}, {back}], axis=-1)", "bidirectional_outputs")[0].var
         em.constructs["static_bidirectional_rnn -> keras.ops.concatenate"] += 1
         out = {c.name: Sym(lazy=(lambda k=k: em.emit(f"{seq}[:, {k}]", f"step_{k}_output")[0].var), dtype="float32",
-                           step_of=(seq, k)) for k, c in enumerate(self.concats)}
+                           step_of=(seq, k), steps=n) for k, c in enumerate(self.concats)}
         if self.stacked is not None:
             out[self.stacked.name] = Sym(var=seq, dtype="float32")
         em.lines.append("")

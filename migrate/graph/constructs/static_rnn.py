@@ -3,8 +3,10 @@
 One step per time step, all reading one kernel; step k's state is step k-1's new state (directly, or via
 columns of the step before's packed state when `state_is_tuple=False`: an LSTM's `concat([c, h])` split or
 sliced, a `MultiRNNCell`'s layers sliced; `matching.resolve_state`). It becomes one Keras layer over
-`keras.ops.stack(steps, axis=1)` (or over the previous layer's sequence, when the steps are its steps: a
-`MultiRNNCell`). Wrappers around the cell, found on every step alike: a `DropoutWrapper` is looked through, a
+the steps' sequence: the input itself when the steps are its `split` / `unstack` along time (the per-step
+pieces are tagged `step_of` / `piece_of` by the op table, `ops/array.py`, and never written unless used alone), one
+lookup of the ids when the steps are per-step lookups of one embedding, the previous layer's sequence when they are
+its steps (a `MultiRNNCell`), else `keras.ops.stack(steps, axis=1)` (`Emitter.stack_steps`). Wrappers around the cell, found on every step alike: a `DropoutWrapper` is looked through, a
 `ResidualWrapper` (each step's output + its input) becomes one `keras.ops.add` over the sequences, an
 `OutputProjectionWrapper` (each step's output through `_Linear` and an activation) one `keras.layers.Dense` on the
 sequence, as in `dynamic_rnn`.
@@ -114,10 +116,12 @@ class StaticRNN(Provider):
             seq = em.value(xs[0])
         elif self.unstacked == "reversed":
             seq = em.emit(f"keras.ops.flip({em.value(xs[0])}, axis=1)", "steps_reversed")[0].var
-        elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)]:
-            seq = next(iter(seqs))   # the steps of the layer below (MultiRNNCell): its sequence as it is
+        elif len(seqs) == 1 and [x.step_of for x in xs] == [(next(iter(seqs)), k) for k in range(n)] \
+                and all(x.steps in (None, n) for x in xs):
+            seq = em.sequence(next(iter(seqs)))   # the steps of the layer below (MultiRNNCell), or of a split / unstack of the
+            # inputs along time (squeezed): that sequence as it is, no per-step round trip
         else:
-            seq = em.emit(f"keras.ops.stack([{', '.join(em.value(x) for x in xs)}], axis=1)", "steps")[0].var
+            seq = em.stack_steps(xs, "steps")
         _, names = emit_rnn_layer(em, self.view, step, seq, init, None, "static_rnn")
         out = self._steps(em, self.steps, [s.new_h for s in self.steps], names[0], names[1])
         if step.family == "lstm":
@@ -141,10 +145,10 @@ class StaticRNN(Provider):
         out = {}
         for k, t in enumerate(tensors):
             if k == len(tensors) - 1 and last is not None:
-                out[t.name] = Sym(var=last, dtype="float32", step_of=(seq, k))
+                out[t.name] = Sym(var=last, dtype="float32", step_of=(seq, k), steps=len(tensors))
             else:
                 out[t.name] = Sym(lazy=(lambda k=k: em.emit(f"{seq}[:, {k}]", f"step_{k}_output")[0].var),
-                                  dtype="float32", step_of=(seq, k))
+                                  dtype="float32", step_of=(seq, k), steps=len(tensors))
         return out
 
 
@@ -186,5 +190,8 @@ CONSTRUCT = Construct(
     "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way, for the LSTM and the "
     "`MultiRNNCell`; `MultiRNNCell` layers; "
     "`DropoutWrapper` looked through, `ResidualWrapper` and `OutputProjectionWrapper` around the cell on every step)",
-    "one layer over `keras.ops.stack(steps, axis=1)` (a layer above over the sequence below); a ResidualWrapper "
-    "`keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence")
+    "one layer over the steps' sequence: the input itself when the steps are its `split` / `unstack` along time "
+    "(squeezed; last to first: `keras.ops.flip`), one lookup of the stacked ids when they are per-step lookups of "
+    "one embedding, else `keras.ops.stack(steps, axis=1)` (a layer above over the sequence below); its outputs "
+    "rejoined (`stack` / `concat` / `expand_dims`) as that sequence, one `reshape` or `transpose` of it; a "
+    "ResidualWrapper `keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence")

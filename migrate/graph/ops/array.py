@@ -82,6 +82,14 @@ def reshape(c: Ctx):
     if src.parts is not None and out_shape is not None and len(out_shape) <= 1 and None not in out_shape and \
             int(np.prod(out_shape)) == len(src.parts):  # a shape vector <-> scalar: still shape arithmetic
         return [_shape_sym(c, src.parts, shape=out_shape)]
+    if src.step_of is not None and src.shape is not None and len(src.shape) == 1 and out_shape is not None \
+            and len(out_shape) == 1:   # reshape(ids_t, [-1]) of a step [B] (EmbeddingWrapper): the step itself
+        return [src]
+    if src.step_of is not None and src.shape is not None and len(src.shape) == 2 and out_shape is not None \
+            and len(out_shape) == 3 and out_shape[1] == 1 and out_shape[2] == src.shape[1] is not None:
+        # reshape(output_t, [-1, 1, H]) (legacy_seq2seq's attention states): step k with its time axis kept
+        return [Sym(lazy=lambda: c.out(f"keras.ops.reshape({c.em.value(src)}, (-1, 1, {int(out_shape[2])}))")[0].var,
+                    shape=out_shape, dtype=c.out_dtype(), piece_of=src.step_of, steps=src.steps)]
     dims = _runtime_shape(c, 1, "Reshape to a shape")
     unknown = [d for d in dims if not isinstance(d, (int, np.integer)) or d == -1]
     if len(unknown) <= 1:  # the one entry known only at run time is the one TF would infer: -1
@@ -136,6 +144,14 @@ def concat(c: Ctx):
             parts += c.shape_parts(i)
         return [_shape_sym(c, parts)]
     _check_concat(c, vals, axis)
+    vals = list(vals)
+    shp = c.out_shape()
+    if axis == 1 and _whole_sequence(c, vals, "piece_of") is not None:   # the pieces of a split, rejoined
+        return [_whole_sequence(c, vals, "piece_of")]
+    whole = _whole_sequence(c, vals, "step_of")
+    if whole is not None and shp is not None and len(shp) == 2 and axis in (1, -1) and shp[1] is not None:
+        # concat(outputs, 1) of a sequence's steps [B, H]: the sequence [B, T, H] as [B, T * H]
+        return c.out(f"keras.ops.reshape({c.em.value(whole)}, (-1, {int(shp[1])}))")
     return c.out(f"keras.ops.concatenate([{', '.join(c.v(i) for i in vals)}], axis={axis})")
 
 
@@ -188,7 +204,52 @@ def pack(c: Ctx):
             p = c.shape_parts(i)
             parts.append(p[0] if p is not None and len(p) == 1 else Val(s))
         return [_shape_sym(c, parts)]
+    whole = _whole_sequence(c, range(len(c.ins)), "step_of")
+    if whole is not None and axis in (1, 0):   # tf.stack(steps, axis=1): the sequence they were taken from
+        if axis == 1:
+            return [whole]
+        rank = len(c.out_shape()) if c.out_shape() is not None else None
+        if rank is not None:   # tf.stack(steps) (time-major): one transpose of the sequence
+            perm = (1, 0) + tuple(range(2, rank))
+            return c.out(f"keras.ops.transpose({c.em.value(whole)}, {perm!r})")
     return c.out(f"keras.ops.stack([{', '.join(c.v(i) for i in range(len(c.ins)))}], axis={axis})")
+
+
+def _whole_sequence(c: Ctx, vals, kind: str) -> Sym | None:
+    """When inputs `vals` are steps 0..n-1 (`kind` "step_of": `seq[:, k]`; "piece_of": `seq[:, k:k + 1]`) of one
+    batch-major sequence of exactly n steps, in order: that sequence (a Sym of its variable), else None. The per-step
+    round trip an unrolled RNN writes around itself (split / unstack -> steps -> stack / concat) is the sequence."""
+    tags = [getattr(c.ins[i], kind) for i in vals]
+    n = len(tags)
+    if n < 2 or any(t is None for t in tags) or len({t[0] for t in tags}) != 1 \
+            or [t[1] for t in tags] != list(range(n)) or any(c.ins[i].steps != n for i in vals):
+        return None
+    seq = tags[0][0]
+    return Sym(lazy=lambda: c.em.sequence(seq), shape=None, dtype=c.ins[vals[0]].dtype)
+
+
+def _deferred(c: Ctx, expr: str, n: int, kind: str | None = None, seq: str | None = None) -> list[Sym]:
+    """The `n` outputs of `expr` (one line unpacking them), written only when one of them is first used; with
+    `kind` ("step_of" / "piece_of"), each output k tagged as step k of the batch-major sequence `seq`."""
+    syms: list[Sym] = []
+
+    def write(k):
+        if syms[k].var is None:
+            made = c.out(expr, n_out=n)
+            for s, m in zip(syms, made):
+                s.var, s.lazy = m.var, None
+        return syms[k].var
+
+    for k in range(n):
+        tag = {kind: (seq, k), "steps": n} if kind else {}
+        syms.append(Sym(lazy=(lambda k=k: write(k)), shape=c.out_shape(k), dtype=c.out_dtype(k), **tag))
+    return syms
+
+
+def _time_steps(c: Ctx, i: int, axis: int, num: int) -> bool:
+    """Whether input `i` is a batch-major sequence cut along its time axis (1) into `num` single steps."""
+    shp = c.ins[i].shape
+    return axis == 1 and shp is not None and len(shp) >= 2 and shp[1] == num and num >= 2
 
 
 @op("Unpack")
@@ -198,6 +259,8 @@ def unpack(c: Ctx):
         return [_shape_sym(c, [p], shape=()) for p in c.ins[0].parts]
     if num == 1:   # tf.unstack of a size-1 axis: one tensor, not a list of one
         return c.out(f"keras.ops.squeeze({c.v(0)}, axis={axis})")
+    if _time_steps(c, 0, axis, num):   # written only if a step is used on its own (not by a stack / an RNN layer)
+        return _deferred(c, f"keras.ops.unstack({c.v(0)}, num={num}, axis={axis})", num, "step_of", c.v(0))
     return c.out(f"keras.ops.unstack({c.v(0)}, num={num}, axis={axis})", n_out=num)
 
 
@@ -206,6 +269,8 @@ def split(c: Ctx):
     axis, num = int(c.const(0)), int(c.attr("num_split"))
     if num == 1:
         return [c.ins[1]]
+    if _time_steps(c, 1, axis, num):   # written only if a piece is used on its own (not by squeeze -> an RNN layer)
+        return _deferred(c, f"keras.ops.split({c.v(1)}, {num}, axis={axis})", num, "piece_of", c.v(1))
     return c.out(f"keras.ops.split({c.v(1)}, {num}, axis={axis})", n_out=num)
 
 
@@ -341,7 +406,11 @@ def slice_(c: Ctx):
 def expand_dims(c: Ctx):
     if c.ins[0].parts is not None and c.ins[0].shape == ():  # a size made a 1-entry shape vector
         return [_shape_sym(c, c.ins[0].parts, shape=(1,))]
-    return c.out(f"keras.ops.expand_dims({c.v(0)}, {int(c.const(1))})")
+    src, axis = c.ins[0], int(c.const(1))
+    if src.step_of is not None and axis == 1:   # step k back as `seq[:, k:k + 1]` (a concat of all: the sequence)
+        return [Sym(lazy=lambda: c.out(f"keras.ops.expand_dims({c.em.value(src)}, 1)")[0].var, shape=c.out_shape(),
+                    dtype=c.out_dtype(), piece_of=src.step_of, steps=src.steps)]
+    return c.out(f"keras.ops.expand_dims({c.v(0)}, {axis})")
 
 
 @op("Squeeze")
@@ -349,6 +418,10 @@ def squeeze(c: Ctx):
     if c.ins[0].parts is not None and len(c.ins[0].parts) == 1 and c.out_shape() == ():  # shape [1] -> a size
         return [_shape_sym(c, c.ins[0].parts, shape=())]
     dims = list(c.attr("squeeze_dims", []) or c.attr("axis", []) or [])
+    src = c.ins[0]
+    if src.piece_of is not None and [int(d) for d in dims] == [1]:   # the piece `seq[:, k:k + 1]` -> step k
+        return [Sym(lazy=lambda: c.out(f"keras.ops.squeeze({c.em.value(src)}, axis=1)")[0].var, shape=c.out_shape(),
+                    dtype=c.out_dtype(), step_of=src.piece_of, steps=src.steps)]
     if not dims:
         return c.out(f"keras.ops.squeeze({c.v(0)})")
     ax = int(dims[0]) if len(dims) == 1 else tuple(int(d) for d in dims)
@@ -468,8 +541,27 @@ def gather(c: Ctx):
                                       [value], "keras.layers.Embedding", f"tf.Variable {params_var}",
                                       holds=[("embedding", (params_var,))])
             c.em.constructs["embedding_lookup -> keras.layers.Embedding"] += 1
+            ids = c.ins[1]
+            if ids.step_of is not None and ids.steps and ids.shape is not None and len(ids.shape) == 1:
+                return [_step_lookup(c, layer, ids)]
             return c.out(f"{layer}({c.v(1)})")
     return c.out(f"keras.ops.take({c.v(0)}, {c.v(1)}, axis={axis})")
+
+
+def _step_lookup(c: Ctx, layer: str, ids: Sym) -> Sym:
+    """Step k of one lookup of the whole id sequence (`layer(seq)` [B, T, E], written once, when first used) for
+    the lookup of step k's ids: an unrolled model's per-step lookups of one embedding (legacy_seq2seq's
+    `EmbeddingWrapper`, `embedding_attention_decoder`) become one, and a stack of them that sequence."""
+    em, (seq, k) = c.em, ids.step_of
+    key = ("step_lookup", layer, seq)
+    whole = em._layers.get(key)
+    if whole is None:
+        whole = em.new_ident(f"{layer}_of_{seq}")
+        em.pending[whole] = lambda: em.line(f"{whole} = {layer}({em.sequence(seq)})",
+                                            "one lookup of every step's ids (the graph looks each step up alone)")
+        em._layers[key] = whole
+    return Sym(lazy=lambda: em.emit(f"{em.sequence(whole)}[:, {k}]", f"{c.op.name}")[0].var, shape=c.out_shape(),
+               dtype=c.out_dtype(), step_of=(whole, k), steps=ids.steps)
 
 
 @op("Where")
