@@ -398,6 +398,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                 f"({parse['input']!r}); the parity inputs are generated from its parse spec, so "
                                 f"leave --inputs out")
     loss_ref = None   # the TF1 side of the loss check, computed beside the trace (_tf1_while_tracing)
+    split: dict[str, float] = {}   # the parity phase's seconds, part by part (the report's `parity_timings`)
     if parsed:   # features drawn from the parse spec; the TF1 graph is fed them serialized as tf.Example
         generated, gen, omitted = _example_feed(tf1, tr.inputs, parse, view.cut_inputs, seed)
         for note in generated.from_graph:
@@ -411,7 +412,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         # trace is Python; both results are what the sequential run gave
         generated, first_ref, loss_ref = _tf1_while_tracing(
             tf1, tr.inputs, outputs, chosen_values, seed, view.inference_values, log, model,
-            also=[t for t, _ in draws.values()], loss_spec=None if draws else loss_spec)
+            also=[t for t, _ in draws.values()], loss_spec=None if draws else loss_spec, split=split)
         gen = dict(generated.values)
         for note in generated.from_graph:   # what the graph fixed: batch, time axes, lengths, batch size
             log(f"  {note}")
@@ -441,7 +442,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                 f"{inputs_npz}; only its own batch is compared)")
             continue
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
+        t_call = time.perf_counter()
         got, problem = _run_keras(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
+        _add(split, f"the Keras model's call ({label} inputs)", t_call)
         if problem:   # the graph ran on these inputs and the model did not: a parity failure, TensorFlow's reason
             for name in outputs:
                 row = {"graph": name, "ok": False, "inputs": label, "problem": problem}
@@ -466,8 +469,10 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                                    f"other draws"}
         log(f"training loss: {loss_spec.graph} not compared ({loss_entry['parity']['why']})")
     elif loss_spec is not None and first_outputs is not None:
+        t_loss = time.perf_counter()
         loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
                                              view.inference_values, seed, reference=loss_ref)
+        _add(split, "the training loss check" + (" (its Keras half)" if loss_ref is not None else ""), t_loss)
         lp = loss_entry["parity"]
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
             + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
@@ -500,6 +505,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                           for v in tf1.assigned],
         "training_loss": loss_entry,
         "timings": timings,
+        "parity_timings": split,
         **({"optimizer": opt_report} if opt_report is not None else {}),
         "translated": dict(sorted(constructs.items())),
         "loops": tr.loops,
@@ -678,33 +684,46 @@ def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dic
 
 
 def _tf1_while_tracing(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
-                       model, also: list[str] = (), loss_spec=None):
+                       model, also: list[str] = (), loss_spec=None, split: dict | None = None):
     """`_generated_that_runs` (and, with `loss_spec`, `_loss_reference` on the logits the graph gave) in a thread,
     while this thread traces the Keras model for the generated batch (`_trace_ahead`): a TF1 session run waits in
     TensorFlow's C++ runtime, which lets the trace's Python go on. Nothing else changes: the graph's outputs, the
     feed, the loss, the errors (raised here, in this thread) and the log lines (said after both are done) are those
-    of the sequential run. -> (feed, the graph's outputs, the loss reference or None)."""
+    of the sequential run. -> (feed, the graph's outputs, the loss reference or None). `split`: the seconds of each
+    part, added to it (the report's `parity_timings`)."""
     import threading  # noqa: PLC0415
 
     said: list[str] = []
     result: dict = {}
 
+    seconds = {} if split is None else split
+
     def tf1_side():
         try:
+            t = time.perf_counter()
             feed, ref = _generated_that_runs(tf1, inputs, outputs, fixed, seed, inference, said.append, also=also,
                                              generated=generated)
+            _add(seconds, "the TF1 graph's run (beside the trace)", t)
             result["run"] = (feed, ref)
             if loss_spec is not None and loss_spec.output in outputs:
+                t = time.perf_counter()
                 shape = np.shape(ref[outputs.index(loss_spec.output)])
                 result["loss"] = _loss_reference(loss_spec, tf1, shape, feed.values, inference, seed)
+                _add(seconds, "the TF1 graph's loss (beside the trace)", t)
         except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
             result["error"] = e
 
+    t = time.perf_counter()
     generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
+    _add(seconds, "the generated inputs", t)
     worker = threading.Thread(target=tf1_side, name="tf-migrate parity: the TF1 graph", daemon=True)
     worker.start()
+    t = time.perf_counter()
     _trace_ahead(model, {i["keras"]: generated.values[i["graph"]] for i in inputs})
+    _add(seconds, "the Keras model's trace (the TF1 graph runs meanwhile)", t)
+    t = time.perf_counter()
     worker.join()
+    _add(seconds, "waiting for the TF1 side after the trace", t)
     for line in said:
         log(line)
     if "error" in result:
@@ -713,12 +732,14 @@ def _tf1_while_tracing(tf1, inputs: list[dict], outputs: list[str], fixed: dict,
     return feed, ref, result.get("loss")
 
 
+def _add(seconds: dict, part: str, since: float) -> None:
+    seconds[part] = round(seconds.get(part, 0.0) + time.perf_counter() - since, 3)
+
+
 def _trace_ahead(model, inputs: dict) -> None:
     """Trace the model's call `_run` makes on `inputs` (`tfm.Model`'s traced forward pass for this signature, with
     `training=False`) without running it, so that the call finds it traced. Only where `_run` calls it traced (a
     model with a loop over time); a trace that fails is left for the call itself to fail and say why."""
-    import keras  # noqa: PLC0415
-
     from tf_migrate_runtime import _keras_internals as internals  # noqa: PLC0415
     from tf_migrate_runtime.layers import model as runtime_model  # noqa: PLC0415
 
