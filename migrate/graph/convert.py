@@ -16,6 +16,7 @@ says how many of the `.meta`'s nodes that was). An output that reads a variable 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -651,12 +652,31 @@ def _run(model, inputs):
     hcn 0.03 s eagerly, 0.1 s traced)."""
     import keras  # noqa: PLC0415
 
-    if not _loops(model):
-        out = model(inputs)
-        return [keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, list | tuple) else \
-            keras.ops.convert_to_numpy(out)
-    model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
-    return model.predict_on_batch(inputs)
+    with _grappler_off():
+        if not _loops(model):
+            out = model(inputs)
+            return [keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, list | tuple) else \
+                keras.ops.convert_to_numpy(out)
+        model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
+        return model.predict_on_batch(inputs)
+
+
+@contextlib.contextmanager
+def _grappler_off():
+    """TensorFlow's graph optimiser (Grappler's meta-optimizer) off for the parity call, then as it was: the first
+    call of the traced model instantiates its graph, and Grappler's passes over a decoder's loops cost more than
+    they save on one batch (ptrnet_gru_bahdanau_tf15: the call 0.51 - 0.67 s -> 0.22 - 0.28 s; the outputs equal to
+    the last bit both ways, docs/performance.md). A setting of this check in this process only: the model written
+    is the same, and runs optimised wherever it is loaded."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    before = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options(
+            {"disable_meta_optimizer": before.get("disable_meta_optimizer", False)})
 
 
 def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
