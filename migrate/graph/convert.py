@@ -757,27 +757,30 @@ def _add(seconds: dict, part: str, since: float) -> None:
 
 
 def _trace_ahead(model, inputs: dict) -> None:
-    """Trace the model's call `_run` makes on `inputs` (`tfm.Model`'s traced forward pass for this signature, with
-    `training=False`) without running it, so that the call finds it traced. Only where `_run` calls it traced (a
-    model with a loop over time); a trace that fails is left for the call itself to fail and say why."""
+    """Trace the model's call `_run` makes on `inputs` (`tfm.Model`'s traced forward pass for this signature and
+    `training` value) without running it, so that the call finds it traced; a trace that fails is left for the
+    call itself to fail and say why."""
     from tf_migrate_runtime import _keras_internals as internals  # noqa: PLC0415
     from tf_migrate_runtime.layers import model as runtime_model  # noqa: PLC0415
 
-    if not isinstance(model, runtime_model.Model) or not _loops(model):
+    if not isinstance(model, runtime_model.Model):
         return
-    model.jit_compile = False   # as _run sets it
+    training = None   # _run: `model(inputs)`, or `predict_on_batch` (training=False) where the model loops
+    if _loops(model):
+        model.jit_compile = False   # as _run sets it
+        training = False
     if not model._eager_on_tensorflow():   # noqa: SLF001 - the runtime's own test for its traced call
         return
     to_tensor = internals.numpy_to_tensor()
     x = {k: to_tensor(v) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}   # as Model.__call__ does
-    key = runtime_model._signature(x, False, None)   # noqa: SLF001
+    key = runtime_model._signature(x, training, None)   # noqa: SLF001
     if key is None:
         return
     holder = model._traced_holder()   # noqa: SLF001
     if key in holder.concrete:
         return
     try:
-        holder._concrete_for(key, x, False, None)   # noqa: SLF001
+        holder._concrete_for(key, x, training, None)   # noqa: SLF001
     except Exception:  # noqa: BLE001 - the call traces again and reports it (_run_keras)
         return
 
