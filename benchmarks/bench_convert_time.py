@@ -19,7 +19,10 @@ and repeat to repeat, so that a shared machine's load falls on every side alike:
 Where our time goes: `convert_report.json`'s `timings` (seconds per phase on the process's own clock: `start-up
 and imports` from the process's start in /proc to the conversion's first step, then `read the .meta`, `select
 outputs`, `import and restore`, `translate`, `build the Keras model`, `parity`, `write the files`) and `exit`, the
-rest of the wall time (the last console line and the interpreter's exit). tf2onnx's split from its own log lines,
+rest of the wall time (the last console line and the interpreter's exit). The parity phase part by part: the
+report's `parity_timings` (the generated inputs, the TF1 graph's run and its loss in a thread beside the Keras
+model's trace, the wait for them, the model's first call: TensorFlow's instantiation and Grappler's optimisation
+of the traced graph and the run, the loss check's Keras half), printed under each model's row. tf2onnx's split from its own log lines,
 timestamped as they arrive: `start-up` (to its first log line, written once TensorFlow and tf2onnx are imported),
 `work` (to `ONNX model is saved`), `exit`.
 
@@ -115,6 +118,8 @@ def ours_one(entry: dict, corpus: str, tree: str, work: str, label: str, timeout
         timings = report.get("timings", {})
         row["timings"] = timings
         row["seconds_convert"] = report.get("seconds")
+        if report.get("parity_timings"):   # the parity phase part by part (convert.py's `parity_timings`)
+            row["parity_timings"] = report["parity_timings"]
         start = timings.get("start-up and imports")
         if start is not None and report.get("seconds") is not None:
             row["phases"] = {col: round(sum(timings.get(k, 0.0) for k in keys), 2) for col, keys in PHASES}
@@ -166,6 +171,12 @@ def median(xs):
 
 def fmt(x, width=7, digits=1):
     return f"{x:{width}.{digits}f}" if x is not None else f"{'-':>{width}s}"
+
+
+def _parity_split(runs: list[dict]) -> dict:
+    """The parity phase's parts (the report's `parity_timings`), the median over the runs of each part."""
+    parts = list(dict.fromkeys(k for r in runs for k in r.get("parity_timings", {})))
+    return {k: median([r["parity_timings"][k] for r in runs if k in r.get("parity_timings", {})]) for k in parts}
 
 
 def main(argv=None) -> int:
@@ -224,6 +235,10 @@ def main(argv=None) -> int:
             ph = {c: median([r.get("phases", {}).get(c) for r in runs["ours"]]) for c, _ in PHASES + (("exit", ()),)}
             print(f"{e['name'][:34]:34s} " + " ".join(fmt(walls[s], 8) for s in cols)
                   + (f"  {fmt(ratio, 8, 2)}" if versions else "") + "   " + " ".join(fmt(ph[c]) for c in ph), flush=True)
+            split = _parity_split(runs["ours"])
+            if split:
+                print("    ours, the parity phase (s): " + "; ".join(f"{k} {fmt(v, 0)}" for k, v in split.items()),
+                      flush=True)
             for label in cols:
                 bad = [r for r in runs[label] if r["status"] != "ok"]
                 if bad:
@@ -256,6 +271,11 @@ def main(argv=None) -> int:
     ours_ph = {c: median([median([r.get("phases", {}).get(c) for r in per_model[n]["ours"]]) for n in names])
                for c, _ in PHASES + (("exit", ()),)}
     print("ours, median per phase (s): " + ", ".join(f"{c} {fmt(v, 0)}" for c, v in ours_ph.items()))
+    splits = [_parity_split(per_model[n]["ours"]) for n in names]
+    parts = list(dict.fromkeys(k for sp in splits for k in sp))
+    if parts:
+        print("ours, the parity phase, median over the models that have the part (s): " + "; ".join(
+            f"{k} {fmt(median([sp[k] for sp in splits if k in sp]), 0)}" for k in parts))
     if "before" in cols:
         print("before, median (s): start-up + exit " + fmt(median([median([r.get("start+exit", r.get("phases", {})
               .get("start")) for r in per_model[n]["before"]]) for n in names]), 0) + ", the conversion itself "

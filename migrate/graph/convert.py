@@ -16,6 +16,7 @@ says how many of the `.meta`'s nodes that was). An output that reads a variable 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -397,6 +398,8 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         raise GraphConvertError(f"--inputs {inputs_npz}: signature {signature['key']!r} takes serialized tf.Example "
                                 f"({parse['input']!r}); the parity inputs are generated from its parse spec, so "
                                 f"leave --inputs out")
+    loss_ref = None   # the TF1 side of the loss check, computed beside the trace (_tf1_while_tracing)
+    split: dict[str, float] = {}   # the parity phase's seconds, part by part (the report's `parity_timings`)
     if parsed:   # features drawn from the parse spec; the TF1 graph is fed them serialized as tf.Example
         generated, gen, omitted = _example_feed(tf1, tr.inputs, parse, view.cut_inputs, seed)
         for note in generated.from_graph:
@@ -405,9 +408,12 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         gen = feedgen.generate(tr.inputs, lambda n: _id_range(tf1, n), seed=seed, like=npz)
     else:    # the parity harness's generator (migrate.parity.graph_inputs), shared with `parity --tf1`: every
         # placeholder the TF1 side needs, one batch and time length, fitted to the graph (input_roles)
-        generated, first_ref = _generated_that_runs(tf1, tr.inputs, outputs, chosen_values, seed,
-                                                    view.inference_values, log,
-                                                    also=[t for t, _ in draws.values()])
+        # the TF1 graph runs (and, with a training loss, its loss) in a thread while this one traces the Keras
+        # model for the same batch (_tf1_while_tracing): the graph's run waits in TensorFlow's C++ runtime, the
+        # trace is Python; both results are what the sequential run gave
+        generated, first_ref, loss_ref = _tf1_while_tracing(
+            tf1, tr.inputs, outputs, chosen_values, seed, view.inference_values, log, model,
+            also=[t for t, _ in draws.values()], loss_spec=None if draws else loss_spec, split=split)
         gen = dict(generated.values)
         for note in generated.from_graph:   # what the graph fixed: batch, time axes, lengths, batch size
             log(f"  {note}")
@@ -437,7 +443,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                 f"{inputs_npz}; only its own batch is compared)")
             continue
         log(f"parity on {label} inputs ({', '.join(f'{k} {list(np.shape(v))}' for k, v in feed.items())}):")
+        t_call = time.perf_counter()
         got, problem = _run_keras(model, {i["keras"]: feed[i["graph"]] for i in tr.inputs})
+        _add(split, f"the Keras model's call ({label} inputs)", t_call)
         if problem:   # the graph ran on these inputs and the model did not: a parity failure, TensorFlow's reason
             for name in outputs:
                 row = {"graph": name, "ok": False, "inputs": label, "problem": problem}
@@ -462,8 +470,10 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                                    f"other draws"}
         log(f"training loss: {loss_spec.graph} not compared ({loss_entry['parity']['why']})")
     elif loss_spec is not None and first_outputs is not None:
+        t_loss = time.perf_counter()
         loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
-                                             view.inference_values, seed)
+                                             view.inference_values, seed, reference=loss_ref)
+        _add(split, "the training loss check" + (" (its Keras half)" if loss_ref is not None else ""), t_loss)
         lp = loss_entry["parity"]
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
             + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
@@ -496,6 +506,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
                                           for v in tf1.assigned],
         "training_loss": loss_entry,
         "timings": timings,
+        "parity_timings": split,
         **({"optimizer": opt_report} if opt_report is not None else {}),
         "translated": dict(sorted(constructs.items())),
         "loops": tr.loops,
@@ -536,16 +547,37 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed
 
 
-def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
+def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed, reference=None) -> dict:
     """The TF1 loss tensor and the Keras loss on the same batch: the generated inputs, plus labels (and lengths
-    or weights) generated for the placeholders the loss alone reads."""
+    or weights) generated for the placeholders the loss alone reads. `reference`: `_loss_reference` already run
+    (beside the Keras trace) on logits of the shape the Keras model gave, else it runs now: the labels depend on
+    that shape alone, so both ways give the same labels, the same TF1 loss and the same verdict."""
+    logits = np.asarray(got[outputs.index(spec.output)])
+    if reference is None or reference.get("shape") != logits.shape:
+        reference = _loss_reference(spec, tf1, logits.shape, feed, inference_values, seed)
+    if "why" in reference:
+        return {"ok": None, "why": reference["why"]}
     import keras  # noqa: PLC0415
 
+    try:
+        loss = keras.losses.deserialize(keras.losses.serialize(_loss_object(spec)))   # as saved with the model
+        val = float(np.asarray(loss(reference["y"], logits, reference["sample_weight"])))
+    except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
+        return {"ok": None, "why": _why(e)}
+    ref = reference["tf1"]
+    diff = abs(val - ref)
+    return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
+            "classes": int(logits.shape[-1])}
+
+
+def _loss_reference(spec, tf1, shape, feed, inference_values, seed) -> dict:
+    """The TF1 half of `_loss_parity` for logits of `shape`: the labels (and lengths or weights) generated for
+    the placeholders the loss alone reads, and the graph's loss on them: {"shape", "y", "sample_weight", "tf1"},
+    or {"why"} when it could not run."""
     import tf_migrate_runtime.losses as rl  # noqa: PLC0415
 
     rng = np.random.RandomState(seed + 7)
-    logits = np.asarray(got[outputs.index(spec.output)])
-    classes = logits.shape[-1]
+    logits = np.empty(shape, np.float32)   # _labels_for reads its shape alone
     full = dict(feed)
     try:
         if spec.labels not in full:
@@ -567,19 +599,18 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed) -> dict:
         tf_feed = dict(full)
         tf_feed.update({k + ":0": v for k, v in inference_values.items()})
         ref = float(np.asarray(tf1.run([spec.graph], tf_feed)[0]).sum())   # a non-scalar loss: what tf.gradients sums
-        loss = keras.losses.deserialize(keras.losses.serialize(_loss_object(spec)))   # as saved with the model
-        val = float(np.asarray(loss(y, logits, sample_weight)))
     except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
-        import tensorflow as tf  # noqa: PLC0415
+        return {"shape": tuple(shape), "why": _why(e)}
+    return {"shape": tuple(shape), "y": y, "sample_weight": sample_weight, "tf1": ref}
 
-        from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
 
-        why = describe_op_error(e) if isinstance(e, tf.errors.OpError) else \
-            f"{type(e).__name__}: {' '.join(str(e).split())[:600]}"
-        return {"ok": None, "why": why}
-    diff = abs(val - ref)
-    return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
-            "classes": int(classes)}
+def _why(e: Exception) -> str:
+    import tensorflow as tf  # noqa: PLC0415
+
+    from migrate.parity.tf1_graph import describe_op_error  # noqa: PLC0415
+
+    return describe_op_error(e) if isinstance(e, tf.errors.OpError) else \
+        f"{type(e).__name__}: {' '.join(str(e).split())[:600]}"
 
 
 def _loss_object(spec):
@@ -621,24 +652,43 @@ def _run(model, inputs):
     hcn 0.03 s eagerly, 0.1 s traced)."""
     import keras  # noqa: PLC0415
 
-    if not any(isinstance(layer, keras.layers.RNN) or getattr(layer, "loops_over_time", False)
-               for layer in model.layers):
-        out = model(inputs)
-        return [keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, list | tuple) else \
-            keras.ops.convert_to_numpy(out)
-    model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
-    return model.predict_on_batch(inputs)
+    with _grappler_off():
+        if not _loops(model):
+            out = model(inputs)
+            return [keras.ops.convert_to_numpy(o) for o in out] if isinstance(out, list | tuple) else \
+                keras.ops.convert_to_numpy(out)
+        model.jit_compile = False  # compiling for XLA costs more than it saves on one batch
+        return model.predict_on_batch(inputs)
+
+
+@contextlib.contextmanager
+def _grappler_off():
+    """TensorFlow's graph optimiser (Grappler's meta-optimizer) off for the parity call, then as it was: the first
+    call of the traced model instantiates its graph, and Grappler's passes over a decoder's loops cost more than
+    they save on one batch (ptrnet_gru_bahdanau_tf15: the call 0.51 - 0.67 s -> 0.22 - 0.28 s; the outputs equal to
+    the last bit both ways, docs/performance.md). A setting of this check in this process only: the model written
+    is the same, and runs optimised wherever it is loaded."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    before = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options(
+            {"disable_meta_optimizer": before.get("disable_meta_optimizer", False)})
 
 
 def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
-                         also: list[str] = ()):
+                         also: list[str] = (), generated=None):
     """(`_harness_feed`'s batch of 3, the TF1 graph's `outputs` + `also` on it). A graph that refuses it and takes a
     batch of 1 (`graph_inputs.on_a_batch_it_takes`: a graph exported for one example at a time) runs parity on that
     batch, and the log says why. When it refuses that too, the first refusal is the reason given (`_run_tf1`)."""
     from migrate.parity.graph_inputs import on_a_batch_it_takes  # noqa: PLC0415
     from migrate.parity.tf1_graph import GraphRunError  # noqa: PLC0415
 
-    generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
+    if generated is None:
+        generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
     try:
         ref, feed, first = on_a_batch_it_takes(
             lambda f: tf1.run([*outputs, *also], {**f.values, **{k + ":0": v for k, v in inference.items()}}),
@@ -651,6 +701,96 @@ def _generated_that_runs(tf1, inputs: list[dict], outputs: list[str], fixed: dic
             f"{' '.join(first.text.split())[:200]}) and runs a batch of 1: parity runs on a batch of 1 (the graph "
             f"takes one example at a time; pass --inputs FEED.npz to compare your own batch)")
     return feed, ref
+
+
+def _tf1_while_tracing(tf1, inputs: list[dict], outputs: list[str], fixed: dict, seed: int, inference: dict, log,
+                       model, also: list[str] = (), loss_spec=None, split: dict | None = None):
+    """`_generated_that_runs` (and, with `loss_spec`, `_loss_reference` on the logits the graph gave) in a thread,
+    while this thread traces the Keras model for the generated batch (`_trace_ahead`): a TF1 session run waits in
+    TensorFlow's C++ runtime, which lets the trace's Python go on. Nothing else changes: the graph's outputs, the
+    feed, the loss, the errors (raised here, in this thread) and the log lines (said after both are done) are those
+    of the sequential run. -> (feed, the graph's outputs, the loss reference or None). `split`: the seconds of each
+    part, added to it (the report's `parity_timings`)."""
+    import threading  # noqa: PLC0415
+
+    said: list[str] = []
+    result: dict = {}
+
+    seconds = {} if split is None else split
+
+    def tf1_side():
+        try:
+            t = time.perf_counter()
+            feed, ref = _generated_that_runs(tf1, inputs, outputs, fixed, seed, inference, said.append, also=also,
+                                             generated=generated)
+            _add(seconds, "the TF1 graph's run (beside the trace)", t)
+            result["run"] = (feed, ref)
+            if loss_spec is not None and loss_spec.output in outputs:
+                t = time.perf_counter()
+                shape = np.shape(ref[outputs.index(loss_spec.output)])
+                result["loss"] = _loss_reference(loss_spec, tf1, shape, feed.values, inference, seed)
+                _add(seconds, "the TF1 graph's loss (beside the trace)", t)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            result["error"] = e
+
+    t = time.perf_counter()
+    generated = _harness_feed(tf1, inputs, outputs, fixed, seed)
+    _add(seconds, "the generated inputs", t)
+    worker = threading.Thread(target=tf1_side, name="tf-migrate parity: the TF1 graph", daemon=True)
+    worker.start()
+    t = time.perf_counter()
+    _trace_ahead(model, {i["keras"]: generated.values[i["graph"]] for i in inputs})
+    _add(seconds, "the Keras model's trace (the TF1 graph runs meanwhile)", t)
+    t = time.perf_counter()
+    worker.join()
+    _add(seconds, "waiting for the TF1 side after the trace", t)
+    for line in said:
+        log(line)
+    if "error" in result:
+        raise result["error"]
+    feed, ref = result["run"]
+    return feed, ref, result.get("loss")
+
+
+def _add(seconds: dict, part: str, since: float) -> None:
+    seconds[part] = round(seconds.get(part, 0.0) + time.perf_counter() - since, 3)
+
+
+def _trace_ahead(model, inputs: dict) -> None:
+    """Trace the model's call `_run` makes on `inputs` (`tfm.Model`'s traced forward pass for this signature and
+    `training` value) without running it, so that the call finds it traced; a trace that fails is left for the
+    call itself to fail and say why."""
+    from tf_migrate_runtime import _keras_internals as internals  # noqa: PLC0415
+    from tf_migrate_runtime.layers import model as runtime_model  # noqa: PLC0415
+
+    if not isinstance(model, runtime_model.Model):
+        return
+    training = None   # _run: `model(inputs)`, or `predict_on_batch` (training=False) where the model loops
+    if _loops(model):
+        model.jit_compile = False   # as _run sets it
+        training = False
+    if not model._eager_on_tensorflow():   # noqa: SLF001 - the runtime's own test for its traced call
+        return
+    to_tensor = internals.numpy_to_tensor()
+    x = {k: to_tensor(v) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}   # as Model.__call__ does
+    key = runtime_model._signature(x, training, None)   # noqa: SLF001
+    if key is None:
+        return
+    holder = model._traced_holder()   # noqa: SLF001
+    if key in holder.concrete:
+        return
+    try:
+        holder._concrete_for(key, x, training, None)   # noqa: SLF001
+    except Exception:  # noqa: BLE001 - the call traces again and reports it (_run_keras)
+        return
+
+
+def _loops(model) -> bool:
+    """Whether the model holds a loop over time (a Keras RNN, a runtime layer that loops): `_run` calls it traced."""
+    import keras  # noqa: PLC0415
+
+    return any(isinstance(layer, keras.layers.RNN) or getattr(layer, "loops_over_time", False)
+               for layer in model.layers)
 
 
 def _rejected(tf1, error, generated, inputs):
