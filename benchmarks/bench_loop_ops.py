@@ -122,6 +122,44 @@ def table(a: dict, b: dict, runs: int, top: int, what: str) -> list[str]:
     return lines
 
 
+def model_and_feed(corpus: str, name: str, out: str | None, batch: int | None, prefix: str):
+    """The corpus entry `name` converted into `out` (a new temporary folder when None; a folder already holding a
+    model.keras is reused), its model loaded, its TF1 side and the feeds at `batch` (the manifest's when None) -> a
+    namespace (entry, model, tf1: the TF1 side, feed: the Keras feed, ref: the TF1 outputs on it, batch, report), or
+    the exit code after saying why on stderr."""
+    import tempfile  # noqa: PLC0415
+    import types  # noqa: PLC0415
+
+    import bench_converted_speed as bcs  # noqa: PLC0415
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
+
+    with open(os.path.join(corpus, "corpus_manifest.json")) as f:
+        manifest = json.load(f)
+    entries = manifest["entries"] if isinstance(manifest, dict) else manifest
+    entry = next((e for e in entries if e["name"] == name), None)
+    if entry is None:
+        print(f"no entry {name!r} in {corpus}/corpus_manifest.json", file=sys.stderr)
+        return 2
+    out = out or tempfile.mkdtemp(prefix=prefix)
+    if not os.path.isfile(os.path.join(out, "model.keras")):
+        conv = bcs.convert(entry, corpus, out, in_process=True)
+        if not conv["ok"]:
+            print(f"{name}: convert failed: {conv['why']}", file=sys.stderr)
+            return 1
+    with open(os.path.join(out, "convert_report.json")) as f:
+        report = json.load(f)
+    model = keras.saving.load_model(os.path.join(out, "model.keras"))
+    tf1 = bcs.Tf1Side(entry, corpus)
+    row, state = bcs.prepare_batch(entry, batch, tf1, report)
+    if state is None or state["keras_feed"] is None:
+        print(f"{name}: no feed: {row['errors']}", file=sys.stderr)
+        return 1
+    return types.SimpleNamespace(entry=entry, model=model, tf1=tf1, feed=state["keras_feed"], ref=state["ref"],
+                                 batch=row["batch"], report=report)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", required=True)
@@ -139,49 +177,29 @@ def main(argv=None) -> int:
     import bench_converted_speed as bcs  # noqa: PLC0415
     import keras  # noqa: PLC0415
 
-    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
-
-    with open(os.path.join(args.corpus, "corpus_manifest.json")) as f:
-        manifest = json.load(f)
-    entries = manifest["entries"] if isinstance(manifest, dict) else manifest
-    entry = next((e for e in entries if e["name"] == args.name), None)
-    if entry is None:
-        print(f"no entry {args.name!r} in {args.corpus}/corpus_manifest.json", file=sys.stderr)
-        return 2
-    out = args.out or tempfile.mkdtemp(prefix="loop_ops_")
-    if not os.path.isfile(os.path.join(out, "model.keras")):
-        conv = bcs.convert(entry, args.corpus, out, in_process=True)
-        if not conv["ok"]:
-            print(f"{args.name}: convert failed: {conv['why']}", file=sys.stderr)
-            return 1
-    with open(os.path.join(out, "convert_report.json")) as f:
-        report = json.load(f)
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))
-    tf1 = bcs.Tf1Side(entry, args.corpus)
-    row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
-    if state is None or state["keras_feed"] is None:
-        print(f"{args.name}: no feed: {row['errors']}", file=sys.stderr)
-        return 1
-    feed = state["keras_feed"]
+    m = model_and_feed(args.corpus, args.name, args.out, args.batch, "loop_ops_")
+    if isinstance(m, int):
+        return m
+    model, tf1, feed = m.model, m.tf1, m.feed
     fn, fgraphs = function_graphs(model, feed)
     for _ in range(args.warmup):
         tf1()
         fn(feed)
     got = fn(feed)
     got = got if isinstance(got, list | tuple) else [got]
-    diff = bcs.max_diff(state["ref"], [keras.ops.convert_to_numpy(o) for o in got])
+    diff = bcs.max_diff(m.ref, [keras.ops.convert_to_numpy(o) for o in got])
     work = tempfile.mkdtemp(prefix="loop_ops_trace_")
     a = profiled(tf1, args.runs, os.path.join(work, "tf1"))
     b = profiled(lambda: fn(feed), args.runs, os.path.join(work, "converted"))
     ga, gb = graph_ops(tf1_graphs(tf1)), graph_ops(fgraphs)
-    print(f"{args.name} batch {row['batch']} (max|d| {diff:.1e}): kernel executions and their self time per call "
+    print(f"{args.name} batch {m.batch} (max|d| {diff:.1e}): kernel executions and their self time per call "
           f"(TensorFlow's profiler, {args.runs} calls each)")
     print("\n".join(table(a, b, args.runs, args.top, "runs per call")))
     print("\nnodes of the optimised graphs (after Grappler; loop bodies run theirs once per step)")
     print("\n".join(table(ga, gb, 1, args.top, "nodes")))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"name": args.name, "batch": row["batch"], "runs": args.runs, "tf1": a, "converted": b,
+            json.dump({"name": args.name, "batch": m.batch, "runs": args.runs, "tf1": a, "converted": b,
                        "tf1_nodes": ga, "converted_nodes": gb}, f)
     tf1.tf1.close()
     return 0

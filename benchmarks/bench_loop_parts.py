@@ -126,37 +126,15 @@ def main(argv=None) -> int:
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
 
-    import tempfile  # noqa: PLC0415
-
-    import bench_converted_speed as bcs  # noqa: PLC0415
     import keras  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
+    from bench_loop_ops import model_and_feed  # noqa: PLC0415
 
-    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
-
-    with open(os.path.join(args.corpus, "corpus_manifest.json")) as f:
-        manifest = json.load(f)
-    entries = manifest["entries"] if isinstance(manifest, dict) else manifest
-    entry = next((e for e in entries if e["name"] == args.name), None)
-    if entry is None:
-        print(f"no entry {args.name!r} in {args.corpus}/corpus_manifest.json", file=sys.stderr)
-        return 2
-    out = args.out or tempfile.mkdtemp(prefix="loop_parts_")
-    if not os.path.isfile(os.path.join(out, "model.keras")):
-        conv = bcs.convert(entry, args.corpus, out, in_process=True)
-        if not conv["ok"]:
-            print(f"{args.name}: convert failed: {conv['why']}", file=sys.stderr)
-            return 1
-    with open(os.path.join(out, "convert_report.json")) as f:
-        report = json.load(f)
-    model = keras.saving.load_model(os.path.join(out, "model.keras"))
-    tf1 = bcs.Tf1Side(entry, args.corpus)
-    row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
-    if state is None or state["keras_feed"] is None:
-        print(f"{args.name}: no feed: {row['errors']}", file=sys.stderr)
-        return 1
-    feed = state["keras_feed"]
+    m = model_and_feed(args.corpus, args.name, args.out, args.batch, "loop_parts_")
+    if isinstance(m, int):
+        return m
+    model, tf1, feed = m.model, m.tf1, m.feed
     patches = base_patches(args.base) if args.base else None
     old_model = keras.saving.load_model(os.path.join(args.before_model, "model.keras")) if args.before_model else None
 
@@ -194,7 +172,7 @@ def main(argv=None) -> int:
             sides[k]()
             cpu[k].append(time.process_time() - t)
             wall[k].append(time.perf_counter() - w)
-    print(f"{args.name} batch {row['batch']}: CPU and wall time per call, median of {args.runs}, interleaved")
+    print(f"{args.name} batch {m.batch}: CPU and wall time per call, median of {args.runs}, interleaved")
     res = {}
     for k in keys:
         ref = float(np.median(cpu[k.split("/")[0] + "/tf1"]))
@@ -203,7 +181,7 @@ def main(argv=None) -> int:
         print(f"{k:32s} cpu {c * 1e3:8.2f} ms  {ref / c:5.2f}x   wall {w * 1e3:8.2f} ms")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"name": args.name, "batch": row["batch"], "runs": args.runs, "sides": res}, f, indent=1)
+            json.dump({"name": args.name, "batch": m.batch, "runs": args.runs, "sides": res}, f, indent=1)
     tf1.tf1.close()
     return 0
 
