@@ -18,10 +18,8 @@ def _interrupted_while_starting(signum, frame):
 
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)
-try:
-    from migrate.cli import main
-except KeyboardInterrupt:       # raised before the handler above was set
-    _interrupted_while_starting(signal.SIGINT, None)
+from migrate.cli import main  # noqa: E402 - imported under the handler above
+
 signal.signal(signal.SIGINT, signal.default_int_handler)   # main() sets its own for the run
 
 sys.exit(main())
