@@ -270,7 +270,10 @@ def test_time_loop_is_keras_ops_and_xla_trains_through_it():
                          input_signature=spec, jit_compile=jit)
         got = fn(xs)
         for g, e in zip(tf.nest.flatten(got), tf.nest.flatten(want)):
-            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6, err_msg=f"jit_compile={jit}")
+            # XLA fuses and reorders the float32 sums of the backward pass: an element of a gradient summed over 9
+            # steps may differ by a few ulps of the array's largest element (4e-6 seen on -0.18 beside 5.1).
+            scale = max(1.0, float(np.max(np.abs(e.numpy()))))
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=2e-6 * scale, err_msg=f"jit_compile={jit}")
     forward = tf.function(lambda x: scan(step, tf.zeros((3, 6)), x, (None, 6)), input_signature=spec)
     graph_def = forward.get_concrete_function().graph.as_graph_def()
     op_types = {n.op for n in graph_def.node} | {n.op for f in graph_def.library.function for n in f.node_def}

@@ -66,13 +66,16 @@ def test_an_error_naming_a_hostile_name_is_one_escaped_line():
 
 # --------------------------------------------------------------------------------------------- Ctrl-C
 
-def _interrupt_after(args, delay, *, wait_for=None):
-    """(exit code, stdout, stderr) of `python -m migrate ARGS` sent SIGINT `delay` s after its start (or once a
-    stdout line holds `wait_for`). A SIGINT that lands in the interpreter's own start-up (its `site` import, or
+CONSOLE_SCRIPT = ["-c", "import sys; from migrate.__main__ import run; sys.exit(run())"]   # what pip's wrapper runs
+
+
+def _interrupt_after(args, delay, *, wait_for=None, launcher=("-m", "migrate")):
+    """(exit code, stdout, stderr) of `python -m migrate ARGS` (or `launcher`) sent SIGINT `delay` s after its start
+    (or once a stdout line holds `wait_for`). A SIGINT that lands in the interpreter's own start-up (its `site` import, or
     runpy finding the `migrate` package), before any code of this project runs, is sent again on a new run:
     nothing in the project can handle it (about 40 ms on an idle machine, more on a loaded one)."""
     for _ in range(4):
-        p = subprocess.Popen([sys.executable, "-m", "migrate", *args], cwd=ROOT, stdout=subprocess.PIPE,
+        p = subprocess.Popen([sys.executable, *launcher, *args], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
         if wait_for is not None:
             line = p.stdout.readline()
@@ -82,7 +85,8 @@ def _interrupt_after(args, delay, *, wait_for=None):
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=120)
         in_interpreter_start = "init_import_site" in err or (
-            'File "<frozen runpy>", line' in err and "migrate/" not in err.replace("migrate/__init__", ""))
+            ('File "<frozen runpy>", line' in err or 'File "<string>", line 1' in err)
+            and "migrate/" not in err.replace("migrate/__init__", ""))
         if not in_interpreter_start:
             return p.returncode, out, err
     raise AssertionError(f"every SIGINT after {delay} s landed in the interpreter's start-up: {err}")
@@ -100,6 +104,16 @@ def _one_interrupted_line(code, err):
 def test_ctrl_c_during_inspect_at_any_moment_is_one_line_and_130(tmp_path):
     for delay in (0.2, 1.0, 3.0, 6.0):                   # start-up, the TensorFlow import, the reading
         code, _, err = _interrupt_after(["inspect", REAL], delay)
+        _one_interrupted_line(code, err)
+
+
+def test_the_console_script_starts_under_the_start_up_guard():
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="tf-migrate")
+    assert script.value == "migrate.__main__:run"       # not migrate.cli:main, which imports NumPy unguarded
+    for delay in (0.2, 0.6):                             # inside the imports of migrate.cli (NumPy, ...)
+        code, _, err = _interrupt_after(["inspect", REAL], delay, launcher=CONSOLE_SCRIPT)
         _one_interrupted_line(code, err)
 
 
