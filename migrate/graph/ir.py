@@ -163,6 +163,15 @@ def keras_name(tf_name: str) -> str:
     return tf_name.replace("/", "__").replace(":", "_").replace(".", "_")
 
 
+@dataclass(frozen=True)
+class Source:
+    """The TF1 variables a Keras weight is made of; `exact`: its elements are theirs relaid out (each once, no
+    constant added), so a penalty on the sum of their squares is the same penalty on the weight; else `why`."""
+    variables: tuple
+    exact: bool = True
+    why: str = ""
+
+
 @dataclass
 class Emitter:
     lines: list[str] = field(default_factory=list)
@@ -186,6 +195,10 @@ class Emitter:
     held: dict = field(default_factory=dict)
     # a whole sequence written only when first used (a lookup of all steps' ids at once): variable -> its writer
     pending: dict = field(default_factory=dict)
+    # what each Keras weight is made of, for the loss's weight penalties (migrate/graph/regularization.py):
+    # (layer name, weight index) -> Source; and the class each layer's constructor line names
+    sources: dict = field(default_factory=dict)
+    layer_classes: dict = field(default_factory=dict)
 
     def stack_steps(self, xs: list, hint: str) -> str:
         """`keras.ops.stack(xs, axis=1)` written without a per-step round trip: the sequence itself when `xs` are
@@ -250,8 +263,10 @@ class Emitter:
         ident = self.new_ident(lname.replace("__", "_"))
         self.line(f"{ident} = {ctor(lname)}", comment)
         self.weights[lname] = [np.asarray(w) for w in weights]
+        self.layer_classes[lname] = kind
         for index, (role, tf_vars) in enumerate(holds or []):
             self.hold(lname, index, role, tf_vars)
+            self.sources[(lname, index)] = Source(tuple(tf_vars))   # the variable itself (a kernel maybe transposed)
         self._layers[key] = ident
         return ident
 
@@ -337,6 +352,8 @@ class Emitter:
         self.line(f"{v} = tfm.Variable({tuple(value.shape)!r}, dtype_name={str(value.dtype)!r}, "
                   f"name={lname!r})({self.anchor})", f"tf.Variable {tf_var}")
         self.weights[lname] = [value]
+        self.layer_classes[lname] = "tfm.Variable"
+        self.sources[(lname, 0)] = Source((tf_var,))
         out = Sym(var=v, shape=tuple(value.shape), dtype=str(value.dtype))
         self._var_syms[tf_var] = out
         self.constructs["tf.Variable (generic use)"] += 1

@@ -1,0 +1,244 @@
+"""Issue 22, point 2: a TF1 loss's weight penalties are carried into the converted model's `fit`.
+
+`xent + c * tf.nn.l2_loss(w)`, `tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()]) * c`, a layer's
+`kernel_regularizer` collected in REGULARIZATION_LOSSES and summed by `tf.losses.get_total_loss()`, and
+`c * reduce_sum(abs(w))` become Keras regularizers on the weights holding those variables (`kernel_regularizer=`,
+`recurrent_regularizer=` for the second half of a TF1 LSTM kernel, `embeddings_regularizer=`, ...), so the training
+objective is TF1's total loss: the convert-time loss check compares the totals, and one SGD step of
+`compile_for_training(model)` moves every weight as the graph's own `GradientDescentOptimizer` step does. A penalty
+on a weight the translation folds a constant into (an LSTM bias with its forget bias) is stated, not dropped.
+
+Small graphs built in TF1 style, random non-zero weights and biases, LSTM forget bias 0.7; one conversion each."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+from tf1_models import save_random_weights, tf1_style
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+C, B, LR = 5, 4, 0.5
+
+
+def _dense(path: str, loss: str) -> str:
+    """x [B, 8] -> dense(16, tanh) -> dense(5) logits -> sparse softmax cross-entropy; `loss`: "collection"
+    (tf.losses.sparse_softmax_cross_entropy + the first layer's kernel_regularizer 0.003 * l2_loss, summed by
+    tf.losses.get_total_loss()) or "all_trainable" (tf.reduce_mean(xent) + tf.add_n(l2_loss of every trainable
+    variable, biases too) * 1e-2). SGD(0.5) minimises it (the step the test compares)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            x = v1.placeholder(tf.float32, [None, 8], name="x")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            reg = (lambda w: 0.003 * tf.nn.l2_loss(w)) if loss == "collection" else None
+            h = v1.layers.dense(x, 16, tf.tanh, kernel_regularizer=reg, name="hidden")
+            logits = v1.layers.dense(h, C, name="logits")
+            if loss == "collection":
+                v1.losses.sparse_softmax_cross_entropy(y, logits)
+                total = v1.losses.get_total_loss()
+            else:
+                xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+                total = xent + tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2
+            tf.identity(total, name="total_loss")
+            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
+            save_random_weights(path)
+    return os.path.join(path, "model.ckpt")
+
+
+def _lstm(path: str, bias_too: bool = False) -> str:
+    """ids [B, 6] -> embedding [11, 4] -> dynamic_rnn(LSTMCell(6, forget_bias=0.7)) -> last output -> dense(5);
+    loss = mean xent + 0.02 * l2_loss(cell kernel) + 1e-3 * reduce_sum(abs(embedding)) (tf.keras' l1 form)
+    [+ 0.05 * l2_loss(cell bias) with `bias_too`: the bias Keras holds with the forget bias folded in]."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            ids = v1.placeholder(tf.int32, [None, 6], name="ids")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            emb = v1.get_variable("embedding", [11, 4])
+            cell = v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.7)
+            out, _ = v1.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
+            logits = v1.layers.dense(out[:, -1], C, name="proj")
+            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            kernel, bias = cell.weights
+            total = xent + 0.02 * tf.nn.l2_loss(kernel) + 1e-3 * tf.reduce_sum(tf.abs(emb))
+            if bias_too:
+                total = total + 0.05 * tf.nn.l2_loss(bias)
+            tf.identity(total, name="total_loss")
+            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
+            save_random_weights(path)
+    return os.path.join(path, "model.ckpt")
+
+
+def _convert(prefix, out):
+    from migrate.graph import convert_graph  # noqa: PLC0415
+
+    logs = []
+    report = convert_graph(prefix, str(out), log=logs.append)
+    return report, logs
+
+
+def _feed(kind: str):
+    rng = np.random.RandomState(4)
+    x = {"x": rng.normal(0, 1, (B, 8)).astype("float32")} if kind == "dense" else \
+        {"ids": rng.randint(0, 11, (B, 6)).astype("int32")}
+    return x, rng.randint(0, C, (B,)).astype("int32")
+
+
+def _tf1_step(prefix, x, y):
+    """The graph's own step: (its total loss before the step, every trainable variable after it)."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default(), v1.Session(graph=g) as s:
+        saver = v1.train.import_meta_graph(prefix + ".meta")
+        saver.restore(s, prefix)
+        feed = {f"{k}:0": v for k, v in x.items()} | {"y:0": y}
+        loss, _ = s.run(["total_loss:0", "train_step"], feed)
+        return float(loss), {v.op.name: s.run(v) for v in v1.trainable_variables()}
+
+
+def _keras_step(folder, x, y):
+    """compile_for_training(model, SGD(0.5)) from the written model.py, one train_on_batch: (its loss, the model)."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers  # noqa: F401, PLC0415
+
+    spec = importlib.util.spec_from_file_location("converted_model", os.path.join(folder, "model.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)   # our own generated source, in a test
+    model = keras.saving.load_model(os.path.join(folder, "model.keras"), compile=False)
+    train = module.compile_for_training(model, optimizer=keras.optimizers.SGD(LR))
+    loss = float(train.train_on_batch(x, y, return_dict=True)["loss"])
+    return loss, model
+
+
+@pytest.fixture(scope="module")
+def dense_collection(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reg_dense")
+    prefix = _dense(str(root / "src"), "collection")
+    return (root, prefix, *_convert(prefix, root / "conv"))
+
+
+def test_collected_kernel_regularizer_is_the_layers_kernel_regularizer(dense_collection):
+    root, prefix, report, logs = dense_collection
+    loss = report["training_loss"]
+    assert report["parity"]["ok"] and loss["reproduced"], loss
+    assert loss["parity"]["ok"] and loss["parity"]["compared"] == "the totals, regularisation included", loss
+    assert loss["parity"]["regularization"] > 0 and "not_carried" not in loss["parity"]
+    (entry,) = loss["regularization"]
+    assert entry["variable"] == "hidden/kernel" and entry["keras"] == "keras.regularizers.L2(0.0015)"
+    assert entry["keras_weights"] == ["hidden(kernel_regularizer=...)"]
+    source = (root / "conv" / "model.py").read_text()
+    assert "keras.layers.Dense(16, kernel_regularizer=keras.regularizers.L2(0.0015), name='hidden')" in source
+    assert "keras.layers.Dense(5, name='logits')" in source   # the unpenalised layer unchanged
+    assert "1 weight penalty" in loss["tf1"] and "1 of 1 weight penalties carried" in "\n".join(logs)
+
+
+def test_one_sgd_step_moves_the_weights_as_tf1s_step(dense_collection):
+    root, prefix, _, _ = dense_collection
+    x, y = _feed("dense")
+    tf1_loss, tf1_after = _tf1_step(prefix, x, y)
+    loss, model = _keras_step(str(root / "conv"), x, y)
+    assert loss == pytest.approx(tf1_loss, rel=1e-5)   # the total: cross-entropy + 0.003 * l2_loss(kernel)
+    np.testing.assert_allclose(model.get_layer("hidden").kernel.numpy(), tf1_after["hidden/kernel"], atol=2e-6)
+    np.testing.assert_allclose(model.get_layer("logits").kernel.numpy(), tf1_after["logits/kernel"], atol=2e-6)
+
+
+def test_a_penalty_on_every_trainable_variable_regularises_every_weight(tmp_path):
+    prefix = _dense(str(tmp_path / "src"), "all_trainable")
+    report, _ = _convert(prefix, tmp_path / "conv")
+    loss = report["training_loss"]
+    assert loss["parity"]["ok"], loss
+    assert sorted(e["variable"] for e in loss["regularization"]) == ["hidden/bias", "hidden/kernel", "logits/bias",
+                                                                     "logits/kernel"]
+    assert {e["keras"] for e in loss["regularization"]} == {"keras.regularizers.L2(0.005)"}
+    source = (tmp_path / "conv" / "model.py").read_text()
+    assert "keras.layers.Dense(5, bias_regularizer=keras.regularizers.L2(0.005), " \
+           "kernel_regularizer=keras.regularizers.L2(0.005), name='logits')" in source
+    x, y = _feed("dense")
+    tf1_loss, tf1_after = _tf1_step(prefix, x, y)
+    got, model = _keras_step(str(tmp_path / "conv"), x, y)
+    assert got == pytest.approx(tf1_loss, rel=1e-5)
+    for layer in ("hidden", "logits"):
+        np.testing.assert_allclose(model.get_layer(layer).bias.numpy(), tf1_after[f"{layer}/bias"], atol=2e-6)
+
+
+@pytest.fixture(scope="module")
+def lstm(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reg_lstm")
+    prefix = _lstm(str(root / "src"))
+    return (root, prefix, *_convert(prefix, root / "conv"))
+
+
+def test_an_lstm_cell_kernel_penalty_is_keras_kernel_and_recurrent_kernel(lstm):
+    from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras  # noqa: PLC0415
+
+    root, prefix, report, _ = lstm
+    loss = report["training_loss"]
+    assert loss["parity"]["ok"], loss
+    by_var = {e["variable"]: e for e in loss["regularization"]}
+    assert by_var["rnn/lstm_cell/kernel"]["keras"] == "keras.regularizers.L2(0.01)"
+    assert by_var["embedding"]["keras"] == "keras.regularizers.L1(0.001)"
+    assert by_var["embedding"]["keras_weights"] == ["embedding(embeddings_regularizer=...)"]
+    source = (root / "conv" / "model.py").read_text()
+    assert "tfm.LSTM(6, return_sequences=True, return_state=True, kernel_regularizer=keras.regularizers.L2(0.01), " \
+           "recurrent_regularizer=keras.regularizers.L2(0.01), name='rnn__lstm_cell')" in source
+    x, y = _feed("lstm")
+    tf1_loss, tf1_after = _tf1_step(prefix, x, y)
+    got, model = _keras_step(str(root / "conv"), x, y)
+    assert got == pytest.approx(tf1_loss, rel=1e-5)
+    k, rk, b = lstm_to_keras(tf1_after["rnn/lstm_cell/kernel"], tf1_after["rnn/lstm_cell/bias"], 4, 0.7)
+    layer = model.get_layer("rnn__lstm_cell")
+    for want, have in zip((k, rk, b), layer.weights):
+        np.testing.assert_allclose(have.numpy(), want, atol=2e-6)
+    np.testing.assert_allclose(model.get_layer("embedding").weights[0].numpy(), tf1_after["embedding"], atol=2e-6)
+
+
+def test_a_penalty_on_a_bias_with_the_forget_bias_folded_in_is_stated_not_dropped(tmp_path):
+    """The variant: the LSTM bias Keras holds is TF1's + 0.7 on the forget block, so L2 on it is not TF1's penalty:
+    the report and the log say so (variable, why, the way out), the other penalties are carried, and the loss
+    check adds the stated term's value on the checkpoint apart (`not_carried`)."""
+    prefix = _lstm(str(tmp_path / "src"), bias_too=True)
+    report, logs = _convert(prefix, tmp_path / "conv")
+    loss = report["training_loss"]
+    by_var = {e["variable"]: e for e in loss["regularization"]}
+    assert "keras_weights" in by_var["rnn/lstm_cell/kernel"]
+    why = by_var["rnn/lstm_cell/bias"]["not_carried"]
+    assert why.startswith("rnn/lstm_cell/bias: its Keras weight rnn__lstm_cell[2] is not its elements relaid out "
+                          "(a constant folded in (the forget bias))") and "The way out" in why
+    assert any(m.startswith("  NOT carried: rnn/lstm_cell/bias") for m in logs)
+    assert "2 of 3 weight penalties carried" in "\n".join(logs)
+    assert loss["parity"]["ok"] and loss["parity"]["not_carried"] > 0
+    assert "bias_regularizer" not in (tmp_path / "conv" / "model.py").read_text()
+
+
+def test_weight_regularizers_on_a_layer_without_the_argument_survive_save_and_load(tmp_path):
+    """tfm.Model's `weight_regularizers` (a weight no layer argument takes: a tfm.BiasAdd's): on the variable, in
+    `model.losses` and in a model built on its layers, and back after a `.keras` round trip."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
+
+    x = keras.Input((3,), name="x")
+    out = tfm.BiasAdd(3, name="b")(x)
+    model = tfm.Model(inputs={"x": x}, outputs=[out], name="m",
+                      weight_regularizers=[["b", 0, keras.regularizers.L2(0.25)]])
+    model.get_layer("b").weights[0].assign(np.array([1.0, 2.0, -2.0], "float32"))
+    assert [float(v) for v in model.losses] == [pytest.approx(2.25)]
+    assert [float(v) for v in keras.Model(model.input, model.outputs).losses] == [pytest.approx(2.25)]
+    model.save(str(tmp_path / "m.keras"))
+    back = keras.saving.load_model(str(tmp_path / "m.keras"))
+    assert [float(v) for v in back.losses] == [pytest.approx(2.25)]
+    with pytest.raises(ValueError, match="names weight 1 of layer 'b', which has 1 weights"):
+        tfm.Model(inputs={"x": x}, outputs=[out], weight_regularizers=[["b", 1, keras.regularizers.L2(0.1)]])
