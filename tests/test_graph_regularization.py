@@ -52,10 +52,11 @@ def _dense(path: str, loss: str) -> str:
     return os.path.join(path, "model.ckpt")
 
 
-def _lstm(path: str, bias_too: bool = False) -> str:
+def _lstm(path: str, bias: str = "l2") -> str:
     """ids [B, 6] -> embedding [11, 4] -> dynamic_rnn(LSTMCell(6, forget_bias=0.7)) -> last output -> dense(5);
-    loss = mean xent + 0.02 * l2_loss(cell kernel) + 1e-3 * reduce_sum(abs(embedding)) (tf.keras' l1 form)
-    [+ 0.05 * l2_loss(cell bias) with `bias_too`: the bias Keras holds with the forget bias folded in]."""
+    loss = mean xent + 0.02 * l2_loss(cell kernel) + 1e-3 * reduce_sum(abs(embedding)) (tf.keras' l1 form) + a
+    penalty on the cell bias, which Keras holds with the forget bias folded in: `bias` "l2" 0.05 * l2_loss(bias),
+    "l1" 0.01 * reduce_sum(abs(bias))."""
     import tensorflow as tf  # noqa: PLC0415
 
     v1 = tf.compat.v1
@@ -69,10 +70,9 @@ def _lstm(path: str, bias_too: bool = False) -> str:
             out, _ = v1.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
             logits = v1.layers.dense(out[:, -1], C, name="proj")
             xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            kernel, bias = cell.weights
+            kernel, b = cell.weights
             total = xent + 0.02 * tf.nn.l2_loss(kernel) + 1e-3 * tf.reduce_sum(tf.abs(emb))
-            if bias_too:
-                total = total + 0.05 * tf.nn.l2_loss(bias)
+            total += 0.05 * tf.nn.l2_loss(b) if bias == "l2" else 0.01 * tf.reduce_sum(tf.abs(b))
             tf.identity(total, name="total_loss")
             v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
             save_random_weights(path)
@@ -192,7 +192,10 @@ def test_an_lstm_cell_kernel_penalty_is_keras_kernel_and_recurrent_kernel(lstm):
     assert by_var["embedding"]["keras"] == "keras.regularizers.L1(0.001)"
     assert by_var["embedding"]["keras_weights"] == ["embedding(embeddings_regularizer=...)"]
     source = (root / "conv" / "model.py").read_text()
-    assert "tfm.LSTM(6, return_sequences=True, return_state=True, kernel_regularizer=keras.regularizers.L2(0.01), " \
+    # the bias: TF1's + 0.7 over the forget block (Keras' i, f, c, o: elements 6..12), taken off by tfm.ShiftedL2
+    assert "tfm.LSTM(6, return_sequences=True, return_state=True, " \
+           "bias_regularizer=tfm.ShiftedL2(0.025, size=24, shift=[[6, 12, 0.7]]), " \
+           "kernel_regularizer=keras.regularizers.L2(0.01), " \
            "recurrent_regularizer=keras.regularizers.L2(0.01), name='rnn__lstm_cell')" in source
     x, y = _feed("lstm")
     tf1_loss, tf1_after = _tf1_step(prefix, x, y)
@@ -205,11 +208,11 @@ def test_an_lstm_cell_kernel_penalty_is_keras_kernel_and_recurrent_kernel(lstm):
     np.testing.assert_allclose(model.get_layer("embedding").weights[0].numpy(), tf1_after["embedding"], atol=2e-6)
 
 
-def test_a_penalty_on_a_bias_with_the_forget_bias_folded_in_is_stated_not_dropped(tmp_path):
-    """The variant: the LSTM bias Keras holds is TF1's + 0.7 on the forget block, so L2 on it is not TF1's penalty:
-    the report and the log say so (variable, why, the way out), the other penalties are carried, and the loss
-    check adds the stated term's value on the checkpoint apart (`not_carried`)."""
-    prefix = _lstm(str(tmp_path / "src"), bias_too=True)
+def test_an_l1_penalty_on_a_bias_with_the_forget_bias_folded_in_is_stated_not_dropped(tmp_path):
+    """The variant: the LSTM bias Keras holds is TF1's + 0.7 on the forget block, so L1 on it is not TF1's penalty
+    (no L1 takes a shift here): the report and the log say so (variable, why, the way out), the other penalties
+    are carried, and the loss check adds the stated term's value on the checkpoint apart (`not_carried`)."""
+    prefix = _lstm(str(tmp_path / "src"), bias="l1")
     report, logs = _convert(prefix, tmp_path / "conv")
     loss = report["training_loss"]
     by_var = {e["variable"]: e for e in loss["regularization"]}

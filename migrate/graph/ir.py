@@ -166,10 +166,12 @@ def keras_name(tf_name: str) -> str:
 @dataclass(frozen=True)
 class Source:
     """The TF1 variables a Keras weight is made of; `exact`: its elements are theirs relaid out (each once, no
-    constant added), so a penalty on the sum of their squares is the same penalty on the weight; else `why`."""
+    constant added), so a penalty on the sum of their squares is the same penalty on the weight; else `why`
+    (and `offset`, when the elements are theirs plus that constant: `tfm.ShiftedL2` takes it off)."""
     variables: tuple
     exact: bool = True
     why: str = ""
+    offset: Any = None   # not exact only for a constant the layout adds (an LSTM's forget bias): that constant
 
 
 @dataclass

@@ -301,9 +301,17 @@ def _added_term(op, other) -> str:
     variables = sorted({o.name for o in up if o.type in VARIABLE_OPS})
     if variables and not any(o.type in PLACEHOLDER_OPS for o in up):
         shown = ", ".join(variables[:3]) + (f" and {len(variables) - 3} more" if len(variables) > 3 else "")
-        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}): a weight regularisation "
-                f"(tf.nn.l2_loss, tf.losses.get_regularization_loss), not carried into the Keras loss; for the same "
-                f"objective give those layers keras.regularizers (tf.nn.l2_loss(w) * c is keras.regularizers.L2(c / 2))")
+        from migrate.graph.regularization import NotPenalty, penalties_of  # noqa: PLC0415
+
+        try:
+            penalties_of(other)
+            what = ""
+        except NotPenalty as e:
+            what = f" ({e})"
+        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}), which is no weight "
+                f"penalty carried into fit{what}: constants times tf.nn.l2_loss(w), reduce_sum(square(w)) or "
+                f"reduce_sum(abs(w)) of whole variables are; for another term compile the Keras model with it "
+                f"yourself (model.add_loss, or a custom train step)")
     if _scalar_const(other) is not None:
         return (f"{op.name} adds the constant {_scalar_const(other):g} to the cross-entropy (the gradients are the "
                 f"same without it; the loss values are not)")

@@ -16,8 +16,9 @@ variables behind each Keras weight and whether it is their elements relaid out) 
 where Keras has one (`kernel_regularizer=`, `recurrent_regularizer=`, `bias_regularizer=`,
 `embeddings_regularizer=`), written into model.py, else the model's (`tfm.Model(weight_regularizers=...)`, set on
 the weight itself, saved with the model). A TF1 LSTM `kernel` is Keras' `kernel` + `recurrent_kernel` (rows split,
-gates reordered: the same elements), so both take the penalty. A penalty that cannot be placed exactly is stated
-(what, why, the way out), never dropped silently.
+gates reordered: the same elements), so both take the penalty; its bias, which Keras holds with the forget bias
+added, takes `tfm.ShiftedL2` (the L2 of the weight less that constant). A penalty that cannot be placed exactly is
+stated (what, why, the way out), never dropped silently.
 """
 
 from __future__ import annotations
@@ -165,8 +166,10 @@ class Placement:
 def place(penalties: list[Penalty], em) -> Placement:
     """Give each penalty to the Keras weights holding its variable (`em.sources`: (layer, index) -> (TF1 variables,
     relaid out exactly?)). A Keras weight made from several TF1 variables (a GRU kernel: gates + candidate) takes a
-    penalty only when each of them has the same one; a weight that is not its variables' elements relaid out (a
-    folded constant, an element used twice) takes none: the penalty is stated, not carried."""
+    penalty only when each of them has the same one; a weight holding its variables' elements plus a constant the
+    layout adds (an LSTM bias with its forget bias) takes an L2 penalty as `tfm.ShiftedL2`; a weight that is not
+    its variables' elements relaid out otherwise (an element used twice, elements no variable gives), or an L1
+    penalty over such a constant, takes none: the penalty is stated, not carried."""
     by_var = {(p.variable): p for p in penalties}
     kinds = {p.variable: {q.kind for q in penalties if q.variable == p.variable} for p in penalties}
     holders: dict[str, list] = {}
@@ -190,7 +193,7 @@ def place(penalties: list[Penalty], em) -> Placement:
             if why:
                 break
             others = [by_var.get(v) for v in src.variables]
-            if not src.exact:
+            if not src.exact and (src.offset is None or p.kind != "L2"):
                 why = f"its Keras weight {key[0]}[{key[1]}] is not its elements relaid out ({src.why})"
             elif any(o is None or o.kind != p.kind or o.coefficient != p.coefficient for o in others):
                 why = (f"its Keras weight {key[0]}[{key[1]}] also holds {', '.join(v for v in src.variables if v != p.variable)}, "
@@ -202,20 +205,30 @@ def place(penalties: list[Penalty], em) -> Placement:
             report.append(entry)
             continue
         at = []
-        for key, _ in found:
+        for key, src in found:
             if key in done:
                 continue
             done.add(key)
+            code = p.keras if src.exact else _shifted(p, src.offset)
             arg = _argument(em, key)
             if arg is not None:
-                arguments.setdefault(key[0], {})[arg] = p.keras
+                arguments.setdefault(key[0], {})[arg] = code
                 at.append(f"{key[0]}({arg}=...)")
             else:
-                weights.append([key[0], key[1], p.keras])
+                weights.append([key[0], key[1], code])
                 at.append(f"{key[0]}[{key[1]}] (tfm.Model weight_regularizers)")
         entry["keras_weights"] = at
         report.append(entry)
     return Placement(arguments, weights, report, unplaced)
+
+
+def _shifted(p: Penalty, offset) -> str:
+    """`tfm.ShiftedL2` for an L2 penalty on a weight holding its variable plus the constant `offset` (numbers
+    only: its size and runs of equal values)."""
+    from tf_migrate_runtime.layers.regularizers import shift_runs  # noqa: PLC0415
+
+    return (f"tfm.ShiftedL2({float(p.coefficient)!r}, size={int(np.size(offset))}, "
+            f"shift={shift_runs(offset)!r})")
 
 
 def _argument(em, key) -> str | None:

@@ -135,16 +135,17 @@ def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
         np.add.at(used, found, 1)
         variables = tuple(sorted({step.variables[r] for k, r in enumerate(roles)
                                   if np.any((found >= bounds[k]) & (found < bounds[k + 1]))}))
-        why = ""
-        if np.any(np.asarray(z) != 0):
-            why = "a constant folded in (the forget bias)" if step.family == "lstm" else "a constant folded in"
-        elif not np.all(whole) or np.any(d == 0):
+        why, offset = "", None
+        if not np.all(whole) or np.any(d == 0):
             why = "elements no TF1 variable element gives"
-        out.append([variables, why, found])
+        elif np.any(np.asarray(z) != 0):
+            why = "a constant folded in (the forget bias)" if step.family == "lstm" else "a constant folded in"
+            offset = np.asarray(z, np.float64)
+        out.append([variables, why, found, offset])
     for item in out:   # an element used twice (CIFG's i = -(f + forget_bias)) is no relayout
-        if not item[1] and np.any(used[item[2]] != 1):
-            item[1] = "a TF1 element used in two places"
-    return [Source(v, not why, why) for v, why, _ in out]
+        if np.any(used[item[2]] != 1):
+            item[1], item[3] = "a TF1 element used in two places", None
+    return [Source(v, not why, why, offset) for v, why, _, offset in out]
 
 
 def cell_role(step: CellStep, index: int) -> str:
