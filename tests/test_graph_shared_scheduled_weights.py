@@ -15,7 +15,7 @@ import os
 import numpy as np
 import pytest
 from test_graph_sampling_helpers import _build, _convert
-from test_graph_shared_attention_weights import _assert_held_once, _layer, _load
+from test_graph_shared_attention_weights import _assert_held_once, _layer, _load, _saved_beside
 from test_graph_to_tf1 import _read, _tf1_outputs
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -82,11 +82,7 @@ def test_fit_on_the_scheduled_logits_moves_what_the_greedy_loop_reads_and_it_goe
     assert not np.allclose(emb0, scheduled.embedding.numpy())
     after = [np.asarray(o) for o in model(feed)]
     assert not np.allclose(before[:, :1], after[0][:, :1])   # the greedy logits follow the trained weights
-    conv = tmp_path / "conv"
-    conv.mkdir()
-    for name in ("convert_report.json", "model.py"):
-        (conv / name).write_bytes((root / "conv" / name).read_bytes())
-    model.save(str(conv / "model.keras"))
+    conv = _saved_beside(model, root / "conv", tmp_path / "conv")
     reloaded = _load(conv / "model.keras")
     assert _layer(reloaded, "GreedyDecoder").weights == [] and len(reloaded.weights) == len(model.weights)
     np.testing.assert_array_equal(after[0], np.asarray(reloaded(feed)[0]))

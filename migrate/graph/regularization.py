@@ -188,7 +188,8 @@ def place(penalties: list[Penalty], em) -> Placement:
         if len(kinds[p.variable]) > 1:
             why = "penalised both by an L1 and an L2 term (keras.regularizers.L1L2 on its weight would hold both)"
         elif not found:
-            why = "no Keras weight holds it alone or relaid out (a decoder layer's own copy, a folded or computed weight)"
+            why = ("no Keras weight of the model holds it as a layer's weight (the outputs do not read it, or only a "
+                   "decoder layer's own copy or a computed weight does)")
         for key, src in found:
             if why:
                 break
