@@ -79,6 +79,28 @@ def _lstm(path: str, bias: str = "l2") -> str:
     return os.path.join(path, "model.ckpt")
 
 
+def _gru_all(path: str) -> str:
+    """ids -> embedding [11, 4] -> dynamic_rnn(GRUCell(6)) -> last output -> dense(5); loss = mean xent + 1e-2 *
+    add_n(l2_loss) over every trainable variable: a Keras GRU kernel holds TF1's gates AND candidate kernels."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            ids = v1.placeholder(tf.int32, [None, 6], name="ids")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            emb = v1.get_variable("embedding", [11, 4])
+            out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.GRUCell(6), tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
+            logits = v1.layers.dense(out[:, -1], C, name="proj")
+            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            total = tf.add(xent, tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2,
+                           name="total_loss")
+            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
+            save_random_weights(path)
+    return os.path.join(path, "model.ckpt")
+
+
 def _convert(prefix, out):
     from migrate.graph import convert_graph  # noqa: PLC0415
 
@@ -245,3 +267,26 @@ def test_weight_regularizers_on_a_layer_without_the_argument_survive_save_and_lo
     assert [float(v) for v in back.losses] == [pytest.approx(2.25)]
     with pytest.raises(ValueError, match="names weight 1 of layer 'b', which has 1 weights"):
         tfm.Model(inputs={"x": x}, outputs=[out], weight_regularizers=[["b", 1, keras.regularizers.L2(0.1)]])
+
+
+def test_a_gru_penalised_over_every_variable_takes_it_on_kernels_made_of_two_variables(tmp_path):
+    """The variant: a Keras GRU kernel / recurrent kernel / bias each hold TF1's gates AND candidate variables
+    (reordered, split): with the same penalty on both, each takes it; one SGD step equals TF1's."""
+    from migrate.checkpoint.cell_layouts.gru import gru_to_keras  # noqa: PLC0415
+
+    prefix = _gru_all(str(tmp_path / "src"))
+    report, _ = _convert(prefix, tmp_path / "conv")
+    loss = report["training_loss"]
+    assert loss["parity"]["ok"] and all("keras_weights" in e for e in loss["regularization"]), loss
+    assert "tfm.GRU(6, reset_after=False, return_sequences=True, return_state=True, " \
+           "bias_regularizer=keras.regularizers.L2(0.005), kernel_regularizer=keras.regularizers.L2(0.005), " \
+           "recurrent_regularizer=keras.regularizers.L2(0.005), " in (tmp_path / "conv" / "model.py").read_text()
+    x, y = _feed("lstm")
+    tf1_loss, after = _tf1_step(prefix, x, y)
+    got, model = _keras_step(str(tmp_path / "conv"), x, y)
+    assert got == pytest.approx(tf1_loss, rel=1e-5)
+    cell = "rnn/gru_cell/"
+    want = gru_to_keras(after[cell + "gates/kernel"], after[cell + "gates/bias"], after[cell + "candidate/kernel"],
+                        after[cell + "candidate/bias"], 4)
+    for w, have in zip(want, model.get_layer("rnn__gru_cell").weights):
+        np.testing.assert_allclose(have.numpy(), w, atol=2e-6)
