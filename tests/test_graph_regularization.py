@@ -101,6 +101,28 @@ def _gru_all(path: str) -> str:
     return os.path.join(path, "model.ckpt")
 
 
+def _conv(path: str) -> str:
+    """x [B, 8] -> conv1d(kernel [3, 1, 2], SAME) (no Keras layer: a `tfm.Variable` and keras.ops) -> [B, 16] ->
+    hand-written `tf.matmul(h, w) + b` -> logits; loss = mean xent + 0.01 * (l2_loss(conv kernel) + l2_loss(w))."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            x = v1.placeholder(tf.float32, [None, 8], name="x")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            k = v1.get_variable("conv_kernel", [3, 1, 2])
+            w, b = v1.get_variable("w", [16, C]), v1.get_variable("b", [C])
+            h = tf.reshape(tf.nn.conv1d(tf.expand_dims(x, -1), k, 1, "SAME"), [-1, 16])
+            logits = tf.matmul(h, w) + b
+            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            total = tf.add(xent, 0.01 * (tf.nn.l2_loss(k) + tf.nn.l2_loss(w)), name="total_loss")
+            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
+            save_random_weights(path)
+    return os.path.join(path, "model.ckpt")
+
+
 def _convert(prefix, out):
     from migrate.graph import convert_graph  # noqa: PLC0415
 
@@ -277,7 +299,10 @@ def test_a_gru_penalised_over_every_variable_takes_it_on_kernels_made_of_two_var
     prefix = _gru_all(str(tmp_path / "src"))
     report, _ = _convert(prefix, tmp_path / "conv")
     loss = report["training_loss"]
-    assert loss["parity"]["ok"] and all("keras_weights" in e for e in loss["regularization"]), loss
+    assert loss["parity"]["ok"], loss
+    by_var = {e["variable"]: e["keras_weights"] for e in loss["regularization"]}
+    assert by_var["rnn/gru_cell/gates/kernel"] == by_var["rnn/gru_cell/candidate/kernel"] == [
+        "rnn__gru_cell(kernel_regularizer=...)", "rnn__gru_cell(recurrent_regularizer=...)"]
     assert "tfm.GRU(6, reset_after=False, return_sequences=True, return_state=True, " \
            "bias_regularizer=keras.regularizers.L2(0.005), kernel_regularizer=keras.regularizers.L2(0.005), " \
            "recurrent_regularizer=keras.regularizers.L2(0.005), " in (tmp_path / "conv" / "model.py").read_text()
@@ -290,3 +315,28 @@ def test_a_gru_penalised_over_every_variable_takes_it_on_kernels_made_of_two_var
                         after[cell + "candidate/bias"], 4)
     for w, have in zip(want, model.get_layer("rnn__gru_cell").weights):
         np.testing.assert_allclose(have.numpy(), w, atol=2e-6)
+
+
+def test_a_penalty_on_a_weight_no_layer_argument_takes_goes_to_the_models_weight_regularizers(tmp_path):
+    """A conv1d kernel is a `tfm.Variable` read by keras.ops: its penalty is `tfm.Model(weight_regularizers=...)`,
+    on the variable itself: `compile_for_training`'s model trains with it (one SGD step equals TF1's) and the
+    trained model's `.keras` file keeps it."""
+    import keras  # noqa: PLC0415
+
+    prefix = _conv(str(tmp_path / "src"))
+    report, _ = _convert(prefix, tmp_path / "conv")
+    loss = report["training_loss"]
+    assert loss["parity"]["ok"], loss
+    assert [e["keras_weights"] for e in loss["regularization"]] == [
+        ["conv_kernel[0] (tfm.Model weight_regularizers)"], ["w(kernel_regularizer=...)"]]
+    assert "name='converted', weight_regularizers=[['conv_kernel', 0, keras.regularizers.L2(0.005)]])" in \
+        (tmp_path / "conv" / "model.py").read_text()
+    x, y = _feed("dense")
+    tf1_loss, after = _tf1_step(prefix, x, y)
+    got, model = _keras_step(str(tmp_path / "conv"), x, y)
+    assert got == pytest.approx(tf1_loss, rel=1e-5)
+    np.testing.assert_allclose(model.get_layer("conv_kernel").weights[0].numpy(), after["conv_kernel"], atol=2e-6)
+    model.save(str(tmp_path / "trained.keras"))
+    back = keras.saving.load_model(str(tmp_path / "trained.keras"))
+    assert sorted(float(v) for v in back.losses) == pytest.approx(sorted(float(v) for v in model.losses))
+    assert back.get_layer("conv_kernel").weights[0].regularizer.get_config() == {"l2": 0.005}

@@ -483,7 +483,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
         log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras}{total} on {loss_spec.output}: "
             + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
                else f"not checked ({lp.get('why')})") + ("" if lp.get("ok", True) else " FAILED")
-            + (f"; the totals, regularisation included (Keras's {lp['regularization']:.6g})"
+            + (f"; the totals, regularisation included (model.losses {lp['regularization']:.6g})"
                if "regularization" in lp else "")
             + (f"; {lp['not_carried']:.6g} of TF1's is in no Keras weight (the regularization entries say why)"
                if lp.get("not_carried") else ""))

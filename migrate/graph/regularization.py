@@ -206,18 +206,18 @@ def place(penalties: list[Penalty], em) -> Placement:
             report.append(entry)
             continue
         at = []
-        for key, src in found:
-            if key in done:
-                continue
-            done.add(key)
+        for key, src in found:   # a weight made of several penalised variables (a GRU kernel) takes it once
             code = p.keras if src.exact else _shifted(p, src.offset)
             arg = _argument(em, key)
             if arg is not None:
-                arguments.setdefault(key[0], {})[arg] = code
+                if key not in done:
+                    arguments.setdefault(key[0], {})[arg] = code
                 at.append(f"{key[0]}({arg}=...)")
             else:
-                weights.append([key[0], key[1], code])
+                if key not in done:
+                    weights.append([key[0], key[1], code])
                 at.append(f"{key[0]}[{key[1]}] (tfm.Model weight_regularizers)")
+            done.add(key)
         entry["keras_weights"] = at
         report.append(entry)
     return Placement(arguments, weights, report, unplaced)
