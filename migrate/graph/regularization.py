@@ -23,6 +23,7 @@ stated (what, why, the way out), never dropped silently.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -123,6 +124,8 @@ def penalties_of(t, factor: float = 1.0, depth: int = 0) -> list[Penalty]:
                 return penalties_of(b, factor * c, depth + 1)
     if op.type in ("RealDiv", "Div", "TrueDiv") and _const(op.inputs[1]) not in (None, 0.0):
         return penalties_of(op.inputs[0], factor / _const(op.inputs[1]), depth + 1)
+    if not math.isfinite(factor):
+        raise NotPenalty(f"{op.name}: a weight penalty times {factor} (a finite factor trains; this one does not)")
     if op.type in PENALTY_OPS:
         kind, f = PENALTY_OPS[op.type]
         var = _variable(op.inputs[0])
@@ -194,7 +197,7 @@ def place(penalties: list[Penalty], em) -> Placement:
             if why:
                 break
             others = [by_var.get(v) for v in src.variables]
-            if not src.exact and (src.offset is None or p.kind != "L2"):
+            if not src.exact and (src.offset is None or p.kind != "L2" or not np.all(np.isfinite(src.offset))):
                 why = f"its Keras weight {key[0]}[{key[1]}] is not its elements relaid out ({src.why})"
             elif any(o is None or o.kind != p.kind or o.coefficient != p.coefficient for o in others):
                 why = (f"its Keras weight {key[0]}[{key[1]}] also holds {', '.join(v for v in src.variables if v != p.variable)}, "
