@@ -24,103 +24,76 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 C, B, LR = 5, 4, 0.5
 
 
+def _built(path: str, ids: bool, model) -> str:
+    """One TF1-style graph: input `x` [B, 8] floats (or `ids` [B, 6] ints), labels `y` [B]; `model(tf, v1, x, y)`
+    returns the total loss, which SGD(0.5) minimises (`train_step`, the step the tests compare); random non-zero
+    weights saved. -> the checkpoint prefix."""
+    import tensorflow as tf  # noqa: PLC0415
+
+    v1 = tf.compat.v1
+    with tf1_style():
+        g = tf.Graph()
+        with g.as_default():
+            x = v1.placeholder(tf.int32, [None, 6], name="ids") if ids else \
+                v1.placeholder(tf.float32, [None, 8], name="x")
+            y = v1.placeholder(tf.int32, [None], name="y")
+            total = tf.identity(model(tf, v1, x, y), name="total_loss")
+            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
+            save_random_weights(path)
+    return os.path.join(path, "model.ckpt")
+
+
+def _mean_xent(tf, v1, y, logits):
+    return tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+
+
 def _dense(path: str, loss: str) -> str:
-    """x [B, 8] -> dense(16, tanh) -> dense(5) logits -> sparse softmax cross-entropy; `loss`: "collection"
+    """x -> dense(16, tanh) -> dense(5) logits -> sparse softmax cross-entropy; `loss`: "collection"
     (tf.losses.sparse_softmax_cross_entropy + the first layer's kernel_regularizer 0.003 * l2_loss, summed by
     tf.losses.get_total_loss()) or "all_trainable" (tf.reduce_mean(xent) + tf.add_n(l2_loss of every trainable
-    variable, biases too) * 1e-2). SGD(0.5) minimises it (the step the test compares)."""
-    import tensorflow as tf  # noqa: PLC0415
+    variable, biases too) * 1e-2)."""
+    def model(tf, v1, x, y):
+        reg = (lambda w: 0.003 * tf.nn.l2_loss(w)) if loss == "collection" else None
+        logits = v1.layers.dense(v1.layers.dense(x, 16, tf.tanh, kernel_regularizer=reg, name="hidden"), C,
+                                 name="logits")
+        if loss == "collection":
+            v1.losses.sparse_softmax_cross_entropy(y, logits)
+            return v1.losses.get_total_loss()
+        return _mean_xent(tf, v1, y, logits) + tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2
 
-    v1 = tf.compat.v1
-    with tf1_style():
-        g = tf.Graph()
-        with g.as_default():
-            x = v1.placeholder(tf.float32, [None, 8], name="x")
-            y = v1.placeholder(tf.int32, [None], name="y")
-            reg = (lambda w: 0.003 * tf.nn.l2_loss(w)) if loss == "collection" else None
-            h = v1.layers.dense(x, 16, tf.tanh, kernel_regularizer=reg, name="hidden")
-            logits = v1.layers.dense(h, C, name="logits")
-            if loss == "collection":
-                v1.losses.sparse_softmax_cross_entropy(y, logits)
-                total = v1.losses.get_total_loss()
-            else:
-                xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-                total = xent + tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2
-            tf.identity(total, name="total_loss")
-            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
-            save_random_weights(path)
-    return os.path.join(path, "model.ckpt")
+    return _built(path, False, model)
 
 
-def _lstm(path: str, bias: str = "l2") -> str:
-    """ids [B, 6] -> embedding [11, 4] -> dynamic_rnn(LSTMCell(6, forget_bias=0.7)) -> last output -> dense(5);
-    loss = mean xent + 0.02 * l2_loss(cell kernel) + 1e-3 * reduce_sum(abs(embedding)) (tf.keras' l1 form) + a
-    penalty on the cell bias, which Keras holds with the forget bias folded in: `bias` "l2" 0.05 * l2_loss(bias),
-    "l1" 0.01 * reduce_sum(abs(bias))."""
-    import tensorflow as tf  # noqa: PLC0415
+def _rnn(path: str, cell: str = "lstm", bias: str = "l2") -> str:
+    """ids -> embedding [11, 4] -> dynamic_rnn -> last output -> dense(5). `cell` "lstm": LSTMCell(6,
+    forget_bias=0.7), loss = mean xent + 0.02 * l2_loss(cell kernel) + 1e-3 * reduce_sum(abs(embedding)) (tf.keras'
+    l1 form) + a penalty on the cell bias, which Keras holds with the forget bias folded in: `bias` "l2"
+    0.05 * l2_loss(bias), "l1" 0.01 * reduce_sum(abs(bias)). `cell` "gru": GRUCell(6), loss = mean xent + 1e-2 *
+    add_n(l2_loss) over every trainable variable (a Keras GRU kernel holds TF1's gates AND candidate kernels)."""
+    def model(tf, v1, ids, y):
+        emb = v1.get_variable("embedding", [11, 4])
+        rnn_cell = v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.7) if cell == "lstm" else v1.nn.rnn_cell.GRUCell(6)
+        out, _ = v1.nn.dynamic_rnn(rnn_cell, tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
+        xent = _mean_xent(tf, v1, y, v1.layers.dense(out[:, -1], C, name="proj"))
+        if cell == "gru":
+            return xent + tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2
+        kernel, b = rnn_cell.weights
+        total = xent + 0.02 * tf.nn.l2_loss(kernel) + 1e-3 * tf.reduce_sum(tf.abs(emb))
+        return total + (0.05 * tf.nn.l2_loss(b) if bias == "l2" else 0.01 * tf.reduce_sum(tf.abs(b)))
 
-    v1 = tf.compat.v1
-    with tf1_style():
-        g = tf.Graph()
-        with g.as_default():
-            ids = v1.placeholder(tf.int32, [None, 6], name="ids")
-            y = v1.placeholder(tf.int32, [None], name="y")
-            emb = v1.get_variable("embedding", [11, 4])
-            cell = v1.nn.rnn_cell.LSTMCell(6, forget_bias=0.7)
-            out, _ = v1.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
-            logits = v1.layers.dense(out[:, -1], C, name="proj")
-            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            kernel, b = cell.weights
-            total = xent + 0.02 * tf.nn.l2_loss(kernel) + 1e-3 * tf.reduce_sum(tf.abs(emb))
-            total += 0.05 * tf.nn.l2_loss(b) if bias == "l2" else 0.01 * tf.reduce_sum(tf.abs(b))
-            tf.identity(total, name="total_loss")
-            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
-            save_random_weights(path)
-    return os.path.join(path, "model.ckpt")
-
-
-def _gru_all(path: str) -> str:
-    """ids -> embedding [11, 4] -> dynamic_rnn(GRUCell(6)) -> last output -> dense(5); loss = mean xent + 1e-2 *
-    add_n(l2_loss) over every trainable variable: a Keras GRU kernel holds TF1's gates AND candidate kernels."""
-    import tensorflow as tf  # noqa: PLC0415
-
-    v1 = tf.compat.v1
-    with tf1_style():
-        g = tf.Graph()
-        with g.as_default():
-            ids = v1.placeholder(tf.int32, [None, 6], name="ids")
-            y = v1.placeholder(tf.int32, [None], name="y")
-            emb = v1.get_variable("embedding", [11, 4])
-            out, _ = v1.nn.dynamic_rnn(v1.nn.rnn_cell.GRUCell(6), tf.nn.embedding_lookup(emb, ids), dtype=tf.float32)
-            logits = v1.layers.dense(out[:, -1], C, name="proj")
-            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            total = tf.add(xent, tf.add_n([tf.nn.l2_loss(v) for v in v1.trainable_variables()]) * 1e-2,
-                           name="total_loss")
-            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
-            save_random_weights(path)
-    return os.path.join(path, "model.ckpt")
+    return _built(path, True, model)
 
 
 def _conv(path: str) -> str:
-    """x [B, 8] -> conv1d(kernel [3, 1, 2], SAME) (no Keras layer: a `tfm.Variable` and keras.ops) -> [B, 16] ->
+    """x -> conv1d(kernel [3, 1, 2], SAME) (no Keras layer: a `tfm.Variable` and keras.ops) -> [B, 16] ->
     hand-written `tf.matmul(h, w) + b` -> logits; loss = mean xent + 0.01 * (l2_loss(conv kernel) + l2_loss(w))."""
-    import tensorflow as tf  # noqa: PLC0415
+    def model(tf, v1, x, y):
+        k = v1.get_variable("conv_kernel", [3, 1, 2])
+        w, b = v1.get_variable("w", [16, C]), v1.get_variable("b", [C])
+        h = tf.reshape(tf.nn.conv1d(tf.expand_dims(x, -1), k, 1, "SAME"), [-1, 16])
+        return _mean_xent(tf, v1, y, tf.matmul(h, w) + b) + 0.01 * (tf.nn.l2_loss(k) + tf.nn.l2_loss(w))
 
-    v1 = tf.compat.v1
-    with tf1_style():
-        g = tf.Graph()
-        with g.as_default():
-            x = v1.placeholder(tf.float32, [None, 8], name="x")
-            y = v1.placeholder(tf.int32, [None], name="y")
-            k = v1.get_variable("conv_kernel", [3, 1, 2])
-            w, b = v1.get_variable("w", [16, C]), v1.get_variable("b", [C])
-            h = tf.reshape(tf.nn.conv1d(tf.expand_dims(x, -1), k, 1, "SAME"), [-1, 16])
-            logits = tf.matmul(h, w) + b
-            xent = tf.reduce_mean(v1.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            total = tf.add(xent, 0.01 * (tf.nn.l2_loss(k) + tf.nn.l2_loss(w)), name="total_loss")
-            v1.train.GradientDescentOptimizer(LR).minimize(total, name="train_step")
-            save_random_weights(path)
-    return os.path.join(path, "model.ckpt")
+    return _built(path, False, model)
 
 
 def _convert(prefix, out):
@@ -221,7 +194,7 @@ def test_a_penalty_on_every_trainable_variable_regularises_every_weight(tmp_path
 @pytest.fixture(scope="module")
 def lstm(tmp_path_factory):
     root = tmp_path_factory.mktemp("reg_lstm")
-    prefix = _lstm(str(root / "src"))
+    prefix = _rnn(str(root / "src"))
     return (root, prefix, *_convert(prefix, root / "conv"))
 
 
@@ -256,7 +229,7 @@ def test_an_l1_penalty_on_a_bias_with_the_forget_bias_folded_in_is_stated_not_dr
     """The variant: the LSTM bias Keras holds is TF1's + 0.7 on the forget block, so L1 on it is not TF1's penalty
     (no L1 takes a shift here): the report and the log say so (variable, why, the way out), the other penalties
     are carried, and the loss check adds the stated term's value on the checkpoint apart (`not_carried`)."""
-    prefix = _lstm(str(tmp_path / "src"), bias="l1")
+    prefix = _rnn(str(tmp_path / "src"), bias="l1")
     report, logs = _convert(prefix, tmp_path / "conv")
     loss = report["training_loss"]
     by_var = {e["variable"]: e for e in loss["regularization"]}
@@ -296,7 +269,7 @@ def test_a_gru_penalised_over_every_variable_takes_it_on_kernels_made_of_two_var
     (reordered, split): with the same penalty on both, each takes it; one SGD step equals TF1's."""
     from migrate.checkpoint.cell_layouts.gru import gru_to_keras  # noqa: PLC0415
 
-    prefix = _gru_all(str(tmp_path / "src"))
+    prefix = _rnn(str(tmp_path / "src"), cell="gru")
     report, _ = _convert(prefix, tmp_path / "conv")
     loss = report["training_loss"]
     assert loss["parity"]["ok"], loss
