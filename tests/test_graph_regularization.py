@@ -96,11 +96,11 @@ def _conv(path: str) -> str:
     return _built(path, False, model)
 
 
-def _convert(prefix, out):
+def _convert(prefix, out, **kw):
     from migrate.graph import convert_graph  # noqa: PLC0415
 
     logs = []
-    report = convert_graph(prefix, str(out), log=logs.append)
+    report = convert_graph(prefix, str(out), log=logs.append, **kw)
     return report, logs
 
 
@@ -313,3 +313,28 @@ def test_a_penalty_on_a_weight_no_layer_argument_takes_goes_to_the_models_weight
     back = keras.saving.load_model(str(tmp_path / "trained.keras"))
     assert sorted(float(v) for v in back.losses) == pytest.approx(sorted(float(v) for v in model.losses))
     assert back.get_layer("conv_kernel").weights[0].regularizer.get_config() == {"l2": 0.005}
+
+
+def test_a_penalty_on_weights_a_decoder_layer_holds_goes_to_the_models_weight_regularizers(tmp_path):
+    """Scheduled sampling (p 0.5) over LSTMCell(5, forget_bias=0.7) + Dense(11), loss + 0.01 * l2_loss of the
+    decoder cell kernel and the output kernel: `tfm.ScheduledEmbeddingTrainingDecoder` holds both itself (no
+    regulariser argument), so `tfm.Model(weight_regularizers=...)` names its weights 0 and 1 (TF1's kernel is
+    Keras' kernel + recurrent kernel) and 3 (output_kernel); `model.losses` is TF1's penalty on the checkpoint."""
+    import keras  # noqa: PLC0415
+    from test_graph_sampling_helpers import _build  # noqa: PLC0415
+    from test_graph_to_tf1 import _read  # noqa: PLC0415
+
+    src = _build(str(tmp_path / "src"), kind="lstm", helper="scheduled", penalty=0.01)
+    report, _ = _convert(os.path.join(src, "model.ckpt"), tmp_path / "conv", outputs=["logits:0", "ids:0"])
+    loss = report["training_loss"]
+    assert report["parity"]["ok"] and loss["reproduced"] and loss["parity"]["ok"] is None   # the graph samples: its loss is not compared
+    lname = "decoder__decoder__scheduled_decoder"
+    assert {e["variable"]: e["keras_weights"] for e in loss["regularization"]} == {
+        "decoder/decoder/lstm_cell/kernel": [f"{lname}[0] (tfm.Model weight_regularizers)",
+                                             f"{lname}[1] (tfm.Model weight_regularizers)"],
+        "decoder/decoder/output_projection/kernel": [f"{lname}[3] (tfm.Model weight_regularizers)"]}
+    model = keras.saving.load_model(str(tmp_path / "conv" / "model.keras"))
+    ckpt = _read(os.path.join(src, "model.ckpt"))
+    want = 0.005 * sum(float(np.sum(ckpt[v].astype("float64") ** 2)) for v in (
+        "decoder/decoder/lstm_cell/kernel", "decoder/decoder/output_projection/kernel"))
+    assert sum(float(v) for v in model.losses) == pytest.approx(want, rel=1e-5)

@@ -163,6 +163,10 @@ def keras_name(tf_name: str) -> str:
     return tf_name.replace("/", "__").replace(":", "_").replace(".", "_")
 
 
+# roles whose Keras weight is its one TF1 variable as it is (a Dense kernel maybe transposed)
+PLAIN_ROLES = ("dense_kernel", "dense_bias", "embedding")
+
+
 @dataclass(frozen=True)
 class Source:
     """The TF1 variables a Keras weight is made of; `exact`: its elements are theirs relaid out (each once, no
@@ -198,8 +202,11 @@ class Emitter:
     # a whole sequence written only when first used (a lookup of all steps' ids at once): variable -> its writer
     pending: dict = field(default_factory=dict)
     # what each Keras weight is made of, for the loss's weight penalties (migrate/graph/regularization.py):
-    # (layer name, weight index) -> Source; and the class each layer's constructor line names
+    # (layer name, weight index) -> Source, recorded by `hold` from `relayouts` ((role, TF1 variables) -> Source:
+    # a cell's, probed when its Keras weights are made; a Dense / Embedding weight is its variable); and the class
+    # each layer's constructor line names
     sources: dict = field(default_factory=dict)
+    relayouts: dict = field(default_factory=dict)
     layer_classes: dict = field(default_factory=dict)
 
     def stack_steps(self, xs: list, hint: str) -> str:
@@ -268,14 +275,19 @@ class Emitter:
         self.layer_classes[lname] = kind
         for index, (role, tf_vars) in enumerate(holds or []):
             self.hold(lname, index, role, tf_vars)
-            self.sources[(lname, index)] = Source(tuple(tf_vars))   # the variable itself (a kernel maybe transposed)
         self._layers[key] = ident
         return ident
 
     def hold(self, lname: str, index: int, role: str, tf_vars) -> None:
         """Weight `index` of layer `lname` holds the TF1 variables `tf_vars` in the layout `role` (`"embedding"`,
-        `"dense_kernel"`, `"cell:gru::0"`, ...); the first holder stays the one."""
+        `"dense_kernel"`, `"cell:gru::0"`, ...); the first holder stays the one. What the weight is made of goes to
+        `sources` where the layout is known."""
         self.held.setdefault((role, tuple(tf_vars)), (lname, int(index)))
+        source = self.relayouts.get((role, tuple(tf_vars)))
+        if source is None and role in PLAIN_ROLES:
+            source = Source(tuple(tf_vars))
+        if source is not None:
+            self.sources[(lname, int(index))] = source
 
     def holder(self, role: str, tf_vars, value) -> tuple[str, int] | None:
         """(layer name, weight index) of the weight already holding `tf_vars` as `role` with exactly `value`, else

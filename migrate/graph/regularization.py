@@ -193,6 +193,12 @@ def place(penalties: list[Penalty], em) -> Placement:
         elif not found:
             why = ("no Keras weight of the model holds it as a layer's weight (the outputs do not read it, or only a "
                    "decoder layer's own copy or a computed weight does)")
+        if not why and found:   # copies (two layers holding the same variable) would count the penalty twice
+            held = sum(int(np.size(em.weights[k[0]][k[1]])) for k, _ in found)
+            tf1 = sum(int(np.size(em.variable_values(v))) for v in {v for _, src in found for v in src.variables})
+            if held != tf1:
+                why = (f"{len(found)} Keras weights hold its elements {held} times for {tf1} (copies: a penalty on "
+                       f"each would count it more than once)")
         for key, src in found:
             if why:
                 break

@@ -148,6 +148,13 @@ def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
     return [Source(v, not why, why, offset) for v, why, _, offset in out]
 
 
+def cell_weights(em: Emitter, view: GraphView, step: CellStep) -> list[np.ndarray]:
+    """`keras_weights(view, step)`, what each is made of recorded for `em.hold` (`em.relayouts`)."""
+    for index, source in enumerate(weight_sources(view, step)):
+        em.relayouts[(cell_role(step, index), cell_variables(step))] = source
+    return keras_weights(view, step)
+
+
 def cell_role(step: CellStep, index: int) -> str:
     """What weight `index` of `keras_weights(step)` is, for `Emitter.hold` / `holder`: family, layout, index."""
     return f"cell:{step.family}:{step.layout}:{index}"
@@ -234,11 +241,10 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
         if step.layout in RUNTIME_LAYERS:
             fb = f", forget bias {step.forget_bias:g} added at run time"
         em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = keras_weights(view, step)
+        em.weights[lname] = cell_weights(em, view, step)
         em.layer_classes[lname] = layer_class(step)
-        for index, source in enumerate(weight_sources(view, step)):
+        for index in range(len(em.weights[lname])):
             em.hold(lname, index, cell_role(step, index), cell_variables(step))
-            em.sources[(lname, index)] = source
         em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1
         if registry is not None:
             registry[key] = (layer, lname)
