@@ -99,8 +99,10 @@ def test_a_zero_scale_is_reported_not_reproduced(graph):
         recognise_loss(g, zero.name, [logits.name])
 
 
-def test_a_regularisation_term_is_still_reported_with_its_reason(graph):
-    """A term added to the scaled loss is not a factor: the report says what was added."""
+def test_a_regularisation_term_beside_the_scaled_loss_is_read_as_weight_penalties(graph):
+    """A term added to the scaled loss is not a factor: `0.5 * xent + 1e-3 * add_n(l2_loss(v) for every variable)`
+    is the cross-entropy at scale 0.5 plus one L2 penalty of 5e-4 per variable (the term's own factors only);
+    a term of the weights alone that is no penalty is still reported for what it is."""
     import tensorflow as tf
 
     from migrate.graph.loss import NotReproduced, recognise_loss
@@ -109,17 +111,24 @@ def test_a_regularisation_term_is_still_reported_with_its_reason(graph):
     with g.as_default():
         l2 = tf.add_n([tf.nn.l2_loss(v) for v in tf.compat.v1.trainable_variables()])
         total = tf.add(forms["tf_losses_times_half"][0], 1e-3 * l2, name="with_l2_scaled")
-    with pytest.raises(NotReproduced, match=r"adds mul_\d+:0, computed from the weights alone \(embedding, hidden/bias, "
-                                            r"hidden/kernel and 2 more\): a weight regularisation .*L2\(c / 2\)"):
-        recognise_loss(g, total.name, [logits.name])
+        (kernel,) = [v for v in tf.compat.v1.trainable_variables() if v.op.name == "hidden/kernel"]
+        mean_w = tf.add(forms["tf_losses_times_half"][0], tf.reduce_mean(kernel), name="with_mean_weight")
+    spec = recognise_loss(g, total.name, [logits.name])
+    assert spec.scale == 0.5 and spec.reduction == "mean"
+    assert sorted((p.variable, p.kind, round(p.coefficient, 12)) for p in spec.penalties) == [
+        (v, "L2", 5e-4) for v in ("embedding", "hidden/bias", "hidden/kernel", "proj/bias", "proj/kernel")]
+    assert spec.tf1.endswith("and 2 more)") and " + 5 weight penalties (" in spec.tf1
+    with pytest.raises(NotReproduced, match=r"adds Mean_\d+:0, computed from the weights alone \(hidden/kernel\), "
+                                            r"which is no weight penalty carried into fit \(Mean .*"):
+        recognise_loss(g, mean_w.name, [logits.name])
 
 
-def test_get_total_loss_with_a_regularizer_says_what_the_term_is():
-    """tf.losses.get_total_loss() = add_n([the loss, the layers' regularisation losses]): the term is named for what
-    it is, a weight regularisation, with the Keras way to the same objective."""
+def test_get_total_loss_with_a_regularizer_reads_the_collected_penalty():
+    """tf.losses.get_total_loss() = add_n([the loss, the layers' regularisation losses]): the collected
+    `1e-3 * l2_loss(kernel)` is an L2 penalty of 5e-4 on proj/kernel beside the cross-entropy."""
     import tensorflow as tf
 
-    from migrate.graph.loss import NotReproduced, recognise_loss
+    from migrate.graph.loss import recognise_loss
 
     v1 = tf.compat.v1
     g = tf.Graph()
@@ -132,9 +141,10 @@ def test_get_total_loss_with_a_regularizer_says_what_the_term_is():
         v1.losses.sparse_softmax_cross_entropy(labels, logits)
         total = v1.losses.get_total_loss()
     assert total.op.type == "AddN"
-    with pytest.raises(NotReproduced, match=r"total_loss adds .*, computed from the weights alone \(proj/kernel\): a "
-                                            r"weight regularisation"):
-        recognise_loss(g, total.name, [logits.name])
+    spec = recognise_loss(g, total.name, [logits.name])
+    assert [(p.variable, p.kind, p.coefficient, p.keras) for p in spec.penalties] == [
+        ("proj/kernel", "L2", 5e-4, "keras.regularizers.L2(0.0005)")]
+    assert spec.scale == 1.0 and spec.reduction == "mean"
 
 
 # -- end to end: address-net's loss form, converted; the report's loss check compares the scaled values -----------

@@ -26,13 +26,18 @@ V, E, U = 11, 6, 5
 
 def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = True, layers: int = 1,
            temperature: float | None = 0.8, p: float | str = 0.5, seeds: bool = True, attention: str | None = None,
-           impute: bool = False) -> str:
+           impute: bool = False, inference: str | None = None, penalty: float | None = None) -> str:
     """src ids -> embedding -> dynamic_rnn encoder -> its final state -> BasicDecoder(cells, helper, that state,
     Dense(11) or none) -> dynamic_decode -> `logits`, `ids`, `final_h`. helper "sample": SampleEmbeddingHelper(
     embedding, start 1, end 2, temperature, seed 5), maximum_iterations 6; "scheduled": ScheduledEmbeddingTraining
     Helper(embedding_lookup(tgt_in), tgt_len, embedding, p (a number or, "placeholder", a scalar placeholder a
     schedule feeds), seed 3, scheduling_seed 4). `attention`: the decoder cells under an AttentionWrapper ("luong": a
-    LuongAttention over the encoder outputs with an attention layer of 6; "bahdanau": a BahdanauAttention without)."""
+    LuongAttention over the encoder outputs with an attention layer of 6; "bahdanau": a BahdanauAttention without).
+    `inference` ("greedy" / "sample"), with the scheduled helper: an inference loop beside it over the SAME cells,
+    embedding and output layer (`GreedyEmbeddingHelper` / `SampleEmbeddingHelper(seed 5)`, start 1, end 2, at most
+    6 steps) -> `infer_logits`, `infer_ids`, as a production model trained with scheduled sampling decodes.
+    `penalty` c: a training loss `loss` = mean cross-entropy of the logits against `tgt_out` + c * (l2_loss of the
+    decoder cell's kernel + l2_loss of the output layer's kernel)."""
     import tensorflow as tf
 
     from tf_migrate_runtime.contrib import seq2seq
@@ -78,8 +83,24 @@ def _build(path: str, kind: str = "lstm", helper: str = "sample", proj: bool = T
                     init = dec_cell.zero_state(tf.size(src_len), tf.float32).clone(cell_state=enc_state)
                 out, final, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(dec_cell, h, init, output_layer=out_layer),
                                                        maximum_iterations=maximum_iterations, impute_finished=impute)
-            tf.identity(out.rnn_output, name="logits")
+            if inference:
+                with v1.variable_scope("decoder", reuse=True):
+                    start = tf.fill([tf.size(src_len)], 1)
+                    ih = seq2seq.GreedyEmbeddingHelper(emb, start, 2) if inference == "greedy" else \
+                        seq2seq.SampleEmbeddingHelper(emb, start, 2, seed=5)
+                    i_out, _, _ = seq2seq.dynamic_decode(seq2seq.BasicDecoder(dec_cell, ih, init, output_layer=out_layer),
+                                                         maximum_iterations=6, scope="infer")
+                tf.identity(i_out.rnn_output, name="infer_logits")
+                tf.identity(i_out.sample_id, name="infer_ids")
+            logits = tf.identity(out.rnn_output, name="logits")
             tf.identity(out.sample_id, name="ids")
+            if penalty is not None:
+                tgt_out = v1.placeholder(tf.int32, [None, None], name="tgt_out")
+                xent = v1.nn.sparse_softmax_cross_entropy_with_logits(labels=tgt_out, logits=logits)
+                kernels = [v for v in v1.trainable_variables() if v.op.name.startswith("decoder/") and
+                           v.op.name.endswith("kernel")]
+                tf.identity(tf.reduce_mean(xent) + penalty * tf.add_n([tf.nn.l2_loss(k) for k in kernels]),
+                            name="loss")
             final = final.cell_state if attention else final
             last = final if layers == 1 else final[-1]
             tf.identity(last.h if kind == "lstm" else last, name="final_h")

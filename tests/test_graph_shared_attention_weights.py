@@ -50,6 +50,16 @@ def _h5_elements(path) -> int:
     return sum(stored)
 
 
+def _saved_beside(model, converted, folder):
+    """`model` (trained) saved as model.keras in a new `folder` beside copies of the `converted` folder's
+    convert_report.json and model.py: what `convert --to tf1` reads. -> folder."""
+    folder.mkdir()
+    for name in ("convert_report.json", "model.py"):
+        (folder / name).write_bytes((converted / name).read_bytes())
+    model.save(str(folder / "model.keras"))
+    return folder
+
+
 def _assert_held_once(model, folder, tf1_elements: int):
     """Each weight object once in the model, and the model's (and model.weights.h5's) elements those of the TF1
     variables."""
@@ -121,11 +131,7 @@ def test_fit_trains_the_shared_attention_weights_and_they_go_back_to_tf1(attenti
     assert not np.allclose(memory0, train.memory_kernel.numpy())
     after = [np.asarray(o) for o in model(feed)]
     assert not np.allclose(before[0][:, :1], after[0][:, :1])   # the greedy logits follow the trained weights
-    conv = tmp_path / "conv"
-    conv.mkdir()
-    for name in ("convert_report.json", "model.py"):
-        (conv / name).write_bytes((root / "conv" / name).read_bytes())
-    model.save(str(conv / "model.keras"))
+    conv = _saved_beside(model, root / "conv", tmp_path / "conv")
     reloaded = _load(conv / "model.keras")
     assert _layer(reloaded, "GreedyAttentionDecoder").weights == [] and len(reloaded.weights) == len(model.weights)
     for a, b in zip(after, reloaded(feed)):

@@ -206,7 +206,7 @@ class Interpreter:
         args = [self.eval(a, env) for a in node.args]
         kwargs = {k.arg: self.eval_argument(k, env) for k in node.keywords}
         for v in [*args, *kwargs.values()]:
-            if holds_callable(v):
+            if holds_callable(v, data=self.keras.regularizers.Regularizer):
                 self.fail(node, "a function, class or layer passed as an argument")
         return fn(*args, **kwargs)
 
@@ -337,12 +337,14 @@ def _int(node) -> int:
     return node.value
 
 
-def holds_callable(v) -> bool:
+def holds_callable(v, data=()) -> bool:
+    """Whether `v` is or holds a function, class or layer; instances of `data` (a Keras regulariser: its config
+    is numbers) are data."""
     if isinstance(v, (list, tuple)):
-        return any(holds_callable(x) for x in v)
+        return any(holds_callable(x, data) for x in v)
     if isinstance(v, dict):
-        return any(holds_callable(x) for x in v.values())
-    return callable(v)
+        return any(holds_callable(x, data) for x in v.values())
+    return callable(v) and not (data and isinstance(v, data) and not isinstance(v, type))
 
 
 def is_docstring(node) -> bool:

@@ -39,9 +39,10 @@ def build_model():
 
 
 def model_source(tr: Translation, meta: str, output_names: list[str], model_name: str = "converted",
-                 loss=None, output_keys: list[str] | None = None) -> str:
+                 loss=None, output_keys: list[str] | None = None, weight_regularizers: str = "") -> str:
     """`output_keys`: names for the Keras outputs (a SavedModel signature's keys): each output passes through a
-    `keras.layers.Identity` of that name, so `model.output_names` are the keys."""
+    `keras.layers.Identity` of that name, so `model.output_names` are the keys. `weight_regularizers`: tfm.Model's
+    argument (`regularization.weights_argument`), the loss's weight penalties on weights no layer argument takes."""
     inputs = ", ".join(f"{i['keras']} <- {i['graph']}" for i in tr.inputs)
     example = ", ".join(f"{i['keras']!r}: ..." for i in tr.inputs)
     functions = "".join(f"\n\n{f}" for f in tr.emitter.functions)   # the loop functions (migrate.graph.loops)
@@ -62,7 +63,7 @@ def model_source(tr: Translation, meta: str, output_names: list[str], model_name
     outs = ", ".join(values)
     body.append("")
     # tfm.Model: keras.Model's functional form whose eager calls run as one tf.function (its module doc)
-    body.append(f"return tfm.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r})")
+    body.append(f"return tfm.Model(inputs={{{ins}}}, outputs=[{outs}], name={model_name!r}{weight_regularizers})")
     text = head + "\n".join(f"    {line}" if line.strip() else line for line in "\n".join(body).split("\n"))
     text = "\n".join(line.rstrip() for line in text.split("\n")) + "\n"
     if loss is not None:
@@ -79,7 +80,7 @@ def compile_for_training(model, optimizer="adam"):
         = {tf1}
     Keras loss: {keras_doc}
         on {output}, output {index} of `model` (the logits the loss reads). The returned model shares `model`'s
-        layers and weights; its one output is those logits.
+        layers and weights; its one output is those logits.{penalties_doc}
     y: the TF1 placeholder {y}{weights_doc}
 
         train = compile_for_training(model)
@@ -106,7 +107,13 @@ def training_source(loss, output_names: list[str]) -> str:
     elif loss.weights:
         weights_doc = f"\n    sample_weight: the TF1 placeholder {source_text(loss.weights['placeholder'])}"
         fit_sw = ", sample_weight=weights"
+    penalties_doc = ""
+    if loss.penalties:
+        penalties_doc = (f"\n        Plus the graph's {len(loss.penalties)} weight penalt"
+                         f"{'y' if len(loss.penalties) == 1 else 'ies'}: the regularizers build_model() gives the "
+                         f"weights\n        holding those variables (model.losses), which fit adds to the loss.")
     return TRAINING.format(graph=source_text(loss.graph), tf1=source_text(loss.tf1), output=source_text(loss.output),
+                           penalties_doc=penalties_doc,
                            index=int(output_names.index(loss.output)), keras=loss.keras,
                            keras_doc=source_text(loss.keras), y=source_text(loss.labels), weights_doc=weights_doc,
                            fit_sw=fit_sw)

@@ -201,6 +201,7 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     from migrate.graph.loss import training_loss  # noqa: PLC0415
     from migrate.graph.meta import PLACEHOLDER_OPS, GraphView  # noqa: PLC0415
     from migrate.graph.program import build_model  # noqa: PLC0415
+    from migrate.graph.regularization import weights_argument  # noqa: PLC0415
     from migrate.graph.select import choose_outputs, inference_value  # noqa: PLC0415
     from migrate.graph.translate import UnknownRank  # noqa: PLC0415
 
@@ -364,7 +365,9 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     for loop in tr.loops:
         log(f"loop {loop['loop']}: {loop['how']}" + (f" ({loop['why']})" if loop.get("why") else ""))
     loss_spec, loss_entry = training_loss(g, sel.loss, outputs)
-    source = model_source(tr, os.path.basename(tf1.meta), outputs, loss=loss_spec, output_keys=output_keys)
+    placement = _place_penalties(loss_spec, loss_entry, tr.emitter, log)
+    source = model_source(tr, os.path.basename(tf1.meta), outputs, loss=loss_spec, output_keys=output_keys,
+                          weight_regularizers=weights_argument(placement.weights) if placement else "")
     phase("translate")
     try:
         model = build_model(source)  # interpreted, never executed (migrate.graph.program)
@@ -472,12 +475,18 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     elif loss_spec is not None and first_outputs is not None:
         t_loss = time.perf_counter()
         loss_entry["parity"] = _loss_parity(loss_spec, tf1, first_outputs, outputs, first_feed,
-                                             view.inference_values, seed, reference=loss_ref)
+                                             view.inference_values, seed, reference=loss_ref,
+                                             penalties=_penalty_values(model, placement, view))
         _add(split, "the training loss check" + (" (its Keras half)" if loss_ref is not None else ""), t_loss)
         lp = loss_entry["parity"]
-        log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras} on {loss_spec.output}: "
+        total = " + model.losses (the weight regularizers)" if loss_spec.penalties else ""
+        log(f"training loss: {loss_spec.graph} ({loss_spec.tf1}) -> {loss_spec.keras}{total} on {loss_spec.output}: "
             + (f"TF1 {lp['tf1']:.6g}, Keras {lp['keras']:.6g}, |diff| {lp['abs_diff']:.1e}" if "tf1" in lp
-               else f"not checked ({lp.get('why')})") + ("" if lp.get("ok", True) else " FAILED"))
+               else f"not checked ({lp.get('why')})") + ("" if lp.get("ok", True) else " FAILED")
+            + (f"; the totals, regularisation included (model.losses {lp['regularization']:.6g})"
+               if "regularization" in lp else "")
+            + (f"; {lp['not_carried']:.6g} of TF1's is in no Keras weight (the regularization entries say why)"
+               if lp.get("not_carried") else ""))
         if lp.get("ok") is False:  # compile_for_training would train another loss than the graph's
             failed.append(f"training loss {loss_spec.graph}")
     elif loss_entry:
@@ -547,11 +556,42 @@ def _convert_graph(prefix, tf1, outputs, feeds, inputs_npz, log, seed, recognise
     return report, {"model.keras": write_keras, "model.weights.h5": write_weights, "model.py": write_source}, failed
 
 
-def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed, reference=None) -> dict:
+def _place_penalties(spec, entry, em, log):
+    """The loss's weight penalties given to the Keras weights holding their variables (`regularization.place`):
+    model.py's layer arguments written into `em.lines`, the report's `training_loss.regularization` one entry per
+    penalty; each one not carried logged with its reason. -> the Placement, or None without penalties."""
+    from migrate.graph.regularization import place, write_arguments  # noqa: PLC0415
+
+    if spec is None or not spec.penalties:
+        return None
+    placement = place(spec.penalties, em)
+    em.lines = write_arguments(em.lines, placement.arguments)
+    entry["regularization"] = placement.report
+    carried = len(spec.penalties) - len(placement.unplaced)
+    log(f"training loss: {carried} of {len(spec.penalties)} weight penalties carried into fit as Keras regularizers")
+    for e in placement.report:
+        if "not_carried" in e:
+            log(f"  NOT carried: {e['not_carried']}")
+    return placement
+
+
+def _penalty_values(model, placement, view) -> dict | None:
+    """{"keras": the model's regularisation (`model.losses`, what fit adds), "not_carried": the penalties no weight
+    took, valued on the checkpoint's variables}, or None without penalties."""
+    if placement is None:
+        return None
+    keras_value = float(sum(float(np.asarray(v)) for v in model.losses))
+    missing = float(sum(p.value(view.variable_values(p.variable)) for p in placement.unplaced))
+    return {"keras": keras_value, "not_carried": missing}
+
+
+def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed, reference=None, penalties=None) -> dict:
     """The TF1 loss tensor and the Keras loss on the same batch: the generated inputs, plus labels (and lengths
     or weights) generated for the placeholders the loss alone reads. `reference`: `_loss_reference` already run
     (beside the Keras trace) on logits of the shape the Keras model gave, else it runs now: the labels depend on
-    that shape alone, so both ways give the same labels, the same TF1 loss and the same verdict."""
+    that shape alone, so both ways give the same labels, the same TF1 loss and the same verdict. `penalties`
+    (`_penalty_values`): the TF1 loss is the total, regularisation included; so is the Keras side (its loss +
+    `model.losses`), plus, for the check alone, the value of the penalties no weight took (reported apart)."""
     logits = np.asarray(got[outputs.index(spec.output)])
     if reference is None or reference.get("shape") != logits.shape:
         reference = _loss_reference(spec, tf1, logits.shape, feed, inference_values, seed)
@@ -565,9 +605,14 @@ def _loss_parity(spec, tf1, got, outputs, feed, inference_values, seed, referenc
     except Exception as e:  # noqa: BLE001 - a check that could not run is reported, not fatal
         return {"ok": None, "why": _why(e)}
     ref = reference["tf1"]
+    extra = {}
+    if penalties is not None:
+        val += penalties["keras"] + penalties["not_carried"]
+        extra = {"compared": "the totals, regularisation included", "regularization": penalties["keras"],
+                 **({"not_carried": penalties["not_carried"]} if penalties["not_carried"] else {})}
     diff = abs(val - ref)
     return {"ok": bool(diff <= 1e-5 * max(1.0, abs(ref))), "tf1": ref, "keras": val, "abs_diff": diff,
-            "classes": int(logits.shape[-1])}
+            "classes": int(logits.shape[-1]), **extra}
 
 
 def _loss_reference(spec, tf1, shape, feed, inference_values, seed) -> dict:

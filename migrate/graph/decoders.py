@@ -20,10 +20,10 @@ from migrate.graph.matching import Provider
 from migrate.graph.rnn import (
     cell_role,
     cell_variables,
+    cell_weights,
     emit_rnn_layer,
     final_state_names,
     initial_states,
-    keras_weights,
     layer_class,
     runtime_cell,
     runtime_family,
@@ -130,7 +130,7 @@ def stacked_cells(em: Emitter, view, layers, inits, what: str):
     for step in layers:
         runtime_cell(step, what)
     for step, init in zip(layers, inits):
-        weights += keras_weights(view, step)
+        weights += cell_weights(em, view, step)
         families.append(runtime_family(step))
         units.append(step.units)
         roles = ("h", "c") if step.family == "lstm" else ("h",)

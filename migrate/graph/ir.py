@@ -163,6 +163,21 @@ def keras_name(tf_name: str) -> str:
     return tf_name.replace("/", "__").replace(":", "_").replace(".", "_")
 
 
+# roles whose Keras weight is its one TF1 variable as it is (a Dense kernel maybe transposed)
+PLAIN_ROLES = ("dense_kernel", "dense_bias", "embedding")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The TF1 variables a Keras weight is made of; `exact`: its elements are theirs relaid out (each once, no
+    constant added), so a penalty on the sum of their squares is the same penalty on the weight; else `why`
+    (and `offset`, when the elements are theirs plus that constant: `tfm.ShiftedL2` takes it off)."""
+    variables: tuple
+    exact: bool = True
+    why: str = ""
+    offset: Any = None   # not exact only for a constant the layout adds (an LSTM's forget bias): that constant
+
+
 @dataclass
 class Emitter:
     lines: list[str] = field(default_factory=list)
@@ -186,6 +201,13 @@ class Emitter:
     held: dict = field(default_factory=dict)
     # a whole sequence written only when first used (a lookup of all steps' ids at once): variable -> its writer
     pending: dict = field(default_factory=dict)
+    # what each Keras weight is made of, for the loss's weight penalties (migrate/graph/regularization.py):
+    # (layer name, weight index) -> Source, recorded by `hold` from `relayouts` ((role, TF1 variables) -> Source:
+    # a cell's, probed when its Keras weights are made; a Dense / Embedding weight is its variable); and the class
+    # each layer's constructor line names
+    sources: dict = field(default_factory=dict)
+    relayouts: dict = field(default_factory=dict)
+    layer_classes: dict = field(default_factory=dict)
 
     def stack_steps(self, xs: list, hint: str) -> str:
         """`keras.ops.stack(xs, axis=1)` written without a per-step round trip: the sequence itself when `xs` are
@@ -250,6 +272,7 @@ class Emitter:
         ident = self.new_ident(lname.replace("__", "_"))
         self.line(f"{ident} = {ctor(lname)}", comment)
         self.weights[lname] = [np.asarray(w) for w in weights]
+        self.layer_classes[lname] = kind
         for index, (role, tf_vars) in enumerate(holds or []):
             self.hold(lname, index, role, tf_vars)
         self._layers[key] = ident
@@ -257,8 +280,14 @@ class Emitter:
 
     def hold(self, lname: str, index: int, role: str, tf_vars) -> None:
         """Weight `index` of layer `lname` holds the TF1 variables `tf_vars` in the layout `role` (`"embedding"`,
-        `"dense_kernel"`, `"cell:gru::0"`, ...); the first holder stays the one."""
+        `"dense_kernel"`, `"cell:gru::0"`, ...); the first holder stays the one. What the weight is made of goes to
+        `sources` where the layout is known."""
         self.held.setdefault((role, tuple(tf_vars)), (lname, int(index)))
+        source = self.relayouts.get((role, tuple(tf_vars)))
+        if source is None and role in PLAIN_ROLES:
+            source = Source(tuple(tf_vars))
+        if source is not None:
+            self.sources[(lname, int(index))] = source
 
     def holder(self, role: str, tf_vars, value) -> tuple[str, int] | None:
         """(layer name, weight index) of the weight already holding `tf_vars` as `role` with exactly `value`, else
@@ -337,6 +366,8 @@ class Emitter:
         self.line(f"{v} = tfm.Variable({tuple(value.shape)!r}, dtype_name={str(value.dtype)!r}, "
                   f"name={lname!r})({self.anchor})", f"tf.Variable {tf_var}")
         self.weights[lname] = [value]
+        self.layer_classes[lname] = "tfm.Variable"
+        self.sources[(lname, 0)] = Source((tf_var,))
         out = Sym(var=v, shape=tuple(value.shape), dtype=str(value.dtype))
         self._var_syms[tf_var] = out
         self.constructs["tf.Variable (generic use)"] += 1

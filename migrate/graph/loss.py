@@ -71,6 +71,8 @@ class LossSpec:
     label_reshape: bool = False     # labels are not logits.shape[:-1] (flattened by the loss)
     scale: float = 1.0              # the constant the graph multiplies the reduced cross-entropy by
     notes: list[str] = field(default_factory=list)
+    # weight penalties added to the cross-entropy (migrate/graph/regularization.py), coefficients as in the TF1 loss
+    penalties: list = field(default_factory=list)
 
     @property
     def keras(self) -> str:
@@ -100,6 +102,8 @@ class LossSpec:
         elif self.weights:
             sw = self.weights["placeholder"]
         return {"reproduced": True, "graph": self.graph, "tf1": self.tf1, "keras": self.keras,
+                **({"regularization": [{"variable": p.variable, "keras": p.keras} for p in self.penalties]}
+                   if self.penalties else {}),
                 "output": self.output, "scale": self.scale, "y": self.labels, "sample_weight": sw,
                 "labels": sorted({self.labels.split(":")[0]} |
                                  ({v.split(":")[0] for v in self.weights.values()} if self.weights else set()))}
@@ -128,7 +132,7 @@ def recognise_loss(graph, loss_name: str, outputs: list[str]) -> LossSpec:
         sparse, labels, label_reshape = _per_step(kernels, kind, logits, anc, PLACEHOLDER_OPS)
     else:
         sparse, labels, label_reshape = _labels(k, kind, PLACEHOLDER_OPS)
-    core, scale = _peel_scale(loss, {o.name for o in kernels})
+    core, scale, penalties = _peel_penalties(loss, {o.name for o in kernels})
     expr = _expr(core, {o.name for o in kernels})
     reduction, weights, tf1, inner = _match(expr, core, k, PLACEHOLDER_OPS)
     scale *= inner
@@ -137,9 +141,38 @@ def recognise_loss(graph, loss_name: str, outputs: list[str]) -> LossSpec:
                             f"are {'zero' if scale == 0.0 else 'not finite'} trains nothing)")
     if scale != 1.0:
         tf1 = f"{scale:g} * {tf1}"
+    if penalties:
+        tf1 += f" + {len(penalties)} weight penalt{'y' if len(penalties) == 1 else 'ies'} (" + ", ".join(
+            f"{p.coefficient:g} * sum({'w ** 2' if p.kind == 'L2' else '|w|'}) of {p.variable}" for p in penalties[:3]) \
+            + (f" and {len(penalties) - 3} more" if len(penalties) > 3 else "") + ")"
     label_reshape = label_reshape or _other_layout(labels, logits, sparse)
     return LossSpec(graph=loss_name, kernel=k.name, output=logits.name, sparse=sparse, reduction=reduction,
-                    labels=labels.name, weights=weights, tf1=tf1, label_reshape=label_reshape, scale=scale)
+                    labels=labels.name, weights=weights, tf1=tf1, label_reshape=label_reshape, scale=scale,
+                    penalties=penalties)
+
+
+def _peel_penalties(t, ks):
+    """(the tensor under the constant factors and the weight penalties added to it, the factors' product, the
+    penalties): `c * (xent + reg)`, `xent + c * tf.nn.l2_loss(w)`, `tf.losses.get_total_loss()`'s AddN of the
+    loss and the REGULARIZATION_LOSSES, in any nesting; each penalty scaled by the factors around it. A term from
+    the weights alone that is no penalty stays (`_expr` then says what it is)."""
+    from migrate.graph.regularization import NotPenalty, merge, penalties_of  # noqa: PLC0415
+
+    scale, penalties = 1.0, []
+    for _ in range(40):
+        t, s = _peel_scale(t, ks)
+        scale *= s
+        op = _strip(t).op
+        on = [i for i in op.inputs if _reaches(i, ks)] if op.type in _ADD + ("AddN",) else []
+        if len(on) != 1 or len(op.inputs) < 2:
+            break
+        try:
+            found = [p for i in op.inputs if i is not on[0] and not _is_zero(i) for p in penalties_of(i, scale)]
+        except NotPenalty:
+            break
+        penalties += found
+        t = on[0]
+    return t, scale, merge(penalties)
 
 
 def _scalar_const(t):
@@ -268,9 +301,17 @@ def _added_term(op, other) -> str:
     variables = sorted({o.name for o in up if o.type in VARIABLE_OPS})
     if variables and not any(o.type in PLACEHOLDER_OPS for o in up):
         shown = ", ".join(variables[:3]) + (f" and {len(variables) - 3} more" if len(variables) > 3 else "")
-        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}): a weight regularisation "
-                f"(tf.nn.l2_loss, tf.losses.get_regularization_loss), not carried into the Keras loss; for the same "
-                f"objective give those layers keras.regularizers (tf.nn.l2_loss(w) * c is keras.regularizers.L2(c / 2))")
+        from migrate.graph.regularization import NotPenalty, penalties_of  # noqa: PLC0415
+
+        try:
+            penalties_of(other)
+            what = ""
+        except NotPenalty as e:
+            what = f" ({e})"
+        return (f"{op.name} adds {other.name}, computed from the weights alone ({shown}), which is no weight "
+                f"penalty carried into fit{what}: constants times tf.nn.l2_loss(w), reduce_sum(square(w)) or "
+                f"reduce_sum(abs(w)) of whole variables are; for another term compile the Keras model with it "
+                f"yourself (model.add_loss, or a custom train step)")
     if _scalar_const(other) is not None:
         return (f"{op.name} adds the constant {_scalar_const(other):g} to the cross-entropy (the gradients are the "
                 f"same without it; the loss values are not)")

@@ -19,7 +19,8 @@ The forms, the ones the emitters write (`migrate/graph/ir.py`, `ops/`, `rnn.py`,
   with string keys, `-EXPR`, `EXPR + EXPR` / `-` / `*` on numbers and tensors only, `EXPR[i]` with int / slice /
   `...` / None indices, `float("inf")` / `float("-inf")` / `float("nan")` (the literal form of a non-finite
   constant: no function is called), and calls with positional and keyword arguments that are data (no function,
-  class or layer passed) of: `keras.Input`, `keras.Model`, `keras.ops.<function>`, `keras.layers.<KERAS_LAYERS>`,
+  class or layer passed; a `keras.regularizers.L1` / `L2`, a `tfm.ShiftedL2` is data) of: `keras.Input`, `keras.Model`,
+  `keras.ops.<function>`, `keras.layers.<KERAS_LAYERS>`, `keras.regularizers.<KERAS_REGULARIZERS>`, `tfm.ShiftedL2`,
   `tfm.<a layer of tf_migrate_runtime.layers>`, or a layer made above (a name bound to one, or the call that makes
   it: `tfm.Variable(...)(x)`).
 No builtin, import, attribute outside those, lambda, comprehension, f-string or other statement.
@@ -45,6 +46,9 @@ KERAS_LAYERS = frozenset({"Dense", "Embedding", "LSTM", "GRU", "SimpleRNN",
                           "Identity"})   # Identity: an output named after a SavedModel signature key (codegen.py)
 # keras itself: the functional API.
 KERAS_TOP = frozenset({"Input", "Model"})
+# keras.regularizers a layer argument or tfm.Model's weight_regularizers may construct (a TF1 loss's weight
+# penalties, migrate/graph/regularization.py); the regulariser passed is data (its config: one number)
+KERAS_REGULARIZERS = frozenset({"L1", "L2"})
 # what build_model() returns: the runtime's functional model (codegen.py), or Keras' in an older model.py
 MODEL_CLASSES = frozenset({"tfm.Model", "keras.Model"})
 # The tail of every model.py (codegen.MAIN), compared node for node.
@@ -196,6 +200,8 @@ def _callables(keras_module, tfm_module) -> dict:
     keras.ops, KERAS_LAYERS, the layers of tf_migrate_runtime.layers and its loop helpers (`tfm.LOOP_HELPERS`)."""
     out = {f"keras.{n}": getattr(keras_module, n) for n in KERAS_TOP}
     out.update({f"keras.layers.{n}": getattr(keras_module.layers, n) for n in KERAS_LAYERS})
+    out.update({f"keras.regularizers.{n}": getattr(keras_module.regularizers, n) for n in KERAS_REGULARIZERS})
+    out["tfm.ShiftedL2"] = tfm_module.ShiftedL2   # L2 on a weight with a constant folded in (an LSTM bias)
     out.update(runtime_callables(keras_module, tfm_module))
     out["tfm.Model"] = tfm_module.Model
     return out

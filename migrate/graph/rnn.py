@@ -18,7 +18,7 @@ from migrate.checkpoint.cell_layouts.cifg import cifg_to_lstm
 from migrate.checkpoint.cell_layouts.gru import gru_to_keras
 from migrate.checkpoint.cell_layouts.lstm import lstm_to_keras
 from migrate.checkpoint.cudnn_params import tf_canonical_gru_to_keras
-from migrate.graph.ir import Emitter, Unsupported
+from migrate.graph.ir import Emitter, Source, Unsupported
 from migrate.graph.matching import is_zero_state
 from migrate.graph.meta import GraphView
 
@@ -89,8 +89,10 @@ def basic_rnn_to_keras(kernel: np.ndarray, bias: np.ndarray, input_size: int) ->
     return kernel[:input_size], kernel[input_size:], bias
 
 
-def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
-    v = {role: view.variable_values(name) for role, name in step.variables.items()}
+def keras_weights(view: GraphView, step: CellStep, values: dict | None = None) -> list[np.ndarray]:
+    """The Keras layer's weights of `step` from its TF1 variables (`values`: role -> array instead of the
+    checkpoint's, as `weight_sources` probes the layout)."""
+    v = dict(values) if values is not None else {role: view.variable_values(name) for role, name in step.variables.items()}
     if step.layout == "cifg":
         v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
     if step.layout in RUNTIME_LAYERS:   # tfm.PeepholeLSTM / LayerNormLSTM hold TF1's own weights
@@ -103,6 +105,54 @@ def keras_weights(view: GraphView, step: CellStep) -> list[np.ndarray]:
         return list(basic_rnn_to_keras(v["kernel"], v["bias"], step.input_size))
     return list(gru_to_keras(v["gates_kernel"], v["gates_bias"], v["candidate_kernel"], v["candidate_bias"],
                              step.input_size))
+
+
+def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
+    """Per Keras weight of `step`: the TF1 variables its elements come from, and whether they are those elements
+    relaid out, each once and with nothing added: the layout run on every TF1 element numbered 1, 2, ... (then on
+    zeros, for what it adds itself) and read back. A TF1 LSTM kernel is Keras' kernel + recurrent_kernel (exact);
+    its bias takes the forget bias folded in (not exact); a CIFG kernel uses the f block twice (not exact)."""
+    roles = sorted(step.variables)
+    shapes = {r: np.shape(view.variable_values(step.variables[r])) for r in roles}
+    ids, first = {}, 1
+    for r in roles:
+        n = int(np.prod(shapes[r]))
+        ids[r] = np.arange(first, first + n, dtype=np.float64).reshape(shapes[r])
+        first += n
+    bounds = np.cumsum([0] + [int(np.prod(shapes[r])) for r in roles]) + 1
+    try:
+        zeros = keras_weights(view, step, {r: np.zeros(shapes[r], np.float64) for r in roles})
+        probed = keras_weights(view, step, ids)
+    except (ValueError, TypeError, KeyError) as e:   # a layout that refuses float64 probes: nothing placed on it
+        n = len(keras_weights(view, step))
+        return [Source(tuple(sorted(step.variables.values())), False, f"its layout not probed ({e})")] * n
+    used = np.zeros(first, np.int64)
+    out = []
+    for z, w in zip(zeros, probed):
+        d = np.abs(np.asarray(w, np.float64) - np.asarray(z, np.float64)).reshape(-1)
+        whole = d == np.round(d)
+        found = np.round(d[whole & (d > 0)]).astype(np.int64)
+        np.add.at(used, found, 1)
+        variables = tuple(sorted({step.variables[r] for k, r in enumerate(roles)
+                                  if np.any((found >= bounds[k]) & (found < bounds[k + 1]))}))
+        why, offset = "", None
+        if not np.all(whole) or np.any(d == 0):
+            why = "elements no TF1 variable element gives"
+        elif np.any(np.asarray(z) != 0):
+            why = "a constant folded in (the forget bias)" if step.family == "lstm" else "a constant folded in"
+            offset = np.asarray(z, np.float64)
+        out.append([variables, why, found, offset])
+    for item in out:   # an element used twice (CIFG's i = -(f + forget_bias)) is no relayout
+        if np.any(used[item[2]] != 1):
+            item[1], item[3] = "a TF1 element used in two places", None
+    return [Source(v, not why, why, offset) for v, why, _, offset in out]
+
+
+def cell_weights(em: Emitter, view: GraphView, step: CellStep) -> list[np.ndarray]:
+    """`keras_weights(view, step)`, what each is made of recorded for `em.hold` (`em.relayouts`)."""
+    for index, source in enumerate(weight_sources(view, step)):
+        em.relayouts[(cell_role(step, index), cell_variables(step))] = source
+    return keras_weights(view, step)
 
 
 def cell_role(step: CellStep, index: int) -> str:
@@ -191,7 +241,8 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
         if step.layout in RUNTIME_LAYERS:
             fb = f", forget bias {step.forget_bias:g} added at run time"
         em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = keras_weights(view, step)
+        em.weights[lname] = cell_weights(em, view, step)
+        em.layer_classes[lname] = layer_class(step)
         for index in range(len(em.weights[lname])):
             em.hold(lname, index, cell_role(step, index), cell_variables(step))
         em.constructs[f"{construct} {tf1_class(step)} -> {layer_class(step)}"] += 1

@@ -108,11 +108,17 @@ def find_loss(graph):
     losses = graph.get_collection("losses")
     if losses:
         return losses[0], "the 'losses' collection"
-    for o in ops_named(graph, lambda n: "loss" in n.rsplit("/", 1)[-1].lower()):
-        if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating \
-                and not _SKIP_SCOPES.search(o.name):
-            return o.outputs[0], "the scalar named like a loss"
     from migrate.graph.loss import LOSS_KERNELS  # noqa: PLC0415
+
+    named = [o for o in ops_named(graph, lambda n: "loss" in n.rsplit("/", 1)[-1].lower())
+             if o.outputs and o.outputs[0].shape.rank == 0 and o.outputs[0].dtype.is_floating
+             and not _SKIP_SCOPES.search(o.name)]
+    for o in named:   # the first computed from a loss kernel: not a weight penalty (`L2Loss`,
+        # `total_regularization_loss`) of an evaluation graph whose loss term comes later
+        if any(a.type in LOSS_KERNELS for a in data_ancestors([o]).values()):
+            return o.outputs[0], "the scalar named like a loss"
+    if named:
+        return named[0].outputs[0], "the scalar named like a loss"
 
     kernels = ops_of_type(graph, tuple(LOSS_KERNELS))
     if kernels:  # an evaluation graph: the loss is built, nothing differentiates it

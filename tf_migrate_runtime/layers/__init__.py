@@ -28,6 +28,7 @@ from tf_migrate_runtime.layers.model import Model
 from tf_migrate_runtime.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from tf_migrate_runtime.layers.raw_rnn import RawRNNGreedyDecoder
 from tf_migrate_runtime.layers.recurrent import GRU, LSTM, SimpleRNN
+from tf_migrate_runtime.layers.regularizers import ShiftedL2
 from tf_migrate_runtime.layers.reverse_sequence import ReverseSequence
 from tf_migrate_runtime.layers.sampling import (
     SampleEmbeddingAttentionDecoder,
@@ -44,6 +45,6 @@ from tf_migrate_runtime.layers.where import Where
 __all__ = ["AttentionDecoder", "BeamSearchAttentionDecoder", "BeamSearchDecoder", "BiasAdd", "BlockLSTM", "BroadcastTo", "DimOf", "DynamicReshape", "Fill", "GRU",
            "GatherTree", "GreedyAttentionDecoder", "GreedyDecoder", "LSTM", "LayerNormLSTM", "LayerNormLSTMCell",
            "LegacyAttentionDecoder", "Model", "PeepholeLSTM", "PeepholeLSTMCell", "Range", "RawRNNGreedyDecoder", "ReverseSequence", "SampleEmbeddingAttentionDecoder", "SampleEmbeddingDecoder", "ScheduledEmbeddingTrainingDecoder", "SampleIds",
-           "SequenceMask", "ShapeVector", "SimpleRNN", "Tile", "TrimToMaxLength",
+           "SequenceMask", "ShapeVector", "ShiftedL2", "SimpleRNN", "Tile", "TrimToMaxLength",
            "Variable", "WhileLoop", "Where", "ZeroPastLength", "bind_shared_weights", "gather_tree", "given_draws",
            "keras2_hard_sigmoid"]

@@ -104,7 +104,9 @@ def _signature(inputs, training, mask):
 class Model(keras.Model):
     """A functional Keras model whose eager calls on TensorFlow run as one `tf.function` (see the module doc).
 
-    Args: those of the functional `keras.Model`: `inputs`, `outputs`, `name`.
+    Args: those of the functional `keras.Model`: `inputs`, `outputs`, `name`; and `weight_regularizers`:
+        [[layer name, weight index, regulariser]] (a TF1 loss's weight penalty on a weight whose layer takes no
+        regulariser argument; `model.losses` holds it, `model.keras` keeps it).
 
     Attributes:
         trace_eager_calls: True (the class default): an eager call on TensorFlow runs traced; False: Keras' own
@@ -119,11 +121,35 @@ class Model(keras.Model):
 
     trace_eager_calls = True
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, weight_regularizers=None, **kwargs):
         super().__init__(*args, **kwargs)
         from tf_migrate_runtime.layers.shared import bind_shared_weights  # noqa: PLC0415
 
         bind_shared_weights(self)   # a decoder's weights named after the layers that hold them (shared.py)
+        self._set_weight_regularizers(weight_regularizers)
+
+    def _set_weight_regularizers(self, weight_regularizers):
+        """`weight_regularizers`: [[layer name, weight index, regulariser]] for weights whose layer takes no
+        regulariser argument (a `tfm.Variable`, a `tfm.BiasAdd`, a decoder's own weight): set on the weight itself,
+        so `model.losses` (what `fit` adds to the loss) holds them, in this model and in any model built on its
+        layers; kept in the config, so `model.keras` reloads them."""
+        regs = []
+        for lname, index, reg in weight_regularizers or []:
+            layer = self.get_layer(str(lname))
+            if not 0 <= int(index) < len(layer.weights):
+                raise ValueError(f"{self.name}: weight_regularizers names weight {index} of layer {lname!r}, which "
+                                 f"has {len(layer.weights)} weights; the model's source and its layers disagree.")
+            reg = keras.regularizers.get(reg)
+            layer.weights[int(index)].regularizer = reg
+            regs.append((str(lname), int(index), reg))
+        object.__setattr__(self, "_tfm_weight_regularizers", regs)   # past Keras' attribute tracking
+
+    def get_config(self):
+        config = super().get_config()
+        regs = getattr(self, "_tfm_weight_regularizers", None)
+        if regs:
+            config["weight_regularizers"] = [[n, i, keras.regularizers.serialize(r)] for n, i, r in regs]
+        return config
 
     def __call__(self, *args, **kwargs):
         """`model(inputs, training=..., mask=...)` called eagerly at the top (no outer layer's call): straight

@@ -44,6 +44,7 @@ from tf_migrate_runtime.layers.decoder import (
     write_step,
     zero_states,
 )
+from tf_migrate_runtime.layers.shared import check_bound, shared_map
 
 
 def inverse_cdf(logits, u):
@@ -178,6 +179,9 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         output_size / use_bias: the output layer (None: the cell output is sampled).
         sampling_probability: float in [0, 1] (a call argument overrides it: a training schedule feeds it).
         seed / scheduling_seed: ints seeding the id draws and the sample-or-not draws.
+        shared_weights: as `GreedyDecoder`'s: weight name (`cell_<k>_kernel` / `_recurrent_kernel` / `_bias`,
+            `embedding`, `output_kernel`, `output_bias`) -> [layer name, weight index], read from that layer of the
+            model (the `Embedding` of the decoder inputs, an inference decoder's cells), not held here.
 
     Call arguments:
         inputs: `[B, T, embedding_dim]` teacher-forced inputs. sequence_length: int `[B]`.
@@ -199,7 +203,7 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
     loops_over_time = True
 
     def __init__(self, families, units, vocab_size, embedding_dim, output_size=None, use_bias=True,
-                 sampling_probability=0.0, seed=None, scheduling_seed=None, **kwargs):
+                 sampling_probability=0.0, seed=None, scheduling_seed=None, shared_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.families, self.units = list(families), [int(u) for u in units]
         self.vocab_size, self.embedding_dim = int(vocab_size), int(embedding_dim)
@@ -208,11 +212,17 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
         self.seed, self.scheduling_seed = seed, scheduling_seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.scheduling_generator = keras.random.SeedGenerator(scheduling_seed)
+        self.shared_weights = shared_map(shared_weights)
 
     def build(self, *args, **kwargs):
         build_embedding_decoder(self)
 
+    def bind_shared(self):
+        """The `shared_weights` were bound (`shared.bind_shared_weights`): take them."""
+        build_embedding_decoder(self)
+
     def call(self, inputs, sequence_length, initial_state=None, sampling_probability=None, training=False):
+        check_bound(self)
         p = self.sampling_probability if sampling_probability is None else sampling_probability
         return run_traced(self, self._decode, inputs, sequence_length, initial_state=initial_state,
                           sampling_probability=ops.cast(p, "float32"), training=training)
@@ -269,6 +279,8 @@ class ScheduledEmbeddingTrainingDecoder(keras.layers.Layer):
                       embedding_dim=self.embedding_dim, output_size=self.output_size, use_bias=self.use_bias,
                       sampling_probability=self.sampling_probability, seed=self.seed,
                       scheduling_seed=self.scheduling_seed)
+        if self.shared_weights:
+            config["shared_weights"] = {k: list(v) for k, v in self.shared_weights.items()}
         return config
 
 

@@ -18,8 +18,11 @@ from migrate.graph.constructs.sample_embedding_helper import layer_seed
 from migrate.graph.decoders import (
     DynamicDecode,
     decode_provides,
+    embedding_decoder_slots,
     final_states,
+    layer_weights,
     output_layer_weights,
+    shared_weights_arg,
     stacked_cells,
     state_idents,
     write_outputs,
@@ -92,7 +95,10 @@ class ScheduledDecode(DynamicDecode):
                    f"sample-or-not {seeds_comment('RandomUniform', s['scheduling_seeds'])}; the layer draws its own")
         seq, lens = self._decoder_inputs(em, x, lengths, max_iter, note_cap=True)
         lname = em.layer_name(self.name + "/scheduled_decoder")
-        em.weights[lname] = weights
+        # the embedding the decoder inputs' `Embedding` holds (and the cells / projection of a decoder emitted
+        # before): named, not copied; what it holds itself an inference loop emitted after names (issue 22)
+        shared = layer_weights(em, lname, weights, embedding_decoder_slots(self.layers, self.helper.embedding,
+                                                                           self.dense))
         args = [seq, lens]
         if flat_init and flat_init[0] is not None:
             args.append(f"initial_state=[{', '.join(flat_init)}]")
@@ -104,7 +110,7 @@ class ScheduledDecode(DynamicDecode):
                         f"vocab_size={emb.shape[0]}, embedding_dim={emb.shape[1]}, output_size={out_size}, "
                         f"use_bias={use_bias}, sampling_probability={p_value!r}, "
                         f"seed={layer_seed(s['seeds'])!r}, scheduling_seed={layer_seed(s['scheduling_seeds'])!r}, "
-                        f"name={lname!r})({', '.join(args)})")
+                        f"name={lname!r}{shared_weights_arg(shared)})({', '.join(args)})")
         em.constructs["dynamic_decode BasicDecoder+ScheduledEmbeddingTrainingHelper -> "
                       "tfm.ScheduledEmbeddingTrainingDecoder"] += 1
         out = final_states(self.states, names, 2)
