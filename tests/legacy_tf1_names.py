@@ -3,7 +3,7 @@
 The expected tables are generated from the naming rules below (TF1_FACTS.md "Names TF1 gives",
 contrib's attention_wrapper.py, tensorflow/nmt's scopes), never from what the code under test produces.
 Used by tests/test_legacy_names.py (train graphs, Adam state) and parity_tests/test_full_product.py (the eval
-graph of every cell of the product, built there for its parity check anyway).
+graph of each of its 30 rows covering every triple of factor values, built there for its parity check anyway).
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The expected tables come from the naming rules of tests/legacy_tf1_names.py (TF1
 contrib's attention_wrapper.py, tensorflow/nmt's scopes), never from what the code under test produces. Here: the
 train graph of 15 variants covering every pair of factor values (model variables, Adam's slots, every trainable
 variable connected to the loss)
-and the infer graph with slim projection and shared embeddings. The eval graph of every variant is checked by
-parity_tests/test_full_product.py, which builds it for its parity check anyway (`check_eval_graph_names`).
+and the infer graph with slim projection and shared embeddings. The eval graphs of 30 variants covering every
+triple of factor values are checked by parity_tests/test_full_product.py, which builds them for its parity check
+anyway (`check_eval_graph_names`).
 """
 
 import itertools
@@ -106,7 +107,7 @@ def _padded_batch(hp, rng):
 
 
 # A train graph costs seconds to build (gradients through the while loops), and its model variables are the eval
-# graph's, which parity_tests/test_full_product.py pins for all 60 variants. The train graphs here: an all-pairs
+# graph's, which parity_tests/test_full_product.py pins for 30 variants covering every triple of factor values. The train graphs here: an all-pairs
 # covering array of 15 variants (every pair of factor values meets in one), the rows of parity_tests' MATRIX with
 # layers and encoder flipped, so none is a variant that parity_tests/test_matrix.py already trains.
 TRAIN_ROWS = [
