@@ -2,7 +2,8 @@
 
 - `tfm.LSTM` / `GRU` (`reset_after` both ways) / `SimpleRNN` against the `keras.layers` class they extend, with the
   same random weights: with and without a mask (rows of different lengths), `zero_output_for_mask`, given initial
-  states, `return_sequences` both ways; eagerly and under `tf.function`; their gradients; a `.keras` round trip.
+  states, `return_sequences` both ways; eagerly, under `tf.function` and under XLA (where a narrow layer keeps its
+  own step and a wide one Keras' loop); their gradients; a `.keras` round trip.
 - an eager call runs the loop traced (`decoder.run_traced`): the layer's `tf.function` is kept, and the result is
   the one a traced call gives; a decoder's `tf.TensorArray` buffers give the dense buffers' results (the greedy
   decoder's outputs, ids and states against the same step run by hand in NumPy).
@@ -61,6 +62,27 @@ def test_recurrent_layer_matches_the_keras_layer(case, masked, sequences):
     if masked:   # a row past its length keeps its state: the shortest row's final state is its first step's
         first = a(X[:, :1])
         np.testing.assert_allclose(np.asarray(want[1])[2], np.asarray(first[1])[2], atol=2e-6)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_recurrent_layer_under_xla_matches_the_keras_layer(case):
+    """Under `jit_compile=True` a narrow layer runs its own fused step (the LSTM's gates activated as one array), a
+    GRU(reset_after=True) and a layer wider than `recurrent.XLA_FUSED_MAX_WIDTH` Keras' loop; the results are the
+    Keras layer's, masked."""
+    from tf_migrate_runtime.layers import recurrent
+
+    a, b = _pair(case, return_sequences=True)
+    wide = CASES[case][1](recurrent.XLA_FUSED_MAX_WIDTH, **CASES[case][2])
+    wide.build((B, T, IN))
+    paths = []
+
+    def run(x):
+        paths.append((recurrent._fast_path(b, False), recurrent._fast_path(wide, False)))
+        return b(x, mask=MASK)
+
+    got = tf.function(run, jit_compile=True)(X)
+    assert paths == [(case != "gru_reset_after", False)]
+    _close(got, a(X, mask=MASK))
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -1,7 +1,7 @@
 """A stack of `tfm.LSTM` / `GRU` / `SimpleRNN` layers run as one loop by `tfm.Model` (tf_migrate_runtime/layers/
 stacked.py, `recurrent.stack_loop`): as TF1's `MultiRNNCell` ran in one `dynamic_rnn`, the same layers, weights and
 results as one loop per layer; masks, initial states, gradients and `fit` through the loop; a TF1 `MultiRNNCell`
-converted, with parity and back to TF1; and where a stack stays layer by layer (a residual add between layers)."""
+converted, with parity (also under XLA) and back to TF1; and where a stack stays layer by layer (a residual add between layers)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ def _randomise(model, seed):
         w.assign(rng.normal(0, 0.4, tuple(w.shape)).astype("float32"))
 
 
-def _whiles(model, feeds) -> int:
-    """How many while loops the model's traced call holds."""
+def _whiles(model, feeds, jit_compile: bool = False) -> int:
+    """How many while loops the model's traced call holds (`jit_compile`: traced for XLA)."""
     import tensorflow as tf
 
-    fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+    fn = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile).get_concrete_function(
         {k: tf.TensorSpec(v.shape, v.dtype) for k, v in feeds.items()})
     return sum(op.type in ("While", "StatelessWhile") for op in fn.graph.get_operations())
 
@@ -220,8 +220,15 @@ def test_tf1_multirnncell_converts_into_one_loop_with_parity_and_back(tf1_stack)
     rng = np.random.default_rng(9)
     feeds = {"x": rng.normal(size=(4, 6, 3)).astype("float32"), "lengths": np.array([6, 2, 4, 1], "int32")}
     assert _whiles(model, feeds) == 1
-    for got, want in zip(model(feeds), _tf1_run(prefix, feeds)):
-        np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
+    want = _tf1_run(prefix, feeds)
+    for got, w in zip(model(feeds), want):
+        np.testing.assert_allclose(np.asarray(got), w, atol=1e-5)
+    # under XLA too (narrow layers: their fused steps, one loop; `recurrent.XLA_FUSED_MAX_WIDTH`)
+    import tensorflow as tf
+
+    assert _whiles(model, feeds, jit_compile=True) == 1
+    for got, w in zip(tf.function(lambda x: model(x, training=False), jit_compile=True)(feeds), want):
+        np.testing.assert_allclose(np.asarray(got), w, atol=1e-5)
     rng = np.random.default_rng(1)
     for w in model.trainable_weights:
         w.assign(np.asarray(w) + rng.normal(0, 0.3, tuple(w.shape)).astype("float32"))

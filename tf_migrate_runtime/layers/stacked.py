@@ -12,7 +12,7 @@ A chain is two or more layers, each an exact `tfm.LSTM` / `GRU` / `SimpleRNN` (T
 sequence (with `mask=` and `initial_state=` as keywords, nothing else), not `go_backwards` / `unroll` /
 `stateful`, without dropout, every layer but the top returning sequences, whose output sequence nothing else reads
 (not a model output, no other layer). At run time it runs as one loop only where each layer takes its fast path
-(`recurrent._fast_path`: TensorFlow without a GPU, outside XLA), in a traced call (an eager call layer by layer,
+(`recurrent._fast_path`: TensorFlow without a GPU; under XLA only layers of a narrow product), in a traced call (an eager call layer by layer,
 `trace_eager_calls = False`, stays layer by layer: that mode is for debugging), with one mask for the whole stack
 (each layer's `mask=`, or the one its input carries) and every initial state already computed; otherwise the
 layers run one by one, as Keras runs them. JAX and PyTorch: Keras' own layers, one by one.
