@@ -67,12 +67,12 @@ def test_recurrent_layer_matches_the_keras_layer(case, masked, sequences):
 @pytest.mark.parametrize("case", list(CASES))
 def test_recurrent_layer_under_xla_matches_the_keras_layer(case):
     """Under `jit_compile=True` a narrow layer runs its own fused step (the LSTM's gates activated as one array), a
-    GRU(reset_after=True) and a layer wider than `recurrent.XLA_FUSED_MAX_WIDTH` Keras' loop; the results are the
+    GRU(reset_after=True) and a layer wider than `decoder.XLA_FUSED_MAX_WIDTH` Keras' loop; the results are the
     Keras layer's, masked."""
     from tf_migrate_runtime.layers import recurrent
 
     a, b = _pair(case, return_sequences=True)
-    wide = CASES[case][1](recurrent.XLA_FUSED_MAX_WIDTH, **CASES[case][2])
+    wide = CASES[case][1](decoder.XLA_FUSED_MAX_WIDTH, **CASES[case][2])
     wide.build((B, T, IN))
     paths = []
 
@@ -154,8 +154,9 @@ def test_an_eager_decoder_call_runs_traced_and_matches_numpy():
 @pytest.mark.parametrize("family", ["lstm", "gru"])
 def test_decoder_cell_step_in_tf1_form_matches_numpy(family):
     """`attention.cell_step` (the decoders' cells) runs `decoder.step_product`: on TensorFlow TF1's fused
-    `concat([x, h]) @ concat([kernel, recurrent]) + bias`, under XLA the plain sum; both equal the cell in NumPy."""
-    from tf_migrate_runtime.layers.attention import cell_step  # noqa: PLC0415
+    `concat([x, h]) @ concat([kernel, recurrent]) + bias`, under XLA the plain sum, and the fused form again for a
+    loop's narrow cells (`loop_cells`); all equal the cell in NumPy."""
+    from tf_migrate_runtime.layers.attention import cell_step, loop_cells  # noqa: PLC0415
 
     gates = 4 if family == "lstm" else 3
     kernel, recurrent = (RNG.normal(scale=0.5, size=(n, gates * UNITS)).astype("float32") for n in (IN, UNITS))
@@ -182,6 +183,18 @@ def test_decoder_cell_step_in_tf1_form_matches_numpy(family):
             ops = {op.type for op in fn.get_concrete_function(x, state).graph.get_operations()}
             assert "BiasAdd" in ops and "ConcatV2" in ops
         _close(fn(x, state), want, atol=5e-6)
+    # a decode loop's cells (`loop_cells`, joined before the loop): the fused form under XLA too while the product is
+    # at most `decoder.XLA_FUSED_MAX_WIDTH` wide, the plain weights above it
+    wide = [np.zeros((decoder.XLA_FUSED_MAX_WIDTH, gates * UNITS), "float32"), recurrent, bias]
+    kinds = []
+
+    def loop_step(x, s):
+        cells = loop_cells([family, family], [weights, wide])
+        kinds.extend(type(c).__name__ for c in cells)
+        return cell_step(family, cells[0], x, s)[1]
+
+    _close(tf.function(loop_step, jit_compile=True)(x, state), want, atol=5e-6)
+    assert kinds == ["FusedCell", "list"]
 
 
 @pytest.mark.parametrize("batch_axis", [0, 1])

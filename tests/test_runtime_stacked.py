@@ -223,7 +223,7 @@ def test_tf1_multirnncell_converts_into_one_loop_with_parity_and_back(tf1_stack)
     want = _tf1_run(prefix, feeds)
     for got, w in zip(model(feeds), want):
         np.testing.assert_allclose(np.asarray(got), w, atol=1e-5)
-    # under XLA too (narrow layers: their fused steps, one loop; `recurrent.XLA_FUSED_MAX_WIDTH`)
+    # under XLA too (narrow layers: their fused steps, one loop; `decoder.XLA_FUSED_MAX_WIDTH`)
     import tensorflow as tf
 
     assert _whiles(model, feeds, jit_compile=True) == 1

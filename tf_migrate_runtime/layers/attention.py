@@ -24,7 +24,9 @@ from tf_migrate_runtime.layers.decoder import (
     decode_loop,
     dense_product,
     embed_ids,
+    fused_step_form,
     keep_steps,
+    lstm_gates,
     run_traced,
     scan_steps,
     stacked,
@@ -47,19 +49,19 @@ class FusedCell(tuple):
 
 
 def loop_cells(families, cell_weights) -> list:
-    """The cells' weights as the steps of a loop read them, prepared once before the loop: on TensorFlow outside
-    XLA each product's `concat([kernel, recurrent])` (TF1's fused form, `decoder.step_product`), joined and read
-    once instead of at every step (each step otherwise read every variable and copied both matrices into a new
-    one: 2 `ConcatV2` and 3 `ReadVariableOp` per cell per step; docs/performance.md); elsewhere as they are."""
-    from tf_migrate_runtime.layers.decoder import tf_outside_xla  # noqa: PLC0415
-
-    if not tf_outside_xla():
+    """The cells' weights as the steps of a loop read them, prepared once before the loop: on TensorFlow (under XLA
+    where the product is at most `decoder.XLA_FUSED_MAX_WIDTH` wide: `decoder.fused_step_form`) each product's
+    `concat([kernel, recurrent])` (TF1's fused form, `decoder.step_product`), joined and read once instead of at
+    every step (each step otherwise read every variable and copied both matrices into a new one: 2 `ConcatV2` and 3
+    `ReadVariableOp` per cell per step; docs/performance.md); elsewhere as they are."""
+    if keras.backend.backend() != "tensorflow":
         return list(cell_weights)
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
     out = []
     for fam, (kernel, recurrent, bias) in zip(families, cell_weights):
-        if fam == RESET_AFTER:   # two products, the reset gate between them: nothing to join
+        # two products, the reset gate between them: nothing to join; under XLA a wide product: the plain sum
+        if fam == RESET_AFTER or not fused_step_form(kernel.shape[0] + recurrent.shape[0]):
             out.append([kernel, recurrent, bias])
             continue
         kernel, recurrent, bias = (tf.convert_to_tensor(w) for w in (kernel, recurrent, bias))
@@ -73,7 +75,7 @@ def loop_cells(families, cell_weights) -> list:
 
 
 def _fused_step(family, weights, x, state):
-    """`cell_step` on `FusedCell` weights (TensorFlow outside XLA)."""
+    """`cell_step` on `FusedCell` weights (TensorFlow)."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
     def product(k, inp, h):
@@ -82,9 +84,9 @@ def _fused_step(family, weights, x, state):
 
     if family == "lstm":
         h, c = state
-        i, f, g, o = tf.split(product(0, x, h), 4, axis=-1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        h = tf.sigmoid(o) * tf.tanh(c)
+        i, f, g, o = lstm_gates(product(0, x, h), tf.sigmoid, tf.tanh)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
         return h, [h, c]
     (h,) = state
     z, r = tf.split(tf.sigmoid(product(0, x, h)), 2, axis=-1)

@@ -113,6 +113,35 @@ def scan_steps(step, carry, xs, ys_like):
     return list(final[n_ys:]), list(ys[:n_ys])
 
 
+# Under XLA on a CPU a recurrent step's one fused product `[B, I + U] @ [I + U, n U]` (TF1's form) beats the two of
+# `x @ kernel + h @ recurrent` while I + U is at most this; from I + U = 256 (2 x LSTM(128) on 128-wide inputs:
+# 6.0 ms against 3.5) XLA runs the one wide product at half the speed of the two (docs/performance.md, "XLA").
+XLA_FUSED_MAX_WIDTH = 192
+
+
+def fused_step_form(width: int) -> bool:
+    """Whether a cell step whose fused product is `width` (inputs + units) wide takes TF1's fused form here: on
+    TensorFlow outside XLA always; under XLA when at most `XLA_FUSED_MAX_WIDTH` wide."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    return tf_outside_xla() or width <= XLA_FUSED_MAX_WIDTH
+
+
+def lstm_gates(z, recurrent_activation, activation):
+    """An LSTM step's gates `i, f, g, o` (Keras' order) from its pre-activations `z` `[B, 4 U]`, activated. Under XLA
+    the four activations form one array (one fusion; split first, XLA ran a fusion per gate and each recomputed the
+    bias add: ptrnet_lstm_bahdanau_tf16's encoder 1.40x -> 1.63x of the TF1 graph); the same values either way."""
+    import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
+
+    if tf_outside_xla():
+        i, f, g, o = tf.split(z, 4, axis=-1)
+        return recurrent_activation(i), recurrent_activation(f), activation(g), recurrent_activation(o)
+    u = z.shape[-1] // 4
+    z = tf.concat([recurrent_activation(z[:, :2 * u]), activation(z[:, 2 * u:3 * u]),
+                   recurrent_activation(z[:, 3 * u:])], 1)
+    return tf.split(z, 4, axis=-1)
+
+
 def tf_outside_xla() -> bool:
     """The TensorFlow backend, in a graph XLA will not compile (where the fused forms below pay)."""
     if keras.backend.backend() != "tensorflow":

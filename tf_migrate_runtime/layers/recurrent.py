@@ -11,7 +11,7 @@ backend without a GPU takes another path (issue 22; `benchmarks/bench_converted_
   iteration of eager ops per step: 30x faster for a notebook user's `model(x)`.
 
 Everything else is Keras' own path: other backends, a GPU (cuDNN), a function XLA compiles (`jit_compile=True`)
-where the fused product is wide (XLA runs Keras' two products faster there: `XLA_FUSED_MAX_WIDTH`), `go_backwards`,
+where the fused product is wide (XLA runs Keras' two products faster there: `decoder.XLA_FUSED_MAX_WIDTH`), `go_backwards`,
 `unroll`, and dropout while training. Masks follow Keras exactly:
 a masked step keeps the states and repeats the previous output (zeros with `zero_output_for_mask`).
 """
@@ -21,44 +21,29 @@ from __future__ import annotations
 import keras
 
 from tf_migrate_runtime.layers.activations import keras2_hard_sigmoid
-from tf_migrate_runtime.layers.decoder import run_traced
+from tf_migrate_runtime.layers.decoder import fused_step_form, lstm_gates, run_traced
 
 # activations a converted model names that Keras 3 has under no name (or defines differently) -> the function
 RUNTIME_ACTIVATIONS = {"keras2_hard_sigmoid": keras2_hard_sigmoid}
 
 
-# Under XLA on a CPU the fused step's one product `[B, I + U] @ [I + U, n U]` beats Keras' two (`x @ kernel`,
-# `h @ recurrent_kernel`: two dot calls and their fusions per step) while I + U is at most this; above it, from
-# I + U = 256 (2 x LSTM(128) on 128-wide inputs: 6.0 ms against Keras' 3.5), XLA runs the one wide product at half
-# the speed of the two, and Keras' loop stays (docs/performance.md, "XLA").
-XLA_FUSED_MAX_WIDTH = 192
-
-
 def _fast_path(layer, training) -> bool:
     """Whether `layer` takes the loop below: TensorFlow without a visible GPU, forwards, not unrolled, no dropout to
-    apply, and outside an XLA compilation unless its step is one fused product at most `XLA_FUSED_MAX_WIDTH` wide
-    (`_fused_under_xla`)."""
+    apply, and outside an XLA compilation unless its step is one fused product at most `decoder.XLA_FUSED_MAX_WIDTH`
+    wide (`decoder.fused_step_form`; the masked 2 x LSTM(25) encoder of ptrnet_lstm_bahdanau_tf16 under XLA: 1.5x
+    less CPU than Keras' loop)."""
     if keras.backend.backend() != "tensorflow" or layer.go_backwards or layer.unroll:
         return False
     if training and (layer.cell.dropout or layer.cell.recurrent_dropout):
         return False
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
-    from tf_migrate_runtime._keras_internals import in_xla_compilation  # noqa: PLC0415
-
-    if in_xla_compilation() and not _fused_under_xla(layer):
+    cell = layer.cell
+    # under XLA a GRU(reset_after=True) step has Keras' two products anyway: Keras' loop
+    width = cell.kernel.shape[0] + cell.units if not getattr(cell, "reset_after", False) else float("inf")
+    if not fused_step_form(width):   # XLA and a wide product: Keras' loop
         return False
     return not tf.config.list_logical_devices("GPU")   # cuDNN there (Keras' own path)
-
-
-def _fused_under_xla(layer) -> bool:
-    """Whether XLA runs `layer`'s fused TF1 step faster than Keras' loop: a step of one product (not
-    `GRU(reset_after=True)`, whose step has Keras' two) at most `XLA_FUSED_MAX_WIDTH` wide. The masked 2 x LSTM(25)
-    encoder of ptrnet_lstm_bahdanau_tf16 (batch 100, 45 steps): 5.1 ms against Keras' 7.8 (docs/performance.md)."""
-    cell = layer.cell
-    if getattr(cell, "reset_after", False):
-        return False
-    return cell.kernel.shape[0] + cell.units <= XLA_FUSED_MAX_WIDTH
 
 
 def _loop(layer, sequences, initial_state, mask, step):
@@ -225,24 +210,13 @@ class LSTM(_FastLoop, keras.layers.LSTM):
     """
 
     def _fast_step(self):
-        import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
-
-        from tf_migrate_runtime._keras_internals import in_xla_compilation  # noqa: PLC0415
-
         cell = self.cell
-        act, rec, u = cell.activation, cell.recurrent_activation, cell.units
+        act, rec = cell.activation, cell.recurrent_activation
         z = _fused(cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None)
-        joined = in_xla_compilation()
 
         def step(x, states):
             h, c = states
-            y = z(x, h)
-            if joined:   # XLA: the four gates' activations as one array (one fusion, not one per gate)
-                y = tf.concat([rec(y[:, :2 * u]), act(y[:, 2 * u:3 * u]), rec(y[:, 3 * u:])], 1)
-                i, f, g, o = tf.split(y, 4, axis=-1)
-            else:
-                i, f, g, o = tf.split(y, 4, axis=-1)
-                i, f, g, o = rec(i), rec(f), act(g), rec(o)
+            i, f, g, o = lstm_gates(z(x, h), rec, act)
             c = f * c + i * g
             h = o * act(c)
             return h, [h, c]
