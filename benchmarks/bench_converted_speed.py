@@ -455,7 +455,7 @@ def time_rotation(row: dict, state: dict, group: tuple[str, ...], tf1: Tf1Side, 
                 continue
             try:
                 onnx.set_feed(state["feed"])
-                onnx.timed()
+                row["sides"].setdefault("onnx", {})["first_call_s"] = round(onnx.timed(), 3)
                 row["max_diff"]["onnx"] = max_diff(state["ref"], onnx.outputs())
                 callers["onnx"] = onnx
             except Exception as e:  # noqa: BLE001
