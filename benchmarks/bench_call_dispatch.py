@@ -81,18 +81,9 @@ def sides_of(model, tf1, feed: dict) -> dict:
 
 
 def bench(entry: dict, corpus: str, work: str, args) -> dict:
-    res = {"name": entry["name"]}
-    res["convert"], report, model = bcs.converted(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
-    if model is None:
-        res["why"] = res["convert"]["why"]
+    res, model, tf1, state = bgr.model_beside_tf1(entry, corpus, work, args.batch)
+    if state is None:
         return res
-    tf1 = bcs.Tf1Side(entry, corpus)
-    row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
-    res["batch"] = row["batch"]
-    if state is None or state["keras_feed"] is None:
-        res["why"] = "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "no feed for the model"
-        return res
-    tf1.set_feed(state["feed"])
     sides = sides_of(model, tf1, state["keras_feed"])
     res["max_diff"] = max(bcs.max_diff(state["ref"], _numpy(sides[s]())) for s in sides if s != "tf1")
     res["sides"] = bgr.interleaved(sides, [s for s in SIDES if s in sides], args.runs, args.warmup)

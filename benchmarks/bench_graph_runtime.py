@@ -121,6 +121,26 @@ def bench(entry: dict, corpus: str, work: str, args) -> dict:
     return res
 
 
+def model_beside_tf1(entry: dict, corpus: str, work: str, batch: int | None) -> tuple[dict, object, object, dict]:
+    """`entry` converted here (in process) and loaded, and the TF1 graph's Session side fed at `batch` (None: the
+    manifest's) -> (the result row so far: name, convert, batch; the model; the `Tf1Side`; `prepare_batch`'s state).
+    The state is None where the model cannot run beside the graph, and the row's `why` says why."""
+    res = {"name": entry["name"]}
+    res["convert"], report, model = bcs.converted(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
+    if model is None:
+        res["why"] = res["convert"]["why"]
+        return res, None, None, None
+    tf1 = bcs.Tf1Side(entry, corpus)
+    row, state = bcs.prepare_batch(entry, batch, tf1, report)
+    res["batch"] = row["batch"]
+    if state is None or state["keras_feed"] is None:
+        res["why"] = "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "no feed for the model"
+        tf1.tf1.close()
+        return res, model, None, None
+    tf1.set_feed(state["feed"])
+    return res, model, tf1, state
+
+
 def interleaved(sides: dict, names: list[str], runs: int, warmup: int) -> dict:
     """Every side of `names` called in turn, `warmup + runs` times, the order rotated each time, the first `warmup`
     not counted -> side -> the median wall and CPU time of a call (`time.process_time`: every thread of the

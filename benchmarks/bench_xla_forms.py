@@ -61,18 +61,9 @@ def traced_side(model, feed: dict, width: int | None):
 
 
 def bench(entry: dict, corpus: str, work: str, args) -> dict:
-    res = {"name": entry["name"]}
-    res["convert"], report, model = bcs.converted(entry, corpus, os.path.join(work, entry["name"]), in_process=True)
-    if model is None:
-        res["why"] = res["convert"]["why"]
+    res, model, tf1, state = bgr.model_beside_tf1(entry, corpus, work, args.batch)
+    if state is None:
         return res
-    tf1 = bcs.Tf1Side(entry, corpus)
-    row, state = bcs.prepare_batch(entry, args.batch, tf1, report)
-    res["batch"] = row["batch"]
-    if state is None or state["keras_feed"] is None:
-        res["why"] = "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) or "no feed for the model"
-        return res
-    tf1.set_feed(state["feed"])
     sides = {"tf1": tf1}
     sides.update({s: traced_side(model, state["keras_feed"], w) for s, w in SIDES.items() if s != "tf1"})
     res["max_diff"] = max(bcs.max_diff(state["ref"], sides[s]()) for s in sides if s != "tf1")
