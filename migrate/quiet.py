@@ -104,13 +104,12 @@ def import_tensorflow_quietly(*, skip_optional: bool = False) -> None:
     `skip_optional` (the CLI): Keras is imported too, and both imports skip the packages they only try
     (`optional_imports_skipped`). An import error is still raised (and printed) after the descriptor is restored.
     """
-    if "tensorflow" in sys.modules and (not skip_optional or "keras" in sys.modules):
-        return
-    with stderr_silenced(), optional_imports_skipped(skip_optional):
-        import tensorflow  # noqa: F401, PLC0415
+    if "tensorflow" not in sys.modules or (skip_optional and "keras" not in sys.modules):
+        with stderr_silenced(), optional_imports_skipped(skip_optional):
+            import tensorflow  # noqa: F401, PLC0415
 
-        if skip_optional:
-            import keras  # noqa: F401, PLC0415
+            if skip_optional:
+                import keras  # noqa: F401, PLC0415
     silence_after_import()
 
 
@@ -166,3 +165,20 @@ def silence_after_import() -> None:
 
     tf.get_logger().setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
+    devices_found_quietly()
+
+
+def devices_found_quietly() -> None:
+    """Let TensorFlow look for its devices now, with descriptor 2 silenced.
+
+    The runtime looks once per process, the first time anything needs it (an eager op, a Session,
+    `tf.config.list_physical_devices`); on a machine without a CUDA driver the look prints "E0000 ... cuda_platform.cc
+    ... failed call to cuInit" from C++ at the log level TensorFlow read from TF_CPP_MIN_LOG_LEVEL when it was
+    imported. `quiet_tensorflow` sets that level before the import, but a process that imported TensorFlow first (a
+    program or a test that then calls `migrate.cli.main`) keeps its own: there the line came out of whichever command
+    first ran an op (seen from `tf-migrate export`). Idempotent; well under a millisecond of CPU.
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    with stderr_silenced():
+        tf.config.list_physical_devices()
