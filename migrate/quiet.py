@@ -22,6 +22,10 @@ import warnings
 
 # Top-level modules whose first import prints native start-up lines.
 NOISY_MODULES = ("tensorflow",)
+# level_read_before: TensorFlow was imported before `quiet_tensorflow` ran (a program or a test that then calls
+# `migrate.cli.main`): its C++ log level was read then, the one set here does not apply (see `RUNTIME_NOTICES`).
+# notices_triggered: `runtime_notices_triggered_quietly` has run in this process.
+_STATE = {"level_read_before": False, "notices_triggered": False}
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:
@@ -32,6 +36,7 @@ def quiet_tensorflow(verbose: bool = False) -> None:
     """
     if verbose:
         return
+    _STATE["level_read_before"] = _STATE["level_read_before"] or "tensorflow" in sys.modules
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # C++ INFO / WARNING / ERROR once TensorFlow is loaded
     os.environ["ABSL_MIN_LOG_LEVEL"] = "3"
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -165,20 +170,34 @@ def silence_after_import() -> None:
 
     tf.get_logger().setLevel(logging.ERROR)
     tf.autograph.set_verbosity(0)
-    devices_found_quietly()
+    if _STATE["level_read_before"]:
+        runtime_notices_triggered_quietly()
 
 
-def devices_found_quietly() -> None:
-    """Let TensorFlow look for its devices now, with descriptor 2 silenced.
+def _bool_transpose(tf) -> None:
+    tf.function(tf.transpose)(tf.zeros((2, 3), tf.bool))   # not 1 x 1: grappler drops a transpose that moves nothing
 
-    The runtime looks once per process, the first time anything needs it (an eager op, a Session,
-    `tf.config.list_physical_devices`); on a machine without a CUDA driver the look prints "E0000 ... cuda_platform.cc
-    ... failed call to cuInit" from C++ at the log level TensorFlow read from TF_CPP_MIN_LOG_LEVEL when it was
-    imported. `quiet_tensorflow` sets that level before the import, but a process that imported TensorFlow first (a
-    program or a test that then calls `migrate.cli.main`) keeps its own: there the line came out of whichever command
-    first ran an op (seen from `tf-migrate export`). Idempotent; well under a millisecond of CPU.
-    """
+
+# TensorFlow's C++ notices printed once per process at run time, the first time something triggers them, at the log
+# level TensorFlow read from TF_CPP_MIN_LOG_LEVEL when it was imported -> what triggers each. A CLI process sets that
+# level before the import and never sees them; a process that imported TensorFlow first keeps its own level, and the
+# notice came out of whichever command's op triggered it first. Measured on TF 2.21, CPU only.
+RUNTIME_NOTICES = {
+    # the device search: "E0000 ... cuda_platform.cc ... failed call to cuInit" on a machine without a CUDA driver
+    "cuda_platform.cc: failed call to cuInit": lambda tf: tf.config.list_physical_devices(),
+    # oneDNN's layout pass (core/util/util.cc, once for the first data type it cannot take): "E0000 ... oneDNN
+    # supports DT_BOOL only on platforms with AVX-512", from a bool Transpose (`tf-migrate export` of a Seq2Seq)
+    "util.cc: oneDNN supports DT_BOOL only on platforms with AVX-512": _bool_transpose,
+}
+
+
+def runtime_notices_triggered_quietly() -> None:
+    """Trigger each of `RUNTIME_NOTICES` now, with descriptor 2 silenced (once per process: each notice is)."""
+    if _STATE["notices_triggered"]:
+        return
+    _STATE["notices_triggered"] = True
     import tensorflow as tf  # noqa: PLC0415
 
     with stderr_silenced():
-        tf.config.list_physical_devices()
+        for trigger in RUNTIME_NOTICES.values():
+            trigger(tf)
