@@ -202,11 +202,47 @@ def static_bidi_wrapped(tf, v1):   # forward MultiRNNCell([LSTM, ResidualWrapper
     tf.identity(tf.stack(outs, axis=1), name="outputs")
 
 
+def _char_lm(tf, v1, cell, steps=12, batch=4, vocab=11):
+    """sherjilozair/char-rnn-tensorflow's model.py as TF 1.15 ran it: ids [batch, steps] -> embedding -> split and
+    squeezed per step -> legacy_seq2seq.rnn_decoder (the cell called once a step under `rnn_decoder`, variables
+    reused, from its zero_state) -> concat of the steps' outputs -> logits and probabilities."""
+    ids = v1.placeholder(tf.int32, [batch, steps], name="ids")
+    embedding = v1.get_variable("embedding", [vocab, 8])
+    inputs = [tf.squeeze(x, [1]) for x in tf.split(tf.nn.embedding_lookup(embedding, ids), steps, 1)]
+    state, outputs = cell.zero_state(batch, tf.float32), []
+    with v1.variable_scope("rnn_decoder"):
+        for i, x in enumerate(inputs):
+            if i > 0:
+                v1.get_variable_scope().reuse_variables()
+            output, state = cell(x, state)
+            outputs.append(output)
+    output = tf.reshape(tf.concat(outputs, 1), [-1, cell.output_size])
+    w, b = v1.get_variable("softmax_w", [cell.output_size, vocab]), v1.get_variable("softmax_b", [vocab])
+    logits = tf.identity(tf.matmul(output, w) + b, name="logits")
+    tf.nn.softmax(logits, name="probs")
+
+
+def char_lm_lstm_stack(tf, v1):   # the char-RNN of TF 1.15: MultiRNNCell of 2 LSTMCell(forget_bias=2.5), 12 steps
+    rc = v1.nn.rnn_cell
+    _char_lm(tf, v1, rc.MultiRNNCell([rc.LSTMCell(16, forget_bias=2.5) for _ in range(2)]))
+
+
+def char_lm_basic_lstm_fb0(tf, v1):   # the same over BasicLSTMCell(forget_bias=0.0): no forget-bias add at all
+    rc = v1.nn.rnn_cell
+    _char_lm(tf, v1, rc.MultiRNNCell([rc.BasicLSTMCell(16, forget_bias=0.0) for _ in range(2)]))
+
+
+def char_lm_lstm_projection(tf, v1):   # the same over LSTMCell(num_proj=6, forget_bias=1.7): tfm.PeepholeLSTM
+    rc = v1.nn.rnn_cell
+    _char_lm(tf, v1, rc.MultiRNNCell([rc.LSTMCell(16, num_proj=6, forget_bias=1.7) for _ in range(2)]))
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
                                     peephole, peephole_projection, projection_clip_stack, wrapped_stack,
                                     residual_first_layer, layer_norm_lstm, static_projection, static_residual_dropout,
-                                    static_bidi, static_bidi_wrapped)}
+                                    static_bidi, static_bidi_wrapped, char_lm_lstm_stack, char_lm_basic_lstm_fb0,
+                                    char_lm_lstm_projection)}
 
 
 def build(name: str, root) -> str:

@@ -232,3 +232,32 @@ def test_where_rows_is_tf1s_row_select_and_keras_where_under_xla():
     xla = tf.function(lambda c, x, y, i, j: [decoder.where_rows(c, x, y), decoder.where_rows(c, i, j)],
                       jit_compile=True)
     _close(xla(cond, a, b, ids_a, ids_b), want, atol=0)
+
+
+def test_lstm_forget_bias_is_added_at_run_time_on_both_paths(tmp_path):
+    """`tfm.LSTM(forget_bias=0.7)` with TF1's unfolded bias computes Keras' LSTM with the forget bias folded into its
+    bias: on the fast loop, on Keras' own (`unroll=True`), after a `.keras` round trip; gradients reach the bias."""
+    keras_layer, ours = _pair("lstm", return_sequences=True)
+    weights = ours.get_weights()
+    folded = [w.copy() for w in weights]
+    folded[2][UNITS:2 * UNITS] += np.float32(0.7)
+    keras_layer.set_weights(folded)
+    want = keras_layer(X, mask=MASK)[0]
+    inputs = keras.Input((T, IN))
+    model = keras.Model(inputs, tfm.LSTM(UNITS, forget_bias=0.7, return_sequences=True, name="lstm")(inputs))
+    model.get_layer("lstm").set_weights(weights)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras").get_layer("lstm")
+    assert loaded.forget_bias == np.float32(0.7) and loaded.get_config()["forget_bias"] == np.float32(0.7)
+    unrolled = tfm.LSTM(UNITS, forget_bias=0.7, return_sequences=True, unroll=True)
+    unrolled(X)
+    unrolled.set_weights(weights)
+    for layer in (loaded, unrolled):
+        _close([layer(X, mask=MASK)], [want])
+    assert unrolled.cell.bias is unrolled.cell.trainable_weights[2]   # Keras' path gives the variable back
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(unrolled(X)) + tf.reduce_sum(loaded(X))
+    grads = tape.gradient(loss, [unrolled.cell.bias, loaded.cell.bias])
+    assert all(g is not None and float(tf.reduce_max(tf.abs(g))) > 0 for g in grads)
+    with pytest.raises(ValueError, match="needs use_bias=True"):
+        tfm.LSTM(UNITS, forget_bias=1.0, use_bias=False)

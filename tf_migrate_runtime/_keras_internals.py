@@ -10,6 +10,7 @@ them.
 | `keras.src.backend.set_keras_mask`; the functional model's `_run_through_graph(inputs, operation_fn, call_fn)`, `_nodes_by_depth`, `_outputs_struct`, `Node.arguments` (`args`, `kwargs`, `fill_in`) | `tfm.Model` walks its graph as Keras does, running a stack of `tfm.LSTM` / `GRU` / `SimpleRNN` layers as one loop (`layers/stacked.py`: 1.5x less CPU per call on a 2-layer char-RNN) and giving its outputs the mask Keras' `__call__` would | the mask: the tensor's `_keras_mask` attribute; a Keras without that method or attributes: `tfm.Model.fuse_recurrent_stacks = False` (one loop per layer, the same results) |
 | `tensorflow.python.eager.polymorphic_function.function_type_utils.canonicalize_function_inputs`, `ConcreteFunction.function_type.unpack_inputs`, `ConcreteFunction._call_flat`, `tensorflow.python.framework.ops.EagerTensor` (`_shape_tuple`) | `tfm.Model` calls the concrete function its `tf.function` traced for a call's signature with the call's flat tensors, as the `tf.function` itself ends up doing, without the `tf.function`'s per-call dispatch (binding the arguments, its trace-cache lookup: 0.65 ms of a 1.2 ms call at batch 1, docs/performance.md); the binding is checked once per signature to flatten the inputs as these would | every eager call through the `tf.function` (slower, the same results) |
 | `tensorflow.python.framework.ops.EagerTensor(array, device, None)` | `tfm.Model` turns a call's NumPy inputs into tensors with the constructor `tf.constant` ends with, without its Python checks around it (half the time of `tf.constant` per input) | `tf.constant` |
+| `keras.layers.LSTM.inner_loop` reads `self.cell.bias` while it runs (its cuDNN call, `LSTMCell.call`), an attribute set past Keras' tracking (`object.__setattr__`) | `tfm.LSTM(forget_bias=F)` on Keras' own path (a GPU, other backends, XLA) runs with the forget bias folded into the bias it reads, the variable given back after (`cell_bias_as`) | - (tests/test_runtime_speed_layers.py checks that path against Keras' LSTM with the bias folded) |
 | `tensorflow.python.eager.context.context().functions_run_eagerly()` (public as `tf.config.functions_run_eagerly`) | the direct call is left when functions run eagerly (debugging) | - |
 
 Keras has no public "am I inferring shapes" test, TensorFlow none for "am I being compiled by XLA". Nothing else in this package may import `keras.src`
@@ -18,6 +19,7 @@ Keras has no public "am I inferring shapes" test, TensorFlow none for "am I bein
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 
@@ -28,6 +30,18 @@ def in_symbolic_scope() -> bool:
     except ImportError:  # a Keras that moved it: the eager rule (see the table above)
         return False
     return bool(private())
+
+
+@contextlib.contextmanager
+def cell_bias_as(cell, value):
+    """`cell.bias` is `value` (a tensor) inside the block, the cell's variable again after: what a Keras recurrent
+    layer's own loop reads while it is traced. Set past Keras' attribute tracking (a tensor has nothing to track)."""
+    bias = cell.bias
+    object.__setattr__(cell, "bias", value)
+    try:
+        yield
+    finally:
+        object.__setattr__(cell, "bias", bias)
 
 
 def in_xla_compilation() -> bool:

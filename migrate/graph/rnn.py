@@ -2,10 +2,12 @@
 
 The construct modules (`migrate.graph.constructs`) match cell steps in a graph and hand them here: `keras_weights`
 converts the step's variables through the cell-layout registry (`migrate.checkpoint.cell_layouts`: gate order, the
-forget bias read from THIS cell's graph constant folded into the Keras bias), `emit_rnn_layer` writes one
-`tfm.LSTM` / `GRU(reset_after=False)` / `SimpleRNN` line of model.py with `return_sequences=True, return_state=True`:
-the subclasses of `keras.layers.LSTM` / `GRU` / `SimpleRNN` in `tf_migrate_runtime.layers.recurrent` (the same
-arguments, weights and results; a faster loop on TensorFlow's CPU, docs/performance.md).
+forget bias read from THIS cell's graph constant folded into the Keras bias for the runtime decoder layers),
+`emit_rnn_layer` writes one `tfm.LSTM(forget_bias=F)` / `GRU(reset_after=False)` / `SimpleRNN` line of model.py with
+`return_sequences=True, return_state=True`: the subclasses of `keras.layers.LSTM` / `GRU` / `SimpleRNN` in
+`tf_migrate_runtime.layers.recurrent` (the same arguments, weights and results; a faster loop on TensorFlow's CPU,
+docs/performance.md). The layer adds an LSTM's forget bias at run time after the bias, as TF1 did (`forget_bias=F`,
+the bias unfolded): folded, the float32 sums round differently at every step (`run_time_forget_bias`).
 """
 
 from __future__ import annotations
@@ -89,16 +91,27 @@ def basic_rnn_to_keras(kernel: np.ndarray, bias: np.ndarray, input_size: int) ->
     return kernel[:input_size], kernel[input_size:], bias
 
 
-def keras_weights(view: GraphView, step: CellStep, values: dict | None = None) -> list[np.ndarray]:
+def run_time_forget_bias(step: CellStep) -> bool:
+    """Whether `step`'s layer adds the forget bias at run time (`tfm.LSTM(forget_bias=F)`, TF1's order of the two
+    additions, parity to 0.0 where the folded bias is 1.9e-5 off a char-RNN's softmax after 50 steps) rather than
+    having it folded into its bias: an LSTM in its own layout that `emit_rnn_layer` writes as a layer (a CIFG cell's
+    input gate is made from the forget gate, so its bias stays folded)."""
+    return step.family == "lstm" and not step.layout and bool(step.forget_bias)
+
+
+def keras_weights(view: GraphView, step: CellStep, values: dict | None = None,
+                  fold_forget_bias: bool = True) -> list[np.ndarray]:
     """The Keras layer's weights of `step` from its TF1 variables (`values`: role -> array instead of the
-    checkpoint's, as `weight_sources` probes the layout)."""
+    checkpoint's, as `weight_sources` probes the layout); an LSTM's forget bias folded into its bias unless
+    `fold_forget_bias` is False (`run_time_forget_bias`: the layer adds it)."""
     v = dict(values) if values is not None else {role: view.variable_values(name) for role, name in step.variables.items()}
     if step.layout == "cifg":
         v["kernel"], v["bias"] = cifg_to_lstm(v["kernel"], v["bias"], step.forget_bias)
     if step.layout in RUNTIME_LAYERS:   # tfm.PeepholeLSTM / LayerNormLSTM hold TF1's own weights
         return [v[role] for role in RUNTIME_LAYERS[step.layout][1] if role in v]
     if step.family == "lstm":
-        return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size, step.forget_bias))
+        return list(lstm_to_keras(v["kernel"], v["bias"], step.input_size,
+                                  step.forget_bias if fold_forget_bias else 0.0))
     if step.layout == "cudnn_gru":   # CudnnCompatibleGRUCell: GRU(reset_after=True)
         return tf_canonical_gru_to_keras({role: v[key] for key, role in CUDNN_GRU_ROLES.items()}, step.input_size)
     if step.family == "simple_rnn":
@@ -107,7 +120,7 @@ def keras_weights(view: GraphView, step: CellStep, values: dict | None = None) -
                              step.input_size))
 
 
-def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
+def weight_sources(view: GraphView, step: CellStep, fold_forget_bias: bool = True) -> list[Source]:
     """Per Keras weight of `step`: the TF1 variables its elements come from, and whether they are those elements
     relaid out, each once and with nothing added: the layout run on every TF1 element numbered 1, 2, ... (then on
     zeros, for what it adds itself) and read back. A TF1 LSTM kernel is Keras' kernel + recurrent_kernel (exact);
@@ -121,10 +134,10 @@ def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
         first += n
     bounds = np.cumsum([0] + [int(np.prod(shapes[r])) for r in roles]) + 1
     try:
-        zeros = keras_weights(view, step, {r: np.zeros(shapes[r], np.float64) for r in roles})
-        probed = keras_weights(view, step, ids)
+        zeros = keras_weights(view, step, {r: np.zeros(shapes[r], np.float64) for r in roles}, fold_forget_bias)
+        probed = keras_weights(view, step, ids, fold_forget_bias)
     except (ValueError, TypeError, KeyError) as e:   # a layout that refuses float64 probes: nothing placed on it
-        n = len(keras_weights(view, step))
+        n = len(keras_weights(view, step, fold_forget_bias=fold_forget_bias))
         return [Source(tuple(sorted(step.variables.values())), False, f"its layout not probed ({e})")] * n
     used = np.zeros(first, np.int64)
     out = []
@@ -148,11 +161,11 @@ def weight_sources(view: GraphView, step: CellStep) -> list[Source]:
     return [Source(v, not why, why, offset) for v, why, _, offset in out]
 
 
-def cell_weights(em: Emitter, view: GraphView, step: CellStep) -> list[np.ndarray]:
+def cell_weights(em: Emitter, view: GraphView, step: CellStep, fold_forget_bias: bool = True) -> list[np.ndarray]:
     """`keras_weights(view, step)`, what each is made of recorded for `em.hold` (`em.relayouts`)."""
-    for index, source in enumerate(weight_sources(view, step)):
+    for index, source in enumerate(weight_sources(view, step, fold_forget_bias)):
         em.relayouts[(cell_role(step, index), cell_variables(step))] = source
-    return keras_weights(view, step)
+    return keras_weights(view, step, fold_forget_bias=fold_forget_bias)
 
 
 def cell_role(step: CellStep, index: int) -> str:
@@ -193,7 +206,8 @@ def layer_ctor(step: CellStep, name: str) -> str:
         return (f"tfm.LayerNormLSTM({step.units}, forget_bias={_f32(step.forget_bias)}{act}{eps}, "
                 f"return_sequences=True, return_state=True, name={name!r})")
     gru = f", reset_after={step.layout == 'cudnn_gru'}" if step.family == "gru" else ""
-    return (f"tfm.{KERAS_LAYERS[step.family]}({step.units}{act}{gru}, return_sequences=True, "
+    fb = f", forget_bias={_f32(step.forget_bias)}" if run_time_forget_bias(step) else ""
+    return (f"tfm.{KERAS_LAYERS[step.family]}({step.units}{fb}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
 
 
@@ -238,10 +252,10 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
         lname = em.layer_name(step.scope)
         layer = em.new_ident(lname.replace("__", "_"))
         fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-        if step.layout in RUNTIME_LAYERS:
+        if step.layout in RUNTIME_LAYERS or run_time_forget_bias(step):
             fb = f", forget bias {step.forget_bias:g} added at run time"
         em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = cell_weights(em, view, step)
+        em.weights[lname] = cell_weights(em, view, step, fold_forget_bias=False)
         em.layer_classes[lname] = layer_class(step)
         for index in range(len(em.weights[lname])):
             em.hold(lname, index, cell_role(step, index), cell_variables(step))

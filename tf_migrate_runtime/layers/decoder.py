@@ -127,16 +127,21 @@ def fused_step_form(width: int) -> bool:
     return tf_outside_xla() or width <= XLA_FUSED_MAX_WIDTH
 
 
-def lstm_gates(z, recurrent_activation, activation):
+def lstm_gates(z, recurrent_activation, activation, forget_bias: float = 0.0):
     """An LSTM step's gates `i, f, g, o` (Keras' order) from its pre-activations `z` `[B, 4 U]`, activated. Under XLA
     the four activations form one array (one fusion; split first, XLA ran a fusion per gate and each recomputed the
-    bias add: ptrnet_lstm_bahdanau_tf16's encoder 1.40x -> 1.63x of the TF1 graph); the same values either way."""
+    bias add: ptrnet_lstm_bahdanau_tf16's encoder 1.40x -> 1.63x of the TF1 graph); the same values either way.
+    `forget_bias` (`tfm.LSTM(forget_bias=F)`) is added to f's pre-activation, after the bias, as TF1 adds it."""
     import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
     if tf_outside_xla():
         i, f, g, o = tf.split(z, 4, axis=-1)
+        if forget_bias:
+            f = f + forget_bias
         return recurrent_activation(i), recurrent_activation(f), activation(g), recurrent_activation(o)
     u = z.shape[-1] // 4
+    if forget_bias:
+        z = tf.concat([z[:, :u], z[:, u:2 * u] + forget_bias, z[:, 2 * u:]], 1)
     z = tf.concat([recurrent_activation(z[:, :2 * u]), activation(z[:, 2 * u:3 * u]),
                    recurrent_activation(z[:, 3 * u:])], 1)
     return tf.split(z, 4, axis=-1)

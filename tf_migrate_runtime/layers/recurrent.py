@@ -1,8 +1,10 @@
 """`LSTM`, `GRU`, `SimpleRNN`: `keras.layers.LSTM` / `GRU` / `SimpleRNN` with a faster loop on TensorFlow's CPU.
 
 Drop-in subclasses: the same arguments, weights, config and results as the Keras layers they extend (a converted
-model names these: `tf-migrate convert` writes `tfm.LSTM(...)`; `model.keras` files round-trip). Only the TensorFlow
-backend without a GPU takes another path (issue 22; `benchmarks/bench_converted_speed.py`, docs/performance.md):
+model names these: `tf-migrate convert` writes `tfm.LSTM(...)`; `model.keras` files round-trip), and `LSTM`'s
+`forget_bias` (0.0: Keras' LSTM), which adds TF1's forget bias at run time after the bias, in TF1's order of the two
+float32 sums (folded into the bias they round differently). Only the TensorFlow backend without a GPU takes another
+path (issue 22; `benchmarks/bench_converted_speed.py`, docs/performance.md):
 
 - a step is TF1's own: one product `concat([x_t, h]) @ concat([kernel, recurrent_kernel])` with the bias added to
   it, which TensorFlow's graph optimiser fuses into one `_FusedMatMul` (Keras runs two unfused products, a bias
@@ -200,23 +202,53 @@ class _FastLoop:
 
 @keras.saving.register_keras_serializable(package="tf_migrate_runtime")
 class LSTM(_FastLoop, keras.layers.LSTM):
-    """`keras.layers.LSTM` (same arguments, weights and results), with the faster CPU loop of this module.
+    """`keras.layers.LSTM` (same arguments, weights and results), with the faster CPU loop of this module, and TF1's
+    run-time forget bias.
+
+    Args (besides Keras' own):
+        forget_bias: added to the forget gate's pre-activation at every step, after the bias, as TF1's
+            `LSTMCell` / `BasicLSTMCell` add their `forget_bias` (`sigmoid((z + bias) + forget_bias)`); 0.0 (the
+            default) is Keras' LSTM. Folded into the bias instead (`sigmoid(z + (bias + forget_bias))`) a float32
+            sum rounds differently at each step: 1.9e-5 on a converted char-RNN's softmax over 50 steps, against
+            0.0 this way (docs/graph_convert.md). Keras' own path (a GPU, other backends, XLA) reads the bias with
+            the forget bias folded in.
 
     Example:
         >>> import numpy as np
-        >>> layer = LSTM(4, return_sequences=True)
+        >>> layer = LSTM(4, forget_bias=1.0, return_sequences=True)
         >>> tuple(layer(np.ones((2, 3, 5), "float32")).shape)
         (2, 3, 4)
     """
+
+    def __init__(self, units, forget_bias=0.0, **kwargs):
+        super().__init__(units, **kwargs)
+        self.forget_bias = float(forget_bias)
+        if self.forget_bias and not self.cell.use_bias:
+            raise ValueError(f"forget_bias={forget_bias} needs use_bias=True (TF1's LSTM cells have a bias)")
+
+    def get_config(self):
+        return {**super().get_config(), "forget_bias": self.forget_bias}
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self.forget_bias or _fast_path(self, training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        from tf_migrate_runtime._keras_internals import cell_bias_as  # noqa: PLC0415
+
+        bias, u = self.cell.bias, self.cell.units
+        folded = keras.ops.concatenate([bias[:u], bias[u:2 * u] + self.forget_bias, bias[2 * u:]])
+        with cell_bias_as(self.cell, folded):   # Keras' loop (and cuDNN) read the folded sum while traced
+            return super().inner_loop(sequences, initial_state, mask, training=training)
 
     def _fast_step(self):
         cell = self.cell
         act, rec = cell.activation, cell.recurrent_activation
         z = _fused(cell.kernel, cell.recurrent_kernel, cell.bias if cell.use_bias else None)
 
+        fb = self.forget_bias
+
         def step(x, states):
             h, c = states
-            i, f, g, o = lstm_gates(z(x, h), rec, act)
+            i, f, g, o = lstm_gates(z(x, h), rec, act, fb)   # fb after the bias: TF1's own order
             c = f * c + i * g
             h = o * act(c)
             return h, [h, c]
