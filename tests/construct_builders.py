@@ -237,12 +237,48 @@ def char_lm_lstm_projection(tf, v1):   # the same over LSTMCell(num_proj=6, forg
     _char_lm(tf, v1, rc.MultiRNNCell([rc.LSTMCell(16, num_proj=6, forget_bias=1.7) for _ in range(2)]))
 
 
+def static_shared_train_sample(tf, v1):
+    """crazydonkey200/tensorflow-char-rnn's two graphs over one cell: MultiRNNCell(2 x BasicLSTMCell(forget_bias=0.3))
+    in a training static_rnn (5 steps, zero state) and a one-step sampling static_rnn from fed states, the variables
+    reused."""
+    rc = v1.nn.rnn_cell
+    cell = rc.MultiRNNCell([rc.BasicLSTMCell(6, forget_bias=0.3) for _ in range(2)])
+    x = v1.placeholder(tf.float32, [None, 5, 4], name="x")
+    with v1.variable_scope("rnn") as scope:
+        outs, _ = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32, scope=scope)
+    tf.identity(tf.stack(outs, axis=1), name="outputs")
+    x_step = v1.placeholder(tf.float32, [None, 4], name="x_step")
+    state = tuple(rc.LSTMStateTuple(v1.placeholder(tf.float32, [None, 6], name=f"c{i}"),
+                                    v1.placeholder(tf.float32, [None, 6], name=f"h{i}")) for i in range(2))
+    with v1.variable_scope("rnn", reuse=True) as scope:
+        (out,), (_, (_, h)) = v1.nn.static_rnn(cell, [x_step], initial_state=state, scope=scope)
+    tf.identity(out, name="sample_output")
+    tf.identity(h, name="sample_h")
+
+
+def static_fed_back_decoder(tf, v1):
+    """legacy_seq2seq's encoder and decoder over one GRUCell with a `loop_function`: 4 encoder steps, then 3 decoder
+    steps each fed the projection of the step before's output (the first the encoder's last output's)."""
+    x = v1.placeholder(tf.float32, [None, 4, 3], name="x")
+    cell = v1.nn.rnn_cell.GRUCell(5)
+    w, b = v1.get_variable("proj_w", [5, 3]), v1.get_variable("proj_b", [3])
+    with v1.variable_scope("seq") as scope:
+        outs, state = v1.nn.static_rnn(cell, tf.unstack(x, axis=1), dtype=tf.float32, scope=scope)
+        scope.reuse_variables()
+        out, decoded = outs[-1], []
+        for _ in range(3):
+            out, state = cell(tf.matmul(out, w) + b, state)
+            decoded.append(out)
+    tf.identity(tf.stack(decoded, axis=1), name="decoded")
+
+
 BUILDERS = {f.__name__: f for f in (basic_rnn, basic_rnn_relu_static, time_major_stack, sigmoid_lstm_lengths,
                                     relu_basic_lstm, projection_wrapper_lengths, projection_wrapper_gru_stack,
                                     peephole, peephole_projection, projection_clip_stack, wrapped_stack,
                                     residual_first_layer, layer_norm_lstm, static_projection, static_residual_dropout,
                                     static_bidi, static_bidi_wrapped, char_lm_lstm_stack, char_lm_basic_lstm_fb0,
-                                    char_lm_lstm_projection)}
+                                    char_lm_lstm_projection, static_shared_train_sample,
+                                    static_fed_back_decoder)}
 
 
 def build(name: str, root) -> str:

@@ -35,11 +35,16 @@ CASES = {
 }
 
 
+# builder -> the outputs converted (the others: the ones the converter chooses)
+OUTPUTS = {"static_shared_train_sample": ["outputs:0", "sample_output:0", "sample_h:0"],
+           "static_fed_back_decoder": ["decoded:0"]}
+
+
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     """name -> (prefix, report, log lines, output folder), each graph built and converted once."""
     root = tmp_path_factory.mktemp("static")
-    return converted_once(root, lambda name: build(name, root))
+    return converted_once(root, lambda name: build(name, root), OUTPUTS.get)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -106,3 +111,26 @@ def test_char_lm_of_tf115_is_two_lstm_layers_with_parity(converted, name):
     source = (out / "model.py").read_text()
     assert source.count(layer) == 2, source
     assert "keras.ops.squeeze" not in source and "[:, 0]" not in source, source   # no per-step round trip
+
+
+def test_one_cell_in_a_training_and_a_sampling_static_rnn_is_one_layer_called_twice(converted):
+    """Two chains of steps over one cell's variables (the 5-step training graph, the 1-step sampling graph from fed
+    states): each layer of the stack is one tfm.LSTM, called on the training sequence and again on the sampling
+    step with the fed states; before, two chains of one kernel were left op by op (201 lines, 12 Dense)."""
+    _, report, lines, out = converted("static_shared_train_sample")
+    assert report["parity"]["ok"] and all(r["max_abs"] < 1e-6 for r in report["parity"]["outputs"]), lines
+    assert report["translated"] == {"static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM": 4}, report["translated"]
+    source = (out / "model.py").read_text()
+    assert source.count("= tfm.LSTM(6, forget_bias=0.3, return_sequences=True") == 2, source
+    assert source.count("so that layer is called again") == 2, source
+    assert "initial_state=[h0, c0])" in source and "initial_state=[h1, c1])" in source, source
+    assert "tf.nn.static_rnn (unrolled, 1 step) of" in source, source
+
+
+def test_a_decoder_fed_its_own_outputs_is_left_to_the_generic_tier(converted):
+    """legacy_seq2seq's encoder-decoder over one cell with a loop_function: the decoder's inputs are computed from its
+    own outputs, so no layer runs over them; translated op by op with parity (before: refused, exit 2)."""
+    _, report, lines, out = converted("static_fed_back_decoder")
+    assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] < 1e-6, lines
+    assert not any(k.startswith("static_rnn") for k in report["translated"]), report["translated"]
+    assert "tfm.GRU" not in (out / "model.py").read_text()

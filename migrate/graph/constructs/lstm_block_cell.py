@@ -34,4 +34,4 @@ def match_lstm_block(view: GraphView, op) -> CellStep | None:
 
 CELL = Cell("lstm_block", "LSTMBlockCell", match_lstm_block,
             "contrib `LSTMBlockCell`, `CudnnCompatibleLSTMCell` (the fused op; forget bias from the op attribute)",
-            "`tfm.LSTM`", weight_input=3)
+            "`tfm.LSTM(forget_bias=F)`", weight_input=3)

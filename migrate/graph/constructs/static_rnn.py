@@ -107,7 +107,7 @@ class StaticRNN(Provider):
         xs, rest = syms[:1 if self.unstacked else n], syms[1 if self.unstacked else n:]
         init = dict(zip(self.init, rest))
         step = self.steps[0]
-        em.comment(f"tf.nn.static_rnn (unrolled, {n} steps) of {tf1_class(step)} {step.scope}"
+        em.comment(f"tf.nn.static_rnn (unrolled, {n} step{'s' if n > 1 else ''}) of {tf1_class(step)} {step.scope}"
                    + (" over the steps last to first" if self.unstacked == "reversed" else "")
                    + (" in a ResidualWrapper" if self.residual else "")
                    + (" in an OutputProjectionWrapper" if self.projection is not None else ""))
@@ -152,46 +152,75 @@ class StaticRNN(Provider):
         return out
 
 
+def _chains(view, steps) -> list[list] | None:
+    """The steps of one kernel as chains, each step's state the one before's new state, in order; None when they
+    are not whole chains (a state two steps continue from)."""
+    by_new_h = {s.new_h.name: s for s in steps}
+    prev_of, next_of = {}, {}
+    for s in steps:
+        p = by_new_h.get(resolve_state(s.h_prev, view).name)
+        if p is not None:
+            if id(p) in next_of:
+                return None
+            prev_of[id(s)], next_of[id(p)] = p, s
+    chains = []
+    for head in (s for s in steps if id(s) not in prev_of):
+        chain = [head]
+        while id(chain[-1]) in next_of:
+            chain.append(next_of[id(chain[-1])])
+        if chain[0].family == "lstm" and any(
+                resolve_state(s.c_prev, view).name != p.new_c.name for p, s in zip(chain, chain[1:])):
+            return None
+        chains.append(chain)
+    return chains if sum(len(c) for c in chains) == len(steps) else None
+
+
+def _reads_own_outputs(chain) -> bool:
+    """Whether a step's input is computed from a step of the same chain (a decoder feeding its previous output back,
+    `loop_function`): one layer over the steps' inputs cannot be."""
+    own = {t.name for s in chain for t in (s.new_h, s.new_c) if t is not None}
+    seen, stack = set(), [s.x for s in chain]
+    while stack:
+        t = stack.pop()
+        if t.name in own:
+            return True
+        if t.name in seen:
+            continue
+        seen.add(t.name)
+        stack.extend(t.op.inputs)
+    return False
+
+
 def recognise(view: GraphView, outputs, registry) -> dict:
-    """Chains of cell steps outside while frames sharing one kernel -> a `StaticRNN` provider each."""
+    """Chains of cell steps outside while frames sharing one kernel -> a `StaticRNN` provider each. Several chains of
+    one cell (the training and the sampling graph of one model, each its own `static_rnn` over the same variables)
+    are each one call of one layer (`emit_rnn_layer`: a cell's variables, one layer); a chain of them may be one step
+    long. A chain whose steps read its own outputs (a decoder feeding back its previous output) is left op by op."""
     by_kernel: dict[str, list] = {}
     for _, step in registry.steps(view, in_loops=False):
         by_kernel.setdefault(step.variables.get("kernel") or step.variables["gates_kernel"], []).append(step)
     providers = {}
     for steps in by_kernel.values():
-        if len(steps) < 2:
+        chains = _chains(view, steps)
+        if not chains or max(len(c) for c in chains) < 2:
             continue
-        by_new_h = {s.new_h.name: s for s in steps}
-        prev_of = {}
-        for s in steps:
-            p = by_new_h.get(resolve_state(s.h_prev, view).name)
-            if p is not None:
-                prev_of[id(s)] = p
-        heads = [s for s in steps if id(s) not in prev_of]
-        if len(heads) != 1:
-            continue  # several chains (e.g. an encoder and a decoder sharing a cell): left op by op
-        chain = [heads[0]]
-        nxt_of = {id(p): s for s_id, p in prev_of.items() for s in steps if id(s) == s_id}
-        while id(chain[-1]) in nxt_of:
-            chain.append(nxt_of[id(chain[-1])])
-        if len(chain) != len(steps):
-            continue
-        if chain[0].family == "lstm" and any(
-                resolve_state(s.c_prev, view).name != p.new_c.name for p, s in zip(chain, chain[1:])):
-            continue
-        p = StaticRNN(view, chain)
-        for name in p.provides:
-            providers[name] = p
+        if any(_reads_own_outputs(c) for c in chains):
+            continue   # e.g. an encoder and a decoder of legacy_seq2seq sharing a cell, the decoder fed back
+        for chain in chains:
+            p = StaticRNN(view, chain)
+            for name in p.provides:
+                providers[name] = p
     return providers
 
 
 CONSTRUCT = Construct(
     "static_rnn", recognise,
     "`static_rnn` (unrolled steps sharing one kernel, `state_is_tuple` either way, for the LSTM and the "
-    "`MultiRNNCell`; `MultiRNNCell` layers; "
+    "`MultiRNNCell`; `MultiRNNCell` layers; several `static_rnn`s over one cell, e.g. a training and a sampling graph; "
     "`DropoutWrapper` looked through, `ResidualWrapper` and `OutputProjectionWrapper` around the cell on every step)",
     "one layer over the steps' sequence: the input itself when the steps are its `split` / `unstack` along time "
     "(squeezed; last to first: `keras.ops.flip`), one lookup of the stacked ids when they are per-step lookups of "
     "one embedding, else `keras.ops.stack(steps, axis=1)` (a layer above over the sequence below); its outputs "
     "rejoined (`stack` / `concat` / `expand_dims`) as that sequence, one `reshape` or `transpose` of it; a "
-    "ResidualWrapper `keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence")
+    "ResidualWrapper `keras.ops.add(outputs, inputs)`, an OutputProjectionWrapper `keras.layers.Dense` on the sequence; "
+    "one cell's several `static_rnn`s: its layer called again")
