@@ -164,9 +164,16 @@ def phases_of(lines: list[tuple[float, str]], end: float) -> dict:
 
 
 def convert(entry: dict, corpus: str, out: str, in_process: bool = False) -> dict:
-    """Convert `entry` into `out` with the manifest's outputs. Returns {ok, seconds, phases, why, lines}."""
+    """Convert `entry` into `out` with the manifest's outputs, and its feeds as `--inputs FEED.npz` / `--feed`
+    (`bench_graph_convert.make_feeds`): what the TF1 side is fed is what the model takes (a `PlaceholderWithDefault`
+    the manifest feeds, an initial state, is an input of the model only when given; kept at its default the two
+    sides compute different things). Returns {ok, seconds, phases, why, lines}."""
     prefix = os.path.join(corpus, entry["dir"], entry["prefix"])
     variables = list(entry.get("restore_exclude") or ())
+    arrays, scalars = bgc.make_feeds(entry)
+    npz = out.rstrip(os.sep) + "_feed.npz" if arrays else None
+    if npz:
+        np.savez(npz, **arrays)
     lines: list[tuple[float, str]] = []
     t0 = time.perf_counter()
     if in_process:
@@ -175,13 +182,17 @@ def convert(entry: dict, corpus: str, out: str, in_process: bool = False) -> dic
 
         try:
             convert_graph(prefix, out, outputs=entry["outputs"], force=True, variables={n: "zeros" for n in variables},
-                          log=lambda m: lines.append((time.perf_counter() - t0, m)))
+                          inputs_npz=npz, feeds=scalars, log=lambda m: lines.append((time.perf_counter() - t0, m)))
             ok, why = True, None
         except MigrateError as e:
             ok, why = False, bgc.first_line(e)
     else:
         cmd = [sys.executable, "-m", "migrate", "convert", "--from-graph", prefix, "--out", out, "--force",
                "--no-progress", "--outputs", ",".join(entry["outputs"])]
+        if npz:
+            cmd += ["--inputs", npz]
+        for k, v in scalars.items():
+            cmd += ["--feed", f"{k}={json.dumps(v)}"]
         for n in variables:
             cmd += ["--variable", f"{n}=zeros"]
         env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
@@ -366,6 +377,8 @@ def _swap_recurrent(config, how: str):
         if config.get("class_name") in RECURRENT and config.get("module") == src:
             config = dict(config, module=dst,
                           registered_name=registered.format(config["class_name"]) if registered else None)
+            if how == "keras":   # Keras' LSTM has no forget_bias: `with_recurrent` folds it into the bias
+                config["config"] = {k: v for k, v in config["config"].items() if k != "forget_bias"}
         return {k: _swap_recurrent(v, how) for k, v in config.items()}
     if isinstance(config, list):
         return [_swap_recurrent(v, how) for v in config]
@@ -381,17 +394,31 @@ def with_recurrent(model, how: str):
         return model, 0
     new = type(model).from_config(new_config)   # a tfm.Model stays one
     new.set_weights(model.get_weights())
+    for layer in model._flatten_layers():   # a tfm.LSTM's run-time forget bias, folded for Keras' LSTM
+        fb = getattr(layer, "forget_bias", 0.0) if type(layer).__name__ == "LSTM" else 0.0
+        if fb and how == "keras":
+            bias, u = layer.cell.bias.numpy().copy(), layer.cell.units
+            bias[u:2 * u] += np.float32(fb)
+            next(x for x in new._flatten_layers() if x.name == layer.name).cell.bias.assign(bias)
     ours = "tf_migrate_runtime.layers.recurrent"
     n = sum(1 for layer in model._flatten_layers()
             if type(layer).__name__ in RECURRENT and (type(layer).__module__ == ours) == (how == "keras"))
     return new, n
 
 
+def shape_problem(ref: list, got: list) -> str | None:
+    """The first output whose shape is not the TF1 graph's, said (`max_diff` has no number for it), else None."""
+    for k, (r, o) in enumerate(zip(ref, got)):
+        if np.shape(r) != np.shape(o):
+            return f"output {k}: shape {list(np.shape(o))}, the TF1 graph's {list(np.shape(r))}"
+    return None
+
+
 def max_diff(ref: list, got: list) -> float:
     d = 0.0
     for r, o in zip(ref, got):
         r, o = np.asarray(r), np.asarray(o)
-        if r.shape != o.shape:
+        if r.shape != o.shape:   # `shape_problem` says which
             return float("inf")
         if r.size:
             d = max(d, float(np.max(np.abs(r.astype(np.float64) - o.astype(np.float64)))))
@@ -473,6 +500,8 @@ def time_rotation(row: dict, state: dict, group: tuple[str, ...], tf1: Tf1Side, 
             continue
         row["sides"].setdefault(name, {})["first_call_s"] = round(time.perf_counter() - t0, 3)
         row["max_diff"][name] = max_diff(state["ref"], got)
+        if shape_problem(state["ref"], got):
+            row["errors"][name] = shape_problem(state["ref"], got)
         callers[name] = side
     if not callers:
         return

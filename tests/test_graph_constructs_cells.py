@@ -19,12 +19,12 @@ CASES = {
     "time_major_stack": ("recognised as dynamic_rnn", ["tfm.SimpleRNN(6, activation='relu'",
                                                        "tfm.GRU(3, reset_after=False"],
                          "dynamic_rnn BasicRNNCell(activation=relu) -> tfm.SimpleRNN"),
-    "sigmoid_lstm_lengths": ("recognised as dynamic_rnn", ["tfm.LSTM(6, activation='sigmoid'"],
+    "sigmoid_lstm_lengths": ("recognised as dynamic_rnn", ["tfm.LSTM(6, forget_bias=0.3, activation='sigmoid'"],
                              "dynamic_rnn LSTMCell/BasicLSTMCell(activation=sigmoid) -> tfm.LSTM"),
-    "relu_basic_lstm": ("recognised as dynamic_rnn", ["tfm.LSTM(6, activation='relu'"],
+    "relu_basic_lstm": ("recognised as dynamic_rnn", ["tfm.LSTM(6, forget_bias=0.6, activation='relu'"],
                         "dynamic_rnn LSTMCell/BasicLSTMCell(activation=relu) -> tfm.LSTM"),
     "projection_wrapper_lengths": ("recognised as dynamic_rnn", [
-        "tfm.LSTM(6, return_sequences=True",
+        "tfm.LSTM(6, forget_bias=0.4, return_sequences=True",
         "keras.layers.Dense(3, use_bias=True, name='rnn__output_projection_wrapper')"],
         "dynamic_rnn OutputProjectionWrapper -> keras.layers.Dense"),
     "projection_wrapper_gru_stack": ("recognised as dynamic_rnn", [
@@ -46,7 +46,7 @@ CASES = {
         "# ResidualWrapper around rnn/multi_rnn_cell/cell_2/lstm_cell"],
         "dynamic_rnn ResidualWrapper -> keras.ops.add"),
     "residual_first_layer": ("recognised as dynamic_rnn", [
-        "tfm.LSTM(6, return_sequences=True", "# ResidualWrapper around rnn/multi_rnn_cell/cell_0/"],
+        "tfm.LSTM(6, forget_bias=0.5, return_sequences=True", "# ResidualWrapper around rnn/multi_rnn_cell/cell_0/"],
         "dynamic_rnn ResidualWrapper -> keras.ops.add"),
     "layer_norm_lstm": ("recognised as dynamic_rnn", [
         "tfm.LayerNormLSTM(6, forget_bias=0.8, return_sequences=True, return_state=True"],

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 # builder -> (the outputs converted, what model.py holds, {translated key: count})
 CASES = {
     "packed_lstm_stack": (["outputs:0", "final_state:0"], [
-        "tfm.LSTM(4, return_sequences=True", "tfm.LSTM(5, return_sequences=True",
+        "tfm.LSTM(4, forget_bias=0.3, return_sequences=True", "tfm.LSTM(5, forget_bias=0.6, return_sequences=True",
         "final_state = keras.ops.concatenate([rnn__multi_rnn_cell__cell_0__lstm_cell_c, "
         "rnn__multi_rnn_cell__cell_0__lstm_cell_h, rnn__multi_rnn_cell__cell_1__basic_lstm_cell_c, "
         "rnn__multi_rnn_cell__cell_1__basic_lstm_cell_h], axis=-1)"],

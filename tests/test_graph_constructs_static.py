@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from construct_builders import build, converted_once
+from real_corpus import bench, corpus_entry
 
 pytestmark = pytest.mark.slow
 
@@ -134,3 +135,32 @@ def test_a_decoder_fed_its_own_outputs_is_left_to_the_generic_tier(converted):
     assert report["parity"]["ok"] and report["parity"]["outputs"][0]["max_abs"] < 1e-6, lines
     assert not any(k.startswith("static_rnn") for k in report["translated"]), report["translated"]
     assert "tfm.GRU" not in (out / "model.py").read_text()
+
+
+@pytest.mark.parametrize("mode", ["as-given", "fed"])
+def test_real_char_rnn_of_one_cell_in_a_training_and_a_sampling_graph(tmp_path, mode):
+    """charrnn_static_fb0_tf12 (crazydonkey200/tensorflow-char-rnn, TF 1.2): one MultiRNNCell(2 x BasicLSTMCell,
+    forget_bias 0.0) in a 10-step training static_rnn and a 1-step sampling one whose initial states are
+    PlaceholderWithDefaults with a default of batch 20 (the project's bug). Fed (the manifest's feeds as --inputs),
+    every chain is a call of its layer: 4 tfm.LSTM calls (before: 24 Dense, op by op). As given (nothing fed), the
+    sampling graph's first h cannot join its batch-1 input (TF1 fails too): fed, an input of the model; its c, which
+    TF1 broadcasts against the batch-1 step, leaves that one chain op by op; the other three are layers."""
+    from migrate.graph.convert import convert_graph  # noqa: PLC0415
+
+    prefix, entry = corpus_entry("charrnn_static_fb0_tf12")
+    npz = None
+    if mode == "fed":
+        npz = str(tmp_path / "feed.npz")
+        np.savez(npz, **bench().make_feeds(entry)[0])
+    lines = []
+    report = convert_graph(prefix, str(tmp_path / "out"), outputs=entry["outputs"], inputs_npz=npz, log=lines.append)
+    assert report["parity"]["ok"] and max(r["max_abs"] for r in report["parity"]["outputs"]) < 1e-6, lines
+    layers = 4 if mode == "fed" else 3
+    assert report["translated"]["static_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"] == layers, report["translated"]
+    assert report["translated"].get("MatMul + BiasAdd -> keras.layers.Dense") == (2 if mode == "fed" else 3)
+    inputs = sorted(i["graph"] for i in report["graph"]["inputs"] if "initial_state" in i["graph"])
+    fed = [f"evaluation/initial_state/PlaceholderWithDefault{k}:0" for k in ("", "_1", "_2", "_3")]
+    assert inputs == (fed if mode == "fed" else fed[1:2]), inputs
+    if mode == "as-given":
+        assert any("the initial c evaluation/initial_state/PlaceholderWithDefault:0 of rnn/multi_rnn_cell/cell_0/"
+                   "basic_lstm_cell has batch 20, its steps' inputs 1" in ln for ln in lines), lines

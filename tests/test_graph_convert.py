@@ -248,7 +248,7 @@ def test_report_inputs_and_layers(converted):
     assert report["translated"]["dynamic_rnn LSTMCell/BasicLSTMCell -> tfm.LSTM"] == 2
     src = open(os.path.join(out, "model.py")).read()
     assert "name='rnn__multi_rnn_cell__cell_1__basic_lstm_cell'" in src   # layers named after the TF1 scopes
-    assert "forget bias 1.3 folded" in src                              # the TF1 construct named per block
+    assert "forget bias 1.3 added at run time" in src                   # the TF1 construct named per block
     report2, _ = converted["dynamic_gru_time_major_initial_state"]
     assert [i["graph"] for i in report2["graph"]["inputs"]] == ["h0:0", "ids:0", "lengths:0"]
 

@@ -45,10 +45,11 @@ def _translate(view, outputs, input_shapes, recognise_rnns: bool, log):
     if recognise_rnns:
         from migrate.graph.constructs import recognise  # noqa: PLC0415
 
+        view.set_fed(input_shapes or ())   # a PlaceholderWithDefault fed is no zero state (`is_zero_state`)
         providers = recognise(view, outputs)
     tr = translate(view, outputs, input_shapes=input_shapes, providers=providers, recognised=recognise_rnns)
     declined = []
-    while True:
+    while not tr.emitter.defaults_to_feed - set(input_shapes):   # else fed first (`_convert_graph`), then again
         names = {p.name: p for p in providers.values()}
         failed = [(n, why) for t, n, why in tr.unsupported if n in names and getattr(names[n], "kind", t) == t]
         if not failed:

@@ -37,6 +37,20 @@ class DefaultDoesNotFit(Unsupported):
         self.placeholders = tuple(placeholders)
 
 
+def defaults_upstream(op) -> list[str]:
+    """The `PlaceholderWithDefault`s (`name:0`) `op` depends on through data inputs, sorted."""
+    seen, stack, found = set(), [op], []
+    while stack:
+        o = stack.pop()
+        if o.name in seen:
+            continue
+        seen.add(o.name)
+        if o.type == "PlaceholderWithDefault":
+            found.append(o.name + ":0")
+        stack.extend(t.op for t in o.inputs)
+    return sorted(found)
+
+
 @dataclass(frozen=True)
 class Dim:
     """A dimension known only at run time: axis `axis` of the tensor `sym`."""

@@ -311,6 +311,7 @@ def walk(view: GraphView, em: Emitter, roots, syms: dict, providers: dict, unsup
                 declined = view.__dict__.get("declined_frames", {}).get(p.name) if p.kind == GENERIC_LOOP else None
                 why = f"{e} (no recogniser took it: {declined})" if declined else str(e)   # the first reason too
                 unsupported.append((p.kind, p.name, why))
+                em.defaults_to_feed.update(getattr(e, "placeholders", ()))   # DefaultDoesNotFit: fed, then again
                 got = {n: Sym(var="__unsupported__") for n in p.provides}
             for name, sym in got.items():
                 t2 = view.graph.get_tensor_by_name(name)

@@ -14,10 +14,12 @@ sequence, as in `dynamic_rnn`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from migrate.graph.constructs.base import Construct
 from migrate.graph.constructs.output_projection_wrapper import Projection, emit_projection, match_output_projection
 from migrate.graph.constructs.residual_wrapper import emit_residual, is_residual
-from migrate.graph.ir import Emitter, Sym
+from migrate.graph.ir import DefaultDoesNotFit, Emitter, Sym, Unsupported, defaults_upstream
 from migrate.graph.matching import BIAS, PASS, Provider, consumers, is_zero_state, resolve_state
 from migrate.graph.meta import GraphView
 from migrate.graph.rnn import ACTIVATIONS, emit_rnn_layer, tf1_class
@@ -61,7 +63,7 @@ def step_wrappers(view, step) -> tuple[object, bool, Projection | None]:
 class StaticRNN(Provider):
     kind = "static_rnn"
 
-    def __init__(self, view, steps):
+    def __init__(self, view, steps, name: str | None = None):
         self.view, self.steps = view, steps
         first = steps[0]
         self.init = {}
@@ -91,7 +93,7 @@ class StaticRNN(Provider):
         self.stacked = self._stack_of(self.wrapped or [s.new_h for s in steps])
         if self.stacked is not None:
             provides.append(self.stacked.name)
-        super().__init__(first.scope, inputs, provides)
+        super().__init__(name or first.scope, inputs, provides)
 
     @staticmethod
     def _stack_of(tensors):
@@ -106,6 +108,7 @@ class StaticRNN(Provider):
         n = len(self.steps)
         xs, rest = syms[:1 if self.unstacked else n], syms[1 if self.unstacked else n:]
         init = dict(zip(self.init, rest))
+        self._check_batch(xs, init)
         step = self.steps[0]
         em.comment(f"tf.nn.static_rnn (unrolled, {n} step{'s' if n > 1 else ''}) of {tf1_class(step)} {step.scope}"
                    + (" over the steps last to first" if self.unstacked == "reversed" else "")
@@ -138,6 +141,35 @@ class StaticRNN(Provider):
             out[self.stacked.name] = Sym(var=wseq, dtype="float32")
         em.lines.append("")
         return out
+
+    def _check_batch(self, xs: list[Sym], init: dict) -> None:
+        """An initial state (given, or a zero state) whose batch is not the steps' inputs' (a `PlaceholderWithDefault`
+        kept at a default built for another batch). An `h` fails the step's `concat([x, h])` in TF1 too:
+        `DefaultDoesNotFit` names the defaults on the way, which the converter feeds (inputs of the model) before it
+        translates again, as for the same concat op by op (`ops/array.py`). A `c` TF1 broadcasts (`c * sigmoid(f)`
+        of another batch): no Keras layer computes that, so the steps are left op by op (`Unsupported`)."""
+        batches = {x.shape[0] for x in xs if x.shape and x.shape[0] is not None}
+        first = self.steps[0]
+        for role, t in (("h", first.h_prev), ("c", first.c_prev)):
+            if t is None:
+                continue
+            if role in init:
+                shape = init[role].shape
+            else:   # a zero state, e.g. a PlaceholderWithDefault's default (its placeholder's batch: None)
+                shape = np.shape(self.view.fold(t)) if self.view.foldable(t.op) else None
+            b = shape[0] if shape else None
+            if b is None or not batches or b in batches:
+                continue
+            message = (f"the initial {role} {t.name} of {first.scope} has batch {b}, its steps' inputs "
+                       f"{', '.join(map(str, sorted(batches)))}")
+            defaults = defaults_upstream(t.op)
+            if role == "c" or not defaults:
+                raise Unsupported(f"{message}: TensorFlow broadcasts one against the other (or fails), which no "
+                                  f"Keras layer does")
+            raise DefaultDoesNotFit(f"{message}: TensorFlow fails on the step as well. The default value of "
+                                    f"{', '.join(defaults[:4])} is used here; pass a value of the right size in "
+                                    f"--inputs FEED.npz and it becomes an input of the model.",
+                                    [d.split(":")[0] for d in defaults])
 
     @staticmethod
     def _steps(em, steps, tensors, seq: str, last: str | None) -> dict:
@@ -175,19 +207,25 @@ def _chains(view, steps) -> list[list] | None:
     return chains if sum(len(c) for c in chains) == len(steps) else None
 
 
-def _reads_own_outputs(chain) -> bool:
+def _reads_own_outputs(chain, chain_of: dict) -> bool:
     """Whether a step's input is computed from a step of the same chain (a decoder feeding its previous output back,
-    `loop_function`): one layer over the steps' inputs cannot be."""
-    own = {t.name for s in chain for t in (s.new_h, s.new_c) if t is not None}
+    `loop_function`): one layer over the steps' inputs cannot be. `chain_of`: {a step's output tensor: its chain}
+    for every chain of the graph; the output of another chain's step is computed from that chain's inputs and
+    initial states alone once it is a layer (not from the packed state of a `MultiRNNCell`'s layers it was
+    sliced from), so the walk goes on from those."""
     seen, stack = set(), [s.x for s in chain]
     while stack:
         t = stack.pop()
-        if t.name in own:
-            return True
         if t.name in seen:
             continue
         seen.add(t.name)
-        stack.extend(t.op.inputs)
+        other = chain_of.get(t.name)
+        if other is chain:
+            return True
+        if other is None:
+            stack.extend(t.op.inputs)
+        else:
+            stack.extend([s.x for s in other] + [u for u in (other[0].h_prev, other[0].c_prev) if u is not None])
     return False
 
 
@@ -199,15 +237,19 @@ def recognise(view: GraphView, outputs, registry) -> dict:
     by_kernel: dict[str, list] = {}
     for _, step in registry.steps(view, in_loops=False):
         by_kernel.setdefault(step.variables.get("kernel") or step.variables["gates_kernel"], []).append(step)
-    providers = {}
+    kernels = []
     for steps in by_kernel.values():
         chains = _chains(view, steps)
-        if not chains or max(len(c) for c in chains) < 2:
-            continue
-        if any(_reads_own_outputs(c) for c in chains):
+        if chains and max(len(c) for c in chains) >= 2:
+            kernels.append(chains)
+    chain_of = {t.name: c for chains in kernels for c in chains for s in c for t in (s.new_h, s.new_c)
+                if t is not None}
+    providers = {}
+    for chains in kernels:
+        if any(_reads_own_outputs(c, chain_of) for c in chains):
             continue   # e.g. an encoder and a decoder of legacy_seq2seq sharing a cell, the decoder fed back
-        for chain in chains:
-            p = StaticRNN(view, chain)
+        for k, chain in enumerate(chains):   # one cell's chains named apart (the report's loops, a declined one)
+            p = StaticRNN(view, chain, None if len(chains) == 1 else f"{chain[0].scope} ({k + 1} of {len(chains)})")
             for name in p.provides:
                 providers[name] = p
     return providers

@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from migrate.graph.ir import DefaultDoesNotFit, Dim, Sym, Unsupported, Val, dim_op, py_literal, shape_spec
+from migrate.graph.ir import (
+    DefaultDoesNotFit,
+    Dim,
+    Sym,
+    Unsupported,
+    Val,
+    defaults_upstream,
+    dim_op,
+    py_literal,
+    shape_spec,
+)
 from migrate.graph.ops import Ctx, op
 
 
@@ -166,7 +176,7 @@ def _check_concat(c: Ctx, vals, axis: int) -> None:
     for k in range(rank):
         sizes = {s[k] for s in shapes if s[k] is not None}
         if k != ax and len(sizes) > 1:
-            defaults = _defaults_upstream(c)
+            defaults = defaults_upstream(c.op)
             hint = (f" The default value of {', '.join(defaults[:4])} is used here (a PlaceholderWithDefault not fed); "
                     f"the TF1 graph runs only when it is fed: pass a value of the right size in --inputs FEED.npz "
                     f"(key {defaults[0]}) and it becomes an input of the model." if defaults else "")
@@ -175,20 +185,6 @@ def _check_concat(c: Ctx, vals, axis: int) -> None:
             if defaults:
                 raise DefaultDoesNotFit(message, [d.split(":")[0] for d in defaults])
             raise Unsupported(message)
-
-
-def _defaults_upstream(c: Ctx) -> list[str]:
-    """The `PlaceholderWithDefault`s this op depends on through data inputs."""
-    seen, stack, found = set(), [c.op], []
-    while stack:
-        o = stack.pop()
-        if o.name in seen:
-            continue
-        seen.add(o.name)
-        if o.type == "PlaceholderWithDefault":
-            found.append(o.name + ":0")
-        stack.extend(t.op for t in o.inputs)
-    return sorted(found)
 
 
 @op("Pack")
