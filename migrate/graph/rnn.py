@@ -255,7 +255,7 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
         if step.layout in RUNTIME_LAYERS or run_time_forget_bias(step):
             fb = f", forget bias {step.forget_bias:g} added at run time"
         em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = cell_weights(em, view, step, fold_forget_bias=False)
+        em.weights[lname] = cell_weights(em, view, step, fold_forget_bias=not run_time_forget_bias(step))
         em.layer_classes[lname] = layer_class(step)
         for index in range(len(em.weights[lname])):
             em.hold(lname, index, cell_role(step, index), cell_variables(step))
