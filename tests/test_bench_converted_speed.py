@@ -56,3 +56,20 @@ def test_quick_run_prints_every_side_per_batch_and_the_conversion_phases(tmp_pat
         assert max(row["max_diff"].values()) < 1e-4           # every side computed the graph's outputs
         assert set(row["goals"]) == {"compiled >= 1.0x", "eager >= 0.25x", "xla >= 1.5x"}
         assert row["goals"]["xla >= 1.5x"] is None            # not run: no figure, no verdict
+
+
+@pytest.mark.slow
+def test_the_model_takes_what_the_tf1_side_is_fed(tmp_path, capsys):
+    """charrnn_static_fb0_tf12's manifest feeds the sampling graph's initial states (PlaceholderWithDefaults whose
+    default has batch 20) at batch 1: converted with those feeds as --inputs, the model takes them, and both sides
+    compute the same [1, 65] probabilities (before: converted without them, the model kept the batch-20 defaults
+    and returned [20, 65]: max|d| inf)."""
+    from real_corpus import corpus_entry, real_tf1_dir
+
+    corpus_entry("charrnn_static_fb0_tf12")   # skips without the data
+    out = tmp_path / "speed.json"
+    code = _bench().main(["--corpus", real_tf1_dir(), "--name", "charrnn_static_fb0_tf12", "--convert-in-process",
+                          "--runs", "1", "--warmup", "0", "--batches", "1", "--sides", "tf1,eager", "--json", str(out)])
+    assert code == 0
+    (row,) = json.loads(out.read_text())["results"][0]["rows"]
+    assert row["errors"] == {} and row["max_diff"] == {"eager": 0.0}, row
