@@ -9,7 +9,10 @@ lookup of the ids when the steps are per-step lookups of one embedding, the prev
 its steps (a `MultiRNNCell`), else `keras.ops.stack(steps, axis=1)` (`Emitter.stack_steps`). Wrappers around the cell, found on every step alike: a `DropoutWrapper` is looked through, a
 `ResidualWrapper` (each step's output + its input) becomes one `keras.ops.add` over the sequences, an
 `OutputProjectionWrapper` (each step's output through `_Linear` and an activation) one `keras.layers.Dense` on the
-sequence, as in `dynamic_rnn`.
+sequence, as in `dynamic_rnn`. One cell in several `static_rnn`s (a training graph and a one-step sampling graph over
+the same variables): a chain of steps each, each a call of the cell's one layer; a chain whose inputs are computed from
+its own outputs (a decoder fed back) is left op by op, and so is one whose initial `c` TF1 broadcasts against its
+batch (`_check_batch`).
 """
 
 from __future__ import annotations
