@@ -206,6 +206,7 @@ class Emitter:
     _layers: dict = field(default_factory=dict)
     functions: list = field(default_factory=list)   # module-level loop functions (source text) for model.py
     defaults_to_feed: set = field(default_factory=set)   # PlaceholderWithDefault ops whose default does not fit
+    folded_cells: set = field(default_factory=set)   # cells (`rnn.cell_variables`) a runtime decoder layer holds folded
     # layers that draw random ids (a sampling decoder): layer name -> (the graph's Multinomial, the graph tensors of
     # the ids it draws: [batch-major [B, T] or None, time-major [T, B] or None]); parity feeds them (convert.py)
     draws: dict = field(default_factory=dict)

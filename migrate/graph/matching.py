@@ -503,6 +503,12 @@ class Provider:
     def __init__(self, name, inputs, provides):
         self.name, self.inputs, self.provides = name, inputs, provides
 
+    def folded_cells(self) -> list:
+        """The cell steps this provider's runtime decoder layer holds with an LSTM's forget bias folded into its bias
+        (`rnn.keras_weights`): a `tfm.LSTM` of the same cell elsewhere (a training path) folds it too, so the two
+        hold one weight (`Emitter.holder`). None here: a provider whose cells are `tfm.LSTM` layers."""
+        return []
+
 
 __all__ = ["BIAS", "CONCAT", "GATHER", "PASS", "EmbeddingFeedback", "Linear", "LoopVar", "Provider", "ancestors",
            "batch_major_gather", "batch_major_perm", "columns_of", "concat_leaves", "concat_values", "const_ints",

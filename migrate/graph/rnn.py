@@ -91,12 +91,14 @@ def basic_rnn_to_keras(kernel: np.ndarray, bias: np.ndarray, input_size: int) ->
     return kernel[:input_size], kernel[input_size:], bias
 
 
-def run_time_forget_bias(step: CellStep) -> bool:
+def run_time_forget_bias(step: CellStep, folded=()) -> bool:
     """Whether `step`'s layer adds the forget bias at run time (`tfm.LSTM(forget_bias=F)`, TF1's order of the two
     additions, parity to 0.0 where the folded bias is 1.9e-5 off a char-RNN's softmax after 50 steps) rather than
     having it folded into its bias: an LSTM in its own layout that `emit_rnn_layer` writes as a layer (a CIFG cell's
-    input gate is made from the forget gate, so its bias stays folded)."""
-    return step.family == "lstm" and not step.layout and bool(step.forget_bias)
+    input gate is made from the forget gate, so its bias stays folded), unless a runtime decoder layer reads the
+    same cell (`folded`: `Emitter.folded_cells`; those layers hold the folded bias, and one weight is shared)."""
+    return step.family == "lstm" and not step.layout and bool(step.forget_bias) and \
+        cell_variables(step) not in folded
 
 
 def keras_weights(view: GraphView, step: CellStep, values: dict | None = None,
@@ -191,8 +193,9 @@ def layer_class(step: CellStep) -> str:
     return f"tfm.{KERAS_LAYERS[step.family]}"
 
 
-def layer_ctor(step: CellStep, name: str) -> str:
-    """The Keras layer constructor of `step` (its activation written only when it is not the default tanh)."""
+def layer_ctor(step: CellStep, name: str, run_time_fb: bool = False) -> str:
+    """The Keras layer constructor of `step` (its activation written only when it is not the default tanh;
+    `forget_bias` when `run_time_fb`: `run_time_forget_bias`)."""
     act = f", activation={step.activation!r}" if step.activation != "tanh" else ""
     if step.layout == "tf1_lstm":
         opts = "".join(f", {k}={_f32(v) if isinstance(v, float) else repr(v)}" for k, v in step.options.items()
@@ -206,7 +209,7 @@ def layer_ctor(step: CellStep, name: str) -> str:
         return (f"tfm.LayerNormLSTM({step.units}, forget_bias={_f32(step.forget_bias)}{act}{eps}, "
                 f"return_sequences=True, return_state=True, name={name!r})")
     gru = f", reset_after={step.layout == 'cudnn_gru'}" if step.family == "gru" else ""
-    fb = f", forget_bias={_f32(step.forget_bias)}" if run_time_forget_bias(step) else ""
+    fb = f", forget_bias={_f32(step.forget_bias)}" if run_time_fb else ""
     return (f"tfm.{KERAS_LAYERS[step.family]}({step.units}{fb}{act}{gru}, return_sequences=True, "
             f"return_state=True, name={name!r})")
 
@@ -251,11 +254,12 @@ def emit_rnn_layer(em: Emitter, view, step: CellStep, seq: str, init: dict, mask
     else:
         lname = em.layer_name(step.scope)
         layer = em.new_ident(lname.replace("__", "_"))
+        run_time = run_time_forget_bias(step, getattr(em, "folded_cells", ()))
         fb = f", forget bias {step.forget_bias:g} folded" if step.family == "lstm" else ""
-        if step.layout in RUNTIME_LAYERS or run_time_forget_bias(step):
+        if step.layout in RUNTIME_LAYERS or run_time:
             fb = f", forget bias {step.forget_bias:g} added at run time"
-        em.line(f"{layer} = {layer_ctor(step, lname)}", f"{tf1_class(step)} {step.scope}{fb}")
-        em.weights[lname] = cell_weights(em, view, step, fold_forget_bias=not run_time_forget_bias(step))
+        em.line(f"{layer} = {layer_ctor(step, lname, run_time)}", f"{tf1_class(step)} {step.scope}{fb}")
+        em.weights[lname] = cell_weights(em, view, step, fold_forget_bias=not run_time)
         em.layer_classes[lname] = layer_class(step)
         for index in range(len(em.weights[lname])):
             em.hold(lname, index, cell_role(step, index), cell_variables(step))

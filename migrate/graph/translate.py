@@ -198,6 +198,10 @@ def translate(view: GraphView, outputs: list[str], input_shapes: dict[str, tuple
     view.set_fed(input_shapes or ())
     providers.update(generic_loops(view, outputs, providers, why=NO_RECOGNISER if recognised else RECOGNISERS_OFF))
     em = Emitter(variable_values=view.variable_values)
+    from migrate.graph.rnn import cell_variables  # noqa: PLC0415
+
+    em.folded_cells = {cell_variables(s) for p in {id(p): p for p in providers.values()}.values()
+                       for s in getattr(p, "folded_cells", list)()}
     syms: dict[str, Sym] = {}
     unsupported: list[tuple[str, str, str]] = []
     inputs = []

@@ -148,6 +148,9 @@ def attention_slots(a: AttentionMatch) -> list[tuple]:
 class AttentionDecode(DynamicDecode):
     kind = "dynamic_decode_attention"
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.layers)
+
     def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit, attention):
         super().__init__(view, frame, layers, states, helper, impute, dense, writes, lengths_exit)
         self.attention = attention

@@ -265,6 +265,9 @@ class BeamSearchDecode(Provider):
     reads_shared_weights = True   # the training path's embedding / cells / projection / mechanism
     kind = "beam_search_decoder"
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.layers)
+
     def __init__(self, view, frame, layers, states, embedding, start_tokens, end_token, max_iter, width, penalty,
                  dense, writes, exits, attention=None, coverage=0.0):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states

@@ -31,6 +31,9 @@ class GreedyDecode(DynamicDecode):
     layer_class = "tfm.GreedyDecoder"    # without an AttentionWrapper (a sampling helper's subclass: its layer)
     attention_layer_class = "tfm.GreedyAttentionDecoder"
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.layers)
+
     def layer_kwargs(self) -> str:
         """Arguments the layer takes besides the greedy decoder's (a sampling helper's: its temperature, seed)."""
         return ""

@@ -151,6 +151,9 @@ class Step:
 class LegacyAttention(Provider):
     kind = "legacy_seq2seq attention_decoder"
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.steps[0].layers)
+
     def __init__(self, view, name, steps, heads, attention_states, query_parts, in_lin, out_lin, opw, init_attn,
                  loop, init):
         self.view, self.steps, self.heads = view, steps, heads

@@ -323,6 +323,9 @@ class RawRNNGreedy(Provider):
     kind = "raw_rnn_greedy"
     reads_shared_weights = True   # the training path's embedding / cells / projection
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.layers)
+
     def __init__(self, view, frame, layers, states, writes, embedding, dense, start_ids, lengths, end_token,
                  first_finished, emit_kind):
         self.view, self.frame, self.layers, self.states, self.writes = view, frame, layers, states, writes

@@ -65,6 +65,9 @@ class SampleDecode(GreedyDecode):
 class ScheduledDecode(DynamicDecode):
     kind = "dynamic_decode_scheduled"
 
+    def folded_cells(self) -> list:   # its runtime layer's cells (`Provider.folded_cells`)
+        return list(self.layers)
+
     def __init__(self, view, frame, layers, states, helper, impute, dense, writes, lengths_exit):
         self.view, self.frame, self.layers, self.states = view, frame, layers, states
         self.helper, self.impute, self.dense, self.writes = helper, impute, dense, writes
