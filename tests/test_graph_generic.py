@@ -310,7 +310,7 @@ def test_a_recognised_layer_that_fails_parity_gives_way_to_the_generic_tier(tmp_
     from migrate.graph import rnn  # noqa: PLC0415
 
     real = rnn.keras_weights
-    monkeypatch.setattr(rnn, "keras_weights", lambda view, step, **kw: [w + 0.05 for w in real(view, step, **kw)])
+    monkeypatch.setattr(rnn, "keras_weights", lambda *a, **kw: [w + 0.05 for w in real(*a, **kw)])
     report, lines = _convert(tf1_models.build_all()["char_rnn"], tmp_path / "out", outputs=["add:0"])
     assert report["parity"]["ok"]
     assert report["recognisers_declined"]["why"] == "parity" and report["recognisers_declined"]["max_abs"] > 1e-3
