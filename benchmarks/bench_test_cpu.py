@@ -7,6 +7,11 @@ as it is in the working tree ("after") and as the test file was at git revision 
 REV is written beside it under a temporary name, run, then removed); `pytest -q -n 0 -p no:cacheprovider`, one
 process each. CPU is read from `resource.getrusage(RUSAGE_CHILDREN)` around each run: the measure on a machine
 shared with others, where wall time is not. Prints one row per run and the ratio of the means after / before.
+
+    .venv/bin/python benchmarks/bench_test_cpu.py --before-tree TREE TARGET [TARGET ...] [--repeat 2]
+
+For a change of the product rather than of the tests: "before" runs the same target in another checkout TREE (e.g.
+`git worktree add --detach /tmp/base main`, with the venv linked as .venv), as it is there: its tests and its code.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cpu_of(target: str) -> tuple[float, bool]:
-    """(user + sys seconds of the pytest run and its children, passed?)."""
+def cpu_of(target: str, cwd: str = ROOT) -> tuple[float, bool]:
+    """(user + sys seconds of the pytest run in `cwd` and its children, passed?)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "-o",
-                           "addopts=", target], cwd=ROOT, capture_output=True, text=True)
+                           "addopts=", target], cwd=cwd, capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode == 0
 
@@ -44,22 +49,26 @@ def old_copy(target: str, rev: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("targets", nargs="+", metavar="TARGET")
-    parser.add_argument("--before", required=True, metavar="REV", help="git revision of the test files before")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--before", metavar="REV", help="git revision of the test files before")
+    group.add_argument("--before-tree", metavar="TREE", help="another checkout: the target run there is `before`")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args(argv)
     ok = True
     for target in args.targets:
         runs: dict[str, list[float]] = {"before": [], "after": []}
         for _ in range(args.repeat):
-            old, copy = old_copy(target, args.before)
+            old, copy = (target, None) if args.before_tree else old_copy(target, args.before)
             try:
-                for label, t in (("before", old), ("after", target)):
-                    cpu, passed = cpu_of(t)
+                for label, t, cwd in (("before", old, os.path.abspath(args.before_tree or ROOT)),
+                                      ("after", target, ROOT)):
+                    cpu, passed = cpu_of(t, cwd)
                     ok &= passed
                     runs[label].append(cpu)
                     print(f"{target}  {label:6s}  CPU {cpu:7.1f} s  {'passed' if passed else 'FAILED'}", flush=True)
             finally:
-                os.remove(os.path.join(ROOT, copy))
+                if copy:
+                    os.remove(os.path.join(ROOT, copy))
         b, a = (sum(runs[k]) / len(runs[k]) for k in ("before", "after"))
         print(f"{target}  mean before {b:.1f} s, after {a:.1f} s, after / before = {a / b:.2f}", flush=True)
     return 0 if ok else 1
