@@ -347,6 +347,36 @@ def test_a_loop_layer_config_is_data_never_code(tmp_path):
     np.testing.assert_allclose(np.asarray(again([x])[0]), np.tanh(np.tanh(np.tanh(x))), rtol=1e-6)
 
 
+def test_a_loop_layer_in_a_functional_build_gets_the_shapes_its_traced_loop_has():
+    """Keras' shape inference of a WhileLoop (a functional build, a `.keras` load) does not trace the body on
+    TensorFlow: its outputs are the loop's shape invariants. They must be what the traced loop gives: a var of known
+    features, an array that grows (unknown length), its size; and the model then computes the loop's values."""
+    import keras  # noqa: PLC0415
+
+    import tf_migrate_runtime.layers as tfm  # noqa: PLC0415
+
+    layer = tfm.WhileLoop(
+        cond="def c(t, x, ta):\n    return keras.ops.less(t, 3)\n",
+        body="def b(t, x, ta):\n    y = keras.ops.tanh(x)\n    return (t + 1, y, tfm.array_append(ta, t, y))\n",
+        loop_vars=[{"name": "t", "kind": "tensor", "value": 0, "dtype": "int32"}, {"name": "x", "kind": "tensor",
+                   "init": 0}, {"name": "ta", "kind": "array", "array": 0}],
+        arrays=[{"name": "ta", "dtype": "float32", "size": None, "dynamic_size": True, "element_shape": [-1, 4]}],
+        outputs=[{"kind": "var", "var": 1}, {"kind": "stack", "var": 2}, {"kind": "size", "var": 2}], name="loop")
+    inp = keras.Input((4,), name="x")
+    outs = layer([inp])
+    model = tfm.Model(inputs={"x": inp}, outputs=outs)
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    got = model({"x": keras.ops.convert_to_tensor(x)})
+    assert [tuple(o.shape) for o in outs] == [(None, 4), (None, None, 4), ()]
+    assert [tuple(g.shape) for g in got] == [(2, 4), (3, 2, 4), ()]
+    steps = [np.tanh(x)]
+    for _ in range(2):
+        steps.append(np.tanh(steps[-1]))
+    np.testing.assert_allclose(np.asarray(got[0]), steps[-1], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(got[1]), np.stack(steps), rtol=1e-6)
+    assert int(got[2]) == 3
+
+
 def test_model_py_with_a_foreign_loop_function_is_refused(graphs, tmp_path):
     from migrate.graph.program import ProgramError, build_model  # noqa: PLC0415
 

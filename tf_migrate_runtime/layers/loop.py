@@ -198,8 +198,10 @@ class _Loop:
         return keras.ops.zeros(_concat_shape(size, element_shape), spec["dtype"])
 
     # -- the loop ----------------------------------------------------------------------------------------
-    def run(self, args, weights=()):
-        """The loop on the input tensors `args` (and the layer's `weights`): its `outputs`."""
+    def run(self, args, weights=(), shapes_only=False):
+        """The loop on the input tensors `args` (and the layer's `weights`): its `outputs`. `shapes_only` (Keras'
+        shape inference on TensorFlow, `WhileLoop.call`): the loop itself is not built; its final values are
+        placeholders of the shapes `tf.while_loop` gives them (their shape invariants) and of their dtypes."""
         args = list(args)
         loop, invariants = self._initial(args, weights)
         n = len(loop)
@@ -218,7 +220,11 @@ class _Loop:
             # known last one (the features) may change; the rank may not.
             import tensorflow as tf  # noqa: PLC0415 - the TensorFlow backend only
 
-            final = tf.while_loop(cond, body, tuple(loop), shape_invariants=tuple(_invariant(tf, x) for x in loop))
+            invariants_ = tuple(_invariant(tf, x) for x in loop)
+            if shapes_only:
+                final = [tf.compat.v1.placeholder(x.dtype, shape) for x, shape in zip(loop, invariants_)]
+            else:
+                final = tf.while_loop(cond, body, tuple(loop), shape_invariants=invariants_)
         else:
             final = keras.ops.while_loop(cond, body, tuple(loop))
         final = list(final) if isinstance(final, (list, tuple)) else [final]
@@ -285,8 +291,14 @@ class WhileLoop(keras.layers.Layer):
         self.built = True
 
     def call(self, args):
+        from tf_migrate_runtime._keras_internals import in_symbolic_scope  # noqa: PLC0415
         from tf_migrate_runtime.layers.decoder import run_traced  # noqa: PLC0415
 
+        if keras.backend.backend() == "tensorflow" and in_symbolic_scope():
+            # Keras' shape inference (a functional build, a `.keras` load): the output shapes and dtypes without
+            # tracing the body, which the model's own trace does again (the generic-tier loops of
+            # tests/test_graph_decoders.py: 4.3 of its 110 s under cProfile; docs/performance.md)
+            return self._loop.run(list(args), self._weights, shapes_only=True)
         return run_traced(self, self._run, list(args))
 
     def _run(self, args):
