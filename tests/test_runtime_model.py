@@ -242,3 +242,25 @@ def test_predict_on_batch_runs_the_traced_call_with_keras_outputs(converted):
     for a, b in zip(got, want):
         assert isinstance(a, np.ndarray)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_numpy_call_as_the_process_first_tensorflow_operation():
+    """A model with no weights called on NumPy before any other TensorFlow operation: the eager call's NumPy -> tensor
+    fast path needs the eager context, which nothing has made yet in that process (it failed: "Was eager Context
+    initialized?", then a SystemError)."""
+    import subprocess
+    import sys
+
+    code = ("import json, numpy as np, keras\n"
+            "import tf_migrate_runtime.layers as tfm\n"
+            "x = keras.Input((3,), dtype='float32')\n"
+            "m = tfm.Model(inputs=x, outputs=keras.layers.Activation('tanh')(x))\n"
+            "print(json.dumps(np.asarray(m(np.full((2, 3), 0.5, np.float32))).tolist()))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import json
+
+    got = np.array(json.loads(proc.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(got, np.full((2, 3), np.tanh(0.5)), rtol=1e-6)

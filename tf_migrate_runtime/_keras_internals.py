@@ -132,6 +132,11 @@ def numpy_to_tensor():
     except ImportError:  # a TensorFlow that moved them: tf.constant (see the table above)
         return tf.constant
 
+    # The constructor needs the eager context made: in a process whose first TensorFlow operation is this call (a
+    # model with no weights called on NumPy first) it is not yet, and EagerTensor fails ("Was eager Context
+    # initialized?"); tf.constant makes it itself.
+    context.ensure_initialized()
+
     def tensor(x):
         return EagerTensor(x, context.context().device_name, None)
 
