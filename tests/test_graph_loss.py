@@ -61,6 +61,19 @@ def _legacy_sequence_loss(tf, v1, logits, labels):
         return cost / tf.cast(tf.shape(targets[0])[0], cost.dtype)
 
 
+def _legacy_by_example_flat(tf, v1, flat, labels, ones, reduce):
+    """legacy_seq2seq.sequence_loss_by_example over ONE flattened [B * T, C] logits, as the char-RNNs wrote it
+    (sherjil's `cost = tf.reduce_sum(loss) / batch_size / seq_length`, weights `tf.ones([batch * length])`)."""
+    with tf.name_scope(f"by_example_{reduce}"):
+        with tf.name_scope("sequence_loss_by_example"):
+            crossent = v1.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(labels, [-1]), logits=flat)
+            log_perps = tf.add_n([crossent * ones])
+            log_perps /= tf.add_n([ones]) + 1e-12
+        if reduce == "sum":
+            return tf.reduce_sum(log_perps) / B / T
+        return tf.reduce_mean(log_perps)
+
+
 def _tf112_safe_mean(tf, losses):
     """tf.losses.compute_weighted_loss(losses) as TF 1.12 built it: weights 1.0, num_present counted from them,
     `_safe_mean` a division guarded by two `where`s (TF 1.13 made it div_no_nan)."""
@@ -101,6 +114,9 @@ def _losses(tf, v1, logits):
     static_labels = v1.placeholder(tf.int32, [None, T], name="static_labels")
     return {
         "legacy_sequence_loss": _legacy_sequence_loss(tf, v1, static, static_labels),
+        "legacy_by_example_sum": _legacy_by_example_flat(tf, v1, flat, labels, tf.ones([B * T]), "sum"),
+        "legacy_by_example_mean": _legacy_by_example_flat(
+            tf, v1, flat, labels, tf.ones_like(tf.reshape(labels, [-1]), dtype=tf.float32), "mean"),
         "sparse_mean": tf.reduce_mean(sparse_ce, name="sparse_mean"),
         "sparse_sum": tf.reduce_sum(sparse_ce, name="sparse_sum"),
         "sparse_weighted_mean": tf.reduce_mean(sparse_ce * w, name="sparse_weighted_mean"),
@@ -165,6 +181,8 @@ EXPECTED = {  # form -> (keras loss named in the report, reduction, weights kind
     "sequence_loss_weights": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean')", "weighted_mean",
                               "placeholder"),
     "legacy_sequence_loss": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
+    "legacy_by_example_sum": (f"TF1CrossEntropy(sparse=True, reduction='sum', scale={1 / B / T!r})", "sum", None),
+    "legacy_by_example_mean": ("TF1CrossEntropy(sparse=True, reduction='mean')", "mean", None),
     "sequence_loss_113_mask": ("TF1CrossEntropy(sparse=True, reduction='weighted_mean_no_nan')",
                                "weighted_mean_no_nan", "sequence_mask"),
     "tf_losses_default": ("keras.losses.SparseCategoricalCrossentropy(from_logits=True)", "mean", None),
@@ -187,7 +205,8 @@ def test_keras_loss_equals_the_graphs_loss_tensor(graph, form):
     spec = recognise_loss(g, losses[form].name, [logits.name, flat.name, static.name])
     keras_name, reduction, wkind = EXPECTED[form]
     assert keras_name in spec.keras and spec.reduction == reduction
-    assert spec.output == {"softmax_one_hot_mean": flat, "legacy_sequence_loss": static}.get(form, logits).name
+    assert spec.output == {"softmax_one_hot_mean": flat, "legacy_sequence_loss": static, "legacy_by_example_sum": flat,
+                           "legacy_by_example_mean": flat}.get(form, logits).name
     assert (None if not spec.weights else next(iter(spec.weights))) == wkind
     feed = _batch(np.random.RandomState(5))
     ref, lg = sess.run([losses[form], g.get_tensor_by_name(spec.output)], feed)
@@ -199,7 +218,8 @@ def test_keras_loss_equals_the_graphs_loss_tensor(graph, form):
     elif wkind == "placeholder":
         sw = feed[spec.weights["placeholder"]]
     loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True) if reduction == "mean" and not wkind
-            and spec.sparse and not spec.label_reshape else rl.TF1CrossEntropy(sparse=spec.sparse, reduction=reduction))
+            and spec.sparse and not spec.label_reshape and spec.scale == 1.0
+            else rl.TF1CrossEntropy(sparse=spec.sparse, reduction=reduction, scale=spec.scale))
     got = float(np.asarray(loss(y, lg, sw)))
     assert abs(got - float(ref)) <= 1e-6 * max(1.0, abs(float(ref))), (form, got, float(ref))
     # a loss ignoring the weights (or the mask) would be caught: they change the value

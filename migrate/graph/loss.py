@@ -460,6 +460,17 @@ def _match(expr, loss, k, placeholder_ops):
                 f"{'div_no_nan' if no_nan else ''}(sum({k.type} * weights), sum(weights))"
             return ("weighted_mean_no_nan" if no_nan else "weighted_mean"), w, what, 1.0
         raise NotReproduced(f"the cross-entropy sum is divided by {divisor.name}, not by the sum of its weights")
+    if expr[0] in ("mean", "sum") and expr[1][0] == "div" and expr[1][1][0] == "mul" and expr[1][1][1] == ("ce",) \
+            and _is_one(expr[1][1][2]):
+        eps = _weights_sum_plus_epsilon(expr[1][2], expr[1][1][2])
+        if eps is not None:
+            # legacy_seq2seq.sequence_loss_by_example over ONE [batch * steps] logits (the char-RNNs: reduce_sum(loss)
+            # / batch / steps): ce * w / (add_n([w]) + 1e-12) with w all ones is ce / (1 + 1e-12), in float32 ce
+            import numpy as np  # noqa: PLC0415
+
+            factor = float(np.float32(1.0) / (np.float32(1.0) + np.float32(eps)))
+            return expr[0], None, (f"tf.reduce_{expr[0]} of legacy_seq2seq.sequence_loss_by_example over one step "
+                                   f"({k.type}, weights all ones, average_across_timesteps)"), factor
     try:
         legacy = expr[0] == "div" and expr[1][0] == "sum" and expr[1][1][0] == "div" and \
             expr[1][1][1][0] == "stepsum"
@@ -470,6 +481,24 @@ def _match(expr, loss, k, placeholder_ops):
         return "mean", None, ("legacy_seq2seq.sequence_loss (sequence_loss_by_example, average_across_timesteps "
                               "and average_across_batch, weights all ones)"), 1.0
     raise NotReproduced(f"the loss {loss.name} reduces {k.type} in a form not reproduced yet ({_show(expr)})")
+
+
+def _weights_sum_plus_epsilon(divisor, w):
+    """The epsilon of `add_n([w]) + epsilon` (legacy sequence_loss_by_example's `total_size`, one step: the weights
+    themselves, or a one-input AddN of them) when `divisor` is that and epsilon a constant in [0, 1e-6], else None."""
+    d = _strip(divisor).op
+    if d.type not in _ADD:
+        return None
+    for a, b in (d.inputs, reversed(list(d.inputs))):
+        c = _scalar_const(b)
+        if c is None or not 0.0 <= c <= 1e-6:
+            continue
+        a = _strip(a)
+        if a.op.type == "AddN" and len(a.op.inputs) == 1:
+            a = _strip(a.op.inputs[0])
+        if _is_one(a) or _same_source(a, w):
+            return c
+    return None
 
 
 def _batch_size(t) -> bool:
